@@ -1,0 +1,132 @@
+/**
+ * The contract between the RESP server, the command table and command
+ * families. A family file (strings.ts, keys.ts, ...) exports a list of
+ * CommandSpec; the table merges them. Handlers are synchronous functions of
+ * (context, argv) except where Redis itself blocks (WAIT, replicated writes),
+ * which return a Promise; the connection keeps replies in request order.
+ */
+import type { Reply } from '../resp/reply.js';
+import type { Keyspace, CommitScheduler, EngineStats } from '../engine/types.js';
+import type { NodeConfig } from '../config/schema.js';
+
+export type CommandFlag =
+  | 'write'
+  | 'readonly'
+  | 'denyoom'
+  | 'admin'
+  | 'pubsub'
+  | 'noscript'
+  | 'blocking'
+  | 'loading'
+  | 'stale'
+  | 'skip_monitor'
+  | 'skip_slowlog'
+  | 'fast'
+  | 'no_auth'
+  | 'may_replicate'
+  | 'no_multi'
+  | 'allow_busy';
+
+export type CommandResult = Reply | Promise<Reply>;
+
+export interface CommandSpec {
+  /** Lower-case name ("get", or "setname" for a subcommand). */
+  readonly name: string;
+  /** Redis arity: N means exactly N arguments including the name, -N means at least N. */
+  readonly arity: number;
+  readonly flags: readonly CommandFlag[];
+  /** Key positions in argv (Redis's first/last/step; last -1 = to the end; 0,0,0 = no keys). */
+  readonly firstKey: number;
+  readonly lastKey: number;
+  readonly step: number;
+  /** For COMMAND DOCS. */
+  readonly summary: string;
+  readonly group: string;
+  readonly since: string;
+  readonly complexity?: string;
+  readonly subcommands?: readonly CommandSpec[];
+  /** argv[0] is the command name (as sent), argv[1..] its arguments. */
+  readonly handler?: (ctx: CommandContext, argv: Buffer[]) => CommandResult;
+}
+
+export interface QueuedCommand {
+  readonly spec: CommandSpec;
+  readonly argv: Buffer[];
+}
+
+/** Per-connection state (CLIENT LIST fields, protocol, transaction). */
+export interface ClientState {
+  readonly id: number;
+  name: string;
+  /** 2 or 3, set by HELLO. */
+  protocol: 2 | 3;
+  readonly addr: string;
+  readonly laddr: string;
+  readonly createdAt: number;
+  lastInteractionAt: number;
+  lastCommand: string;
+  authenticated: boolean;
+  /** READONLY mode (cluster replica reads). */
+  readonly_: boolean;
+  /** ASKING flag, valid for the next command only. */
+  asking: boolean;
+  /** Non-null between MULTI and EXEC/DISCARD. */
+  multi: { queue: QueuedCommand[]; aborted: boolean } | null;
+  /** Keys this client WATCHes (latin1-encoded key -> key). */
+  readonly watched: Map<string, Buffer>;
+  /** Set when a watched key changed: EXEC must fail. */
+  watchDirty: boolean;
+  /** Set by QUIT: close after this reply is flushed. */
+  closeAfterReply: boolean;
+  /** Bytes waiting in the output buffer (CLIENT LIST omem). */
+  outputBytes(): number;
+  /** Bytes buffered but not yet parsed (CLIENT LIST qbuf). */
+  queryBufferBytes(): number;
+  /** Closes the connection (CLIENT KILL). */
+  kill(): void;
+}
+
+export interface ClientRegistry {
+  list(): ClientState[];
+  get(id: number): ClientState | undefined;
+  readonly count: number;
+}
+
+export interface CommandTable {
+  lookup(name: string): CommandSpec | undefined;
+  all(): readonly CommandSpec[];
+}
+
+/** INFO sections: name -> ordered field list. Numbers are printed as Redis does. */
+export type InfoSections = Array<[section: string, fields: Array<[string, string | number]>]>;
+
+export interface ServerContext {
+  readonly keyspace: Keyspace;
+  readonly commits: CommitScheduler;
+  readonly config: NodeConfig;
+  readonly clients: ClientRegistry;
+  readonly commands: CommandTable;
+  /** 40 hex chars, stable across restarts (CLUSTER MYID). */
+  readonly nodeId: string;
+  /** 40 hex chars, new every process start (INFO run_id). */
+  readonly runId: string;
+  readonly startedAt: number;
+  /** Port the RESP server listens on (INFO tcp_port, CLUSTER SLOTS). */
+  readonly respPort: number;
+  /** Address clients should use for this node (CLUSTER SLOTS/NODES). */
+  readonly announceHost: string;
+  engineStats(): EngineStats;
+  /** Extra INFO sections contributed by the runtime (memory, stats, ...). */
+  infoSections(): InfoSections;
+  /** Runs one command for a client exactly as if it came off the wire (used by EXEC). */
+  execute(client: ClientState, argv: Buffer[]): CommandResult;
+  /** Wall clock in Unix milliseconds; injected so tests control time. */
+  now(): number;
+}
+
+export interface CommandContext {
+  readonly server: ServerContext;
+  readonly client: ClientState;
+  /** Time the command started, Unix ms; use this, not Date.now(), for TTL arithmetic. */
+  readonly now: number;
+}

@@ -1,0 +1,103 @@
+/**
+ * Every setting of irisdb-node in one table: its flag, its IRIS_* variable,
+ * type, default, limits and help text. Loading, validation and --help are all
+ * driven from this table, so a setting cannot exist in one place and not another.
+ */
+
+export type SettingType = 'int' | 'string' | 'enum' | 'bool' | 'bytes';
+
+export interface SettingDef {
+  /** camelCase key in NodeConfig and in the config file. */
+  readonly key: keyof NodeConfig;
+  readonly type: SettingType;
+  readonly default: string | number | boolean;
+  readonly help: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: readonly string[];
+}
+
+export interface NodeConfig {
+  port: number;
+  httpPort: number;
+  busPort: number;
+  bind: string;
+  announceHost: string;
+  announcePort: number;
+  nodeName: string;
+  dataDir: string;
+  configFile: string;
+  fsync: 'always' | 'batch';
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  requirePass: string;
+  adminToken: string;
+  maxClients: number;
+  maxBulkBytes: number;
+  maxArgs: number;
+  maxInlineBytes: number;
+  maxQueryBufferBytes: number;
+  maxOutputBufferBytes: number;
+  partialFrameTimeoutMs: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  maxBatchOps: number;
+  maxHttpBodyBytes: number;
+  maxScanLimit: number;
+  compression: 'none' | 'zlib' | 'brotli';
+  compressionThresholdBytes: number;
+  readCacheEntries: number;
+  readCacheBytes: number;
+  activeExpiryIntervalMs: number;
+  activeExpiryMaxKeys: number;
+  activeExpiryMaxMs: number;
+  shutdownTimeoutMs: number;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export const SETTINGS: readonly SettingDef[] = [
+  { key: 'port', type: 'int', default: 6379, min: 0, max: 65535, help: 'RESP (Redis protocol) port; 0 picks a free port' },
+  { key: 'httpPort', type: 'int', default: 8080, min: 0, max: 65535, help: 'HTTP port: KV API, /admin, /metrics, /healthz, /readyz; 0 picks a free port' },
+  { key: 'busPort', type: 'int', default: 16379, min: 0, max: 65535, help: 'cluster bus port (replication and slot migration)' },
+  { key: 'bind', type: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 in a pod)' },
+  { key: 'announceHost', type: 'string', default: '', help: 'address clients are told to use (CLUSTER SLOTS, MOVED); default: the bind address' },
+  { key: 'announcePort', type: 'int', default: 0, min: 0, max: 65535, help: 'RESP port clients are told to use; 0 = the listening port' },
+  { key: 'nodeName', type: 'string', default: '', help: 'stable node identity (the pod name); default: the host name' },
+  { key: 'dataDir', type: 'string', default: './data', help: 'directory holding the SQLite database' },
+  { key: 'configFile', type: 'string', default: '', help: 'JSON file with any of these settings (flags and IRIS_* variables override it)' },
+  { key: 'fsync', type: 'enum', default: 'always', values: ['always', 'batch'], help: 'always: every acknowledged write is fsynced (survives power loss); batch: fsync at checkpoints (survives a process crash)' },
+  { key: 'logLevel', type: 'enum', default: 'info', values: ['error', 'warn', 'info', 'debug'], help: 'log level (JSON logs on stderr)' },
+  { key: 'requirePass', type: 'string', default: '', help: 'password clients must AUTH with (empty: no authentication)' },
+  { key: 'adminToken', type: 'string', default: '', help: 'bearer token for the /admin API (empty: admin API disabled)' },
+  { key: 'maxClients', type: 'int', default: 10000, min: 1, max: 1000000, help: 'maximum simultaneous RESP connections' },
+  { key: 'maxBulkBytes', type: 'bytes', default: 64 * MiB, min: 1, max: 512 * MiB, help: 'largest bulk string a RESP request may declare' },
+  { key: 'maxArgs', type: 'int', default: 100000, min: 1, max: 10000000, help: 'most arguments in one RESP command' },
+  { key: 'maxInlineBytes', type: 'bytes', default: 64 * KiB, min: 16, max: 16 * MiB, help: 'longest inline (telnet-style) command line' },
+  { key: 'maxQueryBufferBytes', type: 'bytes', default: 128 * MiB, min: 1 * KiB, max: 2048 * MiB, help: 'most unparsed input held for one client before it is disconnected' },
+  { key: 'maxOutputBufferBytes', type: 'bytes', default: 256 * MiB, min: 1 * KiB, max: 4096 * MiB, help: 'most unsent reply bytes held for one client before it is disconnected' },
+  { key: 'partialFrameTimeoutMs', type: 'int', default: 30000, min: 100, max: 3600000, help: 'a client that leaves a request incomplete this long is disconnected (slowloris guard)' },
+  { key: 'maxKeyBytes', type: 'bytes', default: 64 * KiB, min: 1, max: 64 * MiB, help: 'largest key' },
+  { key: 'maxValueBytes', type: 'bytes', default: 64 * MiB, min: 1, max: 512 * MiB, help: 'largest value' },
+  { key: 'maxBatchOps', type: 'int', default: 1000, min: 1, max: 1000000, help: 'most operations in one HTTP /v1/kv:batch request' },
+  { key: 'maxHttpBodyBytes', type: 'bytes', default: 16 * MiB, min: 1 * KiB, max: 1024 * MiB, help: 'largest HTTP request body' },
+  { key: 'maxScanLimit', type: 'int', default: 10000, min: 1, max: 1000000, help: 'largest page of /v1/scan and SCAN COUNT honoured' },
+  { key: 'compression', type: 'enum', default: 'zlib', values: ['none', 'zlib', 'brotli'], help: 'compression for values above the threshold' },
+  { key: 'compressionThresholdBytes', type: 'bytes', default: 1 * KiB, min: 0, max: 512 * MiB, help: 'values at least this large are stored compressed' },
+  { key: 'readCacheEntries', type: 'int', default: 0, min: 0, max: 100000000, help: 'hot values kept in an in-memory LRU in front of SQLite (0: no cache)' },
+  { key: 'readCacheBytes', type: 'bytes', default: 64 * MiB, min: 0, max: 64 * 1024 * MiB, help: 'most bytes of values the read cache holds' },
+  { key: 'activeExpiryIntervalMs', type: 'int', default: 100, min: 1, max: 60000, help: 'how often the background cycle reclaims expired keys' },
+  { key: 'activeExpiryMaxKeys', type: 'int', default: 500, min: 1, max: 1000000, help: 'most expired keys one cycle deletes' },
+  { key: 'activeExpiryMaxMs', type: 'int', default: 5, min: 1, max: 1000, help: 'longest one expiry cycle may run' },
+  { key: 'shutdownTimeoutMs', type: 'int', default: 10000, min: 0, max: 600000, help: 'how long SIGTERM waits for clients to drain before closing them' },
+];
+
+/** "--http-port" for httpPort. */
+export function flagName(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** "IRIS_HTTP_PORT" for httpPort. */
+export function envName(key: string): string {
+  return 'IRIS_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}

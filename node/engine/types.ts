@@ -1,0 +1,123 @@
+/**
+ * The storage engine's surface as the rest of the node sees it. Commands and
+ * the HTTP API only ever talk to a Keyspace; SQLite, compression, the read
+ * cache and group commit stay behind it.
+ */
+
+export interface Entry {
+  /** The value as the client wrote it (already decompressed). */
+  readonly value: Buffer;
+  /** Absolute expiry in Unix milliseconds, or null for no expiry. */
+  readonly expiresAt: number | null;
+  /** Monotonic per-node sequence of the last write to this key; the HTTP API's ETag. */
+  readonly version: number;
+}
+
+export interface ScanPage {
+  /** 0 when the iteration is complete (Redis SCAN semantics). */
+  readonly cursor: bigint;
+  readonly keys: Buffer[];
+}
+
+export interface PrefixScanPage {
+  readonly entries: Array<{ key: Buffer; entry: Entry }>;
+  /** Opaque position to resume after, or null at the end. */
+  readonly next: string | null;
+}
+
+/** One change to the data, as it is logged and (later) replicated. */
+export type Mutation =
+  | { readonly op: 'set'; readonly key: Buffer; readonly value: Buffer; readonly expiresAt: number | null }
+  | { readonly op: 'del'; readonly key: Buffer }
+  | { readonly op: 'expire'; readonly key: Buffer; readonly expiresAt: number | null };
+
+export interface Keyspace {
+  /** The live entry, or null if absent or expired (an expired key is deleted lazily, as an explicit delete). */
+  get(key: Buffer, now: number): Entry | null;
+  /** Writes key=value with the given absolute expiry (null = none). Returns the new version. */
+  set(key: Buffer, value: Buffer, expiresAt: number | null): number;
+  /** Deletes the key; true if a live (non-expired) key was removed. */
+  delete(key: Buffer, now: number): boolean;
+  /** Changes only the expiry of a live key; false if the key is absent or expired. */
+  setExpiry(key: Buffer, expiresAt: number | null, now: number): boolean;
+  /** Number of keys stored, including expired ones not yet reclaimed (as Redis DBSIZE). */
+  size(): number;
+  /** Redis-style SCAN: every key present for the whole iteration is returned at least once. */
+  scan(cursor: bigint, count: number, now: number, match?: (key: Buffer) => boolean): ScanPage;
+  /** Key-ordered scan by prefix for the HTTP API. `after` is the previous page's `next`. */
+  scanPrefix(prefix: Buffer, after: string | null, limit: number, now: number): PrefixScanPage;
+  countInSlot(slot: number, now: number): number;
+  keysInSlot(slot: number, count: number, now: number): Buffer[];
+  /** Deletes every key (FLUSHALL / FLUSHDB). */
+  clear(): void;
+  /**
+   * Runs fn so that all of its writes commit together or not at all (the
+   * HTTP batch endpoint). If fn throws, every write it made is undone.
+   */
+  atomically<T>(fn: () => T): T;
+  /** Called after every change to a key (WATCH invalidation, metrics). */
+  onChange(listener: (key: Buffer) => void): void;
+}
+
+/**
+ * Group commit: every write made in one event-loop turn goes into one SQLite
+ * transaction that commits at the end of the turn. Nothing that depends on a
+ * write may be sent to a client before the commit: callers hand their
+ * replies over through afterCommit/barrier.
+ */
+export interface CommitScheduler {
+  /** Runs cb once the current turn's writes are committed (err if the commit failed and was rolled back). */
+  afterCommit(cb: (err: Error | null) => void): void;
+  /** Promise form of afterCommit, for async code paths (HTTP). Rejects if the commit failed. */
+  barrier(): Promise<void>;
+  /** True while the current turn has uncommitted writes. */
+  readonly pending: boolean;
+  /** Commits now (shutdown, tests). */
+  flushNow(): void;
+}
+
+export interface EngineStats {
+  keys: number;
+  keysWithExpiry: number;
+  dbFileBytes: number;
+  walFileBytes: number;
+  pageCount: number;
+  freelistCount: number;
+  commits: number;
+  expiredKeys: number;
+  cacheHits: number;
+  cacheMisses: number;
+  lastSeq: number;
+}
+
+export type FsyncMode = 'always' | 'batch';
+export type CompressionAlgorithm = 'none' | 'zlib' | 'brotli';
+
+export interface EngineOptions {
+  dataDir: string;
+  fsync: FsyncMode;
+  compression: { algorithm: CompressionAlgorithm; thresholdBytes: number };
+  /** 0 entries disables the read cache. */
+  readCache: { maxEntries: number; maxBytes: number };
+  activeExpiry: { intervalMs: number; maxKeysPerCycle: number; maxCycleMs: number };
+}
+
+export interface EngineHooks {
+  /** Duration of each SQLite COMMIT in seconds (metrics). */
+  onCommit?(seconds: number, writes: number): void;
+  /** Keys reclaimed by the active expiry cycle (metrics). */
+  onExpired?(count: number, cycleSeconds: number): void;
+  /** Commit failures (logged by the caller). */
+  onCommitError?(err: Error): void;
+}
+
+export interface Engine {
+  readonly keyspace: Keyspace;
+  readonly commits: CommitScheduler;
+  startActiveExpiry(): void;
+  stopActiveExpiry(): void;
+  stats(): EngineStats;
+  /** Result rows of PRAGMA integrity_check ("ok" when healthy). */
+  integrityCheck(): string[];
+  close(): void;
+}
