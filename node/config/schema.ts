@@ -15,6 +15,10 @@ export interface SettingDef {
   readonly min?: number;
   readonly max?: number;
   readonly values?: readonly string[];
+  /** Flag spelling when it is not the kebab-case of the key. */
+  readonly flag?: string;
+  /** Variable name when it is not IRIS_ + the snake case of the key. */
+  readonly env?: string;
 }
 
 export interface NodeConfig {
@@ -65,7 +69,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'announcePort', type: 'int', default: 0, min: 0, max: 65535, help: 'RESP port clients are told to use; 0 = the listening port' },
   { key: 'nodeName', type: 'string', default: '', help: 'stable node identity (the pod name); default: the host name' },
   { key: 'dataDir', type: 'string', default: './data', help: 'directory holding the SQLite database' },
-  { key: 'configFile', type: 'string', default: '', help: 'JSON file with any of these settings (flags and IRIS_* variables override it)' },
+  { key: 'configFile', type: 'string', default: '', flag: '--config', env: 'IRIS_CONFIG', help: 'JSON file with any of these settings (flags and IRIS_* variables override it)' },
   { key: 'fsync', type: 'enum', default: 'always', values: ['always', 'batch'], help: 'always: every acknowledged write is fsynced (survives power loss); batch: fsync at checkpoints (survives a process crash)' },
   { key: 'logLevel', type: 'enum', default: 'info', values: ['error', 'warn', 'info', 'debug'], help: 'log level (JSON logs on stderr)' },
   { key: 'requirePass', type: 'string', default: '', help: 'password clients must AUTH with (empty: no authentication)' },
@@ -93,11 +97,11 @@ export const SETTINGS: readonly SettingDef[] = [
 ];
 
 /** "--http-port" for httpPort. */
-export function flagName(key: string): string {
-  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+export function flagName(def: Pick<SettingDef, 'key' | 'flag'>): string {
+  return def.flag ?? '--' + def.key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
 /** "IRIS_HTTP_PORT" for httpPort. */
-export function envName(key: string): string {
-  return 'IRIS_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+export function envName(def: Pick<SettingDef, 'key' | 'env'>): string {
+  return def.env ?? 'IRIS_' + def.key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
 }
