@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { ConfigError, parseBytes, parseCli, type LoadInput } from '../../node/config/load.js';
 import { SETTINGS, envName, flagName } from '../../node/config/schema.js';
@@ -83,6 +86,14 @@ describe('node configuration', () => {
         expect(err).to.be.instanceOf(ConfigError);
       }
     }));
+  });
+
+  it('is fully documented in docs/configuration.md', () => {
+    const doc = fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/configuration.md'), 'utf8');
+    for (const def of SETTINGS) {
+      expect(doc, `docs/configuration.md lacks ${flagName(def)}`).to.include('`' + flagName(def) + '`');
+      expect(doc).to.include('`' + envName(def) + '`');
+    }
   });
 
   it('parses sizes like redis.conf', () => {
