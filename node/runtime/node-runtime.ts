@@ -2,7 +2,6 @@
  * Wires one storage node together: engine, command dispatcher, RESP server,
  * HTTP app, metrics. Owns startup order and graceful shutdown.
  */
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { NodeConfig } from '../config/schema.js';
@@ -15,6 +14,7 @@ import { CommandDispatcher } from '../commands/dispatch.js';
 import type { ClientState, ServerContext } from '../commands/types.js';
 import { RespServer } from '../server/resp-server.js';
 import { createHttpApp } from '../http/app.js';
+import { createHttpServer } from '../http/server.js';
 import { runtimeInfoSections } from './info.js';
 
 export interface NodeRuntime {
@@ -113,7 +113,8 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     isReady: () => ready,
     now: () => Date.now(),
   });
-  const httpServer = http.createServer(app);
+  // Sized for maxKeyBytes keys in URLs; answers unparseable requests with JSON errors.
+  const httpServer = createHttpServer(app, config);
   httpServer.keepAliveTimeout = 65_000;
   try {
     await new Promise<void>((resolve, reject) => {

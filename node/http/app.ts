@@ -1,0 +1,87 @@
+/**
+ * The node's HTTP app (express 5): the KV API under /v1, probes, metrics,
+ * the OpenAPI document and, when the runtime provides one, the admin API
+ * under /admin. Every error leaves as JSON; nothing a client sends can throw
+ * past the error handler.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { batchRoutes } from './batch-routes.js';
+import type { HttpDeps } from './deps.js';
+import { HttpError, sendError, toHttpError } from './errors.js';
+import { healthRoutes } from './health-routes.js';
+import { kvRoutes } from './kv-routes.js';
+import { type OpenApiDocument, buildOpenApi, openApiRoute } from './openapi.js';
+import { type RouteDef, mountRoutes, routeLabel } from './route-table.js';
+import { scanRoutes } from './scan-routes.js';
+import { buildSchemas } from './schemas.js';
+
+export type { HttpDeps } from './deps.js';
+
+export interface HttpApp extends express.Express {
+  /** The routes this app serves (for tests and tooling). */
+  readonly irisRoutes: readonly RouteDef[];
+  readonly openApi: OpenApiDocument;
+}
+
+export function createHttpApp(deps: HttpDeps): HttpApp {
+  const app = express();
+  app.disable('x-powered-by');
+  // Our ETags are key versions; express's body-hash ETags would be wrong and cost a hash per response.
+  app.set('etag', false);
+  // The /v1/kv matcher is a case-sensitive RegExp; keep the other paths consistent with it.
+  app.set('case sensitive routing', true);
+
+  const { metrics } = deps;
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    res.once('finish', () => {
+      const route = routeLabel(res);
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      metrics.httpRequests.inc({ route, method: req.method, code: String(res.statusCode) });
+      metrics.httpDuration.observe({ route, method: req.method }, seconds);
+    });
+    next();
+  });
+
+  const schemas = buildSchemas(deps.config);
+  let doc: OpenApiDocument | undefined;
+  const routes: RouteDef[] = [
+    ...kvRoutes(deps),
+    ...batchRoutes(deps, schemas),
+    ...scanRoutes(deps),
+    ...healthRoutes(deps),
+    openApiRoute(() => doc!),
+  ];
+  doc = buildOpenApi(routes, schemas, deps.config);
+  mountRoutes(app, routes);
+
+  if (deps.admin) {
+    app.use('/admin', (_req: Request, res: Response, next: NextFunction) => {
+      res.locals.route = '/admin';
+      next();
+    }, deps.admin);
+  }
+
+  app.use((req: Request) => {
+    throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
+  });
+
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    let httpErr = toHttpError(err);
+    if (httpErr === null) {
+      deps.logger.error('HTTP request failed', {
+        method: req.method, route: routeLabel(res), err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined,
+      });
+      httpErr = new HttpError(500, 'internal', 'internal error (logged on the node)');
+    } else if (httpErr.status >= 500) {
+      deps.logger.error('HTTP request failed', { method: req.method, route: routeLabel(res), code: httpErr.code, err: httpErr.message });
+    }
+    if (res.headersSent) {
+      next(err); // express closes the connection: the response is already partly out
+      return;
+    }
+    sendError(res, httpErr);
+  });
+
+  return Object.assign(app, { irisRoutes: routes, openApi: doc });
+}

@@ -1,0 +1,39 @@
+/** /healthz, /readyz and /metrics: probes and Prometheus scraping. */
+import type { Request, Response } from 'express';
+import type { HttpDeps } from './deps.js';
+import { HttpError, sendError } from './errors.js';
+import type { RouteDef } from './route-table.js';
+
+export function healthRoutes(deps: HttpDeps): RouteDef[] {
+  const status = { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } };
+  const tags = ['operations'];
+  return [
+    {
+      method: 'get', path: '/healthz', match: '/healthz',
+      handlers: [(_req: Request, res: Response) => { res.status(200).json({ status: 'ok' }); }],
+      operation: { operationId: 'healthz', tags, summary: 'Liveness: the process is up', responses: { 200: { description: 'Alive', content: status } } },
+    },
+    {
+      method: 'get', path: '/readyz', match: '/readyz',
+      handlers: [(_req: Request, res: Response) => {
+        if (deps.isReady()) res.status(200).json({ status: 'ready' });
+        else sendError(res, new HttpError(503, 'not_ready', 'the node is starting or shutting down'));
+      }],
+      operation: {
+        operationId: 'readyz', tags, summary: 'Readiness: the node serves traffic',
+        responses: { 200: { description: 'Ready', content: status }, 503: { description: 'Starting or shutting down', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
+      },
+    },
+    {
+      method: 'get', path: '/metrics', match: '/metrics',
+      handlers: [async (_req: Request, res: Response) => {
+        const text = await deps.metrics.registry.metrics();
+        res.status(200).set('Content-Type', deps.metrics.registry.contentType).send(text);
+      }],
+      operation: {
+        operationId: 'metrics', tags, summary: 'Prometheus metrics',
+        responses: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+  ];
+}

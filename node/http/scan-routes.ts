@@ -1,0 +1,87 @@
+/** GET /v1/scan: key-ordered pages of keys under a prefix, with an opaque cursor. */
+import type { Request, Response } from 'express';
+import { decodeBase64Strict, decodeCursor, encodeCursor, percentDecode } from './codec.js';
+import { awaitReadCommit } from './commit.js';
+import type { HttpDeps } from './deps.js';
+import { entryJson } from './entry-json.js';
+import { badRequest } from './errors.js';
+import { boolParam, encodingParam, intParam, keyTooLarge, queryParam } from './params.js';
+import type { RouteDef } from './route-table.js';
+
+/**
+ * The prefix bytes. The query parser has already percent-decoded the value
+ * as UTF-8, which is lossy for binary prefixes, so keyEncoding=base64 is the
+ * way to give those; the raw query string is used to keep %XX bytes exact.
+ */
+function prefixFromRequest(req: Request): Buffer {
+  const text = queryParam(req, 'prefix');
+  if (text === undefined || text === '') return Buffer.alloc(0);
+  if (encodingParam(req, 'keyEncoding') === 'base64') {
+    const b = decodeBase64Strict(text);
+    if (b === null) throw badRequest('prefix is not valid base64 (keyEncoding=base64)');
+    return b;
+  }
+  const raw = rawQueryValue(req.originalUrl, 'prefix');
+  const bytes = raw === null ? null : percentDecode(raw.replace(/\+/g, '%20'));
+  if (bytes === null) throw badRequest('malformed percent-escape in prefix');
+  return bytes;
+}
+
+function rawQueryValue(url: string, name: string): string | null {
+  const q = url.indexOf('?');
+  if (q === -1) return null;
+  for (const part of url.slice(q + 1).split('&')) {
+    const eq = part.indexOf('=');
+    if ((eq === -1 ? part : part.slice(0, eq)) === name) return eq === -1 ? '' : part.slice(eq + 1);
+  }
+  return null;
+}
+
+export function scanRoutes(deps: HttpDeps): RouteDef[] {
+  const { keyspace, commits, config } = deps;
+  const defaultLimit = Math.min(100, config.maxScanLimit);
+
+  async function scan(req: Request, res: Response): Promise<void> {
+    const prefix = prefixFromRequest(req);
+    if (prefix.length > config.maxKeyBytes) throw keyTooLarge(prefix.length, config.maxKeyBytes, 'prefix');
+    const cursorText = queryParam(req, 'cursor');
+    let after: string | null = null;
+    if (cursorText !== undefined && cursorText !== '') {
+      after = decodeCursor(cursorText);
+      if (after === null) throw badRequest('malformed cursor: pass back the cursor of the previous page unchanged');
+    }
+    const limit = intParam(req, 'limit', 1, config.maxScanLimit, defaultLimit);
+    const encoding = encodingParam(req, 'encoding');
+    const values = boolParam(req, 'values', true);
+    let page;
+    try {
+      page = keyspace.scanPrefix(prefix, after, limit, deps.now());
+    } catch (err) {
+      // The cursor is opaque but user-supplied; an engine that cannot resume from it is a client error.
+      if (after !== null) throw badRequest(`invalid cursor: ${(err as Error).message}`);
+      throw err;
+    }
+    await awaitReadCommit(commits);
+    const items = page.entries.map((e) => entryJson(e.key, e.entry, encoding, values));
+    res.status(200).json({ items, cursor: page.next === null ? null : encodeCursor(page.next) });
+  }
+
+  const p = (name: string) => ({ $ref: `#/components/parameters/${name}` });
+  const r = (name: string) => ({ $ref: `#/components/responses/${name}` });
+  return [
+    {
+      method: 'get', path: '/v1/scan', match: '/v1/scan', handlers: [scan],
+      operation: {
+        operationId: 'scan', tags: ['kv'], summary: 'List keys by prefix, in key order, a page at a time',
+        description:
+          'Keys are ordered by their bytes. Follow `cursor` until it is null: every key that exists for the whole scan is returned exactly once; ' +
+          'keys written during the scan may or may not appear. A binary prefix can be percent-encoded (%FF) or given in base64 with keyEncoding=base64.',
+        parameters: [p('Prefix'), p('KeyEncoding'), p('Cursor'), p('Limit'), p('Encoding'), p('Values')],
+        responses: {
+          200: { description: 'One page', content: { 'application/json': { schema: { $ref: '#/components/schemas/ScanPage' } } } },
+          400: r('BadRequest'), 413: r('PayloadTooLarge'), 500: r('Internal'), 503: r('WriteFailed'),
+        },
+      },
+    },
+  ];
+}

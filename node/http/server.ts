@@ -1,0 +1,39 @@
+/**
+ * The node:http server for the app. Sized so a key of maxKeyBytes fits in the
+ * request line even fully percent-encoded, and answering requests that fail
+ * before express sees them (malformed request line, oversized headers) with
+ * the same JSON error shape instead of Node's bare 400.
+ */
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { NodeConfig } from '../config/schema.js';
+
+/** Node's default is 16 KiB; each key byte may take 3 URL characters ("%FF"), plus room for ordinary headers. */
+export function maxHeaderBytes(config: Pick<NodeConfig, 'maxKeyBytes'>): number {
+  return Math.max(16 * 1024, config.maxKeyBytes * 3 + 16 * 1024);
+}
+
+function jsonResponse(status: number, reason: string, code: string, message: string): string {
+  const body = JSON.stringify({ error: { code, message } });
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+export function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const reply =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? jsonResponse(431, 'Request Header Fields Too Large', 'payload_too_large', 'request line or headers too large (a key over maxKeyBytes?)')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? jsonResponse(408, 'Request Timeout', 'bad_request', 'request not received in time')
+        : jsonResponse(400, 'Bad Request', 'bad_request', `malformed HTTP request${err.code ? ` (${err.code})` : ''}`);
+  socket.end(reply);
+}
+
+export function createHttpServer(app: http.RequestListener, config: Pick<NodeConfig, 'maxKeyBytes'>): http.Server {
+  const server = http.createServer({ maxHeaderSize: maxHeaderBytes(config) }, app);
+  server.on('clientError', onClientError);
+  return server;
+}
