@@ -1,0 +1,260 @@
+/**
+ * One RESP client connection: its ClientState, its request parser, and the
+ * order in which its replies leave.
+ *
+ * Each 'data' event parses and runs every complete command, encoding the
+ * replies into one batch. The batch is handed to the group commit
+ * (afterCommit) and written with one socket write once the turn's writes are
+ * durable; if the commit failed, every reply of the batch is replaced by a
+ * commit-failed error, so a client never sees a write acknowledged that was
+ * rolled back. A command answering with a Promise (WAIT, replicated writes)
+ * holds back the commands after it until it settles.
+ */
+import type { Socket } from 'node:net';
+import type { ClientState, CommandResult, QueuedCommand } from '../commands/types.js';
+import type { CommitScheduler } from '../engine/types.js';
+import type { NodeConfig } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import type { NodeMetrics } from '../observability/metrics.js';
+import type { Reply } from '../resp/reply.js';
+import { RequestParser } from '../resp/parser.js';
+import type { Encoded, ReplyWriter } from '../resp/encoder.js';
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly config: NodeConfig;
+  readonly commits: CommitScheduler;
+  readonly writer: ReplyWriter;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  /** True once the server is shutting down: finish in-flight work, start nothing new. */
+  readonly draining: boolean;
+  /** Runs one command with metrics; never throws, and a returned Promise never rejects. */
+  run(client: ClientState, argv: Buffer[]): CommandResult;
+  /** Monotonic milliseconds (slowloris clock). */
+  now(): number;
+  closed(conn: Connection): void;
+}
+
+/** After we end our side, how long a peer may keep the socket open before it is destroyed. */
+const LINGER_MS = 2000;
+
+function formatAddress(ip: string | undefined, port: number | undefined): string {
+  let host = ip ?? '?';
+  if (host.startsWith('::ffff:') && host.includes('.')) host = host.slice(7);
+  return host.includes(':') ? `[${host}]:${port ?? 0}` : `${host}:${port ?? 0}`;
+}
+
+function singleLine(s: string): string {
+  return s.replace(/[\r\n]+/g, ' ');
+}
+
+export class Connection implements ClientState {
+  name = '';
+  protocol: 2 | 3 = 2;
+  readonly addr: string;
+  readonly laddr: string;
+  readonly createdAt = Date.now();
+  lastInteractionAt = this.createdAt;
+  lastCommand = '';
+  authenticated: boolean;
+  readonly_ = false;
+  asking = false;
+  multi: { queue: QueuedCommand[]; aborted: boolean } | null = null;
+  readonly watched = new Map<string, Buffer>();
+  watchDirty = false;
+  closeAfterReply = false;
+
+  /** host.now() when the current incomplete request began; 0 when none (read by the slowloris sweep). */
+  partialSince = 0;
+
+  private readonly parser: RequestParser;
+  /** Waiting for a Promise reply; later commands wait in the parser. */
+  private blocked = false;
+  /** No further command will run (QUIT, protocol error, a limit, kill). */
+  private stopped = false;
+  /** Batches handed to afterCommit and not yet written. */
+  private inflight = 0;
+  private inflightBytes = 0;
+  private destroyed = false;
+  /** The peer sent FIN: run nothing new, close once the replies already due are written. */
+  private peerEnded = false;
+  private linger: NodeJS.Timeout | null = null;
+
+  constructor(readonly id: number, private readonly socket: Socket, private readonly host: ConnectionHost) {
+    const cfg = host.config;
+    this.addr = formatAddress(socket.remoteAddress, socket.remotePort);
+    this.laddr = formatAddress(socket.localAddress, socket.localPort);
+    this.authenticated = cfg.requirePass === '';
+    this.parser = new RequestParser({ maxBulkBytes: cfg.maxBulkBytes, maxArgs: cfg.maxArgs, maxInlineBytes: cfg.maxInlineBytes });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: Error) => host.logger.debug('client connection error', { client: this.id, addr: this.addr, err: err.message }));
+    socket.on('end', () => this.onPeerEnd());
+    socket.on('close', () => this.onClose());
+  }
+
+  outputBytes(): number {
+    return this.socket.writableLength + this.inflightBytes;
+  }
+
+  queryBufferBytes(): number {
+    return this.parser.unparsedBytes();
+  }
+
+  kill(): void {
+    this.stopped = true;
+    this.socket.destroy();
+  }
+
+  /** Server shutdown: run nothing new; close once in-flight replies are written. */
+  drain(): void {
+    this.socket.pause();
+    if (this.idle()) this.endGracefully();
+  }
+
+  /** Closes the connection because a limit was hit; `message` (an error line without '-') is sent first if given. */
+  abort(reason: string, message: string | null): void {
+    if (this.stopped || this.destroyed) return;
+    this.stopped = true;
+    this.partialSince = 0;
+    this.host.metrics.rejectedConnections.inc({ reason });
+    this.host.logger.warn('closing client connection: limit reached', { client: this.id, addr: this.addr, reason });
+    if (message === null) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.write(`-${message}\r\n`);
+    this.endGracefully();
+  }
+
+  private idle(): boolean {
+    return !this.blocked && this.inflight === 0;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stopped) return;
+    const parser = this.parser;
+    parser.feed(chunk);
+    if (parser.retainedBytes() > this.host.config.maxQueryBufferBytes) {
+      this.abort('query_buffer', 'ERR Protocol error: client query buffer limit reached');
+      return;
+    }
+    this.lastInteractionAt = Date.now();
+    if (!this.blocked && !this.host.draining) this.process(null);
+  }
+
+  /** Runs every complete command (after `first`, the reply a Promise settled with) and flushes the batch. */
+  private process(first: Reply | null): void {
+    const host = this.host;
+    const writer = host.writer;
+    const parser = this.parser;
+    let replies = 0;
+    let progressed = false;
+    if (first !== null) {
+      writer.write(first, this.protocol);
+      replies++;
+      progressed = true;
+    }
+    while (!this.stopped && !this.closeAfterReply && !host.draining) {
+      parser.unauthenticated = !this.authenticated;
+      const argv = parser.next();
+      if (argv === null) break;
+      progressed = true;
+      const result = host.run(this, argv);
+      if (result instanceof Promise) {
+        this.blocked = true;
+        result.then((reply) => this.settled(reply));
+        break;
+      }
+      writer.write(result, this.protocol);
+      replies++;
+    }
+    let trailer: Buffer | null = null;
+    if (this.closeAfterReply) {
+      this.stopped = true;
+    } else if (parser.error !== null && !this.stopped) {
+      const perr = parser.error;
+      this.stopped = true;
+      trailer = Buffer.from(`-${perr.message}\r\n`, 'latin1');
+      host.metrics.protocolErrors.inc({ reason: perr.reason });
+      host.logger.debug('protocol error; closing client connection', { client: this.id, addr: this.addr, reason: perr.reason });
+    }
+    if (this.blocked || this.stopped || !parser.inFrame()) this.partialSince = 0;
+    else if (progressed || this.partialSince === 0) this.partialSince = host.now();
+    this.flush(replies, trailer, this.stopped);
+  }
+
+  private settled(reply: Reply): void {
+    this.blocked = false;
+    if (this.destroyed) return;
+    this.process(reply);
+  }
+
+  private flush(replies: number, trailer: Buffer | null, close: boolean): void {
+    const out = this.host.writer.take();
+    if (out === null && trailer === null && !close) return;
+    const bytes = (out === null ? 0 : Array.isArray(out) ? out.reduce((n, b) => n + b.length, 0) : out.length) + (trailer?.length ?? 0);
+    this.inflight++;
+    this.inflightBytes += bytes;
+    this.host.commits.afterCommit((err) => this.deliver(out, replies, trailer, close, bytes, err));
+  }
+
+  private deliver(out: Encoded | null, replies: number, trailer: Buffer | null, close: boolean, bytes: number, err: Error | null): void {
+    this.inflight--;
+    this.inflightBytes -= bytes;
+    // After abort() sent its error and ended the socket, nothing else may be written.
+    if (this.destroyed || this.socket.writableEnded) return;
+    if (err !== null && replies > 0) {
+      // The turn was rolled back: none of these replies may claim success.
+      out = Buffer.from(`-ERR IrisDB commit failed: ${singleLine(err.message)}\r\n`.repeat(replies));
+    }
+    const socket = this.socket;
+    if (out !== null && trailer !== null) out = Array.isArray(out) ? [...out, trailer] : [out, trailer];
+    else if (out === null) out = trailer;
+    if (out !== null) {
+      if (Array.isArray(out)) {
+        socket.cork();
+        for (const piece of out) socket.write(piece);
+        socket.uncork();
+      } else {
+        socket.write(out);
+      }
+    }
+    if (socket.writableLength > this.host.config.maxOutputBufferBytes) {
+      this.abort('output_buffer', null);
+      return;
+    }
+    if (close || ((this.host.draining || this.peerEnded) && this.idle())) this.endGracefully();
+  }
+
+  /** Sends FIN after the queued output; destroys the socket if the peer keeps it open. */
+  private endGracefully(): void {
+    this.stopped = true;
+    if (this.destroyed || this.linger !== null) return;
+    this.socket.end();
+    this.linger = setTimeout(() => this.socket.destroy(), LINGER_MS);
+    this.linger.unref();
+  }
+
+  /**
+   * The server runs with allowHalfOpen so that replies to the last commands
+   * of a half-closing client (`printf 'PING\r\n' | nc`) still go out after
+   * their commit; like Redis, an incomplete request left at EOF is dropped.
+   */
+  private onPeerEnd(): void {
+    this.peerEnded = true;
+    this.stopped = true;
+    this.partialSince = 0;
+    if (this.idle()) this.endGracefully();
+  }
+
+  private onClose(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.stopped = true;
+    this.partialSince = 0;
+    if (this.linger !== null) clearTimeout(this.linger);
+    this.host.closed(this);
+  }
+}

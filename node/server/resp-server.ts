@@ -1,0 +1,182 @@
+/**
+ * The RESP (Redis protocol) TCP server: accepts connections up to maxClients,
+ * runs commands through `execute` with per-command metrics, enforces the
+ * slowloris guard, and is the ClientRegistry behind CLIENT LIST / INFO.
+ * Protocol handling per connection lives in connection.ts.
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ClientRegistry, ClientState, CommandResult } from '../commands/types.js';
+import type { CommitScheduler } from '../engine/types.js';
+import type { NodeConfig } from '../config/schema.js';
+import type { Logger } from '../observability/logger.js';
+import type { NodeMetrics } from '../observability/metrics.js';
+import { error as errorReply, type Reply } from '../resp/reply.js';
+import { ReplyWriter } from '../resp/encoder.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { CommandStats, type CommandStat } from './command-stats.js';
+
+export interface RespServerOptions {
+  config: NodeConfig;
+  commits: CommitScheduler;
+  execute(client: ClientState, argv: Buffer[]): CommandResult;
+  onClientClosed?(client: ClientState): void;
+  logger: Logger;
+  metrics: NodeMetrics;
+  /** Maps argv[0] as sent to a bounded metric label, e.g. 'unknown' for unknown commands. */
+  commandLabel(name: string): string;
+}
+
+const MAX_CLIENTS_REPLY = '-ERR max number of clients reached\r\n';
+
+export class RespServer implements ClientRegistry, ConnectionHost {
+  readonly config: NodeConfig;
+  readonly commits: CommitScheduler;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  /** Shared by all connections: each batch is taken out before another connection runs. */
+  readonly writer = new ReplyWriter();
+  readonly stats: CommandStats;
+  draining = false;
+
+  private readonly server: net.Server;
+  private readonly conns = new Map<number, Connection>();
+  private nextId = 1;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private closing: Promise<void> | null = null;
+  private allClosed: (() => void) | null = null;
+
+  constructor(private readonly opts: RespServerOptions) {
+    this.config = opts.config;
+    this.commits = opts.commits;
+    this.logger = opts.logger;
+    this.metrics = opts.metrics;
+    this.stats = new CommandStats(opts.metrics, opts.commandLabel);
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 }, (socket) => this.accept(socket));
+  }
+
+  get count(): number {
+    return this.conns.size;
+  }
+
+  list(): ClientState[] {
+    return [...this.conns.values()];
+  }
+
+  get(id: number): ClientState | undefined {
+    return this.conns.get(id);
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        this.server.on('error', (err) => this.logger.error('RESP server error', { err: err.message }));
+        const timeout = this.config.partialFrameTimeoutMs;
+        this.sweepTimer = setInterval(() => this.sweep(), Math.min(1000, Math.max(25, Math.floor(timeout / 4))));
+        this.sweepTimer.unref();
+        resolve((this.server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting, lets in-flight replies go out, closes every connection;
+   * connections still open after graceMs are destroyed.
+   */
+  close(graceMs: number): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.draining = true;
+      if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+      this.server.close();
+      const force = setTimeout(() => {
+        for (const c of this.conns.values()) c.kill();
+      }, graceMs);
+      this.allClosed = () => {
+        clearTimeout(force);
+        this.stats.flush();
+        resolve();
+      };
+      if (this.conns.size === 0) this.allClosed();
+      else for (const c of [...this.conns.values()]) c.drain();
+    });
+    return this.closing;
+  }
+
+  now(): number {
+    return performance.now();
+  }
+
+  run(client: ClientState, argv: Buffer[]): CommandResult {
+    const stat = this.stats.lookup(argv[0]!.toString('latin1'));
+    client.lastCommand = stat.label;
+    const t0 = performance.now();
+    let result: CommandResult;
+    try {
+      result = this.opts.execute(client, argv);
+    } catch (err) {
+      result = this.internalError(err, stat.label);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (reply) => this.done(stat, t0, reply),
+        (err: unknown) => this.done(stat, t0, this.internalError(err, stat.label)),
+      );
+    }
+    return this.done(stat, t0, result);
+  }
+
+  closed(conn: Connection): void {
+    if (this.conns.get(conn.id) !== conn) return;
+    this.conns.delete(conn.id);
+    this.metrics.connectedClients.dec();
+    try {
+      this.opts.onClientClosed?.(conn);
+    } catch (err) {
+      this.logger.error('onClientClosed failed', { client: conn.id, err: (err as Error).message });
+    }
+    if (this.conns.size === 0 && this.allClosed !== null) this.allClosed();
+  }
+
+  private done(stat: CommandStat, t0: number, reply: Reply): Reply {
+    this.stats.record(stat, (performance.now() - t0) / 1000, reply.kind === 'error');
+    return reply;
+  }
+
+  private internalError(err: unknown, command: string): Reply {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.logger.error('command failed with an exception', { command, err: e.message, stack: e.stack });
+    return errorReply(`ERR internal error: ${e.message}`);
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => { /* reported by the connection, or irrelevant once rejected */ });
+    if (this.conns.size >= this.config.maxClients) {
+      this.metrics.rejectedConnections.inc({ reason: 'maxclients' });
+      socket.end(MAX_CLIENTS_REPLY);
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
+    const conn = new Connection(this.nextId++, socket, this);
+    this.conns.set(conn.id, conn);
+    this.metrics.connectionsReceived.inc();
+    this.metrics.connectedClients.inc();
+  }
+
+  /** Slowloris guard: closes connections that have held an incomplete request too long. */
+  private sweep(): void {
+    const timeout = this.config.partialFrameTimeoutMs;
+    const now = performance.now();
+    for (const c of this.conns.values()) {
+      if (c.partialSince > 0 && now - c.partialSince >= timeout) {
+        c.abort('partial_frame_timeout', `ERR Protocol error: incomplete request not completed within ${timeout} ms`);
+      }
+    }
+  }
+}
