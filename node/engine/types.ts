@@ -100,6 +100,12 @@ export interface EngineOptions {
   /** 0 entries disables the read cache. */
   readCache: { maxEntries: number; maxBytes: number };
   activeExpiry: { intervalMs: number; maxKeysPerCycle: number; maxCycleMs: number };
+  /**
+   * Where WAL checkpoints run: 'worker' (default) copies pages back into the
+   * database file on a worker thread so the event loop does not stall;
+   * 'inline' leaves them to SQLite's auto-checkpoint on the engine's thread.
+   */
+  checkpoints?: 'worker' | 'inline';
 }
 
 export interface EngineHooks {
@@ -109,9 +115,18 @@ export interface EngineHooks {
   onExpired?(count: number, cycleSeconds: number): void;
   /** Commit failures (logged by the caller). */
   onCommitError?(err: Error): void;
+  /**
+   * Keys deleted on access because their TTL had passed (metrics). If not
+   * given, lazy expiries are reported as onExpired(count, 0).
+   */
+  onLazyExpired?(count: number): void;
+  /** The background WAL checkpointer failed; checkpoints continue on the main connection (log it). */
+  onCheckpointError?(err: Error): void;
 }
 
 export interface Engine {
+  /** 40 lowercase hex chars, generated on first open and kept in the database (CLUSTER MYID). */
+  readonly nodeId: string;
   readonly keyspace: Keyspace;
   readonly commits: CommitScheduler;
   startActiveExpiry(): void;

@@ -23,7 +23,7 @@ export interface NodeMetrics {
   readonly committedWrites: Counter;
   readonly commitFailures: Counter;
   /** Registers the gauges read from engine stats at scrape time. */
-  bindEngine(stats: () => { keys: number; keysWithExpiry: number; dbFileBytes: number; walFileBytes: number; cacheHits: number; cacheMisses: number }): void;
+  bindEngine(stats: () => { keys: number; keysWithExpiry: number; dbFileBytes: number; walFileBytes: number; cacheHits: number; cacheMisses: number; pageCount?: number; freelistCount?: number }): void;
   /** Stops the event-loop delay monitor. */
   close(): void;
 }
@@ -65,12 +65,22 @@ export function createNodeMetrics(): NodeMetrics {
     commitDuration: new Histogram({ name: 'irisdb_sqlite_commit_duration_seconds', help: 'SQLite group-commit time (includes fsync when fsync=always)', buckets: LATENCY_BUCKETS, registers: [registry] }),
     committedWrites: new Counter({ name: 'irisdb_committed_writes_total', help: 'Writes made durable by group commits', registers: [registry] }),
     commitFailures: new Counter({ name: 'irisdb_commit_failures_total', help: 'Group commits that failed and were rolled back', registers: [registry] }),
-    bindEngine(stats: () => { keys: number; keysWithExpiry: number; dbFileBytes: number; walFileBytes: number; cacheHits: number; cacheMisses: number }) {
+    bindEngine(stats: () => { keys: number; keysWithExpiry: number; dbFileBytes: number; walFileBytes: number; cacheHits: number; cacheMisses: number; pageCount?: number; freelistCount?: number }) {
       new Gauge({ name: 'redis_db_keys', help: 'Keys stored', registers: [registry], collect() { this.set(stats().keys); } });
       new Gauge({ name: 'redis_db_keys_expiring', help: 'Keys with a TTL', registers: [registry], collect() { this.set(stats().keysWithExpiry); } });
       new Gauge({
         name: 'irisdb_storage_bytes', help: 'Bytes on disk, by file', labelNames: ['file'], registers: [registry],
         collect() { const s = stats(); this.set({ file: 'db' }, s.dbFileBytes); this.set({ file: 'wal' }, s.walFileBytes); },
+      });
+      new Gauge({
+        // Used pages drop as soon as keys are deleted; the file itself shrinks later (vacuum step + checkpoint).
+        name: 'irisdb_storage_pages', help: 'SQLite pages, by state (used holds data, free awaits reuse or release)', labelNames: ['state'], registers: [registry],
+        collect() {
+          const s = stats();
+          if (s.pageCount === undefined || s.freelistCount === undefined) return;
+          this.set({ state: 'used' }, s.pageCount - s.freelistCount);
+          this.set({ state: 'free' }, s.freelistCount);
+        },
       });
       new Gauge({
         name: 'irisdb_read_cache_lookups', help: 'Read-cache lookups since start, by result', labelNames: ['result'], registers: [registry],

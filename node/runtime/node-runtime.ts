@@ -49,6 +49,12 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
         if (count > 0) metrics.expiredKeys.inc(count);
         metrics.expiryCycleDuration.observe(seconds);
       },
+      onLazyExpired(count) {
+        metrics.expiredKeys.inc(count);
+      },
+      onCheckpointError(err) {
+        logger.warn('background WAL checkpointer failed; checkpointing on the main connection instead', { err: err.message });
+      },
       onCommitError(err) {
         metrics.commitFailures.inc();
         logger.error('group commit failed; the writes of this turn were rolled back and their clients told so', { err: err.message });

@@ -1,0 +1,141 @@
+/**
+ * Runs WAL checkpoints off the event loop, in checkpoint-worker.ts. The
+ * engine calls noteCommit() after each commit; a checkpoint is requested at
+ * most every intervalMs and never while one is in flight.
+ *
+ * The worker copies pages while writes continue, so under steady load it is
+ * never done at the moment a write transaction starts, and only then can the
+ * log start over: it would grow without end. So once the WAL holds more than
+ * restartFrames, the engine itself runs a catch-up checkpoint right after a
+ * commit while the worker is idle: only the frames written since the
+ * worker's last pass are left to copy (a short stall, not a full
+ * checkpoint), and the next write transaction restarts the log.
+ *
+ * If the worker cannot run or fails, the engine's own connection takes over
+ * (SQLite's auto-checkpoint), so the WAL stays bounded either way.
+ */
+import { Worker } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import type { CheckpointReply, CheckpointWorkerData } from './checkpoint-worker.js';
+
+export interface CheckpointerOptions {
+  file: string;
+  synchronous: 'FULL' | 'NORMAL';
+  intervalMs: number;
+  restartFrames: number;
+  /** Most writes the engine's catch-up checkpoint may have to copy. */
+  catchUpMaxWrites: number;
+  /** A PASSIVE checkpoint on the engine's connection, outside any transaction. */
+  catchUp(): void;
+  /** The worker is gone: the caller falls back to checkpointing on its own connection. */
+  onFailure(err: Error): void;
+}
+
+export class Checkpointer {
+  private worker: Worker | null;
+  private inFlight = false;
+  private dirty = false;
+  private lastRequest = 0;
+  private catchUpDue = false;
+  /** Writes committed since the worker's current or last pass began: frames it has not copied. */
+  private writesSincePass = 0;
+  /** Checkpoints completed (tests, diagnostics). */
+  completed = 0;
+  /** Catch-up checkpoints run on the engine's connection. */
+  catchUps = 0;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(private readonly opts: CheckpointerOptions) {
+    const workerData: CheckpointWorkerData = { file: opts.file, synchronous: opts.synchronous };
+    const worker = new Worker(new URL('./checkpoint-worker.js', import.meta.url), { workerData });
+    // Housekeeping must never keep the process alive.
+    worker.unref();
+    worker.on('message', (reply: CheckpointReply) => this.onReply(reply));
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (this.worker !== null) this.fail(new Error(`checkpoint worker exited with code ${code}`));
+    });
+    this.worker = worker;
+  }
+
+  get running(): boolean {
+    return this.worker !== null;
+  }
+
+  /** Called after every commit, outside any transaction: cheap unless a checkpoint is due. */
+  noteCommit(writes: number): void {
+    this.dirty = true;
+    this.writesSincePass += writes;
+    if (this.inFlight || this.worker === null) return;
+    const now = performance.now();
+    if (this.catchUpDue) {
+      this.catchUpDue = false;
+      this.lastRequest = now;
+      this.catchUps++;
+      this.opts.catchUp();
+      return;
+    }
+    if (now - this.lastRequest < this.opts.intervalMs) return;
+    this.request(now);
+  }
+
+  /** Requests a checkpoint now and resolves once one has completed after this call (tests). */
+  checkpointNow(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.worker === null) return resolve();
+      this.waiters.push(resolve);
+      this.dirty = true;
+      if (!this.inFlight) this.request(performance.now());
+    });
+  }
+
+  close(): void {
+    const w = this.worker;
+    if (w === null) return;
+    this.worker = null;
+    w.postMessage('close');
+    this.releaseWaiters();
+  }
+
+  private request(now: number): void {
+    this.inFlight = true;
+    this.writesSincePass = 0;
+    this.dirty = false;
+    this.lastRequest = now;
+    this.worker!.postMessage('checkpoint');
+  }
+
+  private onReply(reply: CheckpointReply): void {
+    this.inFlight = false;
+    if (!reply.ok) {
+      this.fail(new Error(`WAL checkpoint failed: ${reply.error}`));
+      return;
+    }
+    this.completed++;
+    if (reply.frames > this.opts.restartFrames) {
+      // Catch up on this thread only if little is left to copy (a short stall);
+      // otherwise let the worker take another pass at once.
+      if (this.writesSincePass <= this.opts.catchUpMaxWrites) this.catchUpDue = true;
+      else if (this.worker !== null) this.request(performance.now());
+    }
+    if (this.waiters.length === 0 || this.inFlight) return; // waiters are released by the pass in flight
+    // A waiter wants a pass that began after it asked: one more if anything changed meanwhile.
+    if (this.dirty) this.request(performance.now());
+    else this.releaseWaiters();
+  }
+
+  private releaseWaiters(): void {
+    const ws = this.waiters.splice(0);
+    for (const w of ws) w();
+  }
+
+  private fail(err: Error): void {
+    const w = this.worker;
+    if (w === null) return;
+    this.worker = null;
+    this.inFlight = false;
+    void w.terminate();
+    this.releaseWaiters();
+    this.opts.onFailure(err);
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * openEngine: the storage engine of one node, assembled from its parts
+ * (database.ts: file, pragmas, schema; keyspace.ts: the data and its apply
+ * path; group-commit.ts; active-expiry.ts; codec.ts; read-cache.ts).
+ */
+import fs from 'node:fs';
+import { ActiveExpiry } from './active-expiry.js';
+import { ValueCodec } from './codec.js';
+import { Checkpointer } from './checkpointer.js';
+import { WAL_AUTOCHECKPOINT_PAGES, openDatabase, type Db } from './database.js';
+import { SqliteKeyspace, type MutationSink } from './keyspace.js';
+import { Statements } from './statements.js';
+import type { CommitScheduler, Engine, EngineHooks, EngineOptions, EngineStats } from './types.js';
+
+/** The checkpoint worker runs at most this often while writes keep coming. */
+const CHECKPOINT_INTERVAL_MS = 100;
+/** WAL frames (~32 MiB) past which the engine lets the log start over (see checkpointer.ts). */
+const CHECKPOINT_RESTART_FRAMES = 8000;
+/**
+ * The engine's own catch-up checkpoint runs only if it has at most this many
+ * writes' pages to copy: each is a random write the final fsync waits for.
+ */
+const CATCH_UP_MAX_WRITES = 200;
+/** With the worker running, the engine's own connection checkpoints only past this many pages (~96 MiB): a backstop. */
+const BACKSTOP_AUTOCHECKPOINT_PAGES = 24000;
+/** Reclaim free pages only once they are at least this share of the file (1/8)... */
+const RECLAIM_FREE_RATIO = 8;
+/** ...and at least this many (tiny files are not worth the page moves). */
+const RECLAIM_MIN_FREE_PAGES = 16;
+/** Pages returned per cycle: bounds the time one step takes. */
+const RECLAIM_STEP_PAGES = 128;
+
+export class SqliteEngine implements Engine {
+  readonly keyspace: SqliteKeyspace;
+  readonly commits: CommitScheduler;
+  readonly nodeId: string;
+  /** The database file path (backups, diagnostics). */
+  readonly file: string;
+  private readonly st: Statements;
+  private readonly expiry: ActiveExpiry;
+  private closed = false;
+  private readonly checkpointer: Checkpointer | null;
+
+  /** The SQLite connection: for tables that commit with the data (the replication log) and for tests. */
+  readonly db: Db;
+
+  constructor(opts: EngineOptions, hooks: EngineHooks = {}) {
+    const opened = openDatabase(opts.dataDir, opts.fsync);
+    this.db = opened.db;
+    this.file = opened.file;
+    this.nodeId = opened.nodeId;
+    try {
+      this.st = new Statements(this.db);
+      this.keyspace = new SqliteKeyspace(
+        this.st,
+        this.db,
+        new ValueCodec(opts.compression.algorithm, opts.compression.thresholdBytes),
+        opts.readCache,
+        opened.lastSeq,
+        {
+          onCommit: (seconds, writes) => {
+            this.checkpointer?.noteCommit(writes);
+            hooks.onCommit?.(seconds, writes);
+          },
+          onCommitError: hooks.onCommitError,
+        },
+        {
+          onLazyExpired: () => {
+            if (hooks.onLazyExpired) hooks.onLazyExpired(1);
+            else hooks.onExpired?.(1, 0);
+          },
+        },
+      );
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.commits = this.keyspace.commits;
+    this.checkpointer = this.startCheckpointer(opts, hooks);
+    const target = {
+      expireBatch: (now: number, limit: number) => this.keyspace.expireBatch(now, limit),
+      reclaimPages: () => this.reclaimPages(),
+    };
+    this.expiry = new ActiveExpiry(target, opts.activeExpiry, (count, seconds) => hooks.onExpired?.(count, seconds));
+  }
+
+  startActiveExpiry(): void {
+    if (this.closed) throw new Error('engine is closed');
+    this.expiry.start();
+  }
+
+  stopActiveExpiry(): void {
+    this.expiry.stop();
+  }
+
+  /** Checkpoints the WAL in the worker and resolves when done (tests); no-op without the worker. */
+  checkpoint(): Promise<void> {
+    return this.checkpointer?.checkpointNow() ?? Promise.resolve();
+  }
+
+  /** True while checkpoints run off the event loop. */
+  get checkpointingInWorker(): boolean {
+    return this.checkpointer?.running ?? false;
+  }
+
+  /** Runs one active expiry cycle now (tests, admin); returns the keys deleted. */
+  runExpiryCycle(): number {
+    return this.expiry.runCycle();
+  }
+
+  /** Attaches the replication log: called for every mutation inside its transaction. */
+  setMutationSink(sink: MutationSink | null): void {
+    this.keyspace.setMutationSink(sink);
+  }
+
+  stats(): EngineStats {
+    const ks = this.keyspace;
+    return {
+      keys: ks.size(),
+      keysWithExpiry: ks.keysWithExpiry,
+      dbFileBytes: fileSize(this.file),
+      walFileBytes: fileSize(this.file + '-wal'),
+      pageCount: this.st.pageCount.get() as number,
+      freelistCount: this.st.freelistCount.get() as number,
+      commits: this.keyspace.commits.commits,
+      expiredKeys: ks.expiredKeys,
+      cacheHits: ks.cacheHits,
+      cacheMisses: ks.cacheMisses,
+      lastSeq: ks.lastSeq,
+    };
+  }
+
+  integrityCheck(): string[] {
+    return this.db.prepare('PRAGMA integrity_check').pluck().all() as string[];
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.expiry.stop();
+    try {
+      this.commits.flushNow();
+    } finally {
+      this.checkpointer?.close();
+      this.db.close();
+    }
+  }
+
+  private startCheckpointer(opts: EngineOptions, hooks: EngineHooks): Checkpointer | null {
+    if (opts.checkpoints === 'inline') return null;
+    let cp: Checkpointer;
+    try {
+      cp = new Checkpointer({
+        file: this.file,
+        synchronous: opts.fsync === 'always' ? 'FULL' : 'NORMAL',
+        intervalMs: CHECKPOINT_INTERVAL_MS,
+        restartFrames: CHECKPOINT_RESTART_FRAMES,
+        catchUpMaxWrites: CATCH_UP_MAX_WRITES,
+        catchUp: () => {
+          if (this.db.inTransaction) return;
+          try {
+            this.st.walCheckpoint.get();
+          } catch (err) {
+            // Runs inside the commit path: never let it keep replies from being sent.
+            hooks.onCheckpointError?.(err instanceof Error ? err : new Error(String(err)));
+          }
+        },
+        onFailure: (err) => {
+          // Checkpoint on this connection again so the WAL stays bounded.
+          if (!this.closed) this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+          hooks.onCheckpointError?.(err);
+        },
+      });
+    } catch (err) {
+      hooks.onCheckpointError?.(err instanceof Error ? err : new Error(String(err)));
+      return null;
+    }
+    this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    return cp;
+  }
+
+  /**
+   * Hands free pages back to the file system (auto_vacuum=INCREMENTAL), a
+   * bounded step at a time, once they are a sizeable share of the file;
+   * a few free pages are kept for reuse by the next inserts.
+   */
+  private reclaimPages(): void {
+    const free = this.st.freelistCount.get() as number;
+    if (free < RECLAIM_MIN_FREE_PAGES) return;
+    const pages = this.st.pageCount.get() as number;
+    if (free * RECLAIM_FREE_RATIO < pages) return;
+    const commits = this.keyspace.commits;
+    commits.markWrite();
+    try {
+      // exec() steps the pragma to completion; a prepared run() frees one page only.
+      this.db.exec(`PRAGMA incremental_vacuum(${RECLAIM_STEP_PAGES})`);
+    } catch (e) {
+      commits.fail(e);
+      throw e;
+    }
+  }
+}
+
+export function openEngine(opts: EngineOptions, hooks?: EngineHooks): SqliteEngine {
+  return new SqliteEngine(opts, hooks);
+}
+
+function fileSize(file: string): number {
+  return fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+}

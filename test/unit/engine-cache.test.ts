@@ -1,0 +1,162 @@
+/**
+ * The read cache: an LRU bounded by entries and bytes, and kept consistent by
+ * every write path (set, delete, setExpiry, clear, lazy and active expiry,
+ * atomically rollback; turn rollback is covered in engine-commit).
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ReadCache } from '../../node/engine/read-cache.js';
+import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
+import type { Entry, EngineOptions } from '../../node/engine/types.js';
+
+const b = (s: string): Buffer => Buffer.from(s);
+const entry = (size: number): Entry => ({ value: Buffer.alloc(size), expiresAt: null, version: 1 });
+
+describe('engine: read cache', () => {
+  describe('ReadCache', () => {
+    it('evicts the least recently used entry beyond maxEntries', () => {
+      const c = new ReadCache(3, 1 << 20);
+      for (const k of ['a', 'b', 'c']) c.put(k, entry(1));
+      c.lookup('a'); // a is now the youngest
+      c.put('d', entry(1));
+      expect(c.peek('b')).to.equal(undefined);
+      expect([c.peek('a'), c.peek('c'), c.peek('d')].every((e) => e !== undefined)).to.equal(true);
+      expect(c.size).to.equal(3);
+    });
+
+    it('keeps its byte size under maxBytes and accounts replacements', () => {
+      const c = new ReadCache(1000, 2000);
+      for (let i = 0; i < 10; i++) c.put(`k${i}`, entry(500));
+      expect(c.byteSize).to.be.at.most(2000);
+      expect(c.size).to.be.at.most(3);
+      expect(c.peek('k9')).to.not.equal(undefined);
+      c.put('k9', entry(10));
+      c.put('k9', entry(10));
+      const bytes = c.byteSize;
+      c.invalidate('k9');
+      expect(c.byteSize).to.be.lessThan(bytes);
+      c.clear();
+      expect(c.byteSize).to.equal(0);
+      expect(c.size).to.equal(0);
+    });
+
+    it('does not cache a value larger than the whole budget', () => {
+      const c = new ReadCache(10, 1000);
+      c.put('small', entry(10));
+      c.put('huge', entry(5000));
+      expect(c.peek('huge')).to.equal(undefined);
+      expect(c.peek('small')).to.not.equal(undefined);
+    });
+
+    it('counts hits and misses', () => {
+      const c = new ReadCache(10, 10_000);
+      c.lookup('x');
+      c.put('x', entry(1));
+      c.lookup('x');
+      c.lookup('x');
+      expect([c.hits, c.misses]).to.deep.equal([2, 1]);
+    });
+  });
+
+  describe('invalidation through the engine', () => {
+    let dir: string;
+    let engine: SqliteEngine;
+
+    function options(): EngineOptions {
+      return {
+        dataDir: dir,
+        fsync: 'batch',
+        compression: { algorithm: 'zlib', thresholdBytes: 16 },
+        readCache: { maxEntries: 100, maxBytes: 1 << 20 },
+        activeExpiry: { intervalMs: 100, maxKeysPerCycle: 500, maxCycleMs: 5 },
+      };
+    }
+
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
+      engine = openEngine(options());
+    });
+    afterEach(() => {
+      engine.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    const cached = (key: string): Entry | undefined => engine.keyspace.readCache!.peek(b(key).toString('latin1'));
+
+    /** Writes k=v, reads it twice (miss then hit) so it is cached, and checks that. */
+    function warm(key: string, value: string, expiresAt: number | null = null): void {
+      engine.keyspace.set(b(key), b(value), expiresAt);
+      const hits = engine.stats().cacheHits;
+      expect(engine.keyspace.get(b(key), 0)!.value.toString()).to.equal(value);
+      expect(engine.keyspace.get(b(key), 0)!.value.toString()).to.equal(value);
+      expect(engine.stats().cacheHits).to.equal(hits + 1);
+      expect(cached(key)).to.not.equal(undefined);
+    }
+
+    it('serves repeated reads from the cache, decompressed', () => {
+      const long = 'abc'.repeat(100);
+      warm('k', long);
+      expect(cached('k')!.value.toString()).to.equal(long);
+      expect(engine.stats().cacheMisses).to.equal(1);
+    });
+
+    it('set() invalidates', () => {
+      warm('k', 'one');
+      engine.keyspace.set(b('k'), b('two'), null);
+      expect(cached('k')).to.equal(undefined);
+      expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal('two');
+    });
+
+    it('delete() invalidates', () => {
+      warm('k', 'one');
+      expect(engine.keyspace.delete(b('k'), 0)).to.equal(true);
+      expect(cached('k')).to.equal(undefined);
+      expect(engine.keyspace.get(b('k'), 0)).to.equal(null);
+    });
+
+    it('setExpiry() invalidates', () => {
+      warm('k', 'one');
+      engine.keyspace.setExpiry(b('k'), 500, 0);
+      expect(cached('k')).to.equal(undefined);
+      expect(engine.keyspace.get(b('k'), 0)!.expiresAt).to.equal(500);
+    });
+
+    it('clear() empties it', () => {
+      warm('a', '1');
+      warm('b', '2');
+      engine.keyspace.clear();
+      expect(engine.keyspace.readCache!.size).to.equal(0);
+      expect(engine.keyspace.get(b('a'), 0)).to.equal(null);
+    });
+
+    it('lazy expiry of a cached entry deletes the key and the entry', () => {
+      warm('k', 'one', 100);
+      expect(engine.keyspace.get(b('k'), 100)).to.equal(null);
+      expect(cached('k')).to.equal(undefined);
+      expect(engine.keyspace.size()).to.equal(0);
+    });
+
+    it('active expiry invalidates', () => {
+      warm('k', 'one', 1); // expired long ago in real time
+      expect(engine.runExpiryCycle()).to.equal(1);
+      expect(cached('k')).to.equal(undefined);
+    });
+
+    it('an atomically() block that throws leaves no cached value of its writes', () => {
+      warm('k', 'before');
+      expect(() => engine.keyspace.atomically(() => {
+        engine.keyspace.set(b('k'), b('inside'), null);
+        engine.keyspace.set(b('new'), b('inside'), null);
+        engine.keyspace.get(b('k'), 0);
+        engine.keyspace.get(b('new'), 0);
+        throw new Error('nope');
+      })).to.throw('nope');
+      expect(cached('k')).to.equal(undefined);
+      expect(cached('new')).to.equal(undefined);
+      expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal('before');
+      expect(engine.keyspace.get(b('new'), 0)).to.equal(null);
+    });
+  });
+});
