@@ -1,0 +1,24 @@
+/** The command table: every family's CommandSpec list merged, looked up case-insensitively. */
+import type { CommandSpec, CommandTable } from './types.js';
+import { stringCommands } from './strings.js';
+import { keyCommands } from './keys.js';
+import { connectionCommands } from './connection.js';
+import { serverCommands } from './server.js';
+import { clusterCommands } from './cluster.js';
+import { transactionCommands } from './transactions.js';
+
+export function createCommandTable(): CommandTable {
+  const specs: CommandSpec[] = [
+    ...stringCommands, ...keyCommands, ...connectionCommands,
+    ...serverCommands, ...clusterCommands, ...transactionCommands,
+  ];
+  const byName = new Map<string, CommandSpec>();
+  for (const spec of specs) {
+    if (byName.has(spec.name)) throw new Error(`command '${spec.name}' defined twice`);
+    byName.set(spec.name, spec);
+  }
+  return {
+    lookup: (name) => byName.get(name) ?? byName.get(name.toLowerCase()),
+    all: () => specs,
+  };
+}
