@@ -50,5 +50,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
   echo "$lock_hash" > "$stamp"
 fi
 
+if [ "$want_test" = 1 ]; then bash scripts/kube-binaries.sh >/dev/null; fi # Kubernetes control plane for test/e2e
+
 log "building TypeScript"
 npx --no-install tsc -p tsconfig.json
