@@ -36,46 +36,32 @@ export function splitInlineArgs(line: Uint8Array, start: number, end: number): B
   for (;;) {
     while (at(p) !== 0 && isSpace(at(p))) p++;
     if (at(p) === 0) return out;
-    let inq = false;
-    let insq = false;
+    /** The open quote (DQUOTE or SQUOTE), or 0 outside quotes. */
+    let quote = 0;
     let done = false;
     const tok: number[] = [];
     while (!done) {
       const c = at(p);
-      if (inq) {
-        if (c === BACKSLASH && at(p + 1) === 0x78 && hexValue(at(p + 2)) >= 0 && hexValue(at(p + 3)) >= 0) {
-          tok.push(hexValue(at(p + 2)) * 16 + hexValue(at(p + 3)));
-          p += 3;
-        } else if (c === BACKSLASH && at(p + 1) !== 0) {
-          p++;
-          const e = at(p);
-          tok.push(e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x62 ? 8 : e === 0x61 ? 7 : e);
-        } else if (c === DQUOTE) {
-          if (at(p + 1) !== 0 && !isSpace(at(p + 1))) return null;
-          done = true;
-        } else if (c === 0) {
-          return null;
-        } else {
-          tok.push(c);
-        }
-      } else if (insq) {
-        if (c === BACKSLASH && at(p + 1) === SQUOTE) {
-          p++;
-          tok.push(SQUOTE);
-        } else if (c === SQUOTE) {
-          if (at(p + 1) !== 0 && !isSpace(at(p + 1))) return null;
-          done = true;
-        } else if (c === 0) {
-          return null;
-        } else {
-          tok.push(c);
-        }
-      } else if (c === 32 || c === 10 || c === 13 || c === 9 || c === 0) {
+      if (quote === DQUOTE && c === BACKSLASH && at(p + 1) === 0x78 && hexValue(at(p + 2)) >= 0 && hexValue(at(p + 3)) >= 0) {
+        tok.push(hexValue(at(p + 2)) * 16 + hexValue(at(p + 3)));
+        p += 3;
+      } else if (quote === DQUOTE && c === BACKSLASH && at(p + 1) !== 0) {
+        p++;
+        const e = at(p);
+        tok.push(e === 0x6e ? 10 : e === 0x72 ? 13 : e === 0x74 ? 9 : e === 0x62 ? 8 : e === 0x61 ? 7 : e);
+      } else if (quote === SQUOTE && c === BACKSLASH && at(p + 1) === SQUOTE) {
+        p++;
+        tok.push(SQUOTE);
+      } else if (quote !== 0 && c === quote) {
+        // A closing quote must be followed by whitespace or the end.
+        if (at(p + 1) !== 0 && !isSpace(at(p + 1))) return null;
         done = true;
-      } else if (c === DQUOTE) {
-        inq = true;
-      } else if (c === SQUOTE) {
-        insq = true;
+      } else if (quote !== 0 && c === 0) {
+        return null;
+      } else if (quote === 0 && (c === 32 || c === 10 || c === 13 || c === 9 || c === 0)) {
+        done = true;
+      } else if (quote === 0 && (c === DQUOTE || c === SQUOTE)) {
+        quote = c;
       } else {
         tok.push(c);
       }

@@ -332,19 +332,27 @@ export class RequestParser {
     return true;
   }
 
+  /**
+   * The uncommon outcomes of looking for the end of a "*N" or "$N" line at
+   * `cr` (a CR, or -1): false while more input is needed, or the failure for a
+   * line longer than maxInlineBytes. Only called off the fast path.
+   */
+  private countLineNotReady(cr: number, reason: ProtocolErrorReason, message: string): false {
+    // Redis needs one more byte after the CR (it does not check that it is LF).
+    if (cr < 0 || cr + 1 >= this.end) {
+      if (cr < 0 && this.end - this.pos > this.limits.maxInlineBytes) return this.fail(reason, message);
+      return false;
+    }
+    // A complete line, but too long: Redis only notices an over-long line when
+    // it arrives in several reads; be deterministic.
+    return this.fail(reason, message);
+  }
+
   /** "*N\r\n". False: need more input, or failed. */
   private readMultibulkCount(): boolean {
     const cr = this.findTerminator(CR);
-    // Redis needs one more byte after the CR (it does not check that it is LF).
-    if (cr < 0 || cr + 1 >= this.end) {
-      if (cr < 0 && this.end - this.pos > this.limits.maxInlineBytes) {
-        return this.fail('too_big_mbulk_count', 'ERR Protocol error: too big mbulk count string');
-      }
-      return false;
-    }
-    // Redis only notices an over-long line when it arrives in several reads; be deterministic.
-    if (cr - this.pos > this.limits.maxInlineBytes) {
-      return this.fail('too_big_mbulk_count', 'ERR Protocol error: too big mbulk count string');
+    if (cr < 0 || cr + 1 >= this.end || cr - this.pos > this.limits.maxInlineBytes) {
+      return this.countLineNotReady(cr, 'too_big_mbulk_count', 'ERR Protocol error: too big mbulk count string');
     }
     const n = parseLongLong(this.buf, this.pos + 1, cr);
     if (Number.isNaN(n) || n > INT_MAX || n > this.limits.maxArgs) {
@@ -362,14 +370,8 @@ export class RequestParser {
   /** "$N\r\n". False: need more input, or failed. */
   private readBulkHeader(): boolean {
     const cr = this.findTerminator(CR);
-    if (cr < 0 || cr + 1 >= this.end) {
-      if (cr < 0 && this.end - this.pos > this.limits.maxInlineBytes) {
-        return this.fail('too_big_bulk_count', 'ERR Protocol error: too big bulk count string');
-      }
-      return false;
-    }
-    if (cr - this.pos > this.limits.maxInlineBytes) {
-      return this.fail('too_big_bulk_count', 'ERR Protocol error: too big bulk count string');
+    if (cr < 0 || cr + 1 >= this.end || cr - this.pos > this.limits.maxInlineBytes) {
+      return this.countLineNotReady(cr, 'too_big_bulk_count', 'ERR Protocol error: too big bulk count string');
     }
     const first = this.buf[this.pos]!;
     if (first !== DOLLAR) {

@@ -8,9 +8,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { RunningNode } from '../support/node-process.js';
-import type { RunningRedis } from '../support/redis-server.js';
-import { runLines, startParityPair, type ParityEnv } from '../support/parity.js';
+import { runLines, useParityPair } from '../support/parity.js';
 
 const KEYS = ['{a}1', '{a}2', '{a}3', 'b', 'c\x00\r\n'];
 const VALUES = ['', 'v', '0', '1', '-1', '10', '9223372036854775807', '-9223372036854775808', '3.5', '1e3', 'abc',
@@ -62,18 +60,7 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
 );
 
 describe('Redis parity: generated command sequences (fast-check, irisdb-node vs redis-server)', function () {
-  let node: RunningNode;
-  let redis: RunningRedis;
-  let env: ParityEnv;
-
-  before(async function () {
-    ({ node, redis } = await startParityPair({ args: ['--fsync', 'batch'] }));
-    env = { irisPort: node.port, redisPort: redis.port };
-  });
-
-  after(async function () {
-    await Promise.all([node?.stop(), redis?.stop()]);
-  });
+  const env = useParityPair({ args: ['--fsync', 'batch'] });
 
   for (const protocol of [2, 3] as const) {
     it(`RESP${protocol}: 300 sequences of up to 25 commands reply identically`, async function () {

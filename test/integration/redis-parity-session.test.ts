@@ -6,9 +6,7 @@
  * structural comparison (INFO, COMMAND, CONFIG GET, SCAN iteration).
  */
 import { expect } from 'chai';
-import type { RunningNode } from '../support/node-process.js';
-import type { RunningRedis } from '../support/redis-server.js';
-import { ParitySession, flushBoth, runLines, startParityPair, type ParityEnv } from '../support/parity.js';
+import { ParitySession, expectNoMismatches, flushBoth, itMatchesCases, useParityPair } from '../support/parity.js';
 import { RawRespClient, parseReply, splitArgs, type RespNode } from '../support/resp-client.js';
 
 const CASES: Record<string, readonly string[]> = {
@@ -78,10 +76,6 @@ const CASES: Record<string, readonly string[]> = {
   ],
 };
 
-function expectNoMismatches(mismatches: string[]): void {
-  expect(mismatches, mismatches.join('\n\n')).to.deep.equal([]);
-}
-
 /** Field names of INFO's sections, in order. */
 function infoSections(text: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -96,26 +90,11 @@ function infoSections(text: string): Map<string, string[]> {
 const str = (n: RespNode | undefined): string => (n === undefined || n.value === null ? '' : n.value.toString());
 
 describe('Redis parity: connection, server, cluster, transactions (irisdb-node vs redis-server)', function () {
-  let node: RunningNode;
-  let redis: RunningRedis;
-  let env: ParityEnv;
-
-  before(async function () {
-    ({ node, redis } = await startParityPair());
-    env = { irisPort: node.port, redisPort: redis.port };
-  });
-
-  after(async function () {
-    await Promise.all([node?.stop(), redis?.stop()]);
-  });
+  const env = useParityPair();
 
   for (const protocol of [2, 3] as const) {
     describe(`RESP${protocol}`, function () {
-      for (const [title, lines] of Object.entries(CASES)) {
-        it(title, async function () {
-          expectNoMismatches(await runLines(env, protocol, lines));
-        });
-      }
+      itMatchesCases(env, protocol, CASES);
 
       it('WATCH: a change from another connection makes EXEC return a nil array', async function () {
         await flushBoth(env.irisPort, env.redisPort);
@@ -275,18 +254,7 @@ describe('Redis parity: connection, server, cluster, transactions (irisdb-node v
 });
 
 describe('Redis parity: AUTH and NOAUTH with a password (irisdb-node vs redis-server)', function () {
-  let node: RunningNode;
-  let redis: RunningRedis;
-  let env: ParityEnv;
-
-  before(async function () {
-    ({ node, redis } = await startParityPair({ args: ['--require-pass', 'secret'] }, [], 'secret'));
-    env = { irisPort: node.port, redisPort: redis.port };
-  });
-
-  after(async function () {
-    await Promise.all([node?.stop(), redis?.stop()]);
-  });
+  const env = useParityPair({ args: ['--require-pass', 'secret'] }, [], 'secret');
 
   const LINES = [
     'get a', 'foo', 'get', 'ping', 'hello 3', 'hello', 'hello 2 auth default wrong', 'multi', 'exec', 'exec foo',

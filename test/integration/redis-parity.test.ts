@@ -5,10 +5,7 @@
  * RESP2 and again in RESP3 — except for the normalisations listed in
  * test/support/parity.ts (remaining TTLs within a tolerance, KEYS order).
  */
-import { expect } from 'chai';
-import type { RunningNode } from '../support/node-process.js';
-import type { RunningRedis } from '../support/redis-server.js';
-import { runLines, startParityPair, type ParityEnv } from '../support/parity.js';
+import { expectNoMismatches, itMatchesCases, runLines, useParityPair } from '../support/parity.js';
 import type { Arg } from '../support/resp-client.js';
 import { createCommandTable } from '../../node/commands/table.js';
 
@@ -152,41 +149,23 @@ function arityLines(): string[] {
 }
 
 describe('Redis parity: strings, keys, errors (irisdb-node vs redis-server, byte for byte)', function () {
-  let node: RunningNode;
-  let redis: RunningRedis;
-  let env: ParityEnv;
-
-  before(async function () {
-    ({ node, redis } = await startParityPair());
-    env = { irisPort: node.port, redisPort: redis.port };
-  });
-
-  after(async function () {
-    await Promise.all([node?.stop(), redis?.stop()]);
-  });
+  const env = useParityPair();
 
   for (const protocol of [2, 3] as const) {
     describe(`RESP${protocol}`, function () {
-      for (const [title, lines] of Object.entries(CASES)) {
-        it(title, async function () {
-          const mismatches = await runLines(env, protocol, lines);
-          expect(mismatches, mismatches.join('\n\n')).to.deep.equal([]);
-        });
-      }
+      itMatchesCases(env, protocol, CASES);
 
       it('wrong number of arguments, for every command', async function () {
-        const mismatches = await runLines(env, protocol, arityLines());
-        expect(mismatches, mismatches.join('\n\n')).to.deep.equal([]);
+        expectNoMismatches(await runLines(env, protocol, arityLines()));
       });
 
       it('large values (1 MiB, every byte value) round-trip identically', async function () {
         const big = Buffer.alloc(1 << 20);
         for (let i = 0; i < big.length; i++) big[i] = (i * 131 + 7) & 0xff;
-        const mismatches = await runLines(env, protocol, [
+        expectNoMismatches(await runLines(env, protocol, [
           ['SET', 'big', big], ['GET', 'big'], ['STRLEN', 'big'], ['APPEND', 'big', big.subarray(0, 1000)],
           ['STRLEN', 'big'], ['GETRANGE_IS_NOT_SUPPORTED', 'big'], ['GETDEL', 'big'], ['EXISTS', 'big'],
-        ]);
-        expect(mismatches, mismatches.join('\n\n')).to.deep.equal([]);
+        ]));
       });
     });
   }

@@ -5,8 +5,8 @@
  * key gauge drop, used SQLite pages drop, and no cycle ran long.
  */
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
-import { startNode, type RunningNode } from '../support/node-process.js';
+import type { RunningNode } from '../support/node-process.js';
+import { useNodeWithClient } from '../support/node-client.js';
 import { waitFor } from '../support/wait.js';
 
 /** Value of one sample in Prometheus text format, or undefined if absent. */
@@ -30,74 +30,56 @@ async function metrics(node: RunningNode): Promise<string> {
 
 describe('TTL on a running node', function () {
   describe('lazy expiry (active cycle effectively off)', () => {
-    let node: RunningNode;
-    let redis: Redis;
-    before(async () => {
-      node = await startNode({ args: ['--active-expiry-interval-ms', '60000'] });
-      redis = new Redis({ port: node.port, host: '127.0.0.1' });
-    });
-    after(async () => {
-      redis.disconnect();
-      await node.stop();
-    });
+    const ctx = useNodeWithClient({ args: ['--active-expiry-interval-ms', '60000'] });
 
     it('hides keys set with PX and EX as soon as their time has passed', async () => {
-      await redis.set('keep', 'v');
+      await ctx.redis.set('keep', 'v');
       const t0 = Date.now();
-      expect(await redis.set('px-key', 'v', 'PX', 300)).to.equal('OK');
-      expect(await redis.set('ex-key', 'v', 'EX', 1)).to.equal('OK');
-      const early = await redis.get('px-key');
+      expect(await ctx.redis.set('px-key', 'v', 'PX', 300)).to.equal('OK');
+      expect(await ctx.redis.set('ex-key', 'v', 'EX', 1)).to.equal('OK');
+      const early = await ctx.redis.get('px-key');
       // Only meaningful while the TTL has certainly not run out yet.
       if (Date.now() < t0 + 300) expect(early).to.equal('v');
-      expect(await redis.dbsize()).to.equal(3);
+      expect(await ctx.redis.dbsize()).to.equal(3);
 
       await waitFor('the PX deadline to pass', () => Date.now() > t0 + 300);
-      expect(await redis.dbsize()).to.equal(3); // not reclaimed yet, as in Redis
-      expect(await redis.get('px-key')).to.equal(null);
-      expect(await redis.exists('px-key')).to.equal(0);
-      expect(await redis.ttl('px-key')).to.equal(-2);
-      expect(await redis.pttl('px-key')).to.equal(-2);
+      expect(await ctx.redis.dbsize()).to.equal(3); // not reclaimed yet, as in Redis
+      expect(await ctx.redis.get('px-key')).to.equal(null);
+      expect(await ctx.redis.exists('px-key')).to.equal(0);
+      expect(await ctx.redis.ttl('px-key')).to.equal(-2);
+      expect(await ctx.redis.pttl('px-key')).to.equal(-2);
       // The access deleted it (an explicit delete, not just hidden).
-      expect(await redis.dbsize()).to.equal(2);
+      expect(await ctx.redis.dbsize()).to.equal(2);
 
       await waitFor('the EX deadline to pass', () => Date.now() > t0 + 1000);
-      expect(await redis.exists('ex-key')).to.equal(0);
-      expect(await redis.ttl('ex-key')).to.equal(-2);
-      expect(await redis.get('ex-key')).to.equal(null);
-      expect(await redis.get('keep')).to.equal('v');
-      expect(await redis.dbsize()).to.equal(1);
-      expect(sample(await metrics(node), 'redis_expired_keys_total')).to.equal(2);
+      expect(await ctx.redis.exists('ex-key')).to.equal(0);
+      expect(await ctx.redis.ttl('ex-key')).to.equal(-2);
+      expect(await ctx.redis.get('ex-key')).to.equal(null);
+      expect(await ctx.redis.get('keep')).to.equal('v');
+      expect(await ctx.redis.dbsize()).to.equal(1);
+      expect(sample(await metrics(ctx.node), 'redis_expired_keys_total')).to.equal(2);
     });
   });
 
   describe('active expiry', () => {
-    let node: RunningNode;
-    let redis: Redis;
-    before(async () => {
-      node = await startNode();
-      redis = new Redis({ port: node.port, host: '127.0.0.1' });
-    });
-    after(async () => {
-      redis.disconnect();
-      await node.stop();
-    });
+    const ctx = useNodeWithClient();
 
     it('reclaims a few thousand expired keys that nobody touches, in bounded cycles', async () => {
       const value = 'x'.repeat(200);
-      const pipe = redis.pipeline();
+      const pipe = ctx.redis.pipeline();
       for (let i = 0; i < 4000; i++) pipe.set(`session:${i}`, value, 'PX', 500);
       for (let i = 0; i < 100; i++) pipe.set(`keep:${i}`, value);
       await pipe.exec();
-      const before = await metrics(node);
+      const before = await metrics(ctx.node);
       const usedBefore = sample(before, 'irisdb_storage_pages', { state: 'used' })!;
       expect(usedBefore).to.be.greaterThan(0);
       // Some may already be gone if the machine is slow; the drop below is what counts.
       expect(sample(before, 'redis_db_keys')).to.be.at.most(4100);
 
       // Only DBSIZE and /metrics from here on: neither touches a key.
-      await waitFor('the active cycle to reclaim the expired keys', async () => (await redis.dbsize()) === 100, { timeoutMs: 30_000 });
+      await waitFor('the active cycle to reclaim the expired keys', async () => (await ctx.redis.dbsize()) === 100, { timeoutMs: 30_000 });
       const after = await waitFor('the gauges to settle', async () => {
-        const text = await metrics(node);
+        const text = await metrics(ctx.node);
         return sample(text, 'redis_db_keys') === 100 && sample(text, 'redis_db_keys_expiring') === 0 ? text : null;
       });
       expect(sample(after, 'redis_expired_keys_total')).to.equal(4000);
@@ -108,8 +90,8 @@ describe('TTL on a running node', function () {
       expect(cycles).to.be.greaterThan(0);
       expect(sample(after, 'irisdb_active_expiry_cycle_seconds_bucket', { le: '0.25' })).to.equal(cycles);
 
-      for (let i = 0; i < 100; i += 33) expect(await redis.get(`keep:${i}`)).to.equal(value);
-      expect(await redis.get('session:0')).to.equal(null);
+      for (let i = 0; i < 100; i += 33) expect(await ctx.redis.get(`keep:${i}`)).to.equal(value);
+      expect(await ctx.redis.get('session:0')).to.equal(null);
     });
   });
 });

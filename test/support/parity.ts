@@ -5,6 +5,7 @@
  * timestamps, remaining TTLs), compareReplies normalises exactly that part;
  * every rule is listed in RULES below and in docs/compatibility.md.
  */
+import { expect } from 'chai';
 import { parseReply, serializeReply, splitArgs, RawRespClient, type Arg, type RespNode } from './resp-client.js';
 import { startRedis, type RunningRedis } from './redis-server.js';
 import { startNode, type NodeOptions, type RunningNode } from './node-process.js';
@@ -230,4 +231,41 @@ export async function runLines(env: ParityEnv, protocol: 2 | 3, lines: ReadonlyA
     s.close();
   }
   return s.mismatches;
+}
+
+/** Fails with every mismatch listed when the two servers replied differently. */
+export function expectNoMismatches(mismatches: string[]): void {
+  expect(mismatches, mismatches.join('\n\n')).to.deep.equal([]);
+}
+
+/**
+ * Registers before/after hooks in the calling describe() that start a parity
+ * pair (arguments as for startParityPair) and stop it again. The returned
+ * env reads the ports of the running pair, so use it inside tests only.
+ */
+export function useParityPair(...args: Parameters<typeof startParityPair>): ParityEnv {
+  let pair: { node: RunningNode; redis: RunningRedis } | undefined;
+  before(async function () {
+    pair = await startParityPair(...args);
+  });
+  after(async function () {
+    await Promise.all([pair?.node.stop(), pair?.redis.stop()]);
+  });
+  return {
+    get irisPort() {
+      return pair!.node.port;
+    },
+    get redisPort() {
+      return pair!.redis.port;
+    },
+  };
+}
+
+/** One test per case: the case's lines (see runLines) must reply identically. */
+export function itMatchesCases(env: ParityEnv, protocol: 2 | 3, cases: Record<string, ReadonlyArray<string | readonly Arg[]>>): void {
+  for (const [title, lines] of Object.entries(cases)) {
+    it(title, async function () {
+      expectNoMismatches(await runLines(env, protocol, lines));
+    });
+  }
 }

@@ -22,86 +22,69 @@ export function encodeCommand(argv: readonly Arg[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** What follows the first line of each reply type: nothing, a bulk payload, or nested replies. */
+const KINDS: Record<string, 'line' | 'bulk' | 'aggregate'> = {
+  '+': 'line', '-': 'line', ':': 'line', '_': 'line', ',': 'line', '#': 'line', '(': 'line',
+  '$': 'bulk', '=': 'bulk', '!': 'bulk',
+  '*': 'aggregate', '~': 'aggregate', '>': 'aggregate', '%': 'aggregate', '|': 'aggregate',
+};
+
+interface Header {
+  type: string;
+  /** The rest of the first line. */
+  head: string;
+  /** Where what follows the first line starts. */
+  pos: number;
+  /** undefined for a type byte that is not RESP. */
+  kind: 'line' | 'bulk' | 'aggregate' | undefined;
+  /** Bulk: payload bytes; aggregate: nested replies (two per map or attribute entry). Negative: null. */
+  count: number;
+}
+
+/** The first line of the reply at `offset`, or null if it is incomplete. */
+function readHeader(buf: Buffer, offset: number): Header | null {
+  const lineEnd = buf.indexOf('\r\n', offset);
+  if (lineEnd === -1) return null;
+  const type = String.fromCharCode(buf[offset]!);
+  const head = buf.toString('latin1', offset + 1, lineEnd);
+  const count = type === '%' || type === '|' ? Number(head) * 2 : Number(head);
+  return { type, head, pos: lineEnd + 2, kind: KINDS[type], count };
+}
+
 /** Length in bytes of the complete reply starting at `offset`, or -1 if more bytes are needed. */
 export function replyLength(buf: Buffer, offset = 0): number {
   if (offset >= buf.length) return -1;
-  const lineEnd = buf.indexOf('\r\n', offset);
-  if (lineEnd === -1) return -1;
-  const type = String.fromCharCode(buf[offset]!);
-  const head = buf.toString('latin1', offset + 1, lineEnd);
-  let pos = lineEnd + 2;
-  switch (type) {
-    case '+':
-    case '-':
-    case ':':
-    case '_':
-    case ',':
-    case '#':
-    case '(':
-      return pos - offset;
-    case '$':
-    case '=':
-    case '!': {
-      const n = Number(head);
-      if (n < 0) return pos - offset;
-      return buf.length < pos + n + 2 ? -1 : pos + n + 2 - offset;
-    }
-    case '*':
-    case '~':
-    case '>':
-    case '%':
-    case '|': {
-      let n = Number(head);
-      if (n < 0) return pos - offset;
-      if (type === '%' || type === '|') n *= 2;
-      for (let i = 0; i < n; i++) {
-        const len = replyLength(buf, pos);
-        if (len < 0) return -1;
-        pos += len;
-      }
-      return pos - offset;
-    }
-    default:
-      throw new Error(`not RESP: type byte 0x${buf[offset]!.toString(16)} at ${offset}`);
+  const h = readHeader(buf, offset);
+  if (h === null) return -1;
+  if (h.kind === undefined) throw new Error(`not RESP: type byte 0x${buf[offset]!.toString(16)} at ${offset}`);
+  if (h.kind === 'line' || h.count < 0) return h.pos - offset;
+  if (h.kind === 'bulk') return buf.length < h.pos + h.count + 2 ? -1 : h.pos + h.count + 2 - offset;
+  let pos = h.pos;
+  for (let i = 0; i < h.count; i++) {
+    const len = replyLength(buf, pos);
+    if (len < 0) return -1;
+    pos += len;
   }
+  return pos - offset;
 }
 
 export function parseReply(buf: Buffer, offset = 0): { node: RespNode; end: number } {
-  const lineEnd = buf.indexOf('\r\n', offset);
-  if (lineEnd === -1) throw new Error('incomplete reply');
-  const type = String.fromCharCode(buf[offset]!);
-  const head = buf.toString('latin1', offset + 1, lineEnd);
-  let pos = lineEnd + 2;
-  switch (type) {
-    case '+':
-    case '-':
-    case ':':
-    case ',':
-    case '#':
-    case '(':
-      return { node: { type, value: head }, end: pos };
-    case '_':
-      return { node: { type, value: null }, end: pos };
-    case '$':
-    case '=':
-    case '!': {
-      const n = Number(head);
-      if (n < 0) return { node: { type, value: null }, end: pos };
-      return { node: { type, value: buf.subarray(pos, pos + n) }, end: pos + n + 2 };
-    }
-    default: {
-      let n = Number(head);
-      if (n < 0) return { node: { type, value: null }, end: pos };
-      if (type === '%' || type === '|') n *= 2;
-      const items: RespNode[] = [];
-      for (let i = 0; i < n; i++) {
-        const r = parseReply(buf, pos);
-        items.push(r.node);
-        pos = r.end;
-      }
-      return { node: { type, value: head, items }, end: pos };
-    }
+  const h = readHeader(buf, offset);
+  if (h === null) throw new Error('incomplete reply');
+  const { type, head, count } = h;
+  if (type === '_') return { node: { type, value: null }, end: h.pos };
+  if (h.kind === 'line') return { node: { type, value: head }, end: h.pos };
+  if (count < 0) return { node: { type, value: null }, end: h.pos };
+  if (h.kind === 'bulk') return { node: { type, value: buf.subarray(h.pos, h.pos + count) }, end: h.pos + count + 2 };
+  // An aggregate, or any other type byte read as one.
+  const items: RespNode[] = [];
+  let pos = h.pos;
+  for (let i = 0; i < count; i++) {
+    const r = parseReply(buf, pos);
+    items.push(r.node);
+    pos = r.end;
   }
+  return { node: { type, value: head, items }, end: pos };
 }
 
 /** Back to bytes (after a test replaced values it must normalise). */

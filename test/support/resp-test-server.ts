@@ -6,7 +6,10 @@
 import net from 'node:net';
 import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
 import type { ClientState, CommandResult } from '../../node/commands/types.js';
-import type { Keyspace } from '../../node/engine/types.js';
+import type { CommitScheduler, Keyspace } from '../../node/engine/types.js';
+import { createNodeMetrics, type NodeMetrics } from '../../node/observability/metrics.js';
+import { silentLogger } from '../../node/observability/logger.js';
+import { RespServer } from '../../node/server/resp-server.js';
 import * as R from '../../node/resp/reply.js';
 import type { Reply } from '../../node/resp/reply.js';
 import { waitFor } from './wait.js';
@@ -145,4 +148,41 @@ export function testCommands(keyspace: Keyspace | null): TestCommands {
     }
   };
   return { execute, known, log, slow, closedIds: [] };
+}
+
+/**
+ * A RespServer on an ephemeral loopback port running a TestCommands set,
+ * with its own metrics; close() destroys the clients from connect() (and any
+ * pushed onto `clients`), closes the server at once and then the metrics.
+ */
+export class TestServer {
+  readonly clients: ByteClient[] = [];
+
+  private constructor(readonly server: RespServer, readonly port: number, readonly metrics: NodeMetrics) {}
+
+  static async start(commands: TestCommands, commits: CommitScheduler, over: Partial<NodeConfig> = {}): Promise<TestServer> {
+    const metrics = createNodeMetrics();
+    const server = new RespServer({
+      config: testConfig(over),
+      commits,
+      execute: commands.execute,
+      onClientClosed: (c: ClientState) => commands.closedIds.push(c.id),
+      logger: silentLogger(),
+      metrics,
+      commandLabel: (name) => (commands.known.has(name.toLowerCase()) ? name.toLowerCase() : 'unknown'),
+    });
+    return new TestServer(server, await server.listen(0, '127.0.0.1'), metrics);
+  }
+
+  async connect(): Promise<ByteClient> {
+    const c = await ByteClient.connect(this.port);
+    this.clients.push(c);
+    return c;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients.splice(0)) c.destroy();
+    await this.server.close(0);
+    this.metrics.close();
+  }
 }

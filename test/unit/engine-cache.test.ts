@@ -4,12 +4,10 @@
  * atomically rollback; turn rollback is covered in engine-commit).
  */
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ReadCache } from '../../node/engine/read-cache.js';
-import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
-import type { Entry, EngineOptions } from '../../node/engine/types.js';
+import type { SqliteEngine } from '../../node/engine/open.js';
+import type { Entry } from '../../node/engine/types.js';
+import { engineFixture } from '../support/engine-fixture.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const entry = (size: number): Entry => ({ value: Buffer.alloc(size), expiresAt: null, version: 1 });
@@ -61,26 +59,14 @@ describe('engine: read cache', () => {
   });
 
   describe('invalidation through the engine', () => {
-    let dir: string;
+    const fx = engineFixture({
+      compression: { algorithm: 'zlib', thresholdBytes: 16 },
+      readCache: { maxEntries: 100, maxBytes: 1 << 20 },
+    });
     let engine: SqliteEngine;
 
-    function options(): EngineOptions {
-      return {
-        dataDir: dir,
-        fsync: 'batch',
-        compression: { algorithm: 'zlib', thresholdBytes: 16 },
-        readCache: { maxEntries: 100, maxBytes: 1 << 20 },
-        activeExpiry: { intervalMs: 100, maxKeysPerCycle: 500, maxCycleMs: 5 },
-      };
-    }
-
     beforeEach(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
-      engine = openEngine(options());
-    });
-    afterEach(() => {
-      engine.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      engine = fx.open();
     });
 
     const cached = (key: string): Entry | undefined => engine.keyspace.readCache!.peek(b(key).toString('latin1'));

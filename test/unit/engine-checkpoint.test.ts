@@ -8,20 +8,9 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
+import type { SqliteEngine } from '../../node/engine/open.js';
 import { DB_FILE_NAME } from '../../node/engine/database.js';
-import type { EngineOptions } from '../../node/engine/types.js';
-
-function options(dataDir: string, checkpoints: 'worker' | 'inline'): EngineOptions {
-  return {
-    dataDir,
-    fsync: 'always',
-    compression: { algorithm: 'none', thresholdBytes: 1024 },
-    readCache: { maxEntries: 0, maxBytes: 0 },
-    activeExpiry: { intervalMs: 100, maxKeysPerCycle: 500, maxCycleMs: 5 },
-    checkpoints,
-  };
-}
+import { engineFixture } from '../support/engine-fixture.js';
 
 /** Keys found in a copy of the database file alone, without its WAL. */
 function keysInMainFile(dir: string): number {
@@ -41,46 +30,37 @@ function keysInMainFile(dir: string): number {
 }
 
 describe('engine: WAL checkpoints', () => {
-  let dir: string;
+  const fx = engineFixture({ fsync: 'always' });
   let engine: SqliteEngine | undefined;
 
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
-  });
-  afterEach(() => {
-    engine?.close();
-    engine = undefined;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
   it('copies committed pages into the database file on the worker thread', async () => {
-    engine = openEngine(options(dir, 'worker'));
+    engine = fx.open({ checkpoints: 'worker' });
     expect(engine.checkpointingInWorker).to.equal(true);
     // The engine's own connection only checkpoints as a far-off backstop.
     expect(engine.db.pragma('wal_autocheckpoint', { simple: true })).to.be.greaterThan(10_000);
     for (let i = 0; i < 2000; i++) engine.keyspace.set(Buffer.from(`k${i}`), Buffer.alloc(100, 1), null);
     await engine.commits.barrier();
-    expect(keysInMainFile(dir)).to.equal(0); // still only in the WAL
+    expect(keysInMainFile(fx.dir)).to.equal(0); // still only in the WAL
     await engine.checkpoint();
-    expect(keysInMainFile(dir)).to.equal(2000);
+    expect(keysInMainFile(fx.dir)).to.equal(2000);
     expect(engine.integrityCheck()).to.deep.equal(['ok']);
   });
 
   it('keeps checkpointing while writes continue across many turns', async () => {
-    engine = openEngine(options(dir, 'worker'));
+    engine = fx.open({ checkpoints: 'worker' });
     for (let turn = 0; turn < 50; turn++) {
       for (let i = 0; i < 40; i++) engine.keyspace.set(Buffer.from(`t${turn}:${i}`), Buffer.alloc(100, 2), null);
       await engine.commits.barrier();
     }
     await engine.checkpoint();
-    expect(keysInMainFile(dir)).to.equal(2000);
+    expect(keysInMainFile(fx.dir)).to.equal(2000);
     engine.close();
-    engine = openEngine(options(dir, 'worker'));
+    engine = fx.open({ checkpoints: 'worker' });
     expect(engine.keyspace.size()).to.equal(2000);
   });
 
   it("'inline' mode uses SQLite's own auto-checkpoint", async () => {
-    engine = openEngine(options(dir, 'inline'));
+    engine = fx.open({ checkpoints: 'inline' });
     expect(engine.checkpointingInWorker).to.equal(false);
     expect(engine.db.pragma('wal_autocheckpoint', { simple: true })).to.equal(1000);
     // ~1 page per 30 rows: 60k rows pass the 1000-page threshold.
@@ -90,6 +70,6 @@ describe('engine: WAL checkpoints', () => {
     }
     await engine.commits.barrier();
     await engine.checkpoint(); // a no-op without the worker
-    expect(keysInMainFile(dir)).to.be.greaterThan(0);
+    expect(keysInMainFile(fx.dir)).to.be.greaterThan(0);
   });
 });

@@ -6,25 +6,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { FLAG_BROTLI, FLAG_DEFLATE, FLAG_ENCRYPTED, FLAG_RAW, ValueCodec, decodeValue } from '../../node/engine/codec.js';
-import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
-import type { CompressionAlgorithm, EngineOptions } from '../../node/engine/types.js';
+import type { SqliteEngine } from '../../node/engine/open.js';
+import type { CompressionAlgorithm } from '../../node/engine/types.js';
+import { engineFixture } from '../support/engine-fixture.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const text = (n: number): Buffer => Buffer.from('the quick brown fox jumps over the lazy dog '.repeat(Math.ceil(n / 44)).slice(0, n));
-
-function options(dataDir: string, algorithm: CompressionAlgorithm, thresholdBytes: number): EngineOptions {
-  return {
-    dataDir,
-    fsync: 'batch',
-    compression: { algorithm, thresholdBytes },
-    readCache: { maxEntries: 0, maxBytes: 0 },
-    activeExpiry: { intervalMs: 100, maxKeysPerCycle: 500, maxCycleMs: 5 },
-  };
-}
 
 describe('engine: compression', () => {
   describe('ValueCodec', () => {
@@ -82,17 +70,10 @@ describe('engine: compression', () => {
   });
 
   describe('through the engine', () => {
-    let dir: string;
+    const fx = engineFixture();
     let engine: SqliteEngine | undefined;
-
-    beforeEach(() => {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
-    });
-    afterEach(() => {
-      engine?.close();
-      engine = undefined;
-      fs.rmSync(dir, { recursive: true, force: true });
-    });
+    const open = (algorithm: CompressionAlgorithm, thresholdBytes: number): SqliteEngine =>
+      fx.open({ compression: { algorithm, thresholdBytes } });
 
     const storedFlags = (e: SqliteEngine, key: string): number =>
       e.db.prepare('SELECT flags FROM kv WHERE key = ?').pluck().get(b(key)) as number;
@@ -100,7 +81,7 @@ describe('engine: compression', () => {
       e.db.prepare('SELECT length(value) FROM kv WHERE key = ?').pluck().get(b(key)) as number;
 
     it('stores large values compressed and returns them unchanged', () => {
-      engine = openEngine(options(dir, 'zlib', 1024));
+      engine = open('zlib', 1024);
       const ks = engine.keyspace;
       ks.set(b('big'), text(50_000), null);
       ks.set(b('edge'), text(1024), null);
@@ -118,14 +99,14 @@ describe('engine: compression', () => {
     });
 
     it('reads old values after the configured algorithm changes', () => {
-      engine = openEngine(options(dir, 'zlib', 64));
+      engine = open('zlib', 64);
       engine.keyspace.set(b('z'), text(3000), null);
       engine.close();
-      engine = openEngine(options(dir, 'brotli', 64));
+      engine = open('brotli', 64);
       engine.keyspace.set(b('br'), text(3000), null);
       expect(storedFlags(engine, 'br')).to.equal(FLAG_BROTLI);
       engine.close();
-      engine = openEngine(options(dir, 'none', 64));
+      engine = open('none', 64);
       engine.keyspace.set(b('raw'), text(3000), null);
       expect(storedFlags(engine, 'raw')).to.equal(FLAG_RAW);
       for (const k of ['z', 'br', 'raw']) expect(engine.keyspace.get(b(k), 0)!.value.equals(text(3000)), k).to.equal(true);

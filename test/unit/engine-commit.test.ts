@@ -7,34 +7,21 @@
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
-import type { EngineHooks, EngineOptions } from '../../node/engine/types.js';
+import type { SqliteEngine } from '../../node/engine/open.js';
+import type { EngineHooks } from '../../node/engine/types.js';
+import { engineFixture } from '../support/engine-fixture.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-function options(dataDir: string, over: Partial<EngineOptions> = {}): EngineOptions {
-  return {
-    dataDir,
-    fsync: 'always',
-    compression: { algorithm: 'none', thresholdBytes: 1024 },
-    readCache: { maxEntries: 1000, maxBytes: 1 << 20 },
-    activeExpiry: { intervalMs: 100, maxKeysPerCycle: 500, maxCycleMs: 5 },
-    ...over,
-  };
-}
-
 describe('engine: group commit', () => {
-  let dir: string;
+  const fx = engineFixture({ fsync: 'always', readCache: { maxEntries: 1000, maxBytes: 1 << 20 } });
   let engine: SqliteEngine;
   let commitLog: number[];
   let commitErrors: Error[];
 
   function open(hooks: EngineHooks = {}): SqliteEngine {
-    return openEngine(options(dir), {
+    return fx.open({}, {
       onCommit: (_s, writes) => commitLog.push(writes),
       onCommitError: (err) => commitErrors.push(err),
       ...hooks,
@@ -42,14 +29,9 @@ describe('engine: group commit', () => {
   }
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
     commitLog = [];
     commitErrors = [];
     engine = open();
-  });
-  afterEach(() => {
-    engine.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   function committedValue(key: string): string | null {

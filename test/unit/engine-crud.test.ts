@@ -6,53 +6,32 @@
 import { expect } from 'chai';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { keySlot } from '../../common/slot.js';
-import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
+import type { SqliteEngine } from '../../node/engine/open.js';
 import { DB_FILE_NAME } from '../../node/engine/database.js';
-import type { EngineOptions } from '../../node/engine/types.js';
+import { engineFixture } from '../support/engine-fixture.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
-function options(dataDir: string, over: Partial<EngineOptions> = {}): EngineOptions {
-  return {
-    dataDir,
-    fsync: 'batch',
-    compression: { algorithm: 'none', thresholdBytes: 1024 },
-    readCache: { maxEntries: 0, maxBytes: 0 },
-    activeExpiry: { intervalMs: 100, maxKeysPerCycle: 500, maxCycleMs: 5 },
-    ...over,
-  };
-}
-
 describe('engine: CRUD and persistence', () => {
-  let dir: string;
+  const fx = engineFixture();
   let engine: SqliteEngine | undefined;
 
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
-  });
-  afterEach(() => {
-    engine?.close();
-    engine = undefined;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-
   it('creates the data directory and one WAL-mode SQLite file', () => {
-    const sub = path.join(dir, 'a', 'b');
-    engine = openEngine(options(sub));
+    const sub = path.join(fx.dir, 'a', 'b');
+    engine = fx.open({ dataDir: sub });
     expect(fs.existsSync(path.join(sub, DB_FILE_NAME))).to.equal(true);
     expect(engine.db.pragma('journal_mode', { simple: true })).to.equal('wal');
     expect(engine.db.pragma('synchronous', { simple: true })).to.equal(1); // NORMAL for fsync=batch
     expect(engine.db.pragma('auto_vacuum', { simple: true })).to.equal(2); // INCREMENTAL
     engine.close();
-    engine = openEngine(options(sub, { fsync: 'always' }));
+    engine = fx.open({ dataDir: sub, fsync: 'always' });
     expect(engine.db.pragma('synchronous', { simple: true })).to.equal(2); // FULL
   });
 
   it('sets, gets, overwrites and deletes with increasing versions', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const ks = engine.keyspace;
     expect(ks.get(b('k'), 0)).to.equal(null);
     const v1 = ks.set(b('k'), b('one'), null);
@@ -75,7 +54,7 @@ describe('engine: CRUD and persistence', () => {
   });
 
   it('is binary-safe, including the empty key and the empty value', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const ks = engine.keyspace;
     const bin = Buffer.from([0, 255, 13, 10, 0, 128]);
     ks.set(Buffer.alloc(0), Buffer.alloc(0), null);
@@ -92,13 +71,13 @@ describe('engine: CRUD and persistence', () => {
   });
 
   it('keeps data, node id and the write sequence across close and reopen', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const id = engine.nodeId;
     expect(id).to.match(/^[0-9a-f]{40}$/);
     engine.keyspace.set(b('a'), b('1'), null);
     const last = engine.keyspace.set(b('b'), b('2'), 123456);
     engine.close();
-    engine = openEngine(options(dir));
+    engine = fx.open();
     expect(engine.nodeId).to.equal(id);
     expect(engine.stats().lastSeq).to.equal(last);
     expect(engine.keyspace.get(b('b'), 0)).to.deep.equal({ value: b('2'), expiresAt: 123456, version: last });
@@ -109,8 +88,8 @@ describe('engine: CRUD and persistence', () => {
   });
 
   it('gives another data directory another node id', () => {
-    engine = openEngine(options(dir));
-    const other = openEngine(options(path.join(dir, 'second')));
+    engine = fx.open();
+    const other = fx.open({ dataDir: path.join(fx.dir, 'second') });
     try {
       expect(other.nodeId).to.not.equal(engine.nodeId);
     } finally {
@@ -119,10 +98,10 @@ describe('engine: CRUD and persistence', () => {
   });
 
   it('persists the last sequence in the same transaction as the writes', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const v = engine.keyspace.set(b('a'), b('1'), null);
     engine.commits.flushNow();
-    const reader = new Database(path.join(dir, DB_FILE_NAME), { readonly: true });
+    const reader = new Database(path.join(fx.dir, DB_FILE_NAME), { readonly: true });
     try {
       expect(reader.prepare("SELECT value FROM meta WHERE name = 'last_seq'").pluck().get()).to.equal(v);
       expect(reader.prepare('SELECT version FROM kv').pluck().get()).to.equal(v);
@@ -132,15 +111,15 @@ describe('engine: CRUD and persistence', () => {
   });
 
   it('refuses a database written by a newer schema version', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     engine.db.prepare("UPDATE meta SET value = 99 WHERE name = 'schema_version'").run();
     engine.close();
     engine = undefined;
-    expect(() => openEngine(options(dir))).to.throw(/schema version 99 is newer/);
+    expect(() => fx.open()).to.throw(/schema version 99 is newer/);
   });
 
   it('counts and lists the live keys of a slot by index', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const ks = engine.keyspace;
     const slot = keySlot('{tag}');
     for (let i = 0; i < 20; i++) ks.set(b(`{tag}:${i}`), b('v'), i < 5 ? 1000 : null);
@@ -157,7 +136,7 @@ describe('engine: CRUD and persistence', () => {
   });
 
   it('clear() removes everything and tells listeners about every key', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const ks = engine.keyspace;
     const changed: string[] = [];
     ks.onChange((k) => changed.push(k.toString()));
@@ -170,12 +149,12 @@ describe('engine: CRUD and persistence', () => {
     expect(engine.stats().keysWithExpiry).to.equal(0);
     expect(ks.get(b('a'), 0)).to.equal(null);
     engine.close();
-    engine = openEngine(options(dir));
+    engine = fx.open();
     expect(engine.keyspace.size()).to.equal(0);
   });
 
   it('fires onChange for every changed key and never for no-ops', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const ks = engine.keyspace;
     const changed: string[] = [];
     ks.onChange((k) => changed.push(k.toString()));
@@ -188,7 +167,7 @@ describe('engine: CRUD and persistence', () => {
   });
 
   it('sends every mutation, with its sequence, through the one apply path to the sink', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const ks = engine.keyspace;
     const log: string[] = [];
     engine.setMutationSink((m, seq) => log.push(`${seq}:${m.op}:${m.key.toString()}${m.op === 'del' ? '' : `:${String(m.expiresAt)}`}`));
@@ -206,7 +185,7 @@ describe('engine: CRUD and persistence', () => {
   });
 
   it('reports cheap stats that track writes', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const ks = engine.keyspace;
     ks.set(b('a'), b('1'), 10);
     ks.set(b('b'), b('1'), null);
@@ -224,12 +203,12 @@ describe('engine: CRUD and persistence', () => {
   });
 
   it('rejects use after close and closes twice without error', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     engine.keyspace.set(b('a'), b('1'), null);
     engine.close(); // flushes the pending turn
     engine.close();
     expect(() => engine!.keyspace.get(b('a'), 0)).to.throw();
-    engine = openEngine(options(dir));
+    engine = fx.open();
     expect(engine.keyspace.get(b('a'), 0)!.value.toString()).to.equal('1');
   });
 });

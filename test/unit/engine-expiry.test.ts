@@ -4,11 +4,10 @@
  * pages (used pages drop, and the file gives pages back).
  */
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
-import type { EngineHooks, EngineOptions } from '../../node/engine/types.js';
+import type { SqliteEngine } from '../../node/engine/open.js';
+import type { EngineHooks } from '../../node/engine/types.js';
+import { engineFixture } from '../support/engine-fixture.js';
 import { waitFor } from '../support/wait.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,19 +16,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 const b = (s: string): Buffer => Buffer.from(s);
 
-function options(dataDir: string, over: Partial<EngineOptions> = {}): EngineOptions {
-  return {
-    dataDir,
-    fsync: 'batch',
-    compression: { algorithm: 'none', thresholdBytes: 1024 },
+describe('engine: expiry', () => {
+  const fx = engineFixture({
     readCache: { maxEntries: 100, maxBytes: 1 << 20 },
     activeExpiry: { intervalMs: 10, maxKeysPerCycle: 500, maxCycleMs: 50 },
-    ...over,
-  };
-}
-
-describe('engine: expiry', () => {
-  let dir: string;
+  });
   let engine: SqliteEngine | undefined;
   let lazy: number;
   let cycles: Array<{ count: number; seconds: number }>;
@@ -39,18 +30,12 @@ describe('engine: expiry', () => {
   };
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
     lazy = 0;
     cycles = [];
   });
-  afterEach(() => {
-    engine?.close();
-    engine = undefined;
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
 
   it('get() hides and deletes a key once now reaches its expiry', async () => {
-    engine = openEngine(options(dir), hooks);
+    engine = fx.open({}, hooks);
     const ks = engine.keyspace;
     const changed: string[] = [];
     ks.onChange((k) => changed.push(k.toString()));
@@ -73,7 +58,7 @@ describe('engine: expiry', () => {
   });
 
   it('delete() and setExpiry() treat an expired key as absent and reclaim it', () => {
-    engine = openEngine(options(dir), hooks);
+    engine = fx.open({}, hooks);
     const ks = engine.keyspace;
     ks.set(b('a'), b('v'), 100);
     ks.set(b('b'), b('v'), 100);
@@ -86,14 +71,14 @@ describe('engine: expiry', () => {
   });
 
   it('without onLazyExpired, lazy expiries are reported through onExpired', () => {
-    engine = openEngine(options(dir), { onExpired: (count, seconds) => cycles.push({ count, seconds }) });
+    engine = fx.open({}, { onExpired: (count, seconds) => cycles.push({ count, seconds }) });
     engine.keyspace.set(b('a'), b('v'), 10);
     engine.keyspace.get(b('a'), 10);
     expect(cycles).to.deep.equal([{ count: 1, seconds: 0 }]);
   });
 
   it('SCAN and scanPrefix skip expired keys without deleting them', () => {
-    engine = openEngine(options(dir), hooks);
+    engine = fx.open({}, hooks);
     const ks = engine.keyspace;
     ks.set(b('p:live'), b('v'), null);
     ks.set(b('p:dead'), b('v'), 10);
@@ -103,7 +88,7 @@ describe('engine: expiry', () => {
   });
 
   it('one active cycle deletes at most maxKeysPerCycle expired keys, oldest first, and leaves live ones', () => {
-    engine = openEngine(options(dir, { activeExpiry: { intervalMs: 1000, maxKeysPerCycle: 100, maxCycleMs: 1000 } }), hooks);
+    engine = fx.open({ activeExpiry: { intervalMs: 1000, maxKeysPerCycle: 100, maxCycleMs: 1000 } }, hooks);
     const ks = engine.keyspace;
     const now = Date.now();
     for (let i = 0; i < 250; i++) ks.set(b(`dead${i}`), b('v'), now - 1000 + i);
@@ -128,7 +113,7 @@ describe('engine: expiry', () => {
 
   it('the cycle stops at maxCycleMs, checking the clock between small batches', () => {
     // maxCycleMs = 1 ms with 20k expired keys: a cycle must stop well before the key limit.
-    engine = openEngine(options(dir, { activeExpiry: { intervalMs: 1000, maxKeysPerCycle: 1_000_000, maxCycleMs: 1 } }), hooks);
+    engine = fx.open({ activeExpiry: { intervalMs: 1000, maxKeysPerCycle: 1_000_000, maxCycleMs: 1 } }, hooks);
     const ks = engine.keyspace;
     for (let i = 0; i < 20_000; i++) ks.set(b(`k${i}`), b('v'), 1);
     engine.commits.flushNow();
@@ -138,7 +123,7 @@ describe('engine: expiry', () => {
   });
 
   it('the timer reclaims expired keys without any access, and used pages drop', async () => {
-    engine = openEngine(options(dir, { activeExpiry: { intervalMs: 5, maxKeysPerCycle: 200, maxCycleMs: 20 } }), hooks);
+    engine = fx.open({ activeExpiry: { intervalMs: 5, maxKeysPerCycle: 200, maxCycleMs: 20 } }, hooks);
     const ks = engine.keyspace;
     const value = Buffer.alloc(300, 7);
     for (let i = 0; i < 3000; i++) ks.set(b(`session:${i}`), value, Date.now() + 200);
@@ -164,7 +149,7 @@ describe('engine: expiry', () => {
   });
 
   it('the expiry cycle finds expired keys through the partial expiry index', () => {
-    engine = openEngine(options(dir));
+    engine = fx.open();
     const plan = engine.db
       .prepare('EXPLAIN QUERY PLAN SELECT id, key FROM kv WHERE expires_at <= ? ORDER BY expires_at LIMIT ?')
       .all(1, 1) as Array<{ detail: string }>;
@@ -176,7 +161,7 @@ describe('engine: expiry', () => {
     const openJs = pathToFileURL(path.resolve(here, '../../node/engine/open.js')).href;
     const script = `
       import { openEngine } from ${JSON.stringify(openJs)};
-      const e = openEngine(${JSON.stringify(options(dir))});
+      const e = openEngine(${JSON.stringify(fx.options())});
       e.startActiveExpiry();
       e.keyspace.set(Buffer.from('k'), Buffer.from('v'), Date.now() + 60000);
     `;
@@ -184,7 +169,7 @@ describe('engine: expiry', () => {
     expect(res.error).to.equal(undefined);
     expect(res.status, res.stderr).to.equal(0);
 
-    engine = openEngine(options(dir));
+    engine = fx.open();
     expect(engine.keyspace.size()).to.equal(1); // its end-of-turn commit ran before the process exited
     engine.startActiveExpiry();
     engine.startActiveExpiry(); // idempotent

@@ -5,24 +5,11 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
+import type { SqliteEngine } from '../../node/engine/open.js';
 import { decodeScanToken, encodeScanToken, prefixUpperBound } from '../../node/engine/prefix.js';
-import type { EngineOptions } from '../../node/engine/types.js';
+import { engineFixture } from '../support/engine-fixture.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
-
-function options(dataDir: string): EngineOptions {
-  return {
-    dataDir,
-    fsync: 'batch',
-    compression: { algorithm: 'none', thresholdBytes: 1024 },
-    readCache: { maxEntries: 0, maxBytes: 0 },
-    activeExpiry: { intervalMs: 100, maxKeysPerCycle: 500, maxCycleMs: 5 },
-  };
-}
 
 type Op =
   | { kind: 'scan'; count: number }
@@ -40,16 +27,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe('engine: SCAN and prefix scans', () => {
-  let dir: string;
+  const fx = engineFixture({}, 'all');
   let engine: SqliteEngine;
 
   before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
-    engine = openEngine(options(dir));
-  });
-  after(() => {
-    engine.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    engine = fx.open();
   });
 
   it('returns every key present for the whole iteration, whatever happens meanwhile', () => {

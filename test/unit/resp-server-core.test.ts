@@ -4,16 +4,14 @@
  * commit failures, exceptions, QUIT, protocol errors, the registry and metrics.
  */
 import { expect } from 'chai';
-import { RespServer } from '../../node/server/resp-server.js';
+import type { RespServer } from '../../node/server/resp-server.js';
 import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
-import { createNodeMetrics, type NodeMetrics } from '../../node/observability/metrics.js';
-import { silentLogger } from '../../node/observability/logger.js';
+import type { NodeMetrics } from '../../node/observability/metrics.js';
 import * as R from '../../node/resp/reply.js';
 import type { NodeConfig } from '../../node/config/schema.js';
-import type { ClientState } from '../../node/commands/types.js';
 import { waitFor } from '../support/wait.js';
 import { makeTempDir } from '../support/node-process.js';
-import { ByteClient, testCommands, testConfig, type TestCommands } from '../support/resp-test-server.js';
+import { ByteClient, TestServer, testCommands, type TestCommands } from '../support/resp-test-server.js';
 import fs from 'node:fs';
 
 describe('RESP server: commands, ordering, commits', () => {
@@ -23,7 +21,7 @@ describe('RESP server: commands, ordering, commits', () => {
   let server: RespServer;
   let port: number;
   let dir: string;
-  const clients: ByteClient[] = [];
+  let ts: TestServer;
 
   async function start(over: Partial<NodeConfig> = {}): Promise<void> {
     dir = await makeTempDir('irisdb-resp-');
@@ -34,32 +32,17 @@ describe('RESP server: commands, ordering, commits', () => {
       readCache: { maxEntries: 0, maxBytes: 0 },
       activeExpiry: { intervalMs: 100, maxKeysPerCycle: 10, maxCycleMs: 5 },
     });
-    metrics = createNodeMetrics();
     h = testCommands(engine.keyspace);
-    server = new RespServer({
-      config: testConfig(over),
-      commits: engine.commits,
-      execute: h.execute,
-      onClientClosed: (c: ClientState) => h.closedIds.push(c.id),
-      logger: silentLogger(),
-      metrics,
-      commandLabel: (name) => (h.known.has(name.toLowerCase()) ? name.toLowerCase() : 'unknown'),
-    });
-    port = await server.listen(0, '127.0.0.1');
+    ts = await TestServer.start(h, engine.commits, over);
+    ({ server, port, metrics } = ts);
   }
 
-  async function connect(): Promise<ByteClient> {
-    const c = await ByteClient.connect(port);
-    clients.push(c);
-    return c;
-  }
+  const connect = (): Promise<ByteClient> => ts.connect();
 
   beforeEach(() => start());
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.destroy();
-    await server.close(0);
+    await ts.close();
     engine.close();
-    metrics.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -204,7 +187,7 @@ describe('RESP server: commands, ordering, commits', () => {
     let closed = false;
     const closing = server.close(10_000).then(() => { closed = true; });
     await ByteClient.connect(port).then(
-      (late) => { clients.push(late); return late.closed(); },
+      (late) => { ts.clients.push(late); return late.closed(); },
       () => undefined,
     );
     expect(closed).to.equal(false);

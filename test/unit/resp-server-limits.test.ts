@@ -4,13 +4,12 @@
  * every case the offending connection is closed and the others keep working.
  */
 import { expect } from 'chai';
-import { RespServer } from '../../node/server/resp-server.js';
-import { createNodeMetrics, type NodeMetrics } from '../../node/observability/metrics.js';
-import { silentLogger } from '../../node/observability/logger.js';
+import type { RespServer } from '../../node/server/resp-server.js';
+import type { NodeMetrics } from '../../node/observability/metrics.js';
 import type { NodeConfig } from '../../node/config/schema.js';
 import type { CommitScheduler } from '../../node/engine/types.js';
 import { waitFor } from '../support/wait.js';
-import { ByteClient, testCommands, testConfig } from '../support/resp-test-server.js';
+import { ByteClient, TestServer, testCommands } from '../support/resp-test-server.js';
 
 /** Commits nothing (these commands never write) but keeps the one-turn delay of the real scheduler. */
 class NoWrites implements CommitScheduler {
@@ -27,28 +26,14 @@ class NoWrites implements CommitScheduler {
 describe('RESP server: limits', () => {
   let metrics: NodeMetrics;
   let server: RespServer;
-  let port: number;
-  const clients: ByteClient[] = [];
+  let ts: TestServer;
 
   async function start(over: Partial<NodeConfig>): Promise<void> {
-    metrics = createNodeMetrics();
-    const h = testCommands(null);
-    server = new RespServer({
-      config: testConfig(over),
-      commits: new NoWrites(),
-      execute: h.execute,
-      logger: silentLogger(),
-      metrics,
-      commandLabel: (name) => (h.known.has(name.toLowerCase()) ? name.toLowerCase() : 'unknown'),
-    });
-    port = await server.listen(0, '127.0.0.1');
+    ts = await TestServer.start(testCommands(null), new NoWrites(), over);
+    ({ server, metrics } = ts);
   }
 
-  async function connect(): Promise<ByteClient> {
-    const c = await ByteClient.connect(port);
-    clients.push(c);
-    return c;
-  }
+  const connect = (): Promise<ByteClient> => ts.connect();
 
   async function rejected(reason: string): Promise<number> {
     const text = await metrics.registry.getSingleMetricAsString('redis_rejected_connections_total');
@@ -62,9 +47,7 @@ describe('RESP server: limits', () => {
   }
 
   afterEach(async () => {
-    for (const c of clients.splice(0)) c.destroy();
-    await server.close(0);
-    metrics.close();
+    await ts.close();
   });
 
   it('refuses connections beyond maxClients with the Redis error', async () => {

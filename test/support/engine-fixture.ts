@@ -1,0 +1,70 @@
+/**
+ * A real storage engine on a fresh temp dir, for the engine unit tests.
+ *
+ * engineFixture() registers mocha hooks in the calling describe(): a new temp
+ * dir before each test (or once for the suite, with scope 'all'), and after it
+ * every engine the fixture opened is closed (close() is idempotent) and the dir
+ * removed.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
+import type { EngineHooks, EngineOptions } from '../../node/engine/types.js';
+
+/** What the engine tests start from: batch fsync, no compression, no read cache. */
+export function engineOptions(dataDir: string, over: Partial<EngineOptions> = {}): EngineOptions {
+  return {
+    dataDir,
+    fsync: 'batch',
+    compression: { algorithm: 'none', thresholdBytes: 1024 },
+    readCache: { maxEntries: 0, maxBytes: 0 },
+    activeExpiry: { intervalMs: 100, maxKeysPerCycle: 500, maxCycleMs: 5 },
+    ...over,
+  };
+}
+
+export interface EngineFixture {
+  /** The current temp dir. */
+  readonly dir: string;
+  /** engineOptions() on dir, with the fixture's defaults and then `over` applied. */
+  options(over?: Partial<EngineOptions>): EngineOptions;
+  /** Opens an engine with options(over); the fixture closes it at teardown. */
+  open(over?: Partial<EngineOptions>, hooks?: EngineHooks): SqliteEngine;
+}
+
+export function engineFixture(defaults: Partial<EngineOptions> = {}, scope: 'each' | 'all' = 'each'): EngineFixture {
+  let dir = '';
+  let opened: SqliteEngine[] = [];
+  const fixture: EngineFixture = {
+    get dir() {
+      return dir;
+    },
+    options: (over = {}) => engineOptions(dir, { ...defaults, ...over }),
+    open(over = {}, hooks = {}) {
+      const engine = openEngine(fixture.options(over), hooks);
+      opened.push(engine);
+      return engine;
+    },
+  };
+  const setup = (): void => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
+  };
+  const teardown = (): void => {
+    const engines = opened;
+    opened = [];
+    try {
+      for (const engine of engines) engine.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  if (scope === 'all') {
+    before(setup);
+    after(teardown);
+  } else {
+    beforeEach(setup);
+    afterEach(teardown);
+  }
+  return fixture;
+}
