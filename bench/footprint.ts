@@ -1,5 +1,6 @@
 /** Bytes on disk per key and RSS after loading N keys of 100 bytes, irisdb vs redis. */
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { run } from '../test/support/run.js';
 import { startNode, startRedis, rssBytes } from './processes.js';
@@ -12,11 +13,12 @@ export interface Footprint {
   redisRssBytes: number;
 }
 
+/** Random base64 values: incompressible for both sides (RDB would LZF-compress a repeated byte). */
 function massInsert(keys: number): Buffer {
-  const value = 'v'.repeat(100);
   const parts: string[] = [];
   for (let i = 0; i < keys; i++) {
     const k = `key:${String(i).padStart(9, '0')}`;
+    const value = randomBytes(75).toString('base64');
     parts.push(`*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$100\r\n${value}\r\n`);
   }
   return Buffer.from(parts.join(''));

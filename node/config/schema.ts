@@ -32,6 +32,7 @@ export interface NodeConfig {
   dataDir: string;
   configFile: string;
   fsync: 'always' | 'batch';
+  checkpoints: 'worker' | 'inline';
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   requirePass: string;
   adminToken: string;
@@ -71,6 +72,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'dataDir', type: 'string', default: './data', help: 'directory holding the SQLite database' },
   { key: 'configFile', type: 'string', default: '', flag: '--config', env: 'IRIS_CONFIG', help: 'JSON file with any of these settings (flags and IRIS_* variables override it)' },
   { key: 'fsync', type: 'enum', default: 'always', values: ['always', 'batch'], help: 'always: every acknowledged write is fsynced (survives power loss); batch: fsync at checkpoints (survives a process crash)' },
+  { key: 'checkpoints', type: 'enum', default: 'worker', values: ['worker', 'inline'], help: 'where WAL checkpoints run: worker (a background thread, keeps the event loop free) or inline (on the main thread)' },
   { key: 'logLevel', type: 'enum', default: 'info', values: ['error', 'warn', 'info', 'debug'], help: 'log level (JSON logs on stderr)' },
   { key: 'requirePass', type: 'string', default: '', help: 'password clients must AUTH with (empty: no authentication)' },
   { key: 'adminToken', type: 'string', default: '', help: 'bearer token for the /admin API (empty: admin API disabled)' },
@@ -88,7 +90,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'maxScanLimit', type: 'int', default: 10000, min: 1, max: 1000000, help: 'largest page of /v1/scan and SCAN COUNT honoured' },
   { key: 'compression', type: 'enum', default: 'zlib', values: ['none', 'zlib', 'brotli'], help: 'compression for values above the threshold' },
   { key: 'compressionThresholdBytes', type: 'bytes', default: 1 * KiB, min: 0, max: 512 * MiB, help: 'values at least this large are stored compressed' },
-  { key: 'readCacheEntries', type: 'int', default: 0, min: 0, max: 100000000, help: 'hot values kept in an in-memory LRU in front of SQLite (0: no cache)' },
+  { key: 'readCacheEntries', type: 'int', default: 100000, min: 0, max: 100000000, help: 'hot values kept in an in-memory LRU in front of SQLite (0: no cache)' },
   { key: 'readCacheBytes', type: 'bytes', default: 64 * MiB, min: 0, max: 64 * 1024 * MiB, help: 'most bytes of values the read cache holds' },
   { key: 'activeExpiryIntervalMs', type: 'int', default: 100, min: 1, max: 60000, help: 'how often the background cycle reclaims expired keys' },
   { key: 'activeExpiryMaxKeys', type: 'int', default: 500, min: 1, max: 1000000, help: 'most expired keys one cycle deletes' },

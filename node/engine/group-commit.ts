@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { CommitScheduler } from './types.js';
 import type { Db } from './database.js';
 import type Database from 'better-sqlite3';
+import type { WalSyncer } from './wal-sync.js';
 
 export interface GroupCommitHooks {
   /** A turn transaction was opened (snapshot whatever a rollback must restore). */
@@ -28,6 +29,13 @@ export interface GroupCommitHooks {
 
 type Callback = (err: Error | null) => void;
 
+/** Callbacks of one turn waiting for the WAL sync that covers commit `gen`. */
+interface SyncWaiter {
+  readonly gen: number;
+  readonly err: Error | null;
+  readonly cbs: Callback[];
+}
+
 export class GroupCommit implements CommitScheduler {
   private readonly beginStmt: Database.Statement;
   private readonly commitStmt: Database.Statement;
@@ -42,8 +50,20 @@ export class GroupCommit implements CommitScheduler {
   private readonly flushBound = (): void => this.flush();
   /** Successful commits since open. */
   commits = 0;
+  /** Commits known to be on disk (walSync mode). */
+  private syncedGen = 0;
+  private syncInFlight = false;
+  private readonly waiting: SyncWaiter[] = [];
+  /** A failed fsync: the data on disk is in doubt, so nothing is acknowledged any more. */
+  private syncBroken: Error | null = null;
 
-  constructor(private readonly db: Db, private readonly hooks: GroupCommitHooks) {
+  /**
+   * walSync: when given, COMMIT does not sync (synchronous=NORMAL) and the
+   * turn's callbacks run only after an off-thread fdatasync of the WAL that
+   * covers the turn — also for turns that only read, so no reply ever shows
+   * data that is not yet durable.
+   */
+  constructor(private readonly db: Db, private readonly hooks: GroupCommitHooks, private readonly walSync: WalSyncer | null = null) {
     this.beginStmt = db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = db.prepare('COMMIT');
     this.rollbackStmt = db.prepare('ROLLBACK');
@@ -64,6 +84,7 @@ export class GroupCommit implements CommitScheduler {
    * already rolled back; later writes must not commit without the earlier ones).
    */
   markWrite(): void {
+    if (this.syncBroken !== null) throw this.syncBroken;
     if (this.failed !== null) throw this.failed;
     if (!this.open) {
       this.beginStmt.run();
@@ -100,12 +121,24 @@ export class GroupCommit implements CommitScheduler {
       clearImmediate(this.scheduled);
       this.scheduled = null;
     }
-    this.flush();
+    // Both must run; the first error surfaces.
+    let first: unknown = undefined;
+    try {
+      this.flush();
+    } catch (e) {
+      first = e;
+    }
+    try {
+      this.drainSync();
+    } catch (e) {
+      first ??= e;
+    }
+    if (first !== undefined) throw first;
   }
 
   private flush(): void {
     this.scheduled = null;
-    let err = this.failed;
+    let err = this.syncBroken ?? this.failed;
     const writes = this.writes;
     let seconds = -1;
     if (this.open) {
@@ -138,6 +171,15 @@ export class GroupCommit implements CommitScheduler {
     } catch (e) {
       thrown = e;
     }
+    if (this.walSync !== null && (this.commits > this.syncedGen || this.waiting.length > 0)) {
+      // Not durable yet (or an earlier turn still waits: keep turn order).
+      const cbs = this.callbacks;
+      this.callbacks = [];
+      if (cbs.length > 0) this.waiting.push({ gen: this.commits, err, cbs });
+      this.startSync();
+      if (thrown !== undefined) throw thrown;
+      return;
+    }
     // Swap before running: a callback may write or register callbacks for the next turn.
     const cbs = this.callbacks;
     this.callbacks = this.spare;
@@ -152,6 +194,64 @@ export class GroupCommit implements CommitScheduler {
     cbs.length = 0;
     // Every callback ran; a throwing one is a bug in the caller and must surface.
     if (thrown !== undefined) throw thrown;
+  }
+
+  /** One fdatasync at a time; each covers every commit made before it started. */
+  private startSync(): void {
+    if (this.syncInFlight || this.walSync === null) return;
+    if (this.syncBroken !== null) {
+      this.release(this.syncBroken);
+      return;
+    }
+    if (this.commits <= this.syncedGen) {
+      this.release(null);
+      return;
+    }
+    const target = this.commits;
+    this.syncInFlight = true;
+    this.walSync.sync((err) => {
+      this.syncInFlight = false;
+      if (err !== null) {
+        this.syncBroken = new Error(`fsync of the write-ahead log failed (${err.message}); acknowledged nothing since the last good sync: restart the node`);
+        this.hooks.onCommitError?.(this.syncBroken);
+        this.release(this.syncBroken);
+        return;
+      }
+      this.syncedGen = target;
+      this.release(null);
+      if (this.waiting.length > 0) this.startSync();
+    });
+  }
+
+  /** Runs, in order, the waiting turns that are durable now (all of them, with the error, if the sync failed). */
+  private release(syncErr: Error | null): void {
+    let thrown: unknown = undefined;
+    while (this.waiting.length > 0 && (syncErr !== null || this.waiting[0]!.gen <= this.syncedGen)) {
+      const w = this.waiting.shift()!;
+      const err = w.err ?? syncErr;
+      for (const cb of w.cbs) {
+        try {
+          cb(err);
+        } catch (e) {
+          thrown ??= e;
+        }
+      }
+    }
+    if (thrown !== undefined) throw thrown;
+  }
+
+  /** Shutdown: sync now, on this thread, and release every waiting turn. */
+  drainSync(): void {
+    if (this.walSync === null) return;
+    if (this.commits > this.syncedGen && this.syncBroken === null) {
+      try {
+        this.walSync.syncNow();
+        this.syncedGen = this.commits;
+      } catch (e) {
+        this.syncBroken = asError(e);
+      }
+    }
+    this.release(this.syncBroken);
   }
 
   private rollbackQuietly(): void {

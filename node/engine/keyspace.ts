@@ -11,6 +11,7 @@ import { ValueCodec, decodeValue } from './codec.js';
 import { GroupCommit, type GroupCommitHooks } from './group-commit.js';
 import { decodeScanToken, encodeScanToken, prefixUpperBound } from './prefix.js';
 import { ReadCache } from './read-cache.js';
+import type { WalSyncer } from './wal-sync.js';
 import type { Statements } from './statements.js';
 import type { Db } from './database.js';
 import type { Entry, Keyspace, Mutation, PrefixScanPage, ScanPage } from './types.js';
@@ -57,6 +58,7 @@ export class SqliteKeyspace implements Keyspace {
     lastSeq: number,
     commitHooks: Pick<GroupCommitHooks, 'onCommit' | 'onCommitError'>,
     private readonly events: KeyspaceEvents,
+    walSync: WalSyncer | null = null,
   ) {
     this.seq = lastSeq;
     this.seqAtBegin = lastSeq;
@@ -87,7 +89,7 @@ export class SqliteKeyspace implements Keyspace {
       },
       onCommit: commitHooks.onCommit,
       onCommitError: commitHooks.onCommitError,
-    });
+    }, walSync);
   }
 
   // ---- reads ---------------------------------------------------------------

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { ActiveExpiry } from './active-expiry.js';
 import { ValueCodec } from './codec.js';
 import { Checkpointer } from './checkpointer.js';
+import { WalSync } from './wal-sync.js';
 import { WAL_AUTOCHECKPOINT_PAGES, openDatabase, type Db } from './database.js';
 import { SqliteKeyspace, type MutationSink } from './keyspace.js';
 import { Statements } from './statements.js';
@@ -40,6 +41,8 @@ export class SqliteEngine implements Engine {
   private readonly expiry: ActiveExpiry;
   private closed = false;
   private readonly checkpointer: Checkpointer | null;
+  /** fdatasync of the WAL off the event loop (fsync=always). */
+  private readonly walSync: WalSync | null;
 
   /** The SQLite connection: for tables that commit with the data (the replication log) and for tests. */
   readonly db: Db;
@@ -47,6 +50,7 @@ export class SqliteEngine implements Engine {
   constructor(opts: EngineOptions, hooks: EngineHooks = {}) {
     const opened = openDatabase(opts.dataDir, opts.fsync);
     this.db = opened.db;
+    this.walSync = opts.fsync === 'always' ? new WalSync(`${opened.file}-wal`) : null;
     this.file = opened.file;
     this.nodeId = opened.nodeId;
     try {
@@ -70,6 +74,7 @@ export class SqliteEngine implements Engine {
             else hooks.onExpired?.(1, 0);
           },
         },
+        this.walSync,
       );
     } catch (err) {
       this.db.close();
@@ -143,6 +148,7 @@ export class SqliteEngine implements Engine {
     } finally {
       this.checkpointer?.close();
       this.db.close();
+      this.walSync?.close();
     }
   }
 

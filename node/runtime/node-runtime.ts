@@ -32,6 +32,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     {
       dataDir: config.dataDir,
       fsync: config.fsync,
+      checkpoints: config.checkpoints,
       compression: { algorithm: config.compression, thresholdBytes: config.compressionThresholdBytes },
       readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes },
       activeExpiry: {

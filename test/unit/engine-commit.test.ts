@@ -10,9 +10,9 @@ import { randomBytes } from 'node:crypto';
 import type { SqliteEngine } from '../../node/engine/open.js';
 import type { EngineHooks } from '../../node/engine/types.js';
 import { engineFixture } from '../support/engine-fixture.js';
+import { waitFor } from '../support/wait.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('engine: group commit', () => {
   const fx = engineFixture({ fsync: 'always', readCache: { maxEntries: 1000, maxBytes: 1 << 20 } });
@@ -101,7 +101,8 @@ describe('engine: group commit', () => {
     expect(committedValue('a')).to.equal('1');
     expect(engine.commits.pending).to.equal(true);
     expect(inner).to.equal(undefined);
-    await nextTurn();
+    // Next turn: committed, then (fsync=always) released once the WAL sync is done.
+    await waitFor('the next turn to commit', () => inner !== undefined);
     expect(inner).to.equal(null);
     expect(committedValue('b')).to.equal('2');
   });
