@@ -20,6 +20,12 @@ const PAIRS = [
   { durability: 'fsync batch / appendfsync everysec', iris: ['--fsync', 'batch'], redis: ['--appendonly', 'yes', '--appendfsync', 'everysec'] },
 ];
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+
+function best(runs: BenchResult[][], test: string): BenchResult {
+  return runs.map((r) => r.find((x) => x.test === test)!).reduce((a, b) => (b.rps > a.rps ? b : a));
+}
+
 export async function singleNodeBench(requests: number): Promise<Row[]> {
   const rows: Row[] = [];
   for (const pair of PAIRS) {
@@ -29,11 +35,21 @@ export async function singleNodeBench(requests: number): Promise<Row[]> {
       for (const pipeline of [1, 16]) {
         const n = pipeline === 1 ? requests : requests * 4;
         const opts = { tests: 'set,get', requests: n, clients: 50, valueBytes: 100, keyspace: 100_000, pipeline };
-        // Alternate who goes first so neither always runs on a warmer machine.
-        const iris = await redisBenchmark({ ...opts, port: node.port });
-        const ref = await redisBenchmark({ ...opts, port: redis.port });
+        // Two rounds, alternating who goes first; each side keeps its better
+        // round, so a burst of noise on this shared 2-core machine hurts neither.
+        const irisRuns: BenchResult[][] = [];
+        const refRuns: BenchResult[][] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          if (round % 2 === 0) {
+            irisRuns.push(await redisBenchmark({ ...opts, port: node.port }));
+            refRuns.push(await redisBenchmark({ ...opts, port: redis.port }));
+          } else {
+            refRuns.push(await redisBenchmark({ ...opts, port: redis.port }));
+            irisRuns.push(await redisBenchmark({ ...opts, port: node.port }));
+          }
+        }
         for (const test of ['SET', 'GET']) {
-          rows.push({ durability: pair.durability, test, pipeline, iris: iris.find((r) => r.test === test)!, redis: ref.find((r) => r.test === test)! });
+          rows.push({ durability: pair.durability, test, pipeline, iris: best(irisRuns, test), redis: best(refRuns, test) });
         }
       }
     } finally {
