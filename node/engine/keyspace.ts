@@ -41,6 +41,7 @@ export class SqliteKeyspace implements Keyspace {
   private expiringCount: number;
   private keyCountAtBegin = 0;
   private expiringCountAtBegin = 0;
+  private expiredKeysAtBegin = 0;
   private readonly cache: ReadCache | null;
   private readonly listeners: Array<(key: Buffer) => void> = [];
   private sink: MutationSink | null = null;
@@ -72,6 +73,7 @@ export class SqliteKeyspace implements Keyspace {
         this.seqAtBegin = this.seq;
         this.keyCountAtBegin = this.keyCount;
         this.expiringCountAtBegin = this.expiringCount;
+        this.expiredKeysAtBegin = this.expiredKeys;
       },
       beforeCommit: () => {
         if (this.seq !== this.seqAtBegin) this.st.setLastSeq.run(this.seq);
@@ -84,6 +86,7 @@ export class SqliteKeyspace implements Keyspace {
         // the cache may hold values the turn wrote or read, so drop all of it.
         this.keyCount = this.keyCountAtBegin;
         this.expiringCount = this.expiringCountAtBegin;
+        this.expiredKeys = this.expiredKeysAtBegin;
         this.cache?.clear();
         this.touched.length = 0;
       },
@@ -252,6 +255,7 @@ export class SqliteKeyspace implements Keyspace {
     this.commits.markWrite();
     const keys0 = this.keyCount;
     const expiring0 = this.expiringCount;
+    const expired0 = this.expiredKeys;
     const touched0 = this.touched.length;
     this.st.savepoint.run();
     this.atomicDepth++;
@@ -260,7 +264,7 @@ export class SqliteKeyspace implements Keyspace {
       result = fn();
     } catch (err) {
       this.atomicDepth--;
-      this.undoAtomic(keys0, expiring0, touched0);
+      this.undoAtomic(keys0, expiring0, expired0, touched0);
       throw err;
     }
     this.atomicDepth--;
@@ -322,16 +326,12 @@ export class SqliteKeyspace implements Keyspace {
       const row = this.st.deleteByKey.get(key) as [number | null] | undefined;
       if (row === undefined) return 'absent';
       expiresAt = row[0];
-      const seq = ++this.seq;
-      if (this.sink !== null) this.sink({ op: 'del', key }, seq);
+      this.logDelete(key);
     } catch (e) {
       this.commits.fail(e);
       throw e;
     }
-    this.commits.writes++;
-    this.keyCount--;
-    if (expiresAt !== null) this.expiringCount--;
-    this.changed(key);
+    this.deleted(key, expiresAt !== null);
     if (expiresAt !== null && expiresAt <= now) {
       this.expiredKeys++;
       this.events.onLazyExpired(key);
@@ -344,16 +344,26 @@ export class SqliteKeyspace implements Keyspace {
     this.commits.markWrite();
     try {
       this.st.deleteById.run(id);
-      const seq = ++this.seq;
-      if (this.sink !== null) this.sink({ op: 'del', key }, seq);
+      this.logDelete(key);
     } catch (e) {
       this.commits.fail(e);
       throw e;
     }
+    this.expiredKeys++;
+    this.deleted(key, true);
+  }
+
+  /** Inside a delete's try: the delete takes the next sequence and goes to the sink. */
+  private logDelete(key: Buffer): void {
+    const seq = ++this.seq;
+    if (this.sink !== null) this.sink({ op: 'del', key }, seq);
+  }
+
+  /** After a row was deleted (the statement and the sink succeeded): counters, cache, listeners. */
+  private deleted(key: Buffer, hadExpiry: boolean): void {
     this.commits.writes++;
     this.keyCount--;
-    this.expiringCount--;
-    this.expiredKeys++;
+    if (hadExpiry) this.expiringCount--;
     this.changed(key);
   }
 
@@ -400,7 +410,7 @@ export class SqliteKeyspace implements Keyspace {
     for (let i = 0; i < ls.length; i++) ls[i]!(key);
   }
 
-  private undoAtomic(keys0: number, expiring0: number, touched0: number): void {
+  private undoAtomic(keys0: number, expiring0: number, expired0: number, touched0: number): void {
     if (this.commits.turnError === null) {
       try {
         this.st.rollbackTo.run();
@@ -412,6 +422,7 @@ export class SqliteKeyspace implements Keyspace {
     if (this.commits.turnError === null) {
       this.keyCount = keys0;
       this.expiringCount = expiring0;
+      this.expiredKeys = expired0;
       // Reads inside the block may have cached values the block wrote.
       if (this.cache !== null) {
         for (let i = touched0; i < this.touched.length; i++) this.cache.invalidate(this.touched[i]!);

@@ -5,6 +5,10 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { EngineStats } from '../engine/types.js';
+
+/** The engine stats the scrape-time gauges read. */
+type EngineGaugeStats = Pick<EngineStats, 'keys' | 'keysWithExpiry' | 'dbFileBytes' | 'walFileBytes' | 'cacheHits' | 'cacheMisses' | 'pageCount' | 'freelistCount'>;
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -23,7 +27,7 @@ export interface NodeMetrics {
   readonly committedWrites: Counter;
   readonly commitFailures: Counter;
   /** Registers the gauges read from engine stats at scrape time. */
-  bindEngine(stats: () => { keys: number; keysWithExpiry: number; dbFileBytes: number; walFileBytes: number; cacheHits: number; cacheMisses: number; pageCount?: number; freelistCount?: number }): void;
+  bindEngine(stats: () => EngineGaugeStats): void;
   /** Stops the event-loop delay monitor. */
   close(): void;
 }
@@ -65,7 +69,7 @@ export function createNodeMetrics(): NodeMetrics {
     commitDuration: new Histogram({ name: 'irisdb_sqlite_commit_duration_seconds', help: 'SQLite group-commit time (includes fsync when fsync=always)', buckets: LATENCY_BUCKETS, registers: [registry] }),
     committedWrites: new Counter({ name: 'irisdb_committed_writes_total', help: 'Writes made durable by group commits', registers: [registry] }),
     commitFailures: new Counter({ name: 'irisdb_commit_failures_total', help: 'Group commits that failed and were rolled back', registers: [registry] }),
-    bindEngine(stats: () => { keys: number; keysWithExpiry: number; dbFileBytes: number; walFileBytes: number; cacheHits: number; cacheMisses: number; pageCount?: number; freelistCount?: number }) {
+    bindEngine(stats: () => EngineGaugeStats) {
       new Gauge({ name: 'redis_db_keys', help: 'Keys stored', registers: [registry], collect() { this.set(stats().keys); } });
       new Gauge({ name: 'redis_db_keys_expiring', help: 'Keys with a TTL', registers: [registry], collect() { this.set(stats().keysWithExpiry); } });
       new Gauge({
@@ -77,7 +81,6 @@ export function createNodeMetrics(): NodeMetrics {
         name: 'irisdb_storage_pages', help: 'SQLite pages, by state (used holds data, free awaits reuse or release)', labelNames: ['state'], registers: [registry],
         collect() {
           const s = stats();
-          if (s.pageCount === undefined || s.freelistCount === undefined) return;
           this.set({ state: 'used' }, s.pageCount - s.freelistCount);
           this.set({ state: 'free' }, s.freelistCount);
         },

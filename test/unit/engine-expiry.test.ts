@@ -111,6 +111,53 @@ describe('engine: expiry', () => {
     expect(lazy).to.equal(0);
   });
 
+  it('a cycle whose delete fails midway leaves keys and counters as they were, and the next cycle retries', () => {
+    const commitErrors: Error[] = [];
+    engine = fx.open(
+      { activeExpiry: { intervalMs: 1000, maxKeysPerCycle: 100, maxCycleMs: 1000 } },
+      { ...hooks, onCommitError: (err) => { commitErrors.push(err); } },
+    );
+    const ks = engine.keyspace;
+    for (let i = 0; i < 40; i++) ks.set(b(`dead${i}`), b('v'), 1 + i);
+    ks.set(b('live'), b('v'), null);
+    engine.commits.flushNow();
+    // A real statement failure on the 21st delete, after 20 deletes of the same turn succeeded.
+    engine.db.exec(`CREATE TEMP TRIGGER refuse_delete BEFORE DELETE ON kv WHEN old.key = X'${b('dead20').toString('hex')}'
+      BEGIN SELECT RAISE(ABORT, 'injected delete failure'); END`);
+
+    expect(engine.runExpiryCycle()).to.equal(0);
+    engine.commits.flushNow();
+    expect(commitErrors.map((e) => e.message)).to.deep.equal(['injected delete failure']);
+    expect(ks.size()).to.equal(41);
+    expect(engine.stats().keysWithExpiry).to.equal(40);
+    expect(engine.stats().expiredKeys).to.equal(0);
+    expect(engine.db.prepare('SELECT COUNT(*) FROM kv').pluck().get()).to.equal(41);
+
+    engine.db.exec('DROP TRIGGER refuse_delete');
+    expect(engine.runExpiryCycle()).to.equal(40);
+    engine.commits.flushNow();
+    expect(ks.size()).to.equal(1);
+    expect(engine.stats().keysWithExpiry).to.equal(0);
+    expect(engine.stats().expiredKeys).to.equal(40);
+    expect(cycles.map((c) => c.count)).to.deep.equal([0, 40]);
+    expect(engine.integrityCheck()).to.deep.equal(['ok']);
+  });
+
+  it('an atomically() block that throws undoes its lazy expiries, counters included', () => {
+    engine = fx.open({}, hooks);
+    const ks = engine.keyspace;
+    ks.set(b('k'), b('v'), 10);
+    engine.commits.flushNow();
+    expect(() => ks.atomically(() => {
+      expect(ks.get(b('k'), 20)).to.equal(null); // deleted lazily inside the block
+      throw new Error('block fails');
+    })).to.throw('block fails');
+    engine.commits.flushNow();
+    expect(ks.size()).to.equal(1);
+    expect(engine.stats().keysWithExpiry).to.equal(1);
+    expect(engine.stats().expiredKeys).to.equal(0);
+  });
+
   it('the cycle stops at maxCycleMs, checking the clock between small batches', () => {
     // maxCycleMs = 1 ms with 20k expired keys: a cycle must stop well before the key limit.
     engine = fx.open({ activeExpiry: { intervalMs: 1000, maxKeysPerCycle: 1_000_000, maxCycleMs: 1 } }, hooks);
