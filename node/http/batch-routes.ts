@@ -7,7 +7,7 @@
 import express, { type Request, type Response } from 'express';
 import type { Entry } from '../engine/types.js';
 import { type BatchOp, validateBatch } from './batch-validate.js';
-import { awaitWriteCommit } from './commit.js';
+import { applyWrite, awaitWriteCommit } from './commit.js';
 import type { HttpDeps } from './deps.js';
 import { entryJson } from './entry-json.js';
 import { HttpError, badRequest } from './errors.js';
@@ -69,14 +69,7 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
       if (op.ttlMs > Number.MAX_SAFE_INTEGER - now) throw badRequest(`ops[${i}]: ttlMs is too large`, { op: i });
       return now + op.ttlMs;
     });
-    let results: BatchResult[];
-    try {
-      results = keyspace.atomically(() => apply(ops, expiries, now));
-    } catch (err) {
-      if (err instanceof HttpError) throw err;
-      // Logged by the app's error handler, as every 5xx is.
-      throw new HttpError(500, 'write_failed', `the batch was not applied: ${(err as Error).message}`, { ops: ops.length });
-    }
+    const results = applyWrite(() => keyspace.atomically(() => apply(ops, expiries, now)), 'the batch', { ops: ops.length });
     // Gets may have reclaimed expired keys, which is a write too: always wait when anything is pending.
     if (commits.pending || ops.some((o) => o.op !== 'get')) await awaitWriteCommit(commits);
     res.status(200).json({ results });

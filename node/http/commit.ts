@@ -29,11 +29,12 @@ export async function awaitReadCommit(commits: CommitScheduler): Promise<void> {
  * refused the statement) has already rolled the write back, so the client
  * is told it was not applied rather than getting a bare 500.
  */
-export function applyWrite<T>(fn: () => T): T {
+export function applyWrite<T>(fn: () => T, what = 'the write', details?: Record<string, unknown>): T {
   try {
     return fn();
   } catch (err) {
     if (err instanceof HttpError) throw err;
-    throw new HttpError(500, 'write_failed', `the write was not applied: ${(err as Error).message}`);
+    // Logged by the app's error handler, as every 5xx is.
+    throw new HttpError(500, 'write_failed', `${what} was not applied: ${(err as Error).message}`, details);
   }
 }

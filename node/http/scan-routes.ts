@@ -57,8 +57,9 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
     try {
       page = keyspace.scanPrefix(prefix, after, limit, deps.now());
     } catch (err) {
-      // The cursor is opaque but user-supplied; an engine that cannot resume from it is a client error.
-      if (after !== null) throw badRequest(`invalid cursor: ${(err as Error).message}`);
+      // The cursor is opaque but user-supplied: the engine's RangeError for a token it did not
+      // issue is a client error; anything else (a storage failure) stays a 500.
+      if (after !== null && err instanceof RangeError) throw badRequest(`invalid cursor: ${err.message}`);
       throw err;
     }
     await awaitReadCommit(commits);

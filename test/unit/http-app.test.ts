@@ -468,6 +468,31 @@ describe('HTTP API (in-process, real engine)', function () {
         expect(r.status, q).to.equal(400);
       }
     });
+
+    it('rejects a well-formed cursor that the engine did not issue with 400, not 500', async () => {
+      const forged = `c${Buffer.from('not-a-scan-token').toString('base64url')}`;
+      const r = await call(h, 'GET', `/v1/scan?prefix=scan%3A&cursor=${forged}`);
+      expect(r.status).to.equal(400);
+      expect(errCode(r)).to.equal('bad_request');
+      expect((r.json as { error: { message: string } }).error.message).to.match(/^invalid cursor/);
+    });
+
+    it('answers a storage failure while resuming a scan with 500, not as a bad cursor', async () => {
+      const first = await call(h, 'GET', '/v1/scan?prefix=scan%3A&limit=1');
+      const cursor = (first.json as { cursor: string }).cursor;
+      const ks = h.engine.keyspace;
+      const real = ks.scanPrefix;
+      ks.scanPrefix = () => { throw new Error('disk I/O error'); };
+      let r: Result;
+      try {
+        r = await call(h, 'GET', `/v1/scan?prefix=scan%3A&limit=1&cursor=${cursor}`);
+      } finally {
+        ks.scanPrefix = real;
+      }
+      expect(r.status).to.equal(500);
+      expect(errCode(r)).to.equal('internal');
+      expect((await call(h, 'GET', `/v1/scan?prefix=scan%3A&limit=1&cursor=${cursor}`)).status).to.equal(200);
+    });
   });
 
   describe('errors, probes, metrics and the OpenAPI document', () => {

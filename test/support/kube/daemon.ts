@@ -31,7 +31,7 @@ function installExitHook(): void {
   }
 }
 
-/** Registers a child process (a pod's container) for the last-resort kill at exit. */
+/** Registers a child process (a daemon or a pod's container) for the last-resort kill at exit. */
 export function track(child: ChildProcess): void {
   installExitHook();
   alive.add(child);
@@ -53,21 +53,18 @@ export interface Daemon {
 }
 
 export function startDaemon(name: string, command: string, args: string[], logFile: string, opts: SpawnOptions = {}): Daemon {
-  installExitHook();
   const fd = fs.openSync(logFile, 'a');
   const child = spawn(command, args, { ...opts, stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
-  alive.add(child);
+  track(child);
   let dead = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => {
       dead = true;
-      alive.delete(child);
       resolve({ code, signal });
     });
     child.once('error', (err) => {
       dead = true;
-      alive.delete(child);
       fs.appendFileSync(logFile, `\n[spawn error] ${err.message}\n`);
       resolve({ code: 127, signal: null });
     });

@@ -109,11 +109,11 @@ async function create(): Promise<KubeEnv> {
     await controlPlane.stop();
   };
   const readyMs = Date.now() - t0;
+  const kubectlResult = kubectlRaw(bins.kubectl, kubeconfig);
   process.stderr.write(`[kube-env] local control plane ready in ${(controlPlane.startMs / 1000).toFixed(1)} s, with kubelet ${(readyMs / 1000).toFixed(1)} s; state in ${controlPlane.stateDir}\n`);
   return {
     mode: 'local', kubeconfig, rest, kubectlPath: bins.kubectl, local: { controlPlane, kubelet }, readyMs,
-    kubectlResult: kubectlRaw(bins.kubectl, kubeconfig),
-    kubectl: kubectlRunner(kubectlRaw(bins.kubectl, kubeconfig)),
+    kubectlResult, kubectl: kubectlRunner(kubectlResult),
     async podEndpoint(namespace, pod, port) {
       const p = await rest.get<{ status?: { podIP?: string } }>(`/api/v1/namespaces/${namespace}/pods/${pod}`);
       const ip = p.status?.podIP;

@@ -172,23 +172,28 @@ export class KubeRest {
     onEvent: (type: WatchEventType, object: KubeObject) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolveWatch, rejectWatch) => {
       const req = this.open('GET', path, { query: { ...query, watch: true, allowWatchBookmarks: true }, timeoutMs: 0 });
+      // Every way out drops the abort listener: an informer re-watches on the same signal many times.
+      const resolve = (): void => { signal.removeEventListener('abort', abort); resolveWatch(); };
+      const reject = (err: Error): void => { signal.removeEventListener('abort', abort); rejectWatch(err); };
+      const failed = (err: Error): void => (signal.aborted ? resolve() : reject(err));
       const abort = (): void => { req.destroy(); resolve(); };
       if (signal.aborted) return abort();
       signal.addEventListener('abort', abort, { once: true });
-      req.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
+      req.on('error', failed);
       req.on('response', (res) => {
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', failed);
           res.on('end', () => reject(new KubeApiError(res.statusCode ?? 0, '', `watch ${path}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`, undefined)));
           return;
         }
         // A destroyed request (abort, API server gone) ends the stream with an error: the caller re-watches.
-        res.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
+        res.on('error', failed);
         const lines = readline.createInterface({ input: res });
-        lines.on('error', (err) => (signal.aborted ? resolve() : reject(err)));
+        lines.on('error', failed);
         lines.on('line', (line) => {
           if (line.trim() === '') return;
           try {
@@ -198,10 +203,7 @@ export class KubeRest {
             req.destroy(err instanceof Error ? err : new Error(String(err)));
           }
         });
-        lines.on('close', () => {
-          signal.removeEventListener('abort', abort);
-          resolve();
-        });
+        lines.on('close', resolve);
       });
       req.end();
     });
