@@ -118,7 +118,7 @@ export interface ServerContext {
   engineStats(): EngineStats;
   /** Extra INFO sections contributed by the runtime (memory, stats, ...). */
   infoSections(): InfoSections;
-  /** Runs one command for a client exactly as if it came off the wire (used by EXEC). */
+  /** Runs one command for a client exactly as if it came off the wire (the RESP server's entry point). */
   execute(client: ClientState, argv: Buffer[]): CommandResult;
   /** Wall clock in Unix milliseconds; injected so tests control time. */
   now(): number;

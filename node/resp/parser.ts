@@ -131,12 +131,7 @@ export class RequestParser {
     if (this.err !== null || chunk.length === 0) return;
     if (this.pos >= this.end && this.queued === 0 && this.pieces === null) {
       // Common case: everything before was consumed, parse the chunk in place.
-      this.buf = chunk;
-      this.pos = 0;
-      this.end = chunk.length;
-      this.carry = false;
-      this.scanned = 0;
-      this.nulBlocked = false;
+      this.view(chunk, 0);
     } else {
       this.queue.push(chunk);
       this.queued += chunk.length;
@@ -227,9 +222,14 @@ export class RequestParser {
   }
 
   private releaseBuf(): void {
-    this.buf = EMPTY;
-    this.pos = 0;
-    this.end = 0;
+    this.view(EMPTY, 0);
+  }
+
+  /** Parses `chunk` in place from `pos` on (not a carry buffer: nothing is written into it). */
+  private view(chunk: Buffer, pos: number): void {
+    this.buf = chunk;
+    this.pos = pos;
+    this.end = chunk.length;
     this.carry = false;
     this.scanned = 0;
     this.nulBlocked = false;
@@ -273,12 +273,7 @@ export class RequestParser {
     this.queued -= chunk.length;
     const left = this.end - this.pos;
     if (left === 0) {
-      this.buf = chunk;
-      this.pos = 0;
-      this.end = chunk.length;
-      this.carry = false;
-      this.scanned = 0;
-      this.nulBlocked = false;
+      this.view(chunk, 0);
       return true;
     }
     // A line spans chunks. Earlier bytes of buf may be views handed out as
@@ -311,12 +306,7 @@ export class RequestParser {
       if (chunk.length > take) {
         pieces.push(chunk.subarray(0, take));
         this.piecesBytes = need;
-        this.buf = chunk;
-        this.pos = take;
-        this.end = chunk.length;
-        this.carry = false;
-        this.scanned = 0;
-        this.nulBlocked = false;
+        this.view(chunk, take);
       } else {
         pieces.push(chunk);
         this.piecesBytes += chunk.length;

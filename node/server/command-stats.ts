@@ -95,11 +95,6 @@ export class CommandStats {
     stat.buckets[i]!++;
   }
 
-  /** Cumulative numbers per label (INFO commandstats style). */
-  snapshot(): Array<{ label: string; calls: number; failed: number; seconds: number }> {
-    return [...this.byLabel.values()].map((s) => ({ label: s.label, calls: s.calls, failed: s.failed, seconds: s.seconds }));
-  }
-
   /** Pushes everything recorded since the last flush into the prom-client metrics. */
   flush(): void {
     const { commandsTotal, commandErrorsTotal, commandDuration } = this.metrics;

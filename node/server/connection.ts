@@ -192,9 +192,10 @@ export class Connection implements ClientState {
   }
 
   private flush(replies: number, trailer: Buffer | null, close: boolean): void {
-    const out = this.host.writer.take();
+    const writer = this.host.writer;
+    const bytes = writer.pending + (trailer?.length ?? 0);
+    const out = writer.take();
     if (out === null && trailer === null && !close) return;
-    const bytes = (out === null ? 0 : Array.isArray(out) ? out.reduce((n, b) => n + b.length, 0) : out.length) + (trailer?.length ?? 0);
     this.inflight++;
     this.inflightBytes += bytes;
     this.host.commits.afterCommit((err) => this.deliver(out, replies, trailer, close, bytes, err));

@@ -11,7 +11,8 @@ import type { CommitScheduler } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
-import { error as errorReply, type Reply } from '../resp/reply.js';
+import type { Reply } from '../resp/reply.js';
+import { internalError } from '../commands/invoke.js';
 import { ReplyWriter } from '../resp/encoder.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { CommandStats, type CommandStat } from './command-stats.js';
@@ -111,7 +112,6 @@ export class RespServer implements ClientRegistry, ConnectionHost {
 
   run(client: ClientState, argv: Buffer[]): CommandResult {
     const stat = this.stats.lookup(argv[0]!.toString('latin1'));
-    client.lastCommand = stat.label;
     const t0 = performance.now();
     let result: CommandResult;
     try {
@@ -148,7 +148,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   private internalError(err: unknown, command: string): Reply {
     const e = err instanceof Error ? err : new Error(String(err));
     this.logger.error('command failed with an exception', { command, err: e.message, stack: e.stack });
-    return errorReply(`ERR internal error: ${e.message}`);
+    return internalError(e);
   }
 
   private accept(socket: net.Socket): void {

@@ -145,6 +145,25 @@ describe('commands/dispatch: the command pipeline', () => {
       "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
   });
 
+  it('EXEC whose write fails (disk full) applies none of the transaction and says so', async () => {
+    const h = harness(engine, defaultConfig());
+    const c = makeClient();
+    h.run(c, 'set {t}a old');
+    await new Promise<void>((resolve, reject) => engine.commits.afterCommit((err) => (err === null ? resolve() : reject(err))));
+    engine.db.pragma(`max_page_count = ${engine.stats().pageCount}`);
+    try {
+      h.run(c, 'multi');
+      h.run(c, 'set {t}a new');
+      h.run(c, [Buffer.from('set'), Buffer.from('{t}b'), Buffer.alloc(300_000, 'v')]);
+      expect(show(h.run(c, 'exec'))).to.match(/^-ERR internal error: .*full/);
+    } finally {
+      engine.db.pragma('max_page_count = 1073741823');
+    }
+    expect(c.multi).to.equal(null);
+    expect(show(h.run(c, 'get {t}a'))).to.equal('$old');
+    expect(show(h.run(c, 'get {t}b'))).to.equal('nil');
+  });
+
   it('WATCH: a write by anyone, or the key expiring, fails EXEC with a nil array', () => {
     const h = harness(engine, defaultConfig());
     const a = makeClient();

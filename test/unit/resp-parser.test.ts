@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { RequestParser, parseLongLong, type ParserLimits } from '../../node/resp/parser.js';
 import { splitInlineArgs } from '../../node/resp/inline.js';
+import { encodeCommand } from '../support/resp-client.js';
 
 const DEFAULT_LIMITS: ParserLimits = { maxBulkBytes: 64 * 1024 * 1024, maxArgs: 100000, maxInlineBytes: 64 * 1024 };
 const SMALL_LIMITS: ParserLimits = { maxBulkBytes: 100, maxArgs: 10, maxInlineBytes: 64 };
@@ -12,12 +13,7 @@ interface Outcome {
 }
 
 function encode(cmds: readonly (readonly Uint8Array[])[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const argv of cmds) {
-    parts.push(Buffer.from(`*${argv.length}\r\n`));
-    for (const a of argv) parts.push(Buffer.from(`$${a.length}\r\n`), Buffer.from(a), Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
+  return Buffer.concat(cmds.map((argv) => encodeCommand(argv.map((a) => Buffer.from(a)))));
 }
 
 function chunked(input: Buffer, cuts: number[]): Buffer[] {
