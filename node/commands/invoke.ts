@@ -15,6 +15,7 @@ export function runHandler(ctx: CommandContext, spec: CommandSpec, argv: Buffer[
   try {
     return spec.handler!(ctx, argv);
   } catch (err) {
+    ctx.server.onHandlerError?.(spec.name, err);
     return internalError(err);
   }
 }

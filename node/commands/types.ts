@@ -120,6 +120,8 @@ export interface ServerContext {
   infoSections(): InfoSections;
   /** Runs one command for a client exactly as if it came off the wire (the RESP server's entry point). */
   execute(client: ClientState, argv: Buffer[]): CommandResult;
+  /** A handler threw (a bug or a storage failure): the client got an error reply; the runtime logs this. */
+  onHandlerError?(command: string, err: unknown): void;
   /** Wall clock in Unix milliseconds; injected so tests control time. */
   now(): number;
 }

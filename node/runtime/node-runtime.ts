@@ -85,8 +85,13 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     nodeId: engine.nodeId,
     runId,
     startedAt,
-    get respPort() { return config.announcePort || respPort; },
+    // The listening port (INFO tcp_port); the cluster view applies announcePort for clients.
+    get respPort() { return respPort; },
     announceHost: config.announceHost || (config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind),
+    onHandlerError: (command, err) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      logger.error('command failed inside its handler; the client got an error reply', { command, err: e.message, stack: e.stack });
+    },
     engineStats: () => engine.stats(),
     infoSections: () => runtimeInfoSections(config, engine.stats()),
     execute: (client: ClientState, argv: Buffer[]) => dispatcher.execute(server, client, argv),

@@ -38,7 +38,7 @@ interface Harness {
   dispatcher: CommandDispatcher;
 }
 
-function harness(engine: SqliteEngine, config: NodeConfig, table: CommandTable = createCommandTable()): Harness {
+function harness(engine: SqliteEngine, config: NodeConfig, table: CommandTable = createCommandTable(), handlerErrors: Array<[string, unknown]> = []): Harness {
   const clock = { now: 1_700_000_000_000 };
   const clients: ClientState[] = [];
   const dispatcher = new CommandDispatcher(table, engine.keyspace);
@@ -48,6 +48,7 @@ function harness(engine: SqliteEngine, config: NodeConfig, table: CommandTable =
     commands: table, nodeId: 'a'.repeat(40), runId: 'b'.repeat(40), startedAt: clock.now, respPort: 6379,
     announceHost: '127.0.0.1', engineStats: () => engine.stats(), infoSections: () => [],
     execute: (c, argv) => dispatcher.execute(server, c, argv), now: () => clock.now,
+    onHandlerError: (command, err) => { handlerErrors.push([command, err]); },
   };
   return {
     clock, engine, dispatcher,
@@ -229,10 +230,13 @@ describe('commands/dispatch: the command pipeline', () => {
     const real = createCommandTable();
     const boom = { ...real.lookup('ping')!, name: 'boom', handler: (): never => { throw new Error('kaput\r\nx'); } };
     const table: CommandTable = { lookup: (n) => (n === 'boom' ? boom : real.lookup(n)), all: () => [...real.all(), boom] };
-    const h = harness(engine, defaultConfig(), table);
+    const handlerErrors: Array<[string, unknown]> = [];
+    const h = harness(engine, defaultConfig(), table, handlerErrors);
     const c = makeClient();
     expect(show(h.run(c, 'boom'))).to.equal('-ERR internal error: kaput x');
     expect(show(h.run(c, 'ping'))).to.equal('+PONG');
+    // Reported for the log, with the original error.
+    expect(handlerErrors.map(([cmd, err]) => [cmd, (err as Error).message])).to.deep.equal([['boom', 'kaput\r\nx']]);
   });
 
   it('CLIENT KILL closes other connections, and the caller itself only after its reply', () => {
