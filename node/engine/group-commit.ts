@@ -6,10 +6,14 @@
  * the COMMIT fails, the whole turn is rolled back and every callback of the
  * turn gets the error: nothing of a failed turn is ever visible.
  *
+ * With a release gate set (replication), a turn's callbacks are handed to
+ * the gate once the turn is durable locally, and run when the gate releases
+ * them (replica acknowledgements).
+ *
  * Hot path: markWrite() is a flag check; callbacks go into a reused array.
  */
 import { performance } from 'node:perf_hooks';
-import type { CommitScheduler } from './types.js';
+import type { CommitScheduler, ReleaseGate } from './types.js';
 import type { Db } from './database.js';
 import type Database from 'better-sqlite3';
 import type { WalSyncer } from './wal-sync.js';
@@ -21,8 +25,10 @@ export interface GroupCommitHooks {
   beforeCommit(): void;
   /** COMMIT succeeded. */
   onCommitted(): void;
-  /** The turn was rolled back: undo in-memory state (cache, counters). */
+  /** The turn was rolled back: undo in-memory state (cache, counters). Must not throw. */
   onRolledBack(err: Error): void;
+  /** The highest committed sequence (handed to the release gate with each turn). */
+  committedSeq(): number;
   onCommit?(seconds: number, writes: number): void;
   onCommitError?(err: Error): void;
 }
@@ -34,6 +40,8 @@ interface SyncWaiter {
   readonly gen: number;
   readonly err: Error | null;
   readonly cbs: Callback[];
+  /** The committed sequence right after the turn (for the release gate). */
+  readonly seq: number;
 }
 
 export class GroupCommit implements CommitScheduler {
@@ -56,6 +64,7 @@ export class GroupCommit implements CommitScheduler {
   private readonly waiting: SyncWaiter[] = [];
   /** A failed fsync: the data on disk is in doubt, so nothing is acknowledged any more. */
   private syncBroken: Error | null = null;
+  private gate: ReleaseGate | null = null;
 
   /**
    * walSync: when given, COMMIT does not sync (synchronous=NORMAL) and the
@@ -67,6 +76,15 @@ export class GroupCommit implements CommitScheduler {
     this.beginStmt = db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = db.prepare('COMMIT');
     this.rollbackStmt = db.prepare('ROLLBACK');
+  }
+
+  /**
+   * Replies of later turns are handed to `gate` instead of running at once
+   * (null: run them as soon as the turn is durable). Turns already handed
+   * over stay with the gate that holds them.
+   */
+  setReleaseGate(gate: ReleaseGate | null): void {
+    this.gate = gate;
   }
 
   get pending(): boolean {
@@ -175,8 +193,22 @@ export class GroupCommit implements CommitScheduler {
       // Not durable yet (or an earlier turn still waits: keep turn order).
       const cbs = this.callbacks;
       this.callbacks = [];
-      if (cbs.length > 0) this.waiting.push({ gen: this.commits, err, cbs });
+      if (cbs.length > 0) this.waiting.push({ gen: this.commits, err, cbs, seq: this.hooks.committedSeq() });
       this.startSync();
+      if (thrown !== undefined) throw thrown;
+      return;
+    }
+    if (this.gate !== null) {
+      // The gate owns the array from here on (never the reused spare).
+      const cbs = this.callbacks;
+      if (cbs.length > 0) {
+        this.callbacks = [];
+        try {
+          this.hold(this.hooks.committedSeq(), err, cbs);
+        } catch (e) {
+          thrown ??= e;
+        }
+      }
       if (thrown !== undefined) throw thrown;
       return;
     }
@@ -229,6 +261,14 @@ export class GroupCommit implements CommitScheduler {
     while (this.waiting.length > 0 && (syncErr !== null || this.waiting[0]!.gen <= this.syncedGen)) {
       const w = this.waiting.shift()!;
       const err = w.err ?? syncErr;
+      if (this.gate !== null) {
+        try {
+          this.hold(w.seq, err, w.cbs);
+        } catch (e) {
+          thrown ??= e;
+        }
+        continue;
+      }
       for (const cb of w.cbs) {
         try {
           cb(err);
@@ -238,6 +278,35 @@ export class GroupCommit implements CommitScheduler {
       }
     }
     if (thrown !== undefined) throw thrown;
+  }
+
+  /**
+   * Hands one durable turn's callbacks to the gate. release runs them once
+   * (every callback, then the first one's throw surfaces to the releaser). If
+   * hold() itself throws, the turn is released with that error at once so
+   * its clients are not left waiting forever.
+   */
+  private hold(seq: number, err: Error | null, cbs: Callback[]): void {
+    let released = false;
+    const release = (e: Error | null): void => {
+      if (released) return;
+      released = true;
+      let thrown: unknown = undefined;
+      for (let i = 0; i < cbs.length; i++) {
+        try {
+          cbs[i]!(e);
+        } catch (x) {
+          thrown ??= x;
+        }
+      }
+      if (thrown !== undefined) throw thrown;
+    };
+    try {
+      this.gate!.hold(seq, err, release);
+    } catch (e) {
+      release(asError(e));
+      throw e;
+    }
   }
 
   /** Shutdown: sync now, on this thread, and release every waiting turn. */

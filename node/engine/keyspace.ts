@@ -1,12 +1,15 @@
 /**
  * The Keyspace on SQLite. Every change to the data goes through the apply
  * path at the bottom of this class (applySet / applyDelete* / applyExpiry /
- * clear): it assigns the write sequence, keeps the counters, invalidates the
- * read cache, tells onChange listeners and, if one is attached, the mutation
- * sink (the future replication log, called inside the turn's transaction).
+ * removeAll): it assigns the write sequence (nextSeq, the only place), keeps
+ * the counters, invalidates the read cache, tells onChange listeners and, if
+ * one is attached, the mutation log (the replication log, called inside the
+ * turn's transaction). Local writes and mutations replicated from a primary
+ * (applyReplicated) share that path. Sequences are contiguous: a rolled-back
+ * turn or atomically() block gives its numbers back.
  * Any failing write statement rolls the whole turn back (GroupCommit.fail).
  */
-import { keySlot } from '../../common/slot.js';
+import { SLOT_COUNT, keySlot } from '../../common/slot.js';
 import { ValueCodec, decodeValue } from './codec.js';
 import { GroupCommit, type GroupCommitHooks } from './group-commit.js';
 import { decodeScanToken, encodeScanToken, prefixUpperBound } from './prefix.js';
@@ -14,10 +17,22 @@ import { ReadCache } from './read-cache.js';
 import type { WalSyncer } from './wal-sync.js';
 import type { Statements } from './statements.js';
 import type { Db } from './database.js';
-import type { Entry, Keyspace, Mutation, PrefixScanPage, ScanPage } from './types.js';
+import type { Entry, Keyspace, Mutation, MutationLog, PrefixScanPage, ScanPage, StoredRow } from './types.js';
 
-/** Called for every mutation, inside the transaction that makes it durable. */
-export type MutationSink = (m: Mutation, seq: number) => void;
+/**
+ * 'active': an expired key found on access is deleted (and that delete is
+ * logged). 'passive' (replicas): it only reads as absent; rows go away when
+ * the primary's delete arrives, so replicas never diverge by clock.
+ */
+export type ExpiryMode = 'active' | 'passive';
+
+/** A replicated mutation did not carry the next sequence: the stream has a gap or a repeat. */
+export class SequenceGapError extends Error {
+  constructor(readonly expected: number, readonly got: number) {
+    super(`replicated mutation out of order: expected sequence ${expected}, got ${got}`);
+    this.name = 'SequenceGapError';
+  }
+}
 
 /** SQLite rowids are signed 64-bit: a larger SCAN cursor cannot point at a row. */
 const MAX_ROWID = 0x7fffffffffffffffn;
@@ -44,7 +59,8 @@ export class SqliteKeyspace implements Keyspace {
   private expiredKeysAtBegin = 0;
   private readonly cache: ReadCache | null;
   private readonly listeners: Array<(key: Buffer) => void> = [];
-  private sink: MutationSink | null = null;
+  private log: MutationLog | null = null;
+  private activeExpiry = true;
   /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
   private atomicDepth = 0;
   private readonly touched: string[] = [];
@@ -77,19 +93,25 @@ export class SqliteKeyspace implements Keyspace {
       },
       beforeCommit: () => {
         if (this.seq !== this.seqAtBegin) this.st.setLastSeq.run(this.seq);
+        this.log?.beforeCommit();
       },
       onCommitted: () => {
         this.committedSeqValue = this.seq;
+        this.log?.committed(this.seq);
       },
       onRolledBack: () => {
-        // Nothing of the turn happened: counters back to the turn's start, and
-        // the cache may hold values the turn wrote or read, so drop all of it.
+        // Nothing of the turn happened: counters and sequence back to the
+        // turn's start, and the cache may hold values the turn wrote or read,
+        // so drop all of it.
         this.keyCount = this.keyCountAtBegin;
         this.expiringCount = this.expiringCountAtBegin;
         this.expiredKeys = this.expiredKeysAtBegin;
+        this.seq = this.seqAtBegin;
         this.cache?.clear();
         this.touched.length = 0;
+        this.log?.rolledBack(this.seq);
       },
+      committedSeq: () => this.committedSeqValue,
       onCommit: commitHooks.onCommit,
       onCommitError: commitHooks.onCommitError,
     }, walSync);
@@ -104,7 +126,7 @@ export class SqliteKeyspace implements Keyspace {
       const hit = this.cache.lookup(k);
       if (hit !== undefined) {
         if (hit.expiresAt === null || hit.expiresAt > now) return hit;
-        this.expireLazily(key, now);
+        if (this.activeExpiry) this.expireLazily(key, now);
         return null;
       }
     }
@@ -112,7 +134,7 @@ export class SqliteKeyspace implements Keyspace {
     if (row === undefined) return null;
     const expiresAt = row[2];
     if (expiresAt !== null && expiresAt <= now) {
-      this.expireLazily(key, now);
+      if (this.activeExpiry) this.expireLazily(key, now);
       return null;
     }
     const entry: Entry = { value: decodeValue(row[0], row[1]), expiresAt, version: row[3] };
@@ -128,8 +150,14 @@ export class SqliteKeyspace implements Keyspace {
     return this.expiringCount;
   }
 
+  /** The highest committed sequence. */
   get lastSeq(): number {
     return this.committedSeqValue;
+  }
+
+  /** The highest sequence assigned, including uncommitted writes of the open turn. */
+  get headSeq(): number {
+    return this.seq;
   }
 
   get cacheHits(): number {
@@ -201,9 +229,17 @@ export class SqliteKeyspace implements Keyspace {
     this.listeners.push(listener);
   }
 
-  /** Attaches the replication log (one sink; null detaches). */
-  setMutationSink(sink: MutationSink | null): void {
-    this.sink = sink;
+  /** Attaches the replication log (one at a time; null detaches). */
+  setMutationLog(log: MutationLog | null): void {
+    this.log = log;
+  }
+
+  setExpiryMode(mode: ExpiryMode): void {
+    this.activeExpiry = mode === 'active';
+  }
+
+  get expiryMode(): ExpiryMode {
+    return this.activeExpiry ? 'active' : 'passive';
   }
 
   // ---- writes (public) -----------------------------------------------------
@@ -220,35 +256,16 @@ export class SqliteKeyspace implements Keyspace {
     const row = this.st.idByKey.get(key) as IdRow | undefined;
     if (row === undefined) return false;
     if (row[1] !== null && row[1] <= now) {
-      this.expireLazily(key, now);
+      if (this.activeExpiry) this.expireLazily(key, now);
       return false;
     }
     this.applyExpiry(row[0], key, row[1], expiresAt);
     return true;
   }
 
+  /** One 'clear' mutation with one sequence (FLUSHALL / FLUSHDB). */
   clear(): void {
-    this.commits.markWrite();
-    try {
-      // Listeners (WATCH) hear about every key; streamed, so FLUSHALL of a
-      // large keyspace does not hold all keys in memory. Told before the
-      // delete: if it fails, the turn fails and a spurious touch is harmless.
-      if (this.listeners.length > 0) {
-        for (const key of this.st.allKeys.iterate() as IterableIterator<Buffer>) this.notify(key);
-      }
-      // The sink may write to the database, which an open iteration forbids: collect first.
-      const keys = this.sink !== null ? (this.st.allKeys.all() as Buffer[]) : null;
-      this.st.deleteAll.run();
-      // Replicated as one delete per key, each with its own sequence.
-      if (keys !== null) for (const key of keys) this.sink!({ op: 'del', key }, ++this.seq);
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    this.commits.writes++;
-    this.keyCount = 0;
-    this.expiringCount = 0;
-    this.cache?.clear();
+    this.removeAll(CLEAR);
   }
 
   atomically<T>(fn: () => T): T {
@@ -257,6 +274,7 @@ export class SqliteKeyspace implements Keyspace {
     const expiring0 = this.expiringCount;
     const expired0 = this.expiredKeys;
     const touched0 = this.touched.length;
+    const seq0 = this.seq;
     this.st.savepoint.run();
     this.atomicDepth++;
     let result: T;
@@ -264,7 +282,7 @@ export class SqliteKeyspace implements Keyspace {
       result = fn();
     } catch (err) {
       this.atomicDepth--;
-      this.undoAtomic(keys0, expiring0, expired0, touched0);
+      this.undoAtomic(keys0, expiring0, expired0, touched0, seq0);
       throw err;
     }
     this.atomicDepth--;
@@ -282,6 +300,103 @@ export class SqliteKeyspace implements Keyspace {
     return result;
   }
 
+  // ---- replication ---------------------------------------------------------
+
+  /**
+   * Applies a mutation received from the primary, which must carry the next
+   * sequence (SequenceGapError otherwise; nothing changes). Unlike a local
+   * write it ignores expiry (a set or expire hits an expired row as any
+   * other, a del removes it) and a del/expire of an absent key still takes
+   * its sequence, so this node's log stays the primary's log.
+   */
+  applyReplicated(m: Mutation, seq: number): void {
+    // A failed turn surfaces its own error rather than a gap its rollback made.
+    this.commits.markWrite();
+    if (seq !== this.seq + 1) throw new SequenceGapError(this.seq + 1, seq);
+    switch (m.op) {
+      case 'set':
+        this.applySet(m.key, m.value, m.expiresAt);
+        return;
+      case 'del':
+        // now = -Infinity: whatever its expiry, the row counts as a plain delete.
+        if (this.applyDeleteByKey(m.key, -Infinity) === 'absent') this.applyAbsent(m);
+        return;
+      case 'expire': {
+        const row = this.st.idByKey.get(m.key) as IdRow | undefined;
+        if (row === undefined) this.applyAbsent(m);
+        else this.applyExpiry(row[0], m.key, row[1], m.expiresAt);
+        return;
+      }
+      case 'clear':
+        this.removeAll(m);
+        return;
+    }
+  }
+
+  // ---- bulk loading and slot repair (not logged, sequence unchanged) -------
+
+  /** Full resync, step 1: deletes every row (listeners hear every key). */
+  resetForLoad(): void {
+    this.removeAll(null);
+  }
+
+  /** Full resync, step 2: stores rows exactly as given (already encoded), replacing rows of the same keys. */
+  loadRows(rows: readonly StoredRow[]): void {
+    if (rows.length === 0) return;
+    this.commits.markWrite();
+    try {
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        this.upsert(r.key, null, r.flags, r.expiresAt, r.version, r.value);
+      }
+    } catch (e) {
+      this.commits.fail(e);
+      throw e;
+    }
+    this.commits.writes += rows.length;
+    for (let i = 0; i < rows.length; i++) this.changed(rows[i]!.key);
+  }
+
+  /** Full resync, step 3: the sequence the loaded rows correspond to (headSeq now, lastSeq once committed). */
+  finishLoad(seq: number): void {
+    if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`finishLoad: invalid sequence ${seq}`);
+    this.commits.markWrite();
+    this.seq = seq;
+  }
+
+  /**
+   * Slot repair: the slot's rows become exactly `rows` (stored as given).
+   * Every row must hash to `slot` (RangeError before anything changes).
+   */
+  replaceSlot(slot: number, rows: readonly StoredRow[]): void {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= SLOT_COUNT) {
+      throw new RangeError(`replaceSlot: slot ${slot} is out of range 0..${SLOT_COUNT - 1}`);
+    }
+    for (const r of rows) {
+      const s = keySlot(r.key);
+      if (s !== slot) throw new RangeError(`replaceSlot: key ${printableKey(r.key)} hashes to slot ${s}, not ${slot}`);
+    }
+    this.commits.markWrite();
+    let removed: Array<[key: Buffer, expiresAt: number | null]>;
+    try {
+      removed = this.st.deleteSlot.all(slot) as Array<[Buffer, number | null]>;
+      for (let i = 0; i < removed.length; i++) {
+        this.keyCount--;
+        if (removed[i]![1] !== null) this.expiringCount--;
+      }
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        this.upsert(r.key, slot, r.flags, r.expiresAt, r.version, r.value);
+      }
+    } catch (e) {
+      this.commits.fail(e);
+      throw e;
+    }
+    this.commits.writes += removed.length + rows.length;
+    for (let i = 0; i < removed.length; i++) this.changed(removed[i]![0]);
+    for (let i = 0; i < rows.length; i++) this.changed(rows[i]!.key);
+  }
+
   // ---- used by the active expiry cycle --------------------------------------
 
   /** Deletes up to `limit` keys expired at `now`, oldest expiry first. Returns how many. */
@@ -293,22 +408,19 @@ export class SqliteKeyspace implements Keyspace {
 
   // ---- the apply path ------------------------------------------------------
 
+  /** The next write sequence: every mutation takes exactly one, here and nowhere else. */
+  private nextSeq(): number {
+    return ++this.seq;
+  }
+
   private applySet(key: Buffer, value: Buffer, expiresAt: number | null): number {
     const stored = this.codec.encode(value);
     const flags = this.codec.lastFlags;
     this.commits.markWrite();
-    const version = ++this.seq;
+    const version = this.nextSeq();
     try {
-      const row = this.st.idByKey.get(key) as IdRow | undefined;
-      if (row === undefined) {
-        this.st.insert.run(key, keySlot(key), flags, expiresAt, version, stored);
-        this.keyCount++;
-      } else {
-        this.st.updateById.run(flags, expiresAt, version, stored, row[0]);
-        if (row[1] !== null) this.expiringCount--;
-      }
-      if (expiresAt !== null) this.expiringCount++;
-      if (this.sink !== null) this.sink({ op: 'set', key, value, expiresAt }, version);
+      this.upsert(key, null, flags, expiresAt, version, stored);
+      if (this.log !== null) this.log.record({ op: 'set', key, value, expiresAt }, version);
     } catch (e) {
       this.commits.fail(e);
       throw e;
@@ -353,13 +465,13 @@ export class SqliteKeyspace implements Keyspace {
     this.deleted(key, true);
   }
 
-  /** Inside a delete's try: the delete takes the next sequence and goes to the sink. */
+  /** Inside a delete's try: the delete takes the next sequence and goes to the log. */
   private logDelete(key: Buffer): void {
-    const seq = ++this.seq;
-    if (this.sink !== null) this.sink({ op: 'del', key }, seq);
+    const seq = this.nextSeq();
+    if (this.log !== null) this.log.record({ op: 'del', key }, seq);
   }
 
-  /** After a row was deleted (the statement and the sink succeeded): counters, cache, listeners. */
+  /** After a row was deleted (the statement and the log succeeded): counters, cache, listeners. */
   private deleted(key: Buffer, hadExpiry: boolean): void {
     this.commits.writes++;
     this.keyCount--;
@@ -370,9 +482,9 @@ export class SqliteKeyspace implements Keyspace {
   private applyExpiry(id: number, key: Buffer, oldExpiresAt: number | null, expiresAt: number | null): void {
     this.commits.markWrite();
     try {
-      const version = ++this.seq;
+      const version = this.nextSeq();
       this.st.updateExpiryById.run(expiresAt, version, id);
-      if (this.sink !== null) this.sink({ op: 'expire', key, expiresAt }, version);
+      if (this.log !== null) this.log.record({ op: 'expire', key, expiresAt }, version);
     } catch (e) {
       this.commits.fail(e);
       throw e;
@@ -381,6 +493,60 @@ export class SqliteKeyspace implements Keyspace {
     if (oldExpiresAt !== null) this.expiringCount--;
     if (expiresAt !== null) this.expiringCount++;
     this.changed(key);
+  }
+
+  /** A replicated del/expire of a key this node does not have: nothing changes, but it takes its sequence. */
+  private applyAbsent(m: Mutation): void {
+    this.commits.markWrite();
+    try {
+      const seq = this.nextSeq();
+      if (this.log !== null) this.log.record(m, seq);
+    } catch (e) {
+      this.commits.fail(e);
+      throw e;
+    }
+    this.commits.writes++;
+  }
+
+  /**
+   * Deletes every row. `m` (a 'clear') takes a sequence and is logged; null
+   * (a full resync's reset) is neither.
+   */
+  private removeAll(m: Mutation | null): void {
+    this.commits.markWrite();
+    try {
+      // Listeners (WATCH) hear about every key; streamed, so FLUSHALL of a
+      // large keyspace does not hold all keys in memory. Told before the
+      // delete: if it fails, the turn fails and a spurious touch is harmless.
+      if (this.listeners.length > 0) {
+        for (const key of this.st.allKeys.iterate() as IterableIterator<Buffer>) this.notify(key);
+      }
+      this.st.deleteAll.run();
+      if (m !== null) {
+        const seq = this.nextSeq();
+        if (this.log !== null) this.log.record(m, seq);
+      }
+    } catch (e) {
+      this.commits.fail(e);
+      throw e;
+    }
+    this.commits.writes++;
+    this.keyCount = 0;
+    this.expiringCount = 0;
+    this.cache?.clear();
+  }
+
+  /** Inside a write's try: inserts or updates a key's row; counters follow. */
+  private upsert(key: Buffer, slot: number | null, flags: number, expiresAt: number | null, version: number, stored: Buffer): void {
+    const row = this.st.idByKey.get(key) as IdRow | undefined;
+    if (row === undefined) {
+      this.st.insert.run(key, slot ?? keySlot(key), flags, expiresAt, version, stored);
+      this.keyCount++;
+    } else {
+      this.st.updateById.run(flags, expiresAt, version, stored, row[0]);
+      if (row[1] !== null) this.expiringCount--;
+    }
+    if (expiresAt !== null) this.expiringCount++;
   }
 
   /**
@@ -410,7 +576,7 @@ export class SqliteKeyspace implements Keyspace {
     for (let i = 0; i < ls.length; i++) ls[i]!(key);
   }
 
-  private undoAtomic(keys0: number, expiring0: number, expired0: number, touched0: number): void {
+  private undoAtomic(keys0: number, expiring0: number, expired0: number, touched0: number, seq0: number): void {
     if (this.commits.turnError === null) {
       try {
         this.st.rollbackTo.run();
@@ -423,6 +589,9 @@ export class SqliteKeyspace implements Keyspace {
       this.keyCount = keys0;
       this.expiringCount = expiring0;
       this.expiredKeys = expired0;
+      // The block's sequences are given back (a failed turn's rollback does that instead).
+      this.seq = seq0;
+      this.log?.rolledBack(seq0);
       // Reads inside the block may have cached values the block wrote.
       if (this.cache !== null) {
         for (let i = touched0; i < this.touched.length; i++) this.cache.invalidate(this.touched[i]!);
@@ -431,4 +600,12 @@ export class SqliteKeyspace implements Keyspace {
     // An enclosing block keeps its list (already invalidated entries are harmless).
     if (this.atomicDepth === 0) this.touched.length = 0;
   }
+}
+
+const CLEAR: Mutation = { op: 'clear' };
+
+/** A key for an error message: short, and readable if it is text. */
+function printableKey(key: Buffer): string {
+  const text = JSON.stringify(key.subarray(0, 64).toString('utf8'));
+  return key.length > 64 ? `${text}...` : text;
 }

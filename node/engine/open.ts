@@ -9,9 +9,23 @@ import { ValueCodec } from './codec.js';
 import { Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
 import { WAL_AUTOCHECKPOINT_PAGES, openDatabase, type Db } from './database.js';
-import { SqliteKeyspace, type MutationSink } from './keyspace.js';
+import { SqliteKeyspace, type ExpiryMode } from './keyspace.js';
 import { Statements } from './statements.js';
-import type { CommitScheduler, Engine, EngineHooks, EngineOptions, EngineStats } from './types.js';
+import type { CommitScheduler, Engine, EngineHooks, EngineOptions, EngineStats, MutationLog, ReleaseGate } from './types.js';
+
+/**
+ * Named values kept in the database's meta table (shard epoch, replication
+ * position...): they commit with the data of the turn that writes them.
+ */
+export interface MetaStore {
+  /** The value as stored (including this turn's uncommitted set), or undefined if never set. */
+  get(name: string): unknown;
+  /** Joins the current turn; await commits.barrier() for durability. Throws on a name the engine owns. */
+  set(name: string, value: string | number | null): void;
+}
+
+/** Meta rows the engine itself maintains: writing them from outside would corrupt it. */
+const ENGINE_META = new Set(['schema_version', 'node_id', 'last_seq']);
 
 /** The checkpoint worker runs at most this often while writes keep coming. */
 const CHECKPOINT_INTERVAL_MS = 100;
@@ -46,6 +60,7 @@ export class SqliteEngine implements Engine {
 
   /** The SQLite connection: for tables that commit with the data (the replication log) and for tests. */
   readonly db: Db;
+  readonly meta: MetaStore;
 
   constructor(opts: EngineOptions, hooks: EngineHooks = {}) {
     const opened = openDatabase(opts.dataDir, opts.fsync);
@@ -81,6 +96,7 @@ export class SqliteEngine implements Engine {
       throw err;
     }
     this.commits = this.keyspace.commits;
+    this.meta = this.metaStore();
     this.checkpointer = this.startCheckpointer(opts, hooks);
     const target = {
       expireBatch: (now: number, limit: number) => this.keyspace.expireBatch(now, limit),
@@ -113,9 +129,19 @@ export class SqliteEngine implements Engine {
     return this.expiry.runCycle();
   }
 
-  /** Attaches the replication log: called for every mutation inside its transaction. */
-  setMutationSink(sink: MutationSink | null): void {
-    this.keyspace.setMutationSink(sink);
+  /** Attaches the replication log: told every mutation inside its transaction, and every commit and rollback. */
+  setMutationLog(log: MutationLog | null): void {
+    this.keyspace.setMutationLog(log);
+  }
+
+  /** 'passive' on replicas: expired keys read as absent but are deleted only by the primary's deletes. */
+  setExpiryMode(mode: ExpiryMode): void {
+    this.keyspace.setExpiryMode(mode);
+  }
+
+  /** Holds each turn's replies until the gate releases them (replica acknowledgements); null runs them at once. */
+  setReleaseGate(gate: ReleaseGate | null): void {
+    this.keyspace.commits.setReleaseGate(gate);
   }
 
   stats(): EngineStats {
@@ -150,6 +176,24 @@ export class SqliteEngine implements Engine {
       this.db.close();
       this.walSync?.close();
     }
+  }
+
+  private metaStore(): MetaStore {
+    const st = this.st;
+    const commits = this.keyspace.commits;
+    return {
+      get: (name) => st.getMeta.get(name),
+      set: (name, value) => {
+        if (ENGINE_META.has(name)) throw new RangeError(`meta.${name} is maintained by the engine and cannot be set`);
+        commits.markWrite();
+        try {
+          st.putMeta.run(name, value);
+        } catch (e) {
+          commits.fail(e);
+          throw e;
+        }
+      },
+    };
   }
 
   private startCheckpointer(opts: EngineOptions, hooks: EngineHooks): Checkpointer | null {

@@ -22,6 +22,8 @@ export class Statements {
   readonly deleteByKey: Stmt;
   readonly deleteById: Stmt;
   readonly deleteAll: Stmt;
+  /** RETURNING [key, expires_at] of every deleted row of a slot (slot repair). */
+  readonly deleteSlot: Stmt;
   /** Every key (FLUSHALL notifications). */
   readonly allKeys: Stmt;
   /** [id, key, expires_at] after an id, in id order (SCAN). */
@@ -39,6 +41,10 @@ export class Statements {
   readonly countAll: Stmt;
   readonly countExpiring: Stmt;
   readonly setLastSeq: Stmt;
+  /** A meta row's value by name (undefined if absent). */
+  readonly getMeta: Stmt;
+  /** name, value: insert or replace a meta row. */
+  readonly putMeta: Stmt;
   readonly savepoint: Stmt;
   readonly release: Stmt;
   readonly rollbackTo: Stmt;
@@ -57,6 +63,7 @@ export class Statements {
     this.deleteByKey = row('DELETE FROM kv WHERE key = ? RETURNING expires_at');
     this.deleteById = db.prepare('DELETE FROM kv WHERE id = ?');
     this.deleteAll = db.prepare('DELETE FROM kv');
+    this.deleteSlot = row('DELETE FROM kv WHERE slot = ? RETURNING key, expires_at');
     this.allKeys = one('SELECT key FROM kv');
     this.scanAfterId = row('SELECT id, key, expires_at FROM kv WHERE id > ? ORDER BY id LIMIT ?');
     const cols = 'SELECT key, value, flags, expires_at, version FROM kv';
@@ -71,6 +78,8 @@ export class Statements {
     this.countAll = one('SELECT COUNT(*) FROM kv');
     this.countExpiring = one('SELECT COUNT(*) FROM kv WHERE expires_at IS NOT NULL');
     this.setLastSeq = db.prepare("UPDATE meta SET value = ? WHERE name = 'last_seq'");
+    this.getMeta = one('SELECT value FROM meta WHERE name = ?');
+    this.putMeta = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
     this.savepoint = db.prepare('SAVEPOINT atomically');
     this.release = db.prepare('RELEASE atomically');
     this.rollbackTo = db.prepare('ROLLBACK TO atomically');

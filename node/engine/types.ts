@@ -25,11 +25,49 @@ export interface PrefixScanPage {
   readonly next: string | null;
 }
 
-/** One change to the data, as it is logged and (later) replicated. */
+/** One change to the data, as it is logged and replicated. Each takes exactly one sequence number. */
 export type Mutation =
   | { readonly op: 'set'; readonly key: Buffer; readonly value: Buffer; readonly expiresAt: number | null }
   | { readonly op: 'del'; readonly key: Buffer }
-  | { readonly op: 'expire'; readonly key: Buffer; readonly expiresAt: number | null };
+  | { readonly op: 'expire'; readonly key: Buffer; readonly expiresAt: number | null }
+  /** Every key deleted (FLUSHALL / FLUSHDB). */
+  | { readonly op: 'clear' };
+
+/** A row as stored (value possibly compressed, per flags): snapshot transfer and slot repair copy these as they are. */
+export interface StoredRow {
+  readonly key: Buffer;
+  readonly flags: number;
+  readonly expiresAt: number | null;
+  readonly version: number;
+  readonly value: Buffer;
+}
+
+/**
+ * The replication log as the engine sees it. Sequence numbers are
+ * contiguous: every mutation takes the next one, and a rolled-back turn or
+ * atomically() block gives its numbers back.
+ */
+export interface MutationLog {
+  /** Inside the turn's transaction, after the row changed. Throwing fails the turn. */
+  record(m: Mutation, seq: number): void;
+  /** Inside the transaction, just before COMMIT (the last moment to write log rows). Throwing fails the turn. */
+  beforeCommit(): void;
+  /** The turn committed; `lastSeq` is the highest committed sequence. */
+  committed(lastSeq: number): void;
+  /** Mutations with seq > `toSeq` were rolled back (a whole turn, or an atomically() block). */
+  rolledBack(toSeq: number): void;
+}
+
+/**
+ * Holds back a turn's replies until something outside the engine allows
+ * them (replica acknowledgements). GroupCommit calls hold() once per turn,
+ * in turn order, after the turn is durable locally; the gate must call
+ * release exactly once per hold, in the same order.
+ */
+export interface ReleaseGate {
+  /** `seq`: the highest committed sequence when the turn committed; `err`: the turn's own error, if any. */
+  hold(seq: number, err: Error | null, release: (err: Error | null) => void): void;
+}
 
 export interface Keyspace {
   /** The live entry, or null if absent or expired (an expired key is deleted lazily, as an explicit delete). */

@@ -167,11 +167,16 @@ describe('engine: CRUD and persistence', () => {
     expect(changed).to.deep.equal(['a', 'a', 'a']);
   });
 
-  it('sends every mutation, with its sequence, through the one apply path to the sink', () => {
+  it('sends every mutation, with its sequence, through the one apply path to the mutation log', () => {
     engine = fx.open();
     const ks = engine.keyspace;
     const log: string[] = [];
-    engine.setMutationSink((m, seq) => log.push(`${seq}:${m.op}:${m.key.toString()}${m.op === 'del' ? '' : `:${String(m.expiresAt)}`}`));
+    engine.setMutationLog({
+      record: (m, seq) => log.push(m.op === 'clear' ? `${seq}:clear` : `${seq}:${m.op}:${m.key.toString()}${m.op === 'del' ? '' : `:${String(m.expiresAt)}`}`),
+      beforeCommit() {},
+      committed() {},
+      rolledBack() {},
+    });
     const v1 = ks.set(b('a'), b('1'), 100);
     ks.set(b('b'), b('2'), null);
     ks.setExpiry(b('b'), 500, 0);
@@ -180,7 +185,7 @@ describe('engine: CRUD and persistence', () => {
     ks.set(b('c'), b('3'), null);
     ks.clear();
     expect(v1).to.equal(1);
-    expect(log).to.deep.equal(['1:set:a:100', '2:set:b:null', '3:expire:b:500', '4:del:a', '5:del:b', '6:set:c:null', '7:del:c']);
+    expect(log).to.deep.equal(['1:set:a:100', '2:set:b:null', '3:expire:b:500', '4:del:a', '5:del:b', '6:set:c:null', '7:clear']);
     engine.commits.flushNow();
     expect(engine.stats().lastSeq).to.equal(7);
   });

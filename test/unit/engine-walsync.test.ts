@@ -39,7 +39,7 @@ describe('engine: WAL sync off the event loop (fsync=always)', () => {
     syncer = new ControlledSync();
     errors.length = 0;
     commits = new GroupCommit(db, {
-      onBegin() {}, beforeCommit() {}, onCommitted() {}, onRolledBack() {},
+      onBegin() {}, beforeCommit() {}, onCommitted() {}, onRolledBack() {}, committedSeq: () => 0,
       onCommitError: (err) => errors.push(err),
     }, syncer);
   });
