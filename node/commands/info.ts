@@ -45,7 +45,7 @@ function baseSections(server: ServerContext, now: number): Map<string, Fields> {
   const sections = new Map<string, Fields>([
     ['server', [
       ['redis_version', REDIS_COMPAT_VERSION], ['redis_git_sha1', '00000000'], ['redis_git_dirty', 0],
-      ['redis_build_id', '0'], ['redis_mode', serverMode()], ['os', `${os.type()} ${os.release()} ${os.arch()}`],
+      ['redis_build_id', '0'], ['redis_mode', serverMode(server)], ['os', `${os.type()} ${os.release()} ${os.arch()}`],
       ['arch_bits', 64], ['multiplexing_api', 'epoll'], ['process_id', process.pid], ['process_supervised', 'no'],
       ['run_id', server.runId], ['tcp_port', server.respPort], ['server_time_usec', now * 1000],
       ['uptime_in_seconds', uptime], ['uptime_in_days', Math.floor(uptime / 86400)], ['hz', 10],
@@ -74,7 +74,7 @@ function baseSections(server: ServerContext, now: number): Map<string, Fields> {
       ['keyspace_hits', engine.cacheHits], ['keyspace_misses', engine.cacheMisses],
       ['total_error_replies', stats.errorReplies],
     ]],
-    ['replication', [
+    ['replication', server.replication?.infoFields() ?? [
       ['role', 'master'], ['connected_slaves', 0], ['master_failover_state', 'no-failover'],
       ['master_replid', server.runId], ['master_replid2', '0'.repeat(40)], ['master_repl_offset', engine.lastSeq],
       ['second_repl_offset', -1], ['repl_backlog_active', 0], ['repl_backlog_size', 0],

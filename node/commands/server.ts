@@ -1,6 +1,6 @@
 /** Server commands: INFO, CONFIG, COMMAND, TIME, WAIT. */
 import { Errors, array, bulk, error, integer, verbatim, type Reply } from '../resp/reply.js';
-import type { CommandContext, CommandSpec } from './types.js';
+import type { CommandContext, CommandResult, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
 import { parseInt64 } from './args.js';
 import { infoText } from './info.js';
@@ -18,15 +18,23 @@ function time(ctx: CommandContext): Reply {
 }
 
 /**
- * WAIT numreplicas timeout: there are no replicas yet, so the answer is 0 at
- * once (Redis would block until the timeout when numreplicas > 0).
+ * WAIT numreplicas timeout: blocks until `numreplicas` replicas have
+ * acknowledged everything written so far, or the timeout (ms, 0 = forever);
+ * replies with how many have. Without replication it answers 0 at once.
  */
-function wait(ctx: CommandContext, argv: Buffer[]): Reply {
-  if (parseInt64(argv[1]!) === null) return Errors.notInteger();
+function wait(ctx: CommandContext, argv: Buffer[]): CommandResult {
+  const n = parseInt64(argv[1]!);
+  if (n === null) return Errors.notInteger();
   const timeout = parseInt64(argv[2]!);
   if (timeout === null) return error('ERR timeout is not an integer or out of range');
   if (timeout < 0) return error('ERR timeout is negative');
-  return integer(0);
+  const repl = ctx.server.replication;
+  if (repl === undefined) return integer(0);
+  if (repl.role().role === 'replica') {
+    return error('ERR WAIT cannot be used with replica instances. Please also note that writes to replicas are not propagated.');
+  }
+  if (ctx.client.multi !== null) return integer(0);
+  return repl.waitForReplicas(Math.max(0, Number(n)), Number(timeout)).then((count) => integer(count));
 }
 
 export const serverCommands: readonly CommandSpec[] = [

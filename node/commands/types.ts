@@ -8,6 +8,7 @@
 import type { Reply } from '../resp/reply.js';
 import type { Keyspace, CommitScheduler, EngineStats } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
+import type { ClusterState } from '../cluster/types.js';
 
 export type CommandFlag =
   | 'write'
@@ -100,7 +101,26 @@ export interface CommandTable {
 /** INFO sections: name -> ordered field list. Numbers are printed as Redis does. */
 export type InfoSections = Array<[section: string, fields: Array<[string, string | number]>]>;
 
+/** The node's replication role as commands need it (absent in tests that run without replication). */
+export interface ReplicationView {
+  role(): {
+    readonly role: 'primary' | 'replica';
+    /** Client address of the primary (MOVED target), when known. */
+    readonly primary: { readonly host: string; readonly port: number } | null;
+    /** A full resync is loading: the data is incomplete. */
+    readonly loading: boolean;
+  };
+  /** INFO replication fields, in Redis's order. */
+  infoFields(): Array<[string, string | number]>;
+  /** WAIT: replicas that acknowledged everything written so far, once `n` have or after timeoutMs (0 = no limit). */
+  waitForReplicas(n: number, timeoutMs: number): Promise<number>;
+}
+
 export interface ServerContext {
+  /** Replication role and state (absent: a standalone primary, as in unit tests). */
+  readonly replication?: ReplicationView;
+  /** The cluster map and write fences (absent: no cluster mode at all, as in unit tests; routing then follows the replication role only). */
+  readonly cluster?: ClusterState;
   readonly keyspace: Keyspace;
   readonly commits: CommitScheduler;
   readonly config: NodeConfig;

@@ -3,6 +3,7 @@
  * command-line flags, validating every value against the settings table.
  * Pure apart from reading the config file through the injected readFile.
  */
+import { NODE_NAME, parsePeerAddress, splitNames } from '../replication/peer-address.js';
 import { SETTINGS, envName, flagName, type NodeConfig, type SettingDef } from './schema.js';
 
 export class ConfigError extends Error {
@@ -174,6 +175,14 @@ function validateCrossField(c: NodeConfig): void {
   if (c.maxValueBytes > c.maxBulkBytes) throw new ConfigError(`maxValueBytes (${c.maxValueBytes}) exceeds maxBulkBytes (${c.maxBulkBytes}): such values could never be sent`);
   if (c.maxBulkBytes > c.maxQueryBufferBytes) throw new ConfigError(`maxBulkBytes (${c.maxBulkBytes}) exceeds maxQueryBufferBytes (${c.maxQueryBufferBytes})`);
   if (c.dataDir.trim() === '') throw new ConfigError('dataDir must not be empty');
+  if (c.role === 'replica' && c.replicaOf === '') throw new ConfigError('role replica needs replicaOf (name@host:busPort of the primary)');
+  if (c.replicaOf !== '') {
+    const peer = parsePeerAddress(c.replicaOf);
+    if (typeof peer === 'string') throw new ConfigError(`invalid replicaOf ${JSON.stringify(c.replicaOf)}: ${peer}`);
+  }
+  for (const name of splitNames(c.replicas)) {
+    if (!NODE_NAME.test(name)) throw new ConfigError(`invalid replica name ${JSON.stringify(name)} in replicas: expected letters, digits, '.', '_' or '-'`);
+  }
 }
 
 export function helpText(): string {

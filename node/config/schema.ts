@@ -56,6 +56,13 @@ export interface NodeConfig {
   activeExpiryMaxKeys: number;
   activeExpiryMaxMs: number;
   shutdownTimeoutMs: number;
+  role: 'primary' | 'replica';
+  replicaOf: string;
+  epoch: number;
+  replicas: string;
+  minSyncReplicas: number;
+  ackTimeoutMs: number;
+  replBacklogOps: number;
 }
 
 const KiB = 1024;
@@ -95,6 +102,13 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'activeExpiryIntervalMs', type: 'int', default: 100, min: 1, max: 60000, help: 'how often the background cycle reclaims expired keys' },
   { key: 'activeExpiryMaxKeys', type: 'int', default: 500, min: 1, max: 1000000, help: 'most expired keys one cycle deletes' },
   { key: 'activeExpiryMaxMs', type: 'int', default: 5, min: 1, max: 1000, help: 'longest one expiry cycle may run' },
+  { key: 'role', type: 'enum', default: 'primary', values: ['primary', 'replica'], help: 'replication role on first start (afterwards the role kept in the data directory, or set through /admin, wins unless --epoch is higher)' },
+  { key: 'replicaOf', type: 'string', default: '', help: 'the primary to replicate from, as name@host:busPort (with --role replica)' },
+  { key: 'epoch', type: 'int', default: 0, min: 0, max: 2147483647, help: 'shard epoch the role flags belong to; a node never goes back to an older epoch' },
+  { key: 'replicas', type: 'string', default: '', help: 'comma-separated names of the replicas a primary waits for (minSyncReplicas counts only these)' },
+  { key: 'minSyncReplicas', type: 'int', default: 1, min: 0, max: 16, help: 'replicas that must durably apply a write before it is acknowledged (capped at the number of declared replicas; 0 = asynchronous)' },
+  { key: 'ackTimeoutMs', type: 'int', default: 2000, min: 10, max: 600000, help: 'a write not acknowledged by minSyncReplicas replicas in this time fails with NOREPLICAS (it may or may not survive a failover)' },
+  { key: 'replBacklogOps', type: 'int', default: 1000000, min: 100, max: 1000000000, help: 'operations kept in the replication log for partial resyncs (older ones need a full resync)' },
   { key: 'shutdownTimeoutMs', type: 'int', default: 10000, min: 0, max: 600000, help: 'how long SIGTERM waits for clients to drain before closing them' },
 ];
 

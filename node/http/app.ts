@@ -43,6 +43,19 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     next();
   });
 
+  // A replica serves no KV requests: its data may lag, and writes go to the primary.
+  const repl = deps.replication;
+  if (repl !== undefined) {
+    app.use('/v1', (req: Request, _res: Response, next: NextFunction) => {
+      const view = repl.role();
+      if (view.role === 'replica' && req.path !== '/openapi.json') {
+        const where = view.primary === null ? 'its primary is not reachable yet' : `use the primary at ${view.primary.host}:${view.primary.port} (RESP)`;
+        throw new HttpError(421, 'read_only_replica', `this node is a replica: ${where}`, view.primary === null ? undefined : { primary: view.primary });
+      }
+      next();
+    });
+  }
+
   const schemas = buildSchemas(deps.config);
   let doc: OpenApiDocument | undefined;
   const routes: RouteDef[] = [

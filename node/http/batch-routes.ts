@@ -71,7 +71,7 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
     });
     const results = applyWrite(() => keyspace.atomically(() => apply(ops, expiries, now)), 'the batch', { ops: ops.length });
     // Gets may have reclaimed expired keys, which is a write too: always wait when anything is pending.
-    if (commits.pending || ops.some((o) => o.op !== 'get')) await awaitWriteCommit(commits);
+    if (commits.pending || (deps.replication?.pendingAcks() ?? 0) > 0 || ops.some((o) => o.op !== 'get')) await awaitWriteCommit(commits);
     res.status(200).json({ results });
   }
 

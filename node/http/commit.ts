@@ -10,18 +10,32 @@ export async function awaitWriteCommit(commits: CommitScheduler): Promise<void> 
   try {
     await commits.barrier();
   } catch (err) {
+    if (isReplicationError(err)) {
+      throw new HttpError(503, 'replication_timeout', `${err.message}: the write was applied on the primary but not acknowledged by enough replicas`);
+    }
     throw new HttpError(503, 'write_failed', `the write was not applied: commit failed (${(err as Error).message}); it is safe to retry`);
   }
 }
 
-/** Only waits when this turn has uncommitted writes (the common read path stays synchronous). */
-export async function awaitReadCommit(commits: CommitScheduler): Promise<void> {
-  if (!commits.pending) return;
+/**
+ * Waits when this turn has uncommitted writes, or when earlier replies are
+ * still held for replica acknowledgements (`heldReplies`): a read must not
+ * return a value its writer has not been told about. Otherwise the read
+ * path stays synchronous.
+ */
+export async function awaitReadCommit(commits: CommitScheduler, heldReplies = 0): Promise<void> {
+  if (!commits.pending && heldReplies === 0) return;
   try {
     await commits.barrier();
   } catch (err) {
+    if (isReplicationError(err)) throw new HttpError(503, 'replication_timeout', `${err.message}; retry the read`);
     throw new HttpError(503, 'write_failed', `a concurrent commit failed (${(err as Error).message}); retry the read`);
   }
+}
+
+/** Replication errors (ack timeout, step-down) carry the RESP line they map to. */
+function isReplicationError(err: unknown): err is Error & { respMessage: string } {
+  return err instanceof Error && typeof (err as { respMessage?: unknown }).respMessage === 'string';
 }
 
 /**

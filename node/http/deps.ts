@@ -13,6 +13,12 @@ export interface HttpDeps {
   metrics: NodeMetrics;
   isReady(): boolean;
   now(): number;
+  /** The node's replication role (absent: a standalone primary, as in unit tests). */
+  replication?: {
+    role(): { readonly role: 'primary' | 'replica'; readonly primary: { readonly host: string; readonly port: number } | null; readonly loading: boolean };
+    /** Turns of replies waiting for replica acknowledgements: reads wait behind them (no dirty reads). */
+    pendingAcks(): number;
+  };
   /** Mounted under /admin when present (the runtime's admin API). */
   admin?: express.Router;
 }

@@ -17,6 +17,10 @@ export const ERROR_CODES = [
   'unsupported',
   'not_ready',
   'write_failed',
+  'replication_timeout',
+  'read_only_replica',
+  'unauthorized',
+  'conflict',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

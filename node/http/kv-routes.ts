@@ -46,7 +46,7 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
     const encoding = encodingParam(req, 'encoding');
     const cond = conditionsFromRequest(req);
     const entry = keyspace.get(key, deps.now());
-    await awaitReadCommit(commits);
+    await awaitReadCommit(commits, deps.replication?.pendingAcks() ?? 0);
     if (entry === null) throw new HttpError(404, 'not_found', 'no such key');
     if (cond.ifMatch !== null && !ifMatchPasses(cond.ifMatch, entry.version)) throw preconditionFailed(entry, 'If-Match');
     setEntryHeaders(res, entry);

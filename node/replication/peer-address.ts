@@ -1,8 +1,8 @@
 /** Parsing of the peer spellings used in flags: `name@host:busPort` and comma-separated name lists. */
 import type { PeerAddress } from '../../common/replication.js';
+import { NODE_NAME } from '../../common/cluster-map.js';
 
-/** Node names are pod names: DNS-label-ish, so they are safe in logs, metrics labels and INFO lines. */
-export const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+export { NODE_NAME };
 
 /** The address, or a string saying what is wrong with it. */
 export function parsePeerAddress(spec: string): PeerAddress | string {

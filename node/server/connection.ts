@@ -49,6 +49,12 @@ function singleLine(s: string): string {
   return s.replace(/[\r\n]+/g, ' ');
 }
 
+/** The error line replacing a turn's replies: the error's own RESP text (replication errors carry one), else a commit failure. */
+function errorLine(err: Error): string {
+  const resp = (err as { respMessage?: unknown }).respMessage;
+  return typeof resp === 'string' ? singleLine(resp) : `ERR IrisDB commit failed: ${singleLine(err.message)}`;
+}
+
 export class Connection implements ClientState {
   name = '';
   protocol: 2 | 3 = 2;
@@ -208,7 +214,7 @@ export class Connection implements ClientState {
     if (this.destroyed || this.socket.writableEnded) return;
     if (err !== null && replies > 0) {
       // The turn was rolled back: none of these replies may claim success.
-      out = Buffer.from(`-ERR IrisDB commit failed: ${singleLine(err.message)}\r\n`.repeat(replies));
+      out = Buffer.from(`-${errorLine(err)}\r\n`.repeat(replies));
     }
     const socket = this.socket;
     if (out !== null && trailer !== null) out = Array.isArray(out) ? [...out, trailer] : [out, trailer];

@@ -12,7 +12,9 @@ import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import Database from 'better-sqlite3';
 import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
-import { openEngine } from '../../node/engine/open.js';
+import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
+import type { HttpDeps } from '../../node/http/deps.js';
+import { AckGate } from '../../node/replication/ack-gate.js';
 import type { Engine } from '../../node/engine/types.js';
 import { createHttpApp, type HttpApp } from '../../node/http/app.js';
 import { percentEncode } from '../../node/http/codec.js';
@@ -21,6 +23,7 @@ import { createHttpServer } from '../../node/http/server.js';
 import { silentLogger } from '../../node/observability/logger.js';
 import { createNodeMetrics, type NodeMetrics } from '../../node/observability/metrics.js';
 import { makeTempDir } from '../support/node-process.js';
+import { waitFor } from '../support/wait.js';
 
 function defaultConfig(overrides: Partial<NodeConfig>): NodeConfig {
   const c = Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])) as unknown as NodeConfig;
@@ -38,7 +41,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function startApp(overrides: Partial<NodeConfig> = {}, admin?: express.Router): Promise<Harness> {
+async function startApp(overrides: Partial<NodeConfig> = {}, admin?: express.Router, replication?: HttpDeps['replication'] | ((engine: SqliteEngine) => HttpDeps['replication'])): Promise<Harness> {
   const dataDir = await makeTempDir('irisdb-http-');
   const config = defaultConfig({ dataDir, fsync: 'batch', ...overrides });
   const engine = openEngine({
@@ -53,6 +56,7 @@ async function startApp(overrides: Partial<NodeConfig> = {}, admin?: express.Rou
   const app = createHttpApp({
     keyspace: engine.keyspace, commits: engine.commits, config, logger: silentLogger(), metrics,
     isReady: () => ready.value, now: () => clock.now, ...(admin ? { admin } : {}),
+    ...(replication ? { replication: typeof replication === 'function' ? replication(engine) : replication } : {}),
   });
   const server: http.Server = createHttpServer(app, config);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -636,5 +640,74 @@ describe('HTTP API limits (in-process, real engine)', function () {
     });
     expect(reply).to.match(/^HTTP\/1.1 400 /);
     expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).to.deep.include({ error: { code: 'bad_request', message: reply.match(/"message":"([^"]+)"/)![1] } });
+  });
+});
+
+describe('HTTP API with replication', () => {
+  it('a replica serves no KV requests and says where the primary is', async () => {
+    const h = await startApp({}, undefined, { role: () => ({ role: 'replica', primary: { host: '10.0.0.1', port: 7000 }, loading: false }), pendingAcks: () => 0 });
+    try {
+      for (const [method, p] of [['GET', '/v1/kv/a'], ['PUT', '/v1/kv/a'], ['GET', '/v1/scan']] as const) {
+        const res = await fetch(h.url + p, { method, body: method === 'PUT' ? 'v' : undefined });
+        expect(res.status, `${method} ${p}`).to.equal(421);
+        const body = await res.json() as { error: { code: string; details: unknown } };
+        expect(body.error.code).to.equal('read_only_replica');
+        expect(body.error.details).to.deep.equal({ primary: { host: '10.0.0.1', port: 7000 } });
+      }
+      expect((await fetch(h.url + '/v1/openapi.json')).status).to.equal(200);
+      expect((await fetch(h.url + '/healthz')).status).to.equal(200);
+    } finally {
+      await h.close();
+    }
+  });
+
+  /** A primary whose replies wait for one replica's acknowledgement (a real AckGate on the engine). */
+  function gated(ackTimeoutMs: number) {
+    const gate = new AckGate({
+      minAcks: 1, ackTimeoutMs,
+      timers: { now: () => performance.now(), setTimer: (fn, ms) => { const t = setTimeout(fn, ms); return { cancel: () => clearTimeout(t) }; } },
+    });
+    gate.setVoters(['r']);
+    return {
+      gate,
+      deps: (engine: SqliteEngine): HttpDeps['replication'] => {
+        engine.setReleaseGate(gate);
+        return { role: () => ({ role: 'primary', primary: null, loading: false }), pendingAcks: () => gate.pending };
+      },
+    };
+  }
+
+  it('answers a write, and a read of it, only after the replica acknowledged (no dirty read)', async () => {
+    const g = gated(60_000);
+    const h = await startApp({}, undefined, g.deps);
+    try {
+      const put = fetch(h.url + '/v1/kv/k', { method: 'PUT', body: 'v1' });
+      await waitFor('the write to be held', () => g.gate.pending > 0);
+      let readDone = false;
+      const get = fetch(h.url + '/v1/kv/k').then((r) => { readDone = true; return r; });
+      await waitFor('the read to be held too', () => g.gate.pending > 1);
+      expect(readDone).to.equal(false);
+      g.gate.ack('r', h.engine.stats().lastSeq);
+      expect((await put).status).to.equal(200);
+      const res = await get;
+      expect(res.status).to.equal(200);
+      expect(await res.text()).to.equal('v1');
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a write no replica acknowledges in time is a 503 replication_timeout', async () => {
+    const g = gated(50);
+    const h = await startApp({}, undefined, g.deps);
+    try {
+      const res = await fetch(h.url + '/v1/kv/k', { method: 'PUT', body: 'v1' });
+      expect(res.status).to.equal(503);
+      const body = await res.json() as { error: { code: string; message: string } };
+      expect(body.error.code).to.equal('replication_timeout');
+      expect(body.error.message).to.match(/may or may not/);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -1,0 +1,50 @@
+/**
+ * What the two ends of a replication link need from the node. The manager
+ * implements both; the session (primary side) and the link (replica side)
+ * see only these small surfaces.
+ */
+import type { PeerAddress, SlotDigest, Term } from '../../common/replication.js';
+import type { Logger } from '../observability/logger.js';
+import type { SqliteKeyspace } from '../engine/keyspace.js';
+import type { ReplicationLog, StoredBatch } from './log.js';
+import type { SnapshotReader } from './snapshot.js';
+import type { AckGate } from './ack-gate.js';
+import type { ReplicationMetrics } from './metrics.js';
+
+export interface LinkCommon {
+  readonly name: string;
+  readonly token: string;
+  readonly logger: Logger;
+  readonly metrics: ReplicationMetrics;
+  epoch(): number;
+  history(): readonly Term[];
+  /** Digests of this node's slots at its current committed sequence (no write turn may be open). */
+  digests(slots?: readonly number[]): SlotDigest[];
+}
+
+/** The primary side of its replica sessions. */
+export interface PrimarySide extends LinkCommon {
+  readonly log: ReplicationLog;
+  readonly gate: AckGate;
+  /** Highest committed sequence. */
+  committedSeq(): number;
+  openSnapshot(): SnapshotReader;
+  /** Client address of this node (Welcome). */
+  respAddress(): { host: string; port: number };
+}
+
+/** The replica side of its link to the primary. */
+export interface ReplicaSide extends LinkCommon {
+  readonly keyspace: SqliteKeyspace;
+  readonly log: ReplicationLog;
+  /** The address this node's peers and clients use. */
+  announce(): { respHost: string; respPort: number; busHost: string; busPort: number };
+  /** The primary's handshake named a newer epoch (or history): keep it, durably, within the current turn. */
+  adopt(epoch: number, history: readonly Term[] | null): void;
+  /** Marks the data as incomplete (full resync in progress) or complete, within the current turn. */
+  setLoading(loading: boolean): void;
+  /** The primary told us its client address (MOVED target). */
+  primaryResp(host: string, port: number): void;
+}
+
+export type { PeerAddress, StoredBatch };

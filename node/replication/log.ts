@@ -1,0 +1,147 @@
+/**
+ * The replication log (DESIGN §3): every mutation, in sequence order, kept in
+ * the node's own SQLite database so that log, data and position commit in
+ * one transaction. A turn's mutations are stored as one or more encoded
+ * batches (the same bytes that are shipped to replicas), one row per batch,
+ * keyed by the batch's first sequence.
+ *
+ * Primaries and replicas both keep it: a replica that is promoted serves
+ * partial resyncs from its own log.
+ */
+import type { Db } from '../engine/database.js';
+import type { Mutation, MutationLog } from '../engine/types.js';
+import { encodeBatch, type LoggedMutation } from './frames.js';
+
+/** Batches are cut at about this size so one huge turn (a big pipeline) ships in pieces. */
+const BATCH_TARGET_BYTES = 1024 * 1024;
+
+export interface StoredBatch {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly body: Buffer;
+}
+
+export type CommittedListener = (batches: readonly StoredBatch[], lastSeq: number) => void;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS repl_log (
+  first_seq INTEGER PRIMARY KEY,
+  last_seq  INTEGER NOT NULL,
+  body      BLOB    NOT NULL
+);`;
+
+export class ReplicationLog implements MutationLog {
+  private turn: LoggedMutation[] = [];
+  private turnBytes = 0;
+  /** Batches written by beforeCommit and not yet committed. */
+  private written: StoredBatch[] = [];
+  /** Extra listeners for committed batches (a slot migration forwarding writes). */
+  private readonly subscribers = new Set<CommittedListener>();
+  private readonly insertStmt;
+  private readonly startStmt;
+  private readonly rangeStmt;
+  private readonly firstStmt;
+  private readonly trimStmt;
+  private readonly clearStmt;
+
+  /**
+   * onCommitted receives each committed turn's batches in commit order; it
+   * runs inside the group commit, right after COMMIT.
+   */
+  constructor(db: Db, private readonly onCommitted: (batches: readonly StoredBatch[], lastSeq: number) => void) {
+    db.exec(SCHEMA);
+    this.insertStmt = db.prepare('INSERT INTO repl_log (first_seq, last_seq, body) VALUES (?, ?, ?)');
+    this.startStmt = db.prepare('SELECT first_seq FROM repl_log WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1').pluck();
+    this.rangeStmt = db.prepare('SELECT first_seq, last_seq, body FROM repl_log WHERE first_seq >= ? ORDER BY first_seq LIMIT ?').raw();
+    this.firstStmt = db.prepare('SELECT MIN(first_seq) FROM repl_log').pluck();
+    this.trimStmt = db.prepare('DELETE FROM repl_log WHERE last_seq < ?');
+    this.clearStmt = db.prepare('DELETE FROM repl_log');
+  }
+
+  // ---- MutationLog (called by the engine) ----------------------------------
+
+  record(m: Mutation, seq: number): void {
+    this.turn.push({ seq, m });
+    this.turnBytes += 32 + (m.op === 'clear' ? 0 : m.key.length) + (m.op === 'set' ? m.value.length : 0);
+  }
+
+  beforeCommit(): void {
+    if (this.turn.length === 0) return;
+    const entries = this.turn;
+    this.turn = [];
+    this.turnBytes = 0;
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const m = entries[i]!.m;
+      bytes += 32 + (m.op === 'clear' ? 0 : m.key.length) + (m.op === 'set' ? m.value.length : 0);
+      if (bytes >= BATCH_TARGET_BYTES || i === entries.length - 1) {
+        this.writeBatch(entries.slice(start, i + 1));
+        start = i + 1;
+        bytes = 0;
+      }
+    }
+  }
+
+  committed(lastSeq: number): void {
+    const batches = this.written;
+    if (batches.length === 0) return;
+    this.written = [];
+    this.onCommitted(batches, lastSeq);
+    for (const l of this.subscribers) l(batches, lastSeq);
+  }
+
+  /**
+   * Calls `listener` with every committed turn's batches from now on, right
+   * after COMMIT (inside the group commit: it must not throw or write).
+   * Returns the unsubscribe function.
+   */
+  subscribe(listener: CommittedListener): () => void {
+    this.subscribers.add(listener);
+    return () => {
+      this.subscribers.delete(listener);
+    };
+  }
+
+  rolledBack(toSeq: number): void {
+    // A failed COMMIT undoes the rows beforeCommit wrote; a savepoint rollback only some of this turn's entries.
+    this.written = [];
+    if (this.turn.length > 0 && this.turn[this.turn.length - 1]!.seq > toSeq) {
+      this.turn = this.turn.filter((e) => e.seq <= toSeq);
+    }
+  }
+
+  // ---- reading and trimming -------------------------------------------------
+
+  /** Smallest sequence still in the log, or null when it is empty. */
+  firstSeq(): number | null {
+    return (this.firstStmt.get() as number | null) ?? null;
+  }
+
+  /** Committed batches holding `fromSeq` and after, oldest first, at most `limit` rows. */
+  readFrom(fromSeq: number, limit: number): StoredBatch[] {
+    const start = (this.startStmt.get(fromSeq) as number | undefined) ?? fromSeq;
+    const rows = this.rangeStmt.all(start, limit) as Array<[number, number, Buffer]>;
+    return rows.map(([firstSeq, lastSeq, body]) => ({ firstSeq, lastSeq, body }));
+  }
+
+  /** Deletes batches that end before `keepFromSeq`. Must run inside a write turn (the caller opens it). */
+  trimBefore(keepFromSeq: number): number {
+    return this.trimStmt.run(keepFromSeq).changes;
+  }
+
+  /** Deletes the whole log (a replica starting a full resync). Inside a write turn. */
+  clear(): void {
+    this.clearStmt.run();
+    this.turn = [];
+    this.written = [];
+  }
+
+  private writeBatch(entries: LoggedMutation[]): void {
+    const body = encodeBatch(entries);
+    const firstSeq = entries[0]!.seq;
+    const lastSeq = entries[entries.length - 1]!.seq;
+    this.insertStmt.run(firstSeq, lastSeq, body);
+    this.written.push({ firstSeq, lastSeq, body });
+  }
+}

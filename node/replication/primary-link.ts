@@ -1,0 +1,240 @@
+/**
+ * A replica's link to its primary: connect to the primary's bus port,
+ * handshake with our position, then apply what arrives — a snapshot (full
+ * resync) or log batches — in order, acknowledging each turn's highest
+ * sequence once it is durable. Reconnects with backoff until stopped.
+ */
+import net from 'node:net';
+import type { PeerAddress, PrimaryLinkState, PrimaryLinkStatus, SyncProgress, Term } from '../../common/replication.js';
+import { BusSocket } from './bus-socket.js';
+import type { ReplicaSide } from './context.js';
+import {
+  FrameType, decodeEntriesBody, decodeRows, decodeSlotReset, encodeAck, encodeJsonFrame, type Frame,
+} from './frames.js';
+import {
+  parseDigestRequest, parsePing, parseRefuse, parseSnapshotBegin, parseSnapshotEnd, parseWelcome, type HelloMsg,
+} from './messages.js';
+import { positionTermId } from './history.js';
+
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 2000;
+/** Handshake must complete within this time or the attempt is abandoned. */
+const HANDSHAKE_TIMEOUT_MS = 5000;
+
+export class PrimaryLink {
+  state: PrimaryLinkState = 'connecting';
+  lastError: string | null = null;
+  fullSyncs = 0;
+  partialSyncs = 0;
+  loading: SyncProgress | null = null;
+  respHost: string | null = null;
+  respPort: number | null = null;
+  private bus: BusSocket | null = null;
+  private stopped = false;
+  private backoff = BACKOFF_MIN_MS;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  private ackScheduled = false;
+  private welcomed = false;
+  /** The history the snapshot being loaded belongs to (adopted with its last row). */
+  private snapshotHistory: readonly Term[] | null = null;
+
+  constructor(readonly target: PeerAddress, private readonly side: ReplicaSide) {}
+
+  start(): void {
+    this.connect();
+  }
+
+  /** Closes the link for good (role change, shutdown). */
+  stop(reason: string): void {
+    this.stopped = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.bus?.close(reason);
+    this.bus = null;
+    this.state = 'down';
+  }
+
+  status(): PrimaryLinkStatus {
+    return {
+      name: this.target.name, host: this.target.host, busPort: this.target.busPort,
+      respHost: this.respHost, respPort: this.respPort, state: this.state, lastError: this.lastError,
+      fullSyncs: this.fullSyncs, partialSyncs: this.partialSyncs, loading: this.loading,
+    };
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.state = 'connecting';
+    this.welcomed = false;
+    const socket = net.connect({ host: this.target.host, port: this.target.busPort });
+    const bus = new BusSocket(socket);
+    this.bus = bus;
+    const side = this.side;
+    socket.once('connect', () => {
+      if (this.bus !== bus) return;
+      this.state = 'handshake';
+      const me = side.announce();
+      const seq = side.keyspace.lastSeq;
+      const hello: HelloMsg = {
+        v: 1, token: side.token, name: side.name, epoch: side.epoch(), expectPrimary: this.target.name,
+        seq, termId: positionTermId(side.history(), seq),
+        respHost: me.respHost, respPort: me.respPort, busHost: me.busHost, busPort: me.busPort,
+      };
+      bus.send(encodeJsonFrame(FrameType.Hello, hello));
+    });
+    this.handshakeTimer = setTimeout(() => {
+      if (this.bus === bus && !this.welcomed) bus.close(`no handshake answer from ${this.target.name} within ${HANDSHAKE_TIMEOUT_MS} ms`);
+    }, HANDSHAKE_TIMEOUT_MS);
+    bus.attach({
+      onFrame: (f) => this.onFrame(bus, f),
+      onClose: (reason) => this.onClose(bus, reason),
+      onBytesIn: (n) => side.metrics.bytesReceived.inc(n),
+      onBytesOut: (n) => side.metrics.bytesSent.inc(n),
+    });
+  }
+
+  private onClose(bus: BusSocket, reason: string): void {
+    if (this.bus !== bus) return;
+    this.bus = null;
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    if (this.stopped) return;
+    this.state = 'down';
+    this.lastError = reason;
+    this.side.logger.warn('link to primary down; reconnecting', { primary: this.target.name, reason, retryMs: this.backoff });
+    this.retryTimer = setTimeout(() => this.connect(), this.backoff);
+    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+  }
+
+  private onFrame(bus: BusSocket, f: Frame): void {
+    const side = this.side;
+    const ks = side.keyspace;
+    switch (f.type) {
+      case FrameType.Welcome: {
+        const w = parseWelcome(f.body);
+        if (w.name !== this.target.name) throw new Error(`expected primary ${this.target.name}, reached ${w.name}`);
+        if (w.epoch < side.epoch()) throw new Error(`primary ${w.name} is at epoch ${w.epoch}, older than ours (${side.epoch()})`);
+        this.welcomed = true;
+        if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+        this.respHost = w.respHost;
+        this.respPort = w.respPort;
+        side.primaryResp(w.respHost, w.respPort);
+        if (w.mode === 'partial') {
+          // Our log agrees with the primary's up to our position: adopt its history (and epoch) now.
+          side.adopt(w.epoch, w.history);
+          this.partialSyncs++;
+          side.metrics.resyncs.inc({ type: 'partial', side: 'replica' });
+          this.state = 'streaming';
+          this.lastError = null;
+          this.backoff = BACKOFF_MIN_MS;
+          side.logger.info('partial resync from primary', { primary: w.name, fromSeq: w.fromSeq, epoch: w.epoch });
+        } else {
+          side.adopt(w.epoch, null);
+          this.fullSyncs++;
+          side.metrics.resyncs.inc({ type: 'full', side: 'replica' });
+          this.state = 'full_sync';
+          side.logger.warn('full resync from primary: discarding local data', { primary: w.name, ourSeq: ks.lastSeq, epoch: w.epoch });
+        }
+        return;
+      }
+      case FrameType.Refuse: {
+        const r = parseRefuse(f.body);
+        this.lastError = `${r.code}: ${r.message}`;
+        throw new Error(`primary ${this.target.name} refused: ${r.code}: ${r.message}`);
+      }
+      case FrameType.Entries: {
+        if (this.state !== 'streaming') throw new Error(`log entries before the resync finished (state ${this.state})`);
+        const { epoch, entries } = decodeEntriesBody(f.body);
+        if (epoch < side.epoch()) throw new Error(`entries stamped with epoch ${epoch}, older than ours (${side.epoch()})`);
+        if (epoch > side.epoch()) side.adopt(epoch, null);
+        for (const e of entries) {
+          if (e.seq <= ks.headSeq) continue;
+          ks.applyReplicated(e.m, e.seq);
+        }
+        this.scheduleAck(bus);
+        return;
+      }
+      case FrameType.Ping: {
+        const p = parsePing(f.body);
+        if (p.epoch > side.epoch()) side.adopt(p.epoch, null);
+        if (this.state === 'streaming') this.scheduleAck(bus);
+        return;
+      }
+      case FrameType.SnapshotBegin: {
+        if (this.state !== 'full_sync') throw new Error('snapshot without a full resync handshake');
+        const b = parseSnapshotBegin(f.body);
+        side.setLoading(true);
+        ks.resetForLoad();
+        side.log.clear();
+        this.loading = { keys: 0, bytes: 0, totalKeys: b.keys };
+        this.snapshotHistory = b.history;
+        side.logger.info('loading snapshot from primary', { primary: this.target.name, seq: b.seq, keys: b.keys });
+        return;
+      }
+      case FrameType.SnapshotRows: {
+        if (this.loading === null) throw new Error('snapshot rows outside a snapshot');
+        const rows = decodeRows(f.body);
+        ks.loadRows(rows);
+        this.loading = { keys: this.loading.keys + rows.length, bytes: this.loading.bytes + f.body.length, totalKeys: this.loading.totalKeys };
+        side.metrics.fullSyncKeys.inc({ side: 'replica' }, rows.length);
+        return;
+      }
+      case FrameType.SnapshotEnd: {
+        if (this.loading === null) throw new Error('snapshot end outside a snapshot');
+        const e = parseSnapshotEnd(f.body);
+        ks.finishLoad(e.seq);
+        side.adopt(side.epoch(), this.snapshotHistory);
+        side.setLoading(false);
+        side.logger.info('snapshot loaded; streaming', { primary: this.target.name, seq: e.seq, keys: this.loading.keys, bytes: this.loading.bytes });
+        this.loading = null;
+        this.state = 'streaming';
+        this.lastError = null;
+        this.backoff = BACKOFF_MIN_MS;
+        this.scheduleAck(bus);
+        return;
+      }
+      case FrameType.DigestRequest: {
+        const req = parseDigestRequest(f.body);
+        // Answer at exactly this stream position: stop taking frames until what came before is committed.
+        bus.pause();
+        side.keyspace.commits.afterCommit((err) => {
+          if (err !== null) {
+            bus.close(`apply failed: ${err.message}`);
+            return;
+          }
+          try {
+            const slots = side.digests();
+            bus.send(encodeJsonFrame(FrameType.DigestReply, { id: req.id, seq: ks.lastSeq, slots }));
+          } catch (e) {
+            bus.close(`digest failed: ${(e as Error).message}`);
+            return;
+          }
+          bus.resume();
+        });
+        return;
+      }
+      case FrameType.SlotReset: {
+        const { slot, rows } = decodeSlotReset(f.body);
+        ks.replaceSlot(slot, rows);
+        side.logger.warn('slot repaired from the primary', { slot, keys: rows.length });
+        return;
+      }
+      default:
+        throw new Error(`unexpected frame type ${f.type} from primary`);
+    }
+  }
+
+  /** One acknowledgement per turn, sent once the turn's writes are durable. */
+  private scheduleAck(bus: BusSocket): void {
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    this.side.keyspace.commits.afterCommit((err) => {
+      this.ackScheduled = false;
+      if (err !== null) {
+        bus.close(`applying replicated writes failed: ${err.message}`);
+        return;
+      }
+      if (this.bus === bus && this.state === 'streaming') bus.send(encodeAck(this.side.keyspace.lastSeq));
+    });
+  }
+}
