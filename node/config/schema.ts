@@ -63,6 +63,7 @@ export interface NodeConfig {
   minSyncReplicas: number;
   ackTimeoutMs: number;
   replBacklogOps: number;
+  digestIntervalMs: number;
 }
 
 const KiB = 1024;
@@ -109,6 +110,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'minSyncReplicas', type: 'int', default: 1, min: 0, max: 16, help: 'replicas that must durably apply a write before it is acknowledged (capped at the number of declared replicas; 0 = asynchronous)' },
   { key: 'ackTimeoutMs', type: 'int', default: 2000, min: 10, max: 600000, help: 'a write not acknowledged by minSyncReplicas replicas in this time fails with NOREPLICAS (it may or may not survive a failover)' },
   { key: 'replBacklogOps', type: 'int', default: 1000000, min: 100, max: 1000000000, help: 'operations kept in the replication log for partial resyncs (older ones need a full resync)' },
+  { key: 'digestIntervalMs', type: 'int', default: 3600000, min: 0, max: 604800000, help: 'how often a primary compares per-slot digests with its replicas and re-copies divergent slots (0: only on demand); blocks the node for about 3 s per million keys' },
   { key: 'shutdownTimeoutMs', type: 'int', default: 10000, min: 0, max: 600000, help: 'how long SIGTERM waits for clients to drain before closing them' },
 ];
 

@@ -7,7 +7,8 @@
 import express, { type Request, type Response } from 'express';
 import type { Entry } from '../engine/types.js';
 import { type BatchOp, validateBatch } from './batch-validate.js';
-import { applyWrite, awaitWriteCommit } from './commit.js';
+import { routeKeys } from './cluster-route.js';
+import { applyWrite, awaitReadCommit, awaitWriteCommit } from './commit.js';
 import type { HttpDeps } from './deps.js';
 import { entryJson } from './entry-json.js';
 import { HttpError, badRequest } from './errors.js';
@@ -63,6 +64,7 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
 
   async function batch(req: Request, res: Response): Promise<void> {
     const ops = validateBatch(req.body, schemas, config);
+    await routeKeys(deps.keyRouter, ops.map((o) => o.key), ops.some((o) => o.op !== 'get'));
     const now = deps.now();
     const expiries = ops.map((op, i) => {
       if (op.op !== 'put' || op.ttlMs === null) return null;
@@ -70,8 +72,8 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
       return now + op.ttlMs;
     });
     const results = applyWrite(() => keyspace.atomically(() => apply(ops, expiries, now)), 'the batch', { ops: ops.length });
-    // Gets may have reclaimed expired keys, which is a write too: always wait when anything is pending.
-    if (commits.pending || (deps.replication?.pendingAcks() ?? 0) > 0 || ops.some((o) => o.op !== 'get')) await awaitWriteCommit(commits);
+    if (ops.some((o) => o.op !== 'get')) await awaitWriteCommit(commits);
+    else await awaitReadCommit(commits);
     res.status(200).json({ results });
   }
 

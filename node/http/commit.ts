@@ -18,13 +18,12 @@ export async function awaitWriteCommit(commits: CommitScheduler): Promise<void> 
 }
 
 /**
- * Waits when this turn has uncommitted writes, or when earlier replies are
- * still held for replica acknowledgements (`heldReplies`): a read must not
- * return a value its writer has not been told about. Otherwise the read
- * path stays synchronous.
+ * A read's reply waits behind every earlier turn's: until their writes are
+ * durable (fsync) and, on a primary, acknowledged by its replicas. A read
+ * must never return a value its writer has not been told about, which a
+ * crash or a failover could still take back.
  */
-export async function awaitReadCommit(commits: CommitScheduler, heldReplies = 0): Promise<void> {
-  if (!commits.pending && heldReplies === 0) return;
+export async function awaitReadCommit(commits: CommitScheduler): Promise<void> {
   try {
     await commits.barrier();
   } catch (err) {

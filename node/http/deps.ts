@@ -1,5 +1,6 @@
 /** What the HTTP app needs from the node. */
 import type express from 'express';
+import type { KeyRouter } from './cluster-route.js';
 import type { CommitScheduler, Keyspace } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
@@ -16,9 +17,9 @@ export interface HttpDeps {
   /** The node's replication role (absent: a standalone primary, as in unit tests). */
   replication?: {
     role(): { readonly role: 'primary' | 'replica'; readonly primary: { readonly host: string; readonly port: number } | null; readonly loading: boolean };
-    /** Turns of replies waiting for replica acknowledgements: reads wait behind them (no dirty reads). */
-    pendingAcks(): number;
   };
+  /** Slot routing in cluster mode (absent: every key is served here). */
+  keyRouter?: KeyRouter;
   /** Mounted under /admin when present (the runtime's admin API). */
   admin?: express.Router;
 }

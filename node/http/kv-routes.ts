@@ -2,6 +2,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Entry } from '../engine/types.js';
 import { formatEtag, ifMatchPasses, ifNoneMatchPasses } from './codec.js';
+import { routeKeys } from './cluster-route.js';
 import { applyWrite, awaitReadCommit, awaitWriteCommit } from './commit.js';
 import type { HttpDeps } from './deps.js';
 import { entryJson } from './entry-json.js';
@@ -45,8 +46,9 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
     const format = enumParam(req, 'format', ['raw', 'json'] as const, 'raw');
     const encoding = encodingParam(req, 'encoding');
     const cond = conditionsFromRequest(req);
+    await routeKeys(deps.keyRouter, [key], false);
     const entry = keyspace.get(key, deps.now());
-    await awaitReadCommit(commits, deps.replication?.pendingAcks() ?? 0);
+    await awaitReadCommit(commits);
     if (entry === null) throw new HttpError(404, 'not_found', 'no such key');
     if (cond.ifMatch !== null && !ifMatchPasses(cond.ifMatch, entry.version)) throw preconditionFailed(entry, 'If-Match');
     setEntryHeaders(res, entry);
@@ -84,6 +86,7 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
     const now = deps.now();
     const ttl = res.locals.ttl as number | null;
     const expiresAt = ttl === null ? null : now + ttl;
+    await routeKeys(deps.keyRouter, [key], true);
     // Check and write in one synchronous step: no other request can interleave (CAS).
     const version = applyWrite(() => {
       if (cond.ifMatch !== null || cond.ifNoneMatch !== null) checkWriteConditions(cond, keyspace.get(key, now));
@@ -97,6 +100,7 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
   async function deleteKey(req: Request, res: Response): Promise<void> {
     const key = keyFromRequest(req, config);
     const cond = conditionsFromRequest(req);
+    await routeKeys(deps.keyRouter, [key], true);
     const now = deps.now();
     const deleted = applyWrite(() => {
       if (cond.ifMatch !== null || cond.ifNoneMatch !== null) checkWriteConditions(cond, keyspace.get(key, now));

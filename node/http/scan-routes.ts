@@ -62,7 +62,7 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
       if (after !== null && err instanceof RangeError) throw badRequest(`invalid cursor: ${err.message}`);
       throw err;
     }
-    await awaitReadCommit(commits, deps.replication?.pendingAcks() ?? 0);
+    await awaitReadCommit(commits);
     const items = page.entries.map((e) => entryJson(e.key, e.entry, encoding, values));
     res.status(200).json({ items, cursor: page.next === null ? null : encodeCursor(page.next) });
   }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../observability/logger.js';
 import { BusSocket } from './bus-socket.js';
-import { FrameType, encodeJsonFrame, type Frame } from './frames.js';
+import { FrameType, HANDSHAKE_FRAME_BYTES, encodeJsonFrame, type Frame } from './frames.js';
 import { parseHello, parseProbe, type HelloMsg, type ProbeMsg, type RefuseMsg } from './messages.js';
 
 /** A connection that sends nothing useful in this time is closed. */
@@ -66,7 +66,7 @@ export class BusServer {
   private accept(socket: net.Socket): void {
     this.open.add(socket);
     socket.once('close', () => this.open.delete(socket));
-    const bus = new BusSocket(socket);
+    const bus = new BusSocket(socket, HANDSHAKE_FRAME_BYTES);
     const timer = setTimeout(() => bus.close('no handshake'), FIRST_FRAME_TIMEOUT_MS);
     let first = true;
     bus.attach({
@@ -82,6 +82,8 @@ export class BusServer {
           const other = this.handlers.onOther ?? otherHandlers.get(this.port);
           if (other === undefined || !other(bus, f)) throw new Error(`first frame must be Hello or Probe, got type ${f.type}`);
         }
+        // Handlers close a peer that fails authentication before returning; the rest may send full-size frames.
+        if (!bus.isClosed && !bus.socket.writableEnded) bus.trust();
       },
       onClose: (reason) => {
         clearTimeout(timer);

@@ -3,7 +3,7 @@
  * and one close path that says why. Both ends of replication use it.
  */
 import type { Socket } from 'node:net';
-import { FrameError, FrameReader, type Frame } from './frames.js';
+import { FrameError, FrameReader, MAX_FRAME_BYTES, type Frame } from './frames.js';
 
 export interface BusSocketHooks {
   onFrame(frame: Frame): void;
@@ -13,13 +13,14 @@ export interface BusSocketHooks {
 }
 
 export class BusSocket {
-  private readonly reader = new FrameReader();
+  private readonly reader: FrameReader;
   private paused = false;
   private closed = false;
   private hooks: BusSocketHooks | null = null;
   private closeReason = 'connection closed by peer';
 
-  constructor(readonly socket: Socket) {
+  constructor(readonly socket: Socket, maxBodyBytes: number = MAX_FRAME_BYTES) {
+    this.reader = new FrameReader(maxBodyBytes);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.hooks?.onBytesIn?.(chunk.length);
@@ -56,6 +57,11 @@ export class BusSocket {
       return;
     }
     this.pump();
+  }
+
+  /** The peer is authenticated: accept frames up to the full limit. */
+  trust(): void {
+    this.reader.setMaxBodyBytes(MAX_FRAME_BYTES);
   }
 
   /** Writes a whole frame; false when the socket buffer is over its high-water mark (wait for onDrain). */

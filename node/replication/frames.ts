@@ -15,7 +15,10 @@ import type { Mutation, StoredRow } from '../engine/types.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 
 /** Largest frame body a reader accepts by default. */
-export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+/** Body limit once a peer is authenticated: one value at its largest (maxValueBytes ≤ 512 MiB) plus its key and framing. */
+export const MAX_FRAME_BYTES = 640 * 1024 * 1024;
+/** Body limit for a connection's first frame (Hello, Probe, MigrateBegin: small JSON), before the peer is authenticated. */
+export const HANDSHAKE_FRAME_BYTES = 1024 * 1024;
 
 export enum FrameType {
   Hello = 1,
@@ -32,9 +35,26 @@ export enum FrameType {
   Probe = 12,
   ProbeReply = 13,
   Ping = 14,
+  // Live slot migration (node/cluster/migration-*.ts). First frames of a migration connection: Begin, Abort.
+  MigrateBegin = 20,
+  MigrateReady = 21,
+  MigrateRows = 22,
+  MigrateEntries = 23,
+  MigrateAck = 24,
+  MigrateFlip = 25,
+  MigrateFlipped = 26,
+  MigrateAbort = 27,
+  MigrateOutcome = 28,
+  MigrateError = 29,
 }
 
 const MAX_FRAME_TYPE = FrameType.Ping;
+const FIRST_MIGRATION_FRAME = FrameType.MigrateBegin;
+const LAST_MIGRATION_FRAME = FrameType.MigrateError;
+
+function knownFrameType(type: number): boolean {
+  return (type >= 1 && type <= MAX_FRAME_TYPE) || (type >= FIRST_MIGRATION_FRAME && type <= LAST_MIGRATION_FRAME);
+}
 const HEADER_BYTES = 5;
 /** The u32 length field counts the type byte too. */
 const MAX_ENCODABLE_BODY = 0xffffffff - 1;
@@ -82,7 +102,12 @@ export class FrameReader {
   private pendingType = -1;
   private pendingBody = 0;
 
-  constructor(private readonly maxBodyBytes: number = MAX_FRAME_BYTES) {}
+  constructor(private maxBodyBytes: number = MAX_FRAME_BYTES) {}
+
+  /** Raises (or lowers) the limit for frames whose header has not been read yet. */
+  setMaxBodyBytes(n: number): void {
+    this.maxBodyBytes = n;
+  }
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
@@ -103,7 +128,7 @@ export class FrameReader {
       const length = h.readUInt32BE(0);
       const type = h[4]!;
       if (length === 0) return this.fail('frame length 0 (a frame holds at least its type byte)');
-      if (type < 1 || type > MAX_FRAME_TYPE) return this.fail(`unknown frame type ${type} (length ${length})`);
+      if (!knownFrameType(type)) return this.fail(`unknown frame type ${type} (length ${length})`);
       if (length - 1 > this.maxBodyBytes) {
         return this.fail(`frame ${FrameType[type]} declares a ${length - 1}-byte body, over the ${this.maxBodyBytes}-byte limit`);
       }

@@ -69,6 +69,8 @@ export class ReplicationManager {
   private readonly commitSeqs: number[] = [];
   private readonly commitTimes: number[] = [];
   private probing = false;
+  private checking = false;
+  private lastCheckAt = performance.now();
   private started = false;
   private closed = false;
   private digestIds = 0;
@@ -460,9 +462,39 @@ export class ReplicationManager {
     try {
       for (const s of this.sessions.values()) s.ping();
       this.trimLog();
-      if (this.state.role === 'primary') void this.probeIfIsolated();
+      if (this.state.role === 'primary') {
+        void this.probeIfIsolated();
+        void this.periodicCheck();
+      }
     } catch (err) {
       this.logger.error('replication housekeeping failed', { err: (err as Error).message });
+    }
+  }
+
+  /**
+   * Every digestIntervalMs the primary compares digests with its streaming
+   * replicas and re-copies divergent slots (DESIGN §3: checked periodically,
+   * a divergent slot is re-copied). Skipped while any replica is not online.
+   */
+  private async periodicCheck(): Promise<void> {
+    const interval = this.config.digestIntervalMs;
+    if (interval === 0 || this.checking || performance.now() - this.lastCheckAt < interval) return;
+    const statuses = this.replicaStatuses();
+    if (statuses.length === 0 || statuses.some((r) => !r.connected || r.state !== 'online')) return;
+    this.checking = true;
+    this.lastCheckAt = performance.now();
+    try {
+      const result = await this.repair();
+      for (const r of result.replicas) {
+        if (r.repaired.length > 0) {
+          this.metrics.repairedSlots.inc({ replica: r.name }, r.repaired.length);
+          this.logger.warn('periodic digest check found divergent slots on a replica and re-copied them', { replica: r.name, slots: r.repaired });
+        }
+      }
+    } catch (err) {
+      this.logger.warn('periodic digest check failed', { err: (err as Error).message });
+    } finally {
+      this.checking = false;
     }
   }
 

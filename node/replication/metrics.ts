@@ -32,6 +32,7 @@ export interface ReplicationMetrics {
   readonly fullSyncKeys: Counter<'side'>;
   readonly ackTimeouts: Counter;
   readonly fencings: Counter;
+  readonly repairedSlots: Counter<'replica'>;
   bind(source: ReplicationGaugeSource): void;
 }
 
@@ -57,6 +58,10 @@ export function createReplicationMetrics(registry: Registry): ReplicationMetrics
       labelNames: ['side'], registers: r,
     }),
     ackTimeouts: new Counter({ name: 'irisdb_replication_ack_timeouts_total', help: 'Turns of replies failed with NOREPLICAS after ackTimeoutMs', registers: r }),
+    repairedSlots: new Counter({
+      name: 'irisdb_replication_repaired_slots_total', help: 'Slots found divergent by the periodic digest check and re-copied, by replica',
+      labelNames: ['replica'], registers: r,
+    }),
     fencings: new Counter({ name: 'irisdb_replication_fenced_total', help: 'Times this node stepped down because a peer reported a newer epoch', registers: r }),
     bind(source: ReplicationGaugeSource) {
       new Gauge({ name: 'redis_connected_slaves', help: 'Replicas connected to this primary', registers: r, collect() { this.set(source.connectedReplicas()); } });

@@ -20,6 +20,8 @@ const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 2000;
 /** Handshake must complete within this time or the attempt is abandoned. */
 const HANDSHAKE_TIMEOUT_MS = 5000;
+/** The primary pings every second: this long without a frame means it is gone or stopped (link down, reconnect). */
+const LINK_TIMEOUT_MS = 5000;
 
 export class PrimaryLink {
   state: PrimaryLinkState = 'connecting';
@@ -34,6 +36,8 @@ export class PrimaryLink {
   private backoff = BACKOFF_MIN_MS;
   private retryTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
+  private silenceTimer: NodeJS.Timeout | null = null;
+  private lastFrameAt = 0;
   private ackScheduled = false;
   private welcomed = false;
   /** The history the snapshot being loaded belongs to (adopted with its last row). */
@@ -50,6 +54,7 @@ export class PrimaryLink {
     this.stopped = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    if (this.silenceTimer !== null) clearInterval(this.silenceTimer);
     this.bus?.close(reason);
     this.bus = null;
     this.state = 'down';
@@ -86,8 +91,19 @@ export class PrimaryLink {
     this.handshakeTimer = setTimeout(() => {
       if (this.bus === bus && !this.welcomed) bus.close(`no handshake answer from ${this.target.name} within ${HANDSHAKE_TIMEOUT_MS} ms`);
     }, HANDSHAKE_TIMEOUT_MS);
+    this.lastFrameAt = performance.now();
+    if (this.silenceTimer !== null) clearInterval(this.silenceTimer);
+    this.silenceTimer = setInterval(() => {
+      if (this.bus === bus && this.welcomed && performance.now() - this.lastFrameAt > LINK_TIMEOUT_MS) {
+        bus.close(`nothing from primary ${this.target.name} for ${LINK_TIMEOUT_MS} ms`);
+      }
+    }, 1000);
+    this.silenceTimer.unref();
     bus.attach({
-      onFrame: (f) => this.onFrame(bus, f),
+      onFrame: (f) => {
+        this.lastFrameAt = performance.now();
+        this.onFrame(bus, f);
+      },
       onClose: (reason) => this.onClose(bus, reason),
       onBytesIn: (n) => side.metrics.bytesReceived.inc(n),
       onBytesOut: (n) => side.metrics.bytesSent.inc(n),
@@ -98,6 +114,7 @@ export class PrimaryLink {
     if (this.bus !== bus) return;
     this.bus = null;
     if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    if (this.silenceTimer !== null) clearInterval(this.silenceTimer);
     if (this.stopped) return;
     this.state = 'down';
     this.lastError = reason;

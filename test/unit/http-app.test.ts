@@ -15,6 +15,7 @@ import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
 import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
 import type { HttpDeps } from '../../node/http/deps.js';
 import { AckGate } from '../../node/replication/ack-gate.js';
+import { keySlot } from '../../common/slot.js';
 import type { Engine } from '../../node/engine/types.js';
 import { createHttpApp, type HttpApp } from '../../node/http/app.js';
 import { percentEncode } from '../../node/http/codec.js';
@@ -41,7 +42,7 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function startApp(overrides: Partial<NodeConfig> = {}, admin?: express.Router, replication?: HttpDeps['replication'] | ((engine: SqliteEngine) => HttpDeps['replication'])): Promise<Harness> {
+async function startApp(overrides: Partial<NodeConfig> = {}, admin?: express.Router, replication?: HttpDeps['replication'] | ((engine: SqliteEngine) => HttpDeps['replication']), keyRouter?: HttpDeps['keyRouter']): Promise<Harness> {
   const dataDir = await makeTempDir('irisdb-http-');
   const config = defaultConfig({ dataDir, fsync: 'batch', ...overrides });
   const engine = openEngine({
@@ -57,6 +58,7 @@ async function startApp(overrides: Partial<NodeConfig> = {}, admin?: express.Rou
     keyspace: engine.keyspace, commits: engine.commits, config, logger: silentLogger(), metrics,
     isReady: () => ready.value, now: () => clock.now, ...(admin ? { admin } : {}),
     ...(replication ? { replication: typeof replication === 'function' ? replication(engine) : replication } : {}),
+    ...(keyRouter ? { keyRouter } : {}),
   });
   const server: http.Server = createHttpServer(app, config);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -645,7 +647,7 @@ describe('HTTP API limits (in-process, real engine)', function () {
 
 describe('HTTP API with replication', () => {
   it('a replica serves no KV requests and says where the primary is', async () => {
-    const h = await startApp({}, undefined, { role: () => ({ role: 'replica', primary: { host: '10.0.0.1', port: 7000 }, loading: false }), pendingAcks: () => 0 });
+    const h = await startApp({}, undefined, { role: () => ({ role: 'replica', primary: { host: '10.0.0.1', port: 7000 }, loading: false }) });
     try {
       for (const [method, p] of [['GET', '/v1/kv/a'], ['PUT', '/v1/kv/a'], ['GET', '/v1/scan']] as const) {
         const res = await fetch(h.url + p, { method, body: method === 'PUT' ? 'v' : undefined });
@@ -672,7 +674,7 @@ describe('HTTP API with replication', () => {
       gate,
       deps: (engine: SqliteEngine): HttpDeps['replication'] => {
         engine.setReleaseGate(gate);
-        return { role: () => ({ role: 'primary', primary: null, loading: false }), pendingAcks: () => gate.pending };
+        return { role: () => ({ role: 'primary', primary: null, loading: false }) };
       },
     };
   }
@@ -706,6 +708,65 @@ describe('HTTP API with replication', () => {
       const body = await res.json() as { error: { code: string; message: string } };
       expect(body.error.code).to.equal('replication_timeout');
       expect(body.error.message).to.match(/may or may not/);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('HTTP API in cluster mode', () => {
+  const elsewhere = keySlot('elsewhere');
+  let fenced = keySlot('fenced');
+  let lift: (() => void) | null = null;
+  const router: NonNullable<HttpDeps['keyRouter']> = {
+    route: (slot) => {
+      if (slot === elsewhere) return { kind: 'error', message: `MOVED ${slot} 10.0.0.9:7001`, movedTo: { host: '10.0.0.9', port: 7001 } };
+      if (slot === fenced) return { kind: 'wait', slot };
+      if (slot === keySlot('unassigned')) return { kind: 'error', message: 'CLUSTERDOWN Hash slot not served' };
+      return { kind: 'serve' };
+    },
+    whenLifted: () => new Promise<void>((resolve) => { lift = () => { fenced = -1; resolve(); }; }),
+  };
+
+  it('answers 421 naming the owner for a key another shard serves, 503 for an unserved slot', async () => {
+    const h = await startApp({}, undefined, undefined, router);
+    try {
+      const res = await fetch(h.url + '/v1/kv/elsewhere', { method: 'PUT', body: 'v' });
+      expect(res.status).to.equal(421);
+      const body = await res.json() as { error: { code: string; details: unknown } };
+      expect(body.error).to.deep.include({ code: 'moved', details: { slot: elsewhere, primary: { host: '10.0.0.9', port: 7001 } } });
+      expect(h.engine.keyspace.get(Buffer.from('elsewhere'), h.clock.now)).to.equal(null);
+      expect((await fetch(h.url + '/v1/kv/unassigned')).status).to.equal(503);
+      expect((await fetch(h.url + '/v1/kv/here', { method: 'PUT', body: 'v' })).status).to.equal(200);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('refuses a batch whose keys span slots, and accepts one hash tag', async () => {
+    const h = await startApp({}, undefined, undefined, router);
+    try {
+      const post = (ops: unknown[]) => fetch(h.url + '/v1/kv:batch', { method: 'POST', body: JSON.stringify({ ops }) });
+      const bad = await post([{ op: 'put', key: 'a', value: '1' }, { op: 'put', key: 'b', value: '2' }]);
+      expect(bad.status).to.equal(400);
+      expect(((await bad.json()) as { error: { code: string } }).error.code).to.equal('cross_slot');
+      expect((await post([{ op: 'put', key: '{t}a', value: '1' }, { op: 'put', key: '{t}b', value: '2' }])).status).to.equal(200);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('holds a write to a fenced slot until the fence lifts', async () => {
+    const h = await startApp({}, undefined, undefined, router);
+    try {
+      let done = false;
+      const put = fetch(h.url + '/v1/kv/fenced', { method: 'PUT', body: 'v' }).then((r) => { done = true; return r; });
+      await waitFor('the write to wait on the fence', () => lift !== null);
+      expect(done).to.equal(false);
+      expect(h.engine.keyspace.get(Buffer.from('fenced'), h.clock.now)).to.equal(null);
+      lift!();
+      expect((await put).status).to.equal(200);
+      expect(h.engine.keyspace.get(Buffer.from('fenced'), h.clock.now)?.value.toString()).to.equal('v');
     } finally {
       await h.close();
     }

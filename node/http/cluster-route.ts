@@ -1,0 +1,41 @@
+/**
+ * Slot routing for the KV API (DESIGN §4), with the same rules as RESP
+ * (node/cluster/routing.ts): a key whose slot another shard owns is a 421
+ * naming that shard's primary (the HTTP form of MOVED); keys of one request
+ * must share a slot; a write to a slot whose owner is flipping waits for the
+ * fence to lift, then is routed again.
+ */
+import { keySlot } from '../../common/slot.js';
+import type { Route } from '../cluster/routing.js';
+import { HttpError } from './errors.js';
+
+export interface KeyRouter {
+  route(slot: number, write: boolean): Route;
+  whenLifted(slot: number): Promise<void>;
+}
+
+/** A fence lifts within a couple of seconds; after this many re-routes something is wrong. */
+const MAX_REROUTES = 10;
+
+export async function routeKeys(router: KeyRouter | undefined, keys: readonly Buffer[], write: boolean): Promise<void> {
+  if (router === undefined || keys.length === 0) return;
+  let slot = -1;
+  for (const key of keys) {
+    const s = keySlot(key);
+    if (slot === -1) slot = s;
+    else if (s !== slot) throw new HttpError(400, 'cross_slot', "keys in one request must hash to the same slot (use a {hash tag})");
+  }
+  for (let i = 0; i < MAX_REROUTES; i++) {
+    const r = router.route(slot, write);
+    if (r.kind === 'serve') return;
+    if (r.kind === 'wait') {
+      await router.whenLifted(r.slot);
+      continue;
+    }
+    if (r.movedTo !== undefined) {
+      throw new HttpError(421, 'moved', `slot ${slot} is served by ${r.movedTo.host}:${r.movedTo.port} (RESP)`, { slot, primary: r.movedTo });
+    }
+    throw new HttpError(503, 'cluster_down', r.message, { slot });
+  }
+  throw new HttpError(503, 'cluster_down', `slot ${slot} kept changing owner; retry`, { slot });
+}
