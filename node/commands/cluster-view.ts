@@ -1,9 +1,11 @@
 /**
- * The cluster topology as the CLUSTER commands report it. Today a node owns
- * all 16384 slots alone; when the control plane pushes a cluster map (a
- * later issue) only clusterView() changes to read it — every CLUSTER reply
- * is rendered from this view.
+ * The cluster topology as the CLUSTER commands report it: rendered from the
+ * installed cluster map (shards with their primary first, then replicas;
+ * node ids derived from names; addresses and the config epoch from the map),
+ * or, before any map, a single node owning all 16384 slots. Every CLUSTER
+ * reply is rendered from this view.
  */
+import { nodeIdOf, type ClusterMap, type MapNode } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import type { ServerContext } from './types.js';
 
@@ -35,18 +37,79 @@ export interface ClusterView {
   readonly shards: readonly ClusterShardView[];
 }
 
+/** What the view needs to know about the node answering. */
+export interface SelfInfo {
+  readonly name: string;
+  /** Where clients reach it (used when the map does not list it). */
+  readonly host: string;
+  readonly port: number;
+  readonly busPort: number;
+  readonly replicationOffset: number;
+  readonly loading: boolean;
+}
+
 export function clusterView(server: ServerContext): ClusterView {
+  const self = selfInfo(server);
+  const map = server.cluster?.map ?? null;
+  if (map !== null) return viewFromMap(map, self);
   const me: ClusterNodeView = {
-    id: server.nodeId,
+    id: server.nodeId, host: self.host, port: self.port, busPort: self.busPort, role: 'master', primaryId: null,
+    replicationOffset: self.replicationOffset, health: 'online', configEpoch: 0, myself: true,
+  };
+  return { state: 'ok', currentEpoch: 0, myEpoch: 0, shards: [{ slots: [[0, SLOT_COUNT - 1]], nodes: [me] }] };
+}
+
+/** The node id CLUSTER MYID reports: derived from the node's name once a map is installed (as other nodes list it). */
+export function myNodeId(server: ServerContext): string {
+  return server.cluster?.map != null ? nodeIdOf(server.cluster.nodeName) : server.nodeId;
+}
+
+function selfInfo(server: ServerContext): SelfInfo {
+  return {
+    name: server.cluster?.nodeName ?? server.config.nodeName,
     host: server.announceHost,
     port: server.config.announcePort !== 0 ? server.config.announcePort : server.respPort,
     busPort: server.config.busPort,
-    role: 'master',
-    primaryId: null,
     replicationOffset: server.engineStats().lastSeq,
-    health: 'online',
-    configEpoch: 0,
-    myself: true,
+    loading: server.replication?.role().loading ?? false,
   };
-  return { state: 'ok', currentEpoch: 0, myEpoch: 0, shards: [{ slots: [[0, SLOT_COUNT - 1]], nodes: [me] }] };
+}
+
+/**
+ * The view of a map from one node: `myself` marks it; a node the map does not
+ * list still reports itself (as a primary without slots), as a Redis node
+ * always knows itself. cluster_state is ok only when all 16384 slots are assigned.
+ */
+export function viewFromMap(map: ClusterMap, self: SelfInfo): ClusterView {
+  const byName = new Map<string, MapNode>(map.nodes.map((n) => [n.name, n]));
+  let assigned = 0;
+  let listed = false;
+  const node = (name: string, primary: string | null): ClusterNodeView => {
+    const n = byName.get(name)!;
+    const myself = name === self.name;
+    if (myself) listed = true;
+    return {
+      id: nodeIdOf(name), host: n.host, port: n.port, busPort: n.busPort,
+      role: primary === null ? 'master' : 'replica',
+      primaryId: primary === null ? null : nodeIdOf(primary),
+      replicationOffset: myself ? self.replicationOffset : 0,
+      health: myself && self.loading ? 'loading' : 'online',
+      configEpoch: map.epoch,
+      myself,
+    };
+  };
+  const shards: ClusterShardView[] = map.shards.map((s) => {
+    for (const [a, b] of s.slots) assigned += b - a + 1;
+    return { slots: s.slots, nodes: [node(s.primary, null), ...s.replicas.map((r) => node(r, s.primary))] };
+  });
+  if (!listed) {
+    shards.push({
+      slots: [],
+      nodes: [{
+        id: nodeIdOf(self.name), host: self.host, port: self.port, busPort: self.busPort, role: 'master', primaryId: null,
+        replicationOffset: self.replicationOffset, health: self.loading ? 'loading' : 'online', configEpoch: map.epoch, myself: true,
+      }],
+    });
+  }
+  return { state: assigned === SLOT_COUNT ? 'ok' : 'fail', currentEpoch: map.epoch, myEpoch: map.epoch, shards };
 }

@@ -1,11 +1,12 @@
 /** CLUSTER INFO/SLOTS/SHARDS/NODES/MYID/KEYSLOT/COUNTKEYSINSLOT/GETKEYSINSLOT/HELP, READONLY, READWRITE, ASKING. */
+import { isIP } from 'node:net';
 import { OK, Errors, array, bulk, error, integer, map, verbatim, type Reply } from '../resp/reply.js';
 import { SLOT_COUNT, keySlot } from '../../common/slot.js';
 import type { CommandContext, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
 import { parseInt64 } from './args.js';
 import { helpReply } from './client.js';
-import { clusterView, type ClusterNodeView, type ClusterView } from './cluster-view.js';
+import { clusterView, myNodeId, type ClusterNodeView, type ClusterView } from './cluster-view.js';
 
 export function clusterInfoText(view: ClusterView): string {
   let assigned = 0;
@@ -52,6 +53,8 @@ function shards(ctx: CommandContext): Reply {
       [bulk('port'), integer(n.port)],
       [bulk('ip'), bulk(n.host)],
       [bulk('endpoint'), bulk(n.host)],
+      // Redis 7 adds "hostname" when the node announces one; ours is a name when it is not an IP literal.
+      ...(isIP(n.host) === 0 ? [[bulk('hostname'), bulk(n.host)] as [Reply, Reply]] : []),
       [bulk('role'), bulk(n.role)],
       [bulk('replication-offset'), integer(n.replicationOffset)],
       [bulk('health'), bulk(n.health)],
@@ -121,7 +124,7 @@ export const clusterCommands: readonly CommandSpec[] = [
     defineCommand('cluster|slots', slots),
     defineCommand('cluster|shards', shards),
     defineCommand('cluster|nodes', (ctx) => verbatim(clusterNodesText(clusterView(ctx.server)))),
-    defineCommand('cluster|myid', (ctx) => bulk(ctx.server.nodeId)),
+    defineCommand('cluster|myid', (ctx) => bulk(myNodeId(ctx.server))),
     defineCommand('cluster|keyslot', (ctx, argv) => integer(keySlot(argv[2]!))),
     defineCommand('cluster|countkeysinslot', countkeysinslot),
     defineCommand('cluster|getkeysinslot', getkeysinslot),

@@ -1,7 +1,7 @@
 /** Connection commands: PING, ECHO, AUTH, HELLO, SELECT, QUIT, RESET (CLIENT is in client.ts). */
 import { timingSafeEqual } from 'node:crypto';
 import { Errors, OK, array, bulk, error, integer, map, simple, type Reply } from '../resp/reply.js';
-import type { CommandContext, CommandSpec, ClientState } from './types.js';
+import type { CommandContext, CommandSpec, ClientState, ServerContext } from './types.js';
 import { defineCommand } from './meta.js';
 import { cString, optionName, parseInt64 } from './args.js';
 import { sanitize } from './options.js';
@@ -91,27 +91,28 @@ function hello(ctx: CommandContext, argv: Buffer[]): Reply {
   }
   if (name !== null) client.name = name.toString('latin1');
   if (ver !== 0) client.protocol = ver as 2 | 3;
-  return helloReply(client);
+  return helloReply(ctx.server, client);
 }
 
-function helloReply(client: ClientState): Reply {
+function helloReply(server: ServerContext, client: ClientState): Reply {
   return map([
     [bulk('server'), bulk('redis')],
     [bulk('version'), bulk(REDIS_COMPAT_VERSION)],
     [bulk('proto'), integer(client.protocol)],
     [bulk('id'), integer(client.id)],
-    [bulk('mode'), bulk(serverMode())],
-    [bulk('role'), bulk('master')],
+    [bulk('mode'), bulk(serverMode(server))],
+    [bulk('role'), bulk(server.replication?.role().role === 'replica' ? 'replica' : 'master')],
     [bulk('modules'), array([])],
   ]);
 }
 
 /**
- * HELLO's "mode". A single node owning every slot answers "standalone" for
- * now; when the cluster map arrives (multi-shard) this becomes "cluster".
+ * HELLO's "mode" and INFO's redis_mode: "cluster" once a cluster map is
+ * installed; before that a node owning every slot answers "standalone", so
+ * plain (non-cluster) clients keep working against a single node.
  */
-export function serverMode(): 'standalone' | 'cluster' {
-  return 'standalone';
+export function serverMode(server: ServerContext): 'standalone' | 'cluster' {
+  return server.cluster?.map != null ? 'cluster' : 'standalone';
 }
 
 /** SELECT: the index must be an int (32-bit); only database 0 exists. */

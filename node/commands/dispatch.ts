@@ -1,18 +1,21 @@
 /**
  * The command dispatcher: Redis's processCommand order for every request —
- * lookup (unknown command / subcommand), arity, NOAUTH, CROSSSLOT, MULTI
- * queueing — then the handler. Errors found before a command runs abort a
- * pending MULTI (EXECABORT), as in Redis. Synchronous on the hot path.
+ * lookup (unknown command / subcommand), arity, NOAUTH, CROSSSLOT, routing
+ * (node/cluster/routing.ts: MOVED, CLUSTERDOWN, replica refusals, fenced
+ * writes), MULTI queueing — then the handler. Errors found before a command
+ * runs abort a pending MULTI (EXECABORT), as in Redis. Synchronous on the hot
+ * path; only a write to a fenced slot waits (a Promise reply).
  */
 import { QUEUED, error, type Reply } from '../resp/reply.js';
 import { keySlot } from '../../common/slot.js';
 import type { Keyspace } from '../engine/types.js';
 import type { ClientState, CommandContext, CommandResult, CommandSpec, CommandTable, ServerContext } from './types.js';
 import { cString, lowerName } from './args.js';
-import { runHandler } from './invoke.js';
+import { internalError, runHandler } from './invoke.js';
 import { watchRegistry, type WatchRegistry } from './watch.js';
 import { discardTransaction } from './transaction-state.js';
 import { commandStats, type CommandStats } from './stats.js';
+import { FENCE_WAIT_MAX_MS, SERVE, TRYAGAIN_MSG, route, routeStateOf, type Route } from '../cluster/routing.js';
 
 /** Per-command facts computed once from the table. */
 interface Entry {
@@ -70,6 +73,8 @@ function argsPreview(argv: readonly Buffer[]): string {
   return args;
 }
 
+const CLIENT_GONE = error('ERR the client closed its connection while its command waited');
+
 function oneLine(s: string): string {
   return s.replace(/[\r\n]/g, ' ');
 }
@@ -78,8 +83,13 @@ export class CommandDispatcher {
   private readonly entries = new Map<string, Entry>();
   private readonly watches: WatchRegistry;
   private readonly stats: CommandStats;
+  private readonly closedClients = new WeakSet<ClientState>();
 
-  constructor(table: CommandTable, keyspace: Keyspace) {
+  /** How long a write waits for a fence to lift before it is answered TRYAGAIN. */
+  private readonly fenceWaitMs: number;
+
+  constructor(table: CommandTable, keyspace: Keyspace, opts: { fenceWaitMs?: number } = {}) {
+    this.fenceWaitMs = opts.fenceWaitMs ?? FENCE_WAIT_MAX_MS;
     for (const spec of table.all()) {
       const entry = makeEntry(spec, spec.name);
       // Upper-case too, so the common spellings skip the lower-casing.
@@ -102,6 +112,8 @@ export class CommandDispatcher {
   /** Forgets everything the dispatcher holds for a closed connection. */
   clientClosed(client: ClientState): void {
     discardTransaction(client, this.watches);
+    // A command of this client waiting for a fence must not run after all.
+    this.closedClients.add(client);
   }
 
   private process(server: ServerContext, client: ClientState, argv: Buffer[]): CommandResult {
@@ -138,6 +150,25 @@ export class CommandDispatcher {
       discardTransaction(client, this.watches);
       return CROSSSLOT;
     }
+    if (entry.isExec && client.multi !== null && !client.multi.aborted && !client.watchDirty && this.routes(server)) {
+      // The queued commands were routed one by one; ownership or a fence may have changed since.
+      const target = this.transactionTarget(client);
+      const r = this.route(server, client, target.write, target.slot);
+      if (r.kind === 'error') {
+        discardTransaction(client, this.watches);
+        return error(r.message);
+      }
+      if (r.kind === 'wait') return this.afterFence(server, client, argv, r.slot, true);
+    }
+    if ((entry.write || spec.firstKey > 0) && this.routes(server)) {
+      const r = this.route(server, client, entry.write, () => commandSlot(spec, argv));
+      if (r.kind === 'error') {
+        if (client.multi !== null) client.multi.aborted = true;
+        return error(r.message);
+      }
+      // Inside MULTI a fenced write is queued; EXEC waits for the fence instead.
+      if (r.kind === 'wait' && client.multi === null) return this.afterFence(server, client, argv, r.slot, false);
+    }
     if (client.multi !== null && !entry.notQueued) {
       // A transaction already doomed (error or touched WATCH) keeps answering
       // QUEUED but stores nothing, as Redis does; EXEC's slot check sees only what was stored.
@@ -150,12 +181,71 @@ export class CommandDispatcher {
 
   /** In cluster mode all keys of a transaction must hash to one slot (checked at EXEC). */
   private transactionCrossesSlots(client: ClientState): boolean {
+    return this.transactionTarget(client).slot === -2;
+  }
+
+  /** The slot of a queued transaction's keys (-1 none, -2 several) and whether it writes. */
+  private transactionTarget(client: ClientState): { slot: number; write: boolean } {
     let slot = -1;
+    let write = false;
     for (const q of client.multi!.queue) {
       slot = commandSlot(q.spec, q.argv, slot);
-      if (slot === -2) return true;
+      if (slot === -2) break;
+      if (!write && q.spec.flags.includes('write')) write = true;
     }
-    return false;
+    return { slot, write };
+  }
+
+  /** Whether commands are routed at all (a bare ServerContext in unit tests is a standalone primary). */
+  private routes(server: ServerContext): boolean {
+    return server.replication !== undefined || server.cluster !== undefined;
+  }
+
+  /** Gathers what routing needs and asks route(); `slot` may be a thunk, so a standalone primary never hashes keys. */
+  private route(server: ServerContext, client: ClientState, write: boolean, slot: number | (() => number)): Route {
+    const cluster = server.cluster;
+    const view = server.replication?.role();
+    const owners = cluster?.owners ?? null;
+    // A standalone primary serves every slot (route()'s first rule): skip hashing the key.
+    if (owners === null && (view === undefined || view.role === 'primary')) return SERVE;
+    if (typeof slot === 'function') slot = slot();
+    return route({ slot, write, readonly: client.readonly_, asking: client.asking }, routeStateOf(cluster, view, slot));
+  }
+
+  /**
+   * A write to a fenced slot: runs it through the dispatcher again once the
+   * fence lifts (served here, or MOVED if the slot changed owner). A fence
+   * that outlasts fenceWaitMs answers TRYAGAIN, which cluster clients retry;
+   * the command did not run (an EXEC's transaction is discarded).
+   */
+  private afterFence(server: ServerContext, client: ClientState, argv: Buffer[], slot: number, isExec: boolean): Promise<Reply> {
+    return new Promise<Reply>((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        if (isExec) discardTransaction(client, this.watches);
+        resolve(error(TRYAGAIN_MSG));
+      }, this.fenceWaitMs);
+      timer.unref();
+      void server.cluster!.whenLifted(slot).then(() => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (this.closedClients.has(client)) {
+          resolve(CLIENT_GONE);
+          return;
+        }
+        let result: CommandResult;
+        try {
+          result = this.process(server, client, argv);
+        } catch (err) {
+          result = internalError(err);
+        }
+        // A Promise (fenced again, or a replicated write waiting for acks) is adopted.
+        resolve(result);
+      });
+    });
   }
 
   /**

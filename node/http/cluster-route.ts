@@ -10,6 +10,8 @@ import type { Route } from '../cluster/routing.js';
 import { HttpError } from './errors.js';
 
 export interface KeyRouter {
+  /** A cluster map is installed: keys of one request must share a slot. */
+  clustered(): boolean;
   route(slot: number, write: boolean): Route;
   whenLifted(slot: number): Promise<void>;
 }
@@ -19,6 +21,8 @@ const MAX_REROUTES = 10;
 
 export async function routeKeys(router: KeyRouter | undefined, keys: readonly Buffer[], write: boolean): Promise<void> {
   if (router === undefined || keys.length === 0) return;
+  // Without a map the node holds every slot: a batch may span slots, as before cluster mode.
+  if (!router.clustered()) return;
   let slot = -1;
   for (const key of keys) {
     const s = keySlot(key);

@@ -16,12 +16,29 @@ import { RespServer } from '../server/resp-server.js';
 import { createHttpApp } from '../http/app.js';
 import { createHttpServer } from '../http/server.js';
 import { runtimeInfoSections } from './info.js';
+import { ReplicationManager } from '../replication/manager.js';
+import { adminRouter } from '../replication/admin-routes.js';
+import express from 'express';
+import { adminAuth } from '../http/admin-auth.js';
+import { DurableClusterState } from '../cluster/cluster-state.js';
+import { route, routeStateOf } from '../cluster/routing.js';
+import { clusterAdminRouter } from '../cluster/admin-routes.js';
+import { createClusterMetrics } from '../cluster/metrics.js';
+import { registerBusHandler } from '../replication/bus-server.js';
+import { MigrationManager } from '../cluster/migration-manager.js';
+import { createMigrationMetrics } from '../cluster/migration-metrics.js';
+import { migrationAdminRouter } from '../cluster/migration-admin-routes.js';
+import { DEFAULT_FENCE_TIMEOUT_MS } from '../cluster/migration-deps.js';
 
 export interface NodeRuntime {
   readonly respPort: number;
   readonly httpPort: number;
   readonly engine: Engine;
   readonly metrics: NodeMetrics;
+  readonly busPort: number;
+  readonly replication: ReplicationManager;
+  readonly cluster: DurableClusterState;
+  readonly migrations: MigrationManager;
   /** Stops accepting work, drains clients for up to shutdownTimeoutMs, commits, closes the database. */
   close(): Promise<void>;
 }
@@ -64,6 +81,65 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   );
   metrics.bindEngine(() => engine.stats());
 
+  let cluster: DurableClusterState;
+  try {
+    // The map is read before any client is served: routing depends on it from the first command.
+    cluster = new DurableClusterState({ meta: engine.meta, commits: engine.commits, nodeName: config.nodeName, logger });
+  } catch (err) {
+    engine.close();
+    metrics.close();
+    throw err;
+  }
+  const clusterMetrics = createClusterMetrics(metrics.registry, {
+    epoch: () => cluster.map?.epoch ?? 0,
+    slotsOwned: () => cluster.slotsOwned,
+  });
+  if (cluster.map !== null) {
+    logger.info('cluster map loaded', { epoch: cluster.map.epoch, slotsOwned: cluster.slotsOwned, role: cluster.myMapRole });
+  }
+
+  const announceHost = config.announceHost || (config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind);
+  let replication: ReplicationManager;
+  let busPort: number;
+  try {
+    // Before any client is served: the role, epoch and a new term are durable first.
+    replication = new ReplicationManager(engine, config, logger, metrics.registry, {
+      respHost: announceHost, respPort: config.announcePort || config.port, busHost: announceHost, busPort: config.busPort,
+    });
+    busPort = await replication.listen(config.busPort, config.bind);
+  } catch (err) {
+    engine.close();
+    metrics.close();
+    throw err;
+  }
+
+  // Slot migrations: before any client is served, slots whose flip is unresolved are fenced again.
+  const migrations = new MigrationManager({
+    name: config.nodeName,
+    token: config.adminToken,
+    keyspace: engine.keyspace,
+    commits: engine.commits,
+    meta: engine.meta,
+    dbFile: engine.file,
+    subscribeCommitted: (listener) => replication.log.subscribe(listener),
+    cluster,
+    replication: {
+      role: () => replication.roleView().role,
+      effectiveMinSyncReplicas: () => replication.status().effectiveMinSyncReplicas,
+      waitForReplicas: (n, timeoutMs) => replication.waitForReplicas(n, timeoutMs),
+    },
+    logger,
+    metrics: createMigrationMetrics(metrics.registry),
+    options: {
+      fenceTimeoutMs: DEFAULT_FENCE_TIMEOUT_MS,
+      // TEST ONLY (crash-while-fenced tests): never set in production.
+      testFenceHoldMs: Number(process.env.IRISDB_TEST_MIGRATION_FENCE_HOLD_MS ?? 0) || 0,
+    },
+    now: () => Date.now(),
+  });
+  migrations.restore();
+  const unregisterBus = registerBusHandler(busPort, (bus, frame) => migrations.onBusFrame(bus, frame));
+
   const table = createCommandTable();
   const dispatcher = new CommandDispatcher(table, engine.keyspace);
   let ready = false;
@@ -87,7 +163,13 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     startedAt,
     // The listening port (INFO tcp_port); the cluster view applies announcePort for clients.
     get respPort() { return respPort; },
-    announceHost: config.announceHost || (config.bind === '0.0.0.0' || config.bind === '::' ? '127.0.0.1' : config.bind),
+    announceHost,
+    cluster,
+    replication: {
+      role: () => replication.roleView(),
+      infoFields: () => replication.infoFields(),
+      waitForReplicas: (n, timeoutMs) => replication.waitForReplicas(n, timeoutMs),
+    },
     onHandlerError: (command, err) => {
       const e = err instanceof Error ? err : new Error(String(err));
       logger.error('command failed inside its handler; the client got an error reply', { command, err: e.message, stack: e.stack });
@@ -111,11 +193,21 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   try {
     respPort = await resp.listen(config.port, config.bind);
   } catch (err) {
+    await replication.close();
     engine.close();
     metrics.close();
     throw err;
   }
 
+  // One bearer-token check in front of every admin router.
+  const adminRoutes = (token: string): express.Router => {
+    const router = express.Router();
+    router.use(adminAuth(token));
+    router.use(adminRouter(replication, token));
+    router.use(clusterAdminRouter(cluster, clusterMetrics));
+    router.use(migrationAdminRouter(migrations));
+    return router;
+  };
   const app = createHttpApp({
     keyspace: engine.keyspace,
     commits: engine.commits,
@@ -124,6 +216,15 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     metrics,
     isReady: () => ready,
     now: () => Date.now(),
+    replication: {
+      role: () => replication.roleView(),
+    },
+    keyRouter: {
+      clustered: () => cluster.map !== null,
+      route: (slot, write) => route({ slot, write, readonly: false, asking: false }, routeStateOf(cluster, replication.roleView(), slot)),
+      whenLifted: (slot) => cluster.whenLifted(slot),
+    },
+    admin: config.adminToken !== '' ? adminRoutes(config.adminToken) : undefined,
   });
   // Sized for maxKeyBytes keys in URLs; answers unparseable requests with JSON errors.
   const httpServer = createHttpServer(app, config);
@@ -138,13 +239,16 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     });
   } catch (err) {
     await resp.close(0);
+    await replication.close();
     engine.close();
     metrics.close();
     throw err;
   }
   const httpPort = (httpServer.address() as AddressInfo).port;
 
-  engine.startActiveExpiry();
+  // Starts the link to the primary (replica) or the active expiry cycle (primary).
+  replication.start({ respPort: config.announcePort || respPort, busPort });
+  migrations.start();
   ready = true;
 
   let closing: Promise<void> | undefined;
@@ -153,6 +257,10 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     httpPort,
     engine,
     metrics,
+    busPort,
+    replication,
+    cluster,
+    migrations,
     close() {
       closing ??= (async () => {
         ready = false;
@@ -163,6 +271,9 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
         const forceHttp = setTimeout(() => httpServer.closeAllConnections(), config.shutdownTimeoutMs);
         await httpClosed;
         clearTimeout(forceHttp);
+        unregisterBus();
+        await migrations.close();
+        await replication.close();
         engine.close();
         metrics.close();
       })();

@@ -719,6 +719,7 @@ describe('HTTP API in cluster mode', () => {
   let fenced = keySlot('fenced');
   let lift: (() => void) | null = null;
   const router: NonNullable<HttpDeps['keyRouter']> = {
+    clustered: () => true,
     route: (slot) => {
       if (slot === elsewhere) return { kind: 'error', message: `MOVED ${slot} 10.0.0.9:7001`, movedTo: { host: '10.0.0.9', port: 7001 } };
       if (slot === fenced) return { kind: 'wait', slot };

@@ -1,0 +1,49 @@
+/**
+ * What slot migration needs from the node, as small surfaces the runtime
+ * wires: the keyspace and its commits, the meta table, the database file
+ * (for snapshot reads), the replication log (committed writes), the
+ * cluster state (map, fences) and the replication role.
+ */
+import type { SqliteKeyspace } from '../engine/keyspace.js';
+import type { MetaStore } from '../engine/open.js';
+import type { CommitScheduler } from '../engine/types.js';
+import type { Logger } from '../observability/logger.js';
+import type { CommittedListener } from '../replication/log.js';
+import type { MigrationMetrics } from './migration-metrics.js';
+import type { ClusterState } from './types.js';
+
+export interface MigrationReplication {
+  role(): 'primary' | 'replica';
+  /** Replicas a write waits for on this primary (min(minSyncReplicas, declared replicas)). */
+  effectiveMinSyncReplicas(): number;
+  /** Resolves with how many replicas acknowledged everything written so far, once `n` have or at the timeout. */
+  waitForReplicas(n: number, timeoutMs: number): Promise<number>;
+}
+
+export interface MigrationOptions {
+  /** How long the source keeps writes fenced waiting for the target's flip before it asks the target what happened. */
+  fenceTimeoutMs: number;
+  /** TEST ONLY: hold the fence this long before flushing and sending the flip (crash-while-fenced tests). 0 in production. */
+  testFenceHoldMs: number;
+}
+
+export interface MigrationDeps {
+  /** This node's name (the map's node name). */
+  readonly name: string;
+  /** The cluster token: the admin token, which peers present on the bus. */
+  readonly token: string;
+  readonly keyspace: SqliteKeyspace;
+  readonly commits: CommitScheduler;
+  readonly meta: MetaStore;
+  /** The SQLite database file (a second, read-only connection reads snapshots). */
+  readonly dbFile: string;
+  subscribeCommitted(listener: CommittedListener): () => void;
+  readonly cluster: ClusterState;
+  readonly replication: MigrationReplication;
+  readonly logger: Logger;
+  readonly metrics: MigrationMetrics;
+  readonly options: MigrationOptions;
+  now(): number;
+}
+
+export const DEFAULT_FENCE_TIMEOUT_MS = 5000;

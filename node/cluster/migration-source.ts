@@ -1,0 +1,512 @@
+/**
+ * The source primary's runner of one migration: executes the steps
+ * nextStep() chooses (migration-plan.ts), persisting each stage before it
+ * acts. One attempt = one connection to the target: MigrateBegin → Ready,
+ * then the data (migration-copy.ts: the snapshot rows of the slots and every
+ * committed write to them since), then the fence and the flip. Whenever the flip's outcome is unknown the
+ * fence stays up until the target says whether it flipped.
+ */
+import { performance } from 'node:perf_hooks';
+import { rangesToSlots, type ClusterMap } from '../../common/cluster-map.js';
+import { FrameType, encodeJsonFrame } from '../replication/frames.js';
+import { deleteSlotKeys } from './migration-cleaner.js';
+import { MigrationConn, type PeerBusAddress } from './migration-conn.js';
+import { CopyStream } from './migration-copy.js';
+import type { MigrationDeps } from './migration-deps.js';
+import { parseFlipped, parseOutcome, parseReady, type OutcomeMsg } from './migration-messages.js';
+import {
+  MAX_FLIP_FAILURES, MigrationError, SlotSet, advance, checkSource, nextStep, ownsAll, type MigrationEvent, type Observations,
+} from './migration-plan.js';
+import { SlotSnapshot } from './migration-snapshot.js';
+import type { MigrationRecord, MigrationStatus } from './migration-types.js';
+
+const CONNECT_TIMEOUT_MS = 5000;
+/** The target deletes what an earlier attempt left before it answers Ready. */
+const PREPARE_TIMEOUT_MS = 120_000;
+/** No acknowledgement for this long while data is in flight: the attempt fails. */
+const STALL_TIMEOUT_MS = 60_000;
+const PROGRESS_LOG_MS = 2000;
+const RESOLVE_TIMEOUT_MS = 3000;
+const RESOLVE_MAX_BACKOFF_MS = 2000;
+/**
+ * After the flip the source waits this long before deleting its copy: the
+ * clients redirected by MOVED refresh their slot maps meanwhile, and their
+ * redirects are not queued behind the first batches of deletes (which wait
+ * for this node's replicas).
+ */
+const CLEANUP_GRACE_MS = 1000;
+
+export interface SourceHost {
+  readonly deps: MigrationDeps;
+  /** Replaces the record in the list and persists it durably. */
+  save(rec: MigrationRecord): void;
+  /** Replaces the record and notes it in the current write turn (progress counters). */
+  note(rec: MigrationRecord): void;
+}
+
+export class SourceRun {
+  private task: Promise<void> | null = null;
+  private stopReason: string | null = null;
+  private abortRequested = false;
+  private stopIfRolledBack = false;
+  private readonly abortListeners = new Set<() => void>();
+  private readonly stopListeners = new Set<() => void>();
+  private readonly slotSet: SlotSet;
+  /** The slots are fenced by this process (set at the fence step, or at startup for stage fence). */
+  fenced = false;
+  private fencedAt = 0;
+  /** Where the last fence's time went (logged when it lifts). */
+  private flushMs = 0;
+  private flipRttMs = 0;
+
+  // ---- the current attempt ----
+  private conn: MigrationConn | null = null;
+  private targetAddr: PeerBusAddress | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** The attempt's data stream, while copying (null before Ready and after the attempt ends). */
+  private copy: CopyStream | null = null;
+  private flipSent = false;
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+  private lastLogAt = 0;
+  private lastNoteAt = 0;
+
+  constructor(private readonly host: SourceHost, public rec: MigrationRecord) {
+    this.slotSet = new SlotSet(rec.slots);
+  }
+
+  get running(): boolean {
+    return this.task !== null;
+  }
+
+  status(): MigrationStatus {
+    const r = this.rec;
+    return {
+      id: r.id, slots: r.slots, source: r.source, target: r.target, targetShard: r.targetShard, stage: r.stage, running: this.running,
+      attempt: r.attempt, keysCopied: r.keysCopied, bytesCopied: r.bytesCopied, entriesForwarded: r.entriesForwarded, keysDeleted: r.keysDeleted,
+      backlogBytes: this.backlogBytes, startedAt: r.startedAt, updatedAt: r.updatedAt, error: r.error,
+    };
+  }
+
+  get backlogBytes(): number {
+    return this.copy?.backlogBytes ?? 0;
+  }
+
+  /**
+   * Starts working on the migration unless already running.
+   * stopIfRolledBack: stop (waiting for resume) when the target says an
+   * interrupted flip did not happen, instead of starting a new attempt.
+   */
+  start(opts: { stopIfRolledBack?: boolean } = {}): void {
+    if (this.task !== null) return;
+    this.stopIfRolledBack = opts.stopIfRolledBack === true;
+    this.stopReason = null;
+    this.failure = null;
+    this.task = this.loop().finally(() => {
+      this.task = null;
+    });
+  }
+
+  /** Stops at the next step boundary (the fence, if up and unresolved, stays up); resolves when stopped. */
+  async stop(reason: string): Promise<void> {
+    this.stopReason = reason;
+    this.conn?.close(reason);
+    for (const l of [...this.stopListeners]) l();
+    this.wakeUp();
+    await this.task;
+  }
+
+  /**
+   * Operator abort while the run is at the fence: the run asks the target
+   * at once and ends aborted unless the target flipped. Resolves when the
+   * run has decided (or after timeoutMs).
+   */
+  async abortAtFence(timeoutMs: number): Promise<void> {
+    this.abortRequested = true;
+    for (const l of [...this.abortListeners, ...this.stopListeners]) l();
+    const deadline = Date.now() + timeoutMs;
+    while (this.rec.stage === 'fence' && this.task !== null && Date.now() < deadline) {
+      await Promise.race([this.task, new Promise((r) => setTimeout(r, 50))]);
+    }
+  }
+
+  // ---- the loop -----------------------------------------------------------------
+
+  private observe(): Observations {
+    const c = this.copy;
+    return {
+      session: c !== null && this.conn !== null && !this.conn.closed,
+      rowsSent: c?.rowsSent ?? false,
+      backlogEntries: c?.backlogEntries ?? 0,
+      backlogBytes: c?.backlogBytes ?? 0,
+      unackedBytes: c?.unackedBytes ?? 0,
+      flipSent: this.flipSent,
+    };
+  }
+
+  private async loop(): Promise<void> {
+    const d = this.host.deps;
+    try {
+      for (;;) {
+        if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
+        if (this.failure !== null) throw this.failure;
+        // The attempt's connection died (its close may not have been reported yet): stop, do not start another by itself.
+        if (this.copy !== null && (this.conn === null || this.conn.closed)) {
+          throw new MigrationError('connection', `connection to the target ${this.rec.target} lost: ${this.conn?.closeReason ?? 'closed'}`);
+        }
+        const action = nextStep(this.rec, this.observe());
+        switch (action.do) {
+          case 'prepare':
+            await this.prepare();
+            break;
+          case 'wait':
+            await this.waitForProgress();
+            break;
+          case 'fence':
+            await this.fenceAndFlip();
+            break;
+          case 'resolve':
+            await this.resolve();
+            break;
+          case 'flip':
+            this.flipHere();
+            break;
+          case 'cleanup':
+            await this.cleanup();
+            break;
+          case 'finished':
+            return;
+        }
+      }
+    } catch (err) {
+      this.endAttempt();
+      const e = err as Error;
+      const shutdown = this.stopReason !== null;
+      if (!shutdown) {
+        d.logger.warn('slot migration stopped', { id: this.rec.id, stage: this.rec.stage, err: e.message });
+        this.rec = { ...this.rec, error: e.message, updatedAt: d.now() };
+        try {
+          this.host.save(this.rec);
+        } catch (saveErr) {
+          d.logger.error('could not persist the migration error', { id: this.rec.id, err: (saveErr as Error).message });
+        }
+      }
+    }
+  }
+
+  private apply(ev: MigrationEvent, patch: Partial<MigrationRecord> = {}): void {
+    this.rec = { ...advance(this.rec, ev, this.host.deps.now()), ...patch };
+    this.host.save(this.rec);
+  }
+
+  // ---- prepare and copy ------------------------------------------------------------
+
+  private async prepare(): Promise<void> {
+    const d = this.host.deps;
+    if (this.rec.flipFailures >= MAX_FLIP_FAILURES) {
+      throw new MigrationError('target_refused', `the flip did not succeed ${this.rec.flipFailures} times in a row (last: ${this.rec.error ?? 'unknown'}); resume to try again`);
+    }
+    if (d.replication.role() !== 'primary') throw new MigrationError('not_owner', `${d.name} is not a primary`);
+    const map = d.cluster.map;
+    const { sourceShard, target } = checkSource(map, d.name, this.rec.slots, this.rec.targetShard);
+    if (sourceShard !== this.rec.sourceShard) throw new MigrationError('not_owner', `the slots now belong to shard ${sourceShard}, not ${this.rec.sourceShard}`);
+    this.endAttempt();
+    this.apply({ type: 'prepare', mapEpoch: map!.epoch, target: target.name });
+    this.targetAddr = target;
+    const conn = await MigrationConn.connect(target, CONNECT_TIMEOUT_MS);
+    this.conn = conn;
+    const r = this.rec;
+    conn.send(encodeJsonFrame(FrameType.MigrateBegin, {
+      v: 1, token: d.token, id: r.id, attempt: r.attempt, slots: r.slots, source: d.name, sourceShard: r.sourceShard, targetShard: r.targetShard, mapEpoch: r.mapEpoch,
+    }));
+    const ready = parseReady((await conn.next([FrameType.MigrateReady], PREPARE_TIMEOUT_MS, 'MigrateBegin')).body);
+    if (ready.id !== r.id || ready.attempt !== r.attempt) throw new MigrationError('target_refused', `the target answered for ${ready.id}#${ready.attempt}, not ${r.id}#${r.attempt}`);
+    if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
+    this.apply({ type: 'ready' });
+    // Subscribe first, then open the snapshot (same turn): every write after the snapshot's sequence is forwarded.
+    this.unsubscribe = d.subscribeCommitted((batches) => this.copy?.committed(batches));
+    const copy = new CopyStream(conn, new SlotSnapshot(d.dbFile, r.slots, d.now()), this.slotSet, {
+      sent: (n) => {
+        const m = d.metrics;
+        if (n.keys > 0) {
+          m.keys.inc({ side: 'source' }, n.keys);
+          m.bytes.inc({ side: 'source' }, n.bytes);
+        }
+        if (n.entries > 0) m.entries.inc({ side: 'source' }, n.entries);
+        this.rec = { ...this.rec, keysCopied: this.rec.keysCopied + n.keys, bytesCopied: this.rec.bytesCopied + n.bytes, entriesForwarded: this.rec.entriesForwarded + n.entries };
+        this.noteProgress();
+      },
+      changed: () => this.wakeUp(),
+      failed: (err) => this.asyncFail(err),
+      lateWrite: (count) => d.logger.error('a write to a migrating slot committed after the flip was sent: it will not reach the target', { id: r.id, writes: count }),
+      rowsDone: () => d.logger.info('slot migration: every row sent; forwarding writes', { id: r.id, keys: this.rec.keysCopied, backlogBytes: this.backlogBytes }),
+    });
+    this.copy = copy;
+    conn.onClose((reason) => {
+      if (this.copy === copy && !this.flipSent) this.asyncFail(new MigrationError('connection', `connection to the target ${target.name} lost: ${reason}`));
+    });
+    d.logger.info('slot migration copying', { id: r.id, attempt: r.attempt, target: target.name, keys: copy.totalKeys, seq: copy.seq, cleared: ready.cleared });
+  }
+
+  /** Waits for an acknowledgement, more writes or the progress timer; fails a stalled attempt. */
+  private async waitForProgress(): Promise<void> {
+    if (this.failure !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.wakeUp(), PROGRESS_LOG_MS);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    const now = performance.now();
+    if (this.host.deps.replication.role() !== 'primary') {
+      throw new MigrationError('not_owner', `${this.host.deps.name} stopped being a primary while copying: abort this migration and start it from the new primary`);
+    }
+    const copy = this.copy;
+    if (copy !== null && copy.unackedBytes > 0 && now - copy.lastAckAt > STALL_TIMEOUT_MS) {
+      throw new MigrationError('connection', `the target acknowledged nothing for ${STALL_TIMEOUT_MS / 1000} s`);
+    }
+    if (now - this.lastLogAt >= PROGRESS_LOG_MS) {
+      this.lastLogAt = now;
+      const r = this.rec;
+      this.host.deps.logger.info('slot migration progress', {
+        id: r.id, stage: r.stage, keysCopied: r.keysCopied, keysTotal: copy?.totalKeys ?? 0, bytesCopied: r.bytesCopied,
+        entriesForwarded: r.entriesForwarded, backlogBytes: copy?.backlogBytes ?? 0, unackedBytes: copy?.unackedBytes ?? 0,
+      });
+    }
+  }
+
+  private wakeUp(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private asyncFail(err: Error): void {
+    this.failure ??= err;
+    this.wakeUp();
+  }
+
+  /** Progress counters join the current write turn about once a second (not synced on their own). */
+  private noteProgress(): void {
+    const now = performance.now();
+    if (now - this.lastNoteAt < 1000) return;
+    this.lastNoteAt = now;
+    this.rec = { ...this.rec, updatedAt: this.host.deps.now() };
+    this.host.note(this.rec);
+  }
+
+  // ---- fence and flip -------------------------------------------------------------------
+
+  private async fenceAndFlip(): Promise<void> {
+    const d = this.host.deps;
+    const conn = this.conn!;
+    const copy = this.copy!;
+    this.apply({ type: 'fence' });
+    this.setFence();
+    d.logger.info('slot migration: write fence up', { id: this.rec.id, attempt: this.rec.attempt, backlogBytes: copy.backlogBytes, unackedBytes: copy.unackedBytes });
+    try {
+      if (d.options.testFenceHoldMs > 0) await this.sleepUnlessStopped(d.options.testFenceHoldMs); // TEST ONLY
+      if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
+      if (this.abortRequested) throw new MigrationError('interrupted', 'abort requested');
+      if (this.failure !== null) throw this.failure;
+      // Every write that ran before the fence commits now, and so reaches the backlog.
+      const t0 = performance.now();
+      d.commits.flushNow();
+      const lastSeq = d.keyspace.lastSeq;
+      copy.finish();
+      this.flushMs = performance.now() - t0;
+      const r = this.rec;
+      conn.send(encodeJsonFrame(FrameType.MigrateFlip, { id: r.id, attempt: r.attempt, lastSeq, frames: copy.sentFrames, mapEpoch: r.mapEpoch }));
+      this.flipSent = true;
+      const t1 = performance.now();
+      const answer = await this.untilAbortRequested(conn.next([FrameType.MigrateFlipped], d.options.fenceTimeoutMs, 'MigrateFlip'));
+      this.flipRttMs = performance.now() - t1;
+      const msg = parseFlipped(answer.body);
+      if (msg.id !== r.id || msg.attempt !== r.attempt) throw new MigrationError('target_refused', `flip answered for ${msg.id}#${msg.attempt}`);
+      this.flipped(msg.map);
+    } catch (err) {
+      if (this.rec.stage !== 'fence') throw err;
+      d.logger.warn('slot migration: the flip was not confirmed; asking the target whether it flipped (writes to the slots wait)', { id: this.rec.id, err: (err as Error).message });
+      this.flipSent = false;
+      this.endAttempt();
+    }
+  }
+
+  /** Waits ms, or less if the run is stopped meanwhile. */
+  private sleepUnlessStopped(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.stopListeners.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stopListeners.add(done);
+    });
+  }
+
+  private untilAbortRequested<T>(p: Promise<T>): Promise<T> {
+    if (this.abortRequested) return Promise.reject(new MigrationError('interrupted', 'abort requested'));
+    return new Promise((resolve, reject) => {
+      const listener = (): void => reject(new MigrationError('interrupted', 'abort requested'));
+      this.abortListeners.add(listener);
+      p.then(resolve, reject).finally(() => this.abortListeners.delete(listener));
+    });
+  }
+
+  /** Fenced and unsure whether the target flipped: ask it (it aborts the attempt unless flipped) until it answers. */
+  private async resolve(): Promise<void> {
+    const d = this.host.deps;
+    if (!this.fenced) this.setFence();
+    for (let tries = 1; ; tries++) {
+      if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
+      const addr = this.targetAddress();
+      let out: OutcomeMsg;
+      try {
+        out = await askOutcome(addr, { token: d.token, id: this.rec.id, attempt: this.rec.attempt, source: d.name }, RESOLVE_TIMEOUT_MS);
+      } catch (err) {
+        if (tries === 1 || tries % 10 === 0) {
+          d.logger.warn('slot migration: cannot reach the target to learn whether it flipped; the fence stays up', { id: this.rec.id, target: addr.name, tries, err: (err as Error).message });
+        }
+        this.rec = { ...this.rec, error: `fenced: cannot reach the target ${addr.name} to learn whether it flipped (${(err as Error).message})` };
+        await this.sleepUnlessStopped(Math.min(200 * tries, RESOLVE_MAX_BACKOFF_MS));
+        continue;
+      }
+      if (out.state === 'flipped') {
+        this.flipped(out.map!);
+        return;
+      }
+      this.liftFence('rolled_back');
+      const reason = `the target ${addr.name} did not flip attempt ${this.rec.attempt}; the attempt was rolled back`;
+      this.apply({ type: 'not_flipped', reason });
+      if (this.abortRequested) this.apply({ type: 'aborted', reason: 'aborted by the operator' });
+      d.logger.warn('slot migration: flip rolled back; writes go on on this node', { id: this.rec.id, abort: this.abortRequested });
+      if (this.stopIfRolledBack && this.rec.stage === 'prepare') {
+        throw new MigrationError('interrupted', `${reason} after a restart; resume to migrate again, or abort`);
+      }
+      return;
+    }
+  }
+
+  private targetAddress(): PeerBusAddress {
+    const map = this.host.deps.cluster.map;
+    const node = map?.nodes.find((n) => n.name === this.rec.target);
+    if (node !== undefined) return { name: node.name, host: node.host, busPort: node.busPort };
+    if (this.targetAddr !== null) return this.targetAddr;
+    throw new MigrationError('target_unknown', `the target ${this.rec.target} is not in the cluster map`);
+  }
+
+  /**
+   * The target flipped: record its map (stage flipped), then install it
+   * here. The record joins the current write turn, which the install's own
+   * durable commit writes first: one sync less while writes are fenced.
+   * (Should the install be skipped, an equal or newer map being there, the
+   * record may be lost in a crash: stage fence on disk then asks the target
+   * again, which says flipped.)
+   */
+  private flipped(map: ClusterMap): void {
+    const r = this.rec;
+    if (!(map.epoch > r.mapEpoch && ownsAll(map, r.targetShard, r.slots))) {
+      throw new MigrationError('target_refused', `the target's map (epoch ${map.epoch}) does not give the slots to ${r.targetShard} above epoch ${r.mapEpoch}`);
+    }
+    this.rec = advance(this.rec, { type: 'flipped', map }, this.host.deps.now());
+    this.host.note(this.rec);
+    this.flipHere();
+  }
+
+  /** Stage flipped: install the new map, lift the fence (waiting writes now get MOVED), go on to cleanup. */
+  private flipHere(): void {
+    const d = this.host.deps;
+    const map = this.rec.newMap!;
+    installOrVerify(d, map, this.rec);
+    this.liftFence('flipped');
+    this.endAttempt();
+    // After the lift: a crash before this record only repeats the (idempotent) install at startup.
+    this.apply({ type: 'installed' });
+    d.logger.info('slot migration flipped: the target owns the slots', { id: this.rec.id, epoch: map.epoch, target: this.rec.target });
+  }
+
+  private setFence(): void {
+    this.host.deps.cluster.fence(this.rec.slots);
+    this.fenced = true;
+    this.fencedAt = performance.now();
+  }
+
+  private liftFence(result: 'flipped' | 'rolled_back'): void {
+    if (!this.fenced) return;
+    this.host.deps.cluster.lift(this.rec.slots);
+    this.fenced = false;
+    const seconds = (performance.now() - this.fencedAt) / 1000;
+    this.host.deps.metrics.fenceSeconds.observe({ result }, seconds);
+    this.host.deps.logger.info('slot migration: write fence lifted', {
+      id: this.rec.id, result, fenceMs: round(seconds * 1000), flushMs: round(this.flushMs), flipRoundTripMs: round(this.flipRttMs),
+    });
+    this.flushMs = 0;
+    this.flipRttMs = 0;
+  }
+
+  // ---- cleanup ------------------------------------------------------------------------
+
+  private async cleanup(): Promise<void> {
+    const d = this.host.deps;
+    await this.sleepUnlessStopped(CLEANUP_GRACE_MS);
+    if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
+    const base = this.rec.keysDeleted;
+    const mine = (slot: number): boolean => {
+      const shard = d.cluster.map?.shards[d.cluster.myShard];
+      return shard !== undefined && shard.slots.some(([a, b]) => slot >= a && slot <= b);
+    };
+    const deleted = await deleteSlotKeys(d.keyspace, d.commits, rangesToSlots(this.rec.slots), (slot) => !mine(slot), () => this.stopReason !== null, (n) => {
+      this.rec = { ...this.rec, keysDeleted: base + n };
+      this.noteProgress();
+    });
+    if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
+    this.apply({ type: 'cleaned' }, { keysDeleted: base + deleted });
+    d.logger.info('slot migration done', { id: this.rec.id, keysCopied: this.rec.keysCopied, keysDeleted: this.rec.keysDeleted });
+  }
+
+  /** Drops the current attempt's connection, subscription, snapshot and queues. */
+  private endAttempt(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.copy?.close();
+    this.copy = null;
+    this.conn?.close('attempt ended');
+    this.conn = null;
+    this.flipSent = false;
+    this.failure = null;
+  }
+}
+
+/**
+ * Installs `map` unless an equal or newer one is there already; then the
+ * installed map must give the slots to the target shard (else the fence
+ * must stay: MigrationError conflict).
+ */
+export function installOrVerify(d: MigrationDeps, map: ClusterMap, rec: MigrationRecord): void {
+  const cur = d.cluster.map;
+  if (cur === null || cur.epoch < map.epoch) {
+    d.cluster.install(map);
+    return;
+  }
+  if (!ownsAll(cur, rec.targetShard, rec.slots)) {
+    throw new MigrationError('conflict', `the installed cluster map (epoch ${cur.epoch}) does not give the migrated slots to ${rec.targetShard}, though the target flipped at epoch ${map.epoch}: push a map that does`);
+  }
+}
+
+/** One MigrateAbort on a fresh connection: the target's final word on the attempt. */
+export async function askOutcome(addr: PeerBusAddress, msg: { token: string; id: string; attempt: number; source: string }, timeoutMs: number): Promise<OutcomeMsg> {
+  const conn = await MigrationConn.connect(addr, timeoutMs);
+  try {
+    conn.send(encodeJsonFrame(FrameType.MigrateAbort, msg));
+    const f = await conn.next([FrameType.MigrateOutcome], timeoutMs, 'MigrateAbort');
+    return parseOutcome(f.body);
+  } finally {
+    conn.close('outcome received');
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

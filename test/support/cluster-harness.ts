@@ -1,0 +1,204 @@
+/**
+ * A cluster of real irisdb-node processes on loopback: N shards, each a
+ * primary and R replicas (test/support/repl-shard.ts Shard, roles set through
+ * the admin API), the 16384 slots split evenly between the shards, and the
+ * cluster map pushed to every node — what the control plane will do.
+ * Also an in-process fixture (a ServerContext with a cluster state) for the
+ * unit tests of routing and of the CLUSTER commands, and the cached build of
+ * the go-redis check program (tools/go-cluster-check).
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { evenSlotRanges, slotOwners, type ClusterMap } from '../../common/cluster-map.js';
+import { keySlot } from '../../common/slot.js';
+import { Shard, type ShardNode } from './repl-shard.js';
+import type { SqliteEngine } from '../../node/engine/open.js';
+import { DurableClusterState } from '../../node/cluster/cluster-state.js';
+import { CommandDispatcher } from '../../node/commands/dispatch.js';
+import { createCommandTable } from '../../node/commands/table.js';
+import type { ClientState, CommandResult, ReplicationView, ServerContext } from '../../node/commands/types.js';
+import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
+import { run } from './run.js';
+import { waitFor } from './wait.js';
+
+export interface ClusterOptions {
+  shards: number;
+  /** Replicas per shard. */
+  replicas: number;
+  /** Default 1 when there are replicas (a write is acknowledged once a replica has it), else 0. */
+  minSyncReplicas?: number;
+  /** Extra flags for every node. */
+  args?: string[];
+}
+
+export class TestCluster {
+  private constructor(readonly shards: Shard[], public map: ClusterMap) {}
+
+  /** Starts every shard (in parallel), waits for their replicas, pushes the map at epoch 1. */
+  static async start(opts: ClusterOptions): Promise<TestCluster> {
+    const minSyncReplicas = opts.minSyncReplicas ?? (opts.replicas > 0 ? 1 : 0);
+    const started = await Promise.allSettled(Array.from({ length: opts.shards }, (_, i) =>
+      Shard.start({ replicas: opts.replicas, minSyncReplicas, namePrefix: `s${i}n`, args: opts.args })));
+    const shards = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.all(shards.map((s) => s.stop()));
+      throw failed.reason;
+    }
+    const cluster = new TestCluster(shards, TestCluster.evenMap(shards, 1));
+    try {
+      await cluster.pushMap(cluster.map);
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  /** The map of `shards` with the slots split evenly, in shard order, at `epoch`. */
+  static evenMap(shards: readonly Shard[], epoch: number): ClusterMap {
+    const ranges = evenSlotRanges(shards.length);
+    return {
+      epoch,
+      nodes: shards.flatMap((s) => s.nodes.map((n) => ({ name: n.name, host: '127.0.0.1', port: n.node.port, busPort: n.node.busPort }))),
+      shards: shards.map((s, i) => ({
+        id: `shard-${i}`, slots: [ranges[i]!], primary: s.primary.name, replicas: s.replicas.map((r) => r.name),
+      })),
+    };
+  }
+
+  get nodes(): ShardNode[] {
+    return this.shards.flatMap((s) => s.nodes);
+  }
+
+  get primaries(): ShardNode[] {
+    return this.shards.map((s) => s.primary);
+  }
+
+  /** Pushes `map` to every node (primaries first) and remembers it as the cluster's map. */
+  async pushMap(map: ClusterMap): Promise<void> {
+    for (const n of [...this.primaries, ...this.shards.flatMap((s) => s.replicas)]) await n.admin.setClusterMap(map);
+    this.map = map;
+  }
+
+  /** The shard whose slots include `key`'s slot. */
+  shardOf(key: string): Shard {
+    const i = slotOwners(this.map)[keySlot(key)]!;
+    if (i < 0) throw new Error(`no shard owns the slot of ${key}`);
+    return this.shards[i]!;
+  }
+
+  /** A primary of another shard than the one owning `key` (it answers MOVED). */
+  primaryNotOwning(key: string): ShardNode {
+    const owner = this.shardOf(key);
+    return this.shards.find((s) => s !== owner)!.primary;
+  }
+
+  /** Waits until every replica acknowledged its primary's last write, in every shard. */
+  async waitForConvergence(timeoutMs = 60_000): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.waitForConvergence(timeoutMs)));
+  }
+
+  /** Waits until every node reports the map at `epoch`. */
+  async waitForEpoch(epoch: number, timeoutMs = 20_000): Promise<void> {
+    await waitFor(`every node at cluster map epoch ${epoch}`, async () => {
+      const maps = await Promise.all(this.nodes.map((n) => n.admin.clusterMap()));
+      return maps.every((m) => m !== null && m.epoch === epoch);
+    }, { timeoutMs });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.stop()));
+  }
+}
+
+// ---- in-process fixture (unit tests) -------------------------------------------
+
+/**
+ * A ServerContext on a real engine with a DurableClusterState and a settable
+ * replication role, for unit tests of routing through the dispatcher and of
+ * the CLUSTER commands. `run` executes one command line and returns the reply
+ * (or the Promise of a reply, for a write held by a fence).
+ */
+export interface ClusterServerFixture {
+  readonly engine: SqliteEngine;
+  readonly state: DurableClusterState;
+  readonly server: ServerContext;
+  readonly dispatcher: CommandDispatcher;
+  /** Replace to play a replica: the dispatcher reads it on every command. */
+  role: ReturnType<ReplicationView['role']>;
+  client(): ClientState;
+  run(client: ClientState, ...args: string[]): CommandResult;
+}
+
+export function clusterServerFixture(engine: SqliteEngine, nodeName: string, opts: { fenceWaitMs?: number; announceHost?: string; respPort?: number } = {}): ClusterServerFixture {
+  const config = { ...Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])), nodeName, busPort: 16379 } as unknown as NodeConfig;
+  const table = createCommandTable();
+  const dispatcher = new CommandDispatcher(table, engine.keyspace, { fenceWaitMs: opts.fenceWaitMs });
+  const state = new DurableClusterState({ meta: engine.meta, commits: engine.commits, nodeName });
+  let nextId = 1;
+  const fx: ClusterServerFixture = {
+    engine, state, dispatcher,
+    role: { role: 'primary', primary: null, loading: false },
+    server: {
+      keyspace: engine.keyspace, commits: engine.commits, config,
+      clients: { list: () => [], get: () => undefined, count: 0 }, commands: table, nodeId: 'a'.repeat(40), runId: 'b'.repeat(40),
+      startedAt: 0, respPort: opts.respPort ?? 6379, announceHost: opts.announceHost ?? '127.0.0.1',
+      engineStats: () => engine.stats(), infoSections: () => [],
+      execute: (c, argv) => dispatcher.execute(fx.server, c, argv), now: () => Date.now(),
+      cluster: state,
+      replication: {
+        role: () => fx.role,
+        infoFields: () => [['role', fx.role.role === 'primary' ? 'master' : 'slave']],
+        waitForReplicas: () => Promise.resolve(0),
+      },
+    },
+    client: () => ({
+      id: nextId++, name: '', protocol: 2, addr: 'a:1', laddr: 'b:2', createdAt: 0, lastInteractionAt: 0, lastCommand: '',
+      authenticated: true, readonly_: false, asking: false, multi: null, watched: new Map(), watchDirty: false,
+      closeAfterReply: false, outputBytes: () => 0, queryBufferBytes: () => 0, kill: () => undefined,
+    }),
+    run: (c, ...args) => fx.server.execute(c, args.map((a) => Buffer.from(a))),
+  };
+  return fx;
+}
+
+// ---- go-redis ------------------------------------------------------------------
+
+/** The repository root, from dist/test/support. */
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const GO_CHECK_DIR = path.join(REPO_ROOT, 'tools/go-cluster-check');
+
+/**
+ * tools/go-cluster-check built with the Go toolchain (modules from the Go
+ * module proxy), cached under ~/.cache/irisdb keyed by a hash of its sources,
+ * go.mod, go.sum and the Go version, so re-runs skip the build. Throws (the
+ * test fails) if Go is not installed: go-redis compatibility is not optional.
+ */
+export async function goClusterCheckBinary(): Promise<string> {
+  const version = await run('go', ['version'], { timeoutMs: 30_000 }).catch((err: Error) => {
+    throw new Error(`the go-redis check needs the Go toolchain, and running "go version" failed: ${err.message}`);
+  });
+  if (version.code !== 0) throw new Error(`"go version" failed: ${version.stderr}`);
+  const hash = createHash('sha256');
+  for (const f of ['go.mod', 'go.sum', 'main.go']) hash.update(f).update(fs.readFileSync(path.join(GO_CHECK_DIR, f)));
+  hash.update(version.stdout);
+  const cacheRoot = process.env.XDG_CACHE_HOME !== undefined && process.env.XDG_CACHE_HOME !== ''
+    ? process.env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  const dir = path.join(cacheRoot, 'irisdb', 'go-cluster-check', hash.digest('hex').slice(0, 16));
+  const bin = path.join(dir, 'go-cluster-check');
+  if (fs.existsSync(bin)) return bin;
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = `${bin}.${process.pid}.tmp`;
+  // Run from the module directory: go build finds go.mod there. -mod=readonly: go.sum is committed, never rewritten.
+  const built = await run('bash', ['-c', `cd "$0" && exec go build -trimpath -o "$1" .`, GO_CHECK_DIR, tmp], {
+    timeoutMs: 600_000,
+    env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false', CGO_ENABLED: '0' },
+  });
+  if (built.code !== 0) throw new Error(`go build of tools/go-cluster-check failed (exit ${built.code}):\n${built.stderr}`);
+  fs.renameSync(tmp, bin);
+  return bin;
+}
