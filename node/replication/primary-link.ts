@@ -38,7 +38,8 @@ export class PrimaryLink {
   private handshakeTimer: NodeJS.Timeout | null = null;
   private silenceTimer: NodeJS.Timeout | null = null;
   private lastFrameAt = 0;
-  private ackScheduled = false;
+  /** Highest sequence acknowledged on the current connection. */
+  private ackedSent = 0;
   private welcomed = false;
   /** The history the snapshot being loaded belongs to (adopted with its last row). */
   private snapshotHistory: readonly Term[] | null = null;
@@ -72,6 +73,7 @@ export class PrimaryLink {
     if (this.stopped) return;
     this.state = 'connecting';
     this.welcomed = false;
+    this.ackedSent = 0;
     const socket = net.connect({ host: this.target.host, port: this.target.busPort });
     const bus = new BusSocket(socket);
     this.bus = bus;
@@ -241,17 +243,22 @@ export class PrimaryLink {
     }
   }
 
-  /** One acknowledgement per turn, sent once the turn's writes are durable. */
+  /**
+   * Acknowledges everything applied so far once it is durable: the sequence
+   * is taken now (it covers exactly the writes this turn's commit makes
+   * durable) and sent from the turn's afterCommit. Every frame schedules its
+   * own: a later turn never waits for an earlier turn's acknowledgement.
+   */
   private scheduleAck(bus: BusSocket): void {
-    if (this.ackScheduled) return;
-    this.ackScheduled = true;
+    const seq = this.side.keyspace.headSeq;
     this.side.keyspace.commits.afterCommit((err) => {
-      this.ackScheduled = false;
       if (err !== null) {
         bus.close(`applying replicated writes failed: ${err.message}`);
         return;
       }
-      if (this.bus === bus && this.state === 'streaming') bus.send(encodeAck(this.side.keyspace.lastSeq));
+      if (this.bus !== bus || this.state !== 'streaming' || seq <= this.ackedSent) return;
+      this.ackedSent = seq;
+      bus.send(encodeAck(seq));
     });
   }
 }
