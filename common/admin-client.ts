@@ -14,7 +14,7 @@ export class AdminApiError extends Error {
 
 export class AdminClient {
   /** baseUrl: the node's HTTP address, e.g. http://10.0.0.5:8080 */
-  constructor(readonly baseUrl: string, private readonly token: string, private readonly timeoutMs = 30_000) {}
+  constructor(readonly baseUrl: string, protected readonly token: string, protected readonly timeoutMs = 30_000) {}
 
   replication(): Promise<ReplicationStatus> {
     return this.call('GET', '/admin/replication');
@@ -55,7 +55,8 @@ export class AdminClient {
     return this.call('PUT', '/admin/cluster/map', map);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** One admin request; subclasses for other admin areas reuse it. */
+  protected async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(this.baseUrl + path, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
