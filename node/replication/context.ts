@@ -43,8 +43,6 @@ export interface ReplicaSide extends LinkCommon {
   adopt(epoch: number, history: readonly Term[] | null): void;
   /** Marks the data as incomplete (full resync in progress) or complete, within the current turn. */
   setLoading(loading: boolean): void;
-  /** The primary told us its client address (MOVED target). */
-  primaryResp(host: string, port: number): void;
 }
 
 export type { PeerAddress, StoredBatch };

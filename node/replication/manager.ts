@@ -136,7 +136,6 @@ export class ReplicationManager {
         this.state = { ...this.state, loading };
         engine.meta.set(STATE_META_KEY, serializeState(this.state));
       },
-      primaryResp: () => { /* read from the link's status */ },
     };
     engine.setMutationLog(this.log);
     this.recoverInterruptedLoad();

@@ -137,7 +137,6 @@ export class PrimaryLink {
         if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
         this.respHost = w.respHost;
         this.respPort = w.respPort;
-        side.primaryResp(w.respHost, w.respPort);
         if (w.mode === 'partial') {
           // Our log agrees with the primary's up to our position: adopt its history (and epoch) now.
           side.adopt(w.epoch, w.history);
