@@ -16,8 +16,8 @@ import { performance } from 'node:perf_hooks';
 import { Cluster, Redis } from 'ioredis';
 import { rangesToSlots, type SlotRange } from '../common/cluster-map.js';
 import { SLOT_COUNT, keySlot } from '../common/slot.js';
-import { MigrationAdminClient } from '../node/cluster/migration-admin-client.js';
-import type { MigrationStatus } from '../node/cluster/migration-types.js';
+import { MigrationAdminClient } from '../common/migration-admin-client.js';
+import type { MigrationStatus } from '../common/migration.js';
 import { TestCluster } from '../test/support/cluster-harness.js';
 import { CLUSTER_TOKEN, type ShardNode } from '../test/support/repl-shard.js';
 

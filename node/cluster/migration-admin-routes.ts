@@ -12,7 +12,7 @@ import { HttpError, badRequest } from '../http/errors.js';
 import { parseSlotRanges } from './migration-messages.js';
 import type { MigrationManager } from './migration-manager.js';
 import { MIGRATION_ID, MigrationError } from './migration-plan.js';
-import type { MigrationRequest } from './migration-types.js';
+import type { MigrationRequest } from '../../common/migration.js';
 import { NODE_NAME } from '../../common/cluster-map.js';
 
 export function migrationAdminRouter(manager: MigrationManager): Router {

@@ -12,7 +12,7 @@ import { MIGRATION_ID, MigrationError, checkSource, newRecord, overlaps, startup
 import { SourceRun, askOutcome, installOrVerify, type SourceHost } from './migration-source.js';
 import { MigrationStore } from './migration-store.js';
 import { MigrationTarget } from './migration-target.js';
-import { TERMINAL_STAGES, type MigrationList, type MigrationRecord, type MigrationRequest, type MigrationStatus } from './migration-types.js';
+import { TERMINAL_STAGES, type MigrationList, type MigrationRecord, type MigrationRequest, type MigrationStatus } from '../../common/migration.js';
 
 /** How long an abort at the fence waits for the target's answer. */
 const ABORT_AT_FENCE_WAIT_MS = 10_000;

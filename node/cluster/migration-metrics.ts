@@ -4,7 +4,7 @@
  * knows, how long write fences held, and the write backlog.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { MIGRATION_STAGES, type MigrationStage } from './migration-types.js';
+import { MIGRATION_STAGES, type MigrationStage } from '../../common/migration.js';
 
 export interface MigrationMetrics {
   readonly keys: Counter<'side'>;

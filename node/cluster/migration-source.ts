@@ -18,7 +18,7 @@ import {
   MAX_FLIP_FAILURES, MigrationError, SlotSet, advance, checkSource, nextStep, ownsAll, type MigrationEvent, type Observations,
 } from './migration-plan.js';
 import { SlotSnapshot } from './migration-snapshot.js';
-import type { MigrationRecord, MigrationStatus } from './migration-types.js';
+import type { MigrationRecord, MigrationStatus } from '../../common/migration.js';
 
 const CONNECT_TIMEOUT_MS = 5000;
 /** The target deletes what an earlier attempt left before it answers Ready. */

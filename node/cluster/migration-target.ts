@@ -23,7 +23,7 @@ import {
 } from './migration-messages.js';
 import { SlotSet, overlaps, ownsAll } from './migration-plan.js';
 import { MigrationStore } from './migration-store.js';
-import type { ImportRecord } from './migration-types.js';
+import type { ImportRecord } from '../../common/migration.js';
 
 /** The flip waits at most this long for this shard's replicas (bounded by the source's fence timeout too). */
 const FLIP_REPLICA_TIMEOUT_MS = 2000;

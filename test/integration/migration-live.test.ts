@@ -10,7 +10,7 @@
 import { expect } from 'chai';
 import { AdminApiError } from '../../common/admin-client.js';
 import type { SlotRange } from '../../common/cluster-map.js';
-import type { MigrationStage } from '../../node/cluster/migration-types.js';
+import type { MigrationStage } from '../../common/migration.js';
 import { TestCluster } from '../support/cluster-harness.js';
 import { metric } from '../support/repl-shard.js';
 import { waitFor } from '../support/wait.js';

@@ -15,7 +15,7 @@ import {
   AckWindow, Backlog, IllegalTransitionError, MigrationError, SlotSet, advance, caughtUp, checkSource, filterEntries, forwardBytes,
   newRecord, nextStep, overlaps, ownsAll, startupPlan, type Forward, type Observations,
 } from '../../node/cluster/migration-plan.js';
-import type { MigrationRecord, MigrationStage } from '../../node/cluster/migration-types.js';
+import type { MigrationRecord, MigrationStage } from '../../common/migration.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 

@@ -17,7 +17,7 @@ import { DurableClusterState } from '../../node/cluster/cluster-state.js';
 import { MigrationManager } from '../../node/cluster/migration-manager.js';
 import { createMigrationMetrics } from '../../node/cluster/migration-metrics.js';
 import type { MigrationReplication } from '../../node/cluster/migration-deps.js';
-import type { MigrationStage } from '../../node/cluster/migration-types.js';
+import type { MigrationStage } from '../../common/migration.js';
 import type { MetaStore, SqliteEngine } from '../../node/engine/open.js';
 import { silentLogger } from '../../node/observability/logger.js';
 import { AckTimeoutError } from '../../node/replication/ack-gate.js';

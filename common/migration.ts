@@ -8,7 +8,7 @@
  * The target keeps an import record per migration id:
  *   importing → flipped   (or aborted)
  */
-import type { ClusterMap, SlotRange } from '../../common/cluster-map.js';
+import type { ClusterMap, SlotRange } from './cluster-map.js';
 
 export type MigrationStage = 'prepare' | 'copying' | 'fence' | 'flipped' | 'cleanup' | 'done' | 'aborted';
 export const MIGRATION_STAGES: readonly MigrationStage[] = ['prepare', 'copying', 'fence', 'flipped', 'cleanup', 'done', 'aborted'];

@@ -1,12 +1,12 @@
 /**
  * A client of the slot-migration admin API (`/admin/cluster/migrations`),
- * for the tests, the benchmark and (once it moves to common/ with the
- * types) the control plane. Errors are AdminApiError with the HTTP status
+ * for the control plane, the tests and the benchmark.
+ * Errors are AdminApiError with the HTTP status
  * and the API's error code; details.reason carries the migration's reason.
  */
-import { AdminClient } from '../../common/admin-client.js';
-import type { SlotRange } from '../../common/cluster-map.js';
-import type { MigrationList, MigrationStatus } from './migration-types.js';
+import { AdminClient } from './admin-client.js';
+import type { SlotRange } from './cluster-map.js';
+import type { MigrationList, MigrationStatus } from './migration.js';
 
 export class MigrationAdminClient extends AdminClient {
   start(id: string, slots: readonly SlotRange[], targetShard: string): Promise<MigrationStatus> {
