@@ -102,6 +102,12 @@ export interface ReplicationStatus {
   readonly backlog: { readonly firstSeq: number; readonly lastSeq: number };
   /** Writes waiting for replica acknowledgements. */
   readonly pendingAcks: number;
+  /**
+   * The data is incomplete: a full resync is under way or was interrupted
+   * (also across a re-pointing or a restart, until a snapshot completes).
+   * Such a node cannot be promoted.
+   */
+  readonly loading: boolean;
 }
 
 export interface SlotDigest {

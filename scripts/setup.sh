@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
+want_start=0
 for arg in "$@"; do
   case "$arg" in
     --test) want_test=1 ;;
+    --start) want_start=1 ;;
     *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +36,9 @@ apt_install() {
 if [ "$want_test" = 1 ]; then
   # Reference implementations the tests and benchmarks compare against.
   apt_install redis-server redis-tools
+elif [ "$want_start" = 1 ]; then
+  # redis-cli, which `npm start` tells the user to connect with; the cluster itself does not need it.
+  apt_install redis-tools || log "could not install redis-tools (redis-cli); the cluster runs without it"
 fi
 
 # node-gyp must build native modules against the local headers: no internet.

@@ -210,6 +210,7 @@ export class ReplicationManager {
       primary: this.link?.status() ?? null,
       backlog: this.backlog(),
       pendingAcks: this.gate.pending,
+      loading: this.roleView().loading,
     };
   }
 

@@ -21,14 +21,15 @@ export function migrationAdmin(n: ShardNode): MigrationAdminClient {
   return new MigrationAdminClient(n.node.url, CLUSTER_TOKEN);
 }
 
-export function clusterClient(seedPort: number, opts: { autoPipeline?: boolean } = {}): Cluster {
+export function clusterClient(seedPort: number, opts: { autoPipeline?: boolean; commandTimeoutMs?: number } = {}): Cluster {
   const c = new Cluster([{ host: '127.0.0.1', port: seedPort }], {
     maxRedirections: 64,
     retryDelayOnTryAgain: 50,
     retryDelayOnMoved: 0,
     enableAutoPipelining: opts.autoPipeline ?? false,
     slotsRefreshTimeout: 2000,
-    redisOptions: { enableReadyCheck: false },
+    // A command to a paused node fails after commandTimeoutMs instead of waiting for it forever.
+    redisOptions: { enableReadyCheck: false, ...(opts.commandTimeoutMs !== undefined ? { commandTimeout: opts.commandTimeoutMs } : {}) },
   });
   c.on('error', () => {});
   return c;
@@ -42,6 +43,8 @@ export interface ClusterLoadOptions {
   /** Bounds: each loop stops after this many operations or at the deadline. */
   maxOps: number;
   deadlineMs: number;
+  /** Per-command timeout (failover tests: a paused primary must not hold the loops forever). */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -63,7 +66,7 @@ export class ClusterLoad {
   constructor(seedPort: number, private readonly opts: ClusterLoadOptions) {
     const deadline = Date.now() + opts.deadlineMs;
     for (let c = 0; c < opts.clients; c++) {
-      const client = clusterClient(seedPort);
+      const client = clusterClient(seedPort, { commandTimeoutMs: opts.commandTimeoutMs });
       this.clients.push(client);
       for (let w = 0; w < opts.workers; w++) this.running.push(this.loop(client, c * 100 + w, deadline));
     }
@@ -92,6 +95,7 @@ export class ClusterLoad {
           const got = await client.get(probe);
           this.reads++;
           const gotSeq = got === null ? null : seqOf(got);
+          if (gotSeq !== null) this.log.read(probe, gotSeq);
           if (want !== undefined && (gotSeq === null || gotSeq < want || gotSeq > sent.get(probe)!)) {
             this.staleReads.push(`${probe}: read ${gotSeq === null ? 'nothing' : `seq ${gotSeq}`}, its writer's last acknowledged write is seq ${want}`);
           }

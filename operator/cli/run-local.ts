@@ -1,0 +1,76 @@
+/**
+ * `irisctl local up` (the cluster in the foreground until Ctrl-C) and
+ * `irisctl local down`. The local platform is loaded only for these verbs,
+ * so the other verbs start fast and do not depend on it.
+ */
+import path from 'node:path';
+import type { Command } from './args.js';
+import { CliError } from './errors.js';
+import type { CliIo } from './output.js';
+import { plural } from './text.js';
+
+type LocalUpCommand = Extract<Command, { kind: 'local-up' }>;
+type LocalDownCommand = Extract<Command, { kind: 'local-down' }>;
+
+/**
+ * Starts the cluster and stays until it stops: the first Ctrl-C/SIGTERM
+ * (io.signal) stops it gracefully, whether it comes during startup or
+ * after; 0 after a clean stop. A second signal is irisctl.ts's business.
+ */
+export async function runLocalUp(cmd: LocalUpCommand, io: CliIo, out: NodeJS.WritableStream): Promise<number> {
+  const dir = path.resolve(cmd.dir);
+  const { localUp } = await import('../local/up.js');
+  const early = (): void => { io.stdout.write('stopping once the cluster has started (Ctrl-C again to exit at once)...\n'); };
+  io.signal.addEventListener('abort', early, { once: true });
+  const cluster = await userErrors(localUp({
+    dir, out, basePort: cmd.basePort,
+    shards: cmd.spec.shards, replicasPerShard: cmd.spec.replicasPerShard, minSyncReplicas: cmd.spec.minSyncReplicas,
+    heartbeatMs: cmd.spec.heartbeatMs, failureThreshold: cmd.spec.failureThreshold,
+  })).finally(() => io.signal.removeEventListener('abort', early));
+  let stopping: Promise<void> | null = null;
+  const stop = (): void => {
+    if (stopping !== null) return;
+    io.stdout.write('stopping the cluster gracefully (Ctrl-C again to exit at once)...\n');
+    stopping = cluster.stop();
+  };
+  if (io.signal.aborted) stop();
+  else {
+    io.stdout.write(`Ctrl-C stops the cluster; its data stays in ${dir}.\n`);
+    io.signal.addEventListener('abort', stop, { once: true });
+  }
+  try {
+    await cluster.done;
+    if (stopping !== null) await stopping;
+  } catch (err) {
+    throw new CliError(`the local cluster stopped with an error: ${(err as Error).message}`);
+  } finally {
+    io.signal.removeEventListener('abort', stop);
+  }
+  io.stdout.write(stopping !== null ? 'stopped\n' : 'the local cluster stopped\n');
+  return 0;
+}
+
+export async function runLocalDown(cmd: LocalDownCommand, io: CliIo): Promise<number> {
+  const dir = path.resolve(cmd.dir);
+  const { localDown } = await import('../local/down.js');
+  const r = await userErrors(localDown(dir));
+  if (!r.controllerStopped && r.nodesStopped.length === 0) {
+    io.stdout.write(`nothing was running in ${dir}\n`);
+    return 0;
+  }
+  if (r.controllerStopped) io.stdout.write('stopped the controller\n');
+  if (r.nodesStopped.length > 0) io.stdout.write(`stopped ${plural(r.nodesStopped.length, 'node')}: ${r.nodesStopped.join(', ')}\n`);
+  return 0;
+}
+
+/** The local platform's errors about the directory, its files and ports: the user's to fix, shown without a stack. */
+const USER_ERRORS = new Set(['LocalUpError', 'LocalStateError', 'LayoutError']);
+
+async function userErrors<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof Error && USER_ERRORS.has(err.name)) throw new CliError(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Every verb and flag irisctl knows, in one table: the parser builds its
+ * node:util parseArgs options from it and --help prints it, so the two
+ * cannot disagree. Pure.
+ */
+import { DEFAULT_SPEC } from '../core/spec.js';
+
+export interface FlagDef {
+  readonly name: string;
+  readonly type: 'string' | 'boolean';
+  /** Placeholder in usage ("N", "DIR"); string flags only. */
+  readonly value?: string;
+  readonly help: string;
+}
+
+export interface VerbDef {
+  /** "status", "local up". */
+  readonly name: string;
+  /** Positional synopsis ("SHARD"). */
+  readonly args: string;
+  readonly summary: string;
+  readonly flags: readonly FlagDef[];
+  /** Extra lines for `irisctl VERB --help`. */
+  readonly notes?: readonly string[];
+}
+
+export const DEFAULT_DIR = '.irisdb';
+export const DEFAULT_BASE_PORT = 7000;
+export const DEFAULT_TIMEOUT = '30m';
+
+const HELP: FlagDef = { name: 'help', type: 'boolean', help: 'show this help' };
+const DIR: FlagDef = { name: 'dir', type: 'string', value: 'DIR', help: `the local cluster's directory (default ./${DEFAULT_DIR})` };
+const URL_FLAG: FlagDef = { name: 'url', type: 'string', value: 'URL', help: "the controller's control API (default: read from DIR/local.json)" };
+const TARGET = [DIR, URL_FLAG];
+const WAIT: FlagDef[] = [
+  { name: 'no-wait', type: 'boolean', help: 'return once the controller accepted the request instead of following it' },
+  { name: 'timeout', type: 'string', value: 'DURATION', help: `give up following after this long (90s, 30m, 1h; default ${DEFAULT_TIMEOUT}); the operation itself goes on` },
+];
+const JSON_FLAG: FlagDef = { name: 'json', type: 'boolean', help: 'print JSON instead of text' };
+const STATUS_FLAGS: FlagDef[] = [...TARGET, JSON_FLAG, { name: 'watch', type: 'boolean', help: 'redraw every second until Ctrl-C' }];
+const SHARD_NOTE = 'SHARD is a shard id as `irisctl status` shows it (shard-1) or its index (1).';
+
+export const VERBS: readonly VerbDef[] = [
+  {
+    name: 'local up', args: '', summary: 'run a local cluster of processes in the foreground (Ctrl-C stops it)',
+    flags: [
+      { name: 'shards', type: 'string', value: 'N', help: `number of shards (default ${DEFAULT_SPEC.shards})` },
+      { name: 'replicas', type: 'string', value: 'N', help: `replicas per shard (default ${DEFAULT_SPEC.replicasPerShard})` },
+      { name: 'min-sync-replicas', type: 'string', value: 'K', help: `replica acknowledgements each write waits for (default ${DEFAULT_SPEC.minSyncReplicas})` },
+      { name: 'base-port', type: 'string', value: 'P', help: `first port of the range the nodes and the controller use (default ${DEFAULT_BASE_PORT})` },
+      DIR,
+      { name: 'heartbeat-ms', type: 'string', value: 'MS', help: `how often the controller checks every node (default ${DEFAULT_SPEC.heartbeatMs})` },
+      { name: 'failure-threshold', type: 'string', value: 'N', help: `missed heartbeats before a primary is failed over (default ${DEFAULT_SPEC.failureThreshold})` },
+      HELP,
+    ],
+    notes: ['The data stays in DIR; running `irisctl local up` again resumes the same cluster.'],
+  },
+  { name: 'local down', args: '', summary: 'stop the local cluster running in DIR (from another terminal)', flags: [DIR, HELP] },
+  { name: 'local status', args: '', summary: 'the status of the local cluster in DIR (same as `irisctl status`)', flags: [...STATUS_FLAGS, HELP] },
+  { name: 'status', args: '', summary: 'shards, slots, primaries and replicas, epochs, lag, operation progress', flags: [...STATUS_FLAGS, HELP] },
+  { name: 'slots', args: '', summary: "slot ranges per shard with the primary's address", flags: [...TARGET, JSON_FLAG, HELP] },
+  {
+    name: 'failover', args: 'SHARD', summary: "fail over the shard's primary to its most caught-up replica",
+    flags: [...TARGET, ...WAIT, HELP], notes: [SHARD_NOTE],
+  },
+  {
+    name: 'switchover', args: 'SHARD', summary: "hand the shard's primary role to a replica without losing a write",
+    flags: [{ name: 'to', type: 'string', value: 'NODE', help: 'the replica to promote (default: the most caught-up)' }, ...TARGET, ...WAIT, HELP],
+    notes: [SHARD_NOTE],
+  },
+  {
+    name: 'scale', args: '', summary: 'change the number of shards (moving slots live) or of replicas per shard',
+    flags: [
+      { name: 'shards', type: 'string', value: 'N', help: 'the number of shards wanted' },
+      { name: 'replicas', type: 'string', value: 'N', help: 'the number of replicas per shard wanted' },
+      ...TARGET, ...WAIT, HELP,
+    ],
+    notes: ['Give --shards, --replicas or both.'],
+  },
+  { name: 'rebalance', args: '', summary: 'move slots so every shard owns the same number, within one', flags: [...TARGET, ...WAIT, HELP] },
+];
+
+export function verbDef(name: string): VerbDef | undefined {
+  return VERBS.find((v) => v.name === name);
+}
+
+function flagLines(flags: readonly FlagDef[]): string[] {
+  const left = flags.map((f) => `--${f.name}${f.value !== undefined ? ` ${f.value}` : ''}`);
+  const width = Math.max(...left.map((l) => l.length));
+  return flags.map((f, i) => `  ${left[i]!.padEnd(width)}  ${f.help}`);
+}
+
+/** `irisctl VERB --help`. */
+export function verbUsage(v: VerbDef): string {
+  const synopsis = [`irisctl ${v.name}`, v.args, '[flags]'].filter((s) => s !== '').join(' ');
+  return [`Usage: ${synopsis}`, '', v.summary, ...(v.notes !== undefined ? ['', ...v.notes] : []), '', 'Flags:', ...flagLines(v.flags), ''].join('\n');
+}
+
+/** `irisctl --help`. */
+export function mainUsage(): string {
+  const left = VERBS.map((v) => [v.name, v.args].filter((s) => s !== '').join(' '));
+  const width = Math.max(...left.map((l) => l.length));
+  return [
+    'Usage: irisctl VERB [flags]',
+    '',
+    'Runs and manages an IrisDB cluster: a local one on this machine (`irisctl local up`),',
+    'through the control API of its controller.',
+    '',
+    'Verbs:',
+    ...VERBS.map((v, i) => `  ${left[i]!.padEnd(width)}  ${v.summary}`),
+    '',
+    'Run `irisctl VERB --help` for the flags of a verb. `irisctl --version` prints the version.',
+    'Exit codes: 0 done, 1 the request failed or did not finish in time, 2 bad command line.',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,200 @@
+/**
+ * The controller's control API over HTTP (express 5), for irisctl:
+ *   GET  /status       ClusterStatus
+ *   POST /failover     {shard}                      → 202 RequestAccepted
+ *   POST /switchover   {shard, to?}                 → 202
+ *   POST /scale        {shards?, replicasPerShard?} → 202 (at least one)
+ *   POST /rebalance    {} or no body                → 202
+ *   GET  /healthz      200
+ * Errors: {error: {code, message}}; ControlError → 400/404/409/503, a bad
+ * body → 400 naming the field, anything else → 500 (logged).
+ *
+ * It has no authentication, so it only ever listens on loopback, and it
+ * refuses what a web page could send it: requests with an Origin header
+ * (cross-site POSTs from a browser) or a Host that is not a loopback name
+ * (DNS rebinding).
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { NODE_NAME } from '../../common/cluster-map.js';
+import type { Logger } from '../../node/observability/logger.js';
+import { SPEC_LIMITS, SpecError } from '../core/spec.js';
+import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from './types.js';
+
+const BODY_LIMIT = 64 * 1024;
+
+export type ControlErrorCode = ControlError['code'] | 'forbidden' | 'method_not_allowed' | 'payload_too_large' | 'unsupported' | 'internal';
+
+/** An error with the status and code it is answered with. */
+class ApiError extends Error {
+  constructor(readonly status: number, readonly code: ControlErrorCode, message: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+const STATUS_OF: Record<ControlError['code'], number> = { bad_request: 400, not_found: 404, conflict: 409, unavailable: 503 };
+
+const bad = (message: string): ApiError => new ApiError(400, 'bad_request', message);
+
+export function controlApiApp(target: ControlTarget, logger: Logger): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    if (req.headers.origin !== undefined) throw new ApiError(403, 'forbidden', 'requests from web pages are refused: use irisctl');
+    if (!isLoopbackHost(req.headers.host)) throw new ApiError(403, 'forbidden', `Host "${req.headers.host ?? ''}" is not a loopback address`);
+    next();
+  });
+
+  // Every POST body is JSON whatever its content type says; no body counts as {}.
+  const json = express.json({ limit: BODY_LIMIT, strict: true, type: () => true });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/status', (_req, res) => {
+    res.json(target.status());
+  });
+  app.post('/failover', json, accept(async (body) => {
+    const o = fields(body, ['shard'], ['shard']);
+    return target.failover(name(o.shard, 'shard'));
+  }));
+  app.post('/switchover', json, accept(async (body) => {
+    const o = fields(body, ['shard', 'to'], ['shard']);
+    const shard = name(o.shard, 'shard');
+    return o.to === undefined ? target.switchover(shard) : target.switchover(shard, name(o.to, 'to'));
+  }));
+  app.post('/scale', json, accept(async (body) => target.scale(scaleRequest(body))));
+  app.post('/rebalance', json, accept(async (body) => {
+    fields(body, [], []);
+    return target.rebalance();
+  }));
+
+  for (const path of ['/healthz', '/status', '/failover', '/switchover', '/scale', '/rebalance']) {
+    app.all(path, (req: Request) => {
+      throw new ApiError(405, 'method_not_allowed', `${req.method} is not allowed on ${path}`);
+    });
+  }
+  app.use((req: Request) => {
+    throw new ApiError(404, 'not_found', `no route for ${req.method} ${req.path}`);
+  });
+
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    const e = toApiError(err);
+    if (e.code === 'internal') {
+      logger.error('control API request failed', {
+        method: req.method, path: req.path, code: e.code, err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined,
+      });
+    }
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    res.status(e.status).json({ error: { code: e.code, message: e.message } });
+  });
+  return app;
+}
+
+export interface ListeningControlApi {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the control API on `host` (a loopback address: the API has no authentication) and `port` (0: any free port). */
+export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number }, logger: Logger): Promise<ListeningControlApi> {
+  if (!isLoopbackAddress(addr.host)) throw new Error(`the control API listens on loopback only, not on ${addr.host}`);
+  const app = controlApiApp(target, logger);
+  const server: http.Server = await new Promise((resolve, reject) => {
+    const s = app.listen(addr.port, addr.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', reject);
+  });
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  const { port } = server.address() as AddressInfo;
+  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
+  return {
+    url: `http://${host}:${port}`,
+    close: () => new Promise<void>((resolve, reject) => {
+      server.close((err) => (err ? reject(err) : resolve()));
+      server.closeIdleConnections();
+    }),
+  };
+}
+
+function accept(run: (body: unknown) => Promise<RequestAccepted>) {
+  return async (req: Request, res: Response): Promise<void> => {
+    res.status(202).json(await run(req.body ?? {}));
+  };
+}
+
+/** The body as an object with only `allowed` fields and every `required` one; 400 naming the field otherwise. */
+function fields(body: unknown, allowed: readonly string[], required: readonly string[]): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('the body must be a JSON object');
+  const o = body as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw bad(`unknown field "${k.slice(0, 100)}"${allowed.length > 0 ? ` (expected ${allowed.join(', ')})` : ' (expected none)'}`);
+  }
+  for (const k of required) if (o[k] === undefined) throw bad(`field "${k}" is required`);
+  return o;
+}
+
+function name(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !NODE_NAME.test(v)) throw bad(`field "${field}" must be a name (letters, digits, '.', '_', '-')`);
+  return v;
+}
+
+function scaleRequest(body: unknown): ScaleRequest {
+  const o = fields(body, ['shards', 'replicasPerShard'], []);
+  if (o.shards === undefined && o.replicasPerShard === undefined) throw bad('give field "shards", "replicasPerShard" or both');
+  const out: { shards?: number; replicasPerShard?: number } = {};
+  if (o.shards !== undefined) out.shards = integer(o.shards, 'shards', SPEC_LIMITS.shards);
+  if (o.replicasPerShard !== undefined) out.replicasPerShard = integer(o.replicasPerShard, 'replicasPerShard', SPEC_LIMITS.replicasPerShard);
+  return out;
+}
+
+function integer(v: unknown, field: string, { min, max }: { min: number; max: number }): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw bad(`field "${field}" must be an integer from ${min} to ${max}`);
+  return v;
+}
+
+interface BodyParserError {
+  type?: unknown;
+  status?: unknown;
+  expose?: unknown;
+  message?: unknown;
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof ControlError) return new ApiError(STATUS_OF[err.code] ?? 500, err.code, err.message);
+  if (err instanceof SpecError) return new ApiError(400, 'bad_request', `field "${err.field}": ${err.message}`);
+  if (typeof err === 'object' && err !== null) {
+    // body-parser tags its errors with `type` and a 4xx `status`.
+    const e = err as BodyParserError;
+    const msg = typeof e.message === 'string' ? e.message : 'bad request';
+    if (e.type === 'entity.parse.failed') return bad(`the body is not valid JSON: ${msg}`);
+    if (e.type === 'entity.too.large') return new ApiError(413, 'payload_too_large', `the body is larger than ${BODY_LIMIT} bytes`);
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return new ApiError(415, 'unsupported', msg);
+    // Other client-side failures reading the body (a truncated gzip stream, an aborted upload) are http-errors with expose set.
+    if ((typeof e.type === 'string' || e.expose === true) && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      return bad(`the body could not be read: ${msg}`);
+    }
+  }
+  return new ApiError(500, 'internal', 'internal error (logged by the controller)');
+}
+
+/** The Host header names the loopback interface (any port). */
+function isLoopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const m = /^(\[[^\]]+\]|[^:]+)(:\d+)?$/.exec(host);
+  if (m === null) return false;
+  const h = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
+  return h.toLowerCase() === 'localhost' || isLoopbackAddress(h);
+}
+
+function isLoopbackAddress(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === 'localhost';
+}

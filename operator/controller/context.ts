@@ -1,0 +1,98 @@
+/**
+ * What every step of the controller works with: the recorded state (changed
+ * only through commit(), which persists before returning, so a step acts
+ * only on progress that survives a controller crash), the platform, the
+ * nodes' admin APIs and the latest heartbeat observations.
+ */
+import type { Logger } from '../../node/observability/logger.js';
+import { MigrationAdminClient } from '../../common/migration-admin-client.js';
+import type { NodeObservation } from '../core/observation.js';
+import type { ControllerState } from '../core/state.js';
+import type { NodeEndpoint, Platform, StateStore } from '../platform/types.js';
+import { allocateId } from './shard-update.js';
+
+/** Something a user should see: logged, counted in status, and (on Kubernetes) an Event. */
+export interface ControllerEvent {
+  readonly at: number;
+  readonly type: 'Normal' | 'Warning';
+  /** CamelCase reason, as Kubernetes Events have (FailoverStarted, PromotionRefused, MigrationFinished...). */
+  readonly reason: string;
+  readonly message: string;
+}
+
+export class ControllerContext {
+  private stateValue: ControllerState;
+  private readonly clients = new Map<string, MigrationAdminClient>();
+  private readonly eventLog: ControllerEvent[] = [];
+  private readonly eventListeners: Array<(e: ControllerEvent) => void> = [];
+  observations = new Map<string, NodeObservation>();
+
+  constructor(
+    state: ControllerState,
+    readonly platform: Platform,
+    private readonly store: StateStore,
+    readonly token: string,
+    readonly logger: Logger,
+    readonly now: () => number = Date.now,
+  ) {
+    this.stateValue = state;
+  }
+
+  get state(): ControllerState {
+    return this.stateValue;
+  }
+
+  /** Persists `next`, then makes it the state: nothing acts on progress that is not on disk. */
+  async commit(next: ControllerState): Promise<void> {
+    await this.store.save(next);
+    this.stateValue = next;
+  }
+
+  /** The admin API of node `name` at its current address, or null while the platform has none. */
+  api(name: string, timeoutMs = 10_000): MigrationAdminClient | null {
+    const ep = this.endpoint(name);
+    if (ep === null) return null;
+    const key = `${ep.httpUrl}|${timeoutMs}`;
+    let c = this.clients.get(key);
+    if (c === undefined) {
+      c = new MigrationAdminClient(ep.httpUrl, this.token, timeoutMs);
+      this.clients.set(key, c);
+    }
+    return c;
+  }
+
+  endpoint(name: string): NodeEndpoint | null {
+    return this.platform.nodes().find((n) => n.name === name)?.endpoint ?? null;
+  }
+
+  /** The node answered its last heartbeat. */
+  up(name: string): boolean {
+    return this.observations.get(name)?.status != null;
+  }
+
+  event(type: ControllerEvent['type'], reason: string, message: string, meta: Record<string, unknown> = {}): void {
+    const e: ControllerEvent = { at: this.now(), type, reason, message };
+    this.eventLog.push(e);
+    if (this.eventLog.length > 100) this.eventLog.shift();
+    if (type === 'Warning') this.logger.warn(message, { reason, ...meta });
+    else this.logger.info(message, { reason, ...meta });
+    for (const l of this.eventListeners) l(e);
+  }
+
+  get events(): readonly ControllerEvent[] {
+    return this.eventLog;
+  }
+
+  onEvent(listener: (e: ControllerEvent) => void): void {
+    this.eventListeners.push(listener);
+  }
+
+  nextId(prefix: string): { id: string; state: ControllerState } {
+    return allocateId(this.stateValue, prefix);
+  }
+}
+
+/** Error text for logs and status, whatever was thrown. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

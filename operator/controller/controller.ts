@@ -1,0 +1,252 @@
+/**
+ * The control loop (DESIGN §5), platform-free: every heartbeat it observes
+ * the nodes, then fails over dead primaries, carries changes of primary
+ * forward, reconciles roles, bootstraps, publishes the map, advances the
+ * rebalance under way and deletes nodes nobody lists. One tick at a time, so
+ * steps never race each other; a node exit or a user request wakes it early.
+ * User requests only record intent (committed), the loop carries it out.
+ */
+import { countSlots } from '../../common/cluster-map.js';
+import type { Logger } from '../../node/observability/logger.js';
+import { initialState, newShard, resizeMembers } from '../core/initial-state.js';
+import type { ClusterStatus } from '../core/observation.js';
+import { rebalancePlan } from '../core/slot-plan.js';
+import { validateSpec, type ClusterSpec } from '../core/spec.js';
+import type { ControllerState, RebalanceOp } from '../core/state.js';
+import { buildStatus } from '../core/status-view.js';
+import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from '../control-api/types.js';
+import type { Platform, StateStore } from '../platform/types.js';
+import { ControllerContext, errorText, type ControllerEvent } from './context.js';
+import { FailoverRunner } from './failover-runner.js';
+import { Heartbeat } from './heartbeat.js';
+import { Membership } from './membership.js';
+import { MapPublisher } from './publish.js';
+import { RebalanceRunner } from './rebalance-runner.js';
+import { RoleReconciler } from './roles.js';
+import { allocateId } from './shard-update.js';
+
+export interface ControllerOptions {
+  readonly cluster: string;
+  /** The spec for a new cluster; an existing one keeps its recorded spec (change it with scale). */
+  readonly spec: ClusterSpec;
+  readonly platform: Platform;
+  readonly store: StateStore;
+  readonly token: string;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+export class Controller implements ControlTarget {
+  private readonly heartbeat: Heartbeat;
+  private readonly failovers: FailoverRunner;
+  private readonly roles: RoleReconciler;
+  private readonly membership: Membership;
+  private readonly publisher: MapPublisher;
+  private readonly rebalancer: RebalanceRunner;
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wake: (() => void) | null = null;
+  private bootstrapProgress = { up: 0, ready: 0, total: 0 };
+  private lastTickError: string | null = null;
+
+  private constructor(readonly ctx: ControllerContext) {
+    this.heartbeat = new Heartbeat(ctx);
+    this.failovers = new FailoverRunner(ctx, this.heartbeat);
+    this.roles = new RoleReconciler(ctx);
+    this.membership = new Membership(ctx);
+    this.publisher = new MapPublisher(ctx);
+    this.rebalancer = new RebalanceRunner(ctx);
+    ctx.platform.onNodeExit(() => this.poke());
+  }
+
+  /** Loads the recorded state (or records a new cluster) and starts the loop. */
+  static async start(opts: ControllerOptions): Promise<Controller> {
+    const loaded = await opts.store.load();
+    let state: ControllerState;
+    if (loaded === null) {
+      state = initialState(opts.cluster, validateSpec(opts.spec));
+      await opts.store.save(state);
+    } else {
+      state = loaded;
+    }
+    const ctx = new ControllerContext(state, opts.platform, opts.store, opts.token, opts.logger, opts.now);
+    const c = new Controller(ctx);
+    ctx.event('Normal', loaded === null ? 'ClusterCreated' : 'ControllerStarted', loaded === null
+      ? `new cluster ${state.cluster}: ${state.spec.shards} shards × ${state.spec.replicasPerShard + 1} nodes`
+      : `resuming cluster ${state.cluster} from its recorded state${describeInFlight(state)}`);
+    c.running = true;
+    c.loopDone = c.loop();
+    return c;
+  }
+
+  get state(): ControllerState {
+    return this.ctx.state;
+  }
+
+  get events(): readonly ControllerEvent[] {
+    return this.ctx.events;
+  }
+
+  onEvent(listener: (e: ControllerEvent) => void): void {
+    this.ctx.onEvent(listener);
+  }
+
+  /** Stops the loop (nodes keep running; the platform stops them). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.poke();
+    await this.loopDone;
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const started = this.ctx.now();
+      try {
+        await this.tick();
+        this.lastTickError = null;
+      } catch (err) {
+        const text = errorText(err);
+        if (text !== this.lastTickError) this.ctx.logger.error('controller step failed', { error: text, stack: (err as Error).stack });
+        this.lastTickError = text;
+      }
+      if (!this.running) break;
+      const wait = Math.max(0, this.ctx.state.spec.heartbeatMs - (this.ctx.now() - started));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          this.wake = null;
+          resolve();
+        }, wait);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  private async tick(): Promise<void> {
+    await this.membership.ensureNodes();
+    await this.heartbeat.round();
+    await this.failovers.detect();
+    for (const s of this.ctx.state.shards) if (s.failover !== null) await this.failovers.progress(s.id);
+    await this.roles.reconcile();
+    if (this.ctx.state.map === null) this.bootstrapProgress = await this.membership.bootstrap();
+    await this.publisher.publish();
+    await this.rebalancer.step();
+    await this.publisher.publish();
+    await this.membership.collectGarbage();
+  }
+
+  // ---- ControlTarget ----------------------------------------------------------------
+
+  status(): ClusterStatus {
+    const s = buildStatus({
+      state: this.ctx.state,
+      observations: [...this.ctx.observations.values()],
+      migration: this.ctx.state.operation?.migration != null ? this.rebalancer.current : null,
+      now: this.ctx.now(),
+    });
+    const extra: string[] = [];
+    if (this.ctx.state.map === null) extra.push(`bootstrapping: ${this.bootstrapProgress.up} of ${this.bootstrapProgress.total} nodes answer, ${this.bootstrapProgress.ready} have their roles`);
+    if (this.publisher.blocked !== null) extra.push(`map publishing stopped: ${this.publisher.blocked}`);
+    if (this.lastTickError !== null) extra.push(`last controller error: ${this.lastTickError}`);
+    return extra.length === 0 ? s : { ...s, messages: [...s.messages, ...extra] };
+  }
+
+  async failover(shard: string): Promise<RequestAccepted> {
+    const id = await this.failovers.requestFailover(shard);
+    this.poke();
+    return { id, message: `failover of ${shard} started` };
+  }
+
+  async switchover(shard: string, to?: string): Promise<RequestAccepted> {
+    const id = await this.failovers.requestSwitchover(shard, to);
+    this.poke();
+    return { id, message: `switchover of ${shard} started` };
+  }
+
+  async scale(req: ScaleRequest): Promise<RequestAccepted> {
+    if (req.shards === undefined && req.replicasPerShard === undefined) throw new ControlError('bad_request', 'give shards or replicasPerShard');
+    if (req.shards !== undefined && req.replicasPerShard !== undefined) throw new ControlError('bad_request', 'change shards and replicasPerShard one at a time');
+    const state = this.ctx.state;
+    if (state.map === null) throw new ControlError('conflict', 'the cluster is still bootstrapping');
+    const spec = { ...state.spec, ...(req.shards !== undefined ? { shards: req.shards } : {}), ...(req.replicasPerShard !== undefined ? { replicasPerShard: req.replicasPerShard } : {}) };
+    try {
+      validateSpec(spec);
+    } catch (err) {
+      throw new ControlError('bad_request', errorText(err));
+    }
+    const accepted = req.shards !== undefined ? await this.scaleShards(req.shards, spec) : await this.scaleReplicas(req.replicasPerShard!, spec);
+    this.poke();
+    return accepted;
+  }
+
+  async rebalance(): Promise<RequestAccepted> {
+    const state = this.ctx.state;
+    if (state.map === null) throw new ControlError('conflict', 'the cluster is still bootstrapping');
+    this.noOperation();
+    const shardsAfter = state.shards.filter((s) => !s.leaving).map((s) => s.id);
+    const moves = rebalancePlan(state.map, shardsAfter);
+    if (moves.length === 0) return { id: '', message: 'the slots are already balanced' };
+    return this.beginOperation(`rebalance over ${shardsAfter.length} shards`, 'migrate', shardsAfter, moves, state, state.spec);
+  }
+
+  private noOperation(): void {
+    const op = this.ctx.state.operation;
+    if (op !== null) throw new ControlError('conflict', `${op.id} (${op.reason}) is under way: wait for it to finish`);
+  }
+
+  private async scaleShards(n: number, spec: ClusterSpec): Promise<RequestAccepted> {
+    this.noOperation();
+    const state = this.ctx.state;
+    const active = state.shards.filter((s) => !s.leaving);
+    if (n === active.length) return { id: '', message: `the cluster already has ${n} shards` };
+    const reason = `scale shards ${active.length} → ${n}`;
+    if (n > active.length) {
+      let nextIndex = Math.max(-1, ...state.shards.map((s) => s.index)) + 1;
+      const added = Array.from({ length: n - active.length }, () => newShard(state.cluster, nextIndex++, state.spec.replicasPerShard));
+      const shards = [...state.shards, ...added];
+      return this.beginOperation(reason, 'add', [...active, ...added].map((s) => s.id), [], { ...state, shards }, spec);
+    }
+    // The highest-numbered shards leave, as a StatefulSet scales down.
+    const keep = [...active].sort((a, b) => a.index - b.index).slice(0, n).map((s) => s.id);
+    const shards = state.shards.map((s) => (keep.includes(s.id) ? s : { ...s, leaving: true }));
+    const moves = rebalancePlan(state.map!, keep);
+    return this.beginOperation(reason, 'migrate', keep, moves, { ...state, shards }, spec);
+  }
+
+  private async beginOperation(reason: string, stage: RebalanceOp['stage'], shardsAfter: string[], moves: RebalanceOp['moves'], base: ControllerState, spec: ClusterSpec): Promise<RequestAccepted> {
+    const { id, state } = allocateId(base, 'op');
+    const now = this.ctx.now();
+    const operation: RebalanceOp = {
+      kind: 'rebalance', id, reason, stage, shardsAfter, moves, done: 0, migration: null,
+      keysMoved: 0, bytesMoved: 0, startedAt: now, updatedAt: now, error: null,
+    };
+    await this.ctx.commit({ ...state, spec, operation });
+    this.ctx.event('Normal', 'RebalanceStarted', `${reason} (${id}): ${stage === 'add' ? 'starting the new shards' : `${moves.length} migrations, ${moves.reduce((x, m) => x + countSlots(m.slots), 0)} slots`}`, { id });
+    return { id, message: reason };
+  }
+
+  private async scaleReplicas(replicas: number, spec: ClusterSpec): Promise<RequestAccepted> {
+    const state = this.ctx.state;
+    if (state.shards.some((s) => s.failover !== null)) throw new ControlError('conflict', 'a change of primary is under way: wait for it to finish');
+    const shards = state.shards.map((s) => ({ ...s, members: resizeMembers(state.cluster, s, replicas) }));
+    await this.ctx.commit({ ...state, spec, shards });
+    const message = `replicas per shard ${state.spec.replicasPerShard} → ${replicas}`;
+    this.ctx.event('Normal', 'ReplicasScaled', message);
+    return { id: '', message };
+  }
+}
+
+function describeInFlight(state: ControllerState): string {
+  const parts: string[] = [];
+  for (const s of state.shards) if (s.failover !== null) parts.push(`${s.failover.kind} of ${s.id} at stage ${s.failover.stage}`);
+  if (state.operation !== null) parts.push(`${state.operation.reason} at stage ${state.operation.stage} (${state.operation.done} of ${state.operation.moves.length} migrations)`);
+  return parts.length === 0 ? '' : `; resuming ${parts.join(', ')}`;
+}

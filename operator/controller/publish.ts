@@ -1,0 +1,78 @@
+/**
+ * Publishing the cluster map: every answering node whose installed map is not
+ * the controller's gets it pushed. A node that refuses (409: it has a newer
+ * map, or another one at the same epoch) is looked at before anything else is
+ * pushed: a migration's flip is adopted, anything else stops publishing and
+ * is reported (see core/map-merge.ts).
+ */
+import { AdminApiError } from '../../common/admin-client.js';
+import type { ClusterMap } from '../../common/cluster-map.js';
+import { resolveMapConflict } from '../core/map-merge.js';
+import type { SlotMove } from '../core/state.js';
+import { errorText, type ControllerContext } from './context.js';
+
+export class MapPublisher {
+  /** Why publishing is stopped, or null. */
+  blocked: string | null = null;
+
+  constructor(private readonly ctx: ControllerContext) {}
+
+  /** Pushes the controller's map where it is missing; returns the nodes that have it now. */
+  async publish(): Promise<void> {
+    const map = this.ctx.state.map;
+    if (map === null) return;
+    const names = this.ctx.state.shards.flatMap((s) => s.members);
+    const stale = names.filter((n) => {
+      const o = this.ctx.observations.get(n);
+      return o !== undefined && o.status !== null && o.mapEpoch !== map.epoch;
+    });
+    if (stale.length === 0) {
+      this.blocked = null;
+      return;
+    }
+    const conflicts: string[] = [];
+    await Promise.all(stale.map(async (name) => {
+      try {
+        await this.ctx.api(name)?.setClusterMap(map);
+      } catch (err) {
+        if (err instanceof AdminApiError && err.status === 409) conflicts.push(name);
+        else this.ctx.logger.debug('cluster map push failed', { node: name, epoch: map.epoch, error: errorText(err) });
+      }
+    }));
+    for (const name of conflicts) {
+      if (!(await this.resolve(name, map))) return;
+    }
+    if (conflicts.length === 0) this.blocked = null;
+  }
+
+  /** Looks at the map `name` refused ours for; true if the controller's map now includes it. */
+  private async resolve(name: string, ours: ClusterMap): Promise<boolean> {
+    let theirs: ClusterMap | null;
+    try {
+      theirs = (await this.ctx.api(name)?.clusterMap()) ?? null;
+    } catch (err) {
+      this.ctx.logger.debug('could not read a refusing node\'s map', { node: name, error: errorText(err) });
+      return false;
+    }
+    if (theirs === null || theirs.epoch < ours.epoch) return true; // it changed meanwhile; the next round pushes again
+    const current = this.ctx.state.map;
+    if (current !== ours) return true; // someone committed a newer map meanwhile
+    const res = resolveMapConflict(ours, theirs, this.currentMove());
+    if (!res.ok) {
+      if (this.blocked !== res.reason) this.ctx.event('Warning', 'MapConflict', `${name}: ${res.reason}`, { node: name });
+      this.blocked = `${name}: ${res.reason}`;
+      return false;
+    }
+    await this.ctx.commit({ ...this.ctx.state, map: res.map });
+    this.ctx.logger.info(res.flipped ? 'adopted a migration flip from a node' : 'raised the map epoch above a node\'s', { node: name, epoch: res.map.epoch });
+    this.blocked = null;
+    return true;
+  }
+
+  /** The move whose flip a node may have installed by itself. */
+  private currentMove(): SlotMove | null {
+    const op = this.ctx.state.operation;
+    if (op === null || op.stage !== 'migrate' || op.done >= op.moves.length) return null;
+    return op.moves[op.done]!;
+  }
+}

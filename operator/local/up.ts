@@ -1,0 +1,169 @@
+/**
+ * `irisctl local up` (and `npm start`): a local cluster in the foreground.
+ * Wires the platform-free controller to the process platform, the state
+ * file and the control API; prints progress and, once the cluster is Ready,
+ * how to connect; prints every controller event as a line. A second start on
+ * the same directory resumes the recorded cluster and adopts node processes
+ * still running from a controller that died.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import winston from 'winston';
+import type { Logger } from '../../node/observability/logger.js';
+import { listenControlApi, type ListeningControlApi } from '../control-api/server.js';
+import type { ClusterStatus } from '../core/observation.js';
+import type { ClusterSpec } from '../core/spec.js';
+import { Controller } from '../controller/controller.js';
+import type { ControllerEvent } from '../controller/context.js';
+import { FileStateStore } from './file-state-store.js';
+import { clusterPaths, controlPort, readOrCreateToken } from './layout.js';
+import { readLocalState, recordController } from './local-state.js';
+import { isAlive } from './node-process.js';
+import { ProcessPlatform } from './process-platform.js';
+
+export interface LocalUpOptions {
+  readonly dir: string;
+  readonly shards: number;
+  readonly replicasPerShard: number;
+  readonly minSyncReplicas: number;
+  readonly basePort: number;
+  readonly heartbeatMs: number;
+  readonly failureThreshold: number;
+  /** Progress, endpoint and event lines for the user. */
+  readonly out: NodeJS.WritableStream;
+  /** Log level of D/logs/controller.log (default info). */
+  readonly logLevel?: string;
+}
+
+export interface RunningLocalCluster {
+  readonly controlUrl: string;
+  readonly controller: Controller;
+  readonly platform: ProcessPlatform;
+  /** Resolves when the cluster has stopped. */
+  readonly done: Promise<void>;
+  /** Stops the controller, then every node (gracefully); the data stays. */
+  stop(): Promise<void>;
+}
+
+export class LocalUpError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalUpError';
+  }
+}
+
+const CLUSTER_NAME = 'iris';
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** dist/node/main.js, from dist/operator/local. */
+export const NODE_MAIN = path.resolve(here, '../../node/main.js');
+
+export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster> {
+  const paths = clusterPaths(opts.dir);
+  await fs.promises.mkdir(paths.logsDir, { recursive: true });
+  const recorded = await readLocalState(paths.dir);
+  if (recorded?.controller != null && recorded.controller.pid !== process.pid && isAlive(recorded.controller.pid)) {
+    throw new LocalUpError(`a controller (pid ${recorded.controller.pid}) already runs this cluster at ${recorded.controller.url}: use \`irisctl status --dir ${opts.dir}\`, or stop it with \`irisctl local down --dir ${opts.dir}\``);
+  }
+  // Ports of an existing cluster stay as they were recorded.
+  const basePort = recorded?.basePort ?? opts.basePort;
+  const logger = fileLogger(paths.controllerLog, opts.logLevel ?? 'info');
+  const token = await readOrCreateToken(paths.dir);
+  const say = (line: string) => opts.out.write(`${line}\n`);
+
+  const platform = new ProcessPlatform({
+    dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger,
+    nodeArgs: ['--min-sync-replicas', String(opts.minSyncReplicas)],
+  });
+  await platform.start();
+  const spec: ClusterSpec = {
+    shards: opts.shards, replicasPerShard: opts.replicasPerShard, minSyncReplicas: opts.minSyncReplicas,
+    heartbeatMs: opts.heartbeatMs, failureThreshold: opts.failureThreshold,
+  };
+  const store = new FileStateStore(paths.dir);
+  let controller: Controller;
+  let api: ListeningControlApi;
+  try {
+    controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger });
+    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort) }, logger);
+  } catch (err) {
+    await platform.stopAll();
+    throw err;
+  }
+  await recordController(paths.dir, { url: api.url, pid: process.pid }, basePort);
+
+  const recordedSpec = controller.state.spec;
+  if (recordedSpec.shards !== spec.shards || recordedSpec.replicasPerShard !== spec.replicasPerShard) {
+    say(`resuming the cluster in ${paths.dir} as recorded (${recordedSpec.shards} shards × ${recordedSpec.replicasPerShard} replicas); use \`irisctl scale\` to change it`);
+  }
+  controller.onEvent((e) => say(eventLine(e)));
+  for (const e of controller.events) say(eventLine(e));
+
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      say('stopping: controller first, then every node (the data stays)');
+      await controller.stop();
+      await api.close();
+      await platform.stopAll();
+      await recordController(paths.dir, null, basePort);
+      say(`stopped; \`npm start\` (or \`irisctl local up --dir ${opts.dir}\`) resumes this cluster`);
+      logger.close();
+      resolveDone();
+    })();
+    return stopping;
+  };
+
+  void announceWhenReady(controller, api.url, paths.dir, say, done);
+  return { controlUrl: api.url, controller, platform, done, stop };
+}
+
+/** Prints bootstrap progress until the cluster is first Ready, then how to connect. */
+async function announceWhenReady(controller: Controller, controlUrl: string, dir: string, say: (l: string) => void, done: Promise<void>): Promise<void> {
+  let stopped = false;
+  void done.then(() => (stopped = true));
+  let last = '';
+  while (!stopped) {
+    const st = controller.status();
+    if (st.phase === 'Ready') {
+      for (const line of connectLines(st, controlUrl, dir)) say(line);
+      return;
+    }
+    const line = `${st.phase}: ${st.messages[0] ?? ''}`;
+    if (line !== last) say(line);
+    last = line;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export function connectLines(st: ClusterStatus, controlUrl: string, dir: string): string[] {
+  const nodes = st.shards.flatMap((s) => s.nodes);
+  const primary = st.shards[0]?.nodes.find((n) => n.name === st.shards[0]!.primary);
+  const port = primary?.port ?? nodes[0]?.port;
+  const http = primary?.httpUrl ?? nodes[0]?.httpUrl;
+  return [
+    '',
+    `IrisDB is up: ${st.shards.length} shards, ${nodes.length} nodes, all ${st.slotsAssigned} slots served (map epoch ${st.mapEpoch})`,
+    `  connect:   redis-cli -c -p ${port}          (any node; -c follows MOVED redirects)`,
+    `  nodes:     ${nodes.map((n) => `${n.host}:${n.port}`).join(' ')}`,
+    `  HTTP API:  ${http}/v1/kv/<key>   (a key owned by another shard answers 421 naming its node)`,
+    `  status:    npm run -s irisctl -- status --dir ${dir}      (control API ${controlUrl}/status)`,
+    `  data in ${dir}, logs in ${path.join(dir, 'logs')}; Ctrl-C stops the cluster, the next start resumes it`,
+    '',
+  ];
+}
+
+function eventLine(e: ControllerEvent): string {
+  return `${new Date(e.at).toISOString()} ${e.type === 'Warning' ? 'WARN ' : ''}${e.reason}: ${e.message}`;
+}
+
+function fileLogger(file: string, level: string): Logger {
+  return winston.createLogger({
+    level,
+    defaultMeta: { component: 'controller' },
+    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), winston.format.json()),
+    transports: [new winston.transports.File({ filename: file })],
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Automatic failover in the local cluster (3 shards × 1 replica,
+ * minSyncReplicas 1) under a continuous ioredis Cluster load:
+ * - kill -9 each shard's primary in turn: its replica is promoted, the
+ *   clients resume, the killed node comes back (restarted by the platform)
+ *   as a replica and catches up;
+ * - SIGSTOP a primary: failover happens; after SIGCONT it is fenced and
+ *   rejoins as a replica, having acknowledged nothing after it was replaced.
+ * A checker over every client's history then finds every acknowledged write
+ * readable and no read of a value that was later lost, and every replica
+ * equal to its primary.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { AdminClient } from '../../common/admin-client.js';
+import type { ShardView } from '../../operator/core/observation.js';
+import { LocalCluster } from '../support/local-cluster.js';
+import { waitFor } from '../support/wait.js';
+import { ClusterLoad, expectAckedReadable } from './migration-support.js';
+
+describe('local cluster: automatic failover under a cluster client load', function () {
+  this.timeout(600_000);
+  let cluster: LocalCluster;
+  let token: string;
+
+  before(async () => {
+    cluster = await LocalCluster.start({ shards: 3, replicas: 1 });
+    token = (await fs.promises.readFile(path.join(cluster.dir, 'token'), 'utf8')).trim();
+  });
+
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  /** Waits until `shardId` has a primary other than `old`, and `old` is back as its streaming replica. */
+  async function waitForFailover(shardId: string, old: string): Promise<ShardView> {
+    await waitFor(`${shardId} to promote a replica in place of ${old}`, async () => {
+      const s = await cluster.shard(shardId);
+      return s.primary !== old && s.failover === null && s.nodes.find((n) => n.name === s.primary)?.role === 'primary';
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    return waitFor(`${old} to rejoin ${shardId} as a replica and catch up`, async () => {
+      const s = await cluster.shard(shardId);
+      const n = s.nodes.find((x) => x.name === old);
+      return n !== undefined && n.up && n.role === 'replica' && n.link === 'streaming' && n.lagOps === 0 ? s : null;
+    }, { timeoutMs: 60_000, intervalMs: 100 });
+  }
+
+  async function expectReplicasEqual(): Promise<void> {
+    const st = await cluster.status();
+    for (const s of st.shards) {
+      const primary = s.nodes.find((n) => n.name === s.primary)!;
+      const admin = new AdminClient(primary.httpUrl!, token);
+      await waitFor(`${s.id}'s replicas to equal ${s.primary}`, async () => {
+        const diff = await admin.digestDiff();
+        return diff.replicas.length === s.nodes.length - 1 && diff.replicas.every((r) => r.error === null && r.differing.length === 0);
+      }, { timeoutMs: 60_000, intervalMs: 200 });
+    }
+  }
+
+  it('promotes the replica when a primary is killed (each shard in turn), and loses no acknowledged write', async () => {
+    const seed = await cluster.seedPort();
+    const load = new ClusterLoad(seed, { clients: 3, workers: 3, keysPerWorker: 200, maxOps: 200_000, deadlineMs: 300_000, commandTimeoutMs: 1000 });
+    try {
+      await waitFor('the load to get going', () => load.ops >= 300, { timeoutMs: 30_000 });
+      for (const shardId of ['shard-0', 'shard-1', 'shard-2']) {
+        const before = await cluster.shard(shardId);
+        const old = before.primary;
+        process.kill(await cluster.pidOf(old), 'SIGKILL');
+        const after = await waitForFailover(shardId, old);
+        expect(after.epoch).to.be.greaterThan(before.epoch);
+        const node = after.nodes.find((n) => n.name === old)!;
+        expect(node.restarts).to.be.at.least(1);
+        // The clients resume: writes keep being acknowledged after the failover.
+        const opsNow = load.ops;
+        await waitFor(`writes to resume after the failover of ${shardId}`, () => load.ops >= opsNow + 300, { timeoutMs: 30_000 });
+      }
+    } finally {
+      load.stop();
+      await load.done();
+    }
+    expect(load.staleReads.slice(0, 5)).to.deep.equal([]);
+    await expectAckedReadable(seed, load.log);
+    expect(load.log.ackedWrites).to.be.greaterThan(1000);
+    await expectReplicasEqual();
+    const events = cluster.output();
+    expect(events.match(/FailoverFinished/g) ?? []).to.have.length(3);
+  });
+
+  it('fences a SIGSTOPped primary: failover happens; after SIGCONT it rejoins as a replica', async () => {
+    const seed = (await cluster.shard('shard-0')).nodes[0]!.port!;
+    const load = new ClusterLoad(seed, { clients: 2, workers: 3, keysPerWorker: 200, maxOps: 100_000, deadlineMs: 240_000, commandTimeoutMs: 1000 });
+    const before = await cluster.shard('shard-1');
+    const old = before.primary;
+    const pid = await cluster.pidOf(old);
+    try {
+      await waitFor('the load to get going', () => load.ops >= 300, { timeoutMs: 30_000 });
+      process.kill(pid, 'SIGSTOP');
+      try {
+        await waitFor(`shard-1 to promote a replica in place of the paused ${old}`, async () => {
+          const s = await cluster.shard('shard-1');
+          return s.primary !== old && s.failover === null;
+        }, { timeoutMs: 30_000, intervalMs: 50 });
+        const opsNow = load.ops;
+        await waitFor('writes to resume while the old primary is paused', () => load.ops >= opsNow + 300, { timeoutMs: 30_000 });
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      const after = await waitForFailover('shard-1', old);
+      // The same process, never restarted: it was fenced, not killed.
+      expect(await cluster.pidOf(old)).to.equal(pid);
+      expect(after.nodes.find((n) => n.name === old)!.epoch).to.equal(after.epoch);
+    } finally {
+      load.stop();
+      await load.done();
+    }
+    expect(load.staleReads.slice(0, 5)).to.deep.equal([]);
+    await expectAckedReadable(seed, load.log);
+    await expectReplicasEqual();
+  });
+});

@@ -1,0 +1,174 @@
+/**
+ * A local cluster as a user runs it: `irisctl local up` (the compiled CLI)
+ * as a child process on a temporary directory and a free range of loopback
+ * ports, with the control API client, the nodes' pids from local.json (for
+ * kill -9 / SIGSTOP faults) and the controller process itself (to kill and
+ * restart it). Every process is cleaned up by destroy(), also after a
+ * failure (localDown stops orphaned nodes).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ControlClient } from '../../operator/control-api/client.js';
+import type { ClusterStatus, NodeView } from '../../operator/core/observation.js';
+import { localDown } from '../../operator/local/down.js';
+import { readLocalState } from '../../operator/local/local-state.js';
+import { waitFor } from './wait.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** dist/operator/cli/irisctl.js, from dist/test/support. */
+export const IRISCTL = path.resolve(here, '../../operator/cli/irisctl.js');
+
+export interface LocalClusterOptions {
+  shards?: number;
+  replicas?: number;
+  minSyncReplicas?: number;
+  heartbeatMs?: number;
+  failureThreshold?: number;
+  /** Reuse a directory (a restart); default a new temporary one. */
+  dir?: string;
+  basePort?: number;
+}
+
+export class LocalCluster {
+  private proc: ChildProcess | null = null;
+  private out = '';
+  readonly client: ControlClient;
+
+  private constructor(readonly dir: string, readonly basePort: number, private readonly opts: LocalClusterOptions) {
+    this.client = new ControlClient(`http://127.0.0.1:${basePort + 2000}`, 10_000);
+  }
+
+  /** Starts `irisctl local up` and waits until the cluster is Ready. */
+  static async start(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const dir = opts.dir ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-local-')));
+    const basePort = opts.basePort ?? (await freeBasePort());
+    const c = new LocalCluster(dir, basePort, opts);
+    try {
+      c.spawnController();
+      await c.waitReady(120_000);
+    } catch (err) {
+      await c.destroy();
+      throw err;
+    }
+    return c;
+  }
+
+  /** Everything the controller process printed so far. */
+  output(): string {
+    return this.out;
+  }
+
+  /** (Re)starts the controller process on the same directory. */
+  spawnController(): void {
+    const o = this.opts;
+    const args = [IRISCTL, 'local', 'up', '--dir', this.dir, '--base-port', String(this.basePort),
+      '--shards', String(o.shards ?? 3), '--replicas', String(o.replicas ?? 1)];
+    if (o.minSyncReplicas !== undefined) args.push('--min-sync-replicas', String(o.minSyncReplicas));
+    if (o.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(o.heartbeatMs));
+    if (o.failureThreshold !== undefined) args.push('--failure-threshold', String(o.failureThreshold));
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));
+    this.proc = p;
+  }
+
+  get controllerPid(): number | null {
+    return this.proc?.pid ?? null;
+  }
+
+  async status(): Promise<ClusterStatus> {
+    return this.client.status();
+  }
+
+  /** Ready, with no change of primary or rescale under way. */
+  async waitReady(timeoutMs = 60_000): Promise<ClusterStatus> {
+    return waitFor('the local cluster to be Ready and idle', async () => {
+      if (this.proc !== null && this.proc.exitCode !== null) throw new Error(`irisctl local up exited with ${this.proc.exitCode}:\n${this.out.slice(-3000)}`);
+      const st = await this.status();
+      return st.phase === 'Ready' && st.operation === null && st.shards.every((s) => s.failover === null) ? st : null;
+    }, { timeoutMs, intervalMs: 100 });
+  }
+
+  /** The shard owning nothing but `id`, from the current status. */
+  async shard(id: string): Promise<ClusterStatus['shards'][number]> {
+    const st = await this.status();
+    const s = st.shards.find((x) => x.id === id);
+    if (s === undefined) throw new Error(`no shard ${id}`);
+    return s;
+  }
+
+  async node(name: string): Promise<NodeView> {
+    const st = await this.status();
+    const n = st.shards.flatMap((s) => s.nodes).find((x) => x.name === name);
+    if (n === undefined) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  /** A node's current pid, from the platform's registry. */
+  async pidOf(name: string): Promise<number> {
+    const st = await readLocalState(this.dir);
+    const pid = st?.nodes[name]?.pid ?? null;
+    if (pid === null) throw new Error(`${name} has no running process`);
+    return pid;
+  }
+
+  /** Any node's RESP port, for a cluster client seed. */
+  async seedPort(): Promise<number> {
+    const st = await this.status();
+    return st.shards[0]!.nodes[0]!.port!;
+  }
+
+  async seedPorts(): Promise<number[]> {
+    const st = await this.status();
+    return st.shards.flatMap((s) => s.nodes.map((n) => n.port!));
+  }
+
+  /** kill -9 the controller (its nodes keep running). */
+  async killController(): Promise<void> {
+    const p = this.proc;
+    if (p === null || p.exitCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await gone;
+  }
+
+  /** Ctrl-C: SIGINT to the controller, which stops every node; resolves with its exit code. */
+  async stop(): Promise<number | null> {
+    const p = this.proc;
+    if (p === null || p.exitCode !== null) return p?.exitCode ?? null;
+    const gone = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+    p.kill('SIGINT');
+    return gone;
+  }
+
+  /** Stops everything (also orphaned nodes) and removes the directory. */
+  async destroy(): Promise<void> {
+    await this.killController().catch(() => undefined);
+    await localDown(this.dir).catch(() => undefined);
+    if (this.opts.dir === undefined) await fs.promises.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A base port whose node, HTTP, control and bus ranges (the first 20 of each) are free. */
+export async function freeBasePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 200) * 100;
+    const ports = [];
+    for (let k = 0; k < 20; k++) ports.push(base + k, base + 1000 + k, base + 10_000 + k);
+    ports.push(base + 2000);
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
+  }
+  throw new Error('no free base port range found');
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
