@@ -59,7 +59,8 @@ export async function runRequest(cmd: RequestCommand, io: CliIo): Promise<number
   const started = Date.now();
   const accepted = await send(client, cmd.request);
   io.stdout.write(`${oneLine(accepted.message)}${accepted.id !== '' ? ` (${oneLine(accepted.id)})` : ''}\n`);
-  if (!cmd.wait.wait || accepted.id === '') return 0;
+  // '' means nothing needed doing, except for scale: adding replicas starts nothing status lists by id (only the phase says when they are in).
+  if (!cmd.wait.wait || (accepted.id === '' && cmd.request.verb !== 'scale')) return 0;
 
   const result = await followRequest(client, accepted.id, { timeoutMs: cmd.wait.timeoutMs, out: io.stdout, signal: io.signal });
   switch (result.kind) {

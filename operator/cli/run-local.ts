@@ -27,26 +27,26 @@ export async function runLocalUp(cmd: LocalUpCommand, io: CliIo, out: NodeJS.Wri
     shards: cmd.spec.shards, replicasPerShard: cmd.spec.replicasPerShard, minSyncReplicas: cmd.spec.minSyncReplicas,
     heartbeatMs: cmd.spec.heartbeatMs, failureThreshold: cmd.spec.failureThreshold,
   })).finally(() => io.signal.removeEventListener('abort', early));
-  let stopping: Promise<void> | null = null;
+  let asked = false;
+  // A failed stop() ends the wait too: `done` may never resolve then.
+  let stopFailed: (err: unknown) => void = () => {};
+  const failure = new Promise<never>((_resolve, reject) => { stopFailed = reject; });
   const stop = (): void => {
-    if (stopping !== null) return;
-    io.stdout.write('stopping the cluster gracefully (Ctrl-C again to exit at once)...\n');
-    stopping = cluster.stop();
+    if (asked) return;
+    asked = true;
+    io.stdout.write('stopping gracefully; Ctrl-C again exits at once\n');
+    cluster.stop().catch(stopFailed);
   };
   if (io.signal.aborted) stop();
-  else {
-    io.stdout.write(`Ctrl-C stops the cluster; its data stays in ${dir}.\n`);
-    io.signal.addEventListener('abort', stop, { once: true });
-  }
+  else io.signal.addEventListener('abort', stop, { once: true });
   try {
-    await cluster.done;
-    if (stopping !== null) await stopping;
+    await Promise.race([cluster.done, failure]);
   } catch (err) {
-    throw new CliError(`the local cluster stopped with an error: ${(err as Error).message}`);
+    throw new CliError(`the local cluster ${asked ? 'did not stop cleanly' : 'stopped with an error'}: ${(err as Error).message}`);
   } finally {
     io.signal.removeEventListener('abort', stop);
   }
-  io.stdout.write(stopping !== null ? 'stopped\n' : 'the local cluster stopped\n');
+  if (!asked) io.stdout.write('the local cluster stopped\n');
   return 0;
 }
 

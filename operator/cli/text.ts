@@ -13,7 +13,6 @@ export function paint(s: string, color: Color, on: boolean): string {
 
 /** Printable width (code points; escape sequences do not count). */
 export function visibleLength(s: string): number {
-  // eslint-disable-next-line no-control-regex
   return [...s.replace(/\u001b\[[0-9;]*m/g, '')].length;
 }
 
@@ -27,7 +26,6 @@ export function truncate(s: string, width: number): string {
 
 /** One line of text: control characters (newlines from a message) become spaces. */
 export function oneLine(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 

@@ -23,6 +23,7 @@ import { Membership } from './membership.js';
 import { MapPublisher } from './publish.js';
 import { RebalanceRunner } from './rebalance-runner.js';
 import { RoleReconciler } from './roles.js';
+import { SyncSetReconciler } from './sync-set.js';
 import { allocateId } from './shard-update.js';
 
 export interface ControllerOptions {
@@ -40,6 +41,7 @@ export class Controller implements ControlTarget {
   private readonly heartbeat: Heartbeat;
   private readonly failovers: FailoverRunner;
   private readonly roles: RoleReconciler;
+  private readonly syncSets: SyncSetReconciler;
   private readonly membership: Membership;
   private readonly publisher: MapPublisher;
   private readonly rebalancer: RebalanceRunner;
@@ -53,6 +55,7 @@ export class Controller implements ControlTarget {
     this.heartbeat = new Heartbeat(ctx);
     this.failovers = new FailoverRunner(ctx, this.heartbeat);
     this.roles = new RoleReconciler(ctx);
+    this.syncSets = new SyncSetReconciler(ctx, this.heartbeat);
     this.membership = new Membership(ctx);
     this.publisher = new MapPublisher(ctx);
     this.rebalancer = new RebalanceRunner(ctx);
@@ -136,6 +139,7 @@ export class Controller implements ControlTarget {
     await this.failovers.detect();
     for (const s of this.ctx.state.shards) if (s.failover !== null) await this.failovers.progress(s.id);
     await this.roles.reconcile();
+    await this.syncSets.reconcile();
     if (this.ctx.state.map === null) this.bootstrapProgress = await this.membership.bootstrap();
     await this.publisher.publish();
     await this.rebalancer.step();

@@ -95,6 +95,8 @@ export class FailoverRunner {
       fenceEpoch: shard.epoch + 1,
       promoteEpoch: kind === 'failover' ? shard.epoch + 2 : shard.epoch + 1,
       candidate, catchupSeq: null, blocked: null, startedAt: now, updatedAt: now,
+      // A switchover keeps the other in-sync replicas; a failover learns who answered at the fence.
+      inSync: kind === 'switchover' ? shard.syncReplicas.filter((r) => r !== candidate) : [],
     };
     await this.ctx.commit(withShardPatch(state, shard.id, { failover: progress }));
     this.ctx.event(kind === 'failover' ? 'Warning' : 'Normal', kind === 'failover' ? 'FailoverStarted' : 'SwitchoverStarted',
@@ -142,17 +144,21 @@ export class FailoverRunner {
         answers.set(name, null);
       }
     }));
-    const choice = chooseFailoverCandidate({
-      shard: shard.id, oldPrimary: f.oldPrimary, replicas: survivors,
-      minSyncReplicas: effectiveMinSync({ minSyncReplicas: this.ctx.state.spec.minSyncReplicas, replicasPerShard: survivors.length }),
-      fenceEpoch: f.fenceEpoch, answers,
-    });
+    // Only the replicas the primary counted can hold acknowledged writes; the quorum is over them.
+    const counted = shard.syncReplicas.filter((r) => r !== f.oldPrimary && survivors.includes(r));
+    const choice = counted.length === 0
+      ? { ok: false as const, reason: `no promotion: ${shard.id} has no in-sync replica (the writes ${f.oldPrimary} acknowledged may be on it alone); waiting for ${f.oldPrimary} to come back` }
+      : chooseFailoverCandidate({
+        shard: shard.id, oldPrimary: f.oldPrimary, replicas: counted,
+        minSyncReplicas: effectiveMinSync({ minSyncReplicas: this.ctx.state.spec.minSyncReplicas, replicasPerShard: counted.length }),
+        fenceEpoch: f.fenceEpoch, answers,
+      });
     const now = this.ctx.now();
     if (!choice.ok && f.kind === 'failover' && (await this.oldPrimaryBack(f))) {
       // Too few replicas answer, but the old primary is back: it holds every write it acknowledged.
       await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, {
         targetPrimary: f.oldPrimary,
-        failover: { ...f, stage: 'promote', candidate: f.oldPrimary, blocked: null, updatedAt: now },
+        failover: { ...f, stage: 'promote', candidate: f.oldPrimary, inSync: [], blocked: null, updatedAt: now },
       }));
       this.ctx.event('Normal', 'CandidateChosen', `${shard.id}: ${f.oldPrimary} answers again and holds every acknowledged write; promoting it back (${choice.reason})`, { shard: shard.id, id: f.id });
       return;
@@ -167,7 +173,7 @@ export class FailoverRunner {
     // targetPrimary is on disk before any node hears of the promotion.
     await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, {
       targetPrimary: choice.candidate,
-      failover: { ...f, stage: 'promote', candidate: choice.candidate, blocked: null, updatedAt: now },
+      failover: { ...f, stage: 'promote', candidate: choice.candidate, inSync: choice.answered.filter((a) => a !== choice.candidate), blocked: null, updatedAt: now },
     }));
     this.ctx.event('Normal', 'CandidateChosen',
       `${shard.id}: promoting ${choice.candidate} (epoch ${choice.position.epoch}, sequence ${choice.position.seq}; answered: ${choice.answered.join(', ')})`,
@@ -219,7 +225,7 @@ export class FailoverRunner {
       if (api === null) throw new Error('no address');
       const st = await api.replication();
       if (!(st.role === 'primary' && st.epoch === f.promoteEpoch)) {
-        await api.setRole({ role: 'primary', epoch: f.promoteEpoch, replicas: others });
+        await api.setRole({ role: 'primary', epoch: f.promoteEpoch, replicas: [...f.inSync] });
       }
     } catch (err) {
       return this.candidateFailed(shard, f, errorText(err));
@@ -258,7 +264,7 @@ export class FailoverRunner {
     const others = shard.members.filter((m) => m !== candidate);
     const map = state.map === null ? null : withShardPrimary(state.map, shard.id, candidate, others, state.map.epoch + 1);
     await this.ctx.commit({
-      ...withShardPatch(state, shard.id, { epoch: f.promoteEpoch, currentPrimary: candidate, targetPrimary: candidate, failover: null }),
+      ...withShardPatch(state, shard.id, { epoch: f.promoteEpoch, currentPrimary: candidate, targetPrimary: candidate, failover: null, syncReplicas: f.inSync }),
       map,
     });
     const took = this.ctx.now() - f.startedAt;

@@ -26,7 +26,8 @@ export class RoleReconciler {
         if (status === null) continue;
         const desired = desiredRole(shard, name, book);
         if (desired === null) continue;
-        const drift = roleDrift(desired, status);
+        // The primary's replica list is the sync-set reconciler's (it changes it in a safe order).
+        const drift = desired.role === 'primary' && status.role === 'primary' && status.epoch === desired.epoch ? 'none' : roleDrift(desired, status);
         if (drift === 'none') {
           settled++;
           this.warned.delete(name);

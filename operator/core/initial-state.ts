@@ -24,6 +24,8 @@ export function newShard(cluster: string, index: number, replicas: number): Shar
   return {
     id: shardId(index), index, epoch: 1, members,
     currentPrimary: members[0]!, targetPrimary: members[0]!, failover: null, leaving: false,
+    // A new shard has no writes yet: every replica is in sync.
+    syncReplicas: members.slice(1),
   };
 }
 

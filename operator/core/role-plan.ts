@@ -12,7 +12,7 @@ export type RoleDrift = 'none' | 'apply' | 'newer';
 
 /**
  * The role request for `node` under the shard's recorded primary and epoch:
- * the primary waits for the other members as its replicas; the others follow
+ * the primary waits for its in-sync replicas (syncReplicas); the others follow
  * the primary at its bus address. Null when there is nothing safe to say: the
  * node is not a member, a failover or switchover is in flight (it owns the
  * roles until it records its result), or (for a replica) the primary's
@@ -25,7 +25,7 @@ export function desiredRole(
 ): RoleRequest | null {
   if (shard.failover !== null || !shard.members.includes(node)) return null;
   const primary = shard.currentPrimary;
-  if (node === primary) return { role: 'primary', epoch: shard.epoch, replicas: shard.members.filter((m) => m !== primary) };
+  if (node === primary) return { role: 'primary', epoch: shard.epoch, replicas: [...shard.syncReplicas] };
   const addr = addresses.get(primary);
   if (addr === undefined) return null;
   return { role: 'replica', epoch: shard.epoch, primary: { name: primary, host: addr.host, busPort: addr.busPort } };

@@ -41,6 +41,15 @@ export interface ShardState {
    */
   readonly targetPrimary: string;
   readonly failover: FailoverProgress | null;
+  /**
+   * The replicas the primary counts acknowledgements from (its declared
+   * replicas): every acknowledged write is on min(minSyncReplicas, this many)
+   * of them, so a failover chooses among these, under the quorum rule. A
+   * replica joins once it is online and caught up, and leaves once it has
+   * failed (writes would stall for it) — in an order that keeps this record a
+   * superset of what the primary counts (see controller/sync-set.ts).
+   */
+  readonly syncReplicas: readonly string[];
   /** Scale-in: the shard's slots are being moved away; its nodes go once it owns nothing. */
   readonly leaving: boolean;
 }
@@ -70,6 +79,8 @@ export interface FailoverProgress {
   readonly promoteEpoch: number;
   /** Chosen candidate (null until chosen). For a switchover, the requested or chosen replica. */
   readonly candidate: string | null;
+  /** The replicas the new primary counts from the start (in sync before, and answered the fence). */
+  readonly inSync: readonly string[];
   /** Switchover: the primary's last sequence when it started counting only the candidate. */
   readonly catchupSeq: number | null;
   /** Why it cannot go on right now (quorum not reached, candidate loading...); null while progressing. */

@@ -66,6 +66,7 @@ export function parseControllerState(text: string, file: string): ControllerStat
     if (typeof s.targetPrimary !== 'string') fail(`${where}.targetPrimary must be a string`);
     if (s.failover !== null && !isObject(s.failover)) fail(`${where}.failover must be null or an object`);
     if (typeof s.leaving !== 'boolean') fail(`${where}.leaving must be a boolean`);
+    if (!Array.isArray(s.syncReplicas) || !s.syncReplicas.every((m) => typeof m === 'string')) fail(`${where}.syncReplicas must be an array of node names`);
     return undefined;
   });
   if (raw.map !== null) {

@@ -89,7 +89,7 @@ describe('local cluster: automatic failover under a cluster client load', functi
 
   it('fences a SIGSTOPped primary: failover happens; after SIGCONT it rejoins as a replica', async () => {
     const seed = (await cluster.shard('shard-0')).nodes[0]!.port!;
-    const load = new ClusterLoad(seed, { clients: 2, workers: 3, keysPerWorker: 200, maxOps: 100_000, deadlineMs: 240_000, commandTimeoutMs: 1000 });
+    const load = new ClusterLoad(seed, { keyPrefix: 'stop-', clients: 2, workers: 3, keysPerWorker: 200, maxOps: 100_000, deadlineMs: 240_000, commandTimeoutMs: 1000 });
     const before = await cluster.shard('shard-1');
     const old = before.primary;
     const pid = await cluster.pidOf(old);

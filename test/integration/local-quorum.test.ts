@@ -44,7 +44,8 @@ describe('local cluster: no promotion without a quorum of replicas (minSyncRepli
     try {
       await waitFor('the load to get going', () => load.ops >= 300, { timeoutMs: 30_000 });
       // Lose all three at once: the writes in flight can be acknowledged by nobody from here.
-      for (const name of [b, a, primary]) {
+      // The primary first: from then on nothing can change which replicas it counts.
+      for (const name of [primary, b, a]) {
         const pid = await cluster.pidOf(name);
         process.kill(pid, 'SIGSTOP');
         paused.push(pid);

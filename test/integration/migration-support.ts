@@ -28,14 +28,18 @@ export function clusterClient(seedPort: number, opts: { autoPipeline?: boolean; 
     retryDelayOnMoved: 0,
     enableAutoPipelining: opts.autoPipeline ?? false,
     slotsRefreshTimeout: 2000,
-    // A command to a paused node fails after commandTimeoutMs instead of waiting for it forever.
+    // A command to a paused node fails after commandTimeoutMs instead of waiting for it forever, and
+    // the client re-reads the slots every second: a paused primary sends no error that would make it look.
     redisOptions: { enableReadyCheck: false, ...(opts.commandTimeoutMs !== undefined ? { commandTimeout: opts.commandTimeoutMs } : {}) },
+    ...(opts.commandTimeoutMs !== undefined ? { slotsRefreshInterval: 1000 } : {}),
   });
   c.on('error', () => {});
   return c;
 }
 
 export interface ClusterLoadOptions {
+  /** Prefix of every key (loads sharing a cluster keep apart). */
+  keyPrefix?: string;
   clients: number;
   /** Concurrent request loops per client (each owns its keys). */
   workers: number;
@@ -86,16 +90,17 @@ export class ClusterLoad {
     const acked = new Map<string, number>();
     const sent = new Map<string, number>();
     for (let seq = 1; seq <= this.opts.maxOps && !this.stopFlag && Date.now() < deadline; seq++) {
-      const key = `w${id}:k${(seq * 7919) % this.opts.keysPerWorker}`;
+      const key = `${this.opts.keyPrefix ?? ''}w${id}:k${(seq * 7919) % this.opts.keysPerWorker}`;
       try {
         if (seq % 3 === 0 && acked.size > 0) {
           // Read back the key written last: its value must be the last acknowledged write, or a later one whose reply was lost.
-          const probe = `w${id}:k${((seq - 1) * 7919) % this.opts.keysPerWorker}`;
+          const probe = `${this.opts.keyPrefix ?? ''}w${id}:k${((seq - 1) * 7919) % this.opts.keysPerWorker}`;
           const want = acked.get(probe);
           const got = await client.get(probe);
           this.reads++;
           const gotSeq = got === null ? null : seqOf(got);
-          if (gotSeq !== null) this.log.read(probe, gotSeq);
+          // Only values of this history count (a key may hold what an earlier load left).
+          if (gotSeq !== null && gotSeq <= (sent.get(probe) ?? -1)) this.log.read(probe, gotSeq);
           if (want !== undefined && (gotSeq === null || gotSeq < want || gotSeq > sent.get(probe)!)) {
             this.staleReads.push(`${probe}: read ${gotSeq === null ? 'nothing' : `seq ${gotSeq}`}, its writer's last acknowledged write is seq ${want}`);
           }

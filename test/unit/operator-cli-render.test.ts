@@ -43,7 +43,7 @@ const READY: ClusterStatus = {
 
 const FAILOVER: FailoverProgress = {
   kind: 'failover', id: 'f-9', oldPrimary: 'iris-1-0', reason: 'missed 3 heartbeats', stage: 'fence', fenceEpoch: 2, promoteEpoch: 3,
-  candidate: null, catchupSeq: null, blocked: 'only 0 of 2 replicas answered; 2 needed (minSyncReplicas 1)', startedAt: 1, updatedAt: 2,
+  candidate: null, inSync: [], catchupSeq: null, blocked: 'only 0 of 2 replicas answered; 2 needed (minSyncReplicas 1)', startedAt: 1, updatedAt: 2,
 };
 
 const OPERATION: OperationView = {
@@ -302,7 +302,7 @@ const nodeArb = (name: string): fc.Arbitrary<NodeView> => fc.record({
 const failoverArb: fc.Arbitrary<FailoverProgress> = fc.record({
   kind: fc.constantFrom('failover' as const, 'switchover' as const), id: fc.constantFrom('f-1', 'f-2'), oldPrimary: text, reason: text,
   stage: fc.constantFrom('fence' as const, 'restrict' as const, 'catchup' as const, 'promote' as const, 'publish' as const),
-  fenceEpoch: nat, promoteEpoch: nat, candidate: orNull(text), catchupSeq: orNull(nat), blocked: orNull(text), startedAt: nat, updatedAt: nat,
+  fenceEpoch: nat, promoteEpoch: nat, candidate: orNull(text), inSync: fc.array(text, { maxLength: 3 }), catchupSeq: orNull(nat), blocked: orNull(text), startedAt: nat, updatedAt: nat,
 });
 
 const operationArb: fc.Arbitrary<OperationView> = fc.record({

@@ -11,6 +11,7 @@ import type { FailoverProgress, ShardState } from '../../operator/core/state.js'
 const shard: ShardState = {
   id: 'shard-0', index: 0, epoch: 4, members: ['c-shard-0-0', 'c-shard-0-1', 'c-shard-0-2'],
   currentPrimary: 'c-shard-0-1', targetPrimary: 'c-shard-0-1', failover: null, leaving: false,
+  syncReplicas: ['c-shard-0-0', 'c-shard-0-2'],
 };
 const addresses = new Map([['c-shard-0-1', { host: '127.0.0.2', busPort: 17001 }]]);
 
@@ -41,7 +42,7 @@ describe('operator/core/role-plan', () => {
       expect(desiredRole(shard, 'c-shard-0-1', new Map())).to.deep.include({ role: 'primary' });
       const failover: FailoverProgress = {
         kind: 'failover', id: 'f-1', oldPrimary: 'c-shard-0-1', reason: 'x', stage: 'fence', fenceEpoch: 5, promoteEpoch: 6,
-        candidate: null, catchupSeq: null, blocked: null, startedAt: 0, updatedAt: 0,
+        candidate: null, inSync: [], catchupSeq: null, blocked: null, startedAt: 0, updatedAt: 0,
       };
       expect(desiredRole({ ...shard, failover }, 'c-shard-0-0', addresses)).to.equal(null);
       expect(desiredRole({ ...shard, failover }, 'c-shard-0-1', addresses)).to.equal(null);

@@ -28,7 +28,7 @@ const MAP: ClusterMap = {
 
 const shard = (i: number, over: Partial<ShardState> = {}): ShardState => ({
   id: `shard-${i}`, index: i, epoch: 2, members: [`c-shard-${i}-0`, `c-shard-${i}-1`],
-  currentPrimary: `c-shard-${i}-0`, targetPrimary: `c-shard-${i}-0`, failover: null, leaving: false, ...over,
+  currentPrimary: `c-shard-${i}-0`, targetPrimary: `c-shard-${i}-0`, failover: null, leaving: false, syncReplicas: [`c-shard-${i}-1`], ...over,
 });
 
 const STATE: ControllerState = {
@@ -71,7 +71,7 @@ function healthy(change: Record<string, NodeObservation> = {}): NodeObservation[
 
 const failover = (over: Partial<FailoverProgress>): FailoverProgress => ({
   kind: 'failover', id: 'f-1', oldPrimary: 'c-shard-1-0', reason: 'missed 3 heartbeats in a row (failureThreshold 3)', stage: 'fence',
-  fenceEpoch: 3, promoteEpoch: 4, candidate: null, catchupSeq: null, blocked: null, startedAt: 0, updatedAt: 0, ...over,
+  fenceEpoch: 3, promoteEpoch: 4, candidate: null, inSync: [], catchupSeq: null, blocked: null, startedAt: 0, updatedAt: 0, ...over,
 });
 
 describe('operator/core/status-view', () => {
