@@ -18,7 +18,8 @@ export type ControlRequest =
   | { readonly verb: 'failover'; readonly shard: string }
   | { readonly verb: 'switchover'; readonly shard: string; readonly to?: string }
   | { readonly verb: 'scale'; readonly scale: ScaleRequest }
-  | { readonly verb: 'rebalance' };
+  | { readonly verb: 'rebalance' }
+  | { readonly verb: 'restart'; readonly node: string };
 
 export type WaitMode = { readonly wait: false } | { readonly wait: true; readonly timeoutMs: number };
 
@@ -106,6 +107,11 @@ function build(def: VerbDef, v: Values, positionals: readonly string[]): Command
     }
     case 'rebalance':
       return request(v, def.name, { verb: 'rebalance' });
+    case 'restart': {
+      const node = positionals[0]!;
+      if (!NODE_NAME.test(node)) throw new UsageError(`NODE must be a node name (got "${node}")`, def.name);
+      return request(v, def.name, { verb: 'restart', node });
+    }
     default:
       throw new UsageError(`unknown verb "${def.name}"`);
   }

@@ -60,7 +60,7 @@ export async function runRequest(cmd: RequestCommand, io: CliIo): Promise<number
   const accepted = await send(client, cmd.request);
   io.stdout.write(`${oneLine(accepted.message)}${accepted.id !== '' ? ` (${oneLine(accepted.id)})` : ''}\n`);
   // '' means nothing needed doing, except for scale: adding replicas starts nothing status lists by id (only the phase says when they are in).
-  if (!cmd.wait.wait || (accepted.id === '' && cmd.request.verb !== 'scale')) return 0;
+  if (!cmd.wait.wait || (accepted.id === '' && cmd.request.verb !== 'scale' && cmd.request.verb !== 'restart')) return 0;
 
   const result = await followRequest(client, accepted.id, { timeoutMs: cmd.wait.timeoutMs, out: io.stdout, signal: io.signal });
   switch (result.kind) {
@@ -89,5 +89,7 @@ function send(client: ControlClient, req: ControlRequest): Promise<RequestAccept
       return client.scale(req.scale);
     case 'rebalance':
       return client.rebalance();
+    case 'restart':
+      return client.restartNode(req.node);
   }
 }

@@ -75,9 +75,13 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'replicas', type: 'string', value: 'N', help: 'the number of replicas per shard wanted' },
       ...TARGET, ...WAIT, HELP,
     ],
-    notes: ['Give --shards, --replicas or both.'],
+    notes: ['Give --shards, --replicas or both (replicas change first).'],
   },
   { name: 'rebalance', args: '', summary: 'move slots so every shard owns the same number, within one', flags: [...TARGET, ...WAIT, HELP] },
+  {
+    name: 'restart', args: 'NODE', summary: 'restart one node gracefully (a primary first hands over to a replica)',
+    flags: [...TARGET, ...WAIT, HELP], notes: ['NODE is a node name as `irisctl status` shows it (iris-shard-0-1).'],
+  },
 ];
 
 export function verbDef(name: string): VerbDef | undefined {

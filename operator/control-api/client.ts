@@ -35,6 +35,10 @@ export class ControlClient {
     return this.call('POST', '/failover', { shard });
   }
 
+  restartNode(node: string): Promise<RequestAccepted> {
+    return this.call('POST', '/restart', { node });
+  }
+
   switchover(shard: string, to?: string): Promise<RequestAccepted> {
     return this.call('POST', '/switchover', to === undefined ? { shard } : { shard, to });
   }

@@ -3,6 +3,7 @@
  *   GET  /status       ClusterStatus
  *   POST /failover     {shard}                      → 202 RequestAccepted
  *   POST /switchover   {shard, to?}                 → 202
+ *   POST /restart      {node}                       → 202
  *   POST /scale        {shards?, replicasPerShard?} → 202 (at least one)
  *   POST /rebalance    {} or no body                → 202
  *   GET  /healthz      200
@@ -72,8 +73,12 @@ export function controlApiApp(target: ControlTarget, logger: Logger): express.Ex
     fields(body, [], []);
     return target.rebalance();
   }));
+  app.post('/restart', json, accept(async (body) => {
+    const o = fields(body, ['node'], ['node']);
+    return target.restartNode(name(o.node, 'node'));
+  }));
 
-  for (const path of ['/healthz', '/status', '/failover', '/switchover', '/scale', '/rebalance']) {
+  for (const path of ['/healthz', '/status', '/failover', '/switchover', '/scale', '/rebalance', '/restart']) {
     app.all(path, (req: Request) => {
       throw new ApiError(405, 'method_not_allowed', `${req.method} is not allowed on ${path}`);
     });

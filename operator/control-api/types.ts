@@ -16,6 +16,8 @@ export interface ControlTarget {
   scale(req: ScaleRequest): Promise<RequestAccepted>;
   /** Moves slots so every shard owns the same number, within one. */
   rebalance(): Promise<RequestAccepted>;
+  /** Restarts one node gracefully: a primary first hands its role to a replica (switchover). */
+  restartNode(node: string): Promise<RequestAccepted>;
 }
 
 export interface ScaleRequest {

@@ -50,6 +50,7 @@ export class Controller implements ControlTarget {
   private wake: (() => void) | null = null;
   private bootstrapProgress = { up: 0, ready: 0, total: 0 };
   private lastTickError: string | null = null;
+  private readonly restarting = new Set<string>();
 
   private constructor(readonly ctx: ControllerContext) {
     this.heartbeat = new Heartbeat(ctx);
@@ -177,7 +178,6 @@ export class Controller implements ControlTarget {
 
   async scale(req: ScaleRequest): Promise<RequestAccepted> {
     if (req.shards === undefined && req.replicasPerShard === undefined) throw new ControlError('bad_request', 'give shards or replicasPerShard');
-    if (req.shards !== undefined && req.replicasPerShard !== undefined) throw new ControlError('bad_request', 'change shards and replicasPerShard one at a time');
     const state = this.ctx.state;
     if (state.map === null) throw new ControlError('conflict', 'the cluster is still bootstrapping');
     const spec = { ...state.spec, ...(req.shards !== undefined ? { shards: req.shards } : {}), ...(req.replicasPerShard !== undefined ? { replicasPerShard: req.replicasPerShard } : {}) };
@@ -186,9 +186,13 @@ export class Controller implements ControlTarget {
     } catch (err) {
       throw new ControlError('bad_request', errorText(err));
     }
-    const accepted = req.shards !== undefined ? await this.scaleShards(req.shards, spec) : await this.scaleReplicas(req.replicasPerShard!, spec);
+    if (req.shards !== undefined) this.noOperation();
+    // Replicas first: the shards a scale-out adds get the new count.
+    const replicas = req.replicasPerShard !== undefined ? await this.scaleReplicas(req.replicasPerShard, { ...state.spec, replicasPerShard: req.replicasPerShard }) : null;
+    const shards = req.shards !== undefined ? await this.scaleShards(req.shards, { ...this.ctx.state.spec, shards: req.shards }) : null;
     this.poke();
-    return accepted;
+    if (shards !== null && replicas !== null) return { id: shards.id, message: `${replicas.message}; ${shards.message}` };
+    return (shards ?? replicas)!;
   }
 
   async rebalance(): Promise<RequestAccepted> {
@@ -243,8 +247,49 @@ export class Controller implements ControlTarget {
     const shards = state.shards.map((s) => ({ ...s, members: resizeMembers(state.cluster, s, replicas) }));
     await this.ctx.commit({ ...state, spec, shards });
     const message = `replicas per shard ${state.spec.replicasPerShard} → ${replicas}`;
-    this.ctx.event('Normal', 'ReplicasScaled', message);
+    this.ctx.event('Normal', 'ReplicasScaled', `${message}: new replicas join each primary's sync set once caught up; removed ones are deleted once no primary waits for them`);
     return { id: '', message };
+  }
+
+  async restartNode(node: string): Promise<RequestAccepted> {
+    const shard = this.ctx.state.shards.find((s) => s.members.includes(node));
+    if (shard === undefined) throw new ControlError('not_found', `no node ${node} in the cluster`);
+    if (this.restarting.has(node)) throw new ControlError('conflict', `${node} is already being restarted`);
+    if (shard.currentPrimary === node && shard.members.length > 1) {
+      // Graceful: the primary hands its role over first, so no write waits on a stopped primary.
+      const id = await this.failovers.requestSwitchover(shard.id);
+      this.poke();
+      this.restarting.add(node);
+      void this.restartAfterSwitchover(node, shard.id, id).finally(() => this.restarting.delete(node));
+      return { id, message: `${node} hands the primary role of ${shard.id} over (${id}), then restarts` };
+    }
+    this.restarting.add(node);
+    void this.restartNow(node).finally(() => this.restarting.delete(node));
+    return { id: '', message: `${node} restarts` };
+  }
+
+  private async restartAfterSwitchover(node: string, shardId: string, id: string): Promise<void> {
+    const deadline = this.ctx.now() + 120_000;
+    while (this.running && this.ctx.now() < deadline) {
+      const s = this.ctx.state.shards.find((x) => x.id === shardId);
+      if (s === undefined) return;
+      if (s.failover === null) {
+        if (s.currentPrimary !== node) return this.restartNow(node);
+        this.ctx.event('Warning', 'RestartSkipped', `${node} not restarted: the switchover ${id} did not hand its role over (see earlier events)`, { node });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private async restartNow(node: string): Promise<void> {
+    this.ctx.event('Normal', 'NodeRestarting', `${node} restarting`, { node });
+    try {
+      await this.ctx.platform.restartNode(node);
+      this.ctx.event('Normal', 'NodeRestarted', `${node} restarted`, { node });
+    } catch (err) {
+      this.ctx.event('Warning', 'NodeRestartFailed', `${node}: restart failed: ${errorText(err)}`, { node });
+    }
   }
 }
 

@@ -119,6 +119,12 @@ export class ProcessPlatform implements Platform {
     }
   }
 
+  /** Stops a node gracefully and starts it again on the same data. */
+  async restartNode(name: string): Promise<void> {
+    await this.stopNode(name);
+    await this.startNode(name);
+  }
+
   /** Stops a node (graceful, then forced); it stays stopped until startNode(). For fault tests. */
   async stopNode(name: string): Promise<void> {
     await this.entry(name).proc.stop(this.stopGraceMs);

@@ -31,6 +31,8 @@ export interface PlatformNode {
 export interface Platform {
   /** Makes node `name` of shard `shard` exist and run (created, or restarted if it exited); resolves once it is placed. */
   ensureNode(name: string, shard: string): Promise<NodeEndpoint>;
+  /** Stops the node gracefully and starts it again on the same data (Kubernetes: deletes the pod). */
+  restartNode(name: string): Promise<void>;
   /** Stops the node (gracefully, then forcibly) and deletes it with its data. */
   deleteNode(name: string): Promise<void>;
   /** What the platform knows of every node it manages now. */

@@ -4,6 +4,8 @@
  * - kill -9 each shard's primary in turn: its replica is promoted, the
  *   clients resume, the killed node comes back (restarted by the platform)
  *   as a replica and catches up;
+ * - irisctl restart of a primary: it hands over (switchover) and only then
+ *   restarts;
  * - SIGSTOP a primary: failover happens; after SIGCONT it is fenced and
  *   rejoins as a replica, having acknowledged nothing after it was replaced.
  * A checker over every client's history then finds every acknowledged write
@@ -85,6 +87,33 @@ describe('local cluster: automatic failover under a cluster client load', functi
     await expectReplicasEqual();
     const events = cluster.output();
     expect(events.match(/FailoverFinished/g) ?? []).to.have.length(3);
+  });
+
+  it('restarts a primary gracefully (irisctl restart): switchover first, then the restart, no acknowledged write lost', async () => {
+    const seed = (await cluster.shard('shard-0')).nodes[0]!.port!;
+    const load = new ClusterLoad(seed, { keyPrefix: 'restart-', clients: 2, workers: 3, keysPerWorker: 200, maxOps: 100_000, deadlineMs: 240_000, commandTimeoutMs: 1000 });
+    const before = await cluster.shard('shard-2');
+    const old = before.primary;
+    const pid = await cluster.pidOf(old);
+    try {
+      await waitFor('the load to get going', () => load.ops >= 300, { timeoutMs: 30_000 });
+      const accepted = await cluster.client.restartNode(old);
+      expect(accepted.id).to.match(/^switchover-/);
+      const after = await waitForFailover('shard-2', old);
+      expect(after.epoch).to.equal(before.epoch + 1); // a switchover needs one epoch, not a fence and a promotion
+      await waitFor(`${old} to be a new process`, async () => (await cluster.pidOf(old).catch(() => pid)) !== pid, { timeoutMs: 30_000 });
+      const opsNow = load.ops;
+      await waitFor('writes to go on', () => load.ops >= opsNow + 300, { timeoutMs: 30_000 });
+    } finally {
+      load.stop();
+      await load.done();
+    }
+    const events = cluster.output();
+    expect(events).to.match(/SwitchoverFinished: shard-2/);
+    expect(events).to.match(/NodeRestarted: .*restarted/);
+    expect(load.staleReads.slice(0, 5)).to.deep.equal([]);
+    await expectAckedReadable(seed, load.log);
+    await expectReplicasEqual();
   });
 
   it('fences a SIGSTOPped primary: failover happens; after SIGCONT it rejoins as a replica', async () => {

@@ -26,7 +26,7 @@ const STATUS: ClusterStatus = {
   operation: null, messages: [], updatedAt: 1,
 };
 
-type Call = { verb: 'failover'; shard: string } | { verb: 'switchover'; shard: string; to?: string } | { verb: 'scale'; req: ScaleRequest } | { verb: 'rebalance' };
+type Call = { verb: 'failover'; shard: string } | { verb: 'switchover'; shard: string; to?: string } | { verb: 'scale'; req: ScaleRequest } | { verb: 'rebalance' } | { verb: 'restart'; node: string };
 
 /** Records every call; `fail` makes the next calls throw, `hang` makes them never answer. */
 class FakeTarget implements ControlTarget {
@@ -51,6 +51,9 @@ class FakeTarget implements ControlTarget {
   }
   rebalance() {
     return this.answer({ verb: 'rebalance' });
+  }
+  restartNode(node: string) {
+    return this.answer({ verb: 'restart', node });
   }
   release(): void {
     for (const r of this.hung.splice(0)) r();
@@ -154,6 +157,7 @@ describe('control API server', () => {
       ['/scale', { replicasPerShard: 2 }, { verb: 'scale', req: { replicasPerShard: 2 } }],
       ['/scale', { shards: 2, replicasPerShard: 0 }, { verb: 'scale', req: { shards: 2, replicasPerShard: 0 } }],
       ['/rebalance', {}, { verb: 'rebalance' }],
+      ['/restart', { node: 'iris-shard-0-1' }, { verb: 'restart', node: 'iris-shard-0-1' }],
     ];
     for (const [path, body, call] of cases) {
       target.calls = [];
