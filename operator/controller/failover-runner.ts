@@ -32,8 +32,21 @@ import { shardById, withShardPatch } from './shard-update.js';
 /** A switchover whose candidate does not catch up in this time gives up (the primary keeps its role). */
 const CATCHUP_TIMEOUT_MS = 30_000;
 
+/**
+ * Test-only: IRISDB_TEST_HOLD_FAILOVER_STAGE=<stage> makes the runner stop
+ * every change of primary before it acts on that stage, so an integration
+ * test can kill the controller at a chosen point of a failover and check
+ * that its successor (started without it) resumes. Never set in use.
+ */
+const HOLD_ENV = 'IRISDB_TEST_HOLD_FAILOVER_STAGE';
+
 export class FailoverRunner {
-  constructor(private readonly ctx: ControllerContext, private readonly heartbeat: Heartbeat) {}
+  private readonly holdStage: string | null;
+
+  constructor(private readonly ctx: ControllerContext, private readonly heartbeat: Heartbeat) {
+    this.holdStage = process.env[HOLD_ENV] || null;
+    if (this.holdStage !== null) ctx.logger.warn(`${HOLD_ENV} is set (test only): changes of primary stop before stage ${this.holdStage}`);
+  }
 
   /** Starts a failover for every shard whose primary counts as failed. */
   async detect(): Promise<void> {
@@ -109,7 +122,7 @@ export class FailoverRunner {
     for (let i = 0; i < 6; i++) {
       const shard = shardById(this.ctx.state, shardId);
       const f = shard?.failover ?? null;
-      if (shard === undefined || f === null) return;
+      if (shard === undefined || f === null || f.stage === this.holdStage) return;
       const before = f.stage;
       switch (f.stage) {
         case 'fence': await this.fence(shard, f); break;

@@ -12,9 +12,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Cluster } from 'ioredis';
+import { AdminClient } from '../../common/admin-client.js';
+import { countSlots, slotOwners, type ClusterMap } from '../../common/cluster-map.js';
+import { SLOT_COUNT } from '../../common/slot.js';
 import { ControlClient } from '../../operator/control-api/client.js';
 import type { ClusterStatus, NodeView } from '../../operator/core/observation.js';
+import type { ControllerState } from '../../operator/core/state.js';
 import { localDown } from '../../operator/local/down.js';
+import { FileStateStore } from '../../operator/local/file-state-store.js';
 import { readLocalState } from '../../operator/local/local-state.js';
 import { waitFor } from './wait.js';
 
@@ -62,15 +68,15 @@ export class LocalCluster {
     return this.out;
   }
 
-  /** (Re)starts the controller process on the same directory. */
-  spawnController(): void {
+  /** (Re)starts the controller process on the same directory; `env` adds variables (test-only switches) to its environment. */
+  spawnController(env: Readonly<Record<string, string>> = {}): void {
     const o = this.opts;
     const args = [IRISCTL, 'local', 'up', '--dir', this.dir, '--base-port', String(this.basePort),
       '--shards', String(o.shards ?? 3), '--replicas', String(o.replicas ?? 1)];
     if (o.minSyncReplicas !== undefined) args.push('--min-sync-replicas', String(o.minSyncReplicas));
     if (o.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(o.heartbeatMs));
     if (o.failureThreshold !== undefined) args.push('--failure-threshold', String(o.failureThreshold));
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     p.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.proc = p;
@@ -143,6 +149,66 @@ export class LocalCluster {
     const gone = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
     p.kill('SIGINT');
     return gone;
+  }
+
+  /** The cluster-internal admin token (DIR/token). */
+  async token(): Promise<string> {
+    return (await fs.promises.readFile(path.join(this.dir, 'token'), 'utf8')).trim();
+  }
+
+  /** What the controller recorded (DIR/controller.json), read the way a restarted controller reads it. */
+  async controllerState(): Promise<ControllerState | null> {
+    return new FileStateStore(this.dir).load();
+  }
+
+  /** The cluster map every node of the current status has installed (GET /admin/cluster/map). */
+  async nodeMaps(): Promise<Array<{ name: string; map: ClusterMap | null }>> {
+    const st = await this.status();
+    const token = await this.token();
+    return Promise.all(st.shards.flatMap((s) => s.nodes).map(async (n) => {
+      if (n.httpUrl === null) throw new Error(`${n.name} has no address`);
+      return { name: n.name, map: await new AdminClient(n.httpUrl, token, 5000).clusterMap() };
+    }));
+  }
+
+  /**
+   * Why the slots are not spread evenly over exactly `shards` shards (empty
+   * when they are): in the status, and in every node's installed map (one
+   * epoch on all, every slot owned once, shard sizes within one slot).
+   */
+  async slotBalanceProblems(shards: number): Promise<string[]> {
+    const problems: string[] = [];
+    const st = await this.status();
+    const counts = st.shards.map((s) => s.slotCount);
+    if (st.shards.length !== shards) problems.push(`status lists ${st.shards.length} shards, not ${shards}`);
+    if (st.slotsAssigned !== SLOT_COUNT) problems.push(`status: ${st.slotsAssigned} slots assigned`);
+    if (Math.max(...counts) - Math.min(...counts) > 1) problems.push(`status: shard sizes ${counts.join(', ')}`);
+    const maps = await this.nodeMaps();
+    const epochs = new Set(maps.map((m) => m.map?.epoch ?? null));
+    if (epochs.size !== 1 || epochs.has(null)) problems.push(`nodes' map epochs differ: ${maps.map((m) => `${m.name}@${m.map?.epoch ?? 'none'}`).join(', ')}`);
+    for (const { name, map } of maps) {
+      if (map === null) continue;
+      if (map.epoch !== st.mapEpoch) problems.push(`${name} has map epoch ${map.epoch}, the controller published ${st.mapEpoch}`);
+      const sizes = map.shards.map((s) => countSlots(s.slots));
+      if (map.shards.length !== shards) problems.push(`${name}'s map has ${map.shards.length} shards`);
+      if (Math.max(...sizes) - Math.min(...sizes) > 1) problems.push(`${name}'s map: shard sizes ${sizes.join(', ')}`);
+      const unowned = slotOwners(map).filter((o) => o < 0).length;
+      if (unowned > 0) problems.push(`${name}'s map leaves ${unowned} slots unowned`);
+    }
+    return problems;
+  }
+
+  /** GETs `keys` through a fresh ioredis Cluster client (auto-pipelined); a failed GET throws. */
+  async getAll(keys: readonly string[]): Promise<Array<string | null>> {
+    const client = new Cluster([{ host: '127.0.0.1', port: await this.seedPort() }], { enableAutoPipelining: true, maxRedirections: 64, retryDelayOnTryAgain: 50 });
+    client.on('error', () => {});
+    try {
+      const out: Array<string | null> = [];
+      for (let i = 0; i < keys.length; i += 2000) out.push(...(await Promise.all(keys.slice(i, i + 2000).map((k) => client.get(k)))));
+      return out;
+    } finally {
+      client.disconnect();
+    }
   }
 
   /** Stops everything (also orphaned nodes) and removes the directory. */
