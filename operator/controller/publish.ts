@@ -6,7 +6,8 @@
  * is reported (see core/map-merge.ts).
  */
 import { AdminApiError } from '../../common/admin-client.js';
-import type { ClusterMap } from '../../common/cluster-map.js';
+import type { ClusterMap, MapNode } from '../../common/cluster-map.js';
+import { withNodeAddresses } from '../core/slot-plan.js';
 import { resolveMapConflict } from '../core/map-merge.js';
 import type { SlotMove } from '../core/state.js';
 import { errorText, type ControllerContext } from './context.js';
@@ -19,6 +20,7 @@ export class MapPublisher {
 
   /** Pushes the controller's map where it is missing; returns the nodes that have it now. */
   async publish(): Promise<void> {
+    await this.refreshAddresses();
     const map = this.ctx.state.map;
     if (map === null) return;
     const names = this.ctx.state.shards.flatMap((s) => s.members);
@@ -43,6 +45,26 @@ export class MapPublisher {
       if (!(await this.resolve(name, map))) return;
     }
     if (conflicts.length === 0) this.blocked = null;
+  }
+
+  /**
+   * Nodes are known by name; their addresses change when they restart
+   * elsewhere (a new pod IP). A map naming an old address is republished
+   * with the platform's current one.
+   */
+  private async refreshAddresses(): Promise<void> {
+    const map = this.ctx.state.map;
+    if (map === null) return;
+    const changed: MapNode[] = [];
+    for (const n of map.nodes) {
+      const ep = this.ctx.endpoint(n.name);
+      if (ep !== null && (ep.host !== n.host || ep.port !== n.port || ep.busPort !== n.busPort)) {
+        changed.push({ name: n.name, host: ep.host, port: ep.port, busPort: ep.busPort });
+      }
+    }
+    if (changed.length === 0) return;
+    await this.ctx.commit({ ...this.ctx.state, map: withNodeAddresses(map, changed, map.epoch + 1) });
+    this.ctx.event('Normal', 'AddressesChanged', `new addresses for ${changed.map((c) => `${c.name} (${c.host}:${c.port})`).join(', ')}; map epoch ${map.epoch + 1}`);
   }
 
   /** Looks at the map `name` refused ours for; true if the controller's map now includes it. */
