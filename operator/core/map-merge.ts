@@ -20,11 +20,13 @@ export type MapConflict =
  */
 export function resolveMapConflict(ours: ClusterMap, theirs: ClusterMap, move: SlotMove | null): MapConflict {
   const epoch = Math.max(ours.epoch, theirs.epoch) + 1;
-  if (move !== null) {
+  // A move naming a shard our map lacks cannot be the flip (moveSlots would throw into the control loop).
+  if (move !== null && ours.shards.some((s) => s.id === move.to)) {
     const moved = moveSlots(ours, move.slots, move.to, theirs.epoch);
     if (sameOwnership(moved, theirs)) {
-      // Exactly the flip (same epoch, same content): adopt it as is; otherwise carry our other changes above it.
-      return { ok: true, map: sameMapContent(moved, theirs) ? moved : { ...moved, epoch }, flipped: true };
+      // Exactly the flip (same content, at or above our epoch): adopt it as is; otherwise carry our other changes above both.
+      const asIs = sameMapContent(moved, theirs) && theirs.epoch >= ours.epoch;
+      return { ok: true, map: asIs ? moved : { ...moved, epoch }, flipped: true };
     }
   }
   if (sameOwnership(ours, theirs)) return { ok: true, map: { ...ours, epoch }, flipped: false };

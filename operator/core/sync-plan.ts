@@ -50,6 +50,10 @@ export function nextSyncStep(input: SyncInput): SyncStep {
   const dec = new Set(declared);
   const pending = recorded.filter((r) => !dec.has(r));
   if (pending.length > 0) {
+    // A replica still counted failed meanwhile: stop counting it too, or the wait below would never end
+    // (the primary then reports a new position, and every replica left must reach that one).
+    const gone = declared.filter((d) => !input.replicas.includes(d) || input.failed.has(d));
+    if (gone.length > 0) return { do: 'tell', replicas: declared.filter((d) => !gone.includes(d)), removal: true };
     // An addition in flight (tell the primary) or a removal in flight (wait, then record).
     const add = pending.filter((p) => input.replicas.includes(p) && !input.failed.has(p) && caughtUp(primary, p, input.maxLagOps));
     if (add.length > 0) return { do: 'tell', replicas: [...declared, ...add], removal: false };
