@@ -49,10 +49,11 @@ export class AdminClient {
   /**
    * Installs `map` on the node; returns the installed map. AdminApiError 409
    * (code 'conflict') if the node has a newer epoch, or the same epoch with
-   * other content; 400 if the map is invalid.
+   * other content, or (with ifEpoch) its map is not at epoch ifEpoch (0: no
+   * map); 400 if the map is invalid.
    */
-  setClusterMap(map: ClusterMap): Promise<ClusterMap> {
-    return this.call('PUT', '/admin/cluster/map', map);
+  setClusterMap(map: ClusterMap, ifEpoch?: number): Promise<ClusterMap> {
+    return this.call('PUT', `/admin/cluster/map${ifEpoch === undefined ? '' : `?ifEpoch=${ifEpoch}`}`, map);
   }
 
   /** One admin request; subclasses for other admin areas reuse it. */

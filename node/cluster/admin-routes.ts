@@ -2,7 +2,10 @@
  * The cluster part of the admin API, mounted under /admin (behind adminAuth):
  *   GET /admin/cluster/map   the installed map (404 before the first push)
  *   PUT /admin/cluster/map   install a map: 400 invalid, 409 older epoch or
- *                            same epoch with other content; returns the map
+ *                            same epoch with other content; returns the map.
+ *                            ?ifEpoch=N: only if the installed map is at epoch N
+ *                            (0: none yet), else 409 — so a controller can never
+ *                            overwrite a migration flip it has not seen
  */
 import express, { type Router } from 'express';
 import { ClusterMapError, parseClusterMap } from '../../common/cluster-map.js';
@@ -30,6 +33,15 @@ export function clusterAdminRouter(state: ClusterState, metrics?: ClusterMetrics
     } catch (err) {
       if (err instanceof ClusterMapError) throw badRequest(`invalid cluster map: ${err.message}`);
       throw err;
+    }
+    const ifEpoch = req.query.ifEpoch;
+    if (ifEpoch !== undefined) {
+      if (typeof ifEpoch !== 'string' || !/^\d{1,15}$/.test(ifEpoch)) throw badRequest('ifEpoch must be a non-negative integer');
+      const installed = state.map?.epoch ?? 0;
+      if (installed !== Number(ifEpoch)) {
+        metrics?.mapConflicts.inc();
+        throw new HttpError(409, 'conflict', `the installed map is at epoch ${installed}, not ${ifEpoch}`, { reason: 'epoch_changed', installedEpoch: state.map?.epoch ?? null });
+      }
     }
     try {
       state.install(map);

@@ -119,6 +119,7 @@ function build(def: VerbDef, v: Values, positionals: readonly string[]): Command
 
 const SPEC_FLAGS: Record<keyof ClusterSpec, string> = {
   shards: 'shards', replicasPerShard: 'replicas', minSyncReplicas: 'min-sync-replicas', heartbeatMs: 'heartbeat-ms', failureThreshold: 'failure-threshold',
+  dataDurability: 'data-durability',
 };
 
 function localUp(v: Values): Command {
@@ -129,6 +130,7 @@ function localUp(v: Values): Command {
     minSyncReplicas: int(v, 'min-sync-replicas', SPEC_LIMITS.minSyncReplicas, verb) ?? DEFAULT_SPEC.minSyncReplicas,
     heartbeatMs: int(v, 'heartbeat-ms', SPEC_LIMITS.heartbeatMs, verb) ?? DEFAULT_SPEC.heartbeatMs,
     failureThreshold: int(v, 'failure-threshold', SPEC_LIMITS.failureThreshold, verb) ?? DEFAULT_SPEC.failureThreshold,
+    dataDurability: (str(v, 'data-durability') ?? DEFAULT_SPEC.dataDurability) as ClusterSpec['dataDurability'],
   };
   try {
     validateSpec(spec);

@@ -51,6 +51,7 @@ export const VERBS: readonly VerbDef[] = [
       DIR,
       { name: 'heartbeat-ms', type: 'string', value: 'MS', help: `how often the controller checks every node (default ${DEFAULT_SPEC.heartbeatMs})` },
       { name: 'failure-threshold', type: 'string', value: 'N', help: `missed heartbeats before a primary is failed over (default ${DEFAULT_SPEC.failureThreshold})` },
+      { name: 'data-durability', type: 'string', value: 'MODE', help: `required: writes wait for minSyncReplicas replicas even while replicas are down; preferred: a failed replica stops being waited for (default ${DEFAULT_SPEC.dataDurability})` },
       HELP,
     ],
     notes: ['The data stays in DIR; running `irisctl local up` again resumes the same cluster.'],

@@ -51,6 +51,8 @@ export class Controller implements ControlTarget {
   private bootstrapProgress = { up: 0, ready: 0, total: 0 };
   private lastTickError: string | null = null;
   private readonly restarting = new Set<string>();
+  private turn: Promise<void> = Promise.resolve();
+  private ensuring = false;
 
   private constructor(readonly ctx: ControllerContext) {
     this.heartbeat = new Heartbeat(ctx);
@@ -111,14 +113,9 @@ export class Controller implements ControlTarget {
   private async loop(): Promise<void> {
     while (this.running) {
       const started = this.ctx.now();
-      try {
-        await this.tick();
-        this.lastTickError = null;
-      } catch (err) {
-        const text = errorText(err);
-        if (text !== this.lastTickError) this.ctx.logger.error('controller step failed', { error: text, stack: (err as Error).stack });
-        this.lastTickError = text;
-      }
+      const errorsBefore = this.lastTickError;
+      await this.tick();
+      if (this.lastTickError === errorsBefore) this.lastTickError = null;
       if (!this.running) break;
       const wait = Math.max(0, this.ctx.state.spec.heartbeatMs - (this.ctx.now() - started));
       await new Promise<void>((resolve) => {
@@ -134,18 +131,47 @@ export class Controller implements ControlTarget {
     }
   }
 
+  /**
+   * One step at a time: a tick and the user requests take turns, so a
+   * request never builds its state from a copy a tick is about to replace.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
   private async tick(): Promise<void> {
-    await this.membership.ensureNodes();
-    await this.heartbeat.round();
-    await this.failovers.detect();
-    for (const s of this.ctx.state.shards) if (s.failover !== null) await this.failovers.progress(s.id);
-    await this.roles.reconcile();
-    await this.syncSets.reconcile();
-    if (this.ctx.state.map === null) this.bootstrapProgress = await this.membership.bootstrap();
-    await this.publisher.publish();
-    await this.rebalancer.step();
-    await this.publisher.publish();
-    await this.membership.collectGarbage();
+    await this.exclusive(async () => {
+      await this.step('heartbeat', () => this.heartbeat.round());
+      await this.step('failover detection', () => this.failovers.detect());
+      for (const s of this.ctx.state.shards) {
+        if (s.failover !== null) await this.step(`failover of ${s.id}`, () => this.failovers.progress(s.id));
+      }
+      await this.step('roles', async () => { await this.roles.reconcile(); });
+      await this.step('sync sets', () => this.syncSets.reconcile());
+      if (this.ctx.state.map === null) await this.step('bootstrap', async () => { this.bootstrapProgress = await this.membership.bootstrap(); });
+      await this.step('map publishing', () => this.publisher.publish());
+      await this.step('rebalance', () => this.rebalancer.step());
+      await this.step('map publishing', () => this.publisher.publish());
+      await this.step('garbage collection', () => this.membership.collectGarbage());
+    });
+    // Outside the turn: creating nodes may wait for the platform (a pod being scheduled).
+    if (!this.ensuring) {
+      this.ensuring = true;
+      void this.step('node creation', () => this.membership.ensureNodes()).finally(() => (this.ensuring = false));
+    }
+  }
+
+  /** Runs one step; a failing step is logged and the others still run. */
+  private async step(name: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      const text = `${name}: ${errorText(err)}`;
+      if (text !== this.lastTickError) this.ctx.logger.error('controller step failed', { step: name, error: errorText(err), stack: (err as Error).stack });
+      this.lastTickError = text;
+    }
   }
 
   // ---- ControlTarget ----------------------------------------------------------------
@@ -165,18 +191,22 @@ export class Controller implements ControlTarget {
   }
 
   async failover(shard: string): Promise<RequestAccepted> {
-    const id = await this.failovers.requestFailover(shard);
+    const id = await this.exclusive(() => this.failovers.requestFailover(shard));
     this.poke();
     return { id, message: `failover of ${shard} started` };
   }
 
   async switchover(shard: string, to?: string): Promise<RequestAccepted> {
-    const id = await this.failovers.requestSwitchover(shard, to);
+    const id = await this.exclusive(() => this.failovers.requestSwitchover(shard, to));
     this.poke();
     return { id, message: `switchover of ${shard} started` };
   }
 
-  async scale(req: ScaleRequest): Promise<RequestAccepted> {
+  scale(req: ScaleRequest): Promise<RequestAccepted> {
+    return this.exclusive(() => this.scaleNow(req));
+  }
+
+  private async scaleNow(req: ScaleRequest): Promise<RequestAccepted> {
     if (req.shards === undefined && req.replicasPerShard === undefined) throw new ControlError('bad_request', 'give shards or replicasPerShard');
     const state = this.ctx.state;
     if (state.map === null) throw new ControlError('conflict', 'the cluster is still bootstrapping');
@@ -195,7 +225,11 @@ export class Controller implements ControlTarget {
     return (shards ?? replicas)!;
   }
 
-  async rebalance(): Promise<RequestAccepted> {
+  rebalance(): Promise<RequestAccepted> {
+    return this.exclusive(() => this.rebalanceNow());
+  }
+
+  private async rebalanceNow(): Promise<RequestAccepted> {
     const state = this.ctx.state;
     if (state.map === null) throw new ControlError('conflict', 'the cluster is still bootstrapping');
     this.noOperation();
@@ -218,7 +252,7 @@ export class Controller implements ControlTarget {
     const reason = `scale shards ${active.length} → ${n}`;
     if (n > active.length) {
       let nextIndex = Math.max(-1, ...state.shards.map((s) => s.index)) + 1;
-      const added = Array.from({ length: n - active.length }, () => newShard(state.cluster, nextIndex++, state.spec.replicasPerShard));
+      const added = Array.from({ length: n - active.length }, () => newShard(state.cluster, nextIndex++, state.spec.replicasPerShard, state.spec.minSyncReplicas));
       const shards = [...state.shards, ...added];
       return this.beginOperation(reason, 'add', [...active, ...added].map((s) => s.id), [], { ...state, shards }, spec);
     }
@@ -257,7 +291,7 @@ export class Controller implements ControlTarget {
     if (this.restarting.has(node)) throw new ControlError('conflict', `${node} is already being restarted`);
     if (shard.currentPrimary === node && shard.members.length > 1) {
       // Graceful: the primary hands its role over first, so no write waits on a stopped primary.
-      const id = await this.failovers.requestSwitchover(shard.id);
+      const id = await this.exclusive(() => this.failovers.requestSwitchover(shard.id));
       this.poke();
       this.restarting.add(node);
       void this.restartAfterSwitchover(node, shard.id, id).finally(() => this.restarting.delete(node));

@@ -21,7 +21,6 @@ import type { ReplicationStatus } from '../../common/replication.js';
 import { chooseFailoverCandidate, chooseSwitchoverCandidate } from '../core/failover-choice.js';
 import { primaryFailure } from '../core/health.js';
 import { withShardPrimary } from '../core/slot-plan.js';
-import { effectiveMinSync } from '../core/spec.js';
 import type { FailoverProgress, ShardState } from '../core/state.js';
 import { ControlError } from '../control-api/types.js';
 import { peerAddress } from './addresses.js';
@@ -53,7 +52,8 @@ export class FailoverRunner {
     const { state } = this.ctx;
     if (state.map === null) return; // bootstrapping: nothing has been acknowledged yet
     for (const shard of state.shards) {
-      if (shard.failover !== null) continue;
+      // A shard being added is not in the map yet: nothing to fail over (its nodes may still be starting).
+      if (shard.failover !== null || !state.map.shards.some((s) => s.id === shard.id)) continue;
       const obs = this.ctx.observations.get(shard.currentPrimary);
       if (obs === undefined) continue;
       const reason = primaryFailure({
@@ -109,7 +109,7 @@ export class FailoverRunner {
       promoteEpoch: kind === 'failover' ? shard.epoch + 2 : shard.epoch + 1,
       candidate, catchupSeq: null, blocked: null, startedAt: now, updatedAt: now,
       // A switchover keeps the other in-sync replicas; a failover learns who answered at the fence.
-      inSync: kind === 'switchover' ? shard.syncReplicas.filter((r) => r !== candidate) : [],
+      inSync: kind === 'switchover' ? shard.sync.replicas.filter((r) => r !== candidate) : [],
     };
     await this.ctx.commit(withShardPatch(state, shard.id, { failover: progress }));
     this.ctx.event(kind === 'failover' ? 'Warning' : 'Normal', kind === 'failover' ? 'FailoverStarted' : 'SwitchoverStarted',
@@ -157,15 +157,14 @@ export class FailoverRunner {
         answers.set(name, null);
       }
     }));
-    // Only the replicas the primary counted can hold acknowledged writes; the quorum is over them.
-    const counted = shard.syncReplicas.filter((r) => r !== f.oldPrimary && survivors.includes(r));
-    const choice = counted.length === 0
-      ? { ok: false as const, reason: `no promotion: ${shard.id} has no in-sync replica (the writes ${f.oldPrimary} acknowledged may be on it alone); waiting for ${f.oldPrimary} to come back` }
-      : chooseFailoverCandidate({
-        shard: shard.id, oldPrimary: f.oldPrimary, replicas: counted,
-        minSyncReplicas: effectiveMinSync({ minSyncReplicas: this.ctx.state.spec.minSyncReplicas, replicasPerShard: counted.length }),
-        fenceEpoch: f.fenceEpoch, answers,
-      });
+    // The record says on how many of which replicas every acknowledged write is (core/sync-plan.ts):
+    // the quorum is over those. With minSyncReplicas 0 nothing is guaranteed anywhere: all must answer.
+    const { spec } = this.ctx.state;
+    const counted = shard.sync.replicas.filter((r) => r !== f.oldPrimary);
+    const acks = spec.minSyncReplicas === 0 ? 0 : shard.sync.acks;
+    const choice = counted.length === 0 || (acks === 0 && spec.minSyncReplicas > 0)
+      ? { ok: false as const, reason: `no promotion: no replica of ${shard.id} is known to hold every write ${f.oldPrimary} acknowledged (they were acknowledged with ${acks} of ${counted.join(', ') || 'no replica'}); waiting for ${f.oldPrimary} to come back` }
+      : chooseFailoverCandidate({ shard: shard.id, oldPrimary: f.oldPrimary, replicas: counted, minSyncReplicas: acks, fenceEpoch: f.fenceEpoch, answers });
     const now = this.ctx.now();
     if (!choice.ok && f.kind === 'failover' && (await this.oldPrimaryBack(f))) {
       // Too few replicas answer, but the old primary is back: it holds every write it acknowledged.
@@ -238,7 +237,7 @@ export class FailoverRunner {
       if (api === null) throw new Error('no address');
       const st = await api.replication();
       if (!(st.role === 'primary' && st.epoch === f.promoteEpoch)) {
-        await api.setRole({ role: 'primary', epoch: f.promoteEpoch, replicas: [...f.inSync] });
+        await api.setRole({ role: 'primary', epoch: f.promoteEpoch, replicas: this.firstReplicas(shard, f) });
       }
     } catch (err) {
       return this.candidateFailed(shard, f, errorText(err));
@@ -277,7 +276,12 @@ export class FailoverRunner {
     const others = shard.members.filter((m) => m !== candidate);
     const map = state.map === null ? null : withShardPrimary(state.map, shard.id, candidate, others, state.map.epoch + 1);
     await this.ctx.commit({
-      ...withShardPatch(state, shard.id, { epoch: f.promoteEpoch, currentPrimary: candidate, targetPrimary: candidate, failover: null, syncReplicas: f.inSync }),
+      // Nothing is known yet about which replicas hold the new primary's writes: the sync-set reconciler
+      // builds the guarantee up again (core/sync-plan.ts), starting from the replicas it was told to wait for.
+      ...withShardPatch(state, shard.id, {
+        epoch: f.promoteEpoch, currentPrimary: candidate, targetPrimary: candidate, failover: null,
+        sync: { replicas: [], acks: 0, target: null },
+      }),
       map,
     });
     const took = this.ctx.now() - f.startedAt;
@@ -287,10 +291,37 @@ export class FailoverRunner {
 
   // ---- switchover ------------------------------------------------------------------
 
+  /**
+   * Who the new primary waits for from the start: the survivors that answered
+   * (they stream from it at once); with dataDurability 'required', filled up
+   * to minSyncReplicas with the other members, even those that are down.
+   */
+  private firstReplicas(shard: ShardState, f: FailoverProgress): string[] {
+    const others = shard.members.filter((m) => m !== f.candidate);
+    const out = f.inSync.filter((r) => others.includes(r));
+    const { spec } = this.ctx.state;
+    if (spec.dataDurability === 'required') {
+      const need = Math.min(spec.minSyncReplicas, others.length);
+      for (const m of [...others].sort((a, b) => (a === f.oldPrimary ? 1 : b === f.oldPrimary ? -1 : a < b ? -1 : 1))) {
+        if (out.length >= need) break;
+        if (!out.includes(m)) out.push(m);
+      }
+    }
+    return out;
+  }
+
   private async restrict(shard: ShardState, f: FailoverProgress): Promise<void> {
     try {
-      const st = await this.ctx.api(f.oldPrimary)!.setRole({ role: 'primary', epoch: shard.epoch, replicas: [f.candidate!] });
-      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { failover: { ...f, stage: 'catchup', catchupSeq: st.lastSeq, updatedAt: this.ctx.now() } }));
+      // The record first (weaker: the candidate joins, the guarantee drops to what counting it alone gives), then the primary.
+      const c = f.candidate!;
+      const acks = Math.min(shard.sync.acks, Math.min(this.ctx.state.spec.minSyncReplicas, 1));
+      const replicas = [...new Set([...shard.sync.replicas, c])];
+      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { sync: { replicas, acks, target: { replicas: [c], seq: null } } }));
+      const st = await this.ctx.api(f.oldPrimary)!.setRole({ role: 'primary', epoch: shard.epoch, replicas: [c] });
+      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, {
+        sync: { replicas, acks, target: { replicas: [c], seq: st.lastSeq } },
+        failover: { ...f, stage: 'catchup', catchupSeq: st.lastSeq, updatedAt: this.ctx.now() },
+      }));
     } catch (err) {
       await this.toFailover(shard, f, `the primary did not answer: ${errorText(err)}`);
     }

@@ -67,6 +67,8 @@ export class Membership {
     for (const s of this.ctx.state.shards) {
       const st = this.ctx.observations.get(s.currentPrimary)?.status;
       for (const r of st?.declaredReplicas ?? []) declared.add(r);
+      // A replica the failover guarantee still counts on may hold the only copy of a write.
+      for (const r of [...s.sync.replicas, ...(s.sync.target?.replicas ?? [])]) declared.add(r);
     }
     for (const n of this.ctx.platform.nodes()) {
       if (members.has(n.name) || declared.has(n.name)) continue;

@@ -7,7 +7,8 @@
  */
 import { AdminApiError } from '../../common/admin-client.js';
 import type { ClusterMap, MapNode } from '../../common/cluster-map.js';
-import { withNodeAddresses } from '../core/slot-plan.js';
+import { withNodeAddresses, withShard } from '../core/slot-plan.js';
+import { mapNodes } from './addresses.js';
 import { resolveMapConflict } from '../core/map-merge.js';
 import type { SlotMove } from '../core/state.js';
 import { errorText, type ControllerContext } from './context.js';
@@ -20,6 +21,7 @@ export class MapPublisher {
 
   /** Pushes the controller's map where it is missing; returns the nodes that have it now. */
   async publish(): Promise<void> {
+    await this.refreshMembership();
     await this.refreshAddresses();
     const map = this.ctx.state.map;
     if (map === null) return;
@@ -33,9 +35,13 @@ export class MapPublisher {
       return;
     }
     const conflicts: string[] = [];
+    const participants = this.migrationParticipants();
     await Promise.all(stale.map(async (name) => {
       try {
-        await this.ctx.api(name)?.setClusterMap(map);
+        // The two primaries of a migration in flight may install its flip at any moment: push to them only
+        // over the epoch they were seen at, so a flip never gets overwritten by a map that has not seen it.
+        const cas = participants.has(name) ? (this.ctx.observations.get(name)?.mapEpoch ?? 0) : undefined;
+        await this.ctx.api(name)?.setClusterMap(map, cas);
       } catch (err) {
         if (err instanceof AdminApiError && err.status === 409) conflicts.push(name);
         else this.ctx.logger.debug('cluster map push failed', { node: name, epoch: map.epoch, error: errorText(err) });
@@ -45,6 +51,36 @@ export class MapPublisher {
       if (!(await this.resolve(name, map))) return;
     }
     if (conflicts.length === 0) this.blocked = null;
+  }
+
+  /** The source and target primaries of the migration in flight. */
+  private migrationParticipants(): Set<string> {
+    const op = this.ctx.state.operation;
+    const out = new Set<string>();
+    if (op === null || op.stage !== 'migrate' || op.done >= op.moves.length) return out;
+    const move = op.moves[op.done]!;
+    if (op.migration !== null) out.add(op.migration.sourceNode);
+    for (const s of this.ctx.state.shards) if (s.id === move.from || s.id === move.to) out.add(s.currentPrimary);
+    return out;
+  }
+
+  /** Replicas added or removed by scaling enter or leave the map (clients see them in CLUSTER SLOTS/NODES). */
+  private async refreshMembership(): Promise<void> {
+    const map = this.ctx.state.map;
+    if (map === null) return;
+    let next = map;
+    for (const shard of this.ctx.state.shards) {
+      const inMap = next.shards.find((s) => s.id === shard.id);
+      if (inMap === undefined || shard.failover !== null || inMap.primary !== shard.currentPrimary) continue;
+      const replicas = shard.members.filter((m) => m !== shard.currentPrimary);
+      if (replicas.length === inMap.replicas.length && replicas.every((r) => inMap.replicas.includes(r))) continue;
+      const nodes = mapNodes(this.ctx, shard.members);
+      if (nodes === null) continue; // a new node without an address yet: next time
+      next = withShard(next, { ...inMap, replicas }, nodes, next.epoch + 1);
+    }
+    if (next === map) return;
+    await this.ctx.commit({ ...this.ctx.state, map: { ...next, epoch: map.epoch + 1 } });
+    this.ctx.logger.info('map membership updated', { epoch: map.epoch + 1 });
   }
 
   /**

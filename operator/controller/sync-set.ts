@@ -1,22 +1,21 @@
 /**
- * Keeps each primary's sync set (the replicas it waits for) to the replicas
- * that are up and caught up, one step per heartbeat, in the order
- * core/sync-plan.ts gives: a failed replica stops stalling writes after
- * failureThreshold intervals, and a replica that is back joins again once
- * it streams and has caught up.
+ * Keeps each primary's declared replicas (the ones it waits for) to the
+ * replicas that are up and caught up — never below minSyncReplicas with
+ * dataDurability 'required' — one step per heartbeat, in the order
+ * core/sync-plan.ts gives, so that the recorded guarantee a failover relies
+ * on is true at every moment.
  */
 import { nextSyncStep } from '../core/sync-plan.js';
 import { errorText, type ControllerContext } from './context.js';
 import type { Heartbeat } from './heartbeat.js';
-import { shardById, withShardPatch } from './shard-update.js';
+import { withShardPatch } from './shard-update.js';
 
 const MAX_LAG_OPS = 1000;
 
 export class SyncSetReconciler {
   /** Per replica: when it was first seen not streaming (not answering, not connected, not online). */
   private readonly badSince = new Map<string, number>();
-  /** Per shard: the primary's lastSeq when it was told to stop counting a replica. */
-  private readonly removalSeq = new Map<string, number>();
+  private readonly lastWait = new Map<string, string>();
 
   constructor(private readonly ctx: ControllerContext, private readonly heartbeat: Heartbeat) {}
 
@@ -29,7 +28,7 @@ export class SyncSetReconciler {
       if (primary === null || primary.role !== 'primary' || primary.epoch !== shard.epoch) continue;
       const replicas = shard.members.filter((m) => m !== shard.currentPrimary);
       const failed = new Set<string>();
-      for (const r of new Set([...replicas, ...shard.syncReplicas])) {
+      for (const r of new Set([...replicas, ...shard.sync.replicas])) {
         const obs = this.ctx.observations.get(r);
         const link = primary.replicas.find((x) => x.name === r);
         const good = obs?.status != null && !this.heartbeat.exited(r) && link !== undefined && link.connected && link.state === 'online';
@@ -42,27 +41,35 @@ export class SyncSetReconciler {
         if (this.heartbeat.exited(r) || now - since >= spec.failureThreshold * spec.heartbeatMs) failed.add(r);
       }
       const step = nextSyncStep({
-        recorded: shard.syncReplicas, replicas, primary, failed, maxLagOps: MAX_LAG_OPS,
-        removalSeq: this.removalSeq.get(shard.id) ?? null,
+        record: shard.sync, replicas, primary, failed, maxLagOps: MAX_LAG_OPS,
+        minSyncReplicas: spec.minSyncReplicas, durability: spec.dataDurability,
       });
       try {
         switch (step.do) {
           case 'none':
+            this.lastWait.delete(shard.id);
+            break;
           case 'wait':
+            if (this.lastWait.get(shard.id) !== step.why) this.ctx.logger.info('sync set change waiting', { shard: shard.id, why: step.why });
+            this.lastWait.set(shard.id, step.why);
             break;
           case 'record': {
-            const current = shardById(this.ctx.state, shard.id)!;
-            await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { syncReplicas: step.syncReplicas }));
-            this.removalSeq.delete(shard.id);
-            this.ctx.event('Normal', 'SyncReplicasChanged', `${shard.id}: writes now wait for ${describe(step.syncReplicas, spec.minSyncReplicas)} (was ${current.syncReplicas.join(', ') || 'none'})`, { shard: shard.id });
+            const before = shard.sync;
+            await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { sync: step.record }));
+            if (step.record.target === null) {
+              this.ctx.event('Normal', 'SyncReplicasChanged', `${shard.id}: every acknowledged write is on at least ${step.record.acks} of ${step.record.replicas.join(', ') || 'no replica'} (${step.why})`, { shard: shard.id });
+            } else {
+              const dropped = before.replicas.filter((r) => !step.record.target!.replicas.includes(r));
+              const type = dropped.length > 0 ? 'Warning' : 'Normal';
+              this.ctx.event(type, 'SyncReplicasChanging', `${shard.id}: ${step.why}`, { shard: shard.id });
+            }
             break;
           }
           case 'tell': {
-            const st = await this.ctx.api(shard.currentPrimary)!.setRole({ role: 'primary', epoch: shard.epoch, replicas: [...step.replicas] });
-            if (step.removal) {
-              this.removalSeq.set(shard.id, st.lastSeq);
-              const gone = shard.syncReplicas.filter((r) => !step.replicas.includes(r));
-              if (gone.length > 0) this.ctx.event('Warning', 'SyncReplicaDropped', `${shard.id}: ${shard.currentPrimary} stops waiting for ${gone.join(', ')} (failed or removed); writes continue with ${describe(step.replicas, spec.minSyncReplicas)}`, { shard: shard.id });
+            const st = await this.ctx.api(shard.currentPrimary, spec.heartbeatMs * 4)!.setRole({ role: 'primary', epoch: shard.epoch, replicas: [...step.replicas] });
+            const current = this.ctx.state.shards.find((s) => s.id === shard.id)!;
+            if (current.sync.target !== null) {
+              await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { sync: { ...current.sync, target: { ...current.sync.target, seq: st.lastSeq } } }));
             }
             break;
           }
@@ -72,9 +79,4 @@ export class SyncSetReconciler {
       }
     }
   }
-}
-
-function describe(replicas: readonly string[], minSync: number): string {
-  if (replicas.length === 0) return 'no replica (acknowledged by the primary alone until a replica catches up)';
-  return `${Math.min(minSync, replicas.length)} of ${replicas.join(', ')}`;
 }

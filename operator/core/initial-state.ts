@@ -12,20 +12,20 @@ export function initialState(cluster: string, spec: ClusterSpec): ControllerStat
     version: STATE_VERSION,
     cluster,
     spec,
-    shards: Array.from({ length: spec.shards }, (_, i) => newShard(cluster, i, spec.replicasPerShard)),
+    shards: Array.from({ length: spec.shards }, (_, i) => newShard(cluster, i, spec.replicasPerShard, spec.minSyncReplicas)),
     map: null,
     operation: null,
     nextId: 1,
   };
 }
 
-export function newShard(cluster: string, index: number, replicas: number): ShardState {
+export function newShard(cluster: string, index: number, replicas: number, minSyncReplicas: number): ShardState {
   const members = Array.from({ length: replicas + 1 }, (_, j) => nodeName(cluster, index, j));
   return {
     id: shardId(index), index, epoch: 1, members,
     currentPrimary: members[0]!, targetPrimary: members[0]!, failover: null, leaving: false,
-    // A new shard has no writes yet: every replica is in sync.
-    syncReplicas: members.slice(1),
+    // A new shard has no writes yet: every replica holds all of them.
+    sync: { replicas: members.slice(1), acks: Math.min(minSyncReplicas, replicas), target: null },
   };
 }
 

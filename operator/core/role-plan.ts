@@ -25,7 +25,7 @@ export function desiredRole(
 ): RoleRequest | null {
   if (shard.failover !== null || !shard.members.includes(node)) return null;
   const primary = shard.currentPrimary;
-  if (node === primary) return { role: 'primary', epoch: shard.epoch, replicas: [...shard.syncReplicas] };
+  if (node === primary) return { role: 'primary', epoch: shard.epoch, replicas: [...(shard.sync.target?.replicas ?? shard.sync.replicas)] };
   const addr = addresses.get(primary);
   if (addr === undefined) return null;
   return { role: 'replica', epoch: shard.epoch, primary: { name: primary, host: addr.host, busPort: addr.busPort } };

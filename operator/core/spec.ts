@@ -15,7 +15,18 @@ export interface ClusterSpec {
   readonly heartbeatMs: number;
   /** Missed heartbeats in a row after which a primary counts as failed. */
   readonly failureThreshold: number;
+  /**
+   * required: a write is acknowledged only once minSyncReplicas replicas
+   * have it, even while replicas are down (writes wait, then fail with
+   * NOREPLICAS). preferred: a failed replica stops being waited for after
+   * failureThreshold heartbeats, so writes go on with fewer copies (down to
+   * the primary alone) until it is back (CloudNativePG's dataDurability).
+   */
+  readonly dataDurability: DataDurability;
 }
+
+export type DataDurability = 'required' | 'preferred';
+export const DATA_DURABILITY: readonly DataDurability[] = ['required', 'preferred'];
 
 export const DEFAULT_SPEC: ClusterSpec = {
   shards: 3,
@@ -23,6 +34,7 @@ export const DEFAULT_SPEC: ClusterSpec = {
   minSyncReplicas: 1,
   heartbeatMs: 500,
   failureThreshold: 3,
+  dataDurability: 'required',
 };
 
 export const SPEC_LIMITS = {
@@ -31,7 +43,9 @@ export const SPEC_LIMITS = {
   minSyncReplicas: { min: 0, max: 5 },
   heartbeatMs: { min: 50, max: 60_000 },
   failureThreshold: { min: 1, max: 100 },
-} as const satisfies Record<keyof ClusterSpec, { min: number; max: number }>;
+} as const satisfies Record<NumericSpecField, { min: number; max: number }>;
+
+export type NumericSpecField = Exclude<keyof ClusterSpec, 'dataDurability'>;
 
 export class SpecError extends Error {
   constructor(readonly field: keyof ClusterSpec, message: string) {
@@ -42,7 +56,10 @@ export class SpecError extends Error {
 
 /** `spec` with every field checked against SPEC_LIMITS; throws SpecError naming the first bad field. */
 export function validateSpec(spec: ClusterSpec): ClusterSpec {
-  for (const field of Object.keys(SPEC_LIMITS) as (keyof ClusterSpec)[]) {
+  if (!DATA_DURABILITY.includes(spec.dataDurability)) {
+    throw new SpecError('dataDurability', `dataDurability must be one of ${DATA_DURABILITY.join(', ')} (got ${String(spec.dataDurability)})`);
+  }
+  for (const field of Object.keys(SPEC_LIMITS) as NumericSpecField[]) {
     const v = spec[field];
     const { min, max } = SPEC_LIMITS[field];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {

@@ -7,6 +7,7 @@
  */
 import type { ClusterMap, SlotRange } from '../../common/cluster-map.js';
 import type { ClusterSpec } from './spec.js';
+import type { SyncRecord } from './sync-plan.js';
 
 export const STATE_VERSION = 1;
 
@@ -42,14 +43,11 @@ export interface ShardState {
   readonly targetPrimary: string;
   readonly failover: FailoverProgress | null;
   /**
-   * The replicas the primary counts acknowledgements from (its declared
-   * replicas): every acknowledged write is on min(minSyncReplicas, this many)
-   * of them, so a failover chooses among these, under the quorum rule. A
-   * replica joins once it is online and caught up, and leaves once it has
-   * failed (writes would stall for it) — in an order that keeps this record a
-   * superset of what the primary counts (see controller/sync-set.ts).
+   * What a failover may rely on: every acknowledged write is on at least
+   * sync.acks of sync.replicas; and the change of the primary's declared
+   * replicas in flight (core/sync-plan.ts).
    */
-  readonly syncReplicas: readonly string[];
+  readonly sync: SyncRecord;
   /** Scale-in: the shard's slots are being moved away; its nodes go once it owns nothing. */
   readonly leaving: boolean;
 }

@@ -1,38 +1,53 @@
 /**
- * Which replicas a primary counts acknowledgements from (its sync set), as
- * they fail and come back. The recorded set (ShardState.syncReplicas) must
- * always include every replica the primary counts, because a failover
- * chooses only among the recorded ones:
- *   adding    record first, then tell the primary;
- *   removing  tell the primary first, wait until the replicas it still
- *             counts have everything it wrote before, then record.
- * So the primary's declared list is never a superset of the record, and a
- * record larger than the declared list is one of those two in flight. Pure.
+ * Which replicas a primary waits for (its declared replicas), as replicas
+ * fail and come back, and what the controller may rely on at a failover.
+ *
+ * The record keeps a guarantee (ShardState.syncReplicas = R, syncAcks = k):
+ * every write acknowledged so far is on at least k members of R. A failover
+ * needs |R| − k + 1 of R to answer (then one of them holds every
+ * acknowledged write) and cannot promote from R at all when k = 0.
+ *
+ * Changing the declared set to D* keeps the guarantee true at every moment:
+ *   1. record R ∪ D* with k' = min(k, min(minSync, |D*|)) and the target D*
+ *      (weaker than before, and true for writes the primary acknowledges
+ *      once it counts D*);
+ *   2. tell the primary to count D*; record the sequence S it had then;
+ *   3. once every member of D* has applied S, writes up to S are on all of
+ *      D* and later ones on min(minSync, |D*|) of D*: record R = D*, k = that.
+ * A controller that stops anywhere resumes at the recorded step. Pure.
  */
 import type { ReplicationStatus } from '../../common/replication.js';
+import type { DataDurability } from './spec.js';
+
+export interface SyncRecord {
+  /** R: the replicas the guarantee is about. */
+  readonly replicas: readonly string[];
+  /** k: every acknowledged write is on at least this many of R. */
+  readonly acks: number;
+  /** A change of the declared set in flight: the set, and the primary's lastSeq once it was told (null before). */
+  readonly target: { readonly replicas: readonly string[]; readonly seq: number | null } | null;
+}
 
 export interface SyncInput {
-  /** ShardState.syncReplicas. */
-  readonly recorded: readonly string[];
+  readonly record: SyncRecord;
   /** The shard's members other than the primary. */
   readonly replicas: readonly string[];
-  /** The primary's status (its declaredReplicas, and each replica's link as it sees it). */
+  /** The primary's status: its declared replicas and each replica's link as it sees it. */
   readonly primary: ReplicationStatus;
-  /** Replicas that have been failing (no heartbeat, not connected or not online) for failureThreshold intervals. */
+  /** Replicas failing (no heartbeat, not connected or not online) for failureThreshold intervals. */
   readonly failed: ReadonlySet<string>;
-  /** A replica this many operations behind or fewer counts as caught up. */
+  readonly minSyncReplicas: number;
+  readonly durability: DataDurability;
+  /** A replica this many operations behind or fewer may join. */
   readonly maxLagOps: number;
-  /** The primary's lastSeq when it was told about a removal in flight (null: none known). */
-  readonly removalSeq: number | null;
 }
 
 export type SyncStep =
   | { readonly do: 'none' }
-  /** Record `syncReplicas` (an addition: the primary is told next; or a removal whose catch-up is done). */
-  | { readonly do: 'record'; readonly syncReplicas: readonly string[] }
-  /** Tell the primary to count exactly `replicas` (then, for a removal, remember its lastSeq). */
-  | { readonly do: 'tell'; readonly replicas: readonly string[]; readonly removal: boolean }
-  /** A removal waits for the remaining replicas to catch up with removalSeq. */
+  /** Commit this record (step 1 or 3). */
+  | { readonly do: 'record'; readonly record: SyncRecord; readonly why: string }
+  /** Step 2: tell the primary to count exactly `replicas`, then record its lastSeq as target.seq. */
+  | { readonly do: 'tell'; readonly replicas: readonly string[] }
   | { readonly do: 'wait'; readonly why: string };
 
 export function caughtUp(primary: ReplicationStatus, name: string, maxLagOps: number): boolean {
@@ -40,35 +55,63 @@ export function caughtUp(primary: ReplicationStatus, name: string, maxLagOps: nu
   return r !== undefined && r.connected && r.state === 'online' && r.lagOps <= maxLagOps;
 }
 
-/** The next step towards a sync set of every replica that is caught up and has not failed. */
-export function nextSyncStep(input: SyncInput): SyncStep {
-  const { recorded, primary } = input;
-  const declared = primary.declaredReplicas;
-  const rec = new Set(recorded);
-  // The primary counts a replica the record lacks (should not happen): stop counting it first.
-  if (declared.some((d) => !rec.has(d))) return { do: 'tell', replicas: declared.filter((d) => rec.has(d)), removal: true };
-  const dec = new Set(declared);
-  const pending = recorded.filter((r) => !dec.has(r));
-  if (pending.length > 0) {
-    // A replica still counted failed meanwhile: stop counting it too, or the wait below would never end
-    // (the primary then reports a new position, and every replica left must reach that one).
-    const gone = declared.filter((d) => !input.replicas.includes(d) || input.failed.has(d));
-    if (gone.length > 0) return { do: 'tell', replicas: declared.filter((d) => !gone.includes(d)), removal: true };
-    // An addition in flight (tell the primary) or a removal in flight (wait, then record).
-    const add = pending.filter((p) => input.replicas.includes(p) && !input.failed.has(p) && caughtUp(primary, p, input.maxLagOps));
-    if (add.length > 0) return { do: 'tell', replicas: [...declared, ...add], removal: false };
-    if (input.removalSeq === null) {
-      // We do not know what the primary had written when it stopped counting them: take its position now.
-      return { do: 'tell', replicas: [...declared], removal: true };
-    }
-    const behind = declared.filter((d) => (primary.replicas.find((x) => x.name === d)?.ackedSeq ?? -1) < input.removalSeq!);
-    if (behind.length > 0) return { do: 'wait', why: `${behind.join(', ')} catching up to sequence ${input.removalSeq} before ${pending.join(', ')} stop counting` };
-    return { do: 'record', syncReplicas: [...declared] };
+/**
+ * The set the primary should wait for: replicas it counts now that have not
+ * failed, and others that stream and have caught up. With durability
+ * 'required' the set never shrinks below minSyncReplicas while the shard has
+ * that many replicas: failed replicas stay counted and writes wait (fail
+ * after ackTimeoutMs) rather than being acknowledged with fewer copies.
+ */
+export function desiredSyncSet(input: Omit<SyncInput, 'record'>): string[] {
+  const { primary, failed, replicas } = input;
+  const declared = primary.declaredReplicas.filter((d) => replicas.includes(d));
+  const set = new Set<string>();
+  for (const r of replicas) {
+    if (failed.has(r)) continue;
+    if (declared.includes(r) || caughtUp(primary, r, input.maxLagOps)) set.add(r);
   }
-  // recorded == declared: drop the failed and the non-members, add the caught-up.
-  const drop = recorded.filter((r) => !input.replicas.includes(r) || input.failed.has(r));
-  if (drop.length > 0) return { do: 'tell', replicas: recorded.filter((r) => !drop.includes(r)), removal: true };
-  const join = input.replicas.filter((r) => !rec.has(r) && !input.failed.has(r) && caughtUp(primary, r, input.maxLagOps));
-  if (join.length > 0) return { do: 'record', syncReplicas: [...recorded, ...join] };
-  return { do: 'none' };
+  if (input.durability === 'required') {
+    const need = Math.min(input.minSyncReplicas, replicas.length);
+    for (const r of [...declared, ...[...replicas].sort()]) {
+      if (set.size >= need) break;
+      set.add(r);
+    }
+  }
+  return [...replicas].filter((r) => set.has(r));
+}
+
+export function nextSyncStep(input: SyncInput): SyncStep {
+  const { record, primary } = input;
+  const want = desiredSyncSet(input);
+  const kWant = Math.min(input.minSyncReplicas, want.length);
+  const declared = primary.declaredReplicas;
+  const begin = (why: string): SyncStep => ({
+    do: 'record',
+    why,
+    record: { replicas: union(record.replicas, want), acks: Math.min(record.acks, kWant), target: { replicas: want, seq: null } },
+  });
+  if (record.target === null) {
+    if (sameSet(want, declared) && sameSet(want, record.replicas) && record.acks === kWant) return { do: 'none' };
+    return begin(`counting ${describe(want)} instead of ${describe(declared)}`);
+  }
+  if (!sameSet(record.target.replicas, want)) return begin(`counting ${describe(want)} instead of ${describe(record.target.replicas)} (changed during a change)`);
+  if (record.target.seq === null || !sameSet(declared, want)) return { do: 'tell', replicas: want };
+  const seq = record.target.seq;
+  const behind = want.filter((r) => (primary.replicas.find((x) => x.name === r)?.ackedSeq ?? -1) < seq);
+  if (behind.length > 0) return { do: 'wait', why: `${behind.join(', ')} catching up to sequence ${seq}` };
+  return { do: 'record', why: `${describe(want)} hold every write up to ${seq}`, record: { replicas: want, acks: kWant, target: null } };
+}
+
+function union(a: readonly string[], b: readonly string[]): string[] {
+  return [...new Set([...a, ...b])];
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const x = new Set(a);
+  const y = new Set(b);
+  return x.size === y.size && [...x].every((v) => y.has(v));
+}
+
+function describe(names: readonly string[]): string {
+  return names.length === 0 ? 'no replica' : names.join(', ');
 }

@@ -66,7 +66,10 @@ export function parseControllerState(text: string, file: string): ControllerStat
     if (typeof s.targetPrimary !== 'string') fail(`${where}.targetPrimary must be a string`);
     if (s.failover !== null && !isObject(s.failover)) fail(`${where}.failover must be null or an object`);
     if (typeof s.leaving !== 'boolean') fail(`${where}.leaving must be a boolean`);
-    if (!Array.isArray(s.syncReplicas) || !s.syncReplicas.every((m) => typeof m === 'string')) fail(`${where}.syncReplicas must be an array of node names`);
+    const sync = s.sync;
+    if (!isObject(sync) || !Array.isArray(sync.replicas) || !sync.replicas.every((m) => typeof m === 'string') || !Number.isInteger(sync.acks) || (sync.target !== null && !isObject(sync.target))) {
+      fail(`${where}.sync must be {replicas: [names], acks: integer, target: null | {replicas, seq}}`);
+    }
     return undefined;
   });
   if (raw.map !== null) {

@@ -30,6 +30,7 @@ export interface LocalUpOptions {
   readonly basePort: number;
   readonly heartbeatMs: number;
   readonly failureThreshold: number;
+  readonly dataDurability: ClusterSpec['dataDurability'];
   /** Progress, endpoint and event lines for the user. */
   readonly out: NodeJS.WritableStream;
   /** Log level of D/logs/controller.log (default info). */
@@ -71,16 +72,18 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   const token = await readOrCreateToken(paths.dir);
   const say = (line: string) => opts.out.write(`${line}\n`);
 
-  const platform = new ProcessPlatform({
-    dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger,
-    nodeArgs: ['--min-sync-replicas', String(opts.minSyncReplicas)],
-  });
-  await platform.start();
-  const spec: ClusterSpec = {
+  const requested: ClusterSpec = {
     shards: opts.shards, replicasPerShard: opts.replicasPerShard, minSyncReplicas: opts.minSyncReplicas,
-    heartbeatMs: opts.heartbeatMs, failureThreshold: opts.failureThreshold,
+    heartbeatMs: opts.heartbeatMs, failureThreshold: opts.failureThreshold, dataDurability: opts.dataDurability,
   };
   const store = new FileStateStore(paths.dir);
+  // An existing cluster keeps its recorded spec: its nodes must wait for the acknowledgements the controller counts on.
+  const spec = (await store.load())?.spec ?? requested;
+  const platform = new ProcessPlatform({
+    dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger,
+    nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas)],
+  });
+  await platform.start();
   let controller: Controller;
   let api: ListeningControlApi;
   try {
@@ -93,8 +96,8 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   await recordController(paths.dir, { url: api.url, pid: process.pid }, basePort);
 
   const recordedSpec = controller.state.spec;
-  if (recordedSpec.shards !== spec.shards || recordedSpec.replicasPerShard !== spec.replicasPerShard) {
-    say(`resuming the cluster in ${paths.dir} as recorded (${recordedSpec.shards} shards × ${recordedSpec.replicasPerShard} replicas); use \`irisctl scale\` to change it`);
+  if (JSON.stringify(recordedSpec) !== JSON.stringify({ ...recordedSpec, ...requested })) {
+    say(`resuming the cluster in ${paths.dir} as recorded (${recordedSpec.shards} shards × ${recordedSpec.replicasPerShard} replicas, minSyncReplicas ${recordedSpec.minSyncReplicas}, dataDurability ${recordedSpec.dataDurability}); use \`irisctl scale\` to change the shape`);
   }
   controller.onEvent((e) => say(eventLine(e)));
   for (const e of controller.events) say(eventLine(e));

@@ -6,8 +6,13 @@
  *   as a replica and catches up;
  * - irisctl restart of a primary: it hands over (switchover) and only then
  *   restarts;
- * - SIGSTOP a primary: failover happens; after SIGCONT it is fenced and
- *   rejoins as a replica, having acknowledged nothing after it was replaced.
+ * - SIGSTOP a primary (dataDurability preferred, so writes go on without
+ *   the replica the paused node would have become): failover happens; after
+ *   SIGCONT it is fenced and rejoins as a replica, having acknowledged
+ *   nothing after it was replaced.
+ * With the default dataDurability (required), writes after a failover wait
+ * until the killed node is back as a replica: the shard never acknowledges
+ * a write with fewer than minSyncReplicas replicas.
  * A checker over every client's history then finds every acknowledged write
  * readable and no read of a value that was later lost, and every replica
  * equal to its primary.
@@ -21,44 +26,43 @@ import { LocalCluster } from '../support/local-cluster.js';
 import { waitFor } from '../support/wait.js';
 import { ClusterLoad, expectAckedReadable } from './migration-support.js';
 
-describe('local cluster: automatic failover under a cluster client load', function () {
+/** Waits until `shardId` has a primary other than `old`, and `old` is back as its streaming replica. */
+async function waitForFailover(cluster: LocalCluster, shardId: string, old: string): Promise<ShardView> {
+  await waitFor(`${shardId} to promote a replica in place of ${old}`, async () => {
+    const s = await cluster.shard(shardId);
+    return s.primary !== old && s.failover === null && s.nodes.find((n) => n.name === s.primary)?.role === 'primary';
+  }, { timeoutMs: 30_000, intervalMs: 50 });
+  return waitFor(`${old} to rejoin ${shardId} as a replica and catch up`, async () => {
+    const s = await cluster.shard(shardId);
+    const n = s.nodes.find((x) => x.name === old);
+    return n !== undefined && n.up && n.role === 'replica' && n.link === 'streaming' && n.lagOps === 0 ? s : null;
+  }, { timeoutMs: 60_000, intervalMs: 100 });
+}
+
+async function expectReplicasEqual(cluster: LocalCluster): Promise<void> {
+  const token = (await fs.promises.readFile(path.join(cluster.dir, 'token'), 'utf8')).trim();
+  const st = await cluster.status();
+  for (const s of st.shards) {
+    const primary = s.nodes.find((n) => n.name === s.primary)!;
+    const admin = new AdminClient(primary.httpUrl!, token);
+    await waitFor(`${s.id}'s replicas to equal ${s.primary}`, async () => {
+      const diff = await admin.digestDiff();
+      return diff.replicas.length === s.nodes.length - 1 && diff.replicas.every((r) => r.error === null && r.differing.length === 0);
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+  }
+}
+
+describe('local cluster: automatic failover under a cluster client load (dataDurability required)', function () {
   this.timeout(600_000);
   let cluster: LocalCluster;
-  let token: string;
 
   before(async () => {
     cluster = await LocalCluster.start({ shards: 3, replicas: 1 });
-    token = (await fs.promises.readFile(path.join(cluster.dir, 'token'), 'utf8')).trim();
   });
 
   after(async () => {
     await cluster?.destroy();
   });
-
-  /** Waits until `shardId` has a primary other than `old`, and `old` is back as its streaming replica. */
-  async function waitForFailover(shardId: string, old: string): Promise<ShardView> {
-    await waitFor(`${shardId} to promote a replica in place of ${old}`, async () => {
-      const s = await cluster.shard(shardId);
-      return s.primary !== old && s.failover === null && s.nodes.find((n) => n.name === s.primary)?.role === 'primary';
-    }, { timeoutMs: 30_000, intervalMs: 50 });
-    return waitFor(`${old} to rejoin ${shardId} as a replica and catch up`, async () => {
-      const s = await cluster.shard(shardId);
-      const n = s.nodes.find((x) => x.name === old);
-      return n !== undefined && n.up && n.role === 'replica' && n.link === 'streaming' && n.lagOps === 0 ? s : null;
-    }, { timeoutMs: 60_000, intervalMs: 100 });
-  }
-
-  async function expectReplicasEqual(): Promise<void> {
-    const st = await cluster.status();
-    for (const s of st.shards) {
-      const primary = s.nodes.find((n) => n.name === s.primary)!;
-      const admin = new AdminClient(primary.httpUrl!, token);
-      await waitFor(`${s.id}'s replicas to equal ${s.primary}`, async () => {
-        const diff = await admin.digestDiff();
-        return diff.replicas.length === s.nodes.length - 1 && diff.replicas.every((r) => r.error === null && r.differing.length === 0);
-      }, { timeoutMs: 60_000, intervalMs: 200 });
-    }
-  }
 
   it('promotes the replica when a primary is killed (each shard in turn), and loses no acknowledged write', async () => {
     const seed = await cluster.seedPort();
@@ -69,7 +73,7 @@ describe('local cluster: automatic failover under a cluster client load', functi
         const before = await cluster.shard(shardId);
         const old = before.primary;
         process.kill(await cluster.pidOf(old), 'SIGKILL');
-        const after = await waitForFailover(shardId, old);
+        const after = await waitForFailover(cluster, shardId, old);
         expect(after.epoch).to.be.greaterThan(before.epoch);
         const node = after.nodes.find((n) => n.name === old)!;
         expect(node.restarts).to.be.at.least(1);
@@ -84,7 +88,7 @@ describe('local cluster: automatic failover under a cluster client load', functi
     expect(load.staleReads.slice(0, 5)).to.deep.equal([]);
     await expectAckedReadable(seed, load.log);
     expect(load.log.ackedWrites).to.be.greaterThan(1000);
-    await expectReplicasEqual();
+    await expectReplicasEqual(cluster);
     const events = cluster.output();
     expect(events.match(/FailoverFinished/g) ?? []).to.have.length(3);
   });
@@ -99,7 +103,7 @@ describe('local cluster: automatic failover under a cluster client load', functi
       await waitFor('the load to get going', () => load.ops >= 300, { timeoutMs: 30_000 });
       const accepted = await cluster.client.restartNode(old);
       expect(accepted.id).to.match(/^switchover-/);
-      const after = await waitForFailover('shard-2', old);
+      const after = await waitForFailover(cluster, 'shard-2', old);
       expect(after.epoch).to.equal(before.epoch + 1); // a switchover needs one epoch, not a fence and a promotion
       await waitFor(`${old} to be a new process`, async () => (await cluster.pidOf(old).catch(() => pid)) !== pid, { timeoutMs: 30_000 });
       const opsNow = load.ops;
@@ -113,7 +117,20 @@ describe('local cluster: automatic failover under a cluster client load', functi
     expect(events).to.match(/NodeRestarted: .*restarted/);
     expect(load.staleReads.slice(0, 5)).to.deep.equal([]);
     await expectAckedReadable(seed, load.log);
-    await expectReplicasEqual();
+    await expectReplicasEqual(cluster);
+  });
+});
+
+describe('local cluster: failover of a paused primary (dataDurability preferred)', function () {
+  this.timeout(600_000);
+  let cluster: LocalCluster;
+
+  before(async () => {
+    cluster = await LocalCluster.start({ shards: 3, replicas: 1, dataDurability: 'preferred' });
+  });
+
+  after(async () => {
+    await cluster?.destroy();
   });
 
   it('fences a SIGSTOPped primary: failover happens; after SIGCONT it rejoins as a replica', async () => {
@@ -135,7 +152,7 @@ describe('local cluster: automatic failover under a cluster client load', functi
       } finally {
         process.kill(pid, 'SIGCONT');
       }
-      const after = await waitForFailover('shard-1', old);
+      const after = await waitForFailover(cluster, 'shard-1', old);
       // The same process, never restarted: it was fenced, not killed.
       expect(await cluster.pidOf(old)).to.equal(pid);
       expect(after.nodes.find((n) => n.name === old)!.epoch).to.equal(after.epoch);
@@ -145,6 +162,6 @@ describe('local cluster: automatic failover under a cluster client load', functi
     }
     expect(load.staleReads.slice(0, 5)).to.deep.equal([]);
     await expectAckedReadable(seed, load.log);
-    await expectReplicasEqual();
+    await expectReplicasEqual(cluster);
   });
 });

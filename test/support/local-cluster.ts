@@ -34,6 +34,7 @@ export interface LocalClusterOptions {
   minSyncReplicas?: number;
   heartbeatMs?: number;
   failureThreshold?: number;
+  dataDurability?: 'required' | 'preferred';
   /** Reuse a directory (a restart); default a new temporary one. */
   dir?: string;
   basePort?: number;
@@ -76,6 +77,7 @@ export class LocalCluster {
     if (o.minSyncReplicas !== undefined) args.push('--min-sync-replicas', String(o.minSyncReplicas));
     if (o.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(o.heartbeatMs));
     if (o.failureThreshold !== undefined) args.push('--failure-threshold', String(o.failureThreshold));
+    if (o.dataDurability !== undefined) args.push('--data-durability', o.dataDurability);
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     p.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));
@@ -136,7 +138,8 @@ export class LocalCluster {
   /** kill -9 the controller (its nodes keep running). */
   async killController(): Promise<void> {
     const p = this.proc;
-    if (p === null || p.exitCode !== null) return;
+    // A process killed by a signal has signalCode set and exitCode null: it must not be waited for again.
+    if (p === null || p.exitCode !== null || p.signalCode !== null) return;
     const gone = new Promise((r) => p.once('exit', r));
     p.kill('SIGKILL');
     await gone;

@@ -11,7 +11,7 @@ import type { FailoverProgress, ShardState } from '../../operator/core/state.js'
 const shard: ShardState = {
   id: 'shard-0', index: 0, epoch: 4, members: ['c-shard-0-0', 'c-shard-0-1', 'c-shard-0-2'],
   currentPrimary: 'c-shard-0-1', targetPrimary: 'c-shard-0-1', failover: null, leaving: false,
-  syncReplicas: ['c-shard-0-0', 'c-shard-0-2'],
+  sync: { replicas: ['c-shard-0-0', 'c-shard-0-2'], acks: 1, target: null },
 };
 const addresses = new Map([['c-shard-0-1', { host: '127.0.0.2', busPort: 17001 }]]);
 

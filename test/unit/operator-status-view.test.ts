@@ -28,7 +28,7 @@ const MAP: ClusterMap = {
 
 const shard = (i: number, over: Partial<ShardState> = {}): ShardState => ({
   id: `shard-${i}`, index: i, epoch: 2, members: [`c-shard-${i}-0`, `c-shard-${i}-1`],
-  currentPrimary: `c-shard-${i}-0`, targetPrimary: `c-shard-${i}-0`, failover: null, leaving: false, syncReplicas: [`c-shard-${i}-1`], ...over,
+  currentPrimary: `c-shard-${i}-0`, targetPrimary: `c-shard-${i}-0`, failover: null, leaving: false, sync: { replicas: [`c-shard-${i}-1`], acks: 1, target: null }, ...over,
 });
 
 const STATE: ControllerState = {
