@@ -1,0 +1,236 @@
+/**
+ * The IrisCluster and IrisBackup CRDs (crds/) on the environment's real API
+ * server (issue #7, "It must show" 7, first half): invalid specs are rejected
+ * with a clear message, immutable fields stay put, defaults are filled in,
+ * the status subresource holds what the operator writes, and the printer
+ * columns show in `kubectl get irisclusters`. No operator runs here.
+ *
+ * CRDs are cluster-scoped and shared with the operator specs: installed with
+ * an idempotent apply and left in place.
+ */
+import { expect } from 'chai';
+import path from 'node:path';
+import { REPO_ROOT } from '../support/kube/binaries.js';
+import { KubeApiError, type KubeObject } from '../support/kube/rest.js';
+import { waitFor } from '../support/wait.js';
+import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, type KubeEnv } from './helpers.js';
+
+const API = 'irisdb.io/v1alpha1';
+
+interface IrisCluster extends KubeObject {
+  spec: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+describe('e2e: IrisCluster and IrisBackup CRDs', function () {
+  this.timeout(120000);
+  let env: KubeEnv;
+  let ns: string;
+  const clusters = (): string => `/apis/${API}/namespaces/${ns}/irisclusters`;
+
+  /** A manifest for kubectl (JSON is YAML). */
+  const cluster = (name: string, spec: Record<string, unknown> | undefined): string =>
+    JSON.stringify({ apiVersion: API, kind: 'IrisCluster', metadata: { name, namespace: ns }, ...(spec === undefined ? {} : { spec }) });
+  const backup = (name: string, spec: Record<string, unknown>): string =>
+    JSON.stringify({ apiVersion: API, kind: 'IrisBackup', metadata: { name, namespace: ns }, spec });
+
+  /** kubectl apply that must fail; resolves with kubectl's message. */
+  const rejected = async (manifest: string, extra: string[] = []): Promise<string> => {
+    const r = await env.kubectlResult(['apply', ...extra, '-f', '-'], manifest);
+    expect(r.code, `kubectl apply should have failed: ${r.stdout}`).to.not.equal(0);
+    return r.stderr;
+  };
+
+  before(async function () {
+    this.timeout(ENV_TIMEOUT_MS);
+    env = await kubeEnv();
+    await env.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
+    for (const crd of ['irisclusters.irisdb.io', 'irisbackups.irisdb.io']) {
+      await waitFor(`CRD ${crd} to be Established`, async () => {
+        const c = await env.rest.get<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(
+          `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}`);
+        return (c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True');
+      }, { timeoutMs: 60000, intervalMs: 100 });
+    }
+    ns = await createNamespace(env, 'iriscrd');
+    // Discovery of a new group can lag behind Established; kubectl needs it.
+    await waitFor('irisclusters to be served', () => env.rest.find(clusters()), { timeoutMs: 30000, intervalMs: 100 });
+    await waitFor('kubectl to know irisclusters', async () => (await env.kubectlResult(['get', 'irisclusters', '-n', ns])).code === 0,
+      { timeoutMs: 30000, intervalMs: 200 });
+  });
+
+  after(async function () {
+    if (env !== undefined && ns !== undefined) await deleteNamespace(env, ns);
+  });
+
+  it('rejects shards outside 1..128 with the range in the message', async () => {
+    expect(await rejected(cluster('zero', { shards: 0 })))
+      .to.match(/spec\.shards: Invalid value: 0: spec\.shards in body should be greater than or equal to 1/);
+    expect(await rejected(cluster('many', { shards: 200 })))
+      .to.match(/spec\.shards: Invalid value: 200: spec\.shards in body should be less than or equal to 128/);
+    expect(await rejected(cluster('reps', { replicasPerShard: 6 })))
+      .to.match(/spec\.replicasPerShard: Invalid value: 6: spec\.replicasPerShard in body should be less than or equal to 5/);
+    expect(await rejected(cluster('beat', { failover: { heartbeatMs: 10 } })))
+      .to.match(/spec\.failover\.heartbeatMs: Invalid value: 10: .* should be greater than or equal to 50/);
+  });
+
+  it('rejects a value outside an enum, listing the allowed values', async () => {
+    expect(await rejected(cluster('fsync', { replication: { fsync: 'sometimes' } })))
+      .to.match(/spec\.replication\.fsync: Unsupported value: "sometimes": supported values: "always", "batch"/);
+    expect(await rejected(cluster('pull', { imagePullPolicy: 'Sometimes' })))
+      .to.match(/spec\.imagePullPolicy: Unsupported value: "Sometimes": supported values: "Always", "IfNotPresent", "Never"/);
+  });
+
+  it('rejects an unknown field with kubectl --validate=strict (and prunes it without validation)', async () => {
+    expect(await rejected(cluster('typo', { shardz: 4 }), ['--validate=strict'])).to.match(/unknown field "spec\.shardz"/);
+    await env.kubectl(['apply', '--validate=false', '-f', '-'], cluster('pruned', { shardz: 4, shards: 2 }));
+    const stored = await env.rest.get<IrisCluster>(`${clusters()}/pruned`);
+    expect(stored.spec.shards).to.equal(2);
+    expect(stored.spec, 'an unknown field is pruned, never stored').not.to.have.property('shardz');
+  });
+
+  it('rejects malformed quantities, schedules, names and incomplete references with clear messages', async () => {
+    expect(await rejected(cluster('size', { storage: { size: 'lots' } }))).to.match(/spec\.storage\.size: Invalid value: "lots": .* should match/);
+    expect(await rejected(cluster('cpu', { resources: { limits: { cpu: 'fast' } } }))).to.match(/spec\.resources\.limits\.cpu: Invalid value: "fast"/);
+    expect(await rejected(cluster('cron', { backup: { schedule: 'nightly', destination: { pvc: { claimName: 'b' } } } })))
+      .to.match(/spec\.backup\.schedule: Invalid value: "nightly"/);
+    expect(await rejected(cluster('dest', { backup: { schedule: '@daily', destination: { pvc: { claimName: 'b' }, s3: { bucket: 'b' } } } })))
+      .to.match(/spec\.backup\.destination: Invalid value: .*destination needs exactly one of s3 or pvc/);
+    expect(await rejected(cluster('tls', { tls: { enabled: true } }))).to.match(/spec\.tls: Invalid value: .*tls\.secretRef is required when tls\.enabled is true/);
+    expect(await rejected(cluster('1st', {}))).to.match(/metadata\.name: Invalid value: "1st": must start with a lower-case letter/);
+    expect(await rejected(cluster('a'.repeat(41), {}))).to.match(/metadata\.name: Too long: may not be more than 40/);
+  });
+
+  it('fills in every default for an empty spec, and for no spec at all', async () => {
+    await env.kubectl(['apply', '-f', '-'], cluster('empty', {}));
+    await env.kubectl(['apply', '-f', '-'], cluster('nospec', undefined));
+    const expected = {
+      shards: 3,
+      replicasPerShard: 1,
+      image: 'irisdb/node:0.1.0',
+      storage: { size: '1Gi' },
+      replication: { minSyncReplicas: 1, fsync: 'always', dataDurability: 'required', ackTimeoutMs: 2000 },
+      failover: { heartbeatMs: 500, failureThreshold: 3 },
+      tls: { enabled: false },
+      monitoring: { enabled: false, serviceMonitor: false },
+      paused: false,
+    };
+    for (const name of ['empty', 'nospec']) {
+      expect((await env.rest.get<IrisCluster>(`${clusters()}/${name}`)).spec, name).to.deep.equal(expected);
+    }
+  });
+
+  it('keeps storageClassName and bootstrap immutable, other fields editable', async () => {
+    const spec = { shards: 3, storage: { size: '1Gi', storageClassName: 'fast' }, bootstrap: { fromBackup: { name: 'nightly-1' } } };
+    await env.kubectl(['apply', '-f', '-'], cluster('immutable', spec));
+    expect(await rejected(cluster('immutable', { ...spec, storage: { size: '1Gi', storageClassName: 'slow' } })))
+      .to.match(/spec\.storage\.storageClassName: Invalid value: .*storageClassName is immutable/);
+    expect(await rejected(cluster('immutable', { ...spec, storage: { size: '1Gi' } })), 'removing the class is a change too')
+      .to.match(/storageClassName is immutable/);
+    expect(await rejected(cluster('immutable', { ...spec, bootstrap: { fromBackup: { name: 'nightly-2' } } })))
+      .to.match(/spec\.bootstrap: Invalid value: .*bootstrap is immutable/);
+    expect(await rejected(cluster('immutable', { shards: 3, storage: spec.storage })), 'removing bootstrap is a change too')
+      .to.match(/bootstrap is immutable/);
+
+    const before = await env.rest.get<IrisCluster>(`${clusters()}/immutable`);
+    await env.kubectl(['apply', '-f', '-'], cluster('immutable', { ...spec, shards: 4, storage: { size: '2Gi', storageClassName: 'fast' } }));
+    const after = await env.rest.get<IrisCluster>(`${clusters()}/immutable`);
+    expect(after.spec.shards).to.equal(4);
+    expect(after.metadata?.generation).to.equal((before.metadata?.generation ?? 0) + 1);
+
+    // A class can be chosen at creation only: adding one later is refused as well.
+    await env.kubectl(['apply', '-f', '-'], cluster('later', {}));
+    expect(await rejected(cluster('later', { storage: { storageClassName: 'fast' } }))).to.match(/storageClassName is immutable/);
+  });
+
+  it('stores status only through the status subresource, within the schema', async () => {
+    await env.rest.create(clusters(), { apiVersion: API, kind: 'IrisCluster', metadata: { name: 'status' }, spec: {}, status: { phase: 'Ready' } });
+    const created = await env.rest.get<IrisCluster>(`${clusters()}/status`);
+    expect(created.status, 'status on the main resource is ignored').to.equal(undefined);
+
+    const status = {
+      phase: 'Degraded',
+      observedGeneration: 1,
+      ready: '5/6',
+      readyNodes: 5,
+      nodes: 6,
+      conditions: [
+        { type: 'Ready', status: 'False', reason: 'ReplicaDown', message: 'shard-1 has 0 of 1 replicas ready', lastTransitionTime: '2026-01-01T00:00:00Z', observedGeneration: 1 },
+        { type: 'Degraded', status: 'True', reason: 'ReplicaDown', message: 'status-shard-1-1 is not ready', lastTransitionTime: '2026-01-01T00:00:00Z' },
+      ],
+      shards: [{
+        id: 'shard-0', slots: '0-5460', slotCount: 5461, primary: 'status-shard-0-0', targetPrimary: 'status-shard-0-0', epoch: 2,
+        replicas: [{ name: 'status-shard-0-1', lagOps: 0, lagMs: 1, link: 'streaming' }],
+      }],
+      migration: { operation: 'scale shards 3 → 4', stage: 'migrate', movesDone: 1, movesTotal: 3, slotsDone: 1365, slotsTotal: 4096, keysMoved: 1000 },
+      lastBackup: { name: 'nightly-1', time: '2026-01-01T03:00:00Z' },
+      controllerState: { version: 1, cluster: 'status', shards: [{ id: 'shard-0', members: ['status-shard-0-0'] }], nextId: 3 },
+      invented: 'pruned',
+    };
+    const patched = await env.rest.mergePatch<IrisCluster>(`${clusters()}/status/status`, { status });
+    const { invented: _dropped, ...kept } = status;
+    expect(patched.status).to.deep.equal(kept);
+    expect(patched.metadata?.generation, 'a status write does not bump generation').to.equal(created.metadata?.generation);
+
+    // A shard's failover is a string while one is in progress, absent (or null) otherwise.
+    const shardsWithFailover = [status.shards[0], { ...status.shards[0], id: 'shard-1', failover: 'failover f-3 at stage promote' }];
+    const withFailover = await env.rest.mergePatch<IrisCluster>(`${clusters()}/status/status`, { status: { shards: shardsWithFailover } });
+    expect((withFailover.status?.shards as Array<{ failover?: string | null }>).map((s) => s.failover)).to.deep.equal([undefined, 'failover f-3 at stage promote']);
+
+    // The controller record keeps any shape, nulls included, when written as the state store does (JSON patch;
+    // a merge patch would read null as "delete").
+    const record = { version: 1, cluster: 'status', map: null, operation: null, shards: [{ id: 'shard-0', failover: null, epoch: 7 }], nextId: 4 };
+    const recorded = await env.rest.request<IrisCluster>('PATCH', `${clusters()}/status/status`, {
+      contentType: 'application/json-patch+json',
+      body: [
+        { op: 'add', path: '/status/controllerState', value: record },
+        { op: 'add', path: '/status/shards/0/failover', value: null },
+      ],
+    });
+    expect(recorded.status?.controllerState).to.deep.equal(record);
+    expect((recorded.status?.shards as Array<{ failover?: string | null }>)[0]!.failover, 'failover is nullable').to.equal(null);
+
+    const bad = await env.rest.mergePatch(`${clusters()}/status/status`, { status: { phase: 'Exploded' } }).then(() => undefined, (e: unknown) => e);
+    expect(bad).to.be.instanceOf(KubeApiError);
+    expect((bad as KubeApiError).statusCode).to.equal(422);
+    expect((bad as KubeApiError).message).to.match(/status\.phase: Unsupported value: "Exploded"/);
+    const badCondition = await env.rest.mergePatch(`${clusters()}/status/status`, { status: { conditions: [{ type: 'Ready', status: 'Maybe' }] } })
+      .then(() => undefined, (e: unknown) => e);
+    expect((badCondition as KubeApiError).message).to.match(/status\.conditions\[0\]\.status: Unsupported value: "Maybe"/);
+  });
+
+  it('shows the printer columns in kubectl get irisclusters', async () => {
+    await env.kubectl(['apply', '-f', '-'], cluster('columns', { shards: 5, replicasPerShard: 2 }));
+    await env.rest.mergePatch(`${clusters()}/columns/status`, { status: { phase: 'Ready', ready: '15/15', readyNodes: 15, nodes: 15 } });
+    const out = await env.kubectl(['get', 'irisclusters', 'columns', '-n', ns]);
+    const [header, row] = out.trim().split('\n');
+    expect(header!.trim().split(/\s+/)).to.deep.equal(['NAME', 'SHARDS', 'READY', 'PHASE', 'AGE']);
+    expect(row!.trim().split(/\s+/).slice(0, 4)).to.deep.equal(['columns', '5', '15/15', 'Ready']);
+    const wide = await env.kubectl(['get', 'irisclusters', 'columns', '-n', ns, '-o', 'wide']);
+    expect(wide.trim().split('\n')[0]!.trim().split(/\s+/)).to.deep.equal(['NAME', 'SHARDS', 'REPLICAS', 'READY', 'PHASE', 'AGE']);
+    // The short name and the category work too.
+    expect(await env.kubectl(['get', 'iris', '-n', ns, '-o', 'name'])).to.contain('iriscluster.irisdb.io/columns');
+    expect(await env.kubectl(['get', 'irisdb', '-n', ns, '-o', 'name'])).to.contain('iriscluster.irisdb.io/columns');
+  });
+
+  it('IrisBackup: requires an immutable cluster and one destination; has its own columns', async () => {
+    expect(await rejected(backup('nocluster', { destination: { pvc: { claimName: 'b' } } }))).to.match(/spec\.cluster: Required value/);
+    expect(await rejected(backup('twodest', { cluster: 'columns', destination: { pvc: { claimName: 'b' }, s3: { bucket: 'x' } } })))
+      .to.match(/destination needs exactly one of s3 or pvc/);
+    await env.kubectl(['apply', '-f', '-'], backup('once', { cluster: 'columns', destination: { s3: { bucket: 'backups', prefix: 'iris/' } } }));
+    expect(await rejected(backup('once', { cluster: 'other', destination: { s3: { bucket: 'backups', prefix: 'iris/' } } })))
+      .to.match(/spec\.cluster: Invalid value: .*cluster is immutable/);
+    expect(await rejected(backup('once', { cluster: 'columns', destination: { s3: { bucket: 'elsewhere' } } })))
+      .to.match(/destination is immutable/);
+
+    await env.rest.mergePatch(`/apis/${API}/namespaces/${ns}/irisbackups/once/status`,
+      { status: { phase: 'Succeeded', startTime: '2026-01-01T03:00:00Z', completionTime: '2026-01-01T03:00:05Z', keys: 42, bytes: 4096 } });
+    const out = await env.kubectl(['get', 'irisbackups', 'once', '-n', ns]);
+    const [header, row] = out.trim().split('\n');
+    expect(header!.trim().split(/\s+/)).to.deep.equal(['NAME', 'CLUSTER', 'PHASE', 'KEYS', 'COMPLETED', 'AGE']);
+    expect(row!.trim().split(/\s+/).slice(0, 4)).to.deep.equal(['once', 'columns', 'Succeeded', '42']);
+    const bad = await env.rest.mergePatch(`/apis/${API}/namespaces/${ns}/irisbackups/once/status`, { status: { phase: 'Done' } })
+      .then(() => undefined, (e: unknown) => e);
+    expect((bad as KubeApiError).message).to.match(/status\.phase: Unsupported value: "Done": supported values: "Pending", "Running", "Succeeded", "Failed"/);
+  });
+});
