@@ -108,6 +108,13 @@ export interface ReplicationStatus {
    * Such a node cannot be promoted.
    */
   readonly loading: boolean;
+  /**
+   * Primary: its lastSeq when its declared replicas last changed (or when it
+   * started). Writes after it were acknowledged under the current set; a
+   * controller that wants every earlier write on a replica waits for this
+   * sequence, whichever request changed the set.
+   */
+  readonly declaredSeq: number;
 }
 
 export interface SlotDigest {

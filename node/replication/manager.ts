@@ -61,6 +61,8 @@ export class ReplicationManager {
   readonly gate: AckGate;
   readonly metrics: ReplicationMetrics;
   private state: ReplState;
+  /** lastSeq when the declared replicas last changed (or the process started): see ReplicationStatus.declaredSeq. */
+  private declaredSeq = 0;
   private readonly sessions = new Map<string, ReplicaSession>();
   private link: PrimaryLink | null = null;
   private bus: BusServer | null = null;
@@ -106,6 +108,7 @@ export class ReplicationManager {
     const stored = engine.meta.get(STATE_META_KEY);
     const chosen = chooseStartState(typeof stored === 'string' ? parseState(stored) : null, stateFromConfig(config));
     this.state = chosen.state;
+    this.declaredSeq = engine.keyspace.lastSeq;
     if (chosen.source === 'flags' && stored !== undefined && stored !== null) {
       logger.warn('replication role from flags replaces the stored one (newer epoch)', { epoch: this.state.epoch, role: this.state.role });
     }
@@ -211,6 +214,7 @@ export class ReplicationManager {
       backlog: this.backlog(),
       pendingAcks: this.gate.pending,
       loading: this.roleView().loading,
+      declaredSeq: this.declaredSeq,
     };
   }
 
@@ -241,6 +245,9 @@ export class ReplicationManager {
       const prev = s;
       this.state = { ...s, role: 'primary', epoch: req.epoch, primary: null, replicas: [...(req.replicas ?? [])] };
       this.enterRole(prev);
+      const same = prev.role === 'primary' && prev.replicas.length === this.state.replicas.length && prev.replicas.every((r) => this.state.replicas.includes(r));
+      // After the flush in enterRole: every write up to here was counted under the old set.
+      if (!same) this.declaredSeq = this.engine.keyspace.lastSeq;
     } else {
       if (req.primary.name === this.config.nodeName) throw new RoleChangeError('invalid_role', 'a node cannot replicate from itself');
       if (!NODE_NAME.test(req.primary.name)) throw new RoleChangeError('invalid_role', `invalid primary name ${JSON.stringify(req.primary.name)}`);

@@ -96,7 +96,9 @@ export function nextSyncStep(input: SyncInput): SyncStep {
   }
   if (!sameSet(record.target.replicas, want)) return begin(`counting ${describe(want)} instead of ${describe(record.target.replicas)} (changed during a change)`);
   if (record.target.seq === null || !sameSet(declared, want)) return { do: 'tell', replicas: want };
-  const seq = record.target.seq;
+  // A set-role request delivered late (after the controller gave up on it) may have changed the set again
+  // after target.seq: the primary's own record of its last change covers that.
+  const seq = Math.max(record.target.seq, primary.declaredSeq);
   const behind = want.filter((r) => (primary.replicas.find((x) => x.name === r)?.ackedSeq ?? -1) < seq);
   if (behind.length > 0) return { do: 'wait', why: `${behind.join(', ')} catching up to sequence ${seq}` };
   return { do: 'record', why: `${describe(want)} hold every write up to ${seq}`, record: { replicas: want, acks: kWant, target: null } };

@@ -61,9 +61,9 @@ describe('irisctl command line', () => {
     });
 
     it('takes every flag', () => {
-      expect(parse('local up --shards 4 --replicas 2 --min-sync-replicas 2 --base-port 9000 --dir /tmp/c --heartbeat-ms 200 --failure-threshold 5')).to.deep.equal({
+      expect(parse('local up --shards 4 --replicas 2 --min-sync-replicas 2 --base-port 9000 --dir /tmp/c --heartbeat-ms 200 --failure-threshold 5 --data-durability preferred')).to.deep.equal({
         kind: 'local-up', dir: '/tmp/c', basePort: 9000,
-        spec: { shards: 4, replicasPerShard: 2, minSyncReplicas: 2, heartbeatMs: 200, failureThreshold: 5 },
+        spec: { shards: 4, replicasPerShard: 2, minSyncReplicas: 2, heartbeatMs: 200, failureThreshold: 5, dataDurability: 'preferred' },
       });
       expect(parse('local up --shards=2').kind).to.equal('local-up');
     });
@@ -73,6 +73,7 @@ describe('irisctl command line', () => {
       usageError('local up --shards 129', /--shards/);
       usageError('local up --replicas 6', /--replicas/);
       usageError('local up --min-sync-replicas 9', /--min-sync-replicas/);
+      usageError('local up --data-durability sometimes', /--data-durability: dataDurability must be one of required, preferred/);
       usageError('local up --heartbeat-ms 10', /--heartbeat-ms/);
       usageError('local up --failure-threshold 0', /--failure-threshold/);
       usageError('local up --base-port 70000', /--base-port/);

@@ -23,7 +23,7 @@ function link(over: Partial<PrimaryLinkStatus> = {}): PrimaryLinkStatus {
 function status(name: string, over: Partial<ReplicationStatus> = {}): ReplicationStatus {
   return {
     name, role: 'replica', epoch: FENCE, lastSeq: 0, history: [], minSyncReplicas: 1, effectiveMinSyncReplicas: 1,
-    ackTimeoutMs: 5000, declaredReplicas: [], replicas: [], primary: link(), backlog: { firstSeq: 1, lastSeq: 0 }, pendingAcks: 0, loading: false, ...over,
+    ackTimeoutMs: 5000, declaredReplicas: [], replicas: [], primary: link(), backlog: { firstSeq: 1, lastSeq: 0 }, pendingAcks: 0, loading: false, declaredSeq: 0, ...over,
   };
 }
 

@@ -14,7 +14,7 @@ function obs(over: Partial<NodeObservation> = {}): NodeObservation {
 
 const replicaStatus = (state: 'streaming' | 'connecting'): ReplicationStatus => ({
   name: 'c-shard-0-1', role: 'replica', epoch: 1, lastSeq: 0, history: [], minSyncReplicas: 1, effectiveMinSyncReplicas: 0, ackTimeoutMs: 1000,
-  declaredReplicas: [], replicas: [], backlog: { firstSeq: 1, lastSeq: 0 }, pendingAcks: 0, loading: false,
+  declaredReplicas: [], replicas: [], backlog: { firstSeq: 1, lastSeq: 0 }, pendingAcks: 0, loading: false, declaredSeq: 0,
   primary: { name: 'c-shard-0-0', host: '127.0.0.1', busPort: 1, respHost: null, respPort: null, state, lastError: null, fullSyncs: 0, partialSyncs: 0, loading: null },
 });
 

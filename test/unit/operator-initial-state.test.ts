@@ -1,6 +1,7 @@
 /**
  * The recorded state of a new cluster and of the shards a scale-out adds
- * (operator/core/initial-state.ts), and replica rescaling: new members take
+ * (operator/core/initial-state.ts): every replica counted, with
+ * acks = min(minSyncReplicas, replicas); and replica rescaling: new members take
  * the lowest unused ordinals, removed ones are the highest that are neither
  * the primary nor the primary a change is heading to.
  */
@@ -18,11 +19,11 @@ const ordinal = (name: string): number => parseNodeName(CLUSTER, name)!.ordinal;
 function shardWith(ordinals: readonly number[], primary: number, target = primary): ShardState {
   const members = ordinals.map((o) => nodeName(CLUSTER, 2, o));
   return {
-    ...newShard(CLUSTER, 2, 0),
+    ...newShard(CLUSTER, 2, 0, 1),
     members,
     currentPrimary: nodeName(CLUSTER, 2, primary),
     targetPrimary: nodeName(CLUSTER, 2, target),
-    syncReplicas: members.filter((m) => m !== nodeName(CLUSTER, 2, primary)),
+    sync: { replicas: members.filter((m) => m !== nodeName(CLUSTER, 2, primary)), acks: Math.min(1, members.length - 1), target: null },
   };
 }
 
@@ -46,9 +47,10 @@ describe('operator/core/initial-state', () => {
       expect(s.shards[1]!.members).to.deep.equal(['iris-shard-1-0', 'iris-shard-1-1', 'iris-shard-1-2']);
     });
 
-    it('gives every shard 1 + replicasPerShard distinct nodes, its replicas in sync and nothing in flight', () => {
-      fc.assert(fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 5 }), (shards, replicas) => {
-        const s = initialState(CLUSTER, { ...DEFAULT_SPEC, shards, replicasPerShard: replicas });
+    it('gives every shard 1 + replicasPerShard distinct nodes, every replica counted with acks = min(minSync, replicas), nothing in flight', () => {
+      const arb = [fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 })] as const;
+      fc.assert(fc.property(...arb, (shards, replicas, minSync) => {
+        const s = initialState(CLUSTER, { ...DEFAULT_SPEC, shards, replicasPerShard: replicas, minSyncReplicas: minSync });
         expect(s.shards).to.have.length(shards);
         const all = s.shards.flatMap((x) => x.members);
         expect(new Set(all).size).to.equal(shards * (replicas + 1));
@@ -57,7 +59,8 @@ describe('operator/core/initial-state', () => {
           expect(x.members.map((m) => parseNodeName(CLUSTER, m))).to.deep.equal(
             Array.from({ length: replicas + 1 }, (_, j) => ({ shardIndex: i, ordinal: j })),
           );
-          expect(x.syncReplicas).to.deep.equal(x.members.slice(1));
+          // No writes yet: every replica holds all of them.
+          expect(x.sync).to.deep.equal({ replicas: x.members.slice(1), acks: Math.min(minSync, replicas), target: null });
           expect(x).to.deep.include({ failover: null, leaving: false, epoch: 1 });
         });
       }));
@@ -66,12 +69,17 @@ describe('operator/core/initial-state', () => {
 
   describe('newShard', () => {
     it('names a scale-out\'s shard after its index', () => {
-      expect(newShard(CLUSTER, 7, 1)).to.deep.equal({
+      expect(newShard(CLUSTER, 7, 1, 1)).to.deep.equal({
         id: 'shard-7', index: 7, epoch: 1, members: ['iris-shard-7-0', 'iris-shard-7-1'],
         currentPrimary: 'iris-shard-7-0', targetPrimary: 'iris-shard-7-0', failover: null, leaving: false,
-        syncReplicas: ['iris-shard-7-1'],
+        sync: { replicas: ['iris-shard-7-1'], acks: 1, target: null },
       });
-      expect(newShard(CLUSTER, 3, 0).syncReplicas).to.deep.equal([]);
+    });
+
+    it('counts every replica, with acks capped by the replicas there are', () => {
+      expect(newShard(CLUSTER, 3, 0, 2).sync).to.deep.equal({ replicas: [], acks: 0, target: null });
+      expect(newShard(CLUSTER, 3, 3, 2).sync).to.deep.equal({ replicas: ['iris-shard-3-1', 'iris-shard-3-2', 'iris-shard-3-3'], acks: 2, target: null });
+      expect(newShard(CLUSTER, 3, 2, 0).sync.acks).to.equal(0);
     });
   });
 

@@ -18,7 +18,7 @@ const addresses = new Map([['c-shard-0-1', { host: '127.0.0.2', busPort: 17001 }
 function status(over: Partial<ReplicationStatus>): ReplicationStatus {
   return {
     name: 'n', role: 'replica', epoch: 4, lastSeq: 0, history: [], minSyncReplicas: 1, effectiveMinSyncReplicas: 1, ackTimeoutMs: 1000,
-    declaredReplicas: [], replicas: [], primary: null, backlog: { firstSeq: 1, lastSeq: 0 }, pendingAcks: 0, loading: false, ...over,
+    declaredReplicas: [], replicas: [], primary: null, backlog: { firstSeq: 1, lastSeq: 0 }, pendingAcks: 0, loading: false, declaredSeq: 0, ...over,
   };
 }
 

@@ -46,7 +46,7 @@ function entry(name: string, lagOps: number, lagMs: number): ReplicaStatus {
 function repl(name: string, over: Partial<ReplicationStatus>): ReplicationStatus {
   return {
     name, role: 'replica', epoch: 2, lastSeq: 10, history: [], minSyncReplicas: 1, effectiveMinSyncReplicas: 1, ackTimeoutMs: 1000,
-    declaredReplicas: [], replicas: [], primary: link('streaming'), backlog: { firstSeq: 1, lastSeq: 10 }, pendingAcks: 0, loading: false, ...over,
+    declaredReplicas: [], replicas: [], primary: link('streaming'), backlog: { firstSeq: 1, lastSeq: 10 }, pendingAcks: 0, loading: false, declaredSeq: 0, ...over,
   };
 }
 

@@ -152,7 +152,7 @@ describe('admin role requests', () => {
 describe('INFO replication', () => {
   const base: ReplicationStatus = {
     name: 'a', role: 'primary', epoch: 2, lastSeq: 100, history: [], minSyncReplicas: 1, effectiveMinSyncReplicas: 1, ackTimeoutMs: 2000,
-    declaredReplicas: ['b', 'c'], primary: null, backlog: { firstSeq: 1, lastSeq: 100 }, pendingAcks: 0, loading: false,
+    declaredReplicas: ['b', 'c'], primary: null, backlog: { firstSeq: 1, lastSeq: 100 }, pendingAcks: 0, loading: false, declaredSeq: 0,
     replicas: [
       { name: 'b', host: '10.0.0.2', port: 6379, busPort: 16379, connected: true, state: 'online', ackedSeq: 100, lagOps: 0, lagMs: 0, fullSync: null },
       { name: 'c', host: '', port: 0, busPort: 0, connected: false, state: 'handshake', ackedSeq: 0, lagOps: 100, lagMs: 2500, fullSync: null },
