@@ -122,11 +122,13 @@ describe('npm start, as a new user runs it', function () {
     proc = p;
     p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    // waitFor retries a probe that throws: an exit is returned, and thrown after.
     const port = await waitFor('npm start to print how to connect', () => {
-      if (p.exitCode !== null) throw new Error(`npm start exited with ${p.exitCode}:\n${out.slice(-3000)}`);
+      if (p.exitCode !== null || p.signalCode !== null) return -1;
       const m = /redis-cli -c -p (\d+)/.exec(out);
       return m === null ? null : Number(m[1]);
     }, { timeoutMs: 400_000, intervalMs: 200 });
+    if (port === -1) throw new Error(`npm start exited with ${p.exitCode ?? p.signalCode}:\n${out.slice(-3000)}`);
     return { port, output: () => out };
   }
 

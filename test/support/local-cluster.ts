@@ -22,7 +22,7 @@ import type { ControllerState } from '../../operator/core/state.js';
 import { localDown } from '../../operator/local/down.js';
 import { FileStateStore } from '../../operator/local/file-state-store.js';
 import { readLocalState } from '../../operator/local/local-state.js';
-import { waitFor } from './wait.js';
+import { GiveUp, waitFor } from './wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/operator/cli/irisctl.js, from dist/test/support. */
@@ -95,7 +95,7 @@ export class LocalCluster {
   /** Ready, with no change of primary or rescale under way. */
   async waitReady(timeoutMs = 60_000): Promise<ClusterStatus> {
     return waitFor('the local cluster to be Ready and idle', async () => {
-      if (this.proc !== null && this.proc.exitCode !== null) throw new Error(`irisctl local up exited with ${this.proc.exitCode}:\n${this.out.slice(-3000)}`);
+      if (this.proc !== null && this.proc.exitCode !== null) throw new GiveUp(`irisctl local up exited with ${this.proc.exitCode}:\n${this.out.slice(-3000)}`);
       const st = await this.status();
       return st.phase === 'Ready' && st.operation === null && st.shards.every((s) => s.failover === null) ? st : null;
     }, { timeoutMs, intervalMs: 100 });

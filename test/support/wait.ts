@@ -1,5 +1,13 @@
 /** Polling with a deadline: the only way tests wait for something to become true. */
 
+/** Thrown by a probe to stop waiting at once (the thing waited for can no longer happen). */
+export class GiveUp extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GiveUp';
+  }
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
@@ -14,6 +22,7 @@ export async function waitFor<T>(
       const v = await probe();
       if (v !== undefined && v !== null && v !== false) return v as T;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastError = err;
     }
     if (Date.now() > deadline) {
