@@ -1,0 +1,134 @@
+/**
+ * The IrisCluster custom resource (irisdb.io/v1alpha1) as the operator reads
+ * and writes it, and the pure translations between it and the core: the
+ * core's ClusterSpec from the resource's spec (with the CRD's defaults, so a
+ * resource stored before a default existed reads the same), and the
+ * defaults of every pod-template setting.
+ */
+import type { V1Affinity, V1ObjectMeta, V1ResourceRequirements, V1Toleration, V1TopologySpreadConstraint } from '@kubernetes/client-node';
+import type { ClusterSpec, DataDurability } from '../core/spec.js';
+import type { ControllerState } from '../core/state.js';
+
+export interface IrisClusterSpec {
+  readonly shards?: number;
+  readonly replicasPerShard?: number;
+  readonly image?: string;
+  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  readonly storage?: { readonly size?: string | number; readonly storageClassName?: string };
+  readonly resources?: V1ResourceRequirements;
+  readonly replication?: {
+    readonly minSyncReplicas?: number;
+    readonly fsync?: 'always' | 'batch';
+    readonly ackTimeoutMs?: number;
+    /** The core's dataDurability (required | preferred); default required. */
+    readonly dataDurability?: DataDurability;
+  };
+  readonly failover?: { readonly heartbeatMs?: number; readonly failureThreshold?: number };
+  readonly scheduling?: {
+    readonly affinity?: V1Affinity;
+    readonly tolerations?: readonly V1Toleration[];
+    readonly nodeSelector?: Readonly<Record<string, string>>;
+    readonly topologySpreadConstraints?: readonly V1TopologySpreadConstraint[];
+  };
+  readonly paused?: boolean;
+}
+
+/** metav1.Condition */
+export interface Condition {
+  readonly type: string;
+  readonly status: 'True' | 'False' | 'Unknown';
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+  readonly observedGeneration?: number;
+}
+
+export interface ShardStatus {
+  readonly id: string;
+  /** "0-5460,10923-10930" */
+  readonly slots: string;
+  readonly slotCount: number;
+  readonly primary: string;
+  readonly targetPrimary: string;
+  readonly epoch: number;
+  readonly replicas: readonly ReplicaStatus[];
+  /** "failover failover-3 at stage promote", absent when none. */
+  readonly failover?: string;
+}
+
+export interface ReplicaStatus {
+  readonly name: string;
+  readonly lagOps?: number;
+  readonly lagMs?: number;
+  /** streaming, full_sync, connecting... or "down". */
+  readonly link: string;
+}
+
+export interface MigrationProgress {
+  readonly operation: string;
+  readonly stage: string;
+  readonly movesDone: number;
+  readonly movesTotal: number;
+  readonly slotsDone: number;
+  readonly slotsTotal: number;
+  readonly keysMoved: number;
+}
+
+export type ResourcePhase = 'Bootstrapping' | 'Ready' | 'Degraded' | 'Unavailable' | 'Deleting';
+
+/** The status the operator writes, apart from controllerState. */
+export interface IrisClusterViewStatus {
+  readonly phase: ResourcePhase;
+  readonly conditions: readonly Condition[];
+  readonly observedGeneration: number;
+  readonly shards: readonly ShardStatus[];
+  /** null removes it (merge patch). */
+  readonly migration: MigrationProgress | null;
+  readonly readyNodes: number;
+  readonly nodes: number;
+  /** "readyNodes/nodes", for the printer column. */
+  readonly ready: string;
+}
+
+export interface IrisClusterStatus extends Partial<IrisClusterViewStatus> {
+  /** The core's durable record (StateStore). */
+  readonly controllerState?: ControllerState;
+}
+
+export interface IrisCluster {
+  apiVersion?: string;
+  kind?: string;
+  metadata: V1ObjectMeta;
+  spec?: IrisClusterSpec;
+  status?: IrisClusterStatus;
+}
+
+export const DEFAULTS = {
+  shards: 3,
+  replicasPerShard: 1,
+  image: 'irisdb/node:0.1.0',
+  storageSize: '1Gi',
+  minSyncReplicas: 1,
+  fsync: 'always',
+  ackTimeoutMs: 2000,
+  heartbeatMs: 500,
+  failureThreshold: 3,
+  dataDurability: 'required',
+} as const;
+
+/** The core's spec for this resource (validated by the core when it starts a cluster or scales). */
+export function clusterSpecOf(spec: IrisClusterSpec | undefined): ClusterSpec {
+  return {
+    shards: spec?.shards ?? DEFAULTS.shards,
+    replicasPerShard: spec?.replicasPerShard ?? DEFAULTS.replicasPerShard,
+    minSyncReplicas: spec?.replication?.minSyncReplicas ?? DEFAULTS.minSyncReplicas,
+    heartbeatMs: spec?.failover?.heartbeatMs ?? DEFAULTS.heartbeatMs,
+    failureThreshold: spec?.failover?.failureThreshold ?? DEFAULTS.failureThreshold,
+    dataDurability: spec?.replication?.dataDurability ?? DEFAULTS.dataDurability,
+  };
+}
+
+/** "namespace/name" */
+export function clusterKey(c: Pick<IrisCluster, 'metadata'>): string {
+  return `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`;
+}
