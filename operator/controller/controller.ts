@@ -285,13 +285,36 @@ export class Controller implements ControlTarget {
     return { id: '', message };
   }
 
+  /**
+   * Changes how the cluster replicates and detects failures. The sync-set
+   * reconciler moves every shard's guarantee to the new minSyncReplicas in
+   * its safe order; nodes learn their --min-sync-replicas from the platform
+   * (a rollout on Kubernetes; the next start locally).
+   */
+  updateSettings(settings: Partial<Pick<ClusterSpec, 'minSyncReplicas' | 'dataDurability' | 'heartbeatMs' | 'failureThreshold'>>): Promise<RequestAccepted> {
+    return this.exclusive(async () => {
+      const state = this.ctx.state;
+      const spec = { ...state.spec, ...settings };
+      try {
+        validateSpec(spec);
+      } catch (err) {
+        throw new ControlError('bad_request', errorText(err));
+      }
+      if (JSON.stringify(spec) === JSON.stringify(state.spec)) return { id: '', message: 'settings unchanged' };
+      await this.ctx.commit({ ...state, spec });
+      const message = `settings changed: ${Object.entries(settings).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`;
+      this.ctx.event('Normal', 'SettingsChanged', message);
+      return { id: '', message };
+    });
+  }
+
   async restartNode(node: string): Promise<RequestAccepted> {
     const shard = this.ctx.state.shards.find((s) => s.members.includes(node));
     if (shard === undefined) throw new ControlError('not_found', `no node ${node} in the cluster`);
     if (this.restarting.has(node)) throw new ControlError('conflict', `${node} is already being restarted`);
     if (shard.currentPrimary === node && shard.members.length > 1) {
       // Graceful: the primary hands its role over first, so no write waits on a stopped primary.
-      const id = await this.exclusive(() => this.failovers.requestSwitchover(shard.id));
+      const id = await this.exclusive(() => this.failovers.requestSwitchover(shard.id, undefined, `before a graceful restart of ${node}`));
       this.poke();
       this.restarting.add(node);
       void this.restartAfterSwitchover(node, shard.id, id).finally(() => this.restarting.delete(node));

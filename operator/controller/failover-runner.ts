@@ -79,7 +79,7 @@ export class FailoverRunner {
   }
 
   /** A user's request (or a graceful stop): hand the primary role over without losing a write. */
-  async requestSwitchover(shardId: string, to?: string): Promise<string> {
+  async requestSwitchover(shardId: string, to?: string, why = 'requested by a user'): Promise<string> {
     const shard = this.requestable(shardId);
     if (to !== undefined && (!shard.members.includes(to) || to === shard.currentPrimary)) {
       throw new ControlError('bad_request', `${to} is not a replica of ${shardId} (members: ${shard.members.join(', ')})`);
@@ -88,7 +88,7 @@ export class FailoverRunner {
     if (primary === null) throw new ControlError('unavailable', `the primary ${shard.currentPrimary} of ${shardId} does not answer: use failover`);
     const choice = chooseSwitchoverCandidate(primary, to);
     if (!choice.ok) throw new ControlError('conflict', choice.reason);
-    return this.start(shard, 'switchover', to === undefined ? 'requested by a user' : `requested by a user, to ${to}`, choice.candidate);
+    return this.start(shard, 'switchover', to === undefined ? why : `${why}, to ${to}`, choice.candidate);
   }
 
   private requestable(shardId: string): ShardState {

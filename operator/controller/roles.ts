@@ -42,7 +42,9 @@ export class RoleReconciler {
         }
         work.push((async () => {
           try {
-            await this.ctx.api(name)!.setRole(desired);
+            const api = this.ctx.api(name);
+            if (api === null) return; // its address went away since the heartbeat: next time
+            await api.setRole(desired);
             this.ctx.logger.info('role set', { node: name, shard: shard.id, role: desired.role, epoch: desired.epoch });
           } catch (err) {
             this.ctx.logger.warn('setting a role failed', { node: name, shard: shard.id, error: errorText(err) });

@@ -15,6 +15,17 @@ export class ScaleStep {
 
   async run(ctx: StepContext): Promise<StepReport> {
     const want = clusterSpecOf(ctx.resource().spec);
+    const have = ctx.controller.state.spec;
+    const settings = {
+      minSyncReplicas: want.minSyncReplicas, dataDurability: want.dataDurability, heartbeatMs: want.heartbeatMs, failureThreshold: want.failureThreshold,
+    };
+    if (Object.entries(settings).some(([k, v]) => have[k as keyof typeof settings] !== v)) {
+      try {
+        await ctx.controller.updateSettings(settings);
+      } catch (err) {
+        return { progress: null, problem: `settings refused: ${errorText(err)}` };
+      }
+    }
     const plan = planScale(ctx.controller.state, want);
     switch (plan.do) {
       case 'none':
