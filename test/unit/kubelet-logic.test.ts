@@ -3,6 +3,10 @@
  * table, pod IP allocation, crash-loop back-off, probe thresholds and the
  * pod phase / status rules.
  */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
@@ -11,7 +15,7 @@ import { expand, parseQuantity, resolveEnv } from '../support/kube/kubelet/env.j
 import { defaultImageTable, imageRepository, resolveCommand } from '../support/kube/kubelet/images.js';
 import { IpPool } from '../support/kube/kubelet/ip-pool.js';
 import { ProbeState } from '../support/kube/kubelet/probe-state.js';
-import { rewriteMountPaths, wrapWithMounts } from '../support/kube/kubelet/process.js';
+import { mountNamespacesSupported, rewriteMountPaths, wrapWithMounts } from '../support/kube/kubelet/process.js';
 import { buildPodStatus, podPhase, type ContainerView } from '../support/kube/kubelet/status.js';
 
 const pod: V1Pod = {
@@ -112,8 +116,35 @@ describe('test kubelet: mounts', () => {
   it('wraps a command in a private mount namespace with one triple per mount', () => {
     const argv = wrapWithMounts(['node', 'main.js'], [{ source: '/v/a', target: '/data', readOnly: false }, { source: '/v/t', target: '/tok', readOnly: true }]);
     expect(argv.slice(0, 5)).to.deep.equal(['unshare', '-m', '--propagation', 'private', '--']);
-    expect(argv.slice(-9)).to.deep.equal(['2', '/v/a', '/data', 'rw', '/v/t', '/tok', 'ro', 'node', 'main.js']);
+    expect(argv.slice(-10)).to.deep.equal(['2', '/v/a', '/data', 'rw', '/v/t', '/tok', 'ro', '0', 'node', 'main.js']);
     expect(wrapWithMounts(['x'], [])).to.deep.equal(['x']);
+    // Parents first, then the kept paths.
+    const nested = wrapWithMounts(['x'], [{ source: '/v/s', target: '/data/sub', readOnly: false }, { source: '/v/d', target: '/data', readOnly: false }], ['/repo']);
+    expect(nested.slice(-10)).to.deep.equal(['2', '/v/d', '/data', 'rw', '/v/s', '/data/sub', 'rw', '1', '/repo', 'x']);
+  });
+
+  it('keeps the image\'s files and the volumes\' sources reachable under a volume mounted over their parent (an emptyDir on /tmp)', function () {
+    if (!mountNamespacesSupported()) this.skip();
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'kubelet-mounts-'));
+    try {
+      fs.mkdirSync(path.join(base, 'image'));
+      fs.writeFileSync(path.join(base, 'image', 'main.txt'), 'image file');
+      fs.mkdirSync(path.join(base, 'empty'));
+      fs.writeFileSync(path.join(base, 'empty', 'scratch.txt'), 'emptyDir');
+      fs.mkdirSync(path.join(base, 'data'));
+      fs.writeFileSync(path.join(base, 'data', 'db.txt'), 'data volume');
+      // The emptyDir covers /tmp, where the image and the other volume's source live; listed after the data mount on purpose.
+      const argv = wrapWithMounts(
+        ['sh', '-c', `cat ${path.join(base, 'image', 'main.txt')} /tmp/scratch.txt /var/lib/kubelet-mounts-test/db.txt`],
+        [{ source: path.join(base, 'data'), target: '/var/lib/kubelet-mounts-test', readOnly: false }, { source: path.join(base, 'empty'), target: os.tmpdir(), readOnly: false }],
+        [path.join(base, 'image')],
+      );
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
+      expect(r.stderr).to.equal('');
+      expect(r.stdout).to.equal('image fileemptyDirdata volume');
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
   });
 
   it('rewrites mount paths in the fallback mapping, longest mount first', () => {

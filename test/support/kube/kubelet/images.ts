@@ -20,6 +20,8 @@ export interface ImageEntry {
   cmd: string[];
   /** Executables of the image that a pod's `command` may name. */
   binaries: Record<string, string[]>;
+  /** The host directory holding the image's files: it stays visible in the container even under a volume mounted over a parent (an emptyDir on /tmp). */
+  root?: string;
 }
 
 export function defaultImageTable(repoRoot: string, nodeBinary: string): ImageEntry[] {
@@ -27,8 +29,8 @@ export function defaultImageTable(repoRoot: string, nodeBinary: string): ImageEn
   // The operator's entry point (issue 7); the image is usable once it is built.
   const operator = [nodeBinary, path.join(repoRoot, 'dist/operator/main.js')];
   return [
-    { repository: 'irisdb/node', entrypoint: storageNode, cmd: [], binaries: { 'irisdb-node': storageNode, node: [nodeBinary] } },
-    { repository: 'irisdb/operator', entrypoint: operator, cmd: [], binaries: { 'irisdb-operator': operator, node: [nodeBinary] } },
+    { repository: 'irisdb/node', entrypoint: storageNode, cmd: [], binaries: { 'irisdb-node': storageNode, node: [nodeBinary] }, root: repoRoot },
+    { repository: 'irisdb/operator', entrypoint: operator, cmd: [], binaries: { 'irisdb-operator': operator, node: [nodeBinary] }, root: repoRoot },
   ];
 }
 

@@ -197,8 +197,10 @@ export class PodWorker {
     let cwd = this.dir;
     if (spec.workingDir !== undefined) cwd = spec.workingDir;
     await fs.access(cwd).catch(() => { cwd = this.dir; });
+    const image = this.k.images.find((e) => e.repository === imageRepository(spec.image ?? ''));
     return {
       argv: cmd.argv.map((a) => expand(a, fullEnv)),
+      keep: image?.root === undefined ? [] : [image.root],
       env: fullEnv,
       mounts,
       cwd,

@@ -29,25 +29,62 @@ export function mountNamespacesSupported(): boolean {
   return mountNsSupported;
 }
 
-// Creates each mount point (a directory, or a file for a file source) and
-// bind-mounts it, then becomes the container's process.
+/** Where the mount script stages sources inside the container's namespace (a private tmpfs there). */
+const HOLD = '/run/irisdb-test-kubelet';
+
+// Stages every source (and every kept path) under a private tmpfs first,
+// since a mount over /tmp would otherwise cover sources that live under it;
+// then mounts each at its target, parents first; then puts back any kept
+// path (the image's files) that a mount covered; then becomes the container.
 const MOUNT_SCRIPT = [
   'set -e',
-  'n=$1; shift',
-  'while [ "$n" -gt 0 ]; do',
-  '  if [ -d "$1" ]; then mkdir -p "$2"; else mkdir -p "$(dirname "$2")"; [ -e "$2" ] || : > "$2"; fi',
-  '  mount --bind "$1" "$2"',
-  '  if [ "$3" = ro ]; then mount -o remount,bind,ro "$2"; fi',
-  '  shift 3; n=$((n-1))',
+  `hold=${HOLD}`,
+  'mkdir -p "$hold"; mount -t tmpfs tmpfs "$hold"',
+  'n=$1; shift; i=0',
+  'while [ "$i" -lt "$n" ]; do',
+  '  eval "dst_$i=\\$2 mode_$i=\\$3"',
+  '  if [ -d "$1" ]; then mkdir -p "$hold/$i"; else : > "$hold/$i"; fi',
+  '  mount --bind "$1" "$hold/$i"',
+  '  shift 3; i=$((i+1))',
+  'done',
+  'k=$1; shift; j=0',
+  'while [ "$j" -lt "$k" ]; do',
+  '  eval "keep_$j=\\$1"',
+  '  mkdir -p "$hold/k$j"; mount --bind "$1" "$hold/k$j"',
+  '  shift; j=$((j+1))',
+  'done',
+  'i=0',
+  'while [ "$i" -lt "$n" ]; do',
+  '  eval "dst=\\$dst_$i mode=\\$mode_$i"',
+  '  if [ -d "$hold/$i" ]; then mkdir -p "$dst"; else mkdir -p "$(dirname "$dst")"; [ -e "$dst" ] || : > "$dst"; fi',
+  '  mount --bind "$hold/$i" "$dst"',
+  '  if [ "$mode" = ro ]; then mount -o remount,bind,ro "$dst"; fi',
+  '  i=$((i+1))',
+  'done',
+  'j=0',
+  'while [ "$j" -lt "$k" ]; do',
+  '  eval "p=\\$keep_$j"',
+  '  if [ "$(stat -c %d:%i "$p" 2>/dev/null)" != "$(stat -c %d:%i "$hold/k$j")" ]; then mkdir -p "$p"; mount --bind "$hold/k$j" "$p"; fi',
+  '  j=$((j+1))',
   'done',
   'exec "$@"',
 ].join('\n');
 
-/** The argv that runs `argv` with `mounts` in a private mount namespace. */
-export function wrapWithMounts(argv: string[], mounts: Mount[]): string[] {
+/**
+ * The argv that runs `argv` with `mounts` in a private mount namespace;
+ * `keep` are host paths the command needs (the image's files) that stay
+ * visible whatever is mounted over their parents.
+ */
+export function wrapWithMounts(argv: string[], mounts: Mount[], keep: readonly string[] = []): string[] {
   if (mounts.length === 0) return argv;
-  const triples = mounts.flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw']);
-  return ['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', MOUNT_SCRIPT, 'sh', String(mounts.length), ...triples, ...argv];
+  // Parents first, as a container runtime mounts them, so /data/sub is not covered by /data.
+  const ordered = [...mounts].sort((a, b) => depth(a.target) - depth(b.target));
+  const triples = ordered.flatMap((m) => [m.source, m.target, m.readOnly ? 'ro' : 'rw']);
+  return ['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', MOUNT_SCRIPT, 'sh', String(mounts.length), ...triples, String(keep.length), ...keep, ...argv];
+}
+
+function depth(p: string): number {
+  return p.split('/').filter((x) => x !== '').length;
 }
 
 /** Fallback without mount namespaces: a mount path prefix becomes its host directory. */
@@ -67,6 +104,8 @@ export function rewriteMountPaths(value: string, mounts: Mount[]): string {
 
 export interface ContainerProcessSpec {
   argv: string[];
+  /** Host paths that stay visible in the container (the image's files). */
+  keep: string[];
   env: Record<string, string>;
   mounts: Mount[];
   cwd: string;
@@ -78,7 +117,7 @@ export function startContainerProcess(spec: ContainerProcessSpec): ChildProcess 
   let env = spec.env;
   if (spec.mounts.length > 0) {
     if (mountNamespacesSupported()) {
-      argv = wrapWithMounts(argv, spec.mounts);
+      argv = wrapWithMounts(argv, spec.mounts, spec.keep);
     } else {
       argv = argv.map((a) => rewriteMountPaths(a, spec.mounts));
       env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, rewriteMountPaths(v, spec.mounts)]));
