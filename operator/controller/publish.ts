@@ -11,6 +11,7 @@ import { withNodeAddresses, withShard } from '../core/slot-plan.js';
 import { mapNodes } from './addresses.js';
 import { resolveMapConflict } from '../core/map-merge.js';
 import type { SlotMove } from '../core/state.js';
+import { mapReplicas } from '../core/map-membership.js';
 import { errorText, type ControllerContext } from './context.js';
 
 export class MapPublisher {
@@ -64,7 +65,7 @@ export class MapPublisher {
     return out;
   }
 
-  /** Replicas added or removed by scaling enter or leave the map (clients see them in CLUSTER SLOTS/NODES). */
+  /** Replicas added or removed by scaling enter or leave the map (clients see them in CLUSTER SLOTS/NODES; core/map-membership.ts). */
   private async refreshMembership(): Promise<void> {
     const map = this.ctx.state.map;
     if (map === null) return;
@@ -72,7 +73,7 @@ export class MapPublisher {
     for (const shard of this.ctx.state.shards) {
       const inMap = next.shards.find((s) => s.id === shard.id);
       if (inMap === undefined || shard.failover !== null || inMap.primary !== shard.currentPrimary) continue;
-      const replicas = shard.members.filter((m) => m !== shard.currentPrimary);
+      const replicas = mapReplicas(shard, inMap.replicas, (n) => this.ctx.observations.get(n)?.status ?? null);
       if (replicas.length === inMap.replicas.length && replicas.every((r) => inMap.replicas.includes(r))) continue;
       const nodes = mapNodes(this.ctx, shard.members);
       if (nodes === null) continue; // a new node without an address yet: next time
