@@ -278,9 +278,10 @@ export class FailoverRunner {
     await this.ctx.commit({
       // Nothing is known yet about which replicas hold the new primary's writes: the sync-set reconciler
       // builds the guarantee up again (core/sync-plan.ts), starting from the replicas it was told to wait for.
+      // They stay the target, so that re-telling the primary its role (a stale observation) keeps them counted.
       ...withShardPatch(state, shard.id, {
         epoch: f.promoteEpoch, currentPrimary: candidate, targetPrimary: candidate, failover: null,
-        sync: { replicas: [], acks: 0, target: null },
+        sync: { replicas: [], acks: 0, target: { replicas: this.firstReplicas(shard, f), seq: null } },
       }),
       map,
     });
