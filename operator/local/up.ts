@@ -144,7 +144,9 @@ async function announceWhenReady(controller: Controller, controlUrl: string, dir
 export function connectLines(st: ClusterStatus, controlUrl: string, dir: string): string[] {
   const nodes = st.shards.flatMap((s) => s.nodes);
   const primary = st.shards[0]?.nodes.find((n) => n.name === st.shards[0]!.primary);
-  const port = primary?.port ?? nodes[0]?.port;
+  // The lowest port, not shard 0's primary: any node redirects, and the line stays the same across restarts and failovers.
+  const ports = nodes.flatMap((n) => (n.port === null ? [] : [n.port]));
+  const port = ports.length === 0 ? undefined : Math.min(...ports);
   const http = primary?.httpUrl ?? nodes[0]?.httpUrl;
   return [
     '',
