@@ -254,6 +254,8 @@ export interface CoreEvent extends KubeObject {
   reason?: string;
   message?: string;
   type?: string;
+  /** The operator instance (pod name) that recorded it. */
+  reportingInstance?: string;
 }
 
 export async function clusterEvents(env: KubeEnv, namespace: string, name: string): Promise<CoreEvent[]> {
@@ -265,6 +267,9 @@ export async function clusterEvents(env: KubeEnv, namespace: string, name: strin
 export async function diagnostics(env: KubeEnv, namespace: string, name: string): Promise<string> {
   const parts: string[] = [];
   for (const p of await listPods(env, namespace, OPERATOR_SELECTOR).catch(() => [])) parts.push(`operator pod ${p.metadata?.name}:\n${await env.podLogs(namespace, p.metadata?.name ?? '')}`);
+  // One node pod's log says why nodes do not come up when none do.
+  const nodePods = await listPods(env, namespace, `app.kubernetes.io/instance=${name}`).catch(() => [] as Pod[]);
+  for (const p of nodePods.slice(0, 2)) parts.push(`node pod ${p.metadata?.name}:\n${(await env.podLogs(namespace, p.metadata?.name ?? '')).slice(-2500)}`);
   const c = await getCluster(env, namespace, name).catch(() => undefined);
   if (c !== undefined) {
     const { controllerState: _s, ...status } = c.status ?? {};
@@ -333,4 +338,24 @@ export function anyReadyNode(env: KubeEnv, namespace: string, cluster: string): 
     const ep = await env.podEndpoint(namespace, p.metadata!.name!, 6379);
     return { host: ep.host, port: ep.port };
   };
+}
+
+/** `kubectl patch` of the IrisCluster's spec (a JSON merge patch), the way a user changes it. */
+export async function patchClusterSpec(env: KubeEnv, namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await env.kubectl(['patch', 'iriscluster', name, '-n', namespace, '--type=merge', '-p', JSON.stringify({ spec })]);
+}
+
+/** The nodes' admin token, from the Secret the operator made for the cluster. */
+export async function clusterToken(env: KubeEnv, namespace: string, cluster: string): Promise<string> {
+  const secret = await env.rest.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/secrets/${cluster}-token`);
+  const b64 = secret.data?.token;
+  if (b64 === undefined) throw new Error(`Secret ${namespace}/${cluster}-token has no "token" key`);
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+/** Who holds the operator's Lease (the chart's leaderElectionId, in the operator's namespace), if anyone. */
+export async function leaseHolder(env: KubeEnv, namespace: string, lease = 'irisdb-operator'): Promise<string | undefined> {
+  const l = await env.rest.get<{ spec?: { holderIdentity?: string } }>(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${lease}`);
+  const holder = l.spec?.holderIdentity;
+  return holder === '' ? undefined : holder;
 }
