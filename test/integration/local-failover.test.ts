@@ -39,6 +39,28 @@ async function waitForFailover(cluster: LocalCluster, shardId: string, old: stri
   }, { timeoutMs: 60_000, intervalMs: 100 });
 }
 
+async function token(cluster: LocalCluster): Promise<string> {
+  return (await fs.promises.readFile(path.join(cluster.dir, 'token'), 'utf8')).trim();
+}
+
+/**
+ * Polls a node until stopped; collects effectiveMinSyncReplicas from every
+ * answer where it is a primary above `epoch` (promoted).
+ */
+function watchCountedReplicas(admin: AdminClient, epoch: number): { stop(): void; samples: Promise<number[]> } {
+  let stopped = false;
+  const samples = (async () => {
+    const out: number[] = [];
+    while (!stopped) {
+      const st = await admin.replication().catch(() => null);
+      if (st !== null && st.role === 'primary' && st.epoch > epoch) out.push(st.effectiveMinSyncReplicas);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return out;
+  })();
+  return { stop: () => { stopped = true; }, samples };
+}
+
 async function expectReplicasEqual(cluster: LocalCluster): Promise<void> {
   const token = (await fs.promises.readFile(path.join(cluster.dir, 'token'), 'utf8')).trim();
   const st = await cluster.status();
@@ -72,8 +94,15 @@ describe('local cluster: automatic failover under a cluster client load (dataDur
       for (const shardId of ['shard-0', 'shard-1', 'shard-2']) {
         const before = await cluster.shard(shardId);
         const old = before.primary;
+        const heir = before.nodes.find((n) => n.name !== old)!;
+        const watch = watchCountedReplicas(new AdminClient(heir.httpUrl!, await token(cluster)), before.epoch);
         process.kill(await cluster.pidOf(old), 'SIGKILL');
-        const after = await waitForFailover(cluster, shardId, old);
+        const after = await waitForFailover(cluster, shardId, old).finally(() => watch.stop());
+        // dataDurability required: from its promotion on, the new primary never acknowledges a write alone
+        // (it counts the replica it had, down or not, until that one is back).
+        const samples = await watch.samples;
+        expect(samples.length, 'samples of the new primary').to.be.greaterThan(0);
+        expect(samples.filter((x) => x < 1), 'samples where the new primary counted no replica').to.deep.equal([]);
         expect(after.epoch).to.be.greaterThan(before.epoch);
         const node = after.nodes.find((n) => n.name === old)!;
         expect(node.restarts).to.be.at.least(1);
