@@ -6,7 +6,9 @@
  *     loops on keys of every shard's slots, every acknowledged write
  *     recorded) runs throughout; each run kill -9s (or SIGSTOPs) the current
  *     primary of the next shard in turn and measures from the signal to the
- *     first write to that shard's slots that was sent after it and got OK.
+ *     first write to that shard's slots that was sent after it and got OK,
+ *     then watches the shard's writes for GAP_WINDOW_MS more (do they keep
+ *     flowing while the old primary is still paused or restarting?).
  *     Between runs the cluster is back to Ready (the killed node restarted
  *     by the platform, or resumed, and streaming again). At the end every
  *     acknowledged write is read back: a missing or older value is a lost write.
@@ -31,8 +33,16 @@ export interface FailoverRun {
   readonly oldPrimary: string;
   /** Signal → first OK to a write sent after it; null when none came within RUN_BOUND_MS. */
   readonly ms: number | null;
-  /** The controller's own FailoverFinished duration (its failover start → promoted), if printed. */
-  readonly controllerMs: number | null;
+  /** What the controller printed about it (null where it printed nothing). */
+  readonly controller: ControllerTimes;
+  /** Errors the victim shard's write loops got between the signal and the first OK (message → count). */
+  readonly errors: Readonly<Record<string, number>>;
+  /**
+   * The longest stretch without an OK on the shard in the GAP_WINDOW_MS
+   * after the first OK (a SIGSTOPped primary still paused): whether writes
+   * keep flowing after the failover or stall again (ms; null without a first OK).
+   */
+  readonly maxGapMs: number | null;
 }
 
 export interface FailoverModeResult {
@@ -41,6 +51,7 @@ export interface FailoverModeResult {
 }
 
 export interface FailoverBenchResult {
+  readonly durability: 'required' | 'preferred' | 'default';
   readonly modes: readonly FailoverModeResult[];
   readonly ackedWrites: number;
   readonly keys: number;
@@ -66,6 +77,8 @@ export interface RescaleBenchResult {
   readonly controllerMs: number | null;
   readonly controllerKeys: number | null;
   readonly migrations: number | null;
+  /** Each migration, in order: seconds from the controller's MigrationStarted to its MigrationFinished (the source's cleanup included). */
+  readonly migrationSeconds: readonly number[];
   /** DBSIZE of every shard's primary afterwards; their sum must equal `keys`. */
   readonly keysPerShard: Readonly<Record<string, number>>;
   readonly sampled: number;
@@ -73,14 +86,9 @@ export interface RescaleBenchResult {
   readonly sampleBadExamples: readonly string[];
 }
 
-export interface ControlPlaneBenchResult {
-  readonly failover: FailoverBenchResult;
-  readonly rescale: RescaleBenchResult;
-}
-
 /** The checker's client: see docs/benchmarks.md (a paused primary sends no error; the client must time out and re-read the slots). */
 export const CHECKER_CLIENT = {
-  commandTimeoutMs: 500,
+  commandTimeoutMs: Number(process.env.BENCH_FAILOVER_COMMAND_TIMEOUT_MS ?? 500),
   slotsRefreshIntervalMs: 250,
   slotsRefreshTimeoutMs: 500,
   retryDelayOnFailoverMs: 100,
@@ -91,6 +99,8 @@ const KEYS_PER_LOOP = 100;
 const ERROR_BACKOFF_MS = 10;
 /** Per run: how long to wait for the first write after the signal. */
 const RUN_BOUND_MS = 30_000;
+/** Per run: after the first OK, how long to keep watching the shard's writes (a paused primary stays paused meanwhile). */
+export const GAP_WINDOW_MS = 3000;
 /** Per run: how long the cluster gets to be Ready and caught up again. */
 const RECOVER_BOUND_MS = 120_000;
 const VALUE_BYTES = 100;
@@ -134,6 +144,18 @@ function keysIn(prefix: string, ranges: readonly SlotRange[], n: number): string
   return out;
 }
 
+/** A measurement on one shard: the first OK to a write sent at or after `from`, and the gaps between OKs after it. */
+interface Armed {
+  readonly shard: number;
+  readonly from: number;
+  ackAt: number | null;
+  lastAckAt: number;
+  maxGapMs: number;
+  /** The gap window is over: later OKs no longer count. */
+  closed: boolean;
+  readonly errors: Map<string, number>;
+}
+
 /**
  * Unpipelined SET loops, LOOPS_PER_SHARD per shard, each on its own keys of
  * that shard's slots with increasing sequences (so the AckLog can tell a
@@ -146,7 +168,7 @@ class Checker {
   readonly errorKinds = new Set<string>();
   /** Per shard index: the send time of the latest acknowledged write. */
   private readonly lastAckedSent: number[];
-  private armed: { shard: number; from: number; ackAt: number | null } | null = null;
+  private armed: Armed | null = null;
   private stopFlag = false;
   private readonly loops: Promise<void>[] = [];
 
@@ -173,11 +195,22 @@ class Checker {
         this.log.acked(key, seq);
         this.lastAckedSent[shard] = Math.max(this.lastAckedSent[shard]!, sentAt);
         const a = this.armed;
-        if (a !== null && a.shard === shard && a.ackAt === null && sentAt >= a.from) a.ackAt = ackAt;
+        if (a !== null && a.shard === shard) {
+          if (a.ackAt === null && sentAt >= a.from) {
+            a.ackAt = ackAt;
+            a.lastAckAt = ackAt;
+          } else if (a.ackAt !== null && !a.closed) {
+            a.maxGapMs = Math.max(a.maxGapMs, ackAt - a.lastAckAt);
+            a.lastAckAt = Math.max(a.lastAckAt, ackAt);
+          }
+        }
       } catch (err) {
         // Its reply was lost: the write may or may not have landed, which the log allows.
         this.errors++;
-        if (this.errorKinds.size < 20) this.errorKinds.add((err as Error).message.replace(/\d+/g, 'N').slice(0, 80));
+        const kind = (err as Error).message.replace(/\d+/g, 'N').slice(0, 120);
+        if (this.errorKinds.size < 20) this.errorKinds.add(kind);
+        const a = this.armed;
+        if (a !== null && a.shard === shard && a.ackAt === null && a.errors.size < 20) a.errors.set(kind, (a.errors.get(kind) ?? 0) + 1);
         await delay(ERROR_BACKOFF_MS);
       }
     }
@@ -189,7 +222,23 @@ class Checker {
   }
 
   arm(shard: number, from: number): void {
-    this.armed = { shard, from, ackAt: null };
+    this.armed = { shard, from, ackAt: null, lastAckAt: from, maxGapMs: 0, closed: false, errors: new Map() };
+  }
+
+  /** Ends the gap window: the longest gap between OKs since the first one, up to now (null if there was none). */
+  closeGapWindow(): number | null {
+    const a = this.armed;
+    if (a === null || a.ackAt === null) return null;
+    if (!a.closed) {
+      a.maxGapMs = Math.max(a.maxGapMs, performance.now() - a.lastAckAt);
+      a.closed = true;
+    }
+    return a.maxGapMs;
+  }
+
+  /** The errors the armed shard's loops got so far, message → count. */
+  armedErrors(): Record<string, number> {
+    return Object.fromEntries(this.armed?.errors ?? []);
   }
 
   /** The armed measurement's first OK (performance.now()), or null. */
@@ -214,15 +263,50 @@ async function waitCaughtUp(cluster: LocalCluster, timeoutMs: number): Promise<C
   }, { timeoutMs, intervalMs: 100 });
 }
 
-/** "… FailoverFinished: shard-1: n is the primary at epoch 3 (was m; 812 ms)" lines in `text`. */
-function controllerFailoverMs(text: string, shard: string, oldPrimary: string): number | null {
-  const re = /FailoverFinished: (\S+): \S+ is the primary at epoch \d+ \(was (\S+); (\d+) ms\)/g;
-  let found: number | null = null;
-  for (const m of text.matchAll(re)) if (m[1] === shard && m[2] === oldPrimary) found = Number(m[3]);
-  return found;
+export interface ControllerTimes {
+  /** Its own FailoverFinished duration (failover started → promoted). */
+  readonly tookMs: number | null;
+  /** Wall-clock offsets from the signal to its FailoverStarted and FailoverFinished lines. */
+  readonly startedAfterMs: number | null;
+  readonly finishedAfterMs: number | null;
 }
 
-/** One run: signal the shard's primary, time the first write after it, bring the cluster back to Ready. */
+/**
+ * From the controller's event lines since the signal ("<ISO time> WARN
+ * FailoverStarted: failover of shard-1 started (…)", "<ISO time>
+ * FailoverFinished: shard-1: n is the primary at epoch 3 (was m; 812 ms)").
+ */
+function controllerTimes(text: string, shard: string, oldPrimary: string, wallT0: number): ControllerTimes {
+  let tookMs: number | null = null;
+  let startedAt: number | null = null;
+  let finishedAt: number | null = null;
+  for (const line of text.split('\n')) {
+    const started = /^(\S+) (?:WARN )?FailoverStarted: failover of (\S+) started/.exec(line);
+    if (started !== null && started[2] === shard && startedAt === null) startedAt = Date.parse(started[1]!);
+    const fin = /^(\S+) FailoverFinished: (\S+): \S+ is the primary at epoch \d+ \(was (\S+); (\d+) ms\)/.exec(line);
+    if (fin !== null && fin[2] === shard && fin[3] === oldPrimary && finishedAt === null) {
+      finishedAt = Date.parse(fin[1]!);
+      tookMs = Number(fin[4]);
+    }
+  }
+  const after = (t: number | null): number | null => (t === null || Number.isNaN(t) ? null : t - wallT0);
+  return { tookMs, startedAfterMs: after(startedAt), finishedAfterMs: after(finishedAt) };
+}
+
+/** Waits until status shows `shard` with a primary other than `old` and no change of primary under way. */
+async function waitPromoted(cluster: LocalCluster, shardIndex: number, old: string): Promise<void> {
+  await waitFor(`shard ${shardIndex} to promote a replica in place of ${old}`, async () => {
+    const s = (await cluster.status()).shards[shardIndex]!;
+    return s.primary !== old && s.failover === null;
+  }, { timeoutMs: RECOVER_BOUND_MS, intervalMs: 50 });
+}
+
+/**
+ * One run: signal the shard's primary, time the first write after it,
+ * watch the shard's writes for GAP_WINDOW_MS more, then bring the cluster
+ * back to Ready. A paused primary stays paused until then and until its
+ * replacement shows in status (it comes back fenced).
+ */
 async function failoverRun(cluster: LocalCluster, checker: Checker, shardIndex: number, mode: FaultMode): Promise<FailoverRun> {
   const before = await waitCaughtUp(cluster, RECOVER_BOUND_MS);
   const shard = before.shards[shardIndex]!;
@@ -232,26 +316,33 @@ async function failoverRun(cluster: LocalCluster, checker: Checker, shardIndex: 
   const since = performance.now();
   await waitFor(`writes to ${shard.id} to be acknowledged`, () => checker.healthy(shardIndex, since), { timeoutMs: RUN_BOUND_MS });
   const outputMark = cluster.output().length;
+  const wallT0 = Date.now();
   const t0 = performance.now();
   checker.arm(shardIndex, t0);
   process.kill(pid, mode === 'kill' ? 'SIGKILL' : 'SIGSTOP');
-  let ms: number | null = null;
+  let ackAt: number | null;
+  let maxGapMs: number | null;
   try {
-    const ackAt = await waitFor(`a write to ${shard.id} after the ${mode} of ${oldPrimary}`, () => checker.armedAck(), { timeoutMs: RUN_BOUND_MS, intervalMs: 10 })
+    ackAt = await waitFor(`a write to ${shard.id} after the ${mode} of ${oldPrimary}`, () => checker.armedAck(), { timeoutMs: RUN_BOUND_MS, intervalMs: 10 })
       .catch(() => null);
-    ms = ackAt === null ? null : ackAt - t0;
-    if (mode === 'stop') {
-      // SIGCONT only once the failover is complete: the old primary comes back fenced.
-      await waitFor(`${shard.id} to promote a replica in place of the paused ${oldPrimary}`, async () => {
-        const s = (await cluster.status()).shards[shardIndex]!;
-        return s.primary !== oldPrimary && s.failover === null;
-      }, { timeoutMs: RECOVER_BOUND_MS, intervalMs: 50 });
+    if (ackAt === null) {
+      const st = await cluster.status().catch(() => null);
+      console.error(`control-plane: no write to ${shard.id} within ${RUN_BOUND_MS} ms of the ${mode} of ${oldPrimary}; its loops got ${JSON.stringify(checker.armedErrors())}; `
+        + `status ${st === null ? 'unavailable' : `${st.phase}, ${shard.id} primary ${st.shards[shardIndex]!.primary}, messages ${JSON.stringify(st.messages)}`}`);
+    } else {
+      // A measurement window, not a synchronisation: the loops' OKs during it are the result.
+      await delay(Math.max(0, ackAt + GAP_WINDOW_MS - performance.now()));
     }
+    maxGapMs = checker.closeGapWindow();
+    if (mode === 'stop') await waitPromoted(cluster, shardIndex, oldPrimary);
   } finally {
     if (mode === 'stop') process.kill(pid, 'SIGCONT');
   }
   await waitCaughtUp(cluster, RECOVER_BOUND_MS);
-  return { shard: shard.id, oldPrimary, ms, controllerMs: controllerFailoverMs(cluster.output().slice(outputMark), shard.id, oldPrimary) };
+  return {
+    shard: shard.id, oldPrimary, ms: ackAt === null ? null : ackAt - t0, errors: checker.armedErrors(), maxGapMs,
+    controller: controllerTimes(cluster.output().slice(outputMark), shard.id, oldPrimary, wallT0),
+  };
 }
 
 /** Reads every key of the log through a fresh client; returns the violations (lost or impossible values). */
@@ -271,8 +362,9 @@ async function lostWrites(seedPort: number, log: AckLog): Promise<string[]> {
   }
 }
 
-export async function failoverBench(runs: number): Promise<FailoverBenchResult> {
-  const cluster = await LocalCluster.start();
+/** durability: the cluster's dataDurability (undefined: its default, `required`). */
+export async function failoverBench(runs: number, durability?: 'required' | 'preferred'): Promise<FailoverBenchResult> {
+  const cluster = await LocalCluster.start(durability === undefined ? {} : { dataDurability: durability });
   let client: Cluster | null = null;
   let checker: Checker | null = null;
   try {
@@ -285,7 +377,8 @@ export async function failoverBench(runs: number): Promise<FailoverBenchResult> 
       const results: FailoverRun[] = [];
       for (let i = 0; i < runs; i++) {
         const r = await failoverRun(cluster, checker, i % st.shards.length, mode);
-        console.error(`control-plane: ${mode} ${r.oldPrimary} (${r.shard}): ${r.ms === null ? 'no write' : `${r.ms.toFixed(0)} ms`}, controller ${r.controllerMs ?? '?'} ms`);
+        const c = r.controller;
+        console.error(`${new Date().toISOString()} control-plane: ${mode} ${r.oldPrimary} (${r.shard}): ${r.ms === null ? 'no write' : `${r.ms.toFixed(0)} ms`}, longest gap in the ${GAP_WINDOW_MS} ms after it ${r.maxGapMs?.toFixed(0) ?? '?'} ms; controller: started +${c.startedAfterMs ?? '?'} ms, promoted +${c.finishedAfterMs ?? '?'} ms, took ${c.tookMs ?? '?'} ms`);
         results.push(r);
       }
       modes.push({ mode, runs: results });
@@ -296,7 +389,7 @@ export async function failoverBench(runs: number): Promise<FailoverBenchResult> 
     await waitCaughtUp(cluster, RECOVER_BOUND_MS);
     const problems = await lostWrites(seed, c.log);
     return {
-      modes, ackedWrites: c.log.ackedWrites, keys: [...c.log.entries()].length,
+      durability: durability ?? 'default', modes, ackedWrites: c.log.ackedWrites, keys: [...c.log.entries()].length,
       lost: problems.length, lostExamples: problems.slice(0, 5),
       clientErrors: c.errors, clientErrorKinds: [...c.errorKinds],
     };
@@ -333,7 +426,7 @@ async function keysPerShard(st: ClusterStatus): Promise<Record<string, number>> 
   const out: Record<string, number> = {};
   for (const s of st.shards) {
     const p = s.nodes.find((n) => n.name === s.primary);
-    if (p?.port === null || p === undefined) throw new Error(`${s.id}: no address for its primary ${s.primary}`);
+    if (p === undefined || p.port === null) throw new Error(`${s.id}: no address for its primary ${s.primary}`);
     const r = new Redis({ host: '127.0.0.1', port: p.port, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0 });
     r.on('error', () => {});
     try {
@@ -372,6 +465,24 @@ function rebalanceFinished(text: string): { ms: number; migrations: number; keys
   return m === null ? null : { ms: Number(m[1]), migrations: Number(m[2]), keys: Number(m[3]) };
 }
 
+/**
+ * Per migration "i of n", the seconds between the controller's lines
+ * "<ISO> MigrationStarted: op: moving … (id, i of n)" (the first, if it was
+ * restarted) and "<ISO> MigrationFinished: op: … (K keys; i of n)".
+ */
+function migrationSpans(text: string): number[] {
+  const started = new Map<string, number>();
+  const spans: number[] = [];
+  for (const line of text.split('\n')) {
+    const st = /^(\S+) MigrationStarted: .*, (\d+ of \d+)\)$/.exec(line);
+    if (st !== null && !started.has(st[2]!)) started.set(st[2]!, Date.parse(st[1]!));
+    const fin = /^(\S+) MigrationFinished: .*; (\d+ of \d+)\)$/.exec(line);
+    const from = fin === null ? undefined : started.get(fin[2]!);
+    if (fin !== null && from !== undefined) spans.push((Date.parse(fin[1]!) - from) / 1000);
+  }
+  return spans;
+}
+
 export async function rescaleBench(keyCount: number): Promise<RescaleBenchResult> {
   const cluster = await LocalCluster.start();
   try {
@@ -380,37 +491,37 @@ export async function rescaleBench(keyCount: number): Promise<RescaleBenchResult
     const loadKeysPerSec = await preload(seed, keys);
     await waitCaughtUp(cluster, 600_000);
     await delay(SETTLE_MS);
+    const before = new Set((await cluster.status()).shards.map((s) => s.id));
     const mark = cluster.output().length;
     const t0 = performance.now();
     await cluster.client.scale({ shards: 4 });
     let addSeconds: number | null = null;
+    let lastError: string | null = null;
     // Bounded generously: the copy runs at tens of thousands of keys/s, the cleanup after it at a similar rate.
     const bound = Math.max(600_000, keyCount * 2);
     const done = await waitFor('scale to 4 shards to finish', async () => {
       const st = await cluster.status();
-      if (st.operation?.error) console.error(`control-plane: rescale: ${st.operation.error}`);
+      const error = st.operation?.error ?? null;
+      if (error !== null && error !== lastError) console.error(`control-plane: rescale: ${error}`);
+      lastError = error;
       if (addSeconds === null && st.operation !== null && st.operation.stage !== 'add') addSeconds = (performance.now() - t0) / 1000;
       const idle = st.phase === 'Ready' && st.operation === null && st.shards.length === 4 && st.shards.every((s) => s.failover === null);
       return idle ? st : null;
     }, { timeoutMs: bound, intervalMs: 100 });
     const seconds = (performance.now() - t0) / 1000;
     const perShard = await keysPerShard(done);
-    const fin = rebalanceFinished(cluster.output().slice(mark));
+    const events = cluster.output().slice(mark);
+    const fin = rebalanceFinished(events);
     const sample = await checkSample(seed, keys);
-    const added = done.shards.find((s) => !Object.keys(perShard).slice(0, 3).includes(s.id)) ?? done.shards[3]!;
+    const added = done.shards.find((s) => !before.has(s.id));
+    if (added === undefined) throw new Error('scale to 4 shards finished without a new shard');
     return {
       keys: keyCount, valueBytes: VALUE_BYTES, loadKeysPerSec, seconds, addSeconds,
       keysMoved: perShard[added.id] ?? 0,
-      controllerMs: fin?.ms ?? null, controllerKeys: fin?.keys ?? null, migrations: fin?.migrations ?? null,
+      controllerMs: fin?.ms ?? null, controllerKeys: fin?.keys ?? null, migrations: fin?.migrations ?? null, migrationSeconds: migrationSpans(events),
       keysPerShard: perShard, sampled: sample.sampled, sampleBad: sample.bad.length, sampleBadExamples: sample.bad.slice(0, 5),
     };
   } finally {
     await cluster.destroy();
   }
-}
-
-export async function controlPlaneBench(keyCount: number, failoverRuns: number): Promise<ControlPlaneBenchResult> {
-  const failover = await failoverBench(failoverRuns);
-  const rescale = await rescaleBench(keyCount);
-  return { failover, rescale };
 }

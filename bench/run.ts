@@ -1,17 +1,24 @@
 /**
  * npm run bench: prints throughput/latency tables with the irisdb/redis
  * ratio, measured in the same run. Results are recorded by hand in
- * docs/benchmarks.md. BENCH_REQUESTS and BENCH_KEYS scale the run.
+ * docs/benchmarks.md. BENCH_REQUESTS and BENCH_KEYS scale the run;
+ * BENCH_FAILOVER_RUNS the control-plane section's failovers per fault
+ * (there, 0 skips the failovers, and BENCH_KEYS=0 the rescale);
+ * BENCH_FAILOVER_DURABILITY=preferred|required sets its cluster's dataDurability,
+ * BENCH_FAILOVER_COMMAND_TIMEOUT_MS its checker client's commandTimeout (500).
  */
 import { singleNodeBench } from './single-node.js';
 import { footprintBench } from './footprint.js';
 import { replicationBench, type ReplRow } from './replication.js';
 import { killChildrenOnExit } from './processes.js';
 import { migrationBench, type MigrationBenchResult } from './migration.js';
+import { CHECKER_CLIENT, GAP_WINDOW_MS, failoverBench, rescaleBench, type FailoverBenchResult, type RescaleBenchResult } from './control-plane.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const only = process.env.BENCH_ONLY ?? '';
+const failoverRuns = Number(process.env.BENCH_FAILOVER_RUNS ?? 20);
+const failoverDurability = process.env.BENCH_FAILOVER_DURABILITY;
 
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -56,6 +63,65 @@ function printMigration(m: MigrationBenchResult): void {
   if (m.clientErrors > 0) console.log(`\n**Warning:** the latency clients saw ${m.clientErrors} errors.`);
 }
 
+function printRescale(s: RescaleBenchResult): void {
+  console.log(`\nRescaling 3 → 4 shards with ${fmt(s.keys)} keys of ${s.valueBytes} bytes (loaded at ${fmt(s.loadKeysPerSec)} keys/s), \`scale --shards 4\` until the operation is over and the cluster Ready:\n`);
+  console.log('| total s | new shard up (first migration starts) s | keys moved | keys/s over the total | controller\'s RebalanceFinished | keys per shard after | sample read back |');
+  console.log('|---|---|---|---|---|---|---|');
+  const perShard = Object.entries(s.keysPerShard).map(([id, n]) => `${id} ${fmt(n)}`).join(', ');
+  const total = Object.values(s.keysPerShard).reduce((a, b) => a + b, 0);
+  const ctl = s.controllerMs === null ? '—' : `${fmt(s.controllerMs / 1000, 1)} s, ${s.migrations} migrations, ${fmt(s.controllerKeys ?? 0)} keys`;
+  console.log(`| **${fmt(s.seconds, 1)}** | ${s.addSeconds === null ? '—' : fmt(s.addSeconds, 1)} | ${fmt(s.keysMoved)} | **${fmt(s.keysMoved / s.seconds)}** | ${ctl} | ${perShard} (sum ${fmt(total)}) | ${fmt(s.sampled - s.sampleBad)} of ${fmt(s.sampled)} correct |`);
+  if (total !== s.keys) console.log(`\n**Warning:** the shards hold ${fmt(total)} keys, not the ${fmt(s.keys)} loaded.`);
+  console.log(`\nEach migration (one at a time; the source's cleanup included), s: ${s.migrationSeconds.map((x) => fmt(x, 1)).join(', ') || '—'}.`);
+  if (s.sampleBad > 0) console.log(`\n**Wrong keys after the rescale**, e.g.: ${s.sampleBadExamples.join('; ')}`);
+}
+
+function printFailover(f: FailoverBenchResult): void {
+  const c = CHECKER_CLIENT;
+  const durability = f.durability === 'default' ? 'dataDurability required (the default)' : `dataDurability ${f.durability}`;
+  console.log(`\nFailover time, ${durability}: signal to the victim shard's primary → first OK to a write to that shard's slots sent after the signal (one ioredis Cluster client, unpipelined write loops on every shard; commandTimeout ${c.commandTimeoutMs} ms, slotsRefreshInterval ${c.slotsRefreshIntervalMs} ms, slotsRefreshTimeout ${c.slotsRefreshTimeoutMs} ms, retryDelayOnFailover ${c.retryDelayOnFailoverMs} ms). A paused primary stays paused until ${fmt(GAP_WINDOW_MS / 1000)} s after that first write and until status shows its replacement, then gets SIGCONT:\n`);
+  console.log(`| fault | runs | min ms | median ms | max ms | median ≤ 2 s | max ≤ 5 s | no write within 30 s | longest gap between OKs in the ${fmt(GAP_WINDOW_MS / 1000)} s after the first write, median / max ms | controller: failover started, median ms after the signal | promoted, median ms | client: first write after the promotion, median ms | its FailoverFinished "took" min / median / max ms |`);
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const big = (n: number): string => (n === Infinity ? '> 30,000' : fmt(n));
+  for (const m of f.modes) {
+    // A run without a write within the bound counts as infinitely long.
+    const ms = sorted(m.runs.map((x) => x.ms ?? Infinity));
+    const took = sorted(known(m.runs.map((x) => x.controller.tookMs)));
+    const started = sorted(known(m.runs.map((x) => x.controller.startedAfterMs)));
+    const promoted = sorted(known(m.runs.map((x) => x.controller.finishedAfterMs)));
+    const clientLag = sorted(m.runs.flatMap((x) => (x.ms === null || x.controller.finishedAfterMs === null ? [] : [x.ms - x.controller.finishedAfterMs])));
+    const gaps = sorted(known(m.runs.map((x) => x.maxGapMs)));
+    const missing = m.runs.filter((x) => x.ms === null).length;
+    const med = median(ms);
+    const max = ms[ms.length - 1] ?? Infinity;
+    const tookText = took.length === 0 ? '—' : `${fmt(took[0]!)} / ${fmt(median(took))} / ${fmt(took[took.length - 1]!)}`;
+    const gapText = gaps.length === 0 ? '—' : `${fmt(median(gaps))} / ${fmt(gaps[gaps.length - 1]!)}`;
+    console.log(`| ${m.mode === 'kill' ? 'kill -9' : 'SIGSTOP'} | ${m.runs.length} | ${big(ms[0] ?? Infinity)} | **${big(med)}** | **${big(max)}** | ${med <= 2000 ? 'met' : 'not met'} | ${max <= 5000 ? 'met' : 'not met'} | ${missing} | ${gapText} | ${fmt(median(started))} | ${fmt(median(promoted))} | ${fmt(median(clientLag))} | ${tookText} |`);
+  }
+  const off = (n: number | null): string => (n === null ? '?' : fmt(n));
+  for (const m of f.modes) {
+    const runs = m.runs.map((x) => `${x.ms === null ? '—' : fmt(x.ms)} (${off(x.controller.startedAfterMs)}/${off(x.controller.finishedAfterMs)}; gap ${off(x.maxGapMs)})`);
+    console.log(`\n${m.mode === 'kill' ? 'kill -9' : 'SIGSTOP'}, every run: ms to the first write (controller's failover started / promoted, ms after the signal; longest gap between OKs in the window after it): ${runs.join(', ')}`);
+  }
+  console.log(`\nAcknowledged writes: ${fmt(f.ackedWrites)} over ${fmt(f.keys)} keys; **lost: ${fmt(f.lost)}** (target 0: ${f.lost === 0 ? 'met' : 'not met'}). Errors the write loops saw while a shard had no primary: ${fmt(f.clientErrors)} (${f.clientErrorKinds.join('; ') || 'none'}).`);
+  if (f.lost > 0) console.log(`\n**Lost writes**, e.g.: ${f.lostExamples.join('; ')}`);
+}
+
+function sorted(xs: readonly number[]): number[] {
+  return [...xs].sort((a, b) => a - b);
+}
+
+function known(xs: ReadonlyArray<number | null>): number[] {
+  return xs.filter((x): x is number => x !== null);
+}
+
+/** Median of an ascending list. */
+function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const mid = Math.floor(xs.length / 2);
+  return xs.length % 2 === 1 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
+
 async function main(): Promise<void> {
   killChildrenOnExit();
   console.log(`# IrisDB benchmark — ${new Date().toISOString()} — node ${process.version}, ${requests} requests per unpipelined run`);
@@ -73,6 +139,13 @@ async function main(): Promise<void> {
   }
   if (only === '' || only === 'migration') {
     printMigration(await migrationBench(keys));
+  }
+  if (only === '' || only === 'control-plane') {
+    console.log('\n## Control plane: failover and rescaling (local cluster, default settings: 3 shards × 1 replica, minSyncReplicas 1, heartbeatMs 500, failureThreshold 3)');
+    // Each part prints as soon as it is measured; 0 skips it.
+    if (failoverDurability !== undefined && failoverDurability !== 'required' && failoverDurability !== 'preferred') throw new Error(`BENCH_FAILOVER_DURABILITY must be required or preferred, not ${failoverDurability}`);
+    if (failoverRuns > 0) printFailover(await failoverBench(failoverRuns, failoverDurability));
+    if (keys > 0) printRescale(await rescaleBench(keys));
   }
   if (only === '' || only === 'footprint') {
     const f = await footprintBench(keys);
