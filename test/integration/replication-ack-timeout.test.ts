@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import type { AckLog } from '../support/ack-log.js';
-import { Shard, WriteLoad, connectClient, connectReadonly, readAll, readSeqs } from '../support/repl-shard.js';
+import { Shard, WriteLoad, connectClient, connectReadonly, metric, readAll, readSeqs } from '../support/repl-shard.js';
 import { waitFor } from '../support/wait.js';
 
 describe('replication: acknowledgement timeout (minSyncReplicas=1, 2 replicas, SIGSTOP)', function () {
@@ -47,6 +47,16 @@ describe('replication: acknowledgement timeout (minSyncReplicas=1, 2 replicas, S
     expect(result.errors, [...result.errorTexts].join('\n')).to.equal(0);
     expect(load.log.ackedWrites).to.equal(2 * 40 * 16);
     expect(missing, missing.slice(0, 10).join('\n')).to.deep.equal([]);
+
+    // The primary's metrics show the stopped replica falling behind and the running one keeping up.
+    const p = s.primary.node;
+    expect(await metric(p, 'irisdb_replication_replica_lag_operations', { replica: stopped.name })).to.be.at.least(2 * 40 * 16);
+    expect(await metric(p, 'redis_connected_slave_lag_seconds', { replica: stopped.name })).to.be.greaterThan(0);
+    await waitFor('the running replica to have acknowledged everything', async () =>
+      (await metric(p, 'irisdb_replication_replica_lag_operations', { replica: running.name })) === 0, { timeoutMs: 10_000 });
+    expect(await metric(p, 'irisdb_replication_ack_duration_seconds_count')).to.be.at.least(40);
+    expect(await metric(p, 'irisdb_replication_sent_bytes_total')).to.be.greaterThan(2 * 40 * 16 * 10);
+    expect(await metric(running.node, 'irisdb_replication_received_bytes_total')).to.be.greaterThan(2 * 40 * 16 * 10);
   });
 
   it('fails writes with NOREPLICAS once both replicas are stopped (HTTP: 503 replication_timeout)', async () => {
@@ -60,6 +70,7 @@ describe('replication: acknowledgement timeout (minSyncReplicas=1, 2 replicas, S
     expect(load.log.ackedWrites).to.equal(0);
     expect(result.errors).to.equal(2 * 2 * 8);
     for (const text of result.errorTexts) expect(text).to.match(/^NOREPLICAS /);
+    expect(await metric(s.primary.node, 'irisdb_replication_ack_timeouts_total')).to.be.greaterThan(0);
 
     const res = await fetch(`${s.primary.node.url}/v1/kv/http-none`, { method: 'PUT', body: 'v' });
     expect(res.status).to.equal(503);
