@@ -36,6 +36,7 @@ export interface SyncInput {
   readonly primary: ReplicationStatus;
   /** Replicas failing (no heartbeat, not connected or not online) for failureThreshold intervals. */
   readonly failed: ReadonlySet<string>;
+  /** The spec's; the guarantee recorded never exceeds what the primary itself enforces (its status). */
   readonly minSyncReplicas: number;
   readonly durability: DataDurability;
   /** A replica this many operations behind or fewer may join. */
@@ -83,7 +84,8 @@ export function desiredSyncSet(input: Omit<SyncInput, 'record'>): string[] {
 export function nextSyncStep(input: SyncInput): SyncStep {
   const { record, primary } = input;
   const want = desiredSyncSet(input);
-  const kWant = Math.min(input.minSyncReplicas, want.length);
+  // What the primary enforces (its --min-sync-replicas) may lag a changed spec until it restarts: count the lower.
+  const kWant = Math.min(input.minSyncReplicas, primary.minSyncReplicas, want.length);
   const declared = primary.declaredReplicas;
   const begin = (why: string): SyncStep => ({
     do: 'record',

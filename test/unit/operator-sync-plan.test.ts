@@ -35,10 +35,13 @@ function rec(replicas: readonly string[], acks: number, target: SyncRecord['targ
   return { replicas: [...replicas], acks, target };
 }
 
-function input(over: Partial<SyncInput> & Pick<SyncInput, 'primary'>): SyncInput {
+/** The primary enforces the spec's minSyncReplicas unless `nodeMinSync` says otherwise (a node started before a change). */
+function input(over: Partial<SyncInput> & Pick<SyncInput, 'primary'>, nodeMinSync?: number): SyncInput {
+  const minSyncReplicas = over.minSyncReplicas ?? 1;
   return {
-    record: rec(['a', 'b'], 1), replicas: ['a', 'b'], failed: new Set(), minSyncReplicas: 1, durability: 'preferred', maxLagOps: 10,
+    record: rec(['a', 'b'], 1), replicas: ['a', 'b'], failed: new Set(), minSyncReplicas, durability: 'preferred', maxLagOps: 10,
     ...over,
+    primary: { ...over.primary, minSyncReplicas: nodeMinSync ?? minSyncReplicas },
   };
 }
 
@@ -95,7 +98,7 @@ describe('operator/core/sync-plan', () => {
 
     it('adds a caught-up replica: record the union and the target, tell, wait for the target, record the new set', () => {
       const told = (lastSeq: number, bAcked: number): ReplicationStatus =>
-        primary(['a', 'b'], [replica('a', { ackedSeq: lastSeq }), replica('b', { ackedSeq: bAcked, lagOps: lastSeq - bAcked })], lastSeq);
+        primary(['a', 'b'], [replica('a', { ackedSeq: lastSeq }), replica('b', { ackedSeq: bAcked, lagOps: lastSeq - bAcked })], lastSeq, 2);
       const start = input({ minSyncReplicas: 2, record: rec(['a'], 1), primary: primary(['a'], [replica('a'), replica('b', { lagOps: 3 })]) });
       const s1 = nextSyncStep(start);
       // k stays 1: the primary still acknowledges with a alone until it is told.
@@ -108,6 +111,16 @@ describe('operator/core/sync-plan', () => {
       expect(waiting).to.deep.include({ do: 'wait' });
       expect((waiting as Extract<SyncStep, { do: 'wait' }>).why).to.contain('b catching up to sequence 120');
       expect(nextSyncStep({ ...start, record: r2, primary: told(125, 120) })).to.deep.include({ do: 'record', record: rec(['a', 'b'], 2) });
+    });
+
+    it('never records more acknowledgements than the primary itself waits for (a spec raised before the node restarted)', () => {
+      const p = primary(['a', 'b'], [replica('a'), replica('b')]);
+      // The spec says 2, the running primary was started with 1: the guarantee stays 1.
+      expect(nextSyncStep(input({ primary: p, minSyncReplicas: 2, record: rec(['a', 'b'], 1) }, 1))).to.deep.equal({ do: 'none' });
+      const lowered = nextSyncStep(input({ primary: p, minSyncReplicas: 2, record: rec(['a', 'b'], 2) }, 1));
+      expect(lowered).to.deep.include({ do: 'record', record: rec(['a', 'b'], 1, { replicas: ['a', 'b'], seq: null }) });
+      // Once the primary runs with 2, k rises to 2 (after the usual catch-up).
+      expect(nextSyncStep(input({ primary: p, minSyncReplicas: 2, record: rec(['a', 'b'], 1) }, 2))).to.deep.include({ do: 'record' });
     });
 
     it('drops a failed replica (preferred): k falls to min(k, k*) at once, the set shrinks only after the catch-up', () => {
