@@ -48,6 +48,13 @@ describe('replication: acknowledgement timeout (minSyncReplicas=1, 2 replicas, S
     expect(load.log.ackedWrites).to.equal(2 * 40 * 16);
     expect(missing, missing.slice(0, 10).join('\n')).to.deep.equal([]);
 
+    // WAIT counts the replicas that have everything: the stopped one never answers, so WAIT 2 gives 1 at its timeout.
+    const waiter = await connectClient(s.primary.node.port);
+    conns.push(waiter);
+    await waiter.set('one:wait', 'x');
+    expect(await waiter.call('WAIT', '2', '300')).to.equal(1);
+    expect(await waiter.call('WAIT', '1', '0')).to.equal(1);
+
     // The primary's metrics show the stopped replica falling behind and the running one keeping up.
     const p = s.primary.node;
     expect(await metric(p, 'irisdb_replication_replica_lag_operations', { replica: stopped.name })).to.be.at.least(2 * 40 * 16);
