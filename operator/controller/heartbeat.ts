@@ -3,8 +3,8 @@
  * installed map epoch. A node has at most one request outstanding, and a
  * round waits at most one heartbeat interval, so one hung node never slows
  * the others' detection. "Missed" counts the heartbeat intervals since the
- * node last answered, so a paused node is failed after failureThreshold
- * intervals whatever its requests are doing.
+ * node last answered, so a paused node is failed failureThreshold intervals
+ * after its last answer whatever its requests are doing.
  */
 import type { ReplicationStatus } from '../../common/replication.js';
 import type { NodeObservation } from '../core/observation.js';
@@ -52,8 +52,15 @@ export class Heartbeat {
       this.inFlight.set(name, p);
       pending.push(p);
     }
-    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, spec.heartbeatMs))]);
-    this.publish(names);
+    // A round that waits on a silent node ends at the moment the node has been silent for failureThreshold
+    // intervals, if that comes first: it is then failed failureThreshold × heartbeatMs after its last answer,
+    // not up to an interval later.
+    const deadlines = names
+      .map((n) => (this.lastAnswerAt.get(n) ?? this.firstSeenAt.get(n) ?? now) + spec.failureThreshold * spec.heartbeatMs - now)
+      .filter((d) => d > 0);
+    const wait = Math.min(spec.heartbeatMs, Math.min(...deadlines) + 2);
+    await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, wait))]);
+    this.publish(names, now);
   }
 
   private async ask(name: string, timeoutMs: number): Promise<void> {
@@ -73,7 +80,8 @@ export class Heartbeat {
     }
   }
 
-  private publish(names: readonly string[]): void {
+  /** `roundStart`: when this round's requests went out; an answer since then is this round's. */
+  private publish(names: readonly string[], roundStart: number): void {
     const now = this.ctx.now();
     const { heartbeatMs } = this.ctx.state.spec;
     const platform = new Map(this.ctx.platform.nodes().map((n) => [n.name, n]));
@@ -83,9 +91,10 @@ export class Heartbeat {
       const since = this.lastAnswerAt.get(name) ?? this.firstSeenAt.get(name) ?? now;
       const l = this.latest.get(name);
       const p = platform.get(name);
-      // An answer counts for the interval it came in; a request still hanging from an earlier round is a miss.
+      // Missed: whole intervals since the last answer. An answer in this round counts as answered; a request still
+      // hanging from an earlier round does not.
       const missed = Math.floor((now - since) / heartbeatMs);
-      const answered = l?.answer != null && missed === 0 && !this.exitedSinceAnswer.has(name);
+      const answered = l?.answer != null && (this.lastAnswerAt.get(name) ?? -Infinity) >= roundStart && !this.exitedSinceAnswer.has(name);
       obs.set(name, {
         name,
         shard: shardOf.get(name) ?? '',
