@@ -93,6 +93,8 @@ export const CHECKER_CLIENT = {
   slotsRefreshTimeoutMs: 500,
   retryDelayOnFailoverMs: 100,
 } as const;
+/** BENCH_FAILOVER_RESUME=promoted: a SIGSTOPped primary is resumed as soon as status shows its replacement, instead of after the measurement. */
+const RESUME_AT_PROMOTION = process.env.BENCH_FAILOVER_RESUME === 'promoted';
 const LOOPS_PER_SHARD = 2;
 const KEYS_PER_LOOP = 100;
 /** After an error a loop waits this long before its next write, so a shard without a primary is not hammered. */
@@ -322,6 +324,11 @@ async function failoverRun(cluster: LocalCluster, checker: Checker, shardIndex: 
   process.kill(pid, mode === 'kill' ? 'SIGKILL' : 'SIGSTOP');
   let ackAt: number | null;
   let maxGapMs: number | null;
+  let resumed = false;
+  if (mode === 'stop' && RESUME_AT_PROMOTION) {
+    // A pause that ends once the failover is done (a long GC or VM freeze): the fenced node rejoins as the new primary's replica.
+    void waitPromoted(cluster, shardIndex, oldPrimary).then(() => { if (!resumed) { resumed = true; process.kill(pid, 'SIGCONT'); } }, () => undefined);
+  }
   try {
     ackAt = await waitFor(`a write to ${shard.id} after the ${mode} of ${oldPrimary}`, () => checker.armedAck(), { timeoutMs: RUN_BOUND_MS, intervalMs: 10 })
       .catch(() => null);
@@ -336,7 +343,10 @@ async function failoverRun(cluster: LocalCluster, checker: Checker, shardIndex: 
     maxGapMs = checker.closeGapWindow();
     if (mode === 'stop') await waitPromoted(cluster, shardIndex, oldPrimary);
   } finally {
-    if (mode === 'stop') process.kill(pid, 'SIGCONT');
+    if (mode === 'stop' && !resumed) {
+      resumed = true;
+      process.kill(pid, 'SIGCONT');
+    }
   }
   await waitCaughtUp(cluster, RECOVER_BOUND_MS);
   return {

@@ -5,7 +5,8 @@
  * BENCH_FAILOVER_RUNS the control-plane section's failovers per fault
  * (there, 0 skips the failovers, and BENCH_KEYS=0 the rescale);
  * BENCH_FAILOVER_DURABILITY=preferred|required sets its cluster's dataDurability,
- * BENCH_FAILOVER_COMMAND_TIMEOUT_MS its checker client's commandTimeout (500).
+ * BENCH_FAILOVER_COMMAND_TIMEOUT_MS its checker client's commandTimeout (500),
+ * BENCH_FAILOVER_RESUME=promoted resumes a SIGSTOPped primary once its replacement shows.
  */
 import { singleNodeBench } from './single-node.js';
 import { footprintBench } from './footprint.js';
