@@ -50,7 +50,7 @@ async function locate(): Promise<KubeBinaries> {
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${script} exited with ${code}`))));
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${script} exited with ${code}`))));
   });
   const dir = out.trim().split('\n').pop() ?? '';
   return fromDir(dir);
