@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import readline from 'node:readline';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError } from './errors.js';
+import { KubeApiError, kubeAnswer } from './errors.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -94,17 +94,9 @@ export class KubeClient {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try {
-            body = text === '' ? {} : JSON.parse(text);
-          } catch {
-            /* keep the text */
-          }
-          const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 300) return resolve(body as T);
-          const status = (typeof body === 'object' && body !== null ? body : {}) as { reason?: string; message?: string };
-          reject(new KubeApiError(code, status.reason ?? '', `${method} ${path}: ${code} ${status.message ?? text}`, body));
+          const answer = kubeAnswer(method, path, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
+          if (answer.ok) resolve(answer.body as T);
+          else reject(answer.error);
         });
       });
       req.end(payload);

@@ -18,6 +18,23 @@ export class KubeApiError extends Error {
   }
 }
 
+/**
+ * An API server's answer to `method path`: the parsed JSON body (the text
+ * when it is not JSON, {} when empty) for a 2xx status, else a KubeApiError
+ * carrying the Status object's reason and message.
+ */
+export function kubeAnswer(method: string, path: string, statusCode: number, text: string): { ok: true; body: unknown } | { ok: false; error: KubeApiError } {
+  let body: unknown = text;
+  try {
+    body = text === '' ? {} : JSON.parse(text);
+  } catch {
+    /* keep the text */
+  }
+  if (statusCode >= 200 && statusCode < 300) return { ok: true, body };
+  const status = (typeof body === 'object' && body !== null ? body : {}) as { reason?: string; message?: string };
+  return { ok: false, error: new KubeApiError(statusCode, status.reason ?? '', `${method} ${path}: ${statusCode} ${status.message ?? text}`, body) };
+}
+
 /** Something the operator could not do to one object (the cluster, a node, a StatefulSet). */
 export class OperatorError extends Error {
   constructor(message: string, readonly object?: string) {

@@ -10,6 +10,7 @@
 import type { Logger } from '../../node/observability/logger.js';
 import type { KubeClient, Query } from './client.js';
 import { errorText, isGone } from './errors.js';
+import { applyList } from './list-diff.js';
 import { sleep } from './sleep.js';
 
 export type InformerEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -111,20 +112,7 @@ export class Informer<T extends Meta> {
   private async relist(): Promise<void> {
     const list = await this.client.get<ListResult<T>>(this.opts.path, this.query());
     this.lists++;
-    const seen = new Set<string>();
-    for (const item of list.items) {
-      const key = objectKey(item);
-      seen.add(key);
-      const old = this.cache.get(key);
-      this.cache.set(key, item);
-      if (old === undefined) this.emit('ADDED', item, undefined);
-      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) this.emit('MODIFIED', item, old);
-    }
-    for (const [key, old] of [...this.cache]) {
-      if (seen.has(key)) continue;
-      this.cache.delete(key);
-      this.emit('DELETED', old, old);
-    }
+    applyList(this.cache, list.items, objectKey, (type, obj, old) => this.emit(type, obj, old));
     this.resourceVersion = list.metadata.resourceVersion;
   }
 

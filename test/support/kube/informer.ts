@@ -5,6 +5,7 @@
  * Gone (the version was compacted away). Handlers see ADDED/MODIFIED/DELETED
  * against the cache, so a re-list also reports objects deleted meanwhile.
  */
+import { applyList } from '../../../operator/kube/list-diff.js';
 import { KubeApiError, type KubeList, type KubeObject, type KubeRest } from './rest.js';
 
 export type InformerHandler<T extends KubeObject> = (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: T) => void;
@@ -48,21 +49,7 @@ export class Informer<T extends KubeObject> {
 
   private async relist(): Promise<void> {
     const list = await this.rest.get<KubeList<T>>(this.path, this.query);
-    const seen = new Set<string>();
-    for (const item of list.items) {
-      const key = objectKey(item);
-      seen.add(key);
-      const old = this.cache.get(key);
-      this.cache.set(key, item);
-      if (old === undefined) this.handler('ADDED', item);
-      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) this.handler('MODIFIED', item);
-    }
-    for (const [key, old] of [...this.cache]) {
-      if (!seen.has(key)) {
-        this.cache.delete(key);
-        this.handler('DELETED', old);
-      }
-    }
+    applyList(this.cache, list.items, objectKey, (type, obj) => this.handler(type, obj));
     this.resourceVersion = list.metadata.resourceVersion;
   }
 

@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import readline from 'node:readline';
 import { KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError, kubeAnswer } from '../../../operator/kube/errors.js';
 
 /** The subset of a Kubernetes object every helper relies on. */
 export interface KubeObject {
@@ -36,18 +37,8 @@ export interface KubeList<T> {
   items: T[];
 }
 
-/** An error answer of the API server, with its Status object. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly reason: string,
-    message: string,
-    readonly body: unknown,
-  ) {
-    super(message);
-    this.name = 'KubeApiError';
-  }
-}
+/** An error answer of the API server, with its Status object: the operator's own type. */
+export { KubeApiError } from '../../../operator/kube/errors.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
@@ -124,13 +115,9 @@ export class KubeRest {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = text;
-          try { body = text === '' ? {} : JSON.parse(text); } catch { /* keep the text */ }
-          const code = res.statusCode ?? 0;
-          if (code >= 200 && code < 300) return resolve(body as T);
-          const status = (typeof body === 'object' && body !== null ? body : {}) as { reason?: string; message?: string };
-          reject(new KubeApiError(code, status.reason ?? '', `${method} ${path}: ${code} ${status.message ?? text}`, body));
+          const answer = kubeAnswer(method, path, res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
+          if (answer.ok) resolve(answer.body as T);
+          else reject(answer.error);
         });
       });
       req.end(payload);
