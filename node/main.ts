@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { ConfigError, parseCli } from './config/load.js';
-import { createLogger } from './observability/logger.js';
+import { createLogger } from '../common/logger.js';
 import { startNodeRuntime } from './runtime/node-runtime.js';
 import { IRISDB_VERSION } from '../common/version.js';
 

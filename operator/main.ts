@@ -6,7 +6,7 @@
  * controller and releases its lease so a standby takes over at once.
  */
 import os from 'node:os';
-import { createLogger } from '../node/observability/logger.js';
+import { createLogger } from '../common/logger.js';
 import { KubeClient } from './kube/client.js';
 import { ConfigError, operatorConfig } from './kube/config.js';
 import { errorText } from './kube/errors.js';

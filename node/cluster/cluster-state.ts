@@ -11,7 +11,7 @@ import {
 import { SLOT_COUNT } from '../../common/slot.js';
 import type { MetaStore } from '../engine/open.js';
 import type { CommitScheduler } from '../engine/types.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { ClusterMapConflictError, type ClusterState, type Endpoint } from './types.js';
 
 /** Meta row holding the installed map as JSON. */

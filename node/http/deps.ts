@@ -3,7 +3,7 @@ import type express from 'express';
 import type { KeyRouter } from './cluster-route.js';
 import type { CommitScheduler, Keyspace } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
 
 export interface HttpDeps {

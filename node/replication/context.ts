@@ -4,7 +4,7 @@
  * see only these small surfaces.
  */
 import type { PeerAddress, SlotDigest, Term } from '../../common/replication.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { SqliteKeyspace } from '../engine/keyspace.js';
 import type { ReplicationLog, StoredBatch } from './log.js';
 import type { SnapshotReader } from './snapshot.js';

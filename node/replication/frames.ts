@@ -35,7 +35,7 @@ export enum FrameType {
   Probe = 12,
   ProbeReply = 13,
   Ping = 14,
-  // Live slot migration (node/cluster/migration-*.ts). First frames of a migration connection: Begin, Abort.
+  // Live slot migration (node/migration/). First frames of a migration connection: Begin, Abort.
   MigrateBegin = 20,
   MigrateReady = 21,
   MigrateRows = 22,

@@ -11,7 +11,7 @@ import type {
 } from '../../common/replication.js';
 import type { NodeConfig } from '../config/schema.js';
 import type { SqliteEngine } from '../engine/open.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { AckGate } from './ack-gate.js';
 import { BusServer, refuse } from './bus-server.js';
 import type { BusSocket } from './bus-socket.js';

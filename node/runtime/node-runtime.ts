@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { NodeConfig } from '../config/schema.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { createNodeMetrics, type NodeMetrics } from '../observability/metrics.js';
 import { openEngine } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
@@ -25,10 +25,10 @@ import { route, routeStateOf } from '../cluster/routing.js';
 import { clusterAdminRouter } from '../cluster/admin-routes.js';
 import { createClusterMetrics } from '../cluster/metrics.js';
 import { registerBusHandler } from '../replication/bus-server.js';
-import { MigrationManager } from '../cluster/migration-manager.js';
-import { createMigrationMetrics } from '../cluster/migration-metrics.js';
-import { migrationAdminRouter } from '../cluster/migration-admin-routes.js';
-import { DEFAULT_FENCE_TIMEOUT_MS } from '../cluster/migration-deps.js';
+import { MigrationManager } from '../migration/manager.js';
+import { createMigrationMetrics } from '../migration/metrics.js';
+import { migrationAdminRouter } from '../migration/admin-routes.js';
+import { DEFAULT_FENCE_TIMEOUT_MS } from '../migration/deps.js';
 
 export interface NodeRuntime {
   readonly respPort: number;

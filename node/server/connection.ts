@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import type { ClientState, CommandResult, QueuedCommand } from '../commands/types.js';
 import type { CommitScheduler } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
 import type { Reply } from '../resp/reply.js';
 import { RequestParser } from '../resp/parser.js';

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { ClientRegistry, ClientState, CommandResult } from '../commands/types.js';
 import type { CommitScheduler } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
 import type { Reply } from '../resp/reply.js';
 import { internalError } from '../commands/invoke.js';

@@ -19,7 +19,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { NODE_NAME } from '../../common/cluster-map.js';
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { SPEC_LIMITS, SpecError } from '../core/spec.js';
 import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from './types.js';
 

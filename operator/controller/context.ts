@@ -4,7 +4,7 @@
  * only on progress that survives a controller crash), the platform, the
  * nodes' admin APIs and the latest heartbeat observations.
  */
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { MigrationAdminClient } from '../../common/migration-admin-client.js';
 import type { NodeObservation } from '../core/observation.js';
 import type { ControllerState } from '../core/state.js';

@@ -7,7 +7,7 @@
  * User requests only record intent (committed), the loop carries it out.
  */
 import { countSlots } from '../../common/cluster-map.js';
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { initialState, newShard, resizeMembers } from '../core/initial-state.js';
 import type { ClusterStatus } from '../core/observation.js';
 import { rebalancePlan } from '../core/slot-plan.js';

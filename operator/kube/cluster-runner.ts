@@ -9,7 +9,7 @@
  * state store; the nodes keep running.
  */
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { Controller } from '../controller/controller.js';
 import type { ControllerEvent } from '../controller/context.js';
 import { clusterNameRule, validClusterName } from '../core/naming.js';

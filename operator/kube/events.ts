@@ -7,7 +7,7 @@
  */
 import crypto from 'node:crypto';
 import type { CoreV1Event } from '@kubernetes/client-node';
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { KubeClient } from './client.js';
 import { errorText } from './errors.js';
 import type { IrisCluster } from './iris-cluster.js';

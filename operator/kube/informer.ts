@@ -7,7 +7,7 @@
  * objects deleted meanwhile. client-node's informer does not recover from
  * every error by itself, hence this one.
  */
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { KubeClient, Query } from './client.js';
 import { errorText, isGone } from './errors.js';
 import { applyList } from './list-diff.js';

@@ -11,7 +11,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { nodeName, parseNodeName, shardId } from '../core/naming.js';
 import type { NodeEndpoint, Platform, PlatformNode } from '../platform/types.js';
 import { statefulSet } from './build/statefulset.js';

@@ -7,7 +7,7 @@
  * down before anyone may take over — calls onStoppedLeading at once, then
  * keeps trying to acquire again.
  */
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { KubeClient } from './client.js';
 import { errorText, isAlreadyExists, isConflict } from './errors.js';
 import { decideLease, microTime, observe, type LeaseObservation, type LeaseSpec } from './lease-logic.js';

@@ -8,7 +8,7 @@
  * garbage collector removes what it owned (owner references).
  */
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { ClusterRunner } from './cluster-runner.js';
 import type { KubeClient } from './client.js';
 import type { OperatorConfig } from './config.js';

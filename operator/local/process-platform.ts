@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import { AdminApiError, AdminClient } from '../../common/admin-client.js';
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { NodeEndpoint, Platform, PlatformNode } from '../platform/types.js';
 import { checkBasePort, checkNodeName, clusterPaths, lowestFreeIndex, nodeDataDir, nodeLogFile, nodePorts, type ClusterPaths } from './layout.js';
 import { LOCAL_STATE_VERSION, readLocalState, updateLocalState, type LocalNodeRecord, type LocalState } from './local-state.js';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import winston from 'winston';
-import type { Logger } from '../../node/observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import { listenControlApi, type ListeningControlApi } from '../control-api/server.js';
 import type { ClusterStatus } from '../core/observation.js';
 import type { ClusterSpec } from '../core/spec.js';

@@ -12,7 +12,7 @@
 import { expect } from 'chai';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Cluster } from 'ioredis';
-import { silentLogger } from '../../node/observability/logger.js';
+import { silentLogger } from '../../common/logger.js';
 import { KubeClient } from '../../operator/kube/client.js';
 import { Informer } from '../../operator/kube/informer.js';
 import { LeaderElector } from '../../operator/kube/leader-election.js';

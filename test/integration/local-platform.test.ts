@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { silentLogger } from '../../node/observability/logger.js';
+import { silentLogger } from '../../common/logger.js';
 import { localDown } from '../../operator/local/down.js';
 import { CONTROL_OFFSET, clusterPaths, nodeDataDir, nodeLogFile, nodePorts, readOrCreateToken } from '../../operator/local/layout.js';
 import { readLocalState, recordController, writeLocalState } from '../../operator/local/local-state.js';

@@ -8,7 +8,7 @@ import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
 import type { ClientState, CommandResult } from '../../node/commands/types.js';
 import type { CommitScheduler, Keyspace } from '../../node/engine/types.js';
 import { createNodeMetrics, type NodeMetrics } from '../../node/observability/metrics.js';
-import { silentLogger } from '../../node/observability/logger.js';
+import { silentLogger } from '../../common/logger.js';
 import { RespServer } from '../../node/server/resp-server.js';
 import * as R from '../../node/resp/reply.js';
 import type { Reply } from '../../node/resp/reply.js';

@@ -18,7 +18,7 @@ import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
 import { createHttpApp } from '../../node/http/app.js';
 import { adminAuth } from '../../node/http/admin-auth.js';
 import { createHttpServer } from '../../node/http/server.js';
-import { silentLogger } from '../../node/observability/logger.js';
+import { silentLogger } from '../../common/logger.js';
 import { createNodeMetrics } from '../../node/observability/metrics.js';
 import { engineFixture } from '../support/engine-fixture.js';
 

@@ -21,7 +21,7 @@ import { createHttpApp, type HttpApp } from '../../node/http/app.js';
 import { percentEncode } from '../../node/http/codec.js';
 import { resolveRef, validateJson, type JsonSchema } from '../../node/http/json-schema.js';
 import { createHttpServer } from '../../node/http/server.js';
-import { silentLogger } from '../../node/observability/logger.js';
+import { silentLogger } from '../../common/logger.js';
 import { createNodeMetrics, type NodeMetrics } from '../../node/observability/metrics.js';
 import { makeTempDir } from '../support/node-process.js';
 import { waitFor } from '../support/wait.js';

@@ -8,9 +8,9 @@ import fc from 'fast-check';
 import type { ClusterMap } from '../../common/cluster-map.js';
 import {
   decodeMigrateAck, encodeMigrateAck, parseAbort, parseBegin, parseError, parseFlip, parseFlipped, parseOutcome, parseReady, parseSlotRanges,
-} from '../../node/cluster/migration-messages.js';
-import { newRecord } from '../../node/cluster/migration-plan.js';
-import { MigrationStoreError, parseImportRecord, parseMigrationRecord } from '../../node/cluster/migration-store.js';
+} from '../../node/migration/messages.js';
+import { newRecord } from '../../node/migration/plan.js';
+import { MigrationStoreError, parseImportRecord, parseMigrationRecord } from '../../node/migration/store.js';
 import { FrameError, FrameReader, FrameType } from '../../node/replication/frames.js';
 
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));

@@ -14,7 +14,7 @@ import type { LoggedMutation } from '../../node/replication/frames.js';
 import {
   AckWindow, Backlog, IllegalTransitionError, MigrationError, SlotSet, advance, caughtUp, checkSource, filterEntries, forwardBytes,
   newRecord, nextStep, overlaps, ownsAll, startupPlan, type Forward, type Observations,
-} from '../../node/cluster/migration-plan.js';
+} from '../../node/migration/plan.js';
 import type { MigrationRecord, MigrationStage } from '../../common/migration.js';
 
 const b = (s: string): Buffer => Buffer.from(s);

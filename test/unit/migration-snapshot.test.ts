@@ -6,8 +6,8 @@
  */
 import { expect } from 'chai';
 import { keySlot } from '../../common/slot.js';
-import { deleteSlotKeys } from '../../node/cluster/migration-cleaner.js';
-import { SlotSnapshot } from '../../node/cluster/migration-snapshot.js';
+import { deleteSlotKeys } from '../../node/migration/cleaner.js';
+import { SlotSnapshot } from '../../node/migration/snapshot.js';
 import type { SqliteEngine } from '../../node/engine/open.js';
 import { engineFixture } from '../support/engine-fixture.js';
 

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { silentLogger } from '../../node/observability/logger.js';
+import { silentLogger } from '../../common/logger.js';
 import { MAX_BASE_PORT, MAX_NODES } from '../../operator/local/layout.js';
 import {
   emptyLocalState, LocalStateError, parseLocalState, readLocalState, recordController, serializeLocalState, updateLocalState,

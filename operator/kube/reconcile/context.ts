@@ -4,7 +4,7 @@
  * StatefulSets from the shared caches, and the client for writes.
  */
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
-import type { Logger } from '../../../node/observability/logger.js';
+import type { Logger } from '../../../common/logger.js';
 import type { Controller } from '../../controller/controller.js';
 import type { KubeClient } from '../client.js';
 import type { IrisCluster } from '../iris-cluster.js';

@@ -4,7 +4,7 @@
  * a second. The patch names the resource's uid, so it never lands on a new
  * cluster of the same name.
  */
-import type { Logger } from '../../../node/observability/logger.js';
+import type { Logger } from '../../../common/logger.js';
 import type { KubeClient } from '../client.js';
 import { errorText, isNotFound } from '../errors.js';
 import type { IrisCluster } from '../iris-cluster.js';

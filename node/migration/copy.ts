@@ -10,10 +10,10 @@ import { performance } from 'node:perf_hooks';
 import type { StoredRow } from '../engine/types.js';
 import { FrameType, decodeBatch, encodeBatch, encodeFrame, encodeRows, type Frame } from '../replication/frames.js';
 import type { StoredBatch } from '../replication/log.js';
-import type { MigrationConn } from './migration-conn.js';
-import { decodeMigrateAck } from './migration-messages.js';
-import { AckWindow, Backlog, MigrationError, filterEntries, forwardToMutation, type Forward, type SlotSet } from './migration-plan.js';
-import type { SlotSnapshot } from './migration-snapshot.js';
+import type { MigrationConn } from './conn.js';
+import { decodeMigrateAck } from './messages.js';
+import { AckWindow, Backlog, MigrationError, filterEntries, forwardToMutation, type Forward, type SlotSet } from './plan.js';
+import type { SlotSnapshot } from './snapshot.js';
 
 /**
  * Payload of one rows or entries frame. A frame is one write transaction on

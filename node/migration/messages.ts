@@ -14,7 +14,7 @@
 import { ClusterMapError, NODE_NAME, normalizeRanges, parseClusterMap, type ClusterMap, type SlotRange } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import { FrameError, FrameType, encodeFrame } from '../replication/frames.js';
-import { MIGRATION_ID } from './migration-plan.js';
+import { MIGRATION_ID } from './plan.js';
 
 export interface BeginMsg {
   v: 1;

@@ -9,15 +9,15 @@
 import { performance } from 'node:perf_hooks';
 import { rangesToSlots, type ClusterMap } from '../../common/cluster-map.js';
 import { FrameType, encodeJsonFrame } from '../replication/frames.js';
-import { deleteSlotKeys } from './migration-cleaner.js';
-import { MigrationConn, type PeerBusAddress } from './migration-conn.js';
-import { CopyStream } from './migration-copy.js';
-import type { MigrationDeps } from './migration-deps.js';
-import { parseFlipped, parseOutcome, parseReady, type OutcomeMsg } from './migration-messages.js';
+import { deleteSlotKeys } from './cleaner.js';
+import { MigrationConn, type PeerBusAddress } from './conn.js';
+import { CopyStream } from './copy.js';
+import type { MigrationDeps } from './deps.js';
+import { parseFlipped, parseOutcome, parseReady, type OutcomeMsg } from './messages.js';
 import {
   MAX_FLIP_FAILURES, MigrationError, SlotSet, advance, checkSource, nextStep, ownsAll, type MigrationEvent, type Observations,
-} from './migration-plan.js';
-import { SlotSnapshot } from './migration-snapshot.js';
+} from './plan.js';
+import { SlotSnapshot } from './snapshot.js';
 import type { MigrationRecord, MigrationStatus } from '../../common/migration.js';
 
 const CONNECT_TIMEOUT_MS = 5000;

@@ -16,13 +16,13 @@ import { decodeValue } from '../engine/codec.js';
 import { AckTimeoutError } from '../replication/ack-gate.js';
 import type { BusSocket } from '../replication/bus-socket.js';
 import { FrameError, FrameType, decodeBatch, decodeRows, encodeJsonFrame, type Frame } from '../replication/frames.js';
-import { deleteSlotKeys, replicated } from './migration-cleaner.js';
-import type { MigrationDeps } from './migration-deps.js';
+import { deleteSlotKeys, replicated } from './cleaner.js';
+import type { MigrationDeps } from './deps.js';
 import {
   encodeMigrateAck, parseAbort, parseBegin, parseFlip, type BeginMsg, type ErrorMsg, type FlipMsg, type MigrateErrorCode, type OutcomeMsg,
-} from './migration-messages.js';
-import { SlotSet, overlaps, ownsAll } from './migration-plan.js';
-import { MigrationStore } from './migration-store.js';
+} from './messages.js';
+import { SlotSet, overlaps, ownsAll } from './plan.js';
+import { MigrationStore } from './store.js';
 import type { ImportRecord } from '../../common/migration.js';
 
 /** The flip waits at most this long for this shard's replicas (bounded by the source's fence timeout too). */

@@ -7,8 +7,8 @@
 import net from 'node:net';
 import { BusSocket } from '../replication/bus-socket.js';
 import { FrameError, FrameType, type Frame } from '../replication/frames.js';
-import { MigrationError } from './migration-plan.js';
-import { parseError } from './migration-messages.js';
+import { MigrationError } from './plan.js';
+import { parseError } from './messages.js';
 
 export interface PeerBusAddress {
   readonly name: string;

@@ -7,10 +7,10 @@
 import type { SqliteKeyspace } from '../engine/keyspace.js';
 import type { MetaStore } from '../engine/open.js';
 import type { CommitScheduler } from '../engine/types.js';
-import type { Logger } from '../observability/logger.js';
+import type { Logger } from '../../common/logger.js';
 import type { CommittedListener } from '../replication/log.js';
-import type { MigrationMetrics } from './migration-metrics.js';
-import type { ClusterState } from './types.js';
+import type { MigrationMetrics } from './metrics.js';
+import type { ClusterState } from '../cluster/types.js';
 
 export interface MigrationReplication {
   role(): 'primary' | 'replica';

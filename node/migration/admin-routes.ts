@@ -9,9 +9,9 @@
  */
 import express, { type Router } from 'express';
 import { HttpError, badRequest } from '../http/errors.js';
-import { parseSlotRanges } from './migration-messages.js';
-import type { MigrationManager } from './migration-manager.js';
-import { MIGRATION_ID, MigrationError } from './migration-plan.js';
+import { parseSlotRanges } from './messages.js';
+import type { MigrationManager } from './manager.js';
+import { MIGRATION_ID, MigrationError } from './plan.js';
 import type { MigrationRequest } from '../../common/migration.js';
 import { NODE_NAME } from '../../common/cluster-map.js';
 

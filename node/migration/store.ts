@@ -8,7 +8,7 @@
 import { parseClusterMap, type SlotRange } from '../../common/cluster-map.js';
 import type { MetaStore } from '../engine/open.js';
 import type { CommitScheduler } from '../engine/types.js';
-import { parseSlotRanges } from './migration-messages.js';
+import { parseSlotRanges } from './messages.js';
 import { MIGRATION_STAGES, TERMINAL_STAGES, type ImportRecord, type ImportState, type MigrationRecord, type MigrationStage } from '../../common/migration.js';
 
 export const MIGRATIONS_META_KEY = 'cluster_migrations';

@@ -7,11 +7,11 @@
  */
 import type { BusSocket } from '../replication/bus-socket.js';
 import type { Frame } from '../replication/frames.js';
-import type { MigrationDeps } from './migration-deps.js';
-import { MIGRATION_ID, MigrationError, checkSource, newRecord, overlaps, startupPlan } from './migration-plan.js';
-import { SourceRun, askOutcome, installOrVerify, type SourceHost } from './migration-source.js';
-import { MigrationStore } from './migration-store.js';
-import { MigrationTarget } from './migration-target.js';
+import type { MigrationDeps } from './deps.js';
+import { MIGRATION_ID, MigrationError, checkSource, newRecord, overlaps, startupPlan } from './plan.js';
+import { SourceRun, askOutcome, installOrVerify, type SourceHost } from './source.js';
+import { MigrationStore } from './store.js';
+import { MigrationTarget } from './target.js';
 import { TERMINAL_STAGES, type MigrationList, type MigrationRecord, type MigrationRequest, type MigrationStatus } from '../../common/migration.js';
 
 /** How long an abort at the fence waits for the target's answer. */
