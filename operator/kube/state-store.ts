@@ -9,7 +9,7 @@
  * writes into a new one of the same name. Saves run one at a time, in call
  * order.
  */
-import { parseControllerState } from '../local/file-state-store.js';
+import { parseControllerState } from '../core/record.js';
 import type { ControllerState } from '../core/state.js';
 import type { StateStore } from '../platform/types.js';
 import type { KubeClient, JsonPatchOp } from './client.js';

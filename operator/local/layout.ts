@@ -9,8 +9,8 @@
  *
  * Node k (an index allocated once per name) listens on RESP basePort+k,
  * HTTP basePort+1000+k and bus basePort+10000+k; the control API on
- * basePort+2000. Paths and ports are pure; the two file helpers at the end
- * (atomic write, token) are the only I/O here.
+ * basePort+2000. Paths and ports are pure; the file helpers at the end
+ * (atomic write, token, read-if-exists) are the only I/O here.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -182,14 +182,19 @@ export async function readOrCreateToken(dir: string): Promise<string> {
 }
 
 async function readToken(file: string): Promise<string | null> {
-  let text: string;
+  const text = await readFileIfExists(file);
+  if (text === null) return null;
+  const token = text.trim();
+  if (!TOKEN.test(token)) throw new LayoutError(`${file} is corrupt: expected 64 hex characters (delete it only if no node of this cluster is running)`, file);
+  return token;
+}
+
+/** A file's text, or null when it does not exist (any other error is thrown). */
+export async function readFileIfExists(file: string): Promise<string | null> {
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    return await fs.promises.readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  const token = text.trim();
-  if (!TOKEN.test(token)) throw new LayoutError(`${file} is corrupt: expected 64 hex characters (delete it only if no node of this cluster is running)`, file);
-  return token;
 }

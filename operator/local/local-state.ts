@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import type { ControlEndpoint } from '../control-api/types.js';
-import { checkBasePort, checkNodeIndex, checkNodeName, clusterPaths, LayoutError, writeFileAtomic } from './layout.js';
+import { isObject, parseJsonObject, type JsonObject } from '../core/record.js';
+import { checkBasePort, checkNodeIndex, checkNodeName, clusterPaths, LayoutError, readFileIfExists, writeFileAtomic } from './layout.js';
 
 export const LOCAL_STATE_VERSION = 1;
 
@@ -39,12 +40,6 @@ export function emptyLocalState(basePort: number): LocalState {
   return { version: LOCAL_STATE_VERSION, basePort: checkBasePort(basePort), nodes: {}, controller: null };
 }
 
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function isPid(v: unknown): v is number {
   return Number.isInteger(v) && (v as number) > 0;
 }
@@ -54,14 +49,7 @@ export function parseLocalState(text: string, file: string): LocalState {
   const fail = (problem: string): never => {
     throw new LocalStateError(file, problem);
   };
-  if (text.trim() === '') fail('the file is empty');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    return fail(`not valid JSON (${(err as Error).message})`);
-  }
-  if (!isObject(raw)) return fail('expected a JSON object');
+  const raw = parseJsonObject(text, fail);
   if (raw.version !== LOCAL_STATE_VERSION) fail(`unsupported version ${JSON.stringify(raw.version)} (expected ${LOCAL_STATE_VERSION})`);
   try {
     checkBasePort(raw.basePort as number);
@@ -71,7 +59,7 @@ export function parseLocalState(text: string, file: string): LocalState {
   if (!isObject(raw.nodes)) fail('nodes must be an object keyed by node name');
   const nodes: Record<string, LocalNodeRecord> = {};
   const byIndex = new Map<number, string>();
-  for (const [name, rec] of Object.entries(raw.nodes as Json)) {
+  for (const [name, rec] of Object.entries(raw.nodes as JsonObject)) {
     try {
       checkNodeName(name);
     } catch (err) {
@@ -108,14 +96,8 @@ export function serializeLocalState(state: LocalState): string {
 /** D/local.json, or null when the cluster has never been started there. */
 export async function readLocalState(dir: string): Promise<LocalState | null> {
   const file = clusterPaths(dir).localState;
-  let text: string;
-  try {
-    text = await fs.promises.readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  return parseLocalState(text, file);
+  const text = await readFileIfExists(file);
+  return text === null ? null : parseLocalState(text, file);
 }
 
 export async function writeLocalState(dir: string, state: LocalState): Promise<void> {

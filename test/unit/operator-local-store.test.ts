@@ -13,7 +13,8 @@ import { evenSlotRanges } from '../../common/cluster-map.js';
 import { initialState } from '../../operator/core/initial-state.js';
 import { DEFAULT_SPEC } from '../../operator/core/spec.js';
 import type { ControllerState } from '../../operator/core/state.js';
-import { FileStateStore, parseControllerState, StateFileError } from '../../operator/local/file-state-store.js';
+import { parseControllerState, StateFileError } from '../../operator/core/record.js';
+import { FileStateStore } from '../../operator/local/file-state-store.js';
 
 const FILE = '/d/controller.json';
 
