@@ -1,8 +1,8 @@
 /**
  * The slot-migration messages of the cluster bus and their validating
- * parsers (the JSON control frames), plus the small binary bodies. The peer
- * is another process, so every field is checked: a parser returns a typed
- * message or throws FrameError naming the message and the field. Pure.
+ * parsers (the JSON control frames), plus the small binary bodies. A parser
+ * returns a typed message or throws FrameError naming the message and the
+ * field (common/frame-fields.ts). Pure.
  *
  * A migration connection (source → target primary):
  *   source: MigrateBegin                 target: MigrateReady | MigrateError
@@ -11,9 +11,10 @@
  * A resolve connection: source MigrateAbort → target MigrateOutcome (the
  * target aborts the attempt unless it has flipped, and says which).
  */
-import { ClusterMapError, NODE_NAME, normalizeRanges, parseClusterMap, type ClusterMap, type SlotRange } from '../../common/cluster-map.js';
+import { ClusterMapError, normalizeRanges, parseClusterMap, type ClusterMap, type SlotRange } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
-import { FrameError, FrameType, encodeFrame } from '../replication/frames.js';
+import { FrameError, parseJsonObject, type FrameFields } from '../../common/frame-fields.js';
+import { FrameType, encodeFrame } from '../replication/frames.js';
 import { MIGRATION_ID } from './plan.js';
 
 export interface BeginMsg {
@@ -74,59 +75,25 @@ export interface ErrorMsg {
 }
 
 const ERROR_CODES: readonly MigrateErrorCode[] = ['auth', 'not_primary', 'stale_map', 'not_owner', 'bad_request', 'superseded', 'replicas', 'failed'];
-const MAX_TEXT = 64 * 1024;
 
-type Obj = Record<string, unknown>;
+function migrationId(f: FrameFields, field: string): string {
+  return f.matching(field, MIGRATION_ID, 'a migration id (letters, digits, ".", "_", "-"; at most 128)');
+}
 
-class Fields {
-  constructor(readonly what: string, private readonly o: Obj) {}
+function slotRanges(f: FrameFields, field: string): SlotRange[] {
+  const v = f.get(field);
+  const ranges = parseSlotRanges(v);
+  if (ranges === null) f.fail(field, `a non-empty array of [first, last] slot ranges within 0..${SLOT_COUNT - 1}`, v);
+  return ranges;
+}
 
-  fail(field: string, expected: string): never {
-    throw new FrameError(`${this.what}: field '${field}' must be ${expected}`);
-  }
-
-  get(field: string): unknown {
-    return Object.prototype.hasOwnProperty.call(this.o, field) ? this.o[field] : undefined;
-  }
-
-  uint(field: string): number {
-    const v = this.get(field);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) this.fail(field, 'a non-negative safe integer');
-    return v;
-  }
-
-  str(field: string): string {
-    const v = this.get(field);
-    if (typeof v !== 'string' || v.length > MAX_TEXT) this.fail(field, `a string of at most ${MAX_TEXT} characters`);
-    return v;
-  }
-
-  name(field: string): string {
-    const v = this.get(field);
-    if (typeof v !== 'string' || !NODE_NAME.test(v)) this.fail(field, 'a node or shard name');
-    return v;
-  }
-
-  id(field: string): string {
-    const v = this.get(field);
-    if (typeof v !== 'string' || !MIGRATION_ID.test(v)) this.fail(field, 'a migration id (letters, digits, ".", "_", "-"; at most 128)');
-    return v;
-  }
-
-  slots(field: string): SlotRange[] {
-    const v = this.get(field);
-    const ranges = parseSlotRanges(v);
-    if (ranges === null) this.fail(field, `a non-empty array of [first, last] slot ranges within 0..${SLOT_COUNT - 1}`);
-    return ranges;
-  }
-
-  map(field: string): ClusterMap {
-    try {
-      return parseClusterMap(this.get(field));
-    } catch (err) {
-      if (err instanceof ClusterMapError) this.fail(field, `a valid cluster map (${err.message})`);
-      throw err;
-    }
+function clusterMap(f: FrameFields, field: string): ClusterMap {
+  const v = f.get(field);
+  try {
+    return parseClusterMap(v);
+  } catch (err) {
+    if (err instanceof ClusterMapError) f.fail(field, `a valid cluster map (${err.message})`, v);
+    throw err;
   }
 }
 
@@ -147,60 +114,45 @@ function isSlot(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < SLOT_COUNT;
 }
 
-function parseObject(body: Buffer, what: string): Fields {
-  let v: unknown;
-  try {
-    v = JSON.parse(body.toString('utf8'));
-  } catch (e) {
-    throw new FrameError(`${what}: body is not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FrameError(`${what}: body must be a JSON object`);
-  return new Fields(what, v as Obj);
-}
-
 export function parseBegin(body: Buffer): BeginMsg {
-  const f = parseObject(body, 'MigrateBegin');
-  if (f.get('v') !== 1) f.fail('v', 'the protocol version 1');
+  const f = parseJsonObject(body, 'MigrateBegin');
+  if (f.get('v') !== 1) f.fail('v', 'the protocol version 1', f.get('v'));
   return {
-    v: 1, token: f.str('token'), id: f.id('id'), attempt: f.uint('attempt'), slots: f.slots('slots'),
-    source: f.name('source'), sourceShard: f.name('sourceShard'), targetShard: f.name('targetShard'), mapEpoch: f.uint('mapEpoch'),
+    v: 1, token: f.str('token'), id: migrationId(f, 'id'), attempt: f.uint('attempt'), slots: slotRanges(f, 'slots'),
+    source: f.nodeName('source'), sourceShard: f.nodeName('sourceShard'), targetShard: f.nodeName('targetShard'), mapEpoch: f.uint('mapEpoch'),
   };
 }
 
 export function parseReady(body: Buffer): ReadyMsg {
-  const f = parseObject(body, 'MigrateReady');
-  return { id: f.id('id'), attempt: f.uint('attempt'), cleared: f.uint('cleared') };
+  const f = parseJsonObject(body, 'MigrateReady');
+  return { id: migrationId(f, 'id'), attempt: f.uint('attempt'), cleared: f.uint('cleared') };
 }
 
 export function parseFlip(body: Buffer): FlipMsg {
-  const f = parseObject(body, 'MigrateFlip');
-  return { id: f.id('id'), attempt: f.uint('attempt'), lastSeq: f.uint('lastSeq'), frames: f.uint('frames'), mapEpoch: f.uint('mapEpoch') };
+  const f = parseJsonObject(body, 'MigrateFlip');
+  return { id: migrationId(f, 'id'), attempt: f.uint('attempt'), lastSeq: f.uint('lastSeq'), frames: f.uint('frames'), mapEpoch: f.uint('mapEpoch') };
 }
 
 export function parseFlipped(body: Buffer): FlippedMsg {
-  const f = parseObject(body, 'MigrateFlipped');
-  return { id: f.id('id'), attempt: f.uint('attempt'), map: f.map('map') };
+  const f = parseJsonObject(body, 'MigrateFlipped');
+  return { id: migrationId(f, 'id'), attempt: f.uint('attempt'), map: clusterMap(f, 'map') };
 }
 
 export function parseAbort(body: Buffer): AbortMsg {
-  const f = parseObject(body, 'MigrateAbort');
-  return { token: f.str('token'), id: f.id('id'), attempt: f.uint('attempt'), source: f.name('source') };
+  const f = parseJsonObject(body, 'MigrateAbort');
+  return { token: f.str('token'), id: migrationId(f, 'id'), attempt: f.uint('attempt'), source: f.nodeName('source') };
 }
 
 export function parseOutcome(body: Buffer): OutcomeMsg {
-  const f = parseObject(body, 'MigrateOutcome');
-  const raw = f.get('state');
-  if (raw !== 'flipped' && raw !== 'aborted') f.fail('state', "'flipped' or 'aborted'");
-  const state = raw as OutcomeMsg['state'];
-  const map = state === 'flipped' ? f.map('map') : null;
-  return { id: f.id('id'), state, map };
+  const f = parseJsonObject(body, 'MigrateOutcome');
+  const state = f.oneOf('state', ['flipped', 'aborted'] as const);
+  const map = state === 'flipped' ? clusterMap(f, 'map') : null;
+  return { id: migrationId(f, 'id'), state, map };
 }
 
 export function parseError(body: Buffer): ErrorMsg {
-  const f = parseObject(body, 'MigrateError');
-  const code = f.get('code');
-  if (typeof code !== 'string' || !(ERROR_CODES as readonly string[]).includes(code)) f.fail('code', `one of ${ERROR_CODES.join(', ')}`);
-  return { code: code as MigrateErrorCode, message: f.str('message') };
+  const f = parseJsonObject(body, 'MigrateError');
+  return { code: f.oneOf('code', ERROR_CODES), message: f.str('message') };
 }
 
 // ---- binary bodies --------------------------------------------------------------

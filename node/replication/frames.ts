@@ -13,6 +13,9 @@
  */
 import type { Mutation, StoredRow } from '../engine/types.js';
 import { SLOT_COUNT } from '../../common/slot.js';
+import { FrameError } from '../../common/frame-fields.js';
+
+export { FrameError };
 
 /** Largest frame body a reader accepts by default. */
 /** Body limit once a peer is authenticated: one value at its largest (maxValueBytes ≤ 512 MiB) plus its key and framing. */
@@ -64,13 +67,6 @@ export interface Frame {
   readonly body: Buffer;
 }
 
-/** Malformed bus input: the message says what was wrong and where. The connection cannot continue. */
-export class FrameError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FrameError';
-  }
-}
 
 export function encodeFrame(type: FrameType, body: Buffer): Buffer {
   if (body.length > MAX_ENCODABLE_BODY) throw new RangeError(`frame body of ${body.length} bytes does not fit a u32 length`);
