@@ -6,7 +6,6 @@ import { defineCommand } from './meta.js';
 import { cString, optionName, parseInt64 } from './args.js';
 import { sanitize } from './options.js';
 import { clientCommand, validateClientName } from './client.js';
-import { watchRegistry } from './watch.js';
 import { discardTransaction } from './transaction-state.js';
 
 /** The Redis version IrisDB answers as (HELLO, INFO redis_version): the release its behaviour matches. */
@@ -133,7 +132,7 @@ function quit(ctx: CommandContext): Reply {
 /** RESET: back to a fresh connection's state (clearClientConnectionState). */
 function reset(ctx: CommandContext): Reply {
   const c = ctx.client;
-  discardTransaction(c, watchRegistry(ctx.server.keyspace));
+  discardTransaction(c, ctx.server.watches);
   c.protocol = 2;
   c.name = '';
   c.readonly_ = false;

@@ -8,13 +8,12 @@
  */
 import { QUEUED, error, type Reply } from '../resp/reply.js';
 import { keySlot } from '../../common/slot.js';
-import type { Keyspace } from '../engine/types.js';
 import type { ClientState, CommandContext, CommandResult, CommandSpec, CommandTable, ServerContext } from './types.js';
 import { cString, lowerName } from './args.js';
 import { internalError, runHandler } from './invoke.js';
-import { watchRegistry, type WatchRegistry } from './watch.js';
+import type { WatchRegistry } from './watch.js';
 import { discardTransaction } from './transaction-state.js';
-import { commandStats, type CommandStats } from './stats.js';
+import type { InfoCounters } from './info-counters.js';
 import { FENCE_WAIT_MAX_MS, SERVE, TRYAGAIN_MSG, route, routeStateOf, type Route } from '../cluster/routing.js';
 
 /** Per-command facts computed once from the table. */
@@ -82,13 +81,14 @@ function oneLine(s: string): string {
 export class CommandDispatcher {
   private readonly entries = new Map<string, Entry>();
   private readonly watches: WatchRegistry;
-  private readonly stats: CommandStats;
+  private readonly counters: InfoCounters;
   private readonly closedClients = new WeakSet<ClientState>();
 
   /** How long a write waits for a fence to lift before it is answered TRYAGAIN. */
   private readonly fenceWaitMs: number;
 
-  constructor(table: CommandTable, keyspace: Keyspace, opts: { fenceWaitMs?: number } = {}) {
+  /** `watches` and `counters` are the server context's own (its transaction and INFO commands read them). */
+  constructor(table: CommandTable, shared: { watches: WatchRegistry; counters: InfoCounters }, opts: { fenceWaitMs?: number } = {}) {
     this.fenceWaitMs = opts.fenceWaitMs ?? FENCE_WAIT_MAX_MS;
     for (const spec of table.all()) {
       const entry = makeEntry(spec, spec.name);
@@ -96,16 +96,16 @@ export class CommandDispatcher {
       this.entries.set(spec.name, entry);
       this.entries.set(spec.name.toUpperCase(), entry);
     }
-    this.watches = watchRegistry(keyspace);
-    this.stats = commandStats(keyspace);
+    this.watches = shared.watches;
+    this.counters = shared.counters;
   }
 
   execute(server: ServerContext, client: ClientState, argv: Buffer[]): CommandResult {
-    this.stats.commandsProcessed++;
+    this.counters.commandsProcessed++;
     const reply = this.process(server, client, argv);
     // ASKING holds for the next command only (kept while a MULTI is open, as Redis does).
     if (client.asking && client.multi === null && client.lastCommand !== 'asking') client.asking = false;
-    if (!(reply instanceof Promise) && reply.kind === 'error') this.stats.recordError(reply.value);
+    if (!(reply instanceof Promise) && reply.kind === 'error') this.counters.recordError(reply.value);
     return reply;
   }
 

@@ -6,7 +6,6 @@
  */
 import os from 'node:os';
 import type { InfoSections, ServerContext } from './types.js';
-import { commandStats } from './stats.js';
 import { REDIS_COMPAT_VERSION, serverMode } from './connection.js';
 
 type Fields = Array<[string, string | number]>;
@@ -28,7 +27,7 @@ export function bytesToHuman(n: number): string {
 }
 
 function baseSections(server: ServerContext, now: number): Map<string, Fields> {
-  const stats = commandStats(server.keyspace);
+  const stats = server.infoCounters;
   const engine = server.engineStats();
   const clients = server.clients.list();
   let maxIn = 0;

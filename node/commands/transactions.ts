@@ -7,7 +7,6 @@
 import { NULL_ARRAY, OK, array, error, type Reply } from '../resp/reply.js';
 import type { CommandContext, CommandResult, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
-import { watchRegistry } from './watch.js';
 import { discardTransaction, unwatchAll } from './transaction-state.js';
 import { internalError, runHandler } from './invoke.js';
 
@@ -21,13 +20,13 @@ function multi(ctx: CommandContext): Reply {
 
 function discard(ctx: CommandContext): Reply {
   if (ctx.client.multi === null) return error('ERR DISCARD without MULTI');
-  discardTransaction(ctx.client, watchRegistry(ctx.server.keyspace));
+  discardTransaction(ctx.client, ctx.server.watches);
   return OK;
 }
 
 function watch(ctx: CommandContext, argv: Buffer[]): Reply {
   if (ctx.client.multi !== null) return error('ERR WATCH inside MULTI is not allowed');
-  const registry = watchRegistry(ctx.server.keyspace);
+  const registry = ctx.server.watches;
   for (let i = 1; i < argv.length; i++) {
     const e = ctx.server.keyspace.get(argv[i]!, ctx.now);
     registry.watch(ctx.client, argv[i]!, e === null ? null : e.expiresAt);
@@ -36,7 +35,7 @@ function watch(ctx: CommandContext, argv: Buffer[]): Reply {
 }
 
 function unwatch(ctx: CommandContext): Reply {
-  unwatchAll(ctx.client, watchRegistry(ctx.server.keyspace));
+  unwatchAll(ctx.client, ctx.server.watches);
   return OK;
 }
 
@@ -44,7 +43,7 @@ function exec(ctx: CommandContext): CommandResult {
   const client = ctx.client;
   const state = client.multi;
   if (state === null) return error('ERR EXEC without MULTI');
-  const registry = watchRegistry(ctx.server.keyspace);
+  const registry = ctx.server.watches;
   // A watched key that has expired since WATCH counts as modified (Redis 7).
   if (!client.watchDirty && registry.expiredSinceWatch(client, ctx.now)) client.watchDirty = true;
   const aborted = state.aborted;

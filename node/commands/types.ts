@@ -9,6 +9,8 @@ import type { Reply } from '../resp/reply.js';
 import type { Keyspace, CommitScheduler, EngineStats } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
 import type { ClusterState } from '../cluster/types.js';
+import type { WatchRegistry } from './watch.js';
+import type { InfoCounters } from './info-counters.js';
 
 export type CommandFlag =
   | 'write'
@@ -126,6 +128,10 @@ export interface ServerContext {
   readonly config: NodeConfig;
   readonly clients: ClientRegistry;
   readonly commands: CommandTable;
+  /** WATCHed keys of every client (the dispatcher's and the transaction commands' shared view). */
+  readonly watches: WatchRegistry;
+  /** INFO stats/errorstats counters the dispatcher keeps. */
+  readonly infoCounters: InfoCounters;
   /** 40 hex chars, stable across restarts (CLUSTER MYID). */
   readonly nodeId: string;
   /** 40 hex chars, new every process start (INFO run_id). */

@@ -1,7 +1,8 @@
 /**
  * WATCH bookkeeping: which clients watch which keys. Every change to a key
  * (keyspace.onChange) marks its watchers dirty so their EXEC fails. One
- * registry per keyspace, shared by the dispatcher and the transaction commands.
+ * registry per server context (it subscribes to the keyspace once), shared by
+ * the dispatcher and the transaction commands through ServerContext.watches.
  */
 import type { Keyspace } from '../engine/types.js';
 import type { ClientState } from './types.js';
@@ -69,15 +70,4 @@ export class WatchRegistry {
     client.watched.clear();
     this.expiries.delete(client);
   }
-}
-
-const registries = new WeakMap<Keyspace, WatchRegistry>();
-
-export function watchRegistry(keyspace: Keyspace): WatchRegistry {
-  let r = registries.get(keyspace);
-  if (r === undefined) {
-    r = new WatchRegistry(keyspace);
-    registries.set(keyspace, r);
-  }
-  return r;
 }

@@ -10,12 +10,11 @@ import { createNodeMetrics, type NodeMetrics } from '../observability/metrics.js
 import { openEngine } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
 import { createCommandTable } from '../commands/table.js';
-import { CommandDispatcher } from '../commands/dispatch.js';
-import type { ClientState, ServerContext } from '../commands/types.js';
 import { RespServer } from '../server/resp-server.js';
 import { createHttpApp } from '../http/app.js';
 import { createHttpServer } from '../http/server.js';
 import { runtimeInfoSections } from './info.js';
+import { createServerContext } from './server-context.js';
 import { ReplicationManager } from '../replication/manager.js';
 import { adminRouter } from '../replication/admin-routes.js';
 import express from 'express';
@@ -141,28 +140,23 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   const unregisterBus = registerBusHandler(busPort, (bus, frame) => migrations.onBusFrame(bus, frame));
 
   const table = createCommandTable();
-  const dispatcher = new CommandDispatcher(table, engine.keyspace);
   let ready = false;
   let resp: RespServer | undefined;
-  const respClients = () => {
-    if (!resp) throw new Error('RESP server not started');
-    return resp;
-  };
-  const runId = randomBytes(20).toString('hex');
-  const startedAt = Date.now();
   let respPort = config.port;
-
-  const server: ServerContext = {
+  const { server, dispatcher } = createServerContext({
     keyspace: engine.keyspace,
     commits: engine.commits,
     config,
-    get clients() { return respClients(); },
     commands: table,
+    clients: () => {
+      if (!resp) throw new Error('RESP server not started');
+      return resp;
+    },
     nodeId: engine.nodeId,
-    runId,
-    startedAt,
+    runId: randomBytes(20).toString('hex'),
+    startedAt: Date.now(),
     // The listening port (INFO tcp_port); the cluster view applies announcePort for clients.
-    get respPort() { return respPort; },
+    respPort: () => respPort,
     announceHost,
     cluster,
     replication: {
@@ -176,9 +170,8 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     },
     engineStats: () => engine.stats(),
     infoSections: () => runtimeInfoSections(config, engine.stats()),
-    execute: (client: ClientState, argv: Buffer[]) => dispatcher.execute(server, client, argv),
     now: () => Date.now(),
-  };
+  });
 
   resp = new RespServer({
     config,

@@ -15,7 +15,7 @@ import type { Reply } from '../resp/reply.js';
 import { internalError } from '../commands/invoke.js';
 import { ReplyWriter } from '../resp/encoder.js';
 import { Connection, type ConnectionHost } from './connection.js';
-import { CommandStats, type CommandStat } from './command-stats.js';
+import { CommandMetricsBuffer, type CommandStat } from './command-metrics-buffer.js';
 
 export interface RespServerOptions {
   config: NodeConfig;
@@ -37,7 +37,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   readonly metrics: NodeMetrics;
   /** Shared by all connections: each batch is taken out before another connection runs. */
   readonly writer = new ReplyWriter();
-  readonly stats: CommandStats;
+  readonly commandMetrics: CommandMetricsBuffer;
   draining = false;
 
   private readonly server: net.Server;
@@ -52,7 +52,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     this.commits = opts.commits;
     this.logger = opts.logger;
     this.metrics = opts.metrics;
-    this.stats = new CommandStats(opts.metrics, opts.commandLabel);
+    this.commandMetrics = new CommandMetricsBuffer(opts.metrics, opts.commandLabel);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 }, (socket) => this.accept(socket));
   }
 
@@ -97,7 +97,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
       }, graceMs);
       this.allClosed = () => {
         clearTimeout(force);
-        this.stats.flush();
+        this.commandMetrics.flush();
         resolve();
       };
       if (this.conns.size === 0) this.allClosed();
@@ -111,7 +111,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   }
 
   run(client: ClientState, argv: Buffer[]): CommandResult {
-    const stat = this.stats.lookup(argv[0]!.toString('latin1'));
+    const stat = this.commandMetrics.lookup(argv[0]!.toString('latin1'));
     const t0 = performance.now();
     let result: CommandResult;
     try {
@@ -141,7 +141,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   }
 
   private done(stat: CommandStat, t0: number, reply: Reply): Reply {
-    this.stats.record(stat, (performance.now() - t0) / 1000, reply.kind === 'error');
+    this.commandMetrics.record(stat, (performance.now() - t0) / 1000, reply.kind === 'error');
     return reply;
   }
 

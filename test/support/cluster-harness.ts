@@ -17,7 +17,8 @@ import { keySlot } from '../../common/slot.js';
 import { Shard, type ShardNode } from './repl-shard.js';
 import type { SqliteEngine } from '../../node/engine/open.js';
 import { DurableClusterState } from '../../node/cluster/cluster-state.js';
-import { CommandDispatcher } from '../../node/commands/dispatch.js';
+import type { CommandDispatcher } from '../../node/commands/dispatch.js';
+import { createServerContext } from '../../node/runtime/server-context.js';
 import { createCommandTable } from '../../node/commands/table.js';
 import type { ClientState, CommandResult, ReplicationView, ServerContext } from '../../node/commands/types.js';
 import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
@@ -137,31 +138,29 @@ export interface ClusterServerFixture {
 export function clusterServerFixture(engine: SqliteEngine, nodeName: string, opts: { fenceWaitMs?: number; announceHost?: string; respPort?: number } = {}): ClusterServerFixture {
   const config = { ...Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])), nodeName, busPort: 16379 } as unknown as NodeConfig;
   const table = createCommandTable();
-  const dispatcher = new CommandDispatcher(table, engine.keyspace, { fenceWaitMs: opts.fenceWaitMs });
   const state = new DurableClusterState({ meta: engine.meta, commits: engine.commits, nodeName });
+  const { server, dispatcher } = createServerContext({
+    keyspace: engine.keyspace, commits: engine.commits, config, commands: table,
+    clients: () => ({ list: () => [], get: () => undefined, count: 0 }), nodeId: 'a'.repeat(40), runId: 'b'.repeat(40),
+    startedAt: 0, respPort: () => opts.respPort ?? 6379, announceHost: opts.announceHost ?? '127.0.0.1',
+    engineStats: () => engine.stats(), infoSections: () => [], now: () => Date.now(), fenceWaitMs: opts.fenceWaitMs,
+    cluster: state,
+    replication: {
+      role: () => fx.role,
+      infoFields: () => [['role', fx.role.role === 'primary' ? 'master' : 'slave']],
+      waitForReplicas: () => Promise.resolve(0),
+    },
+  });
   let nextId = 1;
   const fx: ClusterServerFixture = {
-    engine, state, dispatcher,
+    engine, state, dispatcher, server,
     role: { role: 'primary', primary: null, loading: false },
-    server: {
-      keyspace: engine.keyspace, commits: engine.commits, config,
-      clients: { list: () => [], get: () => undefined, count: 0 }, commands: table, nodeId: 'a'.repeat(40), runId: 'b'.repeat(40),
-      startedAt: 0, respPort: opts.respPort ?? 6379, announceHost: opts.announceHost ?? '127.0.0.1',
-      engineStats: () => engine.stats(), infoSections: () => [],
-      execute: (c, argv) => dispatcher.execute(fx.server, c, argv), now: () => Date.now(),
-      cluster: state,
-      replication: {
-        role: () => fx.role,
-        infoFields: () => [['role', fx.role.role === 'primary' ? 'master' : 'slave']],
-        waitForReplicas: () => Promise.resolve(0),
-      },
-    },
     client: () => ({
       id: nextId++, name: '', protocol: 2, addr: 'a:1', laddr: 'b:2', createdAt: 0, lastInteractionAt: 0, lastCommand: '',
       authenticated: true, readonly_: false, asking: false, multi: null, watched: new Map(), watchDirty: false,
       closeAfterReply: false, outputBytes: () => 0, queryBufferBytes: () => 0, kill: () => undefined,
     }),
-    run: (c, ...args) => fx.server.execute(c, args.map((a) => Buffer.from(a))),
+    run: (c, ...args) => server.execute(c, args.map((a) => Buffer.from(a))),
   };
   return fx;
 }

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
-import { CommandDispatcher } from '../../node/commands/dispatch.js';
+import type { CommandDispatcher } from '../../node/commands/dispatch.js';
 import { createCommandTable } from '../../node/commands/table.js';
-import { watchRegistry } from '../../node/commands/watch.js';
+import { createServerContext } from '../../node/runtime/server-context.js';
 import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
-import type { ClientState, CommandResult, CommandTable, ServerContext } from '../../node/commands/types.js';
+import type { ClientRegistry, ClientState, CommandResult, CommandTable, ServerContext } from '../../node/commands/types.js';
 import type { Reply } from '../../node/resp/reply.js';
 
 function defaultConfig(over: Partial<NodeConfig> = {}): NodeConfig {
@@ -36,22 +36,21 @@ interface Harness {
   clock: { now: number };
   engine: SqliteEngine;
   dispatcher: CommandDispatcher;
+  server: ServerContext;
 }
 
 function harness(engine: SqliteEngine, config: NodeConfig, table: CommandTable = createCommandTable(), handlerErrors: Array<[string, unknown]> = []): Harness {
   const clock = { now: 1_700_000_000_000 };
   const clients: ClientState[] = [];
-  const dispatcher = new CommandDispatcher(table, engine.keyspace);
-  const server: ServerContext = {
-    keyspace: engine.keyspace, commits: engine.commits, config,
-    clients: { list: () => clients, get: (id) => clients.find((c) => c.id === id), get count() { return clients.length; } },
-    commands: table, nodeId: 'a'.repeat(40), runId: 'b'.repeat(40), startedAt: clock.now, respPort: 6379,
-    announceHost: '127.0.0.1', engineStats: () => engine.stats(), infoSections: () => [],
-    execute: (c, argv) => dispatcher.execute(server, c, argv), now: () => clock.now,
+  const registry: ClientRegistry = { list: () => clients, get: (id) => clients.find((c) => c.id === id), get count() { return clients.length; } };
+  const { server, dispatcher } = createServerContext({
+    keyspace: engine.keyspace, commits: engine.commits, config, clients: () => registry,
+    commands: table, nodeId: 'a'.repeat(40), runId: 'b'.repeat(40), startedAt: clock.now, respPort: () => 6379,
+    announceHost: '127.0.0.1', engineStats: () => engine.stats(), infoSections: () => [], now: () => clock.now,
     onHandlerError: (command, err) => { handlerErrors.push([command, err]); },
-  };
+  });
   return {
-    clock, engine, dispatcher,
+    clock, engine, dispatcher, server,
     run(client, line) {
       if (!clients.includes(client)) clients.push(client);
       const argv = typeof line === 'string' ? line.split(' ').map((s) => Buffer.from(s)) : line;
@@ -192,9 +191,9 @@ describe('commands/dispatch: the command pipeline', () => {
     expect(show(h.run(a, 'exec'))).to.equal('*[$3]');
 
     expect(show(h.run(a, 'watch {w}1 {w}2'))).to.equal('+OK');
-    expect(watchRegistry(engine.keyspace).size).to.equal(2);
+    expect(h.server.watches.size).to.equal(2);
     h.dispatcher.clientClosed(a);
-    expect(watchRegistry(engine.keyspace).size).to.equal(0);
+    expect(h.server.watches.size).to.equal(0);
   });
 
   it('ASKING holds for the next command only (and across an open MULTI)', () => {

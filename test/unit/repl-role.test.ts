@@ -17,7 +17,7 @@ import { replicationInfoFields } from '../../node/replication/info.js';
 import { HttpError } from '../../node/http/errors.js';
 import type { ReplicationStatus } from '../../common/replication.js';
 import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
-import { CommandDispatcher } from '../../node/commands/dispatch.js';
+import { createServerContext } from '../../node/runtime/server-context.js';
 import { createCommandTable } from '../../node/commands/table.js';
 import type { ClientState, ReplicationView, ServerContext } from '../../node/commands/types.js';
 import { engineOptions } from '../support/engine-fixture.js';
@@ -201,18 +201,17 @@ describe('commands on a replica', () => {
     waited = [];
     view = { role: 'replica', primary: { host: '10.0.0.1', port: 7000 }, loading: false };
     const table = createCommandTable();
-    const dispatcher = new CommandDispatcher(table, engine.keyspace);
-    server = {
+    ({ server } = createServerContext({
       keyspace: engine.keyspace, commits: engine.commits, config: config(),
-      clients: { list: () => [], get: () => undefined, count: 0 }, commands: table, nodeId: 'a'.repeat(40), runId: 'b'.repeat(40),
-      startedAt: 0, respPort: 6379, announceHost: '127.0.0.1', engineStats: () => engine.stats(), infoSections: () => [],
-      execute: (c, argv) => dispatcher.execute(server, c, argv), now: () => 1_700_000_000_000,
+      clients: () => ({ list: () => [], get: () => undefined, count: 0 }), commands: table, nodeId: 'a'.repeat(40), runId: 'b'.repeat(40),
+      startedAt: 0, respPort: () => 6379, announceHost: '127.0.0.1', engineStats: () => engine.stats(), infoSections: () => [],
+      now: () => 1_700_000_000_000,
       replication: {
         role: () => view,
         infoFields: () => [['role', 'slave']],
         waitForReplicas: (n, t) => { waited.push([n, t]); return Promise.resolve(2); },
       },
-    };
+    }));
   });
 
   afterEach(() => {

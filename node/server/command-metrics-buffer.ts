@@ -53,7 +53,7 @@ export class CommandStat {
 /** Distinct raw command names remembered; beyond this commandLabel() runs each time. */
 const MAX_NAMES = 1024;
 
-export class CommandStats {
+export class CommandMetricsBuffer {
   private readonly byName = new Map<string, CommandStat>();
   private readonly byLabel = new Map<string, CommandStat>();
   private readonly bounds: readonly number[];

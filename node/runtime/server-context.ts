@@ -1,0 +1,69 @@
+/**
+ * Builds the ServerContext the commands run against, together with its
+ * dispatcher, the WATCH registry and the INFO counters they share. The one
+ * place a ServerContext is assembled: the node runtime and the tests use it.
+ */
+import type { ClusterState } from '../cluster/types.js';
+import { CommandDispatcher } from '../commands/dispatch.js';
+import { InfoCounters } from '../commands/info-counters.js';
+import type { ClientRegistry, ClientState, CommandTable, InfoSections, ReplicationView, ServerContext } from '../commands/types.js';
+import { WatchRegistry } from '../commands/watch.js';
+import type { NodeConfig } from '../config/schema.js';
+import type { CommitScheduler, EngineStats, Keyspace } from '../engine/types.js';
+
+export interface ServerContextDeps {
+  readonly keyspace: Keyspace;
+  readonly commits: CommitScheduler;
+  readonly config: NodeConfig;
+  readonly commands: CommandTable;
+  /** Read on every use: the RESP server that holds the clients may start after the context is built. */
+  clients(): ClientRegistry;
+  readonly nodeId: string;
+  readonly runId: string;
+  readonly startedAt: number;
+  /** Read on every use: the listening port is known only once the RESP server listens. */
+  respPort(): number;
+  readonly announceHost: string;
+  readonly cluster?: ClusterState;
+  readonly replication?: ReplicationView;
+  engineStats(): EngineStats;
+  infoSections(): InfoSections;
+  onHandlerError?(command: string, err: unknown): void;
+  now(): number;
+  /** How long a write waits for a slot fence to lift (default: the dispatcher's). */
+  readonly fenceWaitMs?: number;
+}
+
+export interface AssembledServer {
+  readonly server: ServerContext;
+  /** The RESP server tells it about closed connections (clientClosed). */
+  readonly dispatcher: CommandDispatcher;
+}
+
+export function createServerContext(deps: ServerContextDeps): AssembledServer {
+  const watches = new WatchRegistry(deps.keyspace);
+  const infoCounters = new InfoCounters();
+  const dispatcher = new CommandDispatcher(deps.commands, { watches, counters: infoCounters }, { fenceWaitMs: deps.fenceWaitMs });
+  const server: ServerContext = {
+    keyspace: deps.keyspace,
+    commits: deps.commits,
+    config: deps.config,
+    get clients() { return deps.clients(); },
+    commands: deps.commands,
+    watches,
+    infoCounters,
+    nodeId: deps.nodeId,
+    runId: deps.runId,
+    startedAt: deps.startedAt,
+    get respPort() { return deps.respPort(); },
+    announceHost: deps.announceHost,
+    cluster: deps.cluster,
+    replication: deps.replication,
+    onHandlerError: deps.onHandlerError === undefined ? undefined : (command, err) => deps.onHandlerError!(command, err),
+    engineStats: () => deps.engineStats(),
+    infoSections: () => deps.infoSections(),
+    execute: (client: ClientState, argv: Buffer[]) => dispatcher.execute(server, client, argv),
+    now: () => deps.now(),
+  };
+  return { server, dispatcher };
+}
