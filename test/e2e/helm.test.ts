@@ -8,25 +8,17 @@
  * needs, checked with `kubectl auth can-i --as`.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { loadAll, load } from 'js-yaml';
-import { kubeBinaries, REPO_ROOT } from '../support/kube/binaries.js';
+import { load } from 'js-yaml';
+import { REPO_ROOT } from '../support/kube/binaries.js';
+import { CHART, openHelm, parseManifests, type Helm, type Rendered } from '../support/kube/helm.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, type KubeEnv } from './helpers.js';
 
-const CHART = path.join(REPO_ROOT, 'helm/irisdb');
 const APP_VERSION = (load(fs.readFileSync(path.join(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string }).appVersion;
 
-interface Rendered {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  [k: string]: unknown;
-}
 interface RbacRule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
 interface Container {
   name: string; image: string; imagePullPolicy: string; command?: string[];
@@ -41,32 +33,6 @@ interface Deployment extends Rendered {
   spec: { replicas: number; template: { spec: { serviceAccountName: string; securityContext: { runAsNonRoot?: boolean; runAsUser?: number }; containers: Container[] } } };
 }
 
-interface HelmResult { code: number | null; stdout: string; stderr: string }
-
-/** Runs helm with its own config/cache dirs (nothing of the user's) against the environment's cluster. */
-function helmRunner(bin: string, kubeconfig: string, home: string): (args: string[]) => Promise<HelmResult> {
-  return (args) => new Promise((resolve, reject) => {
-    const child = spawn(bin, args, {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env, KUBECONFIG: kubeconfig,
-        HELM_CONFIG_HOME: path.join(home, 'config'), HELM_CACHE_HOME: path.join(home, 'cache'), HELM_DATA_HOME: path.join(home, 'data'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function parseManifests(text: string): Rendered[] {
-  return loadAll(text).filter((d): d is Rendered => typeof d === 'object' && d !== null);
-}
-
 function byKind(objs: Rendered[], kind: string): Rendered[] {
   return objs.filter((o) => o.kind === kind);
 }
@@ -74,8 +40,7 @@ function byKind(objs: Rendered[], kind: string): Rendered[] {
 describe('e2e: Helm chart helm/irisdb', function () {
   this.timeout(180000);
   let env: KubeEnv;
-  let helm: (args: string[]) => Promise<HelmResult>;
-  let helmHome: string;
+  let helm: Helm;
   /** Where the releases go, and the namespaces a namespaced release watches. */
   let releaseNs: string;
   let watchedA: string;
@@ -86,34 +51,27 @@ describe('e2e: Helm chart helm/irisdb', function () {
   const releaseScoped = `e2e-scoped-${suffix}`;
   const installed: string[] = [];
 
-  const helmOk = async (args: string[]): Promise<string> => {
-    const r = await helm(args);
-    if (r.code !== 0) throw new Error(`helm ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim()}`);
-    return r.stdout;
-  };
   const template = async (release: string, extra: string[] = []): Promise<Rendered[]> =>
-    parseManifests(await helmOk(['template', release, CHART, '--namespace', releaseNs, ...extra]));
+    parseManifests(await helm.template(release, releaseNs, extra));
 
   before(async function () {
     this.timeout(ENV_TIMEOUT_MS);
     env = await kubeEnv();
-    const bin = process.env.IRIS_HELM ?? (env.mode === 'local' ? (await kubeBinaries()).helm : 'helm');
-    helmHome = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-helm-'));
-    helm = helmRunner(bin, env.kubeconfig, helmHome);
+    helm = openHelm(env.helmPath, env.kubeconfig);
     [releaseNs, watchedA, watchedB, unwatched] = await Promise.all(
       ['helm', 'helm-wa', 'helm-wb', 'helm-other'].map((p) => createNamespace(env, p)));
   });
 
   after(async function () {
     if (env === undefined) return;
-    for (const r of installed) await helm(['uninstall', r, '--namespace', releaseNs]).catch(() => undefined);
+    for (const r of installed) await helm.run(['uninstall', r, '--namespace', releaseNs]).catch(() => undefined);
     for (const ns of [releaseNs, watchedA, watchedB, unwatched]) if (ns !== undefined) await deleteNamespace(env, ns);
-    if (helmHome !== undefined) fs.rmSync(helmHome, { recursive: true, force: true });
+    helm?.close();
   });
 
   it('passes helm lint --strict with the default values and with every variant', async () => {
     for (const extra of [[], ['--set', 'metrics.serviceMonitor.enabled=true'], ['--set', `watchNamespaces={${watchedA},${watchedB}}`], ['--set', 'metrics.enabled=false,rbac.aggregateToDefaultRoles=false']]) {
-      const out = await helmOk(['lint', '--strict', CHART, ...extra]);
+      const out = await helm.ok(['lint', '--strict', CHART, ...extra]);
       expect(out, extra.join(' ')).to.contain('1 chart(s) linted, 0 chart(s) failed');
     }
   });
@@ -205,7 +163,7 @@ describe('e2e: Helm chart helm/irisdb', function () {
       ['replicas=2', /Additional property replicas is not allowed/],
     ];
     for (const [set, message] of cases) {
-      const r = await helm(['template', 'x', CHART, '--set', set]);
+      const r = await helm.run(['template', 'x', CHART, '--set', set]);
       expect(r.code, set).to.equal(1);
       expect(r.stderr, set).to.match(message);
     }
@@ -246,9 +204,9 @@ describe('e2e: Helm chart helm/irisdb', function () {
 
     before(async function () {
       // replicaCount=0: the RBAC, ServiceAccount and Deployment are real; no operator runs (test/e2e's operator specs run it).
-      await helmOk(['install', releaseAll, CHART, '--namespace', releaseNs, '--set', 'replicaCount=0']);
+      await helm.ok(['install', releaseAll, CHART, '--namespace', releaseNs, '--set', 'replicaCount=0']);
       installed.push(releaseAll);
-      await helmOk(['install', releaseScoped, CHART, '--namespace', releaseNs, '--set', 'replicaCount=0',
+      await helm.ok(['install', releaseScoped, CHART, '--namespace', releaseNs, '--set', 'replicaCount=0',
         '--set', `watchNamespaces={${watchedA},${watchedB}}`, '--set', 'leaderElectionId=scoped-lease', '--set', 'rbac.aggregateToDefaultRoles=false']);
       installed.push(releaseScoped);
       saAll = `system:serviceaccount:${releaseNs}:${releaseAll}-irisdb-operator`;
@@ -262,7 +220,7 @@ describe('e2e: Helm chart helm/irisdb', function () {
       expect(await env.rest.find(`/api/v1/namespaces/${releaseNs}/serviceaccounts/${releaseAll}-irisdb-operator`)).not.to.equal(undefined);
       const dep = await env.rest.get<Deployment>(`/apis/apps/v1/namespaces/${releaseNs}/deployments/${releaseAll}-irisdb-operator`);
       expect(dep.spec.template.spec.containers[0]!.image).to.equal(`irisdb/operator:${APP_VERSION}`);
-      const status = await helmOk(['status', releaseAll, '--namespace', releaseNs]);
+      const status = await helm.ok(['status', releaseAll, '--namespace', releaseNs]);
       expect(status).to.contain('STATUS: deployed');
       expect(status, 'NOTES.txt').to.contain('kind: IrisCluster');
     });
@@ -366,8 +324,8 @@ describe('e2e: Helm chart helm/irisdb', function () {
     });
 
     it('helm uninstall removes the cluster-scoped RBAC and keeps the CRDs', async () => {
-      await helmOk(['uninstall', releaseScoped, '--namespace', releaseNs]);
-      await helmOk(['uninstall', releaseAll, '--namespace', releaseNs]);
+      await helm.ok(['uninstall', releaseScoped, '--namespace', releaseNs]);
+      await helm.ok(['uninstall', releaseAll, '--namespace', releaseNs]);
       installed.splice(0);
       for (const name of [`${releaseAll}-irisdb-operator`, `${releaseAll}-irisdb-edit`, `${releaseAll}-irisdb-view`]) {
         expect(await env.rest.find(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`), name).to.equal(undefined);

@@ -1,29 +1,21 @@
 /**
  * Shared by the operator's e2e specs: installs the CRDs (crds/ of this
- * checkout; a minimal IrisCluster CRD of our own when that file is not
- * there), the operator with its ServiceAccount and namespaced RBAC (the
- * Helm chart's own Deployment, ServiceAccount and RBAC rendered by `helm
- * template` — or, with IRIS_E2E_OPERATOR_FROM=builtin or no chart, an
- * equivalent set written here), IrisCluster manifests, waits
+ * checkout), the operator with its ServiceAccount and namespaced RBAC (the
+ * Helm chart's own Deployment, ServiceAccount and RBAC, rendered by `helm
+ * template`: the specs run what users install), IrisCluster manifests, waits
  * on the resource's status, and a loopback TCP forwarder that lets the
  * integration tests' ClusterLoad (which seeds from 127.0.0.1:<port>) reach
  * a cluster whose nodes listen on pod IPs.
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { dump, loadAll } from 'js-yaml';
-import { kubeBinaries } from '../support/kube/binaries.js';
+import { dump } from 'js-yaml';
+import { REPO_ROOT } from '../support/kube/binaries.js';
+import { openHelm, parseManifests } from '../support/kube/helm.js';
 import type { KubeObject } from '../support/kube/rest.js';
 import { waitFor } from '../support/wait.js';
 import { describePods, isReady, listPods, type KubeEnv, type Pod } from './helpers.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** The repository root, from dist/test/e2e. */
-export const REPO_ROOT = path.resolve(here, '../../..');
 export const NODE_IMAGE = process.env.IRIS_E2E_NODE_IMAGE ?? 'irisdb/node:dev';
 export const OPERATOR_IMAGE = process.env.IRIS_E2E_OPERATOR_IMAGE ?? 'irisdb/operator:dev';
 export const OPERATOR_SELECTOR = 'app.kubernetes.io/name=irisdb-operator';
@@ -46,54 +38,16 @@ export interface IrisClusterObject extends KubeObject {
   };
 }
 
-/** Used only when crds/irisclusters.irisdb.io.yaml is missing: enough schema for the operator (status kept whole). */
-const FALLBACK_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'irisclusters.irisdb.io' },
-  spec: {
-    group: 'irisdb.io',
-    scope: 'Namespaced',
-    names: { plural: 'irisclusters', singular: 'iriscluster', kind: 'IrisCluster', shortNames: ['iris'] },
-    versions: [{
-      name: 'v1alpha1', served: true, storage: true,
-      subresources: { status: {} },
-      additionalPrinterColumns: [
-        { name: 'Shards', type: 'integer', jsonPath: '.spec.shards' },
-        { name: 'Ready', type: 'string', jsonPath: '.status.ready' },
-        { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
-        { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-      ],
-      schema: {
-        openAPIV3Schema: {
-          type: 'object',
-          properties: {
-            spec: {
-              type: 'object', 'x-kubernetes-preserve-unknown-fields': true,
-              properties: { shards: { type: 'integer', minimum: 1, maximum: 128, default: 3 }, replicasPerShard: { type: 'integer', minimum: 0, maximum: 5, default: 1 } },
-            },
-            status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
-          },
-        },
-      },
-    }],
-  },
-};
-
 /** Applies the IrisCluster CRD (idempotent; CRDs are cluster-wide and shared by specs) and waits until it is served. */
-export async function installCrds(env: KubeEnv, namespace: string): Promise<'crds/' | 'fallback'> {
-  const file = path.join(REPO_ROOT, 'crds', 'irisclusters.irisdb.io.yaml');
-  const source = fs.existsSync(file) ? 'crds/' : 'fallback';
+export async function installCrds(env: KubeEnv, namespace: string): Promise<void> {
   // The whole directory, the way the CRD spec and the docs install it (idempotent, shared with them).
-  if (source === 'crds/') await env.kubectl(['apply', '-f', path.dirname(file)]);
-  else await env.kubectl(['apply', '-f', '-'], JSON.stringify(FALLBACK_CRD));
+  await env.kubectl(['apply', '-f', path.join(REPO_ROOT, 'crds')]);
   await waitFor('the IrisCluster CRD to be Established', async () => {
     const c = await env.rest.get<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(
       '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/irisclusters.irisdb.io');
     return (c.status?.conditions ?? []).some((x) => x.type === 'Established' && x.status === 'True');
   }, { timeoutMs: 60000, intervalMs: 100 });
   await waitFor('irisclusters to be served', () => env.rest.find(`/apis/irisdb.io/v1alpha1/namespaces/${namespace}/irisclusters`), { timeoutMs: 30000, intervalMs: 100 });
-  return source;
 }
 
 export interface OperatorDeployOptions {
@@ -103,92 +57,26 @@ export interface OperatorDeployOptions {
 }
 
 /**
- * The operator in `namespace`, watching only that namespace, with a Role
- * granting what it needs there (the Helm chart's rules, namespaced).
- */
-export function operatorManifests(namespace: string, o: OperatorDeployOptions = {}): string {
-  const rules = [
-    { apiGroups: ['irisdb.io'], resources: ['irisclusters'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
-    { apiGroups: ['irisdb.io'], resources: ['irisclusters/status'], verbs: ['get', 'update', 'patch'] },
-    { apiGroups: ['irisdb.io'], resources: ['irisclusters/finalizers'], verbs: ['update'] },
-    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'delete', 'patch'] },
-    { apiGroups: [''], resources: ['services', 'secrets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-    { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch', 'delete'] },
-    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
-    { apiGroups: ['apps'], resources: ['statefulsets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-    { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-  ];
-  const labels = { 'app.kubernetes.io/name': 'irisdb-operator' };
-  const objects = [
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'irisdb-operator', namespace } },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'irisdb-operator', namespace }, rules },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'irisdb-operator', namespace },
-      subjects: [{ kind: 'ServiceAccount', name: 'irisdb-operator', namespace }],
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'irisdb-operator' },
-    },
-    {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'irisdb-operator', namespace, labels },
-      spec: {
-        replicas: o.replicas ?? 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            serviceAccountName: 'irisdb-operator',
-            terminationGracePeriodSeconds: 30,
-            securityContext: { runAsNonRoot: true, runAsUser: 65532 },
-            containers: [{
-              name: 'operator',
-              image: OPERATOR_IMAGE,
-              env: [
-                { name: 'IRIS_OPERATOR_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: 'IRIS_WATCH_NAMESPACES', value: namespace },
-                { name: 'IRIS_LOG_LEVEL', value: o.logLevel ?? 'info' },
-                { name: 'IRIS_LEADER_ELECTION_ID', value: o.leaseName ?? 'irisdb-operator' },
-                { name: 'IRIS_METRICS_PORT', value: '9090' },
-              ],
-              ports: [{ name: 'metrics', containerPort: 9090 }],
-              readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 2 },
-              livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, initialDelaySeconds: 5, periodSeconds: 10 },
-              securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-            }],
-          },
-        },
-      },
-    },
-  ];
-  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
-}
-
-const run = promisify(execFile);
-const CHART = path.join(REPO_ROOT, 'helm', 'irisdb');
-
-/** Where deployOperator takes the operator's objects from. */
-export function operatorSource(): 'chart' | 'builtin' {
-  if (process.env.IRIS_E2E_OPERATOR_FROM === 'builtin') return 'builtin';
-  return fs.existsSync(path.join(CHART, 'templates', 'deployment.yaml')) ? 'chart' : 'builtin';
-}
-
-/**
  * The chart's objects for an operator in `namespace` that watches only that
  * namespace (a Role there, nothing cluster-wide but the CRDs), rendered by
  * the real helm.
  */
-export async function chartManifests(namespace: string, o: OperatorDeployOptions = {}): Promise<string> {
+export async function chartManifests(env: KubeEnv, namespace: string, o: OperatorDeployOptions = {}): Promise<string> {
   const tag = OPERATOR_IMAGE.slice(OPERATOR_IMAGE.lastIndexOf(':') + 1);
   const repo = OPERATOR_IMAGE.slice(0, OPERATOR_IMAGE.lastIndexOf(':'));
   const args = [
-    'template', 'irisdb', CHART, '--namespace', namespace, '--skip-crds',
+    '--skip-crds',
     '--set', `watchNamespaces={${namespace}}`, '--set', `image.repository=${repo}`, '--set', `image.tag=${tag}`,
     '--set', `replicaCount=${o.replicas ?? 1}`, '--set', `logLevel=${o.logLevel ?? 'info'}`, '--set', `leaderElectionId=${o.leaseName ?? 'irisdb-operator'}`,
     // Cluster-wide conveniences would be shared by every spec's namespace: left out here.
     '--set', 'rbac.aggregateToDefaultRoles=false',
   ];
-  const { stdout } = await run((await kubeBinaries()).helm, args, { maxBuffer: 16 * 1024 * 1024 });
-  return stdout;
+  const helm = openHelm(env.helmPath, env.kubeconfig);
+  try {
+    return await helm.template('irisdb', namespace, args);
+  } finally {
+    helm.close();
+  }
 }
 
 /**
@@ -199,10 +87,10 @@ export async function chartManifests(namespace: string, o: OperatorDeployOptions
  * source. Locally there is no read-only root filesystem to need it anyway.
  */
 export function forLocalKubelet(manifests: string): string {
-  const docs = (loadAll(manifests) as Array<Record<string, unknown> | null>).filter((d): d is Record<string, unknown> => d !== null);
+  const docs = parseManifests(manifests);
   for (const d of docs) {
     if (d.kind !== 'Deployment') continue;
-    const spec = (d as { spec: { template: { spec: { volumes?: Array<{ name: string; emptyDir?: unknown }>; containers: Array<{ volumeMounts?: Array<{ name: string; mountPath: string }> }> } } } }).spec.template.spec;
+    const spec = (d as unknown as { spec: { template: { spec: { volumes?: Array<{ name: string; emptyDir?: unknown }>; containers: Array<{ volumeMounts?: Array<{ name: string; mountPath: string }> }> } } } }).spec.template.spec;
     const tmp = new Set<string>();
     for (const c of spec.containers) {
       for (const m of c.volumeMounts ?? []) if (m.mountPath === '/tmp') tmp.add(m.name);
@@ -214,8 +102,8 @@ export function forLocalKubelet(manifests: string): string {
 }
 
 export async function deployOperator(env: KubeEnv, namespace: string, o: OperatorDeployOptions = {}): Promise<Pod[]> {
-  let manifests = operatorSource() === 'chart' ? await chartManifests(namespace, o) : operatorManifests(namespace, o);
-  if (env.mode === 'local' && operatorSource() === 'chart') manifests = forLocalKubelet(manifests);
+  let manifests = await chartManifests(env, namespace, o);
+  if (env.mode === 'local') manifests = forLocalKubelet(manifests);
   await env.kubectl(['apply', '-f', '-'], manifests);
   try {
     return await waitFor('the operator pods to be Ready', async () => {
@@ -223,7 +111,7 @@ export async function deployOperator(env: KubeEnv, namespace: string, o: Operato
       return pods.length === (o.replicas ?? 1) && pods.every(isReady) && pods;
     }, { timeoutMs: 120000, intervalMs: 250 });
   } catch (err) {
-    throw new Error(`${(err as Error).message} (objects from ${operatorSource()})\n${await describePods(env, namespace, OPERATOR_SELECTOR)}`);
+    throw new Error(`${(err as Error).message} (objects from the chart)\n${await describePods(env, namespace, OPERATOR_SELECTOR)}`);
   }
 }
 

@@ -3,10 +3,10 @@
  * whatever scripts/kube-binaries.sh prints (it builds them on first use and
  * only checks a stamp afterwards).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from '../run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root, from dist/test/support/kube. */
@@ -44,14 +44,10 @@ async function locate(): Promise<KubeBinaries> {
   const fromEnv = process.env.IRIS_KUBE_BIN;
   if (fromEnv !== undefined && fromEnv !== '') return fromDir(fromEnv);
   const script = path.join(REPO_ROOT, 'scripts/kube-binaries.sh');
-  const out = await new Promise<string>((resolve, reject) => {
-    // stderr passes through: a cold build reports its progress.
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`${script} exited with ${code}`))));
-  });
+  // stderr passes through: a cold build reports its progress (and takes as long as it takes).
+  const r = await run('bash', [script], { stderr: 'inherit', timeoutMs: 0 });
+  if (r.code !== 0) throw new Error(`${script} exited with ${r.code}`);
+  const out = r.stdout;
   const dir = out.trim().split('\n').pop() ?? '';
   return fromDir(dir);
 }

@@ -4,13 +4,10 @@
  * service-account signing key pair, and a random admin token. Node's crypto
  * can make keys but not X.509 certificates, hence openssl.
  */
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { run } from '../run.js';
 
 export interface Pki {
   dir: string;
@@ -27,12 +24,8 @@ export interface Pki {
 }
 
 async function openssl(args: string[], cwd: string): Promise<void> {
-  try {
-    await run('openssl', args, { cwd });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`openssl ${args[0]} failed: ${e.stderr ?? e.message}`);
-  }
+  const r = await run('openssl', args, { cwd, timeoutMs: 0 }).catch((err: Error) => ({ code: null, stdout: '', stderr: err.message }));
+  if (r.code !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
 }
 
 export async function makePki(dir: string, serviceIp: string): Promise<Pki> {

@@ -5,16 +5,14 @@
  * (control-plane.ts) and the test kubelet, torn down by stopKubeEnv() (the
  * e2e specs register it as a root-level after hook).
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { run, runChecked, type RunResult } from '../run.js';
 import { kubeBinaries } from './binaries.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { TestKubelet } from './kubelet/kubelet.js';
 import { KubeRest } from './rest.js';
-
-const run = promisify(execFile);
 
 export interface PodEndpoint {
   host: string;
@@ -27,6 +25,8 @@ export interface KubeEnv {
   readonly kubeconfig: string;
   readonly rest: KubeRest;
   readonly kubectlPath: string;
+  /** The helm binary: $IRIS_HELM, else the cached one locally and helm from PATH for an external cluster. */
+  readonly helmPath: string;
   /** Local mode only: the control plane and kubelet, for introspection. */
   readonly local?: { controlPlane: ControlPlane; kubelet: TestKubelet };
   /** How long getting the environment ready took. */
@@ -34,7 +34,7 @@ export interface KubeEnv {
   /** Runs kubectl against the environment; rejects with its stderr on failure. */
   kubectl(args: string[], input?: string): Promise<string>;
   /** Runs kubectl and resolves with its exit code and output, whatever the code. */
-  kubectlResult(args: string[], input?: string): Promise<KubectlResult>;
+  kubectlResult(args: string[], input?: string): Promise<RunResult>;
   /** Reaches a pod's port from the test process: its pod IP locally, `kubectl port-forward` elsewhere. */
   podEndpoint(namespace: string, pod: string, port: number): Promise<PodEndpoint>;
   /** The pod's container logs, for failure messages. */
@@ -61,31 +61,12 @@ export async function stopKubeEnv(): Promise<void> {
   if (s !== undefined) await s();
 }
 
-export interface KubectlResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function kubectlRaw(kubectlPath: string, kubeconfig: string): KubeEnv['kubectlResult'] {
-  return (args, input) => new Promise((resolve, reject) => {
-    const child = spawn(kubectlPath, args, { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    // 'close', not 'exit': the process can exit before its output has been read (an empty "no" from auth can-i).
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
-
-function kubectlRunner(raw: KubeEnv['kubectlResult']): KubeEnv['kubectl'] {
-  return async (args, input) => {
-    const r = await raw(args, input);
-    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim()}`);
-    return r.stdout;
+/** kubectl against the environment; no deadline (a `kubectl wait` takes what it takes). */
+function kubectlTools(kubectlPath: string, kubeconfig: string): Pick<KubeEnv, 'kubectl' | 'kubectlResult'> {
+  const opts = { env: { ...process.env, KUBECONFIG: kubeconfig }, timeoutMs: 0, name: 'kubectl' };
+  return {
+    kubectlResult: (args, input) => run(kubectlPath, args, { ...opts, input }),
+    kubectl: (args, input) => runChecked(kubectlPath, args, { ...opts, input }),
   };
 }
 
@@ -110,11 +91,10 @@ async function create(): Promise<KubeEnv> {
     await controlPlane.stop();
   };
   const readyMs = Date.now() - t0;
-  const kubectlResult = kubectlRaw(bins.kubectl, kubeconfig);
   process.stderr.write(`[kube-env] local control plane ready in ${(controlPlane.startMs / 1000).toFixed(1)} s, with kubelet ${(readyMs / 1000).toFixed(1)} s; state in ${controlPlane.stateDir}\n`);
   return {
-    mode: 'local', kubeconfig, rest, kubectlPath: bins.kubectl, local: { controlPlane, kubelet }, readyMs,
-    kubectlResult, kubectl: kubectlRunner(kubectlResult),
+    mode: 'local', kubeconfig, rest, kubectlPath: bins.kubectl, helmPath: process.env.IRIS_HELM ?? bins.helm, local: { controlPlane, kubelet }, readyMs,
+    ...kubectlTools(bins.kubectl, kubeconfig),
     async podEndpoint(namespace, pod, port) {
       const p = await rest.get<{ status?: { podIP?: string } }>(`/api/v1/namespaces/${namespace}/pods/${pod}`);
       const ip = p.status?.podIP;
@@ -142,15 +122,15 @@ async function createExternal(kubeconfig: string, t0: number): Promise<KubeEnv> 
       /* kubectl from PATH */
     }
   }
-  const kubectlResult = kubectlRaw(kubectlPath, kubeconfig);
-  const kubectl = kubectlRunner(kubectlResult);
   stopper = async () => rest.close();
   return {
-    mode: 'external', kubeconfig, rest, kubectlPath, readyMs: Date.now() - t0, kubectl, kubectlResult,
+    mode: 'external', kubeconfig, rest, kubectlPath, helmPath: process.env.IRIS_HELM ?? 'helm', readyMs: Date.now() - t0,
+    ...kubectlTools(kubectlPath, kubeconfig),
     podEndpoint: (namespace, pod, port) => portForward(kubectlPath, kubeconfig, namespace, pod, port),
     async podLogs(namespace, pod) {
-      return (await run(kubectlPath, ['logs', '-n', namespace, pod, '--all-containers', '--tail=100'], { env: { ...process.env, KUBECONFIG: kubeconfig } })
-        .catch((e: { stderr?: string }) => ({ stdout: e.stderr ?? '' }))).stdout;
+      const r = await run(kubectlPath, ['logs', '-n', namespace, pod, '--all-containers', '--tail=100'], { env: { ...process.env, KUBECONFIG: kubeconfig }, timeoutMs: 0 })
+        .catch(() => ({ code: null, stdout: '', stderr: '' }));
+      return r.code === 0 ? r.stdout : r.stderr;
     },
   };
 }
