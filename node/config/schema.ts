@@ -64,6 +64,8 @@ export interface NodeConfig {
   ackTimeoutMs: number;
   replBacklogOps: number;
   digestIntervalMs: number;
+  /** TEST ONLY: see its help text. */
+  testMigrationFenceHoldMs: number;
 }
 
 const KiB = 1024;
@@ -112,6 +114,8 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'replBacklogOps', type: 'int', default: 1000000, min: 100, max: 1000000000, help: 'operations kept in the replication log for partial resyncs (older ones need a full resync)' },
   { key: 'digestIntervalMs', type: 'int', default: 3600000, min: 0, max: 604800000, help: 'how often a primary compares per-slot digests with its replicas and re-copies divergent slots (0: only on demand); blocks the node for about 3 s per million keys' },
   { key: 'shutdownTimeoutMs', type: 'int', default: 10000, min: 0, max: 600000, help: 'how long SIGTERM waits for clients to drain before closing them' },
+  // A fault-injection knob for the crash-while-fenced tests, kept in the table so it is parsed and documented like any other.
+  { key: 'testMigrationFenceHoldMs', type: 'int', default: 0, min: 0, max: 600000, help: 'TESTS ONLY, never set in production: a slot migration source holds its write fence this long before flipping, so a test can kill it while fenced (0: no hold)' },
 ];
 
 /** "--http-port" for httpPort. */

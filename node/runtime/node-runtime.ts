@@ -131,8 +131,8 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     metrics: createMigrationMetrics(metrics.registry),
     options: {
       fenceTimeoutMs: DEFAULT_FENCE_TIMEOUT_MS,
-      // TEST ONLY (crash-while-fenced tests): never set in production.
-      testFenceHoldMs: Number(process.env.IRISDB_TEST_MIGRATION_FENCE_HOLD_MS ?? 0) || 0,
+      // TEST ONLY (crash-while-fenced tests): 0 unless a test sets it.
+      testFenceHoldMs: config.testMigrationFenceHoldMs,
     },
     now: () => Date.now(),
   });

@@ -23,7 +23,6 @@ import {
 } from './migration-support.js';
 
 const MOVING: SlotRange[] = [[0, 5460]];
-const HOLD_ENV = 'IRISDB_TEST_MIGRATION_FENCE_HOLD_MS';
 
 async function crashAndRestart(n: ShardNode): Promise<void> {
   await n.node.kill9();
@@ -40,7 +39,6 @@ describe('slot migration across kill -9', function () {
   let cluster: TestCluster | null = null;
 
   afterEach(async () => {
-    delete process.env[HOLD_ENV];
     await cluster?.stop();
     cluster = null;
   });
@@ -133,8 +131,8 @@ describe('slot migration across kill -9', function () {
 
   it('the source killed while fenced: restarted, it re-fences before serving, learns the flip did not happen, and abort rolls back', async () => {
     // TEST ONLY: the sources hold their fence 5 s before flipping, so the kill lands inside it.
-    process.env[HOLD_ENV] = '5000';
-    cluster = await TestCluster.start({ shards: 2, replicas: 1 });
+    // The restarted source keeps the setting; harmless, as the aborted migration never flips again.
+    cluster = await TestCluster.start({ shards: 2, replicas: 1, args: ['--test-migration-fence-hold-ms', '5000'] });
     const source = cluster.shards[0]!.primary;
     const target = cluster.shards[1]!.primary;
     const admin = migrationAdmin(source);
@@ -144,7 +142,6 @@ describe('slot migration across kill -9', function () {
       await waitFor('the load to get going', () => load.ops >= 300, { timeoutMs: 30_000 });
       await admin.start('crash-fence', MOVING, 'shard-1');
       await waitForStage(admin, 'crash-fence', 'fence', 60_000);
-      delete process.env[HOLD_ENV];
       await crashAndRestart(source);
 
       expect(source.node.logs()).to.include('at its write fence when the node stopped');
