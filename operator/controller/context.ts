@@ -5,10 +5,11 @@
  * nodes' admin APIs and the latest heartbeat observations.
  */
 import type { Logger } from '../../common/logger.js';
-import { MigrationAdminClient } from '../../common/migration-admin-client.js';
 import type { NodeObservation } from '../core/observation.js';
 import type { ControllerState } from '../core/state.js';
 import type { NodeEndpoint, Platform, StateStore } from '../platform/types.js';
+import { nodeUp } from '../core/health.js';
+import { httpNodeApi, type NodeAdminApi, type NodeApiFactory } from './node-api.js';
 import { allocateId } from './shard-update.js';
 
 /** Something a user should see: logged, counted in status, and (on Kubernetes) an Event. */
@@ -22,7 +23,7 @@ export interface ControllerEvent {
 
 export class ControllerContext {
   private stateValue: ControllerState;
-  private readonly clients = new Map<string, MigrationAdminClient>();
+  private readonly clients = new Map<string, NodeAdminApi>();
   private readonly eventLog: ControllerEvent[] = [];
   private readonly eventListeners: Array<(e: ControllerEvent) => void> = [];
   observations = new Map<string, NodeObservation>();
@@ -34,6 +35,7 @@ export class ControllerContext {
     readonly token: string,
     readonly logger: Logger,
     readonly now: () => number = Date.now,
+    private readonly nodeApi: NodeApiFactory = httpNodeApi,
   ) {
     this.stateValue = state;
   }
@@ -49,13 +51,13 @@ export class ControllerContext {
   }
 
   /** The admin API of node `name` at its current address, or null while the platform has none. */
-  api(name: string, timeoutMs = 10_000): MigrationAdminClient | null {
+  api(name: string, timeoutMs = 10_000): NodeAdminApi | null {
     const ep = this.endpoint(name);
     if (ep === null) return null;
     const key = `${ep.httpUrl}|${timeoutMs}`;
     let c = this.clients.get(key);
     if (c === undefined) {
-      c = new MigrationAdminClient(ep.httpUrl, this.token, timeoutMs);
+      c = this.nodeApi(ep.httpUrl, this.token, timeoutMs);
       this.clients.set(key, c);
     }
     return c;
@@ -67,7 +69,8 @@ export class ControllerContext {
 
   /** The node answered its last heartbeat. */
   up(name: string): boolean {
-    return this.observations.get(name)?.status != null;
+    const obs = this.observations.get(name);
+    return obs !== undefined && nodeUp(obs);
   }
 
   event(type: ControllerEvent['type'], reason: string, message: string, meta: Record<string, unknown> = {}): void {

@@ -12,7 +12,7 @@ import { initialState, newShard, resizeMembers } from '../core/initial-state.js'
 import type { ClusterStatus } from '../core/observation.js';
 import { rebalancePlan } from '../core/slot-plan.js';
 import { validateSpec, type ClusterSpec } from '../core/spec.js';
-import type { ControllerState, RebalanceOp } from '../core/state.js';
+import type { ControllerState, FailoverStage, RebalanceOp } from '../core/state.js';
 import { buildStatus } from '../core/status-view.js';
 import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from '../control-api/types.js';
 import type { Platform, StateStore } from '../platform/types.js';
@@ -20,6 +20,7 @@ import { ControllerContext, errorText, type ControllerEvent } from './context.js
 import { FailoverRunner } from './failover-runner.js';
 import { Heartbeat } from './heartbeat.js';
 import { Membership } from './membership.js';
+import type { NodeApiFactory } from './node-api.js';
 import { MapPublisher } from './publish.js';
 import { RebalanceRunner } from './rebalance-runner.js';
 import { RoleReconciler } from './roles.js';
@@ -35,6 +36,10 @@ export interface ControllerOptions {
   readonly token: string;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** How the controller reaches a node's admin API (default: HTTP, node-api.ts httpNodeApi); tests pass fakes. */
+  readonly nodeApi?: NodeApiFactory;
+  /** Test-only (FailoverRunnerOptions.holdStage): stop every change of primary before this stage. Never set in use. */
+  readonly holdFailoverStage?: FailoverStage | null;
 }
 
 export class Controller implements ControlTarget {
@@ -54,9 +59,9 @@ export class Controller implements ControlTarget {
   private turn: Promise<void> = Promise.resolve();
   private ensuring = false;
 
-  private constructor(readonly ctx: ControllerContext) {
+  private constructor(readonly ctx: ControllerContext, holdFailoverStage: FailoverStage | null) {
     this.heartbeat = new Heartbeat(ctx);
-    this.failovers = new FailoverRunner(ctx, this.heartbeat);
+    this.failovers = new FailoverRunner(ctx, this.heartbeat, { holdStage: holdFailoverStage });
     this.roles = new RoleReconciler(ctx);
     this.syncSets = new SyncSetReconciler(ctx, this.heartbeat);
     this.membership = new Membership(ctx);
@@ -75,8 +80,8 @@ export class Controller implements ControlTarget {
     } else {
       state = loaded;
     }
-    const ctx = new ControllerContext(state, opts.platform, opts.store, opts.token, opts.logger, opts.now);
-    const c = new Controller(ctx);
+    const ctx = new ControllerContext(state, opts.platform, opts.store, opts.token, opts.logger, opts.now, opts.nodeApi);
+    const c = new Controller(ctx, opts.holdFailoverStage ?? null);
     ctx.event('Normal', loaded === null ? 'ClusterCreated' : 'ControllerStarted', loaded === null
       ? `new cluster ${state.cluster}: ${state.spec.shards} shards × ${state.spec.replicasPerShard + 1} nodes`
       : `resuming cluster ${state.cluster} from its recorded state${describeInFlight(state)}`);

@@ -15,36 +15,41 @@
  *   restrict the primary counts only the candidate's acknowledgements
  *   catchup  wait until the candidate has all the primary wrote before that
  *   promote  demote the old primary, promote the candidate; then publish
+ *
+ * What to do at each stage is decided in core/failover-step.ts; this runner
+ * makes the node calls and commits what was decided.
  */
 import { AdminApiError } from '../../common/admin-client.js';
 import type { ReplicationStatus } from '../../common/replication.js';
-import { chooseFailoverCandidate, chooseSwitchoverCandidate } from '../core/failover-choice.js';
+import { chooseSwitchoverCandidate } from '../core/failover-choice.js';
+import {
+  afterCandidateLost, afterCatchup, afterFence, afterPromote, afterRestrict, alreadyPromoted, fenceChoice, fencePlan,
+  newFailover, oldPrimaryIntact, promotePlan, publishPatch, restrictRecord, startedEvent, switchoverToFailover,
+  type StepDecision,
+} from '../core/failover-step.js';
 import { primaryFailure } from '../core/health.js';
-import { withShardPrimary } from '../core/slot-plan.js';
-import type { FailoverProgress, ShardState } from '../core/state.js';
+import type { FailoverProgress, FailoverStage, ShardState } from '../core/state.js';
 import { ControlError } from '../control-api/types.js';
 import { peerAddress } from './addresses.js';
 import { errorText, type ControllerContext } from './context.js';
 import type { Heartbeat } from './heartbeat.js';
 import { shardById, withShardPatch } from './shard-update.js';
 
-/** A switchover whose candidate does not catch up in this time gives up (the primary keeps its role). */
-const CATCHUP_TIMEOUT_MS = 30_000;
-
-/**
- * Test-only: IRISDB_TEST_HOLD_FAILOVER_STAGE=<stage> makes the runner stop
- * every change of primary before it acts on that stage, so an integration
- * test can kill the controller at a chosen point of a failover and check
- * that its successor (started without it) resumes. Never set in use.
- */
-const HOLD_ENV = 'IRISDB_TEST_HOLD_FAILOVER_STAGE';
+export interface FailoverRunnerOptions {
+  /**
+   * Test-only: stop every change of primary before it acts on this stage, so
+   * a test can kill the controller at a chosen point of a failover and check
+   * that its successor (started without it) resumes. Never set in use.
+   */
+  readonly holdStage?: FailoverStage | null;
+}
 
 export class FailoverRunner {
-  private readonly holdStage: string | null;
+  private readonly holdStage: FailoverStage | null;
 
-  constructor(private readonly ctx: ControllerContext, private readonly heartbeat: Heartbeat) {
-    this.holdStage = process.env[HOLD_ENV] || null;
-    if (this.holdStage !== null) ctx.logger.warn(`${HOLD_ENV} is set (test only): changes of primary stop before stage ${this.holdStage}`);
+  constructor(private readonly ctx: ControllerContext, private readonly heartbeat: Heartbeat, opts: FailoverRunnerOptions = {}) {
+    this.holdStage = opts.holdStage ?? null;
+    if (this.holdStage !== null) ctx.logger.warn(`holdFailoverStage is set (test only): changes of primary stop before stage ${this.holdStage}`);
   }
 
   /** Starts a failover for every shard whose primary counts as failed. */
@@ -100,20 +105,11 @@ export class FailoverRunner {
   }
 
   private async start(shard: ShardState, kind: FailoverProgress['kind'], reason: string, candidate: string | null): Promise<string> {
-    const now = this.ctx.now();
     const { id, state } = this.ctx.nextId(kind);
-    const progress: FailoverProgress = {
-      kind, id, oldPrimary: shard.currentPrimary, reason,
-      stage: kind === 'failover' ? 'fence' : 'restrict',
-      fenceEpoch: shard.epoch + 1,
-      promoteEpoch: kind === 'failover' ? shard.epoch + 2 : shard.epoch + 1,
-      candidate, catchupSeq: null, blocked: null, startedAt: now, updatedAt: now,
-      // A switchover keeps the other in-sync replicas; a failover learns who answered at the fence.
-      inSync: kind === 'switchover' ? shard.sync.replicas.filter((r) => r !== candidate) : [],
-    };
+    const progress = newFailover(shard, kind, id, reason, candidate, this.ctx.now());
     await this.ctx.commit(withShardPatch(state, shard.id, { failover: progress }));
-    this.ctx.event(kind === 'failover' ? 'Warning' : 'Normal', kind === 'failover' ? 'FailoverStarted' : 'SwitchoverStarted',
-      `${kind} of ${shard.id} started (${id}): ${reason}`, { shard: shard.id, id });
+    const e = startedEvent(shard, progress);
+    this.ctx.event(e.type, e.reason, e.message, { shard: shard.id, id });
     return id;
   }
 
@@ -136,16 +132,27 @@ export class FailoverRunner {
     }
   }
 
+  /** Records what a stage decided (on disk before anything acts on it), then tells the user. */
+  private async apply(shard: ShardState, f: FailoverProgress, d: StepDecision, retryLog: string): Promise<void> {
+    if (d.do === 'wait') return;
+    if (d.do === 'retry') {
+      this.ctx.logger.warn(retryLog, { shard: shard.id, id: f.id, candidate: f.candidate, error: d.why });
+      return;
+    }
+    await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, d.patch));
+    if (d.event !== null) this.ctx.event(d.event.type, d.event.reason, d.event.message, { shard: shard.id, id: f.id });
+  }
+
   // ---- failover ------------------------------------------------------------------
 
   private async fence(shard: ShardState, f: FailoverProgress): Promise<void> {
     const old = peerAddress(this.ctx, f.oldPrimary);
-    const survivors = shard.members.filter((m) => m !== f.oldPrimary);
+    const plan = fencePlan(shard, f);
     const timeoutMs = this.ctx.state.spec.heartbeatMs * 2;
     // If the old primary still answers (a requested failover, a brief stall), stop it writing now.
-    if (survivors.length > 0) void this.demoteOld(f, survivors[0]!);
+    if (plan.demoteOldToFollow !== null) void this.demoteOld(f, plan.demoteOldToFollow);
     const answers = new Map<string, ReplicationStatus | null>();
-    await Promise.all(survivors.map(async (name) => {
+    await Promise.all(plan.survivors.map(async (name) => {
       const api = this.ctx.api(name, timeoutMs);
       try {
         if (api === null || old === null) throw new Error('no address');
@@ -157,50 +164,15 @@ export class FailoverRunner {
         answers.set(name, null);
       }
     }));
-    // The record says on how many of which replicas every acknowledged write is (core/sync-plan.ts):
-    // the quorum is over those. With minSyncReplicas 0 nothing is guaranteed anywhere: all must answer.
-    const { spec } = this.ctx.state;
-    const counted = shard.sync.replicas.filter((r) => r !== f.oldPrimary);
-    const acks = spec.minSyncReplicas === 0 ? 0 : shard.sync.acks;
-    const choice = counted.length === 0 || (acks === 0 && spec.minSyncReplicas > 0)
-      ? { ok: false as const, reason: `no promotion: no replica of ${shard.id} is known to hold every write ${f.oldPrimary} acknowledged (they were acknowledged with ${acks} of ${counted.join(', ') || 'no replica'}); waiting for ${f.oldPrimary} to come back` }
-      : chooseFailoverCandidate({ shard: shard.id, oldPrimary: f.oldPrimary, replicas: counted, minSyncReplicas: acks, fenceEpoch: f.fenceEpoch, answers });
-    const now = this.ctx.now();
-    if (!choice.ok && f.kind === 'failover' && (await this.oldPrimaryBack(f))) {
-      // Too few replicas answer, but the old primary is back: it holds every write it acknowledged.
-      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, {
-        targetPrimary: f.oldPrimary,
-        failover: { ...f, stage: 'promote', candidate: f.oldPrimary, inSync: [], blocked: null, updatedAt: now },
-      }));
-      this.ctx.event('Normal', 'CandidateChosen', `${shard.id}: ${f.oldPrimary} answers again and holds every acknowledged write; promoting it back (${choice.reason})`, { shard: shard.id, id: f.id });
-      return;
-    }
-    if (!choice.ok) {
-      if (f.blocked !== choice.reason) {
-        await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { failover: { ...f, blocked: choice.reason, updatedAt: now } }));
-        this.ctx.event('Warning', 'PromotionRefused', `${shard.id}: ${choice.reason}`, { shard: shard.id, id: f.id });
-      }
-      return;
-    }
-    // targetPrimary is on disk before any node hears of the promotion.
-    await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, {
-      targetPrimary: choice.candidate,
-      failover: { ...f, stage: 'promote', candidate: choice.candidate, inSync: choice.answered.filter((a) => a !== choice.candidate), blocked: null, updatedAt: now },
-    }));
-    this.ctx.event('Normal', 'CandidateChosen',
-      `${shard.id}: promoting ${choice.candidate} (epoch ${choice.position.epoch}, sequence ${choice.position.seq}; answered: ${choice.answered.join(', ')})`,
-      { shard: shard.id, id: f.id });
+    const choice = fenceChoice(shard, f, this.ctx.state.spec.minSyncReplicas, answers);
+    const oldBack = !choice.ok && f.kind === 'failover' && (await this.oldPrimaryBack(f));
+    await this.apply(shard, f, afterFence(shard, f, choice, oldBack, this.ctx.now()), 'fence failed; retrying');
   }
 
-  /**
-   * Whether the old primary answers, not loading, at or below the fence
-   * epoch — so nobody has led the shard since it did. (demoteOld made it a
-   * replica of a replica, which cannot stream to it: its data is as it was.)
-   */
   private async oldPrimaryBack(f: FailoverProgress): Promise<boolean> {
     try {
       const st = await this.ctx.api(f.oldPrimary, this.ctx.state.spec.heartbeatMs * 2)?.replication();
-      return st !== undefined && st.epoch <= f.fenceEpoch && !(st.primary?.loading != null || st.primary?.state === 'full_sync');
+      return oldPrimaryIntact(st ?? null, f.fenceEpoch);
     } catch {
       return false;
     }
@@ -209,7 +181,7 @@ export class FailoverRunner {
   private async demoteOld(f: FailoverProgress, follow: string): Promise<void> {
     const api = this.ctx.api(f.oldPrimary, 1000);
     const to = peerAddress(this.ctx, follow);
-    if (api === null || to === null || this.ctx.observations.get(f.oldPrimary)?.status == null) return;
+    if (api === null || to === null || !this.ctx.up(f.oldPrimary)) return;
     try {
       await api.setRole({ role: 'replica', epoch: f.fenceEpoch, primary: to });
       this.ctx.logger.info('old primary answered and was demoted', { node: f.oldPrimary, epoch: f.fenceEpoch });
@@ -219,31 +191,29 @@ export class FailoverRunner {
   }
 
   private async promote(shard: ShardState, f: FailoverProgress): Promise<void> {
-    const candidate = f.candidate!;
-    const others = shard.members.filter((m) => m !== candidate);
+    const plan = promotePlan(shard, f, this.ctx.state.spec);
     const timeoutMs = this.ctx.state.spec.heartbeatMs * 4;
-    if (f.kind === 'switchover') {
+    if (plan.stepDown !== null) {
       // The old primary stops writing first: from here the candidate has every acknowledged write.
-      const to = peerAddress(this.ctx, candidate);
+      const to = peerAddress(this.ctx, plan.candidate);
       try {
-        if (to === null) throw new Error(`no address for ${candidate}`);
-        await this.ctx.api(f.oldPrimary, timeoutMs)!.setRole({ role: 'replica', epoch: f.promoteEpoch, primary: to });
+        if (to === null) throw new Error(`no address for ${plan.candidate}`);
+        await this.ctx.api(plan.stepDown, timeoutMs)!.setRole({ role: 'replica', epoch: f.promoteEpoch, primary: to });
       } catch (err) {
         if (!(err instanceof AdminApiError && err.code === 'conflict')) return this.toFailover(shard, f, `the old primary did not step down: ${errorText(err)}`);
       }
     }
     try {
-      const api = this.ctx.api(candidate, timeoutMs);
+      const api = this.ctx.api(plan.candidate, timeoutMs);
       if (api === null) throw new Error('no address');
       const st = await api.replication();
-      if (!(st.role === 'primary' && st.epoch === f.promoteEpoch)) {
-        await api.setRole({ role: 'primary', epoch: f.promoteEpoch, replicas: this.firstReplicas(shard, f) });
-      }
+      if (!alreadyPromoted(st, f)) await api.setRole({ role: 'primary', epoch: f.promoteEpoch, replicas: [...plan.replicas] });
     } catch (err) {
-      return this.candidateFailed(shard, f, errorText(err));
+      const why = errorText(err);
+      return this.apply(shard, f, afterCandidateLost(shard, f, this.ctx.observations.get(plan.candidate), this.ctx.state.spec.failureThreshold, why, this.ctx.now()), 'promotion failed; retrying');
     }
-    const to = peerAddress(this.ctx, candidate)!;
-    await Promise.all(others.filter((o) => o !== f.oldPrimary || f.kind === 'switchover').map(async (name) => {
+    const to = peerAddress(this.ctx, plan.candidate)!;
+    await Promise.all(plan.repoint.map(async (name) => {
       try {
         await this.ctx.api(name, timeoutMs)?.setRole({ role: 'replica', epoch: f.promoteEpoch, primary: to });
       } catch (err) {
@@ -251,78 +221,24 @@ export class FailoverRunner {
         this.ctx.logger.debug('re-pointing a replica failed', { node: name, error: errorText(err) });
       }
     }));
-    await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { failover: { ...f, stage: 'publish', updatedAt: this.ctx.now() } }));
-  }
-
-  /** The chosen candidate stopped answering before it was promoted: choose again above every epoch used so far. */
-  private async candidateFailed(shard: ShardState, f: FailoverProgress, why: string): Promise<void> {
-    const obs = this.ctx.observations.get(f.candidate!);
-    if (obs !== undefined && obs.missed < this.ctx.state.spec.failureThreshold) {
-      this.ctx.logger.warn('promotion failed; retrying', { shard: shard.id, candidate: f.candidate, error: why });
-      return;
-    }
-    const next: FailoverProgress = {
-      ...f, kind: 'failover', stage: 'fence', candidate: null, catchupSeq: null,
-      fenceEpoch: f.promoteEpoch + 1, promoteEpoch: f.promoteEpoch + 2,
-      blocked: null, updatedAt: this.ctx.now(),
-    };
-    await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { targetPrimary: shard.currentPrimary, failover: next }));
-    this.ctx.event('Warning', 'CandidateLost', `${shard.id}: candidate ${f.candidate} stopped answering before its promotion (${why}); choosing again`, { shard: shard.id, id: f.id });
+    await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, afterPromote(f, this.ctx.now())));
   }
 
   private async publish(shard: ShardState, f: FailoverProgress): Promise<void> {
-    const candidate = f.candidate!;
     const { state } = this.ctx;
-    const others = shard.members.filter((m) => m !== candidate);
-    const map = state.map === null ? null : withShardPrimary(state.map, shard.id, candidate, others, state.map.epoch + 1);
-    await this.ctx.commit({
-      // Nothing is known yet about which replicas hold the new primary's writes: the sync-set reconciler
-      // builds the guarantee up again (core/sync-plan.ts), starting from the replicas it was told to wait for.
-      // They stay the target, so that re-telling the primary its role (a stale observation) keeps them counted.
-      ...withShardPatch(state, shard.id, {
-        epoch: f.promoteEpoch, currentPrimary: candidate, targetPrimary: candidate, failover: null,
-        sync: { replicas: [], acks: 0, target: { replicas: this.firstReplicas(shard, f), seq: null } },
-      }),
-      map,
-    });
-    const took = this.ctx.now() - f.startedAt;
-    this.ctx.event('Normal', f.kind === 'failover' ? 'FailoverFinished' : 'SwitchoverFinished',
-      `${shard.id}: ${candidate} is the primary at epoch ${f.promoteEpoch} (was ${f.oldPrimary}; ${took} ms)`, { shard: shard.id, id: f.id, tookMs: took });
+    const p = publishPatch(shard, f, state.map, state.spec, this.ctx.now());
+    await this.ctx.commit({ ...withShardPatch(state, shard.id, p.patch), map: p.map });
+    this.ctx.event(p.event.type, p.event.reason, p.event.message, { shard: shard.id, id: f.id, tookMs: p.tookMs });
   }
 
   // ---- switchover ------------------------------------------------------------------
 
-  /**
-   * Who the new primary waits for from the start: the survivors that answered
-   * (they stream from it at once); with dataDurability 'required', filled up
-   * to minSyncReplicas with the other members, even those that are down.
-   */
-  private firstReplicas(shard: ShardState, f: FailoverProgress): string[] {
-    const others = shard.members.filter((m) => m !== f.candidate);
-    const out = f.inSync.filter((r) => others.includes(r));
-    const { spec } = this.ctx.state;
-    if (spec.dataDurability === 'required') {
-      const need = Math.min(spec.minSyncReplicas, others.length);
-      for (const m of [...others].sort((a, b) => (a === f.oldPrimary ? 1 : b === f.oldPrimary ? -1 : a < b ? -1 : 1))) {
-        if (out.length >= need) break;
-        if (!out.includes(m)) out.push(m);
-      }
-    }
-    return out;
-  }
-
   private async restrict(shard: ShardState, f: FailoverProgress): Promise<void> {
     try {
-      // The record first (weaker: the candidate joins, the guarantee drops to what counting it alone gives), then the primary.
-      const c = f.candidate!;
-      const acks = Math.min(shard.sync.acks, Math.min(this.ctx.state.spec.minSyncReplicas, 1));
-      const replicas = [...new Set([...shard.sync.replicas, c])];
-      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { sync: { replicas, acks, target: { replicas: [c], seq: null } } }));
-      const st = await this.ctx.api(f.oldPrimary)!.setRole({ role: 'primary', epoch: shard.epoch, replicas: [c] });
-      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, {
-        sync: { replicas, acks, target: { replicas: [c], seq: st.lastSeq } },
-        failover: { ...f, stage: 'catchup', catchupSeq: st.lastSeq, updatedAt: this.ctx.now() },
-      }));
+      const record = restrictRecord(shard, f, this.ctx.state.spec.minSyncReplicas);
+      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { sync: record }));
+      const st = await this.ctx.api(f.oldPrimary)!.setRole({ role: 'primary', epoch: shard.epoch, replicas: [...record.target!.replicas] });
+      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, afterRestrict(f, record, st.lastSeq, this.ctx.now())));
     } catch (err) {
       await this.toFailover(shard, f, `the primary did not answer: ${errorText(err)}`);
     }
@@ -335,33 +251,12 @@ export class FailoverRunner {
     } catch (err) {
       return this.toFailover(shard, f, `the primary stopped answering: ${errorText(err)}`);
     }
-    const r = st.replicas.find((x) => x.name === f.candidate);
-    if (r !== undefined && r.ackedSeq >= f.catchupSeq!) {
-      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, {
-        targetPrimary: f.candidate!, failover: { ...f, stage: 'promote', updatedAt: this.ctx.now() },
-      }));
-      return;
-    }
-    if (this.ctx.now() - f.updatedAt > CATCHUP_TIMEOUT_MS) {
-      // Give up: the primary keeps its role; role reconciliation restores its replica list.
-      await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { failover: null, targetPrimary: shard.currentPrimary }));
-      this.ctx.event('Warning', 'SwitchoverAbandoned', `${shard.id}: ${f.candidate} did not catch up with ${f.oldPrimary} in ${CATCHUP_TIMEOUT_MS} ms (at ${r?.ackedSeq ?? 'no connection'}, needs ${f.catchupSeq}); ${f.oldPrimary} stays primary`, { shard: shard.id, id: f.id });
-    }
+    await this.apply(shard, f, afterCatchup(shard, f, st, this.ctx.now()), 'catchup failed; retrying');
   }
 
   /** A switchover whose primary stopped answering continues as a failover, above every epoch it may have used. */
   private async toFailover(shard: ShardState, f: FailoverProgress, why: string): Promise<void> {
-    const obs = this.ctx.observations.get(f.oldPrimary);
-    if (obs !== undefined && obs.status !== null && obs.missed < this.ctx.state.spec.failureThreshold) {
-      this.ctx.logger.warn('switchover step failed; retrying', { shard: shard.id, id: f.id, error: why });
-      return;
-    }
-    const next: FailoverProgress = {
-      ...f, kind: 'failover', stage: 'fence', candidate: null, catchupSeq: null,
-      fenceEpoch: f.promoteEpoch + 1, promoteEpoch: f.promoteEpoch + 2, blocked: null,
-      reason: `${f.reason}; turned into a failover: ${why}`, updatedAt: this.ctx.now(),
-    };
-    await this.ctx.commit(withShardPatch(this.ctx.state, shard.id, { targetPrimary: shard.currentPrimary, failover: next }));
-    this.ctx.event('Warning', 'FailoverStarted', `${shard.id}: switchover ${f.id} turned into a failover: ${why}`, { shard: shard.id, id: f.id });
+    const d = switchoverToFailover(shard, f, this.ctx.observations.get(f.oldPrimary), this.ctx.state.spec.failureThreshold, why, this.ctx.now());
+    await this.apply(shard, f, d, 'switchover step failed; retrying');
   }
 }

@@ -2,11 +2,11 @@
  * Heartbeats: every round asks each node for its replication status and its
  * installed map epoch. A node has at most one request outstanding, and a
  * round waits at most one heartbeat interval, so one hung node never slows
- * the others' detection. "Missed" counts the heartbeat intervals since the
- * node last answered, so a paused node is failed failureThreshold intervals
- * after its last answer whatever its requests are doing.
+ * the others' detection. "Missed" is core/health.ts's: the heartbeat
+ * intervals since the node last answered.
  */
 import type { ReplicationStatus } from '../../common/replication.js';
+import { failureDelayMs, missedHeartbeats } from '../core/health.js';
 import type { NodeObservation } from '../core/observation.js';
 import { errorText, type ControllerContext } from './context.js';
 
@@ -56,7 +56,7 @@ export class Heartbeat {
     // intervals, if that comes first: it is then failed failureThreshold × heartbeatMs after its last answer,
     // not up to an interval later.
     const deadlines = names
-      .map((n) => (this.lastAnswerAt.get(n) ?? this.firstSeenAt.get(n) ?? now) + spec.failureThreshold * spec.heartbeatMs - now)
+      .map((n) => (this.lastAnswerAt.get(n) ?? this.firstSeenAt.get(n) ?? now) + failureDelayMs(spec) - now)
       .filter((d) => d > 0);
     const wait = Math.min(spec.heartbeatMs, Math.min(...deadlines) + 2);
     await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, wait))]);
@@ -91,9 +91,7 @@ export class Heartbeat {
       const since = this.lastAnswerAt.get(name) ?? this.firstSeenAt.get(name) ?? now;
       const l = this.latest.get(name);
       const p = platform.get(name);
-      // Missed: whole intervals since the last answer. An answer in this round counts as answered; a request still
-      // hanging from an earlier round does not.
-      const missed = Math.floor((now - since) / heartbeatMs);
+      // An answer in this round counts as answered; a request still hanging from an earlier round does not.
       const answered = l?.answer != null && (this.lastAnswerAt.get(name) ?? -Infinity) >= roundStart && !this.exitedSinceAnswer.has(name);
       obs.set(name, {
         name,
@@ -101,7 +99,7 @@ export class Heartbeat {
         endpoint: p?.endpoint ?? null,
         running: p?.running ?? false,
         status: answered ? l!.answer!.status : null,
-        missed: answered ? 0 : Math.max(1, missed),
+        missed: missedHeartbeats(answered, now - since, heartbeatMs),
         mapEpoch: answered ? l!.answer!.mapEpoch : null,
         error: l?.error ?? null,
         restarts: p?.restarts ?? 0,

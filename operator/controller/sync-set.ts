@@ -5,6 +5,7 @@
  * core/sync-plan.ts gives, so that the recorded guarantee a failover relies
  * on is true at every moment.
  */
+import { silentTooLong } from '../core/health.js';
 import { nextSyncStep } from '../core/sync-plan.js';
 import { errorText, type ControllerContext } from './context.js';
 import type { Heartbeat } from './heartbeat.js';
@@ -38,7 +39,7 @@ export class SyncSetReconciler {
         }
         const since = this.badSince.get(r) ?? now;
         this.badSince.set(r, since);
-        if (this.heartbeat.exited(r) || now - since >= spec.failureThreshold * spec.heartbeatMs) failed.add(r);
+        if (this.heartbeat.exited(r) || silentTooLong(now - since, spec)) failed.add(r);
       }
       const step = nextSyncStep({
         record: shard.sync, replicas, primary, failed, maxLagOps: MAX_LAG_OPS,

@@ -9,7 +9,7 @@ import { countSlots, type MapNode } from '../../common/cluster-map.js';
 import type { MigrationStatus } from '../../common/migration.js';
 import type { ReplicationStatus } from '../../common/replication.js';
 import { SLOT_COUNT } from '../../common/slot.js';
-import { downReason } from './health.js';
+import { downReason, nodeUp, replicaStreaming } from './health.js';
 import type { ClusterPhase, ClusterStatus, NodeObservation, NodeView, OperationView, ShardView } from './observation.js';
 import type { ControllerState, RebalanceOp, ShardState } from './state.js';
 
@@ -102,7 +102,7 @@ function checkShard(s: ShardState, slotCount: number, obs: ReadonlyMap<string, N
       problems.add('degraded', `${s.id}: replica ${m} does not answer (${down})`);
     } else if (status!.role !== 'replica') {
       problems.add('degraded', `${s.id}: ${m} answers as a ${status!.role} at epoch ${status!.epoch}, but ${s.currentPrimary} is the shard's primary`);
-    } else if (status!.primary?.state !== 'streaming') {
+    } else if (!replicaStreaming(o!)) {
       problems.add('degraded', `${s.id}: replica ${m} is not streaming from its primary (${linkText(status!)})`);
     }
   }
@@ -127,7 +127,7 @@ function nodeView(
   return {
     name,
     role: status?.role ?? 'unknown',
-    up: status !== null,
+    up: o !== undefined && nodeUp(o),
     host: o?.endpoint?.host ?? mapped?.host ?? null,
     port: o?.endpoint?.port ?? mapped?.port ?? null,
     httpUrl: o?.endpoint?.httpUrl ?? null,

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { ReplicationStatus } from '../../common/replication.js';
-import { countMissed, downReason, nodeUp, primaryFailure, replicaStreaming } from '../../operator/core/health.js';
+import { downReason, failureDelayMs, missedHeartbeats, missedTooMany, nodeUp, primaryFailure, replicaStreaming, silentTooLong } from '../../operator/core/health.js';
 import type { NodeObservation } from '../../operator/core/observation.js';
 
 function obs(over: Partial<NodeObservation> = {}): NodeObservation {
@@ -19,11 +19,19 @@ const replicaStatus = (state: 'streaming' | 'connecting'): ReplicationStatus => 
 });
 
 describe('operator/core/health', () => {
-  it('counts misses in a row, reset by any answer (property)', () => {
-    fc.assert(fc.property(fc.array(fc.boolean()), (answers) => {
-      const missed = answers.reduce(countMissed, 0);
-      const lastAnswer = answers.lastIndexOf(true);
-      expect(missed).to.equal(answers.length - 1 - lastAnswer);
+  it('counts whole silent intervals as misses, at least one without an answer, none with one (property)', () => {
+    fc.assert(fc.property(fc.nat(100_000), fc.integer({ min: 50, max: 5000 }), (silentForMs, heartbeatMs) => {
+      expect(missedHeartbeats(true, silentForMs, heartbeatMs)).to.equal(0);
+      const missed = missedHeartbeats(false, silentForMs, heartbeatMs);
+      expect(missed).to.equal(Math.max(1, Math.floor(silentForMs / heartbeatMs)));
+    }));
+  });
+
+  it('fails a node after failureThreshold misses or failureThreshold intervals of silence, the same moment either way (property)', () => {
+    fc.assert(fc.property(fc.nat(100_000), fc.integer({ min: 50, max: 5000 }), fc.integer({ min: 2, max: 100 }), (silentForMs, heartbeatMs, failureThreshold) => {
+      const spec = { heartbeatMs, failureThreshold };
+      expect(failureDelayMs(spec)).to.equal(heartbeatMs * failureThreshold);
+      expect(missedTooMany(missedHeartbeats(false, silentForMs, heartbeatMs), failureThreshold)).to.equal(silentTooLong(silentForMs, spec));
     }));
   });
 
