@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { NODE_NAME } from '../../common/cluster-map.js';
 import type { ScaleRequest } from '../control-api/types.js';
 import { type ClusterSpec, DEFAULT_SPEC, SPEC_LIMITS, SpecError, validateSpec } from '../core/spec.js';
+import type { FailoverStage } from '../core/state.js';
 import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
 import { DEFAULT_BASE_PORT, DEFAULT_DIR, DEFAULT_TIMEOUT, type VerbDef, mainUsage, verbDef, verbUsage } from './usage.js';
@@ -26,7 +27,11 @@ export type WaitMode = { readonly wait: false } | { readonly wait: true; readonl
 export type Command =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' }
-  | { readonly kind: 'local-up'; readonly dir: string; readonly spec: ClusterSpec; readonly basePort: number }
+  | {
+      readonly kind: 'local-up'; readonly dir: string; readonly spec: ClusterSpec; readonly basePort: number;
+      /** Tests only (--test-hold-failover-stage): the controller stops every change of primary before this stage. */
+      readonly holdFailoverStage?: FailoverStage;
+    }
   | { readonly kind: 'local-down'; readonly dir: string }
   | { readonly kind: 'status'; readonly source: ControlSource; readonly json: boolean; readonly watch: boolean }
   | { readonly kind: 'slots'; readonly source: ControlSource; readonly json: boolean }
@@ -139,8 +144,14 @@ function localUp(v: Values): Command {
     throw err;
   }
   const basePort = int(v, 'base-port', { min: 1, max: 65_535 }, verb) ?? DEFAULT_BASE_PORT;
-  return { kind: 'local-up', dir: dirOf(v), spec, basePort };
+  const hold = str(v, 'test-hold-failover-stage');
+  if (hold !== undefined && !FAILOVER_STAGES.includes(hold as FailoverStage)) {
+    throw new UsageError(`--test-hold-failover-stage must be one of ${FAILOVER_STAGES.join(', ')} (got "${hold}")`, verb);
+  }
+  return { kind: 'local-up', dir: dirOf(v), spec, basePort, ...(hold !== undefined ? { holdFailoverStage: hold as FailoverStage } : {}) };
 }
+
+const FAILOVER_STAGES: readonly FailoverStage[] = ['fence', 'restrict', 'catchup', 'promote', 'publish'];
 
 function request(v: Values, verb: string, req: ControlRequest): Command {
   let wait: WaitMode;

@@ -52,6 +52,7 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'heartbeat-ms', type: 'string', value: 'MS', help: `how often the controller checks every node (default ${DEFAULT_SPEC.heartbeatMs})` },
       { name: 'failure-threshold', type: 'string', value: 'N', help: `missed heartbeats before a primary is failed over (default ${DEFAULT_SPEC.failureThreshold})` },
       { name: 'data-durability', type: 'string', value: 'MODE', help: `required: writes wait for minSyncReplicas replicas even while replicas are down; preferred: a failed replica stops being waited for (default ${DEFAULT_SPEC.dataDurability})` },
+      { name: 'test-hold-failover-stage', type: 'string', value: 'STAGE', help: 'tests only: stop every change of primary before STAGE (fence, restrict, catchup, promote, publish), to kill the controller there; never use it otherwise' },
       HELP,
     ],
     notes: ['The data stays in DIR; running `irisctl local up` again resumes the same cluster.'],

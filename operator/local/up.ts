@@ -14,6 +14,7 @@ import type { Logger } from '../../common/logger.js';
 import { listenControlApi, type ListeningControlApi } from '../control-api/server.js';
 import type { ClusterStatus } from '../core/observation.js';
 import type { ClusterSpec } from '../core/spec.js';
+import type { FailoverStage } from '../core/state.js';
 import { Controller } from '../controller/controller.js';
 import type { ControllerEvent } from '../controller/context.js';
 import { FileStateStore } from './file-state-store.js';
@@ -35,6 +36,8 @@ export interface LocalUpOptions {
   readonly out: NodeJS.WritableStream;
   /** Log level of D/logs/controller.log (default info). */
   readonly logLevel?: string;
+  /** Tests only: the controller stops every change of primary before this stage (ControllerOptions.holdFailoverStage). */
+  readonly holdFailoverStage?: FailoverStage | null;
 }
 
 export interface RunningLocalCluster {
@@ -87,7 +90,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   let controller: Controller;
   let api: ListeningControlApi;
   try {
-    controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger });
+    controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null });
     api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort) }, logger);
   } catch (err) {
     await platform.stopAll();

@@ -11,7 +11,7 @@
  *   SIGSTOPped, so the failover cannot promote anyone. Killed and restarted,
  *   the controller shows the same failover (same id, stage fence); with the
  *   replica back it promotes it, and the old primary rejoins as a replica.
- * - Failover past fence: with the test-only IRISDB_TEST_HOLD_FAILOVER_STAGE
+ * - Failover past fence: with the test-only --test-hold-failover-stage flag
  *   the controller stops a failover once targetPrimary is recorded (stage
  *   promote) or once the candidate is promoted on the nodes but not yet in
  *   the map (stage publish); its successor, started without the switch,
@@ -28,8 +28,6 @@ import { isAlive } from '../../operator/local/node-process.js';
 import { LocalCluster } from '../support/local-cluster.js';
 import { waitFor } from '../support/wait.js';
 import { ClusterLoad, expectAckedReadable, preload, preValue } from './migration-support.js';
-
-const HOLD_ENV = 'IRISDB_TEST_HOLD_FAILOVER_STAGE';
 
 /** ioredis follows MOVED/ASK/TRYAGAIN itself; what may surface is a command unanswered in time (a paused node, a busy 2-core machine). */
 const ALLOWED_ERROR = /Command timed out/;
@@ -275,7 +273,7 @@ describe('local cluster: controller restart in the middle of a failover', functi
       const start = cluster.output().length;
       // A controller that stops every change of primary before acting on `stage`.
       await cluster.killController();
-      cluster.spawnController({ [HOLD_ENV]: stage });
+      cluster.spawnController({}, ['--test-hold-failover-stage', stage]);
       await cluster.waitReady(120_000);
       const load = newLoad(`hold-${stage}-`);
       try {

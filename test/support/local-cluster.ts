@@ -69,8 +69,11 @@ export class LocalCluster {
     return this.out;
   }
 
-  /** (Re)starts the controller process on the same directory; `env` adds variables (test-only switches) to its environment. */
-  spawnController(env: Readonly<Record<string, string>> = {}): void {
+  /**
+   * (Re)starts the controller process on the same directory; `env` adds variables to its environment,
+   * `extraArgs` flags to `irisctl local up` (test-only switches such as --test-hold-failover-stage).
+   */
+  spawnController(env: Readonly<Record<string, string>> = {}, extraArgs: readonly string[] = []): void {
     const o = this.opts;
     const args = [IRISCTL, 'local', 'up', '--dir', this.dir, '--base-port', String(this.basePort),
       '--shards', String(o.shards ?? 3), '--replicas', String(o.replicas ?? 1)];
@@ -78,6 +81,7 @@ export class LocalCluster {
     if (o.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(o.heartbeatMs));
     if (o.failureThreshold !== undefined) args.push('--failure-threshold', String(o.failureThreshold));
     if (o.dataDurability !== undefined) args.push('--data-durability', o.dataDurability);
+    args.push(...extraArgs);
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     p.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));
