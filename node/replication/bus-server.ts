@@ -1,7 +1,8 @@
 /**
  * The cluster bus listener: every connection starts with one frame that says
  * what it is — Hello (a replica wants to stream) or Probe (a peer asks who
- * leads at which epoch). Anything else is closed.
+ * leads at which epoch) — or another first frame that a handler added on
+ * this server takes (slot migration). Anything else is closed.
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -16,34 +17,31 @@ const FIRST_FRAME_TIMEOUT_MS = 10_000;
 export interface BusHandlers {
   onHello(bus: BusSocket, hello: HelloMsg): void;
   onProbe(bus: BusSocket, probe: ProbeMsg): void;
-  /** Any other first frame (slot migration); returns false if it does not take the connection. */
-  onOther?(bus: BusSocket, first: Frame): boolean;
 }
 
-export type OtherFrameHandler = (bus: BusSocket, first: Frame) => boolean;
-
-/**
- * Handlers for other first frames, by the bus port they were registered for:
- * the slot migration registers itself on the node's bus after the
- * replication manager opened it, without the manager knowing about it.
- */
-const otherHandlers = new Map<number, OtherFrameHandler>();
-
-/** Routes first frames other than Hello/Probe arriving on `busPort` to `handler`; returns the unregister function. */
-export function registerBusHandler(busPort: number, handler: OtherFrameHandler): () => void {
-  otherHandlers.set(busPort, handler);
-  return () => {
-    if (otherHandlers.get(busPort) === handler) otherHandlers.delete(busPort);
-  };
-}
+/** Takes a connection whose first frame is neither Hello nor Probe (slot migration); false if it does not. */
+export type FirstFrameHandler = (bus: BusSocket, first: Frame) => boolean;
 
 export class BusServer {
   private readonly server: net.Server;
   private readonly open = new Set<net.Socket>();
-  private port = 0;
+  /** Handlers for other first frames, asked in the order they were added. */
+  private readonly others = new Set<FirstFrameHandler>();
 
   constructor(private readonly handlers: BusHandlers, private readonly logger: Logger) {
     this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  /**
+   * Routes first frames other than Hello/Probe to `handler` (the slot
+   * migration registers itself on the bus the replication opened, without
+   * the replication knowing about it); returns the unregister function.
+   */
+  addFirstFrameHandler(handler: FirstFrameHandler): () => void {
+    this.others.add(handler);
+    return () => {
+      this.others.delete(handler);
+    };
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -54,13 +52,19 @@ export class BusServer {
         resolve();
       });
     });
-    this.port = (this.server.address() as AddressInfo).port;
-    return this.port;
+    return (this.server.address() as AddressInfo).port;
   }
 
   close(): Promise<void> {
     for (const s of this.open) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private takeOther(bus: BusSocket, first: Frame): boolean {
+    for (const handler of this.others) {
+      if (handler(bus, first)) return true;
+    }
+    return false;
   }
 
   private accept(socket: net.Socket): void {
@@ -79,8 +83,7 @@ export class BusServer {
         } else if (f.type === FrameType.Probe) {
           this.handlers.onProbe(bus, parseProbe(f.body));
         } else {
-          const other = this.handlers.onOther ?? otherHandlers.get(this.port);
-          if (other === undefined || !other(bus, f)) throw new Error(`first frame must be Hello or Probe, got type ${f.type}`);
+          if (!this.takeOther(bus, f)) throw new Error(`first frame must be Hello or Probe, got type ${f.type}`);
         }
         // Handlers close a peer that fails authentication before returning; the rest may send full-size frames.
         if (!bus.isClosed && !bus.socket.writableEnded) bus.trust();

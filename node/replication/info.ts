@@ -3,7 +3,7 @@
  * it (redis-cli, exporters, ioredis's role detection) read IrisDB the same
  * way; IrisDB's epoch and sync settings follow as irisdb_* fields.
  */
-import type { ReplicationStatus } from '../../common/replication.js';
+import type { ReplicationStatus, Term } from '../../common/replication.js';
 
 export function replicationInfoFields(s: ReplicationStatus, replid: string): Array<[string, string | number]> {
   const f: Array<[string, string | number]> = [];
@@ -48,4 +48,10 @@ export function replicationInfoFields(s: ReplicationStatus, replid: string): Arr
   f.push(['irisdb_effective_min_sync_replicas', s.effectiveMinSyncReplicas]);
   f.push(['irisdb_pending_acks', s.pendingAcks]);
   return f;
+}
+
+/** Redis's master_replid: one per term, so a client sees it change on every new term. */
+export function runIdOf(history: readonly Term[]): string {
+  const last = history[history.length - 1];
+  return last === undefined ? '0'.repeat(40) : (last.id + '0'.repeat(40)).slice(0, 40);
 }

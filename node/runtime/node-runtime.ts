@@ -23,7 +23,6 @@ import { DurableClusterState } from '../cluster/cluster-state.js';
 import { route, routeStateOf } from '../cluster/routing.js';
 import { clusterAdminRouter } from '../cluster/admin-routes.js';
 import { createClusterMetrics } from '../cluster/metrics.js';
-import { registerBusHandler } from '../replication/bus-server.js';
 import { MigrationManager } from '../migration/manager.js';
 import { createMigrationMetrics } from '../migration/metrics.js';
 import { migrationAdminRouter } from '../migration/admin-routes.js';
@@ -137,7 +136,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     now: () => Date.now(),
   });
   migrations.restore();
-  const unregisterBus = registerBusHandler(busPort, (bus, frame) => migrations.onBusFrame(bus, frame));
+  const unregisterBus = replication.addBusHandler((bus, frame) => migrations.onBusFrame(bus, frame));
 
   const table = createCommandTable();
   let ready = false;
