@@ -1,17 +1,14 @@
 /**
- * The Keyspace on SQLite. Every change to the data goes through the apply
- * path at the bottom of this class (applySet / applyDelete* / applyExpiry /
- * removeAll): it assigns the write sequence (nextSeq, the only place), keeps
- * the counters, invalidates the read cache, tells onChange listeners and, if
- * one is attached, the mutation log (the replication log, called inside the
- * turn's transaction). Local writes and mutations replicated from a primary
- * (applyReplicated) share that path. Sequences are contiguous: a rolled-back
- * turn or atomically() block gives its numbers back.
- * Any failing write statement rolls the whole turn back (GroupCommit.fail).
+ * The Keyspace on SQLite: reads (through the read cache), scans, lazy expiry
+ * on access, and the public write API. Every change to the data goes through
+ * the apply path (apply-path.ts), which assigns the write sequences and keeps
+ * the counters, the cache, the listeners and the mutation log in step. Local
+ * writes and mutations replicated from a primary (applyReplicated) share it.
  */
 import { SLOT_COUNT, keySlot } from '../../common/slot.js';
-import { ValueCodec, decodeValue } from './codec.js';
-import { GroupCommit, type GroupCommitHooks } from './group-commit.js';
+import { decodeValue, type ValueCodec } from './codec.js';
+import type { GroupCommit, GroupCommitHooks } from './group-commit.js';
+import { ApplyPath, type KeyspaceEvents } from './apply-path.js';
 import { decodeScanToken, encodeScanToken, prefixUpperBound } from './prefix.js';
 import { ReadCache } from './read-cache.js';
 import type { WalSyncer } from './wal-sync.js';
@@ -42,79 +39,26 @@ type IdRow = [id: number, expiresAt: number | null];
 type ScanRow = [id: number, key: Buffer, expiresAt: number | null];
 type PrefixRow = [key: Buffer, value: Buffer, flags: number, expiresAt: number | null, version: number];
 
-export interface KeyspaceEvents {
-  /** A key was deleted on access because its TTL had passed (the active cycle reports its own counts). */
-  onLazyExpired(key: Buffer): void;
-}
-
 export class SqliteKeyspace implements Keyspace {
   readonly commits: GroupCommit;
-  private seq: number;
-  private seqAtBegin: number;
-  private committedSeqValue: number;
-  private keyCount: number;
-  private expiringCount: number;
-  private keyCountAtBegin = 0;
-  private expiringCountAtBegin = 0;
-  private expiredKeysAtBegin = 0;
   private readonly cache: ReadCache | null;
-  private readonly listeners: Array<(key: Buffer) => void> = [];
-  private log: MutationLog | null = null;
+  private readonly apply: ApplyPath;
   private activeExpiry = true;
-  /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
-  private atomicDepth = 0;
-  private readonly touched: string[] = [];
-  /** Keys deleted because they had expired, since open. */
-  expiredKeys = 0;
 
   constructor(
     private readonly st: Statements,
     db: Db,
-    private readonly codec: ValueCodec,
+    codec: ValueCodec,
     readCache: { maxEntries: number; maxBytes: number },
     lastSeq: number,
     commitHooks: Pick<GroupCommitHooks, 'onCommit' | 'onCommitError'>,
-    private readonly events: KeyspaceEvents,
+    events: KeyspaceEvents,
     walSync: WalSyncer | null = null,
   ) {
-    this.seq = lastSeq;
-    this.seqAtBegin = lastSeq;
-    this.committedSeqValue = lastSeq;
-    this.keyCount = st.countAll.get() as number;
-    this.expiringCount = st.countExpiring.get() as number;
     const cache = new ReadCache(readCache.maxEntries, readCache.maxBytes);
     this.cache = cache.enabled ? cache : null;
-    this.commits = new GroupCommit(db, {
-      onBegin: () => {
-        this.seqAtBegin = this.seq;
-        this.keyCountAtBegin = this.keyCount;
-        this.expiringCountAtBegin = this.expiringCount;
-        this.expiredKeysAtBegin = this.expiredKeys;
-      },
-      beforeCommit: () => {
-        if (this.seq !== this.seqAtBegin) this.st.setLastSeq.run(this.seq);
-        this.log?.beforeCommit();
-      },
-      onCommitted: () => {
-        this.committedSeqValue = this.seq;
-        this.log?.committed(this.seq);
-      },
-      onRolledBack: () => {
-        // Nothing of the turn happened: counters and sequence back to the
-        // turn's start, and the cache may hold values the turn wrote or read,
-        // so drop all of it.
-        this.keyCount = this.keyCountAtBegin;
-        this.expiringCount = this.expiringCountAtBegin;
-        this.expiredKeys = this.expiredKeysAtBegin;
-        this.seq = this.seqAtBegin;
-        this.cache?.clear();
-        this.touched.length = 0;
-        this.log?.rolledBack(this.seq);
-      },
-      committedSeq: () => this.committedSeqValue,
-      onCommit: commitHooks.onCommit,
-      onCommitError: commitHooks.onCommitError,
-    }, walSync);
+    this.apply = new ApplyPath(st, db, codec, this.cache, lastSeq, commitHooks, events, walSync);
+    this.commits = this.apply.commits;
   }
 
   // ---- reads ---------------------------------------------------------------
@@ -143,21 +87,26 @@ export class SqliteKeyspace implements Keyspace {
   }
 
   size(): number {
-    return this.keyCount;
+    return this.apply.keyCount;
   }
 
   get keysWithExpiry(): number {
-    return this.expiringCount;
+    return this.apply.expiringCount;
+  }
+
+  /** Keys deleted because they had expired, since open. */
+  get expiredKeys(): number {
+    return this.apply.expiredKeys;
   }
 
   /** The highest committed sequence. */
   get lastSeq(): number {
-    return this.committedSeqValue;
+    return this.apply.committedSeq;
   }
 
   /** The highest sequence assigned, including uncommitted writes of the open turn. */
   get headSeq(): number {
-    return this.seq;
+    return this.apply.headSeq;
   }
 
   get cacheHits(): number {
@@ -226,12 +175,12 @@ export class SqliteKeyspace implements Keyspace {
   }
 
   onChange(listener: (key: Buffer) => void): void {
-    this.listeners.push(listener);
+    this.apply.onChange(listener);
   }
 
   /** Attaches the replication log (one at a time; null detaches). */
   setMutationLog(log: MutationLog | null): void {
-    this.log = log;
+    this.apply.setMutationLog(log);
   }
 
   setExpiryMode(mode: ExpiryMode): void {
@@ -245,11 +194,11 @@ export class SqliteKeyspace implements Keyspace {
   // ---- writes (public) -----------------------------------------------------
 
   set(key: Buffer, value: Buffer, expiresAt: number | null): number {
-    return this.applySet(key, value, expiresAt);
+    return this.apply.set(key, value, expiresAt);
   }
 
   delete(key: Buffer, now: number): boolean {
-    return this.applyDeleteByKey(key, now) === 'live';
+    return this.apply.deleteByKey(key, now) === 'live';
   }
 
   setExpiry(key: Buffer, expiresAt: number | null, now: number): boolean {
@@ -259,45 +208,17 @@ export class SqliteKeyspace implements Keyspace {
       if (this.activeExpiry) this.expireLazily(key, now);
       return false;
     }
-    this.applyExpiry(row[0], key, row[1], expiresAt);
+    this.apply.setExpiry(row[0], key, row[1], expiresAt);
     return true;
   }
 
   /** One 'clear' mutation with one sequence (FLUSHALL / FLUSHDB). */
   clear(): void {
-    this.removeAll(CLEAR);
+    this.apply.removeAll(CLEAR);
   }
 
   atomically<T>(fn: () => T): T {
-    this.commits.markWrite();
-    const keys0 = this.keyCount;
-    const expiring0 = this.expiringCount;
-    const expired0 = this.expiredKeys;
-    const touched0 = this.touched.length;
-    const seq0 = this.seq;
-    this.st.savepoint.run();
-    this.atomicDepth++;
-    let result: T;
-    try {
-      result = fn();
-    } catch (err) {
-      this.atomicDepth--;
-      this.undoAtomic(keys0, expiring0, expired0, touched0, seq0);
-      throw err;
-    }
-    this.atomicDepth--;
-    // A write inside fn may have failed and rolled back the whole turn even
-    // though fn swallowed the error: then the block did not happen.
-    const turnError = this.commits.turnError;
-    if (turnError !== null) throw turnError;
-    try {
-      this.st.release.run();
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    if (this.atomicDepth === 0) this.touched.length = 0;
-    return result;
+    return this.apply.atomically(fn);
   }
 
   // ---- replication ---------------------------------------------------------
@@ -312,23 +233,24 @@ export class SqliteKeyspace implements Keyspace {
   applyReplicated(m: Mutation, seq: number): void {
     // A failed turn surfaces its own error rather than a gap its rollback made.
     this.commits.markWrite();
-    if (seq !== this.seq + 1) throw new SequenceGapError(this.seq + 1, seq);
+    const expected = this.apply.headSeq + 1;
+    if (seq !== expected) throw new SequenceGapError(expected, seq);
     switch (m.op) {
       case 'set':
-        this.applySet(m.key, m.value, m.expiresAt);
+        this.apply.set(m.key, m.value, m.expiresAt);
         return;
       case 'del':
         // now = -Infinity: whatever its expiry, the row counts as a plain delete.
-        if (this.applyDeleteByKey(m.key, -Infinity) === 'absent') this.applyAbsent(m);
+        if (this.apply.deleteByKey(m.key, -Infinity) === 'absent') this.apply.absent(m);
         return;
       case 'expire': {
         const row = this.st.idByKey.get(m.key) as IdRow | undefined;
-        if (row === undefined) this.applyAbsent(m);
-        else this.applyExpiry(row[0], m.key, row[1], m.expiresAt);
+        if (row === undefined) this.apply.absent(m);
+        else this.apply.setExpiry(row[0], m.key, row[1], m.expiresAt);
         return;
       }
       case 'clear':
-        this.removeAll(m);
+        this.apply.removeAll(m);
         return;
     }
   }
@@ -337,31 +259,18 @@ export class SqliteKeyspace implements Keyspace {
 
   /** Full resync, step 1: deletes every row (listeners hear every key). */
   resetForLoad(): void {
-    this.removeAll(null);
+    this.apply.removeAll(null);
   }
 
   /** Full resync, step 2: stores rows exactly as given (already encoded), replacing rows of the same keys. */
   loadRows(rows: readonly StoredRow[]): void {
-    if (rows.length === 0) return;
-    this.commits.markWrite();
-    try {
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
-        this.upsert(r.key, null, r.flags, r.expiresAt, r.version, r.value);
-      }
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    this.commits.writes += rows.length;
-    for (let i = 0; i < rows.length; i++) this.changed(rows[i]!.key);
+    this.apply.loadRows(rows);
   }
 
   /** Full resync, step 3: the sequence the loaded rows correspond to (headSeq now, lastSeq once committed). */
   finishLoad(seq: number): void {
     if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`finishLoad: invalid sequence ${seq}`);
-    this.commits.markWrite();
-    this.seq = seq;
+    this.apply.finishLoad(seq);
   }
 
   /**
@@ -376,25 +285,7 @@ export class SqliteKeyspace implements Keyspace {
       const s = keySlot(r.key);
       if (s !== slot) throw new RangeError(`replaceSlot: key ${printableKey(r.key)} hashes to slot ${s}, not ${slot}`);
     }
-    this.commits.markWrite();
-    let removed: Array<[key: Buffer, expiresAt: number | null]>;
-    try {
-      removed = this.st.deleteSlot.all(slot) as Array<[Buffer, number | null]>;
-      for (let i = 0; i < removed.length; i++) {
-        this.keyCount--;
-        if (removed[i]![1] !== null) this.expiringCount--;
-      }
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
-        this.upsert(r.key, slot, r.flags, r.expiresAt, r.version, r.value);
-      }
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    this.commits.writes += removed.length + rows.length;
-    for (let i = 0; i < removed.length; i++) this.changed(removed[i]![0]);
-    for (let i = 0; i < rows.length; i++) this.changed(rows[i]!.key);
+    this.apply.replaceSlot(slot, rows);
   }
 
   // ---- used by the active expiry cycle --------------------------------------
@@ -402,151 +293,8 @@ export class SqliteKeyspace implements Keyspace {
   /** Deletes up to `limit` keys expired at `now`, oldest expiry first. Returns how many. */
   expireBatch(now: number, limit: number): number {
     const rows = this.st.expiredBatch.all(now, limit) as Array<[number, Buffer]>;
-    for (let i = 0; i < rows.length; i++) this.applyDeleteExpiredById(rows[i]![0], rows[i]![1]);
+    for (let i = 0; i < rows.length; i++) this.apply.deleteExpiredById(rows[i]![0], rows[i]![1]);
     return rows.length;
-  }
-
-  // ---- the apply path ------------------------------------------------------
-
-  /** The next write sequence: every mutation takes exactly one, here and nowhere else. */
-  private nextSeq(): number {
-    return ++this.seq;
-  }
-
-  private applySet(key: Buffer, value: Buffer, expiresAt: number | null): number {
-    const stored = this.codec.encode(value);
-    const flags = this.codec.lastFlags;
-    this.commits.markWrite();
-    const version = this.nextSeq();
-    try {
-      this.upsert(key, null, flags, expiresAt, version, stored);
-      if (this.log !== null) this.log.record({ op: 'set', key, value, expiresAt }, version);
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    this.commits.writes++;
-    this.changed(key);
-    return version;
-  }
-
-  /** 'live' if a live key was deleted, 'expired' if the key had expired, 'absent' if there was none. */
-  private applyDeleteByKey(key: Buffer, now: number): 'live' | 'expired' | 'absent' {
-    this.commits.markWrite();
-    let expiresAt: number | null;
-    try {
-      const row = this.st.deleteByKey.get(key) as [number | null] | undefined;
-      if (row === undefined) return 'absent';
-      expiresAt = row[0];
-      this.logDelete(key);
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    this.deleted(key, expiresAt !== null);
-    if (expiresAt !== null && expiresAt <= now) {
-      this.expiredKeys++;
-      this.events.onLazyExpired(key);
-      return 'expired';
-    }
-    return 'live';
-  }
-
-  private applyDeleteExpiredById(id: number, key: Buffer): void {
-    this.commits.markWrite();
-    try {
-      this.st.deleteById.run(id);
-      this.logDelete(key);
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    this.expiredKeys++;
-    this.deleted(key, true);
-  }
-
-  /** Inside a delete's try: the delete takes the next sequence and goes to the log. */
-  private logDelete(key: Buffer): void {
-    const seq = this.nextSeq();
-    if (this.log !== null) this.log.record({ op: 'del', key }, seq);
-  }
-
-  /** After a row was deleted (the statement and the log succeeded): counters, cache, listeners. */
-  private deleted(key: Buffer, hadExpiry: boolean): void {
-    this.commits.writes++;
-    this.keyCount--;
-    if (hadExpiry) this.expiringCount--;
-    this.changed(key);
-  }
-
-  private applyExpiry(id: number, key: Buffer, oldExpiresAt: number | null, expiresAt: number | null): void {
-    this.commits.markWrite();
-    try {
-      const version = this.nextSeq();
-      this.st.updateExpiryById.run(expiresAt, version, id);
-      if (this.log !== null) this.log.record({ op: 'expire', key, expiresAt }, version);
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    this.commits.writes++;
-    if (oldExpiresAt !== null) this.expiringCount--;
-    if (expiresAt !== null) this.expiringCount++;
-    this.changed(key);
-  }
-
-  /** A replicated del/expire of a key this node does not have: nothing changes, but it takes its sequence. */
-  private applyAbsent(m: Mutation): void {
-    this.commits.markWrite();
-    try {
-      const seq = this.nextSeq();
-      if (this.log !== null) this.log.record(m, seq);
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    this.commits.writes++;
-  }
-
-  /**
-   * Deletes every row. `m` (a 'clear') takes a sequence and is logged; null
-   * (a full resync's reset) is neither.
-   */
-  private removeAll(m: Mutation | null): void {
-    this.commits.markWrite();
-    try {
-      // Listeners (WATCH) hear about every key; streamed, so FLUSHALL of a
-      // large keyspace does not hold all keys in memory. Told before the
-      // delete: if it fails, the turn fails and a spurious touch is harmless.
-      if (this.listeners.length > 0) {
-        for (const key of this.st.allKeys.iterate() as IterableIterator<Buffer>) this.notify(key);
-      }
-      this.st.deleteAll.run();
-      if (m !== null) {
-        const seq = this.nextSeq();
-        if (this.log !== null) this.log.record(m, seq);
-      }
-    } catch (e) {
-      this.commits.fail(e);
-      throw e;
-    }
-    this.commits.writes++;
-    this.keyCount = 0;
-    this.expiringCount = 0;
-    this.cache?.clear();
-  }
-
-  /** Inside a write's try: inserts or updates a key's row; counters follow. */
-  private upsert(key: Buffer, slot: number | null, flags: number, expiresAt: number | null, version: number, stored: Buffer): void {
-    const row = this.st.idByKey.get(key) as IdRow | undefined;
-    if (row === undefined) {
-      this.st.insert.run(key, slot ?? keySlot(key), flags, expiresAt, version, stored);
-      this.keyCount++;
-    } else {
-      this.st.updateById.run(flags, expiresAt, version, stored, row[0]);
-      if (row[1] !== null) this.expiringCount--;
-    }
-    if (expiresAt !== null) this.expiringCount++;
   }
 
   /**
@@ -556,49 +304,10 @@ export class SqliteKeyspace implements Keyspace {
    */
   private expireLazily(key: Buffer, now: number): void {
     try {
-      this.applyDeleteByKey(key, now);
+      this.apply.deleteByKey(key, now);
     } catch {
       /* the turn was rolled back and its clients told; the key is absent to this caller either way */
     }
-  }
-
-  private changed(key: Buffer): void {
-    if (this.cache !== null) {
-      const k = key.toString('latin1');
-      this.cache.invalidate(k);
-      if (this.atomicDepth > 0) this.touched.push(k);
-    }
-    this.notify(key);
-  }
-
-  private notify(key: Buffer): void {
-    const ls = this.listeners;
-    for (let i = 0; i < ls.length; i++) ls[i]!(key);
-  }
-
-  private undoAtomic(keys0: number, expiring0: number, expired0: number, touched0: number, seq0: number): void {
-    if (this.commits.turnError === null) {
-      try {
-        this.st.rollbackTo.run();
-        this.st.release.run();
-      } catch (e) {
-        this.commits.fail(e);
-      }
-    }
-    if (this.commits.turnError === null) {
-      this.keyCount = keys0;
-      this.expiringCount = expiring0;
-      this.expiredKeys = expired0;
-      // The block's sequences are given back (a failed turn's rollback does that instead).
-      this.seq = seq0;
-      this.log?.rolledBack(seq0);
-      // Reads inside the block may have cached values the block wrote.
-      if (this.cache !== null) {
-        for (let i = touched0; i < this.touched.length; i++) this.cache.invalidate(this.touched[i]!);
-      }
-    }
-    // An enclosing block keeps its list (already invalidated entries are harmless).
-    if (this.atomicDepth === 0) this.touched.length = 0;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * openEngine: the storage engine of one node, assembled from its parts
- * (database.ts: file, pragmas, schema; keyspace.ts: the data and its apply
- * path; group-commit.ts; active-expiry.ts; codec.ts; read-cache.ts).
+ * (database.ts: file, pragmas, schema; keyspace.ts: reads and the write API;
+ * apply-path.ts: every change to the rows; group-commit.ts; active-expiry.ts; codec.ts; read-cache.ts).
  */
 import fs from 'node:fs';
 import { ActiveExpiry } from './active-expiry.js';

@@ -1,0 +1,375 @@
+/**
+ * The apply path of the SQLite keyspace: every change to the rows goes
+ * through here (set, deletes, expiry changes, clear, bulk loads, slot
+ * repair). It assigns the write sequence (nextSeq, the only place), keeps the
+ * key counters, invalidates the read cache, tells onChange listeners and, if
+ * one is attached, the mutation log (the replication log, called inside the
+ * turn's transaction). Sequences are contiguous: a rolled-back turn or
+ * atomically() block gives its numbers back. Any failing write statement
+ * rolls the whole turn back (GroupCommit.fail).
+ */
+import { keySlot } from '../../common/slot.js';
+import type { ValueCodec } from './codec.js';
+import { GroupCommit, type GroupCommitHooks } from './group-commit.js';
+import type { ReadCache } from './read-cache.js';
+import type { WalSyncer } from './wal-sync.js';
+import type { Statements } from './statements.js';
+import type { Db } from './database.js';
+import type { Mutation, MutationLog, StoredRow } from './types.js';
+
+type IdRow = [id: number, expiresAt: number | null];
+
+export interface KeyspaceEvents {
+  /** A key was deleted on access because its TTL had passed (the active cycle reports its own counts). */
+  onLazyExpired(key: Buffer): void;
+}
+
+/** What a delete by key found: a live key, an expired one, or none. */
+export type DeleteOutcome = 'live' | 'expired' | 'absent';
+
+export class ApplyPath {
+  readonly commits: GroupCommit;
+  private seq: number;
+  private seqAtBegin: number;
+  private committedSeqValue: number;
+  private keyCountValue: number;
+  private expiringCountValue: number;
+  private expiredKeysValue = 0;
+  private keyCountAtBegin = 0;
+  private expiringCountAtBegin = 0;
+  private expiredKeysAtBegin = 0;
+  private readonly listeners: Array<(key: Buffer) => void> = [];
+  private log: MutationLog | null = null;
+  /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
+  private atomicDepth = 0;
+  private readonly touched: string[] = [];
+
+  constructor(
+    private readonly st: Statements,
+    db: Db,
+    private readonly codec: ValueCodec,
+    private readonly cache: ReadCache | null,
+    lastSeq: number,
+    commitHooks: Pick<GroupCommitHooks, 'onCommit' | 'onCommitError'>,
+    private readonly events: KeyspaceEvents,
+    walSync: WalSyncer | null,
+  ) {
+    this.seq = lastSeq;
+    this.seqAtBegin = lastSeq;
+    this.committedSeqValue = lastSeq;
+    this.keyCountValue = st.countAll.get() as number;
+    this.expiringCountValue = st.countExpiring.get() as number;
+    this.commits = new GroupCommit(db, {
+      onBegin: () => {
+        this.seqAtBegin = this.seq;
+        this.keyCountAtBegin = this.keyCountValue;
+        this.expiringCountAtBegin = this.expiringCountValue;
+        this.expiredKeysAtBegin = this.expiredKeysValue;
+      },
+      beforeCommit: () => {
+        if (this.seq !== this.seqAtBegin) this.st.setLastSeq.run(this.seq);
+        this.log?.beforeCommit();
+      },
+      onCommitted: () => {
+        this.committedSeqValue = this.seq;
+        this.log?.committed(this.seq);
+      },
+      onRolledBack: () => {
+        // Nothing of the turn happened: counters and sequence back to the
+        // turn's start, and the cache may hold values the turn wrote or read,
+        // so drop all of it.
+        this.keyCountValue = this.keyCountAtBegin;
+        this.expiringCountValue = this.expiringCountAtBegin;
+        this.expiredKeysValue = this.expiredKeysAtBegin;
+        this.seq = this.seqAtBegin;
+        this.cache?.clear();
+        this.touched.length = 0;
+        this.log?.rolledBack(this.seq);
+      },
+      committedSeq: () => this.committedSeqValue,
+      onCommit: commitHooks.onCommit,
+      onCommitError: commitHooks.onCommitError,
+    }, walSync);
+  }
+
+  get keyCount(): number {
+    return this.keyCountValue;
+  }
+
+  get expiringCount(): number {
+    return this.expiringCountValue;
+  }
+
+  /** Keys deleted because they had expired, since open. */
+  get expiredKeys(): number {
+    return this.expiredKeysValue;
+  }
+
+  get committedSeq(): number {
+    return this.committedSeqValue;
+  }
+
+  /** The highest sequence assigned, including uncommitted writes of the open turn. */
+  get headSeq(): number {
+    return this.seq;
+  }
+
+  onChange(listener: (key: Buffer) => void): void {
+    this.listeners.push(listener);
+  }
+
+  setMutationLog(log: MutationLog | null): void {
+    this.log = log;
+  }
+
+  // ---- single-key mutations ------------------------------------------------
+
+  set(key: Buffer, value: Buffer, expiresAt: number | null): number {
+    const stored = this.codec.encode(value);
+    const flags = this.codec.lastFlags;
+    const version = this.inTurn(() => {
+      const v = this.nextSeq();
+      this.upsert(key, null, flags, expiresAt, v, stored);
+      if (this.log !== null) this.log.record({ op: 'set', key, value, expiresAt }, v);
+      return v;
+    });
+    this.commits.writes++;
+    this.changed(key);
+    return version;
+  }
+
+  /** Deletes a key's row; an expired row counts as an expiry when its time has come by `now`. */
+  deleteByKey(key: Buffer, now: number): DeleteOutcome {
+    const row = this.inTurn(() => {
+      const r = this.st.deleteByKey.get(key) as [number | null] | undefined;
+      if (r !== undefined) this.logDelete(key);
+      return r;
+    });
+    if (row === undefined) return 'absent';
+    const expiresAt = row[0];
+    this.deleted(key, expiresAt !== null);
+    if (expiresAt !== null && expiresAt <= now) {
+      this.expiredKeysValue++;
+      this.events.onLazyExpired(key);
+      return 'expired';
+    }
+    return 'live';
+  }
+
+  /** The active expiry cycle's delete of a row it found expired. */
+  deleteExpiredById(id: number, key: Buffer): void {
+    this.inTurn(() => {
+      this.st.deleteById.run(id);
+      this.logDelete(key);
+    });
+    this.expiredKeysValue++;
+    this.deleted(key, true);
+  }
+
+  setExpiry(id: number, key: Buffer, oldExpiresAt: number | null, expiresAt: number | null): void {
+    this.inTurn(() => {
+      const version = this.nextSeq();
+      this.st.updateExpiryById.run(expiresAt, version, id);
+      if (this.log !== null) this.log.record({ op: 'expire', key, expiresAt }, version);
+    });
+    this.commits.writes++;
+    if (oldExpiresAt !== null) this.expiringCountValue--;
+    if (expiresAt !== null) this.expiringCountValue++;
+    this.changed(key);
+  }
+
+  /** A replicated del/expire of a key this node does not have: nothing changes, but it takes its sequence. */
+  absent(m: Mutation): void {
+    this.inTurn(() => {
+      const seq = this.nextSeq();
+      if (this.log !== null) this.log.record(m, seq);
+    });
+    this.commits.writes++;
+  }
+
+  /**
+   * Deletes every row. `m` (a 'clear') takes a sequence and is logged; null
+   * (a full resync's reset) is neither.
+   */
+  removeAll(m: Mutation | null): void {
+    this.inTurn(() => {
+      // Listeners (WATCH) hear about every key; streamed, so FLUSHALL of a
+      // large keyspace does not hold all keys in memory. Told before the
+      // delete: if it fails, the turn fails and a spurious touch is harmless.
+      if (this.listeners.length > 0) {
+        for (const key of this.st.allKeys.iterate() as IterableIterator<Buffer>) this.notify(key);
+      }
+      this.st.deleteAll.run();
+      if (m !== null) {
+        const seq = this.nextSeq();
+        if (this.log !== null) this.log.record(m, seq);
+      }
+    });
+    this.commits.writes++;
+    this.keyCountValue = 0;
+    this.expiringCountValue = 0;
+    this.cache?.clear();
+  }
+
+  // ---- bulk loading and slot repair (not logged, sequence unchanged) -------
+
+  /** Stores rows exactly as given (already encoded), replacing rows of the same keys. */
+  loadRows(rows: readonly StoredRow[]): void {
+    if (rows.length === 0) return;
+    this.inTurn(() => {
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        this.upsert(r.key, null, r.flags, r.expiresAt, r.version, r.value);
+      }
+    });
+    this.commits.writes += rows.length;
+    for (let i = 0; i < rows.length; i++) this.changed(rows[i]!.key);
+  }
+
+  /** The loaded rows correspond to `seq` (headSeq now, committedSeq once committed). */
+  finishLoad(seq: number): void {
+    this.commits.markWrite();
+    this.seq = seq;
+  }
+
+  /** The slot's rows become exactly `rows`, which the caller checked all hash to `slot`. */
+  replaceSlot(slot: number, rows: readonly StoredRow[]): void {
+    const removed = this.inTurn(() => {
+      const gone = this.st.deleteSlot.all(slot) as Array<[key: Buffer, expiresAt: number | null]>;
+      for (let i = 0; i < gone.length; i++) {
+        this.keyCountValue--;
+        if (gone[i]![1] !== null) this.expiringCountValue--;
+      }
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        this.upsert(r.key, slot, r.flags, r.expiresAt, r.version, r.value);
+      }
+      return gone;
+    });
+    this.commits.writes += removed.length + rows.length;
+    for (let i = 0; i < removed.length; i++) this.changed(removed[i]![0]);
+    for (let i = 0; i < rows.length; i++) this.changed(rows[i]!.key);
+  }
+
+  // ---- atomic blocks -------------------------------------------------------
+
+  atomically<T>(fn: () => T): T {
+    this.commits.markWrite();
+    const keys0 = this.keyCountValue;
+    const expiring0 = this.expiringCountValue;
+    const expired0 = this.expiredKeysValue;
+    const touched0 = this.touched.length;
+    const seq0 = this.seq;
+    this.st.savepoint.run();
+    this.atomicDepth++;
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      this.atomicDepth--;
+      this.undoAtomic(keys0, expiring0, expired0, touched0, seq0);
+      throw err;
+    }
+    this.atomicDepth--;
+    // A write inside fn may have failed and rolled back the whole turn even
+    // though fn swallowed the error: then the block did not happen.
+    const turnError = this.commits.turnError;
+    if (turnError !== null) throw turnError;
+    try {
+      this.st.release.run();
+    } catch (e) {
+      this.commits.fail(e);
+      throw e;
+    }
+    if (this.atomicDepth === 0) this.touched.length = 0;
+    return result;
+  }
+
+  private undoAtomic(keys0: number, expiring0: number, expired0: number, touched0: number, seq0: number): void {
+    if (this.commits.turnError === null) {
+      try {
+        this.st.rollbackTo.run();
+        this.st.release.run();
+      } catch (e) {
+        this.commits.fail(e);
+      }
+    }
+    if (this.commits.turnError === null) {
+      this.keyCountValue = keys0;
+      this.expiringCountValue = expiring0;
+      this.expiredKeysValue = expired0;
+      // The block's sequences are given back (a failed turn's rollback does that instead).
+      this.seq = seq0;
+      this.log?.rolledBack(seq0);
+      // Reads inside the block may have cached values the block wrote.
+      if (this.cache !== null) {
+        for (let i = touched0; i < this.touched.length; i++) this.cache.invalidate(this.touched[i]!);
+      }
+    }
+    // An enclosing block keeps its list (already invalidated entries are harmless).
+    if (this.atomicDepth === 0) this.touched.length = 0;
+  }
+
+  // ---- helpers -------------------------------------------------------------
+
+  /**
+   * Runs the statements of one write inside the turn: a failure rolls the
+   * whole turn back and is rethrown. (markWrite's own error is the turn's
+   * earlier failure: it is thrown as is.)
+   */
+  private inTurn<T>(statements: () => T): T {
+    this.commits.markWrite();
+    try {
+      return statements();
+    } catch (e) {
+      this.commits.fail(e);
+      throw e;
+    }
+  }
+
+  /** The next write sequence: every mutation takes exactly one, here and nowhere else. */
+  private nextSeq(): number {
+    return ++this.seq;
+  }
+
+  /** Inside a delete's statements: the delete takes the next sequence and goes to the log. */
+  private logDelete(key: Buffer): void {
+    const seq = this.nextSeq();
+    if (this.log !== null) this.log.record({ op: 'del', key }, seq);
+  }
+
+  /** After a row was deleted (the statement and the log succeeded): counters, cache, listeners. */
+  private deleted(key: Buffer, hadExpiry: boolean): void {
+    this.commits.writes++;
+    this.keyCountValue--;
+    if (hadExpiry) this.expiringCountValue--;
+    this.changed(key);
+  }
+
+  /** Inside a write's statements: inserts or updates a key's row; counters follow. */
+  private upsert(key: Buffer, slot: number | null, flags: number, expiresAt: number | null, version: number, stored: Buffer): void {
+    const row = this.st.idByKey.get(key) as IdRow | undefined;
+    if (row === undefined) {
+      this.st.insert.run(key, slot ?? keySlot(key), flags, expiresAt, version, stored);
+      this.keyCountValue++;
+    } else {
+      this.st.updateById.run(flags, expiresAt, version, stored, row[0]);
+      if (row[1] !== null) this.expiringCountValue--;
+    }
+    if (expiresAt !== null) this.expiringCountValue++;
+  }
+
+  private changed(key: Buffer): void {
+    if (this.cache !== null) {
+      const k = key.toString('latin1');
+      this.cache.invalidate(k);
+      if (this.atomicDepth > 0) this.touched.push(k);
+    }
+    this.notify(key);
+  }
+
+  private notify(key: Buffer): void {
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) ls[i]!(key);
+  }
+}
