@@ -8,7 +8,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { StoredRow } from '../engine/types.js';
-import { FrameType, decodeBatch, encodeBatch, encodeFrame, encodeRows, type Frame } from '../replication/frames.js';
+import { FrameType, encodeFrame, type Frame } from '../replication/frames.js';
+import { decodeBatch, encodeBatch } from '../replication/batch-codec.js';
+import { encodeRows } from '../replication/row-codec.js';
 import type { StoredBatch } from '../replication/log.js';
 import type { MigrationConn } from './conn.js';
 import { decodeMigrateAck } from './messages.js';

@@ -8,7 +8,7 @@
 import { rangesToSlots, type ClusterMap, type SlotRange } from '../../common/cluster-map.js';
 import { SLOT_COUNT, keySlot } from '../../common/slot.js';
 import type { Mutation } from '../engine/types.js';
-import type { LoggedMutation } from '../replication/frames.js';
+import type { LoggedMutation } from '../replication/batch-codec.js';
 import type { MigrationRecord, MigrationStage } from '../../common/migration.js';
 
 /** A migration refused or stopped for a reason an operator can act on. */

@@ -15,7 +15,9 @@ import { moveSlots, rangesToSlots, type ClusterMap } from '../../common/cluster-
 import { decodeValue } from '../engine/codec.js';
 import { AckTimeoutError } from '../replication/ack-gate.js';
 import type { BusSocket } from '../replication/bus-socket.js';
-import { FrameError, FrameType, decodeBatch, decodeRows, encodeJsonFrame, type Frame } from '../replication/frames.js';
+import { FrameError, FrameType, encodeJsonFrame, type Frame } from '../replication/frames.js';
+import { decodeBatch } from '../replication/batch-codec.js';
+import { decodeRows } from '../replication/row-codec.js';
 import { deleteSlotKeys, replicated } from './cleaner.js';
 import type { MigrationDeps } from './deps.js';
 import {

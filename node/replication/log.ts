@@ -10,7 +10,7 @@
  */
 import type { Db } from '../engine/database.js';
 import type { Mutation, MutationLog } from '../engine/types.js';
-import { encodeBatch, type LoggedMutation } from './frames.js';
+import { encodeBatch, type LoggedMutation } from './batch-codec.js';
 
 /** Batches are cut at about this size so one huge turn (a big pipeline) ships in pieces. */
 const BATCH_TARGET_BYTES = 1024 * 1024;

@@ -8,9 +8,9 @@ import net from 'node:net';
 import type { PeerAddress, PrimaryLinkState, PrimaryLinkStatus, SyncProgress, Term } from '../../common/replication.js';
 import { BusSocket } from './bus-socket.js';
 import type { ReplicaSide } from './context.js';
-import {
-  FrameType, decodeEntriesBody, decodeRows, decodeSlotReset, encodeAck, encodeJsonFrame, type Frame,
-} from './frames.js';
+import { FrameType, encodeJsonFrame, type Frame } from './frames.js';
+import { decodeEntriesBody, encodeAck } from './batch-codec.js';
+import { decodeRows, decodeSlotReset } from './row-codec.js';
 import {
   parseDigestRequest, parsePing, parseRefuse, parseSnapshotBegin, parseSnapshotEnd, parseWelcome, type HelloMsg,
 } from './messages.js';

@@ -15,7 +15,9 @@ import type { StoredBatch } from './log.js';
 import type { HelloMsg } from './messages.js';
 import { parseDigestReply } from './messages.js';
 import type { ResyncPlan } from './history.js';
-import { FrameType, decodeAck, encodeFrame, encodeJsonFrame, encodeRows, encodeSlotReset, entriesFrame, type Frame } from './frames.js';
+import { FrameType, encodeFrame, encodeJsonFrame, type Frame } from './frames.js';
+import { decodeAck, entriesFrame } from './batch-codec.js';
+import { encodeRows, encodeSlotReset } from './row-codec.js';
 
 /** Above this many unsent bytes a live replica is fed from the log instead (bounded memory per replica). */
 const LIVE_BUFFER_LIMIT = 32 * 1024 * 1024;

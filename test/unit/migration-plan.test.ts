@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { ClusterMap } from '../../common/cluster-map.js';
 import { keySlot } from '../../common/slot.js';
 import type { Mutation } from '../../node/engine/types.js';
-import type { LoggedMutation } from '../../node/replication/frames.js';
+import type { LoggedMutation } from '../../node/replication/batch-codec.js';
 import {
   AckWindow, Backlog, IllegalTransitionError, MigrationError, SlotSet, advance, caughtUp, checkSource, filterEntries, forwardBytes,
   newRecord, nextStep, overlaps, ownsAll, startupPlan, type Forward, type Observations,

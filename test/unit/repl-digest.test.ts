@@ -10,7 +10,7 @@ import { keySlot } from '../../common/slot.js';
 import type { SlotDigest } from '../../common/replication.js';
 import { decodeValue } from '../../node/engine/codec.js';
 import { DigestAccumulator, diffDigests } from '../../node/replication/digest.js';
-import { decodeRows, encodeRows } from '../../node/replication/frames.js';
+import { decodeRows, encodeRows } from '../../node/replication/row-codec.js';
 import { computeSlotDigests, readSlotRows } from '../../node/replication/slot-digests.js';
 import { engineFixture } from '../support/engine-fixture.js';
 

@@ -6,27 +6,9 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import {
-  FrameError,
-  FrameReader,
-  FrameType,
-  MAX_FRAME_BYTES,
-  batchSeqRange,
-  decodeAck,
-  decodeBatch,
-  decodeEntriesBody,
-  decodeRows,
-  decodeSlotReset,
-  encodeAck,
-  encodeBatch,
-  encodeFrame,
-  encodeJsonFrame,
-  encodeRows,
-  encodeSlotReset,
-  entriesFrame,
-  type Frame,
-  type LoggedMutation,
-} from '../../node/replication/frames.js';
+import { FrameError, FrameReader, FrameType, MAX_FRAME_BYTES, encodeFrame, encodeJsonFrame, type Frame } from '../../node/replication/frames.js';
+import { batchSeqRange, decodeAck, decodeBatch, decodeEntriesBody, encodeAck, encodeBatch, entriesFrame, type LoggedMutation } from '../../node/replication/batch-codec.js';
+import { decodeRows, decodeSlotReset, encodeRows, encodeSlotReset } from '../../node/replication/row-codec.js';
 import {
   parseDigestReply,
   parseDigestRequest,
