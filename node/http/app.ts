@@ -10,6 +10,7 @@ import type { HttpDeps } from './deps.js';
 import { HttpError, sendError, toHttpError } from './errors.js';
 import { healthRoutes } from './health-routes.js';
 import { kvRoutes } from './kv-routes.js';
+import { parseQueryOnce } from './params.js';
 import { type OpenApiDocument, buildOpenApi, openApiRoute } from './openapi.js';
 import { type RouteDef, mountRoutes, routeLabel } from './route-table.js';
 import { scanRoutes } from './scan-routes.js';
@@ -42,6 +43,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     });
     next();
   });
+  app.use(parseQueryOnce);
 
   // A replica serves no KV requests: its data may lag, and writes go to the primary.
   const repl = deps.replication;

@@ -1,21 +1,26 @@
 /** Reading and validating request inputs (query, headers, key in the path) into typed values or 4xx errors. */
-import type { Request } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import type { NodeConfig } from '../config/schema.js';
 import { type BytesEncoding, type EtagCondition, decodeBase64Strict, parseEtagCondition, parseIntStrict, percentDecode } from './codec.js';
 import { HttpError, badRequest } from './errors.js';
 
-// express 5 re-parses the query string on every `req.query` access; parse once per request.
-const parsedQueries = new WeakMap<Request, Record<string, unknown>>();
 const NO_QUERY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/**
+ * Middleware: express 5 re-parses the query string on every `req.query`
+ * access; this parses it once and keeps the result on the request itself
+ * (an own property shadowing express's getter).
+ */
+export function parseQueryOnce(req: Request, _res: Response, next: NextFunction): void {
+  if (req.url.indexOf('?') !== -1) {
+    Object.defineProperty(req, 'query', { value: req.query, writable: true, enumerable: true, configurable: true });
+  }
+  next();
+}
 
 function queryOf(req: Request): Record<string, unknown> {
   if (req.url.indexOf('?') === -1) return NO_QUERY;
-  let q = parsedQueries.get(req);
-  if (q === undefined) {
-    q = req.query as Record<string, unknown>;
-    parsedQueries.set(req, q);
-  }
-  return q;
+  return req.query as Record<string, unknown>;
 }
 
 /** One query parameter; repeating it is an error rather than a silent pick. */
