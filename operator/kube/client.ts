@@ -50,6 +50,13 @@ export class KubeClient {
     return KubeClient.fromKubeConfig(kc);
   }
 
+  /** The current context of a kubeconfig file (the e2e harness's clusters). */
+  static async fromFile(kubeconfigPath: string): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    return KubeClient.fromKubeConfig(kc);
+  }
+
   static async fromKubeConfig(kc: KubeConfig): Promise<KubeClient> {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new KubeApiError(0, '', 'the kubeconfig has no current cluster', undefined);
@@ -60,6 +67,20 @@ export class KubeClient {
       ? new https.Agent({ keepAlive: true, maxSockets: 32, ca: base.ca, cert: base.cert, key: base.key, rejectUnauthorized: base.rejectUnauthorized })
       : new http.Agent({ keepAlive: true, maxSockets: 32 });
     return new KubeClient(kc, agent);
+  }
+
+  /** The same cluster (server, CA) as `token`'s bearer instead of this kubeconfig's user: what a pod's service account may do. */
+  withToken(token: string): Promise<KubeClient> {
+    const cluster = this.config.getCurrentCluster();
+    if (cluster === null) throw new KubeApiError(0, '', 'the kubeconfig has no current cluster', undefined);
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [cluster],
+      users: [{ name: 'token', token }],
+      contexts: [{ name: 'token', cluster: cluster.name, user: 'token' }],
+      currentContext: 'token',
+    });
+    return KubeClient.fromKubeConfig(kc);
   }
 
   close(): void {

@@ -34,6 +34,11 @@ export interface InformerOptions {
   readonly maxBackoffMs?: number;
   /** Server-side watch timeout; the stream is then resumed (default 300 s). */
   readonly watchTimeoutSeconds?: number;
+  /**
+   * Watch from this resourceVersion before any list, with the cache as the
+   * caller filled it (synced at once); a 410 Gone then forces the list.
+   */
+  readonly resumeFrom?: string;
 }
 
 interface ListResult<T> {
@@ -117,7 +122,12 @@ export class Informer<T extends Meta> {
   }
 
   private async loop(): Promise<void> {
-    let needList = true;
+    const resumeFrom = this.opts.resumeFrom;
+    let needList = resumeFrom === undefined;
+    if (resumeFrom !== undefined) {
+      this.resourceVersion = resumeFrom;
+      this.markSynced();
+    }
     let failures = 0;
     const maxBackoff = this.opts.maxBackoffMs ?? 10_000;
     while (this.running) {

@@ -2,11 +2,15 @@
  * REST paths of the resources the operator touches. Pure.
  */
 
-export interface ResourceType {
+/** Where a resource is served: all a REST path needs. */
+export interface ResourceRef {
   /** '' for the core group. */
   readonly group: string;
   readonly version: string;
   readonly plural: string;
+}
+
+export interface ResourceType extends ResourceRef {
   readonly kind: string;
 }
 
@@ -28,7 +32,7 @@ export function apiVersionOf(t: ResourceType): string {
  * The path of a collection (no name) or an object, in a namespace or across
  * all of them (namespace undefined), optionally a subresource ("status").
  */
-export function resourcePath(t: ResourceType, namespace?: string, name?: string, sub?: string): string {
+export function resourcePath(t: ResourceRef, namespace?: string, name?: string, sub?: string): string {
   const root = t.group === '' ? `/api/${t.version}` : `/apis/${t.group}/${t.version}`;
   const ns = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
   const tail = name === undefined ? '' : `/${encodeURIComponent(name)}${sub === undefined ? '' : `/${sub}`}`;

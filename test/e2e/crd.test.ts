@@ -5,7 +5,8 @@
  * subresource ignores status on the main resource.
  */
 import { expect } from 'chai';
-import { KubeApiError, type KubeObject } from '../support/kube/rest.js';
+import { KubeApiError } from '../../operator/kube/errors.js';
+import type { KubeObject } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, type KubeEnv } from './helpers.js';
 

@@ -170,7 +170,7 @@ describe('e2e: Helm chart helm/irisdb', function () {
   });
 
   it('renders objects the API server accepts (kubectl apply --dry-run=server), CRDs included', async () => {
-    const hasServiceMonitorCrd = (await env.rest.find('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/servicemonitors.monitoring.coreos.com')) !== undefined;
+    const hasServiceMonitorCrd = (await env.rest.find('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/servicemonitors.monitoring.coreos.com')) !== null;
     const variants: Array<[string, string[]]> = [
       ['defaults', ['--include-crds']],
       ['serviceMonitor', ['--set', 'metrics.serviceMonitor.enabled=true']],
@@ -184,7 +184,7 @@ describe('e2e: Helm chart helm/irisdb', function () {
       for (const l of lines) expect(l, what).to.match(/ (created|configured|unchanged) \(server dry run\)$/);
     }
     // A dry run stores nothing.
-    expect(await env.rest.find(`/apis/apps/v1/namespaces/${releaseNs}/deployments/${releaseAll}-irisdb-operator`)).to.equal(undefined);
+    expect(await env.rest.find(`/apis/apps/v1/namespaces/${releaseNs}/deployments/${releaseAll}-irisdb-operator`)).to.equal(null);
   });
 
   describe('installed with helm install (no operator pods)', () => {
@@ -215,9 +215,9 @@ describe('e2e: Helm chart helm/irisdb', function () {
 
     it('installed the CRDs, the ServiceAccount and a Deployment of the chart', async () => {
       for (const crd of ['irisclusters.irisdb.io', 'irisbackups.irisdb.io']) {
-        expect(await env.rest.find(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}`), crd).not.to.equal(undefined);
+        expect(await env.rest.find(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}`), crd).not.to.equal(null);
       }
-      expect(await env.rest.find(`/api/v1/namespaces/${releaseNs}/serviceaccounts/${releaseAll}-irisdb-operator`)).not.to.equal(undefined);
+      expect(await env.rest.find(`/api/v1/namespaces/${releaseNs}/serviceaccounts/${releaseAll}-irisdb-operator`)).not.to.equal(null);
       const dep = await env.rest.get<Deployment>(`/apis/apps/v1/namespaces/${releaseNs}/deployments/${releaseAll}-irisdb-operator`);
       expect(dep.spec.template.spec.containers[0]!.image).to.equal(`irisdb/operator:${APP_VERSION}`);
       const status = await helm.ok(['status', releaseAll, '--namespace', releaseNs]);
@@ -328,11 +328,11 @@ describe('e2e: Helm chart helm/irisdb', function () {
       await helm.ok(['uninstall', releaseAll, '--namespace', releaseNs]);
       installed.splice(0);
       for (const name of [`${releaseAll}-irisdb-operator`, `${releaseAll}-irisdb-edit`, `${releaseAll}-irisdb-view`]) {
-        expect(await env.rest.find(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`), name).to.equal(undefined);
+        expect(await env.rest.find(`/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`), name).to.equal(null);
       }
-      expect(await env.rest.find(`/apis/rbac.authorization.k8s.io/v1/namespaces/${watchedA}/roles/${releaseScoped}-irisdb-operator`)).to.equal(undefined);
+      expect(await env.rest.find(`/apis/rbac.authorization.k8s.io/v1/namespaces/${watchedA}/roles/${releaseScoped}-irisdb-operator`)).to.equal(null);
       // Helm never deletes CRDs (that would delete every IrisCluster).
-      expect(await env.rest.find('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/irisclusters.irisdb.io')).not.to.equal(undefined);
+      expect(await env.rest.find('/apis/apiextensions.k8s.io/v1/customresourcedefinitions/irisclusters.irisdb.io')).not.to.equal(null);
     });
   });
 });

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { kubeEnv, stopKubeEnv, type KubeEnv } from '../support/kube/env.js';
-import type { KubeList, KubeObject } from '../support/kube/rest.js';
+import type { KubeList, KubeObject } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait.js';
 
 after(async function () {

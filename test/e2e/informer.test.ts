@@ -1,5 +1,6 @@
 /**
- * The harness's list-watch client (the test kubelet's informer) against the
+ * The operator's list-watch client (operator/kube/informer.ts, which the test
+ * kubelet uses too) against the
  * real API server: after etcd has been compacted, a watch from an older
  * resourceVersion is answered with 410 Gone; the informer re-lists, reports
  * what changed meanwhile (including deletions) and then follows the watch.
@@ -7,8 +8,9 @@
  * because the local API server serves them without its watch cache.
  */
 import { expect } from 'chai';
-import { Informer } from '../support/kube/informer.js';
-import type { KubeList, KubeObject } from '../support/kube/rest.js';
+import { Informer } from '../../operator/kube/informer.js';
+import { sinkLogger } from '../support/kube/harness-logger.js';
+import type { KubeList, KubeObject } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, type KubeEnv } from './helpers.js';
 
@@ -43,7 +45,9 @@ describe('e2e: list-watch client', function () {
     await env.rest.create(path, tpl('b'));
     const events: string[] = [];
     const errors: unknown[] = [];
-    const informer = new Informer<KubeObject>(env.rest, path, (type, obj) => events.push(`${type} ${obj.metadata?.name}`), {}, (err) => errors.push(err));
+    const logger = sinkLogger((e) => errors.push(e));
+    const informer = new Informer<KubeObject>(env.rest, { path, logger });
+    informer.onEvent((type, obj) => events.push(`${type} ${obj.metadata?.name}`));
     await informer.start();
     expect(events.slice().sort()).to.deep.equal(['ADDED a', 'ADDED b']);
     informer.stop();
@@ -55,7 +59,8 @@ describe('e2e: list-watch client', function () {
     await compactEtcd(env.local!.controlPlane.etcdUrl);
 
     const resumed: string[] = [];
-    const again = new Informer<KubeObject>(env.rest, path, (type, obj) => resumed.push(`${type} ${obj.metadata?.name}`), {}, (err) => errors.push(err), rv);
+    const again = new Informer<KubeObject>(env.rest, { path, logger, resumeFrom: rv });
+    again.onEvent((type, obj) => resumed.push(`${type} ${obj.metadata?.name}`));
     for (const key of [`${ns}/a`, `${ns}/b`]) again.cache.set(key, informer.cache.get(key)!);
     await again.start();
     try {

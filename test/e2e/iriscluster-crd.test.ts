@@ -11,7 +11,8 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { REPO_ROOT } from '../support/kube/binaries.js';
-import { KubeApiError, type KubeObject } from '../support/kube/rest.js';
+import { KubeApiError } from '../../operator/kube/errors.js';
+import type { KubeObject } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, type KubeEnv } from './helpers.js';
 

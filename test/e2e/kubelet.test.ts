@@ -30,12 +30,12 @@ describe('e2e: pod lifecycle on the node', function () {
   let env: KubeEnv;
   let ns: string;
 
-  const pod = (name: string): Promise<StatusPod | undefined> => env.rest.find<StatusPod>(`/api/v1/namespaces/${ns}/pods/${name}`);
+  const pod = (name: string): Promise<StatusPod | null> => env.rest.find<StatusPod>(`/api/v1/namespaces/${ns}/pods/${name}`);
   const waitPod = async (name: string, what: string, ok: (p: StatusPod) => boolean, timeoutMs = 120000): Promise<StatusPod> => {
     try {
       return await waitFor(`${name}: ${what}`, async () => {
         const p = await pod(name);
-        return p !== undefined && ok(p) && p;
+        return p !== null && ok(p) && p;
       }, { timeoutMs, intervalMs: 200 });
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${await describePods(env, ns, `e2e=${name}`)}`);

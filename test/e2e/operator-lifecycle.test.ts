@@ -16,7 +16,7 @@ import { AdminClient } from '../../common/admin-client.js';
 import { countSlots, type ClusterMap } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import { ClusterLoad, clusterClient, expectAckedReadable, preload, preValue } from '../integration/migration-support.js';
-import type { KubeObject } from '../support/kube/rest.js';
+import type { KubeObject } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, describePods, ENV_TIMEOUT_MS, isReady, kubeEnv, listPods, type KubeEnv, type Pod } from './helpers.js';
 import {
@@ -256,7 +256,7 @@ describe('e2e: the operator rescales, rolls and hands over a running cluster', f
         const given = await slotsGiven(readers, 'shard-3');
         const sts = await env.rest.find<KubeObject>(sts3);
         const migration = migrationOf(await getCluster(env, ns, CLUSTER));
-        return { ...given, sts: sts !== undefined && sts.metadata?.deletionTimestamp === undefined, migration };
+        return { ...given, sts: sts !== null && sts.metadata?.deletionTimestamp === undefined, migration };
       }, { intervalMs: 100, deadlineMs: STEP_TIMEOUT_MS });
       mark('patching shards 3 → 4');
       await patchClusterSpec(env, ns, CLUSTER, { shards: 4 });
@@ -280,13 +280,13 @@ describe('e2e: the operator rescales, rolls and hands over a running cluster', f
         const podsIntact = [0, 1].every((o) => pods.some((p) => p.metadata?.name === `${CLUSTER}-shard-3-${o}` && p.metadata?.deletionTimestamp === undefined));
         const given = await slotsGiven(readers, 'shard-3');
         const migration = migrationOf(await getCluster(env, ns, CLUSTER));
-        return { ...given, sts: sts !== undefined && sts.metadata?.deletionTimestamp === undefined, podsIntact, migration };
+        return { ...given, sts: sts !== null && sts.metadata?.deletionTimestamp === undefined, podsIntact, migration };
       }, { intervalMs: 100, deadlineMs: STEP_TIMEOUT_MS });
       mark('patching shards 4 → 3');
       await patchClusterSpec(env, ns, CLUSTER, { shards: 3 });
       try {
         await waitForStatus(env, ns, CLUSTER, '3 balanced shards, Ready 6/6', settled(3, 1), STEP_TIMEOUT_MS);
-        await waitFor('shard-3\'s StatefulSet and pods to be gone', async () => (await env.rest.find(sts3)) === undefined
+        await waitFor('shard-3\'s StatefulSet and pods to be gone', async () => (await env.rest.find(sts3)) === null
           && (await listPods(env, ns, `${NODES},irisdb.io/shard=3`)).length === 0, { timeoutMs: 120000, intervalMs: 250 });
       } finally {
         await down.stop();
@@ -303,7 +303,7 @@ describe('e2e: the operator rescales, rolls and hands over a running cluster', f
       // Its claims and its PDB follow it.
       await waitFor('shard-3\'s claims and PDB to be gone', async () => {
         const pvcs = await env.rest.get<{ items: KubeObject[] }>(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, { labelSelector: `${NODES},irisdb.io/shard=3` });
-        return pvcs.items.length === 0 && (await env.rest.find(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/${CLUSTER}-shard-3`)) === undefined;
+        return pvcs.items.length === 0 && (await env.rest.find(`/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/${CLUSTER}-shard-3`)) === null;
       }, { timeoutMs: 120000, intervalMs: 250 });
     }).finally(() => {
       for (const r of readers) r.close();

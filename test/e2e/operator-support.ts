@@ -12,7 +12,7 @@ import path from 'node:path';
 import { dump } from 'js-yaml';
 import { REPO_ROOT } from '../support/kube/binaries.js';
 import { openHelm, parseManifests } from '../support/kube/helm.js';
-import type { KubeObject } from '../support/kube/rest.js';
+import type { KubeObject } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait.js';
 import { describePods, isReady, listPods, type KubeEnv, type Pod } from './helpers.js';
 

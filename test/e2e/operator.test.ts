@@ -10,10 +10,9 @@
  * Lease election against the real API server.
  */
 import { expect } from 'chai';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Cluster } from 'ioredis';
 import { silentLogger } from '../../common/logger.js';
-import { KubeClient } from '../../operator/kube/client.js';
+import type { KubeClient } from '../../operator/kube/client.js';
 import { Informer } from '../../operator/kube/informer.js';
 import { LeaderElector } from '../../operator/kube/leader-election.js';
 import { ClusterLoad, expectAckedReadable } from '../integration/migration-support.js';
@@ -93,7 +92,7 @@ describe('e2e: the IrisDB operator', function () {
       .to.deep.equal(['iris-shard-0:2:OnDelete', 'iris-shard-1:2:OnDelete', 'iris-shard-2:2:OnDelete']);
     for (const path of [`/api/v1/namespaces/${ns}/services/${CLUSTER}`, `/api/v1/namespaces/${ns}/services/${CLUSTER}-nodes`, `/api/v1/namespaces/${ns}/secrets/${CLUSTER}-token`,
       `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets/${CLUSTER}-shard-0`]) {
-      expect(await env.rest.find(path), path).to.not.equal(undefined);
+      expect(await env.rest.find(path), path).to.not.equal(null);
     }
     const pods = await listPods(env, ns, NODES);
     expect(pods.map((p) => `${p.metadata?.name}:${p.metadata?.labels?.['irisdb.io/role']}`).sort()).to.deep.equal(
@@ -249,13 +248,11 @@ describe('e2e: the operator\'s list-watch and Lease election', function () {
     this.timeout(ENV_TIMEOUT_MS);
     env = await kubeEnv();
     ns = await createNamespace(env, 'opkube');
-    const kc = new KubeConfig();
-    kc.loadFromFile(env.kubeconfig);
-    client = await KubeClient.fromKubeConfig(kc);
+    // The environment's client is the operator's own KubeClient.
+    client = env.rest;
   });
 
   after(async function () {
-    client?.close();
     if (env !== undefined && ns !== undefined) await deleteNamespace(env, ns);
   });
 

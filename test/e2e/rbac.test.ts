@@ -3,7 +3,7 @@
  * may do what its Role grants and gets 403 Forbidden for everything else.
  */
 import { expect } from 'chai';
-import { KubeApiError } from '../support/kube/rest.js';
+import { KubeApiError } from '../../operator/kube/errors.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, type KubeEnv } from './helpers.js';
 
 describe('e2e: RBAC', function () {
@@ -42,23 +42,31 @@ roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: configmap-read
   });
 
   it('lets the token do what its Role grants', async () => {
-    const client = env.rest.withToken(token);
-    const list = await client.get<{ items: unknown[] }>(`/api/v1/namespaces/${ns}/configmaps`);
-    expect(list.items).to.be.an('array');
+    const client = await env.rest.withToken(token);
+    try {
+      const list = await client.get<{ items: unknown[] }>(`/api/v1/namespaces/${ns}/configmaps`);
+      expect(list.items).to.be.an('array');
+    } finally {
+      client.close();
+    }
   });
 
   it('answers 403 Forbidden for a permission the token lacks', async () => {
-    const client = env.rest.withToken(token);
-    for (const path of [`/api/v1/namespaces/${ns}/pods`, `/api/v1/namespaces/${ns}/secrets`, '/api/v1/namespaces/default/configmaps']) {
-      const err = await client.get(path).then(() => undefined, (e: unknown) => e);
-      expect(err, path).to.be.instanceOf(KubeApiError);
-      expect((err as KubeApiError).statusCode, path).to.equal(403);
-      expect((err as KubeApiError).reason).to.equal('Forbidden');
-      expect((err as KubeApiError).message).to.contain(`system:serviceaccount:${ns}:limited`);
+    const client = await env.rest.withToken(token);
+    try {
+      for (const path of [`/api/v1/namespaces/${ns}/pods`, `/api/v1/namespaces/${ns}/secrets`, '/api/v1/namespaces/default/configmaps']) {
+        const err = await client.get(path).then(() => undefined, (e: unknown) => e);
+        expect(err, path).to.be.instanceOf(KubeApiError);
+        expect((err as KubeApiError).statusCode, path).to.equal(403);
+        expect((err as KubeApiError).reason).to.equal('Forbidden');
+        expect((err as KubeApiError).message).to.contain(`system:serviceaccount:${ns}:limited`);
+      }
+      const create = await client.create(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nope' } })
+        .then(() => undefined, (e: unknown) => e);
+      expect((create as KubeApiError).statusCode, 'create is not granted').to.equal(403);
+    } finally {
+      client.close();
     }
-    const create = await client.create(`/api/v1/namespaces/${ns}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nope' } })
-      .then(() => undefined, (e: unknown) => e);
-    expect((create as KubeApiError).statusCode, 'create is not granted').to.equal(403);
   });
 
   it('agrees with kubectl auth can-i', async () => {

@@ -6,6 +6,7 @@
  * deleting the StatefulSet garbage-collects its pods but keeps the PVCs.
  */
 import { expect } from 'chai';
+import type { KubeObject } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait.js';
 import {
   createNamespace, deleteNamespace, describePods, ENV_TIMEOUT_MS, isReady, kubeEnv, listPods, respCommand,
@@ -110,7 +111,7 @@ describe('e2e: StatefulSet of irisdb-node on Kubernetes', function () {
 
   it('keeps data written to pod 1 across `kubectl delete pod` (same PVC, new process)', async () => {
     const before = await env.rest.get<Pod>(`/api/v1/namespaces/${ns}/pods/smoke-1`);
-    const pvcBefore = await env.rest.get(`/api/v1/namespaces/${ns}/persistentvolumeclaims/data-smoke-1`);
+    const pvcBefore = await env.rest.get<KubeObject>(`/api/v1/namespaces/${ns}/persistentvolumeclaims/data-smoke-1`);
     const oldContainer = before.status?.containerStatuses?.[0]?.containerID;
     const oldPid = env.local?.kubelet.worker(ns, 'smoke-1')?.pids().node;
     const ep = await env.podEndpoint(ns, 'smoke-1', 6379);
@@ -123,13 +124,13 @@ describe('e2e: StatefulSet of irisdb-node on Kubernetes', function () {
     await env.kubectl(['delete', 'pod', '-n', ns, 'smoke-1', '--wait=true', '--timeout=120s']);
     const after = await waitFor('smoke-1 recreated and Ready', async () => {
       const p = await env.rest.find<Pod>(`/api/v1/namespaces/${ns}/pods/smoke-1`);
-      return p !== undefined && p.metadata?.uid !== before.metadata?.uid && isReady(p) && p;
+      return p !== null && p.metadata?.uid !== before.metadata?.uid && isReady(p) && p;
     }, { timeoutMs: 180000, intervalMs: 250 }).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${await describePods(env, ns, SELECTOR)}`);
     });
 
     expect(after.spec?.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).to.equal('data-smoke-1');
-    const pvcAfter = await env.rest.get(`/api/v1/namespaces/${ns}/persistentvolumeclaims/data-smoke-1`);
+    const pvcAfter = await env.rest.get<KubeObject>(`/api/v1/namespaces/${ns}/persistentvolumeclaims/data-smoke-1`);
     expect(pvcAfter.metadata?.uid, 'the same claim').to.equal(pvcBefore.metadata?.uid);
     expect(after.status?.containerStatuses?.[0]?.containerID, 'a new container').to.not.equal(oldContainer);
     if (env.local !== undefined) {

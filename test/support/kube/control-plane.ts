@@ -15,7 +15,7 @@ import { waitFor } from '../wait.js';
 import { kubeBinaries, type KubeBinaries } from './binaries.js';
 import { kubeconfigYaml, makePki, type Pki } from './certs.js';
 import { startDaemon, type Daemon } from './daemon.js';
-import { KubeRest } from './rest.js';
+import { KubeClient } from '../../../operator/kube/client.js';
 
 export interface ControlPlaneOptions {
   /** State directory; a fresh temp dir by default. */
@@ -33,7 +33,7 @@ export interface ControlPlane {
   readonly etcdUrl: string;
   readonly pki: Pki;
   readonly bins: KubeBinaries;
-  readonly rest: KubeRest;
+  readonly rest: KubeClient;
   /** Milliseconds from start() until the API server was ready and the controllers were running. */
   readonly startMs: number;
   stop(): Promise<void>;
@@ -150,7 +150,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     // Its serving certificate is self-signed: only liveness is checked here.
     await waitHealthy(kcm, 'kube-controller-manager /healthz', () => httpsOk(`https://127.0.0.1:${kcmPort}/healthz`), 120000);
 
-    const rest = await KubeRest.fromFile(kubeconfig);
+    const rest = await KubeClient.fromFile(kubeconfig);
     // Pods are rejected until the service-account controller made "default".
     await waitFor('the default ServiceAccount', () => rest.find('/api/v1/namespaces/default/serviceaccounts/default'), { timeoutMs: 60000, intervalMs: 200 });
 

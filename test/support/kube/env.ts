@@ -12,7 +12,7 @@ import { run, runChecked, type RunResult } from '../run.js';
 import { kubeBinaries } from './binaries.js';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
 import { TestKubelet } from './kubelet/kubelet.js';
-import { KubeRest } from './rest.js';
+import { KubeClient } from '../../../operator/kube/client.js';
 
 export interface PodEndpoint {
   host: string;
@@ -23,7 +23,7 @@ export interface PodEndpoint {
 export interface KubeEnv {
   readonly mode: 'local' | 'external';
   readonly kubeconfig: string;
-  readonly rest: KubeRest;
+  readonly rest: KubeClient;
   readonly kubectlPath: string;
   /** The helm binary: $IRIS_HELM, else the cached one locally and helm from PATH for an external cluster. */
   readonly helmPath: string;
@@ -110,7 +110,7 @@ async function create(): Promise<KubeEnv> {
 }
 
 async function createExternal(kubeconfig: string, t0: number): Promise<KubeEnv> {
-  const rest = await KubeRest.fromFile(kubeconfig);
+  const rest = await KubeClient.fromFile(kubeconfig);
   await rest.get('/version').catch((err: unknown) => {
     throw new Error(`KUBECONFIG=${kubeconfig} is set but its cluster does not answer (${err instanceof Error ? err.message : String(err)}); unset it to use the local environment`);
   });

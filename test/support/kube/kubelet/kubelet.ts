@@ -14,11 +14,15 @@ import { registerNode, type NodeHeartbeat } from './node.js';
 import { PodWorker, type KubeletContext } from './pod-worker.js';
 import { Provisioner } from './provisioner.js';
 import { REPO_ROOT } from '../binaries.js';
-import { Informer } from '../informer.js';
-import { apiPath, KubeApiError, type KubeObject, type KubeRest } from '../rest.js';
+import { Informer } from '../../../../operator/kube/informer.js';
+import { sinkLogger } from '../harness-logger.js';
+import { KubeApiError } from '../../../../operator/kube/errors.js';
+import type { KubeClient } from '../../../../operator/kube/client.js';
+import type { KubeObject } from '../objects.js';
+import { PODS, resourcePath } from '../../../../operator/kube/paths.js';
 
 export interface KubeletOptions {
-  rest: KubeRest;
+  rest: KubeClient;
   /** Root for pod directories, logs and volumes. */
   stateDir: string;
   apiHost: string;
@@ -57,8 +61,8 @@ export class TestKubelet {
       apiHost: o.apiHost, apiPort: o.apiPort, log,
     };
     this.provisioner = new Provisioner(o.rest, path.join(o.stateDir, 'volumes'), this.nodeName, log);
-    this.pods = new Informer(o.rest, apiPath('', 'v1', 'pods'), (type, pod) => this.onPod(type, pod as unknown as V1Pod), {},
-      (err) => log('pod watch failed', err));
+    this.pods = new Informer(o.rest, { path: resourcePath(PODS), logger: sinkLogger((e) => log(`pod watch: ${e.message}`, e.error)), maxBackoffMs: 5000 });
+    this.pods.onEvent((type, pod) => this.onPod(type, pod as unknown as V1Pod));
   }
 
   async start(): Promise<void> {
@@ -123,7 +127,7 @@ export class TestKubelet {
     if (scheduler !== 'default-scheduler') return;
     this.binding.add(uid);
     try {
-      await this.o.rest.create(apiPath('', 'v1', 'pods', md.namespace ?? 'default', md.name, 'binding'), {
+      await this.o.rest.create(resourcePath(PODS, md.namespace ?? 'default', md.name, 'binding'), {
         apiVersion: 'v1', kind: 'Binding',
         metadata: { name: md.name, namespace: md.namespace, uid },
         target: { apiVersion: 'v1', kind: 'Node', name: this.nodeName },

@@ -6,7 +6,10 @@
  * refreshed less often, as the kubelet does.
  */
 import os from 'node:os';
-import { apiPath, KubeApiError, type KubeRest } from '../rest.js';
+import { KubeApiError } from '../../../../operator/kube/errors.js';
+import type { KubeClient } from '../../../../operator/kube/client.js';
+import { NODES, type KubeObject } from '../objects.js';
+import { LEASES, resourcePath } from '../../../../operator/kube/paths.js';
 import { NODE_ALLOCATABLE } from './env.js';
 
 export interface NodeHeartbeat {
@@ -42,30 +45,30 @@ function nodeStatus(nodeName: string, hostIP: string, kubeletVersion: string): R
   };
 }
 
-export async function registerNode(rest: KubeRest, nodeName: string, hostIP: string, renewMs = 5000): Promise<NodeHeartbeat> {
+export async function registerNode(rest: KubeClient, nodeName: string, hostIP: string, renewMs = 5000): Promise<NodeHeartbeat> {
   const version = await rest.get<{ gitVersion?: string }>('/version').then((v) => v.gitVersion ?? 'v0.0.0', () => 'v0.0.0');
-  const nodePath = apiPath('', 'v1', 'nodes', undefined, nodeName);
+  const nodePath = resourcePath(NODES, undefined, nodeName);
   const labels = {
     'kubernetes.io/hostname': nodeName, 'kubernetes.io/os': 'linux',
     'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch, 'irisdb.io/test-kubelet': 'true',
   };
   try {
-    await rest.create(apiPath('', 'v1', 'nodes'), { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels }, spec: {} });
+    await rest.create(resourcePath(NODES), { apiVersion: 'v1', kind: 'Node', metadata: { name: nodeName, labels }, spec: {} });
   } catch (err) {
     if (!(err instanceof KubeApiError && err.statusCode === 409)) throw err;
   }
   const writeStatus = (): Promise<unknown> => rest.mergePatch(`${nodePath}/status`, { status: nodeStatus(nodeName, hostIP, version) });
   await writeStatus();
 
-  const leasePath = apiPath('coordination.k8s.io', 'v1', 'leases', 'kube-node-lease', nodeName);
-  const node = await rest.get(nodePath);
+  const leasePath = resourcePath(LEASES, 'kube-node-lease', nodeName);
+  const node = await rest.get<KubeObject>(nodePath);
   const renew = async (): Promise<void> => {
     const spec = { holderIdentity: nodeName, leaseDurationSeconds: 40, renewTime: new Date().toISOString().replace('Z', '000Z') };
     try {
       await rest.mergePatch(leasePath, { spec });
     } catch (err) {
       if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
-      await rest.create(apiPath('coordination.k8s.io', 'v1', 'leases', 'kube-node-lease'), {
+      await rest.create(resourcePath(LEASES, 'kube-node-lease'), {
         apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
         metadata: { name: nodeName, namespace: 'kube-node-lease', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata?.uid }] },
         spec,

@@ -16,10 +16,13 @@ import type { IpPool } from './ip-pool.js';
 import type { ContainerProcessSpec, Mount } from './process.js';
 import { buildPodStatus, type WireCondition } from './status.js';
 import { setUpVolumes, VolumeNotReady } from './volumes.js';
-import { apiPath, KubeApiError, type KubeRest } from '../rest.js';
+import { KubeApiError } from '../../../../operator/kube/errors.js';
+import type { KubeClient } from '../../../../operator/kube/client.js';
+import { coreResource } from '../objects.js';
+import { PODS, resourcePath } from '../../../../operator/kube/paths.js';
 
 export interface KubeletContext {
-  rest: KubeRest;
+  rest: KubeClient;
   nodeName: string;
   hostIP: string;
   ipPool: IpPool;
@@ -149,8 +152,8 @@ export class PodWorker {
     const out = new Map<string, Record<string, string>>();
     const ns = this.pod.metadata?.namespace ?? 'default';
     for (const name of names) {
-      const obj = await this.k.rest.find<{ data?: Record<string, string> }>(apiPath('', 'v1', kind, ns, name));
-      if (obj === undefined) continue;
+      const obj = await this.k.rest.find<{ data?: Record<string, string> }>(resourcePath(coreResource(kind), ns, name));
+      if (obj === null) continue;
       const data = obj.data ?? {};
       out.set(name, kind === 'secrets'
         ? Object.fromEntries(Object.entries(data).map(([key, v]) => [key, Buffer.from(v, 'base64').toString('utf8')]))
@@ -236,7 +239,7 @@ export class PodWorker {
   private async stillOurs(): Promise<boolean> {
     const md = this.pod.metadata ?? {};
     try {
-      const current = await this.k.rest.find<V1Pod>(apiPath('', 'v1', 'pods', md.namespace ?? 'default', md.name));
+      const current = await this.k.rest.find<V1Pod>(resourcePath(PODS, md.namespace ?? 'default', md.name));
       return current?.metadata?.uid === this.uid;
     } catch {
       return true; // unknown: keep retrying
@@ -271,7 +274,7 @@ export class PodWorker {
     // JSON patch with a uid test: a recreated pod of the same name is never touched.
     const ops: unknown[] = [{ op: 'test', path: '/metadata/uid', value: this.uid }];
     for (const [key, value] of Object.entries(status)) ops.push({ op: 'add', path: `/status/${key}`, value });
-    const updated = await this.k.rest.request<V1Pod>('PATCH', apiPath('', 'v1', 'pods', md.namespace ?? 'default', md.name, 'status'), {
+    const updated = await this.k.rest.request<V1Pod>('PATCH', resourcePath(PODS, md.namespace ?? 'default', md.name, 'status'), {
       body: ops, contentType: 'application/json-patch+json',
     });
     this.pod = { ...this.pod, status: updated.status };
@@ -287,7 +290,7 @@ export class PodWorker {
       const md = this.pod.metadata ?? {};
       if (!this.gone) {
         try {
-          await this.k.rest.delete(apiPath('', 'v1', 'pods', md.namespace ?? 'default', md.name), {
+          await this.k.rest.delete(resourcePath(PODS, md.namespace ?? 'default', md.name), {
             apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: this.uid },
           });
         } catch (err) {

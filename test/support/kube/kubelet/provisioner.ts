@@ -8,8 +8,12 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Informer } from '../informer.js';
-import { apiPath, KubeApiError, type KubeObject, type KubeRest } from '../rest.js';
+import { Informer } from '../../../../operator/kube/informer.js';
+import { sinkLogger } from '../harness-logger.js';
+import { KubeApiError } from '../../../../operator/kube/errors.js';
+import type { KubeClient } from '../../../../operator/kube/client.js';
+import { PERSISTENT_VOLUMES, STORAGE_CLASSES, type KubeObject } from '../objects.js';
+import { PVCS, resourcePath } from '../../../../operator/kube/paths.js';
 
 export const STORAGE_CLASS = 'irisdb-local';
 export const PROVISIONER = 'irisdb.io/test-kubelet';
@@ -33,19 +37,21 @@ export class Provisioner {
   private readonly inFlight = new Set<string>();
 
   constructor(
-    private readonly rest: KubeRest,
+    private readonly rest: KubeClient,
     private readonly volumesRoot: string,
     private readonly nodeName: string,
     private readonly log: (msg: string, err?: unknown) => void,
   ) {
-    const onErr = (err: unknown): void => log('provisioner watch failed', err);
-    this.classes = new Informer(rest, apiPath('storage.k8s.io', 'v1', 'storageclasses'), () => {}, {}, onErr);
-    this.pvcs = new Informer(rest, apiPath('', 'v1', 'persistentvolumeclaims'), (type, pvc) => {
+    const logger = sinkLogger((e) => log(`provisioner: ${e.message}`, e.error));
+    this.classes = new Informer(rest, { path: resourcePath(STORAGE_CLASSES), logger, maxBackoffMs: 5000 });
+    this.pvcs = new Informer(rest, { path: resourcePath(PVCS), logger, maxBackoffMs: 5000 });
+    this.pvcs.onEvent((type, pvc) => {
       if (type !== 'DELETED') void this.provision(pvc);
-    }, {}, onErr);
-    this.pvs = new Informer(rest, apiPath('', 'v1', 'persistentvolumes'), (type, pv) => {
+    });
+    this.pvs = new Informer(rest, { path: resourcePath(PERSISTENT_VOLUMES), logger, maxBackoffMs: 5000 });
+    this.pvs.onEvent((type, pv) => {
       if (type !== 'DELETED') void this.reclaim(pv);
-    }, {}, onErr);
+    });
   }
 
   async start(): Promise<void> {
@@ -56,7 +62,7 @@ export class Provisioner {
       provisioner: PROVISIONER, reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate',
     };
     try {
-      await this.rest.create(apiPath('storage.k8s.io', 'v1', 'storageclasses'), sc);
+      await this.rest.create(resourcePath(STORAGE_CLASSES), sc);
     } catch (err) {
       if (!(err instanceof KubeApiError && err.statusCode === 409)) throw err;
     }
@@ -74,7 +80,7 @@ export class Provisioner {
   private wants(pvc: Pvc): boolean {
     const cls = pvc.spec?.storageClassName;
     if (cls === undefined || cls === '' || cls === STORAGE_CLASS) return true;
-    const sc = this.classes.cache.get(cls);
+    const sc = this.classes.get('', cls);
     return sc === undefined || sc.provisioner === PROVISIONER;
   }
 
@@ -88,7 +94,7 @@ export class Provisioner {
     const dir = path.join(this.volumesRoot, name);
     try {
       await fs.mkdir(dir, { recursive: true });
-      await this.rest.create(apiPath('', 'v1', 'persistentvolumes'), {
+      await this.rest.create(resourcePath(PERSISTENT_VOLUMES), {
         apiVersion: 'v1', kind: 'PersistentVolume',
         metadata: { name, annotations: { 'pv.kubernetes.io/provisioned-by': PROVISIONER }, labels: { 'irisdb.io/test-node': this.nodeName } },
         spec: {
@@ -115,7 +121,7 @@ export class Provisioner {
     const dir = pv.spec.hostPath?.path;
     try {
       if (dir !== undefined && dir.startsWith(this.volumesRoot + path.sep)) await fs.rm(dir, { recursive: true, force: true });
-      await this.rest.delete(apiPath('', 'v1', 'persistentvolumes', undefined, md.name));
+      await this.rest.delete(resourcePath(PERSISTENT_VOLUMES, undefined, md.name));
     } catch (err) {
       if (!(err instanceof KubeApiError && err.statusCode === 404)) this.log(`reclaiming ${md.name} failed`, err);
     }

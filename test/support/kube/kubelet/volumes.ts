@@ -10,13 +10,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { V1KeyToPath, V1Pod, V1Volume, V1VolumeProjection } from '@kubernetes/client-node';
 import { fieldRefValue } from './env.js';
-import { apiPath, type KubeObject, type KubeRest } from '../rest.js';
+import type { KubeClient } from '../../../../operator/kube/client.js';
+import { PERSISTENT_VOLUMES, SERVICE_ACCOUNTS, coreResource, type KubeObject } from '../objects.js';
+import { PVCS, resourcePath } from '../../../../operator/kube/paths.js';
 
 /** Raised while a volume cannot be set up yet (PVC not bound, ConfigMap missing); the pod stays ContainerCreating. */
 export class VolumeNotReady extends Error {}
 
 export interface VolumeContext {
-  rest: KubeRest;
+  rest: KubeClient;
   pod: V1Pod;
   podDir: string;
   podIP: string;
@@ -54,8 +56,8 @@ function pickItems(data: Map<string, Buffer | string>, items: V1KeyToPath[] | un
 
 async function objectData(ctx: VolumeContext, kind: 'configmaps' | 'secrets', name: string, optional: boolean): Promise<Map<string, Buffer | string> | undefined> {
   const ns = ctx.pod.metadata?.namespace ?? 'default';
-  const obj = await ctx.rest.find<DataObject>(apiPath('', 'v1', kind, ns, name));
-  if (obj === undefined) {
+  const obj = await ctx.rest.find<DataObject>(resourcePath(coreResource(kind), ns, name));
+  if (obj === null) {
     if (optional) return undefined;
     throw new VolumeNotReady(`${kind === 'configmaps' ? 'configmap' : 'secret'} "${name}" not found`);
   }
@@ -69,7 +71,7 @@ async function serviceAccountToken(ctx: VolumeContext, audience: string | undefi
   const md = ctx.pod.metadata ?? {};
   const ns = md.namespace ?? 'default';
   const sa = ctx.pod.spec?.serviceAccountName ?? 'default';
-  const res = await ctx.rest.create<{ status: { token: string } }>(apiPath('', 'v1', 'serviceaccounts', ns, sa, 'token'), {
+  const res = await ctx.rest.create<{ status: { token: string } }>(resourcePath(SERVICE_ACCOUNTS, ns, sa, 'token'), {
     apiVersion: 'authentication.k8s.io/v1',
     kind: 'TokenRequest',
     spec: {
@@ -106,11 +108,11 @@ async function projectedFiles(ctx: VolumeContext, sources: V1VolumeProjection[])
 async function persistentVolumeDir(ctx: VolumeContext, claimName: string): Promise<string> {
   const ns = ctx.pod.metadata?.namespace ?? 'default';
   const pvc = await ctx.rest.find<KubeObject & { spec?: { volumeName?: string }; status?: { phase?: string } }>(
-    apiPath('', 'v1', 'persistentvolumeclaims', ns, claimName));
-  if (pvc === undefined) throw new VolumeNotReady(`persistentvolumeclaim "${claimName}" not found`);
+    resourcePath(PVCS, ns, claimName));
+  if (pvc === null) throw new VolumeNotReady(`persistentvolumeclaim "${claimName}" not found`);
   if (pvc.status?.phase !== 'Bound' || pvc.spec?.volumeName === undefined) throw new VolumeNotReady(`persistentvolumeclaim "${claimName}" is not bound`);
   const pv = await ctx.rest.find<KubeObject & { spec?: { hostPath?: { path: string }; local?: { path: string } } }>(
-    apiPath('', 'v1', 'persistentvolumes', undefined, pvc.spec.volumeName));
+    resourcePath(PERSISTENT_VOLUMES, undefined, pvc.spec.volumeName));
   const dir = pv?.spec?.hostPath?.path ?? pv?.spec?.local?.path;
   if (dir === undefined) throw new VolumeNotReady(`persistentvolume ${pvc.spec.volumeName} has no hostPath or local path`);
   await fs.mkdir(dir, { recursive: true });
