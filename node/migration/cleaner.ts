@@ -9,6 +9,8 @@
  * asked again: the slot may have become this node's own (a flip) or the
  * target of a new import meanwhile, and then it must be left alone.
  */
+import type { SlotRange } from '../../common/cluster-map.js';
+import type { ClusterState } from '../cluster/types.js';
 import type { SqliteKeyspace } from '../engine/keyspace.js';
 import type { CommitScheduler } from '../engine/types.js';
 import { AckTimeoutError } from '../replication/ack-gate.js';
@@ -54,6 +56,16 @@ export async function deleteSlotKeys(
   }
   if (inBatch > 0) await flush();
   return deleted;
+}
+
+/** The slot is this node's shard's (in the installed map): never delete there. */
+export function ownedHere(cluster: Pick<ClusterState, 'map' | 'myShard'>, slot: number): boolean {
+  const shard = cluster.map?.shards[cluster.myShard];
+  return shard !== undefined && inRanges(slot, shard.slots);
+}
+
+export function inRanges(slot: number, ranges: readonly SlotRange[]): boolean {
+  return ranges.some(([a, b]) => slot >= a && slot <= b);
 }
 
 /** Resolves once the current turn is committed and acknowledged by the replicas writes wait for (or their ack timeout passed). */

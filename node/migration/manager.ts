@@ -9,7 +9,8 @@ import type { BusSocket } from '../replication/bus-socket.js';
 import type { Frame } from '../replication/frames.js';
 import type { MigrationDeps } from './deps.js';
 import { MIGRATION_ID, MigrationError, checkSource, newRecord, overlaps, startupPlan } from './plan.js';
-import { SourceRun, askOutcome, installOrVerify, type SourceHost } from './source.js';
+import { askOutcome, busAddressIn, installOrVerify } from './flip-outcome.js';
+import { SourceRun, type SourceHost } from './source.js';
 import { MigrationStore } from './store.js';
 import { MigrationTarget } from './target.js';
 import { TERMINAL_STAGES, type MigrationList, type MigrationRecord, type MigrationRequest, type MigrationStatus } from '../../common/migration.js';
@@ -167,9 +168,9 @@ export class MigrationManager {
     const d = this.deps;
     let note: string | null = null;
     try {
-      const addr = d.cluster.map?.nodes.find((n) => n.name === run.rec.target);
-      if (addr === undefined) throw new Error(`${run.rec.target} is not in the cluster map`);
-      const out = await askOutcome({ name: addr.name, host: addr.host, busPort: addr.busPort }, { token: d.token, id, attempt: 0, source: d.name }, 3000);
+      const addr = busAddressIn(d.cluster.map, run.rec.target);
+      if (addr === null) throw new Error(`${run.rec.target} is not in the cluster map`);
+      const out = await askOutcome(addr, { token: d.token, id, attempt: 0, source: d.name }, 3000);
       if (out.state === 'flipped') {
         // Cannot happen before the fence stage (the flip needs it); never roll back what the target owns.
         throw new MigrationError('flipped', `the target reports migration ${id} flipped: push its map (GET /admin/cluster/map there) to every node`);

@@ -46,3 +46,8 @@ export function createMigrationMetrics(registry: Registry): MigrationMetrics {
     },
   };
 }
+
+/** Milliseconds to one decimal, for log lines. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,22 +1,27 @@
 /**
  * The source primary's runner of one migration: executes the steps
- * nextStep() chooses (migration-plan.ts), persisting each stage before it
- * acts. One attempt = one connection to the target: MigrateBegin → Ready,
- * then the data (migration-copy.ts: the snapshot rows of the slots and every
- * committed write to them since), then the fence and the flip. Whenever the flip's outcome is unknown the
- * fence stays up until the target says whether it flipped.
+ * nextStep() chooses (plan.ts), persisting each stage before it acts. One
+ * attempt = one connection to the target: MigrateBegin → Ready, then the
+ * data (copy.ts: the snapshot rows of the slots and every committed write
+ * to them since), then the fence (source-fence.ts) and the flip. Whenever
+ * the flip's outcome is unknown the fence stays up until the target says
+ * whether it flipped (flip-outcome.ts). Stops and aborts reach the loop
+ * through run-signals.ts.
  */
 import { performance } from 'node:perf_hooks';
 import { rangesToSlots, type ClusterMap } from '../../common/cluster-map.js';
 import { FrameType, encodeJsonFrame } from '../replication/frames.js';
-import { deleteSlotKeys } from './cleaner.js';
+import { deleteSlotKeys, ownedHere } from './cleaner.js';
 import { MigrationConn, type PeerBusAddress } from './conn.js';
 import { CopyStream } from './copy.js';
 import type { MigrationDeps } from './deps.js';
-import { parseFlipped, parseOutcome, parseReady, type OutcomeMsg } from './messages.js';
+import { askUntilAnswered, busAddressIn, installOrVerify } from './flip-outcome.js';
+import { parseFlipped, parseReady } from './messages.js';
 import {
   MAX_FLIP_FAILURES, MigrationError, SlotSet, advance, checkSource, nextStep, ownsAll, type MigrationEvent, type Observations,
 } from './plan.js';
+import { RunSignals } from './run-signals.js';
+import { SourceFence } from './source-fence.js';
 import { SlotSnapshot } from './snapshot.js';
 import type { MigrationRecord, MigrationStatus } from '../../common/migration.js';
 
@@ -26,8 +31,6 @@ const PREPARE_TIMEOUT_MS = 120_000;
 /** No acknowledgement for this long while data is in flight: the attempt fails. */
 const STALL_TIMEOUT_MS = 60_000;
 const PROGRESS_LOG_MS = 2000;
-const RESOLVE_TIMEOUT_MS = 3000;
-const RESOLVE_MAX_BACKOFF_MS = 2000;
 /**
  * After the flip the source waits this long before deleting its copy: the
  * clients redirected by MOVED refresh their slot maps meanwhile, and their
@@ -47,17 +50,10 @@ export interface SourceHost {
 export class SourceRun {
   private task: Promise<void> | null = null;
   private stopReason: string | null = null;
-  private abortRequested = false;
   private stopIfRolledBack = false;
-  private readonly abortListeners = new Set<() => void>();
-  private readonly stopListeners = new Set<() => void>();
+  private readonly signals = new RunSignals();
   private readonly slotSet: SlotSet;
-  /** The slots are fenced by this process (set at the fence step, or at startup for stage fence). */
-  fenced = false;
-  private fencedAt = 0;
-  /** Where the last fence's time went (logged when it lifts). */
-  private flushMs = 0;
-  private flipRttMs = 0;
+  private readonly fence: SourceFence;
 
   // ---- the current attempt ----
   private conn: MigrationConn | null = null;
@@ -67,12 +63,21 @@ export class SourceRun {
   private copy: CopyStream | null = null;
   private flipSent = false;
   private failure: Error | null = null;
-  private wake: (() => void) | null = null;
   private lastLogAt = 0;
   private lastNoteAt = 0;
 
   constructor(private readonly host: SourceHost, public rec: MigrationRecord) {
     this.slotSet = new SlotSet(rec.slots);
+    this.fence = new SourceFence(host.deps, rec.id, rec.slots);
+  }
+
+  /** The slots are fenced by this process (set at the fence step, or at startup for stage fence). */
+  get fenced(): boolean {
+    return this.fence.up;
+  }
+
+  set fenced(up: boolean) {
+    this.fence.up = up;
   }
 
   get running(): boolean {
@@ -111,8 +116,7 @@ export class SourceRun {
   async stop(reason: string): Promise<void> {
     this.stopReason = reason;
     this.conn?.close(reason);
-    for (const l of [...this.stopListeners]) l();
-    this.wakeUp();
+    this.signals.stopping();
     await this.task;
   }
 
@@ -122,8 +126,7 @@ export class SourceRun {
    * run has decided (or after timeoutMs).
    */
   async abortAtFence(timeoutMs: number): Promise<void> {
-    this.abortRequested = true;
-    for (const l of [...this.abortListeners, ...this.stopListeners]) l();
+    this.signals.requestAbort();
     const deadline = Date.now() + timeoutMs;
     while (this.rec.stage === 'fence' && this.task !== null && Date.now() < deadline) {
       await Promise.race([this.task, new Promise((r) => setTimeout(r, 50))]);
@@ -236,7 +239,7 @@ export class SourceRun {
         this.rec = { ...this.rec, keysCopied: this.rec.keysCopied + n.keys, bytesCopied: this.rec.bytesCopied + n.bytes, entriesForwarded: this.rec.entriesForwarded + n.entries };
         this.noteProgress();
       },
-      changed: () => this.wakeUp(),
+      changed: () => this.signals.wakeUp(),
       failed: (err) => this.asyncFail(err),
       lateWrite: (count) => d.logger.error('a write to a migrating slot committed after the flip was sent: it will not reach the target', { id: r.id, writes: count }),
       rowsDone: () => d.logger.info('slot migration: every row sent; forwarding writes', { id: r.id, keys: this.rec.keysCopied, backlogBytes: this.backlogBytes }),
@@ -251,13 +254,7 @@ export class SourceRun {
   /** Waits for an acknowledgement, more writes or the progress timer; fails a stalled attempt. */
   private async waitForProgress(): Promise<void> {
     if (this.failure !== null) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.wakeUp(), PROGRESS_LOG_MS);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    await this.signals.waitForWake(PROGRESS_LOG_MS);
     const now = performance.now();
     if (this.host.deps.replication.role() !== 'primary') {
       throw new MigrationError('not_owner', `${this.host.deps.name} stopped being a primary while copying: abort this migration and start it from the new primary`);
@@ -276,15 +273,9 @@ export class SourceRun {
     }
   }
 
-  private wakeUp(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
   private asyncFail(err: Error): void {
     this.failure ??= err;
-    this.wakeUp();
+    this.signals.wakeUp();
   }
 
   /** Progress counters join the current write turn about once a second (not synced on their own). */
@@ -303,25 +294,25 @@ export class SourceRun {
     const conn = this.conn!;
     const copy = this.copy!;
     this.apply({ type: 'fence' });
-    this.setFence();
+    this.fence.raise();
     d.logger.info('slot migration: write fence up', { id: this.rec.id, attempt: this.rec.attempt, backlogBytes: copy.backlogBytes, unackedBytes: copy.unackedBytes });
     try {
-      if (d.options.testFenceHoldMs > 0) await this.sleepUnlessStopped(d.options.testFenceHoldMs); // TEST ONLY
+      if (d.options.testFenceHoldMs > 0) await this.signals.sleepUnlessStopped(d.options.testFenceHoldMs); // TEST ONLY
       if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
-      if (this.abortRequested) throw new MigrationError('interrupted', 'abort requested');
+      if (this.signals.abortRequested) throw new MigrationError('interrupted', 'abort requested');
       if (this.failure !== null) throw this.failure;
       // Every write that ran before the fence commits now, and so reaches the backlog.
       const t0 = performance.now();
       d.commits.flushNow();
       const lastSeq = d.keyspace.lastSeq;
       copy.finish();
-      this.flushMs = performance.now() - t0;
+      this.fence.flushMs = performance.now() - t0;
       const r = this.rec;
       conn.send(encodeJsonFrame(FrameType.MigrateFlip, { id: r.id, attempt: r.attempt, lastSeq, frames: copy.sentFrames, mapEpoch: r.mapEpoch }));
       this.flipSent = true;
       const t1 = performance.now();
-      const answer = await this.untilAbortRequested(conn.next([FrameType.MigrateFlipped], d.options.fenceTimeoutMs, 'MigrateFlip'));
-      this.flipRttMs = performance.now() - t1;
+      const answer = await this.signals.untilAbortRequested(conn.next([FrameType.MigrateFlipped], d.options.fenceTimeoutMs, 'MigrateFlip'));
+      this.fence.flipRttMs = performance.now() - t1;
       const msg = parseFlipped(answer.body);
       if (msg.id !== r.id || msg.attempt !== r.attempt) throw new MigrationError('target_refused', `flip answered for ${msg.id}#${msg.attempt}`);
       this.flipped(msg.map);
@@ -333,68 +324,42 @@ export class SourceRun {
     }
   }
 
-  /** Waits ms, or less if the run is stopped meanwhile. */
-  private sleepUnlessStopped(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.stopListeners.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.stopListeners.add(done);
-    });
-  }
-
-  private untilAbortRequested<T>(p: Promise<T>): Promise<T> {
-    if (this.abortRequested) return Promise.reject(new MigrationError('interrupted', 'abort requested'));
-    return new Promise((resolve, reject) => {
-      const listener = (): void => reject(new MigrationError('interrupted', 'abort requested'));
-      this.abortListeners.add(listener);
-      p.then(resolve, reject).finally(() => this.abortListeners.delete(listener));
-    });
-  }
-
   /** Fenced and unsure whether the target flipped: ask it (it aborts the attempt unless flipped) until it answers. */
   private async resolve(): Promise<void> {
     const d = this.host.deps;
-    if (!this.fenced) this.setFence();
-    for (let tries = 1; ; tries++) {
-      if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
-      const addr = this.targetAddress();
-      let out: OutcomeMsg;
-      try {
-        out = await askOutcome(addr, { token: d.token, id: this.rec.id, attempt: this.rec.attempt, source: d.name }, RESOLVE_TIMEOUT_MS);
-      } catch (err) {
+    if (!this.fence.up) this.fence.raise();
+    const { addr, outcome } = await askUntilAnswered({
+      msg: { token: d.token, id: this.rec.id, attempt: this.rec.attempt, source: d.name },
+      address: () => this.targetAddress(),
+      checkStopped: () => {
+        if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
+      },
+      sleep: (ms) => this.signals.sleepUnlessStopped(ms),
+      unreachable: (target, tries, err) => {
         if (tries === 1 || tries % 10 === 0) {
-          d.logger.warn('slot migration: cannot reach the target to learn whether it flipped; the fence stays up', { id: this.rec.id, target: addr.name, tries, err: (err as Error).message });
+          d.logger.warn('slot migration: cannot reach the target to learn whether it flipped; the fence stays up', { id: this.rec.id, target: target.name, tries, err: err.message });
         }
-        this.rec = { ...this.rec, error: `fenced: cannot reach the target ${addr.name} to learn whether it flipped (${(err as Error).message})` };
-        await this.sleepUnlessStopped(Math.min(200 * tries, RESOLVE_MAX_BACKOFF_MS));
-        continue;
-      }
-      if (out.state === 'flipped') {
-        this.flipped(out.map!);
-        return;
-      }
-      this.liftFence('rolled_back');
-      const reason = `the target ${addr.name} did not flip attempt ${this.rec.attempt}; the attempt was rolled back`;
-      this.apply({ type: 'not_flipped', reason });
-      if (this.abortRequested) this.apply({ type: 'aborted', reason: 'aborted by the operator' });
-      d.logger.warn('slot migration: flip rolled back; writes go on on this node', { id: this.rec.id, abort: this.abortRequested });
-      if (this.stopIfRolledBack && this.rec.stage === 'prepare') {
-        throw new MigrationError('interrupted', `${reason} after a restart; resume to migrate again, or abort`);
-      }
+        this.rec = { ...this.rec, error: `fenced: cannot reach the target ${target.name} to learn whether it flipped (${err.message})` };
+      },
+    });
+    if (outcome.state === 'flipped') {
+      this.flipped(outcome.map!);
       return;
+    }
+    this.fence.lift('rolled_back');
+    const reason = `the target ${addr.name} did not flip attempt ${this.rec.attempt}; the attempt was rolled back`;
+    this.apply({ type: 'not_flipped', reason });
+    if (this.signals.abortRequested) this.apply({ type: 'aborted', reason: 'aborted by the operator' });
+    d.logger.warn('slot migration: flip rolled back; writes go on on this node', { id: this.rec.id, abort: this.signals.abortRequested });
+    if (this.stopIfRolledBack && this.rec.stage === 'prepare') {
+      throw new MigrationError('interrupted', `${reason} after a restart; resume to migrate again, or abort`);
     }
   }
 
   private targetAddress(): PeerBusAddress {
-    const map = this.host.deps.cluster.map;
-    const node = map?.nodes.find((n) => n.name === this.rec.target);
-    if (node !== undefined) return { name: node.name, host: node.host, busPort: node.busPort };
-    if (this.targetAddr !== null) return this.targetAddr;
-    throw new MigrationError('target_unknown', `the target ${this.rec.target} is not in the cluster map`);
+    const addr = busAddressIn(this.host.deps.cluster.map, this.rec.target) ?? this.targetAddr;
+    if (addr === null) throw new MigrationError('target_unknown', `the target ${this.rec.target} is not in the cluster map`);
+    return addr;
   }
 
   /**
@@ -420,44 +385,21 @@ export class SourceRun {
     const d = this.host.deps;
     const map = this.rec.newMap!;
     installOrVerify(d, map, this.rec);
-    this.liftFence('flipped');
+    this.fence.lift('flipped');
     this.endAttempt();
     // After the lift: a crash before this record only repeats the (idempotent) install at startup.
     this.apply({ type: 'installed' });
     d.logger.info('slot migration flipped: the target owns the slots', { id: this.rec.id, epoch: map.epoch, target: this.rec.target });
   }
 
-  private setFence(): void {
-    this.host.deps.cluster.fence(this.rec.slots);
-    this.fenced = true;
-    this.fencedAt = performance.now();
-  }
-
-  private liftFence(result: 'flipped' | 'rolled_back'): void {
-    if (!this.fenced) return;
-    this.host.deps.cluster.lift(this.rec.slots);
-    this.fenced = false;
-    const seconds = (performance.now() - this.fencedAt) / 1000;
-    this.host.deps.metrics.fenceSeconds.observe({ result }, seconds);
-    this.host.deps.logger.info('slot migration: write fence lifted', {
-      id: this.rec.id, result, fenceMs: round(seconds * 1000), flushMs: round(this.flushMs), flipRoundTripMs: round(this.flipRttMs),
-    });
-    this.flushMs = 0;
-    this.flipRttMs = 0;
-  }
-
   // ---- cleanup ------------------------------------------------------------------------
 
   private async cleanup(): Promise<void> {
     const d = this.host.deps;
-    await this.sleepUnlessStopped(CLEANUP_GRACE_MS);
+    await this.signals.sleepUnlessStopped(CLEANUP_GRACE_MS);
     if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
     const base = this.rec.keysDeleted;
-    const mine = (slot: number): boolean => {
-      const shard = d.cluster.map?.shards[d.cluster.myShard];
-      return shard !== undefined && shard.slots.some(([a, b]) => slot >= a && slot <= b);
-    };
-    const deleted = await deleteSlotKeys(d.keyspace, d.commits, rangesToSlots(this.rec.slots), (slot) => !mine(slot), () => this.stopReason !== null, (n) => {
+    const deleted = await deleteSlotKeys(d.keyspace, d.commits, rangesToSlots(this.rec.slots), (slot) => !ownedHere(d.cluster, slot), () => this.stopReason !== null, (n) => {
       this.rec = { ...this.rec, keysDeleted: base + n };
       this.noteProgress();
     });
@@ -477,36 +419,4 @@ export class SourceRun {
     this.flipSent = false;
     this.failure = null;
   }
-}
-
-/**
- * Installs `map` unless an equal or newer one is there already; then the
- * installed map must give the slots to the target shard (else the fence
- * must stay: MigrationError conflict).
- */
-export function installOrVerify(d: MigrationDeps, map: ClusterMap, rec: MigrationRecord): void {
-  const cur = d.cluster.map;
-  if (cur === null || cur.epoch < map.epoch) {
-    d.cluster.install(map);
-    return;
-  }
-  if (!ownsAll(cur, rec.targetShard, rec.slots)) {
-    throw new MigrationError('conflict', `the installed cluster map (epoch ${cur.epoch}) does not give the migrated slots to ${rec.targetShard}, though the target flipped at epoch ${map.epoch}: push a map that does`);
-  }
-}
-
-/** One MigrateAbort on a fresh connection: the target's final word on the attempt. */
-export async function askOutcome(addr: PeerBusAddress, msg: { token: string; id: string; attempt: number; source: string }, timeoutMs: number): Promise<OutcomeMsg> {
-  const conn = await MigrationConn.connect(addr, timeoutMs);
-  try {
-    conn.send(encodeJsonFrame(FrameType.MigrateAbort, msg));
-    const f = await conn.next([FrameType.MigrateOutcome], timeoutMs, 'MigrateAbort');
-    return parseOutcome(f.body);
-  } finally {
-    conn.close('outcome received');
-  }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }

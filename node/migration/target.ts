@@ -18,8 +18,9 @@ import type { BusSocket } from '../replication/bus-socket.js';
 import { FrameError, FrameType, encodeJsonFrame, type Frame } from '../replication/frames.js';
 import { decodeBatch } from '../replication/batch-codec.js';
 import { decodeRows } from '../replication/row-codec.js';
-import { deleteSlotKeys, replicated } from './cleaner.js';
+import { deleteSlotKeys, inRanges, ownedHere, replicated } from './cleaner.js';
 import type { MigrationDeps } from './deps.js';
+import { roundMs } from './metrics.js';
 import {
   encodeMigrateAck, parseAbort, parseBegin, parseFlip, type BeginMsg, type ErrorMsg, type FlipMsg, type MigrateErrorCode, type OutcomeMsg,
 } from './messages.js';
@@ -221,7 +222,7 @@ export class MigrationTarget {
     const msg = session.begin;
     try {
       const slots = rangesToSlots(msg.slots);
-      const cleared = await deleteSlotKeys(this.deps.keyspace, this.deps.commits, slots, (slot) => !this.mine(slot), () => !this.current(session));
+      const cleared = await deleteSlotKeys(this.deps.keyspace, this.deps.commits, slots, (slot) => !ownedHere(this.deps.cluster, slot), () => !this.current(session));
       await replicated(this.deps.commits);
       if (!this.current(session)) return;
       session.bus.send(encodeJsonFrame(FrameType.MigrateReady, { id: msg.id, attempt: msg.attempt, cleared }));
@@ -350,7 +351,7 @@ export class MigrationTarget {
       d.logger.info('slot import flipped: this shard now owns the slots', {
         id: begin.id, attempt: begin.attempt, epoch: next.epoch, slots: rangesToSlots(begin.slots).length,
         // Where the flip's time went: the last frames committed (and acknowledged by the replicas), the replica check, the durable install.
-        commitMs: ms(t1 - t0), replicasMs: ms(t2 - t1), installMs: ms(t3 - t2),
+        commitMs: roundMs(t1 - t0), replicasMs: roundMs(t2 - t1), installMs: roundMs(t3 - t2),
       });
       session.bus.send(encodeJsonFrame(FrameType.MigrateFlipped, { id: begin.id, attempt: begin.attempt, map: next }));
     } catch (err) {
@@ -395,12 +396,6 @@ export class MigrationTarget {
     return map !== null && map.epoch > imp.mapEpoch && ownsAll(map, imp.targetShard, imp.slots);
   }
 
-  /** The slot is this node's shard's (in the installed map): never delete there. */
-  private mine(slot: number): boolean {
-    const shard = this.deps.cluster.map?.shards[this.deps.cluster.myShard];
-    return shard !== undefined && inRanges(slot, shard.slots);
-  }
-
   private update(id: string, patch: Partial<ImportRecord>, durable: boolean): void {
     this.imports = this.imports.map((i) => (i.id === id ? { ...i, ...patch, updatedAt: this.deps.now() } : i));
     if (durable) this.store.saveImports(this.imports);
@@ -413,7 +408,7 @@ export class MigrationTarget {
     const busy = (slot: number): boolean => this.imports.some((i) => i.state === 'importing' && inRanges(slot, i.slots));
     void deleteSlotKeys(
       this.deps.keyspace, this.deps.commits, rangesToSlots(imp.slots),
-      (slot) => !busy(slot) && !this.mine(slot),
+      (slot) => !busy(slot) && !ownedHere(this.deps.cluster, slot),
       () => this.closed || this.deps.replication.role() !== 'primary',
     ).then((n) => {
       if (n > 0) this.deps.logger.info('deleted the keys an aborted slot import had copied', { id: imp.id, keys: n });
@@ -423,12 +418,4 @@ export class MigrationTarget {
       this.cleaning--;
     });
   }
-}
-
-function ms(x: number): number {
-  return Math.round(x * 10) / 10;
-}
-
-function inRanges(slot: number, ranges: ImportRecord['slots']): boolean {
-  return ranges.some(([a, b]) => slot >= a && slot <= b);
 }
