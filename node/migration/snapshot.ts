@@ -1,20 +1,20 @@
 /**
  * A consistent read of the rows of some slots, for a migration's copy:
- * like the replication SnapshotReader, a second read-only SQLite connection
- * whose read transaction sees the database as of its first read while the
- * node keeps committing; the sequence read in that transaction is where the
- * forwarded writes start. Pages through each slot by rowid on the slot
+ * like the replication SnapshotReader, a ReadTransaction (a second
+ * read-only SQLite connection that sees the database as of its first read
+ * while the node keeps committing); the sequence read in that transaction is
+ * where the forwarded writes start. Pages through each slot by rowid on the slot
  * index; when the slots hold a large share of all rows, one pass over the
  * whole table in rowid order (sequential pages) filtered by slot is cheaper
  * than that many random row lookups.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { SlotRange } from '../../common/cluster-map.js';
 import { rangesToSlots } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import type { StoredRow } from '../engine/types.js';
+import { ReadTransaction, rowBytes, type RowTuple } from '../replication/snapshot.js';
 
-type RowTuple = [id: number, key: Buffer, flags: number, expiresAt: number | null, version: number, value: Buffer];
 type ScanTuple = [id: number, slot: number, key: Buffer, flags: number, expiresAt: number | null, version: number, value: Buffer];
 
 const PAGE_ROWS = 512;
@@ -24,7 +24,7 @@ const SCAN_SHARE = 0.25;
 export class SlotSnapshot {
   readonly seq: number;
   readonly totalKeys: number;
-  private readonly db: Database.Database;
+  private readonly tx: ReadTransaction;
   private readonly page: Database.Statement;
   /** Non-null: the table is scanned in rowid order and rows are filtered by slot. */
   private readonly scan: Database.Statement | null;
@@ -36,25 +36,20 @@ export class SlotSnapshot {
   /** `now`: rows already expired then are left out (the source deletes them itself, and the delete is forwarded). */
   constructor(file: string, ranges: readonly SlotRange[], private readonly now: number) {
     this.slots = rangesToSlots(ranges);
-    this.db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      this.db.prepare('BEGIN').run();
-      // The first read fixes the snapshot; every later read sees the same state.
-      this.seq = this.db.prepare("SELECT value FROM meta WHERE name = 'last_seq'").pluck().get() as number;
-      const count = this.db.prepare('SELECT COUNT(*) FROM kv WHERE slot BETWEEN ? AND ?').pluck();
+    this.tx = new ReadTransaction(file);
+    this.seq = this.tx.seq;
+    [this.totalKeys, this.page, this.scan] = this.tx.setUp((db) => {
+      const count = db.prepare('SELECT COUNT(*) FROM kv WHERE slot BETWEEN ? AND ?').pluck();
       let total = 0;
       for (const [a, b] of ranges) total += count.get(a, b) as number;
-      this.totalKeys = total;
-      this.page = this.db.prepare('SELECT id, key, flags, expires_at, version, value FROM kv WHERE slot = ? AND id > ? ORDER BY id LIMIT ?').raw();
-      const all = this.db.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number;
-      this.scan = total > 0 && total >= all * SCAN_SHARE
-        ? this.db.prepare('SELECT id, slot, key, flags, expires_at, version, value FROM kv WHERE id > ? ORDER BY id LIMIT ?').raw()
+      const page = db.prepare('SELECT id, key, flags, expires_at, version, value FROM kv WHERE slot = ? AND id > ? ORDER BY id LIMIT ?').raw();
+      const all = db.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number;
+      const scan = total > 0 && total >= all * SCAN_SHARE
+        ? db.prepare('SELECT id, slot, key, flags, expires_at, version, value FROM kv WHERE id > ? ORDER BY id LIMIT ?').raw()
         : null;
-      for (const slot of this.slots) this.wanted[slot] = 1;
-    } catch (err) {
-      this.db.close();
-      throw err;
-    }
+      return [total, page, scan] as const;
+    });
+    for (const slot of this.slots) this.wanted[slot] = 1;
   }
 
   get done(): boolean {
@@ -73,7 +68,7 @@ export class SlotSnapshot {
         this.lastId = id;
         if (expiresAt !== null && expiresAt <= this.now) continue;
         rows.push({ key, flags, expiresAt, version, value });
-        bytes += key.length + value.length + 32;
+        bytes += rowBytes(key, value);
       }
       if (page.length < PAGE_ROWS) {
         this.slotIndex++;
@@ -92,7 +87,7 @@ export class SlotSnapshot {
         this.lastId = id;
         if (this.wanted[slot] !== 1 || (expiresAt !== null && expiresAt <= this.now)) continue;
         rows.push({ key, flags, expiresAt, version, value });
-        bytes += key.length + value.length + 32;
+        bytes += rowBytes(key, value);
       }
       // The end of the table ends every slot.
       if (page.length < PAGE_ROWS) this.slotIndex = this.slots.length;
@@ -101,11 +96,6 @@ export class SlotSnapshot {
   }
 
   close(): void {
-    if (!this.db.open) return;
-    try {
-      this.db.prepare('COMMIT').run();
-    } finally {
-      this.db.close();
-    }
+    this.tx.close();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * A consistent read of the whole keyspace for a full resync, through a
- * second, read-only SQLite connection: in WAL mode its read transaction sees
+ * second, read-only SQLite connection (ReadTransaction, which the slot
+ * migration's SlotSnapshot uses too): in WAL mode its read transaction sees
  * the database as of its first read while the node keeps committing on its
  * own connection. The sequence read in the same transaction is the position
  * the replica continues streaming from.
@@ -8,15 +9,17 @@
 import Database from 'better-sqlite3';
 import type { StoredRow } from '../engine/types.js';
 
-type RowTuple = [id: number, key: Buffer, flags: number, expiresAt: number | null, version: number, value: Buffer];
+export type RowTuple = [id: number, key: Buffer, flags: number, expiresAt: number | null, version: number, value: Buffer];
 
-export class SnapshotReader {
+/**
+ * A read transaction on a second, read-only connection to the database
+ * file: it sees the database as of its first read (which reads the
+ * sequence) while the node keeps committing on its own connection.
+ */
+export class ReadTransaction {
+  readonly db: Database.Database;
+  /** The last committed sequence in what this transaction sees. */
   readonly seq: number;
-  readonly totalKeys: number;
-  private readonly db: Database.Database;
-  private readonly page: Database.Statement;
-  private lastId = 0;
-  private done = false;
 
   constructor(file: string) {
     this.db = new Database(file, { readonly: true, fileMustExist: true });
@@ -24,12 +27,52 @@ export class SnapshotReader {
       this.db.prepare('BEGIN').run();
       // The first read fixes the snapshot; every later read sees the same state.
       this.seq = this.db.prepare("SELECT value FROM meta WHERE name = 'last_seq'").pluck().get() as number;
-      this.totalKeys = this.db.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number;
-      this.page = this.db.prepare('SELECT id, key, flags, expires_at, version, value FROM kv WHERE id > ? ORDER BY id LIMIT ?').raw();
     } catch (err) {
       this.db.close();
       throw err;
     }
+  }
+
+  /** `fn` over the connection (preparing statements, counting); the connection is closed if it throws. */
+  setUp<T>(fn: (db: Database.Database) => T): T {
+    try {
+      return fn(this.db);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      this.db.prepare('COMMIT').run();
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+/** Roughly what a row costs to hold and send (for batching by size). */
+export function rowBytes(key: Buffer, value: Buffer): number {
+  return key.length + value.length + 32;
+}
+
+export class SnapshotReader {
+  readonly seq: number;
+  readonly totalKeys: number;
+  private readonly tx: ReadTransaction;
+  private readonly page: Database.Statement;
+  private lastId = 0;
+  private done = false;
+
+  constructor(file: string) {
+    this.tx = new ReadTransaction(file);
+    this.seq = this.tx.seq;
+    [this.totalKeys, this.page] = this.tx.setUp((db) => [
+      db.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number,
+      db.prepare('SELECT id, key, flags, expires_at, version, value FROM kv WHERE id > ? ORDER BY id LIMIT ?').raw(),
+    ] as const);
   }
 
   /** The next rows, about maxBytes of them; null when every row has been read. */
@@ -41,7 +84,7 @@ export class SnapshotReader {
       const page = this.page.all(this.lastId, 256) as RowTuple[];
       for (const [id, key, flags, expiresAt, version, value] of page) {
         rows.push({ key, flags, expiresAt, version, value });
-        bytes += key.length + value.length + 32;
+        bytes += rowBytes(key, value);
         this.lastId = id;
       }
       if (page.length < 256) {
@@ -53,11 +96,6 @@ export class SnapshotReader {
   }
 
   close(): void {
-    if (!this.db.open) return;
-    try {
-      this.db.prepare('COMMIT').run();
-    } finally {
-      this.db.close();
-    }
+    this.tx.close();
   }
 }
