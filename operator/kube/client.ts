@@ -179,6 +179,11 @@ export class KubeClient {
       };
       signal.addEventListener('abort', abort, { once: true });
       req.on('error', (err) => done(err));
+      // An abort while the request was being opened fired no event: honour it now.
+      if (signal.aborted) {
+        abort();
+        return;
+      }
       req.on('response', (res) => {
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
