@@ -7,10 +7,10 @@
  *   POST /admin/replication/repair       primary: re-copy {slots?} to replicas
  * Every request needs `Authorization: Bearer <adminToken>`.
  */
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { timingSafeEqual } from 'node:crypto';
+import express, { type Router } from 'express';
 import type { RoleRequest } from '../../common/replication.js';
 import { SLOT_COUNT } from '../../common/slot.js';
+import { adminAuth } from '../http/admin-auth.js';
 import { HttpError, badRequest } from '../http/errors.js';
 import { RoleChangeError } from './errors.js';
 import type { ReplicationManager } from './manager.js';
@@ -18,14 +18,7 @@ import { NODE_NAME } from './peer-address.js';
 
 export function adminRouter(manager: ReplicationManager, token: string): Router {
   const router = express.Router();
-  const expected = Buffer.from(`Bearer ${token}`);
-  router.use((req: Request, _res: Response, next: NextFunction) => {
-    const got = Buffer.from(req.get('authorization') ?? '');
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      throw new HttpError(401, 'unauthorized', 'the admin API needs Authorization: Bearer <adminToken>', undefined, { 'WWW-Authenticate': 'Bearer' });
-    }
-    next();
-  });
+  router.use(adminAuth(token));
   const json = express.json({ limit: 1024 * 1024, strict: true, type: () => true });
 
   router.get('/replication', (_req, res) => {

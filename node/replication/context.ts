@@ -1,7 +1,7 @@
 /**
  * What the two ends of a replication link need from the node. The manager
- * implements both; the session (primary side) and the link (replica side)
- * see only these small surfaces.
+ * builds both; the sessions (primary side, replica-sessions.ts) and the
+ * link (replica side, primary-follower.ts) see only these small surfaces.
  */
 import type { PeerAddress, SlotDigest, Term } from '../../common/replication.js';
 import type { Logger } from '../../common/logger.js';
