@@ -14,12 +14,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Cluster, Redis } from 'ioredis';
-import { rangesToSlots, type SlotRange } from '../common/cluster-map.js';
-import { SLOT_COUNT, keySlot } from '../common/slot.js';
+import type { SlotRange } from '../common/cluster-map.js';
 import { MigrationAdminClient } from '../common/migration-admin-client.js';
 import type { MigrationStatus } from '../common/migration.js';
 import { TestCluster } from '../test/support/cluster-harness.js';
 import { CLUSTER_TOKEN, type ShardNode } from '../test/support/repl-shard.js';
+import { keysInSlots } from '../test/support/slot-keys.js';
 
 export interface LatencyStats {
   readonly ops: number;
@@ -116,18 +116,6 @@ class LatencyLoad {
   }
 }
 
-/** `n` keys whose slots lie in `ranges`. */
-function keysIn(ranges: readonly SlotRange[], n: number): string[] {
-  const want = new Uint8Array(SLOT_COUNT);
-  for (const s of rangesToSlots(ranges)) want[s] = 1;
-  const out: string[] = [];
-  for (let i = 0; out.length < n; i++) {
-    const k = `mk:${i}`;
-    if (want[keySlot(k)] === 1) out.push(k);
-  }
-  return out;
-}
-
 /** Pipelined SETs straight to the owning primary: 4 connections, 1000 commands per pipeline. */
 async function load(port: number, keys: readonly string[]): Promise<number> {
   const value = 'x'.repeat(VALUE_BYTES);
@@ -219,7 +207,7 @@ export async function migrationBench(keyCount: number): Promise<MigrationBenchRe
   try {
     const shard0 = cluster.shards[0]!.primary;
     const shard1 = cluster.shards[1]!.primary;
-    const keys = keysIn(MOVING, keyCount);
+    const keys = keysInSlots('mk:', MOVING, keyCount);
     const loadKeysPerSec = await load(shard0.node.port, keys);
     await cluster.waitForConvergence(300_000);
     // Let the load's aftermath (WAL checkpoints on every node) finish before anything is measured.
@@ -233,7 +221,7 @@ export async function migrationBench(keyCount: number): Promise<MigrationBenchRe
     await cluster.waitForConvergence(300_000);
 
     // ---- phase 2: the client-visible pause
-    const pauseKeys = keysIn(PAUSE_SLOTS, Math.max(1, Math.round((keyCount * (PAUSE_SLOTS[0]![1] - PAUSE_SLOTS[0]![0] + 1)) / 8192)));
+    const pauseKeys = keysInSlots('mk:', PAUSE_SLOTS, Math.max(1, Math.round((keyCount * (PAUSE_SLOTS[0]![1] - PAUSE_SLOTS[0]![0] + 1)) / 8192)));
     const probeKeys = pauseKeys.filter((_, i) => i % Math.max(1, Math.floor(pauseKeys.length / 20_000)) === 0);
     const lat = new LatencyLoad(shard1.node.port, probeKeys);
     let baselineFrom = 0;

@@ -13,7 +13,9 @@ import { footprintBench } from './footprint.js';
 import { replicationBench, type ReplRow } from './replication.js';
 import { killChildrenOnExit } from './processes.js';
 import { migrationBench, type MigrationBenchResult } from './migration.js';
-import { CHECKER_CLIENT, GAP_WINDOW_MS, failoverBench, rescaleBench, type FailoverBenchResult, type RescaleBenchResult } from './control-plane.js';
+import { CHECKER_CLIENT } from './failover-checker.js';
+import { GAP_WINDOW_MS, failoverBench, type FailoverBenchResult } from './failover.js';
+import { rescaleBench, type RescaleBenchResult } from './rescale.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
