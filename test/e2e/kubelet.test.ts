@@ -133,8 +133,8 @@ describe('e2e: pod lifecycle on the node', function () {
     await waitPod('polite', 'Running', (x) => isReady(x));
     await waitPod('stubborn', 'Running', (x) => isReady(x));
     await env.kubectl(['delete', 'pod', '-n', ns, 'polite', 'stubborn', '--wait=true', '--timeout=60s']);
-    expect(await pod('polite')).to.equal(undefined);
-    expect(await pod('stubborn')).to.equal(undefined);
+    expect(await pod('polite')).to.equal(null);
+    expect(await pod('stubborn')).to.equal(null);
     if (env.local !== undefined) {
       expect(await env.podLogs(ns, 'polite')).to.contain('got SIGTERM');
       const stubborn = await env.podLogs(ns, 'stubborn');
