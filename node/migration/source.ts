@@ -3,10 +3,10 @@
  * nextStep() chooses (plan.ts), persisting each stage before it acts. One
  * attempt = one connection to the target: MigrateBegin → Ready, then the
  * data (copy.ts: the snapshot rows of the slots and every committed write
- * to them since), then the fence (source-fence.ts) and the flip. Whenever
- * the flip's outcome is unknown the fence stays up until the target says
- * whether it flipped (flip-outcome.ts). Stops and aborts reach the loop
- * through run-signals.ts.
+ * to them since; progress in source-progress.ts), then the fence
+ * (source-fence.ts) and the flip. Whenever the flip's outcome is unknown
+ * the fence stays up until the target says whether it flipped
+ * (flip-outcome.ts). Stops and aborts reach the loop through run-signals.ts.
  */
 import { performance } from 'node:perf_hooks';
 import { rangesToSlots, type ClusterMap } from '../../common/cluster-map.js';
@@ -22,6 +22,7 @@ import {
 } from './plan.js';
 import { RunSignals } from './run-signals.js';
 import { SourceFence } from './source-fence.js';
+import { PROGRESS_LOG_MS, SourceProgress } from './source-progress.js';
 import { SlotSnapshot } from './snapshot.js';
 import type { MigrationRecord, MigrationStatus } from '../../common/migration.js';
 
@@ -30,7 +31,6 @@ const CONNECT_TIMEOUT_MS = 5000;
 const PREPARE_TIMEOUT_MS = 120_000;
 /** No acknowledgement for this long while data is in flight: the attempt fails. */
 const STALL_TIMEOUT_MS = 60_000;
-const PROGRESS_LOG_MS = 2000;
 /**
  * After the flip the source waits this long before deleting its copy: the
  * clients redirected by MOVED refresh their slot maps meanwhile, and their
@@ -54,6 +54,7 @@ export class SourceRun {
   private readonly signals = new RunSignals();
   private readonly slotSet: SlotSet;
   private readonly fence: SourceFence;
+  private readonly progress: SourceProgress;
 
   // ---- the current attempt ----
   private conn: MigrationConn | null = null;
@@ -63,12 +64,11 @@ export class SourceRun {
   private copy: CopyStream | null = null;
   private flipSent = false;
   private failure: Error | null = null;
-  private lastLogAt = 0;
-  private lastNoteAt = 0;
 
   constructor(private readonly host: SourceHost, public rec: MigrationRecord) {
     this.slotSet = new SlotSet(rec.slots);
     this.fence = new SourceFence(host.deps, rec.id, rec.slots);
+    this.progress = new SourceProgress(host.deps);
   }
 
   /** The slots are fenced by this process (set at the fence step, or at startup for stage fence). */
@@ -230,13 +230,7 @@ export class SourceRun {
     this.unsubscribe = d.subscribeCommitted((batches) => this.copy?.committed(batches));
     const copy = new CopyStream(conn, new SlotSnapshot(d.dbFile, r.slots, d.now()), this.slotSet, {
       sent: (n) => {
-        const m = d.metrics;
-        if (n.keys > 0) {
-          m.keys.inc({ side: 'source' }, n.keys);
-          m.bytes.inc({ side: 'source' }, n.bytes);
-        }
-        if (n.entries > 0) m.entries.inc({ side: 'source' }, n.entries);
-        this.rec = { ...this.rec, keysCopied: this.rec.keysCopied + n.keys, bytesCopied: this.rec.bytesCopied + n.bytes, entriesForwarded: this.rec.entriesForwarded + n.entries };
+        this.rec = this.progress.sent(this.rec, n);
         this.noteProgress();
       },
       changed: () => this.signals.wakeUp(),
@@ -263,14 +257,7 @@ export class SourceRun {
     if (copy !== null && copy.unackedBytes > 0 && now - copy.lastAckAt > STALL_TIMEOUT_MS) {
       throw new MigrationError('connection', `the target acknowledged nothing for ${STALL_TIMEOUT_MS / 1000} s`);
     }
-    if (now - this.lastLogAt >= PROGRESS_LOG_MS) {
-      this.lastLogAt = now;
-      const r = this.rec;
-      this.host.deps.logger.info('slot migration progress', {
-        id: r.id, stage: r.stage, keysCopied: r.keysCopied, keysTotal: copy?.totalKeys ?? 0, bytesCopied: r.bytesCopied,
-        entriesForwarded: r.entriesForwarded, backlogBytes: copy?.backlogBytes ?? 0, unackedBytes: copy?.unackedBytes ?? 0,
-      });
-    }
+    this.progress.log(this.rec, copy, now);
   }
 
   private asyncFail(err: Error): void {
@@ -280,9 +267,7 @@ export class SourceRun {
 
   /** Progress counters join the current write turn about once a second (not synced on their own). */
   private noteProgress(): void {
-    const now = performance.now();
-    if (now - this.lastNoteAt < 1000) return;
-    this.lastNoteAt = now;
+    if (!this.progress.noteDue()) return;
     this.rec = { ...this.rec, updatedAt: this.host.deps.now() };
     this.host.note(this.rec);
   }
