@@ -247,6 +247,8 @@ describe('local cluster: controller restart in the middle of a failover', functi
         return st.shards[1]!.failover?.blocked != null && st.messages.some((m) => m.includes('no promotion'));
       }, { timeoutMs: 60_000, intervalMs: 100 });
       expect((await cluster.shard('shard-1')).primary).to.equal(old);
+      // The control API answers before irisctl prints the events recorded at start: wait for the line, then check it.
+      await waitFor('the restarted controller to print that it resumes', () => /ControllerStarted:/.test(cluster.output().slice(mark)), { timeoutMs: 30_000, intervalMs: 50 });
       expect(cluster.output().slice(mark)).to.match(/ControllerStarted: resuming cluster .*; resuming failover of shard-1 at stage fence/);
 
       resume(replicaPid);
