@@ -23,6 +23,7 @@ export interface PodEndpoint {
 export interface KubeEnv {
   readonly mode: 'local' | 'external';
   readonly kubeconfig: string;
+  /** The operator's own API client (operator/kube/client.ts), as the kubeconfig's user. */
   readonly rest: KubeClient;
   readonly kubectlPath: string;
   /** The helm binary: $IRIS_HELM, else the cached one locally and helm from PATH for an external cluster. */
