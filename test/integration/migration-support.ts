@@ -15,6 +15,7 @@ import type { MigrationStage, MigrationStatus } from '../../common/migration.js'
 import { AckLog } from '../support/ack-log.js';
 import type { TestCluster } from '../support/cluster-harness.js';
 import { CLUSTER_TOKEN, seqOf, valueFor, type ShardNode } from '../support/repl-shard.js';
+import { keysInSlots } from '../support/slot-keys.js';
 import { waitFor } from '../support/wait.js';
 
 export function migrationAdmin(n: ShardNode): MigrationAdminClient {
@@ -122,10 +123,7 @@ export class ClusterLoad {
 
 /** Writes `n` keys of `valueBytes` bytes whose slots are in `ranges`, auto-pipelined; returns the keys. */
 export async function preload(seedPort: number, ranges: readonly SlotRange[], n: number, valueBytes = 100): Promise<string[]> {
-  const wanted = new Uint8Array(SLOT_COUNT);
-  for (const s of rangesToSlots(ranges)) wanted[s] = 1;
-  const keys: string[] = [];
-  for (let i = 0; keys.length < n; i++) if (wanted[keySlot(`pre:${i}`)] === 1) keys.push(`pre:${i}`);
+  const keys = keysInSlots('pre:', ranges, n);
   const client = clusterClient(seedPort, { autoPipeline: true });
   try {
     for (let i = 0; i < keys.length; i += 2000) {
