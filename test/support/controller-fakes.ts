@@ -46,8 +46,25 @@ export class MemoryStateStore implements StateStore {
     return last === undefined ? null : clone(last);
   }
 
+  /** A save failed as a crash (whoever caught the error, the controller is gone). */
+  crashed = false;
+
+  /** Saves work again (for the controller started after the crash). */
+  revive(): void {
+    this.crashBefore = null;
+    this.crashed = false;
+  }
+
+  /** Every save after the first `n` fails, as if the controller died right after its n-th save. */
+  crashAfterSaves(n: number): void {
+    this.crashBefore = () => this.saved.length >= n;
+  }
+
   async save(state: ControllerState): Promise<void> {
-    if (this.crashBefore?.(state) === true) throw new Error('fake crash: the controller died before this save');
+    if (this.crashBefore?.(state) === true) {
+      this.crashed = true;
+      throw new Error('fake crash: the controller died before this save');
+    }
     this.saved.push(clone(state));
     this.onSave?.(state);
   }
@@ -390,6 +407,9 @@ export class ControllerRig {
   /** Errors of steps, as the controller logs them (a step that fails does not stop the others). */
   readonly errors: string[] = [];
 
+  /** A save failed as a crash: this controller does nothing more. */
+  dead = false;
+
   /** One tick, in the controller's order. */
   async tick(): Promise<void> {
     await this.step(() => this.heartbeat.round());
@@ -403,19 +423,21 @@ export class ControllerRig {
   }
 
   private async step(fn: () => Promise<void>): Promise<void> {
+    if (this.dead) return;
     try {
       await fn();
     } catch (err) {
-      this.errors.push(err instanceof Error ? err.message : String(err));
+      if (!this.store.crashed) this.errors.push(err instanceof Error ? err.message : String(err));
     }
+    if (this.store.crashed) this.dead = true;
   }
 
   /** Ticks until `done` holds (at most `max` ticks; the clock moves one heartbeat per tick). */
   async tickUntil(done: () => boolean, max = 20): Promise<void> {
-    for (let i = 0; i < max && !done(); i++) {
+    for (let i = 0; i < max && !done() && !this.dead; i++) {
       await this.tick();
       this.clock.advance(this.ctx.state.spec.heartbeatMs);
     }
-    if (!done()) throw new Error(`not done after ${max} ticks; events: ${this.reasons().join(', ')}`);
+    if (!done() && !this.dead) throw new Error(`not done after ${max} ticks; events: ${this.reasons().join(', ')}`);
   }
 }

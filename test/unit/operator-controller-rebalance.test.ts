@@ -132,6 +132,35 @@ describe('operator/controller rebalance runner (fake nodes)', () => {
     expect(b.reasons).to.not.include.members(['MigrationRestarted', 'MigrationRolledBack']);
   });
 
+  it('finishes the same operation the same way whichever of its saves the controller died after', async () => {
+    const straight = scaleOut();
+    const refStore = new MemoryStateStore(straight.state);
+    const ref = await runToEnd(refStore, straight.cluster, new FakeClock(), false);
+    const total = refStore.saved.length;
+    expect(total).to.be.at.least(6);
+    for (let k = 1; k < total; k++) {
+      const { state, cluster } = scaleOut();
+      const store = new MemoryStateStore(state);
+      const clock = new FakeClock();
+      store.crashAfterSaves(k);
+      const dying = await ControllerRig.open(store, cluster, clock);
+      for (let i = 0; i < 40 && !dying.dead; i++) {
+        await dying.tick();
+        moveMigrationsOn(cluster);
+        clock.advance(state.spec.heartbeatMs);
+      }
+      expect(dying.dead, `died after save ${k}`).to.equal(true);
+      store.revive();
+      const { rig, reasons } = await runToEnd(store, cluster, clock, false);
+      const all = [...dying.reasons(), ...reasons];
+      expect(rig.state.map!.shards.map((s) => [s.id, s.slots]), `died after save ${k}`).to.deep.equal(ref.rig.state.map!.shards.map((s) => [s.id, s.slots]));
+      expect(count(all, 'MigrationStarted'), `died after save ${k}`).to.equal(count(ref.reasons, 'MigrationStarted'));
+      expect(all).to.not.include.members(['MigrationRestarted', 'MigrationRolledBack']);
+      const epochs = store.saved.map((x) => x.map!.epoch);
+      expect(epochs).to.deep.equal([...epochs].sort((a, b) => a - b));
+    }
+  });
+
   it('starts a recorded migration that never reached its source under the same id', async () => {
     const { state, cluster } = scaleOut();
     const store = new MemoryStateStore(state);
