@@ -2,13 +2,14 @@
  * What every step of the controller works with: the recorded state (changed
  * only through commit(), which persists before returning, so a step acts
  * only on progress that survives a controller crash), the platform, the
- * nodes' admin APIs and the latest heartbeat observations.
+ * nodes' admin APIs (clients from a NodeApiFactory: HTTP in use, fakes in
+ * tests) and the latest heartbeat observations.
  */
 import type { Logger } from '../../common/logger.js';
+import { nodeUp } from '../core/health.js';
 import type { NodeObservation } from '../core/observation.js';
 import type { ControllerState } from '../core/state.js';
 import type { NodeEndpoint, Platform, StateStore } from '../platform/types.js';
-import { nodeUp } from '../core/health.js';
 import { httpNodeApi, type NodeAdminApi, type NodeApiFactory } from './node-api.js';
 import { allocateId } from './shard-update.js';
 
