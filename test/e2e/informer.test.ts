@@ -1,9 +1,9 @@
 /**
  * The operator's list-watch client (operator/kube/informer.ts, which the test
- * kubelet uses too) against the
- * real API server: after etcd has been compacted, a watch from an older
- * resourceVersion is answered with 410 Gone; the informer re-lists, reports
- * what changed meanwhile (including deletions) and then follows the watch.
+ * kubelet uses too) against the real API server: after etcd has been
+ * compacted, a watch resumed from an older resourceVersion is answered with
+ * 410 Gone; the informer re-lists, reports what changed meanwhile (including
+ * deletions) and then follows the watch.
  * Local environment only: it compacts etcd directly. PodTemplates are used
  * because the local API server serves them without its watch cache.
  */
