@@ -6,7 +6,7 @@
  * is reported (see core/map-merge.ts).
  */
 import { AdminApiError } from '../../common/admin-client.js';
-import type { ClusterMap, MapNode } from '../../common/cluster-map.js';
+import { sameMapContent, type ClusterMap, type MapNode } from '../../common/cluster-map.js';
 import { withNodeAddresses, withShard } from '../core/slot-plan.js';
 import { mapNodes } from './addresses.js';
 import { resolveMapConflict } from '../core/map-merge.js';
@@ -42,7 +42,13 @@ export class MapPublisher {
         // The two primaries of a migration in flight may install its flip at any moment: push to them only
         // over the epoch they were seen at, so a flip never gets overwritten by a map that has not seen it.
         const cas = participants.has(name) ? (this.ctx.observations.get(name)?.mapEpoch ?? 0) : undefined;
-        await this.ctx.api(name)?.setClusterMap(map, cas);
+        const api = this.ctx.api(name);
+        if (api === null) return;
+        await api.setClusterMap(map, cas);
+        // The node has this epoch now: a second publish in the same tick must not push again over the epoch the
+        // heartbeat saw (the node would refuse it, and resolving that refusal raised the epoch on every tick).
+        const seen = this.ctx.observations.get(name);
+        if (seen !== undefined) this.ctx.observations.set(name, { ...seen, mapEpoch: map.epoch });
       } catch (err) {
         if (err instanceof AdminApiError && err.status === 409) conflicts.push(name);
         else this.ctx.logger.debug('cluster map push failed', { node: name, epoch: map.epoch, error: errorText(err) });
@@ -116,6 +122,7 @@ export class MapPublisher {
     if (theirs === null || theirs.epoch < ours.epoch) return true; // it changed meanwhile; the next round pushes again
     const current = this.ctx.state.map;
     if (current !== ours) return true; // someone committed a newer map meanwhile
+    if (theirs.epoch === ours.epoch && sameMapContent(theirs, ours)) return true; // it has ours already
     const res = resolveMapConflict(ours, theirs, this.currentMove());
     if (!res.ok) {
       if (this.blocked !== res.reason) this.ctx.event('Warning', 'MapConflict', `${name}: ${res.reason}`, { node: name });
