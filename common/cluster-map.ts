@@ -1,5 +1,5 @@
 /**
- * The cluster map (DESIGN §4): which shard serves which slots, each shard's
+ * The cluster map (docs/architecture.md §4): which shard serves which slots, each shard's
  * primary and replicas, and where every node can be reached. The control
  * plane pushes it to every node (PUT /admin/cluster/map); a node keeps it
  * durably and refuses a map older than the one it has. Nodes are known by

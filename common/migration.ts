@@ -1,5 +1,5 @@
 /**
- * Live slot migration (DESIGN §4): the records each side keeps durably and
+ * Live slot migration (docs/architecture.md §4): the records each side keeps durably and
  * the shapes the admin API returns. Types only.
  *
  * The source primary drives a migration through stages, each persisted

@@ -1,5 +1,5 @@
 /**
- * Where a command runs (DESIGN §4): here, nowhere (an error line such as
+ * Where a command runs (docs/architecture.md §4): here, nowhere (an error line such as
  * MOVED or CROSSSLOT), or here after a write fence lifts. One pure function
  * of plain data, so every rule is unit-tested without a node; the dispatcher
  * gathers the inputs and acts on the outcome.

@@ -1,5 +1,5 @@
 /**
- * Slot routing for the KV API (DESIGN §4), with the same rules as RESP
+ * Slot routing for the KV API (docs/architecture.md §4), with the same rules as RESP
  * (node/cluster/routing.ts): a key whose slot another shard owns is a 421
  * naming that shard's primary (the HTTP form of MOVED); keys of one request
  * must share a slot; a write to a slot whose owner is flipping waits for the

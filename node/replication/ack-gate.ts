@@ -1,6 +1,6 @@
 /**
  * Holds each turn's replies until enough replicas have acknowledged the
- * turn's sequence (minSyncReplicas, DESIGN §3), or fails them after
+ * turn's sequence (minSyncReplicas, docs/architecture.md §3), or fails them after
  * ackTimeoutMs. Turns are released strictly in the order they were held, so
  * a client never sees a later reply before an earlier one, and a read that
  * was held behind a write is not answered before that write is acknowledged

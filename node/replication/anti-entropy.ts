@@ -1,5 +1,5 @@
 /**
- * Anti-entropy (DESIGN §3): per-slot digests of this node, the primary's
+ * Anti-entropy (docs/architecture.md §3): per-slot digests of this node, the primary's
  * comparison with its replicas' digests, re-copying divergent slots, and
  * the periodic check that does both every digestIntervalMs.
  */
@@ -79,7 +79,7 @@ export class AntiEntropy {
 
   /**
    * Every digestIntervalMs the primary compares digests with its streaming
-   * replicas and re-copies divergent slots (DESIGN §3: checked periodically,
+   * replicas and re-copies divergent slots (docs/architecture.md §3: checked periodically,
    * a divergent slot is re-copied). Skipped while any replica is not online.
    */
   async periodicCheck(): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * Per-slot digests for the consistency checks (DESIGN §3): a count and an
+ * Per-slot digests for the consistency checks (docs/architecture.md §3): a count and an
  * order-independent hash of every row's key, value and expiry, so a primary
  * and a replica can compare a slot without shipping it, whatever order their
  * rows are stored in. Pure: no I/O.

@@ -1,5 +1,5 @@
 /**
- * Term history and the resync decision (DESIGN §3, catch-up and fencing).
+ * Term history and the resync decision (docs/architecture.md §3, catch-up and fencing).
  *
  * A node's history lists the terms of the log it holds. A term starts every
  * time a node starts writing as primary (promotion, or a process start as

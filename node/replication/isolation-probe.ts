@@ -1,5 +1,5 @@
 /**
- * Fencing by asking around (DESIGN §3): a primary missing some of its peers
+ * Fencing by asking around (docs/architecture.md §3): a primary missing some of its peers
  * asks them which epoch they are at; if one is newer, this node has been
  * replaced and steps down to follow the new primary. The other half answers
  * such probes from peers.

@@ -1,5 +1,5 @@
 /**
- * The replication log (DESIGN §3): every mutation, in sequence order, kept in
+ * The replication log (docs/architecture.md §3): every mutation, in sequence order, kept in
  * the node's own SQLite database so that log, data and position commit in
  * one transaction. A turn's mutations are stored as one or more encoded
  * batches (the same bytes that are shipped to replicas), one row per batch,

@@ -1,5 +1,5 @@
 /**
- * Replication of one node (DESIGN §3), the facade the rest of the node uses:
+ * Replication of one node (docs/architecture.md §3), the facade the rest of the node uses:
  * it owns the log and the ack gate, moves the node between roles (epoch
  * checks, the engine's hooks, a new term) and runs the housekeeping. The
  * parts live in their own modules: the persisted role state (role-store),

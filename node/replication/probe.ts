@@ -1,7 +1,7 @@
 /**
  * Asks a peer which epoch it knows and who leads there. A primary that has
  * lost its replicas probes the peers it has seen: if one reports a newer
- * epoch, this node was deposed and must step down (DESIGN §3 fencing).
+ * epoch, this node was deposed and must step down (docs/architecture.md §3 fencing).
  */
 import net from 'node:net';
 import type { PeerAddress } from '../../common/replication.js';

@@ -1,5 +1,5 @@
 /**
- * The control loop (DESIGN §5), platform-free: every heartbeat it observes
+ * The control loop (docs/architecture.md §5), platform-free: every heartbeat it observes
  * the nodes, then fails over dead primaries, carries changes of primary
  * forward, reconciles roles, bootstraps, publishes the map, advances the
  * rebalance under way and deletes nodes nobody lists. One tick at a time, so

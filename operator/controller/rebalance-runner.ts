@@ -1,7 +1,7 @@
 /**
  * Rescaling and rebalancing (core/state.ts RebalanceOp), one live migration
  * at a time, each started on the source shard's primary and left to run
- * node to node (DESIGN §4). The controller records which migration it
+ * node to node (docs/architecture.md §4). The controller records which migration it
  * started before starting it, adopts the flip into its map when the nodes
  * report it, and starts the move again under a new id when the record was
  * lost (the source primary failed over) or the migration was rolled back.

@@ -1,5 +1,5 @@
 /**
- * Which replica takes over a shard (DESIGN §5, docs/replication.md "Failover
+ * Which replica takes over a shard (docs/architecture.md §5, docs/replication.md "Failover
  * by hand"). A failover promotes the replica with the highest (epoch,
  * sequence) among those that took the fence, and only when enough answered
  * that one of them must hold every acknowledged write; otherwise it refuses

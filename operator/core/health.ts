@@ -1,5 +1,5 @@
 /**
- * Heartbeat accounting (DESIGN §5): a primary is failed after
+ * Heartbeat accounting (docs/architecture.md §5): a primary is failed after
  * failureThreshold missed heartbeats in a row, or at once when its platform
  * says the process exited (faster than waiting for misses). The one place
  * that decides "missed" and "failed": the heartbeat, failure detection, the

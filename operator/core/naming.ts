@@ -1,5 +1,5 @@
 /**
- * Names of shards and nodes. A node's name is its identity (DESIGN §5:
+ * Names of shards and nodes. A node's name is its identity (docs/architecture.md §5:
  * identity is stable, addresses are not): on Kubernetes it is the pod name
  * of StatefulSet "<cluster>-shard-<i>", so the local cluster uses the same
  * scheme and the controller needs no platform-specific naming. Pure.

@@ -1,5 +1,5 @@
 /**
- * Slot planning (DESIGN §4, §5): the first map of a cluster, the slot moves
+ * Slot planning (docs/architecture.md §4, §5): the first map of a cluster, the slot moves
  * of a rebalance or rescale, and the map edits the controller publishes
  * (a new primary, a shard added or removed, new node addresses). Every map
  * returned passed parseClusterMap, so a bug here fails at the controller

@@ -1,7 +1,7 @@
 /**
  * Everything the operator runs for one IrisCluster while it leads: the
  * token Secret, the platform and state store, the platform-free Controller
- * (DESIGN §5: the same core as the local cluster), and a reconcile pass
+ * (docs/architecture.md §5: the same core as the local cluster), and a reconcile pass
  * about once a second (sooner when a pod or StatefulSet of the cluster
  * changes) made of small steps: resources, scale, rollout, role labels,
  * status. Failover needs no step: the controller does it, told at once by

@@ -1,5 +1,5 @@
 /**
- * The IrisCluster status from the controller's ClusterStatus (DESIGN §5):
+ * The IrisCluster status from the controller's ClusterStatus (docs/architecture.md §5):
  * phase, the Ready / Progressing / Degraded conditions with reasons,
  * per-shard slots, primary, epoch and replica lag, migration progress and
  * the ready count for `kubectl get irisclusters`. A condition keeps its

@@ -1,5 +1,5 @@
 /**
- * The failover quorum rule (DESIGN §5) in the local cluster: one shard of a
+ * The failover quorum rule (docs/architecture.md §5) in the local cluster: one shard of a
  * primary and two replicas, minSyncReplicas 1, so every acknowledged write
  * is on at least one replica and a promotion needs n − k + 1 = 2 replicas to
  * answer. The primary and one replica are lost (SIGSTOP stands for a killed

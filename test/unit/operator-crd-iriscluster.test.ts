@@ -1,6 +1,6 @@
 /**
  * The IrisCluster CRD (helm/irisdb/crds/irisclusters.irisdb.io.yaml) read as
- * plain data: every spec field of DESIGN §5 with its default and limits, the
+ * plain data: every spec field of docs/architecture.md §5 with its default and limits, the
  * CEL rules, the status fields and printer columns. Defaults and ranges are
  * compared with the code that enforces them (operator/core/spec.ts,
  * node/config/schema.ts, operator/core/naming.ts), so the two cannot drift.

@@ -2,7 +2,7 @@
  * The pod template and StatefulSet builders (operator/kube/build/): what
  * every node pod runs with, the defaults, and the rule that the template
  * depends on the IrisCluster spec only — upgrading the operator never
- * rewrites a running cluster's templates (DESIGN §5).
+ * rewrites a running cluster's templates (docs/architecture.md §5).
  */
 import { expect } from 'chai';
 import fc from 'fast-check';

@@ -2,7 +2,7 @@
  * The pod template of a shard's StatefulSet, from the IrisCluster spec
  * alone: the image and every setting come from the spec, never from the
  * operator's own version, so upgrading the operator leaves the templates of
- * running clusters as they are (DESIGN §5). Pure.
+ * running clusters as they are (docs/architecture.md §5). Pure.
  */
 import type { V1Affinity, V1Container, V1EnvVar, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { DEFAULTS, type IrisClusterSpec } from '../iris-cluster.js';

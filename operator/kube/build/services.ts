@@ -1,5 +1,5 @@
 /**
- * The cluster's Services (DESIGN §5): a headless one that gives every pod a
+ * The cluster's Services (docs/architecture.md §5): a headless one that gives every pod a
  * stable DNS identity (ready or not: a node that is catching up must still
  * be reachable by its peers), and a client Service over every node (cluster
  * clients follow MOVED from whichever node they reach). Pure.

@@ -2,7 +2,7 @@
  * The hash of the parts of an IrisCluster spec that shape the pods, kept
  * as an annotation on each StatefulSet. A template is rewritten only when
  * this hash changes, i.e. when the user changed the spec — never because
- * a newer operator would build it differently (DESIGN §5: upgrading the
+ * a newer operator would build it differently (docs/architecture.md §5: upgrading the
  * operator never restarts data pods). Pure.
  */
 import crypto from 'node:crypto';

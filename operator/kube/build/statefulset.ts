@@ -1,5 +1,5 @@
 /**
- * One StatefulSet per shard (DESIGN §5): Parallel pod management, OnDelete
+ * One StatefulSet per shard (docs/architecture.md §5): Parallel pod management, OnDelete
  * updates (the operator restarts pods itself, replicas first, the primary
  * after a switchover), claims deleted with the pods they belong to when the
  * set shrinks or goes. Pure.
