@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { clusterPaths, nodeDataDir } from './layout.js';
-import { readLocalState, updateLocalState, type LocalState } from './local-state.js';
+import { LocalStateFile, readLocalState, type LocalState } from './local-state.js';
 import { findNodeProcesses, isAlive, isNodeCommand, readCmdline, signalPid, terminatePid, waitGone } from './node-process.js';
 
 export interface LocalDownResult {
@@ -52,7 +52,7 @@ export async function localDown(clusterDir: string, opts: { timeoutMs?: number }
   for (const f of findNodeProcesses(clusterPaths(dir).nodesDir)) targets.set(f.pid, f.name);
   await Promise.all([...targets.keys()].map((pid) => terminatePid(pid, timeoutMs)));
 
-  await updateLocalState(dir, (current) => cleared(current ?? after));
+  await new LocalStateFile(dir).update((current) => cleared(current ?? after));
   return { controllerStopped, nodesStopped: [...new Set(targets.values())].sort() };
 }
 

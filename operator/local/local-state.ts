@@ -106,31 +106,33 @@ export async function writeLocalState(dir: string, state: LocalState): Promise<v
   await writeFileAtomic(paths.localState, serializeLocalState(state));
 }
 
-/** Updates in flight per file, so read-modify-write cycles in one process never interleave. */
-const queues = new Map<string, Promise<unknown>>();
-
 /**
- * Reads local.json, applies `change` and writes the result; calls on the
- * same directory run one after another (the platform and `local up` both
- * write the file). `change` gets null when the file does not exist yet.
+ * local.json of one cluster directory, with its read-modify-write cycles
+ * queued so that, within a process, they never interleave (the platform and
+ * `local up` both write the file: they share one LocalStateFile).
  */
-export function updateLocalState(dir: string, change: (current: LocalState | null) => LocalState): Promise<LocalState> {
-  const file = clusterPaths(dir).localState;
-  const prev = queues.get(file) ?? Promise.resolve();
-  const next = prev.catch(() => undefined).then(async () => {
-    const updated = change(await readLocalState(dir));
-    await writeLocalState(dir, updated);
-    return updated;
-  });
-  queues.set(file, next);
-  // Drop the entry once idle so the map does not grow with every directory ever used.
-  void next.catch(() => undefined).then(() => {
-    if (queues.get(file) === next) queues.delete(file);
-  });
-  return next;
-}
+export class LocalStateFile {
+  private queue: Promise<unknown> = Promise.resolve();
 
-/** Records (or clears, with null) the running controller in local.json. */
-export function recordController(dir: string, controller: ControlEndpoint | null, basePort: number): Promise<LocalState> {
-  return updateLocalState(dir, (s) => ({ ...(s ?? emptyLocalState(basePort)), controller }));
+  constructor(readonly dir: string) {}
+
+  read(): Promise<LocalState | null> {
+    return readLocalState(this.dir);
+  }
+
+  /** Reads local.json, applies `change` (null when the file does not exist yet) and writes the result, after the updates before it. */
+  update(change: (current: LocalState | null) => LocalState): Promise<LocalState> {
+    const next = this.queue.catch(() => undefined).then(async () => {
+      const updated = change(await readLocalState(this.dir));
+      await writeLocalState(this.dir, updated);
+      return updated;
+    });
+    this.queue = next;
+    return next;
+  }
+
+  /** Records (or clears, with null) the running controller. */
+  recordController(controller: ControlEndpoint | null, basePort: number): Promise<LocalState> {
+    return this.update((s) => ({ ...(s ?? emptyLocalState(basePort)), controller }));
+  }
 }

@@ -11,7 +11,7 @@ import { AdminApiError, AdminClient } from '../../common/admin-client.js';
 import type { Logger } from '../../common/logger.js';
 import type { NodeEndpoint, Platform, PlatformNode } from '../platform/types.js';
 import { checkBasePort, checkNodeName, clusterPaths, lowestFreeIndex, nodeDataDir, nodeLogFile, nodePorts, type ClusterPaths } from './layout.js';
-import { LOCAL_STATE_VERSION, readLocalState, updateLocalState, type LocalNodeRecord, type LocalState } from './local-state.js';
+import { LOCAL_STATE_VERSION, LocalStateFile, readLocalState, type LocalNodeRecord, type LocalState } from './local-state.js';
 import { DEFAULT_RESTART_POLICY, findNodeProcesses, isAlive, isNodeCommand, NodeProcess, readCmdline, type RestartPolicy } from './node-process.js';
 
 export interface ProcessPlatformOptions {
@@ -28,6 +28,8 @@ export interface ProcessPlatformOptions {
   readonly restartBackoffMs?: { readonly initial: number; readonly max: number };
   /** How long start() waits for a recorded node's HTTP API to confirm its name before deciding (default 3 s). */
   readonly adoptTimeoutMs?: number;
+  /** local.json, shared with whoever else writes it in this process (`local up`); default: its own. */
+  readonly stateFile?: LocalStateFile;
   /** SIGTERM → SIGKILL grace when stopping a node (default 10 s). */
   readonly stopGraceMs?: number;
 }
@@ -54,6 +56,7 @@ export class ProcessPlatform implements Platform {
   private readonly policy: RestartPolicy;
   private readonly adoptTimeoutMs: number;
   private readonly stopGraceMs: number;
+  private readonly stateFile: LocalStateFile;
   private readonly entries = new Map<string, Entry>();
   /** ensureNode calls in flight, so concurrent calls for one name share one spawn. */
   private readonly pending = new Map<string, Promise<NodeEndpoint>>();
@@ -69,6 +72,7 @@ export class ProcessPlatform implements Platform {
     this.policy = b === undefined ? DEFAULT_RESTART_POLICY : { ...DEFAULT_RESTART_POLICY, initialMs: b.initial, maxMs: b.max };
     this.adoptTimeoutMs = opts.adoptTimeoutMs ?? 3000;
     this.stopGraceMs = opts.stopGraceMs ?? 10_000;
+    this.stateFile = opts.stateFile ?? new LocalStateFile(opts.dir);
   }
 
   /**
@@ -317,7 +321,7 @@ export class ProcessPlatform implements Platform {
   /** Writes the nodes as they are now to local.json, keeping the controller entry `local up` wrote. */
   private persist(): Promise<LocalState> {
     const nodes: Record<string, LocalNodeRecord> = {};
-    return updateLocalState(this.paths.dir, (current) => {
+    return this.stateFile.update((current) => {
       // Read at write time, so queued writes always carry the latest pids.
       for (const [name, e] of this.entries) nodes[name] = { shard: e.shard, index: e.index, pid: e.proc.pid, startedAt: e.proc.startedAt };
       return { version: LOCAL_STATE_VERSION, basePort: this.basePort, nodes, controller: current?.controller ?? null };

@@ -19,7 +19,7 @@ import { Controller } from '../controller/controller.js';
 import type { ControllerEvent } from '../controller/context.js';
 import { FileStateStore } from './file-state-store.js';
 import { clusterPaths, controlPort, readOrCreateToken } from './layout.js';
-import { readLocalState, recordController } from './local-state.js';
+import { LocalStateFile, readLocalState } from './local-state.js';
 import { isAlive } from './node-process.js';
 import { ProcessPlatform } from './process-platform.js';
 
@@ -82,8 +82,9 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   const store = new FileStateStore(paths.dir);
   // An existing cluster keeps its recorded spec: its nodes must wait for the acknowledgements the controller counts on.
   const spec = (await store.load())?.spec ?? requested;
+  const stateFile = new LocalStateFile(paths.dir);
   const platform = new ProcessPlatform({
-    dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger,
+    dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger, stateFile,
     nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas)],
   });
   await platform.start();
@@ -96,7 +97,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     await platform.stopAll();
     throw err;
   }
-  await recordController(paths.dir, { url: api.url, pid: process.pid }, basePort);
+  await stateFile.recordController({ url: api.url, pid: process.pid }, basePort);
 
   const recordedSpec = controller.state.spec;
   if (JSON.stringify(recordedSpec) !== JSON.stringify({ ...recordedSpec, ...requested })) {
@@ -114,7 +115,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
       await controller.stop();
       await api.close();
       await platform.stopAll();
-      await recordController(paths.dir, null, basePort);
+      await stateFile.recordController(null, basePort);
       say(`stopped; \`npm start\` (or \`irisctl local up --dir ${opts.dir}\`) resumes this cluster`);
       logger.close();
       resolveDone();

@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { silentLogger } from '../../common/logger.js';
 import { localDown } from '../../operator/local/down.js';
 import { CONTROL_OFFSET, clusterPaths, nodeDataDir, nodeLogFile, nodePorts, readOrCreateToken } from '../../operator/local/layout.js';
-import { readLocalState, recordController, writeLocalState } from '../../operator/local/local-state.js';
+import { LocalStateFile, readLocalState, writeLocalState } from '../../operator/local/local-state.js';
 import { findNodeProcesses, isAlive } from '../../operator/local/node-process.js';
 import { ProcessPlatform } from '../../operator/local/process-platform.js';
 import type { NodeEndpoint } from '../../operator/platform/types.js';
@@ -234,7 +234,7 @@ describe('local platform: nodes as processes on loopback', function () {
     // A stand-in controller that exits on SIGTERM (the real one stops its nodes; this one does not, so down must).
     fakeController = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);"], { stdio: 'ignore' });
     await waitFor('stand-in controller running', () => fakeController!.pid !== undefined && isAlive(fakeController!.pid));
-    await recordController(dir, { pid: fakeController.pid!, url: 'http://127.0.0.1:1' }, basePort);
+    await new LocalStateFile(dir).recordController({ pid: fakeController.pid!, url: 'http://127.0.0.1:1' }, basePort);
 
     const result = await localDown(dir, { timeoutMs: 10_000 });
     expect(result).to.deep.equal({ controllerStopped: true, nodesStopped: [A] });

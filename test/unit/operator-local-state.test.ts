@@ -12,7 +12,7 @@ import path from 'node:path';
 import { silentLogger } from '../../common/logger.js';
 import { MAX_BASE_PORT, MAX_NODES } from '../../operator/local/layout.js';
 import {
-  emptyLocalState, LocalStateError, parseLocalState, readLocalState, recordController, serializeLocalState, updateLocalState,
+  emptyLocalState, LocalStateError, LocalStateFile, parseLocalState, readLocalState, serializeLocalState,
   writeLocalState, type LocalNodeRecord, type LocalState,
 } from '../../operator/local/local-state.js';
 import { ProcessPlatform } from '../../operator/local/process-platform.js';
@@ -123,11 +123,12 @@ describe('operator/local local-state', () => {
     });
 
     it('applies concurrent updates one after another, losing none', async () => {
-      await Promise.all(Array.from({ length: 20 }, (_, i) => updateLocalState(dir, (cur) => {
+      const file = new LocalStateFile(dir);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => file.update((cur) => {
         const s = cur ?? emptyLocalState(7000);
         return { ...s, nodes: { ...s.nodes, [`n${i}`]: { shard: 'shard-0', index: i, pid: null, startedAt: null } } };
       })));
-      await recordController(dir, { pid: 42, url: 'http://127.0.0.1:9000' }, 7000);
+      await file.recordController({ pid: 42, url: 'http://127.0.0.1:9000' }, 7000);
       const s = await readLocalState(dir);
       expect(Object.keys(s!.nodes)).to.have.length(20);
       expect(s!.controller).to.deep.equal({ pid: 42, url: 'http://127.0.0.1:9000' });
@@ -143,8 +144,9 @@ describe('operator/local local-state', () => {
     });
 
     it('keeps the queue going after a failed update', async () => {
-      const failed = updateLocalState(dir, () => { throw new Error('boom'); });
-      const ok = updateLocalState(dir, () => emptyLocalState(7100));
+      const file = new LocalStateFile(dir);
+      const failed = file.update(() => { throw new Error('boom'); });
+      const ok = file.update(() => emptyLocalState(7100));
       const err = await failed.then(() => null, (e: Error) => e);
       expect(err?.message).to.equal('boom');
       expect((await ok).basePort).to.equal(7100);
