@@ -13,7 +13,11 @@ import { UsageError } from './errors.js';
 import { DEFAULT_BASE_PORT, DEFAULT_DIR, DEFAULT_TIMEOUT, type VerbDef, mainUsage, verbDef, verbUsage } from './usage.js';
 
 /** Where the controller is: an explicit URL, or the one a local cluster's directory records. */
-export type ControlSource = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'dir'; readonly dir: string };
+export type ControlSource =
+  /** tokenFile: the control API's token (a cluster directory's token file). */
+  | { readonly kind: 'url'; readonly url: string; readonly tokenFile: string }
+  /** The URL from DIR/local.json, the token from DIR/token. */
+  | { readonly kind: 'dir'; readonly dir: string };
 
 export type ControlRequest =
   | { readonly verb: 'failover'; readonly shard: string }
@@ -188,7 +192,11 @@ function dirOf(v: Values): string {
 
 function sourceOf(v: Values, verb: string): ControlSource {
   const url = str(v, 'url');
-  if (url === undefined) return { kind: 'dir', dir: dirOf(v) };
+  const tokenFile = str(v, 'token-file');
+  if (url === undefined) {
+    if (tokenFile !== undefined) throw new UsageError('--token-file goes with --url (with --dir the token is DIR/token)', verb);
+    return { kind: 'dir', dir: dirOf(v) };
+  }
   if (v.dir !== undefined) throw new UsageError('give --url or --dir, not both', verb);
   let parsed: URL;
   try {
@@ -197,7 +205,9 @@ function sourceOf(v: Values, verb: string): ControlSource {
     throw new UsageError(`--url must be a URL such as http://127.0.0.1:7999 (got "${url}")`, verb);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--url must be an http:// URL (got "${url}")`, verb);
-  return { kind: 'url', url: url.replace(/\/+$/, '') };
+  // The control API refuses requests without the cluster token, and a URL does not say which directory holds it.
+  if (tokenFile === undefined || tokenFile === '') throw new UsageError('--url needs --token-file FILE: the token file of the cluster directory (DIR/token)', verb);
+  return { kind: 'url', url: url.replace(/\/+$/, ''), tokenFile };
 }
 
 /** "shard-1" as is; "1" → "shard-1". */

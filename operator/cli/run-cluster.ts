@@ -1,10 +1,10 @@
 /** The verbs that talk to a running controller: status, slots, and the requests that change the cluster. */
-import { ControlClient } from '../control-api/client.js';
+import type { ControlClient } from '../control-api/client.js';
 import type { RequestAccepted } from '../control-api/types.js';
 import type { ClusterStatus } from '../core/observation.js';
 import type { Command, ControlRequest } from './args.js';
 import { formatDuration } from './duration.js';
-import { resolveControlUrl } from './endpoint.js';
+import { controlClient } from './endpoint.js';
 import { followRequest } from './follow-loop.js';
 import { type CliIo, sleep, useColor } from './output.js';
 import { renderSlots, slotRows } from './render-slots.js';
@@ -19,7 +19,7 @@ const WATCH_MS = 1000;
 const CLEAR_SCREEN = '\u001b[H\u001b[2J';
 
 export async function runStatus(cmd: StatusCommand, io: CliIo): Promise<number> {
-  const client = new ControlClient(await resolveControlUrl(cmd.source));
+  const client = await controlClient(cmd.source);
   const render = (s: ClusterStatus): string => (cmd.json ? JSON.stringify(s, null, cmd.watch ? undefined : 2) + '\n' : renderStatus(s, { color: useColor(io.stdout, process.env) }));
   if (!cmd.watch) {
     io.stdout.write(render(await client.status()));
@@ -48,14 +48,14 @@ export async function runStatus(cmd: StatusCommand, io: CliIo): Promise<number> 
 }
 
 export async function runSlots(cmd: SlotsCommand, io: CliIo): Promise<number> {
-  const client = new ControlClient(await resolveControlUrl(cmd.source));
+  const client = await controlClient(cmd.source);
   const status = await client.status();
   io.stdout.write(cmd.json ? JSON.stringify(slotRows(status), null, 2) + '\n' : renderSlots(status));
   return 0;
 }
 
 export async function runRequest(cmd: RequestCommand, io: CliIo): Promise<number> {
-  const client = new ControlClient(await resolveControlUrl(cmd.source));
+  const client = await controlClient(cmd.source);
   const started = Date.now();
   const accepted = await send(client, cmd.request);
   io.stdout.write(`${oneLine(accepted.message)}${accepted.id !== '' ? ` (${oneLine(accepted.id)})` : ''}\n`);

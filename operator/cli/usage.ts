@@ -31,7 +31,8 @@ export const DEFAULT_TIMEOUT = '30m';
 const HELP: FlagDef = { name: 'help', type: 'boolean', help: 'show this help' };
 const DIR: FlagDef = { name: 'dir', type: 'string', value: 'DIR', help: `the local cluster's directory (default ./${DEFAULT_DIR})` };
 const URL_FLAG: FlagDef = { name: 'url', type: 'string', value: 'URL', help: "the controller's control API (default: read from DIR/local.json)" };
-const TARGET = [DIR, URL_FLAG];
+const TOKEN_FILE: FlagDef = { name: 'token-file', type: 'string', value: 'FILE', help: "the control API's token, needed with --url (default: DIR/token)" };
+const TARGET = [DIR, URL_FLAG, TOKEN_FILE];
 const WAIT: FlagDef[] = [
   { name: 'no-wait', type: 'boolean', help: 'return once the controller accepted the request instead of following it' },
   { name: 'timeout', type: 'string', value: 'DURATION', help: `give up following after this long (90s, 30m, 1h; default ${DEFAULT_TIMEOUT}); the operation itself goes on` },

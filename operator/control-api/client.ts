@@ -2,7 +2,8 @@
  * A client of the controller's control API (server.ts), for irisctl and the
  * tests. Every failure is a ControlApiError: the HTTP status and the API's
  * error code, or status 0 when no answer came (code 'unreachable' or
- * 'timeout').
+ * 'timeout'). Every request carries the cluster token as a Bearer credential
+ * (the API answers 401 without it).
  */
 import type { ClusterStatus } from '../core/observation.js';
 import type { RequestAccepted, ScaleRequest } from './types.js';
@@ -15,11 +16,14 @@ export class ControlApiError extends Error {
   }
 }
 
+/** The control API's token, or how to get it (read when a request is made: a starting cluster writes it late). */
+export type ControlToken = string | (() => Promise<string>);
+
 export class ControlClient {
   readonly url: string;
 
-  /** url: the control API's base URL, e.g. http://127.0.0.1:7999 */
-  constructor(url: string, private readonly timeoutMs = 10_000) {
+  /** url: the control API's base URL, e.g. http://127.0.0.1:7999; token: the cluster's token (its directory's token file). */
+  constructor(url: string, private readonly token: ControlToken, private readonly timeoutMs = 10_000) {
     this.url = url.replace(/\/+$/, '');
   }
 
@@ -52,12 +56,13 @@ export class ControlClient {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const token = typeof this.token === 'string' ? this.token : await this.token();
     let res: Response;
     let text: string;
     try {
       res = await fetch(this.url + path, {
         method,
-        headers: body !== undefined ? { 'content-type': 'application/json' } : {},
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body !== undefined ? JSON.stringify(body) : undefined,
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -10,10 +10,12 @@
  * Errors: {error: {code, message}}; ControlError → 400/404/409/503, a bad
  * body → 400 naming the field, anything else → 500 (logged).
  *
- * It has no authentication, so it only ever listens on loopback, and it
- * refuses what a web page could send it: requests with an Origin header
- * (cross-site POSTs from a browser) or a Host that is not a loopback name
- * (DNS rebinding).
+ * Every route but /healthz needs `Authorization: Bearer <token>`, the
+ * cluster's token (auth.ts): 401 unauthorized otherwise, so another local
+ * user cannot fail over or scale the cluster. It also only ever listens on
+ * loopback, and refuses what a web page could send it: requests with an
+ * Origin header (cross-site POSTs from a browser) or a Host that is not a
+ * loopback name (DNS rebinding).
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AddressInfo } from 'node:net';
@@ -21,11 +23,12 @@ import type http from 'node:http';
 import { NODE_NAME } from '../../common/cluster-map.js';
 import type { Logger } from '../../common/logger.js';
 import { SPEC_LIMITS, SpecError } from '../core/spec.js';
+import { BEARER_CHALLENGE, bearerMatches, checkControlToken } from './auth.js';
 import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from './types.js';
 
 const BODY_LIMIT = 64 * 1024;
 
-export type ControlErrorCode = ControlError['code'] | 'forbidden' | 'method_not_allowed' | 'payload_too_large' | 'unsupported' | 'internal';
+export type ControlErrorCode = ControlError['code'] | 'forbidden' | 'unauthorized' | 'method_not_allowed' | 'payload_too_large' | 'unsupported' | 'internal';
 
 /** An error with the status and code it is answered with. */
 class ApiError extends Error {
@@ -39,7 +42,9 @@ const STATUS_OF: Record<ControlError['code'], number> = { bad_request: 400, not_
 
 const bad = (message: string): ApiError => new ApiError(400, 'bad_request', message);
 
-export function controlApiApp(target: ControlTarget, logger: Logger): express.Express {
+/** token: the Bearer token every route but /healthz requires (the cluster directory's token). */
+export function controlApiApp(target: ControlTarget, logger: Logger, token: string): express.Express {
+  checkControlToken(token);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -53,8 +58,16 @@ export function controlApiApp(target: ControlTarget, logger: Logger): express.Ex
   // Every POST body is JSON whatever its content type says; no body counts as {}.
   const json = express.json({ limit: BODY_LIMIT, strict: true, type: () => true });
 
+  // Liveness only: it says nothing about the cluster, so it needs no token.
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
+  });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!bearerMatches(req.headers.authorization, token)) {
+      res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
+      throw new ApiError(401, 'unauthorized', 'the control API needs the cluster token (Authorization: Bearer <token>, from the cluster directory\'s token file): use irisctl');
+    }
+    next();
   });
   app.get('/status', (_req, res) => {
     res.json(target.status());
@@ -108,10 +121,13 @@ export interface ListeningControlApi {
   close(): Promise<void>;
 }
 
-/** Serves the control API on `host` (a loopback address: the API has no authentication) and `port` (0: any free port). */
-export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number }, logger: Logger): Promise<ListeningControlApi> {
+/**
+ * Serves the control API on `host` (a loopback address: it is for irisctl on
+ * this machine), `port` (0: any free port), requiring `token` (Bearer).
+ */
+export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger): Promise<ListeningControlApi> {
   if (!isLoopbackAddress(addr.host)) throw new Error(`the control API listens on loopback only, not on ${addr.host}`);
-  const app = controlApiApp(target, logger);
+  const app = controlApiApp(target, logger, addr.token);
   const server: http.Server = await new Promise((resolve, reject) => {
     const s = app.listen(addr.port, addr.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);

@@ -92,7 +92,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   let api: ListeningControlApi;
   try {
     controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null });
-    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort) }, logger);
+    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger);
   } catch (err) {
     await platform.stopAll();
     throw err;

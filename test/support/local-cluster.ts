@@ -17,6 +17,7 @@ import { AdminClient } from '../../common/admin-client.js';
 import { countSlots, slotOwners, type ClusterMap } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import { ControlClient } from '../../operator/control-api/client.js';
+import { readControlToken } from '../../operator/cli/endpoint.js';
 import type { ClusterStatus, NodeView } from '../../operator/core/observation.js';
 import type { ControllerState } from '../../operator/core/state.js';
 import { localDown } from '../../operator/local/down.js';
@@ -46,7 +47,8 @@ export class LocalCluster {
   readonly client: ControlClient;
 
   private constructor(readonly dir: string, readonly basePort: number, private readonly opts: LocalClusterOptions) {
-    this.client = new ControlClient(`http://127.0.0.1:${basePort + 2000}`, 10_000);
+    // The token as irisctl reads it: the cluster directory's token file, read per request (the controller creates it after we spawn it).
+    this.client = new ControlClient(`http://127.0.0.1:${basePort + 2000}`, () => readControlToken(path.join(dir, 'token')), 10_000);
   }
 
   /** Starts `irisctl local up` and waits until the cluster is Ready. */
@@ -61,6 +63,14 @@ export class LocalCluster {
       await c.destroy();
       throw err;
     }
+    return c;
+  }
+
+  /** Starts `irisctl local up` without waiting for anything (to watch the bootstrap itself); destroy() cleans up. */
+  static async launch(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const dir = opts.dir ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-local-')));
+    const c = new LocalCluster(dir, opts.basePort ?? (await freeBasePort()), opts);
+    c.spawnController();
     return c;
   }
 

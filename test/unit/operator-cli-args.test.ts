@@ -110,9 +110,10 @@ describe('irisctl command line', () => {
   });
 
   describe('status and slots', () => {
-    it('read the URL from the directory by default, or take --url', () => {
+    it('read the URL from the directory by default, or take --url with --token-file', () => {
       expect(parse('status')).to.deep.equal({ kind: 'status', source: { kind: 'dir', dir: '.irisdb' }, json: false, watch: false });
-      expect(parse('status --url http://127.0.0.1:7999/ --json')).to.deep.equal({ kind: 'status', source: { kind: 'url', url: 'http://127.0.0.1:7999' }, json: true, watch: false });
+      expect(parse('status --url http://127.0.0.1:7999/ --token-file t --json'))
+        .to.deep.equal({ kind: 'status', source: { kind: 'url', url: 'http://127.0.0.1:7999', tokenFile: 't' }, json: true, watch: false });
       expect(parse('slots --dir d --json')).to.deep.equal({ kind: 'slots', source: { kind: 'dir', dir: 'd' }, json: true });
       expect(parse('slots')).to.deep.equal({ kind: 'slots', source: { kind: 'dir', dir: '.irisdb' }, json: false });
     });
@@ -120,7 +121,12 @@ describe('irisctl command line', () => {
     it('refuses bad URLs, --url with --dir, and flags of other verbs', () => {
       usageError('status --url nope', /--url must be a URL/);
       usageError('status --url ftp://x', /http/);
-      usageError('status --url http://x:1 --dir d', /not both/);
+      usageError('status --url http://x:1 --token-file t --dir d', /not both/);
+      // The control API needs the cluster token: with --url, irisctl cannot know which directory holds it.
+      usageError('status --url http://x:1', /--url needs --token-file/);
+      usageError('failover 1 --url http://x:1', /--url needs --token-file/);
+      usageError('status --token-file t', /--token-file goes with --url/);
+      usageError('status --url http://x:1 --token-file', /--token-file/);
       usageError('slots --watch', /--watch/);
       usageError('status --shards 3', /--shards/);
     });
@@ -154,7 +160,8 @@ describe('irisctl command line', () => {
     });
 
     it('parses rebalance', () => {
-      expect(parse('rebalance --url http://127.0.0.1:8000')).to.deep.equal({ kind: 'request', source: { kind: 'url', url: 'http://127.0.0.1:8000' }, request: { verb: 'rebalance' }, wait });
+      expect(parse('rebalance --url http://127.0.0.1:8000 --token-file /d/token'))
+        .to.deep.equal({ kind: 'request', source: { kind: 'url', url: 'http://127.0.0.1:8000', tokenFile: '/d/token' }, request: { verb: 'rebalance' }, wait });
     });
 
     it('takes --no-wait and --timeout', () => {

@@ -69,12 +69,18 @@ class FakeTarget implements ControlTarget {
 interface Reply {
   status: number;
   body: unknown;
+  /** The WWW-Authenticate header. */
+  challenge: string | undefined;
 }
 
-/** A raw request (node:http, so Host and Origin can be anything). */
-function raw(url: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+/** The control API's token in these tests (the real one is the cluster directory's token file). */
+const TOKEN = 'ab'.repeat(32);
+const WITH_TOKEN = { authorization: `Bearer ${TOKEN}` };
+
+/** A raw request (node:http, so Host and Origin can be anything); `auth` is the Authorization header, the right token by default. */
+function raw(url: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}, auth: Record<string, string> = WITH_TOKEN): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url + path, { method, headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
+    const req = http.request(url + path, { method, headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...auth, ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -83,7 +89,7 @@ function raw(url: string, method: string, path: string, body?: string | Buffer, 
         try {
           parsed = text === '' ? undefined : JSON.parse(text);
         } catch { /* left as text: the assertions say so */ }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
+        resolve({ status: res.statusCode ?? 0, body: parsed, challenge: res.headers['www-authenticate'] });
       });
       res.on('error', reject);
     });
@@ -113,7 +119,7 @@ describe('control API server', () => {
     logged = [];
     const sink = new Writable({ write(chunk: Buffer, _enc, cb) { logged.push(chunk.toString()); cb(); } });
     const logger = winston.createLogger({ level: 'info', format: winston.format.json(), transports: [new winston.transports.Stream({ stream: sink })] });
-    api = await listenControlApi(target, { host: '127.0.0.1', port: 0 }, logger);
+    api = await listenControlApi(target, { host: '127.0.0.1', port: 0, token: TOKEN }, logger);
   });
   after(async () => {
     target.release();
@@ -134,7 +140,7 @@ describe('control API server', () => {
   it('refuses to listen anywhere but loopback', async () => {
     let caught: unknown;
     try {
-      await listenControlApi(target, { host: '0.0.0.0', port: 0 }, winston.createLogger({ silent: true }));
+      await listenControlApi(target, { host: '0.0.0.0', port: 0, token: TOKEN }, winston.createLogger({ silent: true }));
     } catch (err) {
       caught = err;
     }
@@ -279,13 +285,62 @@ describe('control API server', () => {
   });
 });
 
+describe('control API authentication', () => {
+  let target: FakeTarget;
+  let api: ListeningControlApi;
+
+  before(async () => {
+    target = new FakeTarget();
+    const addr = { host: '127.0.0.1', port: 0, token: TOKEN };
+    api = await listenControlApi(target, addr, winston.createLogger({ silent: true }));
+  });
+  after(async () => {
+    target.release();
+    await api.close();
+  });
+  beforeEach(() => {
+    target.calls = [];
+  });
+
+  it('refuses every request but /healthz without the token, with 401 and a Bearer challenge', async () => {
+    const noToken = {};
+    const cases: Array<[string, string, string | undefined]> = [
+      ['POST', '/failover', '{"shard":"shard-1"}'],
+      ['POST', '/switchover', '{"shard":"shard-1"}'],
+      ['POST', '/scale', '{"shards":4}'],
+      ['POST', '/rebalance', '{}'],
+      ['POST', '/restart', '{"node":"iris-shard-0-1"}'],
+      ['GET', '/status', undefined],
+    ];
+    for (const [method, path, body] of cases) {
+      const r = await raw(api.url, method, path, body, { 'content-type': 'application/json' }, noToken);
+      expectError(r, 401, 'unauthorized', /token/);
+      expect(r.challenge, path).to.equal('Bearer realm="irisdb-control"');
+    }
+    expect(target.calls, 'nothing reached the controller').to.deep.equal([]);
+    expect((await raw(api.url, 'GET', '/healthz', undefined, {}, noToken)).status).to.equal(200);
+  });
+
+  it('refuses a wrong token, another scheme, and a token of another length', async () => {
+    for (const authorization of [`Bearer ${'0'.repeat(64)}`, `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`, `Bearer ${TOKEN}0`, 'Bearer', `${TOKEN}`]) {
+      expectError(await raw(api.url, 'POST', '/failover', '{"shard":"shard-1"}', { 'content-type': 'application/json' }, { authorization }), 401, 'unauthorized');
+    }
+    expect(target.calls).to.deep.equal([]);
+  });
+
+  it('accepts the token (scheme case-insensitive, as RFC 7235 says)', async () => {
+    expect((await raw(api.url, 'POST', '/failover', '{"shard":"shard-1"}', { 'content-type': 'application/json' }, { authorization: `bearer ${TOKEN}` })).status).to.equal(202);
+    expect(target.calls).to.deep.equal([{ verb: 'failover', shard: 'shard-1' }]);
+  });
+});
+
 describe('ControlClient', () => {
   let target: FakeTarget;
   let api: ListeningControlApi;
 
   before(async () => {
     target = new FakeTarget();
-    api = await listenControlApi(target, { host: '127.0.0.1', port: 0 }, winston.createLogger({ silent: true }));
+    api = await listenControlApi(target, { host: '127.0.0.1', port: 0, token: TOKEN }, winston.createLogger({ silent: true }));
   });
   after(async () => {
     target.release();
@@ -308,7 +363,7 @@ describe('ControlClient', () => {
   }
 
   it('reads the status and sends every request', async () => {
-    const c = new ControlClient(api.url + '/');
+    const c = new ControlClient(api.url + '/', TOKEN);
     expect(await c.status()).to.deep.equal(STATUS);
     expect(await c.failover('shard-1')).to.deep.equal({ id: 'op-1', message: 'failover started' });
     await c.switchover('shard-0');
@@ -327,12 +382,34 @@ describe('ControlClient', () => {
   });
 
   it('throws ControlApiError with the status, code and message of a refusal', async () => {
-    const c = new ControlClient(api.url);
+    const c = new ControlClient(api.url, TOKEN);
     target.fail = new ControlError('conflict', 'a rebalance is under way (op-3)');
     const e = await rejection(c.rebalance());
     expect([e.status, e.code, e.message]).to.deep.equal([409, 'conflict', 'a rebalance is under way (op-3)']);
     const bad = await rejection(c.scale({}));
     expect([bad.status, bad.code]).to.deep.equal([400, 'bad_request']);
+  });
+
+  it('sends the token, read per request when given as a function, and reports a refusal as unauthorized', async () => {
+    let reads = 0;
+    const lazy = new ControlClient(api.url, async () => { reads++; return TOKEN; });
+    expect((await lazy.status()).phase).to.equal('Ready');
+    await lazy.failover('shard-1');
+    expect(reads).to.equal(2);
+    const e = await rejection(new ControlClient(api.url, 'cd'.repeat(32)).failover('shard-1'));
+    expect([e.status, e.code]).to.deep.equal([401, 'unauthorized']);
+    expect(e.message).to.match(/cluster token/);
+    expect(target.calls).to.deep.equal([{ verb: 'failover', shard: 'shard-1' }]);
+  });
+
+  it('refuses to serve with a token too short to be a secret', async () => {
+    let caught: unknown;
+    try {
+      await listenControlApi(target, { host: '127.0.0.1', port: 0, token: '' }, winston.createLogger({ silent: true }));
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as Error).message).to.match(/token must be at least 32 characters/);
   });
 
   it('says the controller is not running when nothing listens', async () => {
@@ -344,14 +421,14 @@ describe('ControlClient', () => {
       });
     });
     const url = `http://127.0.0.1:${closed}`;
-    const e = await rejection(new ControlClient(url).status());
+    const e = await rejection(new ControlClient(url, TOKEN).status());
     expect([e.status, e.code]).to.deep.equal([0, 'unreachable']);
     expect(e.message).to.equal(`no controller answers at ${url}: is \`irisctl local up\` running?`);
   });
 
   it('gives up on a controller that does not answer in time', async () => {
     target.hang = true;
-    const e = await rejection(new ControlClient(api.url, 100).rebalance());
+    const e = await rejection(new ControlClient(api.url, TOKEN, 100).rebalance());
     expect([e.status, e.code]).to.deep.equal([0, 'timeout']);
     expect(e.message).to.match(/did not answer within 100 ms/);
     target.release();
@@ -364,7 +441,7 @@ describe('ControlClient', () => {
     });
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     try {
-      const c = new ControlClient(`http://127.0.0.1:${(s.address() as AddressInfo).port}`);
+      const c = new ControlClient(`http://127.0.0.1:${(s.address() as AddressInfo).port}`, TOKEN);
       expect((await rejection(c.status())).code).to.equal('bad_response');
       const e = await rejection(c.rebalance());
       expect([e.status, e.code]).to.deep.equal([502, 'bad_response']);
