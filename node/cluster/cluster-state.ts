@@ -29,11 +29,14 @@ export interface ClusterStateDeps {
   readonly meta: MetaStore;
   readonly commits: CommitScheduler;
   readonly nodeName: string;
+  /** --cluster-enabled: a member refuses keys until it has a map (default false: standalone until then). */
+  readonly clusterEnabled?: boolean;
   readonly logger?: Logger;
 }
 
 export class DurableClusterState implements ClusterState {
   readonly nodeName: string;
+  readonly clusterEnabled: boolean;
   private current: ClusterMap | null = null;
   private ownersBySlot: Int32Array | null = null;
   private shard = -1;
@@ -47,6 +50,7 @@ export class DurableClusterState implements ClusterState {
 
   constructor(private readonly deps: ClusterStateDeps) {
     this.nodeName = deps.nodeName;
+    this.clusterEnabled = deps.clusterEnabled ?? false;
     const stored = deps.meta.get(CLUSTER_MAP_META_KEY);
     if (stored === undefined || stored === null) return;
     if (typeof stored !== 'string') throw new ClusterStateLoadError(`meta row ${CLUSTER_MAP_META_KEY} is not JSON text`);

@@ -30,6 +30,8 @@ export interface RouteRequest {
 export interface RouteState {
   /** Shard index owning each slot (-1 unassigned); null: no cluster map installed. */
   readonly owners: ArrayLike<number> | null;
+  /** Started as a cluster member (--cluster-enabled): without a map it is down, never standalone. */
+  readonly member: boolean;
   /** Client address of each shard's primary, by shard index, as the map says. */
   readonly primaries: ReadonlyArray<Endpoint | null>;
   /** This node's shard in the map (-1: not listed). */
@@ -59,6 +61,8 @@ export const LOADING_MSG = 'LOADING IrisDB is loading the dataset from its prima
 export const READONLY_MSG = "READONLY You can't write against a read only replica.";
 export const MASTERDOWN_MSG = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 export const CLUSTERDOWN_MSG = 'CLUSTERDOWN Hash slot not served';
+/** Redis Cluster's answer while cluster_state is fail: here, a member that has no map yet. */
+export const CLUSTERDOWN_STATE_MSG = 'CLUSTERDOWN The cluster is down';
 export const TRYAGAIN_MSG = 'TRYAGAIN The slot is changing owner, retry the command';
 
 /** How long a write waits for a fence to lift before it is answered TRYAGAIN (clients retry it). */
@@ -74,6 +78,12 @@ export function route(req: RouteRequest, st: RouteState): Route {
   if (req.slot === -2) return fail(CROSSSLOT_MSG);
   const replica = st.role === 'replica';
 
+  if (st.owners === null && st.member) {
+    // A member before its first map must not take keys another shard will own (issue #13):
+    // cluster_state is fail, so keyed commands are CLUSTERDOWN; keyless ones run, as in Redis.
+    if (req.slot >= 0) return fail(CLUSTERDOWN_STATE_MSG);
+    return replica && req.write ? fail(READONLY_MSG) : SERVE;
+  }
   if (st.owners === null) {
     // No map: a standalone primary serves every slot; a replica behaves as a
     // Redis Cluster replica of its primary (it loads first, then redirects).
@@ -119,6 +129,7 @@ export interface RoleFacts {
 export function routeStateOf(cluster: ClusterState | undefined, view: RoleFacts | undefined, slot: number): RouteState {
   return {
     owners: cluster?.owners ?? null,
+    member: cluster?.clusterEnabled ?? false,
     primaries: cluster?.primaries ?? NO_PRIMARIES,
     myShard: cluster?.myShard ?? -1,
     mapNamesMePrimary: cluster?.myMapRole === 'primary',

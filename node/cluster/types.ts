@@ -15,7 +15,12 @@ export interface Endpoint {
 export interface ClusterState {
   /** This node's name (config.nodeName): how the map refers to it. */
   readonly nodeName: string;
-  /** The installed map, or null before the control plane pushed one (a standalone node serving every slot). */
+  /**
+   * Started as a cluster member (--cluster-enabled yes): without a map it serves no
+   * keys (CLUSTERDOWN) rather than acting as a standalone server (issue #13).
+   */
+  readonly clusterEnabled: boolean;
+  /** The installed map, or null before the control plane pushed one (standalone unless clusterEnabled). */
   readonly map: ClusterMap | null;
   /** Shard index owning each slot (-1: unassigned); null without a map. */
   readonly owners: Int32Array | null;

@@ -2,7 +2,8 @@
  * The cluster topology as the CLUSTER commands report it: rendered from the
  * installed cluster map (shards with their primary first, then replicas;
  * node ids derived from names; addresses and the config epoch from the map),
- * or, before any map, a single node owning all 16384 slots. Every CLUSTER
+ * or, before any map, a single node owning all 16384 slots (standalone) or
+ * none (a --cluster-enabled member: cluster_state fail). Every CLUSTER
  * reply is rendered from this view.
  */
 import { nodeIdOf, type ClusterMap, type MapNode } from '../../common/cluster-map.js';
@@ -52,6 +53,7 @@ export function clusterView(server: ServerContext): ClusterView {
   const self = selfInfo(server);
   const map = server.cluster?.map ?? null;
   if (map !== null) return viewFromMap(map, self);
+  if (server.cluster?.clusterEnabled === true) return memberWithoutMap(self);
   const me: ClusterNodeView = {
     id: server.nodeId, host: self.host, port: self.port, busPort: self.busPort, role: 'master', primaryId: null,
     replicationOffset: self.replicationOffset, health: 'online', configEpoch: 0, myself: true,
@@ -59,9 +61,22 @@ export function clusterView(server: ServerContext): ClusterView {
   return { state: 'ok', currentEpoch: 0, myEpoch: 0, shards: [{ slots: [[0, SLOT_COUNT - 1]], nodes: [me] }] };
 }
 
-/** The node id CLUSTER MYID reports: derived from the node's name once a map is installed (as other nodes list it). */
+/**
+ * The node id CLUSTER MYID reports: derived from the node's name once a map is installed (as other nodes
+ * list it), and always on a cluster member, so its id does not change when the first map arrives.
+ */
 export function myNodeId(server: ServerContext): string {
-  return server.cluster?.map != null ? nodeIdOf(server.cluster.nodeName) : server.nodeId;
+  const c = server.cluster;
+  return c !== undefined && (c.map !== null || c.clusterEnabled) ? nodeIdOf(c.nodeName) : server.nodeId;
+}
+
+/** A member before its first map: Redis Cluster's fresh node (cluster_state fail, itself only, no slots). */
+function memberWithoutMap(self: SelfInfo): ClusterView {
+  const me: ClusterNodeView = {
+    id: nodeIdOf(self.name), host: self.host, port: self.port, busPort: self.busPort, role: 'master', primaryId: null,
+    replicationOffset: self.replicationOffset, health: self.loading ? 'loading' : 'online', configEpoch: 0, myself: true,
+  };
+  return { state: 'fail', currentEpoch: 0, myEpoch: 0, shards: [{ slots: [], nodes: [me] }] };
 }
 
 function selfInfo(server: ServerContext): SelfInfo {

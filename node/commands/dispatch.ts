@@ -207,7 +207,7 @@ export class CommandDispatcher {
     const view = server.replication?.role();
     const owners = cluster?.owners ?? null;
     // A standalone primary serves every slot (route()'s first rule): skip hashing the key.
-    if (owners === null && (view === undefined || view.role === 'primary')) return SERVE;
+    if (owners === null && cluster?.clusterEnabled !== true && (view === undefined || view.role === 'primary')) return SERVE;
     if (typeof slot === 'function') slot = slot();
     return route({ slot, write, readonly: client.readonly_, asking: client.asking }, routeStateOf(cluster, view, slot));
   }

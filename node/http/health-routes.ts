@@ -17,11 +17,11 @@ export function healthRoutes(deps: HttpDeps): RouteDef[] {
       method: 'get', path: '/readyz', match: '/readyz',
       handlers: [(_req: Request, res: Response) => {
         if (deps.isReady()) res.status(200).json({ status: 'ready' });
-        else sendError(res, new HttpError(503, 'not_ready', 'the node is starting or shutting down'));
+        else sendError(res, new HttpError(503, 'not_ready', 'the node is starting, shutting down, or a cluster member without a cluster map yet'));
       }],
       operation: {
         operationId: 'readyz', tags, summary: 'Readiness: the node serves traffic',
-        responses: { 200: { description: 'Ready', content: status }, 503: { description: 'Starting or shutting down', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
+        responses: { 200: { description: 'Ready', content: status }, 503: { description: 'Starting, shutting down, or a cluster member without a map', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } },
       },
     },
     {

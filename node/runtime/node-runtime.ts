@@ -82,7 +82,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   let cluster: DurableClusterState;
   try {
     // The map is read before any client is served: routing depends on it from the first command.
-    cluster = new DurableClusterState({ meta: engine.meta, commits: engine.commits, nodeName: config.nodeName, logger });
+    cluster = new DurableClusterState({ meta: engine.meta, commits: engine.commits, nodeName: config.nodeName, clusterEnabled: config.clusterEnabled, logger });
   } catch (err) {
     engine.close();
     metrics.close();
@@ -206,13 +206,14 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     config,
     logger,
     metrics,
-    isReady: () => ready,
+    // A cluster member is ready only with a map: before it, a Service must not send it clients (issue #13).
+    isReady: () => ready && (!config.clusterEnabled || cluster.map !== null),
     now: () => Date.now(),
     replication: {
       role: () => replication.roleView(),
     },
     keyRouter: {
-      clustered: () => cluster.map !== null,
+      clustered: () => cluster.map !== null || cluster.clusterEnabled,
       route: (slot, write) => route({ slot, write, readonly: false, asking: false }, routeStateOf(cluster, replication.roleView(), slot)),
       whenLifted: (slot) => cluster.whenLifted(slot),
     },

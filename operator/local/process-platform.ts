@@ -217,6 +217,8 @@ export class ProcessPlatform implements Platform {
       '--bus-port', String(ports.busPort),
       '--bind', HOST,
       '--data-dir', dataDir,
+      // A cluster member: no keys served and not ready until this controller pushes the map (issue #13).
+      '--cluster-enabled', 'yes',
       ...(this.opts.nodeArgs ?? []),
     ];
     // The token goes in the environment, not argv: /proc/<pid>/cmdline is world-readable, environ is not.

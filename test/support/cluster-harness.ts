@@ -135,10 +135,13 @@ export interface ClusterServerFixture {
   run(client: ClientState, ...args: string[]): CommandResult;
 }
 
-export function clusterServerFixture(engine: SqliteEngine, nodeName: string, opts: { fenceWaitMs?: number; announceHost?: string; respPort?: number } = {}): ClusterServerFixture {
-  const config = { ...Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])), nodeName, busPort: 16379 } as unknown as NodeConfig;
+export function clusterServerFixture(
+  engine: SqliteEngine, nodeName: string, opts: { fenceWaitMs?: number; announceHost?: string; respPort?: number; clusterEnabled?: boolean } = {},
+): ClusterServerFixture {
+  const clusterEnabled = opts.clusterEnabled ?? false;
+  const config = { ...Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])), nodeName, busPort: 16379, clusterEnabled } as unknown as NodeConfig;
   const table = createCommandTable();
-  const state = new DurableClusterState({ meta: engine.meta, commits: engine.commits, nodeName });
+  const state = new DurableClusterState({ meta: engine.meta, commits: engine.commits, nodeName, clusterEnabled });
   const { server, dispatcher } = createServerContext({
     keyspace: engine.keyspace, commits: engine.commits, config, commands: table,
     clients: () => ({ list: () => [], get: () => undefined, count: 0 }), nodeId: 'a'.repeat(40), runId: 'b'.repeat(40),

@@ -10,7 +10,7 @@ import { SLOT_COUNT } from '../../common/slot.js';
 import { parseClusterMap, type ClusterMap } from '../../common/cluster-map.js';
 import { deriveRouting } from '../../node/cluster/cluster-state.js';
 import {
-  CLUSTERDOWN_MSG, CROSSSLOT_MSG, LOADING_MSG, MASTERDOWN_MSG, READONLY_MSG, route,
+  CLUSTERDOWN_MSG, CLUSTERDOWN_STATE_MSG, CROSSSLOT_MSG, LOADING_MSG, MASTERDOWN_MSG, READONLY_MSG, route,
   type Route, type RouteRequest, type RouteState,
 } from '../../node/cluster/routing.js';
 
@@ -31,7 +31,7 @@ function owners(): Int32Array {
 
 function state(over: Partial<RouteState> = {}): RouteState {
   return {
-    owners: owners(), primaries: [P0, P1], myShard: 0, mapNamesMePrimary: true,
+    owners: owners(), member: false, primaries: [P0, P1], myShard: 0, mapNamesMePrimary: true,
     role: 'primary', myPrimary: null, loading: false, fenced: false, ...over,
   };
 }
@@ -76,6 +76,39 @@ describe('cluster/routing: route()', () => {
       const st = noMap({ role: 'replica', myPrimary: P1, loading: true });
       expect(route(req({ readonly: true }), st)).to.deep.equal(err(LOADING_MSG));
       expect(route(req({ write: true }), st)).to.deep.equal(err(LOADING_MSG));
+    });
+  });
+
+  describe('a cluster member (--cluster-enabled) without a map yet (issue #13)', () => {
+    const member = (over: Partial<RouteState> = {}) => state({ owners: null, member: true, primaries: [], myShard: -1, mapNamesMePrimary: false, ...over });
+
+    it('a primary refuses every keyed command with CLUSTERDOWN instead of serving it standalone', () => {
+      for (const slot of [0, 9000, 15495, SLOT_COUNT - 1]) {
+        expect(route(req({ slot, write: true }), member())).to.deep.equal(err(CLUSTERDOWN_STATE_MSG));
+        expect(route(req({ slot }), member())).to.deep.equal(err(CLUSTERDOWN_STATE_MSG));
+        expect(route(req({ slot, readonly: true }), member())).to.deep.equal(err(CLUSTERDOWN_STATE_MSG));
+      }
+    });
+
+    it('a replica answers CLUSTERDOWN too, not READONLY or a MOVED to its primary (whose slots are not known yet)', () => {
+      const st = member({ role: 'replica', myPrimary: P1 });
+      expect(route(req({ slot: 42, write: true }), st)).to.deep.equal(err(CLUSTERDOWN_STATE_MSG));
+      expect(route(req({ slot: 42 }), st)).to.deep.equal(err(CLUSTERDOWN_STATE_MSG));
+      expect(route(req({ slot: 42, readonly: true }), member({ role: 'replica', myPrimary: P1, loading: true }))).to.deep.equal(err(CLUSTERDOWN_STATE_MSG));
+    });
+
+    it('keyless commands run as in Redis Cluster (a replica still refuses keyless writes); CROSSSLOT comes first', () => {
+      expect(route(req({ slot: -1 }), member())).to.deep.equal(serve);
+      expect(route(req({ slot: -1, write: true }), member())).to.deep.equal(serve);
+      expect(route(req({ slot: -1, write: true }), member({ role: 'replica' }))).to.deep.equal(err(READONLY_MSG));
+      expect(route(req({ slot: -2 }), member())).to.deep.equal(err(CROSSSLOT_MSG));
+    });
+
+    it('once the map is installed the member routes by it like any node', () => {
+      expect(route(req({ slot: 0, write: true }), state({ member: true }))).to.deep.equal(serve);
+      expect(route(req({ slot: 9000, write: true }), state({ member: true }))).to.deep.equal(err('MOVED 9000 10.0.0.2:7001'));
+      expect(route(req({ slot: 100, write: true }), state({ member: true, role: 'replica', myPrimary: P0, mapNamesMePrimary: false })))
+        .to.deep.equal(err('MOVED 100 10.0.0.1:7000'));
     });
   });
 
@@ -188,7 +221,7 @@ describe('cluster/routing: route()', () => {
           const d = deriveRouting(map, n.name);
           const primaryOfMine = d.myShard >= 0 ? d.primaries[d.myShard]! : null;
           const st: RouteState = {
-            owners: d.owners, primaries: d.primaries, myShard: d.myShard, mapNamesMePrimary: d.myMapRole === 'primary',
+            owners: d.owners, member: true, primaries: d.primaries, myShard: d.myShard, mapNamesMePrimary: d.myMapRole === 'primary',
             role: d.myMapRole === 'primary' ? 'primary' : 'replica',
             myPrimary: d.myMapRole === 'replica' ? primaryOfMine : null, loading: false, fenced: false,
           };

@@ -152,6 +152,28 @@ describe('CLUSTER replies rendered from the cluster map', () => {
       expect(plain(f.run(f.client(), 'CLUSTER', 'INFO') as Reply)).to.match(/cluster_state:ok\r\n/);
     });
 
+    it('a --cluster-enabled member without a map: cluster_state:fail, no slots, CLUSTERDOWN for keys; the map ends it', () => {
+      const f = clusterServerFixture(fx.open(), 'a0', { clusterEnabled: true });
+      const c = f.client();
+      const info = plain(f.run(c, 'CLUSTER', 'INFO') as Reply) as string;
+      const fields = (t: string) => Object.fromEntries(t.trim().split('\r\n').map((l) => l.split(':') as [string, string]));
+      expect(fields(info)).to.deep.include({ cluster_state: 'fail', cluster_slots_assigned: '0', cluster_known_nodes: '1', cluster_size: '0' });
+      expect(plain(f.run(c, 'CLUSTER', 'SLOTS') as Reply)).to.deep.equal([]);
+      expect(plain(f.run(c, 'CLUSTER', 'MYID') as Reply)).to.equal(nodeIdOf('a0'));
+      expect(plain(f.run(c, 'CLUSTER', 'NODES') as Reply)).to.equal(`${nodeIdOf('a0')} 127.0.0.1:6379@16379 myself,master - 0 0 0 connected\n`);
+      expect(plain(f.run(c, 'SET', 'a', 'early') as Reply)).to.equal('CLUSTERDOWN The cluster is down');
+      expect(plain(f.run(c, 'GET', 'a') as Reply)).to.equal('CLUSTERDOWN The cluster is down');
+      expect(plain(f.run(c, 'PING') as Reply)).to.equal('PONG');
+      expect(plain(f.run(c, 'DBSIZE') as Reply)).to.equal(0);
+      f.role = { role: 'replica', primary: { host: '10.0.0.9', port: 7009 }, loading: false };
+      expect(plain(f.run(c, 'SET', 'a', 'early') as Reply)).to.equal('CLUSTERDOWN The cluster is down');
+      f.role = { role: 'primary', primary: null, loading: false };
+      f.state.install(threeShards(true));
+      expect(plain(f.run(c, 'CLUSTER', 'INFO') as Reply)).to.match(/cluster_state:ok\r\n/);
+      expect(plain(f.run(c, 'SET', '{b}1', 'x') as Reply)).to.equal('OK');
+      expect(f.engine.keyspace.size()).to.equal(1);
+    });
+
     it('COUNTKEYSINSLOT and GETKEYSINSLOT read this node\'s keys of a slot', () => {
       const f = clusterServerFixture(fx.open(), 'a0');
       f.state.install(threeShards(true));
