@@ -34,6 +34,7 @@ describe('operator/kube pod template', () => {
     expect(env.IRIS_BIND).to.deep.equal({ fieldRef: { fieldPath: 'status.podIP' } });
     expect(env.IRIS_ANNOUNCE_HOST).to.deep.equal({ fieldRef: { fieldPath: 'status.podIP' } });
     expect(env.IRIS_NODE_NAME).to.deep.equal({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(env.IRIS_CLUSTER_ENABLED).to.equal('yes');
     expect(env.IRIS_ADMIN_TOKEN).to.deep.equal({ secretKeyRef: { name: 'iris-token', key: 'token' } });
     expect([env.IRIS_MIN_SYNC_REPLICAS, env.IRIS_FSYNC, env.IRIS_ACK_TIMEOUT_MS]).to.deep.equal(['1', 'always', '2000']);
     expect(t.metadata?.labels).to.include({ 'app.kubernetes.io/name': 'irisdb', 'app.kubernetes.io/instance': 'iris', 'irisdb.io/shard': '2' });

@@ -74,6 +74,8 @@ function env(cluster: string, spec: IrisClusterSpec): V1EnvVar[] {
     { name: 'IRIS_BIND', ...podIP },
     { name: 'IRIS_ANNOUNCE_HOST', ...podIP },
     { name: 'IRIS_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    // A cluster member: not ready and no keys served until the operator pushes the map (issue #13).
+    { name: 'IRIS_CLUSTER_ENABLED', value: 'yes' },
     { name: 'IRIS_ADMIN_TOKEN', valueFrom: { secretKeyRef: { name: tokenSecretName(cluster), key: TOKEN_KEY } } },
     { name: 'IRIS_MIN_SYNC_REPLICAS', value: String(r.minSyncReplicas ?? DEFAULTS.minSyncReplicas) },
     { name: 'IRIS_FSYNC', value: r.fsync ?? DEFAULTS.fsync },
