@@ -1,12 +1,15 @@
 /**
  * The source's end of a migration connection to the target's cluster bus:
- * connect with a deadline, send frames, and either wait for one of a set of
+ * connect and authenticate (both sides prove they know the cluster secret,
+ * replication/bus-auth.ts) with a deadline, send frames, and either wait for one of a set of
  * frame types (request/answer phases) or hand every frame to a handler
  * (the copy, where acknowledgements stream back).
  */
 import net from 'node:net';
+import { BusAuthError } from '../replication/bus-auth.js';
+import { authenticateBus, type BusCredentials } from '../replication/bus-auth-client.js';
 import { BusSocket } from '../replication/bus-socket.js';
-import { FrameError, FrameType, type Frame } from '../replication/frames.js';
+import { FrameError, FrameType, HANDSHAKE_FRAME_BYTES, type Frame } from '../replication/frames.js';
 import { MigrationError } from './plan.js';
 import { parseError } from './messages.js';
 
@@ -36,7 +39,23 @@ export class MigrationConn {
     });
   }
 
-  static connect(peer: PeerBusAddress, timeoutMs: number): Promise<MigrationConn> {
+  /** Connects and authenticates within timeoutMs; a peer that refuses us or fails to prove itself rejects with target_refused. */
+  static async connect(peer: PeerBusAddress, creds: BusCredentials, timeoutMs: number): Promise<MigrationConn> {
+    const started = Date.now();
+    const socket = await MigrationConn.open(peer, timeoutMs);
+    const bus = new BusSocket(socket, HANDSHAKE_FRAME_BYTES);
+    try {
+      await authenticateBus(bus, creds, peer.name, Math.max(1, timeoutMs - (Date.now() - started)));
+    } catch (err) {
+      const refused = err instanceof BusAuthError && err.kind !== 'connection';
+      throw new MigrationError(refused ? 'target_refused' : 'connection', `authenticating with ${peer.name} at ${peer.host}:${peer.busPort}: ${(err as Error).message}`);
+    }
+    const conn = new MigrationConn(peer, bus);
+    bus.resume();
+    return conn;
+  }
+
+  private static open(peer: PeerBusAddress, timeoutMs: number): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host: peer.host, port: peer.busPort });
       const timer = setTimeout(() => {
@@ -46,7 +65,7 @@ export class MigrationConn {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new MigrationConn(peer, new BusSocket(socket)));
+        resolve(socket);
       });
       socket.once('error', (err) => {
         clearTimeout(timer);

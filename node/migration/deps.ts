@@ -30,7 +30,7 @@ export interface MigrationOptions {
 export interface MigrationDeps {
   /** This node's name (the map's node name). */
   readonly name: string;
-  /** The cluster token: the admin token, which peers present on the bus. */
+  /** The cluster secret (the admin token): this node proves it knows it on peers' buses, never sends it. */
   readonly token: string;
   readonly keyspace: SqliteKeyspace;
   readonly commits: CommitScheduler;

@@ -5,10 +5,11 @@
  */
 import { nodeByName, type ClusterMap } from '../../common/cluster-map.js';
 import type { MigrationRecord } from '../../common/migration.js';
+import type { BusCredentials } from '../replication/bus-auth-client.js';
 import { FrameType, encodeJsonFrame } from '../replication/frames.js';
 import { MigrationConn, type PeerBusAddress } from './conn.js';
 import type { MigrationDeps } from './deps.js';
-import { parseOutcome, type OutcomeMsg } from './messages.js';
+import { parseOutcome, type AbortMsg, type OutcomeMsg } from './messages.js';
 import { MigrationError, ownsAll } from './plan.js';
 
 const RESOLVE_TIMEOUT_MS = 3000;
@@ -37,8 +38,8 @@ export function installOrVerify(d: MigrationDeps, map: ClusterMap, rec: Migratio
 }
 
 /** One MigrateAbort on a fresh connection: the target's final word on the attempt. */
-export async function askOutcome(addr: PeerBusAddress, msg: { token: string; id: string; attempt: number; source: string }, timeoutMs: number): Promise<OutcomeMsg> {
-  const conn = await MigrationConn.connect(addr, timeoutMs);
+export async function askOutcome(addr: PeerBusAddress, creds: BusCredentials, msg: AbortMsg, timeoutMs: number): Promise<OutcomeMsg> {
+  const conn = await MigrationConn.connect(addr, creds, timeoutMs);
   try {
     conn.send(encodeJsonFrame(FrameType.MigrateAbort, msg));
     const f = await conn.next([FrameType.MigrateOutcome], timeoutMs, 'MigrateAbort');
@@ -49,7 +50,9 @@ export async function askOutcome(addr: PeerBusAddress, msg: { token: string; id:
 }
 
 export interface OutcomeQuestion {
-  readonly msg: { token: string; id: string; attempt: number; source: string };
+  readonly msg: AbortMsg;
+  /** What this node authenticates with on the target's bus. */
+  readonly creds: BusCredentials;
   /** Where the target is now (the map may change between tries). */
   address(): PeerBusAddress;
   /** Throws if the asking must stop (asked before every try). */
@@ -65,7 +68,7 @@ export async function askUntilAnswered(q: OutcomeQuestion): Promise<{ addr: Peer
     q.checkStopped();
     const addr = q.address();
     try {
-      return { addr, outcome: await askOutcome(addr, q.msg, RESOLVE_TIMEOUT_MS) };
+      return { addr, outcome: await askOutcome(addr, q.creds, q.msg, RESOLVE_TIMEOUT_MS) };
     } catch (err) {
       q.unreachable(addr, tries, err as Error);
       await q.sleep(Math.min(200 * tries, RESOLVE_MAX_BACKOFF_MS));

@@ -17,9 +17,9 @@ import { FrameError, parseJsonObject, type FrameFields } from '../../common/fram
 import { FrameType, encodeFrame } from '../replication/frames.js';
 import { MIGRATION_ID } from './plan.js';
 
+/** Sent after the peer authentication (replication/bus-auth.ts): no message carries the cluster secret. */
 export interface BeginMsg {
   v: 1;
-  token: string;
   id: string;
   attempt: number;
   slots: SlotRange[];
@@ -53,7 +53,6 @@ export interface FlippedMsg {
 }
 
 export interface AbortMsg {
-  token: string;
   id: string;
   /** The attempt to abort unless flipped; 0: whatever attempt the target has. */
   attempt: number;
@@ -118,7 +117,7 @@ export function parseBegin(body: Buffer): BeginMsg {
   const f = parseJsonObject(body, 'MigrateBegin');
   if (f.get('v') !== 1) f.fail('v', 'the protocol version 1', f.get('v'));
   return {
-    v: 1, token: f.str('token'), id: migrationId(f, 'id'), attempt: f.uint('attempt'), slots: slotRanges(f, 'slots'),
+    v: 1, id: migrationId(f, 'id'), attempt: f.uint('attempt'), slots: slotRanges(f, 'slots'),
     source: f.nodeName('source'), sourceShard: f.nodeName('sourceShard'), targetShard: f.nodeName('targetShard'), mapEpoch: f.uint('mapEpoch'),
   };
 }
@@ -140,7 +139,7 @@ export function parseFlipped(body: Buffer): FlippedMsg {
 
 export function parseAbort(body: Buffer): AbortMsg {
   const f = parseJsonObject(body, 'MigrateAbort');
-  return { token: f.str('token'), id: migrationId(f, 'id'), attempt: f.uint('attempt'), source: f.nodeName('source') };
+  return { id: migrationId(f, 'id'), attempt: f.uint('attempt'), source: f.nodeName('source') };
 }
 
 export function parseOutcome(body: Buffer): OutcomeMsg {

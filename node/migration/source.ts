@@ -216,11 +216,11 @@ export class SourceRun {
     this.endAttempt();
     this.apply({ type: 'prepare', mapEpoch: map!.epoch, target: target.name });
     this.targetAddr = target;
-    const conn = await MigrationConn.connect(target, CONNECT_TIMEOUT_MS);
+    const conn = await MigrationConn.connect(target, { secret: d.token, name: d.name }, CONNECT_TIMEOUT_MS);
     this.conn = conn;
     const r = this.rec;
     conn.send(encodeJsonFrame(FrameType.MigrateBegin, {
-      v: 1, token: d.token, id: r.id, attempt: r.attempt, slots: r.slots, source: d.name, sourceShard: r.sourceShard, targetShard: r.targetShard, mapEpoch: r.mapEpoch,
+      v: 1, id: r.id, attempt: r.attempt, slots: r.slots, source: d.name, sourceShard: r.sourceShard, targetShard: r.targetShard, mapEpoch: r.mapEpoch,
     }));
     const ready = parseReady((await conn.next([FrameType.MigrateReady], PREPARE_TIMEOUT_MS, 'MigrateBegin')).body);
     if (ready.id !== r.id || ready.attempt !== r.attempt) throw new MigrationError('target_refused', `the target answered for ${ready.id}#${ready.attempt}, not ${r.id}#${r.attempt}`);
@@ -314,7 +314,8 @@ export class SourceRun {
     const d = this.host.deps;
     if (!this.fence.up) this.fence.raise();
     const { addr, outcome } = await askUntilAnswered({
-      msg: { token: d.token, id: this.rec.id, attempt: this.rec.attempt, source: d.name },
+      msg: { id: this.rec.id, attempt: this.rec.attempt, source: d.name },
+      creds: { secret: d.token, name: d.name },
       address: () => this.targetAddress(),
       checkStopped: () => {
         if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);

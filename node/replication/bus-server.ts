@@ -1,22 +1,35 @@
 /**
- * The cluster bus listener: every connection starts with one frame that says
- * what it is — Hello (a replica wants to stream) or Probe (a peer asks who
- * leads at which epoch) — or another first frame that a handler added on
- * this server takes (slot migration). Anything else is closed.
+ * The cluster bus listener. Every connection first authenticates (bus-auth.ts:
+ * mutual HMAC challenge–response over the cluster secret; a peer that fails
+ * gets a generic AuthRefused and is closed, counted and logged). Then its
+ * first frame says what it is — Hello (a replica wants to stream) or Probe
+ * (a peer asks who leads at which epoch) — or another first frame that a
+ * handler added on this server takes (slot migration). Anything else is closed.
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/logger.js';
+import { AUTH_REFUSED_MESSAGE, ServerHandshake, parseAuthHello, parseAuthProof } from './bus-auth.js';
 import { BusSocket } from './bus-socket.js';
 import { FrameType, HANDSHAKE_FRAME_BYTES, encodeJsonFrame, type Frame } from './frames.js';
 import { parseHello, parseProbe, type HelloMsg, type ProbeMsg, type RefuseMsg } from './messages.js';
 
-/** A connection that sends nothing useful in this time is closed. */
+/** A connection that does not authenticate and send its first frame in this time is closed. */
 const FIRST_FRAME_TIMEOUT_MS = 10_000;
 
 export interface BusHandlers {
   onHello(bus: BusSocket, hello: HelloMsg): void;
   onProbe(bus: BusSocket, probe: ProbeMsg): void;
+}
+
+/** How this server authenticates its peers. */
+export interface BusServerAuth {
+  /** The cluster secret (the admin token); empty refuses every peer. */
+  readonly secret: string;
+  /** This node's name (bound into the proofs). */
+  readonly name: string;
+  /** A peer failed authentication (metrics). */
+  onRefused(): void;
 }
 
 /** Takes a connection whose first frame is neither Hello nor Probe (slot migration); false if it does not. */
@@ -28,7 +41,7 @@ export class BusServer {
   /** Handlers for other first frames, asked in the order they were added. */
   private readonly others = new Set<FirstFrameHandler>();
 
-  constructor(private readonly handlers: BusHandlers, private readonly logger: Logger) {
+  constructor(private readonly handlers: BusHandlers, private readonly logger: Logger, private readonly auth: BusServerAuth) {
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -72,11 +85,33 @@ export class BusServer {
     socket.once('close', () => this.open.delete(socket));
     const bus = new BusSocket(socket, HANDSHAKE_FRAME_BYTES);
     const timer = setTimeout(() => bus.close('no handshake'), FIRST_FRAME_TIMEOUT_MS);
-    let first = true;
+    const hs = new ServerHandshake(this.auth.secret, this.auth.name);
+    let phase: 'hello' | 'proof' | 'first' | 'done' | 'refused' = 'hello';
     bus.attach({
       onFrame: (f) => {
-        if (!first) throw new Error('frame before the handshake was handled');
-        first = false;
+        if (phase === 'hello' || phase === 'proof') {
+          // Nothing but the handshake is read before the peer proved itself; any failure gets the same answer.
+          try {
+            if (phase === 'hello') {
+              if (f.type !== FrameType.AuthHello) throw new Error(`first frame must be AuthHello, got ${FrameType[f.type] ?? f.type}`);
+              bus.send(encodeJsonFrame(FrameType.AuthChallenge, hs.challenge(parseAuthHello(f.body))));
+              phase = 'proof';
+            } else {
+              if (f.type !== FrameType.AuthProof) throw new Error(`expected AuthProof, got ${FrameType[f.type] ?? f.type}`);
+              hs.verify(parseAuthProof(f.body));
+              phase = 'first';
+            }
+          } catch (err) {
+            phase = 'refused';
+            clearTimeout(timer);
+            this.refuseAuth(bus, hs.peerName, (err as Error).message);
+          }
+          return;
+        }
+        // A refused peer's further frames are dropped unread while the refusal is flushed.
+        if (phase === 'refused') return;
+        if (phase !== 'first') throw new Error('frame before the handshake was handled');
+        phase = 'done';
         clearTimeout(timer);
         if (f.type === FrameType.Hello) {
           this.handlers.onHello(bus, parseHello(f.body));
@@ -85,14 +120,21 @@ export class BusServer {
         } else {
           if (!this.takeOther(bus, f)) throw new Error(`first frame must be Hello or Probe, got type ${f.type}`);
         }
-        // Handlers close a peer that fails authentication before returning; the rest may send full-size frames.
+        // Handlers that refuse close before returning; the rest may send full-size frames.
         if (!bus.isClosed && !bus.socket.writableEnded) bus.trust();
       },
       onClose: (reason) => {
         clearTimeout(timer);
-        if (first) this.logger.debug('bus connection closed before its handshake', { remote: bus.remote, reason });
+        if (phase !== 'done' && phase !== 'refused') this.logger.debug('bus connection closed before its handshake', { remote: bus.remote, reason });
       },
     });
+  }
+
+  /** The generic refusal: says nothing about this node, its epoch or its shard. */
+  private refuseAuth(bus: BusSocket, claimed: string | null, reason: string): void {
+    this.auth.onRefused();
+    this.logger.warn('bus peer refused: authentication failed', { remote: bus.remote, claimedName: claimed ?? undefined, reason });
+    bus.endWith(encodeJsonFrame(FrameType.AuthRefused, { message: AUTH_REFUSED_MESSAGE }), 'refused: authentication failed');
   }
 }
 

@@ -29,3 +29,17 @@ export class ShuttingDownError extends Error {
     this.respMessage = `NOREPLICAS ${this.message}`;
   }
 }
+
+/**
+ * A primary that fenced itself (an authenticated peer reports a newer epoch):
+ * every turn fails until the control plane sets this node's role again.
+ */
+export class FencedError extends Error {
+  readonly respMessage: string;
+  readonly code = 'fenced';
+  constructor(epoch: number, why: string) {
+    super(`this primary (epoch ${epoch}) stopped accepting writes: ${why}; it waits for the control plane to set its role, and a write sent now may or may not survive`);
+    this.name = 'FencedError';
+    this.respMessage = `NOREPLICAS ${this.message}`;
+  }
+}

@@ -18,7 +18,7 @@ export { FrameError };
 
 /** Body limit once a peer is authenticated: one value at its largest (maxValueBytes ≤ 512 MiB) plus its key and framing. */
 export const MAX_FRAME_BYTES = 640 * 1024 * 1024;
-/** Body limit for a connection's first frame (Hello, Probe, MigrateBegin: small JSON), before the peer is authenticated. */
+/** Body limit for a connection's first frames (the auth handshake, Hello, Probe, MigrateBegin: small JSON), before the peer is trusted. */
 export const HANDSHAKE_FRAME_BYTES = 1024 * 1024;
 
 export enum FrameType {
@@ -36,6 +36,11 @@ export enum FrameType {
   Probe = 12,
   ProbeReply = 13,
   Ping = 14,
+  // Peer authentication (bus-auth.ts): the first frames of every connection.
+  AuthHello = 15,
+  AuthChallenge = 16,
+  AuthProof = 17,
+  AuthRefused = 18,
   // Live slot migration (node/migration/). First frames of a migration connection: Begin, Abort.
   MigrateBegin = 20,
   MigrateReady = 21,
@@ -49,7 +54,7 @@ export enum FrameType {
   MigrateError = 29,
 }
 
-const MAX_FRAME_TYPE = FrameType.Ping;
+const MAX_FRAME_TYPE = FrameType.AuthRefused;
 const FIRST_MIGRATION_FRAME = FrameType.MigrateBegin;
 const LAST_MIGRATION_FRAME = FrameType.MigrateError;
 

@@ -1,13 +1,14 @@
 /**
  * Fencing by asking around (docs/architecture.md §3): a primary missing some of its peers
- * asks them which epoch they are at; if one is newer, this node has been
- * replaced and steps down to follow the new primary. The other half answers
- * such probes from peers.
+ * asks them which epoch they are at; if an authenticated one is newer, this
+ * node may have been replaced and stops accepting writes (self-fence). It
+ * does not take that epoch or step down: a peer's epoch is only a claim, and
+ * only the control plane's setRole changes this node's role and epoch. The
+ * other half answers such probes from (authenticated) peers.
  */
-import type { PeerAddress, RoleRequest } from '../../common/replication.js';
+import type { PeerAddress } from '../../common/replication.js';
 import type { Logger } from '../../common/logger.js';
 import type { NodeConfig } from '../config/schema.js';
-import { refuse } from './bus-server.js';
 import type { BusSocket } from './bus-socket.js';
 import { FrameType, encodeJsonFrame } from './frames.js';
 import type { ProbeMsg } from './messages.js';
@@ -27,8 +28,10 @@ export interface IsolationProbeDeps {
   /** A replica of this name is streaming from this node (so it is not missing). */
   connected(name: string): boolean;
   isClosed(): boolean;
-  /** Steps down to follow a newer primary. */
-  setRole(req: RoleRequest): void;
+  /** Already fenced (until the control plane sets a role). */
+  fenced(): boolean;
+  /** Stops accepting writes until the control plane sets a role; does not change role or epoch. */
+  fence(why: string): void;
 }
 
 export class IsolationProbe {
@@ -38,7 +41,7 @@ export class IsolationProbe {
 
   /** Asks the peers that are not connected; at most one round at a time. */
   async probeIfIsolated(): Promise<void> {
-    if (this.probing) return;
+    if (this.probing || this.deps.fenced()) return;
     const { roles, config, metrics, logger } = this.deps;
     const s = roles.state;
     const missing = s.peers.filter((p) => p.name !== config.nodeName && !this.deps.connected(p.name));
@@ -48,19 +51,19 @@ export class IsolationProbe {
       for (const peer of missing) {
         let reply;
         try {
-          reply = await probePeer(peer, { token: config.adminToken, name: config.nodeName, epoch: s.epoch }, PROBE_TIMEOUT_MS);
+          reply = await probePeer(peer, { secret: config.adminToken, name: config.nodeName }, { name: config.nodeName, epoch: s.epoch }, PROBE_TIMEOUT_MS);
         } catch {
           continue; // unreachable peers say nothing either way
         }
-        if (this.deps.isClosed() || roles.state.role !== 'primary') return;
+        if (this.deps.isClosed() || roles.state.role !== 'primary' || this.deps.fenced()) return;
         if (reply.epoch > roles.state.epoch) {
           const next: PeerAddress | null = reply.role === 'primary' ? { name: reply.name, host: peer.host, busPort: peer.busPort } : reply.primary;
           if (next === null || next.name === config.nodeName) continue;
           metrics.fencings.inc();
-          logger.warn('a peer reports a newer epoch: this primary was replaced; stepping down', {
-            peer: peer.name, peerEpoch: reply.epoch, ourEpoch: roles.state.epoch, newPrimary: next.name,
+          logger.warn('an authenticated peer reports a newer epoch: this primary may have been replaced; it stops accepting writes until the control plane sets its role', {
+            peer: peer.name, peerEpoch: reply.epoch, ourEpoch: roles.state.epoch, claimedPrimary: next.name,
           });
-          this.deps.setRole({ role: 'replica', epoch: reply.epoch, primary: next });
+          this.deps.fence(`${peer.name} reports epoch ${reply.epoch} with primary ${next.name}`);
           return;
         }
       }
@@ -69,14 +72,10 @@ export class IsolationProbe {
     }
   }
 
-  /** A peer's probe: who this node is, its epoch, and whom it takes for the primary. */
-  answer(bus: BusSocket, probe: ProbeMsg): void {
+  /** An authenticated peer's probe (bus-server.ts checked it): who this node is, its epoch, and whom it takes for the primary. */
+  answer(bus: BusSocket, _probe: ProbeMsg): void {
     const { roles, config } = this.deps;
     const s = roles.state;
-    if (config.adminToken === '' || probe.token !== config.adminToken) {
-      refuse(bus, { code: 'auth', message: 'bad cluster token', epoch: s.epoch, primary: null });
-      return;
-    }
     const me: PeerAddress = { name: config.nodeName, ...this.deps.busAddress() };
     bus.endWith(encodeJsonFrame(FrameType.ProbeReply, {
       name: config.nodeName, epoch: s.epoch, role: s.role, primary: s.role === 'primary' ? me : s.primary,

@@ -17,7 +17,7 @@ import { AckGate } from './ack-gate.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { BusServer, type FirstFrameHandler } from './bus-server.js';
 import type { PrimarySide, ReplicaSide } from './context.js';
-import { RoleChangeError, ShuttingDownError, SteppedDownError } from './errors.js';
+import { FencedError, RoleChangeError, ShuttingDownError, SteppedDownError } from './errors.js';
 import { startTerm } from './history.js';
 import { replicationInfoFields, runIdOf } from './info.js';
 import { IsolationProbe } from './isolation-probe.js';
@@ -65,6 +65,8 @@ export class ReplicationManager {
   private announce: Announce;
   private started = false;
   private closed = false;
+  /** Self-fenced primary (isolation-probe.ts): why, until the control plane's next setRole. */
+  private fencedWhy: string | null = null;
 
   constructor(
     private readonly engine: SqliteEngine,
@@ -127,7 +129,8 @@ export class ReplicationManager {
       roles, config, metrics: this.metrics, logger, isClosed,
       busAddress: () => ({ host: this.announce.busHost, busPort: this.announce.busPort }),
       connected: (name) => this.sessions.has(name),
-      setRole: (req) => this.setRole(req),
+      fenced: () => this.fencedWhy !== null,
+      fence: (why) => this.selfFence(why),
     });
     this.antiEntropy = new AntiEntropy({ engine, roles, sessions: this.sessions, config, metrics: this.metrics, logger });
     engine.setMutationLog(this.log);
@@ -142,7 +145,11 @@ export class ReplicationManager {
 
   /** Listens on the bus port; returns the port. */
   async listen(port: number, host: string): Promise<number> {
-    this.bus = new BusServer({ onHello: (b, h) => this.sessions.onHello(b, h), onProbe: (b, p) => this.probe.answer(b, p) }, this.logger);
+    this.bus = new BusServer(
+      { onHello: (b, h) => this.sessions.onHello(b, h), onProbe: (b, p) => this.probe.answer(b, p) },
+      this.logger,
+      { secret: this.config.adminToken, name: this.config.nodeName, onRefused: () => this.metrics.authRefusals.inc() },
+    );
     const busPort = await this.bus.listen(port, host);
     this.announce = { ...this.announce, busPort };
     return busPort;
@@ -243,10 +250,12 @@ export class ReplicationManager {
 
   // ---- role changes ----------------------------------------------------------
 
-  /** PUT /admin/replication/role. */
+  /** PUT /admin/replication/role: the control plane's word, the only way this node's role and epoch change (it also lifts a self-fence). */
   setRole(req: RoleRequest): ReplicationStatus {
     const s = this.roles.state;
     if (req.epoch < s.epoch) throw new RoleChangeError('stale_epoch', `epoch ${req.epoch} is older than this node's epoch ${s.epoch}`);
+    if (this.fencedWhy !== null) this.logger.info('the control plane set this node\'s role: the self-fence is lifted', { fencedBecause: this.fencedWhy });
+    this.fencedWhy = null;
     if (req.role === 'primary') {
       for (const r of req.replicas ?? []) {
         if (!NODE_NAME.test(r)) throw new RoleChangeError('invalid_role', `invalid replica name ${JSON.stringify(r)}`);
@@ -313,6 +322,21 @@ export class ReplicationManager {
       engine.setExpiryMode('passive');
     }
     this.roles.persistNow();
+  }
+
+  /**
+   * An authenticated peer reports a newer epoch: stop acknowledging anything
+   * (held and new turns fail with NOREPLICAS), keep role and epoch; the
+   * control plane's setRole decides what this node is (and lifts the fence).
+   */
+  private selfFence(why: string): void {
+    const s = this.roles.state;
+    if (this.closed || s.role !== 'primary' || this.fencedWhy !== null) return;
+    this.fencedWhy = why;
+    const err = new FencedError(s.epoch, why);
+    this.engine.commits.flushNow();
+    this.gate.failAll(err);
+    this.engine.setReleaseGate({ hold: (_seq, turnErr, release) => release(turnErr ?? err) });
   }
 
   /** Starts or stops what runs while the node has its role (link, active expiry). */

@@ -8,9 +8,9 @@ import type { PeerAddress, SlotDigest, Term } from '../../common/replication.js'
 import { SLOT_COUNT } from '../../common/slot.js';
 import { isObject, parseJsonObject, type FrameFields } from '../../common/frame-fields.js';
 
+/** Sent after the peer authentication (bus-auth.ts): no message carries the cluster secret. */
 export interface HelloMsg {
   v: 1;
-  token: string;
   name: string;
   epoch: number;
   /** The primary this replica believes it follows ('' if it does not know its name). */
@@ -65,7 +65,6 @@ export interface DigestReplyMsg {
 }
 
 export interface ProbeMsg {
-  token: string;
   name: string;
   epoch: number;
 }
@@ -117,7 +116,6 @@ export function parseHello(body: Buffer): HelloMsg {
   if (f.get('v') !== 1) f.fail('v', 'the protocol version 1', f.get('v'));
   return {
     v: 1,
-    token: f.str('token'),
     name: f.nodeName('name'),
     epoch: f.uint('epoch'),
     expectPrimary: f.nodeName('expectPrimary', true),
@@ -177,7 +175,7 @@ export function parseDigestReply(body: Buffer): DigestReplyMsg {
 
 export function parseProbe(body: Buffer): ProbeMsg {
   const f = parseJsonObject(body, 'Probe');
-  return { token: f.str('token'), name: f.nodeName('name'), epoch: f.uint('epoch') };
+  return { name: f.nodeName('name'), epoch: f.uint('epoch') };
 }
 
 export function parseProbeReply(body: Buffer): ProbeReplyMsg {

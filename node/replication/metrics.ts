@@ -32,6 +32,8 @@ export interface ReplicationMetrics {
   readonly fullSyncKeys: Counter<'side'>;
   readonly ackTimeouts: Counter;
   readonly fencings: Counter;
+  /** Bus peers that failed authentication (bus-server.ts). */
+  readonly authRefusals: Counter;
   readonly repairedSlots: Counter<'replica'>;
   bind(source: ReplicationGaugeSource): void;
 }
@@ -62,7 +64,8 @@ export function createReplicationMetrics(registry: Registry): ReplicationMetrics
       name: 'irisdb_replication_repaired_slots_total', help: 'Slots found divergent by the periodic digest check and re-copied, by replica',
       labelNames: ['replica'], registers: r,
     }),
-    fencings: new Counter({ name: 'irisdb_replication_fenced_total', help: 'Times this node stepped down because a peer reported a newer epoch', registers: r }),
+    fencings: new Counter({ name: 'irisdb_replication_fenced_total', help: 'Times this primary stopped accepting writes because an authenticated peer reported a newer epoch', registers: r }),
+    authRefusals: new Counter({ name: 'irisdb_bus_auth_refused_total', help: 'Cluster-bus connections refused because the peer did not prove it knows the cluster secret', registers: r }),
     bind(source: ReplicationGaugeSource) {
       new Gauge({ name: 'redis_connected_slaves', help: 'Replicas connected to this primary', registers: r, collect() { this.set(source.connectedReplicas()); } });
       new Gauge({ name: 'redis_master_repl_offset', help: 'Replication offset: the last committed sequence', registers: r, collect() { this.set(source.lastSeq()); } });

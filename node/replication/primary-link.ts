@@ -6,9 +6,10 @@
  */
 import net from 'node:net';
 import type { PeerAddress, PrimaryLinkState, PrimaryLinkStatus, SyncProgress, Term } from '../../common/replication.js';
+import { BusClientAuth } from './bus-auth-client.js';
 import { BusSocket } from './bus-socket.js';
 import type { ReplicaSide } from './context.js';
-import { FrameType, encodeJsonFrame, type Frame } from './frames.js';
+import { FrameType, HANDSHAKE_FRAME_BYTES, encodeJsonFrame, type Frame } from './frames.js';
 import { decodeEntriesBody, encodeAck } from './batch-codec.js';
 import { decodeRows, decodeSlotReset } from './row-codec.js';
 import {
@@ -75,20 +76,26 @@ export class PrimaryLink {
     this.welcomed = false;
     this.ackedSent = 0;
     const socket = net.connect({ host: this.target.host, port: this.target.busPort });
-    const bus = new BusSocket(socket);
+    // Small frames only until the primary has proven itself (BusClientAuth trusts the socket then).
+    const bus = new BusSocket(socket, HANDSHAKE_FRAME_BYTES);
     this.bus = bus;
     const side = this.side;
-    socket.once('connect', () => {
-      if (this.bus !== bus) return;
-      this.state = 'handshake';
+    // Both ends prove they know the cluster secret (bus-auth.ts) before the Hello.
+    const auth = new BusClientAuth(bus, { secret: side.token, name: side.name }, this.target.name);
+    const sendHello = (): void => {
       const me = side.announce();
       const seq = side.keyspace.lastSeq;
       const hello: HelloMsg = {
-        v: 1, token: side.token, name: side.name, epoch: side.epoch(), expectPrimary: this.target.name,
+        v: 1, name: side.name, epoch: side.epoch(), expectPrimary: this.target.name,
         seq, termId: positionTermId(side.history(), seq),
         respHost: me.respHost, respPort: me.respPort, busHost: me.busHost, busPort: me.busPort,
       };
       bus.send(encodeJsonFrame(FrameType.Hello, hello));
+    };
+    socket.once('connect', () => {
+      if (this.bus !== bus) return;
+      this.state = 'handshake';
+      auth.begin();
     });
     this.handshakeTimer = setTimeout(() => {
       if (this.bus === bus && !this.welcomed) bus.close(`no handshake answer from ${this.target.name} within ${HANDSHAKE_TIMEOUT_MS} ms`);
@@ -104,6 +111,10 @@ export class PrimaryLink {
     bus.attach({
       onFrame: (f) => {
         this.lastFrameAt = performance.now();
+        if (!auth.done) {
+          if (auth.onFrame(f)) sendHello();
+          return;
+        }
         this.onFrame(bus, f);
       },
       onClose: (reason) => this.onClose(bus, reason),

@@ -26,7 +26,7 @@ export interface ReplicaSessionsDeps {
   readonly side: PrimarySide;
   readonly roles: RoleStore;
   readonly engine: Pick<SqliteEngine, 'keyspace'>;
-  readonly config: Pick<NodeConfig, 'nodeName' | 'adminToken' | 'replBacklogOps'>;
+  readonly config: Pick<NodeConfig, 'nodeName' | 'replBacklogOps'>;
   readonly logger: Logger;
   /** The node is shutting down (disconnects are expected then, not warned about). */
   isClosed(): boolean;
@@ -69,10 +69,7 @@ export class ReplicaSessions {
     const { roles, config, engine, side, logger } = this.deps;
     const s = roles.state;
     const base = { epoch: s.epoch, primary: s.role === 'replica' ? s.primary : null };
-    if (config.adminToken === '' || hello.token !== config.adminToken) {
-      refuse(bus, { ...base, code: 'auth', message: 'bad cluster token' });
-      return;
-    }
+    // The bus server authenticated the peer before this frame (bus-auth.ts).
     if (s.role !== 'primary' || hello.expectPrimary !== config.nodeName) {
       refuse(bus, { ...base, code: 'not_primary', message: `${config.nodeName} is a ${s.role} at epoch ${s.epoch}` });
       return;

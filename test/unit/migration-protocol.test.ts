@@ -85,7 +85,7 @@ describe('migration: the protocol between two engines', function () {
     bus = new BusServer({
       onHello: (b) => b.close('not here'),
       onProbe: (b) => b.close('not here'),
-    }, silentLogger());
+    }, silentLogger(), { secret: TOKEN, name: 'tgt', onRefused: () => undefined });
     bus.addFirstFrameHandler((b, f) => tgt.manager.onBusFrame(b, f));
     const port = await bus.listen(0, '127.0.0.1');
     const map: ClusterMap = {

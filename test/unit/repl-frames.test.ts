@@ -309,7 +309,7 @@ describe('replication: frames', () => {
 
 describe('replication: control messages', () => {
   const hello = {
-    v: 1, token: 't', name: 'node-1', epoch: 3, expectPrimary: 'node-0', seq: 10, termId: 'abc',
+    v: 1, name: 'node-1', epoch: 3, expectPrimary: 'node-0', seq: 10, termId: 'abc',
     respHost: '127.0.0.1', respPort: 6380, busHost: '127.0.0.1', busPort: 16380,
   };
   const term = { epoch: 1, id: 'a1', firstSeq: 1 };
@@ -328,7 +328,10 @@ describe('replication: control messages', () => {
     expect(parseDigestRequest(json({ id: 7 }))).to.deep.equal({ id: 7 });
     const reply = { id: 7, seq: 9, slots: [{ slot: 16383, count: 2, hash: '0123456789abcdef' }] };
     expect(parseDigestReply(json(reply))).to.deep.equal(reply);
-    expect(parseProbe(json({ token: '', name: 'n', epoch: 0 }))).to.deep.equal({ token: '', name: 'n', epoch: 0 });
+    expect(parseProbe(json({ name: 'n', epoch: 0 }))).to.deep.equal({ name: 'n', epoch: 0 });
+    // The cluster secret is proven in the handshake (bus-auth.ts), never carried: an old peer's token field is not read.
+    expect(parseHello(json({ ...hello, token: 't' }))).to.deep.equal(hello);
+    expect(parseProbe(json({ token: 't', name: 'n', epoch: 0 }))).to.deep.equal({ name: 'n', epoch: 0 });
     expect(parseProbeReply(json({ name: 'n', epoch: 1, role: 'replica', primary: peer }))).to.deep.equal({ name: 'n', epoch: 1, role: 'replica', primary: peer });
     expect(parsePing(json({ epoch: 1, seq: 2, time: 1700000000000.5 }))).to.deep.equal({ epoch: 1, seq: 2, time: 1700000000000.5 });
   });
@@ -341,7 +344,7 @@ describe('replication: control messages', () => {
     expect(() => parseHello(json({ ...hello, seq: 1.5 }))).to.throw(FrameError, /'seq'/);
     expect(() => parseHello(json({ ...hello, seq: 2 ** 53 }))).to.throw(FrameError, /'seq'/);
     expect(() => parseHello(json({ ...hello, busPort: 65536 }))).to.throw(FrameError, /'busPort' must be an integer in 0..65535/);
-    expect(() => parseHello(json({ ...hello, token: undefined }))).to.throw(FrameError, /'token' must be a string .*got nothing \(missing\)/);
+    expect(() => parseHello(json({ ...hello, name: undefined }))).to.throw(FrameError, /'name' must be a node name.*got nothing \(missing\)/);
     expect(() => parseHello(json({ ...hello, name: 'a b' }))).to.throw(FrameError, /'name' must be a node name/);
     expect(() => parseHello(json({ ...hello, termId: 'x'.repeat(65) }))).to.throw(FrameError, /'termId'/);
     expect(() => parseHello(json({ ...hello, respHost: '' }))).to.throw(FrameError, /'respHost' must be a non-empty string/);
