@@ -6,13 +6,14 @@
  * runs abort a pending MULTI (EXECABORT), as in Redis. Synchronous on the hot
  * path; only a write to a fenced slot waits (a Promise reply).
  */
-import { QUEUED, error, type Reply } from '../resp/reply.js';
+import { error, type Reply } from '../resp/reply.js';
 import { keySlot } from '../../common/slot.js';
 import type { ClientState, CommandContext, CommandResult, CommandSpec, CommandTable, ServerContext } from './types.js';
 import { cString, lowerName } from './args.js';
 import { internalError, runHandler } from './invoke.js';
 import type { WatchRegistry } from './watch.js';
 import { discardTransaction } from './transaction-state.js';
+import { queueCommand } from './transactions-queue.js';
 import type { InfoCounters } from './info-counters.js';
 import { FENCE_WAIT_MAX_MS, SERVE, TRYAGAIN_MSG, route, routeStateOf, type Route } from '../cluster/routing.js';
 
@@ -170,10 +171,7 @@ export class CommandDispatcher {
       if (r.kind === 'wait' && client.multi === null) return this.afterFence(server, client, argv, r.slot, false);
     }
     if (client.multi !== null && !entry.notQueued) {
-      // A transaction already doomed (error or touched WATCH) keeps answering
-      // QUEUED but stores nothing, as Redis does; EXEC's slot check sees only what was stored.
-      if (!client.multi.aborted && !client.watchDirty) client.multi.queue.push({ spec, argv });
-      return QUEUED;
+      return queueCommand(client, spec, argv, server.config);
     }
     const ctx: CommandContext = { server, client, now: server.now() };
     return runHandler(ctx, spec, argv, entry.write);

@@ -14,7 +14,7 @@ const EXECABORT = error('EXECABORT Transaction discarded because of previous err
 
 function multi(ctx: CommandContext): Reply {
   if (ctx.client.multi !== null) return error('ERR MULTI calls can not be nested');
-  ctx.client.multi = { queue: [], aborted: false };
+  ctx.client.multi = { queue: [], bytes: 0, aborted: false };
   return OK;
 }
 

@@ -74,7 +74,8 @@ export interface ClientState {
   /** ASKING flag, valid for the next command only. */
   asking: boolean;
   /** Non-null between MULTI and EXEC/DISCARD. */
-  multi: { queue: QueuedCommand[]; aborted: boolean } | null;
+  /** An open MULTI: its queue and the argument bytes queued (bounded by maxMultiCommands/maxMultiBytes). */
+  multi: { queue: QueuedCommand[]; bytes: number; aborted: boolean } | null;
   /** Keys this client WATCHes (latin1-encoded key -> key). */
   readonly watched: Map<string, Buffer>;
   /** Set when a watched key changed: EXEC must fail. */

@@ -3,6 +3,7 @@
  * command-line flags, validating every value against the settings table.
  * Pure apart from reading the config file through the injected readFile.
  */
+import { parseHostPatterns } from '../../common/http-browser-guard.js';
 import { NODE_NAME, parsePeerAddress, splitNames } from '../replication/peer-address.js';
 import { SETTINGS, envName, flagName, type NodeConfig, type SettingDef } from './schema.js';
 
@@ -175,6 +176,11 @@ function validateCrossField(c: NodeConfig): void {
   if (c.maxValueBytes > c.maxBulkBytes) throw new ConfigError(`maxValueBytes (${c.maxValueBytes}) exceeds maxBulkBytes (${c.maxBulkBytes}): such values could never be sent`);
   if (c.maxBulkBytes > c.maxQueryBufferBytes) throw new ConfigError(`maxBulkBytes (${c.maxBulkBytes}) exceeds maxQueryBufferBytes (${c.maxQueryBufferBytes})`);
   if (c.dataDir.trim() === '') throw new ConfigError('dataDir must not be empty');
+  try {
+    parseHostPatterns(c.httpAllowedHosts);
+  } catch (err) {
+    throw new ConfigError(`invalid httpAllowedHosts: ${(err as Error).message}`);
+  }
   if (c.role === 'replica' && c.replicaOf === '') throw new ConfigError('role replica needs replicaOf (name@host:busPort of the primary)');
   if (c.replicaOf !== '') {
     const peer = parsePeerAddress(c.replicaOf);

@@ -37,6 +37,11 @@ export interface NodeConfig {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   requirePass: string;
   adminToken: string;
+  httpAllowedHosts: string;
+  metricsRequirePass: boolean;
+  authTimeoutMs: number;
+  maxMultiCommands: number;
+  maxMultiBytes: number;
   maxClients: number;
   maxBulkBytes: number;
   maxArgs: number;
@@ -88,12 +93,17 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'logLevel', type: 'enum', default: 'info', values: ['error', 'warn', 'info', 'debug'], help: 'log level (JSON logs on stderr)' },
   { key: 'requirePass', type: 'string', default: '', help: 'password clients must AUTH with (empty: no authentication)' },
   { key: 'adminToken', type: 'string', default: '', help: 'bearer token for the /admin API (empty: admin API disabled)' },
+  { key: 'httpAllowedHosts', type: 'string', default: '*.svc,*.svc.cluster.local', help: 'Host names HTTP requests may name besides IP addresses, localhost, announceHost and nodeName (DNS-rebinding guard): comma-separated names, *.suffix, or * for any' },
+  { key: 'metricsRequirePass', type: 'bool', default: false, help: 'with requirePass, /metrics also needs the password (as the KV API does)' },
+  { key: 'authTimeoutMs', type: 'int', default: 10000, min: 0, max: 3600000, help: 'with requirePass, a RESP or HTTP connection that has not authenticated this long after connecting is closed (0: never)' },
   { key: 'maxClients', type: 'int', default: 10000, min: 1, max: 1000000, help: 'maximum simultaneous RESP connections' },
   { key: 'maxBulkBytes', type: 'bytes', default: 64 * MiB, min: 1, max: 512 * MiB, help: 'largest bulk string a RESP request may declare' },
   { key: 'maxArgs', type: 'int', default: 100000, min: 1, max: 10000000, help: 'most arguments in one RESP command' },
   { key: 'maxInlineBytes', type: 'bytes', default: 64 * KiB, min: 16, max: 16 * MiB, help: 'longest inline (telnet-style) command line' },
   { key: 'maxQueryBufferBytes', type: 'bytes', default: 128 * MiB, min: 1 * KiB, max: 2048 * MiB, help: 'most unparsed input held for one client before it is disconnected' },
   { key: 'maxOutputBufferBytes', type: 'bytes', default: 256 * MiB, min: 1 * KiB, max: 4096 * MiB, help: 'most unsent reply bytes held for one client before it is disconnected' },
+  { key: 'maxMultiCommands', type: 'int', default: 100000, min: 1, max: 100000000, help: 'most commands queued in one MULTI; one more aborts the transaction (EXEC answers EXECABORT)' },
+  { key: 'maxMultiBytes', type: 'bytes', default: 64 * MiB, min: 1 * KiB, max: 4096 * MiB, help: 'most argument bytes queued in one MULTI; more aborts the transaction (EXEC answers EXECABORT)' },
   { key: 'partialFrameTimeoutMs', type: 'int', default: 30000, min: 100, max: 3600000, help: 'a client that leaves a request incomplete this long is disconnected (slowloris guard)' },
   { key: 'maxKeyBytes', type: 'bytes', default: 64 * KiB, min: 1, max: 64 * MiB, help: 'largest key' },
   { key: 'maxValueBytes', type: 'bytes', default: 64 * MiB, min: 1, max: 512 * MiB, help: 'largest value' },

@@ -6,6 +6,8 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { batchRoutes } from './batch-routes.js';
+import { browserGuard } from './browser-guard.js';
+import { type AuthenticatedSockets, clientAuth } from './client-auth.js';
 import type { HttpDeps } from './deps.js';
 import { HttpError, sendError, toHttpError } from './errors.js';
 import { healthRoutes } from './health-routes.js';
@@ -22,6 +24,8 @@ export interface HttpApp extends express.Express {
   /** The routes this app serves (for tests and tooling). */
   readonly irisRoutes: readonly RouteDef[];
   readonly openApi: OpenApiDocument;
+  /** Sockets that carried an authenticated request (createHttpServer's unauthenticated-connection timeout spares them). */
+  readonly authenticatedSockets: AuthenticatedSockets;
 }
 
 export function createHttpApp(deps: HttpDeps): HttpApp {
@@ -44,6 +48,19 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     next();
   });
   app.use(parseQueryOnce);
+  // Before anything reads a body or answers: what a web page could send is refused.
+  app.use(browserGuard(deps.config));
+
+  // With requirePass the KV API needs the same password as RESP AUTH; the OpenAPI document and probes stay open.
+  const authenticatedSockets: AuthenticatedSockets = new WeakSet();
+  if (deps.config.requirePass !== '') {
+    const auth = clientAuth(deps.config.requirePass, authenticatedSockets);
+    app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
+      if (req.path === '/openapi.json') next();
+      else auth(req, res, next);
+    });
+    if (deps.config.metricsRequirePass) app.use('/metrics', auth);
+  }
 
   // A replica serves no KV requests: its data may lag, and writes go to the primary.
   const repl = deps.replication;
@@ -98,5 +115,5 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     sendError(res, httpErr);
   });
 
-  return Object.assign(app, { irisRoutes: routes, openApi: doc });
+  return Object.assign(app, { irisRoutes: routes, openApi: doc, authenticatedSockets });
 }

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'cross_slot',
   'cluster_down',
   'unauthorized',
+  'forbidden',
   'conflict',
   'internal',
 ] as const;

@@ -5,6 +5,7 @@
  * the same JSON error shape instead of Node's bare 400.
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { NodeConfig } from '../config/schema.js';
 
@@ -32,8 +33,27 @@ export function onClientError(err: Error & { code?: string }, socket: Duplex): v
   socket.end(reply);
 }
 
-export function createHttpServer(app: http.RequestListener, config: Pick<NodeConfig, 'maxKeyBytes'>): http.Server {
+export type HttpServerConfig = Pick<NodeConfig, 'maxKeyBytes'> & Partial<Pick<NodeConfig, 'requirePass' | 'authTimeoutMs'>>;
+
+/**
+ * `app.authenticatedSockets` (the HTTP app's) lets the server close, with
+ * requirePass set, connections that carried no authenticated request within
+ * authTimeoutMs of connecting: idle or unauthenticated keep-alive sockets
+ * cannot pile up and exhaust file descriptors.
+ */
+export function createHttpServer(app: http.RequestListener & { readonly authenticatedSockets?: WeakSet<Socket> }, config: HttpServerConfig): http.Server {
   const server = http.createServer({ maxHeaderSize: maxHeaderBytes(config) }, app);
   server.on('clientError', onClientError);
+  const timeout = config.authTimeoutMs ?? 0;
+  const authenticated = app.authenticatedSockets;
+  if ((config.requirePass ?? '') !== '' && timeout > 0 && authenticated !== undefined) {
+    server.on('connection', (socket: Socket) => {
+      const timer = setTimeout(() => {
+        if (!authenticated.has(socket)) socket.destroy();
+      }, timeout);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    });
+  }
   return server;
 }

@@ -33,6 +33,8 @@ export interface ConnectionHost {
   run(client: ClientState, argv: Buffer[]): CommandResult;
   /** Monotonic milliseconds (slowloris clock). */
   now(): number;
+  /** An HTTP request arrived on the RESP port: log it (rate-limited); the connection closes itself. */
+  crossProtocolAttempt(conn: Connection, command: string): void;
   closed(conn: Connection): void;
 }
 
@@ -43,6 +45,18 @@ function formatAddress(ip: string | undefined, port: number | undefined): string
   let host = ip ?? '?';
   if (host.startsWith('::ffff:') && host.includes('.')) host = host.slice(7);
   return host.includes(':') ? `[${host}]:${port ?? 0}` : `${host}:${port ?? 0}`;
+}
+
+/**
+ * Redis's guard against cross-protocol scripting: a browser POSTing to the
+ * RESP port sends "POST / HTTP/1.1" and "Host: ..." lines first, which
+ * parse as inline commands. Such a connection is closed before anything in
+ * the body (AUTH, SET) can run.
+ */
+export function isHttpCommandName(name: Buffer): boolean {
+  if (name.length !== 4 && name.length !== 5) return false;
+  const n = name.toString('latin1').toLowerCase();
+  return n === 'post' || n === 'host:';
 }
 
 function singleLine(s: string): string {
@@ -66,10 +80,13 @@ export class Connection implements ClientState {
   authenticated: boolean;
   readonly_ = false;
   asking = false;
-  multi: { queue: QueuedCommand[]; aborted: boolean } | null = null;
+  multi: { queue: QueuedCommand[]; bytes: number; aborted: boolean } | null = null;
   readonly watched = new Map<string, Buffer>();
   watchDirty = false;
   closeAfterReply = false;
+
+  /** host.now() at accept (read by the unauthenticated-connection timeout). */
+  readonly connectedAt: number;
 
   /** host.now() when the current incomplete request began; 0 when none (read by the slowloris sweep). */
   partialSince = 0;
@@ -92,6 +109,7 @@ export class Connection implements ClientState {
     this.addr = formatAddress(socket.remoteAddress, socket.remotePort);
     this.laddr = formatAddress(socket.localAddress, socket.localPort);
     this.authenticated = cfg.requirePass === '';
+    this.connectedAt = host.now();
     this.parser = new RequestParser({ maxBulkBytes: cfg.maxBulkBytes, maxArgs: cfg.maxArgs, maxInlineBytes: cfg.maxInlineBytes });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -167,6 +185,14 @@ export class Connection implements ClientState {
       const argv = parser.next();
       if (argv === null) break;
       progressed = true;
+      if (argv.length > 0 && isHttpCommandName(argv[0]!)) {
+        // Like Redis: no reply, nothing after it runs, replies already due are dropped too.
+        this.stopped = true;
+        this.partialSince = 0;
+        host.crossProtocolAttempt(this, argv[0]!.toString('latin1'));
+        this.socket.destroy();
+        return;
+      }
       const result = host.run(this, argv);
       if (result instanceof Promise) {
         this.blocked = true;

@@ -44,6 +44,8 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   private readonly conns = new Map<number, Connection>();
   private nextId = 1;
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** performance.now() of the last cross-protocol warning logged (at most one a minute, as Redis). */
+  private lastSecurityWarning = -Infinity;
   private closing: Promise<void> | null = null;
   private allClosed: (() => void) | null = null;
 
@@ -75,7 +77,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
         this.server.on('error', (err) => this.logger.error('RESP server error', { err: err.message }));
-        const timeout = this.config.partialFrameTimeoutMs;
+        const timeout = Math.min(this.config.partialFrameTimeoutMs, this.authTimeoutMs() || Infinity);
         this.sweepTimer = setInterval(() => this.sweep(), Math.min(1000, Math.max(25, Math.floor(timeout / 4))));
         this.sweepTimer.unref();
         resolve((this.server.address() as net.AddressInfo).port);
@@ -128,6 +130,21 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     return this.done(stat, t0, result);
   }
 
+  crossProtocolAttempt(conn: Connection, command: string): void {
+    this.metrics.rejectedConnections.inc({ reason: 'cross_protocol' });
+    const now = performance.now();
+    if (now - this.lastSecurityWarning < 60_000) return;
+    this.lastSecurityWarning = now;
+    this.logger.warn('Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to IrisDB. '
+      + 'This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your IrisDB instance. Connection aborted.',
+    { client: conn.id, addr: conn.addr, command: command.slice(0, 16) });
+  }
+
+  /** With requirePass, how long a connection may stay unauthenticated (0: no limit). */
+  private authTimeoutMs(): number {
+    return this.config.requirePass === '' ? 0 : this.config.authTimeoutMs;
+  }
+
   closed(conn: Connection): void {
     if (this.conns.get(conn.id) !== conn) return;
     this.conns.delete(conn.id);
@@ -169,11 +186,16 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     this.metrics.connectedClients.inc();
   }
 
-  /** Slowloris guard: closes connections that have held an incomplete request too long. */
+  /** Slowloris guard: closes connections that have held an incomplete request too long, or stayed unauthenticated too long. */
   private sweep(): void {
     const timeout = this.config.partialFrameTimeoutMs;
+    const authTimeout = this.authTimeoutMs();
     const now = performance.now();
     for (const c of this.conns.values()) {
+      if (authTimeout > 0 && !c.authenticated && now - c.connectedAt >= authTimeout) {
+        c.abort('auth_timeout', `ERR Protocol error: not authenticated within ${authTimeout} ms (authTimeoutMs)`);
+        continue;
+      }
       if (c.partialSince > 0 && now - c.partialSince >= timeout) {
         c.abort('partial_frame_timeout', `ERR Protocol error: incomplete request not completed within ${timeout} ms`);
       }
