@@ -86,7 +86,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'announcePort', type: 'int', default: 0, min: 0, max: 65535, help: 'RESP port clients are told to use; 0 = the listening port' },
   { key: 'nodeName', type: 'string', default: '', help: 'stable node identity (the pod name); default: the host name' },
   { key: 'clusterEnabled', type: 'bool', default: false, help: 'yes: a cluster member (the control plane sets it): until the control plane pushes a cluster map the node serves no keys (CLUSTERDOWN, HTTP 503) and /readyz is 503; no: standalone until a map is pushed' },
-  { key: 'dataDir', type: 'string', default: './data', help: 'directory holding the SQLite database' },
+  { key: 'dataDir', type: 'string', default: './data', help: 'directory holding the SQLite database; locked by the node using it (irisdb.lock)' },
   { key: 'configFile', type: 'string', default: '', flag: '--config', env: 'IRIS_CONFIG', help: 'JSON file with any of these settings (flags and IRIS_* variables override it)' },
   { key: 'fsync', type: 'enum', default: 'always', values: ['always', 'batch'], help: 'always: every acknowledged write is fsynced (survives power loss); batch: fsync at checkpoints (survives a process crash)' },
   { key: 'checkpoints', type: 'enum', default: 'worker', values: ['worker', 'inline'], help: 'where WAL checkpoints run: worker (a background thread, keeps the event loop free) or inline (on the main thread)' },

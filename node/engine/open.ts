@@ -4,11 +4,13 @@
  * apply-path.ts: every change to the rows; group-commit.ts; active-expiry.ts; codec.ts; read-cache.ts).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { ActiveExpiry } from './active-expiry.js';
 import { ValueCodec } from './codec.js';
 import { Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
-import { WAL_AUTOCHECKPOINT_PAGES, openDatabase, type Db } from './database.js';
+import { DB_FILE_NAME, WAL_AUTOCHECKPOINT_PAGES, openDatabase, type Db } from './database.js';
+import { ensurePrivateFile, lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { SqliteKeyspace, type ExpiryMode } from './keyspace.js';
 import { Statements } from './statements.js';
 import type { CommitScheduler, Engine, EngineHooks, EngineOptions, EngineStats, MutationLog, ReleaseGate } from './types.js';
@@ -62,8 +64,23 @@ export class SqliteEngine implements Engine {
   readonly db: Db;
   readonly meta: MetaStore;
 
+  /** The data directory's lock: held from before the database is opened until close(). */
+  private readonly lock: DataDirLock;
+
   constructor(opts: EngineOptions, hooks: EngineHooks = {}) {
-    const opened = openDatabase(opts.dataDir, opts.fsync);
+    // Before any other file is touched: a second process on this directory stops here (DataDirLockedError).
+    this.lock = lockDataDir(opts.dataDir);
+    let opened: ReturnType<typeof openDatabase>;
+    try {
+      // 0600 before SQLite opens it: its -wal and -shm files take the database file's mode.
+      const dbFile = path.join(opts.dataDir, DB_FILE_NAME);
+      ensurePrivateFile(dbFile);
+      for (const f of [`${dbFile}-wal`, `${dbFile}-shm`]) if (fs.existsSync(f)) ensurePrivateFile(f);
+      opened = openDatabase(opts.dataDir, opts.fsync);
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
     this.db = opened.db;
     this.walSync = opts.fsync === 'always' ? new WalSync(`${opened.file}-wal`) : null;
     this.file = opened.file;
@@ -93,6 +110,7 @@ export class SqliteEngine implements Engine {
       );
     } catch (err) {
       this.db.close();
+      this.lock.release();
       throw err;
     }
     this.commits = this.keyspace.commits;
@@ -175,6 +193,7 @@ export class SqliteEngine implements Engine {
       this.checkpointer?.close();
       this.db.close();
       this.walSync?.close();
+      this.lock.release();
     }
   }
 
