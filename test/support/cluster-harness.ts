@@ -2,7 +2,8 @@
  * A cluster of real irisdb-node processes on loopback: N shards, each a
  * primary and R replicas (test/support/repl-shard.ts Shard, roles set through
  * the admin API), the 16384 slots split evenly between the shards, and the
- * cluster map pushed to every node — what the control plane will do.
+ * cluster map pushed to every node — what the control plane does, every
+ * node started --cluster-enabled yes as the control plane starts them.
  * Also an in-process fixture (a ServerContext with a cluster state) for the
  * unit tests of routing and of the CLUSTER commands, and the cached build of
  * the go-redis check program (tools/go-cluster-check).
@@ -42,7 +43,7 @@ export class TestCluster {
   static async start(opts: ClusterOptions): Promise<TestCluster> {
     const minSyncReplicas = opts.minSyncReplicas ?? (opts.replicas > 0 ? 1 : 0);
     const started = await Promise.allSettled(Array.from({ length: opts.shards }, (_, i) =>
-      Shard.start({ replicas: opts.replicas, minSyncReplicas, namePrefix: `s${i}n`, args: opts.args })));
+      Shard.start({ replicas: opts.replicas, minSyncReplicas, namePrefix: `s${i}n`, args: opts.args, clusterEnabled: true })));
     const shards = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) {
@@ -52,6 +53,11 @@ export class TestCluster {
     const cluster = new TestCluster(shards, TestCluster.evenMap(shards, 1));
     try {
       await cluster.pushMap(cluster.map);
+      // Members are ready once they have the map, as a Service would see them.
+      await waitFor('every node ready with the map', async () => {
+        const st = await Promise.all(cluster.nodes.map((n) => fetch(`${n.node.url}/readyz`).then((r) => r.status, () => 0)));
+        return st.every((s) => s === 200);
+      });
     } catch (err) {
       await cluster.stop();
       throw err;

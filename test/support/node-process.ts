@@ -23,6 +23,11 @@ export interface NodeOptions {
   port?: number;
   httpPort?: number;
   busPort?: number;
+  /**
+   * Startup is done when /readyz answers 200 (default), or, for a --cluster-enabled node that is not
+   * ready until it has a cluster map, when /healthz does.
+   */
+  awaitReadyz?: boolean;
 }
 
 export interface RunningNode {
@@ -80,7 +85,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RunningNode> {
   const url = `http://127.0.0.1:${httpPort}`;
   await waitFor(`irisdb-node on port ${port} to be ready`, async () => {
     if (dead) throw new Error(`irisdb-node exited during startup:\n${stderr.slice(-4000)}`);
-    const res = await fetch(`${url}/readyz`).catch(() => null);
+    const res = await fetch(`${url}${opts.awaitReadyz === false ? '/healthz' : '/readyz'}`).catch(() => null);
     return res !== null && res.status === 200;
   }, { timeoutMs: 30000 });
 

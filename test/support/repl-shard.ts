@@ -30,6 +30,8 @@ export interface ShardOptions {
   /** Extra flags for the first primary only (e.g. a small --repl-backlog-ops). */
   primaryArgs?: string[];
   namePrefix?: string;
+  /** Start every node with --cluster-enabled yes (a cluster member: no keys until a map is pushed). */
+  clusterEnabled?: boolean;
 }
 
 export type NamedNodeOptions = NodeOptions & { minSyncReplicas: number; ackTimeoutMs?: number };
@@ -58,8 +60,9 @@ export class Shard {
     const nodes: ShardNode[] = [];
     try {
       for (let i = 0; i <= opts.replicas; i++) {
-        const args = [...(opts.args ?? []), ...(i === 0 ? opts.primaryArgs ?? [] : [])];
-        nodes.push(await startNamedNode(`${prefix}${i}`, { minSyncReplicas: opts.minSyncReplicas, ackTimeoutMs: opts.ackTimeoutMs, args }));
+        const member = opts.clusterEnabled === true;
+        const args = [...(member ? ['--cluster-enabled', 'yes'] : []), ...(opts.args ?? []), ...(i === 0 ? opts.primaryArgs ?? [] : [])];
+        nodes.push(await startNamedNode(`${prefix}${i}`, { minSyncReplicas: opts.minSyncReplicas, ackTimeoutMs: opts.ackTimeoutMs, args, awaitReadyz: !member }));
       }
     } catch (err) {
       await Promise.all(nodes.map((n) => n.node.kill9()));
