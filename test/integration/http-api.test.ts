@@ -14,6 +14,10 @@ import { percentEncode } from '../../node/http/codec.js';
 import { startNode, type RunningNode } from '../support/node-process.js';
 import { waitFor } from '../support/wait.js';
 
+/** POST bodies are JSON (the node refuses other POST bodies, which web pages could send cross-site). */
+const jsonPost = (method: string, headers?: Record<string, string>): Record<string, string> | undefined =>
+  method === 'POST' ? { 'content-type': 'application/json', ...headers } : headers;
+
 interface Result {
   status: number;
   headers: Headers;
@@ -29,7 +33,7 @@ describe('HTTP API against irisdb-node', function () {
   let redis: Redis;
 
   async function call(method: string, p: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Result> {
-    const res = await fetch(node.url + p, { method, body: init.body, headers: init.headers });
+    const res = await fetch(node.url + p, { method, body: init.body, headers: jsonPost(method, init.headers) });
     const body = Buffer.from(await res.arrayBuffer());
     const isJson = (res.headers.get('content-type') ?? '').startsWith('application/json');
     if (res.status >= 400) expect(isJson, `${method} ${p} -> ${res.status} is JSON`).to.equal(true);

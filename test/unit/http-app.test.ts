@@ -75,6 +75,10 @@ async function startApp(overrides: Partial<NodeConfig> = {}, admin?: express.Rou
   };
 }
 
+/** POST bodies are JSON (the node refuses other POST bodies, which web pages could send cross-site). */
+const jsonPost = (method: string, headers?: Record<string, string>): Record<string, string> | undefined =>
+  method === 'POST' ? { 'content-type': 'application/json', ...headers } : headers;
+
 interface Result {
   status: number;
   headers: Headers;
@@ -94,7 +98,7 @@ function templateOf(p: string): string {
  * document says this route returns with this status.
  */
 async function call(h: Harness, method: string, p: string, init: { body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Result> {
-  const res = await fetch(h.url + p, { method, body: init.body, headers: init.headers });
+  const res = await fetch(h.url + p, { method, body: init.body, headers: jsonPost(method, init.headers) });
   const body = Buffer.from(await res.arrayBuffer());
   const isJson = (res.headers.get('content-type') ?? '').startsWith('application/json');
   const json: unknown = isJson ? JSON.parse(body.toString('utf8')) : undefined;
@@ -747,7 +751,7 @@ describe('HTTP API in cluster mode', () => {
   it('refuses a batch whose keys span slots, and accepts one hash tag', async () => {
     const h = await startApp({}, undefined, undefined, router);
     try {
-      const post = (ops: unknown[]) => fetch(h.url + '/v1/kv:batch', { method: 'POST', body: JSON.stringify({ ops }) });
+      const post = (ops: unknown[]) => fetch(h.url + '/v1/kv:batch', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ops }) });
       const bad = await post([{ op: 'put', key: 'a', value: '1' }, { op: 'put', key: 'b', value: '2' }]);
       expect(bad.status).to.equal(400);
       expect(((await bad.json()) as { error: { code: string } }).error.code).to.equal('cross_slot');
