@@ -22,6 +22,7 @@ import { KubePlatform } from './kube-platform.js';
 import type { OperatorMetrics } from './metrics.js';
 import { LABEL_INSTANCE } from './names.js';
 import { NOTHING, type StepContext, type StepReport } from './reconcile/context.js';
+import { passPlan } from './reconcile/pass-plan.js';
 import { ensureSurroundings, ensureToken, updateTemplates } from './reconcile/resources.js';
 import { reconcileRoleLabels } from './reconcile/role-labels.js';
 import { RolloutStep } from './reconcile/rollout.js';
@@ -211,7 +212,7 @@ export class ClusterRunner {
     if (controller === null || platform === null) return;
     const ctx = this.context(controller, platform);
     const cr = this.resource();
-    const paused = cr.spec?.paused === true;
+    const plan = passPlan(cr.spec);
     let ok = true;
     const step = async (name: string, f: () => Promise<StepReport>): Promise<StepReport> => {
       try {
@@ -230,12 +231,11 @@ export class ClusterRunner {
       this.surroundingsAt = Date.now();
       return NOTHING;
     });
-    const templates = paused ? NOTHING : await step('templates', () => updateTemplates(ctx));
-    const scale = paused ? NOTHING : await step('scale', () => this.scale.run(ctx));
-    const rollout = paused ? NOTHING : await step('rollout', () => this.rollout.run(ctx));
+    const templates = plan.templates ? await step('templates', () => updateTemplates(ctx)) : NOTHING;
+    const scale = plan.scale ? await step('scale', () => this.scale.run(ctx)) : NOTHING;
+    const rollout = plan.rollout ? await step('rollout', () => this.rollout.run(ctx)) : NOTHING;
     const roles = await step('roles', () => reconcileRoleLabels(ctx));
-    const pausedReport: StepReport = paused ? { progress: null, problem: 'spec.paused: the operator changes nothing (failover still runs)' } : NOTHING;
-    await this.status.run(ctx, { scale, rollout, other: [surroundings, templates, roles, pausedReport] });
+    await this.status.run(ctx, { scale, rollout, other: [surroundings, templates, roles, plan.pausedReport] });
     this.o.metrics.reconcileTotal.inc({ namespace: this.o.namespace, cluster: this.o.name, result: ok ? 'ok' : 'error' });
   }
 }

@@ -128,6 +128,17 @@ export function clusterSpecOf(spec: IrisClusterSpec | undefined): ClusterSpec {
   };
 }
 
+/** The settings a running cluster takes from the spec without a restart. */
+export type LiveSettings = Pick<ClusterSpec, 'minSyncReplicas' | 'dataDurability' | 'heartbeatMs' | 'failureThreshold'>;
+
+/** The spec's live settings when any differs from what the controller runs with (`have`); null when all match. */
+export function settingsChange(want: ClusterSpec, have: ClusterSpec): LiveSettings | null {
+  const settings: LiveSettings = {
+    minSyncReplicas: want.minSyncReplicas, dataDurability: want.dataDurability, heartbeatMs: want.heartbeatMs, failureThreshold: want.failureThreshold,
+  };
+  return (Object.keys(settings) as Array<keyof LiveSettings>).some((k) => have[k] !== settings[k]) ? settings : null;
+}
+
 /** "namespace/name" */
 export function clusterKey(c: Pick<IrisCluster, 'metadata'>): string {
   return `${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`;

@@ -54,6 +54,11 @@ describe('operator/kube pod template', () => {
     expect(c.image).to.equal('irisdb/node:0.1.0');
   });
 
+  it('takes the image pull policy from the spec, and leaves it to Kubernetes when unset', () => {
+    expect(nodeContainer(podTemplate('iris', 0, { imagePullPolicy: 'Never' })).imagePullPolicy).to.equal('Never');
+    expect(nodeContainer(podTemplate('iris', 0, {}))).to.not.have.property('imagePullPolicy');
+  });
+
   it('probes /readyz and /healthz on the HTTP port and runs locked down', () => {
     const t = podTemplate('iris', 0, {});
     const c = nodeContainer(t);

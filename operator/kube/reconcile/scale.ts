@@ -6,7 +6,7 @@
  */
 import { ControlError } from '../../control-api/types.js';
 import { errorText } from '../errors.js';
-import { clusterSpecOf } from '../iris-cluster.js';
+import { clusterSpecOf, settingsChange } from '../iris-cluster.js';
 import type { StepContext, StepReport } from './context.js';
 import { planScale } from './scale-plan.js';
 
@@ -15,11 +15,8 @@ export class ScaleStep {
 
   async run(ctx: StepContext): Promise<StepReport> {
     const want = clusterSpecOf(ctx.resource().spec);
-    const have = ctx.controller.state.spec;
-    const settings = {
-      minSyncReplicas: want.minSyncReplicas, dataDurability: want.dataDurability, heartbeatMs: want.heartbeatMs, failureThreshold: want.failureThreshold,
-    };
-    if (Object.entries(settings).some(([k, v]) => have[k as keyof typeof settings] !== v)) {
+    const settings = settingsChange(want, ctx.controller.state.spec);
+    if (settings !== null) {
       try {
         await ctx.controller.updateSettings(settings);
       } catch (err) {

@@ -1,0 +1,173 @@
+/**
+ * The audit of every field of the IrisCluster and IrisBackup CRDs (issue #14
+ * item 3): no field may be accepted and ignored. Each leaf of each schema is
+ * here, either honoured (the operator file that uses it and the unit test
+ * that shows it, both naming `token`), rejected at admission by a CEL rule of
+ * a gate below, status the operator writes, or Kubernetes' own. Read by
+ * test/unit/operator-crd-fields.test.ts (the table matches the schemas and
+ * the rules exist) and test/e2e/iriscluster-crd.test.ts (the API server
+ * refuses every gate's examples with its message).
+ */
+
+export type FieldAudit =
+  /** The operator uses the field: `by` (a source file) and `test` (a unit test) both mention `token`. */
+  | { readonly kind: 'honoured'; readonly by: string; readonly test: string; readonly token: string }
+  /** Refused at admission by the CEL rule of GATES[gate]. */
+  | { readonly kind: 'rejected'; readonly gate: string }
+  /** Written by the operator through the status subresource (`by` mentions `token`), or by nothing yet (by null, with why). */
+  | { readonly kind: 'status'; readonly by: string | null; readonly token: string }
+  /** apiVersion, kind and metadata: the API server's own. */
+  | { readonly kind: 'api' };
+
+export type CrdKind = 'IrisCluster' | 'IrisBackup';
+
+export interface Gate {
+  readonly kind: CrdKind;
+  /** Specs the API server must refuse, each with the gate's message. */
+  readonly examples: ReadonlyArray<Record<string, unknown>>;
+  /** The start of the rule's message. */
+  readonly message: string;
+}
+
+/** The parts of the CRDs no operator honours yet, and how admission refuses them. */
+export const GATES: Readonly<Record<string, Gate>> = {
+  'spec.backup': {
+    kind: 'IrisCluster',
+    examples: [{ backup: { schedule: '@daily', destination: { pvc: { claimName: 'backups' } } } }],
+    message: 'spec.backup is not supported yet (issue #15)',
+  },
+  'spec.bootstrap': {
+    kind: 'IrisCluster',
+    examples: [{ bootstrap: { fromBackup: { name: 'nightly-1' } } }],
+    message: 'spec.bootstrap is not supported yet (issue #15)',
+  },
+  'spec.auth': {
+    kind: 'IrisCluster',
+    examples: [{ auth: { secretRef: { name: 'iris-password' } } }, { auth: {} }],
+    message: 'spec.auth is not supported yet (issue #14)',
+  },
+  'spec.tls': {
+    kind: 'IrisCluster',
+    examples: [{ tls: { enabled: true, secretRef: { name: 'iris-tls' } } }, { tls: { secretRef: { name: 'iris-tls' } } }, { tls: { enabled: true } }],
+    message: 'spec.tls is not supported yet (issue #14)',
+  },
+  'spec.monitoring': {
+    kind: 'IrisCluster',
+    examples: [{ monitoring: { enabled: true } }, { monitoring: { enabled: true, serviceMonitor: true } }],
+    message: 'spec.monitoring is not supported yet',
+  },
+  IrisBackup: {
+    kind: 'IrisBackup',
+    examples: [{ cluster: 'iris' }, { cluster: 'iris', destination: { s3: { bucket: 'backups' } } }],
+    message: 'IrisBackup is not supported yet (issue #15)',
+  },
+};
+
+const POD_TEMPLATE = 'operator/kube/build/pod-template.ts';
+const POD_TEMPLATE_TEST = 'test/unit/operator-kube-pod-template.test.ts';
+const SPEC = 'operator/kube/iris-cluster.ts';
+const SPEC_TEST = 'test/unit/operator-kube-spec.test.ts';
+const STATUS_VIEW = 'operator/kube/status-view.ts';
+
+const honoured = (by: string, test: string, token: string): FieldAudit => ({ kind: 'honoured', by, test, token });
+const rejected = (gate: string): FieldAudit => ({ kind: 'rejected', gate });
+const status = (token: string, by: string | null = STATUS_VIEW): FieldAudit => ({ kind: 'status', by, token });
+const API: FieldAudit = { kind: 'api' };
+
+/** Every leaf of the IrisCluster schema ("[]": the items of an array). */
+export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
+  apiVersion: API,
+  kind: API,
+  'metadata.name': API,
+  'spec.shards': honoured(SPEC, SPEC_TEST, 'shards'),
+  'spec.replicasPerShard': honoured(SPEC, SPEC_TEST, 'replicasPerShard'),
+  'spec.image': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'image'),
+  'spec.imagePullPolicy': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'imagePullPolicy'),
+  'spec.storage.size': honoured('operator/kube/build/statefulset.ts', POD_TEMPLATE_TEST, 'size'),
+  'spec.storage.storageClassName': honoured('operator/kube/build/statefulset.ts', POD_TEMPLATE_TEST, 'storageClassName'),
+  'spec.resources.requests.cpu': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'resources'),
+  'spec.resources.requests.memory': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'resources'),
+  'spec.resources.limits.cpu': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'resources'),
+  'spec.resources.limits.memory': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'resources'),
+  'spec.replication.minSyncReplicas': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'minSyncReplicas'),
+  'spec.replication.fsync': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'fsync'),
+  'spec.replication.ackTimeoutMs': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'ackTimeoutMs'),
+  'spec.replication.dataDurability': honoured(SPEC, SPEC_TEST, 'dataDurability'),
+  'spec.failover.heartbeatMs': honoured(SPEC, SPEC_TEST, 'heartbeatMs'),
+  'spec.failover.failureThreshold': honoured(SPEC, SPEC_TEST, 'failureThreshold'),
+  'spec.backup.schedule': rejected('spec.backup'),
+  'spec.backup.retention': rejected('spec.backup'),
+  'spec.backup.destination.s3.bucket': rejected('spec.backup'),
+  'spec.backup.destination.s3.prefix': rejected('spec.backup'),
+  'spec.backup.destination.s3.endpoint': rejected('spec.backup'),
+  'spec.backup.destination.s3.region': rejected('spec.backup'),
+  'spec.backup.destination.s3.secretRef.name': rejected('spec.backup'),
+  'spec.backup.destination.pvc.claimName': rejected('spec.backup'),
+  'spec.backup.destination.pvc.path': rejected('spec.backup'),
+  'spec.bootstrap.fromBackup.name': rejected('spec.bootstrap'),
+  'spec.auth.secretRef.name': rejected('spec.auth'),
+  'spec.auth.secretRef.key': rejected('spec.auth'),
+  'spec.tls.enabled': rejected('spec.tls'),
+  'spec.tls.secretRef.name': rejected('spec.tls'),
+  'spec.monitoring.enabled': rejected('spec.monitoring'),
+  'spec.monitoring.serviceMonitor': rejected('spec.monitoring'),
+  'spec.scheduling.nodeSelector': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'nodeSelector'),
+  'spec.scheduling.affinity': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'affinity'),
+  'spec.scheduling.tolerations': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'tolerations'),
+  'spec.scheduling.topologySpreadConstraints': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'topologySpreadConstraints'),
+  'spec.paused': honoured('operator/kube/reconcile/pass-plan.ts', SPEC_TEST, 'paused'),
+  'status.phase': status('phase'),
+  'status.conditions[].type': status('type', 'operator/kube/reconcile/status.ts'),
+  'status.conditions[].status': status('status', 'operator/kube/reconcile/status.ts'),
+  'status.conditions[].observedGeneration': status('observedGeneration'),
+  'status.conditions[].lastTransitionTime': status('lastTransitionTime'),
+  'status.conditions[].reason': status('reason'),
+  'status.conditions[].message': status('message'),
+  'status.observedGeneration': status('observedGeneration'),
+  'status.ready': status('ready'),
+  'status.readyNodes': status('readyNodes'),
+  'status.nodes': status('nodes'),
+  'status.shards[].id': status('id'),
+  'status.shards[].slots': status('slots'),
+  'status.shards[].slotCount': status('slotCount'),
+  'status.shards[].primary': status('primary'),
+  'status.shards[].targetPrimary': status('targetPrimary'),
+  'status.shards[].epoch': status('epoch'),
+  'status.shards[].replicas[].name': status('name'),
+  'status.shards[].replicas[].lagOps': status('lagOps'),
+  'status.shards[].replicas[].lagMs': status('lagMs'),
+  'status.shards[].replicas[].link': status('link'),
+  'status.shards[].failover': status('failover'),
+  'status.migration.operation': status('operation'),
+  'status.migration.stage': status('stage'),
+  'status.migration.movesDone': status('movesDone'),
+  'status.migration.movesTotal': status('movesTotal'),
+  'status.migration.slotsDone': status('slotsDone'),
+  'status.migration.slotsTotal': status('slotsTotal'),
+  'status.migration.keysMoved': status('keysMoved'),
+  // Written once backups exist (issue #15); spec.backup and IrisBackup are refused until then, so nothing can make it stale.
+  'status.lastBackup.name': status('lastBackup', null),
+  'status.lastBackup.time': status('lastBackup', null),
+  'status.controllerState': status('controllerState', 'operator/kube/state-store.ts'),
+};
+
+/** Every leaf of the IrisBackup schema: the whole kind is refused until its controller exists (issue #15). */
+export const IRISBACKUP_FIELDS: Readonly<Record<string, FieldAudit>> = {
+  apiVersion: API,
+  kind: API,
+  metadata: API,
+  'spec.cluster': rejected('IrisBackup'),
+  'spec.destination.s3.bucket': rejected('IrisBackup'),
+  'spec.destination.s3.prefix': rejected('IrisBackup'),
+  'spec.destination.s3.endpoint': rejected('IrisBackup'),
+  'spec.destination.s3.region': rejected('IrisBackup'),
+  'spec.destination.s3.secretRef.name': rejected('IrisBackup'),
+  'spec.destination.pvc.claimName': rejected('IrisBackup'),
+  'spec.destination.pvc.path': rejected('IrisBackup'),
+  'status.phase': rejected('IrisBackup'),
+  'status.startTime': rejected('IrisBackup'),
+  'status.completionTime': rejected('IrisBackup'),
+  'status.message': rejected('IrisBackup'),
+  'status.bytes': rejected('IrisBackup'),
+  'status.keys': rejected('IrisBackup'),
+};
