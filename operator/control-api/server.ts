@@ -21,6 +21,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { NODE_NAME } from '../../common/cluster-map.js';
+import { isLoopbackAddress, isLoopbackHost } from '../../common/http-browser-guard.js';
 import type { Logger } from '../../common/logger.js';
 import { SPEC_LIMITS, SpecError } from '../core/spec.js';
 import { BEARER_CHALLENGE, bearerMatches, checkControlToken } from './auth.js';
@@ -205,17 +206,4 @@ function toApiError(err: unknown): ApiError {
     }
   }
   return new ApiError(500, 'internal', 'internal error (logged by the controller)');
-}
-
-/** The Host header names the loopback interface (any port). */
-function isLoopbackHost(host: string | undefined): boolean {
-  if (host === undefined) return false;
-  const m = /^(\[[^\]]+\]|[^:]+)(:\d+)?$/.exec(host);
-  if (m === null) return false;
-  const h = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
-  return h.toLowerCase() === 'localhost' || isLoopbackAddress(h);
-}
-
-function isLoopbackAddress(host: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === 'localhost';
 }
