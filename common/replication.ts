@@ -115,6 +115,12 @@ export interface ReplicationStatus {
    * sequence, whichever request changed the set.
    */
   readonly declaredSeq: number;
+  /**
+   * Present while this primary has fenced itself: an authenticated peer
+   * reported a newer epoch, so it acknowledges nothing (NOREPLICAS) until the
+   * control plane sets its role. Says which peer and epoch.
+   */
+  readonly fenced?: string;
 }
 
 export interface SlotDigest {

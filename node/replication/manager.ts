@@ -220,6 +220,7 @@ export class ReplicationManager {
       pendingAcks: this.gate.pending,
       loading: this.roleView().loading,
       declaredSeq: this.declaredSeq,
+      ...(this.fencedWhy !== null ? { fenced: this.fencedWhy } : {}),
     };
   }
 

@@ -11,25 +11,34 @@
  *    primary's bus without the secret: each gets the same generic refusal
  *    (no epoch, no address, no shard), counted in a metric, and nothing on
  *    the node changes (role, epoch, data, migrations).
+ * 3. Even an authenticated peer's newer epoch is only a claim: the primary
+ *    stops acknowledging writes (self-fence) but keeps its role and epoch;
+ *    the control plane's setRole lifts the fence.
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Redis } from 'ioredis';
 import { MigrationAdminClient } from '../../common/migration-admin-client.js';
-import { FrameReader, FrameType, encodeJsonFrame } from '../../node/replication/frames.js';
+import { ServerHandshake, parseAuthHello, parseAuthProof } from '../../node/replication/bus-auth.js';
+import { FrameReader, FrameType, encodeJsonFrame, type Frame } from '../../node/replication/frames.js';
 import { RawBusPeer } from '../support/raw-bus.js';
 import { CLUSTER_TOKEN, Shard, connectClient, metric, type ShardNode } from '../support/repl-shard.js';
 import { waitFor } from '../support/wait.js';
 
-/** A fake node on a bus address: records every byte each connection sent and answers as a primary at a huge epoch. */
+/**
+ * A fake node on a bus address: records every byte each connection sent and
+ * answers probes as a primary at a huge epoch. Without the secret it forges
+ * what it cannot compute; with it (`secret`), it is an authenticated peer
+ * that lies about its epoch.
+ */
 class Impostor {
   readonly received: Buffer[] = [];
   connections = 0;
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(private readonly name: string, private readonly epoch: number) {
+  constructor(private readonly name: string, private readonly epoch: number, private readonly secret: string | null = null) {
     this.server = net.createServer((s) => this.accept(s));
   }
 
@@ -57,26 +66,40 @@ class Impostor {
     socket.on('error', () => undefined);
     const reader = new FrameReader();
     const claim = { name: this.name, epoch: this.epoch, role: 'primary', primary: null };
+    const hs = this.secret === null ? null : new ServerHandshake(this.secret, this.name);
     socket.on('data', (chunk: Buffer) => {
       this.received.push(Buffer.from(chunk));
       reader.push(chunk);
-      let f;
-      try {
-        f = reader.next();
-      } catch {
-        socket.destroy();
-        return;
-      }
-      if (f === null) return;
-      if (f.type === FrameType.Probe || n % 2 === 0) {
-        // The claim straight away (what the old protocol accepted after a Probe).
-        socket.write(encodeJsonFrame(FrameType.ProbeReply, claim));
-      } else if (f.type === FrameType.AuthHello) {
-        // It cannot prove the secret: a challenge with a made-up proof, then the claim.
-        socket.write(encodeJsonFrame(FrameType.AuthChallenge, { name: this.name, nonce: randomBytes(32).toString('hex'), proof: randomBytes(32).toString('hex') }));
-        socket.write(encodeJsonFrame(FrameType.ProbeReply, claim));
+      for (;;) {
+        let f;
+        try {
+          f = reader.next();
+        } catch {
+          socket.destroy();
+          return;
+        }
+        if (f === null) return;
+        if (hs !== null) this.answerWithSecret(socket, hs, f, claim);
+        else this.answerWithoutSecret(socket, n, f, claim);
       }
     });
+  }
+
+  private answerWithSecret(socket: net.Socket, hs: ServerHandshake, f: Frame, claim: object): void {
+    if (f.type === FrameType.AuthHello) socket.write(encodeJsonFrame(FrameType.AuthChallenge, hs.challenge(parseAuthHello(f.body))));
+    else if (f.type === FrameType.AuthProof) hs.verify(parseAuthProof(f.body));
+    else if (f.type === FrameType.Probe) socket.end(encodeJsonFrame(FrameType.ProbeReply, claim));
+  }
+
+  /** Alternate connections: the claim straight away (what the old protocol took after a Probe), or a forged challenge first. */
+  private answerWithoutSecret(socket: net.Socket, n: number, f: Frame, claim: object): void {
+    if (f.type === FrameType.Probe || n % 2 === 0) {
+      socket.write(encodeJsonFrame(FrameType.ProbeReply, claim));
+    } else if (f.type === FrameType.AuthHello) {
+      // It cannot prove the secret: a challenge with a made-up proof, then the claim.
+      socket.write(encodeJsonFrame(FrameType.AuthChallenge, { name: this.name, nonce: randomBytes(32).toString('hex'), proof: randomBytes(32).toString('hex') }));
+      socket.write(encodeJsonFrame(FrameType.ProbeReply, claim));
+    }
   }
 }
 
@@ -175,5 +198,38 @@ describe('cluster bus: peers prove the secret without sending it (issue #14 item
     expect(P.node.logs()).to.match(/bus peer refused: authentication failed/);
     // The real replica is still streaming and writes are acknowledged.
     expect(await client.set('k', 'v2')).to.equal('OK');
+  });
+
+  it('an authenticated peer claiming a newer epoch only fences the primary: it keeps its epoch, and the control plane lifts the fence', async () => {
+    shard = await Shard.start({ replicas: 2, minSyncReplicas: 1, namePrefix: 'liar-' });
+    const P = shard.primary;
+    const [A, B] = shard.replicas as [ShardNode, ShardNode];
+    const client = await connectClient(P.node.port);
+    conns.push(client);
+    expect(await client.set('k', 'v1')).to.equal('OK');
+
+    await B.node.kill9();
+    impostor = new Impostor(B.name, 1000, CLUSTER_TOKEN);
+    await impostor.listen(B.node.busPort);
+    const fenced = await waitFor(`${P.name} to fence itself`, async () => {
+      const r = await P.admin.replication();
+      return r.fenced !== undefined ? r : null;
+    }, { timeoutMs: 20_000 });
+    // A claim is only a claim: no new epoch, no new role, no new primary.
+    expect({ role: fenced.role, epoch: fenced.epoch, primary: fenced.primary }).to.deep.equal({ role: 'primary', epoch: 1, primary: null });
+    expect(fenced.fenced).to.match(/reports epoch 1000/);
+    expect(await metric(P.node, 'irisdb_replication_fenced_total')).to.equal(1);
+    let err: Error | null = null;
+    await client.set('k', 'v2').catch((e: Error) => (err = e));
+    expect(String(err)).to.match(/NOREPLICAS this primary \(epoch 1\) stopped accepting writes/);
+
+    // The control plane re-asserts the role (same epoch): the fence is lifted and writes are acknowledged again.
+    await impostor.close();
+    impostor = undefined;
+    const st = await P.admin.setRole({ role: 'primary', epoch: 1, replicas: [A.name] });
+    expect(st.fenced).to.equal(undefined);
+    await waitFor('replica A to stream again', async () => (await P.admin.replication()).replicas.some((r) => r.name === A.name && r.state === 'online'), { timeoutMs: 20_000 });
+    expect(await client.set('k', 'v3')).to.equal('OK');
+    expect((await A.admin.replication()).epoch).to.equal(1);
   });
 });

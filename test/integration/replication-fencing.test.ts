@@ -4,8 +4,9 @@
  * with the higher position is promoted at epoch 2 and the other pointed at
  * it, while the clients stay connected to P and keep sending. When P
  * resumes it acknowledges none of the writes sent since it was stopped,
- * learns epoch 2, discards its tail and rejoins as a replica of the new
- * primary. A checker over the whole client history finds every acknowledged
+ * fences itself on finding its peers at epoch 2 (without taking that epoch
+ * from them), and once the control plane (the test) sets its role it
+ * discards its tail and rejoins as a replica of the new primary. A checker over the whole client history finds every acknowledged
  * write on the new primary and no read that returned a value never
  * acknowledged to its writer.
  */
@@ -144,6 +145,15 @@ describe('replication: fencing a deposed primary (SIGSTOP, promote, resume)', fu
     await other.admin.setRole({ role: 'replica', epoch: 2, primary: Shard.busAddress(winner) });
 
     P.node.resume();
+    // P finds its (authenticated) peers at epoch 2 and fences itself: it acknowledges nothing more, but takes
+    // neither epoch 2 nor a role from a peer's claim; the control plane (here, the test) tells it what it is.
+    const fenced = await waitFor(`${P.name} to fence itself`, async () => {
+      const r = await P.admin.replication();
+      return r.fenced !== undefined ? r : null;
+    }, { timeoutMs: 30_000 });
+    expect({ role: fenced.role, epoch: fenced.epoch }).to.deep.equal({ role: 'primary', epoch: 1 });
+    expect(fenced.fenced).to.match(/reports epoch 2/);
+    await P.admin.setRole({ role: 'replica', epoch: 2, primary: Shard.busAddress(winner) });
     const st = await waitFor(`${P.name} to follow ${winner.name} at epoch 2`, async () => {
       const r = await P.admin.replication();
       return r.role === 'replica' && r.epoch === 2 && r.primary?.name === winner.name && r.primary.state === 'streaming' ? r : null;
