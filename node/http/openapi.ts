@@ -10,7 +10,7 @@ export interface OpenApiDocument {
   openapi: string;
   info: { title: string; version: string; description: string };
   paths: Record<string, Record<string, unknown>>;
-  components: { schemas: Record<string, JsonSchema>; parameters: Record<string, unknown>; headers: Record<string, unknown>; responses: Record<string, unknown> };
+  components: { schemas: Record<string, JsonSchema>; parameters: Record<string, unknown>; headers: Record<string, unknown>; responses: Record<string, unknown>; securitySchemes: Record<string, unknown> };
 }
 
 export const OPENAPI_PATH = '/v1/openapi.json';
@@ -19,7 +19,7 @@ export function buildOpenApi(routes: readonly RouteDef[], schemas: Record<string
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const item = (paths[r.path] ??= {});
-    item[r.method] = r.operation;
+    item[r.method] = withDoorResponses(r);
   }
   return {
     openapi: '3.1.0',
@@ -31,8 +31,26 @@ export function buildOpenApi(routes: readonly RouteDef[], schemas: Record<string
         'Errors are always JSON: {"error": {"code", "message", "details"?}}. Unknown paths give 404, unsupported methods 405 with Allow.',
     },
     paths,
-    components: { schemas, ...buildSharedComponents(config) },
+    components: {
+      schemas, ...buildSharedComponents(config),
+      securitySchemes: {
+        basicAuth: { type: 'http', scheme: 'basic', description: 'With requirePass: user "default", the requirePass password.' },
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'With requirePass: the requirePass password as the token.' },
+      },
+    },
   };
+}
+
+/** Every route may answer 403 (Host/Origin guard); the KV API 401 (requirePass) and POSTs 415 (body not JSON). */
+function withDoorResponses(r: RouteDef): RouteDef['operation'] {
+  const ref = (name: string) => ({ $ref: `#/components/responses/${name}` });
+  const extra: Record<string, unknown> = { 403: ref('Forbidden') };
+  const kv = r.path.startsWith('/v1/') && r.path !== OPENAPI_PATH;
+  if (kv) extra[401] = ref('Unauthorized');
+  if (r.method === 'post') extra[415] = ref('Unsupported');
+  const op: RouteDef['operation'] = { ...r.operation, responses: { ...extra, ...r.operation.responses } };
+  if (kv) op.security = [{}, { basicAuth: [] }, { bearerAuth: [] }];
+  return op;
 }
 
 /** The route serving the document itself (it documents itself too). */

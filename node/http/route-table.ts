@@ -18,6 +18,8 @@ export interface OpenApiOperation {
   parameters?: unknown[];
   requestBody?: unknown;
   responses: Record<string, unknown>;
+  /** OpenAPI security requirements ({} = none needed: the KV API needs credentials only with requirePass). */
+  security?: Array<Record<string, string[]>>;
 }
 
 export interface RouteDef {
