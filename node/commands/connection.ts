@@ -107,11 +107,12 @@ function helloReply(server: ServerContext, client: ClientState): Reply {
 
 /**
  * HELLO's "mode" and INFO's redis_mode: "cluster" once a cluster map is
- * installed; before that a node owning every slot answers "standalone", so
- * plain (non-cluster) clients keep working against a single node.
+ * installed, or from the start on a --cluster-enabled member; before that a
+ * standalone node owning every slot answers "standalone", so plain
+ * (non-cluster) clients keep working against a single node.
  */
 export function serverMode(server: ServerContext): 'standalone' | 'cluster' {
-  return server.cluster?.map != null ? 'cluster' : 'standalone';
+  return server.cluster?.map != null || server.cluster?.clusterEnabled === true ? 'cluster' : 'standalone';
 }
 
 /** SELECT: the index must be an int (32-bit); only database 0 exists. */

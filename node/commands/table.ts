@@ -6,11 +6,12 @@ import { connectionCommands } from './connection.js';
 import { serverCommands } from './server.js';
 import { clusterCommands } from './cluster.js';
 import { transactionCommands } from './transactions.js';
+import { roleCommands } from './role.js';
 
 export function createCommandTable(): CommandTable {
   const specs: CommandSpec[] = [
     ...stringCommands, ...keyCommands, ...connectionCommands,
-    ...serverCommands, ...clusterCommands, ...transactionCommands,
+    ...serverCommands, ...clusterCommands, ...transactionCommands, ...roleCommands,
   ];
   const byName = new Map<string, CommandSpec>();
   for (const spec of specs) {
