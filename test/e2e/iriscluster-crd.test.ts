@@ -126,7 +126,7 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
   });
 
   // spec.bootstrap is refused at creation (not supported yet), so its immutability rule cannot be reached here; it is checked as data.
-  it('keeps storageClassName immutable, other fields editable', async () => {
+  it('keeps storageClassName and storage.size immutable, other fields editable', async () => {
     const spec = { shards: 3, storage: { size: '1Gi', storageClassName: 'fast' } };
     await env.kubectl(['apply', '-f', '-'], cluster('immutable', spec));
     expect(await rejected(cluster('immutable', { ...spec, storage: { size: '1Gi', storageClassName: 'slow' } })))
@@ -134,8 +134,12 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     expect(await rejected(cluster('immutable', { shards: 3, storage: { size: '1Gi' } })), 'removing the class is a change too')
       .to.match(/storageClassName is immutable/);
 
+    // Existing volumes are not resized (the claim templates stay as created): a new size would be accepted and ignored.
+    expect(await rejected(cluster('immutable', { ...spec, storage: { size: '2Gi', storageClassName: 'fast' } })))
+      .to.match(/spec\.storage\.size: Invalid value: .*storage\.size cannot change yet/);
+
     const before = await env.rest.get<IrisCluster>(`${clusters()}/immutable`);
-    await env.kubectl(['apply', '-f', '-'], cluster('immutable', { ...spec, shards: 4, storage: { size: '2Gi', storageClassName: 'fast' } }));
+    await env.kubectl(['apply', '-f', '-'], cluster('immutable', { ...spec, shards: 4 }));
     const after = await env.rest.get<IrisCluster>(`${clusters()}/immutable`);
     expect(after.spec.shards).to.equal(4);
     expect(after.metadata?.generation).to.equal((before.metadata?.generation ?? 0) + 1);

@@ -83,6 +83,7 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'spec.replicasPerShard': honoured(SPEC, SPEC_TEST, 'replicasPerShard'),
   'spec.image': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'image'),
   'spec.imagePullPolicy': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'imagePullPolicy'),
+  // At creation only: volumes are not resized, so a CEL transition rule refuses a change (e2e: iriscluster-crd.test.ts).
   'spec.storage.size': honoured('operator/kube/build/statefulset.ts', POD_TEMPLATE_TEST, 'size'),
   'spec.storage.storageClassName': honoured('operator/kube/build/statefulset.ts', POD_TEMPLATE_TEST, 'storageClassName'),
   'spec.resources.requests.cpu': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'resources'),

@@ -176,7 +176,11 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
 
   it('makes storageClassName and bootstrap immutable with CEL transition rules', () => {
     const storageRules = at('spec.storage')['x-kubernetes-validations'] ?? [];
-    expect(storageRules).to.have.length(1);
+    expect(storageRules).to.have.length(2);
+    // Volumes are not resized, so a new size would be accepted and ignored: it is fixed at creation too.
+    expect(storageRules[1]).to.include({ fieldPath: '.size' });
+    expect(storageRules[1]!.rule).to.contain('self.size == oldSelf.size');
+    expect(storageRules[1]!.message).to.match(/^storage\.size cannot change yet/);
     expect(storageRules[0]!.rule).to.contain('self.storageClassName == oldSelf.storageClassName');
     // Setting or removing the class counts as a change too, not only editing it.
     expect(storageRules[0]!.rule).to.contain('has(self.storageClassName) == has(oldSelf.storageClassName)');
