@@ -164,6 +164,7 @@ describe('CLUSTER replies rendered from the cluster map', () => {
       expect(plain(f.run(c, 'SET', 'a', 'early') as Reply)).to.equal('CLUSTERDOWN The cluster is down');
       expect(plain(f.run(c, 'GET', 'a') as Reply)).to.equal('CLUSTERDOWN The cluster is down');
       expect(plain(f.run(c, 'PING') as Reply)).to.equal('PONG');
+      expect(plain(f.run(c, 'HELLO') as Reply)).to.deep.include({ mode: 'cluster' });
       expect(plain(f.run(c, 'DBSIZE') as Reply)).to.equal(0);
       f.role = { role: 'replica', primary: { host: '10.0.0.9', port: 7009 }, loading: false };
       expect(plain(f.run(c, 'SET', 'a', 'early') as Reply)).to.equal('CLUSTERDOWN The cluster is down');
