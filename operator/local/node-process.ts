@@ -224,9 +224,12 @@ export class NodeProcess {
     let child: ChildProcess;
     try {
       fs.mkdirSync(dataDir, { recursive: true });
-      fs.mkdirSync(path.dirname(logFile), { recursive: true });
+      // Logs carry client addresses and key names: the owner's only (older files are tightened too).
+      fs.mkdirSync(path.dirname(logFile), { recursive: true, mode: 0o700 });
       // A JSON line like the node's own, so the log stays one JSON object per line.
-      fs.appendFileSync(logFile, JSON.stringify({ level: 'info', message: 'irisdb local: starting node', node: name, args, timestamp: new Date().toISOString() }) + '\n');
+      fs.appendFileSync(logFile, JSON.stringify({ level: 'info', message: 'irisdb local: starting node', node: name, args, timestamp: new Date().toISOString() }) + '\n', { mode: 0o600 });
+      fs.chmodSync(logFile, 0o600);
+      fs.chmodSync(path.dirname(logFile), 0o700);
       const fd = fs.openSync(logFile, 'a');
       try {
         child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env });

@@ -8,9 +8,13 @@
 import { expect } from 'chai';
 import http from 'node:http';
 import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Redis } from 'ioredis';
+import { silentLogger } from '../../common/logger.js';
+import { DEFAULT_RESTART_POLICY, NodeProcess } from '../../operator/local/node-process.js';
 import { RawRespClient } from '../support/resp-client.js';
-import { startNode, type RunningNode } from '../support/node-process.js';
+import { makeTempDir, startNode, type RunningNode } from '../support/node-process.js';
 import { waitFor } from '../support/wait.js';
 
 const PASS = 's3cret';
@@ -260,5 +264,32 @@ describe('node doors: unauthenticated connections time out', function () {
     const closed = closedByServer(keepAlive, 'the unauthenticated keep-alive HTTP connection to be closed');
     keepAlive.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
     await closed;
+  });
+});
+
+describe('node doors: the node log file (local platform)', function () {
+  it('is created readable by its owner only, in a private directory, and an older one is tightened', async () => {
+    const dir = await makeTempDir('irisdb-node-log-');
+    const logFile = path.join(dir, 'logs', 'n0.log');
+    const older = path.join(dir, 'logs-old', 'n1.log');
+    fs.mkdirSync(path.dirname(older), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(older, 'old line\n', { mode: 0o644 });
+    fs.chmodSync(older, 0o644);
+    const procs = [logFile, older].map((file, i) => new NodeProcess(
+      { name: `n${i}`, args: ['-e', 'setInterval(() => {}, 1000)'], env: {}, dataDir: path.join(dir, `data${i}`), logFile: file },
+      DEFAULT_RESTART_POLICY, { changed: () => {}, exited: () => {} }, silentLogger(),
+    ));
+    try {
+      for (const p of procs) p.start();
+      await waitFor('both processes to start', () => procs.every((p) => p.pid !== null));
+      for (const file of [logFile, older]) {
+        expect(fs.statSync(file).mode & 0o777, file).to.equal(0o600);
+      }
+      for (const file of [logFile, older]) expect(fs.statSync(path.dirname(file)).mode & 0o777, path.dirname(file)).to.equal(0o700);
+      expect(fs.readFileSync(older, 'utf8')).to.match(/^old line\n/);
+    } finally {
+      await Promise.all(procs.map((p) => p.stop(2000)));
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
   });
 });
