@@ -92,6 +92,27 @@ describe('local cluster: bootstrap with irisctl local up (3 shards × 1 replica)
     const st = JSON.parse(json.stdout) as { phase: string; slotsAssigned: number };
     expect(st).to.include({ phase: 'Ready', slotsAssigned: SLOT_COUNT });
   });
+
+  // Issue #14 item 6: any local process could POST /failover or /scale.
+  it('refuses the control API without the cluster token (curl), and irisctl sends it (--dir, or --url with --token-file)', async () => {
+    const url = cluster.client.url;
+    const tokenFile = path.join(cluster.dir, 'token');
+    expect((await fs.promises.stat(tokenFile)).mode & 0o777, 'the token is readable by its owner only').to.equal(0o600);
+    const before = await cluster.status();
+    const anonymous = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-H', 'content-type: application/json', '-d', '{"shard":"shard-0"}', `${url}/failover`]);
+    expect(anonymous.stdout).to.equal('401');
+    const wrong = await run('curl', ['-s', '-H', `authorization: Bearer ${'0'.repeat(64)}`, `${url}/status`]);
+    expect(JSON.parse(wrong.stdout)).to.deep.equal({ error: { code: 'unauthorized', message: 'the control API needs the cluster token (Authorization: Bearer <token>, from the cluster directory\'s token file): use irisctl' } });
+    expect((await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `${url}/healthz`])).stdout, '/healthz needs no token').to.equal('200');
+    const after = await cluster.status();
+    expect(after.shards.map((s) => [s.primary, s.epoch]), 'no failover happened').to.deep.equal(before.shards.map((s) => [s.primary, s.epoch]));
+
+    const byUrl = await run(process.execPath, [IRISCTL, 'slots', '--url', url, '--token-file', tokenFile, '--json'], { timeoutMs: 30_000 });
+    expect(byUrl.code, byUrl.stderr).to.equal(0);
+    const noFile = await run(process.execPath, [IRISCTL, 'slots', '--url', url, '--token-file', path.join(cluster.dir, 'missing')], { timeoutMs: 30_000 });
+    expect(noFile.code).to.equal(1);
+    expect(noFile.stderr).to.contain(`no control API token at ${path.join(cluster.dir, 'missing')}`);
+  });
 });
 
 describe('npm start, as a new user runs it', function () {
