@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import { SLOT_COUNT } from '../../common/slot.js';
 import { ControlApiError, ControlClient } from '../../operator/control-api/client.js';
+import { bearerMatches, checkControlToken } from '../../operator/control-api/auth.js';
 import { type ListeningControlApi, listenControlApi } from '../../operator/control-api/server.js';
 import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from '../../operator/control-api/types.js';
 import type { ClusterStatus } from '../../operator/core/observation.js';
@@ -282,6 +283,24 @@ describe('control API server', () => {
       if (r.status !== 202) expect((r.body as { error: { code: string } }).error.code).to.be.a('string');
     }), { numRuns: 400 });
     expect(logged, 'nothing logged as a failure').to.deep.equal([]);
+  });
+});
+
+describe('control API bearer check (auth.ts)', () => {
+  it('matches exactly "Bearer <token>", any case of the scheme, and nothing else (property)', () => {
+    expect(bearerMatches(`Bearer ${TOKEN}`, TOKEN)).to.equal(true);
+    expect(bearerMatches(`BEARER  ${TOKEN}`, TOKEN)).to.equal(true);
+    for (const h of [undefined, '', 'Bearer', `Bearer ${TOKEN} x`, `Basic ${TOKEN}`, `Bearer ${TOKEN.toUpperCase()}`, ` Bearer ${TOKEN}`]) {
+      expect(bearerMatches(h, TOKEN), String(h)).to.equal(false);
+    }
+    fc.assert(fc.property(fc.string(), (h) => {
+      expect(bearerMatches(h, TOKEN)).to.equal(/^bearer +(\S+) *$/i.exec(h)?.[1] === TOKEN);
+    }));
+  });
+
+  it('refuses a token too short to be a secret', () => {
+    expect(() => checkControlToken('x'.repeat(31))).to.throw(/at least 32 characters/);
+    expect(checkControlToken(TOKEN)).to.equal(TOKEN);
   });
 });
 
