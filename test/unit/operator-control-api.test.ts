@@ -2,7 +2,7 @@
  * The control API's HTTP layer over real HTTP on 127.0.0.1 with an
  * in-memory ControlTarget: routes, status codes, the error mapping, body
  * validation (fuzzed: no body ever gives a 500), the web-page guards, and
- * ControlClient's typed errors.
+ * ControlClient's typed errors. Authentication: operator-control-api-auth.test.ts.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
@@ -10,105 +10,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { SLOT_COUNT } from '../../common/slot.js';
 import { ControlApiError, ControlClient } from '../../operator/control-api/client.js';
-import { bearerMatches, checkControlToken } from '../../operator/control-api/auth.js';
 import { type ListeningControlApi, listenControlApi } from '../../operator/control-api/server.js';
-import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from '../../operator/control-api/types.js';
-import type { ClusterStatus } from '../../operator/core/observation.js';
-import { DEFAULT_SPEC, SpecError } from '../../operator/core/spec.js';
+import { ControlError } from '../../operator/control-api/types.js';
+import { SpecError } from '../../operator/core/spec.js';
+import { type Call, FakeTarget, STATUS, TOKEN, expectError, post, raw } from '../support/control-api-fixture.js';
 
-const STATUS: ClusterStatus = {
-  cluster: 'iris', phase: 'Ready', spec: DEFAULT_SPEC, mapEpoch: 3, slotsAssigned: SLOT_COUNT,
-  shards: [{
-    id: 'shard-0', slots: [[0, 16383]], slotCount: SLOT_COUNT, epoch: 1, primary: 'iris-0-0', targetPrimary: 'iris-0-0', failover: null, leaving: false,
-    nodes: [{ name: 'iris-0-0', role: 'primary', up: true, host: '127.0.0.1', port: 7000, httpUrl: 'http://127.0.0.1:8000', epoch: 1, lastSeq: 5, lagOps: null, lagMs: null, link: null, restarts: 0, error: null }],
-  }],
-  operation: null, messages: [], updatedAt: 1,
-};
-
-type Call = { verb: 'failover'; shard: string } | { verb: 'switchover'; shard: string; to?: string } | { verb: 'scale'; req: ScaleRequest } | { verb: 'rebalance' } | { verb: 'restart'; node: string };
-
-/** Records every call; `fail` makes the next calls throw, `hang` makes them never answer. */
-class FakeTarget implements ControlTarget {
-  calls: Call[] = [];
-  fail: unknown = null;
-  statusFail: unknown = null;
-  hang = false;
-  private readonly hung: Array<() => void> = [];
-
-  status(): ClusterStatus {
-    if (this.statusFail !== null) throw this.statusFail;
-    return STATUS;
-  }
-  failover(shard: string) {
-    return this.answer({ verb: 'failover', shard });
-  }
-  switchover(shard: string, to?: string) {
-    return this.answer(to === undefined ? { verb: 'switchover', shard } : { verb: 'switchover', shard, to });
-  }
-  scale(req: ScaleRequest) {
-    return this.answer({ verb: 'scale', req });
-  }
-  rebalance() {
-    return this.answer({ verb: 'rebalance' });
-  }
-  restartNode(node: string) {
-    return this.answer({ verb: 'restart', node });
-  }
-  release(): void {
-    for (const r of this.hung.splice(0)) r();
-  }
-  private async answer(call: Call): Promise<RequestAccepted> {
-    this.calls.push(call);
-    if (this.hang) await new Promise<void>((r) => this.hung.push(r));
-    if (this.fail !== null) throw this.fail;
-    return { id: `op-${this.calls.length}`, message: `${call.verb} started` };
-  }
-}
-
-interface Reply {
-  status: number;
-  body: unknown;
-  /** The WWW-Authenticate header. */
-  challenge: string | undefined;
-}
-
-/** The control API's token in these tests (the real one is the cluster directory's token file). */
-const TOKEN = 'ab'.repeat(32);
-const WITH_TOKEN = { authorization: `Bearer ${TOKEN}` };
-
-/** A raw request (node:http, so Host and Origin can be anything); `auth` is the Authorization header, the right token by default. */
-function raw(url: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}, auth: Record<string, string> = WITH_TOKEN): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url + path, { method, headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...auth, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try {
-          parsed = text === '' ? undefined : JSON.parse(text);
-        } catch { /* left as text: the assertions say so */ }
-        resolve({ status: res.statusCode ?? 0, body: parsed, challenge: res.headers['www-authenticate'] });
-      });
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-const post = (url: string, path: string, body: unknown) => raw(url, 'POST', path, JSON.stringify(body), { 'content-type': 'application/json' });
-
-function expectError(r: Reply, status: number, code: string, message?: RegExp): void {
-  expect(r.status, JSON.stringify(r.body)).to.equal(status);
-  const e = (r.body as { error: { code: string; message: string } }).error;
-  expect(e.code).to.equal(code);
-  expect(e.message).to.be.a('string');
-  if (message) expect(e.message).to.match(message);
-}
 
 describe('control API server', () => {
   let target: FakeTarget;
@@ -286,72 +193,6 @@ describe('control API server', () => {
   });
 });
 
-describe('control API bearer check (auth.ts)', () => {
-  it('matches exactly "Bearer <token>", any case of the scheme, and nothing else (property)', () => {
-    expect(bearerMatches(`Bearer ${TOKEN}`, TOKEN)).to.equal(true);
-    expect(bearerMatches(`BEARER  ${TOKEN}`, TOKEN)).to.equal(true);
-    for (const h of [undefined, '', 'Bearer', `Bearer ${TOKEN} x`, `Basic ${TOKEN}`, `Bearer ${TOKEN.toUpperCase()}`, ` Bearer ${TOKEN}`]) {
-      expect(bearerMatches(h, TOKEN), String(h)).to.equal(false);
-    }
-    fc.assert(fc.property(fc.string(), (h) => {
-      expect(bearerMatches(h, TOKEN)).to.equal(/^bearer +(\S+) *$/i.exec(h)?.[1] === TOKEN);
-    }));
-  });
-
-  it('refuses a token too short to be a secret', () => {
-    expect(() => checkControlToken('x'.repeat(31))).to.throw(/at least 32 characters/);
-    expect(checkControlToken(TOKEN)).to.equal(TOKEN);
-  });
-});
-
-describe('control API authentication', () => {
-  let target: FakeTarget;
-  let api: ListeningControlApi;
-
-  before(async () => {
-    target = new FakeTarget();
-    const addr = { host: '127.0.0.1', port: 0, token: TOKEN };
-    api = await listenControlApi(target, addr, winston.createLogger({ silent: true }));
-  });
-  after(async () => {
-    target.release();
-    await api.close();
-  });
-  beforeEach(() => {
-    target.calls = [];
-  });
-
-  it('refuses every request but /healthz without the token, with 401 and a Bearer challenge', async () => {
-    const noToken = {};
-    const cases: Array<[string, string, string | undefined]> = [
-      ['POST', '/failover', '{"shard":"shard-1"}'],
-      ['POST', '/switchover', '{"shard":"shard-1"}'],
-      ['POST', '/scale', '{"shards":4}'],
-      ['POST', '/rebalance', '{}'],
-      ['POST', '/restart', '{"node":"iris-shard-0-1"}'],
-      ['GET', '/status', undefined],
-    ];
-    for (const [method, path, body] of cases) {
-      const r = await raw(api.url, method, path, body, { 'content-type': 'application/json' }, noToken);
-      expectError(r, 401, 'unauthorized', /token/);
-      expect(r.challenge, path).to.equal('Bearer realm="irisdb-control"');
-    }
-    expect(target.calls, 'nothing reached the controller').to.deep.equal([]);
-    expect((await raw(api.url, 'GET', '/healthz', undefined, {}, noToken)).status).to.equal(200);
-  });
-
-  it('refuses a wrong token, another scheme, and a token of another length', async () => {
-    for (const authorization of [`Bearer ${'0'.repeat(64)}`, `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`, `Bearer ${TOKEN}0`, 'Bearer', `${TOKEN}`]) {
-      expectError(await raw(api.url, 'POST', '/failover', '{"shard":"shard-1"}', { 'content-type': 'application/json' }, { authorization }), 401, 'unauthorized');
-    }
-    expect(target.calls).to.deep.equal([]);
-  });
-
-  it('accepts the token (scheme case-insensitive, as RFC 7235 says)', async () => {
-    expect((await raw(api.url, 'POST', '/failover', '{"shard":"shard-1"}', { 'content-type': 'application/json' }, { authorization: `bearer ${TOKEN}` })).status).to.equal(202);
-    expect(target.calls).to.deep.equal([{ verb: 'failover', shard: 'shard-1' }]);
-  });
-});
 
 describe('ControlClient', () => {
   let target: FakeTarget;
