@@ -235,7 +235,7 @@ describe('node doors: unauthenticated connections time out', function () {
   let node: RunningNode;
 
   before(async () => {
-    node = await startNode({ args: ['--require-pass', PASS, '--auth-timeout-ms', '300'] });
+    node = await startNode({ args: ['--require-pass', PASS, '--auth-timeout-ms', '300', '--metrics-require-pass'] });
   });
   after(async () => {
     await node.stop();
@@ -253,6 +253,16 @@ describe('node doors: unauthenticated connections time out', function () {
     await closedByServer(chatty.socket, 'the chatty unauthenticated RESP connection to be closed');
     expect((await authed.call(['PING'])).toString()).to.equal('+PONG\r\n');
     authed.close();
+  });
+
+  it('puts /metrics behind the password with --metrics-require-pass; probes stay open', async () => {
+    const anonymous = await request(node.httpPort, 'GET', '/metrics');
+    expect(anonymous.status).to.equal(401);
+    expect(anonymous.body).to.not.include('irisdb_');
+    const scraped = await request(node.httpPort, 'GET', '/metrics', { authorization: BASIC });
+    expect(scraped.status).to.equal(200);
+    expect(scraped.body).to.include('irisdb_');
+    expect((await request(node.httpPort, 'GET', '/readyz')).status).to.equal(200);
   });
 
   it('closes an HTTP connection that sends nothing, and one whose requests are unauthenticated', async () => {
