@@ -5,9 +5,12 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { SlotRange } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
-import { controlUrlFromLocalJson } from '../../operator/cli/endpoint.js';
+import { controlUrlFromLocalJson, readControlToken } from '../../operator/cli/endpoint.js';
 import { CliError } from '../../operator/cli/errors.js';
 import { GRACE_POLLS, advanceFollow, startFollow } from '../../operator/cli/follow.js';
 import { renderProgress } from '../../operator/cli/render-progress.js';
@@ -266,6 +269,40 @@ describe('the control URL in local.json', () => {
     expect(err('[]')).to.match(/no "controller" field/);
     expect(err('{"controller":{"pid":1}}')).to.match(/not an http:\/\/ URL/);
     expect(err('{"controller":{"url":"http://a b"}}')).to.match(/not an http:\/\/ URL/);
+  });
+});
+
+describe('the control API token file', () => {
+  let dir: string;
+  before(async () => {
+    dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisctl-token-'));
+  });
+  after(async () => {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  });
+
+  const refusal = async (file: string): Promise<string> => {
+    try {
+      await readControlToken(file);
+    } catch (e) {
+      expect(e).to.be.instanceOf(CliError);
+      return (e as CliError).message;
+    }
+    throw new Error('no error');
+  };
+
+  it('reads the token, without its newline', async () => {
+    await fs.promises.writeFile(path.join(dir, 'token'), `${'a1'.repeat(32)}\n`, { mode: 0o600 });
+    expect(await readControlToken(path.join(dir, 'token'))).to.equal('a1'.repeat(32));
+  });
+
+  it('names the file when it is missing, empty or not one word', async () => {
+    expect(await refusal(path.join(dir, 'missing'))).to.equal(`no control API token at ${path.join(dir, 'missing')}: is it a local cluster's directory?`);
+    await fs.promises.writeFile(path.join(dir, 'empty'), '\n');
+    expect(await refusal(path.join(dir, 'empty'))).to.match(/empty does not hold a token/);
+    await fs.promises.writeFile(path.join(dir, 'two'), 'a b\n');
+    expect(await refusal(path.join(dir, 'two'))).to.match(/two does not hold a token/);
+    expect(await refusal(dir)).to.match(/cannot read the control API token/);
   });
 });
 
