@@ -79,13 +79,14 @@ describe('migration: the protocol between two engines', function () {
     return { name, engine, log, cluster, manager };
   }
 
-  async function pair(srcOpts: NodeOpts = {}, tgtOpts: NodeOpts = {}): Promise<{ src: TestNode; tgt: TestNode; map: ClusterMap }> {
+  /** `busSecret`: the cluster secret the target's bus checks (the nodes prove TOKEN). */
+  async function pair(srcOpts: NodeOpts = {}, tgtOpts: NodeOpts = {}, busSecret = TOKEN): Promise<{ src: TestNode; tgt: TestNode; map: ClusterMap }> {
     const src = makeNode('src', srcOpts);
     const tgt = makeNode('tgt', tgtOpts);
     bus = new BusServer({
       onHello: (b) => b.close('not here'),
       onProbe: (b) => b.close('not here'),
-    }, silentLogger(), { secret: TOKEN, name: 'tgt', onRefused: () => undefined });
+    }, silentLogger(), { secret: busSecret, name: 'tgt', onRefused: () => undefined });
     bus.addFirstFrameHandler((b, f) => tgt.manager.onBusFrame(b, f));
     const port = await bus.listen(0, '127.0.0.1');
     const map: ClusterMap = {
@@ -201,6 +202,23 @@ describe('migration: the protocol between two engines', function () {
     expect(src.cluster.isFenced(0)).to.equal(true);
     await stageOf(src.manager, 'a', 'done');
     expect(() => src.manager.create({ id: 'c', slots: [[9000, 9001]], targetShard: 'shard-0' })).to.throw(/not served by this node/);
+  });
+
+  it('a target whose bus does not share the secret is never told anything: the migration stops unauthenticated and nothing moves', async () => {
+    const { src, tgt } = await pair({}, {}, 'another cluster\'s secret');
+    const ks = src.engine.keyspace;
+    for (const k of keysIn(50, (s) => moving.has(s))) ks.set(Buffer.from(k), Buffer.from('v'), null);
+    src.engine.commits.flushNow();
+    src.manager.create({ id: 'unauth', slots: MOVING, targetShard: 'shard-1' });
+    const st = await waitFor('the migration to stop', () => {
+      const s = src.manager.get('unauth');
+      return !s.running && s.error !== null ? s : null;
+    }, { timeoutMs: 30_000, intervalMs: 10 });
+    expect(st.error).to.match(/did not prove it knows the cluster secret/);
+    expect(tgt.manager.list().imports).to.deep.equal([]);
+    expect(dump(tgt.engine, moving).size).to.equal(0);
+    expect(dump(src.engine, moving).size).to.equal(50);
+    expect(src.cluster.isFenced(0)).to.equal(false);
   });
 
   it('abort before the flip rolls back: the source keeps the slots, the target drops its copy', async () => {
