@@ -13,6 +13,7 @@ import type { BusSocket } from './bus-socket.js';
 import { FrameType, encodeJsonFrame } from './frames.js';
 import type { ProbeMsg } from './messages.js';
 import type { ReplicationMetrics } from './metrics.js';
+import { BusAuthError } from './bus-auth.js';
 import { probePeer } from './probe.js';
 import type { RoleStore } from './role-store.js';
 
@@ -52,8 +53,13 @@ export class IsolationProbe {
         let reply;
         try {
           reply = await probePeer(peer, { secret: config.adminToken, name: config.nodeName }, { name: config.nodeName, epoch: s.epoch }, PROBE_TIMEOUT_MS);
-        } catch {
-          continue; // unreachable peers say nothing either way
+        } catch (err) {
+          // Unreachable peers say nothing either way; one that cannot prove the secret is not a peer at all.
+          if (err instanceof BusAuthError && err.kind === 'unproven') {
+            metrics.authRefusals.inc();
+            logger.warn('bus peer refused: it did not prove it knows the cluster secret', { peer: peer.name, remote: `${peer.host}:${peer.busPort}`, reason: err.message });
+          }
+          continue;
         }
         if (this.deps.isClosed() || roles.state.role !== 'primary' || this.deps.fenced()) return;
         if (reply.epoch > roles.state.epoch) {

@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import type { PeerAddress, PrimaryLinkState, PrimaryLinkStatus, SyncProgress, Term } from '../../common/replication.js';
+import { BusAuthError } from './bus-auth.js';
 import { BusClientAuth } from './bus-auth-client.js';
 import { BusSocket } from './bus-socket.js';
 import type { ReplicaSide } from './context.js';
@@ -112,7 +113,13 @@ export class PrimaryLink {
       onFrame: (f) => {
         this.lastFrameAt = performance.now();
         if (!auth.done) {
-          if (auth.onFrame(f)) sendHello();
+          try {
+            if (auth.onFrame(f)) sendHello();
+          } catch (err) {
+            // The node at the primary's address does not know the secret: counted like a refused peer (the close logs why).
+            if (err instanceof BusAuthError && err.kind === 'unproven') side.metrics.authRefusals.inc();
+            throw err;
+          }
           return;
         }
         this.onFrame(bus, f);

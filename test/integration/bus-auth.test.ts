@@ -138,6 +138,9 @@ describe('cluster bus: peers prove the secret without sending it (issue #14 item
     const st = await P.admin.replication();
     expect({ role: st.role, epoch: st.epoch }).to.deep.equal({ role: 'primary', epoch: 1 });
     expect(await metric(P.node, 'irisdb_replication_fenced_total')).to.equal(0);
+    // The forged challenges were caught, counted and logged.
+    expect(await metric(P.node, 'irisdb_bus_auth_refused_total')).to.be.greaterThan(0);
+    expect(P.node.logs()).to.match(/bus peer refused: it did not prove it knows the cluster secret/);
     // Writes are still acknowledged (replica A acknowledges them).
     expect(await client.set('after', '2')).to.equal('OK');
     expect(await client.get('after')).to.equal('2');
