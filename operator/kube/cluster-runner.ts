@@ -23,6 +23,7 @@ import type { OperatorMetrics } from './metrics.js';
 import { LABEL_INSTANCE } from './names.js';
 import { NOTHING, type StepContext, type StepReport } from './reconcile/context.js';
 import { passPlan } from './reconcile/pass-plan.js';
+import { UnsupportedStep } from './reconcile/unsupported.js';
 import { ensureSurroundings, ensureToken, updateTemplates } from './reconcile/resources.js';
 import { reconcileRoleLabels } from './reconcile/role-labels.js';
 import { RolloutStep } from './reconcile/rollout.js';
@@ -67,6 +68,7 @@ export class ClusterRunner {
   private readonly scale = new ScaleStep();
   private readonly rollout = new RolloutStep();
   private readonly status = new StatusStep();
+  private readonly unsupported = new UnsupportedStep();
   private readonly logger: Logger;
 
   constructor(private readonly o: ClusterRunnerOptions) {
@@ -235,7 +237,8 @@ export class ClusterRunner {
     const scale = plan.scale ? await step('scale', () => this.scale.run(ctx)) : NOTHING;
     const rollout = plan.rollout ? await step('rollout', () => this.rollout.run(ctx)) : NOTHING;
     const roles = await step('roles', () => reconcileRoleLabels(ctx));
-    await this.status.run(ctx, { scale, rollout, other: [surroundings, templates, roles, plan.pausedReport] });
+    const unsupported = this.unsupported.run(ctx);
+    await this.status.run(ctx, { scale, rollout, other: [surroundings, templates, roles, plan.pausedReport, unsupported] });
     this.o.metrics.reconcileTotal.inc({ namespace: this.o.namespace, cluster: this.o.name, result: ok ? 'ok' : 'error' });
   }
 }

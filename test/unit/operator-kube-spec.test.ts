@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { DEFAULT_SPEC } from '../../operator/core/spec.js';
 import { clusterSpecOf, settingsChange, type IrisClusterSpec } from '../../operator/kube/iris-cluster.js';
 import { PAUSED_PROBLEM, passPlan } from '../../operator/kube/reconcile/pass-plan.js';
+import { unsupportedFields, unsupportedReport } from '../../operator/kube/reconcile/unsupported.js';
 
 describe('operator/kube IrisCluster spec → core spec', () => {
   it('takes shards, replicasPerShard, replication and failover settings from the spec', () => {
@@ -54,5 +55,27 @@ describe('operator/kube spec.paused', () => {
   it('skips templates, scale and rollout while paused, and says so in status', () => {
     expect(passPlan({ paused: true, shards: 9 })).to.deep.equal({ templates: false, scale: false, rollout: false, pausedReport: { progress: null, problem: PAUSED_PROBLEM } });
     expect(PAUSED_PROBLEM).to.match(/failover still runs/);
+  });
+});
+
+describe('operator/kube unsupported fields stored before admission refused them', () => {
+  // The CRD refuses them now; an object stored under an older CRD keeps them until its spec is next edited, so the operator says so too.
+  it('names each field set that the operator ignores, with why', () => {
+    const spec = {
+      shards: 3, backup: { schedule: '@daily' }, bootstrap: { fromBackup: { name: 'b' } }, auth: { secretRef: { name: 'pw' } },
+      tls: { enabled: true, secretRef: { name: 't' } }, monitoring: { enabled: true, serviceMonitor: false },
+    };
+    expect(unsupportedFields(spec).map((f) => f.field)).to.deep.equal(['spec.backup', 'spec.bootstrap', 'spec.auth', 'spec.tls', 'spec.monitoring']);
+    expect(unsupportedFields(spec).find((f) => f.field === 'spec.auth')?.why).to.match(/runs without authentication/);
+    expect(unsupportedReport(spec).problem).to.match(/^spec\.backup is not supported yet .*; spec\.auth is not supported yet/);
+  });
+
+  it('says nothing for a spec the operator honours in full, defaults included', () => {
+    for (const spec of [undefined, {}, { shards: 2, tls: { enabled: false }, monitoring: { enabled: false, serviceMonitor: false } }]) {
+      expect(unsupportedFields(spec), JSON.stringify(spec)).to.deep.equal([]);
+      expect(unsupportedReport(spec)).to.deep.equal({ progress: null, problem: null });
+    }
+    expect(unsupportedFields({ tls: { secretRef: { name: 't' } } }).map((f) => f.field)).to.deep.equal(['spec.tls']);
+    expect(unsupportedFields({ monitoring: { serviceMonitor: true } }).map((f) => f.field)).to.deep.equal(['spec.monitoring']);
   });
 });
