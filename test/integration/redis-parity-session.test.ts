@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import { ParitySession, expectNoMismatches, flushBoth, itMatchesCases, useParityPair } from '../support/parity.js';
 import { RawRespClient, parseReply, splitArgs, type RespNode } from '../support/resp-client.js';
+import { waitFor } from '../support/wait.js';
 
 const CASES: Record<string, readonly string[]> = {
   'PING, ECHO, SELECT 0': [
@@ -282,4 +283,21 @@ describe('Redis parity: AUTH and NOAUTH with a password (irisdb-node vs redis-se
       }
     });
   }
+
+  it('HTTP sent to the RESP port: both close the connection at POST / Host: and run nothing after it', async function () {
+    for (const port of [env.irisPort, env.redisPort]) {
+      for (const firstLine of ['POST / HTTP/1.1', 'Host: 127.0.0.1']) {
+        const payload = 'AUTH secret\r\nSET xproto 1\r\n';
+        const c = await RawRespClient.connect(port);
+        c.socket.write(`${firstLine}\r\nContent-Type: text/plain\r\nContent-Length: ${payload.length}\r\n\r\n${payload}`);
+        let closed = false;
+        void c.closed.then(() => { closed = true; });
+        await waitFor(`port ${port} to close the connection after "${firstLine}"`, () => closed, { timeoutMs: 10000 });
+        const check = await RawRespClient.connect(port);
+        await check.call(['AUTH', 'secret']);
+        expect((await check.call(['EXISTS', 'xproto'])).toString(), `port ${port}: ${firstLine}`).to.equal(':0\r\n');
+        check.close();
+      }
+    }
+  });
 });
