@@ -84,7 +84,9 @@ describe('local platform: nodes as processes on loopback', function () {
   function platform(): ProcessPlatform {
     const p = new ProcessPlatform({
       dir, basePort, token, nodeMain: NODE_MAIN, logger: silentLogger(),
-      nodeArgs: ['--log-level', 'warn'], restartBackoffMs: { initial: 100, max: 1000 }, stopGraceMs: 5000,
+      // No controller pushes a map here: the platform's --cluster-enabled yes is overridden (a later flag wins)
+      // so the nodes serve standalone and the test can write to them.
+      nodeArgs: ['--log-level', 'warn', '--cluster-enabled', 'no'], restartBackoffMs: { initial: 100, max: 1000 }, stopGraceMs: 5000,
     });
     p.onNodeExit((name) => exits.push(name));
     active = p;
