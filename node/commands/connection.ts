@@ -1,5 +1,4 @@
 /** Connection commands: PING, ECHO, AUTH, HELLO, SELECT, QUIT, RESET (CLIENT is in client.ts). */
-import { timingSafeEqual } from 'node:crypto';
 import { Errors, OK, array, bulk, error, integer, map, simple, type Reply } from '../resp/reply.js';
 import type { CommandContext, CommandSpec, ClientState, ServerContext } from './types.js';
 import { defineCommand } from './meta.js';
@@ -7,6 +6,7 @@ import { cString, optionName, parseInt64 } from './args.js';
 import { sanitize } from './options.js';
 import { clientCommand, validateClientName } from './client.js';
 import { discardTransaction } from './transaction-state.js';
+import { passwordMatches } from '../server/password.js';
 
 /** The Redis version IrisDB answers as (HELLO, INFO redis_version): the release its behaviour matches. */
 export const REDIS_COMPAT_VERSION = '7.0.15';
@@ -24,8 +24,7 @@ function checkCredentials(ctx: CommandContext, user: Buffer, pass: Buffer): bool
   if (user.length !== 7 || user.toString('latin1') !== 'default') return false;
   const required = ctx.server.config.requirePass;
   if (required === '') return true;
-  const want = Buffer.from(required);
-  return want.length === pass.length && timingSafeEqual(want, pass);
+  return passwordMatches(required, pass);
 }
 
 function auth(ctx: CommandContext, argv: Buffer[]): Reply {

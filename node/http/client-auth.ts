@@ -2,15 +2,13 @@
  * HTTP authentication with the RESP password (--require-pass): the same
  * identity as AUTH, Redis's user "default". Accepted as
  * `Authorization: Basic base64(default:<password>)` or
- * `Authorization: Bearer <password>`. Compared in constant time (SHA-256 of
- * both sides, so not even the length leaks).
+ * `Authorization: Bearer <password>`, compared in constant time
+ * (server/password.ts, shared with RESP AUTH).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { DEFAULT_USER, passwordMatches } from '../server/password.js';
 import { HttpError } from './errors.js';
-
-export const DEFAULT_USER = 'default';
 
 /** The user and password an Authorization header carries; null when absent, malformed or another scheme. */
 export function parseAuthorization(header: string | undefined): { user: string; pass: Buffer } | null {
@@ -26,14 +24,10 @@ export function parseAuthorization(header: string | undefined): { user: string; 
   return { user: decoded.subarray(0, colon).toString('utf8'), pass: decoded.subarray(colon + 1) };
 }
 
-const digest = (b: Buffer): Buffer => createHash('sha256').update(b).digest();
-
 /** Whether the header authenticates as "default" with `password` (non-empty). */
 export function credentialsMatch(header: string | undefined, password: string): boolean {
   const creds = parseAuthorization(header);
-  const want = digest(Buffer.from(password, 'utf8'));
-  const got = digest(creds?.pass ?? Buffer.alloc(0));
-  const passOk = timingSafeEqual(want, got);
+  const passOk = passwordMatches(password, creds?.pass ?? Buffer.alloc(0));
   return creds !== null && creds.user === DEFAULT_USER && passOk;
 }
 
