@@ -85,8 +85,11 @@ export class Connection implements ClientState {
   watchDirty = false;
   closeAfterReply = false;
 
-  /** host.now() at accept (read by the unauthenticated-connection timeout). */
-  readonly connectedAt: number;
+  /**
+   * host.now() since when the connection has been unauthenticated (at accept,
+   * or first seen so by the sweep after RESET); 0 while authenticated.
+   */
+  unauthenticatedSince: number;
 
   /** host.now() when the current incomplete request began; 0 when none (read by the slowloris sweep). */
   partialSince = 0;
@@ -109,7 +112,7 @@ export class Connection implements ClientState {
     this.addr = formatAddress(socket.remoteAddress, socket.remotePort);
     this.laddr = formatAddress(socket.localAddress, socket.localPort);
     this.authenticated = cfg.requirePass === '';
-    this.connectedAt = host.now();
+    this.unauthenticatedSince = this.authenticated ? 0 : host.now();
     this.parser = new RequestParser({ maxBulkBytes: cfg.maxBulkBytes, maxArgs: cfg.maxArgs, maxInlineBytes: cfg.maxInlineBytes });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

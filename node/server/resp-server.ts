@@ -192,9 +192,13 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     const authTimeout = this.authTimeoutMs();
     const now = performance.now();
     for (const c of this.conns.values()) {
-      if (authTimeout > 0 && !c.authenticated && now - c.connectedAt >= authTimeout) {
-        c.abort('auth_timeout', `ERR Protocol error: not authenticated within ${authTimeout} ms (authTimeoutMs)`);
-        continue;
+      if (authTimeout > 0) {
+        if (c.authenticated) c.unauthenticatedSince = 0;
+        else if (c.unauthenticatedSince === 0) c.unauthenticatedSince = now; // de-authenticated by RESET
+        else if (now - c.unauthenticatedSince >= authTimeout) {
+          c.abort('auth_timeout', `ERR Protocol error: not authenticated within ${authTimeout} ms (authTimeoutMs)`);
+          continue;
+        }
       }
       if (c.partialSince > 0 && now - c.partialSince >= timeout) {
         c.abort('partial_frame_timeout', `ERR Protocol error: incomplete request not completed within ${timeout} ms`);

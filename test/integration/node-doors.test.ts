@@ -255,6 +255,14 @@ describe('node doors: unauthenticated connections time out', function () {
     authed.close();
   });
 
+  it('gives a connection de-authenticated by RESET the same time to authenticate again', async () => {
+    const c = await RawRespClient.connect(node.port);
+    expect((await c.call(['AUTH', PASS])).toString()).to.equal('+OK\r\n');
+    expect((await c.call(['RESET'])).toString()).to.equal('+RESET\r\n');
+    expect((await c.call(['PING'])).toString()).to.match(/^-NOAUTH/);
+    await closedByServer(c.socket, 'the RESET connection to be closed');
+  });
+
   it('puts /metrics behind the password with --metrics-require-pass; probes stay open', async () => {
     const anonymous = await request(node.httpPort, 'GET', '/metrics');
     expect(anonymous.status).to.equal(401);
