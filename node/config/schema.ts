@@ -95,7 +95,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'adminToken', type: 'string', default: '', help: 'bearer token for the /admin API (empty: admin API disabled)' },
   { key: 'httpAllowedHosts', type: 'string', default: '*.svc,*.svc.cluster.local', help: 'Host names HTTP requests may name besides IP addresses, localhost, announceHost and nodeName (DNS-rebinding guard): comma-separated names, *.suffix, or * for any' },
   { key: 'metricsRequirePass', type: 'bool', default: false, help: 'with requirePass, /metrics also needs the password (as the KV API does)' },
-  { key: 'authTimeoutMs', type: 'int', default: 10000, min: 0, max: 3600000, help: 'with requirePass, a RESP or HTTP connection that has not authenticated this long after connecting is closed (0: never)' },
+  { key: 'authTimeoutMs', type: 'int', default: 10000, min: 0, max: 3600000, help: 'with requirePass, a RESP or HTTP connection that has not authenticated this long after connecting (RESP: or after RESET) is closed (0: never)' },
   { key: 'maxClients', type: 'int', default: 10000, min: 1, max: 1000000, help: 'maximum simultaneous RESP connections' },
   { key: 'maxBulkBytes', type: 'bytes', default: 64 * MiB, min: 1, max: 512 * MiB, help: 'largest bulk string a RESP request may declare' },
   { key: 'maxArgs', type: 'int', default: 100000, min: 1, max: 10000000, help: 'most arguments in one RESP command' },
