@@ -47,9 +47,9 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     });
     next();
   });
-  app.use(parseQueryOnce);
-  // Before anything reads a body or answers: what a web page could send is refused.
+  // Before anything parses the request or answers: what a web page could send is refused.
   app.use(browserGuard(deps.config));
+  app.use(parseQueryOnce);
 
   // With requirePass the KV API needs the same password as RESP AUTH; the OpenAPI document and probes stay open.
   const authenticatedSockets: AuthenticatedSockets = new WeakSet();
