@@ -69,6 +69,10 @@ describe('node doors: authentication and browser-reachable requests', function (
     it('answers 401 with WWW-Authenticate and no data to every /v1 request without credentials', async () => {
       const attempts: Array<[string, string, string | undefined]> = [
         ['GET', '/v1/scan', undefined],
+        // Spellings that still reach a route must not skip the check.
+        ['GET', '/v1//scan', undefined],
+        ['GET', '/v1/scan/', undefined],
+        ['GET', '/v1/%73can', undefined],
         ['GET', '/v1/kv/secret:1', undefined],
         ['PUT', '/v1/kv/pwned', 'x'],
         ['DELETE', '/v1/kv/secret:1', undefined],
