@@ -255,8 +255,6 @@ export class ReplicationManager {
   setRole(req: RoleRequest): ReplicationStatus {
     const s = this.roles.state;
     if (req.epoch < s.epoch) throw new RoleChangeError('stale_epoch', `epoch ${req.epoch} is older than this node's epoch ${s.epoch}`);
-    if (this.fencedWhy !== null) this.logger.info('the control plane set this node\'s role: the self-fence is lifted', { fencedBecause: this.fencedWhy });
-    this.fencedWhy = null;
     if (req.role === 'primary') {
       for (const r of req.replicas ?? []) {
         if (!NODE_NAME.test(r)) throw new RoleChangeError('invalid_role', `invalid replica name ${JSON.stringify(r)}`);
@@ -280,6 +278,9 @@ export class ReplicationManager {
       this.roles.replace({ ...s, role: 'replica', epoch: req.epoch, primary: req.primary, replicas: [], peers: mergePeers(s.peers, [req.primary]) });
       this.enterRole(prev);
     }
+    // enterRole replaced the fence's release gate (the gate, or none as a replica): the control plane has spoken.
+    if (this.fencedWhy !== null) this.logger.info('the control plane set this node\'s role: the self-fence is lifted', { fencedBecause: this.fencedWhy });
+    this.fencedWhy = null;
     this.applyRuntimeRole();
     const now = this.roles.state;
     this.logger.info('replication role set', { role: now.role, epoch: now.epoch, primary: now.primary?.name, replicas: now.replicas });
