@@ -92,7 +92,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'checkpoints', type: 'enum', default: 'worker', values: ['worker', 'inline'], help: 'where WAL checkpoints run: worker (a background thread, keeps the event loop free) or inline (on the main thread)' },
   { key: 'logLevel', type: 'enum', default: 'info', values: ['error', 'warn', 'info', 'debug'], help: 'log level (JSON logs on stderr)' },
   { key: 'requirePass', type: 'string', default: '', help: 'password clients must AUTH with (empty: no authentication)' },
-  { key: 'adminToken', type: 'string', default: '', help: 'bearer token for the /admin API (empty: admin API disabled)' },
+  { key: 'adminToken', type: 'string', default: '', help: 'bearer token for the /admin API (empty: admin API disabled), and the cluster secret bus peers prove they know (never sent on the bus; empty: the bus refuses every peer)' },
   { key: 'httpAllowedHosts', type: 'string', default: '*.svc,*.svc.cluster.local', help: 'Host names HTTP requests may name besides IP addresses, localhost, announceHost and nodeName (DNS-rebinding guard): comma-separated names, *.suffix, or * for any' },
   { key: 'metricsRequirePass', type: 'bool', default: false, help: 'with requirePass, /metrics also needs the password (as the KV API does)' },
   { key: 'authTimeoutMs', type: 'int', default: 10000, min: 0, max: 3600000, help: 'with requirePass, a RESP or HTTP connection that has not authenticated this long after connecting (RESP: or after RESET) is closed (0: never)' },
