@@ -50,6 +50,8 @@ export class MigrationConn {
       const refused = err instanceof BusAuthError && err.kind !== 'connection';
       throw new MigrationError(refused ? 'target_refused' : 'connection', `authenticating with ${peer.name} at ${peer.host}:${peer.busPort}: ${(err as Error).message}`);
     }
+    // Proven: the target's answers may be as large as any bus frame.
+    bus.trust();
     const conn = new MigrationConn(peer, bus);
     bus.resume();
     return conn;

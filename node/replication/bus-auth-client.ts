@@ -45,7 +45,6 @@ export class BusClientAuth {
     const proof = this.hs.answer(parseAuthChallenge(f.body));
     this.bus.send(encodeJsonFrame(FrameType.AuthProof, proof));
     this.state = 'done';
-    this.bus.trust();
     return true;
   }
 }

@@ -77,7 +77,7 @@ export class PrimaryLink {
     this.welcomed = false;
     this.ackedSent = 0;
     const socket = net.connect({ host: this.target.host, port: this.target.busPort });
-    // Small frames only until the primary has proven itself (BusClientAuth trusts the socket then).
+    // Small frames only until the primary has proven itself.
     const bus = new BusSocket(socket, HANDSHAKE_FRAME_BYTES);
     this.bus = bus;
     const side = this.side;
@@ -114,7 +114,10 @@ export class PrimaryLink {
         this.lastFrameAt = performance.now();
         if (!auth.done) {
           try {
-            if (auth.onFrame(f)) sendHello();
+            if (auth.onFrame(f)) {
+              bus.trust();
+              sendHello();
+            }
           } catch (err) {
             // The node at the primary's address does not know the secret: counted like a refused peer (the close logs why).
             if (err instanceof BusAuthError && err.kind === 'unproven') side.metrics.authRefusals.inc();

@@ -9,12 +9,13 @@ import net from 'node:net';
 import type { PeerAddress } from '../../common/replication.js';
 import { BusClientAuth, type BusCredentials } from './bus-auth-client.js';
 import { BusSocket } from './bus-socket.js';
-import { FrameType, encodeJsonFrame } from './frames.js';
+import { FrameType, HANDSHAKE_FRAME_BYTES, encodeJsonFrame } from './frames.js';
 import { parseProbeReply, parseRefuse, type ProbeMsg, type ProbeReplyMsg } from './messages.js';
 
 export function probePeer(peer: PeerAddress, creds: BusCredentials, msg: ProbeMsg, timeoutMs: number): Promise<ProbeReplyMsg> {
   return new Promise((resolve, reject) => {
-    const bus = new BusSocket(net.connect({ host: peer.host, port: peer.busPort }));
+    // Every answer to a probe is small JSON: no trusted frame size here.
+    const bus = new BusSocket(net.connect({ host: peer.host, port: peer.busPort }), HANDSHAKE_FRAME_BYTES);
     const auth = new BusClientAuth(bus, creds, peer.name);
     let settled = false;
     const done = (err: Error | null, reply?: ProbeReplyMsg): void => {
