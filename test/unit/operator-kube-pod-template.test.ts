@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { V1Container, V1PodTemplateSpec } from '@kubernetes/client-node';
-import { podTemplate, DATA_DIR } from '../../operator/kube/build/pod-template.js';
+import { allowedHosts, podTemplate, DATA_DIR } from '../../operator/kube/build/pod-template.js';
+import { hostAllowed } from '../../common/http-browser-guard.js';
 import { podSpecHash } from '../../operator/kube/build/spec-hash.js';
 import { statefulSet, templateOutdated, withTemplateOf } from '../../operator/kube/build/statefulset.js';
 import type { IrisCluster, IrisClusterSpec } from '../../operator/kube/iris-cluster.js';
@@ -24,6 +25,21 @@ function envOf(c: V1Container): Record<string, unknown> {
 }
 
 describe('operator/kube pod template', () => {
+  it('lets HTTP clients name the cluster\'s Services and pods by their short and namespaced names, nothing else', () => {
+    const c = nodeContainer(podTemplate('iris', 0, CR.spec!));
+    const env = envOf(c);
+    expect(env.IRIS_HTTP_ALLOWED_HOSTS).to.equal(allowedHosts('iris'));
+    expect(env.POD_NAMESPACE).to.deep.equal({ fieldRef: { fieldPath: 'metadata.namespace' } });
+    // As the kubelet expands $(POD_NAMESPACE) in namespace db:
+    const patterns = allowedHosts('iris').replaceAll('$(POD_NAMESPACE)', 'db').split(',');
+    for (const host of ['iris', 'iris:8080', 'iris.db', 'iris.db.svc', 'iris.db.svc.cluster.local', 'iris-nodes.db', 'iris-shard-0-1.iris-nodes', 'iris-shard-0-1.iris-nodes.db:8080']) {
+      expect(hostAllowed(host, patterns), host).to.equal(true);
+    }
+    for (const host of ['evil.example', 'iris.evil', 'iris.other', 'xiris', 'iris-nodes.evil.example']) {
+      expect(hostAllowed(host, patterns), host).to.equal(false);
+    }
+  });
+
   it('runs the image of the spec with the node flags, identity from the downward API and the token from the Secret', () => {
     const t = podTemplate('iris', 2, CR.spec!);
     const c = nodeContainer(t);

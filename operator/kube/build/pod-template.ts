@@ -6,7 +6,7 @@
  */
 import type { V1Affinity, V1Container, V1EnvVar, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { DEFAULTS, type IrisClusterSpec } from '../iris-cluster.js';
-import { CONTAINER, DATA_VOLUME, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGER, PORTS, TOKEN_KEY, shardSelector, tokenSecretName } from '../names.js';
+import { CONTAINER, DATA_VOLUME, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGER, PORTS, TOKEN_KEY, clientServiceName, headlessServiceName, shardSelector, tokenSecretName } from '../names.js';
 
 /** The storage node's data directory inside the data volume (mounted at MOUNT). */
 export const DATA_MOUNT = '/var/lib/irisdb';
@@ -74,6 +74,10 @@ function env(cluster: string, spec: IrisClusterSpec): V1EnvVar[] {
     { name: 'IRIS_BIND', ...podIP },
     { name: 'IRIS_ANNOUNCE_HOST', ...podIP },
     { name: 'IRIS_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+    // Not an IRIS_* setting: only referenced by the allowed hosts below ($(VAR) is expanded by the kubelet).
+    { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    // The DNS-rebinding guard lets HTTP clients name this cluster's own Services by their short names too.
+    { name: 'IRIS_HTTP_ALLOWED_HOSTS', value: allowedHosts(cluster) },
     // A cluster member: not ready and no keys served until the operator pushes the map (issue #13).
     { name: 'IRIS_CLUSTER_ENABLED', value: 'yes' },
     { name: 'IRIS_ADMIN_TOKEN', valueFrom: { secretKeyRef: { name: tokenSecretName(cluster), key: TOKEN_KEY } } },
@@ -81,6 +85,13 @@ function env(cluster: string, spec: IrisClusterSpec): V1EnvVar[] {
     { name: 'IRIS_FSYNC', value: r.fsync ?? DEFAULTS.fsync },
     { name: 'IRIS_ACK_TIMEOUT_MS', value: String(r.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs) },
   ];
+}
+
+/** Host names HTTP clients inside the Kubernetes cluster use for this IrisCluster's Services and pods. */
+export function allowedHosts(cluster: string): string {
+  const client = clientServiceName(cluster);
+  const nodes = headlessServiceName(cluster);
+  return [client, `${client}.$(POD_NAMESPACE)`, nodes, `${nodes}.$(POD_NAMESPACE)`, `*.${nodes}`, `*.${nodes}.$(POD_NAMESPACE)`, '*.svc', '*.svc.cluster.local'].join(',');
 }
 
 /** Members of one shard prefer different Kubernetes nodes, so one machine's loss takes at most one copy. */
