@@ -64,7 +64,13 @@ export const NODE_MAIN = path.resolve(here, '../../node/main.js');
 
 export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster> {
   const paths = clusterPaths(opts.dir);
-  await fs.promises.mkdir(paths.logsDir, { recursive: true });
+  // The directory holds the cluster token, the data and the logs: private to the user, as the node's files are.
+  for (const d of [paths.dir, paths.logsDir]) {
+    await fs.promises.mkdir(d, { recursive: true, mode: 0o700 });
+    await fs.promises.chmod(d, 0o700);
+  }
+  await (await fs.promises.open(paths.controllerLog, 'a', 0o600)).close();
+  await fs.promises.chmod(paths.controllerLog, 0o600);
   const recorded = await readLocalState(paths.dir);
   if (recorded?.controller != null && recorded.controller.pid !== process.pid && isAlive(recorded.controller.pid)) {
     throw new LocalUpError(`a controller (pid ${recorded.controller.pid}) already runs this cluster at ${recorded.controller.url}: use \`irisctl status --dir ${opts.dir}\`, or stop it with \`irisctl local down --dir ${opts.dir}\``);

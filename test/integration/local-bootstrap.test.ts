@@ -93,6 +93,14 @@ describe('local cluster: bootstrap with irisctl local up (3 shards × 1 replica)
     expect(st).to.include({ phase: 'Ready', slotsAssigned: SLOT_COUNT });
   });
 
+  // Issue #14 item 7: the cluster directory and the controller's log were world-readable (0755 / 0644).
+  it('keeps the cluster directory, its logs and the controller log private to the user', async () => {
+    const mode = async (p: string) => (await fs.promises.stat(p)).mode & 0o777;
+    expect(await mode(cluster.dir), 'the cluster directory').to.equal(0o700);
+    expect(await mode(path.join(cluster.dir, 'logs')), 'the logs directory').to.equal(0o700);
+    expect(await mode(path.join(cluster.dir, 'logs', 'controller.log')), 'the controller log').to.equal(0o600);
+  });
+
   // Issue #14 item 6: any local process could POST /failover or /scale.
   it('refuses the control API without the cluster token (curl), and irisctl sends it (--dir, or --url with --token-file)', async () => {
     const url = cluster.client.url;
