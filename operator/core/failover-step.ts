@@ -186,10 +186,7 @@ export function afterCandidateLost(shard: ShardState, f: FailoverProgress, candi
     do: 'record',
     patch: {
       targetPrimary: shard.currentPrimary,
-      failover: {
-        ...f, kind: 'failover', stage: 'fence', candidate: null, catchupSeq: null,
-        fenceEpoch: f.promoteEpoch + 1, promoteEpoch: f.promoteEpoch + 2, blocked: null, updatedAt: now,
-      },
+      failover: fenceAgain(f, now),
     },
     event: { type: 'Warning', reason: 'CandidateLost', message: `${shard.id}: candidate ${f.candidate} stopped answering before its promotion (${why}); choosing again` },
   };
@@ -278,12 +275,16 @@ export function switchoverToFailover(shard: ShardState, f: FailoverProgress, old
     do: 'record',
     patch: {
       targetPrimary: shard.currentPrimary,
-      failover: {
-        ...f, kind: 'failover', stage: 'fence', candidate: null, catchupSeq: null,
-        fenceEpoch: f.promoteEpoch + 1, promoteEpoch: f.promoteEpoch + 2, blocked: null,
-        reason: `${f.reason}; turned into a failover: ${why}`, updatedAt: now,
-      },
+      failover: { ...fenceAgain(f, now), reason: `${f.reason}; turned into a failover: ${why}` },
     },
     event: { type: 'Warning', reason: 'FailoverStarted', message: `${shard.id}: switchover ${f.id} turned into a failover: ${why}` },
+  };
+}
+
+/** A failover that starts over at the fence, above every epoch `f` may have used. */
+function fenceAgain(f: FailoverProgress, now: number): FailoverProgress {
+  return {
+    ...f, kind: 'failover', stage: 'fence', candidate: null, catchupSeq: null,
+    fenceEpoch: f.promoteEpoch + 1, promoteEpoch: f.promoteEpoch + 2, blocked: null, updatedAt: now,
   };
 }
