@@ -13,10 +13,8 @@ import { Redis } from 'ioredis';
 import { percentEncode } from '../../node/http/codec.js';
 import { startNode, type RunningNode } from '../support/node-process.js';
 import { waitFor } from '../support/wait.js';
+import { jsonPost } from '../support/http-headers.js';
 
-/** POST bodies are JSON (the node refuses other POST bodies, which web pages could send cross-site). */
-const jsonPost = (method: string, headers?: Record<string, string>): Record<string, string> | undefined =>
-  method === 'POST' ? { 'content-type': 'application/json', ...headers } : headers;
 
 interface Result {
   status: number;

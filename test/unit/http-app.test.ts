@@ -25,6 +25,7 @@ import { silentLogger } from '../../common/logger.js';
 import { createNodeMetrics, type NodeMetrics } from '../../node/observability/metrics.js';
 import { makeTempDir } from '../support/node-process.js';
 import { waitFor } from '../support/wait.js';
+import { jsonPost } from '../support/http-headers.js';
 
 function defaultConfig(overrides: Partial<NodeConfig>): NodeConfig {
   const c = Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])) as unknown as NodeConfig;
@@ -75,9 +76,6 @@ async function startApp(overrides: Partial<NodeConfig> = {}, admin?: express.Rou
   };
 }
 
-/** POST bodies are JSON (the node refuses other POST bodies, which web pages could send cross-site). */
-const jsonPost = (method: string, headers?: Record<string, string>): Record<string, string> | undefined =>
-  method === 'POST' ? { 'content-type': 'application/json', ...headers } : headers;
 
 interface Result {
   status: number;
