@@ -63,9 +63,14 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   }
 
   // A replica serves no KV requests: its data may lag, and writes go to the primary.
+  // Before that: a cluster member without its first map serves nothing, whatever its role (issue #13).
   const repl = deps.replication;
-  if (repl !== undefined) {
+  const router = deps.keyRouter;
+  if (repl !== undefined || router?.down !== undefined) {
     app.use('/v1', (req: Request, _res: Response, next: NextFunction) => {
+      const down = router?.down?.() ?? null;
+      if (down !== null && req.path !== '/openapi.json') throw new HttpError(503, 'cluster_down', down);
+      if (repl === undefined) return next();
       const view = repl.role();
       if (view.role === 'replica' && req.path !== '/openapi.json') {
         const where = view.primary === null ? 'its primary is not reachable yet' : `use the primary at ${view.primary.host}:${view.primary.port} (RESP)`;

@@ -12,6 +12,8 @@ import { HttpError } from './errors.js';
 export interface KeyRouter {
   /** A cluster map is installed: keys of one request must share a slot. */
   clustered(): boolean;
+  /** Why this node serves no keys at all (a cluster member without its first map), or null. */
+  down?(): string | null;
   route(slot: number, write: boolean): Route;
   whenLifted(slot: number): Promise<void>;
 }

@@ -20,7 +20,7 @@ import { adminRouter } from '../replication/admin-routes.js';
 import express from 'express';
 import { adminAuth } from '../http/admin-auth.js';
 import { DurableClusterState } from '../cluster/cluster-state.js';
-import { route, routeStateOf } from '../cluster/routing.js';
+import { CLUSTERDOWN_STATE_MSG, route, routeStateOf } from '../cluster/routing.js';
 import { clusterAdminRouter } from '../cluster/admin-routes.js';
 import { createClusterMetrics } from '../cluster/metrics.js';
 import { MigrationManager } from '../migration/manager.js';
@@ -214,6 +214,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     },
     keyRouter: {
       clustered: () => cluster.map !== null || cluster.clusterEnabled,
+      down: () => (cluster.clusterEnabled && cluster.map === null ? CLUSTERDOWN_STATE_MSG : null),
       route: (slot, write) => route({ slot, write, readonly: false, asking: false }, routeStateOf(cluster, replication.roleView(), slot)),
       whenLifted: (slot) => cluster.whenLifted(slot),
     },

@@ -665,6 +665,27 @@ describe('HTTP API with replication', () => {
     }
   });
 
+  it('a cluster member without its first map answers 503 cluster_down, as a replica too (not a redirect to a primary)', async () => {
+    const router: NonNullable<HttpDeps['keyRouter']> = {
+      clustered: () => true,
+      down: () => 'CLUSTERDOWN The cluster is down',
+      route: () => ({ kind: 'error', message: 'CLUSTERDOWN The cluster is down' }),
+      whenLifted: () => Promise.resolve(),
+    };
+    const h = await startApp({}, undefined, { role: () => ({ role: 'replica', primary: { host: '10.0.0.1', port: 7000 }, loading: false }) }, router);
+    try {
+      for (const [method, p] of [['GET', '/v1/kv/a'], ['PUT', '/v1/kv/a'], ['GET', '/v1/scan']] as const) {
+        const res = await fetch(h.url + p, { method, body: method === 'PUT' ? 'v' : undefined });
+        expect(res.status, `${method} ${p}`).to.equal(503);
+        const body = await res.json() as { error: { code: string; message: string } };
+        expect(body.error).to.deep.include({ code: 'cluster_down', message: 'CLUSTERDOWN The cluster is down' });
+      }
+      expect((await fetch(h.url + '/v1/openapi.json')).status).to.equal(200);
+    } finally {
+      await h.close();
+    }
+  });
+
   /** A primary whose replies wait for one replica's acknowledgement (a real AckGate on the engine). */
   function gated(ackTimeoutMs: number) {
     const gate = new AckGate({
