@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isAlive } from '../../common/process-alive.js';
 
 export const LOCK_FILE_NAME = 'irisdb.lock';
 /** Directory and file modes: only the node's own user reads its data. */
@@ -37,21 +38,6 @@ export interface DataDirLock {
   release(): void;
 }
 
-/** The process runs (EPERM: it exists, not ours to signal) and is not a zombie. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
 /** The pid a lock file's text names, or null if it names none. Pure. */
 export function lockOwner(text: string): number | null {
   const m = /^(\d+)\n/.exec(text);
@@ -64,7 +50,7 @@ export function lockOwner(text: string): number | null {
  * Takes the data directory's lock (creating the directory, mode 0700) or
  * throws DataDirLockedError naming the live owner. Touches no other file.
  */
-export function lockDataDir(dataDir: string, alive: (pid: number) => boolean = pidAlive): DataDirLock {
+export function lockDataDir(dataDir: string, alive: (pid: number) => boolean = isAlive): DataDirLock {
   fs.mkdirSync(dataDir, { recursive: true, mode: DIR_MODE });
   tightenMode(dataDir, DIR_MODE);
   const file = path.join(dataDir, LOCK_FILE_NAME);

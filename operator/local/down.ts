@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { clusterPaths, nodeDataDir } from './layout.js';
 import { LocalStateFile, readLocalState, type LocalState } from './local-state.js';
-import { findNodeProcesses, isAlive, isNodeCommand, readCmdline, signalPid, terminatePid, waitGone } from './node-process.js';
+import { isAlive } from '../../common/process-alive.js';
+import { findNodeProcesses, isNodeCommand, readCmdline, signalPid, terminatePid, waitGone } from './node-process.js';
 
 export interface LocalDownResult {
   /** A live controller was found and stopped. */

@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../common/logger.js';
+import { isAlive } from '../../common/process-alive.js';
 
 export interface RestartPolicy {
   readonly initialMs: number;
@@ -39,22 +40,6 @@ export function isNodeCommand(args: readonly string[], name: string, dataDir: st
     return i >= 0 ? args[i + 1] : undefined;
   };
   return flag('--node-name') === name && flag('--data-dir') === dataDir;
-}
-
-/** The process exists and is not a zombie. EPERM counts as alive (it exists, though not ours to signal). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // An exited process nobody has reaped yet still answers kill(0).
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
 }
 
 /** A process's argv from /proc, or null where there is no /proc (or it is gone). */

@@ -12,7 +12,8 @@ import type { Logger } from '../../common/logger.js';
 import type { NodeEndpoint, Platform, PlatformNode } from '../platform/types.js';
 import { checkBasePort, checkNodeName, clusterPaths, lowestFreeIndex, nodeDataDir, nodeLogFile, nodePorts, type ClusterPaths } from './layout.js';
 import { LOCAL_STATE_VERSION, LocalStateFile, readLocalState, type LocalNodeRecord, type LocalState } from './local-state.js';
-import { DEFAULT_RESTART_POLICY, findNodeProcesses, isAlive, isNodeCommand, NodeProcess, readCmdline, type RestartPolicy } from './node-process.js';
+import { isAlive } from '../../common/process-alive.js';
+import { DEFAULT_RESTART_POLICY, findNodeProcesses, isNodeCommand, NodeProcess, readCmdline, type RestartPolicy } from './node-process.js';
 
 export interface ProcessPlatformOptions {
   /** The cluster directory D. */

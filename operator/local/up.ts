@@ -20,7 +20,7 @@ import type { ControllerEvent } from '../controller/context.js';
 import { FileStateStore } from './file-state-store.js';
 import { clusterPaths, controlPort, readOrCreateToken } from './layout.js';
 import { LocalStateFile, readLocalState } from './local-state.js';
-import { isAlive } from './node-process.js';
+import { isAlive } from '../../common/process-alive.js';
 import { ProcessPlatform } from './process-platform.js';
 
 export interface LocalUpOptions {

@@ -24,7 +24,7 @@ import { SLOT_COUNT } from '../../common/slot.js';
 import type { ShardView } from '../../operator/core/observation.js';
 import type { FailoverProgress, FailoverStage } from '../../operator/core/state.js';
 import { readLocalState } from '../../operator/local/local-state.js';
-import { isAlive } from '../../operator/local/node-process.js';
+import { isAlive } from '../../common/process-alive.js';
 import { LocalCluster } from '../support/local-cluster.js';
 import { waitFor } from '../support/wait.js';
 import { ClusterLoad, expectAckedReadable, preload, preValue } from './migration-support.js';

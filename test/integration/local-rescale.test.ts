@@ -17,7 +17,7 @@ import { AdminClient } from '../../common/admin-client.js';
 import { countSlots } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import { readLocalState } from '../../operator/local/local-state.js';
-import { isAlive } from '../../operator/local/node-process.js';
+import { isAlive } from '../../common/process-alive.js';
 import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
 import { run } from '../support/run.js';
 import { waitFor } from '../support/wait.js';
