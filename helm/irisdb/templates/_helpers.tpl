@@ -50,7 +50,7 @@ app.kubernetes.io/component: operator
 {{- end }}
 
 {{/*
-What the operator may do in the namespaces it manages (DESIGN §5 "Kubernetes
+What the operator may do in the namespaces it manages (docs/architecture.md §5 "Kubernetes
 resources"), used by the ClusterRole or by each watched namespace's Role.
 Nothing here reaches nodes, namespaces, RBAC objects or CRDs.
 */}}
