@@ -75,8 +75,16 @@ export function moved(slot: number, to: Endpoint): string {
 }
 
 export function route(req: RouteRequest, st: RouteState): Route {
-  if (req.slot === -2) return fail(CROSSSLOT_MSG);
   const replica = st.role === 'replica';
+  if (req.slot === -2) {
+    // Standalone (no membership, no map) is a single Redis server: keys may span slots (issue #17).
+    // A standalone replica serves them to READONLY reads and refuses writes; it cannot redirect them.
+    if (st.owners !== null || st.member) return fail(CROSSSLOT_MSG);
+    if (!replica) return SERVE;
+    if (st.loading) return fail(LOADING_MSG);
+    if (req.write) return fail(READONLY_MSG);
+    return req.readonly ? SERVE : fail(CROSSSLOT_MSG);
+  }
 
   if (st.owners === null && st.member) {
     // A member before its first map must not take keys another shard will own (issue #13):

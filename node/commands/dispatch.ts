@@ -143,11 +143,12 @@ export class CommandDispatcher {
     if (!entry.noAuth && !client.authenticated && server.config.requirePass !== '') {
       return this.reject(client, entry, NOAUTH);
     }
-    if (entry.multiKey && commandSlot(spec, argv) === -2) {
+    if (entry.multiKey && commandSlot(spec, argv) === -2 && !this.crossSlotAllowed(server, client, entry.write)) {
       if (client.multi !== null) client.multi.aborted = true;
       return CROSSSLOT;
     }
-    if (entry.isExec && client.multi !== null && this.transactionCrossesSlots(client)) {
+    if (entry.isExec && client.multi !== null && this.transactionCrossesSlots(client)
+        && !this.crossSlotAllowed(server, client, this.transactionTarget(client).write)) {
       discardTransaction(client, this.watches);
       return CROSSSLOT;
     }
@@ -180,6 +181,11 @@ export class CommandDispatcher {
   /** In cluster mode all keys of a transaction must hash to one slot (checked at EXEC). */
   private transactionCrossesSlots(client: ClientState): boolean {
     return this.transactionTarget(client).slot === -2;
+  }
+
+  /** A standalone node (no membership, no map) is a single Redis server: keys may span slots (route() decides). */
+  private crossSlotAllowed(server: ServerContext, client: ClientState, write: boolean): boolean {
+    return !this.routes(server) || this.route(server, client, write, -2).kind === 'serve';
   }
 
   /** The slot of a queued transaction's keys (-1 none, -2 several) and whether it writes. */

@@ -63,12 +63,6 @@ const CASES: Record<string, readonly string[]> = {
     'multi', 'ping', 'echo', 'exec', 'multi', 'client setname foo', 'client getname', 'exec', 'multi', 'exec',
     'multi', 'hello 2', 'exec', 'multi', 'unwatch', 'exec',
   ],
-  'transactions across slots (CROSSSLOT)': [
-    'multi', 'set a 1', 'set b 1', 'exec', 'exec', 'multi', 'mset a 1 b 2', 'exec', 'multi', 'get {a}1',
-    'get {a}2', 'get b', 'exec', 'multi', 'get {a}1', 'get {a}2', 'exec', 'mget a b', 'mget {a}1 {a}2', 'watch a b',
-    'watch {a}1 {a}2', 'exec', 'unwatch', 'multi', 'get a', 'foo', 'get b', 'exec', 'multi', 'get a', 'get b', 'get',
-    'exec', 'set w 1', 'watch w', 'set w 2', 'multi', 'get a', 'get b', 'exec', 'del a b', 'exists a b', 'unlink a b',
-  ],
   'WATCH on one connection': [
     'watch', 'unwatch x', 'unwatch', 'set w 1', 'watch w', 'set w 2', 'multi', 'get w', 'exec', 'get w', 'watch w',
     'multi', 'get w', 'exec', 'watch w', 'unwatch', 'set w 3', 'multi', 'get w', 'exec', 'watch w', 'expire w 100',

@@ -261,6 +261,34 @@ export function useParityPair(...args: Parameters<typeof startParityPair>): Pari
   };
 }
 
+/**
+ * As useParityPair, for a standalone node (no --cluster-enabled, no map)
+ * against a standalone redis-server with one database (IrisDB has only
+ * DB 0): both act as a single Redis server, so keys may span slots.
+ */
+export function useStandaloneParityPair(nodeOptions: NodeOptions = {}): ParityEnv {
+  let node: RunningNode | undefined;
+  let redis: RunningRedis | undefined;
+  before(async function () {
+    const [n, r] = await Promise.allSettled([startNode(nodeOptions), startRedis(['--databases', '1'])]);
+    node = n.status === 'fulfilled' ? n.value : undefined;
+    redis = r.status === 'fulfilled' ? r.value : undefined;
+    if (n.status === 'rejected') throw n.reason;
+    if (r.status === 'rejected') throw r.reason;
+  });
+  after(async function () {
+    await Promise.all([node?.stop(), redis?.stop()]);
+  });
+  return {
+    get irisPort() {
+      return node!.port;
+    },
+    get redisPort() {
+      return redis!.port;
+    },
+  };
+}
+
 /** One test per case: the case's lines (see runLines) must reply identically. */
 export function itMatchesCases(env: ParityEnv, protocol: 2 | 3, cases: Record<string, ReadonlyArray<string | readonly Arg[]>>): void {
   for (const [title, lines] of Object.entries(cases)) {

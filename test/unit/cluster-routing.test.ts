@@ -115,8 +115,17 @@ describe('cluster/routing: route()', () => {
   describe('with a cluster map', () => {
     it('CROSSSLOT for keys in different slots, whatever the node', () => {
       expect(route(req({ slot: -2 }), state())).to.deep.equal(err(CROSSSLOT_MSG));
-      expect(route(req({ slot: -2 }), state({ owners: null }))).to.deep.equal(err(CROSSSLOT_MSG));
       expect(route(req({ slot: -2, write: true }), state({ role: 'replica' }))).to.deep.equal(err(CROSSSLOT_MSG));
+    });
+
+    it('standalone (no map, not a member) is a single Redis server: keys may span slots (issue #17)', () => {
+      const alone = (over: Partial<RouteState> = {}): RouteState => state({ owners: null, ...over });
+      expect(route(req({ slot: -2, write: true }), alone())).to.deep.equal(serve);
+      expect(route(req({ slot: -2, readonly: true }), alone({ role: 'replica' }))).to.deep.equal(serve);
+      expect(route(req({ slot: -2, write: true }), alone({ role: 'replica' }))).to.deep.equal(err(READONLY_MSG));
+      expect(route(req({ slot: -2, readonly: true }), alone({ role: 'replica', loading: true }))).to.deep.equal(err(LOADING_MSG));
+      expect(route(req({ slot: -2 }), alone({ role: 'replica' }))).to.deep.equal(err(CROSSSLOT_MSG));
+      expect(route(req({ slot: -2 }), alone({ member: true }))).to.deep.equal(err(CROSSSLOT_MSG));
     });
 
     it('the primary of the owning shard serves reads and writes', () => {
