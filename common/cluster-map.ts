@@ -20,6 +20,8 @@ export interface MapNode {
   readonly port: number;
   /** Cluster bus port (replication, migration). */
   readonly busPort: number;
+  /** HTTP API port on `host`; absent in maps from older controllers (then HTTP requests are not forwarded: 421). */
+  readonly httpPort?: number;
 }
 
 export interface MapShard {
@@ -67,7 +69,8 @@ export function parseClusterMap(v: unknown): ClusterMap {
     const name = nodeName(r.name, `nodes[${i}].name`);
     // The host goes verbatim into MOVED errors and CLUSTER NODES lines: no spaces, no line breaks.
     if (typeof r.host !== 'string' || !HOST.test(r.host)) throw new ClusterMapError(`nodes[${i}].host must be a host name or IP address`);
-    return { name, host: r.host, port: port(r.port, `nodes[${i}].port`), busPort: port(r.busPort, `nodes[${i}].busPort`) };
+    const base = { name, host: r.host, port: port(r.port, `nodes[${i}].port`), busPort: port(r.busPort, `nodes[${i}].busPort`) };
+    return r.httpPort === undefined ? base : { ...base, httpPort: port(r.httpPort, `nodes[${i}].httpPort`) };
   });
   const byName = new Set<string>();
   for (const n of nodes) {
@@ -225,7 +228,7 @@ export function sameMapContent(a: ClusterMap, b: ClusterMap): boolean {
 
 function canonicalContent(m: ClusterMap): string {
   const byKey = <T>(key: (x: T) => string) => (x: T, y: T) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0);
-  const nodes = [...m.nodes].sort(byKey((n: MapNode) => n.name)).map((n) => [n.name, n.host, n.port, n.busPort]);
+  const nodes = [...m.nodes].sort(byKey((n: MapNode) => n.name)).map((n) => [n.name, n.host, n.port, n.busPort, n.httpPort ?? null]);
   const shards = [...m.shards].sort(byKey((s: MapShard) => s.id))
     .map((s) => [s.id, normalizeRanges(s.slots), s.primary, [...s.replicas].sort()]);
   return JSON.stringify([nodes, shards]);

@@ -10,6 +10,7 @@ import { browserGuard } from './browser-guard.js';
 import { type AuthenticatedSockets, clientAuth } from './client-auth.js';
 import type { HttpDeps } from './deps.js';
 import { HttpError, sendError, toHttpError } from './errors.js';
+import { type ForwardDeps, tryForward } from './forward.js';
 import { healthRoutes } from './health-routes.js';
 import { kvRoutes } from './kv-routes.js';
 import { parseQueryOnce } from './params.js';
@@ -72,7 +73,9 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       if (down !== null && req.path !== '/openapi.json') throw new HttpError(503, 'cluster_down', down);
       if (repl === undefined) return next();
       const view = repl.role();
-      if (view.role === 'replica' && req.path !== '/openapi.json') {
+      // With a map, slot routing sends a replica's requests to the slot's primary (forwarded, issue #13).
+      const mapped = (deps.clusterMap?.() ?? null) !== null;
+      if (view.role === 'replica' && !mapped && req.path !== '/openapi.json') {
         const where = view.primary === null ? 'its primary is not reachable yet' : `use the primary at ${view.primary.host}:${view.primary.port} (RESP)`;
         throw new HttpError(421, 'read_only_replica', `this node is a replica: ${where}`, view.primary === null ? undefined : { primary: view.primary });
       }
@@ -103,7 +106,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
   });
 
-  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+  const forwarding: ForwardDeps = { config: deps.config, clusterMap: () => deps.clusterMap?.() ?? null };
+  const fail = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     let httpErr = toHttpError(err);
     if (httpErr === null) {
       deps.logger.error('HTTP request failed', {
@@ -118,6 +122,18 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       return;
     }
     sendError(res, httpErr);
+  };
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    const httpErr = toHttpError(err);
+    if (httpErr === null || httpErr.code !== 'moved' || res.headersSent) {
+      fail(err, req, res, next);
+      return;
+    }
+    // A 421 from slot routing: forward to the slot's primary, redirect, or answer the 421 (forward.ts).
+    tryForward(forwarding, httpErr, req, res).then(
+      (done) => { if (!done) fail(err, req, res, next); },
+      (e: unknown) => fail(e, req, res, next),
+    );
   });
 
   return Object.assign(app, { irisRoutes: routes, openApi: doc, authenticatedSockets });

@@ -29,7 +29,10 @@ export async function routeKeys(router: KeyRouter | undefined, keys: readonly Bu
   for (const key of keys) {
     const s = keySlot(key);
     if (slot === -1) slot = s;
-    else if (s !== slot) throw new HttpError(400, 'cross_slot', "keys in one request must hash to the same slot (use a {hash tag})");
+    else if (s !== slot) {
+      // Not split per shard: a batch is all-or-nothing, which only one slot's owner can guarantee.
+      throw new HttpError(400, 'cross_slot', 'keys in one request must hash to the same slot (use a {hash tag}): a batch is atomic only within one slot, so one spanning slots is refused, not split', { slots: [slot, s] });
+    }
   }
   for (let i = 0; i < MAX_REROUTES; i++) {
     const r = router.route(slot, write);

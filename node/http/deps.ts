@@ -1,5 +1,6 @@
 /** What the HTTP app needs from the node. */
 import type express from 'express';
+import type { ClusterMap } from '../../common/cluster-map.js';
 import type { KeyRouter } from './cluster-route.js';
 import type { CommitScheduler, Keyspace } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
@@ -18,6 +19,8 @@ export interface HttpDeps {
   replication?: {
     role(): { readonly role: 'primary' | 'replica'; readonly primary: { readonly host: string; readonly port: number } | null; readonly loading: boolean };
   };
+  /** The installed cluster map, for forwarding to a slot's primary (absent or null: nothing to forward to). */
+  clusterMap?(): ClusterMap | null;
   /** Slot routing in cluster mode (absent: every key is served here). */
   keyRouter?: KeyRouter;
   /** Mounted under /admin when present (the runtime's admin API). */

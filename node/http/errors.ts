@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'moved',
   'cross_slot',
   'cluster_down',
+  'forward_failed',
   'unauthorized',
   'forbidden',
   'conflict',

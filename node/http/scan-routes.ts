@@ -4,7 +4,10 @@ import { decodeBase64Strict, decodeCursor, encodeCursor, percentDecode } from '.
 import { awaitReadCommit } from './commit.js';
 import type { HttpDeps } from './deps.js';
 import { entryJson } from './entry-json.js';
-import { badRequest } from './errors.js';
+import { HttpError, badRequest } from './errors.js';
+import { isForwarded } from './forward.js';
+import { scanShards } from './forward-target.js';
+import { clusterScanPage } from './scan-cluster.js';
 import { boolParam, encodingParam, intParam, keyTooLarge, queryParam } from './params.js';
 import type { RouteDef } from './route-table.js';
 
@@ -45,14 +48,23 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
     const prefix = prefixFromRequest(req);
     if (prefix.length > config.maxKeyBytes) throw keyTooLarge(prefix.length, config.maxKeyBytes, 'prefix');
     const cursorText = queryParam(req, 'cursor');
+    const limit = intParam(req, 'limit', 1, config.maxScanLimit, defaultLimit);
+    const encoding = encodingParam(req, 'encoding');
+    const values = boolParam(req, 'values', true);
+    // In a cluster any node walks every shard (scan-cluster.ts); the pages it asks for are served from local keys.
+    const map = deps.clusterMap?.() ?? null;
+    if (map !== null && !isForwarded(req) && scanShards(map).every((s) => s.target !== null)) {
+      res.status(200).json(await clusterScanPage(config, map, req, cursorText ?? '', limit));
+      return;
+    }
+    if (map !== null && isForwarded(req) && deps.replication?.role().role === 'replica') {
+      throw new HttpError(503, 'cluster_down', 'a scan page was forwarded to a node that is now a replica (the map changed): start the scan again');
+    }
     let after: string | null = null;
     if (cursorText !== undefined && cursorText !== '') {
       after = decodeCursor(cursorText);
       if (after === null) throw badRequest('malformed cursor: pass back the cursor of the previous page unchanged');
     }
-    const limit = intParam(req, 'limit', 1, config.maxScanLimit, defaultLimit);
-    const encoding = encodingParam(req, 'encoding');
-    const values = boolParam(req, 'values', true);
     let page;
     try {
       page = keyspace.scanPrefix(prefix, after, limit, deps.now());

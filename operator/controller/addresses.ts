@@ -5,6 +5,7 @@
  */
 import type { MapNode } from '../../common/cluster-map.js';
 import type { PeerAddress } from '../../common/replication.js';
+import type { NodeEndpoint } from '../platform/types.js';
 import type { ControllerContext } from './context.js';
 
 export function peerAddress(ctx: ControllerContext, name: string): PeerAddress | null {
@@ -26,13 +27,20 @@ export function addressBook(ctx: ControllerContext): Map<string, { host: string;
   return out;
 }
 
+/** A map entry from a platform endpoint; the HTTP port lets any node forward HTTP requests to a slot's primary (issue #13). */
+export function mapNodeOf(name: string, ep: NodeEndpoint): MapNode {
+  const httpPort = Number(new URL(ep.httpUrl).port);
+  const base = { name, host: ep.host, port: ep.port, busPort: ep.busPort };
+  return httpPort > 0 ? { ...base, httpPort } : base;
+}
+
 /** Map entries for `names` from the platform's endpoints; null if any has no endpoint yet. */
 export function mapNodes(ctx: ControllerContext, names: readonly string[]): MapNode[] | null {
   const out: MapNode[] = [];
   for (const name of names) {
     const ep = ctx.endpoint(name);
     if (ep === null) return null;
-    out.push({ name, host: ep.host, port: ep.port, busPort: ep.busPort });
+    out.push(mapNodeOf(name, ep));
   }
   return out;
 }

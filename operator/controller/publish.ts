@@ -8,7 +8,7 @@
 import { AdminApiError } from '../../common/admin-client.js';
 import { sameMapContent, type ClusterMap, type MapNode } from '../../common/cluster-map.js';
 import { withNodeAddresses, withShard } from '../core/slot-plan.js';
-import { mapNodes } from './addresses.js';
+import { mapNodeOf, mapNodes } from './addresses.js';
 import { resolveMapConflict } from '../core/map-merge.js';
 import type { SlotMove } from '../core/state.js';
 import { mapReplicas } from '../core/map-membership.js';
@@ -101,8 +101,9 @@ export class MapPublisher {
     const changed: MapNode[] = [];
     for (const n of map.nodes) {
       const ep = this.ctx.endpoint(n.name);
-      if (ep !== null && (ep.host !== n.host || ep.port !== n.port || ep.busPort !== n.busPort)) {
-        changed.push({ name: n.name, host: ep.host, port: ep.port, busPort: ep.busPort });
+      const now = ep === null ? null : mapNodeOf(n.name, ep);
+      if (now !== null && (now.host !== n.host || now.port !== n.port || now.busPort !== n.busPort || now.httpPort !== n.httpPort)) {
+        changed.push(now);
       }
     }
     if (changed.length === 0) return;

@@ -189,7 +189,7 @@ export function withNodeAddresses(map: ClusterMap, nodes: readonly MapNode[], ep
     epoch,
     nodes: map.nodes.map((n) => {
       const u = given.get(n.name);
-      return u === undefined ? n : { name: n.name, host: u.host, port: u.port, busPort: u.busPort };
+      return u ?? n;
     }),
     shards: map.shards,
   });

@@ -1,0 +1,92 @@
+/**
+ * Pure parts of HTTP forwarding (issue #13, docs/http-api.md "Any node"):
+ * where a request the node does not serve should go, whether to forward it,
+ * redirect the client or answer 421, and the scan cursor that walks every
+ * shard in turn.
+ */
+import type { ClusterMap, MapNode } from '../../common/cluster-map.js';
+import { decodeBase64Strict } from './codec.js';
+
+/** Set on a forwarded request: the receiver serves it or refuses it, never forwards it again (loop guard). */
+export const FORWARDED_HEADER = 'x-iris-forwarded';
+/** `X-Iris-Redirect: true` asks for a 307 instead of forwarding, as `?redirect=true` does. */
+export const REDIRECT_HEADER = 'x-iris-redirect';
+
+export interface HttpTarget {
+  readonly name: string;
+  readonly host: string;
+  readonly httpPort: number;
+}
+
+function targetOf(n: MapNode | undefined): HttpTarget | null {
+  return n === undefined || n.httpPort === undefined ? null : { name: n.name, host: n.host, httpPort: n.httpPort };
+}
+
+/** The HTTP address of the node the map lists at this RESP address (what a 421 `moved` names); null if the map has no HTTP port for it. */
+export function httpTargetOf(map: ClusterMap | null, resp: { readonly host: string; readonly port: number }): HttpTarget | null {
+  if (map === null) return null;
+  return targetOf(map.nodes.find((n) => n.host === resp.host && n.port === resp.port));
+}
+
+export type ForwardDecision = 'forward' | 'redirect' | 'refuse';
+
+/**
+ * A request that reached a node not serving its slot: a forwarded one is
+ * never forwarded again (the map changed under it; the client retries); a
+ * node with no HTTP address for the owner answers 421 as before forwarding
+ * existed; a client that asked to route itself gets a redirect.
+ */
+export function forwardDecision(o: { readonly forwarded: boolean; readonly redirect: boolean; readonly target: HttpTarget | null }): ForwardDecision {
+  if (o.forwarded || o.target === null) return 'refuse';
+  return o.redirect ? 'redirect' : 'forward';
+}
+
+/** `http://host:port/path?query` of the target; IPv6 hosts in brackets. */
+export function targetUrl(t: HttpTarget, pathAndQuery: string): string {
+  const host = t.host.includes(':') ? `[${t.host}]` : t.host;
+  return `http://${host}:${t.httpPort}${pathAndQuery}`;
+}
+
+/** A shard a cluster scan visits, in the order it visits them (by shard id). */
+export interface ScanShard {
+  readonly id: string;
+  readonly primary: string;
+  readonly target: HttpTarget | null;
+}
+
+export function scanShards(map: ClusterMap): ScanShard[] {
+  return [...map.shards]
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    .map((s) => ({ id: s.id, primary: s.primary, target: targetOf(map.nodes.find((n) => n.name === s.primary)) }));
+}
+
+/** Where a cluster scan is: the shard it is in and that shard's own cursor (null: from its start). */
+export interface ShardCursor {
+  readonly shard: string;
+  readonly inner: string | null;
+}
+
+/** "s" + base64url of JSON [shard, inner]: opaque to clients, distinct from a single node's "c…" cursor. */
+export function encodeShardCursor(c: ShardCursor): string {
+  return 's' + Buffer.from(JSON.stringify([c.shard, c.inner]), 'utf8').toString('base64url');
+}
+
+export function decodeShardCursor(text: string): ShardCursor | null {
+  if (!/^s[A-Za-z0-9_-]+$/.test(text)) return null;
+  const bytes = decodeBase64Strict(text.slice(1));
+  if (bytes === null) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || (v[1] !== null && typeof v[1] !== 'string')) return null;
+  return { shard: v[0], inner: v[1] as string | null };
+}
+
+/** The shard after `id` in scan order, or null when `id` was the last. */
+export function nextShard(shards: readonly ScanShard[], id: string): ScanShard | null {
+  const i = shards.findIndex((s) => s.id === id);
+  return i === -1 ? null : shards[i + 1] ?? null;
+}
