@@ -1,13 +1,17 @@
 /**
  * CONFIG GET over the Redis parameters that have an IrisDB meaning, mapped
- * from NodeConfig. CONFIG SET is refused: settings come from flags, IRIS_*
- * variables or the config file (see docs/compatibility.md).
+ * from NodeConfig. CONFIG SET changes only the run-time settings of the slow
+ * log and latency monitor (RUNTIME_PARAMETERS, until restart); any other
+ * parameter is refused: settings come from flags, IRIS_* variables or the
+ * config file (see docs/compatibility.md).
  */
 import { OK, bulk, error, map, type Reply } from '../resp/reply.js';
 import type { CommandContext, CommandSpec, ServerContext } from './types.js';
 import { defineCommand } from './meta.js';
 import { globMatch } from './glob.js';
 import { helpReply } from './client.js';
+import { parseInt64 } from './args.js';
+import { SETTINGS } from '../config/schema.js';
 
 type Getter = (server: ServerContext) => string;
 
@@ -30,7 +34,53 @@ export const CONFIG_PARAMETERS: ReadonlyArray<readonly [string, Getter]> = [
   ['client-query-buffer-limit', (s) => String(s.config.maxQueryBufferBytes)],
   ['maxmemory', () => '0'],
   ['maxmemory-policy', () => 'noeviction'],
+  ['slowlog-log-slower-than', (s) => String(s.slowlog.slowerThanUs)],
+  ['slowlog-max-len', (s) => String(s.slowlog.maxLen)],
+  ['latency-monitor-threshold', (s) => String(s.latency.thresholdMs)],
 ];
+
+interface RuntimeParameter {
+  /** The NodeConfig setting it starts from (its bounds apply to CONFIG SET too). */
+  readonly setting: 'slowlogLogSlowerThan' | 'slowlogMaxLen' | 'latencyMonitorThreshold';
+  readonly set: (server: ServerContext, value: number) => void;
+}
+
+/** Parameters CONFIG SET changes at run time (lost on restart: the node's settings apply again). */
+const RUNTIME_PARAMETERS: ReadonlyMap<string, RuntimeParameter> = new Map<string, RuntimeParameter>([
+  ['slowlog-log-slower-than', { setting: 'slowlogLogSlowerThan', set: (s, v) => { s.slowlog.slowerThanUs = v; } }],
+  ['slowlog-max-len', { setting: 'slowlogMaxLen', set: (s, v) => { s.slowlog.maxLen = v; } }],
+  ['latency-monitor-threshold', { setting: 'latencyMonitorThreshold', set: (s, v) => { s.latency.thresholdMs = v; } }],
+]);
+
+function bounds(setting: RuntimeParameter['setting']): { min: number; max: number } {
+  const def = SETTINGS.find((d) => d.key === setting);
+  return { min: def?.min ?? 0, max: def?.max ?? Number.MAX_SAFE_INTEGER };
+}
+
+/** CONFIG SET name value [name value ...]: all pairs are checked before any is applied, as Redis does. */
+function configSet(ctx: CommandContext, argv: Buffer[]): Reply {
+  if (argv.length % 2 !== 0) return error("ERR wrong number of arguments for 'config|set' command");
+  const changes: Array<[RuntimeParameter, number]> = [];
+  const seen = new Set<string>();
+  for (let i = 2; i < argv.length; i += 2) {
+    const name = argv[i]!.toString('latin1').toLowerCase();
+    const param = RUNTIME_PARAMETERS.get(name);
+    if (param === undefined) {
+      if (CONFIG_PARAMETERS.some(([n]) => n === name)) return NOT_SUPPORTED('SET');
+      return error(`ERR Unknown option or number of arguments for CONFIG SET - '${argv[i]!.toString('latin1')}'`);
+    }
+    const failed = (why: string): Reply => error(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
+    if (seen.has(name)) return failed('duplicate parameter');
+    seen.add(name);
+    const v = parseInt64(argv[i + 1]!);
+    if (v === null) return failed("argument couldn't be parsed into an integer");
+    const { min, max } = bounds(param.setting);
+    if (typeof v === 'bigint' || v < min || v > max) return failed(`argument must be between ${min} and ${max} inclusive`);
+    changes.push([param, v]);
+  }
+  for (const [param, v] of changes) param.set(ctx.server, v);
+  return OK;
+}
 
 function configGet(ctx: CommandContext, argv: Buffer[]): Reply {
   const matches = new Map<string, string>();
@@ -59,9 +109,10 @@ const HELP = [
   'GET <pattern>',
   '    Return parameters matching the glob-like <pattern> and their values.',
   'SET <directive> <value>',
-  '    Not supported: IrisDB is configured by flags, IRIS_* variables or its config file.',
+  '    Set slowlog-log-slower-than, slowlog-max-len or latency-monitor-threshold until restart;',
+  '    anything else is configured by flags, IRIS_* variables or the config file.',
   'RESETSTAT',
-  '    Reset statistics reported by the INFO command (accepted, no effect).',
+  '    Reset the commandstats and latencystats reported by the INFO command.',
   'HELP',
   '    Prints this help.',
 ];
@@ -72,8 +123,11 @@ const NOT_SUPPORTED = (what: string): Reply => error(
 
 export const configCommand: CommandSpec = defineCommand('config', undefined, [
   defineCommand('config|get', configGet),
-  defineCommand('config|set', () => NOT_SUPPORTED('SET')),
+  defineCommand('config|set', configSet),
   defineCommand('config|rewrite', () => NOT_SUPPORTED('REWRITE')),
-  defineCommand('config|resetstat', () => OK),
+  defineCommand('config|resetstat', (ctx) => {
+    ctx.server.commandStats.reset();
+    return OK;
+  }),
   defineCommand('config|help', () => helpReply(HELP)),
 ]);

@@ -10,13 +10,15 @@ import { REDIS_COMPAT_VERSION, serverMode } from './connection.js';
 
 type Fields = Array<[string, string | number]>;
 
-/** Section order of Redis 7.0; "default" is all of these. */
-const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu',
-  'modules', 'errorstats', 'cluster', 'keyspace'];
+/** Section order of INFO all/everything in Redis 7.0; "default" leaves out NOT_DEFAULT. */
+const ALL_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu',
+  'modules', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace'];
+const NOT_DEFAULT = new Set(['commandstats', 'latencystats']);
 
 const SECTION_TITLES: Record<string, string> = {
   server: 'Server', clients: 'Clients', memory: 'Memory', persistence: 'Persistence', stats: 'Stats',
-  replication: 'Replication', cpu: 'CPU', modules: 'Modules', errorstats: 'Errorstats',
+  replication: 'Replication', cpu: 'CPU', modules: 'Modules', commandstats: 'Commandstats', errorstats: 'Errorstats',
+  latencystats: 'Latencystats',
   cluster: 'Cluster', keyspace: 'Keyspace',
 };
 
@@ -84,6 +86,8 @@ function baseSections(server: ServerContext, now: number): Map<string, Fields> {
       ['used_cpu_user_children', '0.000000'], ['used_cpu_sys_main_thread', sys], ['used_cpu_user_main_thread', user],
     ]],
     ['modules', []],
+    ['commandstats', server.commandStats.commandstats()],
+    ['latencystats', server.commandStats.latencystats()],
     ['errorstats', [...stats.errorsByPrefix].map(([p, n]): [string, string] => [`errorstat_${p}`, `count=${n}`])],
     ['cluster', [['cluster_enabled', 1]]],
     ['keyspace', server.keyspace.size() > 0
@@ -94,7 +98,7 @@ function baseSections(server: ServerContext, now: number): Map<string, Fields> {
 }
 
 function merge(base: Map<string, Fields>, extra: InfoSections): { sections: Map<string, Fields>; order: string[] } {
-  const order = [...DEFAULT_SECTIONS];
+  const order = [...ALL_SECTIONS];
   for (const [name, fields] of extra) {
     const key = name.toLowerCase();
     let target = base.get(key);
@@ -112,12 +116,17 @@ function merge(base: Map<string, Fields>, extra: InfoSections): { sections: Map<
   return { sections: base, order };
 }
 
-/** Which sections INFO [section ...] asks for (Redis: none = default; all/everything; names are case-insensitive). */
+/**
+ * Which sections INFO [section ...] asks for (Redis: none = default, which
+ * leaves out commandstats and latencystats; all/everything; names are case-insensitive).
+ */
 export function selectSections(args: readonly string[], order: readonly string[]): Set<string> {
-  if (args.length === 0) return new Set(order);
+  const defaults = order.filter((s) => !NOT_DEFAULT.has(s));
+  if (args.length === 0) return new Set(defaults);
   const wanted = new Set<string>();
   for (const a of args.map((s) => s.toLowerCase())) {
-    if (a === 'default' || a === 'all' || a === 'everything') order.forEach((s) => wanted.add(s));
+    if (a === 'default') defaults.forEach((s) => wanted.add(s));
+    else if (a === 'all' || a === 'everything') order.forEach((s) => wanted.add(s));
     else wanted.add(a);
   }
   return wanted;

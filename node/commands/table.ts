@@ -7,11 +7,14 @@ import { serverCommands } from './server.js';
 import { clusterCommands } from './cluster.js';
 import { transactionCommands } from './transactions.js';
 import { roleCommands } from './role.js';
+import { slowlogCommand } from './slowlog.js';
+import { latencyCommand } from './latency.js';
 
 export function createCommandTable(): CommandTable {
   const specs: CommandSpec[] = [
     ...stringCommands, ...keyCommands, ...connectionCommands,
     ...serverCommands, ...clusterCommands, ...transactionCommands, ...roleCommands,
+    slowlogCommand, latencyCommand,
   ];
   const byName = new Map<string, CommandSpec>();
   for (const spec of specs) {

@@ -11,6 +11,9 @@ import type { NodeConfig } from '../config/schema.js';
 import type { ClusterState } from '../cluster/types.js';
 import type { WatchRegistry } from './watch.js';
 import type { InfoCounters } from './info-counters.js';
+import type { SlowLog } from './slowlog.js';
+import type { LatencyMonitor } from './latency.js';
+import type { CommandStats } from './command-stats.js';
 
 export type CommandFlag =
   | 'write'
@@ -133,6 +136,14 @@ export interface ServerContext {
   readonly watches: WatchRegistry;
   /** INFO stats/errorstats counters the dispatcher keeps. */
   readonly infoCounters: InfoCounters;
+  /** SLOWLOG's entries and settings (CONFIG SET changes them). */
+  readonly slowlog: SlowLog;
+  /** LATENCY's events and threshold (CONFIG SET changes it). */
+  readonly latency: LatencyMonitor;
+  /** INFO commandstats / latencystats. */
+  readonly commandStats: CommandStats;
+  /** The RESP server timed a command (µs): feeds the three above. */
+  commandDone(client: ClientState, argv: readonly Buffer[], command: string, durationUs: number, reply: Reply): void;
   /** 40 hex chars, stable across restarts (CLUSTER MYID). */
   readonly nodeId: string;
   /** 40 hex chars, new every process start (INFO run_id). */

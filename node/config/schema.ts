@@ -53,7 +53,11 @@ export interface NodeConfig {
   maxValueBytes: number;
   maxBatchOps: number;
   maxHttpBodyBytes: number;
+  httpForwardTimeoutMs: number;
   maxScanLimit: number;
+  slowlogLogSlowerThan: number;
+  slowlogMaxLen: number;
+  latencyMonitorThreshold: number;
   compression: 'none' | 'zlib' | 'brotli';
   compressionThresholdBytes: number;
   readCacheEntries: number;
@@ -109,7 +113,11 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'maxValueBytes', type: 'bytes', default: 64 * MiB, min: 1, max: 512 * MiB, help: 'largest value' },
   { key: 'maxBatchOps', type: 'int', default: 1000, min: 1, max: 1000000, help: 'most operations in one HTTP /v1/kv:batch request' },
   { key: 'maxHttpBodyBytes', type: 'bytes', default: 16 * MiB, min: 1 * KiB, max: 1024 * MiB, help: 'largest HTTP request body' },
+  { key: 'httpForwardTimeoutMs', type: 'int', default: 10000, min: 100, max: 600000, help: 'an HTTP /v1 request this node forwards to the slot\'s primary (or a scan page from another shard) fails with 504 after this long' },
   { key: 'maxScanLimit', type: 'int', default: 10000, min: 1, max: 1000000, help: 'largest page of /v1/scan and SCAN COUNT honoured' },
+  { key: 'slowlogLogSlowerThan', type: 'int', default: 10000, min: -1, max: 2147483647, help: 'commands that run at least this many microseconds enter the slow log (0: every command, -1: none); Redis\'s slowlog-log-slower-than, also CONFIG SET' },
+  { key: 'slowlogMaxLen', type: 'int', default: 128, min: 0, max: 1000000, help: 'most slow log entries kept (the oldest go first); Redis\'s slowlog-max-len, also CONFIG SET' },
+  { key: 'latencyMonitorThreshold', type: 'int', default: 0, min: 0, max: 86400000, help: 'commands that run at least this many milliseconds are LATENCY events (0: monitor off); Redis\'s latency-monitor-threshold, also CONFIG SET' },
   { key: 'compression', type: 'enum', default: 'zlib', values: ['none', 'zlib', 'brotli'], help: 'compression for values above the threshold' },
   { key: 'compressionThresholdBytes', type: 'bytes', default: 1 * KiB, min: 0, max: 512 * MiB, help: 'values at least this large are stored compressed' },
   { key: 'readCacheEntries', type: 'int', default: 100000, min: 0, max: 100000000, help: 'hot values kept in an in-memory LRU in front of SQLite (0: no cache)' },

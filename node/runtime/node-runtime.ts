@@ -177,6 +177,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     commits: engine.commits,
     execute: server.execute,
     onClientClosed: (client) => dispatcher.clientClosed(client),
+    onCommandDone: (client, argv, command, durationUs, reply) => server.commandDone(client, argv, command, durationUs, reply),
     logger,
     metrics,
     commandLabel: (name) => (table.lookup(name.toLowerCase()) ? name.toLowerCase() : 'unknown'),
@@ -212,6 +213,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     replication: {
       role: () => replication.roleView(),
     },
+    clusterMap: () => cluster.map,
     keyRouter: {
       clustered: () => cluster.map !== null || cluster.clusterEnabled,
       down: () => (cluster.clusterEnabled && cluster.map === null ? CLUSTERDOWN_STATE_MSG : null),

@@ -8,6 +8,10 @@ import { CommandDispatcher } from '../commands/dispatch.js';
 import { InfoCounters } from '../commands/info-counters.js';
 import type { ClientRegistry, ClientState, CommandTable, InfoSections, ReplicationView, ServerContext } from '../commands/types.js';
 import { WatchRegistry } from '../commands/watch.js';
+import { SlowLog } from '../commands/slowlog.js';
+import { LatencyMonitor } from '../commands/latency.js';
+import { CommandStats } from '../commands/command-stats.js';
+import { CommandObserver } from '../commands/command-observer.js';
 import type { NodeConfig } from '../config/schema.js';
 import type { CommitScheduler, EngineStats, Keyspace } from '../engine/types.js';
 
@@ -43,6 +47,10 @@ export interface AssembledServer {
 export function createServerContext(deps: ServerContextDeps): AssembledServer {
   const watches = new WatchRegistry(deps.keyspace);
   const infoCounters = new InfoCounters();
+  const slowlog = new SlowLog(deps.config.slowlogLogSlowerThan, deps.config.slowlogMaxLen);
+  const latency = new LatencyMonitor(deps.config.latencyMonitorThreshold);
+  const commandStats = new CommandStats();
+  const observer = new CommandObserver(deps.commands, { slowlog, latency, stats: commandStats, now: () => deps.now() });
   const dispatcher = new CommandDispatcher(deps.commands, { watches, counters: infoCounters }, { fenceWaitMs: deps.fenceWaitMs });
   const server: ServerContext = {
     keyspace: deps.keyspace,
@@ -52,6 +60,10 @@ export function createServerContext(deps: ServerContextDeps): AssembledServer {
     commands: deps.commands,
     watches,
     infoCounters,
+    slowlog,
+    latency,
+    commandStats,
+    commandDone: (client, argv, command, durationUs, reply) => observer.commandDone(client, argv, command, durationUs, reply),
     nodeId: deps.nodeId,
     runId: deps.runId,
     startedAt: deps.startedAt,

@@ -22,6 +22,8 @@ export interface RespServerOptions {
   commits: CommitScheduler;
   execute(client: ClientState, argv: Buffer[]): CommandResult;
   onClientClosed?(client: ClientState): void;
+  /** Every command's duration (µs, the same measurement as the metrics): slow log, latency monitor, INFO commandstats. */
+  onCommandDone?(client: ClientState, argv: readonly Buffer[], command: string, durationUs: number, reply: Reply): void;
   logger: Logger;
   metrics: NodeMetrics;
   /** Maps argv[0] as sent to a bounded metric label, e.g. 'unknown' for unknown commands. */
@@ -121,13 +123,15 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     } catch (err) {
       result = this.internalError(err, stat.label);
     }
+    // Read now: a pipelined command may run before this one's Promise settles.
+    const command = client.lastCommand;
     if (result instanceof Promise) {
       return result.then(
-        (reply) => this.done(stat, t0, reply),
-        (err: unknown) => this.done(stat, t0, this.internalError(err, stat.label)),
+        (reply) => this.done(stat, t0, reply, client, argv, command),
+        (err: unknown) => this.done(stat, t0, this.internalError(err, stat.label), client, argv, command),
       );
     }
-    return this.done(stat, t0, result);
+    return this.done(stat, t0, result, client, argv, command);
   }
 
   crossProtocolAttempt(conn: Connection, command: string): void {
@@ -157,8 +161,16 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     if (this.conns.size === 0 && this.allClosed !== null) this.allClosed();
   }
 
-  private done(stat: CommandStat, t0: number, reply: Reply): Reply {
-    this.commandMetrics.record(stat, (performance.now() - t0) / 1000, reply.kind === 'error');
+  private done(stat: CommandStat, t0: number, reply: Reply, client: ClientState, argv: Buffer[], command: string): Reply {
+    const ms = performance.now() - t0;
+    this.commandMetrics.record(stat, ms / 1000, reply.kind === 'error');
+    if (this.opts.onCommandDone !== undefined) {
+      try {
+        this.opts.onCommandDone(client, argv, command, ms * 1000, reply);
+      } catch (err) {
+        this.logger.error('recording a command for the slow log or INFO failed', { command: stat.label, err: (err as Error).message });
+      }
+    }
     return reply;
   }
 
