@@ -54,7 +54,6 @@ export interface NodeConfig {
   maxBatchOps: number;
   maxHttpBodyBytes: number;
   httpForwardTimeoutMs: number;
-  httpForwardTimeoutMs: number;
   maxScanLimit: number;
   slowlogLogSlowerThan: number;
   slowlogMaxLen: number;
@@ -114,7 +113,6 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'maxValueBytes', type: 'bytes', default: 64 * MiB, min: 1, max: 512 * MiB, help: 'largest value' },
   { key: 'maxBatchOps', type: 'int', default: 1000, min: 1, max: 1000000, help: 'most operations in one HTTP /v1/kv:batch request' },
   { key: 'maxHttpBodyBytes', type: 'bytes', default: 16 * MiB, min: 1 * KiB, max: 1024 * MiB, help: 'largest HTTP request body' },
-  { key: 'httpForwardTimeoutMs', type: 'int', default: 10000, min: 100, max: 600000, help: 'an HTTP /v1 request this node forwards to the slot\'s primary (or a scan page from another shard) fails with 504 after this long' },
   { key: 'httpForwardTimeoutMs', type: 'int', default: 10000, min: 100, max: 600000, help: 'an HTTP /v1 request this node forwards to the slot\'s primary (or a scan page from another shard) fails with 504 after this long' },
   { key: 'maxScanLimit', type: 'int', default: 10000, min: 1, max: 1000000, help: 'largest page of /v1/scan and SCAN COUNT honoured' },
   { key: 'slowlogLogSlowerThan', type: 'int', default: 10000, min: -1, max: 2147483647, help: 'commands that run at least this many microseconds enter the slow log (0: every command, -1: none); Redis\'s slowlog-log-slower-than, also CONFIG SET' },

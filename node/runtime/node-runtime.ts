@@ -214,7 +214,6 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       role: () => replication.roleView(),
     },
     clusterMap: () => cluster.map,
-    clusterMap: () => cluster.map,
     keyRouter: {
       clustered: () => cluster.map !== null || cluster.clusterEnabled,
       down: () => (cluster.clusterEnabled && cluster.map === null ? CLUSTERDOWN_STATE_MSG : null),
