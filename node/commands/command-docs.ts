@@ -26,7 +26,7 @@ function keySpecReply(fullname: string, spec: CommandSpec): Reply[] {
   if (meta !== undefined) {
     const k = meta.keySpec;
     if (k === null) return [];
-    return [keySpecMap(k.flags, k.index, k.lastkey, k.keystep, k.limit, k.notes)];
+    return [k, ...(meta.moreKeySpecs ?? [])].map((x) => keySpecMap(x.flags, x.index, x.lastkey, x.keystep, x.limit, x.notes));
   }
   if (spec.firstKey <= 0) return [];
   const last = spec.lastKey < 0 ? spec.lastKey : spec.lastKey - spec.firstKey;

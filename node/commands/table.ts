@@ -1,6 +1,7 @@
 /** The command table: every family's CommandSpec list merged, looked up case-insensitively. */
 import type { CommandSpec, CommandTable } from './types.js';
 import { stringCommands } from './strings.js';
+import { rangeCommands } from './strings-range.js';
 import { keyCommands } from './keys.js';
 import { connectionCommands } from './connection.js';
 import { serverCommands } from './server.js';
@@ -12,7 +13,7 @@ import { latencyCommand } from './latency.js';
 
 export function createCommandTable(): CommandTable {
   const specs: CommandSpec[] = [
-    ...stringCommands, ...keyCommands, ...connectionCommands,
+    ...stringCommands, ...rangeCommands, ...keyCommands, ...connectionCommands,
     ...serverCommands, ...clusterCommands, ...transactionCommands, ...roleCommands,
     slowlogCommand, latencyCommand,
   ];

@@ -24,6 +24,22 @@ export const STANDALONE_CASES: Record<string, readonly string[]> = {
     'multi', 'set a 1', 'set b 2', 'mget a b', 'exec', 'watch a b', 'multi', 'get a', 'get b', 'exec',
     'watch a b', 'set b 3', 'multi', 'get a', 'exec', 'unwatch',
   ],
+  'GETRANGE, SUBSTR: negative, huge and reversed offsets, empty and binary values': [
+    'set s "Hello, World"', 'getrange s 0 4', 'getrange s -5 -1', 'getrange s -1 -5', 'getrange s 5 2', 'getrange s 0 -1',
+    'getrange s 0 100', 'getrange s -100 -50', 'getrange s -100 2', 'getrange s 3 -100', 'getrange s 100 200',
+    'getrange s -9223372036854775808 9223372036854775807', 'getrange s 9223372036854775807 -9223372036854775808',
+    'getrange s 0 9223372036854775808', 'getrange s x 1', 'getrange s 1 x', 'getrange s " 1" 2', 'getrange nokey 0 -1',
+    'getrange nokey x 1', 'set e ""', 'getrange e 0 -1', 'getrange e -1 0', 'set b "\x00\r\n\xff"', 'getrange b 1 2',
+    'substr s 0 4', 'substr s -3 -1', 'substr s x 1', 'getrange s 0', 'substr s', 'getrange s 0 1 2',
+  ],
+  'SETRANGE: padding, TTL kept, empty values, offset and size limits': [
+    'setrange k 5 abc', 'get k', 'strlen k', 'setrange k 0 X', 'get k', 'setrange k 7 "\x00\xff\r\n"', 'get k',
+    'setrange k 1 ""', 'setrange nokey 5 ""', 'exists nokey', 'setrange nokey 0 ""', 'set t hello ex 100',
+    'setrange t 1 a', 'ttl t', 'get t', 'setrange k -1 a', 'setrange k x a', 'setrange k 9223372036854775807 a',
+    'setrange k 9223372036854775808 a', 'setrange k 536870912 a', 'setrange k 536870911 ab', 'setrange k 536870912 ""',
+    'setrange nokey2 536870912 a', 'exists nokey2', 'setrange k 1', 'setrange k 1 a b', 'get k',
+    'multi', 'setrange m 2 ab', 'getrange m 0 -1', 'substr m 2 3', 'exec',
+  ],
 };
 
 describe('Redis parity: standalone node vs standalone redis-server', function () {
