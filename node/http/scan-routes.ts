@@ -57,8 +57,10 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
       res.status(200).json(await clusterScanPage(config, map, req, cursorText ?? '', limit));
       return;
     }
-    if (map !== null && isForwarded(req) && deps.replication?.role().role === 'replica') {
-      throw new HttpError(503, 'cluster_down', 'a scan page was forwarded to a node that is now a replica (the map changed): start the scan again');
+    if (map !== null && deps.replication?.role().role === 'replica') {
+      // A replica's keys may lag: it serves no scan pages itself.
+      if (isForwarded(req)) throw new HttpError(503, 'cluster_down', 'a scan page was forwarded to a node that is now a replica (the map changed): start the scan again');
+      throw new HttpError(421, 'read_only_replica', 'this node is a replica and the cluster map has no HTTP addresses to forward the scan to: scan on a primary');
     }
     let after: string | null = null;
     if (cursorText !== undefined && cursorText !== '') {
