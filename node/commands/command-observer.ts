@@ -16,6 +16,7 @@ import type { LatencyMonitor } from './latency.js';
 import type { CommandStats } from './command-stats.js';
 
 interface Facts {
+  readonly arity: number;
   readonly skipSlowlog: boolean;
   readonly fast: boolean;
 }
@@ -23,8 +24,14 @@ interface Facts {
 /** Errors answered before the command ran (Redis's rejectCommand cases IrisDB has). */
 const REJECTION_PREFIXES = ['MOVED ', 'ASK ', 'CLUSTERDOWN ', 'CROSSSLOT ', 'NOAUTH ', 'TRYAGAIN ', 'EXECABORT ', 'READONLY '];
 
-export function isRejection(message: string): boolean {
-  return message.startsWith('ERR wrong number of arguments') || REJECTION_PREFIXES.some((p) => message.startsWith(p));
+/**
+ * Whether an error reply means the command was refused before it ran. An
+ * arity error counts only when argc breaks the table's arity (the dispatcher's
+ * check); a handler's own arity error (MSET with an odd count) is a failed call.
+ */
+export function isRejection(message: string, arity: number, argc: number): boolean {
+  if (message.startsWith('ERR wrong number of arguments')) return (arity > 0 && argc !== arity) || argc < -arity;
+  return REJECTION_PREFIXES.some((p) => message.startsWith(p));
 }
 
 /** Commands that are not queued inside MULTI (their reply is their own). */
@@ -37,7 +44,7 @@ export class CommandObserver {
     readonly slowlog: SlowLog; readonly latency: LatencyMonitor; readonly stats: CommandStats; now(): number;
   }) {
     const add = (spec: CommandSpec, fullname: string): void => {
-      this.facts.set(fullname, { skipSlowlog: spec.flags.includes('skip_slowlog'), fast: spec.flags.includes('fast') });
+      this.facts.set(fullname, { arity: spec.arity, skipSlowlog: spec.flags.includes('skip_slowlog'), fast: spec.flags.includes('fast') });
       for (const sub of spec.subcommands ?? []) add(sub, `${fullname}|${sub.name}`);
     };
     for (const spec of table.all()) add(spec, spec.name);
@@ -48,7 +55,7 @@ export class CommandObserver {
     const facts = this.facts.get(name);
     if (facts === undefined) return;
     const failed = reply.kind === 'error';
-    if (failed && isRejection(reply.value)) {
+    if (failed && isRejection(reply.value, facts.arity, argv.length)) {
       this.parts.stats.recordRejected(name);
       return;
     }

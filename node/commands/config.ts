@@ -59,7 +59,7 @@ function bounds(setting: RuntimeParameter['setting']): { min: number; max: numbe
 
 /** CONFIG SET name value [name value ...]: all pairs are checked before any is applied, as Redis does. */
 function configSet(ctx: CommandContext, argv: Buffer[]): Reply {
-  if (argv.length % 2 !== 0) return error("ERR wrong number of arguments for 'config|set' command");
+  if (argv.length % 2 !== 0) return error('ERR syntax error');
   const changes: Array<[RuntimeParameter, number]> = [];
   const seen = new Set<string>();
   for (let i = 2; i < argv.length; i += 2) {

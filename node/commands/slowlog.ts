@@ -121,7 +121,7 @@ function get(ctx: CommandContext, argv: Buffer[]): Reply {
     if (n === null || n < -1) return COUNT_ERROR;
     count = typeof n === 'bigint' ? Number.MAX_SAFE_INTEGER : n;
   } else if (argv.length > 3) {
-    return error("ERR wrong number of arguments for 'slowlog|get' command");
+    return error("ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.");
   }
   return array(ctx.server.slowlog.newest(count).map((e) => array([
     integer(e.id), integer(e.time), integer(e.durationUs),

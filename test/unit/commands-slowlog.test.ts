@@ -143,9 +143,11 @@ describe('INFO commandstats and latencystats', function () {
   });
 
   it('classifies errors answered before a command ran as rejections', function () {
-    expect(isRejection("ERR wrong number of arguments for 'get' command")).to.equal(true);
-    expect(isRejection('MOVED 3999 127.0.0.1:6381')).to.equal(true);
-    expect(isRejection('NOAUTH Authentication required.')).to.equal(true);
-    expect(isRejection('WRONGTYPE Operation against a key holding the wrong kind of value')).to.equal(false);
+    expect(isRejection("ERR wrong number of arguments for 'get' command", 2, 1)).to.equal(true);
+    expect(isRejection("ERR wrong number of arguments for 'mset' command", -3, 4)).to.equal(false);
+    expect(isRejection("ERR wrong number of arguments for 'mset' command", -3, 2)).to.equal(true);
+    expect(isRejection('MOVED 3999 127.0.0.1:6381', 2, 2)).to.equal(true);
+    expect(isRejection('NOAUTH Authentication required.', 2, 2)).to.equal(true);
+    expect(isRejection('WRONGTYPE Operation against a key holding the wrong kind of value', 2, 2)).to.equal(false);
   });
 });
