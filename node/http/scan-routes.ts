@@ -90,7 +90,8 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
         operationId: 'scan', tags: ['kv'], summary: 'List keys by prefix, in key order, a page at a time',
         description:
           'Keys are ordered by their bytes. Follow `cursor` until it is null: every key that exists for the whole scan is returned exactly once; ' +
-          'keys written during the scan may or may not appear. A binary prefix can be percent-encoded (%FF) or given in base64 with keyEncoding=base64.',
+          'keys written during the scan may or may not appear. A binary prefix can be percent-encoded (%FF) or given in base64 with keyEncoding=base64. ' +
+          'In a cluster any node scans every shard in turn: keys are in order within a shard, and a page may be short (even empty) before the cursor is null.',
         parameters: [p('Prefix'), p('KeyEncoding'), p('Cursor'), p('Limit'), p('Encoding'), p('Values')],
         responses: {
           200: { description: 'One page', content: { 'application/json': { schema: { $ref: '#/components/schemas/ScanPage' } } } },
