@@ -76,16 +76,16 @@ describe('HTTP forwarding: target choice and shard cursor (pure)', () => {
   });
 });
 
-function config(dataDir: string): NodeConfig {
+function config(dataDir: string, overrides: Partial<NodeConfig>): NodeConfig {
   const c = Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])) as unknown as NodeConfig;
-  return { ...c, dataDir, fsync: 'batch', httpForwardTimeoutMs: 5000 };
+  return { ...c, dataDir, fsync: 'batch', httpForwardTimeoutMs: 5000, ...overrides };
 }
 
 interface Node { url: string; port: number; get(key: string): string | null; close(): Promise<void> }
 
-async function startNode(extra: Pick<HttpDeps, 'keyRouter' | 'clusterMap'> | Record<string, never>): Promise<Node> {
+async function startNode(extra: Pick<HttpDeps, 'keyRouter' | 'clusterMap'> | Record<string, never>, overrides: Partial<NodeConfig> = {}): Promise<Node> {
   const dataDir = await makeTempDir('irisdb-fwd-');
-  const cfg = config(dataDir);
+  const cfg = config(dataDir, overrides);
   const engine = openEngine({
     dataDir, fsync: 'batch', compression: { algorithm: 'zlib', thresholdBytes: 1024 },
     readCache: { maxEntries: 0, maxBytes: 0 }, activeExpiry: { intervalMs: 100, maxKeysPerCycle: 100, maxCycleMs: 5 },
@@ -108,6 +108,8 @@ async function startNode(extra: Pick<HttpDeps, 'keyRouter' | 'clusterMap'> | Rec
   };
 }
 
+const AUTH = { authorization: 'Bearer pw' };
+
 describe('HTTP forwarding between two nodes (in process)', () => {
   const elsewhere = keySlot('elsewhere');
   let a: Node;
@@ -115,7 +117,7 @@ describe('HTTP forwarding between two nodes (in process)', () => {
   let bHttpPort = 0;
 
   before(async () => {
-    b = await startNode({});
+    b = await startNode({}, { requirePass: 'pw' });
     bHttpPort = b.port;
     const map = (): ClusterMap => parseClusterMap({
       epoch: 1,
@@ -137,24 +139,29 @@ describe('HTTP forwarding between two nodes (in process)', () => {
     await b?.close();
   });
 
-  it('forwards PUT, GET, batch and DELETE to the owner with their bodies, and streams the answer back', async () => {
-    const put = await fetch(`${a.url}/v1/kv/elsewhere?ttlMs=60000`, { method: 'PUT', body: 'v1' });
+  it('forwards PUT, GET, batch and DELETE to the owner with their bodies and Authorization, and passes the answer back', async () => {
+    // B checks the password again: A (no requirePass) forwards the client's Authorization unchanged.
+    const refused = await fetch(`${a.url}/v1/kv/elsewhere`, { method: 'PUT', body: 'v0' });
+    expect(refused.status).to.equal(401);
+    expect(refused.headers.get('www-authenticate')).to.match(/Basic/);
+    expect(b.get('elsewhere')).to.equal(null);
+    const put = await fetch(`${a.url}/v1/kv/elsewhere?ttlMs=60000`, { method: 'PUT', body: 'v1', headers: AUTH });
     expect(put.status).to.equal(200);
     expect(put.headers.get('etag')).to.match(/^"\d+"$/);
     expect(b.get('elsewhere')).to.equal('v1');
     expect(a.get('elsewhere')).to.equal(null);
-    const get = await fetch(`${a.url}/v1/kv/elsewhere`);
+    const get = await fetch(`${a.url}/v1/kv/elsewhere`, { headers: AUTH });
     expect(get.status).to.equal(200);
     expect(get.headers.get('x-iris-expires-at')).to.match(/^\d+$/);
     expect(await get.text()).to.equal('v1');
     const batch = await fetch(`${a.url}/v1/kv:batch`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST', headers: { 'content-type': 'application/json', ...AUTH },
       body: JSON.stringify({ ops: [{ op: 'put', key: '{elsewhere}x', value: 'bx' }, { op: 'get', key: 'elsewhere' }] }),
     });
     expect(batch.status).to.equal(200);
     expect(((await batch.json()) as { results: Array<Record<string, unknown>> }).results[1]).to.include({ found: true, value: 'v1' });
     expect(b.get('{elsewhere}x')).to.equal('bx');
-    const del = await fetch(`${a.url}/v1/kv/elsewhere`, { method: 'DELETE' });
+    const del = await fetch(`${a.url}/v1/kv/elsewhere`, { method: 'DELETE', headers: AUTH });
     expect(await del.json()).to.deep.equal({ deleted: true });
     expect(b.get('elsewhere')).to.equal(null);
     // Keys A serves stay on A.
