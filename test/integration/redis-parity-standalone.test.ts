@@ -40,6 +40,23 @@ export const STANDALONE_CASES: Record<string, readonly string[]> = {
     'setrange nokey2 536870912 a', 'exists nokey2', 'setrange k 1', 'setrange k 1 a b', 'get k',
     'multi', 'setrange m 2 ab', 'getrange m 0 -1', 'substr m 2 3', 'exec',
   ],
+  'TOUCH': [
+    'touch', 'touch nokey', 'mset a 1 b 2', 'touch a', 'touch a b nokey a', 'set t 1 px 1', 'touch x "\x00"',
+  ],
+  'RENAME, RENAMENX: TTL kept, same name, missing source, overwrite': [
+    'set a 1 ex 100', 'rename a b', 'ttl b', 'exists a', 'get b', 'rename nokey x', 'rename nokey nokey', 'rename b b',
+    'renamenx b b', 'renamenx nokey x', 'set c 3', 'rename b c', 'get c', 'ttl c', 'set d 4 ex 500', 'rename c d',
+    'ttl d', 'get d', 'set e 5', 'renamenx d e', 'get e', 'renamenx d f', 'get f', 'ttl f', 'exists d',
+    'set "\x00\r\n" bin', 'rename "\x00\r\n" "\xff"', 'get "\xff"', 'set g ""', 'rename g h', 'get h', 'strlen h',
+    'rename a', 'rename a b c', 'renamenx a', 'multi', 'set {m}a 1', 'rename {m}a {m}b', 'renamenx {m}b {m}c', 'exec',
+  ],
+  'COPY: REPLACE, DB, TTL, options and errors': [
+    'set a 1 ex 100', 'copy a b', 'ttl b', 'get b', 'copy a b', 'set a 2', 'copy a b replace', 'get b', 'ttl b',
+    'copy a b REPLACE replace', 'copy a a', 'copy nokey a', 'copy nokey nokey', 'copy a c db 0', 'get c',
+    'copy a d db 1', 'copy a d db -1', 'copy a d db x', 'copy a d db', 'copy a d foo', 'copy a d replace foo',
+    'copy a d db 0 replace', 'copy a d db 9223372036854775808', 'copy a', 'copy a a db 0', 'copy nokey a db 1',
+    'set e ""', 'copy e f', 'get f', 'exists f', 'set "\x00" "\xff\x00"', 'copy "\x00" "\x01"', 'get "\x01"',
+  ],
 };
 
 describe('Redis parity: standalone node vs standalone redis-server', function () {
