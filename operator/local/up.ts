@@ -163,7 +163,7 @@ export function connectLines(st: ClusterStatus, controlUrl: string, dir: string)
     `IrisDB is up: ${st.shards.length} shards, ${nodes.length} nodes, all ${st.slotsAssigned} slots served (map epoch ${st.mapEpoch})`,
     `  connect:   redis-cli -c -p ${port}          (any node; -c follows MOVED redirects)`,
     `  nodes:     ${nodes.map((n) => `${n.host}:${n.port}`).join(' ')}`,
-    `  HTTP API:  ${http}/v1/kv/<key>   (a key owned by another shard answers 421 naming its node)`,
+    `  HTTP API:  ${http}/v1/kv/<key>   (any node: requests are forwarded to the key's shard)`,
     `  status:    npm run -s irisctl -- status --dir ${dir}      (control API ${controlUrl}/status, Bearer token in ${path.join(dir, 'token')})`,
     `  data in ${dir}, logs in ${path.join(dir, 'logs')}; Ctrl-C stops the cluster, the next start resumes it`,
     '',
