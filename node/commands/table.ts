@@ -3,6 +3,7 @@ import type { CommandSpec, CommandTable } from './types.js';
 import { stringCommands } from './strings.js';
 import { rangeCommands } from './strings-range.js';
 import { renameCommands } from './keys-rename.js';
+import { bitCommands } from './bits.js';
 import { keyCommands } from './keys.js';
 import { connectionCommands } from './connection.js';
 import { serverCommands } from './server.js';
@@ -14,7 +15,7 @@ import { latencyCommand } from './latency.js';
 
 export function createCommandTable(): CommandTable {
   const specs: CommandSpec[] = [
-    ...stringCommands, ...rangeCommands, ...keyCommands, ...renameCommands, ...connectionCommands,
+    ...stringCommands, ...rangeCommands, ...keyCommands, ...renameCommands, ...bitCommands, ...connectionCommands,
     ...serverCommands, ...clusterCommands, ...transactionCommands, ...roleCommands,
     slowlogCommand, latencyCommand,
   ];

@@ -57,6 +57,30 @@ export const STANDALONE_CASES: Record<string, readonly string[]> = {
     'copy a d db 0 replace', 'copy a d db 9223372036854775808', 'copy a', 'copy a a db 0', 'copy nokey a db 1',
     'set e ""', 'copy e f', 'get f', 'exists f', 'set "\x00" "\xff\x00"', 'copy "\x00" "\x01"', 'get "\x01"',
   ],
+  'SETBIT, GETBIT: padding, TTL kept, offsets and bit values': [
+    'setbit k 7 1', 'get k', 'setbit k 7 1', 'setbit k 7 0', 'get k', 'strlen k', 'setbit k 100 1', 'strlen k', 'getbit k 100',
+    'getbit k 99', 'getbit k 100000', 'getbit nokey 5', 'setbit k -1 1', 'setbit k x 1', 'setbit k 1 2', 'setbit k 1 -1',
+    'setbit k 1 x', 'setbit k 4294967296 1', 'setbit k 9223372036854775807 1', 'getbit k 4294967296', 'getbit k -1',
+    'getbit k x', 'getbit nokey 4294967296', 'set t "\xff" ex 100', 'setbit t 0 0', 'ttl t', 'get t', 'setbit t 8 0',
+    'get t', 'setbit e 0 0', 'get e', 'setbit k', 'getbit k', 'getbit k 1 2', 'setbit k 1 1 1',
+  ],
+  'BITCOUNT: ranges in bytes and bits, negative and huge offsets': [
+    'set s foobar', 'bitcount s', 'bitcount s 0 0', 'bitcount s 1 1', 'bitcount s 1 -2', 'bitcount s -2 -1',
+    'bitcount s -1 -2', 'bitcount s 5 30 bit', 'bitcount s 5 30 BYTE', 'bitcount s 0 -1 bit', 'bitcount s -3 -1 bit',
+    'bitcount s 3 2', 'bitcount s 1 100', 'bitcount s -100 -50', 'bitcount s -9223372036854775808 9223372036854775807',
+    'bitcount s 0 -1 foo', 'bitcount s 0', 'bitcount s x 1', 'bitcount s 1 x', 'bitcount s 0 1 bit x', 'bitcount nokey',
+    'bitcount nokey 0 x', 'bitcount nokey x', 'set e ""', 'bitcount e', 'bitcount e 0 -1', 'bitcount e 0 -1 bit',
+    'set b "\x00\xff\x0f\xf0"', 'bitcount b 4 27 bit', 'bitcount b 12 12 bit', 'bitcount b 7 8 bit', 'bitcount',
+  ],
+  'BITPOS: set and clear bits, ranges, explicit end': [
+    'set s "\xff\xf0\x00"', 'bitpos s 0', 'bitpos s 1', 'bitpos s 0 2', 'bitpos s 1 2', 'bitpos s 1 2 -1',
+    'bitpos s 0 0 0', 'bitpos s 0 0', 'set f "\xff\xff"', 'bitpos f 0', 'bitpos f 0 0', 'bitpos f 0 0 -1',
+    'bitpos f 0 0 -1 bit', 'bitpos f 1 3 5 bit', 'bitpos s 0 7 15 bit', 'bitpos s 1 12 20 BIT', 'bitpos s 0 3 2',
+    'bitpos s 1 -1', 'bitpos s 1 -100 100', 'bitpos s 2', 'bitpos s x', 'bitpos s -1', 'bitpos nokey 0', 'bitpos nokey 1',
+    'bitpos nokey 2', 'bitpos nokey 1 x', 'bitpos s 1 x', 'bitpos s 1 0 x', 'bitpos s 1 0 1 foo', 'bitpos s 1 0 1 bit x',
+    'set e ""', 'bitpos e 0', 'bitpos e 1', 'bitpos e 0 0 -1', 'set z "\x00\x00"', 'bitpos z 1', 'bitpos z 0 1',
+    'bitpos z 1 0 -1 bit', 'bitpos z 0 9 9 bit', 'bitpos s', 'bitpos s 1 0 1 bit 5',
+  ],
 };
 
 describe('Redis parity: standalone node vs standalone redis-server', function () {
