@@ -4,6 +4,7 @@ import { stringCommands } from './strings.js';
 import { rangeCommands } from './strings-range.js';
 import { renameCommands } from './keys-rename.js';
 import { bitCommands } from './bits.js';
+import { bitopCommands } from './bitop.js';
 import { keyCommands } from './keys.js';
 import { connectionCommands } from './connection.js';
 import { serverCommands } from './server.js';
@@ -15,7 +16,7 @@ import { latencyCommand } from './latency.js';
 
 export function createCommandTable(): CommandTable {
   const specs: CommandSpec[] = [
-    ...stringCommands, ...rangeCommands, ...keyCommands, ...renameCommands, ...bitCommands, ...connectionCommands,
+    ...stringCommands, ...rangeCommands, ...keyCommands, ...renameCommands, ...bitCommands, ...bitopCommands, ...connectionCommands,
     ...serverCommands, ...clusterCommands, ...transactionCommands, ...roleCommands,
     slowlogCommand, latencyCommand,
   ];

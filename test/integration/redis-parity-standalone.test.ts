@@ -81,6 +81,12 @@ export const STANDALONE_CASES: Record<string, readonly string[]> = {
     'set e ""', 'bitpos e 0', 'bitpos e 1', 'bitpos e 0 0 -1', 'set z "\x00\x00"', 'bitpos z 1', 'bitpos z 0 1',
     'bitpos z 1 0 -1 bit', 'bitpos z 0 9 9 bit', 'bitpos s', 'bitpos s 1 0 1 bit 5',
   ],
+  'BITOP: AND, OR, XOR, NOT, missing and shorter sources, empty result, errors': [
+    'set a "\xff\x0f"', 'set b "\xf0"', 'set t x ex 100', 'bitop and t a b', 'get t', 'ttl t', 'bitop or d a b', 'get d',
+    'bitop xor d a b nokey', 'get d', 'bitop not d a', 'get d', 'bitop AND d a nokey', 'get d', 'bitop not d nokey',
+    'exists d', 'set e ""', 'bitop or d e nokey', 'exists d', 'bitop not d a b', 'bitop foo d a', 'bitop nand d a',
+    'bitop and d', 'bitop', 'bitop xor a a a', 'get a', 'bitop or "\x00" a b', 'get "\x00"',
+  ],
 };
 
 describe('Redis parity: standalone node vs standalone redis-server', function () {

@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { bitRange, countBits, findBit, getBit } from '../../node/commands/bits.js';
+import { bitop } from '../../node/commands/bitop.js';
 
 const bitsOf = (b: Buffer): number[] => Array.from({ length: b.length * 8 }, (_, i) => (b[i >> 3]! >> (7 - (i & 7))) & 1);
 
@@ -20,6 +21,20 @@ describe('bit commands: pure logic', () => {
       const at = slice.indexOf(bit);
       expect(findBit(b, bit, r.from, r.to)).to.equal(at === -1 ? -1 : r.from + at);
     }), { numRuns: 2000 });
+  });
+
+  it('bitop: every result bit is the operation over the zero-padded source bits', () => {
+    fc.assert(fc.property(fc.constantFrom('and' as const, 'or' as const, 'xor' as const), fc.array(buf, { minLength: 1, maxLength: 3 }), (op, srcs) => {
+      const out = bitsOf(bitop(op, srcs));
+      const n = Math.max(...srcs.map((s) => s.length)) * 8;
+      expect(out.length).to.equal(n);
+      for (let i = 0; i < n; i++) {
+        const xs = srcs.map((s) => (i < s.length * 8 ? bitsOf(s)[i]! : 0));
+        const want = xs.reduce((a, b) => (op === 'and' ? a & b : op === 'or' ? a | b : a ^ b));
+        expect(out[i]).to.equal(want);
+      }
+    }), { numRuns: 500 });
+    expect(bitop('not', [Buffer.from([0x0f, 0xff])])).to.deep.equal(Buffer.from([0xf0, 0x00]));
   });
 
   it('bitRange: bytes map to whole bytes of bits, negative indexes count from the end, empty ranges are null', () => {

@@ -1,5 +1,5 @@
 /**
- * RENAME, RENAMENX, COPY in cluster mode through the dispatcher (node/commands/keys-rename.ts):
+ * RENAME, RENAMENX, COPY (and BITOP's keys) in cluster mode through the dispatcher (node/commands/keys-rename.ts):
  * keys in different slots are CROSSSLOT, COPY's DB argument gets Redis Cluster's answers, and
  * the same commands across slots work on a standalone node. Redis parity (standalone) is in
  * test/integration/redis-parity-standalone.test.ts.
@@ -36,6 +36,7 @@ describe('RENAME, RENAMENX, COPY across slots and COPY DB', () => {
     expect(text(f.run(c, 'RENAME', 'a', 'b'))).to.equal(CROSSSLOT);
     expect(text(f.run(c, 'RENAMENX', 'a', 'b'))).to.equal(CROSSSLOT);
     expect(text(f.run(c, 'COPY', 'a', 'b'))).to.equal(CROSSSLOT);
+    expect(text(f.run(c, 'BITOP', 'AND', '{t}d', '{t}a', 'a'))).to.equal(CROSSSLOT);
     expect(text(f.run(c, 'SET', '{t}a', '1', 'EX', '100'))).to.equal('OK');
     expect(text(f.run(c, 'RENAME', '{t}a', '{t}b'))).to.equal('OK');
     expect(text(f.run(c, 'TTL', '{t}b'))).to.match(/^:(99|100)$/);
