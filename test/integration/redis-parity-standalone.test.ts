@@ -81,6 +81,12 @@ export const STANDALONE_CASES: Record<string, readonly string[]> = {
     'set e ""', 'bitpos e 0', 'bitpos e 1', 'bitpos e 0 0 -1', 'set z "\x00\x00"', 'bitpos z 1', 'bitpos z 0 1',
     'bitpos z 1 0 -1 bit', 'bitpos z 0 9 9 bit', 'bitpos s', 'bitpos s 1 0 1 bit 5',
   ],
+  'WATCH sees writes of the new commands (and not SETBIT leaving the bit as it was)': [
+    'set a 1', 'watch b', 'rename a b', 'multi', 'get b', 'exec', 'watch b', 'copy b c', 'multi', 'get b', 'exec',
+    'watch c', 'copy b c replace', 'multi', 'get c', 'exec', 'watch c', 'setrange c 0 x', 'multi', 'get c', 'exec',
+    'setbit k 7 1', 'watch k', 'setbit k 7 1', 'multi', 'get k', 'exec', 'watch k', 'setbit k 7 0', 'multi', 'get k', 'exec',
+    'watch d', 'bitop not d k', 'multi', 'get d', 'exec', 'watch k', 'touch k', 'multi', 'get k', 'exec',
+  ],
   'BITOP: AND, OR, XOR, NOT, missing and shorter sources, empty result, errors': [
     'set a "\xff\x0f"', 'set b "\xf0"', 'set t x ex 100', 'bitop and t a b', 'get t', 'ttl t', 'bitop or d a b', 'get d',
     'bitop xor d a b nokey', 'get d', 'bitop not d a', 'get d', 'bitop AND d a nokey', 'get d', 'bitop not d nokey',
