@@ -5,6 +5,7 @@ import { rangeCommands } from './strings-range.js';
 import { renameCommands } from './keys-rename.js';
 import { bitCommands } from './bits.js';
 import { bitopCommands } from './bitop.js';
+import { lcsCommands } from './lcs.js';
 import { keyCommands } from './keys.js';
 import { connectionCommands } from './connection.js';
 import { serverCommands } from './server.js';
@@ -16,7 +17,7 @@ import { latencyCommand } from './latency.js';
 
 export function createCommandTable(): CommandTable {
   const specs: CommandSpec[] = [
-    ...stringCommands, ...rangeCommands, ...keyCommands, ...renameCommands, ...bitCommands, ...bitopCommands, ...connectionCommands,
+    ...stringCommands, ...rangeCommands, ...keyCommands, ...renameCommands, ...bitCommands, ...bitopCommands, ...lcsCommands, ...connectionCommands,
     ...serverCommands, ...clusterCommands, ...transactionCommands, ...roleCommands,
     slowlogCommand, latencyCommand,
   ];

@@ -93,10 +93,21 @@ export const STANDALONE_CASES: Record<string, readonly string[]> = {
     'exists d', 'set e ""', 'bitop or d e nokey', 'exists d', 'bitop not d a b', 'bitop foo d a', 'bitop nand d a',
     'bitop and d', 'bitop', 'bitop xor a a a', 'get a', 'bitop or "\x00" a b', 'get "\x00"',
   ],
+  'LCS: string, LEN, IDX, MINMATCHLEN, WITHMATCHLEN, errors': [
+    'mset key1 ohmytext key2 mynewtext', 'lcs key1 key2', 'lcs key1 key2 len', 'lcs key1 key2 idx',
+    'lcs key1 key2 idx minmatchlen 4', 'lcs key1 key2 idx minmatchlen 4 withmatchlen', 'lcs key1 key2 IDX WITHMATCHLEN',
+    'lcs key1 key2 idx minmatchlen -5', 'lcs key1 key2 idx len', 'lcs key1 key2 foo', 'lcs key1 key2 minmatchlen',
+    'lcs key1 key2 minmatchlen x', 'lcs key1 nokey', 'lcs nokey nokey len', 'lcs nokey nokey idx', 'lcs key1 key1',
+    'mset x "\x00ab\r\ncd" y "ab\x00cd\r"', 'lcs x y', 'lcs x y idx withmatchlen', 'mset s1 abcabcabc s2 cbacbacba',
+    'lcs s1 s2', 'lcs s1 s2 idx withmatchlen', 'lcs key1', 'set e ""', 'lcs e key1 idx',
+  ],
 };
 
 describe('Redis parity: standalone node vs standalone redis-server', function () {
   this.timeout(60_000);
   const env = useStandaloneParityPair();
   itMatchesCases(env, 2, STANDALONE_CASES);
+  describe('RESP3', () => {
+    itMatchesCases(env, 3, STANDALONE_CASES);
+  });
 });
