@@ -14,6 +14,7 @@ import type { ClientState, CommandSpec, CommandTable } from './types.js';
 import type { SlowLog } from './slowlog.js';
 import type { LatencyMonitor } from './latency.js';
 import type { CommandStats } from './command-stats.js';
+import { RUN_IN_MULTI } from './transaction-state.js';
 
 interface Facts {
   readonly arity: number;
@@ -35,7 +36,6 @@ export function isRejection(message: string, arity: number, argc: number): boole
 }
 
 /** Commands that are not queued inside MULTI (their reply is their own). */
-const RUN_IN_MULTI = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
 export class CommandObserver {
   private readonly facts = new Map<string, Facts>();

@@ -12,7 +12,7 @@ import type { ClientState, CommandContext, CommandResult, CommandSpec, CommandTa
 import { cString, lowerName } from './args.js';
 import { internalError, runHandler } from './invoke.js';
 import type { WatchRegistry } from './watch.js';
-import { discardTransaction } from './transaction-state.js';
+import { RUN_IN_MULTI, discardTransaction } from './transaction-state.js';
 import { queueCommand } from './transactions-queue.js';
 import type { InfoCounters } from './info-counters.js';
 import { FENCE_WAIT_MAX_MS, SERVE, TRYAGAIN_MSG, route, routeStateOf, type Route } from '../cluster/routing.js';
@@ -36,7 +36,6 @@ interface Entry {
 
 const CROSSSLOT = error("CROSSSLOT Keys in request don't hash to the same slot");
 const NOAUTH = 'NOAUTH Authentication required.';
-const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
 function makeEntry(spec: CommandSpec, fullname: string): Entry {
   const subs = spec.subcommands === undefined ? null
@@ -46,7 +45,7 @@ function makeEntry(spec: CommandSpec, fullname: string): Entry {
     write: spec.flags.includes('write'),
     noAuth: spec.flags.includes('no_auth'),
     multiKey: spec.firstKey > 0 && spec.lastKey !== spec.firstKey,
-    notQueued: NOT_QUEUED.has(fullname),
+    notQueued: RUN_IN_MULTI.has(fullname),
     isExec: fullname === 'exec',
     isAsking: fullname === 'asking',
   };

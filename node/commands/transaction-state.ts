@@ -2,6 +2,9 @@
 import type { ClientState } from './types.js';
 import type { WatchRegistry } from './watch.js';
 
+/** Commands that run at once inside MULTI instead of being queued (as in Redis). */
+export const RUN_IN_MULTI: ReadonlySet<string> = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+
 /** discardTransaction: leave MULTI and forget every WATCH. */
 export function discardTransaction(client: ClientState, watches: WatchRegistry): void {
   client.multi = null;
