@@ -6,74 +6,33 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import express from 'express';
-import fs from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
-import type http from 'node:http';
 import Database from 'better-sqlite3';
-import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
-import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
+import type { NodeConfig } from '../../node/config/schema.js';
+import type { SqliteEngine } from '../../node/engine/open.js';
 import type { HttpDeps } from '../../node/http/deps.js';
 import { AckGate } from '../../node/replication/ack-gate.js';
 import { keySlot } from '../../common/slot.js';
-import type { Engine } from '../../node/engine/types.js';
-import { createHttpApp, type HttpApp } from '../../node/http/app.js';
 import { percentEncode } from '../../node/http/codec.js';
 import { resolveRef, validateJson, type JsonSchema } from '../../node/http/json-schema.js';
-import { createHttpServer } from '../../node/http/server.js';
-import { silentLogger } from '../../common/logger.js';
-import { createNodeMetrics, type NodeMetrics } from '../../node/observability/metrics.js';
-import { makeTempDir } from '../support/node-process.js';
+import { startHttpApp, type HttpAppFixture } from '../support/http-app-fixture.js';
 import { waitFor } from '../support/wait.js';
 import { jsonPost } from '../support/http-headers.js';
 
-function defaultConfig(overrides: Partial<NodeConfig>): NodeConfig {
-  const c = Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])) as unknown as NodeConfig;
-  return { ...c, ...overrides };
-}
-
-interface Harness {
-  url: string;
-  app: HttpApp;
-  engine: Engine;
-  metrics: NodeMetrics;
-  dataDir: string;
+interface Harness extends HttpAppFixture {
   clock: { now: number };
   ready: { value: boolean };
-  close(): Promise<void>;
 }
 
 async function startApp(overrides: Partial<NodeConfig> = {}, admin?: express.Router, replication?: HttpDeps['replication'] | ((engine: SqliteEngine) => HttpDeps['replication']), keyRouter?: HttpDeps['keyRouter']): Promise<Harness> {
-  const dataDir = await makeTempDir('irisdb-http-');
-  const config = defaultConfig({ dataDir, fsync: 'batch', ...overrides });
-  const engine = openEngine({
-    dataDir, fsync: config.fsync,
-    compression: { algorithm: 'zlib', thresholdBytes: 1024 },
-    readCache: { maxEntries: 0, maxBytes: 0 },
-    activeExpiry: { intervalMs: 100, maxKeysPerCycle: 100, maxCycleMs: 5 },
-  }, {});
-  const metrics = createNodeMetrics();
   const clock = { now: 1_700_000_000_000 };
   const ready = { value: true };
-  const app = createHttpApp({
-    keyspace: engine.keyspace, commits: engine.commits, config, logger: silentLogger(), metrics,
+  const fixture = await startHttpApp(overrides, (engine) => ({
     isReady: () => ready.value, now: () => clock.now, ...(admin ? { admin } : {}),
     ...(replication ? { replication: typeof replication === 'function' ? replication(engine) : replication } : {}),
     ...(keyRouter ? { keyRouter } : {}),
-  });
-  const server: http.Server = createHttpServer(app, config);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url, app, engine, metrics, dataDir, clock, ready,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      engine.close();
-      metrics.close();
-      await fs.promises.rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  }));
+  return { ...fixture, clock, ready, close: () => fixture.close() };
 }
 
 

@@ -5,22 +5,14 @@
  * was already forwarded (loop guard), and says so when B cannot be reached.
  */
 import { expect } from 'chai';
-import fs from 'node:fs';
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseClusterMap, type ClusterMap } from '../../common/cluster-map.js';
-import { silentLogger } from '../../common/logger.js';
 import { keySlot } from '../../common/slot.js';
-import { SETTINGS, type NodeConfig } from '../../node/config/schema.js';
-import { openEngine } from '../../node/engine/open.js';
-import { createHttpApp } from '../../node/http/app.js';
+import type { NodeConfig } from '../../node/config/schema.js';
 import type { HttpDeps } from '../../node/http/deps.js';
 import {
   FORWARDED_HEADER, decodeShardCursor, encodeShardCursor, forwardDecision, httpTargetOf, nextShard, scanShards, targetUrl,
 } from '../../node/http/forward-target.js';
-import { createHttpServer } from '../../node/http/server.js';
-import { createNodeMetrics } from '../../node/observability/metrics.js';
-import { makeTempDir } from '../support/node-process.js';
+import { startHttpApp } from '../support/http-app-fixture.js';
 
 const MAP: ClusterMap = parseClusterMap({
   epoch: 3,
@@ -76,35 +68,14 @@ describe('HTTP forwarding: target choice and shard cursor (pure)', () => {
   });
 });
 
-function config(dataDir: string, overrides: Partial<NodeConfig>): NodeConfig {
-  const c = Object.fromEntries(SETTINGS.map((s) => [s.key, s.default])) as unknown as NodeConfig;
-  return { ...c, dataDir, fsync: 'batch', httpForwardTimeoutMs: 5000, ...overrides };
-}
-
 interface Node { url: string; port: number; get(key: string): string | null; close(): Promise<void> }
 
 async function startNode(extra: Pick<HttpDeps, 'keyRouter' | 'clusterMap'> | Record<string, never>, overrides: Partial<NodeConfig> = {}): Promise<Node> {
-  const dataDir = await makeTempDir('irisdb-fwd-');
-  const cfg = config(dataDir, overrides);
-  const engine = openEngine({
-    dataDir, fsync: 'batch', compression: { algorithm: 'zlib', thresholdBytes: 1024 },
-    readCache: { maxEntries: 0, maxBytes: 0 }, activeExpiry: { intervalMs: 100, maxKeysPerCycle: 100, maxCycleMs: 5 },
-  }, {});
-  const metrics = createNodeMetrics();
-  const app = createHttpApp({ keyspace: engine.keyspace, commits: engine.commits, config: cfg, logger: silentLogger(), metrics, isReady: () => true, now: () => Date.now(), ...extra });
-  const server: http.Server = createHttpServer(app, cfg);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const f = await startHttpApp({ httpForwardTimeoutMs: 5000, ...overrides }, () => extra);
   return {
-    url: `http://127.0.0.1:${port}`, port,
-    get: (key) => engine.keyspace.get(Buffer.from(key), Date.now())?.value.toString() ?? null,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      engine.close();
-      metrics.close();
-      await fs.promises.rm(dataDir, { recursive: true, force: true });
-    },
+    url: f.url, port: f.port,
+    get: (key) => f.engine.keyspace.get(Buffer.from(key), Date.now())?.value.toString() ?? null,
+    close: () => f.close(),
   };
 }
 
