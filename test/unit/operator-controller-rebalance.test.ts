@@ -33,6 +33,16 @@ function scaleOut(): { state: ControllerState; cluster: FakeCluster } {
   return { state: next, cluster };
 }
 
+/** A scale-out whose first migration has been recorded and started on its source. */
+async function scaleOutMigrating() {
+  const { state, cluster } = scaleOut();
+  const store = new MemoryStateStore(state);
+  const clock = new FakeClock();
+  const rig = await ControllerRig.open(store, cluster, clock);
+  await rig.tickUntil(() => rig.state.operation?.migration != null);
+  return { store, cluster, clock, rig, ref: rig.state.operation!.migration! };
+}
+
 /** A 3-shard cluster being scaled in to 2 (shard-2 leaving, its slots planned away). */
 function scaleIn(): { state: ControllerState; cluster: FakeCluster } {
   const { state, cluster } = bootstrappedCluster({ shards: 3, replicasPerShard: 1 });
@@ -162,12 +172,7 @@ describe('operator/controller rebalance runner (fake nodes)', () => {
   });
 
   it('starts a recorded migration that never reached its source under the same id', async () => {
-    const { state, cluster } = scaleOut();
-    const store = new MemoryStateStore(state);
-    const clock = new FakeClock();
-    const rig = await ControllerRig.open(store, cluster, clock);
-    await rig.tickUntil(() => rig.state.operation?.migration != null);
-    const ref = rig.state.operation!.migration!;
+    const { store, cluster, clock, ref } = await scaleOutMigrating();
     cluster.get(ref.sourceNode).migrations.delete(ref.id); // the controller died between recording it and starting it
     const next = await ControllerRig.open(store, cluster, clock);
     await next.tick();
@@ -177,12 +182,7 @@ describe('operator/controller rebalance runner (fake nodes)', () => {
   });
 
   it('gives a move up (to start it again) when its source primary fails over before the flip', async () => {
-    const { state, cluster } = scaleOut();
-    const store = new MemoryStateStore(state);
-    const clock = new FakeClock();
-    const rig = await ControllerRig.open(store, cluster, clock);
-    await rig.tickUntil(() => rig.state.operation?.migration != null);
-    const ref = rig.state.operation!.migration!;
+    const { cluster, rig, ref } = await scaleOutMigrating();
     cluster.kill(ref.sourceNode);
     await rig.tickUntil(() => rig.reasons().includes('MigrationRestarted'));
     expect(rig.reasons()).to.include('FailoverFinished');
@@ -202,12 +202,7 @@ describe('operator/controller rebalance runner (fake nodes)', () => {
   });
 
   it('adopts a flip the target reports after the source failed over, without moving again', async () => {
-    const { state, cluster } = scaleOut();
-    const store = new MemoryStateStore(state);
-    const clock = new FakeClock();
-    const rig = await ControllerRig.open(store, cluster, clock);
-    await rig.tickUntil(() => rig.state.operation?.migration != null);
-    const ref = rig.state.operation!.migration!;
+    const { cluster, rig, ref } = await scaleOutMigrating();
     moveMigrationsOn(cluster); // flipped on both nodes
     const move = rig.state.operation!.moves[0]!;
     cluster.kill(ref.sourceNode);
