@@ -36,6 +36,9 @@ apt_install() {
 if [ "$want_test" = 1 ]; then
   # Reference implementations the tests and benchmarks compare against.
   apt_install redis-server redis-tools
+  # A real browser for the dashboard test (driven by playwright-core, never its
+  # own download) and a real Prometheus (server + promtool) for the alert rules.
+  apt_install chromium prometheus
 elif [ "$want_start" = 1 ]; then
   # redis-cli, which `npm start` tells the user to connect with; the cluster itself does not need it.
   apt_install redis-tools || log "could not install redis-tools (redis-cli); the cluster runs without it"
