@@ -96,6 +96,7 @@ export class ClusterRunner {
     await this.loopDone;
     const c = this.controller;
     if (c !== null) {
+      this.o.metrics.controllers.unwatch(c);
       const stopped = await Promise.race([c.stop().then(() => true), sleep(STOP_TIMEOUT_MS).then(() => false)]);
       if (!stopped) this.logger.warn('the controller did not stop in time; abandoning it (its state store is fenced)');
     }
@@ -187,6 +188,7 @@ export class ClusterRunner {
       return;
     }
     this.controller = controller;
+    this.o.metrics.controllers.watch(controller, this.o.namespace);
     // Events of the start itself (ClusterCreated / ControllerStarted) came before anyone listened.
     for (const e of controller.events) recorder.record(e);
     controller.onEvent((e: ControllerEvent) => recorder.record(e));

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createControllerMetrics, type ControllerMetrics } from '../controller/metrics.js';
 
 export interface OperatorMetrics {
   readonly registry: Registry;
@@ -19,6 +20,8 @@ export interface OperatorMetrics {
   readonly managedClusters: Gauge;
   /** Pods restarted by rolling updates. */
   readonly rolloutRestartsTotal: Counter<'namespace' | 'cluster'>;
+  /** The irisdb_controller_* metrics of every cluster this instance runs a controller for (the chart's alerts). */
+  readonly controllers: ControllerMetrics;
 }
 
 export function createOperatorMetrics(): OperatorMetrics {
@@ -32,6 +35,7 @@ export function createOperatorMetrics(): OperatorMetrics {
     eventsTotal: new Counter({ name: 'irisdb_operator_events_total', help: 'Events recorded on IrisClusters, by reason', labelNames: ['reason', 'type'] as const, registers: [registry] }),
     managedClusters: new Gauge({ name: 'irisdb_operator_managed_clusters', help: 'IrisClusters this instance runs a controller for', registers: [registry] }),
     rolloutRestartsTotal: new Counter({ name: 'irisdb_operator_rollout_restarts_total', help: 'Pods restarted by rolling updates', labelNames: ['namespace', 'cluster'] as const, registers: [registry] }),
+    controllers: createControllerMetrics(registry),
   };
 }
 
