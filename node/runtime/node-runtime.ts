@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { NodeConfig } from '../config/schema.js';
 import type { Logger } from '../../common/logger.js';
 import { createNodeMetrics, type NodeMetrics } from '../observability/metrics.js';
+import { registerHostMetrics } from '../observability/host-metrics.js';
 import { openEngine } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
 import { createCommandTable } from '../commands/table.js';
@@ -78,6 +79,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     },
   );
   metrics.bindEngine(() => engine.stats());
+  registerHostMetrics(metrics.registry, config.dataDir);
 
   let cluster: DurableClusterState;
   try {
