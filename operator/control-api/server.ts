@@ -7,6 +7,7 @@
  *   POST /scale        {shards?, replicasPerShard?} → 202 (at least one)
  *   POST /rebalance    {} or no body                → 202
  *   GET  /healthz      200
+ *   GET  /, /dashboard/... the web dashboard, when given (operator/dashboard)
  * Errors: {error: {code, message}}; ControlError → 400/404/409/503, a bad
  * body → 400 naming the field, anything else → 500 (logged).
  *
@@ -43,8 +44,11 @@ const STATUS_OF: Record<ControlError['code'], number> = { bad_request: 400, not_
 
 const bad = (message: string): ApiError => new ApiError(400, 'bad_request', message);
 
-/** token: the Bearer token every route but /healthz requires (the cluster directory's token). */
-export function controlApiApp(target: ControlTarget, logger: Logger, token: string): express.Express {
+/**
+ * token: the Bearer token every route but /healthz requires (the cluster directory's token).
+ * publicRoutes: read-only routes served without the token, behind the same Host/Origin checks (the dashboard).
+ */
+export function controlApiApp(target: ControlTarget, logger: Logger, token: string, publicRoutes?: express.Router): express.Express {
   checkControlToken(token);
   const app = express();
   app.disable('x-powered-by');
@@ -63,6 +67,7 @@ export function controlApiApp(target: ControlTarget, logger: Logger, token: stri
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
+  if (publicRoutes !== undefined) app.use(publicRoutes);
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (!bearerMatches(req.headers.authorization, token)) {
       res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
@@ -126,9 +131,9 @@ export interface ListeningControlApi {
  * Serves the control API on `host` (a loopback address: it is for irisctl on
  * this machine), `port` (0: any free port), requiring `token` (Bearer).
  */
-export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger): Promise<ListeningControlApi> {
+export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger, publicRoutes?: express.Router): Promise<ListeningControlApi> {
   if (!isLoopbackAddress(addr.host)) throw new Error(`the control API listens on loopback only, not on ${addr.host}`);
-  const app = controlApiApp(target, logger, addr.token);
+  const app = controlApiApp(target, logger, addr.token, publicRoutes);
   const server: http.Server = await new Promise((resolve, reject) => {
     const s = app.listen(addr.port, addr.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import winston from 'winston';
 import type { Logger } from '../../common/logger.js';
 import { listenControlApi, type ListeningControlApi } from '../control-api/server.js';
+import { dashboardRouter } from '../dashboard/routes.js';
 import type { ClusterStatus } from '../core/observation.js';
 import type { ClusterSpec } from '../core/spec.js';
 import type { FailoverStage } from '../core/state.js';
@@ -98,7 +99,9 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   let api: ListeningControlApi;
   try {
     controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null });
-    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger);
+    const c = controller;
+    const dashboard = dashboardRouter({ status: () => c.status(), events: () => c.events, operation: () => c.state.operation });
+    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger, dashboard);
   } catch (err) {
     await platform.stopAll();
     throw err;
@@ -165,6 +168,7 @@ export function connectLines(st: ClusterStatus, controlUrl: string, dir: string)
     `  nodes:     ${nodes.map((n) => `${n.host}:${n.port}`).join(' ')}`,
     `  HTTP API:  ${http}/v1/kv/<key>   (any node: requests are forwarded to the key's shard)`,
     `  status:    npm run -s irisctl -- status --dir ${dir}      (control API ${controlUrl}/status, Bearer token in ${path.join(dir, 'token')})`,
+    `  dashboard: ${controlUrl}/`,
     `  data in ${dir}, logs in ${path.join(dir, 'logs')}; Ctrl-C stops the cluster, the next start resumes it`,
     '',
   ];

@@ -1,0 +1,73 @@
+/**
+ * What the dashboard page shows, as one JSON document (GET
+ * /dashboard/api/view): the controller's status (shards, nodes, roles,
+ * health, lag, links, failovers, the rebalance under way), the slots moving
+ * now, the recent events and each node's chart points. Built from what the
+ * control plane already knows; holds no token or password. Pure.
+ */
+import type { SlotRange } from '../../common/cluster-map.js';
+import { SLOT_COUNT } from '../../common/slot.js';
+import type { ControllerEvent } from '../controller/context.js';
+import type { ClusterStatus } from '../core/observation.js';
+import type { RebalanceOp } from '../core/state.js';
+import type { NodePoint } from './node-rates.js';
+
+/** Where the dashboard's data comes from: one cluster's controller (local, or one the operator runs). */
+export interface DashboardSource {
+  status(): ClusterStatus;
+  /** Recent controller events, oldest first. */
+  events(): readonly ControllerEvent[];
+  /** The rebalance recorded now (for the slots it is moving), null when none. */
+  operation(): RebalanceOp | null;
+}
+
+export interface MigratingSlots {
+  readonly from: string;
+  readonly to: string;
+  readonly slots: readonly SlotRange[];
+}
+
+export interface NodeChart {
+  readonly name: string;
+  readonly points: readonly NodePoint[];
+  /** Why its metrics could not be read (null: they were). */
+  readonly error: string | null;
+}
+
+export interface DashboardView {
+  readonly slotCount: number;
+  readonly status: ClusterStatus;
+  /** The move of the rebalance's migrate stage under way now. */
+  readonly migrating: MigratingSlots | null;
+  /** Newest first. */
+  readonly events: readonly ControllerEvent[];
+  readonly charts: readonly NodeChart[];
+  readonly generatedAt: number;
+}
+
+/** Events the view carries at most. */
+export const VIEW_EVENTS = 50;
+
+/** The slots the rebalance moves now: the move after the `done` ones, while migrating. */
+export function migratingSlots(op: RebalanceOp | null): MigratingSlots | null {
+  if (op === null || op.stage !== 'migrate') return null;
+  const move = op.moves[op.done];
+  return move === undefined ? null : { from: move.from, to: move.to, slots: move.slots };
+}
+
+export function buildView(input: {
+  readonly status: ClusterStatus;
+  readonly events: readonly ControllerEvent[];
+  readonly operation: RebalanceOp | null;
+  readonly charts: readonly NodeChart[];
+  readonly now: number;
+}): DashboardView {
+  return {
+    slotCount: SLOT_COUNT,
+    status: input.status,
+    migrating: migratingSlots(input.operation),
+    events: input.events.slice(-VIEW_EVENTS).reverse(),
+    charts: input.charts,
+    generatedAt: input.now,
+  };
+}
