@@ -1,0 +1,108 @@
+/**
+ * The node's backup jobs: at most one at a time, kept in memory by id (the
+ * controller re-drives a job a restarted node no longer knows). A job reads
+ * the shard this node serves from its installed cluster map (slots, map
+ * epoch) and its replication epoch, so a replica and its primary produce the
+ * same shard backup.
+ */
+import type { Logger } from '../../common/logger.js';
+import type { SlotRange } from '../../common/cluster-map.js';
+import type { BackupJobRequest, BackupJobStatus } from '../../common/backup/admin.js';
+import { parseDestination } from '../../common/backup/destination-url.js';
+import { openDestination } from '../../common/backup/open-destination.js';
+import { runShardBackup, type ShardBackupProgress } from './shard-backup.js';
+
+export interface BackupNodeDeps {
+  readonly nodeName: string;
+  readonly dbFile: string;
+  /** The shard this node belongs to in its installed map, or null without a map. */
+  shard(): { readonly id: string; readonly slots: readonly SlotRange[]; readonly mapEpoch: number } | null;
+  shardEpoch(): number;
+  /** A full resync is loading: the data is incomplete. */
+  loading(): boolean;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+export class BackupRefused extends Error {
+  constructor(readonly reason: 'busy' | 'no_map' | 'loading' | 'bad_destination', message: string) {
+    super(message);
+    this.name = 'BackupRefused';
+  }
+}
+
+interface Job {
+  readonly id: string;
+  readonly shard: string;
+  state: BackupJobStatus['state'];
+  readonly progress: ShardBackupProgress;
+  manifest: BackupJobStatus['manifest'];
+  error: string | null;
+}
+
+const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+const KEEP_FINISHED = 20;
+
+export class BackupManager {
+  private readonly jobs = new Map<string, Job>();
+
+  constructor(private readonly deps: BackupNodeDeps) {}
+
+  start(req: BackupJobRequest): BackupJobStatus {
+    const known = this.jobs.get(req.id);
+    if (known !== undefined) return view(known);
+    const running = [...this.jobs.values()].find((j) => j.state === 'running');
+    if (running !== undefined) throw new BackupRefused('busy', `backup ${running.id} is still running on this node`);
+    if (this.deps.loading()) throw new BackupRefused('loading', 'this node is loading a full resync: its data is incomplete');
+    const shard = this.deps.shard();
+    if (shard === null) throw new BackupRefused('no_map', 'this node has no cluster map yet: it does not know which slots it serves');
+    let destination;
+    try {
+      destination = openDestination(parseDestination(req.destination.url, req.destination.s3));
+    } catch (err) {
+      throw new BackupRefused('bad_destination', (err as Error).message);
+    }
+    const job: Job = {
+      id: req.id, shard: shard.id, state: 'running', manifest: null, error: null,
+      progress: { seq: null, keysTotal: 0, keysDone: 0, bytes: 0, chunks: 0 },
+    };
+    this.jobs.set(req.id, job);
+    this.trim();
+    const dest = destination;
+    this.deps.logger.info('backup started', { backup: req.id, shard: shard.id, destination: dest.description });
+    void runShardBackup({
+      backupId: req.id, cluster: req.cluster, shard: shard.id, node: this.deps.nodeName, slots: shard.slots,
+      mapEpoch: shard.mapEpoch, shardEpoch: this.deps.shardEpoch(), dbFile: this.deps.dbFile,
+      compression: req.compression ?? 'gzip', chunkBytes: req.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+      destination: dest, now: this.deps.now,
+    }, job.progress).then((r) => {
+      job.manifest = { key: r.key, sha256: r.sha256 };
+      job.state = 'completed';
+      this.deps.logger.info('backup finished', { backup: req.id, shard: shard.id, keys: r.manifest.keys, bytes: r.manifest.bytes, seq: r.manifest.endSeq });
+    }, (err: unknown) => {
+      job.error = `${dest.description}: ${(err as Error).message ?? String(err)}`;
+      job.state = 'failed';
+      this.deps.logger.warn('backup failed', { backup: req.id, shard: shard.id, err: job.error });
+    }).finally(() => dest.close());
+    return view(job);
+  }
+
+  get(id: string): BackupJobStatus | null {
+    const j = this.jobs.get(id);
+    return j === undefined ? null : view(j);
+  }
+
+  private trim(): void {
+    for (const [id, j] of this.jobs) {
+      if (this.jobs.size <= KEEP_FINISHED) break;
+      if (j.state !== 'running') this.jobs.delete(id);
+    }
+  }
+}
+
+function view(j: Job): BackupJobStatus {
+  return {
+    id: j.id, state: j.state, shard: j.shard, seq: j.progress.seq, keysTotal: j.progress.keysTotal, keysDone: j.progress.keysDone,
+    bytes: j.progress.bytes, chunks: j.progress.chunks, manifest: j.manifest, error: j.error,
+  };
+}

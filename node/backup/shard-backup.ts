@@ -1,0 +1,105 @@
+/**
+ * One shard's backup, run on the node that holds the snapshot (docs/backup.md):
+ * a consistent read through a second, read-only SQLite connection
+ * (SnapshotReader, the full resync's reader) at a known sequence, the rows of
+ * the slots this shard owns, expired rows left out, cut into chunks that
+ * are compressed on zlib's thread pool and uploaded one by one; the shard
+ * manifest (digests, counts, chunk checksums) goes up LAST. The read yields
+ * to the event loop between chunks, so clients are served meanwhile.
+ */
+import { createHash } from 'node:crypto';
+import { keySlot, SLOT_COUNT } from '../../common/slot.js';
+import { rangesToSlots, type SlotRange } from '../../common/cluster-map.js';
+import type { BackupDestination } from '../../common/backup/destination.js';
+import { BACKUP_FORMAT_VERSION, backupKeys, type ChunkCompression, type ChunkEntry, type ShardManifest } from '../../common/backup/manifest.js';
+import { decodeValue } from '../engine/codec.js';
+import type { StoredRow } from '../engine/types.js';
+import { DigestAccumulator } from '../replication/digest.js';
+import { encodeRows } from '../replication/row-codec.js';
+import { SnapshotReader } from '../replication/snapshot.js';
+import { encodeChunkHeader } from './chunk-codec.js';
+import { compressPayload } from './chunk-compress.js';
+
+export interface ShardBackupInput {
+  readonly backupId: string;
+  readonly cluster: string;
+  readonly shard: string;
+  readonly node: string;
+  readonly slots: readonly SlotRange[];
+  readonly mapEpoch: number;
+  readonly shardEpoch: number;
+  readonly dbFile: string;
+  readonly compression: ChunkCompression;
+  readonly chunkBytes: number;
+  readonly destination: BackupDestination;
+  readonly now: () => number;
+}
+
+export interface ShardBackupProgress {
+  seq: number | null;
+  keysTotal: number;
+  keysDone: number;
+  bytes: number;
+  chunks: number;
+}
+
+export async function runShardBackup(input: ShardBackupInput, progress: ShardBackupProgress): Promise<{ key: string; sha256: string; manifest: ShardManifest }> {
+  const startedAt = new Date(input.now()).toISOString();
+  const wanted = new Uint8Array(SLOT_COUNT);
+  for (const s of rangesToSlots(input.slots)) wanted[s] = 1;
+  const reader = new SnapshotReader(input.dbFile);
+  // One clock reading for the whole snapshot: a key is in or out consistently.
+  const now = input.now();
+  const digests = new DigestAccumulator();
+  const chunks: ChunkEntry[] = [];
+  let keys = 0;
+  let bytes = 0;
+  let rawBytes = 0;
+  try {
+    progress.seq = reader.seq;
+    progress.keysTotal = reader.totalKeys;
+    for (;;) {
+      const page = reader.next(input.chunkBytes);
+      if (page === null) break;
+      const rows: StoredRow[] = [];
+      for (const r of page) {
+        const slot = keySlot(r.key);
+        if (wanted[slot] !== 1 || (r.expiresAt !== null && r.expiresAt <= now)) continue;
+        digests.add(slot, r.key, decodeValue(r.value, r.flags), r.expiresAt);
+        rows.push(r);
+      }
+      progress.keysDone += page.length;
+      if (rows.length === 0) continue;
+      const raw = encodeRows(rows);
+      const payload = await compressPayload(raw, input.compression);
+      const body = Buffer.concat([encodeChunkHeader({ compression: input.compression, rows: rows.length, rawBytes: raw.length }), payload]);
+      const key = backupKeys.chunk(input.backupId, input.shard, chunks.length + 1);
+      await input.destination.put(key, body);
+      chunks.push({ key, sha256: sha256(body), bytes: body.length, rawBytes: raw.length, keys: rows.length });
+      keys += rows.length;
+      bytes += body.length;
+      rawBytes += raw.length;
+      progress.bytes = bytes;
+      progress.chunks = chunks.length;
+    }
+  } finally {
+    reader.close();
+  }
+  const manifest: ShardManifest = {
+    formatVersion: BACKUP_FORMAT_VERSION,
+    backupId: input.backupId, cluster: input.cluster, shard: input.shard, node: input.node,
+    slots: input.slots, mapEpoch: input.mapEpoch, shardEpoch: input.shardEpoch,
+    startSeq: progress.seq ?? 0, endSeq: progress.seq ?? 0,
+    keys, slotDigests: digests.result(), compression: input.compression, chunks, bytes, rawBytes,
+    startedAt, finishedAt: new Date(input.now()).toISOString(),
+  };
+  const text = Buffer.from(JSON.stringify(manifest, null, 1));
+  const key = backupKeys.shardManifest(input.backupId, input.shard);
+  // Last: a manifest exists only once every chunk it lists does.
+  await input.destination.put(key, text);
+  return { key, sha256: sha256(text), manifest };
+}
+
+export function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
