@@ -28,6 +28,9 @@ import { MigrationManager } from '../migration/manager.js';
 import { createMigrationMetrics } from '../migration/metrics.js';
 import { migrationAdminRouter } from '../migration/admin-routes.js';
 import { DEFAULT_FENCE_TIMEOUT_MS } from '../migration/deps.js';
+import { BackupManager } from '../backup/manager.js';
+import { backupAdminRouter } from '../backup/admin-routes.js';
+import { shardOfNode } from '../../common/cluster-map.js';
 
 export interface NodeRuntime {
   readonly respPort: number;
@@ -194,6 +197,20 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     throw err;
   }
 
+  // Backups (docs/backup.md): a snapshot of the shard this node serves, streamed to a destination.
+  const backups = new BackupManager({
+    nodeName: config.nodeName,
+    dbFile: engine.file,
+    shard: () => {
+      const map = cluster.map;
+      const s = map === null ? null : shardOfNode(map, config.nodeName);
+      return map === null || s === null ? null : { id: s.id, slots: s.slots, mapEpoch: map.epoch };
+    },
+    shardEpoch: () => replication.status().epoch,
+    loading: () => replication.roleView().loading,
+    logger,
+    now: () => Date.now(),
+  });
   // One bearer-token check in front of every admin router.
   const adminRoutes = (token: string): express.Router => {
     const router = express.Router();
@@ -201,6 +218,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     router.use(adminRouter(replication, token));
     router.use(clusterAdminRouter(cluster, clusterMetrics));
     router.use(migrationAdminRouter(migrations));
+    router.use(backupAdminRouter(backups));
     return router;
   };
   const app = createHttpApp({
