@@ -14,12 +14,14 @@ import { transactionCommands } from './transactions.js';
 import { roleCommands } from './role.js';
 import { slowlogCommand } from './slowlog.js';
 import { latencyCommand } from './latency.js';
+import { bitfieldCommands } from './bitfield.js';
 
 export function createCommandTable(): CommandTable {
   const specs: CommandSpec[] = [
     ...stringCommands, ...rangeCommands, ...keyCommands, ...renameCommands, ...bitCommands, ...bitopCommands, ...lcsCommands, ...connectionCommands,
     ...serverCommands, ...clusterCommands, ...transactionCommands, ...roleCommands,
     slowlogCommand, latencyCommand,
+    ...bitfieldCommands,
   ];
   const byName = new Map<string, CommandSpec>();
   for (const spec of specs) {
