@@ -54,6 +54,9 @@ export interface NodeConfig {
   maxBatchOps: number;
   maxHttpBodyBytes: number;
   httpForwardTimeoutMs: number;
+  changeFeedMaxStreams: number;
+  changeFeedPageEvents: number;
+  changeFeedKeepaliveMs: number;
   maxScanLimit: number;
   slowlogLogSlowerThan: number;
   slowlogMaxLen: number;
@@ -114,6 +117,9 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'maxBatchOps', type: 'int', default: 1000, min: 1, max: 1000000, help: 'most operations in one HTTP /v1/kv:batch request' },
   { key: 'maxHttpBodyBytes', type: 'bytes', default: 16 * MiB, min: 1 * KiB, max: 1024 * MiB, help: 'largest HTTP request body' },
   { key: 'httpForwardTimeoutMs', type: 'int', default: 10000, min: 100, max: 600000, help: 'an HTTP /v1 request this node forwards to the slot\'s primary (or a scan page from another shard) fails with 504 after this long' },
+  { key: 'changeFeedMaxStreams', type: 'int', default: 64, min: 1, max: 100000, help: 'most GET /v1/changes streams this node serves at once; one more gets 429 too_many_streams' },
+  { key: 'changeFeedPageEvents', type: 'int', default: 1000, min: 1, max: 1000000, help: 'most change events a /v1/changes stream writes before it yields to other work (then waits for the socket to drain)' },
+  { key: 'changeFeedKeepaliveMs', type: 'int', default: 15000, min: 100, max: 3600000, help: 'an idle /v1/changes stream gets an SSE comment this often, so proxies keep it open' },
   { key: 'maxScanLimit', type: 'int', default: 10000, min: 1, max: 1000000, help: 'largest page of /v1/scan and SCAN COUNT honoured' },
   { key: 'slowlogLogSlowerThan', type: 'int', default: 10000, min: -1, max: 2147483647, help: 'commands that run at least this many microseconds enter the slow log (0: every command, -1: none); Redis\'s slowlog-log-slower-than, also CONFIG SET' },
   { key: 'slowlogMaxLen', type: 'int', default: 128, min: 0, max: 1000000, help: 'most slow log entries kept (the oldest go first); Redis\'s slowlog-max-len, also CONFIG SET' },

@@ -6,6 +6,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { batchRoutes } from './batch-routes.js';
+import { changesRoutes } from './changes-routes.js';
 import { browserGuard } from './browser-guard.js';
 import { type AuthenticatedSockets, clientAuth } from './client-auth.js';
 import type { HttpDeps } from './deps.js';
@@ -89,6 +90,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     ...kvRoutes(deps),
     ...batchRoutes(deps, schemas),
     ...scanRoutes(deps),
+    ...changesRoutes(deps),
     ...healthRoutes(deps),
     openApiRoute(() => doc!),
   ];

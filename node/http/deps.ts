@@ -6,6 +6,7 @@ import type { CommitScheduler, Keyspace } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
 import type { Logger } from '../../common/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
+import type { ChangeLogSource } from '../changes/feed.js';
 
 export interface HttpDeps {
   keyspace: Keyspace;
@@ -23,6 +24,8 @@ export interface HttpDeps {
   clusterMap?(): ClusterMap | null;
   /** Slot routing in cluster mode (absent: every key is served here). */
   keyRouter?: KeyRouter;
+  /** The shard's change feed (GET /v1/changes; absent: the route answers 404). */
+  changes?: ChangeLogSource;
   /** Mounted under /admin when present (the runtime's admin API). */
   admin?: express.Router;
 }

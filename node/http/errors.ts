@@ -26,6 +26,8 @@ export const ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'conflict',
+  'gone',
+  'too_many_streams',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

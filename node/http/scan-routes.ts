@@ -16,7 +16,7 @@ import type { RouteDef } from './route-table.js';
  * as UTF-8, which is lossy for binary prefixes, so keyEncoding=base64 is the
  * way to give those; the raw query string is used to keep %XX bytes exact.
  */
-function prefixFromRequest(req: Request): Buffer {
+export function prefixFromRequest(req: Request): Buffer {
   const text = queryParam(req, 'prefix');
   if (text === undefined || text === '') return Buffer.alloc(0);
   if (encodingParam(req, 'keyEncoding') === 'base64') {

@@ -28,6 +28,8 @@ import { MigrationManager } from '../migration/manager.js';
 import { createMigrationMetrics } from '../migration/metrics.js';
 import { migrationAdminRouter } from '../migration/admin-routes.js';
 import { DEFAULT_FENCE_TIMEOUT_MS } from '../migration/deps.js';
+import { OwnershipStore } from '../changes/ownership-store.js';
+import { changeLogSource } from '../changes/log-source.js';
 import { BackupManager } from '../backup/manager.js';
 import { backupAdminRouter } from '../backup/admin-routes.js';
 import { shardOfNode } from '../../common/cluster-map.js';
@@ -141,6 +143,13 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     now: () => Date.now(),
   });
   migrations.restore();
+  // Change feed: which slots this shard owned at each log position (a migration's copies and cleanups are not changes).
+  const changeOwnership = new OwnershipStore({
+    meta: engine.meta, cluster, logger,
+    lastSeq: () => engine.keyspace.lastSeq,
+    role: () => replication.roleView().role,
+    history: () => replication.status().history,
+  });
   const unregisterBus = replication.addBusHandler((bus, frame) => migrations.onBusFrame(bus, frame));
 
   const table = createCommandTable();
@@ -240,6 +249,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       route: (slot, write) => route({ slot, write, readonly: false, asking: false }, routeStateOf(cluster, replication.roleView(), slot)),
       whenLifted: (slot) => cluster.whenLifted(slot),
     },
+    changes: changeLogSource({ replication, cluster, ownership: changeOwnership, lastSeq: () => engine.keyspace.lastSeq, ackTimeoutMs: config.ackTimeoutMs }),
     admin: config.adminToken !== '' ? adminRoutes(config.adminToken) : undefined,
   });
   // Sized for maxKeyBytes keys in URLs; answers unparseable requests with JSON errors.

@@ -1,0 +1,38 @@
+/** The change feed's view of the node (feed.ts ChangeLogSource) over the replication manager, its log and the cluster state. */
+import type { DurableClusterState } from '../cluster/cluster-state.js';
+import type { ReplicationManager } from '../replication/manager.js';
+import type { ChangeLogSource } from './feed.js';
+import type { OwnershipStore } from './ownership-store.js';
+import { STANDALONE_SHARD } from '../../common/change-position.js';
+
+export interface LogSourceDeps {
+  readonly replication: ReplicationManager;
+  readonly cluster: DurableClusterState;
+  readonly ownership: OwnershipStore;
+  /** Highest committed sequence. */
+  lastSeq(): number;
+  readonly ackTimeoutMs: number;
+}
+
+export function changeLogSource(d: LogSourceDeps): ChangeLogSource {
+  const { replication, cluster } = d;
+  return {
+    shard: () => {
+      const map = cluster.map;
+      if (map === null) return cluster.clusterEnabled ? null : STANDALONE_SHARD;
+      return cluster.myShard === -1 ? null : map.shards[cluster.myShard]!.id;
+    },
+    role: () => replication.roleView().role,
+    history: () => replication.status().history,
+    lastSeq: () => d.lastSeq(),
+    logFirstSeq: () => replication.log.firstSeq(),
+    readLog: (fromSeq, limit) => replication.log.readFrom(fromSeq, limit),
+    onCommitted: (listener) => replication.log.subscribe(() => listener()),
+    acked: async (seq) => {
+      // The acknowledgements a write waits for; after ackTimeoutMs its writer was told NOREPLICAS (outcome unknown), and the feed goes on.
+      const n = replication.status().effectiveMinSyncReplicas;
+      if (n > 0) await replication.gate.waitForAcks(seq, n, d.ackTimeoutMs);
+    },
+    ownership: () => d.ownership.snapshot(),
+  };
+}
