@@ -12,6 +12,7 @@ import { globMatch } from './glob.js';
 import { helpReply } from './client.js';
 import { parseInt64 } from './args.js';
 import { SETTINGS } from '../config/schema.js';
+import { PUBSUB_CONFIG_PARAMETERS } from '../pubsub/config.js';
 
 type Getter = (server: ServerContext) => string;
 
@@ -37,6 +38,7 @@ export const CONFIG_PARAMETERS: ReadonlyArray<readonly [string, Getter]> = [
   ['slowlog-log-slower-than', (s) => String(s.slowlog.slowerThanUs)],
   ['slowlog-max-len', (s) => String(s.slowlog.maxLen)],
   ['latency-monitor-threshold', (s) => String(s.latency.thresholdMs)],
+  ...[...PUBSUB_CONFIG_PARAMETERS].map(([name, p]): [string, Getter] => [name, p.get]),
 ];
 
 interface RuntimeParameter {
@@ -62,8 +64,17 @@ function configSet(ctx: CommandContext, argv: Buffer[]): Reply {
   if (argv.length % 2 !== 0) return error('ERR syntax error');
   const changes: Array<[RuntimeParameter, number]> = [];
   const seen = new Set<string>();
+  const deferred: Array<() => void> = [];
   for (let i = 2; i < argv.length; i += 2) {
     const name = argv[i]!.toString('latin1').toLowerCase();
+    const special = PUBSUB_CONFIG_PARAMETERS.get(name);
+    if (special !== undefined) {
+      const why = seen.has(name) ? 'duplicate parameter' : special.prepare(ctx.server, argv[i + 1]!);
+      if (typeof why === 'string') return error(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
+      seen.add(name);
+      deferred.push(why);
+      continue;
+    }
     const param = RUNTIME_PARAMETERS.get(name);
     if (param === undefined) {
       if (CONFIG_PARAMETERS.some(([n]) => n === name)) return NOT_SUPPORTED('SET');
@@ -79,6 +90,7 @@ function configSet(ctx: CommandContext, argv: Buffer[]): Reply {
     changes.push([param, v]);
   }
   for (const [param, v] of changes) param.set(ctx.server, v);
+  for (const apply of deferred) apply();
   return OK;
 }
 

@@ -16,6 +16,10 @@ const WRONGPASS = error('WRONGPASS invalid username-password pair or user is dis
 
 function ping(ctx: CommandContext, argv: Buffer[]): Reply {
   if (argv.length > 2) return Errors.wrongArity('ping');
+  // RESP2 subscribed mode answers a multi-bulk, as Redis does.
+  if (ctx.client.protocol === 2 && ctx.server.pubsub?.isSubscribed(ctx.client) === true) {
+    return array([bulk('pong'), bulk(argv.length === 1 ? '' : argv[1]!)]);
+  }
   return argv.length === 1 ? PONG : bulk(argv[1]!);
 }
 
@@ -133,6 +137,7 @@ function quit(ctx: CommandContext): Reply {
 function reset(ctx: CommandContext): Reply {
   const c = ctx.client;
   discardTransaction(c, ctx.server.watches);
+  ctx.server.pubsub?.removeSubscriber(c);
   c.protocol = 2;
   c.name = '';
   c.readonly_ = false;

@@ -15,6 +15,7 @@ import type { WatchRegistry } from './watch.js';
 import { RUN_IN_MULTI, discardTransaction } from './transaction-state.js';
 import { queueCommand } from './transactions-queue.js';
 import type { InfoCounters } from './info-counters.js';
+import { SUBSCRIBED_MODE_COMMANDS, subscribedModeError } from './pubsub.js';
 import { FENCE_WAIT_MAX_MS, SERVE, TRYAGAIN_MSG, route, routeStateOf, type Route } from '../cluster/routing.js';
 
 /** Per-command facts computed once from the table. */
@@ -30,6 +31,10 @@ interface Entry {
   readonly notQueued: boolean;
   readonly isExec: boolean;
   readonly isAsking: boolean;
+  /** Allowed in RESP2 subscribed mode. */
+  readonly subscribedModeOk: boolean;
+  /** SSUBSCRIBE/SUNSUBSCRIBE/SPUBLISH: a replica of the owning shard serves them without READONLY, as Redis does. */
+  readonly shardPubSub: boolean;
   /** Subcommands by lower-case name, for container commands. */
   readonly subs: Map<string, Entry> | null;
 }
@@ -48,6 +53,8 @@ function makeEntry(spec: CommandSpec, fullname: string): Entry {
     notQueued: RUN_IN_MULTI.has(fullname),
     isExec: fullname === 'exec',
     isAsking: fullname === 'asking',
+    subscribedModeOk: SUBSCRIBED_MODE_COMMANDS.has(fullname),
+    shardPubSub: spec.flags.includes('pubsub') && spec.firstKey > 0,
   };
 }
 
@@ -162,13 +169,16 @@ export class CommandDispatcher {
       if (r.kind === 'wait') return this.afterFence(server, client, argv, r.slot, true);
     }
     if ((entry.write || spec.firstKey > 0) && this.routes(server)) {
-      const r = this.route(server, client, entry.write, () => commandSlot(spec, argv));
+      const r = this.route(server, client, entry.write, () => commandSlot(spec, argv), client.readonly_ || entry.shardPubSub);
       if (r.kind === 'error') {
         if (client.multi !== null) client.multi.aborted = true;
         return error(r.message);
       }
       // Inside MULTI a fenced write is queued; EXEC waits for the fence instead.
       if (r.kind === 'wait' && client.multi === null) return this.afterFence(server, client, argv, r.slot, false);
+    }
+    if (client.protocol === 2 && !entry.subscribedModeOk && server.pubsub?.isSubscribed(client) === true) {
+      return this.reject(client, entry, subscribedModeError(entry.fullname));
     }
     if (client.multi !== null && !entry.notQueued) {
       return queueCommand(client, spec, argv, server.config);
@@ -205,14 +215,14 @@ export class CommandDispatcher {
   }
 
   /** Gathers what routing needs and asks route(); `slot` may be a thunk, so a standalone primary never hashes keys. */
-  private route(server: ServerContext, client: ClientState, write: boolean, slot: number | (() => number)): Route {
+  private route(server: ServerContext, client: ClientState, write: boolean, slot: number | (() => number), readonly = client.readonly_): Route {
     const cluster = server.cluster;
     const view = server.replication?.role();
     const owners = cluster?.owners ?? null;
     // A standalone primary serves every slot (route()'s first rule): skip hashing the key.
     if (owners === null && cluster?.clusterEnabled !== true && (view === undefined || view.role === 'primary')) return SERVE;
     if (typeof slot === 'function') slot = slot();
-    return route({ slot, write, readonly: client.readonly_, asking: client.asking }, routeStateOf(cluster, view, slot));
+    return route({ slot, write, readonly, asking: client.asking }, routeStateOf(cluster, view, slot));
   }
 
   /**

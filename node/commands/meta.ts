@@ -8,6 +8,7 @@
  */
 import type { CommandFlag, CommandSpec, CommandContext, CommandResult } from './types.js';
 import { EXTRA_META } from './meta-extra.js';
+import { PUBSUB_META } from './pubsub-meta.js';
 
 export interface KeySpecMeta {
   readonly notes?: string;
@@ -149,6 +150,7 @@ export const COMMAND_META: Readonly<Record<string, CommandMeta>> = {
   "discard": {arity: 1,flags: ["noscript","loading","stale","fast","allow_busy"],keys: [0,0,0],acl: ["fast","transaction"],tips: [],keySpec: null,summary: "Discard all commands issued after MULTI",since: "2.0.0",group: "transactions",complexity: "O(N), when N is the number of queued commands"},
   "watch": {arity: -2,flags: ["noscript","loading","stale","fast","allow_busy"],keys: [1,-1,1],acl: ["fast","transaction"],tips: [],keySpec: {flags: ["RO"],index: 1,lastkey: -1,keystep: 1,limit: 0},summary: "Watch the given keys to determine execution of the MULTI/EXEC block",since: "2.2.0",group: "transactions",complexity: "O(1) for every key."},
   "unwatch": {arity: 1,flags: ["noscript","loading","stale","fast","allow_busy"],keys: [0,0,0],acl: ["fast","transaction"],tips: [],keySpec: null,summary: "Forget about all watched keys",since: "2.2.0",group: "transactions",complexity: "O(1)"},
+  ...PUBSUB_META,
   ...EXTRA_META,
 };
 

@@ -14,6 +14,7 @@ import { transactionCommands } from './transactions.js';
 import { roleCommands } from './role.js';
 import { slowlogCommand } from './slowlog.js';
 import { latencyCommand } from './latency.js';
+import { pubsubCommands } from './pubsub.js';
 import { bitfieldCommands } from './bitfield.js';
 
 export function createCommandTable(): CommandTable {
@@ -21,6 +22,7 @@ export function createCommandTable(): CommandTable {
     ...stringCommands, ...rangeCommands, ...keyCommands, ...renameCommands, ...bitCommands, ...bitopCommands, ...lcsCommands, ...connectionCommands,
     ...serverCommands, ...clusterCommands, ...transactionCommands, ...roleCommands,
     slowlogCommand, latencyCommand,
+    ...pubsubCommands,
     ...bitfieldCommands,
   ];
   const byName = new Map<string, CommandSpec>();

@@ -14,6 +14,8 @@ import type { InfoCounters } from './info-counters.js';
 import type { SlowLog } from './slowlog.js';
 import type { LatencyMonitor } from './latency.js';
 import type { CommandStats } from './command-stats.js';
+import type { PubSubHub } from '../pubsub/hub.js';
+import type { KeyspaceNotifier } from '../pubsub/keyspace-notifier.js';
 
 export type CommandFlag =
   | 'write'
@@ -91,6 +93,8 @@ export interface ClientState {
   queryBufferBytes(): number;
   /** Closes the connection (CLIENT KILL). */
   kill(): void;
+  /** Sends encoded Pub/Sub push bytes after the replies already due (RESP connections only). */
+  deliverPush?(bytes: Buffer): void;
 }
 
 export interface ClientRegistry {
@@ -134,6 +138,10 @@ export interface ServerContext {
   readonly commands: CommandTable;
   /** WATCHed keys of every client (the dispatcher's and the transaction commands' shared view). */
   readonly watches: WatchRegistry;
+  /** Pub/Sub subscriptions and delivery (absent in contexts built by hand in unit tests). */
+  readonly pubsub?: PubSubHub<ClientState>;
+  /** Keyspace notifications: write handlers run through it (commands/invoke.ts). */
+  readonly keyspaceEvents?: KeyspaceNotifier;
   /** INFO stats/errorstats counters the dispatcher keeps. */
   readonly infoCounters: InfoCounters;
   /** SLOWLOG's entries and settings (CONFIG SET changes them). */

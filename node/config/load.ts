@@ -6,6 +6,7 @@
 import { parseHostPatterns } from '../../common/http-browser-guard.js';
 import { NODE_NAME, parsePeerAddress, splitNames } from '../replication/peer-address.js';
 import { SETTINGS, envName, flagName, type NodeConfig, type SettingDef } from './schema.js';
+import { INVALID_EVENT_CLASS, parseKeyspaceEventFlags } from '../pubsub/keyspace-flags.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -180,6 +181,9 @@ function validateCrossField(c: NodeConfig): void {
     parseHostPatterns(c.httpAllowedHosts);
   } catch (err) {
     throw new ConfigError(`invalid httpAllowedHosts: ${(err as Error).message}`);
+  }
+  if (parseKeyspaceEventFlags(c.notifyKeyspaceEvents) === null) {
+    throw new ConfigError(`invalid notifyKeyspaceEvents ${JSON.stringify(c.notifyKeyspaceEvents)}: ${INVALID_EVENT_CLASS}`);
   }
   if (c.role === 'replica' && c.replicaOf === '') throw new ConfigError('role replica needs replicaOf (name@host:busPort of the primary)');
   if (c.replicaOf !== '') {

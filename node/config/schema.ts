@@ -61,6 +61,10 @@ export interface NodeConfig {
   slowlogLogSlowerThan: number;
   slowlogMaxLen: number;
   latencyMonitorThreshold: number;
+  notifyKeyspaceEvents: string;
+  pubsubOutputBufferHardBytes: number;
+  pubsubOutputBufferSoftBytes: number;
+  pubsubOutputBufferSoftSeconds: number;
   compression: 'none' | 'zlib' | 'brotli';
   compressionThresholdBytes: number;
   readCacheEntries: number;
@@ -124,6 +128,10 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'slowlogLogSlowerThan', type: 'int', default: 10000, min: -1, max: 2147483647, help: 'commands that run at least this many microseconds enter the slow log (0: every command, -1: none); Redis\'s slowlog-log-slower-than, also CONFIG SET' },
   { key: 'slowlogMaxLen', type: 'int', default: 128, min: 0, max: 1000000, help: 'most slow log entries kept (the oldest go first); Redis\'s slowlog-max-len, also CONFIG SET' },
   { key: 'latencyMonitorThreshold', type: 'int', default: 0, min: 0, max: 86400000, help: 'commands that run at least this many milliseconds are LATENCY events (0: monitor off); Redis\'s latency-monitor-threshold, also CONFIG SET' },
+  { key: 'notifyKeyspaceEvents', type: 'string', default: '', help: 'keyspace notifications: Redis\'s notify-keyspace-events letters (K E g $ x n A ...; empty: off), also CONFIG SET' },
+  { key: 'pubsubOutputBufferHardBytes', type: 'bytes', default: 32 * MiB, min: 0, max: 4096 * MiB, help: 'a Pub/Sub subscriber with this many unsent bytes is disconnected at once (0: no hard limit); Redis\'s client-output-buffer-limit pubsub hard limit, also CONFIG SET' },
+  { key: 'pubsubOutputBufferSoftBytes', type: 'bytes', default: 8 * MiB, min: 0, max: 4096 * MiB, help: 'a Pub/Sub subscriber over this many unsent bytes for longer than pubsubOutputBufferSoftSeconds is disconnected (0: no soft limit); also CONFIG SET' },
+  { key: 'pubsubOutputBufferSoftSeconds', type: 'int', default: 60, min: 0, max: 86400, help: 'how long a Pub/Sub subscriber may stay over the soft output-buffer limit; also CONFIG SET' },
   { key: 'compression', type: 'enum', default: 'zlib', values: ['none', 'zlib', 'brotli'], help: 'compression for values above the threshold' },
   { key: 'compressionThresholdBytes', type: 'bytes', default: 1 * KiB, min: 0, max: 512 * MiB, help: 'values at least this large are stored compressed' },
   { key: 'readCacheEntries', type: 'int', default: 100000, min: 0, max: 100000000, help: 'hot values kept in an in-memory LRU in front of SQLite (0: no cache)' },

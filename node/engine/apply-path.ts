@@ -39,6 +39,8 @@ export class ApplyPath {
   private expiringCountAtBegin = 0;
   private expiredKeysAtBegin = 0;
   private readonly listeners: Array<(key: Buffer) => void> = [];
+  /** Told every key deleted because its TTL passed, lazily or by the active cycle (keyspace notifications). */
+  private readonly expiredListeners: Array<(key: Buffer) => void> = [];
   private log: MutationLog | null = null;
   /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
   private atomicDepth = 0;
@@ -118,6 +120,11 @@ export class ApplyPath {
     this.listeners.push(listener);
   }
 
+  /** Called (after the delete's onChange) for every key deleted because it had expired. */
+  onExpired(listener: (key: Buffer) => void): void {
+    this.expiredListeners.push(listener);
+  }
+
   setMutationLog(log: MutationLog | null): void {
     this.log = log;
   }
@@ -151,6 +158,7 @@ export class ApplyPath {
     if (expiresAt !== null && expiresAt <= now) {
       this.expiredKeysValue++;
       this.events.onLazyExpired(key);
+      for (const l of this.expiredListeners) l(key);
       return 'expired';
     }
     return 'live';
@@ -164,6 +172,7 @@ export class ApplyPath {
     });
     this.expiredKeysValue++;
     this.deleted(key, true);
+    for (const l of this.expiredListeners) l(key);
   }
 
   setExpiry(id: number, key: Buffer, oldExpiresAt: number | null, expiresAt: number | null): void {

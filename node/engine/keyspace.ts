@@ -178,6 +178,10 @@ export class SqliteKeyspace implements Keyspace {
     this.apply.onChange(listener);
   }
 
+  onExpired(listener: (key: Buffer) => void): void {
+    this.apply.onExpired(listener);
+  }
+
   /** Attaches the replication log (one at a time; null detaches). */
   setMutationLog(log: MutationLog | null): void {
     this.apply.setMutationLog(log);

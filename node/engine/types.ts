@@ -95,6 +95,8 @@ export interface Keyspace {
   atomically<T>(fn: () => T): T;
   /** Called after every change to a key (WATCH invalidation, metrics). */
   onChange(listener: (key: Buffer) => void): void;
+  /** Called for every key deleted because its TTL passed (lazily or by the active cycle); keyspace notifications' `expired`. */
+  onExpired?(listener: (key: Buffer) => void): void;
 }
 
 /**

@@ -79,6 +79,15 @@ export class ReplyWriter {
         for (let i = 0; i < items.length; i++) this.write(items[i]!, protocol);
         return;
       }
+      case 'push': {
+        const items = reply.items;
+        this.prefixedInt(protocol === 3 ? 0x3e : 0x2a, items.length);
+        for (let i = 0; i < items.length; i++) this.write(items[i]!, protocol);
+        return;
+      }
+      case 'sequence':
+        for (const r of reply.replies) this.write(r, protocol);
+        return;
       case 'set': {
         const items = reply.items;
         this.prefixedInt(protocol === 3 ? 0x7e : 0x2a, items.length);

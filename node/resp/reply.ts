@@ -23,7 +23,11 @@ export type Reply =
   /** RESP3 boolean; RESP2 integer 1/0. */
   | { readonly kind: 'boolean'; readonly value: boolean }
   /** RESP3 verbatim string ("txt"); RESP2 bulk string. */
-  | { readonly kind: 'verbatim'; readonly format: string; readonly value: string };
+  | { readonly kind: 'verbatim'; readonly format: string; readonly value: string }
+  /** RESP3 push ('>', Pub/Sub messages and confirmations); RESP2 array. */
+  | { readonly kind: 'push'; readonly items: readonly Reply[] }
+  /** Several top-level replies for one command (SUBSCRIBE a b: one confirmation per channel), written back to back. */
+  | { readonly kind: 'sequence'; readonly replies: readonly Reply[] };
 
 export const OK: Reply = Object.freeze({ kind: 'simple', value: 'OK' });
 export const QUEUED: Reply = Object.freeze({ kind: 'simple', value: 'QUEUED' });
@@ -45,6 +49,8 @@ export const set = (items: readonly Reply[]): Reply => ({ kind: 'set', items });
 export const double = (value: number): Reply => ({ kind: 'double', value });
 export const boolean = (value: boolean): Reply => ({ kind: 'boolean', value });
 export const verbatim = (value: string, format = 'txt'): Reply => ({ kind: 'verbatim', format, value });
+export const push = (items: readonly Reply[]): Reply => ({ kind: 'push', items });
+export const sequence = (replies: readonly Reply[]): Reply => ({ kind: 'sequence', replies });
 
 /** Redis's standard error texts, kept in one place so every command words them identically. */
 export const Errors = {

@@ -156,7 +156,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   let ready = false;
   let resp: RespServer | undefined;
   let respPort = config.port;
-  const { server, dispatcher } = createServerContext({
+  const { server, dispatcher, pubsub } = createServerContext({
     keyspace: engine.keyspace,
     commits: engine.commits,
     config,
@@ -184,13 +184,20 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     engineStats: () => engine.stats(),
     infoSections: () => runtimeInfoSections(config, engine.stats()),
     now: () => Date.now(),
+    onPubSubLimitDisconnect: (client, outputBytes) => {
+      metrics.rejectedConnections.inc({ reason: 'pubsub_output_buffer' });
+      logger.warn('closing subscriber: client-output-buffer-limit pubsub reached', { client: client.id, addr: client.addr, outputBytes });
+    },
   });
 
   resp = new RespServer({
     config,
     commits: engine.commits,
     execute: server.execute,
-    onClientClosed: (client) => dispatcher.clientClosed(client),
+    onClientClosed: (client) => {
+      dispatcher.clientClosed(client);
+      pubsub.removeSubscriber(client);
+    },
     onCommandDone: (client, argv, command, durationUs, reply) => server.commandDone(client, argv, command, durationUs, reply),
     logger,
     metrics,

@@ -14,6 +14,9 @@ import { CommandStats } from '../commands/command-stats.js';
 import { CommandObserver } from '../commands/command-observer.js';
 import type { NodeConfig } from '../config/schema.js';
 import type { CommitScheduler, EngineStats, Keyspace } from '../engine/types.js';
+import { PubSubHub } from '../pubsub/hub.js';
+import { KeyspaceNotifier } from '../pubsub/keyspace-notifier.js';
+import { pubsubHubOptions } from '../pubsub/config.js';
 
 export interface ServerContextDeps {
   readonly keyspace: Keyspace;
@@ -36,12 +39,16 @@ export interface ServerContextDeps {
   now(): number;
   /** How long a write waits for a slot fence to lift (default: the dispatcher's). */
   readonly fenceWaitMs?: number;
+  /** A subscriber was disconnected at its pubsub output-buffer limit (log, metrics). */
+  onPubSubLimitDisconnect?(client: ClientState, outputBytes: number): void;
 }
 
 export interface AssembledServer {
   readonly server: ServerContext;
   /** The RESP server tells it about closed connections (clientClosed). */
   readonly dispatcher: CommandDispatcher;
+  /** The node's Pub/Sub (closed connections leave it; the runtime attaches the cluster forwarder). */
+  readonly pubsub: PubSubHub<ClientState>;
 }
 
 export function createServerContext(deps: ServerContextDeps): AssembledServer {
@@ -52,6 +59,8 @@ export function createServerContext(deps: ServerContextDeps): AssembledServer {
   const commandStats = new CommandStats();
   const observer = new CommandObserver(deps.commands, { slowlog, latency, stats: commandStats, now: () => deps.now() });
   const dispatcher = new CommandDispatcher(deps.commands, { watches, counters: infoCounters }, { fenceWaitMs: deps.fenceWaitMs });
+  const pubsub = new PubSubHub<ClientState>(pubsubHubOptions(deps.config, (c, bytes) => deps.onPubSubLimitDisconnect?.(c, bytes)));
+  const keyspaceEvents = new KeyspaceNotifier(pubsub, deps.keyspace, deps.commits);
   const server: ServerContext = {
     keyspace: deps.keyspace,
     commits: deps.commits,
@@ -59,6 +68,8 @@ export function createServerContext(deps: ServerContextDeps): AssembledServer {
     get clients() { return deps.clients(); },
     commands: deps.commands,
     watches,
+    pubsub,
+    keyspaceEvents,
     infoCounters,
     slowlog,
     latency,
@@ -77,5 +88,5 @@ export function createServerContext(deps: ServerContextDeps): AssembledServer {
     execute: (client: ClientState, argv: Buffer[]) => dispatcher.execute(server, client, argv),
     now: () => deps.now(),
   };
-  return { server, dispatcher };
+  return { server, dispatcher, pubsub };
 }

@@ -106,6 +106,8 @@ export class Connection implements ClientState {
   /** The peer sent FIN: run nothing new, close once the replies already due are written. */
   private peerEnded = false;
   private linger: NodeJS.Timeout | null = null;
+  /** Inside process(): the shared writer holds this connection's batch, so a push joins it in order. */
+  private processing = false;
 
   constructor(readonly id: number, private readonly socket: Socket, private readonly host: ConnectionHost) {
     const cfg = host.config;
@@ -127,6 +129,28 @@ export class Connection implements ClientState {
 
   queryBufferBytes(): number {
     return this.parser.unparsedBytes();
+  }
+
+  /**
+   * A Pub/Sub push (message, keyspace event, sunsubscribe): never ahead of a
+   * reply already due to this client. While the connection runs its own
+   * commands (a RESP3 client publishing to itself) the push joins the batch
+   * being built; while batches wait for their commit it waits behind them;
+   * otherwise it is written at once.
+   */
+  deliverPush(bytes: Buffer): void {
+    if (this.stopped || this.destroyed) return;
+    if (this.processing) {
+      this.host.writer.raw(bytes);
+      return;
+    }
+    if (this.inflight > 0) {
+      this.inflight++;
+      this.inflightBytes += bytes.length;
+      this.host.commits.afterCommit(() => this.deliver(bytes, 0, null, false, bytes.length, null));
+      return;
+    }
+    this.socket.write(bytes);
   }
 
   kill(): void {
@@ -173,6 +197,15 @@ export class Connection implements ClientState {
 
   /** Runs every complete command (after `first`, the reply a Promise settled with) and flushes the batch. */
   private process(first: Reply | null): void {
+    this.processing = true;
+    try {
+      this.processCommands(first);
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private processCommands(first: Reply | null): void {
     const host = this.host;
     const writer = host.writer;
     const parser = this.parser;
