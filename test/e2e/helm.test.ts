@@ -2,7 +2,7 @@
  * The Helm chart (helm/irisdb) with the real helm binary, against the
  * environment's real API server (issue #7, "It must show" 1): `helm lint`
  * and `helm template` pass; values.schema.json rejects bad values; what the
- * chart renders (default, ServiceMonitor and watchNamespaces variants) is
+ * chart renders (default, ServiceMonitor, Grafana dashboard and watchNamespaces variants) is
  * accepted by `kubectl apply --dry-run=server`; a real `helm install` (with
  * no operator pods) gives the operator's ServiceAccount exactly the access it
  * needs, checked with `kubectl auth can-i --as`.
@@ -10,9 +10,12 @@
 import { expect } from 'chai';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { load } from 'js-yaml';
 import { REPO_ROOT } from '../support/kube/binaries.js';
+import { DASHBOARD_FILE, PROMTOOL_BIN, RULES_FILE } from '../support/prometheus.js';
+import { run } from '../support/run.js';
 import { CHART, openHelm, parseManifests, type Helm, type Rendered } from '../support/kube/helm.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, type KubeEnv } from './helpers.js';
@@ -70,7 +73,7 @@ describe('e2e: Helm chart helm/irisdb', function () {
   });
 
   it('passes helm lint --strict with the default values and with every variant', async () => {
-    for (const extra of [[], ['--set', 'metrics.serviceMonitor.enabled=true'], ['--set', `watchNamespaces={${watchedA},${watchedB}}`], ['--set', 'metrics.enabled=false,rbac.aggregateToDefaultRoles=false']]) {
+    for (const extra of [[], ['--set', 'metrics.serviceMonitor.enabled=true'], ['--set', 'metrics.prometheusRule.enabled=true,metrics.grafanaDashboard.enabled=true,metrics.podMonitor.enabled=true'], ['--set', `watchNamespaces={${watchedA},${watchedB}}`], ['--set', 'metrics.enabled=false,rbac.aggregateToDefaultRoles=false']]) {
       const out = await helm.ok(['lint', '--strict', CHART, ...extra]);
       expect(out, extra.join(' ')).to.contain('1 chart(s) linted, 0 chart(s) failed');
     }
@@ -128,6 +131,50 @@ describe('e2e: Helm chart helm/irisdb', function () {
     expect(noMetrics.map((o) => o.kind)).not.to.include.members(['ServiceMonitor', 'Service']);
   });
 
+  it('renders the PrometheusRule, PodMonitor and Grafana dashboard ConfigMap only when enabled', async () => {
+    const none = await template(releaseAll);
+    expect(none.map((o) => o.kind)).not.to.include.members(['PrometheusRule']);
+    expect(none.map((o) => o.kind)).not.to.include.members(['PodMonitor']);
+    expect(none.map((o) => o.kind)).not.to.include.members(['ConfigMap']);
+
+    const objs = await template(releaseAll, [
+      '--set', 'metrics.prometheusRule.enabled=true,metrics.grafanaDashboard.enabled=true,metrics.podMonitor.enabled=true',
+      '--set', 'metrics.prometheusRule.labels.release=prom', '--set', 'metrics.prometheusRule.runbookBaseUrl=https://wiki.example/irisdb/alerts/',
+      '--set-string', 'metrics.grafanaDashboard.annotations.grafana_folder=IrisDB',
+    ]);
+    // The PrometheusRule holds the rules file's groups, runbook links moved to the configured base; promtool accepts them.
+    const rule = byKind(objs, 'PrometheusRule') as Array<Rendered & { spec: { groups: Array<{ rules: Array<{ annotations: Record<string, string> }> }> } }>;
+    expect(rule).to.have.length(1);
+    expect(rule[0]!.apiVersion).to.equal('monitoring.coreos.com/v1');
+    expect(rule[0]!.metadata.labels).to.include({ release: 'prom' });
+    const source = load(fs.readFileSync(RULES_FILE, 'utf8').replaceAll('https://github.com/irisdb/irisdb/blob/main/docs/alerts.md', 'https://wiki.example/irisdb/alerts')) as { groups: unknown };
+    expect(rule[0]!.spec.groups).to.deep.equal(source.groups);
+    expect(rule[0]!.spec.groups[0]!.rules[0]!.annotations.runbook_url).to.match(/^https:\/\/wiki\.example\/irisdb\/alerts#irisdb/);
+    const rendered = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-helm-rules-')), 'rules.json');
+    try {
+      fs.writeFileSync(rendered, JSON.stringify({ groups: rule[0]!.spec.groups }));
+      const check = await run(PROMTOOL_BIN, ['check', 'rules', rendered]);
+      expect(check.code, check.stdout + check.stderr).to.equal(0);
+    } finally {
+      fs.rmSync(path.dirname(rendered), { recursive: true, force: true });
+    }
+    // The dashboard ConfigMap carries the sidecar's label and the dashboard JSON as it is in the chart.
+    const cm = byKind(objs, 'ConfigMap') as Array<Rendered & { data: Record<string, string>; metadata: { annotations?: Record<string, string> } }>;
+    expect(cm).to.have.length(1);
+    expect(cm[0]!.metadata.labels).to.include({ grafana_dashboard: '1' });
+    expect(cm[0]!.metadata.annotations).to.deep.equal({ grafana_folder: 'IrisDB' });
+    expect(JSON.parse(cm[0]!.data['irisdb.json']!)).to.deep.equal(JSON.parse(fs.readFileSync(DASHBOARD_FILE, 'utf8')));
+    // The PodMonitor scrapes every node pod's http port, in every namespace (or the watched ones), naming cluster and shard.
+    const pm = byKind(objs, 'PodMonitor') as Array<Rendered & { spec: { namespaceSelector: unknown; selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Array<{ port: string; relabelings: Array<{ targetLabel: string }> }> } }>;
+    expect(pm).to.have.length(1);
+    expect(pm[0]!.spec.namespaceSelector).to.deep.equal({ any: true });
+    expect(pm[0]!.spec.selector.matchLabels).to.deep.equal({ 'app.kubernetes.io/name': 'irisdb', 'app.kubernetes.io/managed-by': 'irisdb-operator', 'app.kubernetes.io/component': 'node' });
+    expect(pm[0]!.spec.podMetricsEndpoints[0]!.port).to.equal('http');
+    expect(pm[0]!.spec.podMetricsEndpoints[0]!.relabelings.map((r) => r.targetLabel)).to.deep.equal(['cluster', 'shard']);
+    const scoped = byKind(await template(releaseScoped, ['--set', 'metrics.podMonitor.enabled=true', '--set', `watchNamespaces={${watchedA},${watchedB}}`]), 'PodMonitor') as typeof pm;
+    expect(scoped[0]!.spec.namespaceSelector).to.deep.equal({ matchNames: [watchedA, watchedB] });
+  });
+
   it('renders a Role per watched namespace and nothing cluster-wide for the operator when watchNamespaces is set', async () => {
     const objs = await template(releaseScoped, ['--set', `watchNamespaces={${watchedA},${watchedB}}`]);
     const clusterRoles = byKind(objs, 'ClusterRole').map((o) => o.metadata.name);
@@ -161,6 +208,7 @@ describe('e2e: Helm chart helm/irisdb', function () {
       ['imagePullPolicy=Sometimes', /imagePullPolicy must be one of the following/],
       ['watchNamespaces={Bad_NS}', /watchNamespaces\.0: Does not match pattern/],
       ['replicas=2', /Additional property replicas is not allowed/],
+      ['metrics.prometheusRule.runbookBaseUrl=docs/alerts.md', /metrics\.prometheusRule\.runbookBaseUrl: Does not match pattern/],
     ];
     for (const [set, message] of cases) {
       const r = await helm.run(['template', 'x', CHART, '--set', set]);
@@ -175,6 +223,7 @@ describe('e2e: Helm chart helm/irisdb', function () {
       ['defaults', ['--include-crds']],
       ['serviceMonitor', ['--set', 'metrics.serviceMonitor.enabled=true']],
       ['watchNamespaces', ['--set', `watchNamespaces={${watchedA},${watchedB}}`]],
+      ['grafanaDashboard', ['--set', 'metrics.grafanaDashboard.enabled=true']],
     ];
     for (const [what, extra] of variants) {
       const objs = (await template(releaseAll, extra)).filter((o) => o.kind !== 'ServiceMonitor' || hasServiceMonitorCrd);

@@ -1,0 +1,171 @@
+/**
+ * A real Prometheus (Debian's /usr/bin/prometheus, installed by
+ * scripts/setup.sh --test) for the alert and dashboard tests: started on a
+ * free loopback port with its storage in a temp directory and a generated
+ * scrape config, queried over its HTTP API, killed at the end. Also where
+ * the chart's rules, rule tests and Grafana dashboard live, and the metric
+ * names a PromQL expression reads.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT } from './kube/binaries.js';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+export const PROMETHEUS_BIN = process.env.IRIS_PROMETHEUS ?? '/usr/bin/prometheus';
+export const PROMTOOL_BIN = process.env.IRIS_PROMTOOL ?? '/usr/bin/promtool';
+export const RULES_FILE = path.join(REPO_ROOT, 'helm/irisdb/rules/irisdb.rules.yaml');
+export const RULES_TEST_FILE = path.join(REPO_ROOT, 'helm/irisdb/rules/tests/irisdb.rules.test.yaml');
+export const DASHBOARD_FILE = path.join(REPO_ROOT, 'helm/irisdb/dashboards/irisdb.json');
+export const ALERTS_DOC = path.join(REPO_ROOT, 'docs/alerts.md');
+
+/** One scrape job: static targets sharing labels, optionally with a bearer token file. */
+export interface ScrapeJob {
+  readonly job: string;
+  readonly targets: ReadonlyArray<{ readonly address: string; readonly labels: Readonly<Record<string, string>> }>;
+  readonly bearerTokenFile?: string;
+}
+
+export interface RunningPrometheus {
+  readonly url: string;
+  /** GET /api/v1/query: the result vector, or the error Prometheus gave (a parse error, say). */
+  query(expr: string): Promise<{ ok: true; series: Array<{ metric: Record<string, string>; value: [number, string] }> } | { ok: false; error: string }>;
+  /** Every metric name Prometheus has stored. */
+  metricNames(): Promise<string[]>;
+  /** The scrape targets and their health. */
+  targets(): Promise<Array<{ job: string; health: string; lastError: string; url: string }>>;
+  /** Kills Prometheus and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** Renders a prometheus.yml scraping `jobs` every second. Pure. */
+export function scrapeConfig(jobs: readonly ScrapeJob[]): string {
+  const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 900ms', '  evaluation_interval: 1s', 'scrape_configs:'];
+  for (const j of jobs) {
+    lines.push(`  - job_name: ${JSON.stringify(j.job)}`, '    honor_labels: true');
+    if (j.bearerTokenFile !== undefined) lines.push('    authorization:', '      type: Bearer', `      credentials_file: ${JSON.stringify(j.bearerTokenFile)}`);
+    lines.push('    static_configs:');
+    for (const t of j.targets) {
+      lines.push(`      - targets: [${JSON.stringify(t.address)}]`);
+      lines.push(`        labels: ${JSON.stringify(t.labels)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function startPrometheus(jobs: readonly ScrapeJob[]): Promise<RunningPrometheus> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-prometheus-'));
+  const config = path.join(dir, 'prometheus.yml');
+  fs.writeFileSync(config, scrapeConfig(jobs));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = fs.openSync(path.join(dir, 'prometheus.log'), 'a');
+  const child: ChildProcess = spawn(PROMETHEUS_BIN, [
+    `--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
+    '--storage.tsdb.retention.time=1h', '--log.level=warn',
+  ], { stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const stop = async (): Promise<void> => {
+    if (!exited) {
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  const get = async (p: string): Promise<unknown> => {
+    const res = await fetch(`${url}${p}`);
+    return res.json();
+  };
+  try {
+    await waitFor('prometheus to be ready', async () => {
+      if (exited) throw new Error(`prometheus exited: ${fs.readFileSync(path.join(dir, 'prometheus.log'), 'utf8')}`);
+      const res = await fetch(`${url}/-/ready`).catch(() => null);
+      return res?.ok === true;
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    url,
+    async query(expr) {
+      const body = await get(`/api/v1/query?query=${encodeURIComponent(expr)}`) as { status: string; error?: string; data?: { resultType: string; result: unknown } };
+      if (body.status !== 'success') return { ok: false, error: body.error ?? 'unknown error' };
+      const result = body.data?.resultType === 'vector' ? body.data.result as Array<{ metric: Record<string, string>; value: [number, string] }> : [];
+      return { ok: true, series: result };
+    },
+    async metricNames() {
+      const body = await get('/api/v1/label/__name__/values') as { data: string[] };
+      return body.data;
+    },
+    async targets() {
+      const body = await get('/api/v1/targets') as { data: { activeTargets: Array<{ labels: { job: string }; health: string; lastError: string; scrapeUrl: string }> } };
+      return body.data.activeTargets.map((t) => ({ job: t.labels.job, health: t.health, lastError: t.lastError, url: t.scrapeUrl }));
+    },
+    stop,
+  };
+}
+
+const KEYWORDS = new Set([
+  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'and', 'or', 'unless', 'offset', 'atan2', 'inf', 'nan',
+  // Aggregations, which may come before their `by (...)` rather than their parenthesis.
+  'sum', 'min', 'max', 'avg', 'group', 'stddev', 'stdvar', 'count', 'count_values', 'bottomk', 'topk', 'quantile',
+]);
+const LABEL_LIST_BEFORE = /\b(by|without|on|ignoring|group_left|group_right)\s*$/;
+
+/**
+ * The metric names an expression selects: identifiers outside strings,
+ * label matchers, ranges and grouping label lists that are not functions,
+ * keywords or numbers. Enough for the expressions the chart ships. Pure.
+ */
+export function metricNamesIn(expr: string): string[] {
+  const names = new Set<string>();
+  let i = 0;
+  const skipTo = (close: string): void => {
+    while (i < expr.length && expr[i] !== close) {
+      if (expr[i] === '"' || expr[i] === '\'') skipString();
+      else i++;
+    }
+    i++;
+  };
+  const skipString = (): void => {
+    const q = expr[i++];
+    while (i < expr.length && expr[i] !== q) i += expr[i] === '\\' ? 2 : 1;
+    i++;
+  };
+  while (i < expr.length) {
+    const c = expr[i]!;
+    if (c === '"' || c === '\'' || c === '`') {
+      skipString();
+    } else if (c === '{') {
+      i++;
+      skipTo('}');
+    } else if (c === '[') {
+      i++;
+      skipTo(']');
+    } else if (c === '(' && LABEL_LIST_BEFORE.test(expr.slice(0, i))) {
+      i++;
+      skipTo(')');
+    } else if (c === '$') {
+      i++;
+      while (i < expr.length && /[A-Za-z0-9_]/.test(expr[i]!)) i++;
+    } else if (/[A-Za-z_:]/.test(c)) {
+      const start = i;
+      while (i < expr.length && /[A-Za-z0-9_:]/.test(expr[i]!)) i++;
+      const word = expr.slice(start, i);
+      const rest = expr.slice(i).trimStart();
+      if (!KEYWORDS.has(word.toLowerCase()) && !rest.startsWith('(')) names.add(word);
+    } else if (/[0-9.]/.test(c)) {
+      // A number, possibly with an exponent or a duration unit: one token.
+      while (i < expr.length && /[0-9.eE+a-z]/.test(expr[i]!) && !(expr[i] === '+' && !/[eE]/.test(expr[i - 1]!))) i++;
+    } else {
+      i++;
+    }
+  }
+  return [...names];
+}
