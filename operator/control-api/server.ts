@@ -24,6 +24,7 @@ import type http from 'node:http';
 import { NODE_NAME } from '../../common/cluster-map.js';
 import { isLoopbackAddress, isLoopbackHost } from '../../common/http-browser-guard.js';
 import type { Logger } from '../../common/logger.js';
+import type { Registry } from 'prom-client';
 import { SPEC_LIMITS, SpecError } from '../core/spec.js';
 import { BEARER_CHALLENGE, bearerMatches, checkControlToken } from './auth.js';
 import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from './types.js';
@@ -47,8 +48,9 @@ const bad = (message: string): ApiError => new ApiError(400, 'bad_request', mess
 /**
  * token: the Bearer token every route but /healthz requires (the cluster directory's token).
  * publicRoutes: read-only routes served without the token, behind the same Host/Origin checks (the dashboard).
+ * metrics: served as GET /metrics (Prometheus text), with the token like every other route.
  */
-export function controlApiApp(target: ControlTarget, logger: Logger, token: string, publicRoutes?: express.Router): express.Express {
+export function controlApiApp(target: ControlTarget, logger: Logger, token: string, publicRoutes?: express.Router, metrics?: Registry): express.Express {
   checkControlToken(token);
   const app = express();
   app.disable('x-powered-by');
@@ -78,6 +80,13 @@ export function controlApiApp(target: ControlTarget, logger: Logger, token: stri
   app.get('/status', (_req, res) => {
     res.json(target.status());
   });
+  if (metrics !== undefined) {
+    app.get('/metrics', async (_req, res) => {
+      const text = await metrics.metrics();
+      res.setHeader('Content-Type', metrics.contentType);
+      res.send(text);
+    });
+  }
   app.post('/failover', json, accept(async (body) => {
     const o = fields(body, ['shard'], ['shard']);
     return target.failover(name(o.shard, 'shard'));
@@ -131,9 +140,9 @@ export interface ListeningControlApi {
  * Serves the control API on `host` (a loopback address: it is for irisctl on
  * this machine), `port` (0: any free port), requiring `token` (Bearer).
  */
-export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger, publicRoutes?: express.Router): Promise<ListeningControlApi> {
+export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger, publicRoutes?: express.Router, metrics?: Registry): Promise<ListeningControlApi> {
   if (!isLoopbackAddress(addr.host)) throw new Error(`the control API listens on loopback only, not on ${addr.host}`);
-  const app = controlApiApp(target, logger, addr.token, publicRoutes);
+  const app = controlApiApp(target, logger, addr.token, publicRoutes, metrics);
   const server: http.Server = await new Promise((resolve, reject) => {
     const s = app.listen(addr.port, addr.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);

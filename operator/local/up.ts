@@ -18,6 +18,8 @@ import type { ClusterSpec } from '../core/spec.js';
 import type { FailoverStage } from '../core/state.js';
 import { Controller } from '../controller/controller.js';
 import type { ControllerEvent } from '../controller/context.js';
+import { createControllerMetrics } from '../controller/metrics.js';
+import { Registry } from 'prom-client';
 import { FileStateStore } from './file-state-store.js';
 import { clusterPaths, controlPort, readOrCreateToken } from './layout.js';
 import { LocalStateFile, readLocalState } from './local-state.js';
@@ -101,7 +103,10 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null });
     const c = controller;
     const dashboard = dashboardRouter({ status: () => c.status(), events: () => c.events, operation: () => c.state.operation });
-    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger, dashboard);
+    // The controller's gauges at GET /metrics (token-protected) so a Prometheus can watch a local cluster too.
+    const metrics = new Registry();
+    createControllerMetrics(metrics).watch(controller, '');
+    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger, dashboard, metrics);
   } catch (err) {
     await platform.stopAll();
     throw err;
