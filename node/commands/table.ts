@@ -16,6 +16,11 @@ import { slowlogCommand } from './slowlog.js';
 import { latencyCommand } from './latency.js';
 import { pubsubCommands } from './pubsub.js';
 import { bitfieldCommands } from './bitfield.js';
+import { dumpCommands } from './dump.js';
+import { objectCommand } from './object.js';
+import { memoryCommand } from './memory.js';
+import { functionCommand, scriptCommand } from './scripting-flush.js';
+import { aclCommand } from './acl-whoami.js';
 
 export function createCommandTable(): CommandTable {
   const specs: CommandSpec[] = [
@@ -23,7 +28,7 @@ export function createCommandTable(): CommandTable {
     ...serverCommands, ...clusterCommands, ...transactionCommands, ...roleCommands,
     slowlogCommand, latencyCommand,
     ...pubsubCommands,
-    ...bitfieldCommands,
+    ...bitfieldCommands, ...dumpCommands, objectCommand, memoryCommand, functionCommand, scriptCommand, aclCommand,
   ];
   const byName = new Map<string, CommandSpec>();
   for (const spec of specs) {
