@@ -1,7 +1,8 @@
 /**
  * The operator's entry point (image irisdb/operator): reads its settings
  * from the environment the Helm chart sets (kube/config.ts), serves
- * /healthz, /readyz and /metrics on IRIS_METRICS_PORT, and runs the
+ * /healthz, /readyz and /metrics on IRIS_METRICS_PORT, the web dashboard on
+ * loopback port IRIS_DASHBOARD_PORT (kubectl port-forward), and runs the
  * operator (kube/operator.ts) until SIGTERM, when it stops every cluster's
  * controller and releases its lease so a standby takes over at once.
  */
@@ -11,6 +12,7 @@ import { KubeClient } from './kube/client.js';
 import { ConfigError, operatorConfig } from './kube/config.js';
 import { errorText } from './kube/errors.js';
 import { createOperatorMetrics, serveHealth } from './kube/metrics.js';
+import { listenDashboard } from './dashboard/server.js';
 import { Operator } from './kube/operator.js';
 
 async function main(): Promise<void> {
@@ -31,9 +33,17 @@ async function main(): Promise<void> {
   const health = await serveHealth(config.metricsPort, metrics.registry, () => true, bindHost);
   const client = await KubeClient.load();
   const operator = new Operator({ config, client, logger, metrics });
+  // Loopback only: reached through kubectl port-forward, which the API server authorizes. A port
+  // taken (pods sharing a network) costs the dashboard, not the operator.
+  const dashboardPort = config.dashboardPort;
+  const dashboard = dashboardPort === null ? null : await listenDashboard(() => operator.dashboardSources(), { host: '127.0.0.1', port: dashboardPort }, logger)
+    .catch((err: unknown) => {
+      logger.warn('the dashboard could not listen; running without it', { port: dashboardPort, error: errorText(err) });
+      return null;
+    });
   logger.info('operator starting', {
     namespace: config.namespace, watch: config.watchNamespaces.length === 0 ? 'all namespaces' : config.watchNamespaces, lease: config.leaderElectionId,
-    metricsPort: health.port, server: client.server,
+    metricsPort: health.port, dashboard: dashboard?.url ?? 'off', server: client.server,
   });
 
   let stopping = false;
@@ -48,6 +58,7 @@ async function main(): Promise<void> {
         logger.error('stopping failed', { error: errorText(err) });
       }
       await health.close();
+      await dashboard?.close();
       client.close();
       process.exit(0);
     })();

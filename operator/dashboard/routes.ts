@@ -4,6 +4,7 @@
  *   GET /                      the page (assets/index.html)
  *   GET /dashboard/<asset>     its script and style sheet
  *   GET /dashboard/api/view    DashboardView as JSON; the page polls it
+ *                              (?cluster=KEY picks one of several clusters)
  * The assets are files of the source tree (operator/dashboard/assets), found
  * beside the compiled module or, in a build from the repository, in the
  * source tree next to dist/; every response forbids framing and any
@@ -16,6 +17,15 @@ import { fileURLToPath } from 'node:url';
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { NodeSampler } from './node-sampler.js';
 import { buildView, type DashboardSource } from './view.js';
+
+/** The clusters a dashboard shows, by key (local: the one cluster; the operator: namespace/name of each it runs). */
+export type DashboardSources = () => ReadonlyMap<string, DashboardSource>;
+
+/** One source as the only cluster. */
+export const singleCluster = (key: string, source: DashboardSource): DashboardSources => {
+  const m = new Map([[key, source]]);
+  return () => m;
+};
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -32,7 +42,9 @@ const ASSETS: Readonly<Record<string, string>> = {
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-export function dashboardRouter(source: DashboardSource, sampler: NodeSampler = new NodeSampler(), dir: string = assetsDir()): express.Router {
+export function dashboardRouter(sources: DashboardSources, newSampler: () => NodeSampler = () => new NodeSampler(), dir: string = assetsDir()): express.Router {
+  // One sampler per cluster: each keeps its nodes' history.
+  const samplers = new Map<string, NodeSampler>();
   // Read once: the files are small and served on every page load.
   const files = new Map<string, Buffer>();
   for (const f of ['index.html', ...Object.keys(ASSETS)]) files.set(f, fs.readFileSync(path.join(dir, f)));
@@ -60,11 +72,28 @@ export function dashboardRouter(source: DashboardSource, sampler: NodeSampler = 
       res.type(type).send(files.get(name));
     });
   }
-  router.get('/dashboard/api/view', async (_req, res) => {
+  router.get('/dashboard/api/view', async (req, res) => {
+    const all = sources();
+    const keys = [...all.keys()].sort();
+    for (const k of samplers.keys()) if (!all.has(k)) samplers.delete(k);
+    const asked = typeof req.query.cluster === 'string' ? req.query.cluster : undefined;
+    const key = asked ?? keys[0];
+    const source = key === undefined ? undefined : all.get(key);
+    if (key === undefined || source === undefined) {
+      const message = keys.length === 0
+        ? 'this control plane runs no cluster\'s controller now (an operator standby, or no IrisCluster yet)'
+        : `no cluster ${JSON.stringify(key.slice(0, 100))} here (clusters: ${keys.join(', ')})`;
+      res.status(404).json({ error: { code: 'not_found', message }, clusters: keys });
+      return;
+    }
+    let sampler = samplers.get(key);
+    if (sampler === undefined) samplers.set(key, (sampler = newSampler()));
     const status = source.status();
     const nodes = status.shards.flatMap((s) => s.nodes);
     await sampler.refresh(nodes.map((n) => ({ name: n.name, httpUrl: n.httpUrl })));
     res.json(buildView({
+      cluster: key,
+      clusters: keys,
       status,
       events: source.events(),
       operation: source.operation(),

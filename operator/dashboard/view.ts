@@ -35,6 +35,9 @@ export interface NodeChart {
 }
 
 export interface DashboardView {
+  /** The key of the cluster shown, and every cluster this control plane shows (the page's picker). */
+  readonly cluster: string;
+  readonly clusters: readonly string[];
   readonly slotCount: number;
   readonly status: ClusterStatus;
   /** The move of the rebalance's migrate stage under way now. */
@@ -56,6 +59,8 @@ export function migratingSlots(op: RebalanceOp | null): MigratingSlots | null {
 }
 
 export function buildView(input: {
+  readonly cluster: string;
+  readonly clusters: readonly string[];
   readonly status: ClusterStatus;
   readonly events: readonly ControllerEvent[];
   readonly operation: RebalanceOp | null;
@@ -63,6 +68,8 @@ export function buildView(input: {
   readonly now: number;
 }): DashboardView {
   return {
+    cluster: input.cluster,
+    clusters: input.clusters,
     slotCount: SLOT_COUNT,
     status: input.status,
     migrating: migratingSlots(input.operation),

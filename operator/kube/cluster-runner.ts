@@ -12,6 +12,8 @@ import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.js';
 import { Controller } from '../controller/controller.js';
 import type { ControllerEvent } from '../controller/context.js';
+import { controllerSource } from '../dashboard/controller-source.js';
+import type { DashboardSource } from '../dashboard/view.js';
 import { clusterNameRule, validClusterName } from '../core/naming.js';
 import type { KubeClient } from './client.js';
 import { OperatorError, errorText } from './errors.js';
@@ -80,6 +82,11 @@ export class ClusterRunner {
 
   get uid(): string {
     return this.o.uid;
+  }
+
+  /** What the web dashboard shows of this cluster; null until its controller runs. */
+  get dashboardSource(): DashboardSource | null {
+    return this.controller === null ? null : controllerSource(this.controller);
   }
 
   start(): void {

@@ -12,6 +12,8 @@ export interface OperatorConfig {
   readonly logLevel: 'error' | 'warn' | 'info' | 'debug';
   readonly leaderElectionId: string;
   readonly metricsPort: number;
+  /** The web dashboard's port on the pod's loopback (kubectl port-forward reaches it); null: off (IRIS_DASHBOARD_PORT=0). */
+  readonly dashboardPort: number | null;
   /** This instance's identity in the Lease: the pod name. */
   readonly identity: string;
 }
@@ -38,6 +40,12 @@ export function operatorConfig(env: Readonly<Record<string, string | undefined>>
   const portText = (env.IRIS_METRICS_PORT ?? '').trim() || '9090';
   const metricsPort = Number(portText);
   if (!/^\d+$/.test(portText) || metricsPort > 65535) throw new ConfigError('IRIS_METRICS_PORT', `expected a port number (got ${JSON.stringify(portText)})`);
+  const dashboardText = (env.IRIS_DASHBOARD_PORT ?? '').trim() || '8090';
+  const dashboardPort = Number(dashboardText);
+  if (!/^\d+$/.test(dashboardText) || dashboardPort > 65535) throw new ConfigError('IRIS_DASHBOARD_PORT', `expected a port number, or 0 for no dashboard (got ${JSON.stringify(dashboardText)})`);
   const identity = (env.POD_NAME ?? env.HOSTNAME ?? '').trim() || fallbackIdentity;
-  return { namespace, watchNamespaces: [...new Set(watchNamespaces)], logLevel: logLevel as OperatorConfig['logLevel'], leaderElectionId, metricsPort, identity };
+  return {
+    namespace, watchNamespaces: [...new Set(watchNamespaces)], logLevel: logLevel as OperatorConfig['logLevel'], leaderElectionId, metricsPort,
+    dashboardPort: dashboardPort === 0 ? null : dashboardPort, identity,
+  };
 }

@@ -9,6 +9,7 @@
  */
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from '../../common/logger.js';
+import type { DashboardSource } from '../dashboard/view.js';
 import { ClusterRunner } from './cluster-runner.js';
 import type { KubeClient } from './client.js';
 import type { OperatorConfig } from './config.js';
@@ -85,6 +86,16 @@ export class Operator {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** The clusters whose controller runs here (none on a standby), by namespace/name, for the web dashboard. */
+  dashboardSources(): ReadonlyMap<string, DashboardSource> {
+    const out = new Map<string, DashboardSource>();
+    for (const [key, r] of this.runners) {
+      const s = r.dashboardSource;
+      if (s !== null) out.set(key, s);
+    }
+    return out;
   }
 
   /** Fills the caches, then starts electing. */

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import winston from 'winston';
 import type { Logger } from '../../common/logger.js';
 import { listenControlApi, type ListeningControlApi } from '../control-api/server.js';
-import { dashboardRouter } from '../dashboard/routes.js';
+import { controllerSource } from '../dashboard/controller-source.js';
+import { dashboardRouter, singleCluster } from '../dashboard/routes.js';
 import type { ClusterStatus } from '../core/observation.js';
 import type { ClusterSpec } from '../core/spec.js';
 import type { FailoverStage } from '../core/state.js';
@@ -101,8 +102,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   let api: ListeningControlApi;
   try {
     controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null });
-    const c = controller;
-    const dashboard = dashboardRouter({ status: () => c.status(), events: () => c.events, operation: () => c.state.operation });
+    const dashboard = dashboardRouter(singleCluster(CLUSTER_NAME, controllerSource(controller)));
     // The controller's gauges at GET /metrics (token-protected) so a Prometheus can watch a local cluster too.
     const metrics = new Registry();
     createControllerMetrics(metrics).watch(controller, '');

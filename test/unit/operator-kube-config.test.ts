@@ -9,7 +9,7 @@ import { eventObject } from '../../operator/kube/events.js';
 describe('operator/kube config', () => {
   it('has the chart\'s defaults', () => {
     expect(operatorConfig({}, 'host-1')).to.deep.equal({
-      namespace: 'default', watchNamespaces: [], logLevel: 'info', leaderElectionId: 'irisdb-operator', metricsPort: 9090, identity: 'host-1',
+      namespace: 'default', watchNamespaces: [], logLevel: 'info', leaderElectionId: 'irisdb-operator', metricsPort: 9090, dashboardPort: 8090, identity: 'host-1',
     });
   });
 
@@ -18,13 +18,16 @@ describe('operator/kube config', () => {
       IRIS_OPERATOR_NAMESPACE: 'irisdb-system', IRIS_WATCH_NAMESPACES: ' a, b ,,a', IRIS_LOG_LEVEL: 'debug',
       IRIS_LEADER_ELECTION_ID: 'my-lease', IRIS_METRICS_PORT: '9191', HOSTNAME: 'irisdb-operator-7d9-abc',
     }, 'x');
-    expect(c).to.deep.equal({ namespace: 'irisdb-system', watchNamespaces: ['a', 'b'], logLevel: 'debug', leaderElectionId: 'my-lease', metricsPort: 9191, identity: 'irisdb-operator-7d9-abc' });
+    expect(c).to.deep.equal({ namespace: 'irisdb-system', watchNamespaces: ['a', 'b'], logLevel: 'debug', leaderElectionId: 'my-lease', metricsPort: 9191, dashboardPort: 8090, identity: 'irisdb-operator-7d9-abc' });
     expect(operatorConfig({ POD_NAME: 'p', HOSTNAME: 'h' }, 'x').identity).to.equal('p');
   });
 
   it('names the variable that is wrong', () => {
     expect(() => operatorConfig({ IRIS_LOG_LEVEL: 'loud' }, 'x')).to.throw(ConfigError, /IRIS_LOG_LEVEL/);
     expect(() => operatorConfig({ IRIS_METRICS_PORT: '70000' }, 'x')).to.throw(ConfigError, /IRIS_METRICS_PORT/);
+    expect(() => operatorConfig({ IRIS_DASHBOARD_PORT: 'web' }, 'x')).to.throw(ConfigError, /IRIS_DASHBOARD_PORT/);
+    expect(operatorConfig({ IRIS_DASHBOARD_PORT: '0' }, 'x').dashboardPort).to.equal(null);
+    expect(operatorConfig({ IRIS_DASHBOARD_PORT: '9999' }, 'x').dashboardPort).to.equal(9999);
     expect(() => operatorConfig({ IRIS_WATCH_NAMESPACES: 'ok,Not_OK' }, 'x')).to.throw(ConfigError, /IRIS_WATCH_NAMESPACES.*Not_OK/);
   });
 });

@@ -5,7 +5,10 @@
 // slots so tests (and users' tools) can read who owns what from the DOM.
 
 // ?refresh=MS polls faster or slower (at least every 200 ms).
-const POLL_MS = Math.max(200, Number(new URLSearchParams(location.search).get('refresh')) || 1000);
+const PARAMS = new URLSearchParams(location.search);
+const POLL_MS = Math.max(200, Number(PARAMS.get('refresh')) || 1000);
+// ?cluster=KEY: which cluster, where the control plane runs several (the operator); default the first.
+const CLUSTER = PARAMS.get('cluster');
 const SVG = 'http://www.w3.org/2000/svg';
 const MAP_COLS = 256;
 const CELL = 3;
@@ -53,6 +56,15 @@ function renderHeader(view) {
   const nodes = st.shards.reduce((n, s) => n + s.nodes.length, 0);
   $('summary').textContent = `${st.shards.length} shards · ${nodes} nodes · map epoch ${st.mapEpoch} · ${st.slotsAssigned}/${view.slotCount} slots · ${time(view.generatedAt)}`;
   $('messages').replaceChildren(...st.messages.map((m) => el('li', {}, m)));
+  renderClusterLinks(view.clusters, view.cluster);
+}
+
+function renderClusterLinks(keys, current) {
+  $('clusters').replaceChildren(...(keys.length < 2 ? [] : keys.map((k) => {
+    const q = new URLSearchParams(PARAMS);
+    q.set('cluster', k);
+    return el('a', { href: `?${q}`, 'data-cluster': k, 'data-current': k === current }, k);
+  })));
 }
 
 /** The cells of slots first..last on the MAP_COLS-wide grid, as at most three rects (a partial row, full rows, a partial row). */
@@ -242,14 +254,19 @@ function render(view) {
 async function poll() {
   const conn = $('connection');
   try {
-    const res = await fetch('/dashboard/api/view', { cache: 'no-store' });
+    const res = await fetch(`/dashboard/api/view${CLUSTER === null ? '' : `?cluster=${encodeURIComponent(CLUSTER)}`}`, { cache: 'no-store' });
+    if (res.status === 404) {
+      const body = await res.json();
+      renderClusterLinks(body.clusters ?? [], null);
+      throw new Error(body.error?.message ?? 'HTTP 404');
+    }
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     render(await res.json());
     conn.dataset.state = 'ok';
     conn.textContent = '';
   } catch (err) {
     conn.dataset.state = 'lost';
-    conn.textContent = `controller unreachable (${err.message}); showing the last view`;
+    conn.textContent = `no fresh view (${err.message}); showing the last one`;
   } finally {
     setTimeout(poll, POLL_MS);
   }
