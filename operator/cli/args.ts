@@ -3,6 +3,7 @@
  * flags of usage.ts, values checked here (integers, limits, URLs, names),
  * so that everything after parsing can trust its input. Throws UsageError.
  */
+import { type WatchCommand, watchCommand } from './watch-args.js';
 import { parseArgs } from 'node:util';
 import { NODE_NAME } from '../../common/cluster-map.js';
 import type { ScaleRequest } from '../control-api/types.js';
@@ -39,6 +40,7 @@ export type Command =
   | { readonly kind: 'local-down'; readonly dir: string }
   | { readonly kind: 'status'; readonly source: ControlSource; readonly json: boolean; readonly watch: boolean }
   | { readonly kind: 'slots'; readonly source: ControlSource; readonly json: boolean }
+  | WatchCommand
   | { readonly kind: 'request'; readonly source: ControlSource; readonly request: ControlRequest; readonly wait: WaitMode };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -116,6 +118,8 @@ function build(def: VerbDef, v: Values, positionals: readonly string[]): Command
     }
     case 'rebalance':
       return request(v, def.name, { verb: 'rebalance' });
+    case 'watch':
+      return watchCommand(v, sourceOf(v, def.name));
     case 'restart': {
       const node = positionals[0]!;
       if (!NODE_NAME.test(node)) throw new UsageError(`NODE must be a node name (got "${node}")`, def.name);

@@ -11,6 +11,7 @@ import { CliError, UsageError } from './errors.js';
 import type { CliIo } from './output.js';
 import { runRequest, runSlots, runStatus } from './run-cluster.js';
 import { runLocalDown, runLocalUp } from './run-local.js';
+import { runWatch } from './run-watch.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   let cmd: Command;
@@ -40,6 +41,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await runSlots(cmd, io);
       case 'request':
         return await runRequest(cmd, io);
+      case 'watch':
+        return await runWatch(cmd, io);
     }
   } catch (err) {
     if (err instanceof ControlApiError || err instanceof CliError) {

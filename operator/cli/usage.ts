@@ -82,6 +82,15 @@ export const VERBS: readonly VerbDef[] = [
   },
   { name: 'rebalance', args: '', summary: 'move slots so every shard owns the same number, within one', flags: [...TARGET, ...WAIT, HELP] },
   {
+    name: 'watch', args: '', summary: 'print every change of every shard as it happens (the change feed; Ctrl-C stops it)',
+    flags: [
+      { name: 'prefix', type: 'string', value: 'P', help: 'only keys starting with P' },
+      { name: 'from', type: 'string', value: 'POSITIONS', help: 'resume after these positions (shard:epoch:seq,...; printed when watch stops); shards not listed start at their oldest retained change' },
+      JSON_FLAG, ...TARGET, HELP,
+    ],
+    notes: ['Each line: position, op (set, del, expire, clear), key, value. A failover reconnects to the new primary and goes on from the last position.'],
+  },
+  {
     name: 'restart', args: 'NODE', summary: 'restart one node gracefully (a primary first hands over to a replica)',
     flags: [...TARGET, ...WAIT, HELP], notes: ['NODE is a node name as `irisctl status` shows it (iris-shard-0-1).'],
   },
