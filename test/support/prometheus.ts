@@ -36,13 +36,19 @@ export interface RunningPrometheus {
   metricNames(): Promise<string[]>;
   /** The scrape targets and their health. */
   targets(): Promise<Array<{ job: string; health: string; lastError: string; url: string }>>;
+  /** GET /api/v1/rules: each loaded rule's health and last evaluation. */
+  rules(): Promise<Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string; lastEvaluation: string }> }>>;
+  /** GET /api/v1/alerts: pending and firing alerts. */
+  alerts(): Promise<Array<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }>>;
   /** Kills Prometheus and removes its directory. */
   stop(): Promise<void>;
 }
 
-/** Renders a prometheus.yml scraping `jobs` every second. Pure. */
-export function scrapeConfig(jobs: readonly ScrapeJob[]): string {
-  const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 900ms', '  evaluation_interval: 1s', 'scrape_configs:'];
+/** Renders a prometheus.yml scraping `jobs` every second and evaluating `ruleFiles` every second. Pure. */
+export function scrapeConfig(jobs: readonly ScrapeJob[], ruleFiles: readonly string[] = []): string {
+  const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 900ms', '  evaluation_interval: 1s'];
+  if (ruleFiles.length > 0) lines.push('rule_files:', ...ruleFiles.map((f) => `  - ${JSON.stringify(f)}`));
+  lines.push('scrape_configs:');
   for (const j of jobs) {
     lines.push(`  - job_name: ${JSON.stringify(j.job)}`, '    honor_labels: true');
     if (j.bearerTokenFile !== undefined) lines.push('    authorization:', '      type: Bearer', `      credentials_file: ${JSON.stringify(j.bearerTokenFile)}`);
@@ -55,10 +61,10 @@ export function scrapeConfig(jobs: readonly ScrapeJob[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function startPrometheus(jobs: readonly ScrapeJob[]): Promise<RunningPrometheus> {
+export async function startPrometheus(jobs: readonly ScrapeJob[], ruleFiles: readonly string[] = []): Promise<RunningPrometheus> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-prometheus-'));
   const config = path.join(dir, 'prometheus.yml');
-  fs.writeFileSync(config, scrapeConfig(jobs));
+  fs.writeFileSync(config, scrapeConfig(jobs, ruleFiles));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = fs.openSync(path.join(dir, 'prometheus.log'), 'a');
@@ -106,6 +112,14 @@ export async function startPrometheus(jobs: readonly ScrapeJob[]): Promise<Runni
     async targets() {
       const body = await get('/api/v1/targets') as { data: { activeTargets: Array<{ labels: { job: string }; health: string; lastError: string; scrapeUrl: string }> } };
       return body.data.activeTargets.map((t) => ({ job: t.labels.job, health: t.health, lastError: t.lastError, url: t.scrapeUrl }));
+    },
+    async rules() {
+      const body = await get('/api/v1/rules') as { data: { groups: Array<{ name: string; rules: Array<{ name: string; health: string; lastError?: string; lastEvaluation: string }> }> } };
+      return body.data.groups;
+    },
+    async alerts() {
+      const body = await get('/api/v1/alerts') as { data: { alerts: Array<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }> } };
+      return body.data.alerts;
     },
     stop,
   };
