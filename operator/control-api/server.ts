@@ -15,14 +15,15 @@
  * cluster's token (auth.ts): 401 unauthorized otherwise, so another local
  * user cannot fail over or scale the cluster. It also only ever listens on
  * loopback, and refuses what a web page could send it: requests with an
- * Origin header (cross-site POSTs from a browser) or a Host that is not a
- * loopback name (DNS rebinding).
+ * Origin header other than its own (cross-site POSTs from a browser; the
+ * dashboard's page is same-origin and sends the token the user pastes) or
+ * a Host that is not a loopback name (DNS rebinding).
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { AddressInfo } from 'node:net';
 import type http from 'node:http';
 import { NODE_NAME } from '../../common/cluster-map.js';
-import { isLoopbackAddress, isLoopbackHost } from '../../common/http-browser-guard.js';
+import { isLoopbackAddress, isLoopbackHost, sameOrigin } from '../../common/http-browser-guard.js';
 import type { Logger } from '../../common/logger.js';
 import type { Registry } from 'prom-client';
 import { SPEC_LIMITS, SpecError } from '../core/spec.js';
@@ -57,7 +58,8 @@ export function controlApiApp(target: ControlTarget, logger: Logger, token: stri
   app.set('etag', false);
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    if (req.headers.origin !== undefined) throw new ApiError(403, 'forbidden', 'requests from web pages are refused: use irisctl');
+    // The dashboard's own page (same origin: served here, so on a loopback Host) may send its actions, with the token like irisctl.
+    if (req.headers.origin !== undefined && !sameOrigin(req.headers.origin, req.headers.host)) throw new ApiError(403, 'forbidden', 'requests from other web pages are refused: use irisctl or the dashboard');
     if (!isLoopbackHost(req.headers.host)) throw new ApiError(403, 'forbidden', `Host "${req.headers.host ?? ''}" is not a loopback address`);
     next();
   });

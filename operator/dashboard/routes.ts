@@ -42,7 +42,20 @@ const ASSETS: Readonly<Record<string, string>> = {
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-export function dashboardRouter(sources: DashboardSources, newSampler: () => NodeSampler = () => new NodeSampler(), dir: string = assetsDir()): express.Router {
+export interface DashboardOptions {
+  /**
+   * The page offers switchover and rebalance, sent to the control API's own
+   * routes with the token the user pastes (the local controller); off, it is
+   * read-only (the operator: changes go through the IrisCluster resource).
+   */
+  readonly actions?: boolean;
+  readonly newSampler?: () => NodeSampler;
+  readonly assetsDir?: string;
+}
+
+export function dashboardRouter(sources: DashboardSources, opts: DashboardOptions = {}): express.Router {
+  const newSampler = opts.newSampler ?? (() => new NodeSampler());
+  const dir = opts.assetsDir ?? assetsDir();
   // One sampler per cluster: each keeps its nodes' history.
   const samplers = new Map<string, NodeSampler>();
   // Read once: the files are small and served on every page load.
@@ -92,6 +105,7 @@ export function dashboardRouter(sources: DashboardSources, newSampler: () => Nod
     const nodes = status.shards.flatMap((s) => s.nodes);
     await sampler.refresh(nodes.map((n) => ({ name: n.name, httpUrl: n.httpUrl })));
     res.json(buildView({
+      actions: opts.actions ?? false,
       cluster: key,
       clusters: keys,
       status,

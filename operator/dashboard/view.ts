@@ -35,6 +35,8 @@ export interface NodeChart {
 }
 
 export interface DashboardView {
+  /** The page may offer actions (they need the control API's token). */
+  readonly actions: boolean;
   /** The key of the cluster shown, and every cluster this control plane shows (the page's picker). */
   readonly cluster: string;
   readonly clusters: readonly string[];
@@ -59,6 +61,7 @@ export function migratingSlots(op: RebalanceOp | null): MigratingSlots | null {
 }
 
 export function buildView(input: {
+  readonly actions: boolean;
   readonly cluster: string;
   readonly clusters: readonly string[];
   readonly status: ClusterStatus;
@@ -68,6 +71,7 @@ export function buildView(input: {
   readonly now: number;
 }): DashboardView {
   return {
+    actions: input.actions,
     cluster: input.cluster,
     clusters: input.clusters,
     slotCount: SLOT_COUNT,

@@ -102,7 +102,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   let api: ListeningControlApi;
   try {
     controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null });
-    const dashboard = dashboardRouter(singleCluster(CLUSTER_NAME, controllerSource(controller)));
+    const dashboard = dashboardRouter(singleCluster(CLUSTER_NAME, controllerSource(controller)), { actions: true });
     // The controller's gauges at GET /metrics (token-protected) so a Prometheus can watch a local cluster too.
     const metrics = new Registry();
     createControllerMetrics(metrics).watch(controller, '');

@@ -7,8 +7,9 @@
  * from the SVG's data attributes, not pixels); a kill -9 of a primary shows
  * up as the node going down, the replica becoming primary and the failover
  * events; a rescale shows its progress (the operation, its stage, the slots
- * moving); every request the page makes stays on loopback; the view it
- * reads carries no token. Screenshots go to test-artifacts/dashboard/.
+ * moving); a switchover sent from the page needs the pasted token; every
+ * request the page makes stays on loopback; the view it reads carries no
+ * token. Screenshots go to test-artifacts/dashboard/.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -153,6 +154,30 @@ describe('dashboard in a browser (local cluster)', function () {
       return reasons.includes('FailoverStarted') && reasons.includes('FailoverFinished') ? reasons : null;
     }, { timeoutMs: 30_000, intervalMs: 100 });
     await shot('3-failed-over');
+    await cluster.waitReady(120_000);
+  });
+
+  it('sends a switchover with the pasted token (refused without the right one, and from another origin)', async () => {
+    const before = await cluster.shard('shard-1');
+    const heir = before.nodes.find((n) => n.name !== before.primary)!.name;
+    await page.locator('#action-shard').selectOption('shard-1');
+    await page.locator('#action-token').fill('not-the-token-not-the-token-not-the-token');
+    await page.locator('#action-switchover').click();
+    await waitFor('the refusal on the page', async () => (await page.locator('#action-result').getAttribute('data-outcome')) === 'error', { timeoutMs: 10_000, intervalMs: 50 });
+    expect(await page.locator('#action-result').innerText()).to.match(/HTTP 401/);
+    expect((await cluster.shard('shard-1')).primary).to.equal(before.primary);
+    // Another site's page cannot send it even with the token: its Origin is not the dashboard's.
+    const token = await cluster.token();
+    const foreign = await fetch(`${dashboardUrl}switchover`, {
+      method: 'POST', headers: { origin: 'http://attacker.example', authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ shard: 'shard-1' }),
+    });
+    expect(foreign.status).to.equal(403);
+
+    await page.locator('#action-token').fill(token);
+    await page.locator('#action-switchover').click();
+    await waitFor('the acceptance on the page', async () => (await page.locator('#action-result').getAttribute('data-outcome')) === 'ok', { timeoutMs: 10_000, intervalMs: 50 });
+    await waitFor(`the page to show ${heir} as shard-1's primary`, async () => (await primaryShown(page, 'shard-1')) === heir, { timeoutMs: 60_000, intervalMs: 100 });
+    await waitFor('the switchover events on the page', async () => (await eventReasons(page)).includes('SwitchoverFinished'), { timeoutMs: 30_000, intervalMs: 100 });
     await cluster.waitReady(120_000);
   });
 

@@ -68,8 +68,8 @@ describe('dashboard served by the operator (its own loopback port, several clust
     const first = await get(`${server.url}dashboard/api/view`, { host });
     expect(first.status).to.equal(200);
     expect(first.body).to.not.include(token);
-    const view = JSON.parse(first.body) as { cluster: string; clusters: string[]; status: { shards: unknown[] } };
-    expect(view).to.deep.include({ cluster: 'team-b/orders', clusters: ['team-b/orders'] });
+    const view = JSON.parse(first.body) as { actions: boolean; cluster: string; clusters: string[]; status: { shards: unknown[] } };
+    expect(view).to.deep.include({ actions: false, cluster: 'team-b/orders', clusters: ['team-b/orders'] });
     expect(view.status.shards).to.have.length(2);
     expect((await get(`${server.url}dashboard/api/view?cluster=team-b%2Forders`, { host })).status).to.equal(200);
     const missing = await get(`${server.url}dashboard/api/view?cluster=team-a%2Fother`, { host });

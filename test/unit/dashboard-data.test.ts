@@ -137,7 +137,7 @@ describe('dashboard: view', () => {
 
   it('carries the newest events first, at most VIEW_EVENTS', () => {
     const events = Array.from({ length: VIEW_EVENTS + 5 }, (_, i) => ({ at: i, type: 'Normal' as const, reason: `R${i}`, message: '' }));
-    const v = buildView({ cluster: 'iris', clusters: ['iris'], status: STATUS, events, operation: null, charts: [], now: 5 });
+    const v = buildView({ actions: false, cluster: 'iris', clusters: ['iris'], status: STATUS, events, operation: null, charts: [], now: 5 });
     expect(v.events).to.have.length(VIEW_EVENTS);
     expect(v.events[0]!.reason).to.equal(`R${VIEW_EVENTS + 4}`);
     expect(v.slotCount).to.equal(16384);

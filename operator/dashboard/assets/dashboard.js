@@ -241,8 +241,43 @@ function renderCharts(view) {
   }));
 }
 
+/** The shard picker follows the shard list without losing the user's choice. */
+function renderActions(view) {
+  $('actions').hidden = !view.actions;
+  if (!view.actions) return;
+  const select = $('action-shard');
+  const ids = view.status.shards.map((s) => s.id);
+  if (ids.join(',') === [...select.options].map((o) => o.value).join(',')) return;
+  const chosen = select.value;
+  select.replaceChildren(...ids.map((id) => el('option', { value: id }, id)));
+  if (ids.includes(chosen)) select.value = chosen;
+}
+
+/** POSTs an action to the control API with the pasted token, as irisctl would, and shows its answer. */
+async function act(path, body) {
+  const out = $('action-result');
+  const token = $('action-token').value.trim();
+  if (token === '') {
+    out.dataset.outcome = 'error';
+    out.textContent = 'paste the cluster token first';
+    return;
+  }
+  out.dataset.outcome = 'pending';
+  out.textContent = `${path.slice(1)}: sending…`;
+  try {
+    const res = await fetch(path, { method: 'POST', cache: 'no-store', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const answer = await res.json().catch(() => ({}));
+    out.dataset.outcome = res.ok ? 'ok' : 'error';
+    out.textContent = res.ok ? `${path.slice(1)}: ${answer.message ?? 'accepted'}` : `${path.slice(1)} refused (HTTP ${res.status}): ${answer.error?.message ?? ''}`;
+  } catch (err) {
+    out.dataset.outcome = 'error';
+    out.textContent = `${path.slice(1)} failed: ${err.message}`;
+  }
+}
+
 function render(view) {
   renderHeader(view);
+  renderActions(view);
   renderOperations(view);
   renderSlotMap(view);
   renderShards(view);
@@ -272,4 +307,8 @@ async function poll() {
   }
 }
 
-document.addEventListener('DOMContentLoaded', () => void poll());
+document.addEventListener('DOMContentLoaded', () => {
+  $('action-switchover').addEventListener('click', () => void act('/switchover', { shard: $('action-shard').value }));
+  $('action-rebalance').addEventListener('click', () => void act('/rebalance', {}));
+  void poll();
+});
