@@ -45,9 +45,12 @@ interface Watched {
 export function createControllerMetrics(registry: Registry, now: () => number = Date.now): ControllerMetrics {
   const r = [registry];
   const watched: Watched[] = [];
+  let snapshot: Array<{ w: Watched; st: ClusterStatus }> = [];
+  // Registered first: its collect takes the scrape's snapshot (one status per cluster) that everything below reads.
   const failovers = new Counter({
     name: 'irisdb_controller_failovers_total', help: 'Changes of primary the controller started, by shard and kind (failover: the primary was lost; switchover: planned)',
     labelNames: ['namespace', 'cluster', 'shard', 'kind'] as const, registers: r,
+    collect() { snapshot = refresh(); },
   });
   const restarts = new Counter({
     name: 'irisdb_controller_node_restarts_total', help: 'Node restarts the platform reported (process or pod restarts) since the controller started',
@@ -85,13 +88,10 @@ export function createControllerMetrics(registry: Registry, now: () => number = 
     return { w, st };
   });
 
-  let snapshot: Array<{ w: Watched; st: ClusterStatus }> = [];
-  // Every gauge below reads the snapshot taken by the first one, so one scrape builds each status once.
-  const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge<string>, w: Watched, st: ClusterStatus) => void, first = false): void => {
+  const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge<string>, w: Watched, st: ClusterStatus) => void): void => {
     new Gauge({
       name, help, labelNames: ['namespace', 'cluster', ...labelNames], registers: r,
       collect() {
-        if (first) snapshot = refresh();
         this.reset();
         for (const { w, st } of snapshot) fill(this, w, st);
       },
@@ -100,7 +100,7 @@ export function createControllerMetrics(registry: Registry, now: () => number = 
 
   gauge('irisdb_controller_cluster_phase', '1 for the phase the cluster is in (Bootstrapping, Ready, Degraded, Unavailable)', ['phase'], (g, w, st) => {
     for (const p of PHASES) g.set({ namespace: w.namespace, cluster: st.cluster, phase: p }, p === st.phase ? 1 : 0);
-  }, true);
+  });
   gauge('irisdb_controller_slots_assigned', 'Hash slots the published cluster map assigns to a shard (16384 when every key can be served)', [], (g, w, st) => {
     g.set({ namespace: w.namespace, cluster: st.cluster }, st.slotsAssigned);
   });
