@@ -5,7 +5,7 @@
  * `#` offsets, zero padding, TTL kept, the offset limit, BITFIELD_RO
  * refusing writes, WATCH and MULTI, and every parse error.
  */
-import { itMatchesCases, useStandaloneParityPair } from '../support/parity.js';
+import { itMatchesCases, useParityPair, useStandaloneParityPair } from '../support/parity.js';
 
 export const BITFIELD_CASES: Record<string, readonly string[]> = {
   'GET, SET, INCRBY: widths, signs, padding and mixed operations': [
@@ -69,4 +69,10 @@ describe('Redis parity: BITFIELD, BITFIELD_RO (standalone node vs redis-server)'
   describe('RESP3', () => {
     itMatchesCases(env, 3, BITFIELD_CASES);
   });
+});
+
+describe('Redis parity: BITFIELD, BITFIELD_RO (node vs redis-server in cluster mode)', function () {
+  this.timeout(60_000);
+  const env = useParityPair();
+  itMatchesCases(env, 2, BITFIELD_CASES);
 });

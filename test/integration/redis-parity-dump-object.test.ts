@@ -6,7 +6,7 @@
  * DUMP payloads exchanged both ways between the two servers.
  */
 import { expect } from 'chai';
-import { itMatchesCases, useStandaloneParityPair, type ParityEnv } from '../support/parity.js';
+import { itMatchesCases, useParityPair, useStandaloneParityPair, type ParityEnv } from '../support/parity.js';
 import { RawRespClient, parseReply, type Arg } from '../support/resp-client.js';
 import { encodeLength, withDumpFooter } from '../../node/commands/rdb-string.js';
 import { lzfCompress } from '../../node/commands/rdb-lzf.js';
@@ -76,7 +76,7 @@ export const DUMP_CASES: Record<string, ReadonlyArray<string | readonly Arg[]>> 
     'ttl k', 'set t x ex 100', restore('t', '0', P.hello, 'replace'), 'ttl t',
   ],
   'DUMP and RESTORE in MULTI and under WATCH': [
-    'set s hello', 'multi', 'dump s', restore('r', '0', P.hello), restore('r', '0', P.hello), 'get r', 'exec',
+    'set {m}s hello', 'multi', 'dump {m}s', restore('{m}r', '0', P.hello), restore('{m}r', '0', P.hello), 'get {m}r', 'exec',
     'watch r', restore('r', '0', P.int8, 'replace'), 'multi', 'ping', 'exec', 'watch r', restore('r', '0', P.int8), 'multi', 'ping', 'exec',
     'watch z', restore('z', '1', P.hello, 'absttl'), 'multi', 'ping', 'exec',
   ],
@@ -182,4 +182,10 @@ describe('Redis parity: DUMP, RESTORE, OBJECT, MEMORY, FUNCTION/SCRIPT FLUSH, AC
   describe('DUMP payloads exchanged both ways', () => {
     exchangeTests(env);
   });
+});
+
+describe('Redis parity: DUMP, RESTORE, OBJECT, MEMORY, FUNCTION/SCRIPT FLUSH, ACL WHOAMI (node vs redis-server in cluster mode)', function () {
+  this.timeout(60_000);
+  const env = useParityPair();
+  itMatchesCases(env, 2, DUMP_CASES);
 });
