@@ -26,7 +26,8 @@ export class SseParser {
     const out: SseMessage[] = [];
     for (;;) {
       const nl = this.buf.search(/\r\n|\r|\n/);
-      if (nl === -1) break;
+      // A CR at the end of the chunk may be half of a CRLF: wait for the next byte.
+      if (nl === -1 || (nl === this.buf.length - 1 && this.buf[nl] === '\r')) break;
       const line = this.buf.slice(0, nl);
       this.buf = this.buf.slice(nl + (this.buf.startsWith('\r\n', nl) ? 2 : 1));
       if (line === '') {
