@@ -5,6 +5,7 @@
  */
 import { type WatchCommand, watchCommand } from './watch-args.js';
 import { parseArgs } from 'node:util';
+import { type BackupAction, type BackupCommand, backupCommand } from './run-backup-args.js';
 import { NODE_NAME } from '../../common/cluster-map.js';
 import type { ScaleRequest } from '../control-api/types.js';
 import { type ClusterSpec, DEFAULT_SPEC, SPEC_LIMITS, SpecError, validateSpec } from '../core/spec.js';
@@ -36,10 +37,13 @@ export type Command =
       readonly kind: 'local-up'; readonly dir: string; readonly spec: ClusterSpec; readonly basePort: number;
       /** Tests only (--test-hold-failover-stage): the controller stops every change of primary before this stage. */
       readonly holdFailoverStage?: FailoverStage;
+      /** --restore-from URL [--backup ID]: create the cluster from a backup. */
+      readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: { readonly endpoint?: string; readonly region?: string; readonly forcePathStyle?: boolean } };
     }
   | { readonly kind: 'local-down'; readonly dir: string }
   | { readonly kind: 'status'; readonly source: ControlSource; readonly json: boolean; readonly watch: boolean }
   | { readonly kind: 'slots'; readonly source: ControlSource; readonly json: boolean }
+  | BackupCommand
   | WatchCommand
   | { readonly kind: 'request'; readonly source: ControlSource; readonly request: ControlRequest; readonly wait: WaitMode };
 
@@ -55,12 +59,12 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (first.startsWith('-')) throw new UsageError(`unknown flag ${first}: flags go after the verb`);
   let name = first;
   let rest = argv.slice(1);
-  if (first === 'local') {
+  if (first === 'local' || first === 'backup') {
     if (second === undefined || second.startsWith('-')) {
       if (second === '--help' || second === '-h') return { kind: 'help', text: mainUsage() };
-      throw new UsageError('`irisctl local` needs a verb: up, down or status');
+      throw new UsageError(first === 'local' ? '`irisctl local` needs a verb: up, down or status' : '`irisctl backup` needs a verb: create, list, describe or delete');
     }
-    name = `local ${second}`;
+    name = `${first} ${second}`;
     rest = argv.slice(2);
   }
   const def = verbDef(name);
@@ -118,6 +122,11 @@ function build(def: VerbDef, v: Values, positionals: readonly string[]): Command
     }
     case 'rebalance':
       return request(v, def.name, { verb: 'rebalance' });
+    case 'backup create':
+    case 'backup list':
+    case 'backup describe':
+    case 'backup delete':
+      return backupCommand(def.name.slice('backup '.length) as BackupAction, v, positionals, sourceOf(v, def.name), process.env);
     case 'watch':
       return watchCommand(v, sourceOf(v, def.name));
     case 'restart': {
@@ -156,7 +165,17 @@ function localUp(v: Values): Command {
   if (hold !== undefined && !FAILOVER_STAGES.includes(hold as FailoverStage)) {
     throw new UsageError(`--test-hold-failover-stage must be one of ${FAILOVER_STAGES.join(', ')} (got "${hold}")`, verb);
   }
-  return { kind: 'local-up', dir: dirOf(v), spec, basePort, ...(hold !== undefined ? { holdFailoverStage: hold as FailoverStage } : {}) };
+  const from = str(v, 'restore-from');
+  const backupId = str(v, 'backup');
+  if (backupId !== undefined && from === undefined) throw new UsageError('--backup goes with --restore-from', verb);
+  const endpoint = str(v, 's3-endpoint');
+  const region = str(v, 's3-region');
+  const s3 = { ...(endpoint !== undefined ? { endpoint } : {}), ...(region !== undefined ? { region } : {}), ...(v['s3-path-style'] === true ? { forcePathStyle: true } : {}) };
+  const restore = from === undefined ? undefined : { from, ...(backupId !== undefined ? { backupId } : {}), ...(Object.keys(s3).length > 0 ? { s3 } : {}) };
+  return {
+    kind: 'local-up', dir: dirOf(v), spec, basePort, ...(hold !== undefined ? { holdFailoverStage: hold as FailoverStage } : {}),
+    ...(restore !== undefined ? { restore } : {}),
+  };
 }
 
 const FAILOVER_STAGES: readonly FailoverStage[] = ['fence', 'restrict', 'catchup', 'promote', 'publish'];

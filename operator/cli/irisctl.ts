@@ -11,6 +11,7 @@ import { CliError, UsageError } from './errors.js';
 import type { CliIo } from './output.js';
 import { runRequest, runSlots, runStatus } from './run-cluster.js';
 import { runLocalDown, runLocalUp } from './run-local.js';
+import { runBackup } from './run-backup.js';
 import { runWatch } from './run-watch.js';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -41,6 +42,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await runSlots(cmd, io);
       case 'request':
         return await runRequest(cmd, io);
+      case 'backup':
+        return await runBackup(cmd, io);
       case 'watch':
         return await runWatch(cmd, io);
     }

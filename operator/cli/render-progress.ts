@@ -70,7 +70,7 @@ function fraction(op: OperationView): number {
 }
 
 /** "[#######.............]  35%". */
-function bar(f: number, width: number): string {
+export function bar(f: number, width: number): string {
   const filled = Math.round(f * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(f * 100)).padStart(3)}%`;
 }

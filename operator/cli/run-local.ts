@@ -27,6 +27,7 @@ export async function runLocalUp(cmd: LocalUpCommand, io: CliIo, out: NodeJS.Wri
     shards: cmd.spec.shards, replicasPerShard: cmd.spec.replicasPerShard, minSyncReplicas: cmd.spec.minSyncReplicas,
     heartbeatMs: cmd.spec.heartbeatMs, failureThreshold: cmd.spec.failureThreshold, dataDurability: cmd.spec.dataDurability,
     holdFailoverStage: cmd.holdFailoverStage ?? null,
+    ...(cmd.restore !== undefined ? { restore: cmd.restore } : {}),
   })).finally(() => io.signal.removeEventListener('abort', early));
   let asked = false;
   // A failed stop() ends the wait too: `done` may never resolve then.

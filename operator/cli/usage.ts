@@ -39,6 +39,12 @@ const WAIT: FlagDef[] = [
 ];
 const JSON_FLAG: FlagDef = { name: 'json', type: 'boolean', help: 'print JSON instead of text' };
 const STATUS_FLAGS: FlagDef[] = [...TARGET, JSON_FLAG, { name: 'watch', type: 'boolean', help: 'redraw every second until Ctrl-C' }];
+const S3_FLAGS: FlagDef[] = [
+  { name: 's3-endpoint', type: 'string', value: 'URL', help: 'S3-compatible endpoint (default AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS)' },
+  { name: 's3-region', type: 'string', value: 'REGION', help: 'S3 region (default AWS_REGION, else us-east-1)' },
+  { name: 's3-path-style', type: 'boolean', help: 'path-style S3 addressing (the default with a custom endpoint)' },
+];
+const BACKUP_NOTE = 'S3 credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (never flags: they would show in ps); see docs/backup.md.';
 const SHARD_NOTE = 'SHARD is a shard id as `irisctl status` shows it (shard-1) or its index (1).';
 
 export const VERBS: readonly VerbDef[] = [
@@ -53,6 +59,9 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'heartbeat-ms', type: 'string', value: 'MS', help: `how often the controller checks every node (default ${DEFAULT_SPEC.heartbeatMs})` },
       { name: 'failure-threshold', type: 'string', value: 'N', help: `missed heartbeats before a primary is failed over (default ${DEFAULT_SPEC.failureThreshold})` },
       { name: 'data-durability', type: 'string', value: 'MODE', help: `required: writes wait for minSyncReplicas replicas even while replicas are down; preferred: a failed replica stops being waited for (default ${DEFAULT_SPEC.dataDurability})` },
+      { name: 'restore-from', type: 'string', value: 'URL', help: 'create a NEW cluster from the backups at URL (file:///path or s3://bucket/prefix); refused over an existing cluster' },
+      { name: 'backup', type: 'string', value: 'ID', help: 'with --restore-from: the backup to restore (default: the newest complete one)' },
+      ...S3_FLAGS,
       { name: 'test-hold-failover-stage', type: 'string', value: 'STAGE', help: 'tests only: stop every change of primary before STAGE (fence, restrict, catchup, promote, publish), to kill the controller there; never use it otherwise' },
       HELP,
     ],
@@ -81,6 +90,21 @@ export const VERBS: readonly VerbDef[] = [
     notes: ['Give --shards, --replicas or both (replicas change first).'],
   },
   { name: 'rebalance', args: '', summary: 'move slots so every shard owns the same number, within one', flags: [...TARGET, ...WAIT, HELP] },
+  {
+    name: 'backup create', args: '', summary: 'back up every shard (a consistent snapshot per shard) to a destination; prints the backup id',
+    flags: [
+      { name: 'destination', type: 'string', value: 'URL', help: 'file:///path or s3://bucket/prefix (default IRIS_BACKUP_DESTINATION)' },
+      { name: 'compression', type: 'string', value: 'ALG', help: 'gzip (default) or brotli' },
+      ...S3_FLAGS,
+      { name: 'wait', type: 'boolean', help: 'follow the backup (a progress bar on a terminal) until it completes or fails' },
+      { name: 'timeout', type: 'string', value: 'DURATION', help: 'with --wait: give up following after this long (default 1h); the backup goes on' },
+      ...TARGET, HELP,
+    ],
+    notes: [BACKUP_NOTE],
+  },
+  { name: 'backup list', args: '', summary: 'the backups the controller has recorded, newest last', flags: [...TARGET, JSON_FLAG, HELP] },
+  { name: 'backup describe', args: 'ID', summary: "one backup: phase, destination, each shard's node, sequence, keys and size", flags: [...TARGET, JSON_FLAG, HELP] },
+  { name: 'backup delete', args: 'ID', summary: "delete a backup's objects from its destination, then its record", flags: [...TARGET, HELP] },
   {
     name: 'watch', args: '', summary: 'print every change of every shard as it happens (the change feed; Ctrl-C stops it)',
     flags: [

@@ -7,6 +7,14 @@
  */
 import type { ClusterStatus } from '../core/observation.js';
 import type { RequestAccepted, ScaleRequest } from './types.js';
+import type { BackupRecord } from '../core/backup-state.js';
+
+/** POST /backups: s3 credentials as flat fields (accessKeyId, secretAccessKey). */
+export interface BackupRequestBody {
+  readonly destination: string;
+  readonly s3?: Readonly<Record<string, string | boolean>>;
+  readonly compression?: 'gzip' | 'brotli';
+}
 
 export class ControlApiError extends Error {
   /** status: the HTTP status, or 0 when the controller did not answer. */
@@ -53,6 +61,23 @@ export class ControlClient {
 
   rebalance(): Promise<RequestAccepted> {
     return this.call('POST', '/rebalance', {});
+  }
+
+  /** Backups (backup-routes.ts): POST /backups, GET /backups[/{id}], DELETE /backups/{id}. */
+  createBackup(req: BackupRequestBody): Promise<BackupRecord> {
+    return this.call('POST', '/backups', req);
+  }
+
+  async listBackups(): Promise<readonly BackupRecord[]> {
+    return (await this.call<{ backups: BackupRecord[] }>('GET', '/backups')).backups;
+  }
+
+  backup(id: string): Promise<BackupRecord> {
+    return this.call('GET', `/backups/${encodeURIComponent(id)}`);
+  }
+
+  deleteBackup(id: string): Promise<{ objects: number }> {
+    return this.call('DELETE', `/backups/${encodeURIComponent(id)}`);
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -51,7 +51,7 @@ const bad = (message: string): ApiError => new ApiError(400, 'bad_request', mess
  * publicRoutes: read-only routes served without the token, behind the same Host/Origin checks (the dashboard).
  * metrics: served as GET /metrics (Prometheus text), with the token like every other route.
  */
-export function controlApiApp(target: ControlTarget, logger: Logger, token: string, publicRoutes?: express.Router, metrics?: Registry): express.Express {
+export function controlApiApp(target: ControlTarget, logger: Logger, token: string, publicRoutes?: express.Router, metrics?: Registry, authedRoutes?: express.Router): express.Express {
   checkControlToken(token);
   const app = express();
   app.disable('x-powered-by');
@@ -108,6 +108,9 @@ export function controlApiApp(target: ControlTarget, logger: Logger, token: stri
     return target.restartNode(name(o.node, 'node'));
   }));
 
+  // More token-protected routes (the backups, operator/control-api/backup-routes.ts).
+  if (authedRoutes !== undefined) app.use(authedRoutes);
+
   for (const path of ['/healthz', '/status', '/failover', '/switchover', '/scale', '/rebalance', '/restart']) {
     app.all(path, (req: Request) => {
       throw new ApiError(405, 'method_not_allowed', `${req.method} is not allowed on ${path}`);
@@ -142,9 +145,9 @@ export interface ListeningControlApi {
  * Serves the control API on `host` (a loopback address: it is for irisctl on
  * this machine), `port` (0: any free port), requiring `token` (Bearer).
  */
-export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger, publicRoutes?: express.Router, metrics?: Registry): Promise<ListeningControlApi> {
+export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger, publicRoutes?: express.Router, metrics?: Registry, authedRoutes?: express.Router): Promise<ListeningControlApi> {
   if (!isLoopbackAddress(addr.host)) throw new Error(`the control API listens on loopback only, not on ${addr.host}`);
-  const app = controlApiApp(target, logger, addr.token, publicRoutes, metrics);
+  const app = controlApiApp(target, logger, addr.token, publicRoutes, metrics, authedRoutes);
   const server: http.Server = await new Promise((resolve, reject) => {
     const s = app.listen(addr.port, addr.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);

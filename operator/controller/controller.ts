@@ -26,6 +26,8 @@ import { RebalanceRunner } from './rebalance-runner.js';
 import { RoleReconciler } from './roles.js';
 import { SyncSetReconciler } from './sync-set.js';
 import { allocateId } from './shard-update.js';
+import { BackupRunner, type BackupRequest } from './backup-runner.js';
+import type { BackupRecord } from '../core/backup-state.js';
 
 export interface ControllerOptions {
   readonly cluster: string;
@@ -50,6 +52,7 @@ export class Controller implements ControlTarget {
   private readonly membership: Membership;
   private readonly publisher: MapPublisher;
   private readonly rebalancer: RebalanceRunner;
+  private readonly backupRunner: BackupRunner;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wake: (() => void) | null = null;
@@ -67,6 +70,7 @@ export class Controller implements ControlTarget {
     this.membership = new Membership(ctx);
     this.publisher = new MapPublisher(ctx);
     this.rebalancer = new RebalanceRunner(ctx);
+    this.backupRunner = new BackupRunner(ctx);
     ctx.platform.onNodeExit(() => this.poke());
   }
 
@@ -160,6 +164,7 @@ export class Controller implements ControlTarget {
       await this.step('rebalance', () => this.rebalancer.step());
       await this.step('map publishing', () => this.publisher.publish());
       await this.step('garbage collection', () => this.membership.collectGarbage());
+      await this.step('backups', () => this.backupRunner.step());
     });
     // Outside the turn: creating nodes may wait for the platform (a pod being scheduled).
     if (!this.ensuring) {
@@ -177,6 +182,27 @@ export class Controller implements ControlTarget {
       if (text !== this.lastTickError) this.ctx.logger.error('controller step failed', { step: name, error: errorText(err), stack: (err as Error).stack });
       this.lastTickError = text;
     }
+  }
+
+  // ---- Backups (control API /backups) ---------------------------------------------
+
+  /** Records a new cluster backup; the loop runs it. */
+  async createBackup(req: BackupRequest): Promise<BackupRecord> {
+    const rec = await this.exclusive(() => this.backupRunner.create(req));
+    this.poke();
+    return rec;
+  }
+
+  get backups(): readonly BackupRecord[] {
+    return this.backupRunner.backups;
+  }
+
+  backup(id: string): BackupRecord {
+    return this.backupRunner.get(id);
+  }
+
+  deleteBackup(id: string): Promise<{ objects: number }> {
+    return this.exclusive(() => this.backupRunner.delete(id));
   }
 
   // ---- ControlTarget ----------------------------------------------------------------

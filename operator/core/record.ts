@@ -90,5 +90,13 @@ export function parseControllerState(text: string, file: string): ControllerStat
   }
   if (raw.operation !== null && !isObject(raw.operation)) fail('operation must be null or an object');
   if (!Number.isInteger(raw.nextId) || (raw.nextId as number) < 0) fail('nextId must be a non-negative integer');
+  if (raw.backups !== undefined) {
+    if (!Array.isArray(raw.backups)) fail('backups must be an array');
+    (raw.backups as unknown[]).forEach((b, i) => {
+      if (!isObject(b) || typeof b.id !== 'string' || !['Running', 'Completed', 'Failed'].includes(b.phase as string) || !Array.isArray(b.shards) || !isObject(b.destination) || !isObject(b.map)) {
+        fail(`backups[${i}] must be {id, phase, destination, map, shards, ...}`);
+      }
+    });
+  }
   return raw as unknown as ControllerState;
 }

@@ -8,6 +8,7 @@
 import type { ClusterMap, SlotRange } from '../../common/cluster-map.js';
 import type { ClusterSpec } from './spec.js';
 import type { SyncRecord } from './sync-plan.js';
+import type { BackupRecord } from './backup-state.js';
 
 export const STATE_VERSION = 1;
 
@@ -23,6 +24,8 @@ export interface ControllerState {
   readonly operation: RebalanceOp | null;
   /** Counter for operation and migration ids. */
   readonly nextId: number;
+  /** Cluster backups, newest last (absent in records written before backups existed). */
+  readonly backups?: readonly BackupRecord[];
 }
 
 export interface ShardState {

@@ -26,6 +26,9 @@ import { clusterPaths, controlPort, readOrCreateToken } from './layout.js';
 import { LocalStateFile, readLocalState } from './local-state.js';
 import { isAlive } from '../../common/process-alive.js';
 import { ProcessPlatform } from './process-platform.js';
+import { restoreLocalCluster } from './restore.js';
+import { backupRoutes } from '../control-api/backup-routes.js';
+import type { S3Options } from '../../common/backup/destination-url.js';
 
 export interface LocalUpOptions {
   readonly dir: string;
@@ -42,6 +45,8 @@ export interface LocalUpOptions {
   readonly logLevel?: string;
   /** Tests only: the controller stops every change of primary before this stage (ControllerOptions.holdFailoverStage). */
   readonly holdFailoverStage?: FailoverStage | null;
+  /** Create the cluster from a backup (docs/backup.md): refused over an existing cluster. */
+  readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: S3Options };
 }
 
 export interface RunningLocalCluster {
@@ -84,6 +89,14 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   const logger = fileLogger(paths.controllerLog, opts.logLevel ?? 'info');
   const token = await readOrCreateToken(paths.dir);
   const say = (line: string) => opts.out.write(`${line}\n`);
+  if (opts.restore !== undefined) {
+    try {
+      await restoreLocalCluster({ dir: paths.dir, cluster: CLUSTER_NAME, shards: opts.shards, from: opts.restore.from, backupId: opts.restore.backupId, s3: opts.restore.s3, say });
+    } catch (err) {
+      logger.close();
+      throw new LocalUpError(`restore from ${opts.restore.from} failed, no cluster was started: ${(err as Error).message}`);
+    }
+  }
 
   const requested: ClusterSpec = {
     shards: opts.shards, replicasPerShard: opts.replicasPerShard, minSyncReplicas: opts.minSyncReplicas,
@@ -106,7 +119,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     // The controller's gauges at GET /metrics (token-protected) so a Prometheus can watch a local cluster too.
     const metrics = new Registry();
     createControllerMetrics(metrics).watch(controller, '');
-    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger, dashboard, metrics);
+    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger, dashboard, metrics, backupRoutes(controller));
   } catch (err) {
     await platform.stopAll();
     throw err;

@@ -39,6 +39,8 @@ export interface LocalClusterOptions {
   /** Reuse a directory (a restart); default a new temporary one. */
   dir?: string;
   basePort?: number;
+  /** More `irisctl local up` flags on every start (e.g. --restore-from URL). */
+  extraArgs?: readonly string[];
 }
 
 export class LocalCluster {
@@ -91,7 +93,7 @@ export class LocalCluster {
     if (o.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(o.heartbeatMs));
     if (o.failureThreshold !== undefined) args.push('--failure-threshold', String(o.failureThreshold));
     if (o.dataDurability !== undefined) args.push('--data-durability', o.dataDurability);
-    args.push(...extraArgs);
+    args.push(...(o.extraArgs ?? []), ...extraArgs);
     const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     p.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));

@@ -1,0 +1,61 @@
+/**
+ * `irisctl backup create|list|describe|delete` flags as a command. Pure.
+ * S3 settings come from flags, else the AWS_* environment of irisctl (sent
+ * to the controller with the request, which keeps credentials in memory
+ * only), else the controller's own environment.
+ */
+import type { ControlSource } from './args.js';
+import { parseDuration } from './duration.js';
+import { UsageError } from './errors.js';
+
+export type BackupAction = 'create' | 'list' | 'describe' | 'delete';
+
+export interface BackupCommand {
+  readonly kind: 'backup';
+  readonly action: BackupAction;
+  readonly source: ControlSource;
+  readonly id: string | null;
+  readonly destination: string | null;
+  /** Flat S3 fields for the control API (endpoint, region, forcePathStyle, accessKeyId, secretAccessKey, sessionToken). */
+  readonly s3: Readonly<Record<string, string | boolean>>;
+  readonly compression: 'gzip' | 'brotli' | null;
+  readonly wait: boolean;
+  readonly timeoutMs: number;
+  readonly json: boolean;
+}
+
+type Values = Readonly<Record<string, string | boolean | undefined>>;
+
+export const DEFAULT_BACKUP_TIMEOUT = '1h';
+
+export function backupCommand(action: BackupAction, v: Values, positionals: readonly string[], source: ControlSource, env: NodeJS.ProcessEnv): BackupCommand {
+  const verb = `backup ${action}`;
+  const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const destination = s('destination') ?? (action === 'create' ? env.IRIS_BACKUP_DESTINATION ?? null : null);
+  if (action === 'create' && (destination === null || destination === '')) {
+    throw new UsageError('backup create needs --destination URL (file:///path or s3://bucket/prefix) or IRIS_BACKUP_DESTINATION', verb);
+  }
+  const compression = s('compression') ?? null;
+  if (compression !== null && compression !== 'gzip' && compression !== 'brotli') throw new UsageError(`--compression must be gzip or brotli (got "${compression}")`, verb);
+  const timeoutText = s('timeout') ?? DEFAULT_BACKUP_TIMEOUT;
+  const timeoutMs = parseDuration(timeoutText);
+  if (timeoutMs === null) throw new UsageError(`--timeout must be a duration such as 90s, 30m or 1h (got "${timeoutText}")`, verb);
+  const s3: Record<string, string | boolean> = {};
+  const put = (k: string, val: string | undefined): void => {
+    if (val !== undefined && val !== '') s3[k] = val;
+  };
+  put('endpoint', s('s3-endpoint'));
+  put('region', s('s3-region'));
+  put('accessKeyId', env.AWS_ACCESS_KEY_ID);
+  put('secretAccessKey', env.AWS_SECRET_ACCESS_KEY);
+  put('sessionToken', env.AWS_SESSION_TOKEN);
+  if (v['s3-path-style'] === true) s3.forcePathStyle = true;
+  if ((s3.accessKeyId === undefined) !== (s3.secretAccessKey === undefined)) {
+    throw new UsageError('set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither', verb);
+  }
+  if (destination !== null && !destination.startsWith('s3://')) for (const k of Object.keys(s3)) delete s3[k];
+  return {
+    kind: 'backup', action, source, id: positionals[0] ?? null, destination, s3, compression: compression as BackupCommand['compression'],
+    wait: v.wait === true, timeoutMs, json: v.json === true,
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * Runs cluster backups (decisions in core/backup-step.ts): one tick at a
+ * time, every node call preceded by the commit of what it is about to do,
+ * so a controller that dies mid-backup resumes it from the record (a
+ * restarted node's lost job is started again) or fails it; the top-level
+ * manifest is written only after every shard manifest was read back and
+ * matched its recorded SHA-256, and the backup is recorded Completed only
+ * after that write. S3 credentials given with a request stay in this
+ * process's memory, never in the record; a resumed backup uses the
+ * controller's AWS_* environment.
+ */
+import { createHash } from 'node:crypto';
+import { AdminApiError } from '../../common/admin-client.js';
+import { BackupAdminClient, type BackupJobStatus } from '../../common/backup/admin.js';
+import { parseDestination, publicDestination, s3OptionsFromEnv, type DestinationSpec, type S3Options } from '../../common/backup/destination-url.js';
+import type { BackupDestination } from '../../common/backup/destination.js';
+import {
+  BACKUP_FORMAT_VERSION, backupKeys, newBackupId, parseShardManifest, type ChunkCompression, type ClusterManifest,
+} from '../../common/backup/manifest.js';
+import { openDestination } from '../../common/backup/open-destination.js';
+import type { BackupRecord, BackupShardRecord } from '../core/backup-state.js';
+import { allShardsDone, chooseBackupSource, followShard, newBackupRecord, startShard, trimBackups, type JobView } from '../core/backup-step.js';
+import { ControlError } from '../control-api/types.js';
+import { errorText, type ControllerContext } from './context.js';
+
+export interface BackupRequest {
+  readonly destination: string;
+  readonly s3?: S3Options;
+  readonly compression?: ChunkCompression;
+}
+
+export type BackupDestinationOpener = (spec: DestinationSpec) => BackupDestination;
+
+export class BackupRunner {
+  /** Credentials given with a request, by backup id (memory only). */
+  private readonly secrets = new Map<string, S3Options>();
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly open: BackupDestinationOpener = openDestination,
+  ) {}
+
+  get backups(): readonly BackupRecord[] {
+    return this.ctx.state.backups ?? [];
+  }
+
+  async create(req: BackupRequest): Promise<BackupRecord> {
+    const state = this.ctx.state;
+    if (state.map === null) throw new ControlError('unavailable', 'the cluster has no map yet (bootstrapping): nothing to back up');
+    if (this.backups.some((b) => b.phase === 'Running')) throw new ControlError('conflict', `backup ${this.backups.find((b) => b.phase === 'Running')!.id} is still running`);
+    let spec: DestinationSpec;
+    try {
+      spec = parseDestination(req.destination, req.destination.startsWith('s3://') ? s3OptionsFromEnv(this.env, req.s3 ?? {}) : {});
+    } catch (err) {
+      throw new ControlError('bad_request', errorText(err));
+    }
+    const now = this.ctx.now();
+    const id = newBackupId(now, state.nextId);
+    const rec = newBackupRecord(id, publicDestination(spec), req.compression ?? 'gzip', state.map, now);
+    if (spec.kind === 's3' && spec.s3.credentials !== undefined) this.secrets.set(id, spec.s3);
+    await this.ctx.commit({ ...state, nextId: state.nextId + 1, backups: trimBackups([...this.backups, rec]) });
+    this.ctx.event('Normal', 'BackupStarted', `backup ${id} of ${rec.shards.length} shards to ${spec.url} started`, { backup: id });
+    return rec;
+  }
+
+  get(id: string): BackupRecord {
+    const b = this.backups.find((x) => x.id === id);
+    if (b === undefined) throw new ControlError('not_found', `no backup ${id} (irisctl backup list shows them)`);
+    return b;
+  }
+
+  /** Deletes the backup's objects from its destination, then its record. */
+  async delete(id: string): Promise<{ objects: number }> {
+    const b = this.get(id);
+    if (b.phase === 'Running') throw new ControlError('conflict', `backup ${id} is still running`);
+    const dest = this.destination(b);
+    let objects = 0;
+    try {
+      // The top-level manifest first: from then on the backup is incomplete, never half-deleted yet "complete".
+      await dest.delete(backupKeys.manifest(id));
+      for (const o of await dest.list(backupKeys.dir(id))) {
+        await dest.delete(o.key);
+        objects++;
+      }
+    } finally {
+      dest.close();
+    }
+    const state = this.ctx.state;
+    await this.ctx.commit({ ...state, backups: (state.backups ?? []).filter((x) => x.id !== id) });
+    this.secrets.delete(id);
+    this.ctx.event('Normal', 'BackupDeleted', `backup ${id} deleted (${objects} objects)`, { backup: id });
+    return { objects };
+  }
+
+  /** One tick: every running backup one step further. */
+  async step(): Promise<void> {
+    for (const b of this.backups) if (b.phase === 'Running') await this.advance(b.id);
+  }
+
+  private async advance(id: string): Promise<void> {
+    for (const s of this.get(id).shards) {
+      if (this.get(id).phase !== 'Running') return;
+      if (s.state === 'pending') await this.startShard(id, s);
+      else if (s.state === 'running') await this.followShard(id, s);
+    }
+    const b = this.get(id);
+    if (b.phase === 'Running' && allShardsDone(b)) await this.finalize(b);
+  }
+
+  private async startShard(id: string, s: BackupShardRecord): Promise<void> {
+    const shard = this.ctx.state.shards.find((x) => x.id === s.shard);
+    const source = shard === undefined ? null : chooseBackupSource(shard, this.ctx.observations);
+    const action = startShard(s, source);
+    if (action.do === 'fail') return this.fail(id, action.message);
+    if (action.do !== 'start') return;
+    // Recorded first: a controller that dies here finds a running job to follow (or a lost one to retry).
+    await this.patchShard(id, { ...s, state: 'running', node: action.node, attempts: s.attempts + 1, seenAt: this.ctx.now() });
+    const b = this.get(id);
+    const client = this.client(action.node);
+    try {
+      if (client === null) throw new Error(`node ${action.node} has no address`);
+      await client.startBackup({ id, cluster: this.ctx.state.cluster, destination: { url: b.destination.url, ...(b.destination.kind === 's3' ? { s3: this.s3Options(b) } : {}) }, compression: b.compression });
+      this.ctx.event('Normal', 'BackupShardStarted', `backup ${id}: ${s.shard} snapshot on ${action.node}`, { backup: id });
+    } catch (err) {
+      const cur = this.get(id).shards.find((x) => x.shard === s.shard)!;
+      await this.patchShard(id, { ...cur, state: 'pending', node: null, lastError: `${action.node}: ${errorText(err)}` });
+    }
+  }
+
+  private async followShard(id: string, s: BackupShardRecord): Promise<void> {
+    const view = await this.jobView(s.node, id);
+    const action = followShard(s, view, this.ctx.now());
+    if (action.do === 'record') {
+      await this.patchShard(id, action.shard);
+      if (action.shard.state === 'pending') this.ctx.event('Warning', 'BackupShardRetry', `backup ${id}: ${s.shard} snapshot is started again: ${action.shard.lastError ?? ''}`, { backup: id });
+    } else if (action.do === 'fail') {
+      await this.fail(id, action.message);
+    }
+  }
+
+  private async jobView(node: string | null, id: string): Promise<JobView> {
+    const client = node === null ? null : this.client(node);
+    if (client === null) return { kind: 'unreachable', error: 'no address' };
+    try {
+      const status: BackupJobStatus = await client.backupStatus(id);
+      return { kind: 'status', status };
+    } catch (err) {
+      if (err instanceof AdminApiError && err.status === 404) return { kind: 'unknown' };
+      return { kind: 'unreachable', error: errorText(err) };
+    }
+  }
+
+  private async finalize(b: BackupRecord): Promise<void> {
+    const dest = this.destination(b);
+    try {
+      const shards = [];
+      for (const s of b.shards) {
+        const key = s.manifest!.key;
+        const text = await dest.get(key);
+        const sha = createHash('sha256').update(text).digest('hex');
+        if (sha !== s.manifest!.sha256) throw new Error(`${dest.description}/${key} does not match the SHA-256 its node reported`);
+        const m = parseShardManifest(text, `${dest.description}/${key}`);
+        for (const c of m.chunks) {
+          const h = await dest.head(c.key);
+          if (h === null || h.size !== c.bytes) throw new Error(`${dest.description}/${c.key}, listed in ${key}, is ${h === null ? 'missing' : `${h.size} bytes, not ${c.bytes}`}`);
+        }
+        shards.push({ shard: s.shard, manifest: key, sha256: sha, keys: m.keys, bytes: m.bytes });
+      }
+      const manifest: ClusterManifest = {
+        formatVersion: BACKUP_FORMAT_VERSION, backupId: b.id, cluster: this.ctx.state.cluster, map: b.map, shards,
+        keys: shards.reduce((n, s) => n + s.keys, 0), bytes: shards.reduce((n, s) => n + s.bytes, 0),
+        startedAt: new Date(b.startedAt).toISOString(), finishedAt: new Date(this.ctx.now()).toISOString(),
+      };
+      await dest.put(backupKeys.manifest(b.id), Buffer.from(JSON.stringify(manifest, null, 1)));
+      const now = this.ctx.now();
+      await this.patch(b.id, { phase: 'Completed', finishedAt: now, updatedAt: now, message: `${manifest.keys} keys, ${manifest.bytes} bytes in ${shards.length} shards` });
+      this.secrets.delete(b.id);
+      this.ctx.event('Normal', 'BackupCompleted', `backup ${b.id} completed: ${manifest.keys} keys, ${manifest.bytes} bytes`, { backup: b.id });
+    } catch (err) {
+      await this.fail(b.id, `finalizing: ${errorText(err)}`);
+    } finally {
+      dest.close();
+    }
+  }
+
+  private async fail(id: string, message: string): Promise<void> {
+    const now = this.ctx.now();
+    await this.patch(id, { phase: 'Failed', message, finishedAt: now, updatedAt: now });
+    this.secrets.delete(id);
+    this.ctx.event('Warning', 'BackupFailed', `backup ${id} failed: ${message}`, { backup: id });
+  }
+
+  private async patchShard(id: string, shard: BackupShardRecord): Promise<void> {
+    const b = this.get(id);
+    await this.patch(id, { shards: b.shards.map((s) => (s.shard === shard.shard ? shard : s)), updatedAt: this.ctx.now() });
+  }
+
+  private async patch(id: string, patch: Partial<BackupRecord>): Promise<void> {
+    const state = this.ctx.state;
+    await this.ctx.commit({ ...state, backups: (state.backups ?? []).map((b) => (b.id === id ? { ...b, ...patch } : b)) });
+  }
+
+  private s3Options(b: BackupRecord): S3Options {
+    if (b.destination.kind !== 's3') return {};
+    return this.secrets.get(b.id) ?? s3OptionsFromEnv(this.env, b.destination.s3);
+  }
+
+  private destination(b: BackupRecord): BackupDestination {
+    return this.open(b.destination.kind === 's3' ? { ...b.destination, s3: this.s3Options(b) } : b.destination);
+  }
+
+  private client(node: string): BackupAdminClient | null {
+    const ep = this.ctx.endpoint(node);
+    return ep === null ? null : new BackupAdminClient(ep.httpUrl, this.ctx.token, 10_000);
+  }
+}
