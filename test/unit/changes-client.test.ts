@@ -32,7 +32,7 @@ describe('change feed client: SSE parsing', () => {
 
   it('accepts CRLF and CR line ends, multi-line data and fields without a space', () => {
     const p = new SseParser();
-    expect(p.push('event:change\r\nid:s:1:2\r\ndata: a\r\ndata:b\r\n\r\n: c\rdata: x\r\r')).to.deep.equal([
+    expect(p.push('event:change\r\nid:s:1:2\r\ndata: a\r\ndata:b\r\n\r\n: c\rdata: x\r\r\n')).to.deep.equal([
       { event: 'change', id: 's:1:2', data: 'a\nb' }, { event: 'message', id: null, data: 'x' },
     ]);
   });
