@@ -4,7 +4,8 @@
  * between redis-server and IrisDB. RESTORE writes through the keyspace like
  * SET (replication, routing, MULTI, WATCH all see an ordinary write);
  * IDLETIME and FREQ are validated as Redis does and otherwise ignored
- * (IrisDB keeps no access time or frequency per key).
+ * (IrisDB keeps no access time or frequency per key). RESTORE-ASKING lets
+ * a redis-server MIGRATE keys into IrisDB.
  */
 import { Errors, NULL, OK, bulk, error, type Reply } from '../resp/reply.js';
 import type { CommandContext, CommandSpec } from './types.js';
@@ -81,4 +82,6 @@ function restore(ctx: CommandContext, argv: Buffer[]): Reply {
 export const dumpCommands: readonly CommandSpec[] = [
   defineCommand('dump', dump),
   defineCommand('restore', restore),
+  // What redis-server's MIGRATE sends in cluster mode; IrisDB never answers ASK, so it is RESTORE.
+  defineCommand('restore-asking', restore),
 ];

@@ -172,6 +172,40 @@ function exchangeTests(env: ParityEnv): void {
   });
 }
 
+/** redis-server MIGRATEs keys into IrisDB: it sends `restoreCommand` (RESTORE standalone, RESTORE-ASKING in cluster mode). */
+function migrateIntoIrisTests(env: ParityEnv, restoreCommand: 'restore' | 'restore-asking'): void {
+  it('MIGRATE from redis-server moves a key (value, TTL), COPY keeps it, REPLACE overwrites, BUSYKEY is reported', async function () {
+    const long = Buffer.from('lzf-compressible '.repeat(200));
+    await call(env.irisPort, ['del', 'm1', 'm2']);
+    expect(await call(env.redisPort, ['set', 'm1', long, 'px', '100000'])).to.equal('OK');
+    expect(await call(env.redisPort, ['migrate', '127.0.0.1', String(env.irisPort), 'm1', '0', '5000'])).to.equal('OK');
+    expect(await call(env.redisPort, ['exists', 'm1'])).to.equal('0');
+    expect((await call(env.irisPort, ['get', 'm1']) as Buffer).equals(long)).to.equal(true);
+    expect(Number(await call(env.irisPort, ['pttl', 'm1']))).to.be.within(90_000, 100_000);
+    expect(await call(env.redisPort, ['set', 'm2', '12345'])).to.equal('OK');
+    expect(await call(env.redisPort, ['migrate', '127.0.0.1', String(env.irisPort), 'm2', '0', '5000', 'COPY'])).to.equal('OK');
+    expect(String(await call(env.redisPort, ['get', 'm2']))).to.equal('12345');
+    expect(await call(env.redisPort, ['migrate', '127.0.0.1', String(env.irisPort), 'm2', '0', '5000', 'COPY']))
+      .to.match(/^error: .*BUSYKEY Target key name already exists\.$/);
+    expect(await call(env.redisPort, ['set', 'm2', 'new'])).to.equal('OK');
+    expect(await call(env.redisPort, ['migrate', '127.0.0.1', String(env.irisPort), 'm2', '0', '5000', 'REPLACE'])).to.equal('OK');
+    expect(String(await call(env.irisPort, ['get', 'm2']))).to.equal('new');
+    expect(await call(env.irisPort, ['pttl', 'm2'])).to.equal('-1');
+  });
+
+  it('MIGRATE … KEYS moves several keys in one request', async function () {
+    const keys = ['{mk}a', '{mk}b', '{mk}c'];
+    await call(env.irisPort, ['del', ...keys]);
+    expect(await call(env.redisPort, ['mset', '{mk}a', '1', '{mk}b', '', '{mk}c', 'x'.repeat(1000)])).to.equal('OK');
+    expect(await call(env.redisPort, ['migrate', '127.0.0.1', String(env.irisPort), '', '0', '5000', 'KEYS', ...keys])).to.equal('OK');
+    expect(await call(env.redisPort, ['exists', ...keys])).to.equal('0');
+    expect(String(await call(env.irisPort, ['get', '{mk}a']))).to.equal('1');
+    expect(String(await call(env.irisPort, ['get', '{mk}b']))).to.equal('');
+    expect(String(await call(env.irisPort, ['get', '{mk}c']))).to.equal('x'.repeat(1000));
+    expect(String(await call(env.irisPort, ['info', 'commandstats']))).to.contain(`cmdstat_${restoreCommand}:calls=`);
+  });
+}
+
 describe('Redis parity: DUMP, RESTORE, OBJECT, MEMORY, FUNCTION/SCRIPT FLUSH, ACL WHOAMI (standalone node vs redis-server)', function () {
   this.timeout(60_000);
   const env = useStandaloneParityPair();
@@ -182,10 +216,16 @@ describe('Redis parity: DUMP, RESTORE, OBJECT, MEMORY, FUNCTION/SCRIPT FLUSH, AC
   describe('DUMP payloads exchanged both ways', () => {
     exchangeTests(env);
   });
+  describe('MIGRATE from a standalone redis-server (RESTORE)', () => {
+    migrateIntoIrisTests(env, 'restore');
+  });
 });
 
 describe('Redis parity: DUMP, RESTORE, OBJECT, MEMORY, FUNCTION/SCRIPT FLUSH, ACL WHOAMI (node vs redis-server in cluster mode)', function () {
   this.timeout(60_000);
   const env = useParityPair();
   itMatchesCases(env, 2, DUMP_CASES);
+  describe('MIGRATE from a cluster-mode redis-server (RESTORE-ASKING)', () => {
+    migrateIntoIrisTests(env, 'restore-asking');
+  });
 });

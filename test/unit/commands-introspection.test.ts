@@ -1,5 +1,5 @@
 /**
- * DUMP, RESTORE, OBJECT, MEMORY USAGE, BITFIELD and BITFIELD_RO route by
+ * DUMP, RESTORE(-ASKING), OBJECT, MEMORY USAGE, BITFIELD and BITFIELD_RO route by
  * their key through the dispatcher as GET and SET do (MOVED to the owner,
  * ASK-free local service, writes refused on a replica), COMMAND GETKEYS
  * finds their keys, and the pure parts of OBJECT and MEMORY USAGE. Redis
@@ -43,6 +43,7 @@ function commandsFor(key: string): Array<{ argv: Buffer[]; write: boolean }> {
   return [
     { argv: b('DUMP', k), write: false },
     { argv: b('RESTORE', k, '0', encodeDumpPayload(Buffer.from('v')), 'REPLACE'), write: true },
+    { argv: b('RESTORE-ASKING', k, '0', encodeDumpPayload(Buffer.from('v')), 'REPLACE'), write: true },
     { argv: b('OBJECT', 'ENCODING', k), write: false },
     { argv: b('OBJECT', 'REFCOUNT', k), write: false },
     { argv: b('OBJECT', 'IDLETIME', k), write: false },
@@ -73,10 +74,10 @@ describe('DUMP, RESTORE, OBJECT, MEMORY USAGE, BITFIELD: routing and pure parts'
     expect(text(f.run(c, 'SET', local!, '1'))).to.equal('OK');
     const served = commandsFor(local!).map(({ argv }) => text(f.server.execute(c, argv)));
     expect(served).to.deep.equal([
-      '\x00\xc0\x01\x0a\x00' + served[0]!.slice(5), 'OK', 'embstr', ':1', ':0',
-      served[5], ':' + String(estimateKeyBytes(local!.length, 1, false)), '[:118]', '[:7]',
+      '\x00\xc0\x01\x0a\x00' + served[0]!.slice(5), 'OK', 'OK', 'embstr', ':1', ':0',
+      served[6], ':' + String(estimateKeyBytes(local!.length, 1, false)), '[:118]', '[:7]',
     ]);
-    expect(served[5]).to.match(/^ERR An LFU maxmemory policy is not selected/);
+    expect(served[6]).to.match(/^ERR An LFU maxmemory policy is not selected/);
   });
 
   it('on a replica, RESTORE and BITFIELD writes go to the primary; reads are served with READONLY', () => {
