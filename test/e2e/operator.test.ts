@@ -175,6 +175,10 @@ describe('e2e: the IrisDB operator', function () {
       expect(text).to.match(/^irisdb_operator_leader 1$/m);
       expect(text).to.match(new RegExp(`^irisdb_operator_failovers_total\\{namespace="${ns}",cluster="${CLUSTER}"\\} [1-9]`, 'm'));
       expect(text).to.match(/^irisdb_operator_reconcile_total\{.*result="ok"\} [1-9]/m);
+      // The controller's view the chart's alerts read (operator/controller/metrics.ts), labelled with the cluster's namespace.
+      expect(text).to.match(new RegExp(`^irisdb_controller_failovers_total\\{namespace="${ns}",cluster="${CLUSTER}",shard="shard-0",kind="failover"\\} [1-9]`, 'm'));
+      expect(text).to.match(new RegExp(`^irisdb_controller_shard_primary_up\\{namespace="${ns}",cluster="${CLUSTER}",shard="shard-0"\\} 1$`, 'm'));
+      expect(text).to.match(new RegExp(`^irisdb_controller_slots_assigned\\{namespace="${ns}",cluster="${CLUSTER}"\\} 16384$`, 'm'));
       expect((await fetch(`http://${ep.host}:${ep.port}/readyz`)).status).to.equal(200);
     } finally {
       ep.close();
