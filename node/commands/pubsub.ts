@@ -64,9 +64,10 @@ function spublish(ctx: CommandContext, argv: Buffer[]): Reply {
 const wrongArgs = (sub: string): Reply =>
   error(`ERR unknown subcommand or wrong number of arguments for '${sub}'. Try PUBSUB HELP.`);
 
-function channelsOf(kind: 'channel' | 'shard', sub: string) {
+function channelsOf(kind: 'channel' | 'shard') {
   return (ctx: CommandContext, argv: Buffer[]): Reply => {
-    if (argv.length > 3) return wrongArgs(sub);
+    // Redis names the subcommand as the client spelled it.
+    if (argv.length > 3) return wrongArgs(argv[1]!.toString('latin1'));
     const names = ctx.server.pubsub?.registry.activeNames(kind, argv.length === 3 ? argv[2]! : null) ?? [];
     return array(names.map((n) => bulk(n)));
   };
@@ -109,10 +110,10 @@ export const pubsubCommands: readonly CommandSpec[] = [
   defineCommand('publish', publish),
   defineCommand('spublish', spublish),
   defineCommand('pubsub', undefined, [
-    defineCommand('pubsub|channels', channelsOf('channel', 'channels')),
+    defineCommand('pubsub|channels', channelsOf('channel')),
     defineCommand('pubsub|numsub', numsubOf('channel')),
     defineCommand('pubsub|numpat', (ctx) => integer(ctx.server.pubsub?.kindCount('pattern') ?? 0)),
-    defineCommand('pubsub|shardchannels', channelsOf('shard', 'shardchannels')),
+    defineCommand('pubsub|shardchannels', channelsOf('shard')),
     defineCommand('pubsub|shardnumsub', numsubOf('shard')),
     defineCommand('pubsub|help', () => helpReply(HELP)),
   ]),

@@ -46,11 +46,14 @@ const SILENT = new Set(['flushall', 'flushdb']);
 export function keyspaceEventsFor(command: string, argv: readonly Buffer[], changes: readonly KeyChange[]): KeyEvent[] {
   if (changes.length === 0 || SILENT.has(command)) return [];
   const out: KeyEvent[] = [];
-  // dbAdd's "new" comes first, from inside the command.
-  for (const c of changes) if (c.created && c.existsAfter) out.push({ cls: NOTIFY.NEW, event: 'new', key: c.key });
+  const created = (c: KeyChange): boolean => c.created && c.existsAfter;
   const generic = (event: string, key: Buffer): void => {
     out.push({ cls: NOTIFY.GENERIC, event, key });
   };
+  if (command === 'rename' || command === 'renamenx' || command === 'copy') {
+    // dbAdd's "new" for the destination comes first, from inside the command.
+    for (const c of changes) if (created(c)) out.push({ cls: NOTIFY.NEW, event: 'new', key: c.key });
+  }
   if (command === 'rename' || command === 'renamenx') {
     generic('rename_from', argv[1]!);
     generic('rename_to', argv[2]!);
@@ -62,6 +65,8 @@ export function keyspaceEventsFor(command: string, argv: readonly Buffer[], chan
   }
   const stringEvent = STRING_EVENT[command];
   for (const c of changes) {
+    // Per key, as Redis's loops do (MSET: new a, set a, new b, set b).
+    if (created(c)) out.push({ cls: NOTIFY.NEW, event: 'new', key: c.key });
     if (!c.existsAfter) {
       generic('del', c.key);
     } else if (stringEvent !== undefined) {

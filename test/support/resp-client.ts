@@ -194,6 +194,8 @@ export class RawRespClient {
     for (let i = 0; i < replies; i++) {
       promises.push(new Promise<Buffer>((resolve, reject) => this.waiting.push({ resolve, reject })));
     }
+    // Replies that arrived before anyone asked (Pub/Sub pushes) are handed out now.
+    if (this.buf.length > 0) this.onData(Buffer.alloc(0));
     this.socket.write(bytes);
     return Promise.all(promises);
   }
