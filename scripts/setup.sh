@@ -59,6 +59,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
 fi
 
 if [ "$want_test" = 1 ]; then bash scripts/kube-binaries.sh >/dev/null; fi # Kubernetes control plane for test/e2e
+if [ "$want_test" = 1 ]; then bash scripts/s3-server.sh >/dev/null; fi # SeaweedFS S3 server for the backup tests
 
 log "building TypeScript"
 npx --no-install tsc -p tsconfig.json
