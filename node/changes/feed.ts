@@ -63,6 +63,8 @@ function startsWith(key: Buffer, prefix: Buffer): boolean {
 
 export class ChangeFeed {
   private next: number;
+  /** Highest sequence whose acknowledgements are in (or timed out): the feed sends up to here. */
+  private visible = 0;
   private wake: (() => void) | null = null;
 
   constructor(private readonly src: ChangeLogSource, private readonly sink: FeedSink, private readonly opts: FeedOptions) {
@@ -90,8 +92,12 @@ export class ChangeFeed {
           await new Promise<void>((resolve) => { this.wake = resolve; });
           continue;
         }
-        await this.src.acked(last);
-        const end = await this.step(last);
+        if (this.next > this.visible) {
+          // One wait covers every change committed so far (not one per batch while a replica is slow).
+          await this.src.acked(last);
+          this.visible = last;
+        }
+        const end = await this.step(this.visible);
         if (end !== null) return end;
       }
     } finally {
@@ -116,9 +122,8 @@ export class ChangeFeed {
   /** Sends the changes of one stored batch up to `limit`, in pages; null to go on. */
   private async step(limit: number): Promise<FeedEnd | null> {
     const first = this.src.logFirstSeq();
-    const pos = formatPosition({ shard: this.opts.shard, epoch: 0, seq: this.next - 1 });
     if (first === null || this.next < first) {
-      return { kind: 'gone', reason: `the log no longer holds sequence ${this.next} (the consumer fell behind retention, after ${pos}); replBacklogOps sets the retention` };
+      return { kind: 'gone', reason: `the log no longer holds sequence ${this.next} of shard ${this.opts.shard}: this consumer fell behind the retained log (replBacklogOps)` };
     }
     const batch = this.src.readLog(this.next, 1)[0];
     if (batch === undefined || batch.firstSeq > this.next) {
