@@ -33,7 +33,9 @@ export type CommandFlag =
   | 'no_auth'
   | 'may_replicate'
   | 'no_multi'
-  | 'allow_busy';
+  | 'allow_busy'
+  /** RESTORE-ASKING: Redis serves it in an importing slot; IrisDB never sends ASK, so it only shows in COMMAND INFO. */
+  | 'asking';
 
 export type CommandResult = Reply | Promise<Reply>;
 
