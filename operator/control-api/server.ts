@@ -8,6 +8,7 @@
  *   POST /rebalance    {} or no body                → 202
  *   GET  /healthz      200
  *   GET  /, /dashboard/... the web dashboard, when given (operator/dashboard)
+ *   GET  /metrics, /prometheus/targets   the controller's metrics and the nodes to scrape, when given
  * Errors: {error: {code, message}}; ControlError → 400/404/409/503, a bad
  * body → 400 naming the field, anything else → 500 (logged).
  *
@@ -28,6 +29,7 @@ import type { Logger } from '../../common/logger.js';
 import type { Registry } from 'prom-client';
 import { SPEC_LIMITS, SpecError } from '../core/spec.js';
 import { BEARER_CHALLENGE, bearerMatches, checkControlToken } from './auth.js';
+import { prometheusTargets } from './prometheus-targets.js';
 import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from './types.js';
 
 const BODY_LIMIT = 64 * 1024;
@@ -49,7 +51,8 @@ const bad = (message: string): ApiError => new ApiError(400, 'bad_request', mess
 /**
  * token: the Bearer token every route but /healthz requires (the cluster directory's token).
  * publicRoutes: read-only routes served without the token, behind the same Host/Origin checks (the dashboard).
- * metrics: served as GET /metrics (Prometheus text), with the token like every other route.
+ * metrics: served as GET /metrics (Prometheus text), with the token like every other route, beside
+ * GET /prometheus/targets (the nodes to scrape, for Prometheus's http_sd_configs).
  */
 export function controlApiApp(target: ControlTarget, logger: Logger, token: string, publicRoutes?: express.Router, metrics?: Registry, authedRoutes?: express.Router): express.Express {
   checkControlToken(token);
@@ -87,6 +90,9 @@ export function controlApiApp(target: ControlTarget, logger: Logger, token: stri
       const text = await metrics.metrics();
       res.setHeader('Content-Type', metrics.contentType);
       res.send(text);
+    });
+    app.get('/prometheus/targets', (_req, res) => {
+      res.json(prometheusTargets(target.status()));
     });
   }
   app.post('/failover', json, accept(async (body) => {

@@ -1,12 +1,13 @@
 /**
  * The chart's Grafana dashboard and alert rules against a real Prometheus
- * (Debian's 2.42) scraping a real local cluster (issue #18): every node's
- * /metrics and the controller's (the control API's /metrics, with the
+ * (Debian's 2.42) scraping a real local cluster (issue #18), configured as
+ * docs/operations.md tells users to: the controller's /metrics and the
+ * nodes it lists at /prometheus/targets (http_sd_configs; both need the
  * cluster token), labelled cluster/shard/pod as the chart's PodMonitor
  * labels node pods, every second; the rules file loaded as Prometheus
- * loads it. The cluster has seen what the panels show — writes and reads,
- * a command error, a protocol error, HTTP requests, a scale-out (slot
- * migrations) — before Prometheus starts.
+ * loads it. The cluster goes through what the panels show — writes and
+ * reads, a command error, a protocol error, HTTP requests, a scale-out
+ * (slot migrations; its new nodes are discovered) — while scraped.
  *
  * What "returns series" means here:
  * - every dashboard target (template variables filled in: cluster=iris,
@@ -27,7 +28,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { load } from 'js-yaml';
-import type { ClusterStatus } from '../../operator/core/observation.js';
 import { LocalCluster } from '../support/local-cluster.js';
 import { DASHBOARD_FILE, RULES_FILE, metricNamesIn, startPrometheus, type RunningPrometheus, type ScrapeJob } from '../support/prometheus.js';
 import { waitFor } from '../support/wait.js';
@@ -48,14 +48,10 @@ function fill(expr: string): string {
   return expr.replaceAll('$__rate_interval', '10s').replaceAll('$cluster', 'iris').replaceAll('$shard', '.*').replaceAll('$pod', '.*');
 }
 
-/** What Prometheus scrapes: every node of the status with its labels, and the controller with the token. */
-function scrapeJobs(st: ClusterStatus, controlUrl: string, tokenFile: string): ScrapeJob[] {
-  const nodes = st.shards.flatMap((s) => s.nodes.map((n) => {
-    if (n.httpUrl === null) throw new Error(`${n.name} has no HTTP address`);
-    return { address: new URL(n.httpUrl).host, labels: { cluster: st.cluster, shard: s.id, pod: n.name } };
-  }));
+/** What Prometheus scrapes: the nodes the controller lists (HTTP service discovery) and the controller, both with the token. */
+function scrapeJobs(controlUrl: string, tokenFile: string): ScrapeJob[] {
   return [
-    { job: 'irisdb-nodes', targets: nodes },
+    { job: 'irisdb-nodes', httpSd: { url: `${controlUrl}/prometheus/targets`, bearerTokenFile: tokenFile } },
     { job: 'irisdb-controller', targets: [{ address: new URL(controlUrl).host, labels: {} }], bearerTokenFile: tokenFile },
   ];
 }
@@ -94,6 +90,11 @@ describe('Grafana dashboard and alert rules against a real Prometheus (local clu
       }
     };
     await traffic('before-');
+    prom = await startPrometheus(scrapeJobs(controlUrl, path.join(cluster.dir, 'token')), [RULES_FILE]);
+    await waitFor('the two nodes and the controller scraped', async () => {
+      const r = await prom.query('count(up == 1) == 3');
+      return r.ok && r.series.length === 1;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
     // A scale-out: the migration metrics (keys moved, fence times) exist only once slots have moved.
     await cluster.client.scale({ shards: 2 });
     const st = await cluster.waitReady(240_000);
@@ -101,10 +102,8 @@ describe('Grafana dashboard and alert rules against a real Prometheus (local clu
     await traffic('after-');
     for (const port of await cluster.seedPorts()) await protocolError(port);
     for (const n of st.shards.flatMap((s) => s.nodes)) expect((await fetch(`${n.httpUrl}/v1/kv/after-1`)).status).to.be.oneOf([200, 307, 404]);
-
-    prom = await startPrometheus(scrapeJobs(st, controlUrl, path.join(cluster.dir, 'token')), [RULES_FILE]);
-    // Enough samples for every rate over 10 s: five scrapes of every target.
-    await waitFor('five scrapes of every target', async () => {
+    // The new shard's nodes are discovered; enough samples for every rate over 10 s: five scrapes of every target.
+    await waitFor('five scrapes of every target, the new nodes included', async () => {
       const r = await prom.query('min(count_over_time(up[1m])) >= 5 and min(up) == 1 and count(up) == 5');
       return r.ok && r.series.length === 1;
     }, { timeoutMs: 60_000, intervalMs: 500 });
@@ -115,12 +114,14 @@ describe('Grafana dashboard and alert rules against a real Prometheus (local clu
     await cluster?.destroy();
   });
 
-  it('scrapes every node and the controller, whose /metrics needs the cluster token', async () => {
+  it('scrapes every node (found through the controller, the scale-out\'s too) and the controller; both endpoints need the token', async () => {
     const targets = await prom.targets();
-    expect(targets).to.have.length(5);
+    const st = await cluster.status();
+    const nodeUrls = st.shards.flatMap((s) => s.nodes.map((n) => `${n.httpUrl}/metrics`)).sort();
+    expect(targets.filter((t) => t.job === 'irisdb-nodes').map((t) => t.url).sort()).to.deep.equal(nodeUrls);
+    expect(targets.filter((t) => t.job === 'irisdb-controller').map((t) => t.url)).to.deep.equal([`${controlUrl}/metrics`]);
     for (const t of targets) expect(t.health, `${t.url}: ${t.lastError}`).to.equal('up');
-    const anonymous = await fetch(`${controlUrl}/metrics`);
-    expect(anonymous.status).to.equal(401);
+    for (const p of ['/metrics', '/prometheus/targets']) expect((await fetch(`${controlUrl}${p}`)).status, p).to.equal(401);
   });
 
   it('labels node series with cluster, shard and pod, and the controller\'s with cluster, shard and pod too', async () => {

@@ -21,10 +21,13 @@ export const RULES_TEST_FILE = path.join(REPO_ROOT, 'helm/irisdb/rules/tests/iri
 export const DASHBOARD_FILE = path.join(REPO_ROOT, 'helm/irisdb/dashboards/irisdb.json');
 export const ALERTS_DOC = path.join(REPO_ROOT, 'docs/alerts.md');
 
-/** One scrape job: static targets sharing labels, optionally with a bearer token file. */
+/** One scrape job: static targets with their labels, or an HTTP service discovery URL; optionally a bearer token file for each. */
 export interface ScrapeJob {
   readonly job: string;
-  readonly targets: ReadonlyArray<{ readonly address: string; readonly labels: Readonly<Record<string, string>> }>;
+  readonly targets?: ReadonlyArray<{ readonly address: string; readonly labels: Readonly<Record<string, string>> }>;
+  /** Prometheus's http_sd_configs, refreshed every second, with the token file it needs. */
+  readonly httpSd?: { readonly url: string; readonly bearerTokenFile: string };
+  /** Sent with every scrape of the job's targets. */
   readonly bearerTokenFile?: string;
 }
 
@@ -52,10 +55,16 @@ export function scrapeConfig(jobs: readonly ScrapeJob[], ruleFiles: readonly str
   for (const j of jobs) {
     lines.push(`  - job_name: ${JSON.stringify(j.job)}`, '    honor_labels: true');
     if (j.bearerTokenFile !== undefined) lines.push('    authorization:', '      type: Bearer', `      credentials_file: ${JSON.stringify(j.bearerTokenFile)}`);
-    lines.push('    static_configs:');
-    for (const t of j.targets) {
-      lines.push(`      - targets: [${JSON.stringify(t.address)}]`);
-      lines.push(`        labels: ${JSON.stringify(t.labels)}`);
+    if (j.httpSd !== undefined) {
+      lines.push('    http_sd_configs:', `      - url: ${JSON.stringify(j.httpSd.url)}`, '        refresh_interval: 1s');
+      lines.push('        authorization:', '          type: Bearer', `          credentials_file: ${JSON.stringify(j.httpSd.bearerTokenFile)}`);
+    }
+    if (j.targets !== undefined) {
+      lines.push('    static_configs:');
+      for (const t of j.targets) {
+        lines.push(`      - targets: [${JSON.stringify(t.address)}]`);
+        lines.push(`        labels: ${JSON.stringify(t.labels)}`);
+      }
     }
   }
   return `${lines.join('\n')}\n`;

@@ -1,13 +1,16 @@
 /**
  * The pure helpers behind the alert and dashboard tests and the memory-limit
  * metric: the metric names a PromQL expression reads (test/support/
- * prometheus.ts), the generated scrape config, and the cgroup memory-limit
+ * prometheus.ts), the generated scrape config, the nodes the control API
+ * lists for Prometheus's service discovery, and the cgroup memory-limit
  * parser (node/observability/host-metrics.ts).
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { load } from 'js-yaml';
 import { parseCgroupMemoryLimit } from '../../node/observability/host-metrics.js';
+import { prometheusTargets } from '../../operator/control-api/prometheus-targets.js';
+import { STATUS } from '../support/control-api-fixture.js';
 import { metricNamesIn, scrapeConfig } from '../support/prometheus.js';
 
 describe('metric names in PromQL (test/support/prometheus.ts)', () => {
@@ -34,19 +37,45 @@ describe('scrape config (test/support/prometheus.ts)', () => {
     const text = scrapeConfig([
       { job: 'nodes', targets: [{ address: '127.0.0.1:1', labels: { cluster: 'iris', shard: 'shard-0', pod: 'iris-shard-0-0' } }] },
       { job: 'controller', targets: [{ address: '127.0.0.1:2', labels: {} }], bearerTokenFile: '/d/token' },
+      { job: 'discovered', httpSd: { url: 'http://127.0.0.1:2/prometheus/targets', bearerTokenFile: '/d/token' } },
     ], ['/r/irisdb.rules.yaml']);
     const doc = load(text) as {
       global: { scrape_interval: string };
       rule_files: string[];
-      scrape_configs: Array<{ job_name: string; honor_labels: boolean; authorization?: { type: string; credentials_file: string }; static_configs: Array<{ targets: string[]; labels: Record<string, string> }> }>;
+      scrape_configs: Array<{
+        job_name: string; honor_labels: boolean; authorization?: { type: string; credentials_file: string };
+        static_configs?: Array<{ targets: string[]; labels: Record<string, string> }>;
+        http_sd_configs?: Array<{ url: string; refresh_interval: string; authorization: { type: string; credentials_file: string } }>;
+      }>;
     };
     expect(doc.global.scrape_interval).to.equal('1s');
     expect(doc.rule_files).to.deep.equal(['/r/irisdb.rules.yaml']);
-    expect(doc.scrape_configs.map((j) => j.job_name)).to.deep.equal(['nodes', 'controller']);
+    expect(doc.scrape_configs.map((j) => j.job_name)).to.deep.equal(['nodes', 'controller', 'discovered']);
+    expect(doc.scrape_configs[2]!.http_sd_configs).to.deep.equal([
+      { url: 'http://127.0.0.1:2/prometheus/targets', refresh_interval: '1s', authorization: { type: 'Bearer', credentials_file: '/d/token' } },
+    ]);
+    expect(doc.scrape_configs[2]!.static_configs).to.equal(undefined);
     expect(doc.scrape_configs[0]!.static_configs).to.deep.equal([{ targets: ['127.0.0.1:1'], labels: { cluster: 'iris', shard: 'shard-0', pod: 'iris-shard-0-0' } }]);
     expect(doc.scrape_configs[0]!.authorization).to.equal(undefined);
     expect(doc.scrape_configs[1]!.authorization).to.deep.equal({ type: 'Bearer', credentials_file: '/d/token' });
     expect(doc.scrape_configs.every((j) => j.honor_labels)).to.equal(true);
+  });
+});
+
+describe('Prometheus service discovery targets (operator/control-api/prometheus-targets.ts)', () => {
+  it('lists every node with an address, labelled cluster, shard and pod', () => {
+    const shard = STATUS.shards[0]!;
+    const status = {
+      ...STATUS,
+      shards: [
+        shard,
+        { ...shard, id: 'shard-1', nodes: [{ ...shard.nodes[0]!, name: 'iris-1-0', httpUrl: 'http://127.0.0.1:8001' }, { ...shard.nodes[0]!, name: 'iris-1-1', httpUrl: null }] },
+      ],
+    };
+    expect(prometheusTargets(status)).to.deep.equal([
+      { targets: ['127.0.0.1:8000'], labels: { cluster: 'iris', shard: 'shard-0', pod: 'iris-0-0' } },
+      { targets: ['127.0.0.1:8001'], labels: { cluster: 'iris', shard: 'shard-1', pod: 'iris-1-0' } },
+    ]);
   });
 });
 
