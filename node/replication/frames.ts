@@ -52,14 +52,20 @@ export enum FrameType {
   MigrateAbort = 27,
   MigrateOutcome = 28,
   MigrateError = 29,
+  // Cluster-wide Pub/Sub (node/pubsub/bus-link.ts): PubSubOpen is the first frame of a connection, PubSubMessage the rest.
+  PubSubOpen = 30,
+  PubSubMessage = 31,
 }
 
 const MAX_FRAME_TYPE = FrameType.AuthRefused;
 const FIRST_MIGRATION_FRAME = FrameType.MigrateBegin;
 const LAST_MIGRATION_FRAME = FrameType.MigrateError;
+const FIRST_PUBSUB_FRAME = FrameType.PubSubOpen;
+const LAST_PUBSUB_FRAME = FrameType.PubSubMessage;
 
 function knownFrameType(type: number): boolean {
-  return (type >= 1 && type <= MAX_FRAME_TYPE) || (type >= FIRST_MIGRATION_FRAME && type <= LAST_MIGRATION_FRAME);
+  return (type >= 1 && type <= MAX_FRAME_TYPE) || (type >= FIRST_MIGRATION_FRAME && type <= LAST_MIGRATION_FRAME)
+    || (type >= FIRST_PUBSUB_FRAME && type <= LAST_PUBSUB_FRAME);
 }
 /** [u32 length][u8 type]. */
 export const HEADER_BYTES = 5;

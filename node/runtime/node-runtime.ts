@@ -16,6 +16,7 @@ import { createHttpApp } from '../http/app.js';
 import { createHttpServer } from '../http/server.js';
 import { runtimeInfoSections } from './info.js';
 import { createServerContext } from './server-context.js';
+import { attachPubSubToCluster } from '../pubsub/cluster-wiring.js';
 import { ReplicationManager } from '../replication/manager.js';
 import { adminRouter } from '../replication/admin-routes.js';
 import express from 'express';
@@ -190,6 +191,13 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     },
   });
 
+  // PUBLISH reaches every node of the cluster map, SPUBLISH the shard's members, over the authenticated bus.
+  const pubsubCluster = attachPubSubToCluster({
+    hub: pubsub, cluster, logger,
+    creds: { secret: config.adminToken, name: config.nodeName },
+    addBusHandler: (h) => replication.addBusHandler(h),
+  });
+
   resp = new RespServer({
     config,
     commits: engine.commits,
@@ -305,6 +313,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
         await httpClosed;
         clearTimeout(forceHttp);
         unregisterBus();
+        pubsubCluster.close();
         await migrations.close();
         await replication.close();
         engine.close();
