@@ -94,6 +94,16 @@ describe('DUMP, RESTORE, OBJECT, MEMORY USAGE, BITFIELD: routing and pure parts'
     }
   });
 
+  it('keyless FUNCTION FLUSH, SCRIPT FLUSH, ACL WHOAMI: served on a cluster primary; FUNCTION FLUSH (a write) refused on a replica', () => {
+    const f = cluster();
+    const c = f.client();
+    expect(['FUNCTION FLUSH', 'SCRIPT FLUSH', 'ACL WHOAMI', 'FUNCTION LIST'].map((l) => text(f.run(c, ...l.split(' ')))))
+      .to.deep.equal(['OK', 'OK', 'default', '[]']);
+    f.role = { role: 'replica', primary: { host: '127.0.0.9', port: 7009 }, loading: false };
+    expect(text(f.run(c, 'FUNCTION', 'FLUSH'))).to.equal("READONLY You can't write against a read only replica.");
+    expect(text(f.run(c, 'SCRIPT', 'FLUSH'))).to.equal('OK');
+  });
+
   it('COMMAND GETKEYS finds the key of every command', () => {
     const f = cluster();
     const c = f.client();
