@@ -3,5 +3,5 @@ import type { Controller } from '../controller/controller.js';
 import type { DashboardSource } from './view.js';
 
 export function controllerSource(c: Controller): DashboardSource {
-  return { status: () => c.status(), events: () => c.events, operation: () => c.state.operation };
+  return { status: () => c.status(), events: () => c.events, operation: () => c.state.operation, backups: () => c.backups };
 }

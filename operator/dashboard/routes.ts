@@ -111,6 +111,7 @@ export function dashboardRouter(sources: DashboardSources, opts: DashboardOption
       status,
       events: source.events(),
       operation: source.operation(),
+      backups: source.backups(),
       charts: nodes.map((n) => ({ name: n.name, points: sampler.history(n.name), error: sampler.error(n.name) })),
       now: Date.now(),
     }));

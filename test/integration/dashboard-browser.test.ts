@@ -7,12 +7,14 @@
  * from the SVG's data attributes, not pixels); a kill -9 of a primary shows
  * up as the node going down, the replica becoming primary and the failover
  * events; a rescale shows its progress (the operation, its stage, the slots
- * moving); a switchover sent from the page needs the pasted token; every
+ * moving); a backup shows up to its completion; a switchover sent from
+ * the page needs the pasted token; every
  * request the page makes stays on loopback; the view it reads carries no
  * token. Screenshots go to test-artifacts/dashboard/.
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -217,6 +219,22 @@ describe('dashboard in a browser (local cluster)', function () {
     const reasons = await eventReasons(page);
     expect(reasons).to.include.members(['RebalanceStarted', 'MigrationFinished', 'RebalanceFinished']);
     await shot('5-rescaled');
+  });
+
+  it('shows a cluster backup through to its completion, with every shard\'s keys', async () => {
+    const dest = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-dash-backup-'));
+    try {
+      const rec = await cluster.client.createBackup({ destination: `file://${dest}` });
+      const row = page.locator(`#backups tr[data-backup="${rec.id}"]`);
+      await waitFor(`the page to show ${rec.id} Completed`, async () => (await row.getAttribute('data-phase').catch(() => null)) === 'Completed', { timeoutMs: 120_000, intervalMs: 100 });
+      const cells = await row.locator('td').allInnerTexts();
+      expect(cells[4]).to.equal('3/3');
+      expect(Number(cells[5])).to.be.at.least(20_000); // the rescale test's preload
+      expect(cells[7]).to.equal(`file://${dest}`);
+      await shot('6-backup');
+    } finally {
+      await fs.promises.rm(dest, { recursive: true, force: true });
+    }
   });
 
   it('made no request beyond loopback', () => {

@@ -10,7 +10,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { countersOf, METRIC_NAMES, pointBetween, type NodeCounters } from '../../operator/dashboard/node-rates.js';
 import { NodeSampler } from '../../operator/dashboard/node-sampler.js';
 import { parsePromText, PromTextError, sumOf, type PromSample } from '../../operator/dashboard/prom-text.js';
-import { buildView, migratingSlots, VIEW_EVENTS } from '../../operator/dashboard/view.js';
+import { backupSummary, buildView, migratingSlots, VIEW_EVENTS } from '../../operator/dashboard/view.js';
+import type { BackupRecord } from '../../operator/core/backup-state.js';
 import type { RebalanceOp } from '../../operator/core/state.js';
 import { STATUS } from '../support/control-api-fixture.js';
 
@@ -135,9 +136,23 @@ describe('dashboard: view', () => {
     expect(migratingSlots(op('migrate', 2))).to.equal(null);
   });
 
+  it('sums a backup\'s shards and shows its destination URL only (no S3 settings or credentials)', () => {
+    const shard = (id: string, state: 'pending' | 'running' | 'done', keys: number) => ({
+      shard: id, state, node: null, attempts: 1, manifest: null, seq: null, keys, keysTotal: 100, bytes: keys * 10, lastError: null, seenAt: 0,
+    });
+    const b = {
+      id: 'backup-3', phase: 'Running', compression: 'gzip', map: { epoch: 1 }, message: null, startedAt: 1, updatedAt: 2, finishedAt: null,
+      destination: { kind: 's3', url: 's3://bucket/p', bucket: 'bucket', prefix: 'p', s3: { endpoint: 'http://127.0.0.1:1', credentials: { accessKeyId: 'AK', secretAccessKey: 'SECRET' } } },
+      shards: [shard('shard-0', 'done', 100), shard('shard-1', 'running', 40)],
+    } as unknown as BackupRecord;
+    const s = backupSummary(b);
+    expect(s).to.deep.include({ id: 'backup-3', phase: 'Running', destination: 's3://bucket/p', shardsDone: 1, shardsTotal: 2, keys: 140, keysTotal: 200, bytes: 1400 });
+    expect(JSON.stringify(s)).to.not.match(/SECRET|AK|endpoint/);
+  });
+
   it('carries the newest events first, at most VIEW_EVENTS', () => {
     const events = Array.from({ length: VIEW_EVENTS + 5 }, (_, i) => ({ at: i, type: 'Normal' as const, reason: `R${i}`, message: '' }));
-    const v = buildView({ actions: false, cluster: 'iris', clusters: ['iris'], status: STATUS, events, operation: null, charts: [], now: 5 });
+    const v = buildView({ actions: false, cluster: 'iris', clusters: ['iris'], status: STATUS, events, operation: null, backups: [], charts: [], now: 5 });
     expect(v.events).to.have.length(VIEW_EVENTS);
     expect(v.events[0]!.reason).to.equal(`R${VIEW_EVENTS + 4}`);
     expect(v.slotCount).to.equal(16384);

@@ -169,7 +169,29 @@ function renderOperations(view) {
       el('div', { class: 'muted' }, `${f.reason} · started ${time(f.startedAt)}`),
       f.blocked ? el('div', {}, `blocked: ${f.blocked}`) : ''));
   }
+  for (const b of view.backups) {
+    if (b.phase !== 'Running') continue;
+    items.push(el('div', { class: 'op', 'data-backup': b.id, 'data-phase': b.phase },
+      el('strong', {}, `backup ${b.id}`), ` · to ${b.destination}`,
+      el('div', {}, `shards ${b.shardsDone}/${b.shardsTotal} · ${b.keys} of ~${b.keysTotal} keys read · ${bytes(b.bytes)} written`),
+      progress(b.keysTotal > 0 ? b.keys : b.shardsDone, b.keysTotal > 0 ? b.keysTotal : b.shardsTotal)));
+  }
   $('operations').replaceChildren(...(items.length > 0 ? items : [el('p', { class: 'muted' }, 'none')]));
+}
+
+function renderBackups(view) {
+  const table = $('backups');
+  if (view.backups.length === 0) {
+    table.replaceChildren(el('tbody', {}, el('tr', {}, el('td', { class: 'muted' }, 'no backups yet (irisctl backup create --destination URL)'))));
+    return;
+  }
+  table.replaceChildren(
+    el('thead', {}, el('tr', {}, ...['backup', 'phase', 'started', 'took', 'shards', 'keys', 'size', 'destination', ''].map((h) => el('th', {}, h)))),
+    el('tbody', {}, ...view.backups.map((b) => el('tr', { 'data-backup': b.id, 'data-phase': b.phase },
+      el('td', {}, b.id), el('td', {}, b.phase), el('td', {}, time(b.startedAt)),
+      el('td', {}, b.finishedAt === null ? '–' : `${((b.finishedAt - b.startedAt) / 1000).toFixed(1)} s`),
+      el('td', {}, `${b.shardsDone}/${b.shardsTotal}`), el('td', {}, b.keys), el('td', {}, bytes(b.bytes)),
+      el('td', {}, b.destination), el('td', { class: 'muted' }, b.message ?? '')))));
 }
 
 function renderEvents(view) {
@@ -282,6 +304,7 @@ function render(view) {
   renderSlotMap(view);
   renderShards(view);
   renderCharts(view);
+  renderBackups(view);
   renderEvents(view);
   document.body.dataset.generatedAt = String(view.generatedAt);
 }
