@@ -44,8 +44,8 @@ export function backupCommand(action: BackupAction, v: Values, positionals: read
   const put = (k: string, val: string | undefined): void => {
     if (val !== undefined && val !== '') s3[k] = val;
   };
-  put('endpoint', s('s3-endpoint'));
-  put('region', s('s3-region'));
+  put('endpoint', s('s3-endpoint') ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL);
+  put('region', s('s3-region') ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION);
   put('accessKeyId', env.AWS_ACCESS_KEY_ID);
   put('secretAccessKey', env.AWS_SECRET_ACCESS_KEY);
   put('sessionToken', env.AWS_SESSION_TOKEN);

@@ -41,6 +41,8 @@ export interface LocalClusterOptions {
   basePort?: number;
   /** More `irisctl local up` flags on every start (e.g. --restore-from URL). */
   extraArgs?: readonly string[];
+  /** More environment for the controller process on every start (e.g. AWS_* for an S3 restore). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export class LocalCluster {
@@ -94,7 +96,7 @@ export class LocalCluster {
     if (o.failureThreshold !== undefined) args.push('--failure-threshold', String(o.failureThreshold));
     if (o.dataDurability !== undefined) args.push('--data-durability', o.dataDurability);
     args.push(...(o.extraArgs ?? []), ...extraArgs);
-    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(o.env ?? {}), ...env } });
     p.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     p.stderr!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.proc = p;
