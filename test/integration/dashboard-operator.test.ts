@@ -5,7 +5,9 @@
  * process, so the test holds the Controller as the operator's ClusterRunner
  * does). Checks the cluster choice, the web-page guards (Origin, rebound
  * Host, methods other than GET), that the view holds no token, and that
- * the page itself loads and draws the cluster in chromium from this server.
+ * the page itself loads and draws the cluster in chromium from this server,
+ * without actions, and shows a failover in flight with its stage (the
+ * test-only hold stops it before promote).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -19,6 +21,7 @@ import { DEFAULT_SPEC } from '../../operator/core/spec.js';
 import { controllerSource } from '../../operator/dashboard/controller-source.js';
 import { listenDashboard, type ListeningDashboard } from '../../operator/dashboard/server.js';
 import type { DashboardSource } from '../../operator/dashboard/view.js';
+import { readLocalState } from '../../operator/local/local-state.js';
 import { localUp, type RunningLocalCluster } from '../../operator/local/up.js';
 import { freeBasePort } from '../support/local-cluster.js';
 import { waitFor } from '../support/wait.js';
@@ -47,8 +50,10 @@ describe('dashboard served by the operator (its own loopback port, several clust
   before(async () => {
     dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-dash-op-'));
     cluster = await localUp({
-      ...DEFAULT_SPEC, dir, shards: 2, replicasPerShard: 0, minSyncReplicas: 0, dataDurability: 'preferred',
+      ...DEFAULT_SPEC, dir, shards: 2, replicasPerShard: 1, minSyncReplicas: 1, dataDurability: 'preferred',
       basePort: await freeBasePort(), out: new PassThrough().resume(),
+      // Test-only: a failover stops before promoting, so the page can be seen showing it in flight.
+      holdFailoverStage: 'promote',
     });
     await waitFor('the cluster to be Ready', () => cluster.controller.status().phase === 'Ready', { timeoutMs: 60_000, intervalMs: 100 });
     sources.set('team-b/orders', controllerSource(cluster.controller));
@@ -97,7 +102,7 @@ describe('dashboard served by the operator (its own loopback port, several clust
     }
   });
 
-  it('loads the page in chromium from this server and draws the cluster, nothing off loopback', async () => {
+  it('loads the page in chromium from this server and draws the cluster and a failover in flight, nothing off loopback', async () => {
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
     const requested: string[] = [];
     try {
@@ -106,6 +111,18 @@ describe('dashboard served by the operator (its own loopback port, several clust
       await page.goto(`${server.url}?cluster=team-b%2Forders&refresh=250`);
       await waitFor('the page to list both primaries', async () => (await page.locator('#shards tr[data-role="primary"]').count()) === 2, { timeoutMs: 15_000, intervalMs: 100 });
       expect(await page.locator('#cluster').innerText()).to.equal(cluster.controller.status().cluster);
+      expect(await page.locator('#actions').isHidden(), 'no actions on the operator\'s page').to.equal(true);
+
+      // kill -9 shard-0's primary: the failover, held before promote, shows in Operations in flight with its stage.
+      const shard = cluster.controller.status().shards.find((s) => s.id === 'shard-0')!;
+      const pid = (await readLocalState(dir))?.nodes[shard.primary]?.pid;
+      expect(pid, `${shard.primary}'s pid`).to.be.a('number');
+      process.kill(pid!, 'SIGKILL');
+      const op = page.locator('#operations [data-failover="shard-0"]');
+      await waitFor('the page to show the failover held at promote', async () => (await op.getAttribute('data-stage').catch(() => null)) === 'promote', { timeoutMs: 30_000, intervalMs: 100 });
+      expect(await op.getAttribute('data-kind')).to.equal('failover');
+      const candidate = shard.nodes.find((n) => n.name !== shard.primary)!.name;
+      expect(await op.innerText()).to.include(`old primary ${shard.primary}`).and.include(`candidate ${candidate}`);
     } finally {
       await browser.close();
     }
