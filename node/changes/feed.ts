@@ -14,6 +14,7 @@ import { termAt } from '../replication/history.js';
 import type { StoredBatch } from '../replication/log.js';
 import { SSE_KEEPALIVE, changeEvent, sseMessage } from './event.js';
 import type { OwnershipView } from './ownership.js';
+import type { ChangeFeedMetrics } from './metrics.js';
 import { formatPosition } from '../../common/change-position.js';
 
 /** What a feed reads; the runtime implements it over the replication manager and the log. */
@@ -30,6 +31,8 @@ export interface ChangeLogSource {
   /** Resolves once `seq` has the replica acknowledgements writes wait for (or they timed out). */
   acked(seq: number): Promise<void>;
   ownership(): { readonly view: OwnershipView; readonly provableFrom: number };
+  /** Absent in tests that do not look at metrics. */
+  readonly metrics?: ChangeFeedMetrics;
 }
 
 /** Where the stream's bytes go (an HTTP response). */
@@ -144,6 +147,7 @@ export class ChangeFeed {
       const ev = changeEvent(shard, epoch, seq, m, encoding);
       out += sseMessage('change', JSON.stringify(ev), ev.position);
       sentUpTo = seq;
+      this.src.metrics?.events.inc();
       if (++n >= pageEvents) {
         if (!(await this.flush(out))) return { kind: 'client_gone' };
         out = '';

@@ -1,9 +1,11 @@
 /** The change feed's view of the node (feed.ts ChangeLogSource) over the replication manager, its log and the cluster state. */
+import type { Registry } from 'prom-client';
 import type { DurableClusterState } from '../cluster/cluster-state.js';
 import type { ReplicationManager } from '../replication/manager.js';
 import type { ChangeLogSource } from './feed.js';
 import type { OwnershipStore } from './ownership-store.js';
 import { STANDALONE_SHARD } from '../../common/change-position.js';
+import { createChangeFeedMetrics } from './metrics.js';
 
 export interface LogSourceDeps {
   readonly replication: ReplicationManager;
@@ -12,11 +14,14 @@ export interface LogSourceDeps {
   /** Highest committed sequence. */
   lastSeq(): number;
   readonly ackTimeoutMs: number;
+  readonly registry: Registry;
 }
 
 export function changeLogSource(d: LogSourceDeps): ChangeLogSource {
   const { replication, cluster } = d;
+  const metrics = createChangeFeedMetrics(d.registry);
   return {
+    metrics,
     shard: () => {
       const map = cluster.map;
       if (map === null) return cluster.clusterEnabled ? null : STANDALONE_SHARD;

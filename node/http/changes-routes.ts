@@ -86,12 +86,14 @@ export function changesRoutes(deps: HttpDeps): RouteDef[] {
     const decision = resumeDecision({ shard: mine, history, lastSeq, logFirstSeq: src.logFirstSeq(), provableFrom: own.provableFrom }, from);
     if (decision.kind === 'other_shard') return redirect(req, res, decision.shard, `this node serves shard ${mine}`);
     if (decision.kind === 'gone') {
+      src.metrics?.gone.inc();
       throw new HttpError(410, 'gone', `${decision.reason}; start again from a fresh copy (GET /v1/scan) and from=now`, { shard: mine, oldestSeq: src.logFirstSeq() ?? lastSeq + 1 });
     }
     const startSeq = decision.fromSeq - 1;
     const epoch = termAt(history, startSeq)?.epoch ?? history[history.length - 1]?.epoch ?? 0;
     const position = formatPosition({ shard: mine, epoch, seq: startSeq });
     streams++;
+    src.metrics?.streams.inc();
     try {
       res.status(200).set({
         'Content-Type': 'text/event-stream; charset=utf-8',
@@ -104,11 +106,14 @@ export function changesRoutes(deps: HttpDeps): RouteDef[] {
         shard: mine, fromSeq: decision.fromSeq, prefix, encoding, pageEvents: config.changeFeedPageEvents, keepaliveMs: config.changeFeedKeepaliveMs,
       });
       const end = await feed.run();
-      if (end.kind === 'gone') res.write(sseMessage('error', JSON.stringify({ status: 410, code: 'gone', message: end.reason })));
-      else if (end.kind === 'not_primary') res.write(sseMessage('end', JSON.stringify({ reason: end.reason })));
+      if (end.kind === 'gone') {
+        src.metrics?.gone.inc();
+        res.write(sseMessage('error', JSON.stringify({ status: 410, code: 'gone', message: end.reason })));
+      } else if (end.kind === 'not_primary') res.write(sseMessage('end', JSON.stringify({ reason: end.reason })));
       res.end();
     } finally {
       streams--;
+      src.metrics?.streams.dec();
     }
   }
 

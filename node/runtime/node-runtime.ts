@@ -264,7 +264,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       route: (slot, write) => route({ slot, write, readonly: false, asking: false }, routeStateOf(cluster, replication.roleView(), slot)),
       whenLifted: (slot) => cluster.whenLifted(slot),
     },
-    changes: changeLogSource({ replication, cluster, ownership: changeOwnership, lastSeq: () => engine.keyspace.lastSeq, ackTimeoutMs: config.ackTimeoutMs }),
+    changes: changeLogSource({ replication, cluster, ownership: changeOwnership, lastSeq: () => engine.keyspace.lastSeq, ackTimeoutMs: config.ackTimeoutMs , registry: metrics.registry }),
     admin: config.adminToken !== '' ? adminRoutes(config.adminToken) : undefined,
   });
   // Sized for maxKeyBytes keys in URLs; answers unparseable requests with JSON errors.

@@ -197,6 +197,17 @@ describe('change feed: irisctl watch on a local cluster through kill -9 failover
     // The watch went through the failover's disconnect (and back) by itself.
     expect(watch.stderr).to.match(/shard-1: .*reconnecting/);
 
+    // Any node sends a shard's feed request to that shard's primary (307), as EventSource and curl -L follow.
+    const s0 = st.shards.find((s) => s.id === 'shard-0')!;
+    const s0Primary = s0.nodes.find((n) => n.name === s0.primary)!;
+    const others = [...s0.nodes.filter((n) => n.name !== s0.primary), ...st.shards.find((s) => s.id === 'shard-1')!.nodes];
+    for (const n of others) {
+      const r = await fetch(`${n.httpUrl}/v1/changes?shard=shard-0`, { redirect: 'manual' });
+      expect(r.status, n.name).to.equal(307);
+      expect(r.headers.get('location')).to.equal(`${s0Primary.httpUrl}/v1/changes?shard=shard-0`);
+      await r.body?.cancel();
+    }
+
     // Ctrl-C prints the positions; resuming from them gives what came later and nothing before it.
     expect(await watch.stop()).to.equal(0);
     const resume = watch.stderr.match(/resume with --from (\S+)/)?.[1];

@@ -157,4 +157,12 @@ describe('change feed: one node (GET /v1/changes)', function () {
       return r.status === 200;
     });
   });
+
+  it('counts streams, events and 410 answers in /metrics', async () => {
+    const text = await (await fetch(`${node.url}/metrics`)).text();
+    const value = (name: string): number => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+    expect(value('irisdb_change_feed_events_total')).to.be.greaterThan(10);
+    expect(value('irisdb_change_feed_gone_total')).to.be.at.least(3);
+    expect(value('irisdb_change_feed_streams')).to.be.at.least(0);
+  });
 });
