@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { NodeConfig } from '../config/schema.js';
 import type { ClientState, ServerContext } from '../commands/types.js';
 import type { PubSubHubOptions } from './hub.js';
+import { parseBytes } from '../config/load.js';
 import { INVALID_EVENT_CLASS, formatKeyspaceEventFlags, parseKeyspaceEventFlags } from './keyspace-flags.js';
 
 export function pubsubHubOptions(config: NodeConfig, onLimitDisconnect: (c: ClientState, bytes: number) => void): PubSubHubOptions & { notifyFlags: number } {
@@ -21,15 +22,6 @@ export function pubsubHubOptions(config: NodeConfig, onLimitDisconnect: (c: Clie
     onLimitDisconnect: (s, bytes) => onLimitDisconnect(s as ClientState, bytes),
     now: () => performance.now(),
   };
-}
-
-/** Redis's memtoull: a byte count with an optional k/kb/m/mb/g/gb unit (k = 1000, kb = 1024); null if malformed. */
-export function parseMemory(text: string): number | null {
-  const m = /^(\d+)(b|k|kb|m|mb|g|gb)?$/i.exec(text);
-  if (m === null) return null;
-  const units: Record<string, number> = { b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 1024 ** 2, g: 1e9, gb: 1024 ** 3 };
-  const n = Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1);
-  return Number.isSafeInteger(n) ? n : null;
 }
 
 /** A CONFIG SET parameter: prepare() validates and returns the change to apply, or Redis's complaint. */
@@ -53,8 +45,9 @@ function prepareOutputBufferLimit(server: ServerContext, value: Buffer): (() => 
     if (cls !== 'pubsub' && cls !== 'normal' && cls !== 'slave' && cls !== 'replica') {
       return 'Invalid client class specified in buffer limit configuration.';
     }
-    const hard = parseMemory(words[i + 1]!);
-    const soft = parseMemory(words[i + 2]!);
+    // The settings' byte syntax: Redis's k/kb/m/mb/g/gb units and more.
+    const hard = parseBytes(words[i + 1]!);
+    const soft = parseBytes(words[i + 2]!);
     const secs = /^\d+$/.test(words[i + 3]!) ? Number(words[i + 3]) : null;
     if (hard === null || soft === null || secs === null) return 'Error in hard, soft or soft_seconds setting in buffer limit configuration.';
     if (cls !== 'pubsub') return `IrisDB sets only the pubsub class here; normal clients are bounded by maxOutputBufferBytes and replicas use the cluster bus`;
