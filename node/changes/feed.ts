@@ -60,6 +60,9 @@ export type FeedEnd =
   | { readonly kind: 'not_primary'; readonly reason: string }
   | { readonly kind: 'gone'; readonly reason: string };
 
+/** Log bytes one step reads before it yields to the event loop. */
+const STEP_BYTES = 1024 * 1024;
+
 function startsWith(key: Buffer, prefix: Buffer): boolean {
   return prefix.length === 0 || (key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix));
 }
@@ -122,44 +125,51 @@ export class ChangeFeed {
     return null;
   }
 
-  /** Sends the changes of one stored batch up to `limit`, in pages; null to go on. */
+  /**
+   * Sends the changes of the next stored batches up to `limit` — until
+   * pageEvents events or STEP_BYTES of log were handled — then yields; null
+   * to go on.
+   */
   private async step(limit: number): Promise<FeedEnd | null> {
-    const first = this.src.logFirstSeq();
-    if (first === null || this.next < first) {
-      return { kind: 'gone', reason: `the log no longer holds sequence ${this.next} of shard ${this.opts.shard}: this consumer fell behind the retained log (replBacklogOps)` };
-    }
-    const batch = this.src.readLog(this.next, 1)[0];
-    if (batch === undefined || batch.firstSeq > this.next) {
-      return { kind: 'gone', reason: `the log has no batch holding sequence ${this.next} (it was replaced by a resync)` };
-    }
     const history = this.src.history();
     const { view } = this.src.ownership();
     const { shard, prefix, encoding, pageEvents } = this.opts;
     let out = '';
     let n = 0;
+    let bytes = 0;
     let sentUpTo = this.next - 1;
     let upTo = this.next - 1;
-    for (const { seq, m } of decodeBatch(batch.body)) {
-      if (seq < this.next || seq > limit) continue;
-      upTo = seq;
-      if (m.op !== 'clear' && (!startsWith(m.key, prefix) || !view.owned(seq, keySlot(m.key)))) continue;
-      const epoch = termAt(history, seq)?.epoch ?? 0;
-      const ev = changeEvent(shard, epoch, seq, m, encoding);
-      out += sseMessage('change', JSON.stringify(ev), ev.position);
-      sentUpTo = seq;
-      this.src.metrics?.events.inc();
-      if (++n >= pageEvents) {
-        if (!(await this.flush(out))) return { kind: 'client_gone' };
-        out = '';
-        n = 0;
+    while (this.next <= limit && n < pageEvents && bytes < STEP_BYTES) {
+      const first = this.src.logFirstSeq();
+      if (first === null || this.next < first) {
+        return { kind: 'gone', reason: `the log no longer holds sequence ${this.next} of shard ${shard}: this consumer fell behind the retained log (replBacklogOps)` };
       }
+      const batch = this.src.readLog(this.next, 1)[0];
+      if (batch === undefined || batch.firstSeq > this.next) {
+        return { kind: 'gone', reason: `the log has no batch holding sequence ${this.next} of shard ${shard} (it was replaced by a resync)` };
+      }
+      bytes += batch.body.length;
+      for (const { seq, m } of decodeBatch(batch.body)) {
+        if (seq < this.next || seq > limit) continue;
+        upTo = seq;
+        if (m.op !== 'clear' && (!startsWith(m.key, prefix) || !view.owned(seq, keySlot(m.key)))) continue;
+        const ev = changeEvent(shard, termAt(history, seq)?.epoch ?? 0, seq, m, encoding);
+        out += sseMessage('change', JSON.stringify(ev), ev.position);
+        sentUpTo = seq;
+        this.src.metrics?.events.inc();
+        // A big batch (up to ~1 MiB of small entries) goes out in pages, each waiting for the socket.
+        if (++n % pageEvents === 0) {
+          if (!(await this.flush(out))) return { kind: 'client_gone' };
+          out = '';
+        }
+      }
+      this.next = Math.max(upTo, Math.min(batch.lastSeq, limit)) + 1;
     }
     if (upTo > sentUpTo) {
       // Changes filtered out (prefix, migration copies) still move the position: a resume then starts after them.
       const position = formatPosition({ shard, epoch: termAt(history, upTo)?.epoch ?? 0, seq: upTo });
       out += sseMessage('progress', JSON.stringify({ position }), position);
     }
-    this.next = Math.max(upTo, Math.min(batch.lastSeq, limit)) + 1;
     if (out !== '' && !(await this.flush(out))) return { kind: 'client_gone' };
     if (out === '') await new Promise<void>((resolve) => setImmediate(resolve));
     return null;
