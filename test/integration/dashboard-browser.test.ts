@@ -49,6 +49,8 @@ describe('dashboard in a browser (local cluster)', function () {
   let page: Page;
   let dashboardUrl: string;
   const requested: string[] = [];
+  /** Uncaught exceptions in the page's script. */
+  const pageErrors: string[] = [];
 
   before(async () => {
     await fs.promises.mkdir(ARTIFACTS, { recursive: true });
@@ -56,6 +58,7 @@ describe('dashboard in a browser (local cluster)', function () {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     page.on('request', (r) => requested.push(r.url()));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
   });
 
   after(async () => {
@@ -237,7 +240,8 @@ describe('dashboard in a browser (local cluster)', function () {
     }
   });
 
-  it('made no request beyond loopback', () => {
+  it('made no request beyond loopback, and its script threw nothing', () => {
+    expect(pageErrors).to.deep.equal([]);
     expect(requested.length).to.be.greaterThan(10);
     const away = requested.filter((u) => !['127.0.0.1', 'localhost'].includes(new URL(u).hostname));
     expect(away).to.deep.equal([]);
