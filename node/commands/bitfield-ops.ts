@@ -43,23 +43,48 @@ export function writeField(buf: Uint8Array, offset: number, bits: number, value:
   }
 }
 
-function limits(type: FieldType): { min: bigint; max: bigint } {
-  const b = BigInt(type.bits);
-  return type.signed ? { min: -(1n << (b - 1n)), max: (1n << (b - 1n)) - 1n } : { min: 0n, max: (1n << b) - 1n };
+const INT64_MAX = (1n << 63n) - 1n;
+
+/**
+ * checkSignedBitfieldOverflow / checkUnsignedBitfieldOverflow: 1 when
+ * value + incr is above the type's range, -1 below, 0 inside. Written as
+ * Redis's C is, int64 wrap-around included: for a signed SET (incr 0) of a
+ * value so negative that `max - value` wraps, Redis reports an overflow
+ * upwards, so SAT stores the maximum (i1: SET -2^63 stores 0, not -1).
+ */
+function overflowDirection(value: bigint, incr: bigint, type: FieldType): -1 | 0 | 1 {
+  const bits = type.bits;
+  if (type.signed) {
+    const max = bits === 64 ? INT64_MAX : (1n << BigInt(bits - 1)) - 1n;
+    const min = -max - 1n;
+    const maxincr = BigInt.asIntN(64, max - value);
+    const minincr = BigInt.asIntN(64, min - value);
+    if (value > max || (bits !== 64 && incr > maxincr) || (value >= 0n && incr > 0n && incr > maxincr)) return 1;
+    if (value < min || (bits !== 64 && incr < minincr) || (value < 0n && incr < 0n && incr < minincr)) return -1;
+    return 0;
+  }
+  const max = (1n << BigInt(bits)) - 1n;
+  if (value > max || (incr > 0n && incr > BigInt.asIntN(64, max - value))) return 1;
+  if (incr < 0n && incr < BigInt.asIntN(64, -value)) return -1;
+  return 0;
 }
 
 /**
- * checkSignedBitfieldOverflow / checkUnsignedBitfieldOverflow: the value to
- * store for `target` (the exact result of SET or INCRBY), or null when it
- * overflows under FAIL. An unsigned SET of a negative number is, as in
- * Redis, the 64-bit two's complement (so it overflows upwards).
+ * The value to store for `value` + `incr` (SET: the argument and 0; an
+ * unsigned SET's argument is first cast to uint64, as Redis does), or null
+ * when it overflows under FAIL.
  */
-export function fitValue(target: bigint, type: FieldType, overflow: Overflow): bigint | null {
-  const { min, max } = limits(type);
-  if (target >= min && target <= max) return target;
+export function fitField(value: bigint, incr: bigint, type: FieldType, overflow: Overflow): bigint | null {
+  const direction = overflowDirection(value, incr, type);
+  if (direction === 0) return value + incr;
   if (overflow === 'fail') return null;
-  if (overflow === 'sat') return target > max ? max : min;
-  return type.signed ? BigInt.asIntN(type.bits, target) : BigInt.asUintN(type.bits, target);
+  if (overflow === 'sat') {
+    const b = BigInt(type.bits);
+    if (!type.signed) return direction > 0 ? (1n << b) - 1n : 0n;
+    const max = type.bits === 64 ? INT64_MAX : (1n << (b - 1n)) - 1n;
+    return direction > 0 ? max : -max - 1n;
+  }
+  return type.signed ? BigInt.asIntN(type.bits, value + incr) : BigInt.asUintN(type.bits, value + incr);
 }
 
 export type FieldOp =
@@ -75,9 +100,9 @@ export type FieldOp =
 export function runFieldOp(buf: Uint8Array, op: FieldOp): { reply: bigint | null; changed: boolean } {
   const old = readField(buf, op.offset, op.type);
   if (op.kind === 'get') return { reply: old, changed: false };
-  // Unsigned SET: Redis casts the int64 argument to uint64 first.
-  const target = op.kind === 'incrby' ? old + op.arg : op.type.signed ? op.arg : BigInt.asUintN(64, op.arg);
-  const stored = fitValue(target, op.type, op.overflow);
+  const stored = op.kind === 'incrby'
+    ? fitField(old, op.arg, op.type, op.overflow)
+    : fitField(op.type.signed ? op.arg : BigInt.asUintN(64, op.arg), 0n, op.type, op.overflow);
   if (stored === null) return { reply: null, changed: false };
   writeField(buf, op.offset, op.type.bits, stored);
   return { reply: op.kind === 'set' ? old : stored, changed: stored !== old };

@@ -32,6 +32,8 @@ export const BITFIELD_CASES: Record<string, readonly string[]> = {
     'bitfield b set i64 0 9223372036854775807', 'bitfield b overflow sat incrby i64 0 9223372036854775807', 'bitfield b overflow fail incrby i64 0 1',
     'bitfield b set u63 0 9223372036854775807', 'bitfield b incrby u63 0 1', 'bitfield b overflow sat incrby u63 0 -1', 'bitfield b get u63 1',
     'bitfield b set u63 3 -1', 'bitfield b overflow sat set u63 3 -1', 'bitfield b get u63 3', 'bitfield b set i64 5 -1', 'get b',
+    'bitfield q overflow sat set i1 0 -9223372036854775808 get i1 0', 'bitfield q overflow sat set i8 8 -9223372036854775700 get i8 8',
+    'bitfield q overflow sat set i8 8 -9223372036854775000 get i8 8', 'bitfield q overflow wrap set i8 8 -9223372036854775808 get i8 8',
   ],
   '# offsets are multiplied by the width': [
     'bitfield h set u8 #1 255', 'get h', 'bitfield h get u8 #1 get u4 #3 get i4 #2', 'bitfield h set i16 #2 -2', 'get h',

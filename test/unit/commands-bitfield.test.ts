@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { fitValue, readField, runFieldOp, writeField, type FieldType, type Overflow } from '../../node/commands/bitfield-ops.js';
+import { fitField, readField, runFieldOp, writeField, type FieldType, type Overflow } from '../../node/commands/bitfield-ops.js';
 import { parseFieldOffset, parseFieldType } from '../../node/commands/bitfield.js';
 
 /** The buffer as one unsigned integer of length*8 bits (byte 0 most significant). */
@@ -24,13 +24,21 @@ function modelRead(buf: Uint8Array, offset: number, bits: number, signed: boolea
   return signed && u >= 1n << BigInt(bits - 1) ? u - (1n << BigInt(bits)) : u;
 }
 
-function modelFit(target: bigint, t: FieldType, o: Overflow): bigint | null {
+/**
+ * Redis's overflow rule as plain math on value + incr, plus the one place
+ * where its C arithmetic wraps: a signed SET (incr 0, width < 64) of a value
+ * so negative that max - value exceeds 2^63-1 is reported as an overflow
+ * upwards (SAT stores max).
+ */
+function modelFit(value: bigint, incr: bigint, t: FieldType, o: Overflow): bigint | null {
   const size = 1n << BigInt(t.bits);
   const min = t.signed ? -(size / 2n) : 0n;
   const max = min + size - 1n;
+  const target = value + incr;
   if (target >= min && target <= max) return target;
   if (o === 'fail') return null;
-  if (o === 'sat') return target > max ? max : min;
+  const wrapsUp = t.signed && t.bits < 64 && incr === 0n && max - value > (1n << 63n) - 1n;
+  if (o === 'sat') return target > max || wrapsUp ? max : min;
   return ((((target - min) % size) + size) % size) + min;
 }
 
@@ -56,11 +64,17 @@ describe('BITFIELD arithmetic: pure logic against a BigInt model', () => {
     }), { numRuns: 3000 });
   });
 
-  it('fitValue: WRAP, SAT and FAIL agree with modular arithmetic and clamping', () => {
-    const target = fc.bigInt({ min: -(1n << 66n), max: 1n << 66n });
-    fc.assert(fc.property(target, fieldType, overflow, (x, t, o) => {
-      expect(fitValue(x, t, o)).to.equal(modelFit(x, t, o));
-    }), { numRuns: 5000 });
+  it('fitField: WRAP, SAT and FAIL agree with modular arithmetic and clamping (SET: any value; INCRBY: a field value plus any int64)', () => {
+    const near = fc.oneof(int64, fc.bigInt({ min: -(1n << 63n), max: -(1n << 63n) + 300n }), fc.bigInt({ min: -300n, max: 300n }));
+    const setCase = fc.tuple(fieldType, near).map(([t, v]) => ({ t, value: t.signed ? v : BigInt.asUintN(64, v), incr: 0n }));
+    const incrCase = fc.tuple(fieldType, fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), near).map(([t, raw, incr]) => {
+      const value = t.signed ? BigInt.asIntN(t.bits, raw) : BigInt.asUintN(t.bits, raw);
+      return { t, value, incr };
+    });
+    fc.assert(fc.property(fc.oneof(setCase, incrCase), overflow, ({ t, value, incr }, o) => {
+      expect(fitField(value, incr, t, o)).to.equal(modelFit(value, incr, t, o));
+    }), { numRuns: 10000 });
+    expect(fitField(-(1n << 63n), 0n, { signed: true, bits: 1 }, 'sat')).to.equal(0n); // Redis: i1 SET -2^63 under SAT stores 0
   });
 
   it('runFieldOp: SET answers the old value, INCRBY the new one, FAIL writes nothing', () => {
@@ -68,8 +82,7 @@ describe('BITFIELD arithmetic: pure logic against a BigInt model', () => {
       (orig, offset, t, arg, o, incr) => {
         const buf = Uint8Array.from(orig);
         const old = modelRead(orig, offset, t.bits, t.signed);
-        const target = incr ? old + arg : t.signed ? arg : BigInt.asUintN(64, arg);
-        const want = modelFit(target, t, o);
+        const want = incr ? modelFit(old, arg, t, o) : modelFit(t.signed ? arg : BigInt.asUintN(64, arg), 0n, t, o);
         const r = runFieldOp(buf, { kind: incr ? 'incrby' : 'set', type: t, offset, arg, overflow: o });
         if (want === null) {
           expect(r).to.deep.equal({ reply: null, changed: false });
