@@ -16,6 +16,7 @@ import { migrationBench, type MigrationBenchResult } from './migration.js';
 import { CHECKER_CLIENT } from './failover-checker.js';
 import { GAP_WINDOW_MS, failoverBench, type FailoverBenchResult } from './failover.js';
 import { rescaleBench, type RescaleBenchResult } from './rescale.js';
+import { backupBench, type BackupBenchResult } from './backup.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -110,6 +111,20 @@ function printFailover(f: FailoverBenchResult): void {
   if (f.lost > 0) console.log(`\n**Lost writes**, e.g.: ${f.lostExamples.join('; ')}`);
 }
 
+function printBackup(b: BackupBenchResult): void {
+  console.log(`\n## Backup and restore: ${fmt(b.keys)} keys of 100-byte random values, local cluster 3 shards × 1 replica (minSyncReplicas 1), file destination, gzip\n`);
+  const mb = (n: number): number => n / 2 ** 20;
+  console.log('| | wall s | keys/s | MB/s | notes |');
+  console.log('|---|---|---|---|---|');
+  console.log(`| irisdb backup create (until Completed) | ${fmt(b.backupSeconds, 1)} | ${fmt(b.keysInBackup / b.backupSeconds)} | ${fmt(mb(b.backupRawBytes) / b.backupSeconds, 1)} rows read, ${fmt(mb(b.backupStoredBytes) / b.backupSeconds, 1)} written | ${fmt(mb(b.backupRawBytes), 1)} MiB of rows → ${fmt(mb(b.backupStoredBytes), 1)} MiB stored, ${fmt(b.keysInBackup)} keys |`);
+  console.log(`| irisdb local up --restore-from: data loaded and verified | ${fmt(b.restoreSeconds, 1)} | ${fmt(b.restoredKeys / b.restoreSeconds)} | ${fmt(mb(b.backupStoredBytes) / b.restoreSeconds, 1)} read | ${fmt(b.restoredKeys)} keys restored |`);
+  console.log(`| irisdb restored cluster Ready (replicas resynced) | ${fmt(b.restoreReadySeconds, 1)} | | | |`);
+  console.log(`| redis-server BGSAVE | ${fmt(b.redisBgsaveSeconds, 1)} | ${fmt(b.keys / b.redisBgsaveSeconds)} | ${fmt(mb(b.redisRdbBytes) / b.redisBgsaveSeconds, 1)} written | RDB ${fmt(mb(b.redisRdbBytes), 1)} MiB |`);
+  console.log(`| redis-server restart from RDB (until DBSIZE is right) | ${fmt(b.redisRestartSeconds, 1)} | ${fmt(b.keys / b.redisRestartSeconds)} | | |`);
+  const ratio = b.setOpsDuringBackup / b.setOpsBaseline;
+  console.log(`\nForeground SET (32 unpipelined loops, one ioredis Cluster client): ${fmt(b.setOpsBaseline)} ops/s without a backup, ${fmt(b.setOpsDuringBackup)} during it: **${fmt(ratio, 2)}** (target ≥ 0.8: ${ratio >= 0.8 ? 'met' : 'not met'}). Restore of ${fmt(b.keys)} keys into 3 shards: **${fmt(b.restoreSeconds, 1)} s** (target ≤ 30 s: ${b.restoreSeconds <= 30 ? 'met' : 'not met'}).`);
+}
+
 function sorted(xs: readonly number[]): number[] {
   return [...xs].sort((a, b) => a - b);
 }
@@ -149,6 +164,9 @@ async function main(): Promise<void> {
     if (failoverDurability !== undefined && failoverDurability !== 'required' && failoverDurability !== 'preferred') throw new Error(`BENCH_FAILOVER_DURABILITY must be required or preferred, not ${failoverDurability}`);
     if (failoverRuns > 0) printFailover(await failoverBench(failoverRuns, failoverDurability));
     if (keys > 0) printRescale(await rescaleBench(keys));
+  }
+  if (only === '' || only === 'backup') {
+    printBackup(await backupBench(keys));
   }
   if (only === '' || only === 'footprint') {
     const f = await footprintBench(keys);

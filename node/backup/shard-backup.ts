@@ -20,6 +20,10 @@ import { SnapshotReader } from '../replication/snapshot.js';
 import { encodeChunkHeader } from './chunk-codec.js';
 import { compressPayload } from './chunk-compress.js';
 
+/** One synchronous read slice: a few milliseconds of work. */
+const PAGE_BYTES = 128 * 1024;
+const PAGE_ROWS = 1000;
+
 export interface ShardBackupInput {
   readonly backupId: string;
   readonly cluster: string;
@@ -58,25 +62,32 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
   try {
     progress.seq = reader.seq;
     progress.keysTotal = reader.totalKeys;
-    for (;;) {
-      const page = reader.next(input.chunkBytes);
-      if (page === null) break;
-      const rows: StoredRow[] = [];
-      for (const r of page) {
+    let rows: StoredRow[] = [];
+    let rowBytesSoFar = 0;
+    for (let end = false; !end;) {
+      // Small synchronous slices, the event loop served between them; a chunk gathers several.
+      const page = reader.next(PAGE_BYTES, PAGE_ROWS);
+      end = page === null;
+      for (const r of page ?? []) {
         const slot = keySlot(r.key);
         if (wanted[slot] !== 1 || (r.expiresAt !== null && r.expiresAt <= now)) continue;
         digests.add(slot, r.key, decodeValue(r.value, r.flags), r.expiresAt);
         rows.push(r);
+        rowBytesSoFar += r.key.length + r.value.length + 32;
       }
-      progress.keysDone += page.length;
-      if (rows.length === 0) continue;
-      const raw = encodeRows(rows);
+      progress.keysDone += page?.length ?? 0;
+      if (!end) await new Promise((resolve) => setImmediate(resolve));
+      if (rows.length === 0 || (!end && rowBytesSoFar < input.chunkBytes)) continue;
+      const full = rows;
+      rows = [];
+      rowBytesSoFar = 0;
+      const raw = encodeRows(full);
       const payload = await compressPayload(raw, input.compression);
-      const body = Buffer.concat([encodeChunkHeader({ compression: input.compression, rows: rows.length, rawBytes: raw.length }), payload]);
+      const body = Buffer.concat([encodeChunkHeader({ compression: input.compression, rows: full.length, rawBytes: raw.length }), payload]);
       const key = backupKeys.chunk(input.backupId, input.shard, chunks.length + 1);
       await input.destination.put(key, body);
-      chunks.push({ key, sha256: sha256(body), bytes: body.length, rawBytes: raw.length, keys: rows.length });
-      keys += rows.length;
+      chunks.push({ key, sha256: sha256(body), bytes: body.length, rawBytes: raw.length, keys: full.length });
+      keys += full.length;
       bytes += body.length;
       rawBytes += raw.length;
       progress.bytes = bytes;

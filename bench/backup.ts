@@ -1,0 +1,184 @@
+/**
+ * Backup and restore (issue #15): BENCH_KEYS keys of 100-byte random values
+ * in the default local cluster (3 shards × 1 replica, minSyncReplicas 1),
+ * `irisctl backup create` to a filesystem destination (wall time, keys/s,
+ * MB/s of rows read and of objects written), foreground SET throughput
+ * during the backup as a ratio of the same load without one, then `irisctl
+ * local up --restore-from` into a new 3-shard cluster until it is Ready.
+ * Next to redis-server in the same run: BGSAVE time and restart-from-RDB
+ * time for the same keys.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Cluster, Redis } from 'ioredis';
+import { LocalCluster } from '../test/support/local-cluster.js';
+import { run } from '../test/support/run.js';
+import { waitFor } from '../test/support/wait.js';
+import { bulkClient, delay, waitCaughtUp } from './control-plane.js';
+import { startRedis } from './processes.js';
+
+export interface BackupBenchResult {
+  readonly keys: number;
+  /** The preloaded keys plus the load's own (written before the backup). */
+  readonly keysInBackup: number;
+  readonly backupSeconds: number;
+  readonly backupRawBytes: number;
+  readonly backupStoredBytes: number;
+  readonly setOpsBaseline: number;
+  readonly setOpsDuringBackup: number;
+  readonly restoreSeconds: number;
+  readonly restoreReadySeconds: number;
+  readonly restoredKeys: number;
+  readonly redisBgsaveSeconds: number;
+  readonly redisRestartSeconds: number;
+  readonly redisRdbBytes: number;
+}
+
+const VALUE_BYTES = 100;
+/** Concurrent unpipelined SET loops of the foreground load. */
+const LOOPS = 32;
+const BASELINE_MS = 10_000;
+
+function value(): string {
+  return randomBytes(75).toString('base64');
+}
+
+async function preload(seedPort: number, keys: number): Promise<void> {
+  const client = bulkClient(seedPort);
+  try {
+    for (let i = 0; i < keys; i += 5000) {
+      const n = Math.min(5000, keys - i);
+      await Promise.all(Array.from({ length: n }, (_, j) => client.set(`bk:${String(i + j).padStart(9, '0')}`, value())));
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A connected cluster client (slots known), so its start-up is not counted in a window. */
+async function loadClient(seedPort: number): Promise<Cluster> {
+  const client = new Cluster([{ host: '127.0.0.1', port: seedPort }], { maxRedirections: 64, redisOptions: { enableReadyCheck: false } });
+  client.on('error', () => {});
+  await Promise.all(Array.from({ length: LOOPS }, (_, l) => client.set(`load:${l}:warm`, 'x')));
+  return client;
+}
+
+/** SET loops on their own keys until `until` resolves; ops/s. */
+async function setLoad(client: Cluster, until: Promise<unknown>): Promise<number> {
+  let stop = false;
+  void until.finally(() => (stop = true));
+  let ops = 0;
+  const t0 = performance.now();
+  try {
+    await Promise.all(Array.from({ length: LOOPS }, async (_, l) => {
+      for (let i = 0; !stop; i++) {
+        await client.set(`load:${l}:${i % 1000}`, 'x'.repeat(VALUE_BYTES));
+        ops++;
+      }
+    }));
+    return ops / ((performance.now() - t0) / 1000);
+  } finally {
+    stop = true;
+  }
+}
+
+function massInsert(keys: number): Buffer {
+  const parts: string[] = [];
+  for (let i = 0; i < keys; i++) {
+    const k = `bk:${String(i).padStart(9, '0')}`;
+    parts.push(`*3\r\n$3\r\nSET\r\n$${k.length}\r\n${k}\r\n$100\r\n${value()}\r\n`);
+  }
+  return Buffer.from(parts.join(''));
+}
+
+async function redisSide(keys: number): Promise<{ bgsave: number; restart: number; rdbBytes: number }> {
+  const redis = await startRedis();
+  const load = await run('redis-cli', ['-p', String(redis.port), '--pipe'], { input: massInsert(keys), timeoutMs: 900_000 });
+  if (load.code !== 0) throw new Error(`loading redis failed: ${load.stdout} ${load.stderr}`);
+  const client = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: false });
+  let bgsave: number;
+  try {
+    const before = await client.lastsave();
+    const t0 = performance.now();
+    await client.bgsave();
+    await waitFor('BGSAVE to finish', async () => {
+      const info = await client.info('persistence');
+      return /rdb_bgsave_in_progress:0/.test(info) && (await client.lastsave()) !== before ? true : null;
+    }, { timeoutMs: 600_000, intervalMs: 20 });
+    bgsave = (performance.now() - t0) / 1000;
+  } finally {
+    client.disconnect();
+  }
+  await redis.stop();
+  const rdb = path.join(redis.dir, 'dump.rdb');
+  const rdbBytes = fs.statSync(rdb).size;
+  // Restart on the same file: until the keys are served (PING answers LOADING while it loads).
+  const t0 = performance.now();
+  const again = await startRedis(['--dir', redis.dir, '--dbfilename', 'dump.rdb']);
+  const c2 = new Redis({ port: again.port, host: '127.0.0.1', enableReadyCheck: false, retryStrategy: () => 10 });
+  try {
+    await waitFor('redis to load its RDB', async () => ((await c2.dbsize().catch(() => -1)) === keys ? true : null), { timeoutMs: 600_000, intervalMs: 10 });
+  } finally {
+    c2.disconnect();
+  }
+  const restart = (performance.now() - t0) / 1000;
+  await again.stop();
+  await fs.promises.rm(redis.dir, { recursive: true, force: true });
+  return { bgsave, restart, rdbBytes };
+}
+
+export async function backupBench(keys: number): Promise<BackupBenchResult> {
+  const dest = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-bench-backup-'));
+  const url = `file://${dest}`;
+  const source = await LocalCluster.start({ shards: 3, replicas: 1 });
+  let restored: LocalCluster | null = null;
+  try {
+    await preload(await source.seedPort(), keys);
+    await waitCaughtUp(source, 600_000);
+    await delay(3000); // the load's aftermath (checkpoints) settles before measuring
+    const load = await loadClient(await source.seedPort());
+    const setOpsBaseline = await setLoad(load, delay(BASELINE_MS));
+
+    const t0 = performance.now();
+    const rec = await source.client.createBackup({ destination: url });
+    const finished = waitFor('the backup', async () => {
+      const b = await source.client.backup(rec.id);
+      if (b.phase === 'Failed') throw new Error(`backup failed: ${b.message ?? ''}`);
+      return b.phase === 'Completed' ? b : null;
+    }, { timeoutMs: 900_000, intervalMs: 50 });
+    const [setOpsDuringBackup, done] = await Promise.all([setLoad(load, finished), finished]);
+    load.disconnect();
+    const backupSeconds = (performance.now() - t0) / 1000;
+    let raw = 0;
+    let stored = 0;
+    let inBackup = 0;
+    for (const s of done.shards) {
+      const m = JSON.parse(await fs.promises.readFile(path.join(dest, s.manifest!.key), 'utf8')) as { rawBytes: number; bytes: number; keys: number };
+      inBackup += m.keys;
+      raw += m.rawBytes;
+      stored += m.bytes;
+    }
+    await source.destroy();
+
+    const r0 = performance.now();
+    restored = await LocalCluster.launch({ shards: 3, replicas: 1, extraArgs: ['--restore-from', url, '--backup', rec.id] });
+    const line = await waitFor('the restore to load', async () => /restored (\d+) keys/.exec(restored!.output()), { timeoutMs: 600_000, intervalMs: 20 });
+    const restoreSeconds = (performance.now() - r0) / 1000;
+    await restored.waitReady(600_000);
+    const restoreReadySeconds = (performance.now() - r0) / 1000;
+
+    const redis = await redisSide(keys);
+    return {
+      keys, keysInBackup: inBackup, backupSeconds, backupRawBytes: raw, backupStoredBytes: stored, setOpsBaseline, setOpsDuringBackup,
+      restoreSeconds, restoreReadySeconds, restoredKeys: Number(line[1]),
+      redisBgsaveSeconds: redis.bgsave, redisRestartSeconds: redis.restart, redisRdbBytes: redis.rdbBytes,
+    };
+  } finally {
+    await restored?.destroy();
+    await source.destroy();
+    await fs.promises.rm(dest, { recursive: true, force: true });
+  }
+}
