@@ -1,6 +1,6 @@
 /** CLIENT ID/INFO/LIST/KILL/GETNAME/SETNAME/HELP, with Redis's CLIENT LIST line format. */
 import { Errors, NULL, OK, array, bulk, error, integer, simple, verbatim, type Reply } from '../resp/reply.js';
-import type { ClientState, CommandContext, CommandSpec } from './types.js';
+import type { ClientState, CommandContext, CommandSpec, ServerContext } from './types.js';
 import { defineCommand } from './meta.js';
 import { cString, optionName, parseInt64 } from './args.js';
 import { sanitize } from './options.js';
@@ -17,8 +17,12 @@ export function validateClientName(name: Uint8Array): Reply | null {
 }
 
 /** The flags field of CLIENT LIST, in Redis's letter order. */
-function clientFlags(c: ClientState): string {
+/** A client's Pub/Sub counts (absent: no Pub/Sub in this context). */
+type PubSubView = Pick<ServerContext, 'pubsub'>;
+
+function clientFlags(c: ClientState, ps: PubSubView): string {
   let f = '';
+  if (ps.pubsub?.isSubscribed(c) === true) f += 'P';
   if (c.multi !== null) f += 'x';
   if (c.watchDirty) f += 'd';
   if (c.closeAfterReply) f += 'c';
@@ -31,14 +35,16 @@ function clientFlags(c: ClientState): string {
  * (fd, buffer sizes) are filled with comparable numbers so parsers keep
  * working; `argvBytes` is the current command's size for the calling client.
  */
-export function clientInfoLine(c: ClientState, now: number, argvBytes = 0): string {
+export function clientInfoLine(c: ClientState, now: number, argvBytes = 0, ps: PubSubView = {}): string {
   const nowSec = Math.floor(now / 1000);
+  const reg = ps.pubsub?.registry;
   const qbuf = c.queryBufferBytes();
   const omem = c.outputBytes();
   return `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=${c.id} name=${c.name}`
     + ` age=${Math.max(0, nowSec - Math.floor(c.createdAt / 1000))}`
     + ` idle=${Math.max(0, nowSec - Math.floor(c.lastInteractionAt / 1000))}`
-    + ` flags=${clientFlags(c)} db=0 sub=0 psub=0 ssub=0 multi=${c.multi === null ? -1 : c.multi.queue.length}`
+    + ` flags=${clientFlags(c, ps)} db=0 sub=${reg?.namesOf('channel', c).length ?? 0} psub=${reg?.namesOf('pattern', c).length ?? 0}`
+    + ` ssub=${reg?.shardSubscriptionCount(c) ?? 0} multi=${c.multi === null ? -1 : c.multi.queue.length}`
     + ` qbuf=${qbuf} qbuf-free=0 argv-mem=${argvBytes} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${omem}`
     + ` tot-mem=${qbuf + omem + argvBytes} events=r cmd=${c.lastCommand === '' ? 'NULL' : c.lastCommand}`
     + ` user=default redir=-1 resp=${c.protocol}\n`;
@@ -54,12 +60,13 @@ const CLIENT_TYPES = new Set(['normal', 'slave', 'replica', 'master', 'pubsub'])
 
 function list(ctx: CommandContext, argv: Buffer[]): Reply {
   const { server, client, now } = ctx;
-  const line = (c: ClientState): string => clientInfoLine(c, now, c === client ? argvBytes(argv) : 0);
+  const line = (c: ClientState): string => clientInfoLine(c, now, c === client ? argvBytes(argv) : 0, server);
+  const isPubSub = (c: ClientState): boolean => server.pubsub?.isSubscribed(c) === true;
   let out = '';
   if (argv.length === 4 && optionName(argv[2]!) === 'type') {
     const t = optionName(argv[3]!);
     if (!CLIENT_TYPES.has(t)) return error(`ERR Unknown client type '${sanitize(cString(argv[3]!))}'`);
-    if (t === 'normal') for (const c of server.clients.list()) out += line(c);
+    if (t === 'normal' || t === 'pubsub') for (const c of server.clients.list()) if (isPubSub(c) === (t === 'pubsub')) out += line(c);
   } else if (argv.length > 3 && optionName(argv[2]!) === 'id') {
     for (let j = 3; j < argv.length; j++) {
       const id = parseInt64(argv[j]!);
@@ -174,7 +181,7 @@ export function helpReply(lines: readonly string[]): Reply {
 
 export const clientCommand: CommandSpec = defineCommand('client', undefined, [
   defineCommand('client|id', (ctx) => integer(ctx.client.id)),
-  defineCommand('client|info', (ctx, argv) => verbatim(clientInfoLine(ctx.client, ctx.now, argvBytes(argv)))),
+  defineCommand('client|info', (ctx, argv) => verbatim(clientInfoLine(ctx.client, ctx.now, argvBytes(argv), ctx.server))),
   defineCommand('client|list', list),
   defineCommand('client|kill', kill),
   defineCommand('client|getname', (ctx) => (ctx.client.name === '' ? NULL : bulk(ctx.client.name))),
