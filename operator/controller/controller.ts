@@ -218,6 +218,12 @@ export class Controller implements ControlTarget {
     if (this.ctx.state.map === null) extra.push(`bootstrapping: ${this.bootstrapProgress.up} of ${this.bootstrapProgress.total} nodes answer, ${this.bootstrapProgress.ready} have their roles`);
     if (this.publisher.blocked !== null) extra.push(`map publishing stopped: ${this.publisher.blocked}`);
     if (this.lastTickError !== null) extra.push(`last controller error: ${this.lastTickError}`);
+    for (const b of this.backupRunner.backups) {
+      if (b.phase !== 'Running') continue;
+      const done = b.shards.filter((x) => x.state === 'done').length;
+      const keys = b.shards.reduce((n, x) => n + x.keys, 0);
+      extra.push(`backup ${b.id} running: ${done}/${b.shards.length} shards done, ${keys} keys read (irisctl backup describe ${b.id})`);
+    }
     return extra.length === 0 ? s : { ...s, messages: [...s.messages, ...extra] };
   }
 
