@@ -183,6 +183,22 @@ describe('e2e: the IrisDB operator', function () {
     } finally {
       ep.close();
     }
+
+    // The web dashboard on the operator pod's loopback (IRIS_DASHBOARD_PORT 8090), as a user reaches it: a port
+    // forward (the test kubelet's pods share the host's network, so there it is 127.0.0.1 itself).
+    const dash = env.local !== undefined ? { host: '127.0.0.1', port: 8090, close: () => {} } : await env.podEndpoint(ns, op!.metadata!.name!, 8090);
+    try {
+      const res = await fetch(`http://${dash.host}:${dash.port}/dashboard/api/view?cluster=${encodeURIComponent(`${ns}/${CLUSTER}`)}`);
+      expect(res.status).to.equal(200);
+      const view = await res.json() as { cluster: string; actions: boolean; status: { shards: Array<{ id: string; nodes: unknown[] }> }; events: Array<{ reason: string }> };
+      expect(view.cluster).to.equal(`${ns}/${CLUSTER}`);
+      expect(view.actions, 'read-only on Kubernetes').to.equal(false);
+      expect(view.status.shards.map((s) => s.nodes.length)).to.deep.equal([2, 2, 2]);
+      expect(view.events.map((e) => e.reason)).to.include('FailoverStarted');
+      expect((await (await fetch(`http://${dash.host}:${dash.port}/`)).text())).to.include('/dashboard/dashboard.js');
+    } finally {
+      dash.close();
+    }
   });
 
   it('fails a shard over when its primary\'s process is killed (the container restarts in the same pod)', async function () {
