@@ -1,10 +1,11 @@
 /**
  * One change feed stream: pages through the shard's replication log from a
  * sequence, in bounded steps that each yield to the event loop, then
- * follows new commits (woken by the log's commit notification, not by
- * polling). A change is sent only once the write path's replica
- * acknowledgements for it are in (or timed out, when its writer was told
- * so), so a consumer does not see a change a failover then loses.
+ * follows new commits (woken by the log's commit and the ack gate's
+ * quorum notifications, not by polling). A change is sent only once the
+ * replica acknowledgements its write waits for are in — one that timed out
+ * (its writer got NOREPLICAS) waits until the replicas have it — so a
+ * consumer never sees a change a failover then loses.
  */
 import { keySlot } from '../../common/slot.js';
 import type { Term } from '../../common/replication.js';
@@ -28,8 +29,10 @@ export interface ChangeLogSource {
   readLog(fromSeq: number, limit: number): StoredBatch[];
   /** Calls listener after every commit that added to the log; returns the unsubscribe function. */
   onCommitted(listener: () => void): () => void;
-  /** Resolves once `seq` has the replica acknowledgements writes wait for (or they timed out). */
-  acked(seq: number): Promise<void>;
+  /** Highest sequence with the replica acknowledgements writes wait for (Infinity when writes wait for none). */
+  ackedSeq(): number;
+  /** Calls listener when ackedSeq() moves; returns the unsubscribe function. */
+  onAcked(listener: () => void): () => void;
   ownership(): { readonly view: OwnershipView; readonly provableFrom: number };
   /** Absent in tests that do not look at metrics. */
   readonly metrics?: ChangeFeedMetrics;
@@ -69,8 +72,6 @@ function startsWith(key: Buffer, prefix: Buffer): boolean {
 
 export class ChangeFeed {
   private next: number;
-  /** Highest sequence whose acknowledgements are in (or timed out): the feed sends up to here. */
-  private visible = 0;
   private wake: (() => void) | null = null;
 
   constructor(private readonly src: ChangeLogSource, private readonly sink: FeedSink, private readonly opts: FeedOptions) {
@@ -79,6 +80,7 @@ export class ChangeFeed {
 
   async run(): Promise<FeedEnd> {
     const unsubscribe = this.src.onCommitted(() => this.poke());
+    const unsubscribeAcks = this.src.onAcked(() => this.poke());
     let goneNow = false;
     void this.sink.gone.then(() => {
       goneNow = true;
@@ -93,22 +95,19 @@ export class ChangeFeed {
         if (goneNow || this.sink.closed) return { kind: 'client_gone' };
         const stop = this.stillServing();
         if (stop !== null) return stop;
-        const last = this.src.lastSeq();
-        if (this.next > last) {
+        // Only acknowledged changes leave: one a failover could still lose (its writer got no OK, or NOREPLICAS) waits for its acks.
+        const visible = Math.min(this.src.lastSeq(), this.src.ackedSeq());
+        if (this.next > visible) {
           await new Promise<void>((resolve) => { this.wake = resolve; });
           continue;
         }
-        if (this.next > this.visible) {
-          // One wait covers every change committed so far (not one per batch while a replica is slow).
-          await this.src.acked(last);
-          this.visible = last;
-        }
-        const end = await this.step(this.visible);
+        const end = await this.step(visible);
         if (end !== null) return end;
       }
     } finally {
       clearInterval(keepalive);
       unsubscribe();
+      unsubscribeAcks();
     }
   }
 

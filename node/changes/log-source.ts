@@ -13,7 +13,6 @@ export interface LogSourceDeps {
   readonly ownership: OwnershipStore;
   /** Highest committed sequence. */
   lastSeq(): number;
-  readonly ackTimeoutMs: number;
   readonly registry: Registry;
 }
 
@@ -33,11 +32,9 @@ export function changeLogSource(d: LogSourceDeps): ChangeLogSource {
     logFirstSeq: () => replication.log.firstSeq(),
     readLog: (fromSeq, limit) => replication.log.readFrom(fromSeq, limit),
     onCommitted: (listener) => replication.log.subscribe(() => listener()),
-    acked: async (seq) => {
-      // The acknowledgements a write waits for; after ackTimeoutMs its writer was told NOREPLICAS (outcome unknown), and the feed goes on.
-      const n = replication.status().effectiveMinSyncReplicas;
-      if (n > 0) await replication.gate.waitForAcks(seq, n, d.ackTimeoutMs);
-    },
+    // The gate's quorum is Infinity when writes wait for no replica (minSyncReplicas 0, or none declared).
+    ackedSeq: () => replication.gate.quorumSeq(),
+    onAcked: (listener) => replication.gate.onQuorumMoved(listener),
     ownership: () => d.ownership.snapshot(),
   };
 }

@@ -84,6 +84,8 @@ export class AckGate implements ReleaseGate {
   private voters = new Set<string>();
   private quorum = 0;
   private waiters: AckWaiter[] = [];
+  /** Told when the quorum sequence moves (the change feed sends changes up to it). */
+  private readonly quorumListeners = new Set<() => void>();
 
   constructor(opts: AckGateOptions) {
     this.minAcks = checkCount(opts.minAcks, 'minAcks');
@@ -144,6 +146,14 @@ export class AckGate implements ReleaseGate {
     return this.quorum;
   }
 
+  /** Calls listener (which must not throw) every time quorumSeq() changes; returns the unsubscribe function. */
+  onQuorumMoved(listener: () => void): () => void {
+    this.quorumListeners.add(listener);
+    return () => {
+      this.quorumListeners.delete(listener);
+    };
+  }
+
   /** How many replicas have acknowledged seq: among the voters (default), or among all known replicas. */
   ackedBy(seq: number, among: 'voters' | 'all' = 'voters'): number {
     let n = 0;
@@ -194,7 +204,10 @@ export class AckGate implements ReleaseGate {
     if (quorumMayMove) {
       const before = this.quorum;
       this.recompute();
-      if (this.quorum !== before) this.drain();
+      if (this.quorum !== before) {
+        this.drain();
+        for (const l of this.quorumListeners) l();
+      }
     }
     if (this.waiters.length > 0) {
       for (const w of this.waiters.slice()) if (this.ackedBy(w.seq, 'all') >= w.n) this.settleWaiter(w);

@@ -17,6 +17,7 @@ import { createHttpServer } from '../http/server.js';
 import { runtimeInfoSections } from './info.js';
 import { createServerContext } from './server-context.js';
 import { attachPubSubToCluster } from '../pubsub/cluster-wiring.js';
+import { registerPubSubMetrics } from '../pubsub/metrics.js';
 import { ReplicationManager } from '../replication/manager.js';
 import { adminRouter } from '../replication/admin-routes.js';
 import express from 'express';
@@ -197,6 +198,11 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     creds: { secret: config.adminToken, name: config.nodeName },
     addBusHandler: (h) => replication.addBusHandler(h),
   });
+  registerPubSubMetrics(metrics.registry, {
+    kindCount: (kind) => pubsub.kindCount(kind),
+    get outputLimitDisconnections() { return pubsub.outputLimitDisconnections; },
+    droppedForwards: () => pubsubCluster.bus.dropped,
+  });
 
   resp = new RespServer({
     config,
@@ -264,7 +270,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       route: (slot, write) => route({ slot, write, readonly: false, asking: false }, routeStateOf(cluster, replication.roleView(), slot)),
       whenLifted: (slot) => cluster.whenLifted(slot),
     },
-    changes: changeLogSource({ replication, cluster, ownership: changeOwnership, lastSeq: () => engine.keyspace.lastSeq, ackTimeoutMs: config.ackTimeoutMs , registry: metrics.registry }),
+    changes: changeLogSource({ replication, cluster, ownership: changeOwnership, lastSeq: () => engine.keyspace.lastSeq, registry: metrics.registry }),
     admin: config.adminToken !== '' ? adminRoutes(config.adminToken) : undefined,
   });
   // Sized for maxKeyBytes keys in URLs; answers unparseable requests with JSON errors.

@@ -10,6 +10,7 @@ import net from 'node:net';
 import { Redis } from 'ioredis';
 import { startNode, type RunningNode } from '../support/node-process.js';
 import { RawRespClient } from '../support/resp-client.js';
+import { metric } from '../support/repl-shard.js';
 import { waitFor } from '../support/wait.js';
 
 const HARD_LIMIT = 1024 * 1024;
@@ -76,6 +77,9 @@ describe('Pub/Sub output-buffer limit (slow subscriber)', function () {
       // 96 MiB could have been queued for the slow subscriber; allow GC slack far below that.
       expect(rssAfter - rssBefore, `RSS ${rssBefore} -> ${rssAfter} after ${published} x 64 KiB`).to.be.lessThan(48 * 1024 * 1024);
       expect(node.logs()).to.include('client-output-buffer-limit pubsub reached');
+      expect(await metric(node, 'redis_client_output_buffer_limit_disconnections_total')).to.equal(1);
+      expect(await metric(node, 'redis_rejected_connections_total', { reason: 'pubsub_output_buffer' })).to.equal(1);
+      expect(await metric(node, 'redis_pubsub_channels')).to.equal(1);
     } finally {
       slow.destroy();
       reader.disconnect();

@@ -178,10 +178,10 @@ describe('Pub/Sub on one node (parity with redis-server)', function () {
       expect(await sub.subscribe('orders', 'audit')).to.equal(2);
       expect(await sub.psubscribe('ord*')).to.equal(3);
       expect(await pub.pubsub('NUMSUB', 'orders', 'audit')).to.deep.equal(['orders', 1, 'audit', 1]);
-      const listed = String(await pub.client('LIST', 'TYPE', 'pubsub')).trim().split('\n');
+      const listed = String(await pub.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).trim().split('\n');
       expect(listed).to.have.length(1);
       expect(listed[0]).to.match(/ flags=P db=0 sub=2 psub=1 ssub=0 /);
-      expect(String(await pub.client('LIST', 'TYPE', 'normal'))).to.not.match(/flags=P/);
+      expect(String(await pub.call('CLIENT', 'LIST', 'TYPE', 'normal'))).to.not.match(/flags=P/);
       expect(await pub.publish('orders', 'o-1')).to.equal(2);
       expect(await pub.publish('audit', 'a-1')).to.equal(1);
       await waitFor('three deliveries', () => messages.length >= 3);

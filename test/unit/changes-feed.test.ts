@@ -39,6 +39,8 @@ describe('change feed stream (ChangeFeed on a real log)', () => {
   let log: ReplicationLog;
   let role: 'primary' | 'replica';
   let journal: OwnershipJournal;
+  let acked: number;
+  const ackListeners = new Set<() => void>();
 
   function source(): ChangeLogSource {
     return {
@@ -49,7 +51,8 @@ describe('change feed stream (ChangeFeed on a real log)', () => {
       logFirstSeq: () => log.firstSeq(),
       readLog: (from, limit) => log.readFrom(from, limit),
       onCommitted: (l) => log.subscribe(() => l()),
-      acked: async () => undefined,
+      ackedSeq: () => acked,
+      onAcked: (l) => { ackListeners.add(l); return () => ackListeners.delete(l); },
       ownership: () => ({ view: new OwnershipView(journal), provableFrom: 0 }),
     };
   }
@@ -71,6 +74,7 @@ describe('change feed stream (ChangeFeed on a real log)', () => {
     engine.setMutationLog(log);
     role = 'primary';
     journal = [];
+    acked = Infinity;
   });
 
   it('sends the logged changes from a sequence, then follows new commits, in order, with positions as SSE ids', async () => {
@@ -88,6 +92,22 @@ describe('change feed stream (ChangeFeed on a real log)', () => {
     expect(changes.map((m) => (JSON.parse(m.data) as { op: string }).op)).to.deep.equal(['set', 'del', 'set']);
     sink.hangUp();
     expect(await done).to.deep.equal({ kind: 'client_gone' });
+  });
+
+  it('sends a change only once its replica acknowledgements are in, woken by the ack gate', async () => {
+    acked = 0;
+    write(() => engine.keyspace.set(Buffer.from('a'), Buffer.from('1'), null));
+    write(() => engine.keyspace.set(Buffer.from('b'), Buffer.from('2'), null));
+    const { sink, done } = start(1);
+    // Both are committed: a feed that ignored the acks would send them together, and the count would never be exactly 1.
+    acked = 1;
+    for (const l of ackListeners) l();
+    await waitFor('the acknowledged change', () => sink.messages().filter((m) => m.event === 'change').length === 1);
+    acked = 2;
+    for (const l of ackListeners) l();
+    await waitFor('the second one', () => sink.messages().filter((m) => m.event === 'change').length === 2);
+    sink.hangUp();
+    await done;
   });
 
   it('leaves out keys outside the prefix and changes to slots the shard did not own then, and moves the position past them', async () => {
