@@ -2,7 +2,8 @@
  * The controller's view of its clusters as Prometheus metrics, read from
  * each controller's status at scrape time: shards with an answering
  * primary, changes of primary (in flight, refused, counted), slots in the
- * published map, node health and restarts, and the rebalance under way.
+ * published map, node health and restarts, the rebalance under way, and
+ * backups (ended by result, the newest good one).
  * Served by the local control API (GET /metrics) and by the operator's
  * /metrics on Kubernetes; the chart's alerts (helm/irisdb/rules/) query
  * them. Labels: namespace (empty locally), cluster, shard, pod (the node's
@@ -37,6 +38,8 @@ interface Watched {
   readonly counted: Set<string>;
   /** Restarts already counted per node. */
   readonly restarts: Map<string, number>;
+  /** Backups whose end (Completed or Failed) is already counted, by id. */
+  readonly backupsEnded: Set<string>;
   /** The rebalance's progress when it last changed, and when. */
   progress: { readonly key: string; readonly at: number };
   active: boolean;
@@ -51,6 +54,10 @@ export function createControllerMetrics(registry: Registry, now: () => number = 
     name: 'irisdb_controller_failovers_total', help: 'Changes of primary the controller started, by shard and kind (failover: the primary was lost; switchover: planned)',
     labelNames: ['namespace', 'cluster', 'shard', 'kind'] as const, registers: r,
     collect() { snapshot = refresh(); },
+  });
+  const backups = new Counter({
+    name: 'irisdb_controller_backups_total', help: 'Cluster backups that ended, by result (completed, failed)',
+    labelNames: ['namespace', 'cluster', 'result'] as const, registers: r,
   });
   const restarts = new Counter({
     name: 'irisdb_controller_node_restarts_total', help: 'Node restarts the platform reported (process or pod restarts) since the controller started',
@@ -69,9 +76,21 @@ export function createControllerMetrics(registry: Registry, now: () => number = 
     }
   };
 
+  /** Counts every backup that ended since the controller was watched. */
+  const countBackups = (w: Watched): void => {
+    const cluster = w.controller.state.cluster;
+    for (const result of ['completed', 'failed'] as const) backups.inc({ namespace: w.namespace, cluster, result }, 0);
+    for (const b of w.controller.state.backups ?? []) {
+      if (b.phase === 'Running' || w.backupsEnded.has(b.id)) continue;
+      w.backupsEnded.add(b.id);
+      backups.inc({ namespace: w.namespace, cluster, result: b.phase === 'Completed' ? 'completed' : 'failed' });
+    }
+  };
+
   /** Brings the restart counters up to the platform's counts and reads everything else once. */
   const refresh = (): Array<{ w: Watched; st: ClusterStatus }> => watched.map((w) => {
     countChanges(w);
+    countBackups(w);
     const st = w.controller.status();
     for (const s of st.shards) {
       for (const n of s.nodes) {
@@ -140,13 +159,23 @@ export function createControllerMetrics(registry: Registry, now: () => number = 
       g.set({ namespace: w.namespace, cluster: st.cluster }, (w.active ? w.progress.at : now()) / 1000);
     });
 
+  gauge('irisdb_controller_backup_running', '1 while a cluster backup is being taken', [], (g, w, st) => {
+    g.set({ namespace: w.namespace, cluster: st.cluster }, (w.controller.state.backups ?? []).some((b) => b.phase === 'Running') ? 1 : 0);
+  });
+  gauge('irisdb_controller_backup_last_success_timestamp_seconds', 'When the newest completed backup finished (0: none recorded)', [], (g, w, st) => {
+    const done = (w.controller.state.backups ?? []).flatMap((b) => (b.phase === 'Completed' && b.finishedAt !== null ? [b.finishedAt] : []));
+    g.set({ namespace: w.namespace, cluster: st.cluster }, done.length === 0 ? 0 : Math.max(...done) / 1000);
+  });
+
   return {
     watch(controller, namespace) {
       if (watched.some((w) => w.controller === controller)) return;
-      const w: Watched = { controller, namespace, counted: new Set(), restarts: new Map(), progress: { key: '', at: now() }, active: false };
-      // A change of primary under way when the controller (re)started was counted by the one before.
+      const w: Watched = { controller, namespace, counted: new Set(), restarts: new Map(), backupsEnded: new Set(), progress: { key: '', at: now() }, active: false };
+      // A change of primary under way, or a backup that ended, before the controller (re)started was counted by the one before.
       for (const s of controller.state.shards) if (s.failover !== null) w.counted.add(`${s.failover.id}/${s.failover.kind}`);
+      for (const b of controller.state.backups ?? []) if (b.phase !== 'Running') w.backupsEnded.add(b.id);
       countChanges(w);
+      countBackups(w);
       // Counted on the event too, so a failover that finishes between two scrapes is not missed.
       controller.onEvent((e) => {
         if ((e.reason === 'FailoverStarted' || e.reason === 'SwitchoverStarted') && watched.includes(w)) countChanges(w);

@@ -107,6 +107,15 @@ describe('Grafana dashboard and alert rules against a real Prometheus (local clu
       const r = await prom.query('min(count_over_time(up[1m])) >= 5 and min(up) == 1 and count(up) == 5');
       return r.ok && r.series.length === 1;
     }, { timeoutMs: 60_000, intervalMs: 500 });
+    // Series born by the events above (the protocol errors' counter, say) need samples of their own within the 10 s windows.
+    const names = [...new Set(dashboard().panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNamesIn(t.expr))))];
+    await waitFor('three samples of every metric a panel reads', async () => {
+      for (const name of names) {
+        const r = await prom.query(`min(count_over_time({__name__="${name}", cluster="iris"}[10s])) >= 3`);
+        if (!r.ok || r.series.length === 0) return false;
+      }
+      return true;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
   });
 
   after(async () => {

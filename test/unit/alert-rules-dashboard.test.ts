@@ -65,8 +65,8 @@ describe('Grafana dashboard (helm/irisdb/dashboards/irisdb.json)', () => {
     }
   });
 
-  it('has a row for each area: overview, throughput/latency, replication, failovers, migrations, storage, process, errors', () => {
+  it('has a row for each area: overview, throughput/latency, replication, failovers, migrations, storage, backups, process, errors', () => {
     const rows = d.panels.filter((p) => p.type === 'row').map((p) => p.title);
-    expect(rows).to.deep.equal(['Cluster overview', 'Throughput and latency', 'Replication', 'Failovers and topology', 'Migrations', 'Storage', 'Process', 'Errors']);
+    expect(rows).to.deep.equal(['Cluster overview', 'Throughput and latency', 'Replication', 'Failovers and topology', 'Migrations', 'Storage', 'Backups', 'Process', 'Errors']);
   });
 });

@@ -12,6 +12,7 @@ import type { ControllerEvent } from '../../operator/controller/context.js';
 import { createControllerMetrics, type MeteredController } from '../../operator/controller/metrics.js';
 import type { ClusterStatus, NodeView, OperationView, ShardView } from '../../operator/core/observation.js';
 import { DEFAULT_SPEC } from '../../operator/core/spec.js';
+import type { BackupRecord } from '../../operator/core/backup-state.js';
 import type { ControllerState, FailoverProgress, ShardState } from '../../operator/core/state.js';
 
 const node = (name: string, role: NodeView['role'], over: Partial<NodeView> = {}): NodeView => ({
@@ -31,11 +32,12 @@ class FakeController implements MeteredController {
   ];
   operation: OperationView | null = null;
   slotsAssigned = SLOT_COUNT;
+  backups: BackupRecord[] = [];
   private readonly listeners: Array<(e: ControllerEvent) => void> = [];
 
   get state(): ControllerState {
     return {
-      version: 1, cluster: 'c', spec: DEFAULT_SPEC, map: null, operation: null, nextId: 1,
+      version: 1, cluster: 'c', spec: DEFAULT_SPEC, map: null, operation: null, nextId: 1, backups: this.backups,
       shards: this.shards.map((s, i): ShardState => ({
         id: s.id, index: i, epoch: 1, members: [`c-${s.id}-0`, `c-${s.id}-1`], currentPrimary: `c-${s.id}-0`, targetPrimary: `c-${s.id}-0`,
         failover: s.failover, sync: { replicas: [], acks: 0, target: null }, leaving: false,
@@ -180,6 +182,25 @@ describe('controller metrics (operator/controller/metrics.ts)', () => {
     clock += 1_000;
     expect(await ts()).to.equal(1607);
     expect(await value(registry, 'irisdb_controller_rebalance_in_progress', { cluster: 'c' })).to.equal(0);
+  });
+
+  it('counts backups that end after watching began, by result, and keeps the newest completed one\'s time', async () => {
+    const backup = (id: string, phase: BackupRecord['phase'], finishedAt: number | null): BackupRecord => ({ id, phase, finishedAt } as unknown as BackupRecord);
+    c.backups = [backup('backup-1', 'Completed', 50_000), backup('backup-2', 'Failed', 60_000)];
+    watch();
+    const count = (result: string) => value(registry, 'irisdb_controller_backups_total', { cluster: 'c', result });
+    // Those ended before: counted by the controller that saw them end.
+    expect(await count('completed')).to.equal(0);
+    expect(await count('failed')).to.equal(0);
+    expect(await value(registry, 'irisdb_controller_backup_last_success_timestamp_seconds', { cluster: 'c' })).to.equal(50);
+    c.backups = [...c.backups, backup('backup-3', 'Running', null)];
+    expect(await value(registry, 'irisdb_controller_backup_running', { cluster: 'c' })).to.equal(1);
+    c.backups = [...c.backups.slice(0, 2), backup('backup-3', 'Failed', 70_000), backup('backup-4', 'Completed', 90_000)];
+    expect(await count('failed')).to.equal(1);
+    expect(await count('completed')).to.equal(1);
+    expect(await count('failed'), 'counted once').to.equal(1);
+    expect(await value(registry, 'irisdb_controller_backup_running', { cluster: 'c' })).to.equal(0);
+    expect(await value(registry, 'irisdb_controller_backup_last_success_timestamp_seconds', { cluster: 'c' })).to.equal(90);
   });
 
   it('drops an unwatched cluster from the gauges', async () => {
