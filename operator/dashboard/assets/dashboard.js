@@ -3,6 +3,9 @@
 // external asset: text goes in with textContent only, charts are drawn on
 // canvas, the slot map is SVG with one data-first/data-last rect per run of
 // slots so tests (and users' tools) can read who owns what from the DOM.
+// A classic script (see index.html), wrapped so it adds no globals.
+(() => {
+'use strict';
 
 // ?refresh=MS polls faster or slower (at least every 200 ms).
 const PARAMS = new URLSearchParams(location.search);
@@ -335,3 +338,4 @@ document.addEventListener('DOMContentLoaded', () => {
   $('action-rebalance').addEventListener('click', () => void act('/rebalance', {}));
   void poll();
 });
+})();
