@@ -19,9 +19,13 @@
  * - alert expressions are mostly false on a healthy cluster, so for them:
  *   Prometheus evaluates the rules file with no evaluation error, every
  *   expression parses, every metric it reads exists, the controller's
- *   alerts stay inactive while the cluster is healthy, and a real failover
+ *   alerts stay inactive while the cluster is healthy, a real failover
  *   (kill -9 of a primary) makes IrisDBFailoverHappened fire for that
- *   shard. (Firing thresholds are checked by promtool: alert-rules.test.ts.)
+ *   shard and counts the node's restart, and a failover that cannot reach
+ *   the sync replica (primary and replica SIGSTOPped) makes
+ *   IrisDBFailoverBlocked and IrisDBShardWithoutPrimary active until both
+ *   resume. (Thresholds and durations are checked by promtool:
+ *   alert-rules.test.ts.)
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -221,5 +225,31 @@ describe('Grafana dashboard and alert rules against a real Prometheus (local clu
     expect(alert[0]!.annotations.summary).to.equal(`Failover of ${shard.id} (iris) in the last 10 minutes`);
     const after = await cluster.waitReady(60_000);
     expect(after.shards[0]!.primary).to.not.equal(shard.primary);
+    // The platform restarted the killed process: the restart counter NodeRestarting reads went up for it.
+    await waitFor(`a restart of ${shard.primary} in Prometheus`, async () => {
+      const r = await prom.query(`increase(irisdb_controller_node_restarts_total{pod="${shard.primary}"}[2m]) > 0`);
+      return r.ok && r.series.length === 1;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+  });
+
+  it('a failover that cannot reach the sync replica makes IrisDBFailoverBlocked and IrisDBShardWithoutPrimary pending, then clears', async () => {
+    const shard = (await cluster.status()).shards[1]!;
+    const replica = shard.nodes.find((n) => n.name !== shard.primary)!.name;
+    const pids = [await cluster.pidOf(shard.primary), await cluster.pidOf(replica)];
+    // Both stopped: the primary misses heartbeats, the fence cannot reach the only sync replica, so nothing may be promoted.
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    try {
+      await waitFor('IrisDBFailoverBlocked and IrisDBShardWithoutPrimary to be active', async () => {
+        const active = (await prom.alerts()).filter((a) => a.labels.shard === shard.id).map((a) => a.labels.alertname);
+        return active.includes('IrisDBFailoverBlocked') && active.includes('IrisDBShardWithoutPrimary');
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+    } finally {
+      for (const pid of pids) process.kill(pid, 'SIGCONT');
+    }
+    await cluster.waitReady(60_000);
+    await waitFor('the alerts to clear', async () => {
+      const left = (await prom.alerts()).filter((a) => a.labels.shard === shard.id && ['IrisDBFailoverBlocked', 'IrisDBShardWithoutPrimary'].includes(a.labels.alertname!));
+      return left.length === 0;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
   });
 });
