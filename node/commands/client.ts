@@ -125,7 +125,7 @@ function kill(ctx: CommandContext, argv: Buffer[]): Reply {
   for (const c of ctx.server.clients.list()) {
     if (addr !== null && c.addr !== addr) continue;
     if (laddr !== null && c.laddr !== laddr) continue;
-    if (typeFilter !== null && typeFilter !== 'normal') continue;
+    if (typeFilter !== null && typeFilter !== (ctx.server.pubsub?.isSubscribed(c) === true ? 'pubsub' : 'normal')) continue;
     if (id !== 0 && c.id !== id) continue;
     if (c === ctx.client && skipme) continue;
     if (c === ctx.client) c.closeAfterReply = true; // after this reply is sent

@@ -84,6 +84,7 @@ describe('Pub/Sub on one node (parity with redis-server)', function () {
         [['PUBSUB', 'CHANNELS', 'a', 'b'], 1], [['PUBSUB', 'SHARDCHANNELS'], 1], [['PUBSUB', 'SHARDNUMSUB', 'x'], 1],
         [['PUBSUB', 'SHARDCHANNELS', 'a', 'b'], 1], [['PUBSUB', 'HELP'], 1], [['PUBSUB', 'FOO'], 1], [['PUBSUB'], 1],
         [['PUBLISH', 'news', 'hi'], 1], [['PUBLISH', 'zzz', 'hi'], 1], [['PUBLISH', 'news'], 1], [['SPUBLISH', 'x', 'y'], 1],
+        [['CLIENT', 'KILL', 'TYPE', 'pubsub'], 1], [['CLIENT', 'KILL', 'TYPE', 'pubsub'], 1],
       ]));
     } finally {
       for (const c of sub) c.close();
