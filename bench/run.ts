@@ -17,6 +17,7 @@ import { CHECKER_CLIENT } from './failover-checker.js';
 import { GAP_WINDOW_MS, failoverBench, type FailoverBenchResult } from './failover.js';
 import { rescaleBench, type RescaleBenchResult } from './rescale.js';
 import { backupBench, type BackupBenchResult } from './backup.js';
+import { pubsubBench } from './pubsub.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -167,6 +168,15 @@ async function main(): Promise<void> {
   }
   if (only === '' || only === 'backup') {
     printBackup(await backupBench(keys));
+  }
+  if (only === '' || only === 'pubsub') {
+    const rows = await pubsubBench(requests);
+    console.log('\n## Pub/Sub: PUBLISH with one subscriber, redis-benchmark 50 clients, 100-byte messages\n');
+    console.log('| pipeline | irisdb req/s | p50 ms | p99 ms | delivered | redis req/s | p50 ms | p99 ms | delivered | ratio |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      console.log(`| ${r.pipeline} | ${fmt(r.iris.rps)} | ${fmt(r.iris.p50Ms, 3)} | ${fmt(r.iris.p99Ms, 3)} | ${fmt(r.iris.delivered)} | ${fmt(r.redis.rps)} | ${fmt(r.redis.p50Ms, 3)} | ${fmt(r.redis.p99Ms, 3)} | ${fmt(r.redis.delivered)} | **${fmt(r.iris.rps / r.redis.rps, 2)}** |`);
+    }
   }
   if (only === '' || only === 'footprint') {
     const f = await footprintBench(keys);
