@@ -6,6 +6,10 @@
 import { type WatchCommand, watchCommand } from './watch-args.js';
 import { parseArgs } from 'node:util';
 import { type BackupAction, type BackupCommand, backupCommand } from './run-backup-args.js';
+import { parseCron } from '../core/backup-schedule.js';
+
+/** Scheduled backups kept by default (`--backup-keep`). */
+const DEFAULT_BACKUP_KEEP = 7;
 import { NODE_NAME } from '../../common/cluster-map.js';
 import type { ScaleRequest } from '../control-api/types.js';
 import { type ClusterSpec, DEFAULT_SPEC, SPEC_LIMITS, SpecError, validateSpec } from '../core/spec.js';
@@ -39,6 +43,8 @@ export type Command =
       readonly holdFailoverStage?: FailoverStage;
       /** --restore-from URL [--backup ID]: create the cluster from a backup. */
       readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: { readonly endpoint?: string; readonly region?: string; readonly forcePathStyle?: boolean } };
+      /** --backup-schedule CRON --backup-destination URL [--backup-keep N]. */
+      readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
     }
   | { readonly kind: 'local-down'; readonly dir: string }
   | { readonly kind: 'status'; readonly source: ControlSource; readonly json: boolean; readonly watch: boolean }
@@ -172,9 +178,22 @@ function localUp(v: Values): Command {
   const region = str(v, 's3-region');
   const s3 = { ...(endpoint !== undefined ? { endpoint } : {}), ...(region !== undefined ? { region } : {}), ...(v['s3-path-style'] === true ? { forcePathStyle: true } : {}) };
   const restore = from === undefined ? undefined : { from, ...(backupId !== undefined ? { backupId } : {}), ...(Object.keys(s3).length > 0 ? { s3 } : {}) };
+  const cron = str(v, 'backup-schedule');
+  const scheduleDest = str(v, 'backup-destination');
+  if ((cron === undefined) !== (scheduleDest === undefined)) throw new UsageError('--backup-schedule and --backup-destination go together', verb);
+  const keep = int(v, 'backup-keep', { min: 1, max: 1000 }, verb);
+  if (keep !== undefined && cron === undefined) throw new UsageError('--backup-keep goes with --backup-schedule', verb);
+  if (cron !== undefined) {
+    try {
+      parseCron(cron);
+    } catch (err) {
+      throw new UsageError(`--backup-schedule: ${(err as Error).message}`, verb);
+    }
+  }
   return {
     kind: 'local-up', dir: dirOf(v), spec, basePort, ...(hold !== undefined ? { holdFailoverStage: hold as FailoverStage } : {}),
     ...(restore !== undefined ? { restore } : {}),
+    ...(cron !== undefined ? { backupSchedule: { cron, destination: scheduleDest!, keep: keep ?? DEFAULT_BACKUP_KEEP } } : {}),
   };
 }
 

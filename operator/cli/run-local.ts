@@ -28,6 +28,7 @@ export async function runLocalUp(cmd: LocalUpCommand, io: CliIo, out: NodeJS.Wri
     heartbeatMs: cmd.spec.heartbeatMs, failureThreshold: cmd.spec.failureThreshold, dataDurability: cmd.spec.dataDurability,
     holdFailoverStage: cmd.holdFailoverStage ?? null,
     ...(cmd.restore !== undefined ? { restore: cmd.restore } : {}),
+    ...(cmd.backupSchedule !== undefined ? { backupSchedule: cmd.backupSchedule } : {}),
   })).finally(() => io.signal.removeEventListener('abort', early));
   let asked = false;
   // A failed stop() ends the wait too: `done` may never resolve then.

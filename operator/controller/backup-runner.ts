@@ -21,6 +21,7 @@ import { openDestination } from '../../common/backup/open-destination.js';
 import type { BackupRecord, BackupShardRecord } from '../core/backup-state.js';
 import { allShardsDone, chooseBackupSource, followShard, newBackupRecord, startShard, trimBackups, type JobView } from '../core/backup-step.js';
 import { ControlError } from '../control-api/types.js';
+import { parseCron, retentionVictims, scheduleDue } from '../core/backup-schedule.js';
 import { errorText, type ControllerContext } from './context.js';
 
 export interface BackupRequest {
@@ -45,7 +46,7 @@ export class BackupRunner {
     return this.ctx.state.backups ?? [];
   }
 
-  async create(req: BackupRequest): Promise<BackupRecord> {
+  async create(req: BackupRequest, scheduled = false): Promise<BackupRecord> {
     const state = this.ctx.state;
     if (state.map === null) throw new ControlError('unavailable', 'the cluster has no map yet (bootstrapping): nothing to back up');
     if (this.backups.some((b) => b.phase === 'Running')) throw new ControlError('conflict', `backup ${this.backups.find((b) => b.phase === 'Running')!.id} is still running`);
@@ -57,10 +58,12 @@ export class BackupRunner {
     }
     const now = this.ctx.now();
     const id = newBackupId(now, state.nextId);
-    const rec = newBackupRecord(id, publicDestination(spec), req.compression ?? 'gzip', state.map, now);
+    const rec: BackupRecord = { ...newBackupRecord(id, publicDestination(spec), req.compression ?? 'gzip', state.map, now), ...(scheduled ? { scheduled: true } : {}) };
     if (spec.kind === 's3' && spec.s3.credentials !== undefined) this.secrets.set(id, spec.s3);
-    await this.ctx.commit({ ...state, nextId: state.nextId + 1, backups: trimBackups([...this.backups, rec]) });
-    this.ctx.event('Normal', 'BackupStarted', `backup ${id} of ${rec.shards.length} shards to ${spec.url} started`, { backup: id });
+    // A scheduled run records that it fired in the same commit: a crash right after cannot fire it twice.
+    const schedule = scheduled && state.backupSchedule != null ? { backupSchedule: { ...state.backupSchedule, lastRunAt: now } } : {};
+    await this.ctx.commit({ ...state, nextId: state.nextId + 1, backups: trimBackups([...this.backups, rec]), ...schedule });
+    this.ctx.event('Normal', 'BackupStarted', `${scheduled ? 'scheduled ' : ''}backup ${id} of ${rec.shards.length} shards to ${spec.url} started`, { backup: id });
     return rec;
   }
 
@@ -93,9 +96,44 @@ export class BackupRunner {
     return { objects };
   }
 
-  /** One tick: every running backup one step further. */
+  /** One tick: every running backup one step further, then the schedule and its retention. */
   async step(): Promise<void> {
     for (const b of this.backups) if (b.phase === 'Running') await this.advance(b.id);
+    await this.schedule();
+  }
+
+  /** Records (or clears) the schedule; the next run is the first due after now, unless the schedule is unchanged. */
+  async setSchedule(s: { cron: string; destination: string; keep: number } | null): Promise<void> {
+    const state = this.ctx.state;
+    if (s !== null) {
+      try {
+        parseCron(s.cron);
+        parseDestination(s.destination);
+      } catch (err) {
+        throw new ControlError('bad_request', errorText(err));
+      }
+      if (!Number.isInteger(s.keep) || s.keep < 1 || s.keep > 1000) throw new ControlError('bad_request', 'backup keep must be an integer from 1 to 1000');
+    }
+    const cur = state.backupSchedule ?? null;
+    if (cur !== null && s !== null && cur.cron === s.cron && cur.destination === s.destination && cur.keep === s.keep) return;
+    await this.ctx.commit({ ...state, backupSchedule: s === null ? null : { ...s, lastRunAt: this.ctx.now() } });
+    this.ctx.event('Normal', 'BackupScheduleSet', s === null ? 'backup schedule removed' : `backups scheduled "${s.cron}" (UTC) to ${s.destination}, keeping ${s.keep}`);
+  }
+
+  private async schedule(): Promise<void> {
+    const s = this.ctx.state.backupSchedule ?? null;
+    if (s === null) return;
+    for (const id of retentionVictims(this.backups, s.keep)) {
+      try {
+        await this.delete(id);
+      } catch (err) {
+        this.ctx.logger.warn('retention could not delete a backup', { backup: id, err: errorText(err) });
+        break;
+      }
+    }
+    // A run that comes due while a backup runs waits for it.
+    if (this.ctx.state.map === null || this.backups.some((b) => b.phase === 'Running') || !scheduleDue(s, this.ctx.now())) return;
+    await this.create({ destination: s.destination }, true);
   }
 
   private async advance(id: string): Promise<void> {

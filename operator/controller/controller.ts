@@ -205,6 +205,12 @@ export class Controller implements ControlTarget {
     return this.exclusive(() => this.backupRunner.delete(id));
   }
 
+  /** Scheduled backups (`local up --backup-schedule`): recorded; the loop runs them. */
+  async setBackupSchedule(s: { cron: string; destination: string; keep: number } | null): Promise<void> {
+    await this.exclusive(() => this.backupRunner.setSchedule(s));
+    this.poke();
+  }
+
   // ---- ControlTarget ----------------------------------------------------------------
 
   status(): ClusterStatus {

@@ -40,4 +40,6 @@ export interface BackupRecord {
   readonly startedAt: number;
   readonly updatedAt: number;
   readonly finishedAt: number | null;
+  /** Started by the backup schedule (retention applies to these only). */
+  readonly scheduled?: boolean;
 }

@@ -98,5 +98,11 @@ export function parseControllerState(text: string, file: string): ControllerStat
       }
     });
   }
+  if (raw.backupSchedule !== undefined && raw.backupSchedule !== null) {
+    const b = raw.backupSchedule;
+    if (!isObject(b) || typeof b.cron !== 'string' || typeof b.destination !== 'string' || !Number.isInteger(b.keep) || !Number.isFinite(b.lastRunAt)) {
+      fail('backupSchedule must be null or {cron, destination, keep, lastRunAt}');
+    }
+  }
   return raw as unknown as ControllerState;
 }

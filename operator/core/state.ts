@@ -9,6 +9,7 @@ import type { ClusterMap, SlotRange } from '../../common/cluster-map.js';
 import type { ClusterSpec } from './spec.js';
 import type { SyncRecord } from './sync-plan.js';
 import type { BackupRecord } from './backup-state.js';
+import type { BackupScheduleRecord } from './backup-schedule.js';
 
 export const STATE_VERSION = 1;
 
@@ -26,6 +27,8 @@ export interface ControllerState {
   readonly nextId: number;
   /** Cluster backups, newest last (absent in records written before backups existed). */
   readonly backups?: readonly BackupRecord[];
+  /** Scheduled backups and their retention (absent or null: none). */
+  readonly backupSchedule?: BackupScheduleRecord | null;
 }
 
 export interface ShardState {

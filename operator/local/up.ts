@@ -47,6 +47,8 @@ export interface LocalUpOptions {
   readonly holdFailoverStage?: FailoverStage | null;
   /** Create the cluster from a backup (docs/backup.md): refused over an existing cluster. */
   readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: S3Options };
+  /** Scheduled backups (`--backup-schedule CRON --backup-destination URL [--backup-keep N]`), recorded with the cluster. */
+  readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
 }
 
 export interface RunningLocalCluster {
@@ -125,6 +127,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     throw err;
   }
   await stateFile.recordController({ url: api.url, pid: process.pid }, basePort);
+  if (opts.backupSchedule !== undefined) await controller.setBackupSchedule({ ...opts.backupSchedule });
 
   const recordedSpec = controller.state.spec;
   if (JSON.stringify(recordedSpec) !== JSON.stringify({ ...recordedSpec, ...requested })) {
