@@ -1,7 +1,7 @@
 /**
- * LZF decompression (liblzf 3.6's lzf_decompress, which Redis uses for RDB
- * strings longer than 20 bytes). Pure; returns null on any malformed input
- * instead of reading or writing out of bounds.
+ * LZF, the compression Redis uses for RDB strings longer than 20 bytes:
+ * liblzf 3.6's lzf_decompress and lzf_compress. Pure; decompression returns
+ * null on any malformed input instead of reading or writing out of bounds.
  */
 
 /**
@@ -41,40 +41,56 @@ export function lzfDecompress(input: Uint8Array, outLength: number): Buffer | nu
 }
 
 /**
- * LZF compression (the liblzf format, greedy with a 3-byte hash as
- * lzf_compress): null when the result would not be smaller than
- * `maxOut` bytes (Redis then stores the string as it is).
+ * LZF compression as liblzf 3.6's lzf_compress with Redis's settings
+ * (HLOG 16, VERY_FAST), step for step, so DUMP payloads are the bytes Redis
+ * writes: a 3-byte hash, a match must start after position 0 and be within
+ * 8 KiB, after a match the last two positions are hashed, and the same
+ * output-space checks. Null when the result would not fit in `maxOut`
+ * bytes (Redis then stores the string as it is).
  */
 export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
-  const inLen = input.length;
-  if (inLen < 3) return null;
+  const inEnd = input.length;
+  if (inEnd === 0) return null;
   const HLOG = 16;
-  const htab = new Int32Array(1 << HLOG).fill(-1);
-  const out = Buffer.alloc(maxOut + 1 + 3);
-  let op = 0;
-  let lit = 0; // bytes in the current literal run
-  let litStart = op++; // the run's control byte
-  let ip = 0;
-  const MAX_LIT = 32;
+  const MAX_LIT = 1 << 5;
   const MAX_OFF = 1 << 13;
   const MAX_REF = (1 << 8) + (1 << 3);
-  const hash = (p: number): number => {
-    const v = (input[p]! << 16) | (input[p + 1]! << 8) | input[p + 2]!;
-    return ((v >>> (24 - HLOG)) - v * 5) & ((1 << HLOG) - 1);
+  const htab = new Int32Array(1 << HLOG).fill(-1); // -1: never written (liblzf's table starts as garbage; see above)
+  const idx = (p: number): number => {
+    const h = (input[p]! << 16) | (input[p + 1]! << 8) | input[p + 2]!;
+    return ((h >>> (24 - HLOG)) - h * 5) & ((1 << HLOG) - 1);
   };
-  while (ip < inLen - 2) {
-    const h = hash(ip);
-    const ref = htab[h]!;
-    htab[h] = ip;
+  const out = Buffer.alloc(maxOut + 8);
+  let ip = 0;
+  let op = 1; // the first literal run's control byte is out[0]
+  let lit = 0;
+  while (ip < inEnd - 2) {
+    const slot = idx(ip);
+    const ref = htab[slot]!;
+    htab[slot] = ip;
     const off = ip - ref - 1;
-    if (ref >= 0 && off < MAX_OFF && input[ref] === input[ip] && input[ref + 1] === input[ip + 1] && input[ref + 2] === input[ip + 2]) {
+    if (ref > 0 && off < MAX_OFF && input[ref + 2] === input[ip + 2] && input[ref] === input[ip] && input[ref + 1] === input[ip + 1]) {
       let len = 2;
-      const maxLen = Math.min(inLen - ip - len, MAX_REF);
-      do len++; while (len < maxLen && input[ref + len] === input[ip + len]);
-      len -= 2; // encoded length
-      if (op + 3 + 1 > maxOut) return null;
-      // close the literal run (drop its control byte if it is empty)
-      if (lit === 0) op--; else out[litStart] = lit - 1;
+      const maxlen = Math.min(inEnd - ip - len, MAX_REF);
+      if (op + 3 + 1 >= maxOut && op - (lit === 0 ? 1 : 0) + 3 + 1 >= maxOut) return null;
+      out[op - lit - 1] = lit - 1; // stop run
+      if (lit === 0) op--; // undo an empty run
+      let matched = false;
+      if (maxlen > 16) {
+        // liblzf's unrolled loop compares 16 bytes before it looks at maxlen
+        for (let n = 0; n < 16; n++) {
+          len++;
+          if (input[ref + len] !== input[ip + len]) {
+            matched = true;
+            break;
+          }
+        }
+      }
+      if (!matched) {
+        do len++; while (len < maxlen && input[ref + len] === input[ip + len]);
+      }
+      len -= 2; // octets - 1
+      ip++;
       if (len < 7) {
         out[op++] = (off >> 8) + (len << 5);
       } else {
@@ -83,32 +99,37 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Buffer | null {
       }
       out[op++] = off & 0xff;
       lit = 0;
-      litStart = op++;
-      ip += len + 2;
-      if (ip >= inLen - 2) break;
-      // hash the positions inside the match too, as liblzf does for the last two
-      htab[hash(ip - 1)] = ip - 1;
-      continue;
+      op++; // start run
+      ip += len + 1;
+      if (ip >= inEnd - 2) break;
+      // VERY_FAST: hash the last two positions of the match
+      ip -= 2;
+      htab[idx(ip)] = ip;
+      ip++;
+      htab[idx(ip)] = ip;
+      ip++;
+    } else {
+      if (op >= maxOut) return null;
+      lit++;
+      out[op++] = input[ip++]!;
+      if (lit === MAX_LIT) {
+        out[op - lit - 1] = lit - 1;
+        lit = 0;
+        op++;
+      }
     }
-    if (op >= maxOut) return null;
+  }
+  if (op + 3 > maxOut) return null;
+  while (ip < inEnd) {
     lit++;
     out[op++] = input[ip++]!;
     if (lit === MAX_LIT) {
-      out[litStart] = MAX_LIT - 1;
+      out[op - lit - 1] = lit - 1;
       lit = 0;
-      litStart = op++;
+      op++;
     }
   }
-  while (ip < inLen) {
-    if (op >= maxOut) return null;
-    lit++;
-    out[op++] = input[ip++]!;
-    if (lit === MAX_LIT) {
-      out[litStart] = MAX_LIT - 1;
-      lit = 0;
-      litStart = op++;
-    }
-  }
-  if (lit === 0) op--; else out[litStart] = lit - 1;
-  return op > maxOut ? null : out.subarray(0, op);
+  out[op - lit - 1] = lit - 1; // end run (an empty run's byte is dropped next)
+  if (lit === 0) op--;
+  return out.subarray(0, op);
 }

@@ -6,6 +6,7 @@
  * DUMP payloads exchanged both ways between the two servers.
  */
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { itMatchesCases, useParityPair, useStandaloneParityPair, type ParityEnv } from '../support/parity.js';
 import { RawRespClient, parseReply, type Arg } from '../support/resp-client.js';
 import { encodeLength, withDumpFooter } from '../../node/commands/rdb-string.js';
@@ -49,6 +50,13 @@ export const DUMP_CASES: Record<string, ReadonlyArray<string | readonly Arg[]>> 
     'set n -2147483648', 'dump n', 'set n 2147483648', 'dump n', 'set n 12345678901', 'dump n', 'set n 007', 'dump n',
     'set n +5', 'dump n', 'set n -0', 'dump n', 'set e ""', 'dump e', 'set b "\\x00\\xff\\r\\n"', 'dump b',
     'set t abcdefghijabcdefghij', 'dump t', ['set', 'd', DISTINCT70], 'dump d', 'dump', 'dump a b',
+  ],
+  'DUMP: LZF-compressed payloads are Redis\'s bytes': [
+    `set c ${'y'.repeat(21)}`, 'dump c', `set c ${'y'.repeat(44)}`, 'dump c', `set c ${'abc'.repeat(30)}`, 'dump c',
+    ['set', 'c', 'x'.repeat(5000)], 'dump c', ['set', 'c', 'the quick brown fox jumps over the lazy dog '.repeat(40)], 'dump c',
+    ['set', 'c', Buffer.concat([DISTINCT70, DISTINCT70, Buffer.from('tail'), DISTINCT70.subarray(3, 40)])], 'dump c',
+    ['set', 'c', Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * i + (i >> 7)) & 0x3f))], 'dump c',
+    ['set', 'c', Buffer.from('abcdefghijklmnopqrstuvwxyz'.repeat(400) + 'z'.repeat(300))], 'dump c',
   ],
   'RESTORE: every string encoding, LZF, lengths that reach into the footer, trailing bytes': [
     restore('a', '0', P.hello), 'get a', restore('b', '0', P.len14), 'get b', restore('c', '0', P.len32), 'get c',
@@ -146,6 +154,18 @@ function exchangeTests(env: ParityEnv): void {
 
   it('a DUMP from IrisDB RESTOREs into redis-server', async function () {
     for (const [key, value] of exchangeValues()) await exchange(env.irisPort, env.redisPort, `i2r:${key}`, value);
+  });
+
+  it('DUMP writes Redis\'s bytes for random values of every compressibility (LZF step for step)', async function () {
+    const alphabet = fc.constantFrom('a', 'ab', 'abc', 'abcdefgh', '\x00\xff', 'the lazy dog ');
+    const compressible = fc.tuple(fc.array(fc.tuple(alphabet, fc.nat(40)), { minLength: 1, maxLength: 30 }), fc.uint8Array({ maxLength: 40 }))
+      .map(([runs, noise]) => Buffer.concat([...runs.map(([a, n]) => Buffer.from(a.repeat(n + 1), 'latin1')), Buffer.from(noise)]));
+    await fc.assert(fc.asyncProperty(fc.oneof(compressible, fc.uint8Array({ minLength: 15, maxLength: 400 }).map((a) => Buffer.from(a))), async (v) => {
+      await call(env.irisPort, ['set', 'lzf', v]);
+      await call(env.redisPort, ['set', 'lzf', v]);
+      const [a, b] = [await call(env.irisPort, ['dump', 'lzf']), await call(env.redisPort, ['dump', 'lzf'])];
+      expect((a as Buffer).equals(b as Buffer), `DUMP of ${v.length} bytes: ${v.toString('latin1').slice(0, 80)}`).to.equal(true);
+    }), { numRuns: 150 });
   });
 
   it('a DUMP of a non-string value gets a clear error and leaves the key alone', async function () {

@@ -1,14 +1,15 @@
 /**
- * Redis 7 parity of BITFIELD, BITFIELD_RO and RESTORE under generated
- * sequences (issue #17): fast-check builds sequences of BITFIELD
- * subcommands with random types (valid and not), plain and `#` offsets,
- * 64-bit values at and beyond the limits and OVERFLOW modes, mixed with
- * SET/GET/SETBIT/RESTORE/MULTI/WATCH; each runs against a standalone node
- * and a standalone redis-server and every reply must be the same bytes.
+ * Redis 7 parity of issue #17's commands under generated sequences:
+ * fast-check builds sequences of BITFIELD subcommands with random types
+ * (valid and not), plain and `#` offsets, 64-bit values at and beyond the
+ * limits and OVERFLOW modes, mixed with SET/GET/SETBIT/RESTORE/MULTI/WATCH;
+ * and sequences of SET, RESTORE (random options), DUMP, OBJECT and MEMORY
+ * USAGE errors. Each runs against a standalone node and a standalone
+ * redis-server and every reply must be the same bytes.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { runLines, useStandaloneParityPair } from '../support/parity.js';
+import { runLines, useStandaloneParityPair, type ParityEnv } from '../support/parity.js';
 import { encodeDumpPayload } from '../../node/commands/rdb-string.js';
 
 const KEYS = ['k', 'j', 'z'];
@@ -45,24 +46,48 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   { arbitrary: fc.constantFrom(['MULTI'], ['EXEC'], ['WATCH', 'k'], ['DEL', 'k'], ['PTTL', 'k']).map((c) => [...c]), weight: 1 },
 );
 
-describe('Redis parity: generated BITFIELD/BITFIELD_RO/RESTORE sequences (fast-check, standalone node vs redis-server)', function () {
-  const env = useStandaloneParityPair();
+/** Integers, short strings and LZF-compressible ones (over 20 bytes): DUMP writes Redis's bytes for all of them. */
+const DUMP_VALUES = [...VALUES, '', '127', '-128', '32767', '-32769', '2147483647', '2147483648', '+1', '01', 'x'.repeat(20),
+  'abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*()', 'y'.repeat(44), 'y'.repeat(45), 'ab'.repeat(11), 'hello world '.repeat(30)];
+const option = fc.constantFrom('REPLACE', 'ABSTTL', 'replace', 'IDLETIME', 'FREQ', '5', '-1', '300', 'x', 'foo');
+const dumpCommand: fc.Arbitrary<string[]> = fc.oneof(
+  fc.tuple(key, fc.constantFrom(...DUMP_VALUES)).map(([k, v]) => ['SET', k, v]),
+  fc.tuple(key, fc.constantFrom(...DUMP_VALUES), fc.constantFrom('0', '100000', '-1', 'x'), fc.array(option, { maxLength: 4 }))
+    .map(([k, v, ttl, opts]) => ['RESTORE', k, ttl, encodeDumpPayload(Buffer.from(v, 'latin1')).toString('latin1'), ...opts]),
+  fc.tuple(fc.constantFrom('DUMP', 'GET', 'PTTL', 'DEL'), key).map(([c, k]) => [c, k]),
+  fc.tuple(fc.constantFrom('ENCODING', 'REFCOUNT', 'FREQ', 'encoding'), key).map(([s, k]) => ['OBJECT', s, k]),
+  // MEMORY USAGE sizes differ by design: only a missing key or invalid options are compared.
+  fc.array(fc.constantFrom('SAMPLES', '5', '-1', 'x'), { maxLength: 3 }).map((o) => ['MEMORY', 'USAGE', 'nokey', ...o]),
+  fc.tuple(key, fc.constantFrom(['SAMPLES', '-1'], ['SAMPLES', 'x'], ['foo'], ['SAMPLES'], ['SAMPLES', '1', 'x']))
+    .map(([k, o]) => ['MEMORY', 'USAGE', k, ...o]),
+);
 
+function itReplyIdentically(env: ParityEnv, arbitrary: fc.Arbitrary<string[]>, runs: number, maxLength: number): void {
   for (const protocol of [2, 3] as const) {
-    it(`RESP${protocol}: 200 sequences of up to 15 commands reply identically`, async function () {
+    it(`RESP${protocol}: ${runs} sequences of up to ${maxLength} commands reply identically`, async function () {
       this.timeout(120_000);
       let failure = '';
       await fc.assert(
-        fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 15 }), async (cmds) => {
+        fc.asyncProperty(fc.array(arbitrary, { minLength: 1, maxLength }), async (cmds) => {
           const mismatches = await runLines(env, protocol, cmds.map((c) => c.map((a) => Buffer.from(a, 'latin1'))));
           if (mismatches.length > 0) failure = mismatches.join('\n\n');
           return mismatches.length === 0;
         }),
-        { numRuns: 200, endOnFailure: false },
+        { numRuns: runs, endOnFailure: false },
       ).catch((err: Error) => {
         throw new Error(`${err.message}\n\nfirst mismatch of the last failing run:\n${failure}`);
       });
       expect(failure).to.equal('');
     });
   }
+}
+
+describe('Redis parity: generated sequences of issue #17 commands (fast-check, standalone node vs redis-server)', function () {
+  const env = useStandaloneParityPair();
+  describe('BITFIELD, BITFIELD_RO, SETBIT, RESTORE', () => {
+    itReplyIdentically(env, command, 200, 15);
+  });
+  describe('SET, RESTORE with random options, DUMP, OBJECT, MEMORY USAGE errors', () => {
+    itReplyIdentically(env, dumpCommand, 150, 12);
+  });
 });
