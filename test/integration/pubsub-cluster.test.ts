@@ -16,6 +16,9 @@ import type { ShardNode } from '../support/repl-shard.js';
 import { RawRespClient, encodeCommand, parseReply } from '../support/resp-client.js';
 import { waitFor } from '../support/wait.js';
 import { migrationAdmin, pushMapFrom, waitForStage } from './migration-support.js';
+import { RawBusPeer } from '../support/raw-bus.js';
+import { CLUSTER_TOKEN } from '../support/repl-shard.js';
+import { encodePubSubMessage, encodePubSubOpen } from '../../node/pubsub/bus-frames.js';
 
 /** A channel name whose slot lies in [from, to]. */
 function channelInSlots(prefix: string, from: number, to: number): string {
@@ -94,6 +97,31 @@ describe('Pub/Sub in a 2-shard cluster', function () {
       expect(s.pushes.map((p) => p[2]).sort(), `subscriber on ${nodes[i]!.name}`).to.deep.equal(expected);
       expect(s.pushes.every((p) => p[0] === 'message' && p[1] === 'global')).to.equal(true);
     }
+  });
+
+  it('the bus takes forwarded messages only from peers that proved the cluster secret', async () => {
+    const target = cluster.shards[0]!.primary;
+    const sub = await PushCollector.subscribe(target.node.port, ['SUBSCRIBE', 'guarded'], 1);
+    open.push(sub);
+    const inject = (peer: RawBusPeer, text: string): void => {
+      peer.socket.write(encodePubSubOpen('intruder'));
+      peer.socket.write(encodePubSubMessage({ kind: 'publish', channel: Buffer.from('guarded'), message: Buffer.from(text) }));
+    };
+    const intruder = await RawBusPeer.connect(target.node.busPort);
+    open.push(intruder);
+    inject(intruder, 'no-handshake');
+    await intruder.waitClosed();
+    const forger = await RawBusPeer.connect(target.node.busPort);
+    open.push(forger);
+    await forger.forgeProof('intruder');
+    inject(forger, 'forged-proof');
+    await forger.waitClosed();
+    const peer = await RawBusPeer.connect(target.node.busPort);
+    open.push(peer);
+    await peer.authenticate(CLUSTER_TOKEN, 'friend');
+    inject(peer, 'authenticated');
+    await waitFor('the authenticated peer\'s message', () => sub.pushes.length >= 1);
+    expect(sub.pushes).to.deep.equal([['message', 'guarded', 'authenticated']]);
   });
 
   it('sharded channels: routed by slot, served by the shard\'s replica too, SPUBLISH reaches primary and replica', async () => {

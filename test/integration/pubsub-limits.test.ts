@@ -25,6 +25,30 @@ async function infoField(c: RawRespClient, section: string, field: string): Prom
   return Number(m[1]);
 }
 
+describe('Pub/Sub behind --require-pass', function () {
+  this.timeout(60_000);
+  let node: RunningNode;
+  before(async () => {
+    node = await startNode({ args: ['--require-pass', 'secret-pw'] });
+  });
+  after(async () => {
+    await node?.stop();
+  });
+
+  it('every Pub/Sub command needs AUTH first', async () => {
+    const c = await RawRespClient.connect(node.port);
+    try {
+      for (const argv of [['SUBSCRIBE', 'a'], ['PSUBSCRIBE', 'a*'], ['SSUBSCRIBE', 'a'], ['PUBLISH', 'a', 'm'], ['SPUBLISH', 'a', 'm'], ['PUBSUB', 'CHANNELS']]) {
+        expect((await c.call(argv)).toString(), argv.join(' ')).to.equal('-NOAUTH Authentication required.\r\n');
+      }
+      expect((await c.call(['AUTH', 'secret-pw'])).toString()).to.equal('+OK\r\n');
+      expect((await c.call(['SUBSCRIBE', 'a'])).toString()).to.equal('*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n');
+    } finally {
+      c.close();
+    }
+  });
+});
+
 describe('Pub/Sub output-buffer limit (slow subscriber)', function () {
   this.timeout(120_000);
   let node: RunningNode;
