@@ -104,6 +104,28 @@ describe('DUMP, RESTORE, OBJECT, MEMORY USAGE, BITFIELD: routing and pure parts'
     expect(text(f.run(c, 'SCRIPT', 'FLUSH'))).to.equal('OK');
   });
 
+  it('maxValueBytes bounds what BITFIELD grows and RESTORE stores (nothing written); maxBulkBytes bounds offsets', () => {
+    const f = cluster();
+    const c = f.client();
+    const config = f.server.config as { maxValueBytes: number; maxBulkBytes: number };
+    config.maxValueBytes = 100;
+    config.maxBulkBytes = 1000;
+    const [k] = keysInSlots('l', [[0, 8191]], 1);
+    const tooLarge = 'ERR value is too large: 101 bytes exceeds the limit of 100 bytes (maxValueBytes)';
+    expect(text(f.run(c, 'BITFIELD', k!, 'SET', 'u8', '800', '1'))).to.equal(tooLarge);
+    expect(text(f.run(c, 'BITFIELD', k!, 'SET', 'u8', '792', '1'))).to.equal('[:0]');
+    expect(text(f.run(c, 'STRLEN', k!))).to.equal(':100');
+    expect(text(f.run(c, 'BITFIELD', k!, 'GET', 'u8', '7999'))).to.equal('[:0]');
+    expect(text(f.run(c, 'BITFIELD', k!, 'GET', 'u8', '8000'))).to.equal('ERR bit offset is not an integer or out of range');
+    const big = encodeDumpPayload(Buffer.alloc(101, 0x61));
+    expect(text(f.server.execute(c, [Buffer.from('RESTORE'), Buffer.from(k!), Buffer.from('0'), big, Buffer.from('REPLACE')]))).to.equal(tooLarge);
+    const packed = encodeDumpPayload(Buffer.alloc(5000, 0x61)); // LZF: the declared length is refused before decompressing
+    expect(packed.length).to.be.below(100);
+    expect(text(f.server.execute(c, [Buffer.from('RESTORE'), Buffer.from(k!), Buffer.from('0'), packed, Buffer.from('REPLACE')])))
+      .to.equal('ERR value is too large: 5000 bytes exceeds the limit of 100 bytes (maxValueBytes)');
+    expect(text(f.run(c, 'STRLEN', k!))).to.equal(':100');
+  });
+
   it('COMMAND GETKEYS finds the key of every command', () => {
     const f = cluster();
     const c = f.client();
