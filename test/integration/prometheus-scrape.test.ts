@@ -24,7 +24,8 @@
  *   shard and counts the node's restart, and a failover that cannot reach
  *   the sync replica (primary and replica SIGSTOPped) makes
  *   IrisDBFailoverBlocked and IrisDBShardWithoutPrimary active until both
- *   resume. (Thresholds and durations are checked by promtool:
+ *   resume, and a killed controller makes IrisDBControllerDown active until
+ *   it is started again. (Thresholds and durations are checked by promtool:
  *   alert-rules.test.ts.)
  */
 import { expect } from 'chai';
@@ -251,5 +252,18 @@ describe('Grafana dashboard and alert rules against a real Prometheus (local clu
       const left = (await prom.alerts()).filter((a) => a.labels.shard === shard.id && ['IrisDBFailoverBlocked', 'IrisDBShardWithoutPrimary'].includes(a.labels.alertname!));
       return left.length === 0;
     }, { timeoutMs: 30_000, intervalMs: 250 });
+  });
+  it('a stopped controller makes IrisDBControllerDown active; a restarted one clears it', async () => {
+    await cluster.killController();
+    try {
+      await waitFor('IrisDBControllerDown to be active', async () => {
+        const active = (await prom.alerts()).filter((a) => a.labels.alertname === 'IrisDBControllerDown');
+        return active.length === 1 && active[0]!.labels.cluster === 'iris';
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+    } finally {
+      cluster.spawnController();
+    }
+    await cluster.waitReady(120_000);
+    await waitFor('IrisDBControllerDown to clear', async () => (await prom.alerts()).every((a) => a.labels.alertname !== 'IrisDBControllerDown'), { timeoutMs: 30_000, intervalMs: 250 });
   });
 });
