@@ -108,6 +108,12 @@ export class Connection implements ClientState {
   private linger: NodeJS.Timeout | null = null;
   /** Inside process(): the shared writer holds this connection's batch, so a push joins it in order. */
   private processing = false;
+  /** Pushes written since the socket was corked; uncorked once per event-loop turn (one writev for many messages). */
+  private pushCorked = false;
+  private readonly uncorkPushes = (): void => {
+    this.pushCorked = false;
+    this.socket.uncork();
+  };
 
   constructor(readonly id: number, private readonly socket: Socket, private readonly host: ConnectionHost) {
     const cfg = host.config;
@@ -149,6 +155,11 @@ export class Connection implements ClientState {
       this.inflightBytes += bytes.length;
       this.host.commits.afterCommit(() => this.deliver(bytes, 0, null, false, bytes.length, null));
       return;
+    }
+    if (!this.pushCorked) {
+      this.pushCorked = true;
+      this.socket.cork();
+      setImmediate(this.uncorkPushes);
     }
     this.socket.write(bytes);
   }
