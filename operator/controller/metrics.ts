@@ -36,8 +36,8 @@ interface Watched {
   readonly namespace: string;
   /** Changes of primary already counted, by "id/kind" (a switchover can turn into a failover). */
   readonly counted: Set<string>;
-  /** Restarts already counted per node. */
-  readonly restarts: Map<string, number>;
+  /** Restarts already counted per node, with the labels they are counted under. */
+  readonly restarts: Map<string, { readonly count: number; readonly labels: Record<'namespace' | 'cluster' | 'shard' | 'pod', string> }>;
   /** Backups whose end (Completed or Failed) is already counted, by id. */
   readonly backupsEnded: Set<string>;
   /** The rebalance's progress when it last changed, and when. */
@@ -95,10 +95,10 @@ export function createControllerMetrics(registry: Registry, now: () => number = 
     for (const s of st.shards) {
       for (const n of s.nodes) {
         const labels = { namespace: w.namespace, cluster: st.cluster, shard: s.id, pod: n.name };
-        const before = w.restarts.get(n.name) ?? 0;
+        const before = w.restarts.get(n.name)?.count ?? 0;
         // A platform that lost count (a pod recreated) starts again from zero: nothing to add.
         restarts.inc(labels, Math.max(0, n.restarts - before));
-        w.restarts.set(n.name, n.restarts);
+        w.restarts.set(n.name, { count: n.restarts, labels });
       }
     }
     const key = progressKey(st.operation);
@@ -184,7 +184,13 @@ export function createControllerMetrics(registry: Registry, now: () => number = 
     },
     unwatch(controller) {
       const i = watched.findIndex((w) => w.controller === controller);
-      if (i >= 0) watched.splice(i, 1);
+      if (i < 0) return;
+      const [w] = watched.splice(i, 1);
+      // Its counters go too: a deleted cluster must not linger in every scrape (a new watch starts them from zero).
+      const cluster = controller.state.cluster;
+      for (const s of controller.state.shards) for (const kind of ['failover', 'switchover']) failovers.remove({ namespace: w!.namespace, cluster, shard: s.id, kind });
+      for (const result of ['completed', 'failed']) backups.remove({ namespace: w!.namespace, cluster, result });
+      for (const { labels } of w!.restarts.values()) restarts.remove(labels);
     },
   };
 }

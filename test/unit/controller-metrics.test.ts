@@ -203,10 +203,13 @@ describe('controller metrics (operator/controller/metrics.ts)', () => {
     expect(await value(registry, 'irisdb_controller_backup_last_success_timestamp_seconds', { cluster: 'c' })).to.equal(90);
   });
 
-  it('drops an unwatched cluster from the gauges', async () => {
+  it('drops an unwatched cluster from the gauges and the counters', async () => {
     const m = watch();
     expect(await samples(registry, 'irisdb_controller_shard_primary_up')).to.have.length(2);
+    expect(await samples(registry, 'irisdb_controller_node_restarts_total')).to.have.length(4);
     m.unwatch(c);
-    expect(await samples(registry, 'irisdb_controller_shard_primary_up')).to.have.length(0);
+    for (const name of ['irisdb_controller_shard_primary_up', 'irisdb_controller_failovers_total', 'irisdb_controller_backups_total', 'irisdb_controller_node_restarts_total']) {
+      expect(await samples(registry, name), name).to.have.length(0);
+    }
   });
 });
