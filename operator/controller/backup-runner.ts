@@ -18,6 +18,8 @@ import {
   BACKUP_FORMAT_VERSION, backupKeys, newBackupId, parseShardManifest, type ChunkCompression, type ClusterManifest,
 } from '../../common/backup/manifest.js';
 import { openDestination } from '../../common/backup/open-destination.js';
+import { rangesToSlots } from '../../common/cluster-map.js';
+import { SLOT_COUNT } from '../../common/slot.js';
 import type { BackupRecord, BackupShardRecord } from '../core/backup-state.js';
 import { allShardsDone, chooseBackupSource, followShard, newBackupRecord, startShard, trimBackups, type JobView } from '../core/backup-step.js';
 import { ControlError } from '../control-api/types.js';
@@ -50,6 +52,8 @@ export class BackupRunner {
     const state = this.ctx.state;
     if (state.map === null) throw new ControlError('unavailable', 'the cluster has no map yet (bootstrapping): nothing to back up');
     if (this.backups.some((b) => b.phase === 'Running')) throw new ControlError('conflict', `backup ${this.backups.find((b) => b.phase === 'Running')!.id} is still running`);
+    // Slots moving between shards would be in two snapshots or in none.
+    if (state.operation !== null) throw new ControlError('conflict', `${state.operation.reason} is under way: back up once it is done`);
     let spec: DestinationSpec;
     try {
       spec = parseDestination(req.destination, req.destination.startsWith('s3://') ? s3OptionsFromEnv(this.env, req.s3 ?? {}) : {});
@@ -131,8 +135,8 @@ export class BackupRunner {
         break;
       }
     }
-    // A run that comes due while a backup runs waits for it.
-    if (this.ctx.state.map === null || this.backups.some((b) => b.phase === 'Running') || !scheduleDue(s, this.ctx.now())) return;
+    // A run that comes due while a backup or a rescale runs waits for it.
+    if (this.ctx.state.map === null || this.ctx.state.operation !== null || this.backups.some((b) => b.phase === 'Running') || !scheduleDue(s, this.ctx.now())) return;
     await this.create({ destination: s.destination }, true);
   }
 
@@ -193,18 +197,26 @@ export class BackupRunner {
     const dest = this.destination(b);
     try {
       const shards = [];
-      for (const s of b.shards) {
+      const owner = new Int32Array(SLOT_COUNT).fill(-1);
+      for (const [si, s] of b.shards.entries()) {
         const key = s.manifest!.key;
         const text = await dest.get(key);
         const sha = createHash('sha256').update(text).digest('hex');
         if (sha !== s.manifest!.sha256) throw new Error(`${dest.description}/${key} does not match the SHA-256 its node reported`);
         const m = parseShardManifest(text, `${dest.description}/${key}`);
+        // Every slot in exactly one shard snapshot: a migration that flipped mid-backup shows up here.
+        for (const slot of rangesToSlots(m.slots)) {
+          if (owner[slot] !== -1) throw new Error(`slot ${slot} is in the snapshots of both ${b.shards[owner[slot]!]!.shard} and ${s.shard} (slots moved during the backup); take it again`);
+          owner[slot] = si;
+        }
         for (const c of m.chunks) {
           const h = await dest.head(c.key);
           if (h === null || h.size !== c.bytes) throw new Error(`${dest.description}/${c.key}, listed in ${key}, is ${h === null ? 'missing' : `${h.size} bytes, not ${c.bytes}`}`);
         }
         shards.push({ shard: s.shard, manifest: key, sha256: sha, keys: m.keys, bytes: m.bytes });
       }
+      const missing = owner.indexOf(-1);
+      if (missing !== -1) throw new Error(`slot ${missing} is in no shard snapshot (slots moved during the backup); take it again`);
       const manifest: ClusterManifest = {
         formatVersion: BACKUP_FORMAT_VERSION, backupId: b.id, cluster: this.ctx.state.cluster, map: b.map, shards,
         keys: shards.reduce((n, s) => n + s.keys, 0), bytes: shards.reduce((n, s) => n + s.bytes, 0),

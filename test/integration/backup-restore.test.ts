@@ -124,6 +124,19 @@ describe('backup and restore (file destination)', function () {
     }
   });
 
+  it('needs the cluster token on the control API and the admin token on the node', async () => {
+    const st = await source.status();
+    const control = `http://127.0.0.1:${source.basePort + 2000}`;
+    for (const [method, p] of [['GET', '/backups'], ['POST', '/backups'], ['GET', `/backups/${id}`], ['DELETE', `/backups/${id}`]] as const) {
+      const res = await fetch(control + p, { method, body: method === 'POST' ? JSON.stringify({ destination: url }) : undefined });
+      expect(res.status, `${method} ${p}`).to.equal(401);
+    }
+    const node = st.shards[0]!.nodes[0]!.httpUrl!;
+    const res = await fetch(`${node}/admin/backups`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'x', cluster: 'iris', destination: { url } }) });
+    expect(res.status).to.equal(401);
+    expect((await fetch(`${node}/admin/backups/${id}`)).status).to.equal(401);
+  });
+
   it('deletes a backup: its objects, then its record', async () => {
     const second = await createBackup(source, url);
     const r = await irisctl(['backup', 'delete', second, '--dir', source.dir]);
