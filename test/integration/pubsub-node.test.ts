@@ -215,6 +215,10 @@ describe('Pub/Sub on one node (parity with redis-server)', function () {
       expect(out.split('\n').filter((l) => l !== '')).to.deep.equal([
         'subscribe', 'cli-ch', '1', ...[0, 1, 2, 3, 4].flatMap((i) => ['message', 'cli-ch', `m${i}`]),
       ]);
+      cli.kill('SIGTERM');
+      await exited;
+      // The closed connection's subscription is gone.
+      await waitFor('the subscription to go with the connection', async () => (await pub.call(['PUBSUB', 'NUMSUB', 'cli-ch'])).toString().endsWith(':0\r\n'));
     } finally {
       pub.close();
       cli.kill('SIGTERM');
