@@ -175,6 +175,8 @@ function readString(r: Reader, maxLength: number): DumpDecodeResult {
     const packed = r.bytes(clen.len);
     if (packed === null) return FORMAT;
     if (len.len > maxLength) return { ok: false, reason: 'tooLarge', length: len.len };
+    // Redis compares lzf_decompress's result (0 on any error) with the length: a length of 0 always passes.
+    if (len.len === 0) return { ok: true, value: Buffer.alloc(0) };
     const value = lzfDecompress(packed, len.len);
     return value === null ? FORMAT : { ok: true, value };
   }
