@@ -34,6 +34,9 @@ export interface ChangeLogSource {
   /** Calls listener when ackedSeq() moves; returns the unsubscribe function. */
   onAcked(listener: () => void): () => void;
   ownership(): { readonly view: OwnershipView; readonly provableFrom: number };
+  /** True once the node is shutting down: streams end (with an `end` event) instead of holding the shutdown up. */
+  shuttingDown(): boolean;
+  onShutdown(listener: () => void): () => void;
   /** Absent in tests that do not look at metrics. */
   readonly metrics?: ChangeFeedMetrics;
 }
@@ -81,6 +84,7 @@ export class ChangeFeed {
   async run(): Promise<FeedEnd> {
     const unsubscribe = this.src.onCommitted(() => this.poke());
     const unsubscribeAcks = this.src.onAcked(() => this.poke());
+    const unsubscribeShutdown = this.src.onShutdown(() => this.poke());
     let goneNow = false;
     void this.sink.gone.then(() => {
       goneNow = true;
@@ -108,6 +112,7 @@ export class ChangeFeed {
       clearInterval(keepalive);
       unsubscribe();
       unsubscribeAcks();
+      unsubscribeShutdown();
     }
   }
 
@@ -118,6 +123,7 @@ export class ChangeFeed {
   }
 
   private stillServing(): FeedEnd | null {
+    if (this.src.shuttingDown()) return { kind: 'not_primary', reason: 'this node is shutting down: reconnect with your last position' };
     if (this.src.role() !== 'primary') return { kind: 'not_primary', reason: 'this node is no longer the shard\'s primary: reconnect to the new primary with your last position' };
     const shard = this.src.shard();
     if (shard !== this.opts.shard) return { kind: 'not_primary', reason: `this node now serves shard ${shard ?? '(none)'}, not ${this.opts.shard}` };

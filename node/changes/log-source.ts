@@ -16,11 +16,29 @@ export interface LogSourceDeps {
   readonly registry: Registry;
 }
 
-export function changeLogSource(d: LogSourceDeps): ChangeLogSource {
+export interface NodeChangeLogSource extends ChangeLogSource {
+  /** Ends every open stream (node shutdown). */
+  shutdown(): void;
+}
+
+export function changeLogSource(d: LogSourceDeps): NodeChangeLogSource {
   const { replication, cluster } = d;
   const metrics = createChangeFeedMetrics(d.registry);
+  let stopping = false;
+  const stopListeners = new Set<() => void>();
   return {
     metrics,
+    shuttingDown: () => stopping,
+    onShutdown: (listener) => {
+      stopListeners.add(listener);
+      return () => {
+        stopListeners.delete(listener);
+      };
+    },
+    shutdown: () => {
+      stopping = true;
+      for (const l of stopListeners) l();
+    },
     shard: () => {
       const map = cluster.map;
       if (map === null) return cluster.clusterEnabled ? null : STANDALONE_SHARD;

@@ -9,8 +9,12 @@ import type { Logger } from '../../common/logger.js';
 import type { Term } from '../../common/replication.js';
 import type { MetaStore } from '../engine/open.js';
 import {
-  ALL_SLOTS, OwnershipView, type OwnershipEntry, type OwnershipJournal, provableFrom, recordOwnership, settleOwnership,
+  ALL_SLOTS, OwnershipView, type OwnershipJournal, adoptPrimaryJournal, parseOwnershipJournal, provableFrom, recordOwnership, settleOwnership,
 } from './ownership.js';
+
+/** How often, and how many times, a replica asks its primary for the exact boundaries after an ownership change. */
+const ADOPT_RETRY_MS = 1000;
+const ADOPT_ATTEMPTS = 120;
 
 export const OWNERSHIP_META_KEY = 'change_feed_ownership';
 
@@ -26,34 +30,24 @@ export interface OwnershipStoreDeps {
   lastSeq(): number;
   role(): 'primary' | 'replica';
   history(): readonly Term[];
+  /** The shard primary's journal (GET /admin/changes/ownership), null when it cannot be asked. */
+  primaryJournal(): Promise<OwnershipJournal | null>;
   readonly logger: Logger;
 }
 
-function isRange(v: unknown): v is SlotRange {
-  return Array.isArray(v) && v.length === 2 && Number.isInteger(v[0]) && Number.isInteger(v[1]);
-}
-
-function parseJournal(text: unknown): OwnershipJournal {
-  if (typeof text !== 'string') return [];
-  const v: unknown = JSON.parse(text);
-  if (!Array.isArray(v)) throw new Error('not an array');
-  return v.map((e: unknown, i): OwnershipEntry => {
-    const o = e as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || !Number.isSafeInteger(o.seq) || typeof o.exact !== 'boolean' || !Array.isArray(o.slots) || !o.slots.every(isRange)) {
-      throw new Error(`entry ${i} is malformed`);
-    }
-    const base = { seq: o.seq as number, slots: o.slots as SlotRange[], exact: o.exact };
-    return Number.isSafeInteger(o.until) ? { ...base, until: o.until as number } : base;
-  });
+function parseStored(text: unknown): OwnershipJournal {
+  return typeof text === 'string' ? parseOwnershipJournal(JSON.parse(text)) : [];
 }
 
 export class OwnershipStore {
   private journal: OwnershipJournal;
   private view: OwnershipView;
+  private adopting: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(private readonly deps: OwnershipStoreDeps) {
     try {
-      this.journal = parseJournal(deps.meta.get(OWNERSHIP_META_KEY));
+      this.journal = parseStored(deps.meta.get(OWNERSHIP_META_KEY));
     } catch (err) {
       // Unreadable: start over, with no boundary proven before now.
       deps.logger.warn('change feed ownership journal unreadable; starting a new one', { err: (err as Error).message });
@@ -74,6 +68,48 @@ export class OwnershipStore {
     const next = recordOwnership(this.journal, seq, slots, seq === 0 || d.role() === 'primary');
     if (next !== null) this.save(next);
     this.settle();
+    if (d.role() === 'replica' && this.journal.some((e) => !e.exact)) this.adoptSoon(ADOPT_ATTEMPTS);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.adopting !== null) clearTimeout(this.adopting);
+    this.adopting = null;
+  }
+
+  /**
+   * A replica's boundaries are approximate (it installs maps after its
+   * primary): it takes its primary's exact journal instead, retrying while
+   * the primary is unreachable or ahead of this replica's log.
+   */
+  private adoptSoon(attempts: number): void {
+    if (this.adopting !== null || this.closed || attempts <= 0) return;
+    this.adopting = setTimeout(() => {
+      this.adopting = null;
+      // A failure here (the database closing at shutdown) only ends the retries.
+      void this.tryAdopt().catch(() => true).then((done) => {
+        if (!done) this.adoptSoon(attempts - 1);
+      });
+    }, ADOPT_RETRY_MS);
+    this.adopting.unref();
+  }
+
+  private async tryAdopt(): Promise<boolean> {
+    const d = this.deps;
+    let theirs: OwnershipJournal | null;
+    try {
+      theirs = await d.primaryJournal();
+    } catch (err) {
+      d.logger.debug('change feed: asking the primary for its ownership journal failed', { err: (err as Error).message });
+      return false;
+    }
+    if (this.closed || d.role() !== 'replica') return true;
+    if (theirs === null) return false;
+    const next = adoptPrimaryJournal(this.journal, theirs, d.lastSeq());
+    if (next === null) return !this.journal.some((e) => !e.exact);
+    this.save(next);
+    d.logger.info('change feed: took the primary\'s exact slot ownership boundaries', { entries: next.length });
+    return true;
   }
 
   /** What a feed needs: the per-seq ownership view and the lowest provable position. */

@@ -79,6 +79,37 @@ export function provableFrom(journal: OwnershipJournal, currentTermFirstSeq: num
   return from;
 }
 
+/** The journal as stored or sent (JSON); Error naming the bad entry. */
+export function parseOwnershipJournal(v: unknown): OwnershipJournal {
+  if (!Array.isArray(v)) throw new Error('the ownership journal is not an array');
+  const isRange = (r: unknown): r is SlotRange =>
+    Array.isArray(r) && r.length === 2 && Number.isInteger(r[0]) && Number.isInteger(r[1]) && r[0] >= 0 && r[0] <= r[1] && r[1] < SLOT_COUNT;
+  return v.map((e: unknown, i): OwnershipEntry => {
+    const o = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
+    if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 0 || typeof o.exact !== 'boolean' || !Array.isArray(o.slots) || !o.slots.every(isRange)) {
+      throw new Error(`ownership journal entry ${i} is malformed`);
+    }
+    const base = { seq: o.seq as number, slots: o.slots as SlotRange[], exact: o.exact };
+    return Number.isSafeInteger(o.until) ? { ...base, until: o.until as number } : base;
+  });
+}
+
+/**
+ * A replica's journal replaced by its primary's, which has the exact
+ * boundaries of the same log — once the primary's last entry is this
+ * replica's current slots and the replica's log has reached it (before
+ * that the replica would classify changes it has not received yet). Null:
+ * not yet (or nothing to gain: no inexact entry).
+ */
+export function adoptPrimaryJournal(mine: OwnershipJournal, primary: OwnershipJournal, lastSeq: number): OwnershipJournal | null {
+  if (mine.every((e) => e.exact)) return null;
+  const mineLast = mine[mine.length - 1];
+  const theirs = primary[primary.length - 1];
+  if (mineLast === undefined || theirs === undefined) return null;
+  if (!sameRanges(normalizeRanges(theirs.slots), mineLast.slots) || theirs.seq > lastSeq) return null;
+  return primary.slice(-MAX_OWNERSHIP_ENTRIES);
+}
+
 /** Fast "did the shard own this slot when seq was written" over a journal, with a bitmap per entry. */
 export class OwnershipView {
   private readonly seqs: number[];

@@ -32,6 +32,8 @@ import { migrationAdminRouter } from '../migration/admin-routes.js';
 import { DEFAULT_FENCE_TIMEOUT_MS } from '../migration/deps.js';
 import { OwnershipStore } from '../changes/ownership-store.js';
 import { changeLogSource } from '../changes/log-source.js';
+import { changesAdminRouter } from '../changes/admin-routes.js';
+import { primaryJournalFetcher } from '../changes/primary-journal.js';
 import { BackupManager } from '../backup/manager.js';
 import { backupAdminRouter } from '../backup/admin-routes.js';
 import { shardOfNode } from '../../common/cluster-map.js';
@@ -151,7 +153,9 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     lastSeq: () => engine.keyspace.lastSeq,
     role: () => replication.roleView().role,
     history: () => replication.status().history,
+    primaryJournal: primaryJournalFetcher({ cluster, nodeName: config.nodeName, adminToken: config.adminToken }),
   });
+  const changeFeeds = changeLogSource({ replication, cluster, ownership: changeOwnership, lastSeq: () => engine.keyspace.lastSeq, registry: metrics.registry });
   const unregisterBus = replication.addBusHandler((bus, frame) => migrations.onBusFrame(bus, frame));
 
   const table = createCommandTable();
@@ -248,6 +252,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     router.use(adminRouter(replication, token));
     router.use(clusterAdminRouter(cluster, clusterMetrics));
     router.use(migrationAdminRouter(migrations));
+    router.use(changesAdminRouter(changeOwnership));
     router.use(backupAdminRouter(backups));
     return router;
   };
@@ -270,7 +275,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       route: (slot, write) => route({ slot, write, readonly: false, asking: false }, routeStateOf(cluster, replication.roleView(), slot)),
       whenLifted: (slot) => cluster.whenLifted(slot),
     },
-    changes: changeLogSource({ replication, cluster, ownership: changeOwnership, lastSeq: () => engine.keyspace.lastSeq, registry: metrics.registry }),
+    changes: changeFeeds,
     admin: config.adminToken !== '' ? adminRoutes(config.adminToken) : undefined,
   });
   // Sized for maxKeyBytes keys in URLs; answers unparseable requests with JSON errors.
@@ -312,6 +317,9 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       closing ??= (async () => {
         ready = false;
         engine.stopActiveExpiry();
+        // Change feed streams never end by themselves: end them, or the HTTP server would wait for shutdownTimeoutMs.
+        changeFeeds.shutdown();
+        changeOwnership.close();
         const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         httpServer.closeIdleConnections();
         await resp!.close(config.shutdownTimeoutMs);

@@ -2,8 +2,9 @@
  * The change feed of a local cluster (issue #17, docs/change-feed.md):
  * `irisctl watch --json` follows every shard while clients write (bounded),
  * a shard's primary is killed with kill -9 (failover: the watch reconnects
- * to the new primary with its last position) and the cluster is scaled
- * 3 → 4 shards (live slot migrations). Afterwards every acknowledged write
+ * to the new primary with its last position), the cluster is scaled
+ * 3 → 4 shards (live slot migrations), and then a primary whose slots moved
+ * is killed too (its promoted replica must resume positions from before). Afterwards every acknowledged write
  * was seen exactly once, per key in write order (a key whose slot moved: all
  * its changes on the old shard before those on the new one), and nothing
  * was seen that no client sent — migration copies and cleanups are not
@@ -143,7 +144,20 @@ function feedProblems(ops: ReadonlyMap<string, Op[]>, events: readonly ChangeEve
   return problems;
 }
 
-describe('change feed: irisctl watch on a local cluster through kill -9 failover and a 3 → 4 scale-out', function () {
+/** kill -9 the shard's primary, wait for its replica's promotion, for writes to go on, and for the cluster to settle. */
+async function failOver(cluster: LocalCluster, writers: Writers, shardId: string): Promise<void> {
+  const old = (await cluster.shard(shardId)).primary;
+  process.kill(await cluster.pidOf(old), 'SIGKILL');
+  await waitFor(`${shardId} to promote its replica`, async () => {
+    const s = await cluster.shard(shardId);
+    return s.primary !== old && s.failover === null && s.nodes.find((n) => n.name === s.primary)?.role === 'primary';
+  }, { timeoutMs: 60_000, intervalMs: 100 });
+  const acked = writers.acked;
+  await waitFor(`writes to go on after the failover of ${shardId}`, () => writers.acked >= acked + 300, { timeoutMs: 90_000 });
+  await cluster.waitReady(120_000);
+}
+
+describe('change feed: irisctl watch on a local cluster through kill -9 failovers and a 3 → 4 scale-out', function () {
   this.timeout(900_000);
   let cluster: LocalCluster;
   let client: Cluster | undefined;
@@ -167,16 +181,7 @@ describe('change feed: irisctl watch on a local cluster through kill -9 failover
     await waitFor('writes to be acknowledged and seen', () => writers.acked >= 300 && watch!.events.length >= 300, { timeoutMs: 60_000 });
 
     // kill -9 shard-1's primary: its replica is promoted; the watch reconnects there with its last position.
-    const shard = await cluster.shard('shard-1');
-    const old = shard.primary;
-    process.kill(await cluster.pidOf(old), 'SIGKILL');
-    await waitFor('shard-1 to promote its replica', async () => {
-      const s = await cluster.shard('shard-1');
-      return s.primary !== old && s.failover === null && s.nodes.find((n) => n.name === s.primary)?.role === 'primary';
-    }, { timeoutMs: 60_000, intervalMs: 100 });
-    const ackedAfterFailover = writers.acked;
-    await waitFor('writes to go on after the failover', () => writers.acked >= ackedAfterFailover + 300, { timeoutMs: 90_000 });
-    await cluster.waitReady(120_000);
+    await failOver(cluster, writers, 'shard-1');
 
     // A live scale-out: slots move from every shard to shard-3 while the writers go on.
     const accepted = await cluster.client.scale({ shards: 4 });
@@ -185,6 +190,20 @@ describe('change feed: irisctl watch on a local cluster through kill -9 failover
     expect(st.shards.map((s) => s.id)).to.deep.equal(['shard-0', 'shard-1', 'shard-2', 'shard-3']);
     const ackedAfterScale = writers.acked;
     await waitFor('writes to go on after the scale-out', () => writers.acked >= ackedAfterScale + 300, { timeoutMs: 60_000 });
+    // The watch went through the failover's disconnect (and back) by itself.
+    expect(watch.stderr).to.match(/shard-1: .*reconnecting/);
+
+    // Stopped while the writes go on, so its positions fall behind; then a failover of a shard whose slots moved:
+    // its replica saw the move as a replica, took its primary's exact boundaries, and once promoted resumes
+    // the (older) position instead of answering 410.
+    expect(await watch.stop()).to.equal(0);
+    const first = watch;
+    const stoppedAt = first.stderr.match(/resume with --from (\S+)/)?.[1];
+    expect(stoppedAt, first.stderr.slice(-2000)).to.be.a('string');
+    const ackedAtStop = writers.acked;
+    await waitFor('writes to go on while no watch runs', () => writers.acked >= ackedAtStop + 300, { timeoutMs: 60_000 });
+    await failOver(cluster, writers, 'shard-0');
+    watch = new Watch(cluster.dir, stoppedAt!);
     await writers.stop();
     expect(writers.acked).to.be.greaterThan(1000);
 
@@ -192,15 +211,15 @@ describe('change feed: irisctl watch on a local cluster through kill -9 failover
     const sentinels = st.shards.map((s) => keysInSlots(`cdc:sentinel:${s.id}:`, s.slots, 1)[0]!);
     for (const k of sentinels) expect(await client.set(k, 'end')).to.equal('OK');
     await waitFor('every shard\'s last write to be seen', () => sentinels.every((k) => watch!.has(k, 'end')), { timeoutMs: 90_000, intervalMs: 100 });
-    const problems = feedProblems(writers.ops, watch.events);
-    expect(problems, problems.slice(0, 20).join('\n')).to.deep.equal([]);
-    // The watch went through the failover's disconnect (and back) by itself.
-    expect(watch.stderr).to.match(/shard-1: .*reconnecting/);
+    // Both watches together: each change once (the second started exactly after the first's positions).
+    const problems = feedProblems(writers.ops, [...first.events, ...watch.events]);
+    expect(problems, problems.slice(0, 20).join('\n') + watch.stderr.slice(-1000)).to.deep.equal([]);
 
     // Any node sends a shard's feed request to that shard's primary (307), as EventSource and curl -L follow.
-    const s0 = st.shards.find((s) => s.id === 'shard-0')!;
+    const now = await cluster.status();
+    const s0 = now.shards.find((s) => s.id === 'shard-0')!;
     const s0Primary = s0.nodes.find((n) => n.name === s0.primary)!;
-    const others = [...s0.nodes.filter((n) => n.name !== s0.primary), ...st.shards.find((s) => s.id === 'shard-1')!.nodes];
+    const others = [...s0.nodes.filter((n) => n.name !== s0.primary), ...now.shards.find((s) => s.id === 'shard-1')!.nodes];
     for (const n of others) {
       const r = await fetch(`${n.httpUrl}/v1/changes?shard=shard-0`, { redirect: 'manual' });
       expect(r.status, n.name).to.equal(307);
@@ -208,7 +227,7 @@ describe('change feed: irisctl watch on a local cluster through kill -9 failover
       await r.body?.cancel();
     }
 
-    // Ctrl-C prints the positions; resuming from them gives what came later and nothing before it.
+    // Again: Ctrl-C prints the positions; resuming from them gives what came later and nothing before it.
     expect(await watch.stop()).to.equal(0);
     const resume = watch.stderr.match(/resume with --from (\S+)/)?.[1];
     expect(resume, watch.stderr.slice(-2000)).to.be.a('string');

@@ -54,6 +54,8 @@ describe('change feed stream (ChangeFeed on a real log)', () => {
       ackedSeq: () => acked,
       onAcked: (l) => { ackListeners.add(l); return () => ackListeners.delete(l); },
       ownership: () => ({ view: new OwnershipView(journal), provableFrom: 0 }),
+      shuttingDown: () => false,
+      onShutdown: () => () => undefined,
     };
   }
 

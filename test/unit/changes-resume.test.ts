@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import type { Term } from '../../common/replication.js';
 import { resumeDecision, type ShardLogState } from '../../node/changes/resume.js';
-import { OwnershipView, provableFrom, recordOwnership, settleOwnership, type OwnershipJournal } from '../../node/changes/ownership.js';
+import fc from 'fast-check';
+import {
+  OwnershipView, adoptPrimaryJournal, parseOwnershipJournal, provableFrom, recordOwnership, settleOwnership, type OwnershipJournal,
+} from '../../node/changes/ownership.js';
 
 // Epoch 1 wrote 1..100 (term a), epoch 2 (a failover) from 101 (term b).
 const history: Term[] = [{ epoch: 1, id: 'a', firstSeq: 1 }, { epoch: 2, id: 'b', firstSeq: 101 }];
@@ -67,5 +70,31 @@ describe('change feed slot ownership journal', () => {
     expect(settleOwnership(j, 90)).to.equal(null); // settled once, at the promotion
     expect(provableFrom(j, 90)).to.equal(59);
     expect(provableFrom(recordOwnership([], 0, [[0, 9]], true)!, 5)).to.equal(0);
+  });
+});
+
+describe('change feed ownership journal: a replica adopting its primary\'s', () => {
+  const primary: OwnershipJournal = [{ seq: 0, slots: [[0, 99]], exact: true }, { seq: 40, slots: [[0, 49]], exact: true }];
+  const replica: OwnershipJournal = [{ seq: 0, slots: [[0, 99]], exact: true }, { seq: 45, slots: [[0, 49]], exact: false }];
+
+  it('takes the exact boundaries once its log has reached the primary\'s last change', () => {
+    expect(adoptPrimaryJournal(replica, primary, 45)).to.deep.equal(primary);
+    expect(provableFrom(adoptPrimaryJournal(replica, primary, 45)!, 100)).to.equal(0);
+  });
+
+  it('waits while its log is behind that change, or the primary is on other slots, and has nothing to do when exact', () => {
+    expect(adoptPrimaryJournal(replica, primary, 39)).to.equal(null);
+    expect(adoptPrimaryJournal(replica, [{ seq: 0, slots: [[0, 99]], exact: true }], 45)).to.equal(null);
+    expect(adoptPrimaryJournal(primary, primary, 45)).to.equal(null);
+  });
+
+  it('parses what it stores and sends, and refuses anything else', () => {
+    const entry = fc.record({ seq: fc.nat(), slots: fc.array(fc.tuple(fc.nat({ max: 16383 }), fc.nat({ max: 16383 })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]), { maxLength: 4 }), exact: fc.boolean() });
+    fc.assert(fc.property(fc.array(entry, { maxLength: 6 }), (j) => {
+      expect(parseOwnershipJournal(JSON.parse(JSON.stringify(j)))).to.deep.equal(j);
+    }));
+    for (const bad of [null, {}, [{ seq: -1, slots: [], exact: true }], [{ seq: 1, slots: [[5, 2]], exact: true }], [{ seq: 1, slots: [[0, 16384]], exact: true }], [{ seq: 1, slots: [], exact: 'yes' }]]) {
+      expect(() => parseOwnershipJournal(bad), JSON.stringify(bad)).to.throw(Error);
+    }
   });
 });
