@@ -42,6 +42,11 @@ const EXPIRE_COMMANDS = new Set(['expire', 'pexpire', 'expireat', 'pexpireat']);
 /** Commands that raise no per-key events (Redis emits none for a flush). */
 const SILENT = new Set(['flushall', 'flushdb']);
 
+/** False for commands that never raise per-key events: the notifier does not even record their changes (FLUSHALL touches every key). */
+export function raisesKeyspaceEvents(command: string): boolean {
+  return !SILENT.has(command);
+}
+
 /** The events of one command, in the order Redis sends them. */
 export function keyspaceEventsFor(command: string, argv: readonly Buffer[], changes: readonly KeyChange[]): KeyEvent[] {
   if (changes.length === 0 || SILENT.has(command)) return [];

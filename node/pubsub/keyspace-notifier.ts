@@ -15,7 +15,7 @@
 import type { CommitScheduler, Keyspace } from '../engine/types.js';
 import type { CommandResult } from '../commands/types.js';
 import { NOTIFY } from './keyspace-flags.js';
-import { keyspaceEventsFor, notificationsOf, type KeyChange, type KeyEvent } from './keyspace-events.js';
+import { keyspaceEventsFor, notificationsOf, raisesKeyspaceEvents, type KeyChange, type KeyEvent } from './keyspace-events.js';
 
 export interface KeyspacePublisher {
   /** notify-keyspace-events bits, read on every command (CONFIG SET changes them). */
@@ -48,7 +48,7 @@ export class KeyspaceNotifier {
 
   /** Runs a write command's handler and raises the events of what it changed. */
   wrap(command: string, argv: Buffer[], keyArgs: readonly Buffer[], now: number, run: () => CommandResult): CommandResult {
-    if (!this.enabled || this.capture !== null) return run();
+    if (!this.enabled || this.capture !== null || !raisesKeyspaceEvents(command)) return run();
     const existedBefore = (this.hub.notifyFlags & NOTIFY.NEW) !== 0
       ? new Set(keyArgs.filter((k) => this.keyspace.get(k, now) !== null).map((k) => k.toString('latin1')))
       : null;
