@@ -13,8 +13,11 @@ import { runRequest, runSlots, runStatus } from './run-cluster.js';
 import { runLocalDown, runLocalUp } from './run-local.js';
 import { runBackup } from './run-backup.js';
 import { runWatch } from './run-watch.js';
+import { runKubeCommandLine } from './kube-run.js';
 
 async function main(argv: readonly string[]): Promise<number> {
+  // An IrisCluster on Kubernetes, through its resource (kube-run.ts); `kubectl irisdb` lands here too.
+  if (argv[0] === '--kube') return runKubeCommandLine(argv.slice(1), { stdout: process.stdout, stderr: process.stderr, signal: interrupts(null) });
   let cmd: Command;
   try {
     cmd = parseCommandLine(argv);
@@ -60,14 +63,14 @@ async function main(argv: readonly string[]): Promise<number> {
  * The first SIGINT/SIGTERM aborts the returned signal (the verb stops
  * gracefully); a second one exits at once.
  */
-function interrupts(cmd: Command): AbortSignal {
+function interrupts(cmd: Command | null): AbortSignal {
   const ac = new AbortController();
   const onSignal = (): void => {
     if (!ac.signal.aborted) {
       ac.abort();
       return;
     }
-    process.stderr.write(cmd.kind === 'local-up'
+    process.stderr.write(cmd?.kind === 'local-up'
       ? '\nirisctl: exiting at once; nodes may still be running (`irisctl local down` stops them)\n'
       : '\nirisctl: interrupted\n');
     process.exit(130);

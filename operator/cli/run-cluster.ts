@@ -19,7 +19,11 @@ const WATCH_MS = 1000;
 const CLEAR_SCREEN = '\u001b[H\u001b[2J';
 
 export async function runStatus(cmd: StatusCommand, io: CliIo): Promise<number> {
-  const client = await controlClient(cmd.source);
+  return showStatus(await controlClient(cmd.source), cmd, io);
+}
+
+/** Prints the status once, or redraws it every second with --watch; shared by `irisctl status` and `irisctl --kube CLUSTER status`. */
+export async function showStatus(client: { status(): Promise<ClusterStatus> }, cmd: { readonly json: boolean; readonly watch: boolean }, io: CliIo): Promise<number> {
   const render = (s: ClusterStatus): string => (cmd.json ? JSON.stringify(s, null, cmd.watch ? undefined : 2) + '\n' : renderStatus(s, { color: useColor(io.stdout, process.env) }));
   if (!cmd.watch) {
     io.stdout.write(render(await client.status()));

@@ -28,6 +28,7 @@ import { passPlan } from './reconcile/pass-plan.js';
 import { UnsupportedStep } from './reconcile/unsupported.js';
 import { ensureSurroundings, ensureToken, updateTemplates } from './reconcile/resources.js';
 import { reconcileRoleLabels } from './reconcile/role-labels.js';
+import { RequestStep } from './reconcile/requests.js';
 import { RolloutStep } from './reconcile/rollout.js';
 import { ScaleStep } from './reconcile/scale.js';
 import { StatusStep } from './reconcile/status.js';
@@ -71,6 +72,7 @@ export class ClusterRunner {
   private readonly rollout = new RolloutStep();
   private readonly status = new StatusStep();
   private readonly unsupported = new UnsupportedStep();
+  private readonly requests = new RequestStep();
   private readonly logger: Logger;
 
   constructor(private readonly o: ClusterRunnerOptions) {
@@ -245,9 +247,11 @@ export class ClusterRunner {
     const templates = plan.templates ? await step('templates', () => updateTemplates(ctx)) : NOTHING;
     const scale = plan.scale ? await step('scale', () => this.scale.run(ctx)) : NOTHING;
     const rollout = plan.rollout ? await step('rollout', () => this.rollout.run(ctx)) : NOTHING;
+    // A failover or switchover asked through the resource's annotation; runs when paused too (like failover itself).
+    const requests = await step('requests', () => this.requests.run(ctx));
     const roles = await step('roles', () => reconcileRoleLabels(ctx));
     const unsupported = this.unsupported.run(ctx);
-    await this.status.run(ctx, { scale, rollout, other: [surroundings, templates, roles, plan.pausedReport, unsupported] });
+    await this.status.run(ctx, { scale, rollout, other: [surroundings, templates, roles, requests, plan.pausedReport, unsupported] });
     this.o.metrics.reconcileTotal.inc({ namespace: this.o.namespace, cluster: this.o.name, result: ok ? 'ok' : 'error' });
   }
 }

@@ -8,6 +8,7 @@
 import type { V1Affinity, V1ObjectMeta, V1ResourceRequirements, V1Toleration, V1TopologySpreadConstraint } from '@kubernetes/client-node';
 import type { ClusterSpec, DataDurability } from '../core/spec.js';
 import type { ControllerState } from '../core/state.js';
+import type { RequestStatus } from './request.js';
 
 export interface IrisClusterSpec {
   readonly shards?: number;
@@ -49,6 +50,8 @@ export interface ShardStatus {
   readonly slots: string;
   readonly slotCount: number;
   readonly primary: string;
+  /** The primary answers heartbeats as primary (absent in statuses written before it existed). */
+  readonly primaryUp?: boolean;
   readonly targetPrimary: string;
   readonly epoch: number;
   readonly replicas: readonly ReplicaStatus[];
@@ -93,6 +96,8 @@ export interface IrisClusterViewStatus {
 export interface IrisClusterStatus extends Partial<IrisClusterViewStatus> {
   /** The core's durable record (StateStore). */
   readonly controllerState?: ControllerState;
+  /** The last request made through the irisdb.io/request annotation and what became of it (reconcile/requests.ts). */
+  readonly request?: RequestStatus;
 }
 
 export interface IrisCluster {

@@ -114,9 +114,14 @@ function shardStatus(s: ShardView): ShardStatus {
   }));
   const f = s.failover;
   return {
-    id: s.id, slots: slotsText(s.slots), slotCount: s.slotCount, primary: s.primary, targetPrimary: s.targetPrimary, epoch: s.epoch, replicas,
+    id: s.id, slots: slotsText(s.slots), slotCount: s.slotCount, primary: s.primary, primaryUp: primaryUp(s), targetPrimary: s.targetPrimary, epoch: s.epoch, replicas,
     ...(f !== null ? { failover: `${f.kind} ${f.id} from ${f.oldPrimary} at stage ${f.stage}${f.blocked !== null ? `, blocked: ${f.blocked}` : ''}` } : {}),
   };
+}
+
+function primaryUp(s: ShardView): boolean {
+  const p = s.nodes.find((n) => n.name === s.primary);
+  return p !== undefined && nodeReady(s, p);
 }
 
 /** "0-5460,10923" */

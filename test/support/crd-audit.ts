@@ -132,6 +132,7 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'status.shards[].slots': status('slots'),
   'status.shards[].slotCount': status('slotCount'),
   'status.shards[].primary': status('primary'),
+  'status.shards[].primaryUp': status('primaryUp'),
   'status.shards[].targetPrimary': status('targetPrimary'),
   'status.shards[].epoch': status('epoch'),
   'status.shards[].replicas[].name': status('name'),
@@ -149,6 +150,11 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   // Written once backups exist (issue #15); spec.backup and IrisBackup are refused until then, so nothing can make it stale.
   'status.lastBackup.name': status('lastBackup', null),
   'status.lastBackup.time': status('lastBackup', null),
+  'status.request.annotation': status('annotation', 'operator/kube/reconcile/requests.ts'),
+  'status.request.phase': status('phase', 'operator/kube/reconcile/requests.ts'),
+  'status.request.message': status('message', 'operator/kube/reconcile/requests.ts'),
+  'status.request.operation': status('operation', 'operator/kube/reconcile/requests.ts'),
+  'status.request.time': status('time', 'operator/kube/reconcile/requests.ts'),
   'status.controllerState': status('controllerState', 'operator/kube/state-store.ts'),
 };
 

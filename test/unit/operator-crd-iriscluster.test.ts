@@ -240,7 +240,7 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
 
   it('describes the status fields', () => {
     expect(Object.keys(at('status').properties ?? {})).to.have.members([
-      'phase', 'conditions', 'observedGeneration', 'ready', 'readyNodes', 'nodes', 'shards', 'migration', 'lastBackup', 'controllerState',
+      'phase', 'conditions', 'observedGeneration', 'ready', 'readyNodes', 'nodes', 'shards', 'migration', 'lastBackup', 'request', 'controllerState',
     ]);
     expect(at('status.phase').enum).to.deep.equal(['Bootstrapping', 'Ready', 'Degraded', 'Unavailable', 'Deleting']);
     const conditions = at('status.conditions');
@@ -248,13 +248,16 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
     expect(conditions['x-kubernetes-list-map-keys']).to.deep.equal(['type']);
     expect(Object.keys(at('status.conditions.[]').properties ?? {})).to.have.members(['type', 'status', 'reason', 'message', 'lastTransitionTime', 'observedGeneration']);
     expect(at('status.conditions.[].status').enum).to.deep.equal(['True', 'False', 'Unknown']);
-    expect(Object.keys(at('status.shards.[]').properties ?? {})).to.have.members(['id', 'slots', 'slotCount', 'primary', 'targetPrimary', 'epoch', 'replicas', 'failover']);
+    expect(Object.keys(at('status.shards.[]').properties ?? {})).to.have.members(['id', 'slots', 'slotCount', 'primary', 'primaryUp', 'targetPrimary', 'epoch', 'replicas', 'failover']);
     expect(Object.keys(at('status.shards.[].replicas.[]').properties ?? {})).to.have.members(['name', 'lagOps', 'lagMs', 'link']);
     expect(at('status.shards.[].failover')).to.include({ type: 'string', nullable: true });
     expect(Object.keys(at('status.migration').properties ?? {})).to.have.members(['operation', 'stage', 'movesDone', 'movesTotal', 'slotsDone', 'slotsTotal', 'keysMoved']);
     expect(Object.keys(at('status.lastBackup').properties ?? {})).to.have.members(['name', 'time']);
     expect(at('status.readyNodes').type).to.equal('integer');
     expect(at('status.nodes').type).to.equal('integer');
+    // Requests through the irisdb.io/request annotation, acknowledged by the operator (operator/kube/request.ts).
+    expect(Object.keys(at('status.request').properties ?? {})).to.have.members(['annotation', 'phase', 'message', 'operation', 'time']);
+    expect(at('status.request.phase').enum).to.deep.equal(['Handling', 'Started', 'Refused', 'Interrupted']);
     expect(at('status.controllerState')).to.include({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
   });
 

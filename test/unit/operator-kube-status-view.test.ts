@@ -42,7 +42,7 @@ describe('operator/kube status view', () => {
     expect([cond(v, 'Progressing').status, cond(v, 'Degraded').status]).to.deep.equal(['False', 'False']);
     expect(v.conditions.every((c) => c.observedGeneration === 4)).to.equal(true);
     expect(v.shards[0]).to.deep.equal({
-      id: 'shard-0', slots: '0-8191', slotCount: 8192, primary: 'iris-shard-0-0', targetPrimary: 'iris-shard-0-0', epoch: 1,
+      id: 'shard-0', slots: '0-8191', slotCount: 8192, primary: 'iris-shard-0-0', primaryUp: true, targetPrimary: 'iris-shard-0-0', epoch: 1,
       replicas: [{ name: 'iris-shard-0-1', lagOps: 0, lagMs: 0, link: 'streaming' }],
     });
   });
@@ -53,6 +53,8 @@ describe('operator/kube status view', () => {
     const v = statusView(input({ status: status({ phase: 'Unavailable', shards: [s0, s1], messages: ['shard-1: no primary serves its 8192 slots'] }) }));
     expect(v.ready).to.equal('1/4');
     expect(v.shards[1]!.replicas).to.deep.equal([{ name: 'iris-shard-1-1', link: 'down' }]);
+    // shard-1's recorded primary answers as a replica: not up as primary (irisctl --kube status shows it down).
+    expect(v.shards.map((s) => s.primaryUp)).to.deep.equal([true, false]);
     expect([cond(v, 'Ready').status, cond(v, 'Ready').reason, cond(v, 'Ready').message]).to.deep.equal(['False', 'Unavailable', 'shard-1: no primary serves its 8192 slots']);
     expect([cond(v, 'Degraded').status, cond(v, 'Degraded').reason]).to.deep.equal(['True', 'SlotsUnavailable']);
   });

@@ -1,0 +1,86 @@
+/**
+ * Step "requests": carries a failover or switchover asked through the
+ * resource's `irisdb.io/request` annotation (../request.ts) to the
+ * controller, at most once: status.request says Handling before the
+ * controller hears of it, then Started (with the controller's id) or
+ * Refused, and an Event says the same. A status write that fails leaves
+ * the request unhandled (retried next pass) only before the controller was
+ * asked; afterwards this instance remembers it handled it.
+ */
+import { errorText } from '../errors.js';
+import { IRISCLUSTERS, resourcePath } from '../paths.js';
+import { type ClusterRequest, decideRequest, REQUEST_ANNOTATION, type RequestPhase, type RequestStatus } from '../request.js';
+import { NOTHING, type StepContext, type StepReport } from './context.js';
+
+/** Annotations handled by this instance, newest last (bounded: only the latest ever matters). */
+const REMEMBERED = 16;
+
+export class RequestStep {
+  private readonly handled: string[] = [];
+
+  async run(ctx: StepContext): Promise<StepReport> {
+    const cr = ctx.resource();
+    const decision = decideRequest(cr.metadata.annotations?.[REQUEST_ANNOTATION], cr.status?.request, new Set(this.handled));
+    switch (decision.do) {
+      case 'none':
+        return NOTHING;
+      case 'refuse':
+        await this.write(ctx, { annotation: decision.annotation, phase: 'Refused', message: decision.message, operation: '' });
+        this.remember(decision.annotation);
+        ctx.event({ type: 'Warning', reason: 'RequestRefused', message: decision.message });
+        return NOTHING;
+      case 'interrupted': {
+        const message = 'the operator stopped while handling this request: it may or may not have started (see the shard\'s epoch and primary); ask again if needed';
+        await this.write(ctx, { annotation: decision.annotation, phase: 'Interrupted', message, operation: '' });
+        this.remember(decision.annotation);
+        ctx.event({ type: 'Warning', reason: 'RequestInterrupted', message: `${decision.annotation}: ${message}` });
+        return NOTHING;
+      }
+      case 'handle':
+        // Recorded first: if this write fails nothing happened and the next pass tries again.
+        await this.write(ctx, { annotation: decision.annotation, phase: 'Handling', message: `asking the controller: ${describe(decision.request)}`, operation: '' });
+        this.remember(decision.annotation);
+        return this.handle(ctx, decision.annotation, decision.request);
+    }
+  }
+
+  private async handle(ctx: StepContext, annotation: string, r: ClusterRequest): Promise<StepReport> {
+    let phase: RequestPhase;
+    let message: string;
+    let operation = '';
+    try {
+      const accepted = r.verb === 'failover' ? await ctx.controller.failover(r.shard) : await ctx.controller.switchover(r.shard, r.to);
+      phase = 'Started';
+      operation = accepted.id;
+      message = accepted.message;
+      ctx.event({ type: 'Normal', reason: r.verb === 'failover' ? 'FailoverRequested' : 'SwitchoverRequested', message: `${describe(r)}: ${accepted.message} (${accepted.id})` });
+    } catch (err) {
+      phase = 'Refused';
+      message = `${describe(r)} refused: ${errorText(err)}`;
+      ctx.event({ type: 'Warning', reason: 'RequestRefused', message });
+    }
+    ctx.logger.info('request through the resource', { annotation, phase, operation, message });
+    try {
+      await this.write(ctx, { annotation, phase, message, operation });
+    } catch (err) {
+      // The request ran (or was refused) already; the Event says so. Reported until a later request.
+      return { progress: null, problem: `recording the outcome of ${REQUEST_ANNOTATION} "${annotation}" failed: ${errorText(err)}` };
+    }
+    return NOTHING;
+  }
+
+  private remember(annotation: string): void {
+    this.handled.push(annotation);
+    if (this.handled.length > REMEMBERED) this.handled.shift();
+  }
+
+  /** A merge patch of status.request alone (the status step's own patches leave it be); the uid pins the object. */
+  private async write(ctx: StepContext, s: Omit<RequestStatus, 'time'>): Promise<void> {
+    const request: RequestStatus = { ...s, time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    await ctx.client.mergePatch(resourcePath(IRISCLUSTERS, ctx.namespace, ctx.cluster, 'status'), { metadata: { uid: ctx.resource().metadata.uid }, status: { request } });
+  }
+}
+
+function describe(r: ClusterRequest): string {
+  return r.verb === 'switchover' && r.to !== undefined ? `switchover of ${r.shard} to ${r.to}` : `${r.verb} of ${r.shard}`;
+}
