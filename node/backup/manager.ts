@@ -10,6 +10,7 @@ import type { SlotRange } from '../../common/cluster-map.js';
 import type { BackupJobRequest, BackupJobStatus } from '../../common/backup/admin.js';
 import { parseDestination } from '../../common/backup/destination-url.js';
 import { openDestination } from '../../common/backup/open-destination.js';
+import type { BackupMetrics } from './metrics.js';
 import { runShardBackup, type ShardBackupProgress } from './shard-backup.js';
 
 export interface BackupNodeDeps {
@@ -22,6 +23,7 @@ export interface BackupNodeDeps {
   loading(): boolean;
   readonly logger: Logger;
   readonly now: () => number;
+  readonly metrics?: BackupMetrics;
 }
 
 export class BackupRefused extends Error {
@@ -69,6 +71,8 @@ export class BackupManager {
     this.jobs.set(req.id, job);
     this.trim();
     const dest = destination;
+    const m = this.deps.metrics;
+    m?.running.set(1);
     this.deps.logger.info('backup started', { backup: req.id, shard: shard.id, destination: dest.description });
     void runShardBackup({
       backupId: req.id, cluster: req.cluster, shard: shard.id, node: this.deps.nodeName, slots: shard.slots,
@@ -78,12 +82,20 @@ export class BackupManager {
     }, job.progress).then((r) => {
       job.manifest = { key: r.key, sha256: r.sha256 };
       job.state = 'completed';
+      m?.runs.inc({ result: 'completed' });
+      m?.keys.inc(r.manifest.keys);
+      m?.bytes.inc(r.manifest.bytes);
+      m?.lastSuccess.set(this.deps.now() / 1000);
       this.deps.logger.info('backup finished', { backup: req.id, shard: shard.id, keys: r.manifest.keys, bytes: r.manifest.bytes, seq: r.manifest.endSeq });
     }, (err: unknown) => {
       job.error = `${dest.description}: ${(err as Error).message ?? String(err)}`;
       job.state = 'failed';
+      m?.runs.inc({ result: 'failed' });
       this.deps.logger.warn('backup failed', { backup: req.id, shard: shard.id, err: job.error });
-    }).finally(() => dest.close());
+    }).finally(() => {
+      m?.running.set(0);
+      dest.close();
+    });
     return view(job);
   }
 

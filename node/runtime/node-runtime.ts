@@ -36,6 +36,7 @@ import { changesAdminRouter } from '../changes/admin-routes.js';
 import { primaryJournalFetcher } from '../changes/primary-journal.js';
 import { BackupManager } from '../backup/manager.js';
 import { backupAdminRouter } from '../backup/admin-routes.js';
+import { createBackupMetrics } from '../backup/metrics.js';
 import { shardOfNode } from '../../common/cluster-map.js';
 
 export interface NodeRuntime {
@@ -244,6 +245,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     loading: () => replication.roleView().loading,
     logger,
     now: () => Date.now(),
+    metrics: createBackupMetrics(metrics.registry),
   });
   // One bearer-token check in front of every admin router.
   const adminRoutes = (token: string): express.Router => {

@@ -64,6 +64,15 @@ describe('backup and restore (file destination)', function () {
     expect(b.shards.every((s) => s.node.endsWith('-1')), JSON.stringify(b.shards)).to.equal(true);
     expect(fs.existsSync(path.join(backupDir, id, 'manifest.json'))).to.equal(true);
     for (let i = 0; i < 3; i++) expect(fs.existsSync(path.join(backupDir, id, `shard-${i}`, 'manifest.json'))).to.equal(true);
+    // Each node that took a snapshot counts it in /metrics.
+    const st = await source.status();
+    for (const s of b.shards) {
+      const n = st.shards.flatMap((x) => x.nodes).find((x) => x.name === s.node)!;
+      const text = await (await fetch(`${n.httpUrl!}/metrics`)).text();
+      expect(Number(/^irisdb_backup_snapshots_total\{result="completed"\} (\S+)$/m.exec(text)?.[1]), s.node).to.be.at.least(1);
+      expect(Number(/^irisdb_backup_keys_total (\S+)$/m.exec(text)?.[1])).to.be.greaterThan(0);
+      expect(Number(/^irisdb_backup_last_success_timestamp_seconds (\S+)$/m.exec(text)?.[1])).to.be.greaterThan(0);
+    }
     const described = await irisctl(['backup', 'describe', id, '--dir', source.dir]);
     expect(described.stdout).to.contain(`backup ${id}: Completed`);
   });
