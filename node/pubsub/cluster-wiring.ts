@@ -1,6 +1,7 @@
 /**
  * Connects a node's Pub/Sub hub to its cluster: the bus forwarder (peers
- * from the installed cluster map), the bus server's PubSubOpen handler, and
+ * from the installed cluster map; without one, a primary's connected
+ * replicas, as Redis replicates PUBLISH), the bus server's PubSubOpen handler, and
  * the cluster-map listener that unsubscribes shard-channel subscribers whose
  * slot this node's shard no longer owns (Redis 7 sends them `sunsubscribe`;
  * cluster clients resubscribe where the slot went).
@@ -18,6 +19,8 @@ export interface PubSubClusterDeps<S extends Subscriber> {
   readonly hub: PubSubHub<S>;
   readonly cluster: ClusterState;
   readonly creds: BusCredentials;
+  /** Without a cluster map: the replicas a primary streams to (PUBLISH goes to them, as Redis replicates it); [] on a replica. */
+  replicaPeers(): PeerBusAddress[];
   /** Registers a first-frame handler on the bus server; returns its unregister function. */
   addBusHandler(handler: FirstFrameHandler): () => void;
   readonly logger: Logger;
@@ -49,8 +52,9 @@ export function attachPubSubToCluster<S extends Subscriber>(deps: PubSubClusterD
   const { hub, cluster } = deps;
   const bus = new PubSubBus({
     creds: deps.creds,
-    allPeers: () => addressesOf(cluster, cluster.map?.nodes.map((n) => n.name) ?? []),
+    allPeers: () => (cluster.map === null ? deps.replicaPeers() : addressesOf(cluster, cluster.map.nodes.map((n) => n.name))),
     shardPeers: (channel) => {
+      if (cluster.map === null) return deps.replicaPeers();
       const owners = cluster.owners;
       const shard = owners === null ? undefined : cluster.map?.shards[owners[keySlot(channel)] ?? -1];
       return shard === undefined ? [] : addressesOf(cluster, [shard.primary, ...shard.replicas]);

@@ -208,6 +208,10 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     get outputLimitDisconnections() { return pubsub.outputLimitDisconnections; },
     droppedForwards: () => pubsubCluster.bus.dropped,
   });
+    replicaPeers: () => {
+      const st = replication.status();
+      return st.role !== 'primary' ? [] : st.replicas.filter((r) => r.connected).map((r) => ({ name: r.name, host: r.host, busPort: r.busPort }));
+    },
 
   resp = new RespServer({
     config,

@@ -17,7 +17,7 @@ import { RawRespClient, encodeCommand, parseReply } from '../support/resp-client
 import { waitFor } from '../support/wait.js';
 import { migrationAdmin, pushMapFrom, waitForStage } from './migration-support.js';
 import { RawBusPeer } from '../support/raw-bus.js';
-import { CLUSTER_TOKEN } from '../support/repl-shard.js';
+import { CLUSTER_TOKEN, Shard } from '../support/repl-shard.js';
 import { encodePubSubMessage, encodePubSubOpen } from '../../node/pubsub/bus-frames.js';
 
 /** A channel name whose slot lies in [from, to]. */
@@ -186,5 +186,33 @@ describe('Pub/Sub in a 2-shard cluster', function () {
     const oldOwner = plainClient(s0!.primary);
     open.push(oldOwner);
     expect(await oldOwner.pubsub('SHARDNUMSUB', ch)).to.deep.equal([ch, 0]);
+  });
+});
+
+describe('Pub/Sub on a primary and its replica without a cluster map', function () {
+  this.timeout(120_000);
+  let shard: Shard;
+  before(async () => {
+    shard = await Shard.start({ replicas: 1, minSyncReplicas: 1 });
+  });
+  after(async () => {
+    await shard?.stop();
+  });
+
+  it('PUBLISH and SPUBLISH on the primary reach the replica\'s subscribers, as Redis replicates them', async () => {
+    const onReplica = await PushCollector.subscribe(shard.replicas[0]!.node.port, ['SUBSCRIBE', 'news'], 1);
+    const sharded = await PushCollector.subscribe(shard.replicas[0]!.node.port, ['SSUBSCRIBE', 'orders'], 1);
+    const pub = plainClient(shard.primary);
+    try {
+      expect(await pub.publish('news', 'n1')).to.equal(0);
+      expect(await pub.call('SPUBLISH', 'orders', 'o1')).to.equal(0);
+      await waitFor('the replica\'s subscribers to get both', () => onReplica.pushes.length >= 1 && sharded.pushes.length >= 1, { timeoutMs: 20_000 });
+      expect(onReplica.pushes).to.deep.equal([['message', 'news', 'n1']]);
+      expect(sharded.pushes).to.deep.equal([['smessage', 'orders', 'o1']]);
+    } finally {
+      onReplica.close();
+      sharded.close();
+      pub.disconnect();
+    }
   });
 });
