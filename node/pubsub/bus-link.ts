@@ -143,6 +143,16 @@ export class PubSubBus implements PubSubForwarder {
     return true;
   }
 
+  /** Closes the links to peers no longer in `peers` (they left the cluster map). */
+  retain(peers: readonly PeerBusAddress[]): void {
+    const keep = new Set(peers.map(peerKey));
+    for (const [key, link] of this.links) {
+      if (keep.has(key)) continue;
+      link.close();
+      this.links.delete(key);
+    }
+  }
+
   close(): void {
     for (const link of this.links.values()) link.close();
     this.links.clear();

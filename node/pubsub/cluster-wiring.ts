@@ -50,9 +50,10 @@ export function servesShardChannel(cluster: ClusterState, channel: Buffer): bool
 
 export function attachPubSubToCluster<S extends Subscriber>(deps: PubSubClusterDeps<S>): PubSubCluster {
   const { hub, cluster } = deps;
+  const allPeers = (): PeerBusAddress[] => (cluster.map === null ? deps.replicaPeers() : addressesOf(cluster, cluster.map.nodes.map((n) => n.name)));
   const bus = new PubSubBus({
     creds: deps.creds,
-    allPeers: () => (cluster.map === null ? deps.replicaPeers() : addressesOf(cluster, cluster.map.nodes.map((n) => n.name))),
+    allPeers,
     shardPeers: (channel) => {
       if (cluster.map === null) return deps.replicaPeers();
       const owners = cluster.owners;
@@ -71,6 +72,7 @@ export function attachPubSubToCluster<S extends Subscriber>(deps: PubSubClusterD
   let closed = false;
   cluster.onChange(() => {
     if (closed || cluster.map === null) return;
+    bus.retain(allPeers());
     const n = hub.dropShardChannels((channel) => servesShardChannel(cluster, channel));
     if (n > 0) deps.logger.info('shard channels moved away with their slots; subscribers told with sunsubscribe', { unsubscribed: n });
   });
