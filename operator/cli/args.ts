@@ -7,6 +7,7 @@ import { type WatchCommand, watchCommand } from './watch-args.js';
 import { parseArgs } from 'node:util';
 import { type BackupAction, type BackupCommand, backupCommand } from './run-backup-args.js';
 import { parseCron } from '../core/backup-schedule.js';
+import { type ExportCommand, type ImportCommand, exportCommand, importCommand } from '../import/import-args.js';
 
 /** Scheduled backups kept by default (`--backup-keep`). */
 const DEFAULT_BACKUP_KEEP = 7;
@@ -51,6 +52,8 @@ export type Command =
   | { readonly kind: 'slots'; readonly source: ControlSource; readonly json: boolean }
   | BackupCommand
   | WatchCommand
+  | ImportCommand
+  | ExportCommand
   | { readonly kind: 'request'; readonly source: ControlSource; readonly request: ControlRequest; readonly wait: WaitMode };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -135,6 +138,10 @@ function build(def: VerbDef, v: Values, positionals: readonly string[]): Command
       return backupCommand(def.name.slice('backup '.length) as BackupAction, v, positionals, sourceOf(v, def.name), process.env);
     case 'watch':
       return watchCommand(v, sourceOf(v, def.name));
+    case 'import':
+      return importCommand(v, sourceOf(v, def.name));
+    case 'export':
+      return exportCommand(v, sourceOf(v, def.name));
     case 'restart': {
       const node = positionals[0]!;
       if (!NODE_NAME.test(node)) throw new UsageError(`NODE must be a node name (got "${node}")`, def.name);

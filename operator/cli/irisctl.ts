@@ -13,6 +13,8 @@ import { runRequest, runSlots, runStatus } from './run-cluster.js';
 import { runLocalDown, runLocalUp } from './run-local.js';
 import { runBackup } from './run-backup.js';
 import { runWatch } from './run-watch.js';
+import { runImport } from './run-import.js';
+import { runExport } from './run-export.js';
 import { runKubeCommandLine } from './kube-run.js';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -49,6 +51,10 @@ async function main(argv: readonly string[]): Promise<number> {
         return await runBackup(cmd, io);
       case 'watch':
         return await runWatch(cmd, io);
+      case 'import':
+        return await runImport(cmd, io);
+      case 'export':
+        return await runExport(cmd, io);
     }
   } catch (err) {
     if (err instanceof ControlApiError || err instanceof CliError) {

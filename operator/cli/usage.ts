@@ -118,6 +118,30 @@ export const VERBS: readonly VerbDef[] = [
     notes: ['Each line: position, op (set, del, expire, clear), key, value. A failover reconnects to the new primary and goes on from the last position.'],
   },
   {
+    name: 'import', args: '', summary: "copy a Redis's string keys with their TTLs into the cluster (resumable; --follow keeps following it as a replica)",
+    flags: [
+      { name: 'from', type: 'string', value: 'URL', help: 'the source: redis://[user:pass@]host:port[/db], rediss:// for TLS; a Redis Cluster is detected' },
+      { name: 'batch', type: 'string', value: 'N', help: 'keys per SCAN batch and pipeline (default 1000)' },
+      { name: 'verify', type: 'string', value: 'N', help: 'keys compared with the source at the end, sampled over the whole copy (default 1000; 0: none)' },
+      { name: 'restart', type: 'boolean', help: 'start over, discarding the checkpoint of an interrupted import (DIR/import-checkpoint.json)' },
+      { name: 'follow', type: 'boolean', help: 'act as a replica of the source: copy its RDB, then apply its writes until --until-lag or Ctrl-C' },
+      { name: 'until-lag', type: 'string', value: 'BYTES', help: 'with --follow: finish once at most this many bytes behind the source (0: fully caught up)' },
+      JSON_FLAG, DIR, HELP,
+    ],
+    notes: [
+      'An interrupted import resumes where it stopped when run again with the same --from. Keys of other types are counted by type, not copied.',
+      'With --follow, Ctrl-C is the cut-over: irisctl applies what the source still has, then exits (Ctrl-C again leaves at once). See docs/migrating-from-redis.md.',
+    ],
+  },
+  {
+    name: 'export', args: '', summary: 'write every key with its expiry to an RDB file (loadable by redis-server) or JSON lines',
+    flags: [
+      { name: 'to', type: 'string', value: 'FILE', help: 'the file to write (written as FILE.tmp, renamed when complete)' },
+      { name: 'format', type: 'string', value: 'FORMAT', help: 'rdb (default) or jsonl (the default for a FILE ending in .jsonl)' },
+      ...TARGET, HELP,
+    ],
+  },
+  {
     name: 'restart', args: 'NODE', summary: 'restart one node gracefully (a primary first hands over to a replica)',
     flags: [...TARGET, ...WAIT, HELP], notes: ['NODE is a node name as `irisctl status` shows it (iris-shard-0-1).'],
   },

@@ -1,0 +1,129 @@
+/**
+ * `irisctl import --from redis://...`: copies a Redis's string keys (with
+ * their TTLs) into the cluster. Without --follow: SCAN over every source
+ * master, resumable from DIR/import-checkpoint.json, a verification sample
+ * at the end. With --follow: operator/import/follow.ts (a replica of the
+ * source). Progress on stderr; the report on stdout.
+ */
+import { Cluster } from 'ioredis';
+import { CheckpointFile, type ImportCheckpoint } from '../import/checkpoint.js';
+import { emptyCounts, importProgressLine, importReport, type ImportCounts, type VerifyResult } from '../import/import-counts.js';
+import type { ImportCommand } from '../import/import-args.js';
+import { ProgressLine } from '../import/progress.js';
+import { addBatch, copyNode } from '../import/scan-copy.js';
+import { connectSource, sourceOptions, type SourceNode } from '../import/source.js';
+import { redactedUrl } from '../import/source-url.js';
+import { connectTarget } from '../import/target.js';
+import { Reservoir, readFrom, verifySample } from '../import/verify.js';
+import { runFollow } from '../import/follow.js';
+import { CliError } from './errors.js';
+import type { CliIo } from './output.js';
+import { oneLine } from './text.js';
+
+/** Expiries may differ by the time a batch took to travel; more than this is reported. */
+const TTL_TOLERANCE_MS = 5000;
+
+function dirOf(cmd: ImportCommand): string {
+  if (cmd.target.kind !== 'dir') throw new CliError('import keeps its checkpoint in the cluster directory: give --dir, not --url');
+  return cmd.target.dir;
+}
+
+export async function runImport(cmd: ImportCommand, io: CliIo): Promise<number> {
+  if (cmd.follow) return runFollow(cmd, io);
+  const shown = redactedUrl(cmd.from);
+  const checkpoints = new CheckpointFile(dirOf(cmd));
+  const found = await checkpoints.read();
+  if (found === 'corrupt') throw new CliError(`${checkpoints.file} is not an import checkpoint: remove it or run with --restart`);
+  let resume: ImportCheckpoint | null = null;
+  if (found !== null && !cmd.restart) {
+    if (found.source !== shown) throw new CliError(`${checkpoints.file} holds an unfinished import from ${found.source}: finish it (import --from that source) or start over with --restart`);
+    resume = found;
+  }
+  const target = await connectTarget(cmd.target);
+  let source: { nodes: SourceNode[]; cluster: boolean };
+  try {
+    source = await connectSource(cmd.from, shown);
+  } catch (err) {
+    target.disconnect();
+    throw err;
+  }
+  try {
+    return await copy(cmd, io, shown, checkpoints, resume, source, target);
+  } finally {
+    for (const n of source.nodes) n.redis.disconnect();
+    target.disconnect();
+  }
+}
+
+async function copy(
+  cmd: ImportCommand, io: CliIo, shown: string, checkpoints: CheckpointFile, resume: ImportCheckpoint | null,
+  source: { nodes: SourceNode[]; cluster: boolean }, target: Cluster,
+): Promise<number> {
+  const counts: ImportCounts = resume !== null ? structuredClone(resume.counts) : emptyCounts();
+  const nodes: ImportCheckpoint['nodes'] = {};
+  for (const n of source.nodes) nodes[n.address] = resume?.nodes[n.address] ?? { cursor: '0', done: false };
+  if (resume !== null) {
+    const left = Object.keys(resume.nodes).filter((a) => !(a in nodes));
+    if (left.length > 0) throw new CliError(`the source's masters changed since the checkpoint (${left.join(', ')} gone): start over with --restart`);
+    io.stderr.write(`irisctl: resuming the import from ${shown} (${counts.scanned} keys scanned before)\n`);
+  } else await checkpoints.write({ version: 1, source: shown, nodes, counts });
+  const total = (await Promise.all(source.nodes.map((n) => n.redis.dbsize()))).reduce((a, b) => a + b, 0);
+  io.stderr.write(`irisctl: importing from ${shown}${source.cluster ? ` (Redis Cluster, ${source.nodes.length} masters)` : ''}: ${total} keys\n`);
+
+  const started = Date.now();
+  const startCopied = counts.copied;
+  const progress = new ProgressLine(io.stderr);
+  const sample = new Reservoir<Buffer>(cmd.verify);
+  let saving = Promise.resolve();
+  const rate = (): number => (counts.copied - startCopied) / Math.max(0.001, (Date.now() - started) / 1000);
+  const draw = (force = false): void => progress.update(() => importProgressLine(counts, total, rate(), progress), force);
+
+  const results = await Promise.all(source.nodes.map((n) => nodes[n.address]!.done ? Promise.resolve(true) : copyNode(n.redis, target, nodes[n.address]!.cursor, {
+    batch: cmd.batch, signal: io.signal,
+    onWritten: async (b, cursor, done) => {
+      addBatch(counts, b);
+      for (const s of b.strings) sample.offer(s.key);
+      nodes[n.address] = { cursor, done };
+      // One write at a time, each with the newest state.
+      saving = saving.then(() => checkpoints.write({ version: 1, source: shown, nodes, counts }));
+      await saving;
+      draw();
+    },
+  }).catch((err: Error) => {
+    throw new CliError(`copying from ${n.address} failed: ${oneLine(err.message)} (run the same command again to resume)`);
+  })));
+  draw(true);
+  progress.done();
+  const seconds = (Date.now() - started) / 1000;
+  if (!results.every((r) => r)) {
+    io.stderr.write(`irisctl: import interrupted; ${counts.scanned} keys scanned so far. Run the same command again to resume from ${checkpoints.file}\n`);
+    return 130;
+  }
+
+  let verify: VerifyResult | null = null;
+  if (cmd.verify > 0) {
+    const reader = source.cluster ? sourceCluster(cmd, source.nodes) : null;
+    try {
+      verify = await verifySample(sample.items, readFrom(reader ?? source.nodes[0]!.redis), target, TTL_TOLERANCE_MS);
+    } finally {
+      reader?.disconnect();
+    }
+  }
+  await checkpoints.remove();
+  io.stdout.write(cmd.json ? JSON.stringify({ source: shown, seconds, ...counts, verify }) + '\n' : importReport(counts, seconds, verify));
+  return verify !== null && verify.mismatches.length > 0 ? 1 : 0;
+}
+
+/** An ioredis Cluster over the source's masters, to read any key back. */
+function sourceCluster(cmd: ImportCommand, nodes: readonly SourceNode[]): Cluster {
+  const o = sourceOptions(cmd.from, cmd.from.host, cmd.from.port, 0);
+  const c = new Cluster(nodes.map((n) => {
+    const i = n.address.lastIndexOf(':');
+    return { host: n.address.slice(0, i), port: Number(n.address.slice(i + 1)) };
+  }), {
+    redisOptions: { ...(o.username !== undefined ? { username: o.username } : {}), ...(o.password !== undefined ? { password: o.password } : {}), ...(o.tls !== undefined ? { tls: o.tls } : {}) },
+    enableAutoPipelining: true,
+  });
+  c.on('error', () => {});
+  return c;
+}

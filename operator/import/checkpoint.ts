@@ -1,0 +1,76 @@
+/**
+ * The import's checkpoint, DIR/import-checkpoint.json: per source node its
+ * SCAN cursor (the batches before it are written to IrisDB) and the
+ * counters so far. Written atomically (a temporary file renamed over it)
+ * after every batch, removed when the import ends. A rerun from the same
+ * source resumes from it: SCAN returns every key present the whole time at
+ * least once, so keys written before the interruption are not lost, and
+ * the batch in flight is simply copied again.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ImportCounts } from './import-counts.js';
+
+export const CHECKPOINT_FILE = 'import-checkpoint.json';
+
+export interface ImportCheckpoint {
+  readonly version: 1;
+  /** The source, password redacted: a checkpoint of another source is never resumed. */
+  readonly source: string;
+  /** Per source node ("host:port"): the next SCAN cursor, "0" with done when finished. */
+  readonly nodes: Record<string, { cursor: string; done: boolean }>;
+  readonly counts: ImportCounts;
+}
+
+/** Parses a checkpoint file's text; null when it is not one. Pure. */
+export function parseCheckpoint(text: string): ImportCheckpoint | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof doc !== 'object' || doc === null) return null;
+  const d = doc as Partial<ImportCheckpoint>;
+  if (d.version !== 1 || typeof d.source !== 'string' || typeof d.nodes !== 'object' || d.nodes === null || typeof d.counts !== 'object' || d.counts === null) return null;
+  for (const n of Object.values(d.nodes)) {
+    if (typeof n !== 'object' || n === null || typeof n.cursor !== 'string' || !/^\d{1,20}$/.test(n.cursor) || typeof n.done !== 'boolean') return null;
+  }
+  const c = d.counts;
+  if (![c.scanned, c.copied, c.withTtl, c.vanished].every((x) => typeof x === 'number' && Number.isFinite(x)) || typeof c.skippedByType !== 'object' || c.skippedByType === null) return null;
+  return d as ImportCheckpoint;
+}
+
+export class CheckpointFile {
+  readonly file: string;
+  constructor(dir: string) {
+    this.file = path.join(dir, CHECKPOINT_FILE);
+  }
+
+  async read(): Promise<ImportCheckpoint | null | 'corrupt'> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    return parseCheckpoint(text) ?? 'corrupt';
+  }
+
+  async write(cp: ImportCheckpoint): Promise<void> {
+    const tmp = `${this.file}.tmp`;
+    const fh = await fs.open(tmp, 'w');
+    try {
+      await fh.writeFile(JSON.stringify(cp));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, this.file);
+  }
+
+  async remove(): Promise<void> {
+    await fs.rm(this.file, { force: true });
+  }
+}

@@ -1,0 +1,79 @@
+/** `irisctl import` and `irisctl export` flags as commands. Pure; throws UsageError. */
+import type { ControlSource } from '../cli/args.js';
+import { UsageError } from '../cli/errors.js';
+import { type SourceUrl, SourceUrlError, parseSourceUrl } from './source-url.js';
+
+type Values = Readonly<Record<string, string | boolean | undefined>>;
+
+export const DEFAULT_IMPORT_BATCH = 1000;
+export const DEFAULT_VERIFY_SAMPLE = 1000;
+
+export interface ImportCommand {
+  readonly kind: 'import';
+  readonly target: ControlSource;
+  readonly from: SourceUrl;
+  /** Keys per SCAN batch (SCAN's COUNT) and per pipeline. */
+  readonly batch: number;
+  /** Start over even when DIR holds a checkpoint. */
+  readonly restart: boolean;
+  /** Keys compared again at the end (0: no verification). */
+  readonly verify: number;
+  /** Follow the source as a replica after the copy (which then comes from its RDB). */
+  readonly follow: boolean;
+  /** With follow: finish once the lag is at most this many bytes (null: until Ctrl-C). */
+  readonly untilLag: number | null;
+  readonly json: boolean;
+}
+
+export interface ExportCommand {
+  readonly kind: 'export';
+  readonly target: ControlSource;
+  readonly to: string;
+  readonly format: 'rdb' | 'jsonl';
+}
+
+function str(v: Values, name: string): string | undefined {
+  const x = v[name];
+  return typeof x === 'string' ? x : undefined;
+}
+
+function int(v: Values, name: string, min: number, max: number, verb: string): number | undefined {
+  const text = str(v, name);
+  if (text === undefined) return undefined;
+  const n = /^\d{1,12}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`--${name} must be an integer from ${min} to ${max} (got "${text}")`, verb);
+  return n;
+}
+
+export function importCommand(v: Values, target: ControlSource): ImportCommand {
+  const verb = 'import';
+  const fromText = str(v, 'from');
+  if (fromText === undefined) throw new UsageError('import needs --from redis://[user:pass@]host:port[/db]', verb);
+  let from: SourceUrl;
+  try {
+    from = parseSourceUrl(fromText);
+  } catch (err) {
+    if (err instanceof SourceUrlError) throw new UsageError(`--from: ${err.message}`, verb);
+    throw err;
+  }
+  const follow = v.follow === true;
+  const untilLag = int(v, 'until-lag', 0, Number.MAX_SAFE_INTEGER, verb) ?? null;
+  if (untilLag !== null && !follow) throw new UsageError('--until-lag goes with --follow', verb);
+  if (follow && v.restart === true) throw new UsageError('--restart has no effect with --follow (a follow always starts with a full copy)', verb);
+  return {
+    kind: 'import', target, from, follow, untilLag,
+    batch: int(v, 'batch', 1, 100_000, verb) ?? DEFAULT_IMPORT_BATCH,
+    restart: v.restart === true,
+    verify: int(v, 'verify', 0, 10_000_000, verb) ?? DEFAULT_VERIFY_SAMPLE,
+    json: v.json === true,
+  };
+}
+
+export function exportCommand(v: Values, target: ControlSource): ExportCommand {
+  const verb = 'export';
+  const to = str(v, 'to');
+  if (to === undefined || to === '') throw new UsageError('export needs --to FILE', verb);
+  const format = str(v, 'format') ?? (to.endsWith('.jsonl') ? 'jsonl' : 'rdb');
+  if (format !== 'rdb' && format !== 'jsonl') throw new UsageError(`--format must be rdb or jsonl (got "${format}")`, verb);
+  return { kind: 'export', target, to, format };
+}

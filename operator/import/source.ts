@@ -1,0 +1,75 @@
+/**
+ * Connections to the source Redis with ioredis: the node the URL names, and
+ * for a Redis Cluster (INFO cluster says cluster_enabled:1) every master, each
+ * scanned on its own. TLS with rediss://, AUTH with user and password.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { CliError } from '../cli/errors.js';
+import type { SourceUrl } from './source-url.js';
+
+export interface SourceNode {
+  /** "host:port", the checkpoint's key for this node. */
+  readonly address: string;
+  readonly redis: Redis;
+}
+
+export function sourceOptions(s: SourceUrl, host: string, port: number, db: number): RedisOptions {
+  return {
+    host, port, db,
+    ...(s.username !== undefined ? { username: s.username } : {}),
+    ...(s.password !== undefined ? { password: s.password } : {}),
+    ...(s.tls ? { tls: { servername: s.host } } : {}),
+    lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 2, connectTimeout: 10_000,
+    retryStrategy: (times: number) => (times > 20 ? null : Math.min(times * 200, 2000)),
+  };
+}
+
+async function connect(opts: RedisOptions, what: string): Promise<Redis> {
+  const r = new Redis(opts);
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    await r.ping();
+  } catch (err) {
+    r.disconnect();
+    throw new CliError(`cannot connect to the source ${what}: ${(err as Error).message}`);
+  }
+  return r;
+}
+
+/** The source's masters, connected: one for a standalone Redis, every master of a Redis Cluster. */
+export async function connectSource(s: SourceUrl, shown: string): Promise<{ nodes: SourceNode[]; cluster: boolean }> {
+  const first = await connect(sourceOptions(s, s.host, s.port, s.db), shown);
+  const info = await first.info('cluster').catch(() => '');
+  if (!/cluster_enabled:1/.test(info)) return { nodes: [{ address: `${s.host}:${s.port}`, redis: first }], cluster: false };
+  if (s.db !== 0) {
+    first.disconnect();
+    throw new CliError('a Redis Cluster has only database 0');
+  }
+  const masters = parseClusterMasters(String(await first.call('CLUSTER', 'NODES')));
+  first.disconnect();
+  if (masters.length === 0) throw new CliError(`the source Redis Cluster ${shown} lists no master that owns slots`);
+  const nodes: SourceNode[] = [];
+  try {
+    for (const m of masters) nodes.push({ address: `${m.host}:${m.port}`, redis: await connect(sourceOptions(s, m.host, m.port, 0), `master ${m.host}:${m.port}`) });
+  } catch (err) {
+    for (const n of nodes) n.redis.disconnect();
+    throw err;
+  }
+  return { nodes, cluster: true };
+}
+
+/** The masters with slots in CLUSTER NODES output. Pure. */
+export function parseClusterMasters(text: string): { host: string; port: number }[] {
+  const out: { host: string; port: number }[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(' ');
+    if (f.length < 9) continue;
+    const flags = f[2]!.split(',');
+    if (!flags.includes('master') || flags.includes('fail') || flags.includes('noaddr')) continue;
+    const m = /^(.*):(\d+)@\d+/.exec(f[1]!);
+    if (m === null) continue;
+    out.push({ host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) });
+  }
+  return out.sort((a, b) => `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`));
+}
