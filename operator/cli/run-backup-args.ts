@@ -19,6 +19,8 @@ export interface BackupCommand {
   /** Flat S3 fields for the control API (endpoint, region, forcePathStyle, accessKeyId, secretAccessKey, sessionToken). */
   readonly s3: Readonly<Record<string, string | boolean>>;
   readonly compression: 'gzip' | 'brotli' | null;
+  /** --chunk-size: uncompressed bytes per chunk (null: the nodes' default). */
+  readonly chunkBytes: number | null;
   readonly wait: boolean;
   readonly timeoutMs: number;
   readonly json: boolean;
@@ -37,6 +39,11 @@ export function backupCommand(action: BackupAction, v: Values, positionals: read
   }
   const compression = s('compression') ?? null;
   if (compression !== null && compression !== 'gzip' && compression !== 'brotli') throw new UsageError(`--compression must be gzip or brotli (got "${compression}")`, verb);
+  const chunkText = s('chunk-size');
+  const chunkBytes = chunkText === undefined ? null : parseSize(chunkText);
+  if (chunkBytes !== null && (Number.isNaN(chunkBytes) || chunkBytes < 4096 || chunkBytes > 64 * 1024 * 1024)) {
+    throw new UsageError(`--chunk-size must be a size from 4KiB to 64MiB such as 4MiB or 512KiB (got "${chunkText ?? ''}")`, verb);
+  }
   const timeoutText = s('timeout') ?? DEFAULT_BACKUP_TIMEOUT;
   const timeoutMs = parseDuration(timeoutText);
   if (timeoutMs === null) throw new UsageError(`--timeout must be a duration such as 90s, 30m or 1h (got "${timeoutText}")`, verb);
@@ -55,7 +62,14 @@ export function backupCommand(action: BackupAction, v: Values, positionals: read
   }
   if (destination !== null && !destination.startsWith('s3://')) for (const k of Object.keys(s3)) delete s3[k];
   return {
-    kind: 'backup', action, source, id: positionals[0] ?? null, destination, s3, compression: compression as BackupCommand['compression'],
+    kind: 'backup', action, source, id: positionals[0] ?? null, destination, s3, compression: compression as BackupCommand['compression'], chunkBytes,
     wait: v.wait === true, timeoutMs, json: v.json === true,
   };
+}
+
+/** "4MiB", "512KiB", "1048576" → bytes; NaN if it is none of those. */
+export function parseSize(text: string): number {
+  const m = /^(\d{1,9})(B|KiB|MiB)?$/.exec(text);
+  if (m === null) return NaN;
+  return Number(m[1]) * (m[2] === 'MiB' ? 1024 * 1024 : m[2] === 'KiB' ? 1024 : 1);
 }

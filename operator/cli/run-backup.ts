@@ -36,6 +36,7 @@ async function create(client: ControlClient, cmd: BackupCommand, io: CliIo): Pro
     destination: cmd.destination!,
     ...(Object.keys(cmd.s3).length > 0 ? { s3: cmd.s3 } : {}),
     ...(cmd.compression !== null ? { compression: cmd.compression } : {}),
+    ...(cmd.chunkBytes !== null ? { chunkBytes: cmd.chunkBytes } : {}),
   });
   // The id alone on stdout (scripts capture it); progress goes to stderr.
   io.stdout.write(`${rec.id}\n`);

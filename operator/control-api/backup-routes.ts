@@ -40,11 +40,17 @@ export function backupRoutes(target: BackupControl): Router {
 }
 
 const bad = (m: string): ControlError => new ControlError('bad_request', m);
+/** The node's limits for a chunk (node/backup/admin-routes.ts). */
+export const MIN_CHUNK_BYTES = 4096;
+export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
 
 export function parseBackupRequest(body: unknown): BackupRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('the body must be a JSON object');
   const o = body as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!['destination', 's3', 'compression'].includes(k)) throw bad(`unknown field "${k.slice(0, 100)}" (expected destination, s3, compression)`);
+  for (const k of Object.keys(o)) if (!['destination', 's3', 'compression', 'chunkBytes'].includes(k)) throw bad(`unknown field "${k.slice(0, 100)}" (expected destination, s3, compression, chunkBytes)`);
+  if (o.chunkBytes !== undefined && (!Number.isInteger(o.chunkBytes) || (o.chunkBytes as number) < MIN_CHUNK_BYTES || (o.chunkBytes as number) > MAX_CHUNK_BYTES)) {
+    throw bad(`field "chunkBytes" must be an integer from ${MIN_CHUNK_BYTES} to ${MAX_CHUNK_BYTES}`);
+  }
   if (typeof o.destination !== 'string' || o.destination === '') throw bad('field "destination" must be file:///path or s3://bucket/prefix');
   if (o.compression !== undefined && o.compression !== 'gzip' && o.compression !== 'brotli') throw bad('field "compression" must be gzip or brotli');
   let s3: S3Options | undefined;
@@ -71,5 +77,9 @@ export function parseBackupRequest(body: unknown): BackupRequest {
       ...(id !== undefined && secret !== undefined ? { credentials: { accessKeyId: id, secretAccessKey: secret, ...(token !== undefined ? { sessionToken: token } : {}) } } : {}),
     };
   }
-  return { destination: o.destination, ...(s3 !== undefined ? { s3 } : {}), ...(o.compression !== undefined ? { compression: o.compression as BackupRequest['compression'] & string } : {}) };
+  return {
+    destination: o.destination, ...(s3 !== undefined ? { s3 } : {}),
+    ...(o.compression !== undefined ? { compression: o.compression as BackupRequest['compression'] & string } : {}),
+    ...(o.chunkBytes !== undefined ? { chunkBytes: o.chunkBytes as number } : {}),
+  };
 }

@@ -14,6 +14,7 @@ export interface BackupRequestBody {
   readonly destination: string;
   readonly s3?: Readonly<Record<string, string | boolean>>;
   readonly compression?: 'gzip' | 'brotli';
+  readonly chunkBytes?: number;
 }
 
 export class ControlApiError extends Error {

@@ -30,6 +30,8 @@ export interface BackupRequest {
   readonly destination: string;
   readonly s3?: S3Options;
   readonly compression?: ChunkCompression;
+  /** Uncompressed bytes per chunk (4 KiB..64 MiB; default 4 MiB). */
+  readonly chunkBytes?: number;
 }
 
 export type BackupDestinationOpener = (spec: DestinationSpec) => BackupDestination;
@@ -62,7 +64,10 @@ export class BackupRunner {
     }
     const now = this.ctx.now();
     const id = newBackupId(now, state.nextId);
-    const rec: BackupRecord = { ...newBackupRecord(id, publicDestination(spec), req.compression ?? 'gzip', state.map, now), ...(scheduled ? { scheduled: true } : {}) };
+    const rec: BackupRecord = {
+      ...newBackupRecord(id, publicDestination(spec), req.compression ?? 'gzip', state.map, now),
+      ...(scheduled ? { scheduled: true } : {}), ...(req.chunkBytes !== undefined ? { chunkBytes: req.chunkBytes } : {}),
+    };
     if (spec.kind === 's3' && spec.s3.credentials !== undefined) this.secrets.set(id, spec.s3);
     // A scheduled run records that it fired in the same commit: a crash right after cannot fire it twice.
     const schedule = scheduled && state.backupSchedule != null ? { backupSchedule: { ...state.backupSchedule, lastRunAt: now } } : {};
@@ -162,7 +167,7 @@ export class BackupRunner {
     const client = this.client(action.node);
     try {
       if (client === null) throw new Error(`node ${action.node} has no address`);
-      await client.startBackup({ id, cluster: this.ctx.state.cluster, destination: { url: b.destination.url, ...(b.destination.kind === 's3' ? { s3: this.s3Options(b) } : {}) }, compression: b.compression });
+      await client.startBackup({ id, cluster: this.ctx.state.cluster, destination: { url: b.destination.url, ...(b.destination.kind === 's3' ? { s3: this.s3Options(b) } : {}) }, compression: b.compression, ...(b.chunkBytes !== undefined ? { chunkBytes: b.chunkBytes } : {}) });
       this.ctx.event('Normal', 'BackupShardStarted', `backup ${id}: ${s.shard} snapshot on ${action.node}`, { backup: id });
     } catch (err) {
       const cur = this.get(id).shards.find((x) => x.shard === s.shard)!;

@@ -33,6 +33,8 @@ export interface BackupRecord {
   readonly id: string;
   readonly destination: DestinationSpec;
   readonly compression: ChunkCompression;
+  /** Uncompressed bytes per chunk asked of the nodes (absent: their default, 4 MiB). */
+  readonly chunkBytes?: number;
   readonly phase: BackupPhase;
   readonly map: ClusterMap;
   readonly shards: readonly BackupShardRecord[];
