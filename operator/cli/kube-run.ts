@@ -93,6 +93,7 @@ async function runChangeOfPrimary(ref: KubeClusterRef, cmd: RequestCommand, r: P
   const request: ClusterRequest = r.verb === 'failover' ? { id, verb: 'failover', shard: r.shard } : { id, verb: 'switchover', shard: r.shard, ...(r.to !== undefined ? { to: r.to } : {}) };
   const annotation = formatRequest(request);
   const before = cr.status?.shards?.find((s) => s.id === r.shard)?.primary;
+  const epochBefore = recordOf(cr)?.shards.find((s) => s.id === r.shard)?.epoch ?? 0;
   await ref.patch(cr.metadata.uid, { metadata: { annotations: { [REQUEST_ANNOTATION]: annotation } } });
   io.stdout.write(`asked ${ref.label}: ${REQUEST_ANNOTATION}="${annotation}"\n`);
 
@@ -110,6 +111,12 @@ async function runChangeOfPrimary(ref: KubeClusterRef, cmd: RequestCommand, r: P
   }
   io.stdout.write(`${oneLine(ack.message)} (${oneLine(ack.operation)})\n`);
   if (!cmd.wait.wait) return 0;
+  // The status view is written apart from the acknowledgement: wait until it shows the change under way, or done (a later epoch).
+  const seen = await waitFor(ref, io, deadline, 'waiting for the status to show it', (c) => {
+    const rec = recordOf(c)?.shards.find((s) => s.id === r.shard);
+    return rec !== undefined && (rec.failover?.id === ack.operation || rec.epoch > epochBefore) ? true : null;
+  });
+  if (seen === null) return stopped(io, cmd.wait, ref);
   const code = await follow(ref, ack.operation, deadline, started, io, cmd.wait);
   if (code === 0) {
     const after = (await ref.get()).status?.shards?.find((s) => s.id === r.shard)?.primary;

@@ -47,13 +47,16 @@ export function clusterStatusOf(cr: IrisCluster, now: number): ClusterStatus {
   const progressing = cond('Progressing');
   // Failovers and rebalances have their own lines; the operator's own work (pods, rollouts) only this one.
   if (progressing !== undefined && !['Failover', 'Switchover', 'Rebalancing'].includes(progressing.reason)) messages.push(`${progressing.reason}: ${progressing.message}`);
+  // The record is saved at every step, the status view at most once a second: what the view does not show yet is not known to serve.
+  const stale = shards.flatMap((v) => staleness(v, st?.shards?.find((x) => x.id === v.id)));
+  messages.push(...stale);
   const req = st?.request;
   if (req !== undefined && req.annotation === cr.metadata.annotations?.[REQUEST_ANNOTATION] && req.phase !== 'Started') {
     messages.push(`request "${req.annotation}": ${req.phase}: ${req.message}`);
   }
   return {
     cluster: name,
-    phase: phaseOf(st?.phase),
+    phase: stale.length > 0 && st?.phase === 'Ready' ? 'Degraded' : phaseOf(st?.phase),
     spec: record?.spec ?? clusterSpecOf(cr.spec),
     mapEpoch: record?.map?.epoch ?? 0,
     slotsAssigned: shards.reduce((n, s) => n + s.slotCount, 0),
@@ -62,6 +65,14 @@ export function clusterStatusOf(cr: IrisCluster, now: number): ClusterStatus {
     messages,
     updatedAt: now,
   };
+}
+
+/** Why the status view of a shard lags its record (a new primary, new members), as messages; [] when it is current. */
+function staleness(v: ShardView, s: ShardStatus | undefined): string[] {
+  if (s === undefined) return [`${v.id}: not in the status yet`];
+  if (s.primary !== v.primary) return [`${v.id}: the status does not show its primary ${v.primary} yet`];
+  const missing = v.nodes.filter((n) => n.name !== s.primary && !s.replicas.some((r) => r.name === n.name));
+  return missing.map((n) => `${v.id}: ${n.name} is not in the status yet`);
 }
 
 function phaseOf(p: string | undefined): ClusterPhase {
@@ -79,24 +90,26 @@ function phaseOf(p: string | undefined): ClusterPhase {
 
 function shardView(s: ShardStatus, record: ControllerState | null, ready: boolean): ShardView {
   const rec: ShardState | undefined = record?.shards.find((r) => r.id === s.id);
-  const slots = parseSlots(s.slots);
+  // Who is primary and the members: the record (current); their health: the status, only while it describes the same primary.
+  const primary = rec?.currentPrimary ?? s.primary;
+  const current = s.primary === primary;
   const members = rec?.members ?? [s.primary, ...s.replicas.map((r) => r.name)];
   const addr = new Map((record?.map?.nodes ?? []).map((n) => [n.name, n] as const));
   const nodes = members.map((m): NodeView => {
     const a = addr.get(m);
     const base = { name: m, host: a?.host ?? null, port: a?.port ?? null, httpUrl: null, epoch: null, lastSeq: null, restarts: 0, error: null };
-    if (m === s.primary) {
+    if (m === primary) {
       // Statuses written before primaryUp existed: a Ready cluster's primaries answer.
-      const up = s.primaryUp ?? ready;
+      const up = current && (s.primaryUp ?? ready);
       return { ...base, role: up ? 'primary' : 'unknown', up, lagOps: null, lagMs: null, link: null };
     }
-    const r = s.replicas.find((x) => x.name === m);
+    const r = current ? s.replicas.find((x) => x.name === m) : undefined;
     const up = r !== undefined && r.link !== 'down';
     const role = !up ? 'unknown' : r!.link === 'primary' ? 'primary' : 'replica';
     return { ...base, role, up, lagOps: r?.lagOps ?? null, lagMs: r?.lagMs ?? null, link: up && role === 'replica' ? r!.link : null };
   });
   return {
-    id: s.id, slots, slotCount: s.slotCount, epoch: s.epoch, primary: s.primary, targetPrimary: s.targetPrimary,
+    id: s.id, slots: parseSlots(s.slots), slotCount: s.slotCount, epoch: rec?.epoch ?? s.epoch, primary, targetPrimary: rec?.targetPrimary ?? s.targetPrimary,
     failover: rec?.failover ?? null, leaving: rec?.leaving ?? false, nodes,
   };
 }

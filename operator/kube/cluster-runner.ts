@@ -3,8 +3,8 @@
  * token Secret, the platform and state store, the platform-free Controller
  * (docs/architecture.md §5: the same core as the local cluster), and a reconcile pass
  * about once a second (sooner when a pod or StatefulSet of the cluster
- * changes) made of small steps: resources, scale, rollout, role labels,
- * status. Failover needs no step: the controller does it, told at once by
+ * changes) made of small steps: resources, scale, rollout, requests made
+ * through the resource's annotation, role labels, status. Failover needs no step: the controller does it, told at once by
  * the platform when a pod goes. stop() halts the controller and fences its
  * state store; the nodes keep running.
  */

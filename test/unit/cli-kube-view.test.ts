@@ -121,6 +121,19 @@ describe('irisctl --kube: the IrisCluster resource as a ClusterStatus', () => {
     expect(clusterStatusOf(withRequest, 0).messages).to.deep.equal([`request "${a}": Refused: failover of shard-7 refused: no shard shard-7`]);
   });
 
+  it('never shows Ready while the status view lags the record (a new primary, a new replica): follow.ts must not stop early', () => {
+    const base = record();
+    const promoted: ControllerState = { ...base, shards: base.shards.map((s) => (s.index === 1 ? { ...s, epoch: 3, currentPrimary: 'iris-shard-1-1', targetPrimary: 'iris-shard-1-1' } : s)) };
+    const v = clusterStatusOf(resource(ready, promoted), 0);
+    expect(v.phase).to.equal('Degraded');
+    expect(v.messages).to.deep.equal(['shard-1: the status does not show its primary iris-shard-1-1 yet']);
+    expect([v.shards[1]!.primary, v.shards[1]!.epoch]).to.deep.equal(['iris-shard-1-1', 3]);
+    expect(v.shards[1]!.nodes.every((n) => !n.up)).to.equal(true);
+    const grown: ControllerState = { ...base, shards: base.shards.map((s) => (s.index === 0 ? { ...s, members: [...s.members, 'iris-shard-0-2'] } : s)) };
+    const g = clusterStatusOf(resource(ready, grown), 0);
+    expect([g.phase, g.messages]).to.deep.equal(['Degraded', ['shard-0: iris-shard-0-2 is not in the status yet']]);
+  });
+
   it('reads slot range text, skipping what is not a range', () => {
     expect(parseSlots('0-5460,10923,x,16000-16383')).to.deep.equal([[0, 5460], [10923, 10923], [16000, 16383]]);
     expect(parseSlots('')).to.deep.equal([]);
