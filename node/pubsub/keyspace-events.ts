@@ -56,8 +56,8 @@ export function keyspaceEventsFor(command: string, argv: readonly Buffer[], chan
     out.push({ cls: NOTIFY.GENERIC, event, key });
   };
   if (command === 'rename' || command === 'renamenx' || command === 'copy') {
-    // dbAdd's "new" for the destination comes first, from inside the command.
-    for (const c of changes) if (created(c)) out.push({ cls: NOTIFY.NEW, event: 'new', key: c.key });
+    // Redis deletes an existing destination and dbAdd()s it again: "new" comes first, even when it existed.
+    out.push({ cls: NOTIFY.NEW, event: 'new', key: argv[2]! });
   }
   if (command === 'rename' || command === 'renamenx') {
     generic('rename_from', argv[1]!);

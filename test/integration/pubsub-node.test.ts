@@ -128,7 +128,12 @@ describe('Pub/Sub on one node (parity with redis-server)', function () {
             ['SET', 'k', 'x', 'NX'], ['SETNX', 'k', 'x'], ['INCRBY', 'n', '5'], ['INCR', 'n'], ['DECR', 'n'], ['INCRBYFLOAT', 'f', '1.5'],
             ['APPEND', 'k', 'x'], ['SETRANGE', 'k', '1', 'yy'], ['SETEX', 's', '100', 'v'], ['GETEX', 's', 'PERSIST'], ['GETEX', 's', 'EX', '50'],
             ['GETDEL', 'k'], ['GETDEL', 'k'], ['MSET', 'a', '1', 'b', '2'], ['RENAME', 'a', 'c'], ['COPY', 'c', 'd'], ['DEL', 'b', 'c', 'nope'],
-            ['EXPIRE', 'd', '-1'], ['SET', 'e', '1', 'PX', '1'],
+            ['EXPIRE', 'd', '-1'], ['SETBIT', 'bits', '7', '1'], ['SETBIT', 'bits', '7', '1'], ['BITFIELD', 'bf', 'SET', 'u8', '0', '255'],
+            ['BITOP', 'OR', 'bo', 'bits', 'bf'], ['BITOP', 'AND', 'bo', 'none1', 'none2'], ['RENAMENX', 'bits', 'bf'], ['RENAMENX', 'bits', 'b2'],
+            ['COPY', 'b2', 'bf', 'REPLACE'], ['UNLINK', 'b2', 'bf'], ['PEXPIREAT', 'bo', '1'], ['MSETNX', 'x1', '1', 'x2', '2'],
+            ['SET', 'g', '1'], ['GETSET', 'g', '2'], ['SET', 'g', '3', 'GET'], ['DECRBY', 'g', '2'], ['PSETEX', 'p', '100000', 'v'],
+            ['SET', 'r1', '1', 'EX', '100'], ['SET', 'r2', '2'], ['RENAME', 'r1', 'r2'], ['RENAME', 'r2', 'r2'], ['APPEND', 'new-app', 'x'],
+            ['SETRANGE', 'new-sr', '2', 'x'], ['INCRBYFLOAT', 'new-f', '2'], ['SET', 'e', '1', 'PX', '1'],
           ];
           for (const cmd of writes) await w.call(cmd);
           await waitFor('e to expire', async () => (await w.call(['EXISTS', 'e'])).toString() === ':0\r\n');

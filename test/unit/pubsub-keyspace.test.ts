@@ -51,7 +51,7 @@ describe('pubsub: keyspace events of a command', () => {
     expect(events('expire', ['expire', 'k', '-1'], [['k', false]])).to.deep.equal(['del:k']);
     expect(events('getex', ['getex', 'k', 'persist'], [['k', true]])).to.deep.equal(['persist:k']);
     expect(events('rename', ['rename', 'a', 'b'], [['a', false], ['b', true, true]])).to.deep.equal(['new:b', 'rename_from:a', 'rename_to:b']);
-    expect(events('copy', ['copy', 'a', 'b'], [['b', true]])).to.deep.equal(['copy_to:b']);
+    expect(events('copy', ['copy', 'a', 'b', 'replace'], [['b', true]])).to.deep.equal(['new:b', 'copy_to:b']);
     expect(events('mset', ['mset', 'a', '1', 'b', '2'], [['a', true, true], ['b', true, true]])).to.deep.equal(['new:a', 'set:a', 'new:b', 'set:b']);
     expect(events('set', ['set', 'k', 'v'], [])).to.deep.equal([]);
     expect(events('flushall', ['flushall'], [['k', false]])).to.deep.equal([]);
