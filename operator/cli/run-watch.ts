@@ -14,8 +14,16 @@ import { type CliIo, sleep } from './output.js';
 import { oneLine } from './text.js';
 import type { WatchCommand } from './watch-args.js';
 
-/** How often the shard list is refreshed (a scale-out adds shards). */
+/** How often the shard list is refreshed (a scale-out adds shards, a scale-in removes them). */
 const DISCOVER_MS = 2000;
+/** A shard missing from this many refreshes in a row was removed: it is no longer followed. */
+const GONE_ROUNDS = 3;
+
+interface Followed {
+  readonly done: Promise<void>;
+  readonly ac: AbortController;
+  missing: number;
+}
 
 function bytesText(text: string | undefined, encoding: string | undefined): string {
   if (text === undefined) return '';
@@ -44,7 +52,7 @@ export async function runWatch(cmd: WatchCommand, io: CliIo): Promise<number> {
   const ac = new AbortController();
   const stop = (): void => ac.abort();
   io.signal.addEventListener('abort', stop);
-  const followed = new Map<string, Promise<void>>();
+  const followed = new Map<string, Followed>();
   let failure: Error | null = null;
   const prefix = Buffer.from(cmd.prefix, 'utf8');
   const firstShards = new Set((await client.status()).shards.map((s) => s.id));
@@ -53,8 +61,10 @@ export async function runWatch(cmd: WatchCommand, io: CliIo): Promise<number> {
     const known = positions.get(shard);
     // Without --from every shard starts now; with it, a shard it does not list (new since) starts at its oldest change; so does one that appears while watching.
     const from = known ?? (cmd.resume || !firstShards.has(shard) ? 'earliest' : 'now');
-    followed.set(shard, followShard({
-      shard, from, prefix, signal: ac.signal,
+    const shardAc = new AbortController();
+    ac.signal.addEventListener('abort', () => shardAc.abort(), { once: true });
+    const done = followShard({
+      shard, from, prefix, signal: shardAc.signal,
       urlOf: (id) => primaryUrl(client, id).catch(() => null),
       onChange: (ev) => io.stdout.write((cmd.json ? JSON.stringify(ev) : changeLine(ev)) + '\n'),
       onPosition: (p) => positions.set(p.shard, p),
@@ -62,20 +72,34 @@ export async function runWatch(cmd: WatchCommand, io: CliIo): Promise<number> {
     }).then(() => undefined, (err: unknown) => {
       failure ??= err as Error;
       ac.abort();
-    }));
+    });
+    followed.set(shard, { done, ac: shardAc, missing: 0 });
   };
 
   for (const id of firstShards) follow(id);
   while (!ac.signal.aborted) {
     await sleep(DISCOVER_MS, ac.signal);
     if (ac.signal.aborted) break;
+    let ids: Set<string>;
     try {
-      for (const s of (await client.status()).shards) if (!followed.has(s.id)) follow(s.id);
+      ids = new Set((await client.status()).shards.map((s) => s.id));
     } catch {
       // The controller restarting: the feeds go on; shards are looked up again next round.
+      continue;
+    }
+    for (const id of ids) {
+      const f = followed.get(id);
+      if (f === undefined) follow(id);
+      else f.missing = 0;
+    }
+    for (const [id, f] of followed) {
+      if (ids.has(id) || f.ac.signal.aborted || ++f.missing < GONE_ROUNDS) continue;
+      f.ac.abort();
+      positions.delete(id);
+      io.stderr.write(`irisctl: shard ${id} is no longer in the cluster (scaled in): not following it any more\n`);
     }
   }
-  await Promise.all(followed.values());
+  await Promise.all([...followed.values()].map((f) => f.done));
   io.signal.removeEventListener('abort', stop);
   const resume = formatPositionList([...positions.values()]);
   if (resume !== '') io.stderr.write(`irisctl: resume with --from ${resume}\n`);

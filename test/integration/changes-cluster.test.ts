@@ -4,7 +4,9 @@
  * a shard's primary is killed with kill -9 (failover: the watch reconnects
  * to the new primary with its last position), the cluster is scaled
  * 3 → 4 shards (live slot migrations), and then a primary whose slots moved
- * is killed too (its promoted replica must resume positions from before). Afterwards every acknowledged write
+ * is killed too (its promoted replica must resume positions from before);
+ * a final scale-in back to 3 shows no change for the moves and the watch
+ * letting go of the removed shard. Afterwards every acknowledged write
  * was seen exactly once, per key in write order (a key whose slot moved: all
  * its changes on the old shard before those on the new one), and nothing
  * was seen that no client sent — migration copies and cleanups are not
@@ -236,6 +238,14 @@ describe('change feed: irisctl watch on a local cluster through kill -9 failover
     for (const k of sentinels) expect(await client.set(k, 'again')).to.equal('OK');
     await waitFor('the writes after the resume position', () => sentinels.every((k) => watch!.has(k, 'again')), { timeoutMs: 60_000, intervalMs: 100 });
     expect(watch.events.map((e) => `${e.key}=${e.value}`).sort()).to.deep.equal(sentinels.map((k) => `${k}=again`).sort());
+
+    // A scale-in moves shard-3's slots back and deletes its nodes: the moves' copies and cleanups are no changes,
+    // and the watch stops following the removed shard (its position leaves the resume list).
+    await cluster.client.scale({ shards: 3 });
+    await cluster.waitReady(600_000);
+    await waitFor('the watch to drop shard-3', () => /shard shard-3 is no longer in the cluster/.test(watch!.stderr), { timeoutMs: 30_000, intervalMs: 100 });
+    expect(watch.events).to.have.length(sentinels.length);
     expect(await watch.stop()).to.equal(0);
+    expect(watch.stderr.match(/resume with --from (\S+)/)?.[1]?.split(',').map((p) => p.split(':')[0])).to.deep.equal(['shard-0', 'shard-1', 'shard-2']);
   });
 });
