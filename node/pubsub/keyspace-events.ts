@@ -59,6 +59,12 @@ export function keyspaceEventsFor(command: string, argv: readonly Buffer[], chan
     // Redis deletes an existing destination and dbAdd()s it again: "new" comes first, even when it existed.
     out.push({ cls: NOTIFY.NEW, event: 'new', key: argv[2]! });
   }
+  if (command === 'restore') {
+    // The same delete-and-add as RENAME's destination: "new", then "restore".
+    out.push({ cls: NOTIFY.NEW, event: 'new', key: argv[1]! });
+    generic('restore', argv[1]!);
+    return out;
+  }
   if (command === 'rename' || command === 'renamenx') {
     generic('rename_from', argv[1]!);
     generic('rename_to', argv[2]!);

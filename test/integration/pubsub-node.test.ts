@@ -136,6 +136,9 @@ describe('Pub/Sub on one node (parity with redis-server)', function () {
             ['SETRANGE', 'new-sr', '2', 'x'], ['INCRBYFLOAT', 'new-f', '2'], ['SET', 'e', '1', 'PX', '1'],
           ];
           for (const cmd of writes) await w.call(cmd);
+          await w.call(['SET', 'dumped', 'hello']);
+          const payload = parseReply(await w.call(['DUMP', 'dumped'])).node.value as Buffer;
+          for (const cmd of [['RESTORE', 'rest', '0', payload], ['RESTORE', 'rest', '0', payload], ['RESTORE', 'rest', '0', payload, 'REPLACE']]) await w.call(cmd);
           await waitFor('e to expire', async () => (await w.call(['EXISTS', 'e'])).toString() === ':0\r\n');
           await w.call(['PUBLISH', 'end', '.']);
           streams.push(await readUntil(sub, 'end'));

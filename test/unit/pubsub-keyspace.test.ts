@@ -53,6 +53,7 @@ describe('pubsub: keyspace events of a command', () => {
     expect(events('rename', ['rename', 'a', 'b'], [['a', false], ['b', true, true]])).to.deep.equal(['new:b', 'rename_from:a', 'rename_to:b']);
     expect(events('copy', ['copy', 'a', 'b', 'replace'], [['b', true]])).to.deep.equal(['new:b', 'copy_to:b']);
     expect(events('mset', ['mset', 'a', '1', 'b', '2'], [['a', true, true], ['b', true, true]])).to.deep.equal(['new:a', 'set:a', 'new:b', 'set:b']);
+    expect(events('restore', ['restore', 'k', '0', 'payload', 'replace'], [['k', true]])).to.deep.equal(['new:k', 'restore:k']);
     expect(events('set', ['set', 'k', 'v'], [])).to.deep.equal([]);
     expect(events('flushall', ['flushall'], [['k', false]])).to.deep.equal([]);
   });
