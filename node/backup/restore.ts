@@ -92,6 +92,10 @@ export async function restoreBackup(
   let keysInBackup = 0;
   let bytes = 0;
   try {
+    dbs.forEach((d, i) => {
+      // Loading into data that is already there would mix two states.
+      if ((d.db.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number) > 0) throw new RestoreError(targets[i]!.dataDir, 'already holds data: a restore goes into empty data directories');
+    });
     const inserts = dbs.map((o) => new Statements(o.db).insert);
     for (const [si, m] of shards.entries()) {
       const allowed = new Uint8Array(SLOT_COUNT);
