@@ -47,11 +47,15 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
-/** Renders a prometheus.yml scraping `jobs` every second and evaluating `ruleFiles` every second. Pure. */
-export function scrapeConfig(jobs: readonly ScrapeJob[], ruleFiles: readonly string[] = []): string {
+/**
+ * Renders a prometheus.yml scraping `jobs` every second and evaluating
+ * `ruleFiles` every second; `rawJobs`: scrape_configs entries already in
+ * YAML (prometheus-monitors.ts). Pure.
+ */
+export function scrapeConfig(jobs: readonly ScrapeJob[], ruleFiles: readonly string[] = [], rawJobs: readonly string[] = []): string {
   const lines = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 900ms', '  evaluation_interval: 1s'];
   if (ruleFiles.length > 0) lines.push('rule_files:', ...ruleFiles.map((f) => `  - ${JSON.stringify(f)}`));
-  lines.push('scrape_configs:');
+  lines.push('scrape_configs:', ...rawJobs);
   for (const j of jobs) {
     lines.push(`  - job_name: ${JSON.stringify(j.job)}`, '    honor_labels: true');
     if (j.bearerTokenFile !== undefined) lines.push('    authorization:', '      type: Bearer', `      credentials_file: ${JSON.stringify(j.bearerTokenFile)}`);
@@ -70,10 +74,10 @@ export function scrapeConfig(jobs: readonly ScrapeJob[], ruleFiles: readonly str
   return `${lines.join('\n')}\n`;
 }
 
-export async function startPrometheus(jobs: readonly ScrapeJob[], ruleFiles: readonly string[] = []): Promise<RunningPrometheus> {
+export async function startPrometheus(jobs: readonly ScrapeJob[], ruleFiles: readonly string[] = [], rawJobs: readonly string[] = []): Promise<RunningPrometheus> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-prometheus-'));
   const config = path.join(dir, 'prometheus.yml');
-  fs.writeFileSync(config, scrapeConfig(jobs, ruleFiles));
+  fs.writeFileSync(config, scrapeConfig(jobs, ruleFiles, rawJobs));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = fs.openSync(path.join(dir, 'prometheus.log'), 'a');
