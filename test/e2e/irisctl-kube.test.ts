@@ -4,8 +4,8 @@
  * 2-shard × 1-replica IrisCluster; status rendered from the resource;
  * switchover and failover asked through the irisdb.io/request annotation
  * change the primary, are acknowledged in status.request and run once; a
- * malformed annotation is refused; scale --replicas goes through the spec
- * and is followed until the new replicas stream; `kubectl irisdb status`
+ * malformed annotation is refused; scale --shards --replicas goes through
+ * the spec and is followed through the migration until the new nodes stream; `kubectl irisdb status`
  * runs the plugin from PATH with the real kubectl; backups answer that
  * they are not supported on Kubernetes yet.
  */
@@ -135,15 +135,17 @@ describe('e2e: irisctl --kube and the kubectl irisdb plugin', function () {
     expect(r.stdout).to.contain('request "failover shard-0": Refused');
   });
 
-  it('scales replicas through the spec and follows until the new replicas stream', async () => {
-    const r = await irisctl(['scale', '--replicas', '2', '--timeout', '5m']);
+  it('scales shards and replicas through the spec and follows the migration until every new node streams', async () => {
+    const r = await irisctl(['scale', '--shards', '3', '--replicas', '2', '--timeout', '5m']);
     expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
-    expect(r.stdout).to.match(/spec replicasPerShard 2 \(generation \d+\)/);
+    expect(r.stdout).to.match(/spec shards 3, replicasPerShard 2 \(generation \d+\)/);
+    // Not a terminal: one plain progress line per change, as the local verbs print them.
+    expect(r.stdout).to.match(/scale shards 2 → 3: (add|migrate|remove) · moves \d+\/\d+ · slots/);
     expect(r.stdout).to.match(/done in .*: phase Ready/);
     const c = await getCluster(env, ns, CLUSTER);
-    expect(c.spec?.replicasPerShard).to.equal(2);
-    expect(c.status?.ready).to.equal('6/6');
-    expect(c.status!.shards!.map((s) => s.replicas.map((x) => x.link))).to.deep.equal([['streaming', 'streaming'], ['streaming', 'streaming']]);
+    expect([c.spec?.shards, c.spec?.replicasPerShard, c.status?.ready]).to.deep.equal([3, 2, '9/9']);
+    expect(c.status!.shards!.map((s) => s.slotCount).sort()).to.deep.equal([5461, 5461, 5462]);
+    expect(c.status!.shards!.map((s) => s.replicas.map((x) => x.link))).to.deep.equal([['streaming', 'streaming'], ['streaming', 'streaming'], ['streaming', 'streaming']]);
   });
 
   it('runs as `kubectl irisdb` from PATH with the real kubectl, and answers that backups are not supported yet', async () => {
@@ -152,7 +154,7 @@ describe('e2e: irisctl --kube and the kubectl irisdb plugin', function () {
     expect(list.stdout).to.contain(path.join(pluginDir, 'kubectl-irisdb'));
     const st = await run(env.kubectlPath, ['irisdb', '-n', ns, CLUSTER, 'status'], { env: envVars });
     expect(st.code, st.stderr).to.equal(0);
-    expect(st.stdout).to.match(/^cluster iris {2}phase Ready .*\(spec: 2 shards × 2 replicas/);
+    expect(st.stdout).to.match(/^cluster iris {2}phase Ready .*\(spec: 3 shards × 2 replicas/);
     const help = await run(env.kubectlPath, ['irisdb', '--help'], { env: envVars });
     expect(help.stdout).to.contain('kubectl irisdb [--kubeconfig FILE] [--context C] [-n NS] CLUSTER VERB');
     const backup = await run(env.kubectlPath, ['irisdb', '-n', ns, CLUSTER, 'backup', 'create'], { env: envVars });
