@@ -60,6 +60,7 @@ fi
 
 if [ "$want_test" = 1 ]; then bash scripts/kube-binaries.sh >/dev/null; fi # Kubernetes control plane for test/e2e
 if [ "$want_test" = 1 ]; then bash scripts/s3-server.sh >/dev/null; fi # SeaweedFS S3 server for the backup tests
+if [ "$want_test" = 1 ]; then bash scripts/otel-collector.sh >/dev/null; fi # OpenTelemetry Collector for the tracing tests
 if [ "$want_test" = 1 ]; then bash scripts/porcupine.sh >/dev/null; fi # linearizability checker (Porcupine) for test/integration/linearizability-*
 
 log "building TypeScript"

@@ -83,6 +83,9 @@ export interface NodeConfig {
   digestIntervalMs: number;
   /** TEST ONLY: see its help text. */
   testMigrationFenceHoldMs: number;
+  otelExporterOtlpEndpoint: string;
+  otelServiceName: string;
+  otelTracesSamplerArg: string;
 }
 
 const KiB = 1024;
@@ -147,6 +150,10 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'ackTimeoutMs', type: 'int', default: 2000, min: 10, max: 600000, help: 'a write not acknowledged by minSyncReplicas replicas in this time fails with NOREPLICAS (it may or may not survive a failover)' },
   { key: 'replBacklogOps', type: 'int', default: 1000000, min: 100, max: 1000000000, help: 'operations kept in the replication log for partial resyncs (older ones need a full resync)' },
   { key: 'digestIntervalMs', type: 'int', default: 3600000, min: 0, max: 604800000, help: 'how often a primary compares per-slot digests with its replicas and re-copies divergent slots (0: only on demand); blocks the node for about 3 s per million keys' },
+  // Tracing (docs/tracing.md): off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
+  { key: 'otelExporterOtlpEndpoint', type: 'string', default: '', help: 'OpenTelemetry tracing: OTLP/HTTP endpoint the node exports spans to (e.g. http://otel-collector:4318; /v1/traces is appended); empty: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT if set, else tracing is off' },
+  { key: 'otelServiceName', type: 'string', default: '', help: 'service.name of the node\'s spans; empty: OTEL_SERVICE_NAME, else irisdb-node' },
+  { key: 'otelTracesSamplerArg', type: 'string', default: '', help: 'fraction (0 to 1) of commands and requests without a sampled traceparent that are traced; empty: OTEL_TRACES_SAMPLER_ARG, else 1 (all); a sampled incoming traceparent is always followed' },
   { key: 'shutdownTimeoutMs', type: 'int', default: 10000, min: 0, max: 600000, help: 'how long SIGTERM waits for clients to drain before closing them' },
   // A fault-injection knob for the crash-while-fenced tests, kept in the table so it is parsed and documented like any other.
   { key: 'testMigrationFenceHoldMs', type: 'int', default: 0, min: 0, max: 600000, help: 'TESTS ONLY, never set in production: a slot migration source holds its write fence this long before flipping, so a test can kill it while fenced (0: no hold)' },

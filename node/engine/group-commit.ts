@@ -13,7 +13,7 @@
  * Hot path: markWrite() is a flag check; callbacks go into a reused array.
  */
 import { performance } from 'node:perf_hooks';
-import type { CommitScheduler, ReleaseGate } from './types.js';
+import type { CommitScheduler, ReleaseGate, TurnTrace } from './types.js';
 import type { Db } from './database.js';
 import type Database from 'better-sqlite3';
 import type { WalSyncer } from './wal-sync.js';
@@ -42,6 +42,7 @@ interface SyncWaiter {
   readonly cbs: Callback[];
   /** The committed sequence right after the turn (for the release gate). */
   readonly seq: number;
+  readonly trace: TurnTrace | null;
 }
 
 export class GroupCommit implements CommitScheduler {
@@ -65,6 +66,9 @@ export class GroupCommit implements CommitScheduler {
   /** A failed fsync: the data on disk is in doubt, so nothing is acknowledged any more. */
   private syncBroken: Error | null = null;
   private gate: ReleaseGate | null = null;
+  /** The open turn's trace (tracing on and a sampled command in the turn), and the one being shipped in onCommitted. */
+  private trace: TurnTrace | null = null;
+  private shippingTrace: TurnTrace | null = null;
 
   /**
    * walSync: when given, COMMIT does not sync (synchronous=NORMAL) and the
@@ -89,6 +93,19 @@ export class GroupCommit implements CommitScheduler {
 
   get pending(): boolean {
     return this.open;
+  }
+
+  get turnTrace(): TurnTrace | null {
+    return this.trace;
+  }
+
+  set turnTrace(t: TurnTrace | null) {
+    this.trace = t;
+    if (t !== null && this.scheduled === null) this.scheduled = setImmediate(this.flushBound);
+  }
+
+  get committingTrace(): TurnTrace | null {
+    return this.shippingTrace;
   }
 
   /** The error that poisoned the current turn, if any. */
@@ -158,10 +175,13 @@ export class GroupCommit implements CommitScheduler {
     this.scheduled = null;
     let err = this.syncBroken ?? this.failed;
     const writes = this.writes;
+    const trace = this.trace;
+    this.trace = null;
     let seconds = -1;
     if (this.open) {
       try {
         this.hooks.beforeCommit();
+        trace?.committing(writes);
         const t0 = performance.now();
         this.commitStmt.run();
         seconds = (performance.now() - t0) / 1000;
@@ -173,7 +193,16 @@ export class GroupCommit implements CommitScheduler {
       this.open = false;
       if (err === null) {
         this.commits++;
-        this.hooks.onCommitted();
+        if (trace !== null && this.gate !== null) {
+          // The replica sessions ship the turn from onCommitted and read its trace there.
+          trace.shipping();
+          this.shippingTrace = trace;
+        }
+        try {
+          this.hooks.onCommitted();
+        } finally {
+          this.shippingTrace = null;
+        }
       }
     }
     this.failed = null;
@@ -193,7 +222,7 @@ export class GroupCommit implements CommitScheduler {
       // Not durable yet (or an earlier turn still waits: keep turn order).
       const cbs = this.callbacks;
       this.callbacks = [];
-      if (cbs.length > 0) this.waiting.push({ gen: this.commits, err, cbs, seq: this.hooks.committedSeq() });
+      if (cbs.length > 0 || trace !== null) this.waiting.push({ gen: this.commits, err, cbs, seq: this.hooks.committedSeq(), trace });
       this.startSync();
       if (thrown !== undefined) throw thrown;
       return;
@@ -201,10 +230,11 @@ export class GroupCommit implements CommitScheduler {
     if (this.gate !== null) {
       // The gate owns the array from here on (never the reused spare).
       const cbs = this.callbacks;
-      if (cbs.length > 0) {
+      trace?.durable(err);
+      if (cbs.length > 0 || trace !== null) {
         this.callbacks = [];
         try {
-          this.hold(this.hooks.committedSeq(), err, cbs);
+          this.hold(this.hooks.committedSeq(), err, cbs, trace);
         } catch (e) {
           thrown ??= e;
         }
@@ -212,6 +242,7 @@ export class GroupCommit implements CommitScheduler {
       if (thrown !== undefined) throw thrown;
       return;
     }
+    trace?.durable(err);
     // Swap before running: a callback may write or register callbacks for the next turn.
     const cbs = this.callbacks;
     this.callbacks = this.spare;
@@ -224,6 +255,7 @@ export class GroupCommit implements CommitScheduler {
       }
     }
     cbs.length = 0;
+    trace?.released(err);
     // Every callback ran; a throwing one is a bug in the caller and must surface.
     if (thrown !== undefined) throw thrown;
   }
@@ -261,9 +293,10 @@ export class GroupCommit implements CommitScheduler {
     while (this.waiting.length > 0 && (syncErr !== null || this.waiting[0]!.gen <= this.syncedGen)) {
       const w = this.waiting.shift()!;
       const err = w.err ?? syncErr;
+      w.trace?.durable(err);
       if (this.gate !== null) {
         try {
-          this.hold(w.seq, err, w.cbs);
+          this.hold(w.seq, err, w.cbs, w.trace);
         } catch (e) {
           thrown ??= e;
         }
@@ -276,6 +309,7 @@ export class GroupCommit implements CommitScheduler {
           thrown ??= e;
         }
       }
+      w.trace?.released(err);
     }
     if (thrown !== undefined) throw thrown;
   }
@@ -286,7 +320,7 @@ export class GroupCommit implements CommitScheduler {
    * hold() itself throws, the turn is released with that error at once so
    * its clients are not left waiting forever.
    */
-  private hold(seq: number, err: Error | null, cbs: Callback[]): void {
+  private hold(seq: number, err: Error | null, cbs: Callback[], trace: TurnTrace | null): void {
     let released = false;
     const release = (e: Error | null): void => {
       if (released) return;
@@ -299,6 +333,7 @@ export class GroupCommit implements CommitScheduler {
           thrown ??= x;
         }
       }
+      trace?.released(e);
       if (thrown !== undefined) throw thrown;
     };
     try {

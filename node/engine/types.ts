@@ -114,6 +114,31 @@ export interface CommitScheduler {
   readonly pending: boolean;
   /** Commits now (shutdown, tests). */
   flushNow(): void;
+  /**
+   * Tracing (node/tracing/): the current turn's trace, set when a sampled
+   * command or request joins the turn; the group commit takes it with the
+   * turn. Absent on schedulers that do not trace.
+   */
+  turnTrace?: TurnTrace | null;
+  /** While the turn's commit is handed to replication (onCommitted): its trace, else null. */
+  readonly committingTrace?: TurnTrace | null;
+}
+
+/**
+ * The spans of one traced turn, told about its stages by the group commit.
+ * Only turns with a sampled command have one: untraced turns pay a null check.
+ */
+export interface TurnTrace {
+  /** COMMIT is about to run (writes: statements of the turn). */
+  committing(writes: number): void;
+  /** COMMIT succeeded and the turn is about to be shipped to replicas (a release gate waits for their acks). */
+  shipping(): void;
+  /** The turn is durable here (COMMIT and, with walSync, its fsync) or failed. */
+  durable(err: Error | null): void;
+  /** The turn's replies were released (after the replicas' acks, if a gate held them). */
+  released(err: Error | null): void;
+  /** The W3C traceparent the replicas continue (the replication ack wait span), '' before shipping(). */
+  readonly replicationTraceparent: string;
 }
 
 export interface EngineStats {

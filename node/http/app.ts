@@ -39,6 +39,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   app.set('case sensitive routing', true);
 
   const { metrics } = deps;
+  // First: the span covers everything the node does with the request (docs/tracing.md).
+  if (deps.tracing !== undefined) app.use(deps.tracing.middleware);
   app.use((req: Request, res: Response, next: NextFunction) => {
     const start = process.hrtime.bigint();
     res.once('finish', () => {
@@ -86,16 +88,19 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
 
   const schemas = buildSchemas(deps.config);
   let doc: OpenApiDocument | undefined;
+  const tracing = deps.tracing;
+  // Traced: a route's commit wait joins its request span to the group-commit turn.
+  const routeDeps: HttpDeps = tracing === undefined ? deps : { ...deps, commits: tracing.commits(deps.commits) };
   const routes: RouteDef[] = [
-    ...kvRoutes(deps),
-    ...batchRoutes(deps, schemas),
-    ...scanRoutes(deps),
-    ...changesRoutes(deps),
-    ...healthRoutes(deps),
+    ...kvRoutes(routeDeps),
+    ...batchRoutes(routeDeps, schemas),
+    ...scanRoutes(routeDeps),
+    ...changesRoutes(routeDeps),
+    ...healthRoutes(routeDeps),
     openApiRoute(() => doc!),
   ];
   doc = buildOpenApi(routes, schemas, deps.config);
-  mountRoutes(app, routes);
+  mountRoutes(app, tracing === undefined ? routes : routes.map((r) => ({ ...r, handlers: r.handlers.map((h) => tracing.wrap(h)) })));
 
   if (deps.admin) {
     app.use('/admin', (_req: Request, res: Response, next: NextFunction) => {

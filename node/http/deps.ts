@@ -7,6 +7,7 @@ import type { NodeConfig } from '../config/schema.js';
 import type { Logger } from '../../common/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
 import type { ChangeLogSource } from '../changes/feed.js';
+import type { HttpTracing } from '../tracing/http-tracing.js';
 
 export interface HttpDeps {
   keyspace: Keyspace;
@@ -26,6 +27,8 @@ export interface HttpDeps {
   keyRouter?: KeyRouter;
   /** The shard's change feed (GET /v1/changes; absent: the route answers 404). */
   changes?: ChangeLogSource;
+  /** HTTP spans and trace-context propagation (absent: tracing off). */
+  tracing?: HttpTracing;
   /** Mounted under /admin when present (the runtime's admin API). */
   admin?: express.Router;
 }

@@ -48,6 +48,9 @@ function requestHeaders(req: Request, body: Buffer | null): Headers {
   }
   if (body !== null && req.method === 'POST' && !Buffer.isBuffer(req.body)) h.set('content-type', 'application/json');
   h.set(FORWARDED_HEADER, '1');
+  // Traced here: the peer's span is a child of this node's request span (node/tracing/http-tracing.ts).
+  const traceparent: unknown = req.res?.locals.traceparent;
+  if (typeof traceparent === 'string') h.set('traceparent', traceparent);
   return h;
 }
 

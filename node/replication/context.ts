@@ -10,6 +10,7 @@ import type { ReplicationLog, StoredBatch } from './log.js';
 import type { SnapshotReader } from './snapshot.js';
 import type { AckGate } from './ack-gate.js';
 import type { ReplicationMetrics } from './metrics.js';
+import type { ReplicationTracing } from '../tracing/replication-tracing.js';
 
 export interface LinkCommon {
   readonly name: string;
@@ -20,6 +21,8 @@ export interface LinkCommon {
   history(): readonly Term[];
   /** Digests of this node's slots at its current committed sequence (no write turn may be open). */
   digests(slots?: readonly number[]): SlotDigest[];
+  /** Trace context over the stream (null: tracing off). */
+  readonly tracing: ReplicationTracing | null;
 }
 
 /** The primary side of its replica sessions. */

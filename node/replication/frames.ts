@@ -55,6 +55,8 @@ export enum FrameType {
   // Cluster-wide Pub/Sub (node/pubsub/bus-link.ts): PubSubOpen is the first frame of a connection, PubSubMessage the rest.
   PubSubOpen = 30,
   PubSubMessage = 31,
+  // Tracing (node/tracing/replication-tracing.ts): sent only to replicas whose Hello set `trace`.
+  TraceContext = 32,
 }
 
 const MAX_FRAME_TYPE = FrameType.AuthRefused;
@@ -65,7 +67,7 @@ const LAST_PUBSUB_FRAME = FrameType.PubSubMessage;
 
 function knownFrameType(type: number): boolean {
   return (type >= 1 && type <= MAX_FRAME_TYPE) || (type >= FIRST_MIGRATION_FRAME && type <= LAST_MIGRATION_FRAME)
-    || (type >= FIRST_PUBSUB_FRAME && type <= LAST_PUBSUB_FRAME);
+    || (type >= FIRST_PUBSUB_FRAME && type <= LAST_PUBSUB_FRAME) || type === FrameType.TraceContext;
 }
 /** [u32 length][u8 type]. */
 export const HEADER_BYTES = 5;

@@ -13,6 +13,7 @@ import type { DigestDiff, RepairResult, ReplicationStatus, RoleRequest, SlotDige
 import type { NodeConfig } from '../config/schema.js';
 import type { SqliteEngine } from '../engine/open.js';
 import type { Logger } from '../../common/logger.js';
+import type { ReplicationTracing } from '../tracing/replication-tracing.js';
 import { AckGate } from './ack-gate.js';
 import { AntiEntropy } from './anti-entropy.js';
 import { BusServer, type FirstFrameHandler } from './bus-server.js';
@@ -74,6 +75,7 @@ export class ReplicationManager {
     private readonly logger: Logger,
     registry: Registry,
     announce: Announce,
+    tracing: ReplicationTracing | null = null,
   ) {
     if (!NODE_NAME.test(config.nodeName)) throw new Error(`nodeName ${JSON.stringify(config.nodeName)} is not a valid node name`);
     this.announce = announce;
@@ -105,6 +107,7 @@ export class ReplicationManager {
       epoch: () => roles.state.epoch,
       history: () => roles.state.history,
       digests: (slots?: readonly number[]) => computeSlotDigests(engine.db, slots),
+      tracing,
     };
     const primarySide: PrimarySide = {
       ...base,

@@ -21,6 +21,8 @@ export interface HelloMsg {
   respPort: number;
   busHost: string;
   busPort: number;
+  /** The replica understands TraceContext frames (absent from older replicas: they never get one). */
+  trace?: boolean;
 }
 
 export interface WelcomeMsg {
@@ -125,7 +127,19 @@ export function parseHello(body: Buffer): HelloMsg {
     respPort: f.port('respPort'),
     busHost: f.host('busHost'),
     busPort: f.port('busPort'),
+    ...(f.get('trace') === true ? { trace: true } : {}),
   };
+}
+
+/** A traced turn's W3C traceparent, sent ahead of the Entries that end at `seq`. */
+export interface TraceContextMsg {
+  seq: number;
+  traceparent: string;
+}
+
+export function parseTraceContext(body: Buffer): TraceContextMsg {
+  const f = parseJsonObject(body, 'TraceContext');
+  return { seq: f.uint('seq'), traceparent: f.str('traceparent', { max: 256 }) };
 }
 
 export function parseWelcome(body: Buffer): WelcomeMsg {

@@ -15,8 +15,10 @@ import { decodeEntriesBody, encodeAck } from './batch-codec.js';
 import { decodeRows, decodeSlotReset } from './row-codec.js';
 import {
   parseDigestRequest, parsePing, parseRefuse, parseSnapshotBegin, parseSnapshotEnd, parseWelcome, type HelloMsg,
+  parseTraceContext,
 } from './messages.js';
 import { positionTermId } from './history.js';
+import type { ApplySpan } from '../tracing/replication-tracing.js';
 
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 2000;
@@ -43,6 +45,8 @@ export class PrimaryLink {
   /** Highest sequence acknowledged on the current connection. */
   private ackedSent = 0;
   private welcomed = false;
+  /** A TraceContext frame's span, ended once the entries up to its seq are durably applied. */
+  private tracedApply: { span: ApplySpan; seq: number } | null = null;
   /** The history the snapshot being loaded belongs to (adopted with its last row). */
   private snapshotHistory: readonly Term[] | null = null;
 
@@ -90,6 +94,7 @@ export class PrimaryLink {
         v: 1, name: side.name, epoch: side.epoch(), expectPrimary: this.target.name,
         seq, termId: positionTermId(side.history(), seq),
         respHost: me.respHost, respPort: me.respPort, busHost: me.busHost, busPort: me.busPort,
+        ...(side.tracing !== null ? { trace: true } : {}),
       };
       bus.send(encodeJsonFrame(FrameType.Hello, hello));
     };
@@ -190,7 +195,20 @@ export class PrimaryLink {
           if (e.seq <= ks.headSeq) continue;
           ks.applyReplicated(e.m, e.seq);
         }
+        const traced = this.tracedApply;
+        if (traced !== null && entries.length > 0 && entries[entries.length - 1]!.seq >= traced.seq) {
+          this.tracedApply = null;
+          const seq = ks.headSeq;
+          ks.commits.afterCommit((err) => traced.span.end(err, seq));
+        }
         this.scheduleAck(bus);
+        return;
+      }
+      case FrameType.TraceContext: {
+        const t = parseTraceContext(f.body);
+        const span = side.tracing?.startApply(t.traceparent, this.target.name, t.seq) ?? null;
+        this.tracedApply?.span.end(new Error('no entries followed the trace context'), ks.headSeq);
+        this.tracedApply = span === null ? null : { span, seq: t.seq };
         return;
       }
       case FrameType.Ping: {

@@ -86,6 +86,11 @@ export class ReplicaSession {
   committed(batches: readonly StoredBatch[]): void {
     if (this.state !== 'online' || this.closed) return;
     const epoch = this.side.epoch();
+    // A traced turn: its context goes ahead of its entries (only to replicas that asked for it).
+    const traceparent = this.hello.trace === true ? this.side.tracing?.shippingTraceparent() ?? '' : '';
+    if (traceparent !== '' && batches.length > 0) {
+      this.bus.send(encodeJsonFrame(FrameType.TraceContext, { seq: batches[batches.length - 1]!.lastSeq, traceparent }));
+    }
     for (const b of batches) {
       if (b.lastSeq < this.nextSeq) continue;
       if (b.firstSeq > this.nextSeq) {

@@ -34,6 +34,10 @@ import { OwnershipStore } from '../changes/ownership-store.js';
 import { changeLogSource } from '../changes/log-source.js';
 import { changesAdminRouter } from '../changes/admin-routes.js';
 import { primaryJournalFetcher } from '../changes/primary-journal.js';
+import { startNodeTracing } from '../tracing/setup.js';
+import { replicationTracing } from '../tracing/replication-tracing.js';
+import { NodeTracing } from '../tracing/node-tracing.js';
+import { HttpTracing } from '../tracing/http-tracing.js';
 import { BackupManager } from '../backup/manager.js';
 import { backupAdminRouter } from '../backup/admin-routes.js';
 import { createBackupMetrics } from '../backup/metrics.js';
@@ -90,6 +94,8 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   );
   metrics.bindEngine(() => engine.stats());
   registerHostMetrics(metrics.registry, config.dataDir);
+  // null unless an OTLP endpoint is configured (docs/tracing.md).
+  const tracing = startNodeTracing(config, process.env, logger);
 
   let cluster: DurableClusterState;
   try {
@@ -115,7 +121,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     // Before any client is served: the role, epoch and a new term are durable first.
     replication = new ReplicationManager(engine, config, logger, metrics.registry, {
       respHost: announceHost, respPort: config.announcePort || config.port, busHost: announceHost, busPort: config.busPort,
-    });
+    }, tracing === null ? null : replicationTracing(tracing, engine.commits));
     busPort = await replication.listen(config.busPort, config.bind);
   } catch (err) {
     engine.close();
@@ -213,7 +219,10 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       return st.role !== 'primary' ? [] : st.replicas.filter((r) => r.connected).map((r) => ({ name: r.name, host: r.host, busPort: r.busPort }));
     },
 
+  const nodeTracing = tracing === null ? null
+    : new NodeTracing({ tracing, commits: engine.commits, commands: table, logger, minSyncReplicas: () => config.minSyncReplicas });
   resp = new RespServer({
+    tracing: nodeTracing,
     config,
     commits: engine.commits,
     execute: server.execute,
@@ -283,6 +292,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     },
     changes: changeFeeds,
     admin: config.adminToken !== '' ? adminRoutes(config.adminToken) : undefined,
+    tracing: nodeTracing === null ? undefined : new HttpTracing(nodeTracing),
   });
   // Sized for maxKeyBytes keys in URLs; answers unparseable requests with JSON errors.
   const httpServer = createHttpServer(app, config);
@@ -338,6 +348,8 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
         await replication.close();
         engine.close();
         metrics.close();
+        // Last: the spans of the drained requests go out before the process exits.
+        await tracing?.shutdown().catch((err: unknown) => logger.warn('exporting the last spans failed', { err: String(err) }));
       })();
       return closing;
     },

@@ -16,6 +16,7 @@ import { internalError } from '../commands/invoke.js';
 import { ReplyWriter } from '../resp/encoder.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { CommandMetricsBuffer, type CommandStat } from './command-metrics-buffer.js';
+import type { NodeTracing } from '../tracing/node-tracing.js';
 
 export interface RespServerOptions {
   config: NodeConfig;
@@ -28,6 +29,8 @@ export interface RespServerOptions {
   metrics: NodeMetrics;
   /** Maps argv[0] as sent to a bounded metric label, e.g. 'unknown' for unknown commands. */
   commandLabel(name: string): string;
+  /** Command spans (docs/tracing.md); null or absent: tracing off, no span objects at all. */
+  tracing?: NodeTracing | null;
 }
 
 const MAX_CLIENTS_REPLY = '-ERR max number of clients reached\r\n';
@@ -50,6 +53,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   private lastSecurityWarning = -Infinity;
   private closing: Promise<void> | null = null;
   private allClosed: (() => void) | null = null;
+  private readonly tracing: NodeTracing | null;
 
   constructor(private readonly opts: RespServerOptions) {
     this.config = opts.config;
@@ -57,6 +61,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     this.logger = opts.logger;
     this.metrics = opts.metrics;
     this.commandMetrics = new CommandMetricsBuffer(opts.metrics, opts.commandLabel);
+    this.tracing = opts.tracing ?? null;
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 }, (socket) => this.accept(socket));
   }
 
@@ -117,12 +122,14 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   run(client: ClientState, argv: Buffer[]): CommandResult {
     const stat = this.commandMetrics.lookup(argv[0]!.toString('latin1'));
     const t0 = performance.now();
+    const span = this.tracing === null ? null : this.tracing.startCommand(argv);
     let result: CommandResult;
     try {
       result = this.opts.execute(client, argv);
     } catch (err) {
       result = this.internalError(err, stat.label);
     }
+    if (span !== null) this.tracing!.commandRan(span, result);
     // Read now: a pipelined command may run before this one's Promise settles.
     const command = client.lastCommand;
     if (result instanceof Promise) {
