@@ -17,7 +17,7 @@ import { RawRespClient, encodeCommand, parseReply } from '../support/resp-client
 import { waitFor } from '../support/wait.js';
 import { migrationAdmin, pushMapFrom, waitForStage } from './migration-support.js';
 import { RawBusPeer } from '../support/raw-bus.js';
-import { CLUSTER_TOKEN, Shard } from '../support/repl-shard.js';
+import { CLUSTER_TOKEN, Shard, metric } from '../support/repl-shard.js';
 import { encodePubSubMessage, encodePubSubOpen } from '../../node/pubsub/bus-frames.js';
 
 /** A channel name whose slot lies in [from, to]. */
@@ -186,6 +186,34 @@ describe('Pub/Sub in a 2-shard cluster', function () {
     const oldOwner = plainClient(s0!.primary);
     open.push(oldOwner);
     expect(await oldOwner.pubsub('SHARDNUMSUB', ch)).to.deep.equal([ch, 0]);
+  });
+
+  it('a SIGSTOPped peer neither blocks PUBLISH nor grows the publisher\'s memory; after SIGCONT it gets new messages', async () => {
+    const publisher = cluster.shards[0]!.primary;
+    const victim = cluster.shards[1]!.primary;
+    const sub = await PushCollector.subscribe(victim.node.port, ['SUBSCRIBE', 'through-a-stop'], 1);
+    open.push(sub);
+    const pub = await RawRespClient.connect(publisher.node.port);
+    open.push(pub);
+    const rss = async (): Promise<number> => Number(/used_memory_rss:(\d+)/.exec((await pub.call(['INFO', 'memory'])).toString())![1]);
+    const big = Buffer.alloc(64 * 1024, 0x62);
+    const dropsBefore = await metric(publisher.node, 'irisdb_pubsub_forward_dropped_total');
+    const rssBefore = await rss();
+    victim.node.pause();
+    try {
+      // 32 MiB towards a peer that reads nothing: four times the per-peer backlog.
+      for (let i = 0; i < 512; i++) expect((await pub.call(['PUBLISH', 'through-a-stop', big])).toString()).to.equal(':0\r\n');
+      expect(await metric(publisher.node, 'irisdb_pubsub_forward_dropped_total') - dropsBefore, 'messages dropped for the stopped peer').to.be.greaterThan(0);
+      expect(await rss() - rssBefore, 'publisher RSS growth').to.be.lessThan(48 * 1024 * 1024);
+    } finally {
+      victim.node.resume();
+    }
+    let n = 0;
+    await waitFor('the resumed node\'s subscriber to get a message sent after SIGCONT', async () => {
+      await pub.call(['PUBLISH', 'through-a-stop', `after-${n++}`]);
+      return sub.pushes.some((p) => p[2]!.startsWith('after-'));
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(sub.pushes.length, 'at most what was sent').to.be.at.most(512 + n);
   });
 });
 
