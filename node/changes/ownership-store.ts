@@ -30,7 +30,7 @@ export interface OwnershipStoreDeps {
   lastSeq(): number;
   role(): 'primary' | 'replica';
   history(): readonly Term[];
-  /** The shard primary's journal (GET /admin/changes/ownership), null when it cannot be asked. */
+  /** The shard primary's journal (asked over the cluster bus, ownership-bus.ts), null when there is no primary to ask. */
   primaryJournal(): Promise<OwnershipJournal | null>;
   readonly logger: Logger;
 }

@@ -55,6 +55,9 @@ export enum FrameType {
   // Cluster-wide Pub/Sub (node/pubsub/bus-link.ts): PubSubOpen is the first frame of a connection, PubSubMessage the rest.
   PubSubOpen = 30,
   PubSubMessage = 31,
+  // Change feed (node/changes/ownership-bus.ts): a replica asks its primary for its slot ownership journal.
+  ChangesOwnershipRequest = 40,
+  ChangesOwnershipReply = 41,
   // Tracing (node/tracing/replication-tracing.ts): sent only to replicas whose Hello set `trace`.
   TraceContext = 32,
 }
@@ -66,7 +69,7 @@ const FIRST_PUBSUB_FRAME = FrameType.PubSubOpen;
 const LAST_PUBSUB_FRAME = FrameType.PubSubMessage;
 
 function knownFrameType(type: number): boolean {
-  return (type >= 1 && type <= MAX_FRAME_TYPE) || (type >= FIRST_MIGRATION_FRAME && type <= LAST_MIGRATION_FRAME)
+  return type === FrameType.ChangesOwnershipRequest || type === FrameType.ChangesOwnershipReply || (type >= 1 && type <= MAX_FRAME_TYPE) || (type >= FIRST_MIGRATION_FRAME && type <= LAST_MIGRATION_FRAME)
     || (type >= FIRST_PUBSUB_FRAME && type <= LAST_PUBSUB_FRAME) || type === FrameType.TraceContext;
 }
 /** [u32 length][u8 type]. */

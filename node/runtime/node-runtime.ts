@@ -32,8 +32,7 @@ import { migrationAdminRouter } from '../migration/admin-routes.js';
 import { DEFAULT_FENCE_TIMEOUT_MS } from '../migration/deps.js';
 import { OwnershipStore } from '../changes/ownership-store.js';
 import { changeLogSource } from '../changes/log-source.js';
-import { changesAdminRouter } from '../changes/admin-routes.js';
-import { primaryJournalFetcher } from '../changes/primary-journal.js';
+import { ownershipBusHandler, primaryJournalFetcher } from '../changes/ownership-bus.js';
 import { startNodeTracing } from '../tracing/setup.js';
 import { replicationTracing } from '../tracing/replication-tracing.js';
 import { NodeTracing } from '../tracing/node-tracing.js';
@@ -160,8 +159,9 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     lastSeq: () => engine.keyspace.lastSeq,
     role: () => replication.roleView().role,
     history: () => replication.status().history,
-    primaryJournal: primaryJournalFetcher({ cluster, nodeName: config.nodeName, adminToken: config.adminToken }),
+    primaryJournal: primaryJournalFetcher({ cluster, creds: { secret: config.adminToken, name: config.nodeName } }),
   });
+  replication.addBusHandler(ownershipBusHandler(() => changeOwnership.entries()));
   const changeFeeds = changeLogSource({ replication, cluster, ownership: changeOwnership, lastSeq: () => engine.keyspace.lastSeq, registry: metrics.registry });
   const unregisterBus = replication.addBusHandler((bus, frame) => migrations.onBusFrame(bus, frame));
 
@@ -267,7 +267,6 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     router.use(adminRouter(replication, token));
     router.use(clusterAdminRouter(cluster, clusterMetrics));
     router.use(migrationAdminRouter(migrations));
-    router.use(changesAdminRouter(changeOwnership));
     router.use(backupAdminRouter(backups));
     return router;
   };
