@@ -8,6 +8,8 @@ import express, { type Request, type Response } from 'express';
 import type { Entry } from '../engine/types.js';
 import { type BatchOp, validateBatch } from './batch-validate.js';
 import { routeKeys } from './cluster-route.js';
+import { consistencyOf, finishRead } from './consistency.js';
+import { readsFromReplica } from '../cluster/read-consistency.js';
 import { applyWrite, awaitReadCommit, awaitWriteCommit } from './commit.js';
 import type { HttpDeps } from './deps.js';
 import { entryJson } from './entry-json.js';
@@ -64,7 +66,10 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
 
   async function batch(req: Request, res: Response): Promise<void> {
     const ops = validateBatch(req.body, schemas, config);
-    await routeKeys(deps.keyRouter, ops.map((o) => o.key), ops.some((o) => o.op !== 'get'));
+    const writes = ops.some((o) => o.op !== 'get');
+    // A batch with writes is served by the primary and acknowledged as a write: the level applies to read-only batches.
+    const level = writes ? 'default' : consistencyOf(req);
+    await routeKeys(deps.keyRouter, ops.map((o) => o.key), writes, readsFromReplica(level));
     const now = deps.now();
     const expiries = ops.map((op, i) => {
       if (op.op !== 'put' || op.ttlMs === null) return null;
@@ -73,7 +78,10 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
     });
     const results = applyWrite(() => keyspace.atomically(() => apply(ops, expiries, now)), 'the batch', { ops: ops.length });
     if (ops.some((o) => o.op !== 'get')) await awaitWriteCommit(commits);
-    else await awaitReadCommit(commits);
+    else {
+      await awaitReadCommit(commits);
+      await finishRead(deps.consistency, level, res);
+    }
     res.status(200).json({ results });
   }
 
@@ -87,7 +95,8 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
         description:
           'Operations run in order against the state left by the previous ones, and either all take effect or none does. ' +
           'A failed ifVersion/ifAbsent gives 412 naming the operation (details.op); a storage failure gives 500/503; in both cases nothing is applied. ' +
-          'The response is sent after the batch is durable.',
+          'The response is sent after the batch is durable. A batch of gets only honours ?consistency= (docs/consistency.md).',
+        parameters: [{ $ref: '#/components/parameters/Consistency' }, { $ref: '#/components/parameters/ConsistencyHeader' }],
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/BatchRequest' } } } },
         responses: {
           200: { description: 'Every operation applied, results in order', content: { 'application/json': { schema: { $ref: '#/components/schemas/BatchResponse' } } } },

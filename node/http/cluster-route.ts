@@ -14,14 +14,15 @@ export interface KeyRouter {
   clustered(): boolean;
   /** Why this node serves no keys at all (a cluster member without its first map), or null. */
   down?(): string | null;
-  route(slot: number, write: boolean): Route;
+  /** `readonly`: a read that a replica of the owning shard may answer (consistency=eventual, as RESP READONLY). */
+  route(slot: number, write: boolean, readonly?: boolean): Route;
   whenLifted(slot: number): Promise<void>;
 }
 
 /** A fence lifts within a couple of seconds; after this many re-routes something is wrong. */
 const MAX_REROUTES = 10;
 
-export async function routeKeys(router: KeyRouter | undefined, keys: readonly Buffer[], write: boolean): Promise<void> {
+export async function routeKeys(router: KeyRouter | undefined, keys: readonly Buffer[], write: boolean, readonly = false): Promise<void> {
   if (router === undefined || keys.length === 0) return;
   // Without a map the node holds every slot: a batch may span slots, as before cluster mode.
   if (!router.clustered()) return;
@@ -35,7 +36,7 @@ export async function routeKeys(router: KeyRouter | undefined, keys: readonly Bu
     }
   }
   for (let i = 0; i < MAX_REROUTES; i++) {
-    const r = router.route(slot, write);
+    const r = router.route(slot, write, readonly && !write);
     if (r.kind === 'serve') return;
     if (r.kind === 'wait') {
       await router.whenLifted(r.slot);

@@ -7,6 +7,7 @@ import type { NodeConfig } from '../config/schema.js';
 import type { Logger } from '../../common/logger.js';
 import type { NodeMetrics } from '../observability/metrics.js';
 import type { ChangeLogSource } from '../changes/feed.js';
+import type { HttpReadConsistency } from './consistency.js';
 import type { HttpTracing } from '../tracing/http-tracing.js';
 
 export interface HttpDeps {
@@ -29,6 +30,8 @@ export interface HttpDeps {
   changes?: ChangeLogSource;
   /** HTTP spans and trace-context propagation (absent: tracing off). */
   tracing?: HttpTracing;
+  /** Read consistency levels (strong confirmation, replica lag); absent: every level reads as default. */
+  consistency?: HttpReadConsistency;
   /** Mounted under /admin when present (the runtime's admin API). */
   admin?: express.Router;
 }

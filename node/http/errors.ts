@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'cross_slot',
   'cluster_down',
   'forward_failed',
+  'not_confirmed',
   'unauthorized',
   'forbidden',
   'conflict',

@@ -9,6 +9,8 @@ import { entryJson } from './entry-json.js';
 import { HttpError } from './errors.js';
 import { type Conditions, conditionsFromRequest, encodingParam, enumParam, keyFromRequest, ttlFromRequest, valueTooLarge } from './params.js';
 import type { RouteDef } from './route-table.js';
+import { consistencyOf, finishRead } from './consistency.js';
+import { readsFromReplica } from '../cluster/read-consistency.js';
 
 const PATH = '/v1/kv/{key}';
 /** No capture groups: express must not decodeURIComponent binary keys. */
@@ -46,9 +48,12 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
     const format = enumParam(req, 'format', ['raw', 'json'] as const, 'raw');
     const encoding = encodingParam(req, 'encoding');
     const cond = conditionsFromRequest(req);
-    await routeKeys(deps.keyRouter, [key], false);
+    const level = consistencyOf(req);
+    await routeKeys(deps.keyRouter, [key], false, readsFromReplica(level));
     const entry = keyspace.get(key, deps.now());
     await awaitReadCommit(commits);
+    // Before any answer, a 404 too: "no such key" from a deposed primary is a stale read as well.
+    await finishRead(deps.consistency, level, res);
     if (entry === null) throw new HttpError(404, 'not_found', 'no such key');
     if (cond.ifMatch !== null && !ifMatchPasses(cond.ifMatch, entry.version)) throw preconditionFailed(entry, 'If-Match');
     setEntryHeaders(res, entry);
@@ -118,7 +123,7 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
       operation: {
         operationId: 'getKey', tags, summary: 'Read a key',
         description: 'Returns the value bytes (format=raw, the default) or an Entry document (format=json). HEAD returns the headers only.',
-        parameters: [p('Key'), p('KeyEncoding'), p('Format'), p('Encoding'), p('IfMatch'), p('IfNoneMatch')],
+        parameters: [p('Key'), p('KeyEncoding'), p('Format'), p('Encoding'), p('IfMatch'), p('IfNoneMatch'), p('Consistency'), p('ConsistencyHeader')],
         responses: {
           200: { description: 'The value', headers: etagHeaders, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } }, ...jsonOf('Entry') } },
           304: { description: 'If-None-Match matched the current version', headers: etagHeaders },

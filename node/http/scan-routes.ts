@@ -2,6 +2,7 @@
 import type { Request, Response } from 'express';
 import { decodeBase64Strict, decodeCursor, encodeCursor, percentDecode } from './codec.js';
 import { awaitReadCommit } from './commit.js';
+import { consistencyOf, finishRead } from './consistency.js';
 import type { HttpDeps } from './deps.js';
 import { entryJson } from './entry-json.js';
 import { HttpError, badRequest } from './errors.js';
@@ -77,6 +78,8 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
       throw err;
     }
     await awaitReadCommit(commits);
+    // Strong: this primary confirms it still leads (a cluster scan forwards ?consistency to every shard's primary).
+    await finishRead(deps.consistency, consistencyOf(req), res);
     const items = page.entries.map((e) => entryJson(e.key, e.entry, encoding, values));
     res.status(200).json({ items, cursor: page.next === null ? null : encodeCursor(page.next) });
   }
@@ -92,7 +95,7 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
           'Keys are ordered by their bytes. Follow `cursor` until it is null: every key that exists for the whole scan is returned exactly once; ' +
           'keys written during the scan may or may not appear. A binary prefix can be percent-encoded (%FF) or given in base64 with keyEncoding=base64. ' +
           'In a cluster any node scans every shard in turn: keys are in order within a shard, and a page may be short (even empty) before the cursor is null.',
-        parameters: [p('Prefix'), p('KeyEncoding'), p('Cursor'), p('Limit'), p('Encoding'), p('Values')],
+        parameters: [p('Prefix'), p('KeyEncoding'), p('Cursor'), p('Limit'), p('Encoding'), p('Values'), p('Consistency'), p('ConsistencyHeader')],
         responses: {
           200: { description: 'One page', content: { 'application/json': { schema: { $ref: '#/components/schemas/ScanPage' } } } },
           400: r('BadRequest'), 413: r('PayloadTooLarge'), 500: r('Internal'), 503: r('WriteFailed'),

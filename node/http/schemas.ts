@@ -116,6 +116,8 @@ export function buildSharedComponents(limits: Limits): { parameters: Record<stri
       TtlMs: { name: 'ttlMs', in: 'query', schema: { type: 'integer', minimum: 1 }, description: 'Time to live in milliseconds (no TTL: the key does not expire, and any previous TTL is cleared).' },
       TtlHeader: { name: 'X-Iris-TTL-Ms', in: 'header', schema: { type: 'integer', minimum: 1 }, description: 'Same as ttlMs; if both are given they must agree.' },
       IfMatch: { name: 'If-Match', in: 'header', schema: { type: 'string' }, description: 'Compare-and-set: "<version>" (or a list, or *). The request fails with 412 unless the key exists at a listed version.' },
+      Consistency: { name: 'consistency', in: 'query', schema: { type: 'string', enum: ['strong', 'default', 'eventual'], default: 'default' }, description: 'Read consistency (docs/consistency.md): strong = the primary confirms it still leads before answering; default = the primary; eventual = a replica of the shard may answer (lag in X-Iris-Replica-Lag-Ops/-Ms).' },
+      ConsistencyHeader: { name: 'X-Iris-Consistency', in: 'header', schema: { type: 'string', enum: ['strong', 'default', 'eventual'] }, description: 'The same as ?consistency= (the query parameter wins).' },
       IfNoneMatch: { name: 'If-None-Match', in: 'header', schema: { type: 'string' }, description: '* = create only (412 if the key exists). A version list: 412 (GET: 304) if the key is at a listed version.' },
       Prefix: { name: 'prefix', in: 'query', schema: { type: 'string', default: '' }, description: 'Only keys starting with these bytes (in keyEncoding).' },
       Cursor: { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'The cursor of the previous page; absent for the first page.' },

@@ -227,6 +227,11 @@ export class ReplicationManager {
     };
   }
 
+  /** A replica's lag inputs (eventual reads, node/cluster/read-consistency.ts); null on a primary or without a link. */
+  replicaLagFacts(): ReturnType<PrimaryFollower['lagFacts']> {
+    return this.roles.state.role === 'replica' ? this.follower.lagFacts() : null;
+  }
+
   infoFields(): Array<[string, string | number]> {
     return replicationInfoFields(this.status(), runIdOf(this.roles.state.history));
   }

@@ -45,4 +45,9 @@ export class PrimaryFollower {
   status(): PrimaryLinkStatus | null {
     return this.link?.status() ?? null;
   }
+
+  /** See PrimaryLink.lagFacts; null without a link. */
+  lagFacts(): ReturnType<PrimaryLink['lagFacts']> | null {
+    return this.link?.lagFacts() ?? null;
+  }
 }

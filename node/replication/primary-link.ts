@@ -49,6 +49,9 @@ export class PrimaryLink {
   private tracedApply: { span: ApplySpan; seq: number } | null = null;
   /** The history the snapshot being loaded belongs to (adopted with its last row). */
   private snapshotHistory: readonly Term[] | null = null;
+  /** The primary's committed sequence in its last ping, and when this replica last held all of it (eventual reads' lag). */
+  private announcedSeq = 0;
+  private syncedAt: number | null = null;
 
   constructor(readonly target: PeerAddress, private readonly side: ReplicaSide) {}
 
@@ -65,6 +68,11 @@ export class PrimaryLink {
     this.bus?.close(reason);
     this.bus = null;
     this.state = 'down';
+  }
+
+  /** What a replica's lag is computed from (node/cluster/read-consistency.ts replicaLag). */
+  lagFacts(): { streaming: boolean; announcedSeq: number; appliedSeq: number; syncedAt: number | null } {
+    return { streaming: this.state === 'streaming', announcedSeq: this.announcedSeq, appliedSeq: this.side.keyspace.lastSeq, syncedAt: this.syncedAt };
   }
 
   status(): PrimaryLinkStatus {
@@ -214,6 +222,8 @@ export class PrimaryLink {
       case FrameType.Ping: {
         const p = parsePing(f.body);
         if (p.epoch > side.epoch()) side.adopt(p.epoch, null);
+        this.announcedSeq = p.seq;
+        if (ks.lastSeq >= p.seq) this.syncedAt = performance.now();
         if (this.state === 'streaming') this.scheduleAck(bus);
         return;
       }

@@ -13,6 +13,7 @@ import type { Engine } from '../engine/types.js';
 import { createCommandTable } from '../commands/table.js';
 import { RespServer } from '../server/resp-server.js';
 import { createHttpApp } from '../http/app.js';
+import { createReadConfirmer, httpReadConsistency } from '../cluster/read-confirmer-wiring.js';
 import { createHttpServer } from '../http/server.js';
 import { runtimeInfoSections } from './info.js';
 import { createServerContext } from './server-context.js';
@@ -270,6 +271,8 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     router.use(backupAdminRouter(backups));
     return router;
   };
+  // Strong reads (docs/consistency.md): one shared confirmation round at a time.
+  const readConfirmer = createReadConfirmer(config, replication);
   const app = createHttpApp({
     keyspace: engine.keyspace,
     commits: engine.commits,
@@ -286,10 +289,11 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     keyRouter: {
       clustered: () => cluster.map !== null || cluster.clusterEnabled,
       down: () => (cluster.clusterEnabled && cluster.map === null ? CLUSTERDOWN_STATE_MSG : null),
-      route: (slot, write) => route({ slot, write, readonly: false, asking: false }, routeStateOf(cluster, replication.roleView(), slot)),
+      route: (slot, write, readonly = false) => route({ slot, write, readonly, asking: false }, routeStateOf(cluster, replication.roleView(), slot)),
       whenLifted: (slot) => cluster.whenLifted(slot),
     },
     changes: changeFeeds,
+    consistency: httpReadConsistency(replication, readConfirmer),
     admin: config.adminToken !== '' ? adminRoutes(config.adminToken) : undefined,
     tracing: nodeTracing === null ? undefined : new HttpTracing(nodeTracing),
   });
