@@ -15,6 +15,9 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { BackupObjectMissing, checkObjectKey, type BackupDestination, type ObjectInfo } from './destination.js';
 import type { S3Options } from './destination-url.js';
 
+const CONNECT_TIMEOUT_MS = 5_000;
+/** A socket with no traffic this long fails its request. */
+const IDLE_TIMEOUT_MS = 60_000;
 /** Multipart part size: the S3 minimum is 5 MiB. */
 const PART_BYTES = 8 * 1024 * 1024;
 
@@ -29,8 +32,9 @@ export class S3Destination implements BackupDestination {
       ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
       forcePathStyle: opts.forcePathStyle ?? false,
       ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}),
-      // Fail over to the caller's retry logic rather than hang on a dead server.
+      // Bounded: a dead or stopped server fails the request (the caller retries) instead of hanging it.
       maxAttempts: 3,
+      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: IDLE_TIMEOUT_MS },
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });

@@ -65,6 +65,7 @@ export interface NodeConfig {
   pubsubOutputBufferHardBytes: number;
   pubsubOutputBufferSoftBytes: number;
   pubsubOutputBufferSoftSeconds: number;
+  pubsubPeerBacklogBytes: number;
   compression: 'none' | 'zlib' | 'brotli';
   compressionThresholdBytes: number;
   readCacheEntries: number;
@@ -134,6 +135,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'notifyKeyspaceEvents', type: 'string', default: '', help: 'keyspace notifications: Redis\'s notify-keyspace-events letters (K E g $ x n A ...; empty: off), also CONFIG SET' },
   { key: 'pubsubOutputBufferHardBytes', type: 'bytes', default: 32 * MiB, min: 0, max: 4096 * MiB, help: 'a Pub/Sub subscriber with this many unsent bytes is disconnected at once (0: no hard limit); Redis\'s client-output-buffer-limit pubsub hard limit, also CONFIG SET' },
   { key: 'pubsubOutputBufferSoftBytes', type: 'bytes', default: 8 * MiB, min: 0, max: 4096 * MiB, help: 'a Pub/Sub subscriber over this many unsent bytes for longer than pubsubOutputBufferSoftSeconds is disconnected (0: no soft limit); also CONFIG SET' },
+  { key: 'pubsubPeerBacklogBytes', type: 'bytes', default: 8 * MiB, min: 64 * KiB, max: 1024 * MiB, help: 'most PUBLISH/SPUBLISH bytes waiting for one peer node on the cluster bus; more are dropped and counted (best-effort delivery, as Redis)' },
   { key: 'pubsubOutputBufferSoftSeconds', type: 'int', default: 60, min: 0, max: 86400, help: 'how long a Pub/Sub subscriber may stay over the soft output-buffer limit; also CONFIG SET' },
   { key: 'compression', type: 'enum', default: 'zlib', values: ['none', 'zlib', 'brotli'], help: 'compression for values above the threshold' },
   { key: 'compressionThresholdBytes', type: 'bytes', default: 1 * KiB, min: 0, max: 512 * MiB, help: 'values at least this large are stored compressed' },

@@ -21,14 +21,14 @@ import { MigrationConn, type PeerBusAddress } from '../migration/conn.js';
 import type { PubSubForwarder } from './hub.js';
 import { decodePubSubMessage, decodePubSubOpen, encodePubSubMessage, encodePubSubOpen, type ForwardedMessage } from './bus-frames.js';
 
-/** Bytes waiting for one peer (queued while connecting, or unsent in its socket) before messages to it are dropped. */
-export const PEER_BACKLOG_BYTES = 8 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 3000;
 /** After a failed connection, messages to that peer are dropped for this long before the next attempt. */
 const RETRY_AFTER_MS = 1000;
 
 export interface PubSubBusDeps {
   readonly creds: BusCredentials;
+  /** Bytes waiting for one peer (queued while connecting, or unsent in its socket) before messages to it are dropped. */
+  readonly backlogBytes: number;
   /** Every other node of the cluster map (empty without a map). */
   allPeers(): PeerBusAddress[];
   /** The other members of the shard owning the channel's slot. */
@@ -60,9 +60,10 @@ class PeerLink {
   }
 
   send(frame: Buffer): void {
-    if (this.state === 'open' && this.conn !== null && this.conn.writableLength < PEER_BACKLOG_BYTES) {
+    const limit = this.deps.backlogBytes;
+    if (this.state === 'open' && this.conn !== null && this.conn.writableLength < limit) {
       this.conn.send(frame);
-    } else if (this.state === 'connecting' && this.queuedBytes + frame.length <= PEER_BACKLOG_BYTES) {
+    } else if (this.state === 'connecting' && this.queuedBytes + frame.length <= limit) {
       this.queue.push(frame);
       this.queuedBytes += frame.length;
     } else {

@@ -19,6 +19,8 @@ export interface PubSubClusterDeps<S extends Subscriber> {
   readonly hub: PubSubHub<S>;
   readonly cluster: ClusterState;
   readonly creds: BusCredentials;
+  /** pubsubPeerBacklogBytes. */
+  readonly backlogBytes: number;
   /** Without a cluster map: the replicas a primary streams to (PUBLISH goes to them, as Redis replicates it); [] on a replica. */
   replicaPeers(): PeerBusAddress[];
   /** Registers a first-frame handler on the bus server; returns its unregister function. */
@@ -53,6 +55,7 @@ export function attachPubSubToCluster<S extends Subscriber>(deps: PubSubClusterD
   const allPeers = (): PeerBusAddress[] => (cluster.map === null ? deps.replicaPeers() : addressesOf(cluster, cluster.map.nodes.map((n) => n.name)));
   const bus = new PubSubBus({
     creds: deps.creds,
+    backlogBytes: deps.backlogBytes,
     allPeers,
     shardPeers: (channel) => {
       if (cluster.map === null) return deps.replicaPeers();

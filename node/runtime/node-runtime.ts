@@ -208,6 +208,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   const pubsubCluster = attachPubSubToCluster({
     hub: pubsub, cluster, logger,
     creds: { secret: config.adminToken, name: config.nodeName },
+    backlogBytes: config.pubsubPeerBacklogBytes,
     addBusHandler: (h) => replication.addBusHandler(h),
   });
   registerPubSubMetrics(metrics.registry, {

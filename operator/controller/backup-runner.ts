@@ -39,11 +39,19 @@ export type BackupDestinationOpener = (spec: DestinationSpec) => BackupDestinati
 export class BackupRunner {
   /** Credentials given with a request, by backup id (memory only). */
   private readonly secrets = new Map<string, S3Options>();
+  /** The backup whose manifest is being written (outside the tick: it reads every object back). */
+  private finalizing: string | null = null;
 
+  /**
+   * inTurn: runs a commit in the controller's turn (Controller.exclusive), for
+   * the end of a finalize, which does its destination I/O outside the tick so
+   * a slow or dead destination never holds up heartbeats and failovers.
+   */
   constructor(
     private readonly ctx: ControllerContext,
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly open: BackupDestinationOpener = openDestination,
+    private readonly inTurn: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn(),
   ) {}
 
   get backups(): readonly BackupRecord[] {
@@ -152,7 +160,10 @@ export class BackupRunner {
       else if (s.state === 'running') await this.followShard(id, s);
     }
     const b = this.get(id);
-    if (b.phase === 'Running' && allShardsDone(b)) await this.finalize(b);
+    if (b.phase === 'Running' && allShardsDone(b) && this.finalizing === null) {
+      this.finalizing = b.id;
+      void this.finalize(b).finally(() => (this.finalizing = null));
+    }
   }
 
   private async startShard(id: string, s: BackupShardRecord): Promise<void> {
@@ -228,12 +239,15 @@ export class BackupRunner {
         startedAt: new Date(b.startedAt).toISOString(), finishedAt: new Date(this.ctx.now()).toISOString(),
       };
       await dest.put(backupKeys.manifest(b.id), Buffer.from(JSON.stringify(manifest, null, 1)));
-      const now = this.ctx.now();
-      await this.patch(b.id, { phase: 'Completed', finishedAt: now, updatedAt: now, message: `${manifest.keys} keys, ${manifest.bytes} bytes in ${shards.length} shards` });
+      await this.inTurn(async () => {
+        const now = this.ctx.now();
+        await this.patch(b.id, { phase: 'Completed', finishedAt: now, updatedAt: now, message: `${manifest.keys} keys, ${manifest.bytes} bytes in ${shards.length} shards` });
+      });
       this.secrets.delete(b.id);
       this.ctx.event('Normal', 'BackupCompleted', `backup ${b.id} completed: ${manifest.keys} keys, ${manifest.bytes} bytes`, { backup: b.id });
     } catch (err) {
-      await this.fail(b.id, `finalizing: ${errorText(err)}`);
+      // The destination (or the record) failed: Failed. If even that commit fails it stays Running and a later tick finalizes again.
+      await this.inTurn(() => this.fail(b.id, `finalizing: ${errorText(err)}`)).catch((e: unknown) => this.ctx.logger.error('recording a failed backup', { backup: b.id, err: errorText(e) }));
     } finally {
       dest.close();
     }
