@@ -92,6 +92,11 @@ export function changesRoutes(deps: HttpDeps): RouteDef[] {
     const startSeq = decision.fromSeq - 1;
     const epoch = termAt(history, startSeq)?.epoch ?? history[history.length - 1]?.epoch ?? 0;
     const position = formatPosition({ shard: mine, epoch, seq: startSeq });
+    if (req.method === 'HEAD') {
+      // Only the headers of a stream: nothing to follow.
+      res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' }).end();
+      return;
+    }
     streams++;
     src.metrics?.streams.inc();
     try {

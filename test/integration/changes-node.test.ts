@@ -140,6 +140,10 @@ describe('change feed: one node (GET /v1/changes)', function () {
     expect((await fetch(`${node.url}/v1/changes`)).status).to.equal(401);
     const cross = await fetch(`${node.url}/v1/changes`, { headers: { authorization: AUTH, origin: 'http://evil.example' } });
     expect(cross.status).to.equal(403);
+    // HEAD answers the headers and ends (a stream would never end).
+    const head = await fetch(`${node.url}/v1/changes`, { method: 'HEAD', headers: { authorization: AUTH } });
+    expect(head.status).to.equal(200);
+    expect(head.headers.get('content-type')).to.match(/^text\/event-stream/);
     const bad = await fetch(`${node.url}/v1/changes?from=nonsense`, { headers: { authorization: AUTH } });
     expect(bad.status).to.equal(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).to.equal('bad_request');
