@@ -18,6 +18,7 @@ import { GAP_WINDOW_MS, failoverBench, type FailoverBenchResult } from './failov
 import { rescaleBench, type RescaleBenchResult } from './rescale.js';
 import { backupBench, type BackupBenchResult } from './backup.js';
 import { pubsubBench } from './pubsub.js';
+import { importBench } from './import.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -177,6 +178,16 @@ async function main(): Promise<void> {
     for (const r of rows) {
       console.log(`| ${r.pipeline} | ${fmt(r.iris.rps)} | ${fmt(r.iris.p50Ms, 3)} | ${fmt(r.iris.p99Ms, 3)} | ${fmt(r.iris.delivered)} | ${fmt(r.redis.rps)} | ${fmt(r.redis.p50Ms, 3)} | ${fmt(r.redis.p99Ms, 3)} | ${fmt(r.redis.delivered)} | **${fmt(r.iris.rps / r.redis.rps, 2)}** |`);
     }
+  }
+  if (only === '' || only === 'import') {
+    const m = await importBench(keys);
+    console.log(`\n## Import from Redis: ${fmt(m.keys)} string keys (100-byte values, 1 in 10 with a TTL) from a redis-server\n`);
+    console.log('| into | tool | copy s | keys/s |');
+    console.log('|---|---|---|---|');
+    console.log(`| irisdb, 3 shards × 1 replica (minSyncReplicas 1) | irisctl import (SCAN, pipelined) | ${fmt(m.irisScanSeconds, 1)} | **${fmt(m.irisScanKeysPerSec)}** |`);
+    console.log(`| irisdb, same cluster | irisctl import --follow --until-lag 0 (full sync RDB) | ${fmt(m.irisFollowSeconds, 1)} | ${fmt(m.irisFollowKeysPerSec)} |`);
+    console.log(`| Redis Cluster, 3 masters + 3 replicas | redis-cli --cluster import --cluster-copy | ${fmt(m.redisClusterSeconds, 1)} | ${fmt(m.redisClusterKeysPerSec)} (${fmt(m.redisClusterKeys)} keys) |`);
+    console.log(`\nirisctl import / redis-cli --cluster import: **${fmt(m.irisScanKeysPerSec / m.redisClusterKeysPerSec, 2)}**. Target ≥ 50k keys/s: ${m.irisScanKeysPerSec >= 50_000 ? 'met' : 'not met'}.`);
   }
   if (only === '' || only === 'footprint') {
     const f = await footprintBench(keys);

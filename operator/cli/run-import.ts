@@ -22,6 +22,8 @@ import { oneLine } from './text.js';
 
 /** Expiries may differ by the time a batch took to travel; more than this is reported. */
 const TTL_TOLERANCE_MS = 5000;
+/** Batches written at once per source node: IrisDB acknowledges a write once it is durable, so throughput needs several in flight. */
+const IN_FLIGHT = 4;
 
 function dirOf(cmd: ImportCommand): string {
   if (cmd.target.kind !== 'dir') throw new CliError('import keeps its checkpoint in the cluster directory: give --dir, not --url');
@@ -79,7 +81,7 @@ async function copy(
   const draw = (force = false): void => progress.update(() => importProgressLine(counts, total, rate(), progress), force);
 
   const results = await Promise.all(source.nodes.map((n) => nodes[n.address]!.done ? Promise.resolve(true) : copyNode(n.redis, target, nodes[n.address]!.cursor, {
-    batch: cmd.batch, signal: io.signal,
+    batch: cmd.batch, inFlight: IN_FLIGHT, signal: io.signal,
     onWritten: async (b, cursor, done) => {
       addBatch(counts, b);
       for (const s of b.strings) sample.offer(s.key);

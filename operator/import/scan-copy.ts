@@ -2,9 +2,9 @@
  * The initial copy of one source node: SCAN a batch of keys, read each
  * one's value and PTTL in one pipeline (TYPE for those that are not
  * strings), write the strings to IrisDB (SET ... PX, auto-pipelined to
- * their owners), then record the cursor. The next batch is read while the
- * current one is written; the cursor is recorded only once its batch is
- * acknowledged by IrisDB.
+ * their owners), then record the cursor. The next batches are read while
+ * earlier ones are written; a cursor is recorded only once its batch and
+ * every one before it are acknowledged by IrisDB.
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { ImportCounts } from './import-counts.js';
@@ -69,27 +69,40 @@ export function addBatch(c: ImportCounts, b: ScanBatch): void {
 
 export interface CopyNodeOptions {
   readonly batch: number;
+  /** Batches being written at once (their writes overlap; SCAN itself is sequential). */
+  readonly inFlight: number;
   readonly signal: AbortSignal;
-  /** After each batch is written: its counts are in, `cursor` is the next one ('0' with done). */
+  /** After each batch is written, in SCAN order: its counts are in, `cursor` is the next one ('0' with done). */
   readonly onWritten: (b: ScanBatch, cursor: string, done: boolean) => Promise<void>;
 }
 
-/** Copies one source node from `cursor` until SCAN ends or the signal aborts; returns whether it finished. */
+/**
+ * Copies one source node from `cursor` until SCAN ends or the signal
+ * aborts; returns whether it finished. Up to `inFlight` batches are written
+ * at once, but a batch is reported (and its cursor recorded) only after
+ * every batch before it, so the recorded cursor never passes a key that is
+ * not yet in IrisDB.
+ */
 export async function copyNode(source: Redis, target: Cluster, cursor: string, opts: CopyNodeOptions): Promise<boolean> {
-  let reading: Promise<ScanBatch> | null = readBatch(source, cursor, opts.batch);
-  while (reading !== null) {
-    const batch: ScanBatch = await reading;
-    const done = batch.next === '0';
-    // Read ahead while this batch is written.
-    reading = done || opts.signal.aborted ? null : readBatch(source, batch.next, opts.batch);
-    reading?.catch(() => {}); // awaited next round; not unhandled if the write below throws first
-    await writeBatch(target, batch);
-    await opts.onWritten(batch, batch.next, done);
-    if (done) return true;
-    if (opts.signal.aborted) {
-      // The read-ahead is dropped: its cursor was not recorded.
-      return false;
+  const inFlight: { batch: ScanBatch; written: Promise<void> }[] = [];
+  let scanDone = false;
+  try {
+    for (;;) {
+      while (!scanDone && !opts.signal.aborted && inFlight.length < opts.inFlight) {
+        const batch = await readBatch(source, cursor, opts.batch);
+        cursor = batch.next;
+        scanDone = batch.next === '0';
+        const written = writeBatch(target, batch);
+        written.catch(() => {}); // awaited in order below
+        inFlight.push({ batch, written });
+      }
+      const head = inFlight.shift();
+      if (head === undefined) return scanDone;
+      await head.written;
+      await opts.onWritten(head.batch, head.batch.next, head.batch.next === '0');
     }
+  } finally {
+    // On an error, let the other writes settle before the caller disconnects.
+    await Promise.allSettled(inFlight.map((f) => f.written));
   }
-  return false;
 }
