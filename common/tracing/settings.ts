@@ -73,3 +73,15 @@ export function parseRatio(text: string): number {
 function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v.trim() === '' ? undefined : v.trim();
 }
+
+/**
+ * The control plane's settings (local controller, operator): IRIS_OTEL_*
+ * variables named as the node's settings, then the standard OTEL_* ones.
+ */
+export function tracingSettingsFromEnv(env: Readonly<Record<string, string | undefined>>, defaultServiceName: string): TracingSettings | null {
+  return resolveTracingSettings({
+    endpoint: (env.IRIS_OTEL_EXPORTER_OTLP_ENDPOINT ?? '').trim(),
+    serviceName: (env.IRIS_OTEL_SERVICE_NAME ?? '').trim(),
+    samplerArg: (env.IRIS_OTEL_TRACES_SAMPLER_ARG ?? '').trim(),
+  }, env, defaultServiceName);
+}

@@ -18,6 +18,7 @@ import type { NodeTracing } from './node-tracing.js';
 const SPAN_LOCAL = 'irisTraceSpan';
 /** The traceparent a forwarded request carries on (read by forward.ts). */
 export const TRACEPARENT_LOCAL = 'traceparent';
+const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 export class HttpTracing {
   private readonly scope = new AsyncLocalStorage<Span>();
@@ -26,6 +27,8 @@ export class HttpTracing {
 
   /** First middleware: starts the request's span and ends it when the response is sent or the connection drops. */
   readonly middleware: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+    // Probes and scrapes come every few seconds and say nothing about a request: traced only when the caller asks.
+    if (UNTRACED_PATHS.has(req.path) && req.get('traceparent') === undefined) return next();
     const span = this.node.tracing.startFromTraceparent(`${req.method}`, req.get('traceparent'), {
       kind: SpanKind.SERVER,
       attributes: { 'http.request.method': req.method, 'url.path': req.path },

@@ -12,6 +12,7 @@ import type { ControllerState } from '../core/state.js';
 import type { NodeEndpoint, Platform, StateStore } from '../platform/types.js';
 import { httpNodeApi, type NodeAdminApi, type NodeApiFactory } from './node-api.js';
 import { allocateId } from './shard-update.js';
+import type { OperationTraces } from '../../common/tracing/operations.js';
 
 /** Something a user should see: logged, counted in status, and (on Kubernetes) an Event. */
 export interface ControllerEvent {
@@ -28,6 +29,8 @@ export class ControllerContext {
   private readonly eventLog: ControllerEvent[] = [];
   private readonly eventListeners: Array<(e: ControllerEvent) => void> = [];
   observations = new Map<string, NodeObservation>();
+  /** Failovers and rebalances as traces (docs/tracing.md); null: tracing off. */
+  traces: OperationTraces | null = null;
 
   constructor(
     state: ControllerState,
@@ -80,6 +83,7 @@ export class ControllerContext {
     if (this.eventLog.length > 100) this.eventLog.shift();
     if (type === 'Warning') this.logger.warn(message, { reason, ...meta });
     else this.logger.info(message, { reason, ...meta });
+    if (this.traces !== null && typeof meta.id === 'string') this.traces.event(meta.id, type, reason, message);
     for (const l of this.eventListeners) l(e);
   }
 

@@ -27,6 +27,8 @@ import { RoleReconciler } from './roles.js';
 import { SyncSetReconciler } from './sync-set.js';
 import { allocateId } from './shard-update.js';
 import { BackupRunner, type BackupRequest } from './backup-runner.js';
+import type { Tracing } from '../../common/tracing/provider.js';
+import { OperationTraces } from '../../common/tracing/operations.js';
 import type { BackupRecord } from '../core/backup-state.js';
 
 export interface ControllerOptions {
@@ -42,6 +44,8 @@ export interface ControllerOptions {
   readonly nodeApi?: NodeApiFactory;
   /** Test-only (FailoverRunnerOptions.holdStage): stop every change of primary before this stage. Never set in use. */
   readonly holdFailoverStage?: FailoverStage | null;
+  /** Failovers and rebalances exported as traces (docs/tracing.md); the controller shuts it down on stop. */
+  readonly tracing?: Tracing | null;
 }
 
 export class Controller implements ControlTarget {
@@ -85,6 +89,7 @@ export class Controller implements ControlTarget {
       state = loaded;
     }
     const ctx = new ControllerContext(state, opts.platform, opts.store, opts.token, opts.logger, opts.now, opts.nodeApi);
+    if (opts.tracing !== undefined && opts.tracing !== null) ctx.traces = new OperationTraces(opts.tracing, ctx.now());
     const c = new Controller(ctx, opts.holdFailoverStage ?? null);
     ctx.event('Normal', loaded === null ? 'ClusterCreated' : 'ControllerStarted', loaded === null
       ? `new cluster ${state.cluster}: ${state.spec.shards} shards × ${state.spec.replicasPerShard + 1} nodes`
@@ -111,6 +116,7 @@ export class Controller implements ControlTarget {
     this.running = false;
     this.poke();
     await this.loopDone;
+    await this.ctx.traces?.close().catch((err: unknown) => this.ctx.logger.warn('exporting the last spans failed', { err: errorText(err) }));
   }
 
   private poke(): void {

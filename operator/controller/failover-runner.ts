@@ -119,6 +119,7 @@ export class FailoverRunner {
       const shard = shardById(this.ctx.state, shardId);
       const f = shard?.failover ?? null;
       if (shard === undefined || f === null || f.stage === this.holdStage) return;
+      this.ctx.traces?.at(f.kind, f.id, f.startedAt, f.stage, { 'irisdb.shard': shard.id, 'irisdb.failover.old_primary': f.oldPrimary, 'irisdb.failover.reason': f.reason });
       const before = f.stage;
       switch (f.stage) {
         case 'fence': await this.fence(shard, f); break;
@@ -128,6 +129,7 @@ export class FailoverRunner {
         case 'publish': await this.publish(shard, f); break;
       }
       const after = shardById(this.ctx.state, shardId)?.failover ?? null;
+      if (after === null || after.id !== f.id) this.ctx.traces?.finish(f.id);
       if (after === null || after.stage === before) return;
     }
   }

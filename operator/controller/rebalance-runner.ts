@@ -23,6 +23,12 @@ import type { ControllerState, MigrationRef, RebalanceOp, ShardState, SlotMove }
 import { addressBook, mapNodes } from './addresses.js';
 import { errorText, type ControllerContext } from './context.js';
 
+/** The trace stage of a rebalance: one span per slot move ("migrate 2/5 s1→s3"). */
+function rebalanceStage(op: RebalanceOp): string {
+  const move = op.moves[op.done];
+  return op.stage === 'migrate' && move !== undefined ? `migrate ${op.done + 1}/${op.moves.length} ${move.from}→${move.to}` : op.stage;
+}
+
 export class RebalanceRunner {
   /** The current migration as its source last reported it (for status). */
   current: MigrationStatus | null = null;
@@ -34,6 +40,7 @@ export class RebalanceRunner {
     for (let i = 0; i < 8; i++) {
       const op = this.ctx.state.operation;
       if (op === null || this.ctx.state.map === null) return;
+      this.ctx.traces?.at('rebalance', op.id, op.startedAt, rebalanceStage(op), { 'irisdb.rebalance.reason': op.reason, 'irisdb.rebalance.moves': op.moves.length });
       const before = JSON.stringify([op.stage, op.done, op.migration?.id ?? null]);
       switch (op.stage) {
         case 'add': await this.add(op); break;
@@ -41,6 +48,7 @@ export class RebalanceRunner {
         case 'remove': await this.remove(op); break;
       }
       const after = this.ctx.state.operation;
+      if (after === null || after.id !== op.id) this.ctx.traces?.finish(op.id);
       if (after === null || JSON.stringify([after.stage, after.done, after.migration?.id ?? null]) === before) return;
     }
   }

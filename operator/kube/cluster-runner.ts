@@ -28,6 +28,9 @@ import { passPlan } from './reconcile/pass-plan.js';
 import { UnsupportedStep } from './reconcile/unsupported.js';
 import { ensureSurroundings, ensureToken, updateTemplates } from './reconcile/resources.js';
 import { reconcileRoleLabels } from './reconcile/role-labels.js';
+import { createTracing } from '../../common/tracing/provider.js';
+import { tracingSettingsFromEnv } from '../../common/tracing/settings.js';
+import { IRISDB_VERSION } from '../../common/version.js';
 import { RequestStep } from './reconcile/requests.js';
 import { RolloutStep } from './reconcile/rollout.js';
 import { ScaleStep } from './reconcile/scale.js';
@@ -189,8 +192,11 @@ export class ClusterRunner {
     this.platform = platform;
     this.recorder = recorder;
     if (this.abort.signal.aborted) return;
+    // Tracing (docs/tracing.md): OTEL_* / IRIS_OTEL_* in the operator's environment; the controller shuts it down.
+    const traced = tracingSettingsFromEnv(process.env, 'irisdb-operator');
     const controller = await Controller.start({
       cluster: this.o.name, spec: clusterSpecOf(cr.spec), platform, store, token, logger: this.logger.child({ component: 'controller' }),
+      tracing: traced === null ? null : createTracing(traced, { instance: `${this.o.namespace}/${this.o.name}`, version: IRISDB_VERSION }),
     });
     if (this.abort.signal.aborted) {
       await controller.stop();

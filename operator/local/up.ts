@@ -28,6 +28,9 @@ import { isAlive } from '../../common/process-alive.js';
 import { ProcessPlatform } from './process-platform.js';
 import { restoreLocalCluster } from './restore.js';
 import { backupRoutes } from '../control-api/backup-routes.js';
+import { createTracing } from '../../common/tracing/provider.js';
+import { tracingSettingsFromEnv } from '../../common/tracing/settings.js';
+import { IRISDB_VERSION } from '../../common/version.js';
 import type { S3Options } from '../../common/backup/destination-url.js';
 
 export interface LocalUpOptions {
@@ -116,7 +119,10 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   let controller: Controller;
   let api: ListeningControlApi;
   try {
-    controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null });
+    // Tracing (docs/tracing.md): the nodes inherit the same OTEL_* variables.
+    const traced = tracingSettingsFromEnv(process.env, 'irisdb-controller');
+    const tracing = traced === null ? null : createTracing(traced, { instance: `local-controller:${basePort}`, version: IRISDB_VERSION });
+    controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null, tracing });
     const dashboard = dashboardRouter(singleCluster(CLUSTER_NAME, controllerSource(controller)), { actions: true });
     // The controller's gauges at GET /metrics (token-protected) so a Prometheus can watch a local cluster too.
     const metrics = new Registry();
