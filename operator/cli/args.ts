@@ -6,7 +6,7 @@
 import { type WatchCommand, watchCommand } from './watch-args.js';
 import { parseArgs } from 'node:util';
 import { type BackupAction, type BackupCommand, backupCommand } from './run-backup-args.js';
-import { parseCron } from '../core/backup-schedule.js';
+import { MAX_BACKUP_KEEP, parseCron } from '../core/backup-schedule.js';
 import { type ExportCommand, type ImportCommand, exportCommand, importCommand } from '../import/import-args.js';
 
 /** Scheduled backups kept by default (`--backup-keep`). */
@@ -188,7 +188,7 @@ function localUp(v: Values): Command {
   const cron = str(v, 'backup-schedule');
   const scheduleDest = str(v, 'backup-destination');
   if ((cron === undefined) !== (scheduleDest === undefined)) throw new UsageError('--backup-schedule and --backup-destination go together', verb);
-  const keep = int(v, 'backup-keep', { min: 1, max: 1000 }, verb);
+  const keep = int(v, 'backup-keep', { min: 1, max: MAX_BACKUP_KEEP }, verb);
   if (keep !== undefined && cron === undefined) throw new UsageError('--backup-keep goes with --backup-schedule', verb);
   if (cron !== undefined) {
     try {

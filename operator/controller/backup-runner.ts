@@ -23,7 +23,7 @@ import { SLOT_COUNT } from '../../common/slot.js';
 import type { BackupRecord, BackupShardRecord } from '../core/backup-state.js';
 import { allShardsDone, chooseBackupSource, followShard, newBackupRecord, startShard, trimBackups, type JobView } from '../core/backup-step.js';
 import { ControlError } from '../control-api/types.js';
-import { parseCron, retentionVictims, scheduleDue } from '../core/backup-schedule.js';
+import { MAX_BACKUP_KEEP, parseCron, retentionVictims, scheduleDue } from '../core/backup-schedule.js';
 import { errorText, type ControllerContext } from './context.js';
 
 export interface BackupRequest {
@@ -129,7 +129,7 @@ export class BackupRunner {
       } catch (err) {
         throw new ControlError('bad_request', errorText(err));
       }
-      if (!Number.isInteger(s.keep) || s.keep < 1 || s.keep > 1000) throw new ControlError('bad_request', 'backup keep must be an integer from 1 to 1000');
+      if (!Number.isInteger(s.keep) || s.keep < 1 || s.keep > MAX_BACKUP_KEEP) throw new ControlError('bad_request', `backup keep must be an integer from 1 to ${MAX_BACKUP_KEEP}`);
     }
     const cur = state.backupSchedule ?? null;
     if (cur !== null && s !== null && cur.cron === s.cron && cur.destination === s.destination && cur.keep === s.keep) return;

@@ -123,6 +123,9 @@ export function nextRun(c: CronSchedule, after: number): number | null {
   return null;
 }
 
+/** The most scheduled backups retention may keep. */
+export const MAX_BACKUP_KEEP = 100;
+
 /** What the controller records for a schedule. */
 export interface BackupScheduleRecord {
   readonly cron: string;

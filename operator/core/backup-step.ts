@@ -85,9 +85,13 @@ export function allShardsDone(b: BackupRecord): boolean {
   return b.shards.every((s) => s.state === 'done' && s.manifest !== null);
 }
 
-/** Finished records beyond KEEP_BACKUP_RECORDS, oldest first, go from the record (not from the destination). */
+/**
+ * Finished records beyond KEEP_BACKUP_RECORDS, oldest first, go from the
+ * record (not from the destination). Scheduled ones are left to retention,
+ * which deletes their objects with them (never orphaned objects).
+ */
 export function trimBackups(backups: readonly BackupRecord[]): BackupRecord[] {
-  const finished = backups.filter((b) => b.phase !== 'Running');
+  const finished = backups.filter((b) => b.phase !== 'Running' && b.scheduled !== true);
   const drop = new Set(finished.slice(0, Math.max(0, finished.length - KEEP_BACKUP_RECORDS)).map((b) => b.id));
   return backups.filter((b) => !drop.has(b.id));
 }

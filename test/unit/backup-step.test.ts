@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { BackupJobStatus } from '../../common/backup/admin.js';
 import type { ReplicationStatus } from '../../common/replication.js';
 import type { BackupShardRecord } from '../../operator/core/backup-state.js';
-import { allShardsDone, BACKUP_STALL_MS, chooseBackupSource, followShard, MAX_BACKUP_ATTEMPTS, newBackupRecord, startShard } from '../../operator/core/backup-step.js';
+import { allShardsDone, BACKUP_STALL_MS, chooseBackupSource, followShard, KEEP_BACKUP_RECORDS, MAX_BACKUP_ATTEMPTS, newBackupRecord, startShard, trimBackups } from '../../operator/core/backup-step.js';
 import type { NodeObservation } from '../../operator/core/observation.js';
 import { newShard } from '../../operator/core/initial-state.js';
 
@@ -66,5 +66,16 @@ describe('backup decisions (operator/core/backup-step.ts)', () => {
     expect(allShardsDone(b)).to.equal(false);
     expect(allShardsDone({ ...b, shards: [rec({ state: 'done', manifest: { key: 'k', sha256: 's' } })] })).to.equal(true);
     expect(allShardsDone({ ...b, shards: [rec({ state: 'done' })] })).to.equal(false);
+  });
+});
+
+describe('backup records kept (trimBackups)', () => {
+  it('drops the oldest finished manual backups beyond the limit, never running or scheduled ones', () => {
+    const b = (id: string, phase: 'Running' | 'Completed' | 'Failed', scheduled = false) => ({ id, phase, scheduled } as never);
+    const many = Array.from({ length: KEEP_BACKUP_RECORDS + 3 }, (_, i) => b(`m${i}`, 'Completed'));
+    const kept = trimBackups([b('s0', 'Completed', true), ...many, b('r', 'Running')]) as unknown as Array<{ id: string }>;
+    expect(kept.map((x) => x.id)).to.include.members(['s0', 'r', `m${KEEP_BACKUP_RECORDS + 2}`]);
+    expect(kept.map((x) => x.id)).to.not.include.members(['m0', 'm1', 'm2']);
+    expect(kept.length).to.equal(KEEP_BACKUP_RECORDS + 2);
   });
 });
