@@ -68,7 +68,7 @@ export class OwnershipStore {
     const next = recordOwnership(this.journal, seq, slots, seq === 0 || d.role() === 'primary');
     if (next !== null) this.save(next);
     this.settle();
-    if (d.role() === 'replica' && this.journal.some((e) => !e.exact)) this.adoptSoon(ADOPT_ATTEMPTS);
+    if (d.role() === 'replica') this.adoptSoon(ADOPT_ATTEMPTS);
   }
 
   close(): void {
@@ -79,8 +79,9 @@ export class OwnershipStore {
 
   /**
    * A replica's boundaries are approximate (it installs maps after its
-   * primary): it takes its primary's exact journal instead, retrying while
-   * the primary is unreachable or ahead of this replica's log.
+   * primary), and a former primary's may describe a log it discarded: after
+   * every map change a replica takes its primary's journal instead, retrying
+   * while the primary is unreachable or ahead of this replica's log.
    */
   private adoptSoon(attempts: number): void {
     if (this.adopting !== null || this.closed || attempts <= 0) return;
@@ -105,10 +106,12 @@ export class OwnershipStore {
     }
     if (this.closed || d.role() !== 'replica') return true;
     if (theirs === null) return false;
-    const next = adoptPrimaryJournal(this.journal, theirs, d.lastSeq());
-    if (next === null) return !this.journal.some((e) => !e.exact);
-    this.save(next);
-    d.logger.info('change feed: took the primary\'s exact slot ownership boundaries', { entries: next.length });
+    const a = adoptPrimaryJournal(this.journal, theirs, d.lastSeq());
+    if (a.kind === 'wait') return false;
+    if (a.kind === 'adopt') {
+      this.save(a.journal);
+      d.logger.info('change feed: took the primary\'s exact slot ownership boundaries', { entries: a.journal.length });
+    }
     return true;
   }
 

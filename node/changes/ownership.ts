@@ -94,20 +94,28 @@ export function parseOwnershipJournal(v: unknown): OwnershipJournal {
   });
 }
 
+export type Adoption =
+  | { readonly kind: 'adopt'; readonly journal: OwnershipJournal }
+  /** The replica's journal already is the primary's. */
+  | { readonly kind: 'same' }
+  /** Not yet: the primary is on other slots (a map not installed here yet), or ahead of this replica's log. */
+  | { readonly kind: 'wait' };
+
 /**
- * A replica's journal replaced by its primary's, which has the exact
- * boundaries of the same log — once the primary's last entry is this
- * replica's current slots and the replica's log has reached it (before
- * that the replica would classify changes it has not received yet). Null:
- * not yet (or nothing to gain: no inexact entry).
+ * A replica's journal replaced by its primary's, which describes the same
+ * log with exact boundaries (a replica's own are approximate, and an old
+ * primary resynced as a replica may hold entries of a discarded log) —
+ * once the primary's last entry is this replica's current slots and the
+ * replica's log has reached it (before that the replica would classify
+ * changes it has not received yet).
  */
-export function adoptPrimaryJournal(mine: OwnershipJournal, primary: OwnershipJournal, lastSeq: number): OwnershipJournal | null {
-  if (mine.every((e) => e.exact)) return null;
+export function adoptPrimaryJournal(mine: OwnershipJournal, primary: OwnershipJournal, lastSeq: number): Adoption {
+  if (JSON.stringify(mine) === JSON.stringify(primary)) return { kind: 'same' };
   const mineLast = mine[mine.length - 1];
   const theirs = primary[primary.length - 1];
-  if (mineLast === undefined || theirs === undefined) return null;
-  if (!sameRanges(normalizeRanges(theirs.slots), mineLast.slots) || theirs.seq > lastSeq) return null;
-  return primary.slice(-MAX_OWNERSHIP_ENTRIES);
+  if (mineLast === undefined || theirs === undefined) return { kind: 'wait' };
+  if (!sameRanges(normalizeRanges(theirs.slots), mineLast.slots) || theirs.seq > lastSeq) return { kind: 'wait' };
+  return { kind: 'adopt', journal: primary.slice(-MAX_OWNERSHIP_ENTRIES) };
 }
 
 /** Fast "did the shard own this slot when seq was written" over a journal, with a bitmap per entry. */

@@ -78,14 +78,17 @@ describe('change feed ownership journal: a replica adopting its primary\'s', () 
   const replica: OwnershipJournal = [{ seq: 0, slots: [[0, 99]], exact: true }, { seq: 45, slots: [[0, 49]], exact: false }];
 
   it('takes the exact boundaries once its log has reached the primary\'s last change', () => {
-    expect(adoptPrimaryJournal(replica, primary, 45)).to.deep.equal(primary);
-    expect(provableFrom(adoptPrimaryJournal(replica, primary, 45)!, 100)).to.equal(0);
+    expect(adoptPrimaryJournal(replica, primary, 45)).to.deep.equal({ kind: 'adopt', journal: primary });
+    expect(provableFrom(primary, 100)).to.equal(0);
+    // A former primary's exact entries of a discarded log are replaced too.
+    const stale: OwnershipJournal = [{ seq: 0, slots: [[0, 99]], exact: true }, { seq: 30, slots: [[0, 49]], exact: true }];
+    expect(adoptPrimaryJournal(stale, primary, 45)).to.deep.equal({ kind: 'adopt', journal: primary });
   });
 
-  it('waits while its log is behind that change, or the primary is on other slots, and has nothing to do when exact', () => {
-    expect(adoptPrimaryJournal(replica, primary, 39)).to.equal(null);
-    expect(adoptPrimaryJournal(replica, [{ seq: 0, slots: [[0, 99]], exact: true }], 45)).to.equal(null);
-    expect(adoptPrimaryJournal(primary, primary, 45)).to.equal(null);
+  it('waits while its log is behind that change or the primary is on other slots, and is done when they are the same', () => {
+    expect(adoptPrimaryJournal(replica, primary, 39)).to.deep.equal({ kind: 'wait' });
+    expect(adoptPrimaryJournal(replica, [{ seq: 0, slots: [[0, 99]], exact: true }], 45)).to.deep.equal({ kind: 'wait' });
+    expect(adoptPrimaryJournal(primary, primary, 45)).to.deep.equal({ kind: 'same' });
   });
 
   it('parses what it stores and sends, and refuses anything else', () => {
