@@ -6,13 +6,19 @@
  * After the writer stopped, Ctrl-C (SIGINT) is the cut-over: irisctl
  * applies what the source still has and exits; then every key equals the
  * source's, with its TTL, and every key the source no longer has is gone
- * from IrisDB too. A second run with --until-lag 0 ends by itself.
+ * from IrisDB too. A second run with --until-lag 0 ends by itself. Over
+ * TLS (rediss://, a test CA given with NODE_EXTRA_CA_CERTS) both the SCAN
+ * import and --follow work.
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { expect } from 'chai';
 import { Redis, type Cluster } from 'ioredis';
 import { compareAll, loadStrings } from '../support/import-fixture.js';
+import { makePki } from '../support/kube/certs.js';
 import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
+import { makeTempDir } from '../support/node-process.js';
+import { freePort } from '../support/ports.js';
 import { type RunningRedis, startRedis } from '../support/redis-server.js';
 import { run } from '../support/run.js';
 import { waitFor } from '../support/wait.js';
@@ -120,5 +126,32 @@ describe('irisctl import --follow: zero-downtime import as a replica (issue #19)
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/lag 0 B/);
     expect(await dst.get('w:late')).to.equal('last');
+  });
+
+  it('rediss://: the SCAN import and --follow over TLS, the server checked against its CA', async () => {
+    const pki = await makePki(path.join(await makeTempDir('irisdb-import-tls-'), 'pki'), '127.0.0.1');
+    const tlsPort = await freePort();
+    const tlsRedis = await startRedis(['--tls-port', String(tlsPort), '--tls-cert-file', pki.serverCert, '--tls-key-file', pki.serverKey,
+      '--tls-ca-cert-file', pki.caCert, '--tls-auth-clients', 'no', '--tls-replication', 'yes']);
+    const plain = new Redis({ port: tlsRedis.port, host: '127.0.0.1' });
+    try {
+      await loadStrings(plain, 'tls:', 2000);
+      const env = { ...process.env, NODE_EXTRA_CA_CERTS: pki.caCert };
+      const from = `rediss://localhost:${tlsPort}`;
+      const untrusted = await run(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', from, '--verify', '0'], { timeoutMs: 120_000 });
+      expect(untrusted.code, 'a server certificate from an unknown CA is refused').to.equal(1);
+      const r = await run(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', from, '--json'], { env, timeoutMs: 120_000 });
+      expect(r.code, r.stderr).to.equal(0);
+      expect((JSON.parse(r.stdout) as { copied: number }).copied).to.equal(2000);
+      await plain.set('tls:late', 'over-tls');
+      const f = await run(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', from, '--follow', '--until-lag', '0', '--verify', '0'], { env, timeoutMs: 120_000 });
+      expect(f.code, f.stderr).to.equal(0);
+      const all = await compareAll(plain, dst, 'tls:', TTL_TOLERANCE_MS);
+      expect(all.checked).to.equal(2001);
+      expect(all.differences.slice(0, 5)).to.deep.equal([]);
+    } finally {
+      plain.disconnect();
+      await tlsRedis.stop();
+    }
   });
 });
