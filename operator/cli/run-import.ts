@@ -51,6 +51,9 @@ export async function runImport(cmd: ImportCommand, io: CliIo): Promise<number> 
   }
   try {
     return await copy(cmd, io, shown, checkpoints, resume, source, target);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`import from ${shown} failed: ${oneLine((err as Error).message)} (run the same command again to resume)`);
   } finally {
     for (const n of source.nodes) n.redis.disconnect();
     target.disconnect();

@@ -57,6 +57,10 @@ export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> 
     target = await connectTarget(cmd.target);
     link = await ReplicaLink.open(cmd.from);
     return await follow(cmd, io, shown, info, target, link);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    // The link broke (the source restarted, a protocol error, a bad RDB): nothing to resume, a new run starts with a full sync.
+    throw new CliError(`following ${shown} failed: ${oneLine((err as Error).message)} (run the command again: it starts over with a full sync)`);
   } finally {
     link?.close();
     target?.disconnect();
