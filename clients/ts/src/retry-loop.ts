@@ -61,7 +61,8 @@ export async function withRetries<T>(p: RetryLoopParams<T>): Promise<T> {
   const deadline = p.deadlineMs !== undefined ? started + p.deadlineMs : Infinity;
   const ctl = new AbortController();
   const onAbort = (): void => ctl.abort();
-  p.signal?.addEventListener('abort', onAbort, { once: true });
+  if (p.signal?.aborted === true) ctl.abort();
+  else p.signal?.addEventListener('abort', onAbort, { once: true });
   const deadlineTimer = Number.isFinite(deadline) ? setTimeout(onAbort, deadline - started) : null;
   // Once any attempt may have run, the final outcome stays unknown even if a later one was refused.
   let outcome: RetryDecision['outcome'] = 'not-applied';
