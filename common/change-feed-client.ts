@@ -91,7 +91,15 @@ export interface FollowOptions {
   onReconnect?(why: string): void;
   /** Longest pause between reconnect attempts (default 2000 ms; it starts at 100 ms). */
   readonly maxBackoffMs?: number;
+  /**
+   * A connection that brings no byte for this long is given up and reopened
+   * (default 45000 ms: three of the node's 15 s keep-alives): a primary that
+   * froze or was cut off sends neither changes nor a close.
+   */
+  readonly idleTimeoutMs?: number;
 }
+
+const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
 
 function feedUrl(base: string, o: FollowOptions, from: ChangePosition | 'now' | 'earliest'): string {
   const q = new URLSearchParams({ shard: o.shard, from: typeof from === 'string' ? from : formatPosition(from) });
@@ -135,17 +143,21 @@ export async function followShard(o: FollowOptions): Promise<ChangePosition | nu
       if (base === null) throw new Error(`no node of shard ${o.shard} is known`);
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (o.authorization !== undefined) headers.authorization = o.authorization;
-      const res = await fetch(feedUrl(base, o, position), { headers, signal: o.signal });
-      if (res.status === 410) {
-        const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-        throw new ChangeFeedGoneError(o.shard, body?.error?.message ?? `shard ${o.shard}: position gone (410)`);
+      const { res, release } = await fetchAnswer(feedUrl(base, o, position), headers, o.signal, o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+      try {
+        if (res.status === 410) {
+          const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+          throw new ChangeFeedGoneError(o.shard, body?.error?.message ?? `shard ${o.shard}: position gone (410)`);
+        }
+        if (res.status !== 200 || res.body === null) {
+          const text = await res.text().catch(() => '');
+          throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
+        }
+        backoff = 100;
+        why = await readStream(res.body, o, moved);
+      } finally {
+        release();
       }
-      if (res.status !== 200 || res.body === null) {
-        const text = await res.text().catch(() => '');
-        throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
-      }
-      backoff = 100;
-      why = await readStream(res.body, o, moved);
     } catch (err) {
       if (err instanceof ChangeFeedGoneError) throw err;
       if (o.signal.aborted) break;
@@ -159,14 +171,51 @@ export async function followShard(o: FollowOptions): Promise<ChangePosition | nu
   return typeof position === 'string' ? null : position;
 }
 
+/**
+ * fetch, giving up when no answer (status and headers) comes within
+ * timeoutMs; the body may then stream for ever, until `signal` aborts or
+ * release() is called once the connection is done with.
+ */
+async function fetchAnswer(url: string, headers: Record<string, string>, signal: AbortSignal, timeoutMs: number): Promise<{ res: Response; release(): void }> {
+  const ac = new AbortController();
+  const abort = (): void => ac.abort();
+  const release = (): void => signal.removeEventListener('abort', abort);
+  signal.addEventListener('abort', abort, { once: true });
+  const timer = setTimeout(abort, timeoutMs);
+  try {
+    return { res: await fetch(url, { headers, signal: ac.signal }), release };
+  } catch (err) {
+    release();
+    if (!signal.aborted && ac.signal.aborted) throw new Error(`no answer from ${url} within ${timeoutMs} ms`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Reads one connection's events; resolves with why it ended. */
 async function readStream(body: ReadableStream<Uint8Array>, o: FollowOptions, moved: (p: ChangePosition) => void): Promise<string> {
   const parser = new SseParser();
   const decoder = new TextDecoder();
   const reader = body.getReader();
+  const idleMs = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  let idle: NodeJS.Timeout | null = null;
+  let timedOut = false;
+  const arm = (): void => {
+    if (idle !== null) clearTimeout(idle);
+    idle = setTimeout(() => {
+      timedOut = true;
+      void reader.cancel().catch(() => undefined);
+    }, idleMs);
+  };
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      arm();
+      const { done, value } = await reader.read().catch((err: unknown) => {
+        if (timedOut) return { done: true as const, value: undefined };
+        throw err;
+      });
+      if (timedOut) return `no data for ${idleMs} ms (the node may be frozen or cut off)`;
       if (done) return 'the node closed the stream';
       for (const m of parser.push(decoder.decode(value, { stream: true }))) {
         if (m.event === 'change') {
@@ -185,6 +234,7 @@ async function readStream(body: ReadableStream<Uint8Array>, o: FollowOptions, mo
       }
     }
   } finally {
+    if (idle !== null) clearTimeout(idle);
     reader.releaseLock();
     await body.cancel().catch(() => undefined);
   }

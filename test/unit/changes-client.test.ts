@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { SseParser, type SseMessage } from '../../common/change-feed-client.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SseParser, followShard, type SseMessage } from '../../common/change-feed-client.js';
+import { waitFor } from '../support/wait.js';
 import { sseMessage, SSE_KEEPALIVE } from '../../node/changes/event.js';
 import { parseCommandLine } from '../../operator/cli/args.js';
 import { UsageError } from '../../operator/cli/errors.js';
@@ -67,5 +70,60 @@ describe('irisctl watch', () => {
     expect(changeLine({ ...base, op: 'del', key: '/w==', keyEncoding: 'base64', tombstone: true })).to.equal('s0:2:7 del base64:/w==');
     expect(changeLine({ ...base, op: 'expire', key: 'k', keyEncoding: 'utf8', expiresAt: 0, tombstone: false })).to.equal('s0:2:7 expire "k" expires 1970-01-01T00:00:00.000Z');
     expect(changeLine({ ...base, op: 'clear', tombstone: true })).to.equal('s0:2:7 clear (every key)');
+  });
+});
+
+describe('change feed client: following', () => {
+  it('gives up a connection that brings no data (a frozen primary) and resumes from its position on a new one', async () => {
+    const froms: string[] = [];
+    // An SSE server that sends its hello and one change, then nothing at all (as a SIGSTOPped node would).
+    const server = http.createServer((req, res) => {
+      froms.push(new URL(req.url!, 'http://x').searchParams.get('from')!);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sseMessage('hello', JSON.stringify({ shard: 's0', position: 's0:1:4' }), 's0:1:4'));
+      res.write(sseMessage('change', JSON.stringify({ position: 's0:1:5', shard: 's0', epoch: 1, seq: 5, op: 'del', key: 'k', keyEncoding: 'utf8', tombstone: true }), 's0:1:5'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const ac = new AbortController();
+    const reconnects: string[] = [];
+    try {
+      const following = followShard({
+        shard: 's0', from: 'now', signal: ac.signal, idleTimeoutMs: 300, maxBackoffMs: 100,
+        urlOf: async () => url, onChange: () => undefined, onReconnect: (why) => reconnects.push(why),
+      });
+      await waitFor('a second connection', () => froms.length >= 2, { timeoutMs: 10_000 });
+      ac.abort();
+      expect(await following).to.deep.equal({ shard: 's0', epoch: 1, seq: 5 });
+      expect(froms.slice(0, 2)).to.deep.equal(['now', 's0:1:5']);
+      expect(reconnects[0]).to.match(/no data for 300 ms/);
+    } finally {
+      ac.abort();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('gives up a request that gets no answer at all, and tries again', async () => {
+    let requests = 0;
+    const server = http.createServer(() => { requests++; });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const ac = new AbortController();
+    const reconnects: string[] = [];
+    try {
+      const following = followShard({
+        shard: 's0', from: 'earliest', signal: ac.signal, idleTimeoutMs: 200, maxBackoffMs: 100,
+        urlOf: async () => url, onChange: () => undefined, onReconnect: (why) => reconnects.push(why),
+      });
+      await waitFor('a second request', () => requests >= 2, { timeoutMs: 10_000 });
+      ac.abort();
+      expect(await following).to.equal(null);
+      expect(reconnects[0]).to.match(/no answer from .* within 200 ms/);
+    } finally {
+      ac.abort();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
