@@ -7,6 +7,7 @@ import { parseHostPatterns } from '../../common/http-browser-guard.js';
 import { NODE_NAME, parsePeerAddress, splitNames } from '../replication/peer-address.js';
 import { SETTINGS, envName, flagName, type NodeConfig, type SettingDef } from './schema.js';
 import { INVALID_EVENT_CLASS, parseKeyspaceEventFlags } from '../pubsub/keyspace-flags.js';
+import { tlsSettingsError } from '../tls/settings.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -165,7 +166,7 @@ function resolve(flagValues: Map<SettingDef, string>, input: LoadInput): LoadedC
 }
 
 function validateCrossField(c: NodeConfig): void {
-  const ports = [['port', c.port], ['httpPort', c.httpPort], ['busPort', c.busPort]] as const;
+  const ports = [['port', c.port], ['httpPort', c.httpPort], ['busPort', c.busPort], ['tlsPort', c.tlsPort]] as const;
   for (let i = 0; i < ports.length; i++) {
     for (let j = i + 1; j < ports.length; j++) {
       if (ports[i]![1] !== 0 && ports[i]![1] === ports[j]![1]) {
@@ -173,6 +174,8 @@ function validateCrossField(c: NodeConfig): void {
       }
     }
   }
+  const tlsError = tlsSettingsError(c);
+  if (tlsError !== null) throw new ConfigError(tlsError);
   if (c.maxKeyBytes > c.maxBulkBytes) throw new ConfigError(`maxKeyBytes (${c.maxKeyBytes}) exceeds maxBulkBytes (${c.maxBulkBytes})`);
   if (c.maxValueBytes > c.maxBulkBytes) throw new ConfigError(`maxValueBytes (${c.maxValueBytes}) exceeds maxBulkBytes (${c.maxBulkBytes}): such values could never be sent`);
   if (c.maxBulkBytes > c.maxQueryBufferBytes) throw new ConfigError(`maxBulkBytes (${c.maxBulkBytes}) exceeds maxQueryBufferBytes (${c.maxQueryBufferBytes})`);

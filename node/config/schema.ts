@@ -25,6 +25,12 @@ export interface NodeConfig {
   port: number;
   httpPort: number;
   busPort: number;
+  tlsPort: number;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  tlsCaCertFile: string;
+  tlsAuthClients: 'yes' | 'no' | 'optional';
+  tlsHttp: boolean;
   bind: string;
   announceHost: string;
   announcePort: number;
@@ -93,9 +99,16 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 
 export const SETTINGS: readonly SettingDef[] = [
-  { key: 'port', type: 'int', default: 6379, min: 0, max: 65535, help: 'RESP (Redis protocol) port; 0 picks a free port' },
+  { key: 'port', type: 'int', default: 6379, min: 0, max: 65535, help: 'RESP (Redis protocol) port; 0 picks a free port, or, with tlsPort set, means no plain-text RESP port (as Redis)' },
   { key: 'httpPort', type: 'int', default: 8080, min: 0, max: 65535, help: 'HTTP port: KV API, /admin, /metrics, /healthz, /readyz; 0 picks a free port' },
   { key: 'busPort', type: 'int', default: 16379, min: 0, max: 65535, help: 'cluster bus port (replication and slot migration)' },
+  // TLS (docs/security.md): Redis's tls-* names; the files are re-read when they change.
+  { key: 'tlsPort', type: 'int', default: 0, min: 0, max: 65535, help: 'RESP over TLS (TLS 1.2/1.3) on this port, as Redis\'s tls-port (0: no TLS port); with --port 0 the node serves RESP over TLS only' },
+  { key: 'tlsCertFile', type: 'string', default: '', help: 'server certificate (PEM, may include the chain) for tlsPort and tlsHttp; re-read when it changes on disk' },
+  { key: 'tlsKeyFile', type: 'string', default: '', help: 'private key (PEM) of tlsCertFile; re-read when it changes on disk' },
+  { key: 'tlsCaCertFile', type: 'string', default: '', help: 'CA certificate(s) (PEM) client certificates are verified against (tlsAuthClients)' },
+  { key: 'tlsAuthClients', type: 'enum', default: 'no', values: ['yes', 'no', 'optional'], help: 'client certificates (mutual TLS): yes = required and verified against tlsCaCertFile, optional = verified if presented, no = not asked for (Redis\'s default is yes)' },
+  { key: 'tlsHttp', type: 'bool', default: false, help: 'yes: the HTTP port (KV API, /admin, /metrics, probes) serves HTTPS only, with the tlsPort certificate and tlsAuthClients' },
   { key: 'bind', type: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 in a pod)' },
   { key: 'announceHost', type: 'string', default: '', help: 'address clients are told to use (CLUSTER SLOTS, MOVED); default: the bind address' },
   { key: 'announcePort', type: 'int', default: 0, min: 0, max: 65535, help: 'RESP port clients are told to use; 0 = the listening port' },

@@ -5,9 +5,11 @@
  * the same JSON error shape instead of Node's bare 400.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { NodeConfig } from '../config/schema.js';
+import { clientCertAcceptable, reloadBeforeEachConnection, tlsServerOptions, type TlsServerSetup } from '../tls/server.js';
 
 /** Node's default is 16 KiB; each key byte may take 3 URL characters ("%FF"), plus room for ordinary headers. */
 export function maxHeaderBytes(config: Pick<NodeConfig, 'maxKeyBytes'>): number {
@@ -41,8 +43,10 @@ export type HttpServerConfig = Pick<NodeConfig, 'maxKeyBytes'> & Partial<Pick<No
  * authTimeoutMs of connecting: idle or unauthenticated keep-alive sockets
  * cannot pile up and exhaust file descriptors.
  */
-export function createHttpServer(app: http.RequestListener & { readonly authenticatedSockets?: WeakSet<Socket> }, config: HttpServerConfig): http.Server {
-  const server = http.createServer({ maxHeaderSize: maxHeaderBytes(config) }, app);
+export function createHttpServer(app: http.RequestListener & { readonly authenticatedSockets?: WeakSet<Socket> }, config: HttpServerConfig, tls?: TlsServerSetup): http.Server {
+  const server = tls === undefined
+    ? http.createServer({ maxHeaderSize: maxHeaderBytes(config) }, app)
+    : httpsServer(app, config, tls);
   server.on('clientError', onClientError);
   const timeout = config.authTimeoutMs ?? 0;
   const authenticated = app.authenticatedSockets;
@@ -55,5 +59,16 @@ export function createHttpServer(app: http.RequestListener & { readonly authenti
       socket.once('close', () => clearTimeout(timer));
     });
   }
+  return server;
+}
+
+/** tlsHttp: the same app over HTTPS, certificate reloaded like the RESP tls-port's. */
+function httpsServer(app: http.RequestListener, config: HttpServerConfig, tls: TlsServerSetup): https.Server {
+  const server = https.createServer({ maxHeaderSize: maxHeaderBytes(config), ...tlsServerOptions(tls.material.pem, tls.authClients) }, app);
+  reloadBeforeEachConnection(server, tls);
+  server.on('secureConnection', (socket) => {
+    if (!clientCertAcceptable(socket, tls.authClients)) socket.destroy();
+  });
+  server.on('tlsClientError', (_err, socket) => socket.destroy());
   return server;
 }

@@ -38,13 +38,19 @@ import { startNodeTracing } from '../tracing/setup.js';
 import { replicationTracing } from '../tracing/replication-tracing.js';
 import { NodeTracing } from '../tracing/node-tracing.js';
 import { HttpTracing } from '../tracing/http-tracing.js';
+import { plainRespEnabled, tlsEnabled } from '../tls/settings.js';
+import { TlsMaterial } from '../tls/material.js';
+import type { TlsServerSetup } from '../tls/server.js';
 import { BackupManager } from '../backup/manager.js';
 import { backupAdminRouter } from '../backup/admin-routes.js';
 import { createBackupMetrics } from '../backup/metrics.js';
 import { shardOfNode } from '../../common/cluster-map.js';
 
 export interface NodeRuntime {
+  /** The plain RESP port, or the TLS port when plain RESP is off (--port 0 with --tls-port). */
   readonly respPort: number;
+  /** The RESP-over-TLS port (0: none). */
+  readonly tlsPort: number;
   readonly httpPort: number;
   readonly engine: Engine;
   readonly metrics: NodeMetrics;
@@ -57,6 +63,12 @@ export interface NodeRuntime {
 }
 
 export async function startNodeRuntime(config: NodeConfig, logger: Logger): Promise<NodeRuntime> {
+  // TLS files are read (and checked) before anything else starts: a bad certificate stops startup.
+  const tlsSetup: TlsServerSetup | null = tlsEnabled(config)
+    ? { material: new TlsMaterial({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaCertFile }, logger), authClients: config.tlsAuthClients }
+    : null;
+  // The RESP port clients are told about: the TLS one when plain RESP is off.
+  const clientRespPort = plainRespEnabled(config) ? config.port : config.tlsPort;
   const metrics = createNodeMetrics();
   const engine = openEngine(
     {
@@ -120,7 +132,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   try {
     // Before any client is served: the role, epoch and a new term are durable first.
     replication = new ReplicationManager(engine, config, logger, metrics.registry, {
-      respHost: announceHost, respPort: config.announcePort || config.port, busHost: announceHost, busPort: config.busPort,
+      respHost: announceHost, respPort: config.announcePort || clientRespPort, busHost: announceHost, busPort: config.busPort,
     }, tracing === null ? null : replicationTracing(tracing, engine.commits));
     busPort = await replication.listen(config.busPort, config.bind);
   } catch (err) {
@@ -169,7 +181,8 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   const table = createCommandTable();
   let ready = false;
   let resp: RespServer | undefined;
-  let respPort = config.port;
+  let respPort = clientRespPort;
+  let tlsPort = 0;
   const { server, dispatcher, pubsub } = createServerContext({
     keyspace: engine.keyspace,
     commits: engine.commits,
@@ -239,8 +252,13 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   });
 
   try {
-    respPort = await resp.listen(config.port, config.bind);
+    if (plainRespEnabled(config)) respPort = await resp.listen(config.port, config.bind);
+    if (tlsSetup !== null && config.tlsPort !== 0) {
+      tlsPort = await resp.listenTls(config.tlsPort, config.bind, tlsSetup);
+      if (!plainRespEnabled(config)) respPort = tlsPort;
+    }
   } catch (err) {
+    await resp.close(0);
     await replication.close();
     engine.close();
     metrics.close();
@@ -299,7 +317,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     tracing: nodeTracing === null ? undefined : new HttpTracing(nodeTracing),
   });
   // Sized for maxKeyBytes keys in URLs; answers unparseable requests with JSON errors.
-  const httpServer = createHttpServer(app, config);
+  const httpServer = createHttpServer(app, config, config.tlsHttp && tlsSetup !== null ? tlsSetup : undefined);
   httpServer.keepAliveTimeout = 65_000;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -326,6 +344,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   let closing: Promise<void> | undefined;
   return {
     respPort,
+    tlsPort,
     httpPort,
     engine,
     metrics,

@@ -5,6 +5,7 @@
  * Protocol handling per connection lives in connection.ts.
  */
 import net from 'node:net';
+import type tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { ClientRegistry, ClientState, CommandResult } from '../commands/types.js';
 import type { CommitScheduler } from '../engine/types.js';
@@ -17,6 +18,7 @@ import { ReplyWriter } from '../resp/encoder.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { CommandMetricsBuffer, type CommandStat } from './command-metrics-buffer.js';
 import type { NodeTracing } from '../tracing/node-tracing.js';
+import { createTlsServer, type TlsServerSetup } from '../tls/server.js';
 
 export interface RespServerOptions {
   config: NodeConfig;
@@ -33,6 +35,8 @@ export interface RespServerOptions {
   tracing?: NodeTracing | null;
 }
 
+const RESP_SOCKET_OPTIONS = { allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 };
+
 const MAX_CLIENTS_REPLY = '-ERR max number of clients reached\r\n';
 
 export class RespServer implements ClientRegistry, ConnectionHost {
@@ -46,6 +50,8 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   draining = false;
 
   private readonly server: net.Server;
+  /** The tls-port listener (docs/security.md), when configured. */
+  private tlsServer: tls.Server | null = null;
   private readonly conns = new Map<number, Connection>();
   private nextId = 1;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -62,7 +68,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     this.metrics = opts.metrics;
     this.commandMetrics = new CommandMetricsBuffer(opts.metrics, opts.commandLabel);
     this.tracing = opts.tracing ?? null;
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 }, (socket) => this.accept(socket));
+    this.server = net.createServer(RESP_SOCKET_OPTIONS, (socket) => this.accept(socket));
   }
 
   get count(): number {
@@ -79,15 +85,28 @@ export class RespServer implements ClientRegistry, ConnectionHost {
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host: string): Promise<number> {
+    return this.listenOn(this.server, port, host, 'RESP server error');
+  }
+
+  /** Starts the TLS listener (Redis's tls-port): the same protocol and limits over TLS. */
+  listenTls(port: number, host: string, setup: TlsServerSetup): Promise<number> {
+    const refused = (reason: string): void => this.metrics.rejectedConnections.inc({ reason });
+    this.tlsServer = createTlsServer(setup, RESP_SOCKET_OPTIONS, (socket) => this.accept(socket), refused);
+    return this.listenOn(this.tlsServer, port, host, 'RESP TLS server error');
+  }
+
+  private listenOn(server: net.Server, port: number, host: string, errorMessage: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        this.server.on('error', (err) => this.logger.error('RESP server error', { err: err.message }));
-        const timeout = Math.min(this.config.partialFrameTimeoutMs, this.authTimeoutMs() || Infinity);
-        this.sweepTimer = setInterval(() => this.sweep(), Math.min(1000, Math.max(25, Math.floor(timeout / 4))));
-        this.sweepTimer.unref();
-        resolve((this.server.address() as net.AddressInfo).port);
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.logger.error(errorMessage, { err: err.message }));
+        if (this.sweepTimer === null) {
+          const timeout = Math.min(this.config.partialFrameTimeoutMs, this.authTimeoutMs() || Infinity);
+          this.sweepTimer = setInterval(() => this.sweep(), Math.min(1000, Math.max(25, Math.floor(timeout / 4))));
+          this.sweepTimer.unref();
+        }
+        resolve((server.address() as net.AddressInfo).port);
       });
     });
   }
@@ -100,7 +119,8 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     this.closing ??= new Promise<void>((resolve) => {
       this.draining = true;
       if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
-      this.server.close();
+      if (this.server.listening) this.server.close();
+      this.tlsServer?.close();
       const force = setTimeout(() => {
         for (const c of this.conns.values()) c.kill();
       }, graceMs);

@@ -28,6 +28,8 @@ export interface NodeOptions {
    * ready until it has a cluster map, when /healthz does.
    */
   awaitReadyz?: boolean;
+  /** Replaces the plain-HTTP readiness probe (a node with --tls-http serves HTTPS only). */
+  ready?: (httpPort: number) => Promise<boolean>;
 }
 
 export interface RunningNode {
@@ -85,6 +87,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RunningNode> {
   const url = `http://127.0.0.1:${httpPort}`;
   await waitFor(`irisdb-node on port ${port} to be ready`, async () => {
     if (dead) throw new Error(`irisdb-node exited during startup:\n${stderr.slice(-4000)}`);
+    if (opts.ready !== undefined) return opts.ready(httpPort);
     const res = await fetch(`${url}${opts.awaitReadyz === false ? '/healthz' : '/readyz'}`).catch(() => null);
     return res !== null && res.status === 200;
   }, { timeoutMs: 30000 });
