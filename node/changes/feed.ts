@@ -59,6 +59,8 @@ export interface FeedOptions {
   /** Most events in one write (then the feed yields to the event loop). */
   readonly pageEvents: number;
   readonly keepaliveMs: number;
+  /** The keys the consumer's ACL user may read (absent: all); others are left out like other prefixes. */
+  readonly keyFilter?: (key: Buffer) => boolean;
 }
 
 export type FeedEnd =
@@ -158,6 +160,7 @@ export class ChangeFeed {
         if (seq < this.next || seq > limit) continue;
         upTo = seq;
         if (m.op !== 'clear' && (!startsWith(m.key, prefix) || !view.owned(seq, keySlot(m.key)))) continue;
+        if (m.op !== 'clear' && this.opts.keyFilter !== undefined && !this.opts.keyFilter(m.key)) continue;
         const ev = changeEvent(shard, termAt(history, seq)?.epoch ?? 0, seq, m, encoding);
         out += sseMessage('change', JSON.stringify(ev), ev.position);
         sentUpTo = seq;

@@ -47,7 +47,7 @@ export function clientInfoLine(c: ClientState, now: number, argvBytes = 0, ps: P
     + ` ssub=${reg?.shardSubscriptionCount(c) ?? 0} multi=${c.multi === null ? -1 : c.multi.queue.length}`
     + ` qbuf=${qbuf} qbuf-free=0 argv-mem=${argvBytes} multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=${omem}`
     + ` tot-mem=${qbuf + omem + argvBytes} events=r cmd=${c.lastCommand === '' ? 'NULL' : c.lastCommand}`
-    + ` user=default redir=-1 resp=${c.protocol}\n`;
+    + ` user=${c.aclUser ?? 'default'} redir=-1 resp=${c.protocol}\n`;
 }
 
 function argvBytes(argv: Buffer[]): number {

@@ -7,6 +7,7 @@ import { defineCommand } from './meta.js';
 import { parseInt64 } from './args.js';
 import { helpReply } from './client.js';
 import { clusterView, myNodeId, type ClusterNodeView, type ClusterView } from './cluster-view.js';
+import { readableKeys } from '../acl/enforce.js';
 
 export function clusterInfoText(view: ClusterView): string {
   let assigned = 0;
@@ -81,7 +82,10 @@ function countkeysinslot(ctx: CommandContext, argv: Buffer[]): Reply {
   const slot = parseInt64(argv[2]!);
   if (slot === null) return Errors.notInteger();
   if (slot < 0 || slot >= SLOT_COUNT) return error('ERR Invalid slot');
-  return integer(ctx.server.keyspace.countInSlot(Number(slot), ctx.now));
+  const readable = readableKeys(ctx.server, ctx.client);
+  if (readable === null) return integer(ctx.server.keyspace.countInSlot(Number(slot), ctx.now));
+  // A user limited to key patterns counts only the keys it may read (O(keys in the slot)).
+  return integer(ctx.server.keyspace.keysInSlot(Number(slot), Number.MAX_SAFE_INTEGER, ctx.now).filter(readable).length);
 }
 
 function getkeysinslot(ctx: CommandContext, argv: Buffer[]): Reply {
@@ -90,7 +94,11 @@ function getkeysinslot(ctx: CommandContext, argv: Buffer[]): Reply {
   const count = parseInt64(argv[3]!);
   if (count === null) return Errors.notInteger();
   if (slot < 0 || slot >= SLOT_COUNT || count < 0) return error('ERR Invalid slot or number of keys');
-  const keys = ctx.server.keyspace.keysInSlot(Number(slot), Math.min(Number(count), Number.MAX_SAFE_INTEGER), ctx.now);
+  const readable = readableKeys(ctx.server, ctx.client);
+  // A user limited to key patterns gets only the keys it may read (at most `count` of them).
+  const keys = readable === null
+    ? ctx.server.keyspace.keysInSlot(Number(slot), Math.min(Number(count), Number.MAX_SAFE_INTEGER), ctx.now)
+    : ctx.server.keyspace.keysInSlot(Number(slot), Number.MAX_SAFE_INTEGER, ctx.now).filter(readable).slice(0, Number(count));
   return array(keys.map((k) => bulk(k)));
 }
 

@@ -12,7 +12,7 @@ const ACL_ORDER = ['keyspace', 'read', 'write', 'set', 'sortedset', 'list', 'has
   'connection', 'transaction', 'scripting'];
 
 /** Categories for a spec without Redis metadata (a command IrisDB adds itself). */
-function derivedAcl(spec: CommandSpec): string[] {
+export function derivedAcl(spec: CommandSpec): string[] {
   const cats = new Set<string>();
   if (spec.flags.includes('write')) cats.add('write');
   if (spec.flags.includes('readonly')) cats.add('read');

@@ -7,6 +7,7 @@ import { sanitize } from './options.js';
 import { clientCommand, validateClientName } from './client.js';
 import { discardTransaction } from './transaction-state.js';
 import { passwordMatches } from '../server/password.js';
+import { logAuthFailure } from '../acl/enforce.js';
 
 /** The Redis version IrisDB answers as (HELLO, INFO redis_version): the release its behaviour matches. */
 export const REDIS_COMPAT_VERSION = '7.0.15';
@@ -23,12 +24,33 @@ function ping(ctx: CommandContext, argv: Buffer[]): Reply {
   return argv.length === 1 ? PONG : bulk(argv[1]!);
 }
 
-/** The only user is "default", with requirePass as its password (none = any password works). */
+/**
+ * Authenticates the connection as `user` on success. With ACLs (the node's
+ * store) any enabled user with a matching password (or nopass); a failure is
+ * logged in ACL LOG. Without (unit-test contexts): only "default", with
+ * requirePass as its password (none = any password works).
+ */
 function checkCredentials(ctx: CommandContext, user: Buffer, pass: Buffer): boolean {
+  const acl = ctx.server.acl;
+  if (acl !== undefined) {
+    const name = user.toString('utf8');
+    const found = acl.authenticate(name, pass);
+    if (found === null) {
+      logAuthFailure(ctx.server, acl, ctx.client, name);
+      return false;
+    }
+    ctx.client.aclUser = found.name;
+    return true;
+  }
   if (user.length !== 7 || user.toString('latin1') !== 'default') return false;
   const required = ctx.server.config.requirePass;
   if (required === '') return true;
   return passwordMatches(required, pass);
+}
+
+/** Whether "default" needs a password (AUTH <password> needs one; HELLO without AUTH does not). */
+function defaultNeedsPassword(server: ServerContext): boolean {
+  return server.acl !== undefined ? !server.acl.defaultOpen() : server.config.requirePass !== '';
 }
 
 function auth(ctx: CommandContext, argv: Buffer[]): Reply {
@@ -36,7 +58,7 @@ function auth(ctx: CommandContext, argv: Buffer[]): Reply {
   let user: Buffer;
   let pass: Buffer;
   if (argv.length === 2) {
-    if (ctx.server.config.requirePass === '') {
+    if (ctx.server.acl !== undefined ? ctx.server.acl.get('default')?.nopass === true : ctx.server.config.requirePass === '') {
       return error('ERR AUTH <password> called without any password configured for the default user. '
         + 'Are you sure your configuration is correct?');
     }
@@ -86,7 +108,7 @@ function hello(ctx: CommandContext, argv: Buffer[]): Reply {
     if (!checkCredentials(ctx, user, pass)) return WRONGPASS;
     client.authenticated = true;
   }
-  if (ctx.server.config.requirePass !== '' && !client.authenticated) {
+  if (defaultNeedsPassword(ctx.server) && !client.authenticated) {
     return error('NOAUTH HELLO must be called with the client already authenticated, otherwise the '
       + 'HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP '
       + 'protocol version at the same time');
@@ -142,7 +164,8 @@ function reset(ctx: CommandContext): Reply {
   c.name = '';
   c.readonly_ = false;
   c.asking = false;
-  c.authenticated = ctx.server.config.requirePass === '';
+  c.authenticated = !defaultNeedsPassword(ctx.server);
+  c.aclUser = undefined;
   return simple('RESET');
 }
 

@@ -16,6 +16,7 @@ import { RUN_IN_MULTI, discardTransaction } from './transaction-state.js';
 import { queueCommand } from './transactions-queue.js';
 import type { InfoCounters } from './info-counters.js';
 import { SUBSCRIBED_MODE_COMMANDS, subscribedModeError } from './pubsub.js';
+import { enforceAcl } from '../acl/enforce.js';
 import { FENCE_WAIT_MAX_MS, SERVE, TRYAGAIN_MSG, route, routeStateOf, type Route } from '../cluster/routing.js';
 
 /** Per-command facts computed once from the table. */
@@ -146,8 +147,14 @@ export class CommandDispatcher {
     if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity || spec.handler === undefined) {
       return this.reject(client, entry, `ERR wrong number of arguments for '${entry.fullname}' command`);
     }
-    if (!entry.noAuth && !client.authenticated && server.config.requirePass !== '') {
+    const acl = server.acl;
+    if (!entry.noAuth && !client.authenticated && (acl !== undefined ? !acl.defaultOpen() : server.config.requirePass !== '')) {
       return this.reject(client, entry, NOAUTH);
+    }
+    if (acl !== undefined && !entry.noAuth) {
+      // Redis checks ACLs after NOAUTH and before any cluster redirection.
+      const denied = enforceAcl(server, acl, client, entry.fullname, argv);
+      if (denied !== null) return this.reject(client, entry, denied);
     }
     if (entry.multiKey && commandSlot(spec, argv) === -2 && !this.crossSlotAllowed(server, client, entry.write)) {
       if (client.multi !== null) client.multi.aborted = true;

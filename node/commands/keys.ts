@@ -6,6 +6,7 @@ import { ExpireFlag, expireAt, parseExpireFlags } from './options.js';
 import { optionName, parseInt64, parseScanCursor } from './args.js';
 import { compileGlob } from './glob.js';
 import { storedExpiry } from './limits.js';
+import { readableKeys } from '../acl/enforce.js';
 
 function del(ctx: CommandContext, argv: Buffer[]): Reply {
   const ks = ctx.server.keyspace;
@@ -79,6 +80,27 @@ function persist(ctx: CommandContext, argv: Buffer[]): Reply {
 
 const NO_KEYS = (): boolean => false;
 
+/** `match` narrowed to the keys the connection's ACL user may read (node/acl/enforce.ts). */
+function withReadable(ctx: CommandContext, match: ((key: Uint8Array) => boolean) | undefined): ((key: Uint8Array) => boolean) | undefined {
+  const readable = readableKeys(ctx.server, ctx.client);
+  if (readable === null) return match;
+  return match === undefined ? readable : (k) => readable(k) && match(k);
+}
+
+/** DBSIZE; a user limited to key patterns gets the count of the keys it may read (O(N), documented). */
+function dbsize(ctx: CommandContext): Reply {
+  const readable = readableKeys(ctx.server, ctx.client);
+  if (readable === null) return integer(ctx.server.keyspace.size());
+  let n = 0;
+  let cursor = 0n;
+  do {
+    const page = ctx.server.keyspace.scan(cursor, 1000, ctx.now, readable);
+    n += page.keys.length;
+    cursor = page.cursor;
+  } while (cursor !== 0n);
+  return integer(n);
+}
+
 function scan(ctx: CommandContext, argv: Buffer[]): Reply {
   const cursor = parseScanCursor(argv[1]!);
   if (cursor === null) return error('ERR invalid cursor');
@@ -105,6 +127,7 @@ function scan(ctx: CommandContext, argv: Buffer[]): Reply {
   count = Math.min(count, ctx.server.config.maxScanLimit);
   // Every key here is a string: TYPE string keeps them all, any other type none.
   if (typeName !== null && typeName !== 'string') match = NO_KEYS;
+  match = withReadable(ctx, match);
   const page = ctx.server.keyspace.scan(cursor, count, ctx.now, match);
   const keys: Reply[] = new Array(page.keys.length);
   for (let i = 0; i < page.keys.length; i++) keys[i] = bulk(page.keys[i]!);
@@ -114,7 +137,7 @@ function scan(ctx: CommandContext, argv: Buffer[]): Reply {
 /** KEYS walks the whole keyspace in pages (as Redis does, O(N)). */
 function keys(ctx: CommandContext, argv: Buffer[]): Reply {
   const pattern = argv[1]!;
-  const match = pattern.length === 1 && pattern[0] === 0x2a ? undefined : compileGlob(pattern);
+  const match = withReadable(ctx, pattern.length === 1 && pattern[0] === 0x2a ? undefined : compileGlob(pattern));
   const out: Reply[] = [];
   let cursor = 0n;
   do {
@@ -132,9 +155,10 @@ function keys(ctx: CommandContext, argv: Buffer[]): Reply {
 function randomkey(ctx: CommandContext): Reply {
   const ks = ctx.server.keyspace;
   if (ks.size() === 0) return NULL;
+  const readable = withReadable(ctx, undefined);
   let cursor = 0n;
   for (let pages = 0; pages < 16; pages++) {
-    const page = ks.scan(cursor, 64, ctx.now);
+    const page = ks.scan(cursor, 64, ctx.now, readable);
     if (page.keys.length > 0) return bulk(page.keys[Math.floor(Math.random() * page.keys.length)]!);
     cursor = page.cursor;
     if (cursor === 0n) break;
@@ -168,7 +192,7 @@ export const keyCommands: readonly CommandSpec[] = [
   defineCommand('persist', persist),
   defineCommand('scan', scan),
   defineCommand('keys', keys),
-  defineCommand('dbsize', (ctx) => integer(ctx.server.keyspace.size())),
+  defineCommand('dbsize', dbsize),
   defineCommand('randomkey', randomkey),
   defineCommand('flushdb', flush),
   defineCommand('flushall', flush),

@@ -9,6 +9,7 @@
 import type { CommandFlag, CommandSpec, CommandContext, CommandResult } from './types.js';
 import { EXTRA_META } from './meta-extra.js';
 import { PUBSUB_META } from './pubsub-meta.js';
+import { ACL_META } from './acl-meta.js';
 
 export interface KeySpecMeta {
   readonly notes?: string;
@@ -152,6 +153,7 @@ export const COMMAND_META: Readonly<Record<string, CommandMeta>> = {
   "unwatch": {arity: 1,flags: ["noscript","loading","stale","fast","allow_busy"],keys: [0,0,0],acl: ["fast","transaction"],tips: [],keySpec: null,summary: "Forget about all watched keys",since: "2.2.0",group: "transactions",complexity: "O(1)"},
   ...PUBSUB_META,
   ...EXTRA_META,
+  ...ACL_META,
 };
 
 export type Handler = (ctx: CommandContext, argv: Buffer[]) => CommandResult;

@@ -16,6 +16,7 @@ import type { LatencyMonitor } from './latency.js';
 import type { CommandStats } from './command-stats.js';
 import type { PubSubHub } from '../pubsub/hub.js';
 import type { KeyspaceNotifier } from '../pubsub/keyspace-notifier.js';
+import type { AclStore } from '../acl/store.js';
 
 export type CommandFlag =
   | 'write'
@@ -76,6 +77,8 @@ export interface ClientState {
   lastInteractionAt: number;
   lastCommand: string;
   authenticated: boolean;
+  /** The ACL user the connection runs as once authenticated (absent: "default"). */
+  aclUser?: string;
   /** READONLY mode (cluster replica reads). */
   readonly_: boolean;
   /** ASKING flag, valid for the next command only. */
@@ -142,6 +145,8 @@ export interface ServerContext {
   readonly watches: WatchRegistry;
   /** Pub/Sub subscriptions and delivery (absent in contexts built by hand in unit tests). */
   readonly pubsub?: PubSubHub<ClientState>;
+  /** ACL users and rules (absent in contexts built by hand in unit tests: everything allowed, requirePass only). */
+  readonly acl?: AclStore;
   /** Keyspace notifications: write handlers run through it (commands/invoke.ts). */
   readonly keyspaceEvents?: KeyspaceNotifier;
   /** INFO stats/errorstats counters the dispatcher keeps. */

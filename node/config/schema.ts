@@ -46,6 +46,9 @@ export interface NodeConfig {
   httpAllowedHosts: string;
   metricsRequirePass: boolean;
   authTimeoutMs: number;
+  aclfile: string;
+  aclfileCheckMs: number;
+  acllogMaxLen: number;
   maxMultiCommands: number;
   maxMultiBytes: number;
   maxClients: number;
@@ -124,6 +127,9 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'httpAllowedHosts', type: 'string', default: '*.svc,*.svc.cluster.local', help: 'Host names HTTP requests may name besides IP addresses, localhost, announceHost and nodeName (DNS-rebinding guard): comma-separated names, *.suffix, or * for any' },
   { key: 'metricsRequirePass', type: 'bool', default: false, help: 'with requirePass, /metrics also needs the password (as the KV API does)' },
   { key: 'authTimeoutMs', type: 'int', default: 10000, min: 0, max: 3600000, help: 'with requirePass, a RESP or HTTP connection that has not authenticated this long after connecting (RESP: or after RESET) is closed (0: never)' },
+  { key: 'aclfile', type: 'string', default: '', help: 'Redis aclfile with the ACL users (user <name> <rules>...); the default user keeps requirePass unless the file defines it; ACL LOAD/SAVE read and write it; in a cluster every node reads the same file' },
+  { key: 'aclfileCheckMs', type: 'int', default: 1000, min: 0, max: 3600000, help: 'how often the aclfile is checked for changes and reloaded (a file that does not parse is logged and ignored; 0: only at start and ACL LOAD)' },
+  { key: 'acllogMaxLen', type: 'int', default: 128, min: 0, max: 1000000, help: "most ACL LOG entries kept (denials and failed authentications); Redis's acllog-max-len" },
   { key: 'maxClients', type: 'int', default: 10000, min: 1, max: 1000000, help: 'maximum simultaneous RESP connections' },
   { key: 'maxBulkBytes', type: 'bytes', default: 64 * MiB, min: 1, max: 512 * MiB, help: 'largest bulk string a RESP request may declare' },
   { key: 'maxArgs', type: 'int', default: 100000, min: 1, max: 10000000, help: 'most arguments in one RESP command' },

@@ -9,6 +9,7 @@ import { batchRoutes } from './batch-routes.js';
 import { changesRoutes } from './changes-routes.js';
 import { browserGuard } from './browser-guard.js';
 import { type AuthenticatedSockets, clientAuth } from './client-auth.js';
+import { aclAuth } from './acl-http.js';
 import type { HttpDeps } from './deps.js';
 import { HttpError, sendError, toHttpError } from './errors.js';
 import { type ForwardDeps, tryForward } from './forward.js';
@@ -57,7 +58,16 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
 
   // With requirePass the KV API needs the same password as RESP AUTH; the OpenAPI document and probes stay open.
   const authenticatedSockets: AuthenticatedSockets = new WeakSet();
-  if (deps.config.requirePass !== '') {
+  const acl = deps.acl;
+  if (acl !== undefined) {
+    // ACL users (node/http/acl-http.ts): every /v1 request runs as a user, "default" when it is open.
+    const auth = aclAuth(acl, authenticatedSockets, deps.now);
+    app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
+      if (req.path === '/openapi.json') next();
+      else auth(req, res, next);
+    });
+    if (deps.config.metricsRequirePass && !acl.defaultOpen()) app.use('/metrics', auth);
+  } else if (deps.config.requirePass !== '') {
     const auth = clientAuth(deps.config.requirePass, authenticatedSockets);
     app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
       if (req.path === '/openapi.json') next();

@@ -17,6 +17,7 @@ import { HttpError, badRequest } from './errors.js';
 import type { SchemaRegistry } from './json-schema.js';
 import { encodeBytes } from './codec.js';
 import type { RouteDef } from './route-table.js';
+import { requirePermission } from './acl-http.js';
 
 export type BatchResult =
   | ({ op: 'get'; found: true } & ReturnType<typeof entryJson>)
@@ -32,6 +33,9 @@ function preconditionFailed(i: number, op: BatchOp, current: Entry | null): Http
     op: i, key: k.text, keyEncoding: k.encoding, currentVersion: current === null ? null : current.version,
   });
 }
+
+/** The Redis command each batch op stands for, for ACL checks. */
+const BATCH_CMD = { get: Buffer.from('get'), put: Buffer.from('set'), delete: Buffer.from('del') } as const;
 
 export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[] {
   const { keyspace, commits, config } = deps;
@@ -69,6 +73,7 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
     const writes = ops.some((o) => o.op !== 'get');
     // A batch with writes is served by the primary and acknowledged as a write: the level applies to read-only batches.
     const level = writes ? 'default' : consistencyOf(req);
+    for (const op of ops) requirePermission(deps.acl, req, res, [BATCH_CMD[op.op], op.key, ...(op.op === 'put' ? [op.value] : [])], deps.now());
     await routeKeys(deps.keyRouter, ops.map((o) => o.key), writes, readsFromReplica(level));
     const now = deps.now();
     const expiries = ops.map((op, i) => {

@@ -18,6 +18,7 @@ import { scanShards, targetUrl } from './forward-target.js';
 import { encodingParam, keyTooLarge, queryParam } from './params.js';
 import type { RouteDef } from './route-table.js';
 import { prefixFromRequest } from './scan-routes.js';
+import { readableKeyFilter, requirePermission } from './acl-http.js';
 
 /** How long EventSource waits before reconnecting (the SSE `retry:` field). */
 const RETRY_MS = 1000;
@@ -67,6 +68,9 @@ export function changesRoutes(deps: HttpDeps): RouteDef[] {
     if (src === undefined) throw new HttpError(404, 'not_found', 'this node has no change feed');
     const prefix = prefixFromRequest(req);
     if (prefix.length > config.maxKeyBytes) throw keyTooLarge(prefix.length, config.maxKeyBytes, 'prefix');
+    // ACL: the feed stands for a read of every key it shows; a user limited to key patterns sees only those.
+    requirePermission(deps.acl, req, res, [Buffer.from('scan'), Buffer.from('0')], deps.now());
+    const readable = readableKeyFilter(deps.acl, res);
     const encoding = encodingParam(req, 'encoding');
     const from = startFrom(req);
     const mine = src.shard();
@@ -109,6 +113,7 @@ export function changesRoutes(deps: HttpDeps): RouteDef[] {
       res.write(`retry: ${RETRY_MS}\n` + sseMessage('hello', JSON.stringify({ shard: mine, node: config.nodeName, position }), position));
       const feed = new ChangeFeed(src, sinkOf(res), {
         shard: mine, fromSeq: decision.fromSeq, prefix, encoding, pageEvents: config.changeFeedPageEvents, keepaliveMs: config.changeFeedKeepaliveMs,
+        ...(readable === null ? {} : { keyFilter: readable }),
       });
       const end = await feed.run();
       if (end.kind === 'gone') {

@@ -9,6 +9,7 @@ import type { NodeMetrics } from '../observability/metrics.js';
 import type { ChangeLogSource } from '../changes/feed.js';
 import type { HttpReadConsistency } from './consistency.js';
 import type { HttpTracing } from '../tracing/http-tracing.js';
+import type { AclStore } from '../acl/store.js';
 
 export interface HttpDeps {
   keyspace: Keyspace;
@@ -32,6 +33,8 @@ export interface HttpDeps {
   tracing?: HttpTracing;
   /** Read consistency levels (strong confirmation, replica lag); absent: every level reads as default. */
   consistency?: HttpReadConsistency;
+  /** ACL users and rules (absent: requirePass alone, every key allowed, as in unit tests). */
+  acl?: AclStore;
   /** Mounted under /admin when present (the runtime's admin API). */
   admin?: express.Router;
 }

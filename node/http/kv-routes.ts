@@ -11,6 +11,7 @@ import { type Conditions, conditionsFromRequest, encodingParam, enumParam, keyFr
 import type { RouteDef } from './route-table.js';
 import { consistencyOf, finishRead } from './consistency.js';
 import { readsFromReplica } from '../cluster/read-consistency.js';
+import { requirePermission } from './acl-http.js';
 
 const PATH = '/v1/kv/{key}';
 /** No capture groups: express must not decodeURIComponent binary keys. */
@@ -40,6 +41,11 @@ function setEntryHeaders(res: Response, entry: Entry): void {
   res.setHeader('Cache-Control', 'no-cache');
 }
 
+/** The Redis commands the KV routes stand for, for ACL checks. */
+const GET_CMD = Buffer.from('get');
+const SET_CMD = Buffer.from('set');
+const DEL_CMD = Buffer.from('del');
+
 export function kvRoutes(deps: HttpDeps): RouteDef[] {
   const { keyspace, commits, config } = deps;
 
@@ -49,6 +55,7 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
     const encoding = encodingParam(req, 'encoding');
     const cond = conditionsFromRequest(req);
     const level = consistencyOf(req);
+    requirePermission(deps.acl, req, res, [GET_CMD, key], deps.now());
     await routeKeys(deps.keyRouter, [key], false, readsFromReplica(level));
     const entry = keyspace.get(key, deps.now());
     await awaitReadCommit(commits);
@@ -91,6 +98,7 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
     const now = deps.now();
     const ttl = res.locals.ttl as number | null;
     const expiresAt = ttl === null ? null : now + ttl;
+    requirePermission(deps.acl, req, res, [SET_CMD, key, value], now);
     await routeKeys(deps.keyRouter, [key], true);
     // Check and write in one synchronous step: no other request can interleave (CAS).
     const version = applyWrite(() => {
@@ -105,6 +113,7 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
   async function deleteKey(req: Request, res: Response): Promise<void> {
     const key = keyFromRequest(req, config);
     const cond = conditionsFromRequest(req);
+    requirePermission(deps.acl, req, res, [DEL_CMD, key], deps.now());
     await routeKeys(deps.keyRouter, [key], true);
     const now = deps.now();
     const deleted = applyWrite(() => {

@@ -11,6 +11,7 @@ import { scanShards } from './forward-target.js';
 import { clusterScanPage } from './scan-cluster.js';
 import { boolParam, encodingParam, intParam, keyTooLarge, queryParam } from './params.js';
 import type { RouteDef } from './route-table.js';
+import { readableKeyFilter, requirePermission } from './acl-http.js';
 
 /**
  * The prefix bytes. The query parser has already percent-decoded the value
@@ -41,6 +42,8 @@ function rawQueryValue(url: string, name: string): string | null {
   return null;
 }
 
+const SCAN_CMD = Buffer.from('scan');
+
 export function scanRoutes(deps: HttpDeps): RouteDef[] {
   const { keyspace, commits, config } = deps;
   const defaultLimit = Math.min(100, config.maxScanLimit);
@@ -52,6 +55,9 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
     const limit = intParam(req, 'limit', 1, config.maxScanLimit, defaultLimit);
     const encoding = encodingParam(req, 'encoding');
     const values = boolParam(req, 'values', true);
+    requirePermission(deps.acl, req, res, [SCAN_CMD, Buffer.from('0')], deps.now());
+    // A user restricted to key patterns sees only the keys it may read (Redis's SCAN would list them all).
+    const readable = readableKeyFilter(deps.acl, res);
     // In a cluster any node walks every shard (scan-cluster.ts); the pages it asks for are served from local keys.
     const map = deps.clusterMap?.() ?? null;
     if (map !== null && !isForwarded(req) && scanShards(map).every((s) => s.target !== null)) {
@@ -80,7 +86,8 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
     await awaitReadCommit(commits);
     // Strong: this primary confirms it still leads (a cluster scan forwards ?consistency to every shard's primary).
     await finishRead(deps.consistency, consistencyOf(req), res);
-    const items = page.entries.map((e) => entryJson(e.key, e.entry, encoding, values));
+    const shown = readable === null ? page.entries : page.entries.filter((e) => readable(e.key));
+    const items = shown.map((e) => entryJson(e.key, e.entry, encoding, values));
     res.status(200).json({ items, cursor: page.next === null ? null : encodeCursor(page.next) });
   }
 

@@ -17,6 +17,8 @@ import { createReadConfirmer, httpReadConsistency } from '../cluster/read-confir
 import { createHttpServer } from '../http/server.js';
 import { runtimeInfoSections } from './info.js';
 import { createServerContext } from './server-context.js';
+import { watchAclFile } from '../acl/file-io.js';
+import { disconnectUsers } from '../commands/acl-users.js';
 import { attachPubSubToCluster } from '../pubsub/cluster-wiring.js';
 import { registerPubSubMetrics } from '../pubsub/metrics.js';
 import { ReplicationManager } from '../replication/manager.js';
@@ -183,7 +185,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   let resp: RespServer | undefined;
   let respPort = clientRespPort;
   let tlsPort = 0;
-  const { server, dispatcher, pubsub } = createServerContext({
+  const { server, dispatcher, pubsub, acl } = createServerContext({
     keyspace: engine.keyspace,
     commits: engine.commits,
     config,
@@ -217,6 +219,10 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     },
   });
 
+  // Every node of a cluster reads the same aclfile: an edit applies within aclfileCheckMs (docs/security.md).
+  const stopAclWatch = config.aclfile !== '' && config.aclfileCheckMs > 0
+    ? watchAclFile(acl, config.aclfileCheckMs, logger, (names) => disconnectUsers(server, names))
+    : () => {};
   // PUBLISH reaches every node of the cluster map, SPUBLISH the shard's members, over the authenticated bus.
   const pubsubCluster = attachPubSubToCluster({
     hub: pubsub, cluster, logger,
@@ -312,6 +318,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       whenLifted: (slot) => cluster.whenLifted(slot),
     },
     changes: changeFeeds,
+    acl,
     consistency: httpReadConsistency(replication, readConfirmer),
     admin: config.adminToken !== '' ? adminRoutes(config.adminToken) : undefined,
     tracing: nodeTracing === null ? undefined : new HttpTracing(nodeTracing),
@@ -355,6 +362,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     close() {
       closing ??= (async () => {
         ready = false;
+        stopAclWatch();
         engine.stopActiveExpiry();
         // Change feed streams never end by themselves: end them, or the HTTP server would wait for shutdownTimeoutMs.
         changeFeeds.shutdown();

@@ -17,6 +17,9 @@ import type { CommitScheduler, EngineStats, Keyspace } from '../engine/types.js'
 import { PubSubHub } from '../pubsub/hub.js';
 import { KeyspaceNotifier } from '../pubsub/keyspace-notifier.js';
 import { pubsubHubOptions } from '../pubsub/config.js';
+import { AclStore } from '../acl/store.js';
+import { catalogFromTable } from '../acl/catalog.js';
+import { diskAclFileIo } from '../acl/file-io.js';
 
 export interface ServerContextDeps {
   readonly keyspace: Keyspace;
@@ -49,6 +52,8 @@ export interface AssembledServer {
   readonly dispatcher: CommandDispatcher;
   /** The node's Pub/Sub (closed connections leave it; the runtime attaches the cluster forwarder). */
   readonly pubsub: PubSubHub<ClientState>;
+  /** ACL users (RESP and HTTP check them; the runtime watches the aclfile). */
+  readonly acl: AclStore;
 }
 
 export function createServerContext(deps: ServerContextDeps): AssembledServer {
@@ -61,7 +66,12 @@ export function createServerContext(deps: ServerContextDeps): AssembledServer {
   const dispatcher = new CommandDispatcher(deps.commands, { watches, counters: infoCounters }, { fenceWaitMs: deps.fenceWaitMs });
   const pubsub = new PubSubHub<ClientState>(pubsubHubOptions(deps.config, (c, bytes) => deps.onPubSubLimitDisconnect?.(c, bytes)));
   const keyspaceEvents = new KeyspaceNotifier(pubsub, deps.keyspace, deps.commits);
+  // Throws (the node does not start) when the aclfile does not parse, as Redis does.
+  const acl = new AclStore(catalogFromTable(deps.commands), {
+    requirePass: deps.config.requirePass, aclfile: deps.config.aclfile ?? '', logMaxLen: deps.config.acllogMaxLen ?? 128, io: diskAclFileIo,
+  });
   const server: ServerContext = {
+    acl,
     keyspace: deps.keyspace,
     commits: deps.commits,
     config: deps.config,
@@ -88,5 +98,5 @@ export function createServerContext(deps: ServerContextDeps): AssembledServer {
     execute: (client: ClientState, argv: Buffer[]) => dispatcher.execute(server, client, argv),
     now: () => deps.now(),
   };
-  return { server, dispatcher, pubsub };
+  return { server, dispatcher, pubsub, acl };
 }
