@@ -229,16 +229,16 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     creds: { secret: config.adminToken, name: config.nodeName },
     backlogBytes: config.pubsubPeerBacklogBytes,
     addBusHandler: (h) => replication.addBusHandler(h),
+    replicaPeers: () => {
+      const st = replication.status();
+      return st.role !== 'primary' ? [] : st.replicas.filter((r) => r.connected).map((r) => ({ name: r.name, host: r.host, busPort: r.busPort }));
+    },
   });
   registerPubSubMetrics(metrics.registry, {
     kindCount: (kind) => pubsub.kindCount(kind),
     get outputLimitDisconnections() { return pubsub.outputLimitDisconnections; },
     droppedForwards: () => pubsubCluster.bus.dropped,
   });
-    replicaPeers: () => {
-      const st = replication.status();
-      return st.role !== 'primary' ? [] : st.replicas.filter((r) => r.connected).map((r) => ({ name: r.name, host: r.host, busPort: r.busPort }));
-    },
 
   const nodeTracing = tracing === null ? null
     : new NodeTracing({ tracing, commits: engine.commits, commands: table, logger, minSyncReplicas: () => config.minSyncReplicas });
