@@ -143,7 +143,9 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
     const setOpsBaseline = await setLoad(load, delay(BASELINE_MS));
 
     const t0 = performance.now();
-    const rec = await source.client.createBackup({ destination: url });
+    // BENCH_BACKUP_MAX_RATE (bytes/s per node): the backup's read pace limit, to see what it buys the foreground.
+    const rate = process.env.BENCH_BACKUP_MAX_RATE;
+    const rec = await source.client.createBackup({ destination: url, ...(rate !== undefined ? { maxBytesPerSecond: Number(rate) } : {}) });
     const finished = waitFor('the backup', async () => {
       const b = await source.client.backup(rec.id);
       if (b.phase === 'Failed') throw new Error(`backup failed: ${b.message ?? ''}`);

@@ -17,6 +17,8 @@ export interface BackupJobRequest {
   readonly compression?: ChunkCompression;
   /** Uncompressed bytes per chunk (default 4 MiB). */
   readonly chunkBytes?: number;
+  /** Rows read per second at most, in bytes (key + value + 32 per row); absent: as fast as it goes. */
+  readonly maxBytesPerSecond?: number;
 }
 
 export interface BackupJobStatus {

@@ -9,6 +9,8 @@ import { checkBackupId } from '../../common/backup/manifest.js';
 import { BackupRefused, type BackupManager } from './manager.js';
 
 const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+/** 64 KiB/s: below it a backup of any size would take days. */
+const MIN_RATE = 64 * 1024;
 
 export function backupAdminRouter(manager: BackupManager): Router {
   const router = express.Router();
@@ -37,7 +39,7 @@ export function backupAdminRouter(manager: BackupManager): Router {
 function parseJobRequest(v: unknown): BackupJobRequest {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest('body must be a JSON object');
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!['id', 'cluster', 'destination', 'compression', 'chunkBytes'].includes(k)) throw badRequest(`unknown field ${k}`);
+  for (const k of Object.keys(o)) if (!['id', 'cluster', 'destination', 'compression', 'chunkBytes', 'maxBytesPerSecond'].includes(k)) throw badRequest(`unknown field ${k}`);
   if (typeof o.id !== 'string') throw badRequest('id must be a string');
   try {
     checkBackupId(o.id);
@@ -51,6 +53,9 @@ function parseJobRequest(v: unknown): BackupJobRequest {
   if (o.compression !== undefined && o.compression !== 'gzip' && o.compression !== 'brotli') throw badRequest('compression must be gzip or brotli');
   if (o.chunkBytes !== undefined && (!Number.isInteger(o.chunkBytes) || (o.chunkBytes as number) < 4096 || (o.chunkBytes as number) > MAX_CHUNK_BYTES)) {
     throw badRequest(`chunkBytes must be an integer in 4096..${MAX_CHUNK_BYTES}`);
+  }
+  if (o.maxBytesPerSecond !== undefined && (!Number.isInteger(o.maxBytesPerSecond) || (o.maxBytesPerSecond as number) < MIN_RATE)) {
+    throw badRequest(`maxBytesPerSecond must be an integer of at least ${MIN_RATE}`);
   }
   return o as unknown as BackupJobRequest;
 }

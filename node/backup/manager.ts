@@ -77,7 +77,7 @@ export class BackupManager {
     void runShardBackup({
       backupId: req.id, cluster: req.cluster, shard: shard.id, node: this.deps.nodeName, slots: shard.slots,
       mapEpoch: shard.mapEpoch, shardEpoch: this.deps.shardEpoch(), dbFile: this.deps.dbFile,
-      compression: req.compression ?? 'gzip', chunkBytes: req.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+      compression: req.compression ?? 'gzip', chunkBytes: req.chunkBytes ?? DEFAULT_CHUNK_BYTES, maxBytesPerSecond: req.maxBytesPerSecond ?? null,
       destination: dest, now: this.deps.now,
     }, job.progress).then((r) => {
       job.manifest = { key: r.key, sha256: r.sha256 };

@@ -8,6 +8,7 @@
  * to the event loop between chunks, so clients are served meanwhile.
  */
 import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { keySlot, SLOT_COUNT } from '../../common/slot.js';
 import { rangesToSlots, type SlotRange } from '../../common/cluster-map.js';
 import type { BackupDestination } from '../../common/backup/destination.js';
@@ -35,6 +36,8 @@ export interface ShardBackupInput {
   readonly dbFile: string;
   readonly compression: ChunkCompression;
   readonly chunkBytes: number;
+  /** Read pace limit (bytes of rows per second), null: none. */
+  readonly maxBytesPerSecond?: number | null;
   readonly destination: BackupDestination;
   readonly now: () => number;
 }
@@ -64,6 +67,8 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
     progress.keysTotal = reader.totalKeys;
     let rows: StoredRow[] = [];
     let rowBytesSoFar = 0;
+    let readBytes = 0;
+    const startedMs = performance.now();
     for (let end = false; !end;) {
       // Small synchronous slices, the event loop served between them; a chunk gathers several.
       const page = reader.next(PAGE_BYTES, PAGE_ROWS);
@@ -75,8 +80,10 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
         rows.push(r);
         rowBytesSoFar += r.key.length + r.value.length + 32;
       }
+      for (const r of page ?? []) readBytes += r.key.length + r.value.length + 32;
       progress.keysDone += page?.length ?? 0;
-      if (!end) await new Promise((resolve) => setImmediate(resolve));
+      const wait = paceDelayMs(readBytes, performance.now() - startedMs, input.maxBytesPerSecond ?? null);
+      if (!end) await new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
       if (rows.length === 0 || (!end && rowBytesSoFar < input.chunkBytes)) continue;
       const full = rows;
       rows = [];
@@ -110,6 +117,14 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
   await input.destination.put(key, text);
   return { key, sha256: sha256(text), manifest };
 }
+
+/** How long to pause so that `bytes` read in `elapsedMs` stays within `rate` bytes/s (0: go on). Pure. */
+export function paceDelayMs(bytes: number, elapsedMs: number, rate: number | null): number {
+  if (rate === null || rate <= 0) return 0;
+  return Math.max(0, Math.min(MAX_PAUSE_MS, (bytes / rate) * 1000 - elapsedMs));
+}
+
+const MAX_PAUSE_MS = 1000;
 
 export function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');

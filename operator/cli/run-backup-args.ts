@@ -21,6 +21,8 @@ export interface BackupCommand {
   readonly compression: 'gzip' | 'brotli' | null;
   /** --chunk-size: uncompressed bytes per chunk (null: the nodes' default). */
   readonly chunkBytes: number | null;
+  /** --max-rate: bytes of rows each node reads per second at most (null: no limit). */
+  readonly maxBytesPerSecond: number | null;
   readonly wait: boolean;
   readonly timeoutMs: number;
   readonly json: boolean;
@@ -44,6 +46,11 @@ export function backupCommand(action: BackupAction, v: Values, positionals: read
   if (chunkBytes !== null && (Number.isNaN(chunkBytes) || chunkBytes < 4096 || chunkBytes > 64 * 1024 * 1024)) {
     throw new UsageError(`--chunk-size must be a size from 4KiB to 64MiB such as 4MiB or 512KiB (got "${chunkText ?? ''}")`, verb);
   }
+  const rateText = s('max-rate');
+  const maxBytesPerSecond = rateText === undefined ? null : parseSize(rateText);
+  if (maxBytesPerSecond !== null && (Number.isNaN(maxBytesPerSecond) || maxBytesPerSecond < 64 * 1024)) {
+    throw new UsageError(`--max-rate must be a size per second of at least 64KiB such as 20MiB (got "${rateText ?? ''}")`, verb);
+  }
   const timeoutText = s('timeout') ?? DEFAULT_BACKUP_TIMEOUT;
   const timeoutMs = parseDuration(timeoutText);
   if (timeoutMs === null) throw new UsageError(`--timeout must be a duration such as 90s, 30m or 1h (got "${timeoutText}")`, verb);
@@ -62,7 +69,7 @@ export function backupCommand(action: BackupAction, v: Values, positionals: read
   }
   if (destination !== null && !destination.startsWith('s3://')) for (const k of Object.keys(s3)) delete s3[k];
   return {
-    kind: 'backup', action, source, id: positionals[0] ?? null, destination, s3, compression: compression as BackupCommand['compression'], chunkBytes,
+    kind: 'backup', action, source, id: positionals[0] ?? null, destination, s3, compression: compression as BackupCommand['compression'], chunkBytes, maxBytesPerSecond,
     wait: v.wait === true, timeoutMs, json: v.json === true,
   };
 }

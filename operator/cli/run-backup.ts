@@ -37,6 +37,7 @@ async function create(client: ControlClient, cmd: BackupCommand, io: CliIo): Pro
     ...(Object.keys(cmd.s3).length > 0 ? { s3: cmd.s3 } : {}),
     ...(cmd.compression !== null ? { compression: cmd.compression } : {}),
     ...(cmd.chunkBytes !== null ? { chunkBytes: cmd.chunkBytes } : {}),
+    ...(cmd.maxBytesPerSecond !== null ? { maxBytesPerSecond: cmd.maxBytesPerSecond } : {}),
   });
   // The id alone on stdout (scripts capture it); progress goes to stderr.
   io.stdout.write(`${rec.id}\n`);

@@ -99,6 +99,7 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'destination', type: 'string', value: 'URL', help: 'file:///path or s3://bucket/prefix (default IRIS_BACKUP_DESTINATION)' },
       { name: 'compression', type: 'string', value: 'ALG', help: 'gzip (default) or brotli' },
       { name: 'chunk-size', type: 'string', value: 'SIZE', help: 'uncompressed bytes per chunk object, 4KiB..64MiB (default 4MiB)' },
+      { name: 'max-rate', type: 'string', value: 'SIZE', help: 'each node reads at most SIZE of rows per second (e.g. 20MiB), to leave CPU and disk to clients (default: no limit)' },
       ...S3_FLAGS,
       { name: 'wait', type: 'boolean', help: 'follow the backup (a progress bar on a terminal) until it completes or fails' },
       { name: 'timeout', type: 'string', value: 'DURATION', help: 'with --wait: give up following after this long (default 1h); the backup goes on' },

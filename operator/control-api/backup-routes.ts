@@ -43,11 +43,16 @@ const bad = (m: string): ControlError => new ControlError('bad_request', m);
 /** The node's limits for a chunk (node/backup/admin-routes.ts). */
 export const MIN_CHUNK_BYTES = 4096;
 export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+/** The node's lowest read pace (node/backup/admin-routes.ts). */
+export const MIN_RATE = 64 * 1024;
 
 export function parseBackupRequest(body: unknown): BackupRequest {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw bad('the body must be a JSON object');
   const o = body as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!['destination', 's3', 'compression', 'chunkBytes'].includes(k)) throw bad(`unknown field "${k.slice(0, 100)}" (expected destination, s3, compression, chunkBytes)`);
+  for (const k of Object.keys(o)) if (!['destination', 's3', 'compression', 'chunkBytes', 'maxBytesPerSecond'].includes(k)) throw bad(`unknown field "${k.slice(0, 100)}" (expected destination, s3, compression, chunkBytes, maxBytesPerSecond)`);
+  if (o.maxBytesPerSecond !== undefined && (!Number.isInteger(o.maxBytesPerSecond) || (o.maxBytesPerSecond as number) < MIN_RATE)) {
+    throw bad(`field "maxBytesPerSecond" must be an integer of at least ${MIN_RATE}`);
+  }
   if (o.chunkBytes !== undefined && (!Number.isInteger(o.chunkBytes) || (o.chunkBytes as number) < MIN_CHUNK_BYTES || (o.chunkBytes as number) > MAX_CHUNK_BYTES)) {
     throw bad(`field "chunkBytes" must be an integer from ${MIN_CHUNK_BYTES} to ${MAX_CHUNK_BYTES}`);
   }
@@ -81,5 +86,6 @@ export function parseBackupRequest(body: unknown): BackupRequest {
     destination: o.destination, ...(s3 !== undefined ? { s3 } : {}),
     ...(o.compression !== undefined ? { compression: o.compression as BackupRequest['compression'] & string } : {}),
     ...(o.chunkBytes !== undefined ? { chunkBytes: o.chunkBytes as number } : {}),
+    ...(o.maxBytesPerSecond !== undefined ? { maxBytesPerSecond: o.maxBytesPerSecond as number } : {}),
   };
 }

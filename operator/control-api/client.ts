@@ -15,6 +15,7 @@ export interface BackupRequestBody {
   readonly s3?: Readonly<Record<string, string | boolean>>;
   readonly compression?: 'gzip' | 'brotli';
   readonly chunkBytes?: number;
+  readonly maxBytesPerSecond?: number;
 }
 
 export class ControlApiError extends Error {

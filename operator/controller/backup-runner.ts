@@ -32,6 +32,8 @@ export interface BackupRequest {
   readonly compression?: ChunkCompression;
   /** Uncompressed bytes per chunk (4 KiB..64 MiB; default 4 MiB). */
   readonly chunkBytes?: number;
+  /** Read pace limit per node, bytes of rows per second. */
+  readonly maxBytesPerSecond?: number;
 }
 
 export type BackupDestinationOpener = (spec: DestinationSpec) => BackupDestination;
@@ -75,6 +77,7 @@ export class BackupRunner {
     const rec: BackupRecord = {
       ...newBackupRecord(id, publicDestination(spec), req.compression ?? 'gzip', state.map, now),
       ...(scheduled ? { scheduled: true } : {}), ...(req.chunkBytes !== undefined ? { chunkBytes: req.chunkBytes } : {}),
+      ...(req.maxBytesPerSecond !== undefined ? { maxBytesPerSecond: req.maxBytesPerSecond } : {}),
     };
     if (spec.kind === 's3' && spec.s3.credentials !== undefined) this.secrets.set(id, spec.s3);
     // A scheduled run records that it fired in the same commit: a crash right after cannot fire it twice.
@@ -178,7 +181,9 @@ export class BackupRunner {
     const client = this.client(action.node);
     try {
       if (client === null) throw new Error(`node ${action.node} has no address`);
-      await client.startBackup({ id, cluster: this.ctx.state.cluster, destination: { url: b.destination.url, ...(b.destination.kind === 's3' ? { s3: this.s3Options(b) } : {}) }, compression: b.compression, ...(b.chunkBytes !== undefined ? { chunkBytes: b.chunkBytes } : {}) });
+      await client.startBackup({ id, cluster: this.ctx.state.cluster, destination: { url: b.destination.url, ...(b.destination.kind === 's3' ? { s3: this.s3Options(b) } : {}) }, compression: b.compression,
+        ...(b.chunkBytes !== undefined ? { chunkBytes: b.chunkBytes } : {}), ...(b.maxBytesPerSecond !== undefined ? { maxBytesPerSecond: b.maxBytesPerSecond } : {}),
+      });
       this.ctx.event('Normal', 'BackupShardStarted', `backup ${id}: ${s.shard} snapshot on ${action.node}`, { backup: id });
     } catch (err) {
       const cur = this.get(id).shards.find((x) => x.shard === s.shard)!;

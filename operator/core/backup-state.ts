@@ -35,6 +35,8 @@ export interface BackupRecord {
   readonly compression: ChunkCompression;
   /** Uncompressed bytes per chunk asked of the nodes (absent: their default, 4 MiB). */
   readonly chunkBytes?: number;
+  /** Read pace limit per node (bytes of rows per second), absent: none. */
+  readonly maxBytesPerSecond?: number;
   readonly phase: BackupPhase;
   readonly map: ClusterMap;
   readonly shards: readonly BackupShardRecord[];

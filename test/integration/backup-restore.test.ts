@@ -13,11 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { freeBasePort, LocalCluster } from '../support/local-cluster.js';
-import { clusterClient, createBackup, expectRestored, irisctl, readState, writeDataset, type KeyState } from '../support/backup-fixture.js';
+import { clusterClient, createBackup, expectRestored, irisctl, readState, waitStreaming, writeDataset, type KeyState } from '../support/backup-fixture.js';
 import { waitFor } from '../support/wait.js';
 
 const KEYS = 3000;
-const SHORT_TTL_MS = 4000;
+/** Long enough for the backup to finish before these keys expire, even on a loaded machine. */
+const SHORT_TTL_MS = 15_000;
 
 describe('backup and restore (file destination)', function () {
   this.timeout(300_000);
@@ -35,10 +36,14 @@ describe('backup and restore (file destination)', function () {
     source = await LocalCluster.start({ shards: 3, replicas: 1 });
     const client = await clusterClient(source);
     try {
+      const firstExpiry = Date.now() + SHORT_TTL_MS;
       const keys = await writeDataset(client, KEYS, SHORT_TTL_MS);
       shortExpiry = Date.now() + SHORT_TTL_MS;
       atBackup = await readState(client, keys);
+      await waitStreaming(source);
       id = await createBackup(source, url);
+      // The short-TTL keys must be in the backup (alive when it was taken) for the restore to show it drops them.
+      expect(Date.now(), 'the backup finished after the first short TTLs ran out').to.be.below(firstExpiry);
       // More writes after the backup point: none of them may appear in a restore.
       await writeDataset(client, 500, 3_600_000, 'after');
       await client.set('bk:new-after-backup', 'x');
@@ -79,7 +84,7 @@ describe('backup and restore (file destination)', function () {
 
   it('restores into a new 2-shard cluster: the data at the backup point, expired keys left out', async () => {
     // The short TTLs must have run out before the restore starts.
-    await waitFor('the short TTLs to pass', async () => (Date.now() > shortExpiry + 200 ? true : null), { timeoutMs: SHORT_TTL_MS + 5000 });
+    await waitFor('the short TTLs to pass', async () => (Date.now() > shortExpiry + 200 ? true : null), { timeoutMs: SHORT_TTL_MS + 5000, intervalMs: 100 });
     const restored = await LocalCluster.start({ shards: 2, replicas: 1, extraArgs: ['--restore-from', url, '--backup', id] });
     started.push(restored);
     const r = await expectRestored(restored, atBackup, Date.now());

@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { keySlot } from '../../common/slot.js';
 import { IRISCTL, type LocalCluster } from './local-cluster.js';
 import { run, type RunResult } from './run.js';
+import { waitFor } from './wait.js';
 
 export interface KeyState {
   readonly value: string;
@@ -88,6 +89,14 @@ export async function expectRestored(c: LocalCluster, expected: ReadonlyMap<stri
 
 export function irisctl(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): Promise<RunResult> {
   return run(process.execPath, [IRISCTL, ...args], { env: { ...process.env, ...env }, timeoutMs });
+}
+
+/** Every replica streams from its primary with nothing left to apply (so a backup reads from the replicas). */
+export async function waitStreaming(c: LocalCluster): Promise<void> {
+  await waitFor('every replica to stream, caught up', async () => {
+    const st = await c.status();
+    return st.shards.every((s) => s.nodes.every((n) => n.up && (n.name === s.primary || (n.link === 'streaming' && n.lagOps === 0)))) ? true : null;
+  }, { timeoutMs: 60_000, intervalMs: 100 });
 }
 
 /** `irisctl backup create --wait`; the backup id. */

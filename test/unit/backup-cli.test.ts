@@ -16,6 +16,7 @@ describe('irisctl backup command line', () => {
     expect(c).to.deep.include({ kind: 'backup', action: 'create', destination: 'file:///b', wait: true, compression: 'brotli' });
     expect(parseCommandLine(['backup', 'list', '--json'])).to.deep.include({ action: 'list', json: true });
     expect(parseCommandLine(['backup', 'create', '--destination', 'file:///b', '--chunk-size', '512KiB'])).to.deep.include({ chunkBytes: 512 * 1024 });
+    expect(parseCommandLine(['backup', 'create', '--destination', 'file:///b', '--max-rate', '20MiB'])).to.deep.include({ maxBytesPerSecond: 20 * 1024 * 1024 });
     expect(parseCommandLine(['backup', 'describe', 'backup-1'])).to.deep.include({ action: 'describe', id: 'backup-1' });
     expect(parseCommandLine(['backup', 'delete', 'backup-1'])).to.deep.include({ action: 'delete', id: 'backup-1' });
   });
@@ -28,6 +29,7 @@ describe('irisctl backup command line', () => {
       [['backup', 'create', '--destination', 'file:///b', '--timeout', 'soon'], '--timeout'],
       [['backup', 'create', '--destination', 'file:///b', '--chunk-size', '1KiB'], '--chunk-size'],
       [['backup', 'create', '--destination', 'file:///b', '--chunk-size', '4GB'], '--chunk-size'],
+      [['backup', 'create', '--destination', 'file:///b', '--max-rate', '1KiB'], '--max-rate'],
       [['local', 'up', '--backup', 'x'], '--backup goes with --restore-from'],
       [['local', 'up', '--backup-schedule', '0 3 * * *'], 'go together'],
       [['local', 'up', '--backup-schedule', '0 25 * * *', '--backup-destination', 'file:///b'], 'hour 25'],

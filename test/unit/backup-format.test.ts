@@ -14,6 +14,7 @@ import { FileDestination } from '../../common/backup/file-destination.js';
 import { BACKUP_FORMAT_VERSION, ManifestError, newBackupId, parseClusterManifest, parseShardManifest, type ShardManifest } from '../../common/backup/manifest.js';
 import { CHUNK_HEADER_BYTES, ChunkFormatError, decodeChunkRows, encodeChunkHeader, parseChunk } from '../../node/backup/chunk-codec.js';
 import { compressPayload, decompressPayload } from '../../node/backup/chunk-compress.js';
+import { paceDelayMs } from '../../node/backup/shard-backup.js';
 import type { StoredRow } from '../../node/engine/types.js';
 import { encodeRows } from '../../node/replication/row-codec.js';
 
@@ -56,6 +57,20 @@ describe('backup chunk framing (node/backup/chunk-codec.ts)', () => {
     expect(() => decodeChunkRows(raw, { compression: 'gzip', rows: 2, rawBytes: raw.length }, 'o')).to.throw(ChunkFormatError, 'header says 2');
     expect(() => decodeChunkRows(raw, { compression: 'gzip', rows: 1, rawBytes: raw.length + 1 }, 'o')).to.throw(ChunkFormatError, 'decompressed to');
     expect(() => parseChunk(Buffer.alloc(CHUNK_HEADER_BYTES - 1), 'o')).to.throw(ChunkFormatError, 'shorter than');
+  });
+});
+
+describe('backup read pace (node/backup/shard-backup.ts paceDelayMs)', () => {
+  it('pauses just enough to stay within the rate, at most a second at a time, never without a rate', () => {
+    expect(paceDelayMs(10_000_000, 0, null)).to.equal(0);
+    expect(paceDelayMs(1_000_000, 500, 1_000_000)).to.equal(500);
+    expect(paceDelayMs(1_000_000, 1500, 1_000_000)).to.equal(0);
+    expect(paceDelayMs(100_000_000, 0, 1_000_000)).to.equal(1000);
+    fc.assert(fc.property(fc.nat(1e9), fc.nat(1e6), fc.integer({ min: 65536, max: 1e9 }), (bytes, elapsed, rate) => {
+      const d = paceDelayMs(bytes, elapsed, rate);
+      // After the pause the pace is within the rate, or the pause is the 1 s cap.
+      return d >= 0 && d <= 1000 && (d === 1000 || bytes / ((elapsed + d) / 1000 || 1e-9) <= rate * 1.000001 || bytes === 0);
+    }));
   });
 });
 
