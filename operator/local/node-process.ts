@@ -122,6 +122,8 @@ export interface NodeCommand {
   readonly env: NodeJS.ProcessEnv;
   readonly dataDir: string;
   readonly logFile: string;
+  /** A command that execs the node in place (same pid), e.g. `ip netns exec NS` (test-only placement). */
+  readonly launcher?: readonly string[];
 }
 
 export interface NodeProcessHooks {
@@ -204,7 +206,7 @@ export class NodeProcess {
   }
 
   private spawnNow(): void {
-    const { name, args, env, dataDir, logFile } = this.command;
+    const { name, args, env, dataDir, logFile, launcher } = this.command;
     const gen = ++this.generation;
     let child: ChildProcess;
     try {
@@ -217,7 +219,9 @@ export class NodeProcess {
       fs.chmodSync(path.dirname(logFile), 0o700);
       const fd = fs.openSync(logFile, 'a');
       try {
-        child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env });
+        child = launcher !== undefined && launcher.length > 0
+          ? spawn(launcher[0]!, [...launcher.slice(1), process.execPath, ...args], { detached: true, stdio: ['ignore', fd, fd], env })
+          : spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], env });
       } finally {
         fs.closeSync(fd);
       }

@@ -6,6 +6,7 @@
  * controller that restarts adopts the nodes still running instead of
  * starting duplicates.
  */
+import type { NodePlacement } from './netns-placement.js';
 import fs from 'node:fs';
 import { AdminApiError, AdminClient } from '../../common/admin-client.js';
 import type { Logger } from '../../common/logger.js';
@@ -33,6 +34,8 @@ export interface ProcessPlatformOptions {
   readonly stateFile?: LocalStateFile;
   /** SIGTERM → SIGKILL grace when stopping a node (default 10 s). */
   readonly stopGraceMs?: number;
+  /** Test-only: node k runs in a network namespace at its address (netns-placement.ts); null/absent: 127.0.0.1. */
+  readonly placement?: (index: number) => NodePlacement | null;
 }
 
 export class LocalPlatformError extends Error {
@@ -192,7 +195,8 @@ export class ProcessPlatform implements Platform {
 
   private endpointOf(e: Pick<Entry, 'index'>): NodeEndpoint {
     const p = nodePorts(this.basePort, e.index);
-    return { host: HOST, port: p.port, busPort: p.busPort, httpUrl: `http://${HOST}:${p.httpPort}` };
+    const host = this.opts.placement?.(e.index)?.host ?? HOST;
+    return { host, port: p.port, busPort: p.busPort, httpUrl: `http://${host}:${p.httpPort}` };
   }
 
   private async create(name: string, shard: string): Promise<NodeEndpoint> {
@@ -210,13 +214,14 @@ export class ProcessPlatform implements Platform {
   private newProcess(name: string, index: number): NodeProcess {
     const ports = nodePorts(this.basePort, index);
     const dataDir = nodeDataDir(this.paths.dir, name);
+    const placed = this.opts.placement?.(index) ?? null;
     const args = [
       this.opts.nodeMain,
       '--node-name', name,
       '--port', String(ports.port),
       '--http-port', String(ports.httpPort),
       '--bus-port', String(ports.busPort),
-      '--bind', HOST,
+      '--bind', placed?.host ?? HOST,
       '--data-dir', dataDir,
       // A cluster member: no keys served and not ready until this controller pushes the map (issue #13).
       '--cluster-enabled', 'yes',
@@ -225,7 +230,7 @@ export class ProcessPlatform implements Platform {
     // The token goes in the environment, not argv: /proc/<pid>/cmdline is world-readable, environ is not.
     const env = { ...process.env, IRIS_ADMIN_TOKEN: this.opts.token };
     return new NodeProcess(
-      { name, args, env, dataDir, logFile: nodeLogFile(this.paths.dir, name) },
+      { name, args, env, dataDir, logFile: nodeLogFile(this.paths.dir, name), ...(placed !== null ? { launcher: ['ip', 'netns', 'exec', placed.netns] } : {}) },
       this.policy,
       {
         changed: () => void this.persist().catch((err: Error) => this.opts.logger.error('could not write local.json', { err: err.message })),

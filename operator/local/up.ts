@@ -6,6 +6,7 @@
  * the same directory resumes the recorded cluster and adopts node processes
  * still running from a controller that died.
  */
+import { netnsPlacementFromEnv } from './netns-placement.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +115,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   const platform = new ProcessPlatform({
     dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger, stateFile,
     nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas)],
+    placement: netnsPlacementFromEnv(process.env),
   });
   await platform.start();
   let controller: Controller;

@@ -10,6 +10,7 @@
  * else on a write — a timeout, a dropped connection, a 5xx — is info
  * (unknown), never fail.
  */
+import http from 'node:http';
 import { History, type OpResult } from './history.js';
 
 export interface HttpWorkloadOptions {
@@ -19,6 +20,8 @@ export interface HttpWorkloadOptions {
   clients: number;
   /** A request without an answer in this time is recorded as unknown. */
   requestTimeoutMs: number;
+  /** Source address of every request (a partition test's client address); default: the kernel's choice. */
+  localAddress?: string;
   /** Stops by itself after this long or this many operations. */
   deadlineMs: number;
   maxOps: number;
@@ -53,8 +56,32 @@ export function writeOutcome(status: number, body: string): OpResult {
 }
 
 function refused(err: unknown): boolean {
-  const cause = (err as { cause?: { code?: string } }).cause;
-  return cause?.code === 'ECONNREFUSED';
+  return (err as { code?: string }).code === 'ECONNREFUSED';
+}
+
+interface Reply {
+  status: number;
+  body: string;
+  header(name: string): string | null;
+}
+
+/** One HTTP request (node:http, for its source-address option); rejects on a transport error or the timeout. */
+function call(url: string, o: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs: number; localAddress?: string }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: o.method ?? 'GET', headers: o.headers, localAddress: o.localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({
+        status: res.statusCode ?? 0,
+        body: Buffer.concat(chunks).toString('utf8'),
+        header: (name) => { const v = res.headers[name.toLowerCase()]; return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v; },
+      }));
+      res.on('error', reject);
+    });
+    req.setTimeout(o.timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${o.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+    req.on('error', reject);
+    req.end(o.body);
+  });
 }
 
 export class HttpRegisterWorkload {
@@ -101,15 +128,15 @@ export class HttpRegisterWorkload {
     }
   }
 
-  private fetch(url: string, init: RequestInit = {}): Promise<globalThis.Response> {
-    return fetch(url, { ...init, signal: AbortSignal.timeout(this.o.requestTimeoutMs) });
+  private fetch(url: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+    return call(url, { ...init, timeoutMs: this.o.requestTimeoutMs, localAddress: this.o.localAddress });
   }
 
   private async write(client: number, node: string, key: string, value: string): Promise<void> {
-    const end = this.history.begin({ client, key, f: 'write', value });
+    const end = this.history.begin({ client, key, f: 'write', value, node });
     try {
       const res = await this.fetch(`${node}/v1/kv/${key}`, { method: 'PUT', body: value });
-      end(res.status === 200 ? 'ok' : writeOutcome(res.status, await res.text()));
+      end(res.status === 200 ? 'ok' : writeOutcome(res.status, res.body));
     } catch (err) {
       end(refused(err) ? 'fail' : 'info');
     }
@@ -117,14 +144,13 @@ export class HttpRegisterWorkload {
 
   /** A read; returns the value and ETag when it got one. */
   private async read(client: number, node: string, key: string, level: 'strong' | 'eventual'): Promise<{ value: string | null; etag: string | null } | null> {
-    const end = this.history.begin({ client, key, f: 'read', level });
+    const end = this.history.begin({ client, key, f: 'read', level, node });
     try {
       const res = await this.fetch(`${node}/v1/kv/${key}?consistency=${level}`);
-      const body = await res.text();
       if (res.status === 200 || res.status === 404) {
-        const value = res.status === 200 ? body : null;
+        const value = res.status === 200 ? res.body : null;
         end('ok', { value });
-        return { value, etag: res.headers.get('etag') };
+        return { value, etag: res.header('etag') };
       }
       end('fail');
     } catch {
@@ -138,15 +164,14 @@ export class HttpRegisterWorkload {
     const seen = await this.read(client, node, key, 'strong');
     if (seen === null || seen.value === null || seen.etag === null) return;
     const to = `c${client}-${++this.seq}`;
-    const end = this.history.begin({ client, key, f: 'cas', from: seen.value, to });
+    const end = this.history.begin({ client, key, f: 'cas', from: seen.value, to, node });
     let result: OpResult = 'info';
     let applied = false;
     try {
       const res = await this.fetch(`${node}/v1/kv/${key}`, { method: 'PUT', body: to, headers: { 'If-Match': seen.etag } });
-      const body = await res.text();
       if (res.status === 200) { result = 'ok'; applied = true; }
       else if (res.status === 412) result = 'ok';
-      else result = writeOutcome(res.status, body);
+      else result = writeOutcome(res.status, res.body);
     } catch (err) {
       if (refused(err)) result = 'fail';
     }

@@ -21,6 +21,8 @@ export interface HistoryOp {
   applied?: boolean;
   result: OpResult;
   level?: ReadLevel;
+  /** The node the request was sent to (reporting: e.g. acknowledgements from an isolated primary). */
+  node?: string;
   call: number;
   return: number;
 }

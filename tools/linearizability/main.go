@@ -42,6 +42,7 @@ type Op struct {
 	Applied bool   `json:"applied,omitempty"`
 	Result  string `json:"result"`          // ok | fail | info
 	Level   string `json:"level,omitempty"` // reads: strong | default | eventual
+	Node    string `json:"node,omitempty"`  // where the request was sent (reporting only)
 	Call    int64  `json:"call"`            // invocation time, ns (any monotonic origin)
 	Return  int64  `json:"return"`          // completion time, ns (ignored for info)
 }
