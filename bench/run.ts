@@ -19,6 +19,7 @@ import { rescaleBench, type RescaleBenchResult } from './rescale.js';
 import { backupBench, type BackupBenchResult } from './backup.js';
 import { pubsubBench } from './pubsub.js';
 import { importBench } from './import.js';
+import { tracingBench } from './tracing.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -188,6 +189,26 @@ async function main(): Promise<void> {
     console.log(`| irisdb, same cluster | irisctl import --follow --until-lag 0 (full sync RDB) | ${fmt(m.irisFollowSeconds, 1)} | ${fmt(m.irisFollowKeysPerSec)} |`);
     console.log(`| Redis Cluster, 3 masters + 3 replicas | redis-cli --cluster import --cluster-copy | ${fmt(m.redisClusterSeconds, 1)} | ${fmt(m.redisClusterKeysPerSec)} (${fmt(m.redisClusterKeys)} keys) |`);
     console.log(`\nirisctl import / redis-cli --cluster import: **${fmt(m.irisScanKeysPerSec / m.redisClusterKeysPerSec, 2)}**. Target ≥ 50k keys/s: ${m.irisScanKeysPerSec >= 50_000 ? 'met' : 'not met'}.`);
+  }
+  if (only === '' || only === 'tracing') {
+    const rows = await tracingBench(requests);
+    const base = rows[0]!;
+    console.log('\n## Tracing overhead: one node, fsync batch, redis-benchmark -P 16, 50 clients, 100-byte values, spans to a real OpenTelemetry Collector\n');
+    console.log('| setting | SET req/s | / off | GET req/s | / off | SET / redis |');
+    console.log('|---|---|---|---|---|---|');
+    const redis = rows[rows.length - 1]!;
+    for (const r of rows) {
+      console.log(`| ${r.setting} | ${fmt(r.set.rps)} | **${fmt(r.set.rps / base.set.rps, 2)}** | ${fmt(r.get.rps)} | ${fmt(r.get.rps / base.get.rps, 2)} | ${fmt(r.set.rps / redis.set.rps, 2)} |`);
+    }
+  }
+  if (only === '' || only === 'stalls') {
+    const stallKeys = Number(process.env.BENCH_STALL_KEYS ?? 1_000_000);
+    const rows = await stallsBench(stallKeys);
+    const names = [...new Set(rows.flatMap((r) => Object.keys(r.loopMaxMs)))];
+    console.log(`\n## Event-loop stalls: 1 primary + 1 replica, ${fmt(stallKeys)} keys (100-byte values), longest event-loop delay per node during each job\n`);
+    console.log(`| job | s | ${names.map((n) => `${n} max loop delay ms`).join(' | ')} | worst PING to the primary ms |`);
+    console.log(`|---|---|${names.map(() => '---|').join('')}---|`);
+    for (const r of rows) console.log(`| ${r.job} | ${fmt(r.seconds, 1)} | ${names.map((n) => (r.loopMaxMs[n] === undefined ? '–' : fmt(r.loopMaxMs[n]!, 1))).join(' | ')} | ${fmt(r.pingMaxMs, 1)} |`);
   }
   if (only === '' || only === 'footprint') {
     const f = await footprintBench(keys);
