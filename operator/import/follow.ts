@@ -28,6 +28,7 @@ import { lagSeconds, type OffsetSample } from './lag.js';
 
 const WRITE_CHUNK = 2000;
 const POLL_MS = 1000;
+const ACK_MS = 1000;
 const TTL_TOLERANCE_MS = 5000;
 
 export interface StreamCounts {
@@ -73,7 +74,21 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis,
   const started = Date.now();
   const { offset: startOffset } = await link.handshake(cmd.from);
   io.stderr.write(`irisctl: following ${shown} as a replica: full sync from offset ${startOffset}\n`);
+  const pos = { applied: startOffset };
+  // The source drops a replica that sends no REPLCONF ACK for repl-timeout (60 s), also while it loads a long RDB.
+  const acks = setInterval(() => link.ack(pos.applied), ACK_MS);
+  try {
+    return await replicate(cmd, io, shown, info, target, link, { progress, started, pos });
+  } finally {
+    clearInterval(acks);
+  }
+}
 
+/** The full sync's RDB, then the command stream until the cut-over; pos.applied: the offset applied so far. */
+async function replicate(
+  cmd: ImportCommand, io: CliIo, shown: string, info: Redis, target: Cluster, link: ReplicaLink,
+  { progress, started, pos }: { progress: ProgressLine; started: number; pos: { applied: number } },
+): Promise<number> {
   // The RDB: the initial copy.
   let rdb: Buffer | null = null;
   while (rdb === null) {
@@ -88,10 +103,9 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis,
   progress.update(() => `RDB loaded: ${formatCount(counts.copied)} strings copied`, true);
 
   // The command stream.
-  let ours = startOffset;
   const stream: StreamCounts = { applied: 0, skipped: {}, otherDb: 0, errors: 0, firstError: null };
   let db = 0;
-  let masterOffset = startOffset;
+  let masterOffset = pos.applied;
   const samples: OffsetSample[] = [];
   let lastPoll = 0;
   let polling: Promise<void> | null = null;
@@ -101,13 +115,13 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis,
     if (m !== null) {
       masterOffset = Number(m[1]);
       samples.push({ at: Date.now(), offset: masterOffset });
-      while (samples.length > 1 && samples[1]!.offset <= ours) samples.shift();
+      while (samples.length > 1 && samples[1]!.offset <= pos.applied) samples.shift();
     }
   };
   const line = (): string => {
-    const lag = Math.max(0, masterOffset - ours);
+    const lag = Math.max(0, masterOffset - pos.applied);
     const skipped = Object.values(stream.skipped).reduce((a, b) => a + b, 0);
-    const text = `following · offset ${ours} · lag ${formatBytes(lag)} (${lagSeconds(samples, ours, Date.now()).toFixed(1)} s) · ${formatCount(stream.applied)} commands applied` +
+    const text = `following · offset ${pos.applied} · lag ${formatBytes(lag)} (${lagSeconds(samples, pos.applied, Date.now()).toFixed(1)} s) · ${formatCount(stream.applied)} commands applied` +
       (skipped > 0 ? ` · ${formatCount(skipped)} not applied (${skippedText(stream.skipped)})` : '') + (stream.errors > 0 ? ` · ${stream.errors} errors` : '');
     return progress.tty ? truncate(text, progress.width - 1) : text;
   };
@@ -117,11 +131,10 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis,
     const now = Date.now();
     if (now - lastPoll >= POLL_MS && polling === null) {
       lastPoll = now;
-      link.ack(ours);
       polling = poll().catch(() => {}).finally(() => (polling = null));
       await polling;
       progress.update(line);
-      const lag = masterOffset - ours;
+      const lag = masterOffset - pos.applied;
       if (io.signal.aborted && !draining) {
         draining = true;
         progress.done();
@@ -138,7 +151,7 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis,
     const flush = async (): Promise<void> => {
       await Promise.all(pending);
       pending.length = 0;
-      ours += bytes;
+      pos.applied += bytes;
       bytes = 0;
     };
     for (const ev of batch) {
@@ -146,8 +159,8 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis,
       const name = ev.argv[0]!.toString('latin1').toLowerCase();
       if (name === 'replconf' && ev.argv[1]?.toString('latin1').toLowerCase() === 'getack') {
         await flush();
-        link.ack(ours);
-        ours += ev.bytes;
+        link.ack(pos.applied);
+        pos.applied += ev.bytes;
         continue;
       }
       const action = planReplicated(ev.argv, db, cmd.from.db);
@@ -185,15 +198,15 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis,
   let verify: VerifyResult | null = null;
   if (cmd.verify > 0) verify = await verifySample(sample.items, readFrom(info), target, TTL_TOLERANCE_MS);
   const seconds = (Date.now() - started) / 1000;
-  const lag = Math.max(0, masterOffset - ours);
+  const lag = Math.max(0, masterOffset - pos.applied);
   if (cmd.json) {
-    io.stdout.write(JSON.stringify({ source: shown, seconds, ...counts, stream, offset: ours, lagBytes: lag, verify }) + '\n');
+    io.stdout.write(JSON.stringify({ source: shown, seconds, ...counts, stream, offset: pos.applied, lagBytes: lag, verify }) + '\n');
   } else {
     io.stdout.write(importReport(counts, seconds, verify));
     io.stdout.write(`commands applied:    ${formatCount(stream.applied)}\n`);
     io.stdout.write(`not applied:         ${skippedText(stream.skipped)}${stream.otherDb > 0 ? `; ${formatCount(stream.otherDb)} on other databases` : ''}\n`);
     if (stream.errors > 0) io.stdout.write(`errors:              ${stream.errors} (first: ${oneLine(stream.firstError ?? '')})\n`);
-    io.stdout.write(`stopped at offset:   ${ours} (lag ${formatBytes(lag)})\n`);
+    io.stdout.write(`stopped at offset:   ${pos.applied} (lag ${formatBytes(lag)})\n`);
   }
   return stream.errors > 0 || (verify !== null && verify.mismatches.length > 0) ? 1 : 0;
 }

@@ -66,7 +66,8 @@ describe('irisctl import --follow: zero-downtime import as a replica (issue #19)
   before(async () => {
     [cluster, redis] = await Promise.all([
       LocalCluster.start({ shards: 3, replicas: 1 }),
-      startRedis(['--user', USER, 'on', `>${PASS}`, '~*', '&*', '+@all', '--user', 'default', 'off']),
+      // A short repl-timeout: the source drops a replica silent for 3 s, so irisctl must acknowledge also while it loads the RDB.
+      startRedis(['--user', USER, 'on', `>${PASS}`, '~*', '&*', '+@all', '--user', 'default', 'off', '--repl-timeout', '3']),
     ]);
     src = new Redis({ port: redis.port, host: '127.0.0.1', username: USER, password: PASS });
     dst = clusterClient(await cluster.seedPort(), { autoPipeline: true });
