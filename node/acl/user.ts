@@ -30,6 +30,8 @@ export interface AclUser {
   keys: KeyPattern[];
   allChannels: boolean;
   channels: string[];
+  /** Set by reset / (skip-)sanitize-payload; shown in the flags as Redis does. */
+  sanitizePayload: 'sanitize-payload' | 'skip-sanitize-payload' | null;
 }
 
 /** A rule Redis refuses, with its reason (the text after "modifier '…': "). */
@@ -51,7 +53,7 @@ export function sha256Hex(password: Buffer | string): string {
 export function newUser(name: string): AclUser {
   return {
     name, enabled: false, nopass: false, passwords: [], allowed: new Set(), allCommands: false, commandRules: [],
-    allKeys: false, keys: [], allChannels: false, channels: [],
+    allKeys: false, keys: [], allChannels: false, channels: [], sanitizePayload: null,
   };
 }
 
@@ -119,6 +121,13 @@ const KEY_AFTER_ALL = "Adding a pattern after the * pattern (or the 'allkeys' fl
 const CHANNEL_AFTER_ALL = "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels";
 
 function addKeyPattern(u: AclUser, rule: string): void {
+  if (rule === '~*') {
+    u.allKeys = true;
+    u.keys = [];
+    return;
+  }
+  // As Redis: a pattern after allkeys is refused before the pattern itself is parsed.
+  if (u.allKeys) throw new AclRuleError(rule, KEY_AFTER_ALL);
   let read = true;
   let write = true;
   let pattern: string;
@@ -128,20 +137,15 @@ function addKeyPattern(u: AclUser, rule: string): void {
     read = false;
     write = false;
     for (const ch of rule.slice(1, tilde).toUpperCase()) {
-      if (ch === 'R') read = true;
-      else if (ch === 'W') write = true;
+      if (ch === 'R' && !read) read = true;
+      else if (ch === 'W' && !write) write = true;
       else throw new AclRuleError(rule, SYNTAX);
     }
     pattern = rule.slice(tilde + 1);
   } else {
     pattern = rule.slice(1);
   }
-  if (u.allKeys) throw new AclRuleError(rule, KEY_AFTER_ALL);
-  if (read && write && pattern === '*') {
-    u.allKeys = true;
-    u.keys = [];
-    return;
-  }
+  // Only "~*" (and allkeys) mean every key; "%RW~*" is an ordinary pattern, as in Redis 7.0.
   const i = u.keys.findIndex((k) => k.pattern === pattern);
   if (i >= 0) {
     const k = u.keys[i]!;
@@ -179,9 +183,11 @@ export function applyRule(u: AclUser, rule: string, catalog: CommandCatalog): vo
     case 'resetchannels': u.allChannels = false; u.channels = []; return;
     case 'allcommands': applyCommandRule(u, '+@all', catalog); return;
     case 'nocommands': applyCommandRule(u, '-@all', catalog); return;
-    case 'sanitize-payload': case 'skip-sanitize-payload': return;
+    // IrisDB has no RESTORE payload sanitising choice to make; the flag is kept for ACL LIST/GETUSER.
+    case 'sanitize-payload': u.sanitizePayload = 'sanitize-payload'; return;
+    case 'skip-sanitize-payload': u.sanitizePayload = 'skip-sanitize-payload'; return;
     case 'reset':
-      for (const r of ['resetpass', 'resetkeys', 'resetchannels', 'off', '-@all']) applyRule(u, r, catalog);
+      for (const r of ['resetpass', 'resetkeys', 'resetchannels', 'off', '-@all', 'sanitize-payload']) applyRule(u, r, catalog);
       return;
     default: break;
   }
@@ -197,9 +203,9 @@ export function applyRule(u: AclUser, rule: string, catalog: CommandCatalog): vo
   }
   if (c === '~' || c === '%') { addKeyPattern(u, rule); return; }
   if (c === '&') {
-    if (u.allChannels) throw new AclRuleError(rule, CHANNEL_AFTER_ALL);
     const p = rule.slice(1);
     if (p === '*') { u.allChannels = true; u.channels = []; return; }
+    if (u.allChannels) throw new AclRuleError(rule, CHANNEL_AFTER_ALL);
     if (!u.channels.includes(p)) u.channels.push(p);
     return;
   }
@@ -216,7 +222,8 @@ export function applyRules(u: AclUser, rules: readonly string[], catalog: Comman
 
 export function describeKeys(u: AclUser): string {
   if (u.allKeys) return '~*';
-  return u.keys.map((k) => (k.read && k.write ? '~' : k.read ? '%R~' : '%W~') + k.pattern).join(' ');
+  // "%RW~*" stays so: written as "~*" (as Redis does) it would read back as allkeys and refuse the patterns after it.
+  return u.keys.map((k) => (k.read && k.write ? (k.pattern === '*' ? '%RW~' : '~') : k.read ? '%R~' : '%W~') + k.pattern).join(' ');
 }
 
 export function describeChannels(u: AclUser): string {
@@ -228,10 +235,18 @@ export function describeCommands(u: AclUser): string {
   return [u.allCommands ? '+@all' : '-@all', ...u.commandRules].join(' ');
 }
 
+/** GETUSER's flags, in Redis's order: on/off, nopass, (skip-)sanitize-payload. */
+export function userFlags(u: AclUser): string[] {
+  const flags = [u.enabled ? 'on' : 'off'];
+  if (u.nopass) flags.push('nopass');
+  if (u.sanitizePayload !== null) flags.push(u.sanitizePayload);
+  return flags;
+}
+
 /** ACL LIST's line (and the aclfile's): "user alice on #… ~k:* resetchannels -@all +get". */
 export function describeUser(u: AclUser): string {
   const parts = ['user', u.name, u.enabled ? 'on' : 'off'];
-  if (u.nopass) parts.push('nopass');
+  parts.push(...userFlags(u).slice(1));
   for (const p of u.passwords) parts.push('#' + p);
   const keys = describeKeys(u);
   if (keys !== '') parts.push(keys);

@@ -8,7 +8,7 @@ import { OK, array, bulk, error, integer, map, type Reply } from '../resp/reply.
 import type { CommandContext, CommandSpec, ServerContext } from './types.js';
 import { defineCommand } from './meta.js';
 import { serverMode } from './connection.js';
-import { AclRuleError, describeCommands, describeKeys, describeUser } from '../acl/user.js';
+import { AclRuleError, userFlags, describeCommands, describeKeys, describeUser } from '../acl/user.js';
 import { AclError, type AclStore } from '../acl/store.js';
 import { AclFileError } from '../acl/aclfile.js';
 
@@ -51,7 +51,7 @@ const setuser = withAcl((ctx, acl, argv) => {
 const getuser = withAcl((ctx, acl, argv) => {
   const u = acl.get(argv[2]!.toString('utf8'));
   if (u === undefined) return { kind: 'null' };
-  const flags = [u.enabled ? 'on' : 'off', ...(u.nopass ? ['nopass'] : [])];
+  const flags = userFlags(u);
   const channels = u.allChannels ? '&*' : u.channels.map((c) => '&' + c).join(' ');
   return map([
     [bulk('flags'), array(flags.map((f) => bulk(f)))],
