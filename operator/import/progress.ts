@@ -9,7 +9,7 @@ const CLEAR_LINE = '\r\u001b[2K';
 
 export class ProgressLine {
   private drawn = false;
-  private lastAt = 0;
+  private lastAt = Number.NEGATIVE_INFINITY; // the first line always shows
   readonly tty: boolean;
   readonly width: number;
 
