@@ -20,6 +20,7 @@ import { backupBench, type BackupBenchResult } from './backup.js';
 import { pubsubBench } from './pubsub.js';
 import { importBench } from './import.js';
 import { tracingBench } from './tracing.js';
+import { clientPauseBench, printClientPause } from './client-pause.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -209,6 +210,9 @@ async function main(): Promise<void> {
     console.log(`| job | s | ${names.map((n) => `${n} max loop delay ms`).join(' | ')} | worst PING to the primary ms |`);
     console.log(`|---|---|${names.map(() => '---|').join('')}---|`);
     for (const r of rows) console.log(`| ${r.job} | ${fmt(r.seconds, 1)} | ${names.map((n) => (r.loopMaxMs[n] === undefined ? '–' : fmt(r.loopMaxMs[n]!, 1))).join(' | ')} | ${fmt(r.pingMaxMs, 1)} |`);
+  }
+  if (only === '' || only === 'client-pause') {
+    printClientPause(await clientPauseBench(Number(process.env.BENCH_CLIENT_PAUSE_RUNS ?? 3)));
   }
   if (only === '' || only === 'footprint') {
     const f = await footprintBench(keys);
