@@ -40,6 +40,9 @@ export class OperationTraces {
       });
       o = { root, stage: null, stageName: null };
       this.open.set(id, o);
+    } else {
+      // Latest values win (a rebalance knows its moves only after its add stage).
+      o.root.setAttributes(attributes);
     }
     if (o.stageName === stage) return;
     o.stage?.end();

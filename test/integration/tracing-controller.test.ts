@@ -2,7 +2,8 @@
  * Issue #18, tracing of the control plane: `irisctl local up` with
  * OTEL_EXPORTER_OTLP_ENDPOINT set exports a failover (kill -9 of a primary)
  * to a real OpenTelemetry Collector as one trace: a `failover` root span for
- * the shard with a child span per stage (fence, promote, publish).
+ * the shard with a child span per stage (fence, promote, publish); a
+ * rescale is a `rebalance` trace with a span per slot move.
  */
 import { expect } from 'chai';
 import { LocalCluster } from '../support/local-cluster.js';
@@ -10,7 +11,7 @@ import { OtelCollector, type ReceivedSpan } from '../support/otel-collector.js';
 import { waitFor } from '../support/wait.js';
 
 describe('tracing: a failover on a local cluster is one trace with a span per stage (OpenTelemetry Collector)', function () {
-  this.timeout(180_000);
+  this.timeout(400_000);
   let collector: OtelCollector | undefined;
   let cluster: LocalCluster | undefined;
 
@@ -52,5 +53,23 @@ describe('tracing: a failover on a local cluster is one trace with a span per st
     }
     // The nodes inherit the variables: their own spans reach the same collector under their service name.
     expect(collector!.spans().some((s) => s.service === 'irisdb-node')).to.equal(true);
+  });
+
+  it('exports a rescale 1 → 2 shards as a rebalance trace: add, one span per slot move, remove', async () => {
+    const c = cluster!;
+    await c.waitReady(60_000);
+    const accepted = await c.client.scale({ shards: 2 });
+    await c.waitReady(300_000);
+    const root = await waitFor('the rebalance trace at the collector', async () => collector!.spans().find((s) => s.name === 'rebalance' && s.attributes['irisdb.operation.id'] === accepted.id) ?? null, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(root.parentSpanId).to.equal('');
+    const moves = root.attributes['irisdb.rebalance.moves'] as number;
+    expect(moves).to.be.at.least(1);
+    const children = collector!.spans().filter((s) => s.traceId === root.traceId && s.parentSpanId === root.spanId);
+    const names = children.map((s) => s.name);
+    expect(names).to.include('rebalance add');
+    const migrations = names.filter((n) => n.startsWith('rebalance migrate '));
+    expect(migrations).to.have.length(moves);
+    for (const n of migrations) expect(n).to.match(/^rebalance migrate \d+\/\d+ \S+→\S+$/);
+    expect(names).to.include('rebalance remove');
   });
 });
