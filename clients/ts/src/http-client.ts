@@ -133,7 +133,7 @@ export class IrisHttpClient {
     const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
     if (o.ifVersion !== undefined) headers['if-match'] = `"${o.ifVersion}"`;
     if (o.ifAbsent === true) headers['if-none-match'] = '*';
-    const r = await this.request<{ version: number; expiresAt: number | null }>('PUT', `/v1/kv/${encodeURIComponent(b64(key))}?${q}`, { body: Buffer.from(value), headers }, 'write', o);
+    const r = await this.request<{ version: number; expiresAt: number | null }>('PUT', `/v1/kv/${encodeURIComponent(b64(key))}?${q}`, { body: new Uint8Array(Buffer.from(value)), headers }, 'write', o);
     return r.body!;
   }
 
@@ -218,7 +218,7 @@ export class IrisHttpClient {
     return null;
   }
 
-  private async request<T>(method: string, pathAndQuery: string, init: { body?: Buffer | string; headers?: Record<string, string> } | undefined, kind: CommandKind, o: CallOptions, okStatuses: readonly number[] = []): Promise<{ status: number; body: T | null; headers: Headers }> {
+  private async request<T>(method: string, pathAndQuery: string, init: { body?: Uint8Array<ArrayBuffer> | string; headers?: Record<string, string> } | undefined, kind: CommandKind, o: CallOptions, okStatuses: readonly number[] = []): Promise<{ status: number; body: T | null; headers: Headers }> {
     const timeoutMs = this.opts.requestTimeoutMs ?? 5000;
     return this.pool.run(() => withRetries({
       command: `${method} ${pathAndQuery.split('?')[0]!.replace(/^\/v1\/kv\/.*/, '/v1/kv/{key}')}`,
