@@ -21,6 +21,7 @@ import { pubsubBench } from './pubsub.js';
 import { importBench } from './import.js';
 import { tracingBench } from './tracing.js';
 import { clientPauseBench, printClientPause } from './client-pause.js';
+import { stallsBench } from './stalls.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);

@@ -31,7 +31,6 @@ export interface NodeConfig {
   tlsCaCertFile: string;
   tlsAuthClients: 'yes' | 'no' | 'optional';
   tlsHttp: boolean;
-  tlsCluster: boolean;
   bind: string;
   announceHost: string;
   announcePort: number;
@@ -92,6 +91,7 @@ export interface NodeConfig {
   ackTimeoutMs: number;
   replBacklogOps: number;
   digestIntervalMs: number;
+  digestSliceMs: number;
   /** TEST ONLY: see its help text. */
   testMigrationFenceHoldMs: number;
   otelExporterOtlpEndpoint: string;
@@ -113,7 +113,6 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'tlsCaCertFile', type: 'string', default: '', help: 'CA certificate(s) (PEM) client certificates are verified against (tlsAuthClients)' },
   { key: 'tlsAuthClients', type: 'enum', default: 'no', values: ['yes', 'no', 'optional'], help: 'client certificates (mutual TLS): yes = required and verified against tlsCaCertFile, optional = verified if presented, no = not asked for (Redis\'s default is yes)' },
   { key: 'tlsHttp', type: 'bool', default: false, help: 'yes: the HTTP port (KV API, /admin, /metrics, probes) serves HTTPS only, with the tlsPort certificate and tlsAuthClients' },
-  { key: 'tlsCluster', type: 'bool', default: false, help: 'yes: the cluster bus (replication, slot migration, Pub/Sub and change-feed links between nodes) uses mutual TLS with tlsCertFile/tlsKeyFile, peers verified against tlsCaCertFile; every node of a cluster must agree (Redis\'s tls-cluster and tls-replication in one)' },
   { key: 'bind', type: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 in a pod)' },
   { key: 'announceHost', type: 'string', default: '', help: 'address clients are told to use (CLUSTER SLOTS, MOVED); default: the bind address' },
   { key: 'announcePort', type: 'int', default: 0, min: 0, max: 65535, help: 'RESP port clients are told to use; 0 = the listening port' },
@@ -172,7 +171,8 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'minSyncReplicas', type: 'int', default: 1, min: 0, max: 16, help: 'replicas that must durably apply a write before it is acknowledged (capped at the number of declared replicas; 0 = asynchronous)' },
   { key: 'ackTimeoutMs', type: 'int', default: 2000, min: 10, max: 600000, help: 'a write not acknowledged by minSyncReplicas replicas in this time fails with NOREPLICAS (it may or may not survive a failover)' },
   { key: 'replBacklogOps', type: 'int', default: 1000000, min: 100, max: 1000000000, help: 'operations kept in the replication log for partial resyncs (older ones need a full resync)' },
-  { key: 'digestIntervalMs', type: 'int', default: 3600000, min: 0, max: 604800000, help: 'how often a primary compares per-slot digests with its replicas and re-copies divergent slots (0: only on demand); blocks the node for about 3 s per million keys' },
+  { key: 'digestIntervalMs', type: 'int', default: 3600000, min: 0, max: 604800000, help: 'how often a primary compares per-slot digests with its replicas and re-copies divergent slots (0: only on demand); a digest reads every key (about 3 s of CPU per million keys) in slices of digestSliceMs, so the node keeps serving meanwhile' },
+  { key: 'digestSliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a digest job (periodic check, digest comparison, a replica answering one) holds the event loop before letting commands run; smaller: lower latency during digests, longer digests' },
   // Tracing (docs/tracing.md): off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
   { key: 'otelExporterOtlpEndpoint', type: 'string', default: '', help: 'OpenTelemetry tracing: OTLP/HTTP endpoint the node exports spans to (e.g. http://otel-collector:4318; /v1/traces is appended); empty: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT if set, else tracing is off' },
   { key: 'otelServiceName', type: 'string', default: '', help: 'service.name of the node\'s spans; empty: OTEL_SERVICE_NAME, else irisdb-node' },

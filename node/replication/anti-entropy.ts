@@ -13,15 +13,15 @@ import type { ReplicationMetrics } from './metrics.js';
 import type { ReplicaSession } from './replica-session.js';
 import type { ReplicaSessions } from './replica-sessions.js';
 import type { RoleStore } from './role-store.js';
-import { computeSlotDigests, readSlotRows } from './slot-digests.js';
+import { digestProgress, readSlotRows, startSlotDigests, type SlotDigestJob } from './slot-digests.js';
 
 const DIGEST_TIMEOUT_MS = 30_000;
 
 export interface AntiEntropyDeps {
-  readonly engine: Pick<SqliteEngine, 'db' | 'keyspace' | 'commits'>;
+  readonly engine: Pick<SqliteEngine, 'db' | 'file' | 'keyspace' | 'commits'>;
   readonly roles: RoleStore;
   readonly sessions: ReplicaSessions;
-  readonly config: Pick<NodeConfig, 'nodeName' | 'digestIntervalMs'>;
+  readonly config: Pick<NodeConfig, 'nodeName' | 'digestIntervalMs' | 'digestSliceMs'>;
   readonly metrics: ReplicationMetrics;
   readonly logger: Logger;
 }
@@ -33,23 +33,35 @@ export class AntiEntropy {
 
   constructor(private readonly deps: AntiEntropyDeps) {}
 
-  /** This node's digests at its committed sequence. */
+  /** This node's digests at its committed sequence (read incrementally: the node keeps serving meanwhile). */
   async digests(): Promise<{ seq: number; slots: SlotDigest[] }> {
     await this.quiescent();
-    return { seq: this.deps.engine.keyspace.lastSeq, slots: computeSlotDigests(this.deps.engine.db) };
+    const job = this.startJob();
+    return { seq: job.seq, slots: await job.result };
+  }
+
+  /** A digest job over a snapshot taken now (no write turn open: its sequence is the committed one). */
+  private startJob(): SlotDigestJob {
+    const { engine, config, metrics } = this.deps;
+    return startSlotDigests(engine.file, { sliceMs: config.digestSliceMs, onProgress: digestProgress(metrics) });
   }
 
   async digestDiff(): Promise<DigestDiff> {
-    const { engine, roles, config } = this.deps;
+    const { roles, config } = this.deps;
     if (roles.state.role !== 'primary') throw new RoleChangeError('invalid_role', 'digest comparison runs on the primary');
     await this.quiescent();
-    const seq = engine.keyspace.lastSeq;
-    const mine = computeSlotDigests(engine.db);
+    // Snapshot and requests in one synchronous step: the replicas digest the
+    // stream position that equals this snapshot's sequence.
+    const job = this.startJob();
+    const seq = job.seq;
     const targets = this.comparisonTargets();
-    const replicas = await Promise.all(targets.map(async ({ name, session }) => {
+    const theirsAll = targets.map(({ session }) => session?.requestDigests(++this.digestIds, DIGEST_TIMEOUT_MS));
+    for (const p of theirsAll) p?.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    const mine = await job.result;
+    const replicas = await Promise.all(targets.map(async ({ name, session }, i) => {
       if (session === undefined) return { name, differing: [], error: 'not connected' };
       try {
-        const theirs = await session.requestDigests(++this.digestIds, DIGEST_TIMEOUT_MS);
+        const theirs = await theirsAll[i]!;
         return { name, differing: diffDigests(mine, theirs), error: null };
       } catch (err) {
         return { name, differing: [], error: (err as Error).message };

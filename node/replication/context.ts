@@ -11,19 +11,20 @@ import type { SnapshotReader } from './snapshot.js';
 import type { AckGate } from './ack-gate.js';
 import type { ReplicationMetrics } from './metrics.js';
 import type { ReplicationTracing } from '../tracing/replication-tracing.js';
-import type { BusTlsFiles } from '../tls/bus-transport.js';
 
 export interface LinkCommon {
   readonly name: string;
   readonly token: string;
-  /** tlsCluster: bus connections use mutual TLS with these files. */
-  readonly busTls?: BusTlsFiles | undefined;
   readonly logger: Logger;
   readonly metrics: ReplicationMetrics;
   epoch(): number;
   history(): readonly Term[];
-  /** Digests of this node's slots at its current committed sequence (no write turn may be open). */
-  digests(slots?: readonly number[]): SlotDigest[];
+  /**
+   * Starts digesting every slot at the current committed sequence (no write
+   * turn may be open): the snapshot is taken before this returns, the rows
+   * are hashed in time slices (slot-digests.ts).
+   */
+  startDigests(): { seq: number; result: Promise<SlotDigest[]> };
   /** Trace context over the stream (null: tracing off). */
   readonly tracing: ReplicationTracing | null;
 }

@@ -35,6 +35,8 @@ export interface ReplicationMetrics {
   /** Bus peers that failed authentication (bus-server.ts). */
   readonly authRefusals: Counter;
   readonly repairedSlots: Counter<'replica'>;
+  /** Rows hashed by digest jobs, advanced after every slice (progress of a running digest). */
+  readonly digestRows: Counter;
   bind(source: ReplicationGaugeSource): void;
 }
 
@@ -64,6 +66,7 @@ export function createReplicationMetrics(registry: Registry): ReplicationMetrics
       name: 'irisdb_replication_repaired_slots_total', help: 'Slots found divergent by the periodic digest check and re-copied, by replica',
       labelNames: ['replica'], registers: r,
     }),
+    digestRows: new Counter({ name: 'irisdb_digest_rows_total', help: 'Rows hashed by per-slot digest jobs, counted after every time slice (a running digest advances it)', registers: r }),
     fencings: new Counter({ name: 'irisdb_replication_fenced_total', help: 'Times this primary stopped accepting writes because an authenticated peer reported a newer epoch', registers: r }),
     authRefusals: new Counter({ name: 'irisdb_bus_auth_refused_total', help: 'Cluster-bus connections refused because the peer did not prove it knows the cluster secret', registers: r }),
     bind(source: ReplicationGaugeSource) {

@@ -4,7 +4,7 @@
  * resync) or log batches — in order, acknowledging each turn's highest
  * sequence once it is durable. Reconnects with backoff until stopped.
  */
-import { dialBus } from '../tls/bus-transport.js';
+import net from 'node:net';
 import type { PeerAddress, PrimaryLinkState, PrimaryLinkStatus, SyncProgress, Term } from '../../common/replication.js';
 import { BusAuthError } from './bus-auth.js';
 import { BusClientAuth } from './bus-auth-client.js';
@@ -88,13 +88,13 @@ export class PrimaryLink {
     this.state = 'connecting';
     this.welcomed = false;
     this.ackedSent = 0;
-    const socket = dialBus(this.target.host, this.target.busPort, this.side.busTls);
+    const socket = net.connect({ host: this.target.host, port: this.target.busPort });
     // Small frames only until the primary has proven itself.
     const bus = new BusSocket(socket, HANDSHAKE_FRAME_BYTES);
     this.bus = bus;
     const side = this.side;
     // Both ends prove they know the cluster secret (bus-auth.ts) before the Hello.
-    const auth = new BusClientAuth(bus, { secret: side.token, name: side.name, tls: side.busTls }, this.target.name);
+    const auth = new BusClientAuth(bus, { secret: side.token, name: side.name }, this.target.name);
     const sendHello = (): void => {
       const me = side.announce();
       const seq = side.keyspace.lastSeq;
@@ -269,14 +269,19 @@ export class PrimaryLink {
             bus.close(`apply failed: ${err.message}`);
             return;
           }
+          // The snapshot is taken now; frames flow again while its rows are hashed in slices.
+          let job;
           try {
-            const slots = side.digests();
-            bus.send(encodeJsonFrame(FrameType.DigestReply, { id: req.id, seq: ks.lastSeq, slots }));
+            job = side.startDigests();
           } catch (e) {
             bus.close(`digest failed: ${(e as Error).message}`);
             return;
           }
           bus.resume();
+          job.result.then(
+            (slots) => bus.send(encodeJsonFrame(FrameType.DigestReply, { id: req.id, seq: job.seq, slots })),
+            (e: Error) => bus.close(`digest failed: ${e.message}`),
+          );
         });
         return;
       }

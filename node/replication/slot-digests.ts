@@ -5,15 +5,24 @@
  * still present count too: primary and replica are compared at the same
  * sequence, where both hold the same rows whatever their clocks say.
  *
- * Runs synchronously on the connection it is given; rows written in an open
- * (uncommitted) turn on that connection are included.
+ * computeSlotDigests runs synchronously on the connection it is given (rows
+ * written in an open, uncommitted turn on it are included): fine for a few
+ * slots, a stall of seconds for a million keys. startSlotDigests is what the
+ * node uses for every slot: a read transaction on a second, read-only
+ * connection (ReadTransaction) fixes the snapshot and its sequence the
+ * moment it starts, then the rows are hashed a time-bounded slice per
+ * event-loop turn while the node keeps serving and committing on its own
+ * connection; the result is the digest of exactly that snapshot.
  */
 import type { SlotDigest } from '../../common/replication.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import { decodeValue } from '../engine/codec.js';
 import type { Db } from '../engine/database.js';
 import type { StoredRow } from '../engine/types.js';
+import { runInSlices } from '../engine/stall-slices.js';
 import { DigestAccumulator } from './digest.js';
+import type { ReplicationMetrics } from './metrics.js';
+import { ReadTransaction } from './snapshot.js';
 
 type DigestRow = [slot: number, key: Buffer, value: Buffer, flags: number, expiresAt: number | null];
 type KvRow = [key: Buffer, flags: number, expiresAt: number | null, version: number, value: Buffer];
@@ -34,6 +43,71 @@ export function computeSlotDigests(db: Db, slots?: readonly number[]): SlotDiges
     }
   }
   return acc.result();
+}
+
+/** Rows hashed between two reads of the clock. */
+const DIGEST_STEP_ROWS = 256;
+
+export interface SlotDigestJob {
+  /** The committed sequence of the snapshot being digested (fixed when the job starts). */
+  readonly seq: number;
+  /** Rows in the snapshot. */
+  readonly totalRows: number;
+  /** Digests of every non-empty slot of the snapshot, ascending. */
+  readonly result: Promise<SlotDigest[]>;
+}
+
+export interface SlotDigestJobOptions {
+  /** Longest time the job holds the event loop at once, ms. */
+  readonly sliceMs: number;
+  /** Rows hashed so far, after every slice. */
+  readonly onProgress?: (rows: number) => void;
+}
+
+/**
+ * Digests every slot of the database file `file` as of now, incrementally.
+ * The snapshot is taken synchronously, before this returns: call it when no
+ * write turn is open on the node's connection and `seq` is exactly the
+ * node's committed sequence.
+ */
+export function startSlotDigests(file: string, opts: SlotDigestJobOptions): SlotDigestJob {
+  const tx = new ReadTransaction(file);
+  const [totalRows, rows] = tx.setUp((db) => [
+    db.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number,
+    // One iterator over the snapshot, held open across slices (only this job uses the connection).
+    db.prepare('SELECT slot, key, value, flags, expires_at FROM kv').raw(true).iterate() as IterableIterator<DigestRow>,
+  ] as const);
+  const acc = new DigestAccumulator();
+  const step = (max: number): number => {
+    let n = 0;
+    while (n < max) {
+      const next = rows.next();
+      if (next.done === true) break;
+      const row = next.value;
+      acc.add(row[0], row[1], decodeValue(row[2], row[3]), row[4]);
+      n++;
+    }
+    return n;
+  };
+  const result = (async () => {
+    try {
+      await runInSlices(step, { sliceMs: opts.sliceMs, stepSize: DIGEST_STEP_ROWS, onSlice: opts.onProgress });
+      return acc.result();
+    } finally {
+      rows.return?.();
+      tx.close();
+    }
+  })();
+  return { seq: tx.seq, totalRows, result };
+}
+
+/** An onProgress that advances irisdb_digest_rows_total by the rows of each slice. */
+export function digestProgress(metrics: Pick<ReplicationMetrics, 'digestRows'>): (rows: number) => void {
+  let reported = 0;
+  return (rows) => {
+    metrics.digestRows.inc(rows - reported);
+    reported = rows;
+  };
 }
 
 /** The stored rows of one slot, as stored (value possibly compressed, per flags), for repair. */

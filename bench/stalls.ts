@@ -1,0 +1,136 @@
+/**
+ * Event-loop stalls during background jobs (issue #16): a primary and a
+ * replica loaded with N keys (BENCH_STALL_KEYS, 1,000,000 by default), then
+ * the longest event-loop delay on each node while one job runs at a time:
+ * a digest comparison (primary + replica), active expiry of 100k keys that
+ * expire together, and a full resync of every key to a new replica. The
+ * delay is the node's own irisdb_event_loop_delay_seconds{quantile="1"}
+ * (perf_hooks.monitorEventLoopDelay, max since the last scrape), scraped
+ * every 200 ms and maxed over the job; a client PINGing every 5 ms gives the
+ * worst reply time a user saw.
+ */
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import { Shard, connectClient, metric, startNamedNode, type ShardNode } from '../test/support/repl-shard.js';
+import { waitFor } from '../test/support/wait.js';
+
+export interface StallRow {
+  readonly job: string;
+  /** Longest event-loop delay per node, ms. */
+  readonly loopMaxMs: Record<string, number>;
+  /** Longest PING round trip to the primary during the job, ms. */
+  readonly pingMaxMs: number;
+  readonly seconds: number;
+}
+
+const ARGS = ['--fsync', 'batch'];
+const VALUE = 'v'.repeat(100);
+const EXPIRING = Number(process.env.BENCH_STALL_EXPIRING ?? 100_000);
+const SCRAPE_MS = 200;
+
+/** Loads keys `${prefix}i` for i in [0, n) with MSET (or SET … PX for a TTL), pipelined. */
+async function load(redis: Redis, prefix: string, n: number, pxMs?: number): Promise<void> {
+  const PER_CMD = pxMs === undefined ? 500 : 1;
+  const DEPTH = pxMs === undefined ? 8 : 2000;
+  let i = 0;
+  while (i < n) {
+    const pipe = redis.pipeline();
+    for (let d = 0; d < DEPTH && i < n; d++) {
+      if (pxMs !== undefined) {
+        pipe.set(`${prefix}${i}`, VALUE, 'PX', pxMs);
+        i++;
+        continue;
+      }
+      const args: string[] = [];
+      for (let k = 0; k < PER_CMD && i < n; k++, i++) args.push(`${prefix}${i}`, VALUE);
+      pipe.mset(...args);
+    }
+    const res = await pipe.exec();
+    for (const [err] of res ?? []) if (err) throw err;
+  }
+}
+
+/** Max of each node's event-loop delay and of PING round trips while `job` runs. */
+async function during(name: string, nodes: () => ShardNode[], port: number, job: () => Promise<void>): Promise<StallRow> {
+  const loopMax: Record<string, number> = {};
+  const scrape = async (): Promise<void> => {
+    for (const n of nodes()) {
+      const v = await metric(n.node, 'irisdb_event_loop_delay_seconds', { quantile: '1' }).catch(() => 0);
+      loopMax[n.name] = Math.max(loopMax[n.name] ?? 0, v * 1000);
+    }
+  };
+  await scrape(); // resets the nodes' histograms: only the job's delays count
+  for (const k of Object.keys(loopMax)) loopMax[k] = 0;
+  const pinger = await connectClient(port);
+  let running = true;
+  let pingMax = 0;
+  const pings = (async () => {
+    while (running) {
+      const t = performance.now();
+      await pinger.ping();
+      pingMax = Math.max(pingMax, performance.now() - t);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  const scrapes = (async () => {
+    while (running) {
+      await new Promise((r) => setTimeout(r, SCRAPE_MS));
+      await scrape();
+    }
+  })();
+  const t0 = performance.now();
+  try {
+    await job();
+  } finally {
+    running = false;
+    await Promise.all([pings, scrapes]);
+    pinger.disconnect();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await scrape();
+  return { job: name, loopMaxMs: loopMax, pingMaxMs: pingMax, seconds };
+}
+
+export async function stallsBench(keys: number): Promise<StallRow[]> {
+  const shard = await Shard.start({ replicas: 1, minSyncReplicas: 0, args: ARGS, namePrefix: 'stall' });
+  let extra: ShardNode | undefined;
+  const rows: StallRow[] = [];
+  const writer = await connectClient(shard.primary.node.port);
+  try {
+    const port = shard.primary.node.port;
+    const base = (): ShardNode[] => shard.nodes;
+    rows.push(await during(`load ${keys} keys (MSET ×500, 8 deep)`, base, port, async () => {
+      await load(writer, 'k:', keys);
+      await shard.waitForConvergence(600_000);
+    }));
+    rows.push(await during('idle, 2 s', base, port, () => new Promise((r) => setTimeout(r, 2000))));
+    rows.push(await during('digest comparison (primary + replica)', base, port, async () => {
+      const diff = await shard.primary.admin.digestDiff();
+      if (diff.replicas.some((r) => r.error !== null || r.differing.length > 0)) throw new Error(`digest diff: ${JSON.stringify(diff)}`);
+    }));
+    await load(writer, 'e:', EXPIRING, 3000);
+    await shard.waitForConvergence(600_000);
+    rows.push(await during(`active expiry of ${EXPIRING} keys`, base, port, async () => {
+      await waitFor('every expiring key deleted', async () => Number(await writer.dbsize()) <= keys, { timeoutMs: 600_000, intervalMs: 100 });
+      await shard.waitForConvergence(600_000);
+    }));
+    extra = await startNamedNode('stall9', { minSyncReplicas: 0, args: ARGS });
+    const added = extra;
+    rows.push(await during(`full resync of ${keys} keys to a new replica`, () => [...shard.nodes, added], port, async () => {
+      await added.admin.setRole({ role: 'replica', epoch: shard.epoch, primary: Shard.busAddress(shard.primary) });
+      await shard.primary.admin.setRole({ role: 'primary', epoch: shard.epoch, replicas: [...shard.replicas.map((r) => r.name), added.name] });
+      await waitFor('the new replica streams', async () => (await added.admin.replication()).primary?.state === 'streaming', { timeoutMs: 900_000, intervalMs: 200 });
+    }));
+    const keysOnNew = await metric(added.node, 'redis_db_keys');
+    if (keysOnNew < keys) throw new Error(`new replica holds ${keysOnNew} keys, expected ${keys}`);
+  } finally {
+    writer.disconnect();
+    await shard.stop();
+    if (extra !== undefined) {
+      await extra.node.kill9().catch(() => undefined);
+      fs.rmSync(extra.node.dataDir, { recursive: true, force: true });
+    }
+  }
+  return rows;
+}
