@@ -8,9 +8,10 @@ import { probePeer } from '../replication/probe.js';
 import type { HttpReadConsistency } from '../http/consistency.js';
 import { confirmQuorum, replicaLag } from './read-consistency.js';
 import { ReadConfirmer } from './read-confirmer.js';
+import { busTlsFiles } from '../tls/bus-transport.js';
 
 export function createReadConfirmer(config: NodeConfig, replication: ReplicationManager): ReadConfirmer {
-  const creds = { secret: config.adminToken, name: config.nodeName };
+  const creds = { secret: config.adminToken, name: config.nodeName, tls: busTlsFiles(config) };
   return new ReadConfirmer({
     facts: () => {
       const st = replication.status();

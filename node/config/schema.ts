@@ -31,6 +31,7 @@ export interface NodeConfig {
   tlsCaCertFile: string;
   tlsAuthClients: 'yes' | 'no' | 'optional';
   tlsHttp: boolean;
+  tlsCluster: boolean;
   bind: string;
   announceHost: string;
   announcePort: number;
@@ -113,6 +114,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'tlsCaCertFile', type: 'string', default: '', help: 'CA certificate(s) (PEM) client certificates are verified against (tlsAuthClients)' },
   { key: 'tlsAuthClients', type: 'enum', default: 'no', values: ['yes', 'no', 'optional'], help: 'client certificates (mutual TLS): yes = required and verified against tlsCaCertFile, optional = verified if presented, no = not asked for (Redis\'s default is yes)' },
   { key: 'tlsHttp', type: 'bool', default: false, help: 'yes: the HTTP port (KV API, /admin, /metrics, probes) serves HTTPS only, with the tlsPort certificate and tlsAuthClients' },
+  { key: 'tlsCluster', type: 'bool', default: false, help: 'yes: the cluster bus (replication, slot migration, Pub/Sub and change-feed links between nodes) uses mutual TLS with tlsCertFile/tlsKeyFile, peers verified against tlsCaCertFile; every node of a cluster must agree (Redis\'s tls-cluster and tls-replication in one)' },
   { key: 'bind', type: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 in a pod)' },
   { key: 'announceHost', type: 'string', default: '', help: 'address clients are told to use (CLUSTER SLOTS, MOVED); default: the bind address' },
   { key: 'announcePort', type: 'int', default: 0, min: 0, max: 65535, help: 'RESP port clients are told to use; 0 = the listening port' },

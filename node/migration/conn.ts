@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { BusAuthError } from '../replication/bus-auth.js';
 import { authenticateBus, type BusCredentials } from '../replication/bus-auth-client.js';
+import { dialBus, type BusTlsFiles } from '../tls/bus-transport.js';
 import { BusSocket } from '../replication/bus-socket.js';
 import { FrameError, FrameType, HANDSHAKE_FRAME_BYTES, type Frame } from '../replication/frames.js';
 import { MigrationError } from './plan.js';
@@ -42,7 +43,7 @@ export class MigrationConn {
   /** Connects and authenticates within timeoutMs; a peer that refuses us or fails to prove itself rejects with target_refused. */
   static async connect(peer: PeerBusAddress, creds: BusCredentials, timeoutMs: number): Promise<MigrationConn> {
     const started = Date.now();
-    const socket = await MigrationConn.open(peer, timeoutMs);
+    const socket = await MigrationConn.open(peer, timeoutMs, creds.tls);
     const bus = new BusSocket(socket, HANDSHAKE_FRAME_BYTES);
     try {
       await authenticateBus(bus, creds, peer.name, Math.max(1, timeoutMs - (Date.now() - started)));
@@ -57,14 +58,15 @@ export class MigrationConn {
     return conn;
   }
 
-  private static open(peer: PeerBusAddress, timeoutMs: number): Promise<net.Socket> {
+  private static open(peer: PeerBusAddress, timeoutMs: number, tls: BusTlsFiles | undefined): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: peer.host, port: peer.busPort });
+      const socket = dialBus(peer.host, peer.busPort, tls);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new MigrationError('connection', `could not connect to ${peer.name} at ${peer.host}:${peer.busPort} within ${timeoutMs} ms`));
       }, timeoutMs);
-      socket.once('connect', () => {
+      // Over TLS: once the peer's certificate is verified.
+      socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
         resolve(socket);

@@ -11,6 +11,7 @@ import type { Logger } from '../../common/logger.js';
 import type { CommittedListener } from '../replication/log.js';
 import type { MigrationMetrics } from './metrics.js';
 import type { ClusterState } from '../cluster/types.js';
+import type { BusTlsFiles } from '../tls/bus-transport.js';
 
 export interface MigrationReplication {
   role(): 'primary' | 'replica';
@@ -32,6 +33,8 @@ export interface MigrationDeps {
   readonly name: string;
   /** The cluster secret (the admin token): this node proves it knows it on peers' buses, never sends it. */
   readonly token: string;
+  /** tlsCluster: connections to peers' buses use mutual TLS with these files. */
+  readonly busTls?: BusTlsFiles | undefined;
   readonly keyspace: SqliteKeyspace;
   readonly commits: CommitScheduler;
   readonly meta: MetaStore;

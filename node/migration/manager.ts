@@ -170,7 +170,7 @@ export class MigrationManager {
     try {
       const addr = busAddressIn(d.cluster.map, run.rec.target);
       if (addr === null) throw new Error(`${run.rec.target} is not in the cluster map`);
-      const out = await askOutcome(addr, { secret: d.token, name: d.name }, { id, attempt: 0, source: d.name }, 3000);
+      const out = await askOutcome(addr, { secret: d.token, name: d.name, tls: d.busTls }, { id, attempt: 0, source: d.name }, 3000);
       if (out.state === 'flipped') {
         // Cannot happen before the fence stage (the flip needs it); never roll back what the target owns.
         throw new MigrationError('flipped', `the target reports migration ${id} flipped: push its map (GET /admin/cluster/map there) to every node`);

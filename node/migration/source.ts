@@ -216,7 +216,7 @@ export class SourceRun {
     this.endAttempt();
     this.apply({ type: 'prepare', mapEpoch: map!.epoch, target: target.name });
     this.targetAddr = target;
-    const conn = await MigrationConn.connect(target, { secret: d.token, name: d.name }, CONNECT_TIMEOUT_MS);
+    const conn = await MigrationConn.connect(target, { secret: d.token, name: d.name, tls: d.busTls }, CONNECT_TIMEOUT_MS);
     this.conn = conn;
     const r = this.rec;
     conn.send(encodeJsonFrame(FrameType.MigrateBegin, {
@@ -315,7 +315,7 @@ export class SourceRun {
     if (!this.fence.up) this.fence.raise();
     const { addr, outcome } = await askUntilAnswered({
       msg: { id: this.rec.id, attempt: this.rec.attempt, source: d.name },
-      creds: { secret: d.token, name: d.name },
+      creds: { secret: d.token, name: d.name, tls: d.busTls },
       address: () => this.targetAddress(),
       checkStopped: () => {
         if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);

@@ -7,11 +7,14 @@
 import type { BusSocket } from './bus-socket.js';
 import { BusAuthError, ClientHandshake, parseAuthChallenge, parseAuthRefused } from './bus-auth.js';
 import { FrameType, encodeJsonFrame, type Frame } from './frames.js';
+import type { BusTlsFiles } from '../tls/bus-transport.js';
 
 /** What a node proves itself with on the bus: the cluster secret (never sent) and its name. */
 export interface BusCredentials {
   readonly secret: string;
   readonly name: string;
+  /** tlsCluster: the connection is mutual TLS with these files (node/tls/bus-transport.ts). */
+  readonly tls?: BusTlsFiles | undefined;
 }
 
 /** One connection's client handshake: begin() once connected, then hand it every frame until it returns true. */

@@ -13,6 +13,7 @@ import { AUTH_REFUSED_MESSAGE, ServerHandshake, parseAuthHello, parseAuthProof }
 import { BusSocket } from './bus-socket.js';
 import { FrameType, HANDSHAKE_FRAME_BYTES, encodeJsonFrame, type Frame } from './frames.js';
 import { parseHello, parseProbe, type HelloMsg, type ProbeMsg, type RefuseMsg } from './messages.js';
+import { createTlsServer, type TlsServerSetup } from '../tls/server.js';
 
 /** A connection that does not authenticate and send its first frame in this time is closed. */
 const FIRST_FRAME_TIMEOUT_MS = 10_000;
@@ -41,8 +42,11 @@ export class BusServer {
   /** Handlers for other first frames, asked in the order they were added. */
   private readonly others = new Set<FirstFrameHandler>();
 
-  constructor(private readonly handlers: BusHandlers, private readonly logger: Logger, private readonly auth: BusServerAuth) {
-    this.server = net.createServer((socket) => this.accept(socket));
+  /** tls (tlsCluster): only peers with a certificate from the cluster CA get to the handshake. */
+  constructor(private readonly handlers: BusHandlers, private readonly logger: Logger, private readonly auth: BusServerAuth, tls?: TlsServerSetup) {
+    this.server = tls === undefined
+      ? net.createServer((socket) => this.accept(socket))
+      : createTlsServer({ ...tls, authClients: 'yes' }, { handshakeTimeout: FIRST_FRAME_TIMEOUT_MS }, (socket) => this.accept(socket), () => this.auth.onRefused());
   }
 
   /**

@@ -11,10 +11,13 @@ import type { SnapshotReader } from './snapshot.js';
 import type { AckGate } from './ack-gate.js';
 import type { ReplicationMetrics } from './metrics.js';
 import type { ReplicationTracing } from '../tracing/replication-tracing.js';
+import type { BusTlsFiles } from '../tls/bus-transport.js';
 
 export interface LinkCommon {
   readonly name: string;
   readonly token: string;
+  /** tlsCluster: bus connections use mutual TLS with these files. */
+  readonly busTls?: BusTlsFiles | undefined;
   readonly logger: Logger;
   readonly metrics: ReplicationMetrics;
   epoch(): number;

@@ -9,6 +9,7 @@
 import type { PeerAddress } from '../../common/replication.js';
 import type { Logger } from '../../common/logger.js';
 import type { NodeConfig } from '../config/schema.js';
+import { busTlsFiles } from '../tls/bus-transport.js';
 import type { BusSocket } from './bus-socket.js';
 import { FrameType, encodeJsonFrame } from './frames.js';
 import type { ProbeMsg } from './messages.js';
@@ -21,7 +22,7 @@ const PROBE_TIMEOUT_MS = 1000;
 
 export interface IsolationProbeDeps {
   readonly roles: RoleStore;
-  readonly config: Pick<NodeConfig, 'nodeName' | 'adminToken'>;
+  readonly config: Pick<NodeConfig, 'nodeName' | 'adminToken' | 'tlsCluster' | 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaCertFile'>;
   readonly metrics: ReplicationMetrics;
   readonly logger: Logger;
   /** This node's bus address as its peers reach it. */
@@ -52,7 +53,7 @@ export class IsolationProbe {
       for (const peer of missing) {
         let reply;
         try {
-          reply = await probePeer(peer, { secret: config.adminToken, name: config.nodeName }, { name: config.nodeName, epoch: s.epoch }, PROBE_TIMEOUT_MS);
+          reply = await probePeer(peer, { secret: config.adminToken, name: config.nodeName, tls: busTlsFiles(config) }, { name: config.nodeName, epoch: s.epoch }, PROBE_TIMEOUT_MS);
         } catch (err) {
           // Unreachable peers say nothing either way; one that cannot prove the secret is not a peer at all.
           if (err instanceof BusAuthError && err.kind === 'unproven') {

@@ -31,6 +31,8 @@ import { RoleStore } from './role-store.js';
 import { digestProgress, startSlotDigests } from './slot-digests.js';
 import { SnapshotReader } from './snapshot.js';
 import { mergePeers, type ReplState } from './state.js';
+import type { TlsServerSetup } from '../tls/server.js';
+import { busTlsFiles } from '../tls/bus-transport.js';
 
 const HOUSEKEEPING_MS = 1000;
 
@@ -102,6 +104,7 @@ export class ReplicationManager {
     const base = {
       name: config.nodeName,
       token: config.adminToken,
+      busTls: busTlsFiles(config),
       logger,
       metrics: this.metrics,
       epoch: () => roles.state.epoch,
@@ -147,11 +150,12 @@ export class ReplicationManager {
   // ---- lifecycle -------------------------------------------------------------
 
   /** Listens on the bus port; returns the port. */
-  async listen(port: number, host: string): Promise<number> {
+  async listen(port: number, host: string, tls?: TlsServerSetup): Promise<number> {
     this.bus = new BusServer(
       { onHello: (b, h) => this.sessions.onHello(b, h), onProbe: (b, p) => this.probe.answer(b, p) },
       this.logger,
       { secret: this.config.adminToken, name: this.config.nodeName, onRefused: () => this.metrics.authRefusals.inc() },
+      tls,
     );
     const busPort = await this.bus.listen(port, host);
     this.announce = { ...this.announce, busPort };

@@ -4,7 +4,7 @@
  * resync) or log batches — in order, acknowledging each turn's highest
  * sequence once it is durable. Reconnects with backoff until stopped.
  */
-import net from 'node:net';
+import { dialBus } from '../tls/bus-transport.js';
 import type { PeerAddress, PrimaryLinkState, PrimaryLinkStatus, SyncProgress, Term } from '../../common/replication.js';
 import { BusAuthError } from './bus-auth.js';
 import { BusClientAuth } from './bus-auth-client.js';
@@ -88,13 +88,13 @@ export class PrimaryLink {
     this.state = 'connecting';
     this.welcomed = false;
     this.ackedSent = 0;
-    const socket = net.connect({ host: this.target.host, port: this.target.busPort });
+    const socket = dialBus(this.target.host, this.target.busPort, this.side.busTls);
     // Small frames only until the primary has proven itself.
     const bus = new BusSocket(socket, HANDSHAKE_FRAME_BYTES);
     this.bus = bus;
     const side = this.side;
     // Both ends prove they know the cluster secret (bus-auth.ts) before the Hello.
-    const auth = new BusClientAuth(bus, { secret: side.token, name: side.name }, this.target.name);
+    const auth = new BusClientAuth(bus, { secret: side.token, name: side.name, tls: side.busTls }, this.target.name);
     const sendHello = (): void => {
       const me = side.announce();
       const seq = side.keyspace.lastSeq;

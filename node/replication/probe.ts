@@ -5,7 +5,7 @@
  * writes until the control plane says what it is (docs/architecture.md §3
  * fencing). Both sides authenticate first (bus-auth.ts); the secret is never sent.
  */
-import net from 'node:net';
+import { dialBus } from '../tls/bus-transport.js';
 import type { PeerAddress } from '../../common/replication.js';
 import { BusClientAuth, type BusCredentials } from './bus-auth-client.js';
 import { BusSocket } from './bus-socket.js';
@@ -15,7 +15,7 @@ import { parseProbeReply, parseRefuse, type ProbeMsg, type ProbeReplyMsg } from 
 export function probePeer(peer: PeerAddress, creds: BusCredentials, msg: ProbeMsg, timeoutMs: number): Promise<ProbeReplyMsg> {
   return new Promise((resolve, reject) => {
     // Every answer to a probe is small JSON: no trusted frame size here.
-    const bus = new BusSocket(net.connect({ host: peer.host, port: peer.busPort }), HANDSHAKE_FRAME_BYTES);
+    const bus = new BusSocket(dialBus(peer.host, peer.busPort, creds.tls), HANDSHAKE_FRAME_BYTES);
     const auth = new BusClientAuth(bus, creds, peer.name);
     let settled = false;
     const done = (err: Error | null, reply?: ProbeReplyMsg): void => {

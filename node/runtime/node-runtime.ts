@@ -43,6 +43,7 @@ import { HttpTracing } from '../tracing/http-tracing.js';
 import { plainRespEnabled, tlsEnabled } from '../tls/settings.js';
 import { TlsMaterial } from '../tls/material.js';
 import type { TlsServerSetup } from '../tls/server.js';
+import { busTlsFiles } from '../tls/bus-transport.js';
 import { BackupManager } from '../backup/manager.js';
 import { backupAdminRouter } from '../backup/admin-routes.js';
 import { createBackupMetrics } from '../backup/metrics.js';
@@ -136,7 +137,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     replication = new ReplicationManager(engine, config, logger, metrics.registry, {
       respHost: announceHost, respPort: config.announcePort || clientRespPort, busHost: announceHost, busPort: config.busPort,
     }, tracing === null ? null : replicationTracing(tracing, engine.commits));
-    busPort = await replication.listen(config.busPort, config.bind);
+    busPort = await replication.listen(config.busPort, config.bind, config.tlsCluster && tlsSetup !== null ? tlsSetup : undefined);
   } catch (err) {
     engine.close();
     metrics.close();
@@ -147,6 +148,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   const migrations = new MigrationManager({
     name: config.nodeName,
     token: config.adminToken,
+    busTls: busTlsFiles(config),
     keyspace: engine.keyspace,
     commits: engine.commits,
     meta: engine.meta,
@@ -174,7 +176,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     lastSeq: () => engine.keyspace.lastSeq,
     role: () => replication.roleView().role,
     history: () => replication.status().history,
-    primaryJournal: primaryJournalFetcher({ cluster, creds: { secret: config.adminToken, name: config.nodeName } }),
+    primaryJournal: primaryJournalFetcher({ cluster, creds: { secret: config.adminToken, name: config.nodeName, tls: busTlsFiles(config) } }),
   });
   replication.addBusHandler(ownershipBusHandler(() => changeOwnership.entries()));
   const changeFeeds = changeLogSource({ replication, cluster, ownership: changeOwnership, lastSeq: () => engine.keyspace.lastSeq, registry: metrics.registry });
@@ -226,7 +228,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   // PUBLISH reaches every node of the cluster map, SPUBLISH the shard's members, over the authenticated bus.
   const pubsubCluster = attachPubSubToCluster({
     hub: pubsub, cluster, logger,
-    creds: { secret: config.adminToken, name: config.nodeName },
+    creds: { secret: config.adminToken, name: config.nodeName, tls: busTlsFiles(config) },
     backlogBytes: config.pubsubPeerBacklogBytes,
     addBusHandler: (h) => replication.addBusHandler(h),
     replicaPeers: () => {

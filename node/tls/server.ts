@@ -46,7 +46,7 @@ export function clientCertAcceptable(socket: tls.TLSSocket, authClients: TlsAuth
 }
 
 /** A TLS server calling onSocket with each handshaken connection whose client certificate is acceptable. */
-export function createTlsServer(setup: TlsServerSetup, netOptions: Pick<tls.TlsOptions, 'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay'>, onSocket: (socket: tls.TLSSocket) => void, onRefused: (reason: string) => void): tls.Server {
+export function createTlsServer(setup: TlsServerSetup, netOptions: Pick<tls.TlsOptions, 'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay' | 'handshakeTimeout'>, onSocket: (socket: tls.TLSSocket) => void, onRefused: (reason: string) => void): tls.Server {
   const server = tls.createServer({ ...netOptions, ...tlsServerOptions(setup.material.pem, setup.authClients) }, (socket) => {
     if (!clientCertAcceptable(socket, setup.authClients)) {
       onRefused('tls_client_certificate');

@@ -46,6 +46,8 @@ export type Command =
       readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: { readonly endpoint?: string; readonly region?: string; readonly forcePathStyle?: boolean } };
       /** --backup-schedule CRON --backup-destination URL [--backup-keep N]. */
       readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
+      /** --tls: RESP over TLS only, CA and certificate under DIR/tls. */
+      readonly tls?: boolean;
     }
   | { readonly kind: 'local-down'; readonly dir: string }
   | { readonly kind: 'status'; readonly source: ControlSource; readonly json: boolean; readonly watch: boolean }
@@ -201,6 +203,7 @@ function localUp(v: Values): Command {
     kind: 'local-up', dir: dirOf(v), spec, basePort, ...(hold !== undefined ? { holdFailoverStage: hold as FailoverStage } : {}),
     ...(restore !== undefined ? { restore } : {}),
     ...(cron !== undefined ? { backupSchedule: { cron, destination: scheduleDest!, keep: keep ?? DEFAULT_BACKUP_KEEP } } : {}),
+    ...(v.tls === true ? { tls: true } : {}),
   };
 }
 

@@ -29,6 +29,7 @@ export async function runLocalUp(cmd: LocalUpCommand, io: CliIo, out: NodeJS.Wri
     holdFailoverStage: cmd.holdFailoverStage ?? null,
     ...(cmd.restore !== undefined ? { restore: cmd.restore } : {}),
     ...(cmd.backupSchedule !== undefined ? { backupSchedule: cmd.backupSchedule } : {}),
+    ...(cmd.tls === true ? { tls: true } : {}),
   })).finally(() => io.signal.removeEventListener('abort', early));
   let asked = false;
   // A failed stop() ends the wait too: `done` may never resolve then.

@@ -14,6 +14,7 @@ import type { NodeEndpoint, Platform, PlatformNode } from '../platform/types.js'
 import { checkBasePort, checkNodeName, clusterPaths, lowestFreeIndex, nodeDataDir, nodeLogFile, nodePorts, type ClusterPaths } from './layout.js';
 import { LOCAL_STATE_VERSION, LocalStateFile, readLocalState, type LocalNodeRecord, type LocalState } from './local-state.js';
 import { isAlive } from '../../common/process-alive.js';
+import { localTlsNodeArgs, type LocalTlsFiles } from './tls-files.js';
 import { DEFAULT_RESTART_POLICY, findNodeProcesses, isNodeCommand, NodeProcess, readCmdline, type RestartPolicy } from './node-process.js';
 
 export interface ProcessPlatformOptions {
@@ -34,6 +35,8 @@ export interface ProcessPlatformOptions {
   readonly stateFile?: LocalStateFile;
   /** SIGTERM → SIGKILL grace when stopping a node (default 10 s). */
   readonly stopGraceMs?: number;
+  /** `local up --tls`: every node serves RESP over TLS only, with these files (tls-files.ts). */
+  readonly tls?: LocalTlsFiles;
   /** Test-only: node k runs in a network namespace at its address (netns-placement.ts); null/absent: 127.0.0.1. */
   readonly placement?: (index: number) => NodePlacement | null;
 }
@@ -218,7 +221,7 @@ export class ProcessPlatform implements Platform {
     const args = [
       this.opts.nodeMain,
       '--node-name', name,
-      '--port', String(ports.port),
+      ...(this.opts.tls === undefined ? ['--port', String(ports.port)] : localTlsNodeArgs(this.opts.tls, ports.port)),
       '--http-port', String(ports.httpPort),
       '--bus-port', String(ports.busPort),
       '--bind', placed?.host ?? HOST,

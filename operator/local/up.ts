@@ -28,6 +28,7 @@ import { LocalStateFile, readLocalState } from './local-state.js';
 import { isAlive } from '../../common/process-alive.js';
 import { ProcessPlatform } from './process-platform.js';
 import { restoreLocalCluster } from './restore.js';
+import { ensureLocalTls, localTlsExists } from './tls-files.js';
 import { backupRoutes } from '../control-api/backup-routes.js';
 import { createTracing } from '../../common/tracing/provider.js';
 import { tracingSettingsFromEnv } from '../../common/tracing/settings.js';
@@ -53,6 +54,8 @@ export interface LocalUpOptions {
   readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: S3Options };
   /** Scheduled backups (`--backup-schedule CRON --backup-destination URL [--backup-keep N]`), recorded with the cluster. */
   readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
+  /** RESP over TLS only on every node, with a CA and certificate made under DIR/tls (kept on while DIR/tls/ca.crt exists). */
+  readonly tls?: boolean;
 }
 
 export interface RunningLocalCluster {
@@ -112,9 +115,12 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   // An existing cluster keeps its recorded spec: its nodes must wait for the acknowledgements the controller counts on.
   const spec = (await store.load())?.spec ?? requested;
   const stateFile = new LocalStateFile(paths.dir);
+  // A cluster started with --tls stays on TLS when resumed without it: its clients trust DIR/tls/ca.crt.
+  const tls = opts.tls === true || localTlsExists(paths.dir) ? await ensureLocalTls(paths.dir, ['127.0.0.1', 'localhost']) : undefined;
   const platform = new ProcessPlatform({
     dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger, stateFile,
     nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas)],
+    ...(tls !== undefined ? { tls } : {}),
     placement: netnsPlacementFromEnv(process.env),
   });
   await platform.start();
@@ -161,19 +167,19 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     return stopping;
   };
 
-  void announceWhenReady(controller, api.url, paths.dir, say, done);
+  void announceWhenReady(controller, api.url, paths.dir, say, done, tls?.caFile);
   return { controlUrl: api.url, controller, platform, done, stop };
 }
 
 /** Prints bootstrap progress until the cluster is first Ready, then how to connect. */
-async function announceWhenReady(controller: Controller, controlUrl: string, dir: string, say: (l: string) => void, done: Promise<void>): Promise<void> {
+async function announceWhenReady(controller: Controller, controlUrl: string, dir: string, say: (l: string) => void, done: Promise<void>, tlsCaFile?: string): Promise<void> {
   let stopped = false;
   void done.then(() => (stopped = true));
   let last = '';
   while (!stopped) {
     const st = controller.status();
     if (st.phase === 'Ready') {
-      for (const line of connectLines(st, controlUrl, dir)) say(line);
+      for (const line of connectLines(st, controlUrl, dir, tlsCaFile)) say(line);
       return;
     }
     const line = `${st.phase}: ${st.messages[0] ?? ''}`;
@@ -183,7 +189,8 @@ async function announceWhenReady(controller: Controller, controlUrl: string, dir
   }
 }
 
-export function connectLines(st: ClusterStatus, controlUrl: string, dir: string): string[] {
+/** tlsCaFile: the cluster serves RESP over TLS only (local up --tls); clients verify the nodes against it. */
+export function connectLines(st: ClusterStatus, controlUrl: string, dir: string, tlsCaFile?: string): string[] {
   const nodes = st.shards.flatMap((s) => s.nodes);
   const primary = st.shards[0]?.nodes.find((n) => n.name === st.shards[0]!.primary);
   // The lowest port, not shard 0's primary: any node redirects, and the line stays the same across restarts and failovers.
@@ -193,7 +200,9 @@ export function connectLines(st: ClusterStatus, controlUrl: string, dir: string)
   return [
     '',
     `IrisDB is up: ${st.shards.length} shards, ${nodes.length} nodes, all ${st.slotsAssigned} slots served (map epoch ${st.mapEpoch})`,
-    `  connect:   redis-cli -c -p ${port}          (any node; -c follows MOVED redirects)`,
+    tlsCaFile === undefined
+      ? `  connect:   redis-cli -c -p ${port}          (any node; -c follows MOVED redirects)`
+      : `  connect:   redis-cli --tls --cacert ${tlsCaFile} -c -p ${port}   (TLS only; any node; -c follows MOVED redirects)`,
     `  nodes:     ${nodes.map((n) => `${n.host}:${n.port}`).join(' ')}`,
     `  HTTP API:  ${http}/v1/kv/<key>   (any node: requests are forwarded to the key's shard)`,
     `  status:    npm run -s irisctl -- status --dir ${dir}      (control API ${controlUrl}/status, Bearer token in ${path.join(dir, 'token')})`,

@@ -1,0 +1,42 @@
+/**
+ * `irisctl local up --tls`: a CA and one certificate for the local nodes
+ * under DIR/tls (made once, kept across restarts), with loopback SANs.
+ * Nodes serve RESP over TLS only and talk to each other over mutual TLS on
+ * the bus; clients trust DIR/tls/ca.crt.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createCertificateAuthority, issueCertificate } from '../../node/tls/cert-authority.js';
+
+export interface LocalTlsFiles {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export function localTlsDir(dir: string): string {
+  return path.join(dir, 'tls');
+}
+
+/** Whether the cluster in `dir` was started with --tls (its CA exists): a restart keeps TLS on. */
+export function localTlsExists(dir: string): boolean {
+  return fs.existsSync(path.join(localTlsDir(dir), 'ca.crt'));
+}
+
+/** The files, created when missing; `hosts` are the addresses the nodes are reached at (127.0.0.1, localhost, ...). */
+export async function ensureLocalTls(dir: string, hosts: readonly string[]): Promise<LocalTlsFiles> {
+  const tlsDir = localTlsDir(dir);
+  const files = { caFile: path.join(tlsDir, 'ca.crt'), certFile: path.join(tlsDir, 'node.crt'), keyFile: path.join(tlsDir, 'node.key') };
+  const ca = fs.existsSync(files.caFile) && fs.existsSync(path.join(tlsDir, 'ca.key'))
+    ? { certFile: files.caFile, keyFile: path.join(tlsDir, 'ca.key') }
+    : await createCertificateAuthority(tlsDir, 'ca');
+  if (!fs.existsSync(files.certFile) || !fs.existsSync(files.keyFile)) {
+    await issueCertificate(ca, tlsDir, 'node', { hosts });
+  }
+  return files;
+}
+
+/** Node flags: RESP over TLS only, on the port plain RESP would have used (so the cluster map, MOVED and CLUSTER SLOTS need no change), and the bus over mutual TLS. */
+export function localTlsNodeArgs(files: LocalTlsFiles, respPort: number): string[] {
+  return ['--port', '0', '--tls-port', String(respPort), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--tls-ca-cert-file', files.caFile, '--tls-cluster', 'yes'];
+}
