@@ -21,11 +21,13 @@ import { pubsubBench } from './pubsub.js';
 import { importBench } from './import.js';
 import { tracingBench } from './tracing.js';
 import { clientPauseBench, printClientPause } from './client-pause.js';
+import { consistencyBench } from './consistency.js';
 import { stallsBench } from './stalls.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const only = process.env.BENCH_ONLY ?? '';
+const CONSISTENCY_CLIENTS_LABEL = '16 keep-alive clients';
 const failoverRuns = Number(process.env.BENCH_FAILOVER_RUNS ?? 20);
 const failoverDurability = process.env.BENCH_FAILOVER_DURABILITY;
 
@@ -214,6 +216,15 @@ async function main(): Promise<void> {
   }
   if (only === '' || only === 'client-pause') {
     printClientPause(await clientPauseBench(Number(process.env.BENCH_CLIENT_PAUSE_RUNS ?? 3)));
+  }
+  if (only === '' || only === 'consistency') {
+    const n = Number(process.env.BENCH_CONSISTENCY_REQUESTS ?? 20_000);
+    const rows = await consistencyBench(n);
+    const base = rows[0]!;
+    console.log(`\n## Read consistency levels: HTTP GET of one key, 1 primary + 2 replicas (minSyncReplicas 1), ${CONSISTENCY_CLIENTS_LABEL}, ${fmt(n)} requests per round\n`);
+    console.log('| level | served by | req/s | / default | p50 ms | p99 ms | errors |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.level} | ${r.served} | ${fmt(r.rps)} | **${fmt(r.rps / base.rps, 2)}** | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.errors)} |`);
   }
   if (only === '' || only === 'footprint') {
     const f = await footprintBench(keys);

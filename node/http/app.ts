@@ -4,6 +4,7 @@
  * under /admin. Every error leaves as JSON; nothing a client sends can throw
  * past the error handler.
  */
+import { eventualRead } from './consistency.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { batchRoutes } from './batch-routes.js';
 import { changesRoutes } from './changes-routes.js';
@@ -88,7 +89,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
       const view = repl.role();
       // With a map, slot routing sends a replica's requests to the slot's primary (forwarded, issue #13).
       const mapped = (deps.clusterMap?.() ?? null) !== null;
-      if (view.role === 'replica' && !mapped && req.path !== '/openapi.json') {
+      if (view.role === 'replica' && !mapped && req.path !== '/openapi.json' && !eventualRead(req)) {
         const where = view.primary === null ? 'its primary is not reachable yet' : `use the primary at ${view.primary.host}:${view.primary.port} (RESP)`;
         throw new HttpError(421, 'read_only_replica', `this node is a replica: ${where}`, view.primary === null ? undefined : { primary: view.primary });
       }

@@ -38,6 +38,16 @@ export function consistencyOf(req: Request): ReadConsistency {
   return level;
 }
 
+/** A GET/HEAD asking for eventual consistency: a replica without a cluster map may answer it too (as RESP READONLY). */
+export function eventualRead(req: Request): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  try {
+    return consistencyOf(req) === 'eventual';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs after the value was read and the ack gate released the read: a strong
  * read waits for a confirmation (503 `not_confirmed` if the primary cannot
