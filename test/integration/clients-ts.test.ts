@@ -98,7 +98,7 @@ describe('TypeScript client against a local cluster (3 × 2)', function () {
     await cluster?.destroy();
   });
 
-  it('HTTP client: put/get with versions, compare-and-set, batch, scan, consistency levels, typed errors', async () => {
+  it('HTTP client: put/get with versions, compare-and-set, batch, scan, consistency levels, typed errors, the change feed', async () => {
     const http = new IrisHttpClient({ urls });
     const put = await http.put('ts:http:a', 'one', { ttlMs: 60_000 });
     const got = await http.get('ts:http:a');
@@ -128,6 +128,18 @@ describe('TypeScript client against a local cluster (3 × 2)', function () {
     for await (const it of http.scan({ prefix: 'ts:scan:', limit: 7 })) scanned.push(it.key.toString());
     expect(scanned.sort()).to.deep.equal(Array.from({ length: 30 }, (_, i) => `ts:scan:${i}`).sort());
     expect(await http.delete('ts:http:a')).to.equal(true);
+
+    // The change feed through the same client: shard-0's changes, from now on.
+    const ctl = new AbortController();
+    const seen: string[] = [];
+    const following = http.followChanges({ shard: 'shard-0', from: 'now', signal: ctl.signal, onChange: (ev) => { if (ev.key !== undefined) seen.push(ev.key); } });
+    let i = 0;
+    await waitFor('a change of shard-0 through followChanges', async () => {
+      await http.put(`ts:feed:${i++}`, 'x');
+      return seen.some((k) => k.startsWith('ts:feed:'));
+    }, { timeoutMs: 30_000, intervalMs: 50 });
+    ctl.abort();
+    expect(await following).to.not.equal(null);
   });
 
   it('RESP client: typed commands, replica reads, abort', async () => {
