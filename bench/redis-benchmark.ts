@@ -18,11 +18,14 @@ export interface BenchOptions {
   pipeline: number;
   /** A command to run instead of the -t tests (e.g. PUBLISH channel message). */
   command?: readonly string[];
+  /** Connect with TLS, verifying the server against this CA file (redis-benchmark --tls --cacert). */
+  tlsCaFile?: string;
 }
 
 export async function redisBenchmark(o: BenchOptions): Promise<BenchResult[]> {
   const args = ['-h', '127.0.0.1', '-p', String(o.port), '-t', o.tests, '-n', String(o.requests), '-c', String(o.clients),
-    '-d', String(o.valueBytes), '-r', String(o.keyspace), '-P', String(o.pipeline), '--csv', ...(o.command ?? [])];
+    '-d', String(o.valueBytes), '-r', String(o.keyspace), '-P', String(o.pipeline), '--csv',
+    ...(o.tlsCaFile !== undefined ? ['--tls', '--cacert', o.tlsCaFile] : []), ...(o.command ?? [])];
   const res = await run('redis-benchmark', args, { timeoutMs: 600_000 });
   if (res.code !== 0) throw new Error(`redis-benchmark ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
   const lines = res.stdout.split('\n').filter((l) => l.startsWith('"') && !l.startsWith('"test"'));

@@ -23,6 +23,7 @@ import { tracingBench } from './tracing.js';
 import { clientPauseBench, printClientPause } from './client-pause.js';
 import { consistencyBench } from './consistency.js';
 import { stallsBench } from './stalls.js';
+import { tlsBench } from './tls.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -203,6 +204,18 @@ async function main(): Promise<void> {
     const redis = rows[rows.length - 1]!;
     for (const r of rows) {
       console.log(`| ${r.setting} | ${fmt(r.set.rps)} | **${fmt(r.set.rps / base.set.rps, 2)}** | ${fmt(r.get.rps)} | ${fmt(r.get.rps / base.get.rps, 2)} | ${fmt(r.set.rps / redis.set.rps, 2)} |`);
+    }
+  }
+  if (only === '' || only === 'tls') {
+    const rows = await tlsBench(requests);
+    console.log('\n## TLS overhead: one node / one redis-server, each with a plain and a TLS port, redis-benchmark 50 clients, 100-byte values, fsync batch / appendfsync everysec\n');
+    console.log('| system | port | pipeline | SET req/s | GET req/s | SET TLS / plain | GET TLS / plain | irisdb / redis (SET, GET) |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const plain = rows.find((x) => x.system === r.system && x.pipeline === r.pipeline && !x.tls)!;
+      const redis = rows.find((x) => x.system === 'redis-server' && x.pipeline === r.pipeline && x.tls === r.tls)!;
+      const vsRedis = r.system === 'irisdb' ? `**${fmt(r.set.rps / redis.set.rps, 2)}**, **${fmt(r.get.rps / redis.get.rps, 2)}**` : '—';
+      console.log(`| ${r.system} | ${r.tls ? 'TLS' : 'plain'} | ${r.pipeline} | ${fmt(r.set.rps)} | ${fmt(r.get.rps)} | ${r.tls ? fmt(r.set.rps / plain.set.rps, 2) : '—'} | ${r.tls ? fmt(r.get.rps / plain.get.rps, 2) : '—'} | ${vsRedis} |`);
     }
   }
   if (only === '' || only === 'stalls') {
