@@ -24,6 +24,8 @@ import { oneLine } from './text.js';
 const TTL_TOLERANCE_MS = 5000;
 /** Batches written at once per source node: IrisDB acknowledges a write once it is durable, so throughput needs several in flight. */
 const IN_FLIGHT = 4;
+/** How often the checkpoint is written: after an interruption at most this much copying is done again. */
+const CHECKPOINT_MS = 1000;
 
 function dirOf(cmd: ImportCommand): string {
   if (cmd.target.kind !== 'dir') throw new CliError('import keeps its checkpoint in the cluster directory: give --dir, not --url');
@@ -79,7 +81,17 @@ async function copy(
   const startCopied = counts.copied;
   const progress = new ProgressLine(io.stderr);
   const sample = new Reservoir<Buffer>(cmd.verify);
-  let saving = Promise.resolve();
+  // The checkpoint is written at most every CHECKPOINT_MS (an fsync per batch would pace the whole copy); one write at a time, each with the state of its moment.
+  let saving: Promise<void> | null = null;
+  let savedAt = Date.now();
+  const save = (): Promise<void> => {
+    savedAt = Date.now();
+    const p: Promise<void> = (saving ?? Promise.resolve()).then(() => checkpoints.write({ version: 1, source: shown, nodes, counts }));
+    saving = p.finally(() => {
+      if (saving === p) saving = null;
+    });
+    return p;
+  };
   const rate = (): number => (counts.copied - startCopied) / Math.max(0.001, (Date.now() - started) / 1000);
   const draw = (force = false): void => progress.update(() => importProgressLine(counts, total, rate(), progress), force);
 
@@ -89,14 +101,13 @@ async function copy(
       addBatch(counts, b);
       for (const s of b.strings) sample.offer(s.key);
       nodes[n.address] = { cursor, done };
-      // One write at a time, each with the newest state.
-      saving = saving.then(() => checkpoints.write({ version: 1, source: shown, nodes, counts }));
-      await saving;
+      if (saving === null && Date.now() - savedAt >= CHECKPOINT_MS) await save();
       draw();
     },
   }).catch((err: Error) => {
     throw new CliError(`copying from ${n.address} failed: ${oneLine(err.message)} (run the same command again to resume)`);
   })));
+  await save();
   draw(true);
   progress.done();
   const seconds = (Date.now() - started) / 1000;

@@ -90,7 +90,7 @@ describe('irisctl import from a real redis-server (issue #19)', function () {
   it('an import killed with kill -9 mid-way resumes from its checkpoint and ends complete', async () => {
     const db1 = new Redis({ port: redis.port, host: '127.0.0.1', db: 1 });
     try {
-      const n = 30_000;
+      const n = 40_000;
       await loadStrings(db1, 'r:', n);
       const args = [IRISCTL, 'import', '--dir', cluster.dir, '--from', `redis://127.0.0.1:${redis.port}/1`, '--batch', '100'];
       const child = spawn(process.execPath, args, { stdio: 'ignore' });
@@ -98,7 +98,7 @@ describe('irisctl import from a real redis-server (issue #19)', function () {
       const file = path.join(cluster.dir, CHECKPOINT_FILE);
       const copiedAtKill = await waitFor('the import to copy a few batches', () => {
         const cp = fs.existsSync(file) ? parseCheckpoint(fs.readFileSync(file, 'utf8')) : null;
-        return cp !== null && cp.counts.copied >= 3000 ? cp.counts.copied : null;
+        return cp !== null && cp.counts.copied > 0 ? cp.counts.copied : null; // the first record after the start (about a second in)
       }, { timeoutMs: 120_000, intervalMs: 20 });
       child.kill('SIGKILL');
       await exited;
@@ -137,11 +137,11 @@ describe('irisctl import from a real redis-server (issue #19)', function () {
     const rdb = path.join(out.dir, 'dump.rdb');
     const r = await run(process.execPath, [IRISCTL, 'export', '--dir', cluster.dir, '--to', rdb], { timeoutMs: 300_000 });
     expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout).to.match(/exported 80,000 keys/);
+    expect(r.stdout).to.match(/exported 90,000 keys/);
     const loaded = await startRedis(['--dbfilename', 'dump.rdb', '--dir', out.dir]);
     const back = new Redis({ port: loaded.port, host: '127.0.0.1' });
     try {
-      expect(await back.dbsize()).to.equal(80_000);
+      expect(await back.dbsize()).to.equal(90_000);
       for (const prefix of ['s:', 'r:']) {
         const all = await compareAll(back, dst, prefix, TTL_TOLERANCE_MS);
         expect(all.differences.slice(0, 5)).to.deep.equal([]);
@@ -156,7 +156,7 @@ describe('irisctl import from a real redis-server (issue #19)', function () {
     const j = await run(process.execPath, [IRISCTL, 'export', '--dir', cluster.dir, '--to', jsonl], { timeoutMs: 300_000 });
     expect(j.code, j.stderr).to.equal(0);
     const lines = fs.readFileSync(jsonl, 'utf8').trimEnd().split('\n').map(parseJsonLine);
-    expect(lines).to.have.length(80_000);
+    expect(lines).to.have.length(90_000);
     const sample = lines.filter((l) => l.key.toString().startsWith('s:')).slice(0, 200);
     for (const l of sample) expect((await dst.getBuffer(l.key))?.equals(l.value), l.key.toString()).to.equal(true);
     expect(lines.filter((l) => l.expiresAt !== null).length).to.be.greaterThan(0);
@@ -178,7 +178,7 @@ describe('irisctl import from a real redis-server (issue #19)', function () {
     });
     expect(summary.checksumChecked).to.equal(true);
     expect(summary.aux['redis-ver']).to.match(/^\d+\.\d+/);
-    expect(perDb).to.deep.equal({ 0: N, 1: 30_000 });
+    expect(perDb).to.deep.equal({ 0: N, 1: 40_000 });
     expect(ttl).to.be.greaterThan(withTtl);
     expect(byType).to.deep.equal(otherTypes);
   });
