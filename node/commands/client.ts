@@ -86,6 +86,7 @@ function list(ctx: CommandContext, argv: Buffer[]): Reply {
 function kill(ctx: CommandContext, argv: Buffer[]): Reply {
   let addr: string | null = null;
   let laddr: string | null = null;
+  let user: string | null = null;
   let id = 0;
   let skipme = true;
   let typeFilter: string | null = null;
@@ -110,7 +111,10 @@ function kill(ctx: CommandContext, argv: Buffer[]): Reply {
       } else if (opt === 'laddr') {
         laddr = val.toString('latin1');
       } else if (opt === 'user') {
-        if (val.toString('latin1') !== 'default') return error(`ERR No such user '${sanitize(cString(val))}'`);
+        const name = val.toString('utf8');
+        const known = ctx.server.acl !== undefined ? ctx.server.acl.get(name) !== undefined : name === 'default';
+        if (!known) return error(`ERR No such user '${sanitize(cString(val))}'`);
+        user = name;
       } else if (opt === 'skipme') {
         const v = optionName(val);
         if (v === 'yes') skipme = true;
@@ -127,6 +131,7 @@ function kill(ctx: CommandContext, argv: Buffer[]): Reply {
     if (laddr !== null && c.laddr !== laddr) continue;
     if (typeFilter !== null && typeFilter !== (ctx.server.pubsub?.isSubscribed(c) === true ? 'pubsub' : 'normal')) continue;
     if (id !== 0 && c.id !== id) continue;
+    if (user !== null && (c.aclUser ?? 'default') !== user) continue;
     if (c === ctx.client && skipme) continue;
     if (c === ctx.client) c.closeAfterReply = true; // after this reply is sent
     else c.kill();

@@ -38,6 +38,7 @@ describe('ACL parity with redis-server', function () {
       'ACL DELUSER p4',
     ],
     'CAT': ['ACL CAT', 'ACL CAT nosuch'],
+    'CLIENT KILL USER': ['ACL SETUSER p6 on >pw +@all ~*', 'CLIENT KILL USER p6', 'CLIENT KILL USER nosuch', 'ACL DELUSER p6'],
     'HELLO AUTH': [
       'ACL SETUSER p5 on >pw +@all ~*', 'HELLO 2 AUTH p5 wrong', 'HELLO 2 AUTH p5 pw SETNAME x', 'ACL WHOAMI', 'ACL DELUSER p5',
     ],
