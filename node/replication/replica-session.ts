@@ -24,7 +24,10 @@ const LIVE_BUFFER_LIMIT = 32 * 1024 * 1024;
 /** Log rows read per catch-up step (each up to ~1 MiB). */
 const CATCHUP_ROWS = 16;
 /** Snapshot frame payload target. */
-const SNAPSHOT_CHUNK_BYTES = 512 * 1024;
+/** Snapshot rows per frame: the replica loads a frame in one go, so it stays small (issue #16: no long stall). */
+const SNAPSHOT_CHUNK_BYTES = 128 * 1024;
+/** Longest a snapshot read holds the primary's event loop before it yields. */
+const SNAPSHOT_SLICE_MS = 10;
 
 export class ReplicaSession {
   state: ReplicaLinkState = 'handshake';
@@ -229,7 +232,7 @@ export class ReplicaSession {
           await new Promise<void>((resolve) => this.bus.onDrain(resolve));
           continue;
         }
-        const rows = reader.next(SNAPSHOT_CHUNK_BYTES);
+        const rows = reader.next(SNAPSHOT_CHUNK_BYTES, undefined, SNAPSHOT_SLICE_MS);
         if (rows === null) break;
         const body = encodeRows(rows);
         this.bus.send(encodeFrame(FrameType.SnapshotRows, body));

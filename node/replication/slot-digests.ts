@@ -51,8 +51,6 @@ const DIGEST_STEP_ROWS = 256;
 export interface SlotDigestJob {
   /** The committed sequence of the snapshot being digested (fixed when the job starts). */
   readonly seq: number;
-  /** Rows in the snapshot. */
-  readonly totalRows: number;
   /** Digests of every non-empty slot of the snapshot, ascending. */
   readonly result: Promise<SlotDigest[]>;
 }
@@ -72,11 +70,9 @@ export interface SlotDigestJobOptions {
  */
 export function startSlotDigests(file: string, opts: SlotDigestJobOptions): SlotDigestJob {
   const tx = new ReadTransaction(file);
-  const [totalRows, rows] = tx.setUp((db) => [
-    db.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number,
-    // One iterator over the snapshot, held open across slices (only this job uses the connection).
-    db.prepare('SELECT slot, key, value, flags, expires_at FROM kv').raw(true).iterate() as IterableIterator<DigestRow>,
-  ] as const);
+  // One iterator over the snapshot, held open across slices (only this job uses the connection).
+  // No COUNT(*) up front: on a cold connection it alone holds the loop ~50 ms per 200k rows.
+  const rows = tx.setUp((db) => db.prepare('SELECT slot, key, value, flags, expires_at FROM kv').raw(true).iterate() as IterableIterator<DigestRow>);
   const acc = new DigestAccumulator();
   const step = (max: number): number => {
     let n = 0;
@@ -98,7 +94,7 @@ export function startSlotDigests(file: string, opts: SlotDigestJobOptions): Slot
       tx.close();
     }
   })();
-  return { seq: tx.seq, totalRows, result };
+  return { seq: tx.seq, result };
 }
 
 /** An onProgress that advances irisdb_digest_rows_total by the rows of each slice. */

@@ -7,6 +7,7 @@
  * the replica continues streaming from.
  */
 import Database from 'better-sqlite3';
+import { performance } from 'node:perf_hooks';
 import type { StoredRow } from '../engine/types.js';
 
 export type RowTuple = [id: number, key: Buffer, flags: number, expiresAt: number | null, version: number, value: Buffer];
@@ -75,12 +76,17 @@ export class SnapshotReader {
     ] as const);
   }
 
-  /** The next rows, about maxBytes of them; null when every row has been read. */
-  next(maxBytes: number, maxRows = 10_000): StoredRow[] | null {
+  /**
+   * The next rows, about maxBytes of them, fewer if reading takes maxMs
+   * (the caller yields to the event loop between calls: no long stall);
+   * null when every row has been read.
+   */
+  next(maxBytes: number, maxRows = 10_000, maxMs = Infinity): StoredRow[] | null {
     if (this.done) return null;
     const rows: StoredRow[] = [];
     let bytes = 0;
-    while (bytes < maxBytes && rows.length < maxRows) {
+    const t0 = performance.now();
+    while (bytes < maxBytes && rows.length < maxRows && performance.now() - t0 < maxMs) {
       const page = this.page.all(this.lastId, 256) as RowTuple[];
       for (const [id, key, flags, expiresAt, version, value] of page) {
         rows.push({ key, flags, expiresAt, version, value });

@@ -105,7 +105,6 @@ describe('stalls: time-sliced jobs', () => {
       // A tiny budget: many slices, so the writes below land between them.
       const job = startSlotDigests(engine.file, { sliceMs: 0.01, onProgress: (rows) => progress.push(rows) });
       expect(job.seq).to.equal(seqAtStart);
-      expect(job.totalRows).to.equal(5000);
       let written = 0;
       const writer = setInterval(() => {
         engine.keyspace.set(b(`key:${written}`), b('changed after the snapshot'), null);
