@@ -17,6 +17,7 @@ import { queueCommand } from './transactions-queue.js';
 import type { InfoCounters } from './info-counters.js';
 import { SUBSCRIBED_MODE_COMMANDS, subscribedModeError } from './pubsub.js';
 import { enforceAcl } from '../acl/enforce.js';
+import { strongReadReply } from './read-consistency-command.js';
 import { FENCE_WAIT_MAX_MS, SERVE, TRYAGAIN_MSG, route, routeStateOf, type Route } from '../cluster/routing.js';
 
 /** Per-command facts computed once from the table. */
@@ -191,7 +192,12 @@ export class CommandDispatcher {
       return queueCommand(client, spec, argv, server.config);
     }
     const ctx: CommandContext = { server, client, now: server.now() };
-    return runHandler(ctx, spec, argv, entry.write);
+    const result = runHandler(ctx, spec, argv, entry.write);
+    // IRIS.CONSISTENCY strong: a keyed read is answered only once the primary confirmed it still leads.
+    if (client.strongReads === true && !entry.write && spec.firstKey > 0 && server.confirmStrongRead !== undefined) {
+      return strongReadReply(server, server.confirmStrongRead, result);
+    }
+    return result;
   }
 
   /** In cluster mode all keys of a transaction must hash to one slot (checked at EXEC). */

@@ -8,6 +8,7 @@
  */
 import type { CommandFlag, CommandSpec, CommandContext, CommandResult } from './types.js';
 import { EXTRA_META } from './meta-extra.js';
+import { IRIS_META } from './iris-meta.js';
 import { PUBSUB_META } from './pubsub-meta.js';
 import { ACL_META } from './acl-meta.js';
 
@@ -154,6 +155,7 @@ export const COMMAND_META: Readonly<Record<string, CommandMeta>> = {
   ...PUBSUB_META,
   ...EXTRA_META,
   ...ACL_META,
+  ...IRIS_META,
 };
 
 export type Handler = (ctx: CommandContext, argv: Buffer[]) => CommandResult;

@@ -21,6 +21,7 @@ import { objectCommand } from './object.js';
 import { memoryCommand } from './memory.js';
 import { functionCommand, scriptCommand } from './scripting-flush.js';
 import { aclCommand } from './acl-whoami.js';
+import { readConsistencyCommands } from './read-consistency-command.js';
 
 export function createCommandTable(): CommandTable {
   const specs: CommandSpec[] = [
@@ -29,6 +30,7 @@ export function createCommandTable(): CommandTable {
     slowlogCommand, latencyCommand,
     ...pubsubCommands,
     ...bitfieldCommands, ...dumpCommands, objectCommand, memoryCommand, functionCommand, scriptCommand, aclCommand,
+    ...readConsistencyCommands,
   ];
   const byName = new Map<string, CommandSpec>();
   for (const spec of specs) {

@@ -81,6 +81,8 @@ export interface ClientState {
   aclUser?: string;
   /** READONLY mode (cluster replica reads). */
   readonly_: boolean;
+  /** IRIS.CONSISTENCY strong: keyed reads wait for the primary's leadership confirmation. */
+  strongReads?: boolean;
   /** ASKING flag, valid for the next command only. */
   asking: boolean;
   /** Non-null between MULTI and EXEC/DISCARD. */
@@ -132,6 +134,8 @@ export interface ReplicationView {
 }
 
 export interface ServerContext {
+  /** Strong reads (IRIS.CONSISTENCY strong): resolves once this primary proved it still leads (absent: not available). */
+  readonly confirmStrongRead?: () => Promise<void>;
   /** Replication role and state (absent: a standalone primary, as in unit tests). */
   readonly replication?: ReplicationView;
   /** The cluster map and write fences (absent: no cluster mode at all, as in unit tests; routing then follows the replication role only). */

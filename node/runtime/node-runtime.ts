@@ -187,7 +187,10 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   let resp: RespServer | undefined;
   let respPort = clientRespPort;
   let tlsPort = 0;
+  // Strong reads (docs/consistency.md), RESP and HTTP: one shared confirmation round at a time.
+  const readConfirmer = createReadConfirmer(config, replication);
   const { server, dispatcher, pubsub, acl } = createServerContext({
+    confirmStrongRead: () => readConfirmer.confirm(),
     keyspace: engine.keyspace,
     commits: engine.commits,
     config,
@@ -298,8 +301,6 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     router.use(backupAdminRouter(backups));
     return router;
   };
-  // Strong reads (docs/consistency.md): one shared confirmation round at a time.
-  const readConfirmer = createReadConfirmer(config, replication);
   const app = createHttpApp({
     keyspace: engine.keyspace,
     commits: engine.commits,

@@ -22,6 +22,8 @@ import { catalogFromTable } from '../acl/catalog.js';
 import { diskAclFileIo } from '../acl/file-io.js';
 
 export interface ServerContextDeps {
+  /** Strong reads over RESP (IRIS.CONSISTENCY strong); absent (unit tests): reads are served as at the default level. */
+  readonly confirmStrongRead?: () => Promise<void>;
   readonly keyspace: Keyspace;
   readonly commits: CommitScheduler;
   readonly config: NodeConfig;
@@ -92,6 +94,7 @@ export function createServerContext(deps: ServerContextDeps): AssembledServer {
     announceHost: deps.announceHost,
     cluster: deps.cluster,
     replication: deps.replication,
+    confirmStrongRead: deps.confirmStrongRead,
     onHandlerError: deps.onHandlerError === undefined ? undefined : (command, err) => deps.onHandlerError!(command, err),
     engineStats: () => deps.engineStats(),
     infoSections: () => deps.infoSections(),
