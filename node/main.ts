@@ -40,13 +40,15 @@ async function main(): Promise<number> {
   }
   const fromFlagsOrEnv = Object.fromEntries(Object.entries(sources).filter(([, s]) => s !== 'default'));
   logger.info('irisdb-node ready', {
-    version: IRISDB_VERSION, respPort: runtime.respPort, httpPort: runtime.httpPort,
+    version: IRISDB_VERSION, respPort: runtime.respPort, tlsPort: runtime.tlsPort, httpPort: runtime.httpPort,
     bind: config.bind, dataDir: config.dataDir, fsync: config.fsync, nodeId: runtime.engine.nodeId, configured: fromFlagsOrEnv,
   });
   if (process.stdout.isTTY) {
     process.stdout.write(
-      `IrisDB node ready\n  redis-cli -p ${runtime.respPort}${config.bind === '127.0.0.1' ? '' : ` -h ${config.bind}`}\n` +
-      `  HTTP API  http://${config.bind}:${runtime.httpPort}/v1/kv/<key>\n  data      ${config.dataDir}\nPress Ctrl-C to stop.\n`,
+      `IrisDB node ready\n` +
+      (runtime.respPort !== runtime.tlsPort ? `  redis-cli -p ${runtime.respPort}${config.bind === '127.0.0.1' ? '' : ` -h ${config.bind}`}\n` : '') +
+      (runtime.tlsPort !== 0 ? `  redis-cli --tls --cacert ${config.tlsCaCertFile || '<your CA file>'} -p ${runtime.tlsPort}${config.bind === '127.0.0.1' ? '' : ` -h ${config.bind}`}\n` : '') +
+      `  HTTP API  ${config.tlsHttp ? 'https' : 'http'}://${config.bind}:${runtime.httpPort}/v1/kv/<key>\n  data      ${config.dataDir}\nPress Ctrl-C to stop.\n`,
     );
   }
 
