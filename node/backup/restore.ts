@@ -73,14 +73,8 @@ export async function restoreBackup(
   onProgress: (p: RestoreProgress) => void = () => undefined,
 ): Promise<RestoreResult> {
   const where = (key: string): string => `${dest.description}/${key}`;
-  const cluster = await readClusterManifest(dest, backupId);
   // Every shard manifest is read and checked before anything is loaded.
-  const shards: ShardManifest[] = [];
-  for (const s of cluster.shards) {
-    const text = await getObject(dest, s.manifest);
-    if (sha256(text) !== s.sha256) throw new RestoreError(where(s.manifest), 'its SHA-256 does not match the backup manifest (the object is corrupt or was replaced)');
-    shards.push(parseShardManifest(text, where(s.manifest)));
-  }
+  const shards = await readShardManifests(dest, await readClusterManifest(dest, backupId));
   const owner = new Int32Array(SLOT_COUNT).fill(-1);
   targets.forEach((t, i) => {
     for (const s of rangesToSlots(t.slots)) owner[s] = i;
@@ -155,7 +149,19 @@ export async function restoreBackup(
   return { backupId, keysInBackup, keysRestored, keysExpired, bytes, perTarget };
 }
 
-async function getObject(dest: BackupDestination, key: string): Promise<Buffer> {
+/** The shard manifests a cluster manifest lists, each checked against its SHA-256. */
+export async function readShardManifests(dest: BackupDestination, cluster: ClusterManifest): Promise<ShardManifest[]> {
+  const shards: ShardManifest[] = [];
+  for (const s of cluster.shards) {
+    const text = await getObject(dest, s.manifest);
+    const where = `${dest.description}/${s.manifest}`;
+    if (sha256(text) !== s.sha256) throw new RestoreError(where, 'its SHA-256 does not match the backup manifest (the object is corrupt or was replaced)');
+    shards.push(parseShardManifest(text, where));
+  }
+  return shards;
+}
+
+export async function getObject(dest: BackupDestination, key: string): Promise<Buffer> {
   try {
     return await dest.get(key);
   } catch (err) {

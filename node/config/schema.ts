@@ -91,6 +91,9 @@ export interface NodeConfig {
   minSyncReplicas: number;
   ackTimeoutMs: number;
   replBacklogOps: number;
+  archiveDestination: string;
+  archiveSegmentSeconds: number;
+  archiveSegmentBytes: number;
   digestIntervalMs: number;
   digestSliceMs: number;
   /** TEST ONLY: see its help text. */
@@ -173,6 +176,9 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'minSyncReplicas', type: 'int', default: 1, min: 0, max: 16, help: 'replicas that must durably apply a write before it is acknowledged (capped at the number of declared replicas; 0 = asynchronous)' },
   { key: 'ackTimeoutMs', type: 'int', default: 2000, min: 10, max: 600000, help: 'a write not acknowledged by minSyncReplicas replicas in this time fails with NOREPLICAS (it may or may not survive a failover)' },
   { key: 'replBacklogOps', type: 'int', default: 1000000, min: 100, max: 1000000000, help: 'operations kept in the replication log for partial resyncs (older ones need a full resync)' },
+  { key: 'archiveDestination', type: 'string', default: '', help: 'continuous log archiving: file:///path or s3://bucket/prefix (credentials from AWS_* variables) the primary stores its replication log in, as segments; empty: off (docs/backup.md)' },
+  { key: 'archiveSegmentSeconds', type: 'int', default: 60, min: 1, max: 3600, help: 'a log archive segment is closed and stored at the latest this many seconds after its oldest write' },
+  { key: 'archiveSegmentBytes', type: 'int', default: 16777216, min: 4096, max: 1073741824, help: 'a log archive segment is closed and stored once it holds this many bytes' },
   { key: 'digestIntervalMs', type: 'int', default: 3600000, min: 0, max: 604800000, help: 'how often a primary compares per-slot digests with its replicas and re-copies divergent slots (0: only on demand); a digest reads every key (about 3 s of CPU per million keys) in slices of digestSliceMs, so the node keeps serving meanwhile' },
   { key: 'digestSliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a digest job (periodic check, digest comparison, a replica answering one) holds the event loop before letting commands run; smaller: lower latency during digests, longer digests' },
   // Tracing (docs/tracing.md): off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.

@@ -21,13 +21,19 @@ export interface StoredBatch {
   readonly body: Buffer;
 }
 
+/** A stored batch with the time it was written (ms since the epoch; null for rows written before times were kept). */
+export interface TimedBatch extends StoredBatch {
+  readonly committedAt: number | null;
+}
+
 export type CommittedListener = (batches: readonly StoredBatch[], lastSeq: number) => void;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS repl_log (
   first_seq INTEGER PRIMARY KEY,
   last_seq  INTEGER NOT NULL,
-  body      BLOB    NOT NULL
+  body      BLOB    NOT NULL,
+  committed_at REAL
 );`;
 
 export class ReplicationLog implements MutationLog {
@@ -43,6 +49,9 @@ export class ReplicationLog implements MutationLog {
   private readonly firstStmt;
   private readonly trimStmt;
   private readonly clearStmt;
+  private readonly timedStmt;
+  /** Another lower bound for trimming (the log archive's next sequence), or null: docs/backup.md. */
+  private retentionFloor: (() => number | null) | null = null;
 
   /**
    * onCommitted receives each committed turn's batches in commit order; it
@@ -50,7 +59,11 @@ export class ReplicationLog implements MutationLog {
    */
   constructor(db: Db, private readonly onCommitted: (batches: readonly StoredBatch[], lastSeq: number) => void) {
     db.exec(SCHEMA);
-    this.insertStmt = db.prepare('INSERT INTO repl_log (first_seq, last_seq, body) VALUES (?, ?, ?)');
+    // Logs created before commit times were kept get the column (NULL for their old rows).
+    const cols = db.prepare("SELECT name FROM pragma_table_info('repl_log')").pluck().all() as string[];
+    if (!cols.includes('committed_at')) db.exec('ALTER TABLE repl_log ADD COLUMN committed_at REAL');
+    this.insertStmt = db.prepare('INSERT INTO repl_log (first_seq, last_seq, body, committed_at) VALUES (?, ?, ?, ?)');
+    this.timedStmt = db.prepare('SELECT first_seq, last_seq, body, committed_at FROM repl_log WHERE first_seq >= ? ORDER BY first_seq LIMIT ?').raw();
     this.startStmt = db.prepare('SELECT first_seq FROM repl_log WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1').pluck();
     this.rangeStmt = db.prepare('SELECT first_seq, last_seq, body FROM repl_log WHERE first_seq >= ? ORDER BY first_seq LIMIT ?').raw();
     this.firstStmt = db.prepare('SELECT MIN(first_seq) FROM repl_log').pluck();
@@ -125,9 +138,25 @@ export class ReplicationLog implements MutationLog {
     return rows.map(([firstSeq, lastSeq, body]) => ({ firstSeq, lastSeq, body }));
   }
 
-  /** Deletes batches that end before `keepFromSeq`. Must run inside a write turn (the caller opens it). */
+  /** Like readFrom, with each batch's write time (the log archiver reads these). */
+  readTimedFrom(fromSeq: number, limit: number): TimedBatch[] {
+    const start = (this.startStmt.get(fromSeq) as number | undefined) ?? fromSeq;
+    const rows = this.timedStmt.all(start, limit) as Array<[number, number, Buffer, number | null]>;
+    return rows.map(([firstSeq, lastSeq, body, committedAt]) => ({ firstSeq, lastSeq, body, committedAt }));
+  }
+
+  /**
+   * Adds a lower bound to trimming: batches holding `floor()` or later are
+   * kept (the archive has not stored them yet). The floor's owner returns
+   * null when it gives up (too far behind), so it never pins the log forever.
+   */
+  setRetentionFloor(floor: (() => number | null) | null): void {
+    this.retentionFloor = floor;
+  }
+
+  /** Deletes batches that end before `keepFromSeq` (or the retention floor, if lower). Must run inside a write turn (the caller opens it). */
   trimBefore(keepFromSeq: number): number {
-    return this.trimStmt.run(keepFromSeq).changes;
+    return this.trimStmt.run(retentionKeepFrom(keepFromSeq, this.retentionFloor?.() ?? null)).changes;
   }
 
   /** Deletes the whole log (a replica starting a full resync). Inside a write turn. */
@@ -141,7 +170,13 @@ export class ReplicationLog implements MutationLog {
     const body = encodeBatch(entries);
     const firstSeq = entries[0]!.seq;
     const lastSeq = entries[entries.length - 1]!.seq;
-    this.insertStmt.run(firstSeq, lastSeq, body);
+    // Written just before COMMIT: not later than the acknowledgement, not earlier than the writes' arrival.
+    this.insertStmt.run(firstSeq, lastSeq, body, Date.now());
     this.written.push({ firstSeq, lastSeq, body });
   }
+}
+
+/** Where trimming keeps from: the replicas' bound, lowered to the archive's floor when it has one. Pure. */
+export function retentionKeepFrom(keepFromSeq: number, floor: number | null): number {
+  return floor === null ? keepFromSeq : Math.min(keepFromSeq, floor);
 }

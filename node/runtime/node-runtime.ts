@@ -47,6 +47,7 @@ import { busTlsFiles } from '../tls/bus-transport.js';
 import { BackupManager } from '../backup/manager.js';
 import { backupAdminRouter } from '../backup/admin-routes.js';
 import { createBackupMetrics } from '../backup/metrics.js';
+import { startLogArchiver } from '../backup/archive-wiring.js';
 import { shardOfNode } from '../../common/cluster-map.js';
 
 export interface NodeRuntime {
@@ -291,6 +292,17 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     now: () => Date.now(),
     metrics: createBackupMetrics(metrics.registry),
   });
+  // Continuous log archiving (docs/backup.md): on while this node is its shard's primary.
+  const archiver = startLogArchiver({
+    config, log: replication.log, logger, registry: metrics.registry,
+    shardId: () => {
+      const map = cluster.map;
+      return map === null ? null : shardOfNode(map, config.nodeName)?.id ?? null;
+    },
+    isPrimary: () => replication.roleView().role === 'primary',
+    epoch: () => replication.status().epoch,
+    headSeq: () => engine.keyspace.lastSeq,
+  });
   // One bearer-token check in front of every admin router.
   const adminRoutes = (token: string): express.Router => {
     const router = express.Router();
@@ -379,6 +391,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
         unregisterBus();
         pubsubCluster.close();
         await migrations.close();
+        await archiver?.close();
         await replication.close();
         engine.close();
         metrics.close();

@@ -43,7 +43,9 @@ export type Command =
       /** Tests only (--test-hold-failover-stage): the controller stops every change of primary before this stage. */
       readonly holdFailoverStage?: FailoverStage;
       /** --restore-from URL [--backup ID]: create the cluster from a backup. */
-      readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: { readonly endpoint?: string; readonly region?: string; readonly forcePathStyle?: boolean } };
+      readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: { readonly endpoint?: string; readonly region?: string; readonly forcePathStyle?: boolean }; readonly pointInTime?: number };
+      /** --archive-destination URL: continuous log archiving (recorded with the cluster). */
+      readonly archiveDestination?: string;
       /** --backup-schedule CRON --backup-destination URL [--backup-keep N]. */
       readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
       /** --tls: RESP over TLS only, CA and certificate under DIR/tls. */
@@ -186,7 +188,11 @@ function localUp(v: Values): Command {
   const endpoint = str(v, 's3-endpoint');
   const region = str(v, 's3-region');
   const s3 = { ...(endpoint !== undefined ? { endpoint } : {}), ...(region !== undefined ? { region } : {}), ...(v['s3-path-style'] === true ? { forcePathStyle: true } : {}) };
-  const restore = from === undefined ? undefined : { from, ...(backupId !== undefined ? { backupId } : {}), ...(Object.keys(s3).length > 0 ? { s3 } : {}) };
+  const pit = str(v, 'point-in-time');
+  if (pit !== undefined && from === undefined) throw new UsageError('--point-in-time goes with --restore-from', verb);
+  const pointInTime = pit === undefined ? undefined : parsePointInTime(pit, verb);
+  const restore = from === undefined ? undefined : { from, ...(backupId !== undefined ? { backupId } : {}), ...(Object.keys(s3).length > 0 ? { s3 } : {}), ...(pointInTime !== undefined ? { pointInTime } : {}) };
+  const archiveDestination = str(v, 'archive-destination');
   const cron = str(v, 'backup-schedule');
   const scheduleDest = str(v, 'backup-destination');
   if ((cron === undefined) !== (scheduleDest === undefined)) throw new UsageError('--backup-schedule and --backup-destination go together', verb);
@@ -202,9 +208,18 @@ function localUp(v: Values): Command {
   return {
     kind: 'local-up', dir: dirOf(v), spec, basePort, ...(hold !== undefined ? { holdFailoverStage: hold as FailoverStage } : {}),
     ...(restore !== undefined ? { restore } : {}),
+    ...(archiveDestination !== undefined ? { archiveDestination } : {}),
     ...(cron !== undefined ? { backupSchedule: { cron, destination: scheduleDest!, keep: keep ?? DEFAULT_BACKUP_KEEP } } : {}),
     ...(v.tls === true ? { tls: true } : {}),
   };
+}
+
+/** RFC 3339 with a zone (2026-12-06T10:30:00Z, …+01:00), to milliseconds since the epoch. */
+export function parsePointInTime(text: string, verb: string): number {
+  const ok = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(text);
+  const ms = ok ? Date.parse(text) : NaN;
+  if (!Number.isFinite(ms)) throw new UsageError(`--point-in-time must be an RFC 3339 time with a zone, e.g. 2026-12-06T10:30:00Z (got "${text}")`, verb);
+  return ms;
 }
 
 const FAILOVER_STAGES: readonly FailoverStage[] = ['fence', 'restrict', 'catchup', 'promote', 'publish'];

@@ -28,6 +28,7 @@ export async function runLocalUp(cmd: LocalUpCommand, io: CliIo, out: NodeJS.Wri
     heartbeatMs: cmd.spec.heartbeatMs, failureThreshold: cmd.spec.failureThreshold, dataDurability: cmd.spec.dataDurability,
     holdFailoverStage: cmd.holdFailoverStage ?? null,
     ...(cmd.restore !== undefined ? { restore: cmd.restore } : {}),
+    ...(cmd.archiveDestination !== undefined ? { archiveDestination: cmd.archiveDestination } : {}),
     ...(cmd.backupSchedule !== undefined ? { backupSchedule: cmd.backupSchedule } : {}),
     ...(cmd.tls === true ? { tls: true } : {}),
   })).finally(() => io.signal.removeEventListener('abort', early));

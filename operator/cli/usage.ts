@@ -61,6 +61,8 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'data-durability', type: 'string', value: 'MODE', help: `required: writes wait for minSyncReplicas replicas even while replicas are down; preferred: a failed replica stops being waited for (default ${DEFAULT_SPEC.dataDurability})` },
       { name: 'restore-from', type: 'string', value: 'URL', help: 'create a NEW cluster from the backups at URL (file:///path or s3://bucket/prefix); refused over an existing cluster' },
       { name: 'backup', type: 'string', value: 'ID', help: 'with --restore-from: the backup to restore (default: the newest complete one)' },
+      { name: 'point-in-time', type: 'string', value: 'RFC3339', help: 'with --restore-from: restore the state at this time (newest backup finished by then + the archived log up to it; default: the newest backup + the whole archive)' },
+      { name: 'archive-destination', type: 'string', value: 'URL', help: 'archive every shard\'s replication log continuously to URL (file:///path or s3://bucket/prefix), for point-in-time restore; recorded with the cluster' },
       ...S3_FLAGS,
       { name: 'backup-schedule', type: 'string', value: 'CRON', help: 'take a backup on this cron schedule, UTC ("0 3 * * *"; a 6th leading field is seconds); recorded with the cluster' },
       { name: 'backup-destination', type: 'string', value: 'URL', help: 'where scheduled backups go (file:///path or s3://bucket/prefix; credentials from AWS_*)' },

@@ -28,6 +28,7 @@ import { LocalStateFile, readLocalState } from './local-state.js';
 import { isAlive } from '../../common/process-alive.js';
 import { ProcessPlatform } from './process-platform.js';
 import { restoreLocalCluster } from './restore.js';
+import { settleArchiveDestination } from './archive-setting.js';
 import { ensureLocalTls, localTlsExists } from './tls-files.js';
 import { backupRoutes } from '../control-api/backup-routes.js';
 import { createTracing } from '../../common/tracing/provider.js';
@@ -51,7 +52,9 @@ export interface LocalUpOptions {
   /** Tests only: the controller stops every change of primary before this stage (ControllerOptions.holdFailoverStage). */
   readonly holdFailoverStage?: FailoverStage | null;
   /** Create the cluster from a backup (docs/backup.md): refused over an existing cluster. */
-  readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: S3Options };
+  readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: S3Options; readonly pointInTime?: number };
+  /** Continuous log archiving to this URL (docs/backup.md), recorded with the cluster. */
+  readonly archiveDestination?: string;
   /** Scheduled backups (`--backup-schedule CRON --backup-destination URL [--backup-keep N]`), recorded with the cluster. */
   readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
   /** RESP over TLS only on every node, with a CA and certificate made under DIR/tls (kept on while DIR/tls/ca.crt exists). */
@@ -98,9 +101,19 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   const logger = fileLogger(paths.controllerLog, opts.logLevel ?? 'info');
   const token = await readOrCreateToken(paths.dir);
   const say = (line: string) => opts.out.write(`${line}\n`);
+  let archiveDestination: string | null;
+  try {
+    archiveDestination = await settleArchiveDestination(paths.dir, opts.archiveDestination, !fs.existsSync(paths.controllerState));
+  } catch (err) {
+    logger.close();
+    throw new LocalUpError((err as Error).message);
+  }
   if (opts.restore !== undefined) {
     try {
-      await restoreLocalCluster({ dir: paths.dir, cluster: CLUSTER_NAME, shards: opts.shards, from: opts.restore.from, backupId: opts.restore.backupId, s3: opts.restore.s3, say });
+      await restoreLocalCluster({
+        dir: paths.dir, cluster: CLUSTER_NAME, shards: opts.shards, from: opts.restore.from, backupId: opts.restore.backupId, s3: opts.restore.s3, say,
+        ...(opts.restore.pointInTime !== undefined ? { pointInTime: opts.restore.pointInTime } : {}),
+      });
     } catch (err) {
       logger.close();
       throw new LocalUpError(`restore from ${opts.restore.from} failed, no cluster was started: ${(err as Error).message}`);
@@ -119,7 +132,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   const tls = opts.tls === true || localTlsExists(paths.dir) ? await ensureLocalTls(paths.dir, ['127.0.0.1', 'localhost']) : undefined;
   const platform = new ProcessPlatform({
     dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger, stateFile,
-    nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas)],
+    nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas), ...(archiveDestination !== null ? ['--archive-destination', archiveDestination] : [])],
     ...(tls !== undefined ? { tls } : {}),
     placement: netnsPlacementFromEnv(process.env),
   });

@@ -1,0 +1,167 @@
+/**
+ * Point-in-time restore, step 2 (docs/backup.md): after a full backup is
+ * loaded into the new primaries' data directories (restore.ts), each source
+ * shard's archived log segments are replayed from the backup's end
+ * sequence on, up to the last batch committed at or before the target
+ * time (or to the end of the archive). Segments are verified (SHA-256 in
+ * each object) and must follow each other without a gap (segment-plan.ts);
+ * any failure is a RestoreError naming the object, and the caller discards
+ * the directories. Every entry goes to the target shard owning its slot.
+ * Keys whose TTL has passed by `now` are removed at the end.
+ */
+import type Database from 'better-sqlite3';
+import type { BackupDestination } from '../../common/backup/destination.js';
+import type { ShardManifest } from '../../common/backup/manifest.js';
+import { decodeSegment, parseSegmentKey, SegmentFormatError, shardArchivePrefix, type SegmentName } from '../../common/backup/segment.js';
+import { ArchiveGapError, planReplay, type PlannedSegment } from '../../common/backup/segment-plan.js';
+import { rangesToSlots } from '../../common/cluster-map.js';
+import { keySlot, SLOT_COUNT } from '../../common/slot.js';
+import { openDatabase, type Db } from '../engine/database.js';
+import { decodeBatch } from '../replication/batch-codec.js';
+import { getObject, RestoreError, type RestoreTarget } from './restore.js';
+
+export interface ReplayProgress {
+  readonly shard: string;
+  readonly segmentsDone: number;
+  readonly segmentsTotal: number;
+  readonly entries: number;
+}
+
+export interface ReplayResult {
+  readonly segments: number;
+  readonly entries: number;
+  /** Commit time of the last replayed batch per source shard (null: nothing replayed). */
+  readonly lastCommitByShard: Readonly<Record<string, number | null>>;
+  /** Rows removed at the end because their TTL had passed. */
+  readonly expiredRemoved: number;
+}
+
+interface TargetDb {
+  readonly db: Db;
+  readonly del: Database.Statement;
+  readonly insert: Database.Statement;
+  readonly expire: Database.Statement;
+  readonly clearSlot: Database.Statement;
+}
+
+/** The segments each shard needs, planned before anything is replayed (a gap fails before any change). */
+export async function planArchiveReplay(dest: BackupDestination, shards: readonly ShardManifest[]): Promise<Map<string, PlannedSegment[]>> {
+  const plans = new Map<string, PlannedSegment[]>();
+  for (const m of shards) {
+    const names = (await dest.list(shardArchivePrefix(m.shard)))
+      .map((o) => ({ key: o.key, name: parseSegmentKey(o.key) }))
+      .filter((x): x is { key: string; name: SegmentName } => x.name !== null && x.name.shard === m.shard)
+      .map((x) => ({ ...x.name, key: x.key }));
+    try {
+      plans.set(m.shard, planReplay(m.shard, names, m.endSeq + 1));
+    } catch (err) {
+      if (err instanceof ArchiveGapError) throw new RestoreError(`${dest.description}/${err.next}`, err.message);
+      throw err;
+    }
+  }
+  return plans;
+}
+
+export async function replayArchive(
+  dest: BackupDestination, shards: readonly ShardManifest[], targets: readonly RestoreTarget[], pointInTime: number | null, now: number,
+  onProgress: (p: ReplayProgress) => void = () => undefined,
+): Promise<ReplayResult> {
+  const plans = await planArchiveReplay(dest, shards);
+  const owner = new Int32Array(SLOT_COUNT).fill(-1);
+  targets.forEach((t, i) => {
+    for (const s of rangesToSlots(t.slots)) owner[s] = i;
+  });
+  const dbs: TargetDb[] = targets.map((t) => {
+    const db = openDatabase(t.dataDir, 'batch').db;
+    return {
+      db,
+      del: db.prepare('DELETE FROM kv WHERE key = ?'),
+      insert: db.prepare('INSERT INTO kv (key, slot, flags, expires_at, version, value) VALUES (?, ?, 0, ?, ?, ?)'),
+      expire: db.prepare('UPDATE kv SET expires_at = ? WHERE key = ?'),
+      clearSlot: db.prepare('DELETE FROM kv WHERE slot = ?'),
+    };
+  });
+  let segments = 0;
+  let entries = 0;
+  let expiredRemoved = 0;
+  const lastCommitByShard: Record<string, number | null> = {};
+  try {
+    for (const m of shards) {
+      const plan = plans.get(m.shard)!;
+      const shardSlots = rangesToSlots(m.slots);
+      lastCommitByShard[m.shard] = null;
+      let next: Promise<Buffer> | null = plan.length > 0 ? getObject(dest, plan[0]!.key) : null;
+      let reachedTime = false;
+      for (const [pi, p] of plan.entries()) {
+        const object = `${dest.description}/${p.key}`;
+        const body = await next!;
+        next = pi + 1 < plan.length ? getObject(dest, plan[pi + 1]!.key) : null;
+        next?.catch(() => undefined);
+        let seg;
+        try {
+          seg = decodeSegment(body, object);
+        } catch (err) {
+          if (err instanceof SegmentFormatError) throw new RestoreError(object, err.problem);
+          throw err;
+        }
+        for (const d of dbs) d.db.prepare('BEGIN').run();
+        try {
+          for (const r of seg.records) {
+            if (r.lastSeq < p.fromSeq || r.firstSeq > p.toSeq) continue;
+            if (pointInTime !== null && r.committedAt > pointInTime) {
+              reachedTime = true;
+              break;
+            }
+            let decoded;
+            try {
+              decoded = decodeBatch(r.batch);
+            } catch (err) {
+              throw new RestoreError(object, `a batch does not decode (${(err as Error).message})`);
+            }
+            for (const { seq, m: mu } of decoded) {
+              if (seq < p.fromSeq || seq > p.toSeq) continue;
+              entries++;
+              if (mu.op === 'clear') {
+                for (const s of shardSlots) if (owner[s]! >= 0) dbs[owner[s]!]!.clearSlot.run(s);
+                continue;
+              }
+              const slot = keySlot(mu.key);
+              const t = owner[slot]!;
+              if (t === -1) throw new RestoreError(object, `slot ${slot} has no owner in the new cluster`);
+              const d = dbs[t]!;
+              if (mu.op === 'set') {
+                d.del.run(mu.key);
+                d.insert.run(mu.key, slot, mu.expiresAt, seq, mu.value);
+              } else if (mu.op === 'del') {
+                d.del.run(mu.key);
+              } else {
+                d.expire.run(mu.expiresAt, mu.key);
+              }
+            }
+            lastCommitByShard[m.shard] = r.committedAt;
+          }
+          for (const d of dbs) d.db.prepare('COMMIT').run();
+        } catch (err) {
+          for (const d of dbs) if (d.db.inTransaction) d.db.prepare('ROLLBACK').run();
+          throw err;
+        }
+        segments++;
+        onProgress({ shard: m.shard, segmentsDone: pi + 1, segmentsTotal: plan.length, entries });
+        if (reachedTime) break;
+      }
+      await next?.catch(() => undefined);
+    }
+    // A TTL that passed while the data sat in the archive is not resurrected.
+    for (const d of dbs) expiredRemoved += d.db.prepare('DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now).changes;
+    for (const d of dbs) d.db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    for (const d of dbs) {
+      try {
+        d.db.close();
+      } catch {
+        // Already failing: the directories are discarded anyway.
+      }
+    }
+  }
+  return { segments, entries, lastCommitByShard, expiredRemoved };
+}

@@ -1,0 +1,42 @@
+/**
+ * Starts the log archiver when the node is configured with an archive
+ * destination (--archive-destination; S3 credentials from AWS_* variables).
+ * It runs on every node and acts only while the node is its shard's primary.
+ */
+import type { Logger } from '../../common/logger.js';
+import type { Registry } from 'prom-client';
+import { parseDestination, s3OptionsFromEnv } from '../../common/backup/destination-url.js';
+import { openDestination } from '../../common/backup/open-destination.js';
+import type { ReplicationLog } from '../replication/log.js';
+import { createArchiveMetrics } from './archive-metrics.js';
+import { LogArchiver } from './archiver.js';
+
+/** Past the log's retention times this factor the archive lets go (the same allowance a slow replica gets). */
+const MAX_BEHIND_FACTOR = 4;
+
+export interface ArchiveWiring {
+  readonly config: { readonly archiveDestination: string; readonly archiveSegmentSeconds: number; readonly archiveSegmentBytes: number; readonly replBacklogOps: number };
+  readonly log: ReplicationLog;
+  shardId(): string | null;
+  isPrimary(): boolean;
+  epoch(): number;
+  headSeq(): number;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function startLogArchiver(w: ArchiveWiring): LogArchiver | null {
+  const url = w.config.archiveDestination;
+  if (url === '') return null;
+  const destination = openDestination(parseDestination(url, url.startsWith('s3://') ? s3OptionsFromEnv(w.env ?? process.env, {}) : {}));
+  const archiver = new LogArchiver({
+    log: w.log, destination, shardId: () => w.shardId(), isPrimary: () => w.isPrimary(), epoch: () => w.epoch(), headSeq: () => w.headSeq(),
+    segmentMs: w.config.archiveSegmentSeconds * 1000, segmentBytes: w.config.archiveSegmentBytes,
+    maxBehindOps: w.config.replBacklogOps * MAX_BEHIND_FACTOR,
+    logger: w.logger, metrics: createArchiveMetrics(w.registry), now: () => Date.now(),
+  });
+  archiver.start();
+  w.logger.info('log archiving on', { destination: destination.description, segmentSeconds: w.config.archiveSegmentSeconds });
+  return archiver;
+}

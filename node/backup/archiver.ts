@@ -1,0 +1,172 @@
+/**
+ * Continuous archiving of a shard's replication log (docs/backup.md): the
+ * shard's primary reads its own log (batches with their write times) and
+ * stores it in the backup destination as checksummed segments
+ * (common/backup/segment.ts), closed when they reach a size or when their
+ * oldest batch has waited long enough. Where to continue is read from the
+ * destination's listing, never remembered: after a failover the new
+ * primary continues after the last segment any epoch stored (or after its
+ * own head, if that is lower: the newer epoch then supersedes, see
+ * segment-plan.ts).
+ *
+ * The log is not trimmed past what the archive holds (the log's retention
+ * floor) unless the archive is more than `maxBehindOps` behind: then it
+ * lets go (writes are never blocked), and when the log no longer reaches
+ * back to the archive it records a gap, alerts, and continues from the
+ * log's oldest batch. Restores from backups older than the gap fail there.
+ */
+import type { Logger } from '../../common/logger.js';
+import type { BackupDestination } from '../../common/backup/destination.js';
+import { encodeSegment, parseSegmentKey, segmentKey, shardArchivePrefix, type SegmentName } from '../../common/backup/segment.js';
+import { lastArchivedSeq } from '../../common/backup/segment-plan.js';
+import type { ReplicationLog, TimedBatch } from '../replication/log.js';
+import type { ArchiveMetrics } from './archive-metrics.js';
+
+export interface ArchiverDeps {
+  readonly log: Pick<ReplicationLog, 'readTimedFrom' | 'firstSeq' | 'setRetentionFloor'>;
+  readonly destination: BackupDestination;
+  /** The shard id this node serves, or null without a map. */
+  shardId(): string | null;
+  isPrimary(): boolean;
+  epoch(): number;
+  /** Last committed sequence. */
+  headSeq(): number;
+  readonly segmentMs: number;
+  readonly segmentBytes: number;
+  /** Past this many sequences behind, the archive stops holding back log trimming. */
+  readonly maxBehindOps: number;
+  readonly logger: Logger;
+  readonly metrics?: ArchiveMetrics;
+  readonly now: () => number;
+}
+
+const READ_ROWS = 1000;
+
+export class LogArchiver {
+  /** Next sequence the archive needs (null: not known, read the listing first). */
+  private next: number | null = null;
+  private shard: string | null = null;
+  private pending: TimedBatch[] = [];
+  private pendingBytes = 0;
+  private busy = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lettingGo = false;
+
+  constructor(private readonly deps: ArchiverDeps) {
+    deps.log.setRetentionFloor(() => this.floor());
+  }
+
+  start(): void {
+    const every = Math.max(100, Math.min(1000, this.deps.segmentMs / 4));
+    this.timer = setInterval(() => void this.tick(), every);
+    this.timer.unref();
+  }
+
+  /** Stops ticking; a segment being uploaded finishes. */
+  async close(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.deps.log.setRetentionFloor(null);
+    while (this.busy) await new Promise((r) => setTimeout(r, 20));
+    this.deps.destination.close();
+  }
+
+  /** The first sequence the archive still needs, or null when it should not hold the log back. */
+  private floor(): number | null {
+    if (this.next === null) return null;
+    const behind = this.deps.headSeq() - this.next;
+    if (behind >= this.deps.maxBehindOps) {
+      if (!this.lettingGo) this.deps.logger.error('log archive is too far behind: letting the replication log be trimmed past it (a gap will follow)', { shard: this.shard, behind, next: this.next });
+      this.lettingGo = true;
+      return null;
+    }
+    this.lettingGo = false;
+    return this.next;
+  }
+
+  async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      await this.step();
+    } catch (err) {
+      this.deps.metrics?.uploadFailures.inc();
+      this.deps.logger.warn('log archiving failed; retrying', { shard: this.shard, err: (err as Error).message, destination: this.deps.destination.description });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async step(): Promise<void> {
+    const d = this.deps;
+    const shard = d.shardId();
+    if (!d.isPrimary() || shard === null || shard !== this.shard) {
+      // Not (or no longer) this shard's primary: whoever is continues from the listing.
+      this.reset(shard);
+      if (!d.isPrimary() || shard === null) return;
+    }
+    const head = d.headSeq();
+    if (this.next === null) {
+      const names = (await d.destination.list(shardArchivePrefix(shard))).map((o) => parseSegmentKey(o.key)).filter((n): n is SegmentName => n !== null && n.shard === shard);
+      const archived = lastArchivedSeq(names);
+      this.next = (archived === 0 ? (d.log.firstSeq() ?? head + 1) - 1 : Math.min(archived, head)) + 1;
+      d.logger.info('log archiving continues', { shard, fromSeq: this.next, archivedUpTo: archived, epoch: d.epoch() });
+    }
+    const readFrom = this.pending.length > 0 ? this.pending[this.pending.length - 1]!.lastSeq + 1 : this.next;
+    if (readFrom <= head) {
+      const batches = d.log.readTimedFrom(readFrom, READ_ROWS).filter((b) => b.lastSeq >= readFrom);
+      const first = batches[0];
+      if (first === undefined || first.firstSeq > readFrom) {
+        this.gap(readFrom, first?.firstSeq ?? d.log.firstSeq() ?? head + 1);
+        return;
+      }
+      for (const b of batches) {
+        this.pending.push(b);
+        this.pendingBytes += b.body.length + 28;
+      }
+    }
+    const now = d.now();
+    const oldest = this.pending[0];
+    const lag = oldest === undefined ? 0 : Math.max(0, now - (oldest.committedAt ?? now));
+    d.metrics?.lagSequences.set(Math.max(0, head - this.next + 1));
+    d.metrics?.lagSeconds.set(lag / 1000);
+    if (oldest === undefined || (this.pendingBytes < d.segmentBytes && lag < d.segmentMs)) return;
+    await this.upload(shard);
+  }
+
+  private async upload(shard: string): Promise<void> {
+    const d = this.deps;
+    const records = this.pending.map((b) => ({ firstSeq: b.firstSeq, lastSeq: b.lastSeq, committedAt: b.committedAt ?? d.now(), batch: b.body }));
+    const last = records[records.length - 1]!;
+    const epoch = d.epoch();
+    const body = encodeSegment({ epoch, records });
+    const key = segmentKey({ shard, firstSeq: records[0]!.firstSeq, lastSeq: last.lastSeq, epoch });
+    await d.destination.put(key, body);
+    if (this.shard !== shard || this.next === null) return; // The role changed meanwhile: the listing decides.
+    this.next = last.lastSeq + 1;
+    this.pending = [];
+    this.pendingBytes = 0;
+    d.metrics?.segments.inc();
+    d.metrics?.bytes.inc(body.length);
+    d.metrics?.lastArchived.set(last.committedAt / 1000);
+    d.metrics?.lagSequences.set(Math.max(0, d.headSeq() - this.next + 1));
+    d.logger.debug('log segment archived', { shard, key, batches: records.length, bytes: body.length });
+  }
+
+  private gap(missing: number, resumeAt: number): void {
+    this.deps.metrics?.gaps.inc();
+    this.deps.logger.error('log archive gap: the replication log no longer holds what the archive needs; restores from earlier backups stop here, take a new full backup', {
+      shard: this.shard, missingFromSeq: missing, resumesAtSeq: resumeAt,
+    });
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.next = resumeAt;
+  }
+
+  private reset(shard: string | null): void {
+    this.shard = shard;
+    this.next = null;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
