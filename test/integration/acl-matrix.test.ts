@@ -195,6 +195,23 @@ describe('ACL: every port × credentials, and tenancy (one node)', function () {
     expect(await admin.dbsize()).to.equal(40);
   });
 
+  it('a subscriber whose user loses the channel is disconnected, as Redis does', async function () {
+    const sub = connect('alice', 'apw');
+    await sub.connect();
+    await sub.subscribe('tenant-a:news');
+    const ended = new Promise<void>((resolve) => sub.once('end', () => resolve()));
+    const admin = connect('default', 'secret');
+    await admin.connect();
+    const other = connect('alice', 'apw');
+    await other.connect();
+    expect(await admin.call('ACL', 'SETUSER', 'alice', 'resetchannels')).to.equal('OK');
+    await ended;
+    // A connection of the same user that subscribes to nothing stays.
+    expect(await other.call('ACL', 'WHOAMI')).to.equal('alice');
+    expect(await other.publish('tenant-a:news', 'x').catch((e: Error) => e.message)).to.match(/^NOPERM .*channels/);
+    expect(await admin.call('ACL', 'SETUSER', 'alice', '&tenant-a:*')).to.equal('OK');
+  });
+
   it('ACL SETUSER + ACL SAVE survive a kill -9 and restart; an edited aclfile applies without one', async function () {
     const admin = connect('default', 'secret');
     await admin.connect();
