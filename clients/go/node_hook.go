@@ -78,10 +78,12 @@ func (h *nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			return err
 		}
 		d := ClassifyResp(err, KindOf(cmd.Name()))
-		if d.NodeFailure {
+		var reply redis.Error
+		switch {
+		case d.NodeFailure:
 			b.Failure()
-		} else {
-			b.Success()
+		case errors.As(err, &reply):
+			b.Success() // an error reply is an answer: the node is alive
 		}
 		if d.Outcome == Unknown {
 			wrapped := &attemptError{err: err}

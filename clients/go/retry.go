@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Kind says whether a command only reads (retried after any transient failure) or writes.
@@ -69,6 +71,10 @@ func ClassifyResp(err error, kind Kind) Decision {
 	}
 	if isNotConnected(err) {
 		return decide(kind, NotApplied, "connect_refused", true, true)
+	}
+	if errors.Is(err, redis.ErrPoolTimeout) {
+		// Every connection to the node is busy (behind a paused process, or just load): nothing was sent.
+		return decide(kind, NotApplied, "pool_timeout", false, true)
 	}
 	msg := err.Error()
 	switch word, _, _ := strings.Cut(msg, " "); word {

@@ -7,6 +7,9 @@
  * Go test kills -9 a primary under a write load and checks that writes to
  * its slots resume, that every acknowledged write is readable, and that the
  * breaker opens on the dead node and closes once the platform restarted it;
+ * then it SIGSTOPs another shard's primary and checks that writes to its
+ * slots are acknowledged by the promoted replica while the old primary is
+ * still stopped, and that nothing acknowledged is lost after SIGCONT;
  * the test here then checks the cluster is whole again.
  */
 import path from 'node:path';
@@ -33,22 +36,26 @@ describe('Go client against a local cluster (3 × 1)', function () {
     await cluster?.destroy();
   });
 
-  it('go test (unit tests of the retry table and breaker, and against the cluster): typed RESP and HTTP calls, kill -9 of a primary (writes resume, nothing acknowledged lost, the breaker opens and closes)', async () => {
+  it('go test (unit tests of the retry table and breaker, and against the cluster): typed RESP and HTTP calls, kill -9 of a primary (writes resume, nothing acknowledged lost, the breaker opens and closes), SIGSTOP of another (writes to its slots acknowledged while it is still stopped)', async () => {
     const st = await cluster.status();
     const nodes = st.shards.flatMap((s) => s.nodes);
     const victim = st.shards.find((s) => s.id === 'shard-0')!;
     const victimNode = await cluster.node(victim.primary!);
+    const pausedShard = st.shards.find((s) => s.id === 'shard-1')!;
     const env = {
       ...process.env,
       IRISDB_TEST_NODES: nodes.map((n) => `127.0.0.1:${n.port}`).join(','),
       IRISDB_TEST_HTTP: nodes.map((n) => n.httpUrl!).join(','),
       IRISDB_TEST_VICTIM_PID: String(await cluster.pidOf(victim.primary!)),
       IRISDB_TEST_VICTIM_ADDR: `127.0.0.1:${victimNode.port}`,
+      IRISDB_TEST_PAUSE_PID: String(await cluster.pidOf(pausedShard.primary!)),
+      IRISDB_TEST_PAUSE_ADDR: `127.0.0.1:${(await cluster.node(pausedShard.primary!)).port}`,
     };
     const res = await run(testBinary, ['-test.v', '-test.count=1', '-test.timeout', '300s'], { env, cwd: path.join(repo, 'clients/go'), timeoutMs: 320_000 });
     expect(res.code, `${res.stdout}\n${res.stderr}`).to.equal(0);
-    for (const t of ['TestRespTableRetriesWritesOnlyWhenNotApplied', 'TestHTTPTable', 'TestBackoffFullJitter', 'TestBreakerStateMachine', 'TestAgainstLocalCluster']) expect(res.stdout).to.include(`--- PASS: ${t}`);
+    for (const t of ['TestRespTableRetriesWritesOnlyWhenNotApplied', 'TestHTTPTable', 'TestBackoffFullJitter', 'TestBreakerStateMachine', 'TestAgainstLocalCluster', 'TestPausedPrimary']) expect(res.stdout).to.include(`--- PASS: ${t}`);
     expect(res.stdout).to.match(/\d+ acknowledged writes, all readable/);
+    expect(res.stdout).to.match(/paused primary: \d+ acknowledged writes, all readable/);
     await cluster.waitReady(60_000);
   });
 });
