@@ -28,20 +28,17 @@ const ARGS = ['--fsync', 'batch'];
 const VALUE = 'v'.repeat(100);
 const EXPIRING = Number(process.env.BENCH_STALL_EXPIRING ?? 100_000);
 const SCRAPE_MS = 200;
+/** The expiring keys all expire this long after their PEXPIREATs start. */
+const EXPIRE_AFTER_MS = 30_000;
 
-/** Loads keys `${prefix}i` for i in [0, n) with MSET (or SET … PX for a TTL), pipelined. */
-async function load(redis: Redis, prefix: string, n: number, pxMs?: number): Promise<void> {
-  const PER_CMD = pxMs === undefined ? 500 : 1;
-  const DEPTH = pxMs === undefined ? 8 : 2000;
+/** Loads keys `${prefix}i` for i in [0, n) with MSET, pipelined. */
+async function load(redis: Redis, prefix: string, n: number): Promise<void> {
+  const PER_CMD = 500;
+  const DEPTH = 8;
   let i = 0;
   while (i < n) {
     const pipe = redis.pipeline();
     for (let d = 0; d < DEPTH && i < n; d++) {
-      if (pxMs !== undefined) {
-        pipe.set(`${prefix}${i}`, VALUE, 'PX', pxMs);
-        i++;
-        continue;
-      }
       const args: string[] = [];
       for (let k = 0; k < PER_CMD && i < n; k++, i++) args.push(`${prefix}${i}`, VALUE);
       pipe.mset(...args);
@@ -109,7 +106,15 @@ export async function stallsBench(keys: number): Promise<StallRow[]> {
       const diff = await shard.primary.admin.digestDiff();
       if (diff.replicas.some((r) => r.error !== null || r.differing.length > 0)) throw new Error(`digest diff: ${JSON.stringify(diff)}`);
     }));
-    await load(writer, 'e:', EXPIRING, 3000);
+    // Every one of them expires at the same instant, after the PEXPIREATs are in.
+    await load(writer, 'e:', EXPIRING);
+    const at = Date.now() + EXPIRE_AFTER_MS;
+    for (let i = 0; i < EXPIRING;) {
+      const pipe = writer.pipeline();
+      for (let d = 0; d < 2000 && i < EXPIRING; d++, i++) pipe.pexpireat(`e:${i}`, at);
+      for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
+    }
+    if (Date.now() >= at) throw new Error(`setting ${EXPIRING} expiries took longer than ${EXPIRE_AFTER_MS} ms`);
     await shard.waitForConvergence(600_000);
     rows.push(await during(`active expiry of ${EXPIRING} keys`, base, port, async () => {
       await waitFor('every expiring key deleted', async () => Number(await writer.dbsize()) <= keys, { timeoutMs: 600_000, intervalMs: 100 });
