@@ -108,6 +108,7 @@ describe('local cluster with --tls', function () {
       const replica = shard.nodes.find((n) => n.name !== shard.primary)!;
       const r = new Redis({ host: '127.0.0.1', port: replica.port!, tls: { ca }, lazyConnect: true });
       clients.push(r);
+      r.on('error', () => { /* reconnect attempts to a node a later test kills */ });
       await r.connect();
       await r.call('READONLY');
       for (let i = 0; i < 50; i++) {
@@ -119,6 +120,25 @@ describe('local cluster with --tls', function () {
       }
     }
     expect(found).to.equal(50);
+  });
+
+  it('carries PUBLISH between nodes over the TLS bus', async () => {
+    const [a, b] = await cluster.seedPorts() as [number, number];
+    const sub = new Redis({ host: '127.0.0.1', port: a, tls: { ca }, lazyConnect: true });
+    const pub = new Redis({ host: '127.0.0.1', port: b, tls: { ca }, lazyConnect: true });
+    clients.push(sub, pub);
+    for (const c of [sub, pub]) c.on('error', () => { /* reconnect attempts to a node a later test kills */ });
+    await sub.connect();
+    await pub.connect();
+    const got: string[] = [];
+    sub.on('message', (_channel: string, message: string) => got.push(message));
+    await sub.subscribe('tls:news');
+    // Best-effort delivery (as Redis): publish until the link to the other node is up and one arrives.
+    await waitFor('a message published on another node to arrive', async () => {
+      await pub.publish('tls:news', 'hello over tls');
+      return got.length > 0;
+    }, { timeoutMs: 20_000, intervalMs: 200 });
+    expect(got[0]).to.equal('hello over tls');
   });
 
   it('fails over a killed primary; clients keep going over TLS and lose no acknowledged write', async () => {
