@@ -27,8 +27,9 @@ export class HttpTracing {
 
   /** First middleware: starts the request's span and ends it when the response is sent or the connection drops. */
   readonly middleware: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-    // Probes and scrapes come every few seconds and say nothing about a request: traced only when the caller asks.
-    if (UNTRACED_PATHS.has(req.path) && req.get('traceparent') === undefined) return next();
+    // Probes, scrapes and the control plane's admin calls (heartbeats every few hundred ms) would drown
+    // the clients' traces: they are traced only when the caller sends a traceparent.
+    if (req.get('traceparent') === undefined && (UNTRACED_PATHS.has(req.path) || req.path.startsWith('/admin'))) return next();
     const span = this.node.tracing.startFromTraceparent(`${req.method}`, req.get('traceparent'), {
       kind: SpanKind.SERVER,
       attributes: { 'http.request.method': req.method, 'url.path': req.path },

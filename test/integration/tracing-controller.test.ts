@@ -51,8 +51,12 @@ describe('tracing: a failover on a local cluster is one trace with a span per st
       expect(s.attributes['irisdb.operation.stage'], s.name).to.equal(s.name.slice('failover '.length));
       expect(s.attributes['irisdb.shard']).to.equal(shardId);
     }
-    // The nodes inherit the variables: their own spans reach the same collector under their service name.
-    expect(collector!.spans().some((s) => s.service === 'irisdb-node')).to.equal(true);
+    // The nodes inherit the variables: a client's command reaches the same collector under the nodes' service name
+    // (the controller's own admin calls are not traced without a traceparent).
+    await c.waitReady(60_000);
+    expect(await c.getAll(['traced-probe'])).to.deep.equal([null]);
+    await waitFor('a node\'s GET span at the collector', async () => collector!.spans().some((s) => s.service === 'irisdb-node' && s.name === 'GET'), { timeoutMs: 30_000, intervalMs: 200 });
+    expect(collector!.spans().filter((s) => s.service === 'irisdb-node' && s.name.includes('/admin'))).to.deep.equal([]);
   });
 
   it('exports a rescale 1 → 2 shards as a rebalance trace: add, one span per slot move, remove', async () => {
