@@ -243,7 +243,7 @@ export class IrisClient {
           const decision = classifyRespError(errorFacts(err), kind);
           if (breaker !== null) {
             if (decision.nodeFailure) breaker.onFailure();
-            else if (decision.reason !== 'circuit_open') breaker.onSuccess(); // the node answered (an error reply is an answer)
+            else if (err instanceof Error && err.name === 'ReplyError') breaker.onSuccess(); // an error reply is an answer: the node is alive
           }
           if (decision.refreshMap) this.refreshSlotMap(decision.reason);
           throw { error: err, decision, node } satisfies AttemptFailure;
