@@ -9,6 +9,7 @@ import type { CommandContext, CommandResult, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
 import { discardTransaction, unwatchAll } from './transaction-state.js';
 import { internalError, runHandler } from './invoke.js';
+import { enforceQueued } from '../acl/enforce.js';
 
 const EXECABORT = error('EXECABORT Transaction discarded because of previous errors.');
 
@@ -57,7 +58,8 @@ function exec(ctx: CommandContext): CommandResult {
     ctx.server.keyspace.atomically(() => {
       for (let i = 0; i < state.queue.length; i++) {
         const q = state.queue[i]!;
-        const r = runHandler(ctx, q.spec, q.argv, q.spec.flags.includes('write'));
+        const denied = enforceQueued(ctx.server, client, q.spec, q.argv);
+        const r = denied !== null ? error(denied) : runHandler(ctx, q.spec, q.argv, q.spec.flags.includes('write'));
         if (r instanceof Promise) async = true;
         results[i] = r;
       }

@@ -38,6 +38,10 @@ describe('ACL parity with redis-server', function () {
       'ACL DELUSER p4',
     ],
     'CAT': ['ACL CAT', 'ACL CAT nosuch'],
+    'EXEC re-checks queued commands': [
+      'ACL SETUSER p7 on >pw +@all ~*', 'AUTH p7 pw', 'MULTI', 'SET x 1', 'ACL SETUSER p7 -set', 'SET y 2', 'GET x', 'EXEC',
+      'AUTH default x', 'ACL DELUSER p7',
+    ],
     'CLIENT KILL USER': ['ACL SETUSER p6 on >pw +@all ~*', 'CLIENT KILL USER p6', 'CLIENT KILL USER nosuch', 'ACL DELUSER p6'],
     'HELLO AUTH': [
       'ACL SETUSER p5 on >pw +@all ~*', 'HELLO 2 AUTH p5 wrong', 'HELLO 2 AUTH p5 pw SETNAME x', 'ACL WHOAMI', 'ACL DELUSER p5',
