@@ -244,6 +244,9 @@ export class PrimaryLink {
         ks.loadRows(rows);
         this.loading = { keys: this.loading.keys + rows.length, bytes: this.loading.bytes + f.body.length, totalKeys: this.loading.totalKeys };
         side.metrics.fullSyncKeys.inc({ side: 'replica' }, rows.length);
+        // One frame per event-loop turn (and per commit): frames that arrived together are not loaded in one long turn.
+        bus.pause();
+        setImmediate(() => bus.resume());
         return;
       }
       case FrameType.SnapshotEnd: {
