@@ -50,6 +50,8 @@ export type Command =
       readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
       /** --tls: RESP over TLS only, CA and certificate under DIR/tls. */
       readonly tls?: boolean;
+      /** --aclfile FILE: ACL users for every node (copied to DIR/users.acl). */
+      readonly aclfile?: string;
     }
   | { readonly kind: 'local-down'; readonly dir: string }
   | { readonly kind: 'status'; readonly source: ControlSource; readonly json: boolean; readonly watch: boolean }
@@ -193,6 +195,7 @@ function localUp(v: Values): Command {
   const pointInTime = pit === undefined ? undefined : parsePointInTime(pit, verb);
   const restore = from === undefined ? undefined : { from, ...(backupId !== undefined ? { backupId } : {}), ...(Object.keys(s3).length > 0 ? { s3 } : {}), ...(pointInTime !== undefined ? { pointInTime } : {}) };
   const archiveDestination = str(v, 'archive-destination');
+  const aclfile = str(v, 'aclfile');
   const cron = str(v, 'backup-schedule');
   const scheduleDest = str(v, 'backup-destination');
   if ((cron === undefined) !== (scheduleDest === undefined)) throw new UsageError('--backup-schedule and --backup-destination go together', verb);
@@ -211,6 +214,7 @@ function localUp(v: Values): Command {
     ...(archiveDestination !== undefined ? { archiveDestination } : {}),
     ...(cron !== undefined ? { backupSchedule: { cron, destination: scheduleDest!, keep: keep ?? DEFAULT_BACKUP_KEEP } } : {}),
     ...(v.tls === true ? { tls: true } : {}),
+    ...(aclfile !== undefined ? { aclfile } : {}),
   };
 }
 

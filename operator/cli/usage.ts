@@ -67,6 +67,7 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'backup-schedule', type: 'string', value: 'CRON', help: 'take a backup on this cron schedule, UTC ("0 3 * * *"; a 6th leading field is seconds); recorded with the cluster' },
       { name: 'backup-destination', type: 'string', value: 'URL', help: 'where scheduled backups go (file:///path or s3://bucket/prefix; credentials from AWS_*)' },
       { name: 'backup-keep', type: 'string', value: 'N', help: 'scheduled backups kept; older ones are deleted with their objects (default 7)' },
+      { name: 'aclfile', type: 'string', value: 'FILE', help: 'ACL users (Redis aclfile format) for every node: copied to DIR/users.acl (0600), which every node reads and reloads when it changes; a cluster started so keeps it' },
       { name: 'tls', type: 'boolean', help: 'serve RESP over TLS only: a CA and node certificate are made under DIR/tls (clients use --tls --cacert DIR/tls/ca.crt); a cluster started so stays on TLS' },
       { name: 'test-hold-failover-stage', type: 'string', value: 'STAGE', help: 'tests only: stop every change of primary before STAGE (fence, restrict, catchup, promote, publish), to kill the controller there; never use it otherwise' },
       HELP,

@@ -30,6 +30,7 @@ import { ProcessPlatform } from './process-platform.js';
 import { restoreLocalCluster } from './restore.js';
 import { settleArchiveDestination } from './archive-setting.js';
 import { ensureLocalTls, localTlsExists } from './tls-files.js';
+import { prepareLocalAclfile } from './acl-file.js';
 import { backupRoutes } from '../control-api/backup-routes.js';
 import { createTracing } from '../../common/tracing/provider.js';
 import { tracingSettingsFromEnv } from '../../common/tracing/settings.js';
@@ -59,6 +60,8 @@ export interface LocalUpOptions {
   readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
   /** RESP over TLS only on every node, with a CA and certificate made under DIR/tls (kept on while DIR/tls/ca.crt exists). */
   readonly tls?: boolean;
+  /** ACL users for every node: copied to DIR/users.acl, which the nodes read (kept while it exists). */
+  readonly aclfile?: string;
 }
 
 export interface RunningLocalCluster {
@@ -130,9 +133,11 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   const stateFile = new LocalStateFile(paths.dir);
   // A cluster started with --tls stays on TLS when resumed without it: its clients trust DIR/tls/ca.crt.
   const tls = opts.tls === true || localTlsExists(paths.dir) ? await ensureLocalTls(paths.dir, ['127.0.0.1', 'localhost']) : undefined;
+  const aclfile = await prepareLocalAclfile(paths.dir, opts.aclfile);
   const platform = new ProcessPlatform({
     dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger, stateFile,
-    nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas), ...(archiveDestination !== null ? ['--archive-destination', archiveDestination] : [])],
+    nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas), ...(archiveDestination !== null ? ['--archive-destination', archiveDestination] : []),
+      ...(aclfile !== undefined ? ['--aclfile', aclfile] : [])],
     ...(tls !== undefined ? { tls } : {}),
     placement: netnsPlacementFromEnv(process.env),
   });

@@ -1,7 +1,6 @@
 /**
  * ACL users on a local cluster (2 shards × 1 replica): every node reads the
- * same aclfile (IRIS_ACLFILE, inherited by the nodes `irisctl local up`
- * starts). Two tenants through ioredis Cluster and the cluster-wide HTTP
+ * same aclfile (`irisctl local up --aclfile`, copied to DIR/users.acl). Two tenants through ioredis Cluster and the cluster-wide HTTP
  * scan see only their keys; ACL SETUSER on one node is refused with how
  * users are managed; an aclfile edit reaches every node; after a kill -9
  * failover the promoted replica knows the same users.
@@ -45,7 +44,10 @@ describe('ACL on a local cluster: one aclfile for every node, tenancy, failover'
       'user bob on >bpw ~tenant-b:* +@all -@dangerous +keys',
       '',
     ].join('\n'), { mode: 0o600 });
-    cluster = await LocalCluster.start({ shards: 2, replicas: 1, env: { IRIS_ACLFILE: aclfile } });
+    cluster = await LocalCluster.start({ shards: 2, replicas: 1, extraArgs: ['--aclfile', aclfile] });
+    // irisctl local up copied it into the cluster directory: that copy is the one every node reads.
+    aclfile = path.join(cluster.dir, 'users.acl');
+    expect(fs.statSync(aclfile).mode & 0o777).to.equal(0o600);
   });
   after(async function () {
     for (const c of clients) c.disconnect();
