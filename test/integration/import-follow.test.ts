@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
 import { Redis, type Cluster } from 'ioredis';
-import { compareAll, loadStrings } from '../support/import-fixture.js';
+import { compareAll, loadStrings, startBoth } from '../support/import-fixture.js';
 import { makePki } from '../support/kube/certs.js';
 import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
 import { makeTempDir } from '../support/node-process.js';
@@ -64,11 +64,12 @@ describe('irisctl import --follow: zero-downtime import as a replica (issue #19)
   let url: string;
 
   before(async () => {
-    [cluster, redis] = await Promise.all([
+    await startBoth(
       LocalCluster.start({ shards: 3, replicas: 1 }),
       // A short repl-timeout: the source drops a replica silent for 3 s, so irisctl must acknowledge also while it loads the RDB.
       startRedis(['--user', USER, 'on', `>${PASS}`, '~*', '&*', '+@all', '--user', 'default', 'off', '--repl-timeout', '3']),
-    ]);
+      (c, r) => { cluster = c!; redis = r!; },
+    );
     src = new Redis({ port: redis.port, host: '127.0.0.1', username: USER, password: PASS });
     dst = clusterClient(await cluster.seedPort(), { autoPipeline: true });
     await loadStrings(src, 'f:', 10_000);

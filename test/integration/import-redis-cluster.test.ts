@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { Redis, type Cluster } from 'ioredis';
-import { compareAll, loadStrings } from '../support/import-fixture.js';
+import { compareAll, loadStrings, startBoth } from '../support/import-fixture.js';
 import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
 import { type RunningRedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { run } from '../support/run.js';
@@ -22,7 +22,7 @@ describe('irisctl import from a real Redis Cluster (issue #19)', function () {
   let dst: Cluster;
 
   before(async () => {
-    [cluster, source] = await Promise.all([LocalCluster.start({ shards: 3, replicas: 1 }), startRedisCluster(3, 1)]);
+    await startBoth(LocalCluster.start({ shards: 3, replicas: 1 }), startRedisCluster(3, 1), (c, r) => { cluster = c!; source = r!; });
     dst = clusterClient(await cluster.seedPort(), { autoPipeline: true });
   });
 

@@ -16,7 +16,7 @@ import { Redis, type Cluster } from 'ioredis';
 import { CHECKPOINT_FILE, parseCheckpoint } from '../../operator/import/checkpoint.js';
 import { parseJsonLine } from '../../operator/import/export-formats.js';
 import { readRdb } from '../../operator/import/rdb-reader.js';
-import { compareAll, loadStrings } from '../support/import-fixture.js';
+import { compareAll, loadStrings, startBoth } from '../support/import-fixture.js';
 import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
 import { type RunningRedis, startRedis } from '../support/redis-server.js';
 import { makeTempDir } from '../support/node-process.js';
@@ -58,7 +58,7 @@ describe('irisctl import from a real redis-server (issue #19)', function () {
   let withTtl: number;
 
   before(async () => {
-    [cluster, redis] = await Promise.all([LocalCluster.start({ shards: 3, replicas: 1 }), startRedis()]);
+    await startBoth(LocalCluster.start({ shards: 3, replicas: 1 }), startRedis(), (c, r) => { cluster = c!; redis = r!; });
     src = new Redis({ port: redis.port, host: '127.0.0.1' });
     dst = clusterClient(await cluster.seedPort(), { autoPipeline: true });
     withTtl = await loadStrings(src, 's:', N);

@@ -68,3 +68,15 @@ export async function compareAll(source: Redis, target: Cluster, prefix: string,
   } while (cursor !== '0');
   return { checked, differences };
 }
+
+/**
+ * Starts two things at once and waits for both: when one fails, the other
+ * is still handed to `keep` (so the suite's after hook stops it) before the
+ * failure is thrown.
+ */
+export async function startBoth<A, B>(a: Promise<A>, b: Promise<B>, keep: (a: A | undefined, b: B | undefined) => void): Promise<void> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  keep(ra.status === 'fulfilled' ? ra.value : undefined, rb.status === 'fulfilled' ? rb.value : undefined);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+}
