@@ -20,12 +20,15 @@ export interface BenchOptions {
   command?: readonly string[];
   /** Connect with TLS, verifying the server against this CA file (redis-benchmark --tls --cacert). */
   tlsCaFile?: string;
+  /** Authenticate as this ACL user with this password (redis-benchmark --user / -a). */
+  auth?: { readonly user: string; readonly password: string };
 }
 
 export async function redisBenchmark(o: BenchOptions): Promise<BenchResult[]> {
   const args = ['-h', '127.0.0.1', '-p', String(o.port), '-t', o.tests, '-n', String(o.requests), '-c', String(o.clients),
     '-d', String(o.valueBytes), '-r', String(o.keyspace), '-P', String(o.pipeline), '--csv',
-    ...(o.tlsCaFile !== undefined ? ['--tls', '--cacert', o.tlsCaFile] : []), ...(o.command ?? [])];
+    ...(o.tlsCaFile !== undefined ? ['--tls', '--cacert', o.tlsCaFile] : []),
+    ...(o.auth !== undefined ? ['--user', o.auth.user, '-a', o.auth.password] : []), ...(o.command ?? [])];
   const res = await run('redis-benchmark', args, { timeoutMs: 600_000 });
   if (res.code !== 0) throw new Error(`redis-benchmark ${args.join(' ')} failed (${res.code}): ${res.stderr}`);
   const lines = res.stdout.split('\n').filter((l) => l.startsWith('"') && !l.startsWith('"test"'));

@@ -24,6 +24,7 @@ import { clientPauseBench, printClientPause } from './client-pause.js';
 import { consistencyBench } from './consistency.js';
 import { stallsBench } from './stalls.js';
 import { tlsBench } from './tls.js';
+import { aclBench } from './acl.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -216,6 +217,19 @@ async function main(): Promise<void> {
       const redis = rows.find((x) => x.system === 'redis-server' && x.pipeline === r.pipeline && x.tls === r.tls)!;
       const vsRedis = r.system === 'irisdb' ? `**${fmt(r.set.rps / redis.set.rps, 2)}**, **${fmt(r.get.rps / redis.get.rps, 2)}**` : '—';
       console.log(`| ${r.system} | ${r.tls ? 'TLS' : 'plain'} | ${r.pipeline} | ${fmt(r.set.rps)} | ${fmt(r.get.rps)} | ${r.tls ? fmt(r.set.rps / plain.set.rps, 2) : '—'} | ${r.tls ? fmt(r.get.rps / plain.get.rps, 2) : '—'} | ${vsRedis} |`);
+    }
+  }
+  if (only === '' || only === 'acl') {
+    const rows = await aclBench(requests);
+    console.log('\n## ACL overhead: one node / one redis-server, default user vs a user restricted to ~key:* +@all -@dangerous, redis-benchmark 50 clients, pipeline 16, 100-byte values\n');
+    console.log('| system | user | SET req/s | GET req/s | SET restricted / default | GET restricted / default | irisdb / redis (SET, GET) |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const base = rows.find((x) => x.system === r.system && x.user === 'default')!;
+      const redis = rows.find((x) => x.system === 'redis-server' && x.user === r.user)!;
+      const vsRedis = r.system === 'irisdb' ? `**${fmt(r.set.rps / redis.set.rps, 2)}**, **${fmt(r.get.rps / redis.get.rps, 2)}**` : '—';
+      const restricted = r.user === 'restricted';
+      console.log(`| ${r.system} | ${r.user} | ${fmt(r.set.rps)} | ${fmt(r.get.rps)} | ${restricted ? fmt(r.set.rps / base.set.rps, 2) : '—'} | ${restricted ? fmt(r.get.rps / base.get.rps, 2) : '—'} | ${vsRedis} |`);
     }
   }
   if (only === '' || only === 'stalls') {

@@ -12,12 +12,39 @@ export type Denial =
   | { readonly reason: 'key'; readonly object: Buffer }
   | { readonly reason: 'channel'; readonly object: Buffer };
 
+/** Compiled glob matchers per pattern text (patterns are few; rules are re-applied rarely). */
+const matchers = new Map<string, (subject: Uint8Array) => boolean>();
+const MAX_MATCHERS = 10_000;
+
+const special = (c: number): boolean => c === 0x2a || c === 0x3f || c === 0x5b || c === 0x5c;
+
+/** Redis's glob, with fast paths for the usual tenant patterns ("tenant-a:*", exact names). */
+function compile(p: Buffer): (subject: Uint8Array) => boolean {
+  const firstSpecial = p.findIndex(special);
+  if (firstSpecial === -1) return (s) => p.equals(s);
+  if (firstSpecial > 0 && firstSpecial === p.length - 1 && p[firstSpecial] === 0x2a) {
+    const prefix = p.subarray(0, firstSpecial);
+    return (s) => s.length >= prefix.length && prefix.equals(s.subarray(0, prefix.length));
+  }
+  return (s) => globMatch(p, s);
+}
+
+function matcher(pattern: string): (subject: Uint8Array) => boolean {
+  let m = matchers.get(pattern);
+  if (m === undefined) {
+    if (matchers.size >= MAX_MATCHERS) matchers.clear();
+    m = compile(Buffer.from(pattern, 'utf8'));
+    matchers.set(pattern, m);
+  }
+  return m;
+}
+
 /** Whether `u` may use `key` as `use` says (an unflagged use — EXISTS, TYPE — needs only a matching pattern). */
 export function keyAllowed(u: AclUser, key: Uint8Array, use: KeyUse): boolean {
   if (u.allKeys) return true;
   for (const p of u.keys) {
     if ((use.read && !p.read) || (use.write && !p.write)) continue;
-    if (globMatch(Buffer.from(p.pattern, 'utf8'), key)) return true;
+    if (matcher(p.pattern)(key)) return true;
   }
   return false;
 }
@@ -35,7 +62,7 @@ export function restrictsKeys(u: AclUser): boolean {
 export function channelAllowed(u: AclUser, channel: Uint8Array, literal: boolean): boolean {
   if (u.allChannels) return true;
   for (const p of u.channels) {
-    if (literal ? Buffer.from(p, 'utf8').equals(channel) : globMatch(Buffer.from(p, 'utf8'), channel)) return true;
+    if (literal ? Buffer.from(p, 'utf8').equals(channel) : matcher(p)(channel)) return true;
   }
   return false;
 }

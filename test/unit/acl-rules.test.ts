@@ -8,6 +8,7 @@ import { checkCommand, canReadKey, dryrunMessage, nopermMessage } from '../../no
 import { formatAclFile, parseAclFile, AclFileError } from '../../node/acl/aclfile.js';
 import { AclStore } from '../../node/acl/store.js';
 import { AclLog } from '../../node/acl/log.js';
+import { globMatch } from '../../node/commands/glob.js';
 
 const catalog = catalogFromTable(createCommandTable());
 const user = (...rules: string[]): AclUser => applyRules(newUser('u'), rules, catalog);
@@ -107,6 +108,14 @@ describe('acl: rules and decisions', () => {
         expect(check(back, ...a)).to.equal(check(u, ...a));
       }
     }), { numRuns: 300 });
+  });
+
+  it('property: key patterns match exactly as Redis\'s glob (the fast paths included)', () => {
+    fc.assert(fc.property(fc.stringMatching(/^[ab:*?]{0,5}$/), fc.stringMatching(/^[ab:]{0,5}$/), (pattern, key) => {
+      if (pattern === '' || pattern === '*') return;
+      const u = user('on', `~${pattern}`);
+      expect(canReadKey(u, Buffer.from(key)), `${pattern} vs ${key}`).to.equal(globMatch(Buffer.from(pattern), Buffer.from(key)));
+    }), { numRuns: 2000 });
   });
 
   it('parses aclfiles all or nothing, naming the bad line', () => {
