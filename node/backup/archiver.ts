@@ -51,6 +51,8 @@ export class LogArchiver {
   private busy = false;
   private timer: NodeJS.Timeout | null = null;
   private lettingGo = false;
+  private wasPrimary = false;
+  private listedAt = -Infinity;
 
   constructor(private readonly deps: ArchiverDeps) {
     deps.log.setRetentionFloor(() => this.floor());
@@ -73,15 +75,16 @@ export class LogArchiver {
 
   /** The first sequence the archive still needs, or null when it should not hold the log back. */
   private floor(): number | null {
-    if (this.next === null) return null;
-    const behind = this.deps.headSeq() - this.next;
+    // Not known yet (no listing has shown a segment): keep everything, within the same allowance.
+    const next = this.next ?? 1;
+    const behind = this.deps.headSeq() - next;
     if (behind >= this.deps.maxBehindOps) {
-      if (!this.lettingGo) this.deps.logger.error('log archive is too far behind: letting the replication log be trimmed past it (a gap will follow)', { shard: this.shard, behind, next: this.next });
+      if (!this.lettingGo) this.deps.logger.error('log archive is too far behind: letting the replication log be trimmed past it (a gap will follow)', { shard: this.shard, behind, next });
       this.lettingGo = true;
       return null;
     }
     this.lettingGo = false;
-    return this.next;
+    return next;
   }
 
   async tick(): Promise<void> {
@@ -100,23 +103,39 @@ export class LogArchiver {
   private async step(): Promise<void> {
     const d = this.deps;
     const shard = d.shardId();
-    if (!d.isPrimary() || shard === null || shard !== this.shard) {
-      // Not (or no longer) this shard's primary: whoever is continues from the listing.
+    const primary = d.isPrimary();
+    if (shard !== this.shard || primary !== this.wasPrimary) {
+      // A new role or shard: where to continue is read from the listing again.
       this.reset(shard);
-      if (!d.isPrimary() || shard === null) return;
+      this.wasPrimary = primary;
     }
+    if (shard === null) return;
     const head = d.headSeq();
+    if (!primary) {
+      // A replica archives nothing, but keeps the log the archive still lacks: it may be promoted.
+      if (d.now() - this.listedAt < d.segmentMs) return;
+      this.listedAt = d.now();
+      const archived = lastArchivedSeq(await this.listSegments(shard));
+      // Only forward: the archive only grows (a listing that suddenly shows less is not believed).
+      if (archived > 0) this.next = Math.max(this.next ?? 0, archived + 1);
+      return;
+    }
     if (this.next === null) {
-      const names = (await d.destination.list(shardArchivePrefix(shard))).map((o) => parseSegmentKey(o.key)).filter((n): n is SegmentName => n !== null && n.shard === shard);
-      const archived = lastArchivedSeq(names);
+      const archived = lastArchivedSeq(await this.listSegments(shard));
       this.next = (archived === 0 ? (d.log.firstSeq() ?? head + 1) - 1 : Math.min(archived, head)) + 1;
       d.logger.info('log archiving continues', { shard, fromSeq: this.next, archivedUpTo: archived, epoch: d.epoch() });
     }
     const readFrom = this.pending.length > 0 ? this.pending[this.pending.length - 1]!.lastSeq + 1 : this.next;
-    if (readFrom <= head) {
+    // Reading stops at a full segment: a destination that is down costs at most one segment of memory.
+    if (readFrom <= head && this.pendingBytes < d.segmentBytes) {
       const batches = d.log.readTimedFrom(readFrom, READ_ROWS).filter((b) => b.lastSeq >= readFrom);
       const first = batches[0];
       if (first === undefined || first.firstSeq > readFrom) {
+        // What was read before the hole goes out first.
+        if (this.pending.length > 0) {
+          await this.upload(shard);
+          return;
+        }
         this.gap(readFrom, first?.firstSeq ?? d.log.firstSeq() ?? head + 1);
         return;
       }
@@ -153,6 +172,10 @@ export class LogArchiver {
     d.logger.debug('log segment archived', { shard, key, batches: records.length, bytes: body.length });
   }
 
+  private async listSegments(shard: string): Promise<SegmentName[]> {
+    return (await this.deps.destination.list(shardArchivePrefix(shard))).map((o) => parseSegmentKey(o.key)).filter((n): n is SegmentName => n !== null && n.shard === shard);
+  }
+
   private gap(missing: number, resumeAt: number): void {
     this.deps.metrics?.gaps.inc();
     this.deps.logger.error('log archive gap: the replication log no longer holds what the archive needs; restores from earlier backups stop here, take a new full backup', {
@@ -166,6 +189,7 @@ export class LogArchiver {
   private reset(shard: string | null): void {
     this.shard = shard;
     this.next = null;
+    this.listedAt = -Infinity;
     this.pending = [];
     this.pendingBytes = 0;
   }
