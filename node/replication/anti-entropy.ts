@@ -15,7 +15,8 @@ import type { ReplicaSessions } from './replica-sessions.js';
 import type { RoleStore } from './role-store.js';
 import { digestProgress, readSlotRows, startSlotDigests, type SlotDigestJob } from './slot-digests.js';
 
-const DIGEST_TIMEOUT_MS = 30_000;
+/** A replica digests in time slices while it serves, so a million keys can take tens of seconds on a busy node. */
+const DIGEST_TIMEOUT_MS = 600_000;
 
 export interface AntiEntropyDeps {
   readonly engine: Pick<SqliteEngine, 'db' | 'file' | 'keyspace' | 'commits'>;
