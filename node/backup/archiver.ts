@@ -41,6 +41,7 @@ export interface ArchiverDeps {
 }
 
 const READ_ROWS = 1000;
+const MAX_ROUNDS_PER_TICK = 64;
 
 export class LogArchiver {
   /** Next sequence the archive needs (null: not known, read the listing first). */
@@ -125,6 +126,15 @@ export class LogArchiver {
       this.next = (archived === 0 ? (d.log.firstSeq() ?? head + 1) - 1 : Math.min(archived, head)) + 1;
       d.logger.info('log archiving continues', { shard, fromSeq: this.next, archivedUpTo: archived, epoch: d.epoch() });
     }
+    // A busy primary writes more than one segment per tick: keep going while segments fill, yielding between them.
+    for (let round = 0; round < MAX_ROUNDS_PER_TICK && (await this.round(shard)); round++) await new Promise((r) => setImmediate(r));
+  }
+
+  /** Reads what is new and stores a segment if one is due; true when it stored one. */
+  private async round(shard: string): Promise<boolean> {
+    const d = this.deps;
+    if (this.next === null || !d.isPrimary() || d.shardId() !== shard || this.timer === null) return false;
+    const head = d.headSeq();
     const readFrom = this.pending.length > 0 ? this.pending[this.pending.length - 1]!.lastSeq + 1 : this.next;
     // Reading stops at a full segment: a destination that is down costs at most one segment of memory.
     if (readFrom <= head && this.pendingBytes < d.segmentBytes) {
@@ -134,10 +144,10 @@ export class LogArchiver {
         // What was read before the hole goes out first.
         if (this.pending.length > 0) {
           await this.upload(shard);
-          return;
+          return true;
         }
         this.gap(readFrom, first?.firstSeq ?? d.log.firstSeq() ?? head + 1);
-        return;
+        return false;
       }
       for (const b of batches) {
         this.pending.push(b);
@@ -149,8 +159,9 @@ export class LogArchiver {
     const lag = oldest === undefined ? 0 : Math.max(0, now - (oldest.committedAt ?? now));
     d.metrics?.lagSequences.set(Math.max(0, head - this.next + 1));
     d.metrics?.lagSeconds.set(lag / 1000);
-    if (oldest === undefined || (this.pendingBytes < d.segmentBytes && lag < d.segmentMs)) return;
+    if (oldest === undefined || (this.pendingBytes < d.segmentBytes && lag < d.segmentMs)) return false;
     await this.upload(shard);
+    return true;
   }
 
   private async upload(shard: string): Promise<void> {
