@@ -3,6 +3,7 @@
  * flags of usage.ts, values checked here (integers, limits, URLs, names),
  * so that everything after parsing can trust its input. Throws UsageError.
  */
+import { parseNetnsPlacement, type NodePlacement } from '../local/netns-placement.js';
 import { type WatchCommand, watchCommand } from './watch-args.js';
 import { parseArgs } from 'node:util';
 import { type BackupAction, type BackupCommand, backupCommand } from './run-backup-args.js';
@@ -42,6 +43,8 @@ export type Command =
       readonly kind: 'local-up'; readonly dir: string; readonly spec: ClusterSpec; readonly basePort: number;
       /** Tests only (--test-hold-failover-stage): the controller stops every change of primary before this stage. */
       readonly holdFailoverStage?: FailoverStage;
+      /** Tests only (--test-netns-placement): nodes run inside these network namespaces. */
+      readonly netnsPlacement?: readonly NodePlacement[];
       /** --restore-from URL [--backup ID]: create the cluster from a backup. */
       readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: { readonly endpoint?: string; readonly region?: string; readonly forcePathStyle?: boolean }; readonly pointInTime?: number };
       /** --archive-destination URL: continuous log archiving (recorded with the cluster). */
@@ -184,6 +187,13 @@ function localUp(v: Values): Command {
   if (hold !== undefined && !FAILOVER_STAGES.includes(hold as FailoverStage)) {
     throw new UsageError(`--test-hold-failover-stage must be one of ${FAILOVER_STAGES.join(', ')} (got "${hold}")`, verb);
   }
+  const placementText = str(v, 'test-netns-placement');
+  let netnsPlacement: NodePlacement[] | undefined;
+  try {
+    netnsPlacement = placementText === undefined ? undefined : parseNetnsPlacement(placementText);
+  } catch (err) {
+    throw new UsageError((err as Error).message, verb);
+  }
   const from = str(v, 'restore-from');
   const backupId = str(v, 'backup');
   if (backupId !== undefined && from === undefined) throw new UsageError('--backup goes with --restore-from', verb);
@@ -211,6 +221,7 @@ function localUp(v: Values): Command {
   return {
     kind: 'local-up', dir: dirOf(v), spec, basePort, ...(hold !== undefined ? { holdFailoverStage: hold as FailoverStage } : {}),
     ...(restore !== undefined ? { restore } : {}),
+    ...(netnsPlacement !== undefined ? { netnsPlacement } : {}),
     ...(archiveDestination !== undefined ? { archiveDestination } : {}),
     ...(cron !== undefined ? { backupSchedule: { cron, destination: scheduleDest!, keep: keep ?? DEFAULT_BACKUP_KEEP } } : {}),
     ...(v.tls === true ? { tls: true } : {}),

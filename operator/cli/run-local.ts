@@ -27,6 +27,7 @@ export async function runLocalUp(cmd: LocalUpCommand, io: CliIo, out: NodeJS.Wri
     shards: cmd.spec.shards, replicasPerShard: cmd.spec.replicasPerShard, minSyncReplicas: cmd.spec.minSyncReplicas,
     heartbeatMs: cmd.spec.heartbeatMs, failureThreshold: cmd.spec.failureThreshold, dataDurability: cmd.spec.dataDurability,
     holdFailoverStage: cmd.holdFailoverStage ?? null,
+    ...(cmd.netnsPlacement !== undefined ? { netnsPlacement: cmd.netnsPlacement } : {}),
     ...(cmd.restore !== undefined ? { restore: cmd.restore } : {}),
     ...(cmd.archiveDestination !== undefined ? { archiveDestination: cmd.archiveDestination } : {}),
     ...(cmd.backupSchedule !== undefined ? { backupSchedule: cmd.backupSchedule } : {}),

@@ -69,6 +69,7 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'backup-keep', type: 'string', value: 'N', help: 'scheduled backups kept; older ones are deleted with their objects (default 7)' },
       { name: 'aclfile', type: 'string', value: 'FILE', help: 'ACL users (Redis aclfile format) for every node: copied to DIR/users.acl (0600), which every node reads and reloads when it changes; a cluster started so keeps it' },
       { name: 'tls', type: 'boolean', help: 'serve RESP over TLS only: a CA and node certificate are made under DIR/tls (clients use --tls --cacert DIR/tls/ca.crt); a cluster started so stays on TLS' },
+      { name: 'test-netns-placement', type: 'string', value: 'JSON', help: 'tests only: run node k inside Linux network namespace netns binding host, from a JSON array [{"netns","host"},…] (partition tests); never use it otherwise' },
       { name: 'test-hold-failover-stage', type: 'string', value: 'STAGE', help: 'tests only: stop every change of primary before STAGE (fence, restrict, catchup, promote, publish), to kill the controller there; never use it otherwise' },
       HELP,
     ],
@@ -113,6 +114,10 @@ export const VERBS: readonly VerbDef[] = [
   },
   { name: 'backup list', args: '', summary: 'the backups the controller has recorded, newest last', flags: [...TARGET, JSON_FLAG, HELP] },
   { name: 'backup describe', args: 'ID', summary: "one backup: phase, destination, each shard's node, sequence, keys and size", flags: [...TARGET, JSON_FLAG, HELP] },
+  {
+    name: 'backup window', args: '', summary: 'the recoverability window at a destination: the oldest backup, and how far each shard\'s log is archived',
+    flags: [{ name: 'destination', type: 'string', value: 'URL', help: 'file:///path or s3://bucket/prefix' }, ...S3_FLAGS, JSON_FLAG, HELP],
+  },
   { name: 'backup delete', args: 'ID', summary: "delete a backup's objects from its destination, then its record", flags: [...TARGET, HELP] },
   {
     name: 'watch', args: '', summary: 'print every change of every shard as it happens (the change feed; Ctrl-C stops it)',

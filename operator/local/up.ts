@@ -6,7 +6,7 @@
  * the same directory resumes the recorded cluster and adopts node processes
  * still running from a controller that died.
  */
-import { netnsPlacementFromEnv } from './netns-placement.js';
+import { placementFunction, type NodePlacement } from './netns-placement.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,8 @@ export interface LocalUpOptions {
   readonly logLevel?: string;
   /** Tests only: the controller stops every change of primary before this stage (ControllerOptions.holdFailoverStage). */
   readonly holdFailoverStage?: FailoverStage | null;
+  /** Tests only (--test-netns-placement): node k runs inside the network namespace of entry k. */
+  readonly netnsPlacement?: readonly NodePlacement[];
   /** Create the cluster from a backup (docs/backup.md): refused over an existing cluster. */
   readonly restore?: { readonly from: string; readonly backupId?: string; readonly s3?: S3Options; readonly pointInTime?: number };
   /** Continuous log archiving to this URL (docs/backup.md), recorded with the cluster. */
@@ -139,7 +141,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas), ...(archiveDestination !== null ? ['--archive-destination', archiveDestination] : []),
       ...(aclfile !== undefined ? ['--aclfile', aclfile] : [])],
     ...(tls !== undefined ? { tls } : {}),
-    placement: netnsPlacementFromEnv(process.env),
+    ...(opts.netnsPlacement !== undefined ? { placement: placementFunction(opts.netnsPlacement) } : {}),
   });
   await platform.start();
   let controller: Controller;

@@ -39,7 +39,7 @@ describe('linearizability under network partitions (nodes in network namespaces)
   before(async function () {
     if (!netnsAvailable()) this.skip();
     lab = await NetnsLab.create(3);
-    cluster = await LocalCluster.start({ shards: 1, replicas: 2, env: { IRIS_LOCAL_TEST_NETNS: lab.placementEnv() } });
+    cluster = await LocalCluster.start({ shards: 1, replicas: 2, extraArgs: ['--test-netns-placement', lab.placementFlag()] });
     const st = await cluster.status();
     urls = st.shards.flatMap((s) => s.nodes.map((n) => n.httpUrl!));
     expect(urls.every((u) => u.startsWith('http://10.77.0.')), urls.join(' ')).to.equal(true);

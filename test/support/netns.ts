@@ -51,8 +51,8 @@ export class NetnsLab {
     return `${NETNS_SUBNET_PREFIX}.${10 + k}`;
   }
 
-  /** The value of IRIS_LOCAL_TEST_NETNS for `irisctl local up` (operator/local/netns-placement.ts). */
-  placementEnv(): string {
+  /** The value of `irisctl local up --test-netns-placement` (operator/local/netns-placement.ts). */
+  placementFlag(): string {
     return JSON.stringify(Array.from({ length: this.slots }, (_, k) => ({ netns: this.netnsOf(k), host: this.hostOf(k) })));
   }
 

@@ -1,14 +1,13 @@
 /** Parsing of the test-only network-namespace placement of local nodes (operator/local/netns-placement.ts). */
 import { expect } from 'chai';
-import { NETNS_ENV, netnsPlacementFromEnv, parseNetnsPlacement } from '../../operator/local/netns-placement.js';
+import { parseNetnsPlacement, placementFunction } from '../../operator/local/netns-placement.js';
 
 describe('local nodes in network namespaces: placement', () => {
   it('maps node indexes to namespaces and addresses; nodes beyond the list stay on loopback', () => {
-    const place = netnsPlacementFromEnv({ [NETNS_ENV]: '[{"netns":"iris-a-0","host":"10.77.0.10"},{"netns":"iris-a-1","host":"10.77.0.11"}]' })!;
+    const place = placementFunction(parseNetnsPlacement('[{"netns":"iris-a-0","host":"10.77.0.10"},{"netns":"iris-a-1","host":"10.77.0.11"}]'));
     expect(place(0)).to.deep.equal({ netns: 'iris-a-0', host: '10.77.0.10' });
     expect(place(1)).to.deep.equal({ netns: 'iris-a-1', host: '10.77.0.11' });
     expect(place(2)).to.equal(null);
-    expect(netnsPlacementFromEnv({})).to.equal(undefined);
   });
 
   it('refuses anything that is not a list of namespace names and IPv4 addresses', () => {
