@@ -144,6 +144,7 @@ function build(def: VerbDef, v: Values, positionals: readonly string[]): Command
     case 'backup list':
     case 'backup describe':
     case 'backup delete':
+    case 'backup window':
       return backupCommand(def.name.slice('backup '.length) as BackupAction, v, positionals, sourceOf(v, def.name), process.env);
     case 'watch':
       return watchCommand(v, sourceOf(v, def.name));

@@ -8,7 +8,7 @@ import type { ControlSource } from './args.js';
 import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
 
-export type BackupAction = 'create' | 'list' | 'describe' | 'delete';
+export type BackupAction = 'create' | 'list' | 'describe' | 'delete' | 'window';
 
 export interface BackupCommand {
   readonly kind: 'backup';
@@ -36,6 +36,7 @@ export function backupCommand(action: BackupAction, v: Values, positionals: read
   const verb = `backup ${action}`;
   const s = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const destination = s('destination') ?? (action === 'create' ? env.IRIS_BACKUP_DESTINATION ?? null : null);
+  if (action === 'window' && (destination === null || destination === '')) throw new UsageError('backup window needs --destination URL', verb);
   if (action === 'create' && (destination === null || destination === '')) {
     throw new UsageError('backup create needs --destination URL (file:///path or s3://bucket/prefix) or IRIS_BACKUP_DESTINATION', verb);
   }

@@ -9,6 +9,7 @@ import { renderBackup, renderBackupList, renderBackupProgress } from './run-back
 const POLL_MS = 500;
 
 export async function runBackup(cmd: BackupCommand, io: CliIo): Promise<number> {
+  if (cmd.action === 'window') return window(cmd, io);
   const client = await controlClient(cmd.source);
   switch (cmd.action) {
     case 'create':
@@ -59,5 +60,26 @@ async function create(client: ControlClient, cmd: BackupCommand, io: CliIo): Pro
     if (io.signal.aborted) throw new CliError(`interrupted; backup ${rec.id} goes on (irisctl backup describe ${rec.id})`, 130);
     if (Date.now() > deadline) throw new CliError(`backup ${rec.id} did not finish in time; it goes on (irisctl backup describe ${rec.id})`, 1);
     await sleep(POLL_MS, io.signal);
+  }
+}
+
+/** Read from the destination itself (no controller needed): credentials from AWS_* and the S3 flags. */
+async function window(cmd: BackupCommand, io: CliIo): Promise<number> {
+  const { parseDestination, s3OptionsFromEnv } = await import('../../common/backup/destination-url.js');
+  const { openDestination } = await import('../../common/backup/open-destination.js');
+  const { archiveWindow, renderArchiveWindow } = await import('../../node/backup/archive-window.js');
+  const f = cmd.s3;
+  const s3 = cmd.destination!.startsWith('s3://')
+    ? s3OptionsFromEnv(process.env, {
+      ...(typeof f.endpoint === 'string' ? { endpoint: f.endpoint } : {}), ...(typeof f.region === 'string' ? { region: f.region } : {}), ...(f.forcePathStyle === true ? { forcePathStyle: true } : {}),
+    })
+    : {};
+  const dest = openDestination(parseDestination(cmd.destination!, s3));
+  try {
+    const w = await archiveWindow(dest);
+    io.stdout.write(cmd.json ? `${JSON.stringify(w, null, 2)}\n` : renderArchiveWindow(w));
+    return 0;
+  } finally {
+    dest.close();
   }
 }

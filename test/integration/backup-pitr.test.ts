@@ -162,6 +162,19 @@ describe('log archiving and point-in-time restore (file destination)', function 
     }
   });
 
+  it('reports the recoverability window (irisctl backup window)', async () => {
+    const r = await irisctl(['backup', 'window', '--destination', url, '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const w = JSON.parse(r.stdout) as { firstRecoverabilityPoint: string; shards: Array<{ shard: string; lastArchivedTime: string; lastArchivedSeq: number }> };
+    expect(Date.parse(w.firstRecoverabilityPoint)).to.be.below(pointInTime);
+    expect(w.shards.map((s) => s.shard)).to.deep.equal(['shard-0', 'shard-1']);
+    // Writes went on after T on both shards, and the archive caught up with them.
+    for (const s of w.shards) expect(Date.parse(s.lastArchivedTime), s.shard).to.be.above(pointInTime);
+    const text = await irisctl(['backup', 'window', '--destination', url]);
+    expect(text.stdout).to.match(/^recoverable from \S+ \(backup \S+ finished\)$/m);
+    expect(text.stdout).to.match(/^shard-1: archived to \S+ \(seq \d+, \d+ segments\)$/m);
+  });
+
   it('restores to a point in time: every write acknowledged before T, none issued after', async () => {
     const restored = await LocalCluster.start({ shards: 3, replicas: 0, extraArgs: ['--restore-from', url, '--point-in-time', new Date(pointInTime).toISOString()] });
     started.push(restored);

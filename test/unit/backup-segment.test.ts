@@ -123,6 +123,11 @@ describe('local up --point-in-time and --archive-destination', () => {
     expect((c as { restore: { pointInTime: number } }).restore.pointInTime).to.equal(Date.UTC(2026, 11, 6, 9, 30, 0, 250));
   });
 
+  it('backup window needs a destination', () => {
+    expect(parseCommandLine(['backup', 'window', '--destination', 'file:///b'])).to.deep.include({ kind: 'backup', action: 'window', destination: 'file:///b' });
+    expect(() => parseCommandLine(['backup', 'window'])).to.throw(UsageError, '--destination');
+  });
+
   it('refuses a time without a zone, nonsense, or without --restore-from', () => {
     for (const bad of [['--restore-from', 'file:///b', '--point-in-time', '2026-12-06T10:30:00'], ['--restore-from', 'file:///b', '--point-in-time', 'yesterday'], ['--point-in-time', '2026-12-06T10:30:00Z']]) {
       expect(() => parseCommandLine(['local', 'up', ...bad]), bad.join(' ')).to.throw(UsageError, '--point-in-time');
