@@ -21,10 +21,9 @@
  * a Host that is not a loopback name (DNS rebinding).
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { AddressInfo } from 'node:net';
-import type http from 'node:http';
 import { NODE_NAME } from '../../common/cluster-map.js';
-import { isLoopbackAddress, isLoopbackHost, sameOrigin } from '../../common/http-browser-guard.js';
+import { isLoopbackHost, sameOrigin } from '../../common/http-browser-guard.js';
+import { listenOnLoopback } from './listen-loopback.js';
 import type { Logger } from '../../common/logger.js';
 import type { Registry } from 'prom-client';
 import { SPEC_LIMITS, SpecError } from '../core/spec.js';
@@ -152,23 +151,8 @@ export interface ListeningControlApi {
  * this machine), `port` (0: any free port), requiring `token` (Bearer).
  */
 export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger, publicRoutes?: express.Router, metrics?: Registry, authedRoutes?: express.Router): Promise<ListeningControlApi> {
-  if (!isLoopbackAddress(addr.host)) throw new Error(`the control API listens on loopback only, not on ${addr.host}`);
-  const app = controlApiApp(target, logger, addr.token, publicRoutes, metrics, authedRoutes);
-  const server: http.Server = await new Promise((resolve, reject) => {
-    const s = app.listen(addr.port, addr.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
-  });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  const { port } = server.address() as AddressInfo;
-  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return {
-    url: `http://${host}:${port}`,
-    close: () => new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeIdleConnections();
-    }),
-  };
+  const listener = await listenOnLoopback(controlApiApp(target, logger, addr.token, publicRoutes, metrics, authedRoutes), addr, 'the control API');
+  return { url: listener.origin, close: listener.close };
 }
 
 function accept(run: (body: unknown) => Promise<RequestAccepted>) {

@@ -8,10 +8,9 @@
  * sends none: it only GETs, same-origin) or a Host that is not loopback
  * (DNS rebinding).
  */
-import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { isLoopbackAddress, isLoopbackHost } from '../../common/http-browser-guard.js';
+import { isLoopbackHost } from '../../common/http-browser-guard.js';
+import { listenOnLoopback } from '../control-api/listen-loopback.js';
 import type { Logger } from '../../common/logger.js';
 import { dashboardRouter, type DashboardSources } from './routes.js';
 
@@ -56,21 +55,6 @@ export function dashboardApp(sources: DashboardSources, logger: Logger): express
 
 /** Serves the dashboard on `host` (a loopback address) and `port` (0: any free port). */
 export async function listenDashboard(sources: DashboardSources, addr: { host: string; port: number }, logger: Logger): Promise<ListeningDashboard> {
-  if (!isLoopbackAddress(addr.host)) throw new Error(`the dashboard listens on loopback only, not on ${addr.host}`);
-  const app = dashboardApp(sources, logger);
-  const server: http.Server = await new Promise((resolve, reject) => {
-    const s = app.listen(addr.port, addr.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
-  });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  const { port } = server.address() as AddressInfo;
-  const host = addr.host.includes(':') ? `[${addr.host}]` : addr.host;
-  return {
-    url: `http://${host}:${port}/`,
-    close: () => new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeIdleConnections();
-    }),
-  };
+  const listener = await listenOnLoopback(dashboardApp(sources, logger), addr, 'the dashboard');
+  return { url: `${listener.origin}/`, close: listener.close };
 }
