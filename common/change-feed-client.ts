@@ -7,6 +7,7 @@
  * Used by `irisctl watch` and by the tests.
  */
 import { type ChangePosition, formatPosition, parsePosition } from './change-position.js';
+import { sleep as pause } from './abortable-sleep.js';
 
 export interface SseMessage {
   readonly event: string;
@@ -108,19 +109,6 @@ function feedUrl(base: string, o: FollowOptions, from: ChangePosition | 'now' | 
     q.set('keyEncoding', 'base64');
   }
   return `${base.replace(/\/+$/, '')}/v1/changes?${q.toString()}`;
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
 }
 
 /**

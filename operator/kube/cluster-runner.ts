@@ -35,7 +35,7 @@ import { RequestStep } from './reconcile/requests.js';
 import { RolloutStep } from './reconcile/rollout.js';
 import { ScaleStep } from './reconcile/scale.js';
 import { StatusStep } from './reconcile/status.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../../common/abortable-sleep.js';
 import { StatusStateStore } from './state-store.js';
 
 export interface ClusterRunnerOptions {

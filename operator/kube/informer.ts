@@ -11,7 +11,7 @@ import type { Logger } from '../../common/logger.js';
 import type { KubeClient, Query } from './client.js';
 import { errorText, isGone } from './errors.js';
 import { applyList } from './list-diff.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../../common/abortable-sleep.js';
 
 export type InformerEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 

@@ -22,7 +22,7 @@ import type { IrisCluster } from './iris-cluster.js';
 import { parseStatefulSetName, statefulSetName } from './names.js';
 import { PODS, STATEFULSETS, resourcePath } from './paths.js';
 import { endpointOf, exitedBetween, isDeleting, lastExitOf, podRunning, restartsOf, timeMs } from './pod-facts.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../../common/abortable-sleep.js';
 
 export interface KubePlatformOptions {
   readonly client: KubeClient;

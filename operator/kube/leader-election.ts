@@ -12,7 +12,7 @@ import type { KubeClient } from './client.js';
 import { errorText, isAlreadyExists, isConflict } from './errors.js';
 import { decideLease, microTime, observe, type LeaseObservation, type LeaseSpec } from './lease-logic.js';
 import { LEASES, resourcePath } from './paths.js';
-import { sleep } from './sleep.js';
+import { sleep } from '../../common/abortable-sleep.js';
 
 export interface LeaderElectionOptions {
   readonly namespace: string;

@@ -6,6 +6,7 @@
 import { IrisAbortError, IrisClientError, IrisConnectionError, IrisServerError, IrisTimeoutError } from './errors.js';
 import type { MetricsHooks, RetryOptions } from './options.js';
 import { backoffDelayMs, type CommandKind, type RetryDecision } from './retry-policy.js';
+import { sleep } from '../../../common/abortable-sleep.js';
 
 export interface AttemptFailure {
   readonly error: unknown;
@@ -24,19 +25,6 @@ export interface RetryLoopParams<T> {
   readonly deadlineMs?: number;
   /** One attempt: resolves with the result, or rejects with an AttemptFailure. */
   readonly attempt: (n: number, signal: AbortSignal) => Promise<T>;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 function isFailure(x: unknown): x is AttemptFailure {
