@@ -54,6 +54,8 @@ export interface OperatorDeployOptions {
   readonly replicas?: number;
   readonly leaseName?: string;
   readonly logLevel?: string;
+  /** The operator's dashboard port (chart value dashboard.port); default 0, off: pods of the test kubelet share the host's loopback. */
+  readonly dashboardPort?: number;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function chartManifests(env: KubeEnv, namespace: string, o: Operato
     '--set', `replicaCount=${o.replicas ?? 1}`, '--set', `logLevel=${o.logLevel ?? 'info'}`, '--set', `leaderElectionId=${o.leaseName ?? 'irisdb-operator'}`,
     // Cluster-wide conveniences would be shared by every spec's namespace: left out here.
     '--set', 'rbac.aggregateToDefaultRoles=false',
+    '--set', `dashboard.port=${o.dashboardPort ?? 0}`,
   ];
   const helm = openHelm(env.helmPath, env.kubeconfig);
   try {

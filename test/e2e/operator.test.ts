@@ -16,6 +16,7 @@ import type { KubeClient } from '../../operator/kube/client.js';
 import { Informer } from '../../operator/kube/informer.js';
 import { LeaderElector } from '../../operator/kube/leader-election.js';
 import { ClusterLoad, expectAckedReadable } from '../integration/migration-support.js';
+import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv } from './helpers.js';
 import {
@@ -43,13 +44,16 @@ describe('e2e: the IrisDB operator', function () {
   let env: KubeEnv;
   let ns: string;
   let proxy: SeedProxy | undefined;
+  let dashboardPort: number;
 
   before(async function () {
     this.timeout(ENV_TIMEOUT_MS);
     env = await kubeEnv();
     ns = await createNamespace(env, 'operator');
     await installCrds(env, ns);
-    await deployOperator(env, ns);
+    // A free port: the test kubelet's pods share the host's loopback with every other test's processes.
+    dashboardPort = await freePort();
+    await deployOperator(env, ns, { dashboardPort });
   });
 
   beforeEach(() => {
@@ -184,9 +188,9 @@ describe('e2e: the IrisDB operator', function () {
       ep.close();
     }
 
-    // The web dashboard on the operator pod's loopback (IRIS_DASHBOARD_PORT 8090), as a user reaches it: a port
+    // The web dashboard on the operator pod's loopback (chart value dashboard.port), as a user reaches it: a port
     // forward (the test kubelet's pods share the host's network, so there it is 127.0.0.1 itself).
-    const dash = env.local !== undefined ? { host: '127.0.0.1', port: 8090, close: () => {} } : await env.podEndpoint(ns, op!.metadata!.name!, 8090);
+    const dash = env.local !== undefined ? { host: '127.0.0.1', port: dashboardPort, close: () => {} } : await env.podEndpoint(ns, op!.metadata!.name!, dashboardPort);
     try {
       const res = await fetch(`http://${dash.host}:${dash.port}/dashboard/api/view?cluster=${encodeURIComponent(`${ns}/${CLUSTER}`)}`);
       expect(res.status).to.equal(200);
