@@ -62,9 +62,10 @@ describe('read consistency levels over HTTP (local cluster, 1 shard × 2 replica
     expect([dflt.status, dflt.body, dflt.servedBy]).to.deep.equal([200, 'v1', 'primary']);
     // Acknowledged with minSyncReplicas 1: at least one replica holds it; eventual reads may lag on the other.
     for (const r of replicas) {
-      const ev = await waitFor(`${r.name} to serve v1 to an eventual read`, async () => {
+      // Until its link to the primary is up a replica serves with lag 'unknown' (it cannot know): wait for a known lag.
+      const ev = await waitFor(`${r.name} to serve v1 to an eventual read with a known lag`, async () => {
         const a = await get(r, 'level-k', '?consistency=eventual');
-        return a.status === 200 && a.body === 'v1' ? a : null;
+        return a.status === 200 && a.body === 'v1' && /^\d+$/.test(String(a.lagOps)) ? a : null;
       }, { timeoutMs: 10_000, intervalMs: 50 });
       expect(ev.servedBy).to.equal('replica');
       expect(ev.lagOps).to.match(/^\d+$/);
