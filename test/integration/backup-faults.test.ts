@@ -48,8 +48,9 @@ describe('backup faults (file destination)', function () {
   });
 
   async function startBackup(): Promise<string> {
-    // Small chunks: many fsynced objects per shard, so the snapshot jobs last long enough to be hit mid-way.
-    const r = await irisctl(['backup', 'create', '--dir', source.dir, '--destination', url, '--chunk-size', '8KiB']);
+    // Small chunks and a paced read: the snapshot jobs last seconds whatever the machine's speed, so the
+    // test sees a job running and hits it mid-way (unpaced, a quiet machine can finish before the first poll).
+    const r = await irisctl(['backup', 'create', '--dir', source.dir, '--destination', url, '--chunk-size', '8KiB', '--max-rate', '256KiB']);
     expect(r.code, r.stderr).to.equal(0);
     return r.stdout.trim();
   }
