@@ -79,11 +79,26 @@ export function catalogFromTable(table: CommandTable): CommandCatalog {
 /** The keys of argv (argv[0] the command name) with how each is used. */
 export function keysOf(cmd: CatalogCommand, argv: readonly Buffer[]): Array<{ key: Buffer; use: KeyUse }> {
   const out: Array<{ key: Buffer; use: KeyUse }> = [];
+  const variable = variableUse(cmd.fullname, argv);
   for (const r of cmd.keys) {
     const last = r.last < 0 ? argv.length + r.last : r.last;
-    for (let i = r.first; i <= last && i < argv.length; i += r.step) out.push({ key: argv[i]!, use: r.use });
+    for (let i = r.first; i <= last && i < argv.length; i += r.step) out.push({ key: argv[i]!, use: variable ?? r.use });
   }
   return out;
+}
+
+/**
+ * The key use of the commands whose key spec says VARIABLE_FLAGS, as Redis's
+ * getkeys procs decide it from the arguments: SET reads its key only with
+ * GET (else it only writes: a %W~ pattern suffices), BITFIELD writes only
+ * with SET or INCRBY. Null: the key spec's own flags.
+ */
+function variableUse(fullname: string, argv: readonly Buffer[]): KeyUse | null {
+  const has = (from: number, words: readonly string[]): boolean =>
+    argv.slice(from).some((a) => words.includes(a.toString('latin1').toLowerCase()));
+  if (fullname === 'set') return has(3, ['get']) ? { read: true, write: true } : { read: false, write: true };
+  if (fullname === 'bitfield') return has(2, ['set', 'incrby']) ? { read: true, write: true } : { read: true, write: false };
+  return null;
 }
 
 /** Channel arguments Redis checks against &patterns; PSUBSCRIBE's patterns must equal an allowed pattern literally. */

@@ -48,6 +48,22 @@ describe('ACL parity with redis-server', function () {
     ],
   });
 
+  it('SET writes without reading unless GET, BITFIELD reads without writing unless SET/INCRBY (key use from the arguments, as Redis)', async () => {
+    // Found by the fuzz below in CI: %W~ alone must allow SET k v (Redis's setGetKeys makes it write-only).
+    const s = await ParitySession.open(env.irisPort, env.redisPort);
+    try {
+      await s.run(['ACL', 'SETUSER', 'varflags', 'on', 'allcommands', '%R~*a', '%W~**', '%R~r*', '%W~w*']);
+      for (const p of [['set', 'a', 'v'], ['set', 'w1', 'v'], ['set', 'w1', 'v', 'GET'], ['set', 'a', 'v', 'get'], ['set', 'r1', 'v'],
+        ['bitfield', 'r1', 'GET', 'u8', '0'], ['bitfield', 'r1', 'SET', 'u8', '0', '1'], ['bitfield', 'w1', 'GET', 'u8', '0'], ['bitfield', 'w1', 'INCRBY', 'u8', '0', '1']]) {
+        await s.run(['ACL', 'DRYRUN', 'varflags', ...p]);
+      }
+      await s.run(['ACL', 'DELUSER', 'varflags']);
+      expect(s.mismatches, s.mismatches.join('\n\n')).to.deep.equal([]);
+    } finally {
+      s.close();
+    }
+  });
+
   it('random rule lists decide every probe as redis-server does (ACL SETUSER + ACL DRYRUN on both)', async function () {
     const s = await ParitySession.open(env.irisPort, env.redisPort);
     try {
