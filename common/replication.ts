@@ -4,6 +4,8 @@
  * Types only: no I/O here.
  */
 
+import type { Writability } from './writability.js';
+
 export type ReplicationRole = 'primary' | 'replica';
 
 /** Where a node's cluster bus listens. A node is known by its name; addresses may change. */
@@ -121,6 +123,8 @@ export interface ReplicationStatus {
    * control plane sets its role. Says which peer and epoch.
    */
   readonly fenced?: string;
+  /** Whether this node accepts writes, why not and since when (absent from nodes before issue #13's reasons). */
+  readonly writable?: Writability;
 }
 
 export interface SlotDigest {

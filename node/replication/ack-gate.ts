@@ -19,10 +19,14 @@ export class AckTimeoutError extends Error {
     readonly minAcks: number,
     readonly acknowledgedBy: number,
     readonly seq: number,
+    /** Why the node has too few good replicas, and since when (writability.ts), when it knows. */
+    readonly why: string | null = null,
   ) {
+    // Redis's min-replicas-to-write text first, so clients classify it the same; then why and what it means here.
     super(
-      `Not enough replicas acknowledged the write within ${timeoutMs} ms ` +
-        `(minSyncReplicas=${minAcks}, acknowledged by ${acknowledgedBy}): it is applied on the primary and may or may not survive a failover`,
+      `Not enough good replicas to write${why !== null ? ` (${why})` : ''}: ` +
+        `minSyncReplicas=${minAcks} did not acknowledge within ${timeoutMs} ms (acknowledged by ${acknowledgedBy}); ` +
+        'it is applied on the primary and may or may not survive a failover',
     );
     this.name = 'AckTimeoutError';
     // As errors.ts: message for HTTP and logs, respMessage with the Redis error prefix.
@@ -42,6 +46,8 @@ export interface AckGateOptions {
   timers: Timers;
   /** Each turn that waited for acknowledgements (err === null at hold), when released: how long, and whether it got them. */
   onReleased?(waitedMs: number, ok: boolean): void;
+  /** Why acknowledgements are missing (quoted in the NOREPLICAS text), or null. */
+  explain?(): string | null;
 }
 
 type Release = (err: Error | null) => void;
@@ -68,6 +74,7 @@ export class AckGate implements ReleaseGate {
   private ackTimeoutMs: number;
   private readonly timers: Timers;
   private readonly onReleased: ((waitedMs: number, ok: boolean) => void) | undefined;
+  private readonly explain: () => string | null;
 
   private queue: Held[] = [];
   private head = 0;
@@ -92,6 +99,7 @@ export class AckGate implements ReleaseGate {
     this.ackTimeoutMs = checkCount(opts.ackTimeoutMs, 'ackTimeoutMs');
     this.timers = opts.timers;
     this.onReleased = opts.onReleased;
+    this.explain = opts.explain ?? (() => null);
     this.recompute();
   }
 
@@ -276,7 +284,7 @@ export class AckGate implements ReleaseGate {
         } else if (failing !== null) {
           err = failing;
         } else if (this.expired === h || (this.ackTimeoutMs > 0 && this.timers.now() - h.heldAt >= this.ackTimeoutMs)) {
-          err = new AckTimeoutError(this.ackTimeoutMs, this.minAcks, this.ackedBy(h.seq), h.seq);
+          err = new AckTimeoutError(this.ackTimeoutMs, this.minAcks, this.ackedBy(h.seq), h.seq, this.explain());
         } else {
           break;
         }

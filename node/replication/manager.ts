@@ -29,6 +29,7 @@ import { PrimaryFollower } from './primary-follower.js';
 import { ReplicaSessions } from './replica-sessions.js';
 import { RoleStore } from './role-store.js';
 import { digestProgress, startSlotDigests } from './slot-digests.js';
+import { NodeWritability, type PrimaryFacts } from './writability.js';
 import { SnapshotReader } from './snapshot.js';
 import { mergePeers, type ReplState } from './state.js';
 import type { TlsServerSetup } from '../tls/server.js';
@@ -70,6 +71,8 @@ export class ReplicationManager {
   private closed = false;
   /** Self-fenced primary (isolation-probe.ts): why, until the control plane's next setRole. */
   private fencedWhy: string | null = null;
+  /** Whether writes are accepted, why not and since when (writability.ts). */
+  readonly writability: NodeWritability;
 
   constructor(
     private readonly engine: SqliteEngine,
@@ -93,6 +96,7 @@ export class ReplicationManager {
           return { cancel: () => clearTimeout(t) };
         },
       },
+      explain: () => this.writability.refusal(),
       onReleased: (waitedMs, ok) => {
         this.metrics.ackDuration.observe({ result: ok ? 'ok' : 'timeout' }, waitedMs / 1000);
         if (!ok) this.metrics.ackTimeouts.inc();
@@ -138,6 +142,7 @@ export class ReplicationManager {
       fenced: () => this.fencedWhy !== null,
       fence: (why) => this.selfFence(why),
     });
+    this.writability = new NodeWritability(config.nodeName, () => this.writabilityFacts(), logger);
     this.antiEntropy = new AntiEntropy({ engine, roles, sessions: this.sessions, config, metrics: this.metrics, logger });
     engine.setMutationLog(this.log);
     if (roles.state.loading) {
@@ -228,6 +233,15 @@ export class ReplicationManager {
       loading: this.roleView().loading,
       declaredSeq: this.declaredSeq,
       ...(this.fencedWhy !== null ? { fenced: this.fencedWhy } : {}),
+      writable: this.writability.current(),
+    };
+  }
+
+  private writabilityFacts(): PrimaryFacts {
+    const s = this.roles.state;
+    return {
+      role: s.role, primaryName: s.primary?.name ?? null, fenced: this.fencedWhy, minSyncReplicas: this.config.minSyncReplicas,
+      effectiveMinSyncReplicas: this.effectiveMinSync(), declaredReplicas: s.replicas, replicas: this.sessions.statuses(), maxLagMs: this.config.ackTimeoutMs / 2,
     };
   }
 
@@ -383,6 +397,7 @@ export class ReplicationManager {
     try {
       this.sessions.ping();
       this.sessions.trimLog();
+      this.writability.current();
       if (this.roles.state.role === 'primary') {
         void this.probe.probeIfIsolated();
         void this.antiEntropy.periodicCheck();

@@ -144,6 +144,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     metrics.close();
     throw err;
   }
+  replication.writability.setMapless(() => config.clusterEnabled && cluster.map === null);
 
   // Slot migrations: before any client is served, slots whose flip is unresolved are fenced again.
   const migrations = new MigrationManager({

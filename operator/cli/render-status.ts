@@ -23,7 +23,7 @@ export function renderStatus(status: ClusterStatus, opts: RenderOptions): string
       `  slots assigned ${paint(`${status.slotsAssigned}/${SLOT_COUNT}`, status.slotsAssigned === SLOT_COUNT ? 'green' : 'red', c)}` +
       `  (spec: ${plural(s.shards, 'shard')} × ${plural(s.replicasPerShard, 'replica')}, min sync ${s.minSyncReplicas})`,
   ];
-  for (const shard of status.shards) lines.push('', ...renderShard(shard, c));
+  for (const shard of status.shards) lines.push('', ...renderShard(shard, c), ...renderWritesRefused(shard, status.updatedAt, c));
   if (status.shards.length === 0) lines.push('', 'no shards yet');
   if (status.operation !== null) {
     lines.push('', `operation ${oneLine(status.operation.id)}: ${oneLine(status.operation.reason)}`, `  ${renderOperation(status.operation)}`);
@@ -62,6 +62,22 @@ function nodeRow(n: NodeView, shard: ShardView, c: boolean): string[] {
   if (n.restarts > 0) notes.push(plural(n.restarts, 'restart'));
   if (n.error !== null) notes.push(paint(oneLine(n.error), n.up ? 'yellow' : 'red', c));
   return [oneLine(n.name), role, state, address, lag, n.link === null ? '-' : oneLine(n.link), notes.join('; ')];
+}
+
+/** "  WRITES REFUSED since 12:03:04 (38 s): no replica acknowledges (...)", or nothing while the shard takes writes. */
+export function renderWritesRefused(shard: ShardView, now: number, c: boolean): string[] {
+  const w = shard.writesRefused;
+  if (w === undefined || w === null) return [];
+  const since = Date.parse(w.since);
+  const ago = Number.isFinite(since) ? ` (${formatAge(Math.max(0, now - since))})` : '';
+  return [`  ${paint('WRITES REFUSED', 'red', c)} since ${w.since.slice(11, 19)}${ago}: ${oneLine(w.reason)}: ${oneLine(w.detail)}`];
+}
+
+function formatAge(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h`;
 }
 
 /** "failover f-7 (primary missed 3 heartbeats): stage promote, candidate iris-1-1". */

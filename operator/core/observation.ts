@@ -7,6 +7,7 @@
 import type { SlotRange } from '../../common/cluster-map.js';
 import type { MigrationStage } from '../../common/migration.js';
 import type { ReplicationStatus } from '../../common/replication.js';
+import type { WritesRefusedReason } from '../../common/writability.js';
 import type { NodeEndpoint } from '../platform/types.js';
 import type { ClusterSpec } from './spec.js';
 import type { FailoverProgress } from './state.js';
@@ -60,6 +61,16 @@ export interface ShardView {
   readonly failover: FailoverProgress | null;
   readonly leaving: boolean;
   readonly nodes: readonly NodeView[];
+  /** Set while the shard's primary refuses writes: why and since when, as the primary reports it (issue #13). */
+  readonly writesRefused?: WritesRefused | null;
+}
+
+/** A shard's primary refusing writes (common/writability.ts). */
+export interface WritesRefused {
+  readonly reason: WritesRefusedReason;
+  /** ISO 8601, the primary's clock. */
+  readonly since: string;
+  readonly detail: string;
 }
 
 export interface OperationView {

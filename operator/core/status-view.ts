@@ -10,7 +10,7 @@ import type { MigrationStatus } from '../../common/migration.js';
 import type { ReplicationStatus } from '../../common/replication.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import { downReason, nodeUp, replicaStreaming } from './health.js';
-import type { ClusterPhase, ClusterStatus, NodeObservation, NodeView, OperationView, ShardView } from './observation.js';
+import type { ClusterPhase, ClusterStatus, NodeObservation, NodeView, OperationView, ShardView, WritesRefused } from './observation.js';
 import type { ControllerState, RebalanceOp, ShardState } from './state.js';
 
 export interface StatusInput {
@@ -45,9 +45,11 @@ export function buildStatus(input: StatusInput): ClusterStatus {
     const slotCount = countSlots(slots);
     checkShard(s, slotCount, obs, problems);
     const primary = obs.get(s.currentPrimary)?.status ?? null;
+    const writesRefused = shardWritesRefused(primary);
+    if (writesRefused !== null) problems.add('degraded', `${s.id}: writes refused since ${writesRefused.since}: ${writesRefused.detail}`);
     return {
       id: s.id, slots, slotCount, epoch: s.epoch, primary: s.currentPrimary, targetPrimary: s.targetPrimary,
-      failover: s.failover, leaving: s.leaving,
+      failover: s.failover, leaving: s.leaving, writesRefused,
       nodes: s.members.map((m) => nodeView(m, s, obs.get(m), primary, mapNodes.get(m))),
     };
   });
@@ -106,6 +108,13 @@ function checkShard(s: ShardState, slotCount: number, obs: ReadonlyMap<string, N
       problems.add('degraded', `${s.id}: replica ${m} is not streaming from its primary (${linkText(status!)})`);
     }
   }
+}
+
+/** The primary's own word on refusing writes; null when it accepts them, does not answer as primary, or predates the report. */
+export function shardWritesRefused(primary: ReplicationStatus | null): WritesRefused | null {
+  const w = primary?.role === 'primary' ? primary.writable : undefined;
+  if (w === undefined || w.ok || w.reason === undefined) return null;
+  return { reason: w.reason, since: w.since, detail: w.detail };
 }
 
 /** "link full_sync, loading 10 of 200 keys; last error: ..." */

@@ -7,6 +7,7 @@
  */
 import type { SlotRange } from '../../common/cluster-map.js';
 import type { ClusterStatus, NodeView, ShardView } from '../core/observation.js';
+import { writesCondition } from './writes-condition.js';
 import type { Condition, IrisClusterViewStatus, MigrationProgress, ReplicaStatus, ResourcePhase, ShardStatus } from './iris-cluster.js';
 
 export interface StatusViewInput {
@@ -35,6 +36,7 @@ export function statusView(input: StatusViewInput): IrisClusterViewStatus {
     readyCondition(st, input),
     progressingCondition(st, input),
     degradedCondition(st, input),
+    writesCondition(st),
   ].map((c) => keepTransition(c, input.previous, input.generation));
   return {
     phase,

@@ -178,7 +178,7 @@ describe('replication: ack gate', () => {
     const e = err as AckTimeoutError;
     expect(e.code).to.equal('replication_timeout');
     expect(e.respMessage).to.equal(
-      'NOREPLICAS Not enough replicas acknowledged the write within 1000 ms (minSyncReplicas=2, acknowledged by 1): it is applied on the primary and may or may not survive a failover',
+      'NOREPLICAS Not enough good replicas to write: minSyncReplicas=2 did not acknowledge within 1000 ms (acknowledged by 1); it is applied on the primary and may or may not survive a failover',
     );
     expect(`NOREPLICAS ${e.message}`).to.equal(e.respMessage);
     clock.advance(399);

@@ -109,7 +109,7 @@ for (const fsync of ['batch', 'always'] as const) {
       await waitFor('the turn to be held', () => gate.pending === 1);
       timers.advance(1000);
       const err = await released;
-      expect(err?.message).to.match(/Not enough replicas acknowledged/);
+      expect(err?.message).to.match(/Not enough good replicas to write/);
       const [ack] = named('replication ack wait');
       const [set] = named('SET');
       expect(ack!.status.code).to.equal(SpanStatusCode.ERROR);
