@@ -33,6 +33,7 @@ import { tracingSettingsFromEnv } from '../../common/tracing/settings.js';
 import { IRISDB_VERSION } from '../../common/version.js';
 import { RequestStep } from './reconcile/requests.js';
 import { RolloutStep } from './reconcile/rollout.js';
+import { SecurityStep } from './reconcile/security.js';
 import { ScaleStep } from './reconcile/scale.js';
 import { StatusStep } from './reconcile/status.js';
 import { sleep } from '../../common/abortable-sleep.js';
@@ -76,6 +77,7 @@ export class ClusterRunner {
   private readonly status = new StatusStep();
   private readonly unsupported = new UnsupportedStep();
   private readonly requests = new RequestStep();
+  private readonly security = new SecurityStep();
   private readonly logger: Logger;
 
   constructor(private readonly o: ClusterRunnerOptions) {
@@ -250,6 +252,8 @@ export class ClusterRunner {
       this.surroundingsAt = Date.now();
       return NOTHING;
     });
+    // Before the pods need them: the aclfile (spec.auth) and TLS Secrets they mount.
+    const security = await step('security', () => this.security.run(ctx));
     const templates = plan.templates ? await step('templates', () => updateTemplates(ctx)) : NOTHING;
     const scale = plan.scale ? await step('scale', () => this.scale.run(ctx)) : NOTHING;
     const rollout = plan.rollout ? await step('rollout', () => this.rollout.run(ctx)) : NOTHING;
@@ -257,7 +261,7 @@ export class ClusterRunner {
     const requests = await step('requests', () => this.requests.run(ctx));
     const roles = await step('roles', () => reconcileRoleLabels(ctx));
     const unsupported = this.unsupported.run(ctx);
-    await this.status.run(ctx, { scale, rollout, other: [surroundings, templates, roles, requests, plan.pausedReport, unsupported] });
+    await this.status.run(ctx, { scale, rollout, other: [surroundings, security, templates, roles, requests, plan.pausedReport, unsupported] });
     this.o.metrics.reconcileTotal.inc({ namespace: this.o.namespace, cluster: this.o.name, result: ok ? 'ok' : 'error' });
   }
 }

@@ -32,6 +32,10 @@ export interface IrisClusterSpec {
     readonly topologySpreadConstraints?: readonly V1TopologySpreadConstraint[];
   };
   readonly paused?: boolean;
+  /** The default user's password, from the user's Secret (build/auth-secret.ts). */
+  readonly auth?: { readonly secretRef: { readonly name: string; readonly key?: string } };
+  /** TLS on RESP and the bus: the user's kubernetes.io/tls Secret, or the operator's CA without one (build/tls-secret.ts). */
+  readonly tls?: { readonly enabled?: boolean; readonly secretRef?: { readonly name: string } };
 }
 
 /** metav1.Condition */

@@ -236,8 +236,10 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
 
   it('refuses an update that turns on a refused feature, and accepts one that leaves it off', async () => {
     await env.kubectl(['apply', '-f', '-'], cluster('later-auth', { shards: 2 }));
-    expect(await rejected(cluster('later-auth', { shards: 2, auth: { secretRef: { name: 'pw' } } }))).to.match(/spec\.auth is not supported yet/);
-    expect(await rejected(cluster('later-auth', { shards: 2, tls: { enabled: true, secretRef: { name: 't' } } }))).to.match(/spec\.tls is not supported yet/);
+    expect(await rejected(cluster('later-auth', { shards: 2, monitoring: { enabled: true } }))).to.match(/spec\.monitoring is not supported yet/);
+    // TLS is chosen at creation: nodes with and without it cannot reach each other on the bus (spec.auth may change).
+    expect(await rejected(cluster('later-auth', { shards: 2, tls: { enabled: true, secretRef: { name: 't' } } }))).to.match(/tls\.enabled cannot change on an existing cluster/);
+    expect(await rejected(cluster('later-auth', { shards: 2, tls: { secretRef: { name: 't' } } }))).to.match(/tls\.secretRef needs tls\.enabled: true/);
     await env.kubectl(['apply', '-f', '-'], cluster('later-auth', { shards: 2, tls: { enabled: false }, monitoring: { enabled: false, serviceMonitor: false } }));
   });
 
@@ -254,6 +256,8 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
         tolerations: [{ key: 'db', operator: 'Exists' }],
         topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' }],
       },
+      auth: { secretRef: { name: 'iris-password', key: 'pw' } },
+      tls: { enabled: true, secretRef: { name: 'iris-tls' } },
       paused: true,
     };
     await env.kubectl(['apply', '--validate=strict', '-f', '-'], cluster('honoured', spec));

@@ -41,16 +41,6 @@ export const GATES: Readonly<Record<string, Gate>> = {
     examples: [{ bootstrap: { fromBackup: { name: 'nightly-1' } } }],
     message: 'spec.bootstrap is not supported yet (issue #15)',
   },
-  'spec.auth': {
-    kind: 'IrisCluster',
-    examples: [{ auth: { secretRef: { name: 'iris-password' } } }, { auth: {} }],
-    message: 'spec.auth is not supported yet (issue #14)',
-  },
-  'spec.tls': {
-    kind: 'IrisCluster',
-    examples: [{ tls: { enabled: true, secretRef: { name: 'iris-tls' } } }, { tls: { secretRef: { name: 'iris-tls' } } }, { tls: { enabled: true } }],
-    message: 'spec.tls is not supported yet (issue #14)',
-  },
   'spec.monitoring': {
     kind: 'IrisCluster',
     examples: [{ monitoring: { enabled: true } }, { monitoring: { enabled: true, serviceMonitor: true } }],
@@ -68,6 +58,7 @@ const POD_TEMPLATE_TEST = 'test/unit/operator-kube-pod-template.test.ts';
 const SPEC = 'operator/kube/iris-cluster.ts';
 const SPEC_TEST = 'test/unit/operator-kube-spec.test.ts';
 const STATUS_VIEW = 'operator/kube/status-view.ts';
+const SECURITY_TEST = 'test/unit/operator-kube-security.test.ts';
 
 const honoured = (by: string, test: string, token: string): FieldAudit => ({ kind: 'honoured', by, test, token });
 const rejected = (gate: string): FieldAudit => ({ kind: 'rejected', gate });
@@ -106,10 +97,11 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'spec.backup.destination.pvc.claimName': rejected('spec.backup'),
   'spec.backup.destination.pvc.path': rejected('spec.backup'),
   'spec.bootstrap.fromBackup.name': rejected('spec.bootstrap'),
-  'spec.auth.secretRef.name': rejected('spec.auth'),
-  'spec.auth.secretRef.key': rejected('spec.auth'),
-  'spec.tls.enabled': rejected('spec.tls'),
-  'spec.tls.secretRef.name': rejected('spec.tls'),
+  // spec.auth / spec.tls (issue #14): the pods' volumes and flags, and the Secrets the operator writes for them.
+  'spec.auth.secretRef.name': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'secretRef'),
+  'spec.auth.secretRef.key': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'key'),
+  'spec.tls.enabled': honoured('operator/kube/build/tls-secret.ts', SECURITY_TEST, 'enabled'),
+  'spec.tls.secretRef.name': honoured('operator/kube/build/tls-secret.ts', SECURITY_TEST, 'secretRef'),
   'spec.monitoring.enabled': rejected('spec.monitoring'),
   'spec.monitoring.serviceMonitor': rejected('spec.monitoring'),
   'spec.scheduling.nodeSelector': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'nodeSelector'),

@@ -63,15 +63,16 @@ describe('operator/kube unsupported fields stored before admission refused them'
   it('names each field set that the operator ignores, with why', () => {
     const spec = {
       shards: 3, backup: { schedule: '@daily' }, bootstrap: { fromBackup: { name: 'b' } }, auth: { secretRef: { name: 'pw' } },
-      tls: { enabled: true, secretRef: { name: 't' } }, monitoring: { enabled: true, serviceMonitor: false },
+      tls: { enabled: false, secretRef: { name: 't' } }, monitoring: { enabled: true, serviceMonitor: false },
     };
-    expect(unsupportedFields(spec).map((f) => f.field)).to.deep.equal(['spec.backup', 'spec.bootstrap', 'spec.auth', 'spec.tls', 'spec.monitoring']);
-    expect(unsupportedFields(spec).find((f) => f.field === 'spec.auth')?.why).to.match(/runs without authentication/);
-    expect(unsupportedReport(spec).problem).to.match(/^spec\.backup is not supported yet .*; spec\.auth is not supported yet/);
+    expect(unsupportedFields(spec).map((f) => f.field)).to.deep.equal(['spec.backup', 'spec.bootstrap', 'spec.tls', 'spec.monitoring']);
+    expect(unsupportedFields(spec).find((f) => f.field === 'spec.tls')?.why).to.match(/tls\.enabled is not/);
+    expect(unsupportedReport(spec).problem).to.match(/^spec\.backup is not supported yet .*; spec\.tls is not supported yet/);
   });
 
   it('says nothing for a spec the operator honours in full, defaults included', () => {
-    for (const spec of [undefined, {}, { shards: 2, tls: { enabled: false }, monitoring: { enabled: false, serviceMonitor: false } }]) {
+    const secured = { auth: { secretRef: { name: 'pw' } }, tls: { enabled: true, secretRef: { name: 't' } } };
+    for (const spec of [undefined, {}, { shards: 2, tls: { enabled: false }, monitoring: { enabled: false, serviceMonitor: false } }, secured, { tls: { enabled: true } }]) {
       expect(unsupportedFields(spec), JSON.stringify(spec)).to.deep.equal([]);
       expect(unsupportedReport(spec)).to.deep.equal({ progress: null, problem: null });
     }

@@ -6,6 +6,7 @@
  */
 import type { V1Affinity, V1Container, V1EnvVar, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { DEFAULTS, type IrisClusterSpec } from '../iris-cluster.js';
+import { withAuthAndTls } from './auth-tls-pod.js';
 import { CONTAINER, DATA_VOLUME, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGER, PORTS, TOKEN_KEY, clientServiceName, headlessServiceName, shardSelector, tokenSecretName } from '../names.js';
 
 /** The storage node's data directory inside the data volume (mounted at MOUNT). */
@@ -16,7 +17,7 @@ export const RUN_AS = 65532;
 
 export function podTemplate(cluster: string, shardIndex: number, spec: IrisClusterSpec): V1PodTemplateSpec {
   const sched = spec.scheduling ?? {};
-  return {
+  return withAuthAndTls({
     metadata: { labels: { ...shardSelector(cluster, shardIndex), [LABEL_MANAGED_BY]: MANAGER, [LABEL_COMPONENT]: 'node' } },
     spec: {
       containers: [container(cluster, spec)],
@@ -36,7 +37,7 @@ export function podTemplate(cluster: string, shardIndex: number, spec: IrisClust
       // SQLite's temporary files: the root filesystem is read-only.
       volumes: [{ name: 'tmp', emptyDir: {} }],
     },
-  };
+  }, cluster, spec);
 }
 
 function container(cluster: string, spec: IrisClusterSpec): V1Container {

@@ -22,6 +22,9 @@ export function podSpecHash(spec: IrisClusterSpec): string {
   const shaping = {
     image: spec.image, imagePullPolicy: spec.imagePullPolicy, resources: spec.resources,
     replication: spec.replication, scheduling: spec.scheduling,
+    // Only when on, so clusters stored before these existed keep their hash (tls defaults to {enabled: false}); the
+    // password's Secret is not part of the pods (they mount the aclfile the operator writes), so changing it restarts nothing.
+    auth: spec.auth === undefined ? undefined : 'on', tls: spec.tls?.enabled === true ? spec.tls : undefined,
   };
   return crypto.createHash('sha256').update(canonicalJson(shaping)).digest('hex').slice(0, 16);
 }

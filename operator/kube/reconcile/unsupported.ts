@@ -28,9 +28,9 @@ export function unsupportedFields(spec: unknown): UnsupportedField[] {
   const out: UnsupportedField[] = [];
   if (s.backup !== undefined) out.push({ field: 'spec.backup', why: 'no scheduled backup runs (issue #15)' });
   if (s.bootstrap !== undefined) out.push({ field: 'spec.bootstrap', why: 'the cluster did not start from the backup (issue #15)' });
-  if (s.auth !== undefined) out.push({ field: 'spec.auth', why: 'the cluster runs without authentication (issue #14)' });
-  if (tls !== undefined && (tls.enabled === true || tls.secretRef !== undefined)) {
-    out.push({ field: 'spec.tls', why: 'client connections are not encrypted (issue #14)' });
+  // spec.auth and spec.tls are honoured (reconcile/security.ts); a secretRef with TLS off is refused at admission.
+  if (tls !== undefined && tls.enabled !== true && tls.secretRef !== undefined) {
+    out.push({ field: 'spec.tls', why: 'tls.secretRef is set but tls.enabled is not: client connections are not encrypted' });
   }
   if (monitoring !== undefined && (monitoring.enabled === true || monitoring.serviceMonitor === true)) {
     out.push({ field: 'spec.monitoring', why: 'no scrape annotations or ServiceMonitor are created' });

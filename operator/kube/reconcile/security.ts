@@ -1,0 +1,56 @@
+/**
+ * Step "security": the Secrets the pods of a cluster with spec.auth or
+ * spec.tls mount — the aclfile from the user's password (checked every
+ * pass, so a rotation reaches the nodes quickly) and the TLS material
+ * (checked at most every TLS_CHECK_MS, or when the spec changes). Runs
+ * before the controller starts too: new pods need these Secrets to start.
+ */
+import type { Logger } from '../../../common/logger.js';
+import type { KubeClient } from '../client.js';
+import { errorText } from '../errors.js';
+import type { IrisCluster } from '../iris-cluster.js';
+import { ensureAclSecret } from './auth-acl.js';
+import { NOTHING, type StepContext, type StepReport } from './context.js';
+import { ensureTls } from './tls-certificates.js';
+
+const TLS_CHECK_MS = 5 * 60_000;
+
+type Event = (e: { type: 'Normal' | 'Warning'; reason: string; message: string }) => void;
+
+export class SecurityStep {
+  private tlsCheckedAt = 0;
+  private tlsCheckedGeneration = -1;
+  private lastProblem: string | null = null;
+
+  /** Throws what went wrong (setup retries it); `event` hears of a password rotation or a certificate issued. */
+  async ensure(client: KubeClient, cr: IrisCluster, logger: Logger, event: Event, now = Date.now()): Promise<void> {
+    const acl = await ensureAclSecret(client, cr);
+    if (acl === 'updated') {
+      logger.info('password changed: aclfile Secret rewritten; nodes reload it when the kubelet refreshes their volume');
+      event({ type: 'Normal', reason: 'PasswordChanged', message: 'spec.auth password changed: the nodes take it without a restart once their Secret volume is refreshed' });
+    }
+    const generation = cr.metadata.generation ?? 0;
+    if (generation === this.tlsCheckedGeneration && now - this.tlsCheckedAt < TLS_CHECK_MS) return;
+    const tls = await ensureTls(client, cr, now);
+    this.tlsCheckedAt = now;
+    this.tlsCheckedGeneration = generation;
+    if (tls !== null) {
+      logger.info('TLS certificate issued', { reason: tls.issued });
+      event({ type: 'Normal', reason: 'CertificateIssued', message: `server certificate issued by the cluster's CA (${tls.issued}); nodes re-read it without a restart` });
+    }
+  }
+
+  /** The step of a reconcile pass: a problem in status and one Warning Event per new problem. */
+  async run(ctx: StepContext): Promise<StepReport> {
+    try {
+      await this.ensure(ctx.client, ctx.resource(), ctx.logger, ctx.event);
+      this.lastProblem = null;
+      return NOTHING;
+    } catch (err) {
+      const problem = `security: ${errorText(err)}`;
+      if (problem !== this.lastProblem) ctx.event({ type: 'Warning', reason: 'SecuritySecretsFailed', message: problem });
+      this.lastProblem = problem;
+      return { progress: null, problem };
+    }
+  }
+}
