@@ -16,6 +16,7 @@ import { rangesToSlots, type SlotRange } from '../../common/cluster-map.js';
 import type { SlotDigest } from '../../common/replication.js';
 import { keySlot, SLOT_COUNT } from '../../common/slot.js';
 import { decodeValue } from '../engine/codec.js';
+import type { Keyring } from '../crypto/keyring.js';
 import { openDatabase, type Db } from '../engine/database.js';
 import { Statements } from '../engine/statements.js';
 import { DigestAccumulator, diffDigests } from '../replication/digest.js';
@@ -71,6 +72,8 @@ export async function readClusterManifest(dest: BackupDestination, backupId: str
 export async function restoreBackup(
   dest: BackupDestination, backupId: string, targets: readonly RestoreTarget[], now: number,
   onProgress: (p: RestoreProgress) => void = () => undefined,
+  /** Encryption at rest: decrypts encrypted values (to check digests); null: the backup must hold none. */
+  keyring: Keyring | null = null,
 ): Promise<RestoreResult> {
   const where = (key: string): string => `${dest.description}/${key}`;
   // Every shard manifest is read and checked before anything is loaded.
@@ -110,7 +113,7 @@ export async function restoreBackup(
           for (const r of rows) {
             const slot = keySlot(r.key);
             if (allowed[slot] !== 1) throw new RestoreError(where(c.key), `holds a key of slot ${slot}, which shard ${m.shard} did not own`);
-            digests.add(slot, r.key, decodeValue(r.value, r.flags), r.expiresAt);
+            digests.add(slot, r.key, decodeValue(r.value, r.flags, r.key, keyring), r.expiresAt);
             if (r.expiresAt !== null && r.expiresAt <= now) {
               keysExpired++;
               continue;

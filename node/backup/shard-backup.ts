@@ -76,7 +76,7 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
       for (const r of page ?? []) {
         const slot = keySlot(r.key);
         if (wanted[slot] !== 1 || (r.expiresAt !== null && r.expiresAt <= now)) continue;
-        digests.add(slot, r.key, decodeValue(r.value, r.flags), r.expiresAt);
+        digests.add(slot, r.key, decodeValue(r.value, r.flags, r.key), r.expiresAt);
         rows.push(r);
         rowBytesSoFar += r.key.length + r.value.length + 32;
       }

@@ -78,6 +78,9 @@ export interface NodeConfig {
   pubsubPeerBacklogBytes: number;
   compression: 'none' | 'zlib' | 'brotli';
   compressionThresholdBytes: number;
+  encryptionKeyFile: string;
+  encryptionKeyFileCheckMs: number;
+  reencryptBatchKeys: number;
   readCacheEntries: number;
   readCacheBytes: number;
   activeExpiryIntervalMs: number;
@@ -164,6 +167,10 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'pubsubOutputBufferSoftSeconds', type: 'int', default: 60, min: 0, max: 86400, help: 'how long a Pub/Sub subscriber may stay over the soft output-buffer limit; also CONFIG SET' },
   { key: 'compression', type: 'enum', default: 'zlib', values: ['none', 'zlib', 'brotli'], help: 'compression for values above the threshold' },
   { key: 'compressionThresholdBytes', type: 'bytes', default: 1 * KiB, min: 0, max: 512 * MiB, help: 'values at least this large are stored compressed' },
+  // Encryption at rest (docs/security.md): values, the replication log and archive/backup objects.
+  { key: 'encryptionKeyFile', type: 'string', default: '', help: 'encryption at rest: keyring file, one "<key-id> <base64 32-byte key>" a line, the last line the active key; values, replication log batches and archive segments are stored AES-256-GCM encrypted (keys are not); every node of a cluster reads the same keys; empty: off' },
+  { key: 'encryptionKeyFileCheckMs', type: 'int', default: 1000, min: 0, max: 3600000, help: 'how often the encryption keyring file is checked for changes and reloaded (a file that does not parse is logged and the loaded keys kept; 0: only at start)' },
+  { key: 'reencryptBatchKeys', type: 'int', default: 200, min: 1, max: 100000, help: 'rows one re-encrypt step rewrites in one short transaction (irisctl re-encrypt); smaller: shorter event-loop pauses' },
   { key: 'readCacheEntries', type: 'int', default: 100000, min: 0, max: 100000000, help: 'hot values kept in an in-memory LRU in front of SQLite (0: no cache)' },
   { key: 'readCacheBytes', type: 'bytes', default: 64 * MiB, min: 0, max: 64 * 1024 * MiB, help: 'most bytes of values the read cache holds' },
   { key: 'activeExpiryIntervalMs', type: 'int', default: 100, min: 1, max: 60000, help: 'how often the background cycle reclaims expired keys' },

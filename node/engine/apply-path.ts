@@ -132,7 +132,7 @@ export class ApplyPath {
   // ---- single-key mutations ------------------------------------------------
 
   set(key: Buffer, value: Buffer, expiresAt: number | null): number {
-    const stored = this.codec.encode(value);
+    const stored = this.codec.encode(value, key);
     const flags = this.codec.lastFlags;
     const version = this.inTurn(() => {
       const v = this.nextSeq();
@@ -258,6 +258,17 @@ export class ApplyPath {
     this.commits.writes += removed.length + rows.length;
     for (let i = 0; i < removed.length; i++) this.changed(removed[i]![0]);
     for (let i = 0; i < rows.length; i++) this.changed(rows[i]!.key);
+  }
+
+  /**
+   * Runs `statements` inside the turn without a sequence, log entry, cache
+   * or listener change: for rewriting stored bytes whose meaning stays the
+   * same (re-encryption under a new key). A failure fails the turn.
+   */
+  rewriteStored<T>(statements: () => T): T {
+    const r = this.inTurn(statements);
+    this.commits.writes++;
+    return r;
   }
 
   // ---- atomic blocks -------------------------------------------------------

@@ -6,7 +6,7 @@
  * writes and mutations replicated from a primary (applyReplicated) share it.
  */
 import { SLOT_COUNT, keySlot } from '../../common/slot.js';
-import { decodeValue, type ValueCodec } from './codec.js';
+import type { ValueCodec } from './codec.js';
 import type { GroupCommit, GroupCommitHooks } from './group-commit.js';
 import { ApplyPath, type KeyspaceEvents } from './apply-path.js';
 import { decodeScanToken, encodeScanToken, prefixUpperBound } from './prefix.js';
@@ -48,7 +48,7 @@ export class SqliteKeyspace implements Keyspace {
   constructor(
     private readonly st: Statements,
     db: Db,
-    codec: ValueCodec,
+    private readonly codec: ValueCodec,
     readCache: { maxEntries: number; maxBytes: number },
     lastSeq: number,
     commitHooks: Pick<GroupCommitHooks, 'onCommit' | 'onCommitError'>,
@@ -81,9 +81,24 @@ export class SqliteKeyspace implements Keyspace {
       if (this.activeExpiry) this.expireLazily(key, now);
       return null;
     }
-    const entry: Entry = { value: decodeValue(row[0], row[1]), expiresAt, version: row[3] };
+    const entry: Entry = { value: this.codec.decode(row[0], row[1], key), expiresAt, version: row[3] };
     if (k !== undefined) this.cache!.put(k, entry);
     return entry;
+  }
+
+  /** A stored row's value (migration, digests): decompressed and decrypted with this node's keyring. */
+  decodeStored(key: Buffer, stored: Buffer, flags: number): Buffer {
+    return this.codec.decode(stored, flags, key);
+  }
+
+  /** Rewrites stored bytes in the current turn, unlogged and invisible to readers (apply-path.ts rewriteStored). */
+  rewriteStored<T>(statements: () => T): T {
+    return this.apply.rewriteStored(statements);
+  }
+
+  /** How values are stored (the re-encrypt job re-seals rows with it). */
+  get valueCodec(): ValueCodec {
+    return this.codec;
   }
 
   size(): number {
@@ -159,7 +174,7 @@ export class SqliteKeyspace implements Keyspace {
     const entries: Array<{ key: Buffer; entry: Entry }> = [];
     for (const r of rows) {
       if (r[3] !== null && r[3] <= now) continue;
-      entries.push({ key: r[0], entry: { value: decodeValue(r[1], r[2]), expiresAt: r[3], version: r[4] } });
+      entries.push({ key: r[0], entry: { value: this.codec.decode(r[1], r[2], r[0]), expiresAt: r[3], version: r[4] } });
     }
     const next = rows.length === n ? encodeScanToken(rows[rows.length - 1]![0]) : null;
     return { entries, next };

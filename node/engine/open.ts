@@ -13,6 +13,7 @@ import { DB_FILE_NAME, WAL_AUTOCHECKPOINT_PAGES, openDatabase, type Db } from '.
 import { ensurePrivateFile, lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { SqliteKeyspace, type ExpiryMode } from './keyspace.js';
 import { Statements } from './statements.js';
+import type { KeyringSource } from '../crypto/keyring-store.js';
 import type { CommitScheduler, Engine, EngineHooks, EngineOptions, EngineStats, MutationLog, ReleaseGate } from './types.js';
 
 /**
@@ -60,6 +61,9 @@ export class SqliteEngine implements Engine {
   /** fdatasync of the WAL off the event loop (fsync=always). */
   private readonly walSync: WalSync | null;
 
+  /** The keyring values (and the replication log) are encrypted with, or null. */
+  readonly encryption: KeyringSource | null;
+
   /** The SQLite connection: for tables that commit with the data (the replication log) and for tests. */
   readonly db: Db;
   readonly meta: MetaStore;
@@ -70,6 +74,7 @@ export class SqliteEngine implements Engine {
   constructor(opts: EngineOptions, hooks: EngineHooks = {}) {
     // Before any other file is touched: a second process on this directory stops here (DataDirLockedError).
     this.lock = lockDataDir(opts.dataDir);
+    this.encryption = opts.encryption ?? null;
     let opened: ReturnType<typeof openDatabase>;
     try {
       // 0600 before SQLite opens it: its -wal and -shm files take the database file's mode.
@@ -90,7 +95,7 @@ export class SqliteEngine implements Engine {
       this.keyspace = new SqliteKeyspace(
         this.st,
         this.db,
-        new ValueCodec(opts.compression.algorithm, opts.compression.thresholdBytes),
+        new ValueCodec(opts.compression.algorithm, opts.compression.thresholdBytes, opts.encryption ?? null),
         opts.readCache,
         opened.lastSeq,
         {

@@ -3,6 +3,7 @@
  * the HTTP API only ever talk to a Keyspace; SQLite, compression, the read
  * cache and group commit stay behind it.
  */
+import type { KeyringSource } from '../crypto/keyring-store.js';
 
 export interface Entry {
   /** The value as the client wrote it (already decompressed). */
@@ -171,6 +172,8 @@ export interface EngineOptions {
    * 'inline' leaves them to SQLite's auto-checkpoint on the engine's thread.
    */
   checkpoints?: 'worker' | 'inline';
+  /** Encryption at rest: values are sealed with this keyring's active key (null/absent: stored in clear). */
+  encryption?: KeyringSource | null;
 }
 
 export interface EngineHooks {

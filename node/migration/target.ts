@@ -12,7 +12,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { moveSlots, rangesToSlots, type ClusterMap } from '../../common/cluster-map.js';
-import { decodeValue } from '../engine/codec.js';
 import { AckTimeoutError } from '../replication/ack-gate.js';
 import type { BusSocket } from '../replication/bus-socket.js';
 import { FrameError, FrameType, encodeJsonFrame, type Frame } from '../replication/frames.js';
@@ -264,7 +263,7 @@ export class MigrationTarget {
     let bytes = 0;
     for (const r of rows) {
       if (!session.slotSet.hasKey(r.key)) throw new FrameError('MigrateRows: a key outside the migrating slots');
-      ks.set(r.key, decodeValue(r.value, r.flags), r.expiresAt);
+      ks.set(r.key, ks.decodeStored(r.key, r.value, r.flags), r.expiresAt);
       bytes += r.key.length + r.value.length;
     }
     this.deps.metrics.keys.inc({ side: 'target' }, rows.length);

@@ -11,6 +11,8 @@
 import type { Db } from '../engine/database.js';
 import type { Mutation, MutationLog } from '../engine/types.js';
 import { encodeBatch, type LoggedMutation } from './batch-codec.js';
+import type { KeyringSource } from '../crypto/keyring-store.js';
+import { openLogBody, sealLogBody } from '../crypto/log-envelope.js';
 
 /** Batches are cut at about this size so one huge turn (a big pipeline) ships in pieces. */
 const BATCH_TARGET_BYTES = 1024 * 1024;
@@ -57,7 +59,12 @@ export class ReplicationLog implements MutationLog {
    * onCommitted receives each committed turn's batches in commit order; it
    * runs inside the group commit, right after COMMIT.
    */
-  constructor(db: Db, private readonly onCommitted: (batches: readonly StoredBatch[], lastSeq: number) => void) {
+  constructor(
+    db: Db,
+    private readonly onCommitted: (batches: readonly StoredBatch[], lastSeq: number) => void,
+    /** Encryption at rest: stored bodies are sealed with it (node/crypto/log-envelope.ts). */
+    private readonly keys: KeyringSource | null = null,
+  ) {
     db.exec(SCHEMA);
     // Logs created before commit times were kept get the column (NULL for their old rows).
     const cols = db.prepare("SELECT name FROM pragma_table_info('repl_log')").pluck().all() as string[];
@@ -135,14 +142,14 @@ export class ReplicationLog implements MutationLog {
   readFrom(fromSeq: number, limit: number): StoredBatch[] {
     const start = (this.startStmt.get(fromSeq) as number | undefined) ?? fromSeq;
     const rows = this.rangeStmt.all(start, limit) as Array<[number, number, Buffer]>;
-    return rows.map(([firstSeq, lastSeq, body]) => ({ firstSeq, lastSeq, body }));
+    return rows.map(([firstSeq, lastSeq, body]) => ({ firstSeq, lastSeq, body: this.open(body, firstSeq) }));
   }
 
   /** Like readFrom, with each batch's write time (the log archiver reads these). */
   readTimedFrom(fromSeq: number, limit: number): TimedBatch[] {
     const start = (this.startStmt.get(fromSeq) as number | undefined) ?? fromSeq;
     const rows = this.timedStmt.all(start, limit) as Array<[number, number, Buffer, number | null]>;
-    return rows.map(([firstSeq, lastSeq, body, committedAt]) => ({ firstSeq, lastSeq, body, committedAt }));
+    return rows.map(([firstSeq, lastSeq, body, committedAt]) => ({ firstSeq, lastSeq, body: this.open(body, firstSeq), committedAt }));
   }
 
   /**
@@ -166,12 +173,17 @@ export class ReplicationLog implements MutationLog {
     this.written = [];
   }
 
+  private open(stored: Buffer, firstSeq: number): Buffer {
+    return openLogBody(this.keys?.current ?? null, stored, firstSeq);
+  }
+
   private writeBatch(entries: LoggedMutation[]): void {
     const body = encodeBatch(entries);
     const firstSeq = entries[0]!.seq;
     const lastSeq = entries[entries.length - 1]!.seq;
     // Written just before COMMIT: not later than the acknowledgement, not earlier than the writes' arrival.
-    this.insertStmt.run(firstSeq, lastSeq, body, Date.now());
+    const stored = this.keys === null ? body : sealLogBody(this.keys.current, body, firstSeq);
+    this.insertStmt.run(firstSeq, lastSeq, stored, Date.now());
     this.written.push({ firstSeq, lastSeq, body });
   }
 }

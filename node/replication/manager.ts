@@ -85,7 +85,7 @@ export class ReplicationManager {
     if (!NODE_NAME.test(config.nodeName)) throw new Error(`nodeName ${JSON.stringify(config.nodeName)} is not a valid node name`);
     this.announce = announce;
     this.metrics = createReplicationMetrics(registry);
-    this.log = new ReplicationLog(engine.db, (batches, lastSeq) => this.sessions.onCommitted(batches, lastSeq));
+    this.log = new ReplicationLog(engine.db, (batches, lastSeq) => this.sessions.onCommitted(batches, lastSeq), engine.encryption);
     this.gate = new AckGate({
       minAcks: 0,
       ackTimeoutMs: config.ackTimeoutMs,
@@ -113,7 +113,7 @@ export class ReplicationManager {
       metrics: this.metrics,
       epoch: () => roles.state.epoch,
       history: () => roles.state.history,
-      startDigests: () => startSlotDigests(engine.file, { sliceMs: config.digestSliceMs, onProgress: digestProgress(this.metrics) }),
+      startDigests: () => startSlotDigests(engine.file, { sliceMs: config.digestSliceMs, onProgress: digestProgress(this.metrics), keyring: engine.encryption?.current ?? null }),
       tracing,
     };
     const primarySide: PrimarySide = {

@@ -17,6 +17,7 @@
 import type { SlotDigest } from '../../common/replication.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import { decodeValue } from '../engine/codec.js';
+import type { Keyring } from '../crypto/keyring.js';
 import type { Db } from '../engine/database.js';
 import type { StoredRow } from '../engine/types.js';
 import { runInSlices } from '../engine/stall-slices.js';
@@ -28,9 +29,10 @@ type DigestRow = [slot: number, key: Buffer, value: Buffer, flags: number, expir
 type KvRow = [key: Buffer, flags: number, expiresAt: number | null, version: number, value: Buffer];
 
 /** Digests of every non-empty slot, or only of `slots` (through the kv_slot index), ascending. */
-export function computeSlotDigests(db: Db, slots?: readonly number[]): SlotDigest[] {
+export function computeSlotDigests(db: Db, slots?: readonly number[], keyring: Keyring | null = null): SlotDigest[] {
   const acc = new DigestAccumulator();
-  const add = (row: DigestRow): void => acc.add(row[0], row[1], decodeValue(row[2], row[3]), row[4]);
+  // Digests cover the client's values: encrypted rows (random nonces) are decrypted first.
+  const add = (row: DigestRow): void => acc.add(row[0], row[1], decodeValue(row[2], row[3], row[1], keyring), row[4]);
   if (slots === undefined) {
     // iterate(): one row at a time, never the whole table in memory.
     const all = db.prepare('SELECT slot, key, value, flags, expires_at FROM kv').raw(true);
@@ -60,6 +62,8 @@ export interface SlotDigestJobOptions {
   readonly sliceMs: number;
   /** Rows hashed so far, after every slice. */
   readonly onProgress?: (rows: number) => void;
+  /** Decrypts encrypted rows (encryption at rest); null: the node stores values in clear. */
+  readonly keyring?: Keyring | null;
 }
 
 /**
@@ -80,7 +84,7 @@ export function startSlotDigests(file: string, opts: SlotDigestJobOptions): Slot
       const next = rows.next();
       if (next.done === true) break;
       const row = next.value;
-      acc.add(row[0], row[1], decodeValue(row[2], row[3]), row[4]);
+      acc.add(row[0], row[1], decodeValue(row[2], row[3], row[1], opts.keyring ?? null), row[4]);
       n++;
     }
     return n;

@@ -49,6 +49,7 @@ import { backupAdminRouter } from '../backup/admin-routes.js';
 import { createBackupMetrics } from '../backup/metrics.js';
 import { startLogArchiver } from '../backup/archive-wiring.js';
 import { shardOfNode } from '../../common/cluster-map.js';
+import { openNodeKeyring, startNodeEncryption } from '../crypto/wiring.js';
 
 export interface NodeRuntime {
   /** The plain RESP port, or the TLS port when plain RESP is off (--port 0 with --tls-port). */
@@ -79,6 +80,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       dataDir: config.dataDir,
       fsync: config.fsync,
       checkpoints: config.checkpoints,
+      encryption: openNodeKeyring(config, logger),
       compression: { algorithm: config.compression, thresholdBytes: config.compressionThresholdBytes },
       readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes },
       activeExpiry: {
@@ -304,6 +306,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     epoch: () => replication.status().epoch,
     headSeq: () => engine.keyspace.lastSeq,
   });
+  const encryption = startNodeEncryption(engine, config, metrics.registry, logger);
   // One bearer-token check in front of every admin router.
   const adminRoutes = (token: string): express.Router => {
     const router = express.Router();
@@ -312,6 +315,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     router.use(clusterAdminRouter(cluster, clusterMetrics));
     router.use(migrationAdminRouter(migrations));
     router.use(backupAdminRouter(backups));
+    router.use(encryption.router);
     return router;
   };
   const app = createHttpApp({
@@ -393,6 +397,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
         pubsubCluster.close();
         await migrations.close();
         await archiver?.close();
+        await encryption.close();
         await replication.close();
         engine.close();
         metrics.close();

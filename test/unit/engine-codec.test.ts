@@ -12,6 +12,8 @@ import type { CompressionAlgorithm } from '../../node/engine/types.js';
 import { engineFixture } from '../support/engine-fixture.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
+/** The Redis key the values belong to (encryption binds to it; compression ignores it). */
+const K = Buffer.from('key');
 const text = (n: number): Buffer => Buffer.from('the quick brown fox jumps over the lazy dog '.repeat(Math.ceil(n / 44)).slice(0, n));
 
 describe('engine: compression', () => {
@@ -20,21 +22,21 @@ describe('engine: compression', () => {
       it(`${algorithm}: compresses at the threshold, not below it`, () => {
         const codec = new ValueCodec(algorithm, 100);
         const below = text(99);
-        expect(codec.encode(below)).to.equal(below);
+        expect(codec.encode(below, K)).to.equal(below);
         expect(codec.lastFlags).to.equal(FLAG_RAW);
         const at = text(100);
-        const stored = codec.encode(at);
+        const stored = codec.encode(at, K);
         expect(codec.lastFlags).to.equal(flag);
         expect(stored.length).to.be.lessThan(at.length);
-        expect(decodeValue(stored, flag).equals(at)).to.equal(true);
+        expect(decodeValue(stored, flag, K).equals(at)).to.equal(true);
       });
 
       it(`${algorithm}: stores incompressible and empty values raw`, () => {
         const codec = new ValueCodec(algorithm, 0);
         const noise = randomBytes(4096);
-        expect(codec.encode(noise)).to.equal(noise);
+        expect(codec.encode(noise, K)).to.equal(noise);
         expect(codec.lastFlags).to.equal(FLAG_RAW);
-        expect(codec.encode(Buffer.alloc(0)).length).to.equal(0);
+        expect(codec.encode(Buffer.alloc(0), K).length).to.equal(0);
         expect(codec.lastFlags).to.equal(FLAG_RAW);
       });
 
@@ -46,10 +48,10 @@ describe('engine: compression', () => {
         );
         fc.assert(
           fc.property(value, (v) => {
-            const stored = codec.encode(v);
+            const stored = codec.encode(v, K);
             const flags = codec.lastFlags;
             expect(stored.length).to.be.at.most(v.length);
-            expect(decodeValue(stored, flags).equals(v)).to.equal(true);
+            expect(decodeValue(stored, flags, K).equals(v)).to.equal(true);
           }),
           { numRuns: 300 },
         );
@@ -59,13 +61,15 @@ describe('engine: compression', () => {
     it("'none' never compresses", () => {
       const codec = new ValueCodec('none', 0);
       const v = text(10_000);
-      expect(codec.encode(v)).to.equal(v);
+      expect(codec.encode(v, K)).to.equal(v);
       expect(codec.lastFlags).to.equal(FLAG_RAW);
     });
 
     it('refuses flags it cannot read with a clear error', () => {
-      expect(() => decodeValue(b('x'), FLAG_ENCRYPTED)).to.throw(/unsupported encoding flags 4/);
-      expect(() => decodeValue(b('x'), 3)).to.throw(/unsupported compression flags 3/);
+      expect(() => decodeValue(b('x'), 8, K)).to.throw(/unsupported encoding flags 8/);
+      expect(() => decodeValue(b('x'), 3, K)).to.throw(/unsupported compression flags 3/);
+      // Encrypted, but this process has no keyring: the error says so (the encryption-codec tests cover the rest).
+      expect(() => decodeValue(Buffer.from('\x01k1\x00rest'), FLAG_ENCRYPTED, K)).to.throw(/key id 'k1' but no encryption keyring/);
     });
   });
 

@@ -207,7 +207,7 @@ describe('replication: digests', () => {
       const a = byKey.get('{s}a')!;
       expect(a.flags).to.not.equal(0);
       expect(a.value.length).to.be.lessThan(big(50).length);
-      expect(decodeValue(a.value, a.flags).equals(big(50))).to.equal(true);
+      expect(decodeValue(a.value, a.flags, a.key).equals(big(50))).to.equal(true);
       expect(a.expiresAt).to.equal(4_000_000_000_000);
       expect(a.version).to.equal(v1);
       expect(byKey.get('{s}b')).to.deep.include({ flags: 0, expiresAt: null, version: v2 });

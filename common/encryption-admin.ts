@@ -1,0 +1,39 @@
+/**
+ * The encryption part of a node's admin API (docs/security.md "Encryption at
+ * rest"), shared by the node (node/crypto/admin-routes.ts) and irisctl:
+ *   GET  /admin/encryption            -> EncryptionStatus
+ *   POST /admin/encryption/reencrypt  -> 202 EncryptionStatus (starts or joins the job)
+ */
+export const ENCRYPTION_STATUS_PATH = '/admin/encryption';
+export const REENCRYPT_PATH = '/admin/encryption/reencrypt';
+
+export type ReencryptState = 'idle' | 'running' | 'done' | 'failed';
+
+export interface ReencryptProgress {
+  readonly state: ReencryptState;
+  /** The key rows are re-sealed with (the active key when the job started). */
+  readonly targetKeyId: string | null;
+  /** Rows looked at so far / rows the node held when the job started. */
+  readonly doneKeys: number;
+  readonly totalKeys: number;
+  /** Rows re-sealed (they were under another key or in clear). */
+  readonly rewrittenKeys: number;
+  /** Replication log batches re-sealed. */
+  readonly rewrittenLogBatches: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly error: string | null;
+}
+
+export interface EncryptionStatus {
+  readonly enabled: boolean;
+  readonly activeKeyId: string | null;
+  readonly keyIds: readonly string[];
+  /**
+   * Stored values per key id ("" = in clear) as of the last full scan (a
+   * re-encrypt job); null before the first one. A key id with a count here
+   * must stay in the keyring.
+   */
+  readonly valuesByKeyId: Readonly<Record<string, number>> | null;
+  readonly reencrypt: ReencryptProgress;
+}

@@ -1,0 +1,201 @@
+/**
+ * irisctl re-encrypt on one node: every stored value, and every replication
+ * log batch, not sealed with the active key (older key, or in clear) is
+ * re-sealed with it, a bounded batch at a time. Each batch is read and
+ * rewritten synchronously (no client write can come between) in one short
+ * turn of the group commit, then the job waits for that commit and yields:
+ * clients keep being served. Rewrites keep each row's version and are not
+ * replicated (every node re-encrypts its own files).
+ *
+ * The target key is kept in the meta table while the job runs, so a node
+ * killed mid-way resumes the job when it starts again (resumeIfPending).
+ */
+import type { Db } from '../engine/database.js';
+import type { SqliteKeyspace } from '../engine/keyspace.js';
+import type { CommitScheduler } from '../engine/types.js';
+import type { MetaStore } from '../engine/open.js';
+import { FLAG_ENCRYPTED } from '../engine/codec.js';
+import type { Logger } from '../../common/logger.js';
+import type { EncryptionStatus, ReencryptProgress } from '../../common/encryption-admin.js';
+import type { KeyringSource } from './keyring-store.js';
+import { sealedKeyId } from './keyring.js';
+import { logBodyKeyId, openLogBody, sealLogBody } from './log-envelope.js';
+import type { EncryptionMetrics } from './metrics.js';
+
+/** The meta row that marks a re-encryption in progress (its value: the target key id). */
+export const REENCRYPT_META = 'reencrypt_target_key';
+/** Bytes of values one batch rewrites at most (besides the row bound): keeps a batch short with large values. */
+const BATCH_MAX_BYTES = 4 * 1024 * 1024;
+/** Log batches (each up to ~1 MiB) re-sealed per turn. */
+const LOG_BATCH_ROWS = 4;
+
+export interface ReencryptDeps {
+  readonly db: Db;
+  readonly keyspace: Pick<SqliteKeyspace, 'rewriteStored' | 'valueCodec' | 'size'>;
+  readonly commits: Pick<CommitScheduler, 'barrier'>;
+  readonly meta: MetaStore;
+  readonly keys: KeyringSource;
+  /** Rows per batch (reencryptBatchKeys). */
+  readonly batchRows: number;
+  readonly logger: Logger;
+  readonly metrics: EncryptionMetrics;
+}
+
+type KvRow = [id: number, key: Buffer, flags: number, value: Buffer];
+type LogRow = [firstSeq: number, body: Buffer];
+
+export class ReencryptJob {
+  private progress: ReencryptProgress = idle();
+  private counts: Record<string, number> | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private readonly selectKv;
+  private readonly updateKv;
+  private readonly selectLog;
+  private readonly updateLog;
+
+  constructor(private readonly deps: ReencryptDeps) {
+    this.selectKv = deps.db.prepare('SELECT id, key, flags, value FROM kv WHERE id > ? ORDER BY id LIMIT ?').raw(true);
+    this.updateKv = deps.db.prepare('UPDATE kv SET flags = ?, value = ? WHERE id = ?');
+    this.selectLog = deps.db.prepare('SELECT first_seq, body FROM repl_log WHERE first_seq > ? ORDER BY first_seq LIMIT ?').raw(true);
+    this.updateLog = deps.db.prepare('UPDATE repl_log SET body = ? WHERE first_seq = ?');
+  }
+
+  status(): EncryptionStatus {
+    const k = this.deps.keys.current;
+    return { enabled: true, activeKeyId: k.active.id, keyIds: k.ids, valuesByKeyId: this.counts, reencrypt: this.progress };
+  }
+
+  /** Starts the job (or returns the one running). */
+  start(): EncryptionStatus {
+    if (this.running === null) {
+      const target = this.deps.keys.current.active.id;
+      this.progress = { ...idle(), state: 'running', targetKeyId: target, totalKeys: this.deps.keyspace.size(), startedAt: Date.now() };
+      this.deps.logger.info('re-encryption started', { targetKeyId: target, totalKeys: this.progress.totalKeys });
+      this.running = this.run(target).finally(() => {
+        this.running = null;
+      });
+    }
+    return this.status();
+  }
+
+  /** A job a killed node left unfinished starts again (from the beginning: finished rows are skipped fast). */
+  resumeIfPending(): void {
+    const pending = this.deps.meta.get(REENCRYPT_META);
+    if (typeof pending === 'string' && pending !== '') {
+      this.deps.logger.info('resuming the re-encryption interrupted before the node stopped', { targetKeyId: pending });
+      this.start();
+    }
+  }
+
+  /** Stops after the current batch (shutdown); the meta row stays so the next start resumes. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async run(target: string): Promise<void> {
+    const { deps } = this;
+    const counts: Record<string, number> = {};
+    try {
+      deps.meta.set(REENCRYPT_META, target);
+      let afterId = 0;
+      for (;;) {
+        if (this.stopped) return;
+        const batch = this.kvBatch(afterId, counts);
+        await deps.commits.barrier();
+        this.advance(batch.seen, batch.rewritten, 0);
+        if (batch.lastId === null) break;
+        afterId = batch.lastId;
+        await yieldTurn();
+      }
+      let afterSeq = -1;
+      for (;;) {
+        if (this.stopped) return;
+        const batch = this.logBatch(afterSeq);
+        await deps.commits.barrier();
+        this.advance(0, 0, batch.rewritten);
+        if (batch.lastSeq === null) break;
+        afterSeq = batch.lastSeq;
+        await yieldTurn();
+      }
+      deps.meta.set(REENCRYPT_META, null);
+      await deps.commits.barrier();
+      this.counts = counts;
+      deps.metrics.setValuesByKeyId(counts);
+      this.progress = { ...this.progress, state: 'done', finishedAt: Date.now() };
+      deps.logger.info('re-encryption finished', { targetKeyId: target, rewrittenKeys: this.progress.rewrittenKeys, rewrittenLogBatches: this.progress.rewrittenLogBatches, valuesByKeyId: counts });
+    } catch (err) {
+      this.progress = { ...this.progress, state: 'failed', finishedAt: Date.now(), error: (err as Error).message };
+      deps.metrics.progress(this.progress);
+      deps.logger.error('re-encryption failed; run irisctl re-encrypt again once the cause is fixed', { targetKeyId: target, err: (err as Error).message });
+    }
+  }
+
+  /**
+   * Re-seals the rows after `afterId` that are not under the active key.
+   * Read, re-sealed and written in one synchronous step (no client write
+   * comes between); decryption happens before the turn is touched, so a
+   * value under a missing key fails the job, never the clients' writes.
+   */
+  private kvBatch(afterId: number, counts: Record<string, number>): { seen: number; rewritten: number; lastId: number | null } {
+    const codec = this.deps.keyspace.valueCodec;
+    const activeId = this.deps.keys.current.active.id;
+    const rows = this.selectKv.all(afterId, this.deps.batchRows) as KvRow[];
+    const updates: Array<[flags: number, stored: Buffer, id: number]> = [];
+    let bytes = 0;
+    let seen = 0;
+    let lastId: number | null = rows.length < this.deps.batchRows ? null : rows[rows.length - 1]![0];
+    for (const [id, key, flags, value] of rows) {
+      seen++;
+      const kid = (flags & FLAG_ENCRYPTED) !== 0 ? sealedKeyId(value, `the value of row ${id}`) : '';
+      if (kid !== activeId) {
+        const stored = codec.encode(codec.decode(value, flags, key), key);
+        updates.push([codec.lastFlags, stored, id]);
+        bytes += value.length;
+      }
+      counts[activeId] = (counts[activeId] ?? 0) + 1;
+      if (bytes >= BATCH_MAX_BYTES && seen < rows.length) {
+        lastId = id;
+        break;
+      }
+    }
+    if (updates.length > 0) {
+      this.deps.keyspace.rewriteStored(() => {
+        for (const u of updates) this.updateKv.run(u[0], u[1], u[2]);
+      });
+    }
+    return { seen, rewritten: updates.length, lastId };
+  }
+
+  /** Re-seals replication log batches after `afterSeq` that are not under the active key (same discipline as kvBatch). */
+  private logBatch(afterSeq: number): { rewritten: number; lastSeq: number | null } {
+    const keyring = this.deps.keys.current;
+    const rows = this.selectLog.all(afterSeq, LOG_BATCH_ROWS) as LogRow[];
+    const updates: Array<[body: Buffer, firstSeq: number]> = [];
+    for (const [firstSeq, body] of rows) {
+      if (logBodyKeyId(body, firstSeq) === keyring.active.id) continue;
+      updates.push([sealLogBody(keyring, openLogBody(keyring, body, firstSeq), firstSeq), firstSeq]);
+    }
+    if (updates.length > 0) {
+      this.deps.keyspace.rewriteStored(() => {
+        for (const u of updates) this.updateLog.run(u[0], u[1]);
+      });
+    }
+    return { rewritten: updates.length, lastSeq: rows.length < LOG_BATCH_ROWS ? null : rows[rows.length - 1]![0] };
+  }
+
+  private advance(seen: number, rewritten: number, logBatches: number): void {
+    const p = this.progress;
+    this.progress = { ...p, doneKeys: p.doneKeys + seen, rewrittenKeys: p.rewrittenKeys + rewritten, rewrittenLogBatches: p.rewrittenLogBatches + logBatches };
+    this.deps.metrics.progress(this.progress);
+  }
+}
+
+function idle(): ReencryptProgress {
+  return { state: 'idle', targetKeyId: null, doneKeys: 0, totalKeys: 0, rewrittenKeys: 0, rewrittenLogBatches: 0, startedAt: null, finishedAt: null, error: null };
+}
+
+function yieldTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
