@@ -13,11 +13,19 @@ const gunzip = promisify(zlib.gunzip);
 const brotli = promisify(zlib.brotliCompress);
 const unbrotli = promisify(zlib.brotliDecompress);
 
+const GZIP_OPTIONS: zlib.ZlibOptions = { level: 6 };
+// Quality 4: brotli's high levels cost many times the CPU for a few percent.
+function brotliOptions(rawBytes: number): zlib.BrotliOptions {
+  return { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: rawBytes } };
+}
+
 export function compressPayload(raw: Buffer, compression: ChunkCompression): Promise<Buffer> {
-  return compression === 'gzip'
-    ? gzip(raw, { level: 6 })
-    // Quality 4: brotli's high levels cost many times the CPU for a few percent.
-    : brotli(raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: raw.length } });
+  return compression === 'gzip' ? gzip(raw, GZIP_OPTIONS) : brotli(raw, brotliOptions(raw.length));
+}
+
+/** The same, synchronously: for the backup's worker thread, which has no event loop to keep free. */
+export function compressPayloadSync(raw: Buffer, compression: ChunkCompression): Buffer {
+  return compression === 'gzip' ? zlib.gzipSync(raw, GZIP_OPTIONS) : zlib.brotliCompressSync(raw, brotliOptions(raw.length));
 }
 
 export async function decompressPayload(payload: Buffer, compression: ChunkCompression, object: string): Promise<Buffer> {

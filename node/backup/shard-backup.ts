@@ -2,28 +2,24 @@
  * One shard's backup, run on the node that holds the snapshot (docs/backup.md):
  * a consistent read through a second, read-only SQLite connection
  * (SnapshotReader, the full resync's reader) at a known sequence, the rows of
- * the slots this shard owns, expired rows left out, cut into chunks that
- * are compressed on zlib's thread pool and uploaded one by one; the shard
- * manifest (digests, counts, chunk checksums) goes up LAST. The read yields
- * to the event loop between chunks, so clients are served meanwhile.
+ * the slots this shard owns, expired rows left out, cut into compressed
+ * chunks that are uploaded one by one; the shard manifest (digests, counts,
+ * chunk checksums) goes up LAST. The reading, digesting and compressing run
+ * in a worker thread at a lower CPU priority (snapshot-worker.ts): the
+ * node's own thread only uploads, so clients and the replication apply are
+ * served as before.
  */
 import { createHash } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { keySlot, SLOT_COUNT } from '../../common/slot.js';
-import { rangesToSlots, type SlotRange } from '../../common/cluster-map.js';
+import { Worker } from 'node:worker_threads';
+import type { SlotRange } from '../../common/cluster-map.js';
 import type { BackupDestination } from '../../common/backup/destination.js';
 import { BACKUP_FORMAT_VERSION, backupKeys, type ChunkCompression, type ChunkEntry, type ShardManifest } from '../../common/backup/manifest.js';
-import { decodeValue } from '../engine/codec.js';
-import type { StoredRow } from '../engine/types.js';
-import { DigestAccumulator } from '../replication/digest.js';
-import { encodeRows } from '../replication/row-codec.js';
-import { SnapshotReader } from '../replication/snapshot.js';
-import { encodeChunkHeader } from './chunk-codec.js';
-import { compressPayload } from './chunk-compress.js';
+import type { SlotDigest } from '../../common/replication.js';
+import type { SnapshotWorkerData, SnapshotWorkerEvent } from './snapshot-worker.js';
 
-/** One synchronous read slice: a few milliseconds of work. */
-const PAGE_BYTES = 128 * 1024;
-const PAGE_ROWS = 1000;
+/** Chunks the worker may build ahead of the uploads: overlaps the two, bounds memory. */
+const CHUNKS_AHEAD = 2;
+export const DEFAULT_BACKUP_NICENESS = 10;
 
 export interface ShardBackupInput {
   readonly backupId: string;
@@ -38,6 +34,8 @@ export interface ShardBackupInput {
   readonly chunkBytes: number;
   /** Read pace limit (bytes of rows per second), null: none. */
   readonly maxBytesPerSecond?: number | null;
+  /** Nice value of the reading thread (0: the node's own; default 10). */
+  readonly niceness?: number;
   readonly destination: BackupDestination;
   readonly now: () => number;
 }
@@ -48,67 +46,33 @@ export interface ShardBackupProgress {
   keysDone: number;
   bytes: number;
   chunks: number;
+  /** The reading thread's nice value once it runs (null: not lowered). */
+  niceness?: number | null;
 }
 
 export async function runShardBackup(input: ShardBackupInput, progress: ShardBackupProgress): Promise<{ key: string; sha256: string; manifest: ShardManifest }> {
   const startedAt = new Date(input.now()).toISOString();
-  const wanted = new Uint8Array(SLOT_COUNT);
-  for (const s of rangesToSlots(input.slots)) wanted[s] = 1;
-  const reader = new SnapshotReader(input.dbFile);
-  // One clock reading for the whole snapshot: a key is in or out consistently.
-  const now = input.now();
-  const digests = new DigestAccumulator();
   const chunks: ChunkEntry[] = [];
   let keys = 0;
   let bytes = 0;
   let rawBytes = 0;
-  try {
-    progress.seq = reader.seq;
-    progress.keysTotal = reader.totalKeys;
-    let rows: StoredRow[] = [];
-    let rowBytesSoFar = 0;
-    let readBytes = 0;
-    const startedMs = performance.now();
-    for (let end = false; !end;) {
-      // Small synchronous slices, the event loop served between them; a chunk gathers several.
-      const page = reader.next(PAGE_BYTES, PAGE_ROWS);
-      end = page === null;
-      for (const r of page ?? []) {
-        const slot = keySlot(r.key);
-        if (wanted[slot] !== 1 || (r.expiresAt !== null && r.expiresAt <= now)) continue;
-        digests.add(slot, r.key, decodeValue(r.value, r.flags, r.key), r.expiresAt);
-        rows.push(r);
-        rowBytesSoFar += r.key.length + r.value.length + 32;
-      }
-      for (const r of page ?? []) readBytes += r.key.length + r.value.length + 32;
-      progress.keysDone += page?.length ?? 0;
-      const wait = paceDelayMs(readBytes, performance.now() - startedMs, input.maxBytesPerSecond ?? null);
-      if (!end) await new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
-      if (rows.length === 0 || (!end && rowBytesSoFar < input.chunkBytes)) continue;
-      const full = rows;
-      rows = [];
-      rowBytesSoFar = 0;
-      const raw = encodeRows(full);
-      const payload = await compressPayload(raw, input.compression);
-      const body = Buffer.concat([encodeChunkHeader({ compression: input.compression, rows: full.length, rawBytes: raw.length }), payload]);
-      const key = backupKeys.chunk(input.backupId, input.shard, chunks.length + 1);
-      await input.destination.put(key, body);
-      chunks.push({ key, sha256: sha256(body), bytes: body.length, rawBytes: raw.length, keys: full.length });
-      keys += full.length;
-      bytes += body.length;
-      rawBytes += raw.length;
-      progress.bytes = bytes;
-      progress.chunks = chunks.length;
-    }
-  } finally {
-    reader.close();
-  }
+  const slotDigests = await readInWorker(input, progress, async (c) => {
+    const body = Buffer.from(c.body.buffer, c.body.byteOffset, c.body.byteLength);
+    const key = backupKeys.chunk(input.backupId, input.shard, chunks.length + 1);
+    await input.destination.put(key, body);
+    chunks.push({ key, sha256: sha256(body), bytes: body.length, rawBytes: c.rawBytes, keys: c.keys });
+    keys += c.keys;
+    bytes += body.length;
+    rawBytes += c.rawBytes;
+    progress.bytes = bytes;
+    progress.chunks = chunks.length;
+  });
   const manifest: ShardManifest = {
     formatVersion: BACKUP_FORMAT_VERSION,
     backupId: input.backupId, cluster: input.cluster, shard: input.shard, node: input.node,
     slots: input.slots, mapEpoch: input.mapEpoch, shardEpoch: input.shardEpoch,
     startSeq: progress.seq ?? 0, endSeq: progress.seq ?? 0,
-    keys, slotDigests: digests.result(), compression: input.compression, chunks, bytes, rawBytes,
+    keys, slotDigests, compression: input.compression, chunks, bytes, rawBytes,
     startedAt, finishedAt: new Date(input.now()).toISOString(),
   };
   const text = Buffer.from(JSON.stringify(manifest, null, 1));
@@ -118,13 +82,56 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
   return { key, sha256: sha256(text), manifest };
 }
 
-/** How long to pause so that `bytes` read in `elapsedMs` stays within `rate` bytes/s (0: go on). Pure. */
-export function paceDelayMs(bytes: number, elapsedMs: number, rate: number | null): number {
-  if (rate === null || rate <= 0) return 0;
-  return Math.max(0, Math.min(MAX_PAUSE_MS, (bytes / rate) * 1000 - elapsedMs));
-}
+type ChunkEvent = Extract<SnapshotWorkerEvent, { type: 'chunk' }>;
 
-const MAX_PAUSE_MS = 1000;
+/** Runs the snapshot worker to its end, uploading each chunk (in order, one at a time) with `upload`; the slot digests. */
+function readInWorker(input: ShardBackupInput, progress: ShardBackupProgress, upload: (c: ChunkEvent) => Promise<void>): Promise<SlotDigest[]> {
+  const data: SnapshotWorkerData = {
+    dbFile: input.dbFile, slots: input.slots, now: input.now(), compression: input.compression, chunkBytes: input.chunkBytes,
+    maxBytesPerSecond: input.maxBytesPerSecond ?? null, niceness: input.niceness ?? DEFAULT_BACKUP_NICENESS,
+  };
+  const worker = new Worker(new URL('./snapshot-worker.js', import.meta.url), { workerData: data });
+  return new Promise<SlotDigest[]>((resolve, reject) => {
+    let settled = false;
+    let uploads: Promise<void> = Promise.resolve();
+    const finish = (err: Error | null, digests?: SlotDigest[]): void => {
+      if (settled) return;
+      settled = true;
+      worker.postMessage('stop');
+      // terminate() also ends a worker stuck in a synchronous read; its SQLite connection closes with the thread.
+      void worker.terminate();
+      if (err !== null) reject(err);
+      else resolve(digests!);
+    };
+    worker.on('message', (e: SnapshotWorkerEvent) => {
+      switch (e.type) {
+        case 'opened':
+          progress.seq = e.seq;
+          progress.keysTotal = e.totalKeys;
+          progress.niceness = e.niceness;
+          worker.postMessage(CHUNKS_AHEAD);
+          break;
+        case 'progress':
+          progress.keysDone = e.keysDone;
+          break;
+        case 'chunk':
+          uploads = uploads.then(() => upload(e)).then(() => {
+            if (!settled) worker.postMessage(1);
+          });
+          uploads.catch((err: unknown) => finish(err instanceof Error ? err : new Error(String(err))));
+          break;
+        case 'done':
+          uploads.then(() => finish(null, e.slotDigests), () => {});
+          break;
+        case 'error':
+          finish(new Error(`reading the snapshot: ${e.message}`));
+          break;
+      }
+    });
+    worker.on('error', (err) => finish(err));
+    worker.on('exit', (code) => finish(new Error(`the backup's snapshot worker exited with code ${code}`)));
+  });
+}
 
 export function sha256(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');

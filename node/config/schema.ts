@@ -97,6 +97,7 @@ export interface NodeConfig {
   archiveDestination: string;
   archiveSegmentSeconds: number;
   archiveSegmentBytes: number;
+  backupNice: number;
   digestIntervalMs: number;
   digestSliceMs: number;
   /** TEST ONLY: see its help text. */
@@ -186,6 +187,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'archiveDestination', type: 'string', default: '', help: 'continuous log archiving: file:///path or s3://bucket/prefix (credentials from AWS_* variables) the primary stores its replication log in, as segments; empty: off (docs/backup.md)' },
   { key: 'archiveSegmentSeconds', type: 'int', default: 60, min: 1, max: 3600, help: 'a log archive segment is closed and stored at the latest this many seconds after its oldest write' },
   { key: 'archiveSegmentBytes', type: 'int', default: 16777216, min: 4096, max: 1073741824, help: 'a log archive segment is closed and stored once it holds this many bytes' },
+  { key: 'backupNice', type: 'int', default: 10, min: 0, max: 19, help: 'nice value of the thread that reads, digests and compresses a backup snapshot (Linux), so clients and replication get the CPU first on a busy machine; 0: the node\'s own priority' },
   { key: 'digestIntervalMs', type: 'int', default: 3600000, min: 0, max: 604800000, help: 'how often a primary compares per-slot digests with its replicas and re-copies divergent slots (0: only on demand); a digest reads every key (about 3 s of CPU per million keys) in slices of digestSliceMs, so the node keeps serving meanwhile' },
   { key: 'digestSliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a digest job (periodic check, digest comparison, a replica answering one) holds the event loop before letting commands run; smaller: lower latency during digests, longer digests' },
   // Tracing (docs/tracing.md): off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.

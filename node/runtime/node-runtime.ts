@@ -284,6 +284,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   const backups = new BackupManager({
     nodeName: config.nodeName,
     dbFile: engine.file,
+    niceness: config.backupNice,
     shard: () => {
       const map = cluster.map;
       const s = map === null ? null : shardOfNode(map, config.nodeName);

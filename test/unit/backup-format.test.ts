@@ -14,7 +14,7 @@ import { FileDestination } from '../../common/backup/file-destination.js';
 import { BACKUP_FORMAT_VERSION, ManifestError, newBackupId, parseClusterManifest, parseShardManifest, type ShardManifest } from '../../common/backup/manifest.js';
 import { CHUNK_HEADER_BYTES, ChunkFormatError, decodeChunkRows, encodeChunkHeader, parseChunk } from '../../node/backup/chunk-codec.js';
 import { compressPayload, decompressPayload } from '../../node/backup/chunk-compress.js';
-import { paceDelayMs } from '../../node/backup/shard-backup.js';
+import { paceDelayMs } from '../../node/backup/pace.js';
 import type { StoredRow } from '../../node/engine/types.js';
 import { encodeRows } from '../../node/replication/row-codec.js';
 
@@ -60,7 +60,7 @@ describe('backup chunk framing (node/backup/chunk-codec.ts)', () => {
   });
 });
 
-describe('backup read pace (node/backup/shard-backup.ts paceDelayMs)', () => {
+describe('backup read pace (node/backup/pace.ts paceDelayMs)', () => {
   it('pauses just enough to stay within the rate, at most a second at a time, never without a rate', () => {
     expect(paceDelayMs(10_000_000, 0, null)).to.equal(0);
     expect(paceDelayMs(1_000_000, 500, 1_000_000)).to.equal(500);

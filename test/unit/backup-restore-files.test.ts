@@ -42,11 +42,17 @@ describe('shard backup and restore on files (node/backup)', function () {
       }
     })();
     src.db.close();
+    const priorityBefore = os.getPriority();
+    const progress = { seq: null, keysTotal: 0, keysDone: 0, bytes: 0, chunks: 0, niceness: null as number | null };
     const shard = await runShardBackup({
       backupId: ID, cluster: 'iris', shard: 'shard-0', node: 'iris-shard-0-0', slots: [[0, 16383]], mapEpoch: 1, shardEpoch: 1,
       dbFile: path.join(tmp, 'src', 'irisdb.sqlite'), compression: 'gzip', chunkBytes: 16 * 1024, destination: dest, now: () => NOW,
-    }, { seq: null, keysTotal: 0, keysDone: 0, bytes: 0, chunks: 0 });
+    }, progress);
     expect(shard.manifest.keys).to.equal(2700);
+    expect(progress.keysDone).to.equal(3000);
+    // The reading thread ran at a lowered priority (Linux), the test process's own left as it was.
+    if (process.platform === 'linux') expect(progress.niceness).to.be.at.least(10);
+    expect(os.getPriority()).to.equal(priorityBefore);
     expect(shard.manifest.chunks.length).to.be.at.least(3);
     const manifest: ClusterManifest = {
       formatVersion: BACKUP_FORMAT_VERSION, backupId: ID, cluster: 'iris',
