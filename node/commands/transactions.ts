@@ -10,6 +10,7 @@ import { defineCommand } from './meta.js';
 import { discardTransaction, unwatchAll } from './transaction-state.js';
 import { internalError, runHandler } from './invoke.js';
 import { enforceQueued } from '../acl/enforce.js';
+import { strongReadReply } from './read-consistency-command.js';
 
 const EXECABORT = error('EXECABORT Transaction discarded because of previous errors.');
 
@@ -67,8 +68,14 @@ function exec(ctx: CommandContext): CommandResult {
   } catch (err) {
     return internalError(err); // every write of the transaction was rolled back
   }
-  if (!async) return array(results as Reply[]);
-  return Promise.all(results.map((r) => Promise.resolve(r).catch(internalError))).then(array);
+  const reply = !async ? array(results as Reply[]) : Promise.all(results.map((r) => Promise.resolve(r).catch(internalError))).then(array);
+  // IRIS.CONSISTENCY strong: a transaction that read keys is answered only once one confirmation round, started after
+  // it ran, shows this node still leads its shard (as for a single strong read); otherwise the whole EXEC is TRYAGAIN.
+  const confirm = ctx.server.confirmStrongRead;
+  if (client.strongReads === true && confirm !== undefined && state.queue.some((q) => q.spec.firstKey > 0 && !q.spec.flags.includes('write'))) {
+    return strongReadReply(ctx.server, confirm, reply);
+  }
+  return reply;
 }
 
 export const transactionCommands: readonly CommandSpec[] = [
