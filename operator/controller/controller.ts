@@ -26,7 +26,7 @@ import { RebalanceRunner } from './rebalance-runner.js';
 import { RoleReconciler } from './roles.js';
 import { SyncSetReconciler } from './sync-set.js';
 import { allocateId } from './shard-update.js';
-import { BackupRunner, type BackupRequest } from './backup-runner.js';
+import { BackupRunner, type BackupDestinationOpener, type BackupRequest } from './backup-runner.js';
 import type { Tracing } from '../../common/tracing/provider.js';
 import { OperationTraces } from '../../common/tracing/operations.js';
 import type { BackupRecord } from '../core/backup-state.js';
@@ -46,6 +46,9 @@ export interface ControllerOptions {
   readonly holdFailoverStage?: FailoverStage | null;
   /** Failovers and rebalances exported as traces (docs/tracing.md); the controller shuts it down on stop. */
   readonly tracing?: Tracing | null;
+  /** Backups: the environment the runner reads S3 settings from (default process.env) and how it opens destinations (the Kubernetes operator injects a Secret's credentials). */
+  readonly backupEnv?: NodeJS.ProcessEnv;
+  readonly openBackupDestination?: BackupDestinationOpener;
 }
 
 export class Controller implements ControlTarget {
@@ -66,7 +69,7 @@ export class Controller implements ControlTarget {
   private turn: Promise<void> = Promise.resolve();
   private ensuring = false;
 
-  private constructor(readonly ctx: ControllerContext, holdFailoverStage: FailoverStage | null) {
+  private constructor(readonly ctx: ControllerContext, holdFailoverStage: FailoverStage | null, backups: Pick<ControllerOptions, 'backupEnv' | 'openBackupDestination'> = {}) {
     this.heartbeat = new Heartbeat(ctx);
     this.failovers = new FailoverRunner(ctx, this.heartbeat, { holdStage: holdFailoverStage });
     this.roles = new RoleReconciler(ctx);
@@ -74,7 +77,7 @@ export class Controller implements ControlTarget {
     this.membership = new Membership(ctx);
     this.publisher = new MapPublisher(ctx);
     this.rebalancer = new RebalanceRunner(ctx);
-    this.backupRunner = new BackupRunner(ctx, process.env, undefined, (fn) => this.exclusive(fn));
+    this.backupRunner = new BackupRunner(ctx, backups.backupEnv ?? process.env, backups.openBackupDestination, (fn) => this.exclusive(fn));
     ctx.platform.onNodeExit(() => this.poke());
   }
 
@@ -90,7 +93,7 @@ export class Controller implements ControlTarget {
     }
     const ctx = new ControllerContext(state, opts.platform, opts.store, opts.token, opts.logger, opts.now, opts.nodeApi);
     if (opts.tracing !== undefined && opts.tracing !== null) ctx.traces = new OperationTraces(opts.tracing, ctx.now());
-    const c = new Controller(ctx, opts.holdFailoverStage ?? null);
+    const c = new Controller(ctx, opts.holdFailoverStage ?? null, opts);
     ctx.event('Normal', loaded === null ? 'ClusterCreated' : 'ControllerStarted', loaded === null
       ? `new cluster ${state.cluster}: ${state.spec.shards} shards × ${state.spec.replicasPerShard + 1} nodes`
       : `resuming cluster ${state.cluster} from its recorded state${describeInFlight(state)}`);

@@ -38,6 +38,7 @@ import { ScaleStep } from './reconcile/scale.js';
 import { StatusStep } from './reconcile/status.js';
 import { sleep } from '../../common/abortable-sleep.js';
 import { StatusStateStore } from './state-store.js';
+import { BackupStep } from './backup/backup-step.js';
 
 export interface ClusterRunnerOptions {
   readonly client: KubeClient;
@@ -78,10 +79,13 @@ export class ClusterRunner {
   private readonly unsupported = new UnsupportedStep();
   private readonly requests = new RequestStep();
   private readonly security = new SecurityStep();
+  /** IrisBackup objects and spec.backup (issue #15). */
+  private readonly backups: BackupStep;
   private readonly logger: Logger;
 
   constructor(private readonly o: ClusterRunnerOptions) {
     this.logger = o.logger.child({ namespace: o.namespace, cluster: o.name });
+    this.backups = new BackupStep(o.identity);
     const cr = o.clusters.get(o.namespace, o.name);
     if (cr === undefined) throw new OperatorError('not in the cache', `IrisCluster ${o.namespace}/${o.name}`);
     this.lastResource = cr;
@@ -199,6 +203,7 @@ export class ClusterRunner {
     const controller = await Controller.start({
       cluster: this.o.name, spec: clusterSpecOf(cr.spec), platform, store, token, logger: this.logger.child({ component: 'controller' }),
       tracing: traced === null ? null : createTracing(traced, { instance: `${this.o.namespace}/${this.o.name}`, version: IRISDB_VERSION }),
+      backupEnv: this.backups.env, openBackupDestination: this.backups.credentials.opener,
     });
     if (this.abort.signal.aborted) {
       await controller.stop();
@@ -260,8 +265,9 @@ export class ClusterRunner {
     // A failover or switchover asked through the resource's annotation; runs when paused too (like failover itself).
     const requests = await step('requests', () => this.requests.run(ctx));
     const roles = await step('roles', () => reconcileRoleLabels(ctx));
+    const backups = await step('backups', () => this.backups.run(ctx));
     const unsupported = this.unsupported.run(ctx);
-    await this.status.run(ctx, { scale, rollout, other: [surroundings, security, templates, roles, requests, plan.pausedReport, unsupported] });
+    await this.status.run(ctx, { scale, rollout, other: [surroundings, security, templates, roles, requests, backups, plan.pausedReport, unsupported] });
     this.o.metrics.reconcileTotal.inc({ namespace: this.o.namespace, cluster: this.o.name, result: ok ? 'ok' : 'error' });
   }
 }

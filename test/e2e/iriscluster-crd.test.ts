@@ -213,7 +213,7 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     expect(header!.trim().split(/\s+/)).to.deep.equal(['NAME', 'SHARDS', 'READY', 'PHASE', 'AGE']);
     expect(row!.trim().split(/\s+/).slice(0, 4)).to.deep.equal(['columns', '5', '15/15', 'Ready']);
     const wide = await env.kubectl(['get', 'irisclusters', 'columns', '-n', ns, '-o', 'wide']);
-    expect(wide.trim().split('\n')[0]!.trim().split(/\s+/)).to.deep.equal(['NAME', 'SHARDS', 'REPLICAS', 'READY', 'PHASE', 'AGE']);
+    expect(wide.trim().split('\n')[0]!.trim().split(/\s+/)).to.deep.equal(['NAME', 'SHARDS', 'REPLICAS', 'READY', 'PHASE', 'LAST', 'BACKUP', 'AGE']);
     // The short name and the category work too.
     expect(await env.kubectl(['get', 'iris', '-n', ns, '-o', 'name'])).to.contain('iriscluster.irisdb.io/columns');
     expect(await env.kubectl(['get', 'irisdb', '-n', ns, '-o', 'name'])).to.contain('iriscluster.irisdb.io/columns');
@@ -265,11 +265,13 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     expect(stored.spec).to.deep.include(spec);
   });
 
-  it('IrisBackup: refuses every object, still with the schema\'s own messages for a malformed one', async () => {
-    expect(await rejected(backup('nocluster', { destination: { pvc: { claimName: 'b' } } }))).to.match(/spec\.cluster: Required value/);
+  it('IrisBackup: accepts a valid object (issue #15), refuses a malformed one with the schema\'s messages and keeps the destination immutable', async () => {
+    expect(await rejected(backup('nocluster', { destination: { s3: { bucket: 'b' } } }))).to.match(/spec\.cluster: Required value/);
     expect(await rejected(backup('twodest', { cluster: 'columns', destination: { pvc: { claimName: 'b' }, s3: { bucket: 'x' } } })))
       .to.match(/destination needs exactly one of s3 or pvc/);
-    expect(await rejected(backup('once', { cluster: 'columns', destination: { s3: { bucket: 'backups', prefix: 'iris/' } } })))
-      .to.match(/IrisBackup is not supported yet \(issue #15\)/);
+    await env.kubectl(['apply', '-f', '-'], backup('once', { cluster: 'columns', destination: { s3: { bucket: 'backups', prefix: 'iris/' } } }));
+    expect(await rejected(backup('once', { cluster: 'columns', destination: { s3: { bucket: 'other' } } }))).to.match(/destination is immutable/);
+    expect(await rejected(backup('once', { cluster: 'other', destination: { s3: { bucket: 'backups', prefix: 'iris/' } } }))).to.match(/cluster is immutable/);
+    await env.kubectl(['delete', 'irisbackup', 'once', '-n', ns]);
   });
 });

@@ -31,10 +31,10 @@ export interface Gate {
 
 /** The parts of the CRDs no operator honours yet, and how admission refuses them. */
 export const GATES: Readonly<Record<string, Gate>> = {
-  'spec.backup': {
+  'spec.backup.destination.pvc': {
     kind: 'IrisCluster',
     examples: [{ backup: { schedule: '@daily', destination: { pvc: { claimName: 'backups' } } } }],
-    message: 'spec.backup is not supported yet (issue #15)',
+    message: 'a pvc backup destination is not supported yet (issue #15)',
   },
   'spec.bootstrap': {
     kind: 'IrisCluster',
@@ -46,10 +46,10 @@ export const GATES: Readonly<Record<string, Gate>> = {
     examples: [{ monitoring: { enabled: true } }, { monitoring: { enabled: true, serviceMonitor: true } }],
     message: 'spec.monitoring is not supported yet',
   },
-  IrisBackup: {
+  'spec.destination.pvc': {
     kind: 'IrisBackup',
-    examples: [{ cluster: 'iris' }, { cluster: 'iris', destination: { s3: { bucket: 'backups' } } }],
-    message: 'IrisBackup is not supported yet (issue #15)',
+    examples: [{ cluster: 'iris', destination: { pvc: { claimName: 'backups' } } }],
+    message: 'a pvc backup destination is not supported yet (issue #15)',
   },
 };
 
@@ -58,6 +58,11 @@ const POD_TEMPLATE_TEST = 'test/unit/operator-kube-pod-template.test.ts';
 const SPEC = 'operator/kube/iris-cluster.ts';
 const SPEC_TEST = 'test/unit/operator-kube-spec.test.ts';
 const STATUS_VIEW = 'operator/kube/status-view.ts';
+const BACKUP_STEP = 'operator/kube/backup/backup-step.ts';
+const BACKUP_PLAN = 'operator/kube/backup/backup-plan.ts';
+const BACKUP_DESTINATION = 'operator/kube/backup/destination.ts';
+const BACKUP_SCHEDULE = 'operator/kube/backup/schedule-spec.ts';
+const BACKUP_TEST = 'test/unit/operator-kube-backup.test.ts';
 const SECURITY_TEST = 'test/unit/operator-kube-security.test.ts';
 
 const honoured = (by: string, test: string, token: string): FieldAudit => ({ kind: 'honoured', by, test, token });
@@ -87,16 +92,17 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'spec.replication.dataDurability': honoured(SPEC, SPEC_TEST, 'dataDurability'),
   'spec.failover.heartbeatMs': honoured(SPEC, SPEC_TEST, 'heartbeatMs'),
   'spec.failover.failureThreshold': honoured(SPEC, SPEC_TEST, 'failureThreshold'),
-  'spec.backup.schedule': rejected('spec.backup'),
-  'spec.backup.retention': rejected('spec.backup'),
-  'spec.backup.destination.s3.bucket': rejected('spec.backup'),
-  'spec.backup.destination.s3.prefix': rejected('spec.backup'),
-  'spec.backup.destination.s3.endpoint': rejected('spec.backup'),
-  'spec.backup.destination.s3.region': rejected('spec.backup'),
-  'spec.backup.destination.s3.secretRef.name': rejected('spec.backup'),
-  'spec.backup.destination.pvc.claimName': rejected('spec.backup'),
-  'spec.backup.destination.pvc.path': rejected('spec.backup'),
+  'spec.backup.schedule': honoured(BACKUP_SCHEDULE, BACKUP_TEST, 'schedule'),
+  'spec.backup.retention': honoured(BACKUP_SCHEDULE, BACKUP_TEST, 'retention'),
+  'spec.backup.destination.s3.bucket': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'bucket'),
+  'spec.backup.destination.s3.prefix': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'prefix'),
+  'spec.backup.destination.s3.endpoint': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'endpoint'),
+  'spec.backup.destination.s3.region': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'region'),
+  'spec.backup.destination.s3.secretRef.name': honoured('operator/kube/build/backup-pod-parts.ts', BACKUP_TEST, 'secretRef'),
+  'spec.backup.destination.pvc.claimName': rejected('spec.backup.destination.pvc'),
+  'spec.backup.destination.pvc.path': rejected('spec.backup.destination.pvc'),
   'spec.bootstrap.fromBackup.name': rejected('spec.bootstrap'),
+  'spec.bootstrap.fromBackup.pointInTime': rejected('spec.bootstrap'),
   // spec.auth / spec.tls (issue #14): the pods' volumes and flags, and the Secrets the operator writes for them.
   'spec.auth.secretRef.name': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'secretRef'),
   'spec.auth.secretRef.key': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'key'),
@@ -139,9 +145,12 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'status.migration.slotsDone': status('slotsDone'),
   'status.migration.slotsTotal': status('slotsTotal'),
   'status.migration.keysMoved': status('keysMoved'),
-  // Written once backups exist (issue #15); spec.backup and IrisBackup are refused until then, so nothing can make it stale.
-  'status.lastBackup.name': status('lastBackup', null),
-  'status.lastBackup.time': status('lastBackup', null),
+  'status.lastBackup.name': status('lastBackup', BACKUP_STEP),
+  'status.lastBackup.id': status('lastBackup', BACKUP_STEP),
+  'status.lastBackup.phase': status('lastBackup', BACKUP_STEP),
+  'status.lastBackup.time': status('lastBackup', BACKUP_STEP),
+  'status.firstRecoverabilityPoint': status('firstRecoverabilityPoint', BACKUP_STEP),
+  'status.lastArchivedTime': status('lastArchivedTime', BACKUP_STEP),
   'status.request.annotation': status('annotation', 'operator/kube/reconcile/requests.ts'),
   'status.request.phase': status('phase', 'operator/kube/reconcile/requests.ts'),
   'status.request.message': status('message', 'operator/kube/reconcile/requests.ts'),
@@ -150,23 +159,28 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'status.controllerState': status('controllerState', 'operator/kube/state-store.ts'),
 };
 
-/** Every leaf of the IrisBackup schema: the whole kind is refused until its controller exists (issue #15). */
+/** Every leaf of the IrisBackup schema (operator/kube/backup/, issue #15). */
 export const IRISBACKUP_FIELDS: Readonly<Record<string, FieldAudit>> = {
   apiVersion: API,
   kind: API,
   metadata: API,
-  'spec.cluster': rejected('IrisBackup'),
-  'spec.destination.s3.bucket': rejected('IrisBackup'),
-  'spec.destination.s3.prefix': rejected('IrisBackup'),
-  'spec.destination.s3.endpoint': rejected('IrisBackup'),
-  'spec.destination.s3.region': rejected('IrisBackup'),
-  'spec.destination.s3.secretRef.name': rejected('IrisBackup'),
-  'spec.destination.pvc.claimName': rejected('IrisBackup'),
-  'spec.destination.pvc.path': rejected('IrisBackup'),
-  'status.phase': rejected('IrisBackup'),
-  'status.startTime': rejected('IrisBackup'),
-  'status.completionTime': rejected('IrisBackup'),
-  'status.message': rejected('IrisBackup'),
-  'status.bytes': rejected('IrisBackup'),
-  'status.keys': rejected('IrisBackup'),
+  'spec.cluster': honoured(BACKUP_STEP, BACKUP_TEST, 'cluster'),
+  'spec.destination.s3.bucket': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'bucket'),
+  'spec.destination.s3.prefix': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'prefix'),
+  'spec.destination.s3.endpoint': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'endpoint'),
+  'spec.destination.s3.region': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'region'),
+  'spec.destination.s3.secretRef.name': honoured(BACKUP_STEP, BACKUP_TEST, 'secretRef'),
+  'spec.destination.pvc.claimName': rejected('spec.destination.pvc'),
+  'spec.destination.pvc.path': rejected('spec.destination.pvc'),
+  'status.phase': status('phase', BACKUP_PLAN),
+  'status.backupId': status('backupId', BACKUP_PLAN),
+  'status.destination': status('destination', BACKUP_PLAN),
+  'status.shardsDone': status('shardsDone', BACKUP_PLAN),
+  'status.shardsTotal': status('shardsTotal', BACKUP_PLAN),
+  'status.shards': status('shards', BACKUP_PLAN),
+  'status.startTime': status('startTime', BACKUP_PLAN),
+  'status.completionTime': status('completionTime', BACKUP_PLAN),
+  'status.message': status('message', BACKUP_PLAN),
+  'status.bytes': status('bytes', BACKUP_PLAN),
+  'status.keys': status('keys', BACKUP_PLAN),
 };

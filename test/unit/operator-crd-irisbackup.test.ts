@@ -71,8 +71,8 @@ describe('CRD irisbackups.irisdb.io (schema as data)', () => {
   });
 
   it('describes the status fields', () => {
-    expect(Object.keys(at('status').properties ?? {})).to.have.members(['phase', 'startTime', 'completionTime', 'message', 'bytes', 'keys']);
-    expect(at('status.phase').enum).to.deep.equal(['Pending', 'Running', 'Succeeded', 'Failed']);
+    expect(Object.keys(at('status').properties ?? {})).to.have.members(['phase', 'backupId', 'destination', 'shardsDone', 'shardsTotal', 'shards', 'startTime', 'completionTime', 'message', 'bytes', 'keys']);
+    expect(at('status.phase').enum).to.deep.equal(['Pending', 'Running', 'Completed', 'Failed']);
     expect(at('status.startTime')).to.include({ type: 'string', format: 'date-time' });
     expect(at('status.completionTime')).to.include({ type: 'string', format: 'date-time' });
     expect(at('status.bytes').type).to.equal('integer');

@@ -62,6 +62,10 @@ Nothing here reaches nodes, namespaces, RBAC objects or CRDs.
 - apiGroups: [irisdb.io]
   resources: [irisclusters/status, irisbackups/status]
   verbs: [get, update, patch]
+# Scheduled backups: an IrisBackup per run, deleted by retention (operator/kube/backup/).
+- apiGroups: [irisdb.io]
+  resources: [irisbackups]
+  verbs: [create, delete]
 - apiGroups: [irisdb.io]
   resources: [irisclusters/finalizers, irisbackups/finalizers]
   verbs: [update]

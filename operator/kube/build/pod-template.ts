@@ -6,6 +6,7 @@
  */
 import type { V1Affinity, V1Container, V1EnvVar, V1PodTemplateSpec } from '@kubernetes/client-node';
 import { DEFAULTS, type IrisClusterSpec } from '../iris-cluster.js';
+import { backupPodParts } from './backup-pod-parts.js';
 import { withAuthAndTls } from './auth-tls-pod.js';
 import { CONTAINER, DATA_VOLUME, LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGER, PORTS, TOKEN_KEY, clientServiceName, headlessServiceName, shardSelector, tokenSecretName } from '../names.js';
 
@@ -85,6 +86,7 @@ function env(cluster: string, spec: IrisClusterSpec): V1EnvVar[] {
     { name: 'IRIS_MIN_SYNC_REPLICAS', value: String(r.minSyncReplicas ?? DEFAULTS.minSyncReplicas) },
     { name: 'IRIS_FSYNC', value: r.fsync ?? DEFAULTS.fsync },
     { name: 'IRIS_ACK_TIMEOUT_MS', value: String(r.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs) },
+    ...backupPodParts(spec).env,
   ];
 }
 

@@ -1,0 +1,199 @@
+/**
+ * Step "backups" of a cluster's reconcile pass (issue #15): IrisBackup
+ * objects and spec.backup carried out by the core's backup runner, the same
+ * one the local cluster uses (operator/controller/backup-runner.ts, through
+ * the Controller). Each pass: spec.backup becomes the core's schedule;
+ * the oldest Pending IrisBackup of the cluster starts (one at a time);
+ * every object's status follows its record (backup-plan.ts); scheduled
+ * backups get an object (label irisdb.io/scheduled=true, owned by the
+ * IrisCluster) and lose it when retention deletes the backup; the
+ * IrisCluster's status shows the last backup and the recoverability window.
+ * The controller's record lives in the IrisCluster's status (state-store.ts),
+ * so an operator restarted mid-backup resumes it there.
+ */
+import { archiveWindow } from '../../../node/backup/archive-window.js';
+import { ControlError } from '../../control-api/types.js';
+import { parseDestination } from '../../../common/backup/destination-url.js';
+import { errorText, isAlreadyExists, isNotFound } from '../errors.js';
+import { IRISCLUSTERS, resourcePath } from '../paths.js';
+import { LABEL_INSTANCE } from '../names.js';
+import { ownerReference } from '../build/owner.js';
+import { NOTHING, type StepContext, type StepReport } from '../reconcile/context.js';
+import { recordBackupEvent } from './backup-events.js';
+import { lastBackupOf, planBackups, scheduledObjectName } from './backup-plan.js';
+import { BackupCredentials } from './credentials.js';
+import { BackupSpecError, resolveDestination, scheduleEnv, type ResolvedDestination } from './destination.js';
+import { ANNOTATION_BACKUP_ID, IRISBACKUPS, LABEL_SCHEDULED, clusterBackupSpec, type IrisBackup, type IrisBackupStatus } from './iris-backup.js';
+import { scheduleOf } from './schedule-spec.js';
+
+/** The Secret and the recoverability window are read again at least this often. */
+const REFRESH_MS = 60_000;
+
+export class BackupStep {
+  /** The schedule's S3 settings (never credentials) for the core's runner: filled from spec.backup, read by the runner as its environment. */
+  readonly env: NodeJS.ProcessEnv = {};
+  readonly credentials = new BackupCredentials();
+  private scheduleKey: string | null = null;
+  private secretsAt = new Map<string, number>();
+  private windowKey = '';
+  private windowAt = 0;
+  private window: { firstRecoverabilityPoint: string | null; lastArchivedTime: string | null } | null = null;
+  private clusterStatusKey = '';
+
+  constructor(private readonly identity: string) {}
+
+  async run(ctx: StepContext): Promise<StepReport> {
+    const cr = ctx.resource();
+    const spec = clusterBackupSpec(cr.spec);
+    let clusterDest: ResolvedDestination | null = null;
+    const problems: string[] = [];
+    if (spec !== null) {
+      try {
+        clusterDest = resolveDestination(spec.destination, 'spec.backup.destination');
+        await this.loadSecret(ctx, clusterDest);
+        await this.setSchedule(ctx, clusterDest, spec);
+      } catch (err) {
+        problems.push(`spec.backup: ${errorText(err)}`);
+      }
+    } else {
+      await this.setSchedule(ctx, null, null);
+    }
+    const objects = await this.listObjects(ctx);
+    const plan = planBackups(objects, ctx.controller.backups);
+    for (const s of plan.statuses) await this.writeStatus(ctx, objects.find((o) => o.metadata.name === s.name)!, s.status);
+    if (plan.start !== null) await this.start(ctx, plan.start, clusterDest);
+    for (const rec of plan.createFor) await this.createScheduledObject(ctx, rec.id);
+    for (const name of plan.remove) {
+      await ctx.client.delete(resourcePath(IRISBACKUPS, ctx.namespace, name)).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+      ctx.logger.info('retention deleted a scheduled IrisBackup', { backup: name });
+    }
+    await this.writeClusterStatus(ctx, objects, clusterDest);
+    const running = ctx.controller.backups.find((b) => b.phase === 'Running');
+    const progress = running === undefined ? null : `backup ${running.id} running: ${running.shards.filter((s) => s.state === 'done').length}/${running.shards.length} shards done`;
+    return problems.length === 0 && progress === null ? NOTHING : { progress, problem: problems.length === 0 ? null : problems.join('; ') };
+  }
+
+  private async listObjects(ctx: StepContext): Promise<IrisBackup[]> {
+    const list = await ctx.client.get<{ items: IrisBackup[] }>(resourcePath(IRISBACKUPS, ctx.namespace));
+    return list.items.filter((b) => b.spec?.cluster === ctx.cluster && b.metadata.deletionTimestamp === undefined);
+  }
+
+  private async loadSecret(ctx: StepContext, d: ResolvedDestination): Promise<void> {
+    if (d.secretName === null) return;
+    const key = `${d.secretName}|${d.url}`;
+    if (Date.now() - (this.secretsAt.get(key) ?? 0) < REFRESH_MS) return;
+    await this.credentials.load(ctx.client, ctx.namespace, d.secretName, d.url);
+    this.secretsAt.set(key, Date.now());
+  }
+
+  private async setSchedule(ctx: StepContext, d: ResolvedDestination | null, spec: ReturnType<typeof clusterBackupSpec>): Promise<void> {
+    for (const k of Object.keys(this.env)) delete this.env[k];
+    Object.assign(this.env, scheduleEnv(d));
+    const want = d === null || spec === null ? null : scheduleOf(spec, d.url);
+    const key = JSON.stringify(want);
+    if (key === this.scheduleKey) return;
+    try {
+      await ctx.controller.setBackupSchedule(want);
+    } catch (err) {
+      if (err instanceof ControlError) throw new BackupSpecError(err.message);
+      throw err;
+    }
+    this.scheduleKey = key;
+  }
+
+  private async start(ctx: StepContext, obj: IrisBackup, clusterDest: ResolvedDestination | null): Promise<void> {
+    const name = obj.metadata.name ?? '';
+    let d: ResolvedDestination;
+    try {
+      d = obj.spec.destination !== undefined ? resolveDestination(obj.spec.destination, `IrisBackup ${name} spec.destination`) : clusterDest ?? resolveDestination(undefined, `IrisBackup ${name}`);
+      const podSecret = clusterDest?.secretName ?? null;
+      if (d.secretName !== null && d.secretName !== podSecret) {
+        throw new BackupSpecError(`destination.s3.secretRef ${d.secretName} is not the cluster's backup Secret (${podSecret ?? 'none'}): the nodes upload with the credentials of spec.backup.destination.s3.secretRef; use that Secret or leave secretRef unset`);
+      }
+      if (d.s3.endpoint === undefined && this.env.AWS_ENDPOINT_URL_S3 !== undefined) {
+        throw new BackupSpecError(`destination.s3 has no endpoint while spec.backup's has one (${this.env.AWS_ENDPOINT_URL_S3}): give this destination its endpoint`);
+      }
+      await this.loadSecret(ctx, d);
+    } catch (err) {
+      await this.writeStatus(ctx, obj, { phase: 'Failed', message: errorText(err) });
+      return;
+    }
+    try {
+      const rec = await ctx.controller.createBackup({ destination: d.url, s3: d.s3 });
+      await this.writeStatus(ctx, obj, { phase: 'Running', backupId: rec.id, destination: d.url, startTime: new Date(rec.startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'), message: 'started' });
+    } catch (err) {
+      if (err instanceof ControlError && (err.code === 'conflict' || err.code === 'unavailable')) {
+        if (obj.status?.message !== `waiting: ${err.message}`) await this.writeStatus(ctx, obj, { phase: 'Pending', message: `waiting: ${err.message}` });
+        return;
+      }
+      await this.writeStatus(ctx, obj, { phase: 'Failed', message: errorText(err) });
+    }
+  }
+
+  private async writeStatus(ctx: StepContext, obj: IrisBackup, status: IrisBackupStatus): Promise<void> {
+    const name = obj.metadata.name ?? '';
+    await ctx.client.mergePatch(resourcePath(IRISBACKUPS, ctx.namespace, name, 'status'), { metadata: { uid: obj.metadata.uid }, status });
+    const before = obj.status?.phase;
+    if (status.phase !== undefined && status.phase !== before) {
+      const reason = { Pending: 'BackupPending', Running: 'BackupStarted', Completed: 'BackupCompleted', Failed: 'BackupFailed' }[status.phase];
+      const text = status.phase === 'Running' ? `backup ${status.backupId ?? ''} of cluster ${ctx.cluster} started to ${status.destination ?? ''}` : `${status.backupId ?? name}: ${status.message ?? status.phase}`;
+      await recordBackupEvent(ctx.client, obj, { at: Date.now(), type: status.phase === 'Failed' ? 'Warning' : 'Normal', reason, message: text }, this.identity, ctx.logger);
+    }
+    obj.status = { ...obj.status, ...status };
+  }
+
+  private async createScheduledObject(ctx: StepContext, id: string): Promise<void> {
+    const cr = ctx.resource();
+    const spec = clusterBackupSpec(cr.spec);
+    const body: IrisBackup = {
+      apiVersion: 'irisdb.io/v1alpha1', kind: 'IrisBackup',
+      metadata: {
+        name: scheduledObjectName(ctx.cluster, id), namespace: ctx.namespace,
+        labels: { [LABEL_SCHEDULED]: 'true', [LABEL_INSTANCE]: ctx.cluster },
+        annotations: { [ANNOTATION_BACKUP_ID]: id },
+        ownerReferences: [ownerReference(cr)],
+      },
+      spec: { cluster: ctx.cluster, ...(spec !== null ? { destination: spec.destination } : {}) },
+    };
+    try {
+      await ctx.client.create(resourcePath(IRISBACKUPS, ctx.namespace), body);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
+  private async writeClusterStatus(ctx: StepContext, objects: readonly IrisBackup[], d: ResolvedDestination | null): Promise<void> {
+    const records = ctx.controller.backups;
+    const last = lastBackupOf(records, objects);
+    const completed = records.filter((r) => r.phase === 'Completed').map((r) => r.id).join(',');
+    if (d !== null && (`${d.url}|${completed}` !== this.windowKey || Date.now() - this.windowAt >= REFRESH_MS)) {
+      this.windowKey = `${d.url}|${completed}`;
+      this.windowAt = Date.now();
+      const dest = this.credentials.opener(parseDestination(d.url, d.s3));
+      try {
+        const w = await archiveWindow(dest);
+        // The oldest shard's: every shard's log is archived at least that far.
+        const times = w.shards.map((s) => s.lastArchivedTime).sort();
+        this.window = { firstRecoverabilityPoint: w.firstRecoverabilityPoint, lastArchivedTime: times[0] ?? null };
+      } catch (err) {
+        ctx.logger.warn('reading the recoverability window failed', { error: errorText(err) });
+      } finally {
+        dest.close();
+      }
+    }
+    if (d === null) this.window = null;
+    const status = {
+      lastBackup: last,
+      firstRecoverabilityPoint: this.window?.firstRecoverabilityPoint ?? null,
+      lastArchivedTime: this.window?.lastArchivedTime ?? null,
+    };
+    const key = JSON.stringify(status);
+    if (key === this.clusterStatusKey) return;
+    const cr = ctx.resource();
+    await ctx.client.mergePatch(resourcePath(IRISCLUSTERS, ctx.namespace, ctx.cluster, 'status'), { metadata: { uid: cr.metadata.uid }, status });
+    this.clusterStatusKey = key;
+  }
+}
+

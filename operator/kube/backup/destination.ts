@@ -1,0 +1,55 @@
+/**
+ * An IrisBackup's (or spec.backup's) destination as the core and the nodes
+ * take it: the URL, the S3 settings that are not secret (endpoint, region,
+ * path-style), and the name of the Secret with the credentials. The
+ * credentials themselves never go into the URL, the record or a request to
+ * a node: nodes read theirs from their environment (backup-pod-parts.ts),
+ * the operator from the Secret. Pure.
+ */
+import type { S3Options } from '../../../common/backup/destination-url.js';
+import type { BackupDestinationSpec } from './iris-backup.js';
+
+export interface ResolvedDestination {
+  readonly url: string;
+  readonly s3: S3Options;
+  /** The Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (null: the SDK's default chain). */
+  readonly secretName: string | null;
+}
+
+export class BackupSpecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackupSpecError';
+  }
+}
+
+export function resolveDestination(d: BackupDestinationSpec | undefined, where: string): ResolvedDestination {
+  if (d === undefined) throw new BackupSpecError(`${where}: no destination (set it here or in the IrisCluster's spec.backup.destination)`);
+  if (d.pvc !== undefined) {
+    // The CRD refuses it; an object stored before that rule still gets a clear answer.
+    throw new BackupSpecError(`${where}: pvc destinations are not supported on Kubernetes (the operator writes the top-level manifest and cannot mount the claim); use s3`);
+  }
+  const s3 = d.s3;
+  if (s3 === undefined) throw new BackupSpecError(`${where}: the destination needs s3`);
+  const prefix = (s3.prefix ?? '').replace(/^\/+|\/+$/g, '');
+  const endpoint = s3.endpoint ?? '';
+  return {
+    url: `s3://${s3.bucket}${prefix === '' ? '' : `/${prefix}`}`,
+    s3: {
+      ...(endpoint !== '' ? { endpoint } : {}),
+      ...(s3.region !== undefined && s3.region !== '' ? { region: s3.region } : {}),
+      // A custom endpoint is nearly always an S3-compatible server that wants path-style addressing (as s3OptionsFromEnv decides).
+      forcePathStyle: endpoint !== '',
+    },
+    secretName: s3.secretRef?.name ?? null,
+  };
+}
+
+/** The environment the core's BackupRunner reads for the schedule's S3 settings (no credentials: those stay with the opener). */
+export function scheduleEnv(d: ResolvedDestination | null): NodeJS.ProcessEnv {
+  if (d === null) return {};
+  return {
+    ...(d.s3.endpoint !== undefined ? { AWS_ENDPOINT_URL_S3: d.s3.endpoint } : {}),
+    ...(d.s3.region !== undefined ? { AWS_REGION: d.s3.region } : {}),
+  };
+}

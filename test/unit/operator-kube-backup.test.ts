@@ -1,0 +1,156 @@
+/**
+ * IrisBackup on Kubernetes (operator/kube/backup/, issue #15) as plain data:
+ * the destination of spec.backup / an IrisBackup, spec.backup's schedule
+ * and retention as the core's schedule, the status an object shows for its
+ * record (phase and progress), which object starts and which record a
+ * Pending object takes up after a crash, the objects of scheduled backups
+ * and their removal once the core's retention deleted the backup, and the
+ * node pod's credentials.
+ */
+import { expect } from 'chai';
+import type { BackupRecord } from '../../operator/core/backup-state.js';
+import { newBackupRecord } from '../../operator/core/backup-step.js';
+import { retentionVictims, parseCron } from '../../operator/core/backup-schedule.js';
+import { evenSlotRanges, type ClusterMap } from '../../common/cluster-map.js';
+import { backupIdOf, lastBackupOf, planBackups, scheduledObjectName, statusFromRecord } from '../../operator/kube/backup/backup-plan.js';
+import { BackupSpecError, resolveDestination, scheduleEnv } from '../../operator/kube/backup/destination.js';
+import { ANNOTATION_BACKUP_ID, LABEL_SCHEDULED, clusterBackupSpec, type IrisBackup } from '../../operator/kube/backup/iris-backup.js';
+import { cronOf, scheduleOf } from '../../operator/kube/backup/schedule-spec.js';
+import { backupPodParts } from '../../operator/kube/build/backup-pod-parts.js';
+import { podTemplate } from '../../operator/kube/build/pod-template.js';
+import type { IrisClusterSpec } from '../../operator/kube/iris-cluster.js';
+
+const T0 = Date.parse('2026-12-06T10:00:00Z');
+
+function map(shards: number): ClusterMap {
+  return { epoch: 1, shards: evenSlotRanges(shards).map((r, i) => ({ id: `shard-${i}`, primary: `iris-shard-${i}-0`, replicas: [], slots: [r] })) } as unknown as ClusterMap;
+}
+
+function record(id: string, at: number, patch: Partial<BackupRecord> = {}): BackupRecord {
+  return { ...newBackupRecord(id, { kind: 's3', url: 's3://backups/iris', bucket: 'backups', prefix: 'iris', s3: {} }, 'gzip', map(2), at), ...patch };
+}
+
+function object(name: string, created: number, patch: Partial<IrisBackup> = {}): IrisBackup {
+  return { metadata: { name, namespace: 'db', uid: `uid-${name}`, creationTimestamp: new Date(created).toISOString() as unknown as Date }, spec: { cluster: 'iris' }, ...patch };
+}
+
+describe('operator/kube/backup', () => {
+  describe('destination', () => {
+    it('makes the s3 URL from bucket and prefix, keeps endpoint and region, names the secretRef, never a credential', () => {
+      const d = resolveDestination({ s3: { bucket: 'backups', prefix: '/iris/prod/', endpoint: 'http://127.0.0.1:8333', region: 'eu-west-1', secretRef: { name: 's3-creds' } } }, 'x');
+      expect(d).to.deep.equal({ url: 's3://backups/iris/prod', s3: { endpoint: 'http://127.0.0.1:8333', region: 'eu-west-1', forcePathStyle: true }, secretName: 's3-creds' });
+      expect(resolveDestination({ s3: { bucket: 'b' } }, 'x')).to.deep.equal({ url: 's3://b', s3: { forcePathStyle: false }, secretName: null });
+      expect(scheduleEnv(d)).to.deep.equal({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:8333', AWS_REGION: 'eu-west-1' });
+      expect(JSON.stringify(scheduleEnv(d))).to.not.match(/SECRET|ACCESS_KEY/);
+    });
+
+    it('refuses a pvc destination and a missing one with a clear error', () => {
+      expect(() => resolveDestination({ pvc: { claimName: 'b' } }, 'IrisBackup x spec.destination')).to.throw(BackupSpecError, /pvc destinations are not supported/);
+      expect(() => resolveDestination(undefined, 'IrisBackup x')).to.throw(BackupSpecError, /no destination/);
+    });
+  });
+
+  describe('spec.backup schedule and retention', () => {
+    it('turns the CronJob macros into expressions the core parses, and defaults retention to 7', () => {
+      for (const m of ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']) expect(() => parseCron(cronOf(m)), m).to.not.throw();
+      expect(cronOf('@daily')).to.equal('0 0 * * *');
+      expect(cronOf('*/5 * * * *')).to.equal('*/5 * * * *');
+      const spec = clusterBackupSpec({ backup: { schedule: '@hourly', destination: { s3: { bucket: 'b' } } } })!;
+      expect(scheduleOf(spec, 's3://b')).to.deep.equal({ cron: '0 * * * *', destination: 's3://b', keep: 7 });
+      expect(scheduleOf({ ...spec, retention: 2 }, 's3://b').keep).to.equal(2);
+      expect(clusterBackupSpec({})).to.equal(null);
+    });
+
+    it('retention: once the core deletes the oldest scheduled backups, their IrisBackup objects go too (and only scheduled ones)', () => {
+      const recs = [1, 2, 3].map((i) => record(`backup-${i}`, T0 + i * 60_000, { scheduled: true, phase: 'Completed', finishedAt: T0 + i * 60_000 + 5000 }));
+      const manual = record('backup-9', T0, { phase: 'Completed', finishedAt: T0 + 1000 });
+      const victims = retentionVictims([...recs, manual], 1);
+      expect(victims).to.deep.equal(['backup-1', 'backup-2']);
+      const kept = [...recs, manual].filter((r) => !victims.includes(r.id));
+      const objs = [...recs.map((r) => object(scheduledObjectName('iris', r.id), r.startedAt, {
+        metadata: { name: scheduledObjectName('iris', r.id), labels: { [LABEL_SCHEDULED]: 'true' }, annotations: { [ANNOTATION_BACKUP_ID]: r.id } },
+      })), object('manual', T0 - 1000, { status: { phase: 'Completed', backupId: 'backup-9' } })];
+      const plan = planBackups(objs, kept);
+      expect(plan.remove).to.deep.equal([scheduledObjectName('iris', 'backup-1'), scheduledObjectName('iris', 'backup-2')]);
+      expect(plan.createFor).to.deep.equal([]);
+    });
+
+    it('a scheduled record without an object gets one, named after the cluster and the backup id', () => {
+      const rec = record('backup-20261206T030000Z-7', T0, { scheduled: true });
+      const plan = planBackups([], [rec]);
+      expect(plan.createFor.map((r) => r.id)).to.deep.equal([rec.id]);
+      expect(scheduledObjectName('iris', rec.id)).to.equal('iris-backup-20261206t030000z-7');
+    });
+  });
+
+  describe('status from the record (phase and progress)', () => {
+    it('Running with shards done, keys and bytes; Completed and Failed with their time and message', () => {
+      const r = record('backup-1', T0);
+      const running: BackupRecord = { ...r, shards: [{ ...r.shards[0]!, state: 'done', keys: 10, bytes: 100 }, { ...r.shards[1]!, state: 'running', keys: 4, bytes: 30 }] };
+      const s = statusFromRecord(running);
+      expect(s).to.deep.include({ phase: 'Running', backupId: 'backup-1', destination: 's3://backups/iris', keys: 14, bytes: 130, shardsDone: 1, shardsTotal: 2, shards: '1/2', startTime: '2026-12-06T10:00:00Z' });
+      expect(s.message).to.match(/1\/2 shards done, 14 keys/);
+      expect(s).to.not.have.property('completionTime');
+      const done = statusFromRecord({ ...running, phase: 'Completed', finishedAt: T0 + 7000, message: '14 keys, 130 bytes in 2 shards' });
+      expect(done).to.deep.include({ phase: 'Completed', completionTime: '2026-12-06T10:00:07Z', message: '14 keys, 130 bytes in 2 shards' });
+      expect(statusFromRecord({ ...running, phase: 'Failed', finishedAt: T0 + 1, message: 'shard shard-1: 3 attempts failed' }).phase).to.equal('Failed');
+    });
+
+    it('an object is never Completed unless its record is: a lost record of a Running backup fails it', () => {
+      const o = object('b1', T0, { status: { phase: 'Running', backupId: 'backup-1' } });
+      const plan = planBackups([o], []);
+      expect(plan.statuses).to.have.length(1);
+      expect(plan.statuses[0]!.status.phase).to.equal('Failed');
+      expect(plan.statuses[0]!.status.message).to.match(/no record of backup backup-1/);
+      // A finished one whose record was trimmed keeps its status.
+      expect(planBackups([object('b2', T0, { status: { phase: 'Completed', backupId: 'backup-2' } })], []).statuses).to.deep.equal([]);
+    });
+  });
+
+  describe('which backup starts', () => {
+    it('marks new objects Pending and starts the oldest of the cluster, none while a backup runs', () => {
+      const a = object('a', T0 + 2000);
+      const b = object('b', T0 + 1000);
+      const plan = planBackups([a, b], []);
+      expect(plan.start?.metadata.name).to.equal('b');
+      expect(plan.statuses.map((s) => [s.name, s.status.phase])).to.deep.equal([['b', 'Pending'], ['a', 'Pending']]);
+      expect(planBackups([a, b], [record('backup-1', T0 - 60_000, { scheduled: true })]).start).to.equal(null);
+      // A Failed one (bad destination) is not started again.
+      expect(planBackups([object('c', T0, { status: { phase: 'Failed', message: 'x' } })], []).start).to.equal(null);
+    });
+
+    it('after a crash between starting a backup and writing the object, the object takes up its record', () => {
+      const o = object('a', T0);
+      const rec = record('backup-5', T0 + 800);
+      const plan = planBackups([o], [rec]);
+      expect(plan.start).to.equal(null);
+      expect(plan.statuses[0]).to.deep.include({ name: 'a' });
+      expect(plan.statuses[0]!.status).to.deep.include({ phase: 'Running', backupId: 'backup-5' });
+      // A record from before the object existed is not its backup.
+      expect(planBackups([o], [record('backup-4', T0 - 60_000, { phase: 'Completed', finishedAt: T0 - 50_000 })]).start?.metadata.name).to.equal('a');
+      expect(backupIdOf(object('x', T0, { metadata: { name: 'x', annotations: { [ANNOTATION_BACKUP_ID]: 'backup-3' } } }))).to.equal('backup-3');
+    });
+
+    it('IrisCluster status.lastBackup names the newest backup and its object (spec.cluster)', () => {
+      const recs = [record('backup-1', T0, { phase: 'Completed', finishedAt: T0 + 5000 }), record('backup-2', T0 + 60_000)];
+      const objs = [object('nightly', T0, { spec: { cluster: 'iris' }, status: { backupId: 'backup-2' } })];
+      expect(lastBackupOf(recs, objs)).to.deep.equal({ name: 'nightly', id: 'backup-2', time: '2026-12-06T10:01:00Z', phase: 'Running' });
+      expect(lastBackupOf([], objs)).to.equal(null);
+    });
+  });
+
+  describe('pod parts', () => {
+    it('gives the nodes the secretRef\'s AWS keys as secretKeyRef variables, nothing without spec.backup', () => {
+      const spec = { backup: { schedule: '@daily', destination: { s3: { bucket: 'b', secretRef: { name: 's3-creds' } } } } };
+      expect(backupPodParts(spec).env).to.deep.equal([
+        { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'AWS_ACCESS_KEY_ID' } } },
+        { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'AWS_SECRET_ACCESS_KEY' } } },
+      ]);
+      expect(backupPodParts({}).env).to.deep.equal([]);
+      expect(backupPodParts({ backup: { schedule: '@daily', destination: { s3: { bucket: 'b' } } } } as object).env).to.deep.equal([]);
+      const env = podTemplate('iris', 0, spec as IrisClusterSpec).spec!.containers[0]!.env!;
+      expect(env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')?.valueFrom?.secretKeyRef?.name).to.equal('s3-creds');
+      expect(env.some((e) => e.value !== undefined && /s3-creds/.test(e.value))).to.equal(false);
+    });
+  });
+});
