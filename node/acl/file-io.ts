@@ -32,7 +32,10 @@ function fingerprint(path: string): string {
  * `changed` gets the names of users removed or modified (to disconnect
  * their clients, as Redis's ACL LOAD does). Returns a stop function.
  */
-export function watchAclFile(store: AclStore, intervalMs: number, logger: Logger, changed: (names: string[]) => void): () => void {
+export function watchAclFile(
+  store: AclStore, intervalMs: number, logger: Logger, changed: (names: string[]) => void,
+  reloaded: (result: { error: string } | { changed: string[] }) => void = () => {},
+): () => void {
   let last = fingerprint(store.aclfile);
   const timer = setInterval(() => {
     const now = fingerprint(store.aclfile);
@@ -41,8 +44,10 @@ export function watchAclFile(store: AclStore, intervalMs: number, logger: Logger
     try {
       const names = store.load();
       logger.info('aclfile reloaded', { aclfile: store.aclfile, users: store.all().length, changed: names });
+      reloaded({ changed: names });
       if (names.length > 0) changed(names);
     } catch (err) {
+      reloaded({ error: (err as Error).message });
       logger.error('aclfile not reloaded: it does not parse; the users stay as they were', { aclfile: store.aclfile, err: (err as Error).message });
     }
   }, intervalMs);

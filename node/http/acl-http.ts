@@ -15,6 +15,8 @@ import type { AclUser } from '../acl/user.js';
 import { canReadKey, checkCommand, nopermMessage } from '../acl/check.js';
 import { parseAuthorization } from './client-auth.js';
 import { HttpError } from './errors.js';
+import type { AuditSink } from '../../common/audit/sink.js';
+import { auditHttpAuth } from '../audit/http-audit.js';
 
 const USER_LOCAL = 'aclUser';
 
@@ -41,7 +43,7 @@ export function authenticateHeader(acl: AclStore, header: string): { user: AclUs
 const UNAUTHORIZED_HEADERS = { 'WWW-Authenticate': 'Basic realm="irisdb", charset="UTF-8", Bearer realm="irisdb"' };
 
 /** Authenticates every request (see above); marks sockets that carried credentials. */
-export function aclAuth(acl: AclStore, authenticated: WeakSet<Socket>, now: () => number): RequestHandler {
+export function aclAuth(acl: AclStore, authenticated: WeakSet<Socket>, now: () => number, audit?: AuditSink): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization');
     if (header === undefined) {
@@ -49,16 +51,19 @@ export function aclAuth(acl: AclStore, authenticated: WeakSet<Socket>, now: () =
         res.locals[USER_LOCAL] = 'default';
         return next();
       }
+      auditHttpAuth(audit, req, 'default', 'failure', authenticated);
       res.set('Connection', 'close');
       throw new HttpError(401, 'unauthorized', 'authentication required: Authorization: Basic base64(user:password), or Bearer <password> (user "default") or Bearer <user>:<password>', undefined, UNAUTHORIZED_HEADERS);
     }
     const { user, attempted } = authenticateHeader(acl, header);
     if (user === null) {
       acl.log.add({ reason: 'auth', context: 'toplevel', object: 'AUTH', username: attempted, clientInfo: clientInfo(req) }, now());
+      auditHttpAuth(audit, req, attempted, 'failure', authenticated);
       res.set('Connection', 'close');
       throw new HttpError(401, 'unauthorized', 'invalid username-password pair or user is disabled', undefined, UNAUTHORIZED_HEADERS);
     }
     res.locals[USER_LOCAL] = user.name;
+    auditHttpAuth(audit, req, user.name, 'success', authenticated);
     authenticated.add(req.socket);
     next();
   };

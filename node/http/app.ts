@@ -62,14 +62,14 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   const acl = deps.acl;
   if (acl !== undefined) {
     // ACL users (node/http/acl-http.ts): every /v1 request runs as a user, "default" when it is open.
-    const auth = aclAuth(acl, authenticatedSockets, deps.now);
+    const auth = aclAuth(acl, authenticatedSockets, deps.now, deps.audit);
     app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
       if (req.path === '/openapi.json') next();
       else auth(req, res, next);
     });
     if (deps.config.metricsRequirePass && !acl.defaultOpen()) app.use('/metrics', auth);
   } else if (deps.config.requirePass !== '') {
-    const auth = clientAuth(deps.config.requirePass, authenticatedSockets);
+    const auth = clientAuth(deps.config.requirePass, authenticatedSockets, deps.audit);
     app.use('/v1', (req: Request, res: Response, next: NextFunction) => {
       if (req.path === '/openapi.json') next();
       else auth(req, res, next);

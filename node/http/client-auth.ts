@@ -9,6 +9,8 @@ import type { Socket } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DEFAULT_USER, passwordMatches } from '../server/password.js';
 import { HttpError } from './errors.js';
+import type { AuditSink } from '../../common/audit/sink.js';
+import { auditHttpAuth } from '../audit/http-audit.js';
 
 /** The user and password an Authorization header carries; null when absent, malformed or another scheme. */
 export function parseAuthorization(header: string | undefined): { user: string; pass: Buffer } | null {
@@ -35,16 +37,18 @@ export function credentialsMatch(header: string | undefined, password: string): 
 export type AuthenticatedSockets = WeakSet<Socket>;
 
 /** 401 unless the request authenticates; marks its socket as authenticated. */
-export function clientAuth(password: string, authenticated: AuthenticatedSockets): RequestHandler {
+export function clientAuth(password: string, authenticated: AuthenticatedSockets, audit?: AuditSink): RequestHandler {
   if (password === '') throw new RangeError('clientAuth needs a non-empty password (an empty requirePass means no authentication)');
   return (req: Request, res: Response, next: NextFunction) => {
     if (!credentialsMatch(req.get('authorization'), password)) {
+      auditHttpAuth(audit, req, parseAuthorization(req.get('authorization'))?.user ?? DEFAULT_USER, 'failure', authenticated);
       // The connection goes with the answer: an unauthenticated client keeps no socket open.
       res.set('Connection', 'close');
       throw new HttpError(401, 'unauthorized', 'authentication required: Authorization: Basic (user "default", the requirePass password) or Bearer <password>', undefined, {
         'WWW-Authenticate': 'Basic realm="irisdb", charset="UTF-8", Bearer realm="irisdb"',
       });
     }
+    auditHttpAuth(audit, req, DEFAULT_USER, 'success', authenticated);
     authenticated.add(req.socket);
     next();
   };

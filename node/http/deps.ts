@@ -10,6 +10,7 @@ import type { ChangeLogSource } from '../changes/feed.js';
 import type { HttpReadConsistency } from './consistency.js';
 import type { HttpTracing } from '../tracing/http-tracing.js';
 import type { AclStore } from '../acl/store.js';
+import type { AuditSink } from '../../common/audit/sink.js';
 
 export interface HttpDeps {
   keyspace: Keyspace;
@@ -35,6 +36,8 @@ export interface HttpDeps {
   consistency?: HttpReadConsistency;
   /** ACL users and rules (absent: requirePass alone, every key allowed, as in unit tests). */
   acl?: AclStore;
+  /** The audit log (authentications); absent: none. */
+  audit?: AuditSink;
   /** Mounted under /admin when present (the runtime's admin API). */
   admin?: express.Router;
 }

@@ -29,8 +29,8 @@ export interface BusServerAuth {
   readonly secret: string;
   /** This node's name (bound into the proofs). */
   readonly name: string;
-  /** A peer failed authentication (metrics). */
-  onRefused(): void;
+  /** A peer failed authentication (metrics, the audit log); remote is unknown for a refused TLS handshake. */
+  onRefused(remote: string | null, claimedName: string | null, reason: string): void;
 }
 
 /** Takes a connection whose first frame is neither Hello nor Probe (slot migration); false if it does not. */
@@ -46,7 +46,7 @@ export class BusServer {
   constructor(private readonly handlers: BusHandlers, private readonly logger: Logger, private readonly auth: BusServerAuth, tls?: TlsServerSetup) {
     this.server = tls === undefined
       ? net.createServer((socket) => this.accept(socket))
-      : createTlsServer({ ...tls, authClients: 'yes' }, { handshakeTimeout: FIRST_FRAME_TIMEOUT_MS }, (socket) => this.accept(socket), () => this.auth.onRefused());
+      : createTlsServer({ ...tls, authClients: 'yes' }, { handshakeTimeout: FIRST_FRAME_TIMEOUT_MS }, (socket) => this.accept(socket), (reason) => this.auth.onRefused(null, null, reason));
   }
 
   /**
@@ -136,7 +136,7 @@ export class BusServer {
 
   /** The generic refusal: says nothing about this node, its epoch or its shard. */
   private refuseAuth(bus: BusSocket, claimed: string | null, reason: string): void {
-    this.auth.onRefused();
+    this.auth.onRefused(bus.remote, claimed, reason);
     this.logger.warn('bus peer refused: authentication failed', { remote: bus.remote, claimedName: claimed ?? undefined, reason });
     bus.endWith(encodeJsonFrame(FrameType.AuthRefused, { message: AUTH_REFUSED_MESSAGE }), 'refused: authentication failed');
   }

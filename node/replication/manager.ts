@@ -155,11 +155,14 @@ export class ReplicationManager {
   // ---- lifecycle -------------------------------------------------------------
 
   /** Listens on the bus port; returns the port. */
-  async listen(port: number, host: string, tls?: TlsServerSetup): Promise<number> {
+  async listen(port: number, host: string, tls?: TlsServerSetup, onAuthRefused?: (remote: string | null, claimed: string | null, reason: string) => void): Promise<number> {
     this.bus = new BusServer(
       { onHello: (b, h) => this.sessions.onHello(b, h), onProbe: (b, p) => this.probe.answer(b, p) },
       this.logger,
-      { secret: this.config.adminToken, name: this.config.nodeName, onRefused: () => this.metrics.authRefusals.inc() },
+      { secret: this.config.adminToken, name: this.config.nodeName, onRefused: (remote, claimed, reason) => {
+        this.metrics.authRefusals.inc();
+        onAuthRefused?.(remote, claimed, reason);
+      } },
       tls,
     );
     const busPort = await this.bus.listen(port, host);

@@ -49,6 +49,8 @@ import { backupAdminRouter } from '../backup/admin-routes.js';
 import { createBackupMetrics } from '../backup/metrics.js';
 import { startLogArchiver } from '../backup/archive-wiring.js';
 import { shardOfNode } from '../../common/cluster-map.js';
+import { openNodeAudit } from '../audit/node-audit.js';
+import { auditAdminRequests } from '../audit/http-audit.js';
 import { openNodeKeyring, startNodeEncryption } from '../crypto/wiring.js';
 
 export interface NodeRuntime {
@@ -75,6 +77,8 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   // The RESP port clients are told about: the TLS one when plain RESP is off.
   const clientRespPort = plainRespEnabled(config) ? config.port : config.tlsPort;
   const metrics = createNodeMetrics();
+  // The audit log (docs/security.md) opens first: a file it cannot continue stops the node before it serves anything.
+  const audit = openNodeAudit(config, (name) => table.lookup(name), metrics.registry, logger, () => metrics.close());
   const engine = openEngine(
     {
       dataDir: config.dataDir,
@@ -140,7 +144,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     replication = new ReplicationManager(engine, config, logger, metrics.registry, {
       respHost: announceHost, respPort: config.announcePort || clientRespPort, busHost: announceHost, busPort: config.busPort,
     }, tracing === null ? null : replicationTracing(tracing, engine.commits));
-    busPort = await replication.listen(config.busPort, config.bind, config.tlsCluster && tlsSetup !== null ? tlsSetup : undefined);
+    busPort = await replication.listen(config.busPort, config.bind, config.tlsCluster && tlsSetup !== null ? tlsSetup : undefined, (remote, claimed, why) => audit.busRefused(remote, claimed, why));
   } catch (err) {
     engine.close();
     metrics.close();
@@ -230,7 +234,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
 
   // Every node of a cluster reads the same aclfile: an edit applies within aclfileCheckMs (docs/security.md).
   const stopAclWatch = config.aclfile !== '' && config.aclfileCheckMs > 0
-    ? watchAclFile(acl, config.aclfileCheckMs, logger, (names) => disconnectUsers(server, names))
+    ? watchAclFile(acl, config.aclfileCheckMs, logger, (names) => disconnectUsers(server, names), (r) => audit.aclfileReloaded(r))
     : () => {};
   // PUBLISH reaches every node of the cluster map, SPUBLISH the shard's members, over the authenticated bus.
   const pubsubCluster = attachPubSubToCluster({
@@ -260,7 +264,10 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       dispatcher.clientClosed(client);
       pubsub.removeSubscriber(client);
     },
-    onCommandDone: (client, argv, command, durationUs, reply) => server.commandDone(client, argv, command, durationUs, reply),
+    onCommandDone: (client, argv, command, durationUs, reply) => {
+      server.commandDone(client, argv, command, durationUs, reply);
+      audit.commandDone(client, argv, command, reply);
+    },
     logger,
     metrics,
     commandLabel: (name) => (table.lookup(name.toLowerCase()) ? name.toLowerCase() : 'unknown'),
@@ -311,6 +318,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   // One bearer-token check in front of every admin router.
   const adminRoutes = (token: string): express.Router => {
     const router = express.Router();
+    router.use(auditAdminRequests(audit.sink));
     router.use(adminAuth(token));
     router.use(adminRouter(replication, token));
     router.use(clusterAdminRouter(cluster, clusterMetrics));
@@ -340,6 +348,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     },
     changes: changeFeeds,
     acl,
+    audit: audit.sink,
     consistency: httpReadConsistency(replication, readConfirmer),
     admin: config.adminToken !== '' ? adminRoutes(config.adminToken) : undefined,
     tracing: nodeTracing === null ? undefined : new HttpTracing(nodeTracing),
@@ -402,6 +411,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
         await replication.close();
         engine.close();
         metrics.close();
+        audit.close();
         // Last: the spans of the drained requests go out before the process exits.
         await tracing?.shutdown().catch((err: unknown) => logger.warn('exporting the last spans failed', { err: String(err) }));
       })();

@@ -18,6 +18,7 @@ import { type ClusterSpec, DEFAULT_SPEC, SPEC_LIMITS, SpecError, validateSpec } 
 import type { FailoverStage } from '../core/state.js';
 import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
+import { type AuditCommand, auditCommand } from './run-audit.js';
 import { DEFAULT_BASE_PORT, DEFAULT_DIR, DEFAULT_TIMEOUT, type VerbDef, mainUsage, verbDef, verbUsage } from './usage.js';
 
 /** Where the controller is: an explicit URL, or the one a local cluster's directory records. */
@@ -63,6 +64,7 @@ export type Command =
   | WatchCommand
   | ImportCommand
   | ExportCommand
+  | AuditCommand
   | { readonly kind: 'request'; readonly source: ControlSource; readonly request: ControlRequest; readonly wait: WaitMode };
 
 type Values = Record<string, string | boolean | undefined>;
@@ -77,10 +79,10 @@ export function parseCommandLine(argv: readonly string[]): Command {
   if (first.startsWith('-')) throw new UsageError(`unknown flag ${first}: flags go after the verb`);
   let name = first;
   let rest = argv.slice(1);
-  if (first === 'local' || first === 'backup') {
+  if (first === 'local' || first === 'backup' || first === 'audit') {
     if (second === undefined || second.startsWith('-')) {
       if (second === '--help' || second === '-h') return { kind: 'help', text: mainUsage() };
-      throw new UsageError(first === 'local' ? '`irisctl local` needs a verb: up, down or status' : '`irisctl backup` needs a verb: create, list, describe or delete');
+      throw new UsageError(first === 'local' ? '`irisctl local` needs a verb: up, down or status' : first === 'audit' ? '`irisctl audit` needs a verb: verify' : '`irisctl backup` needs a verb: create, list, describe or delete');
     }
     name = `${first} ${second}`;
     rest = argv.slice(2);
@@ -152,6 +154,8 @@ function build(def: VerbDef, v: Values, positionals: readonly string[]): Command
       return importCommand(v, sourceOf(v, def.name));
     case 'export':
       return exportCommand(v, sourceOf(v, def.name));
+    case 'audit verify':
+      return auditCommand(v, positionals);
     case 'restart': {
       const node = positionals[0]!;
       if (!NODE_NAME.test(node)) throw new UsageError(`NODE must be a node name (got "${node}")`, def.name);

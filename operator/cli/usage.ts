@@ -153,6 +153,15 @@ export const VERBS: readonly VerbDef[] = [
     ],
   },
   {
+    name: 'audit verify', args: 'FILE', summary: "check an audit log's hash chain; names the first edited, removed or reordered record (exit 1)",
+    flags: [
+      { name: 'previous', type: 'string', value: 'FILE', help: 'the file FILE continues (the log before a rotation), checked first' },
+      { name: 'continues', type: 'boolean', help: "accept a FILE whose first record continues a chain not given (a rotated file on its own)" },
+      JSON_FLAG, HELP,
+    ],
+    notes: ['A local cluster keeps DIR/audit/<node>.log and DIR/audit/controller.log. See docs/security.md "Audit log".'],
+  },
+  {
     name: 'restart', args: 'NODE', summary: 'restart one node gracefully (a primary first hands over to a replica)',
     flags: [...TARGET, ...WAIT, HELP], notes: ['NODE is a node name as `irisctl status` shows it (iris-shard-0-1).'],
   },

@@ -30,6 +30,8 @@ import { SPEC_LIMITS, SpecError } from '../core/spec.js';
 import { BEARER_CHALLENGE, bearerMatches, checkControlToken } from './auth.js';
 import { prometheusTargets } from './prometheus-targets.js';
 import { ControlError, type ControlTarget, type RequestAccepted, type ScaleRequest } from './types.js';
+import type { AuditSink } from '../../common/audit/sink.js';
+import { auditControlRequests } from '../audit/control-audit.js';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -53,11 +55,13 @@ const bad = (message: string): ApiError => new ApiError(400, 'bad_request', mess
  * metrics: served as GET /metrics (Prometheus text), with the token like every other route, beside
  * GET /prometheus/targets (the nodes to scrape, for Prometheus's http_sd_configs).
  */
-export function controlApiApp(target: ControlTarget, logger: Logger, token: string, publicRoutes?: express.Router, metrics?: Registry, authedRoutes?: express.Router): express.Express {
+export function controlApiApp(target: ControlTarget, logger: Logger, token: string, publicRoutes?: express.Router, metrics?: Registry, authedRoutes?: express.Router, audit?: AuditSink): express.Express {
   checkControlToken(token);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // The audit log (docs/security.md): refused tokens and every changing request, with its outcome.
+  if (audit !== undefined) app.use(auditControlRequests(audit));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     // The dashboard's own page (same origin: served here, so on a loopback Host) may send its actions, with the token like irisctl.
@@ -150,8 +154,8 @@ export interface ListeningControlApi {
  * Serves the control API on `host` (a loopback address: it is for irisctl on
  * this machine), `port` (0: any free port), requiring `token` (Bearer).
  */
-export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger, publicRoutes?: express.Router, metrics?: Registry, authedRoutes?: express.Router): Promise<ListeningControlApi> {
-  const listener = await listenOnLoopback(controlApiApp(target, logger, addr.token, publicRoutes, metrics, authedRoutes), addr, 'the control API');
+export async function listenControlApi(target: ControlTarget, addr: { host: string; port: number; token: string }, logger: Logger, publicRoutes?: express.Router, metrics?: Registry, authedRoutes?: express.Router, audit?: AuditSink): Promise<ListeningControlApi> {
+  const listener = await listenOnLoopback(controlApiApp(target, logger, addr.token, publicRoutes, metrics, authedRoutes, audit), addr, 'the control API');
   return { url: listener.origin, close: listener.close };
 }
 

@@ -15,6 +15,7 @@ import { checkBasePort, checkNodeName, clusterPaths, lowestFreeIndex, nodeDataDi
 import { LOCAL_STATE_VERSION, LocalStateFile, readLocalState, type LocalNodeRecord, type LocalState } from './local-state.js';
 import { isAlive } from '../../common/process-alive.js';
 import { localTlsNodeArgs, type LocalTlsFiles } from './tls-files.js';
+import { localAuditFile } from '../audit/controller-audit.js';
 import { DEFAULT_RESTART_POLICY, findNodeProcesses, isNodeCommand, NodeProcess, readCmdline, type RestartPolicy } from './node-process.js';
 
 export interface ProcessPlatformOptions {
@@ -228,6 +229,7 @@ export class ProcessPlatform implements Platform {
       '--data-dir', dataDir,
       // A cluster member: no keys served and not ready until this controller pushes the map (issue #13).
       '--cluster-enabled', 'yes',
+      '--audit-log-file', localAuditFile(this.paths.dir, name),
       ...(this.opts.nodeArgs ?? []),
     ];
     // The token goes in the environment, not argv: /proc/<pid>/cmdline is world-readable, environ is not.

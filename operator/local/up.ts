@@ -36,6 +36,8 @@ import { createTracing } from '../../common/tracing/provider.js';
 import { tracingSettingsFromEnv } from '../../common/tracing/settings.js';
 import { IRISDB_VERSION } from '../../common/version.js';
 import type { S3Options } from '../../common/backup/destination-url.js';
+import { openControllerAudit } from '../audit/controller-audit.js';
+import type { AuditFileLog } from '../../common/audit/file-log.js';
 
 export interface LocalUpOptions {
   readonly dir: string;
@@ -146,6 +148,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   await platform.start();
   let controller: Controller;
   let api: ListeningControlApi;
+  let audit: AuditFileLog | undefined;
   try {
     // Tracing (docs/tracing.md): the nodes inherit the same OTEL_* variables.
     const traced = tracingSettingsFromEnv(process.env, 'irisdb-controller');
@@ -155,8 +158,10 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     // The controller's gauges at GET /metrics (token-protected) so a Prometheus can watch a local cluster too.
     const metrics = new Registry();
     createControllerMetrics(metrics).watch(controller, '');
-    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger, dashboard, metrics, backupRoutes(controller));
+    audit = openControllerAudit(paths.dir, metrics, logger);
+    api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger, dashboard, metrics, backupRoutes(controller), audit);
   } catch (err) {
+    audit?.close();
     await platform.stopAll();
     throw err;
   }
@@ -178,6 +183,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
       say('stopping: controller first, then every node (the data stays)');
       await controller.stop();
       await api.close();
+      audit?.close();
       await platform.stopAll();
       await stateFile.recordController(null, basePort);
       say(`stopped; \`npm start\` (or \`irisctl local up --dir ${opts.dir}\`) resumes this cluster`);
