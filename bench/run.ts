@@ -174,6 +174,7 @@ async function main(): Promise<void> {
     if (failoverRuns > 0) printFailover(await failoverBench(failoverRuns, failoverDurability));
     if (keys > 0) printRescale(await rescaleBench(keys));
   }
+  if (only === '' || only === 'failover-vs-redis') await (await import('./failover-vs-redis-report.js')).runFailoverVsRedis(failoverRuns);
   if (only === '' || only === 'backup') {
     printBackup(await backupBench(keys));
   }

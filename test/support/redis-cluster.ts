@@ -15,17 +15,20 @@ export interface RunningRedisCluster {
   /** The masters' ports, once the cluster is up. */
   masterPorts(): Promise<number[]>;
   client(opts?: { autoPipeline?: boolean }): Cluster;
+  /** Starts node `index` again on its port and directory (after a kill -9: it rejoins with its nodes.conf and AOF). */
+  restart(index: number): Promise<RunningRedis>;
   stop(): Promise<void>;
 }
 
 export async function startRedisCluster(masters = 3, replicasPerMaster = 1, extraArgs: string[] = []): Promise<RunningRedisCluster> {
   const nodes: RunningRedis[] = [];
+  const nodeArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000', ...extraArgs];
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.stop()));
   };
   try {
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
-      nodes.push(await startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000', ...extraArgs]));
+      nodes.push(await startRedis(nodeArgs));
     }
     const r = await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], { timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stdout}\n${r.stderr}`);
@@ -59,6 +62,12 @@ export async function startRedisCluster(masters = 3, replicasPerMaster = 1, extr
       const c = new Cluster([{ host: '127.0.0.1', port: nodes[0]!.port }], { enableAutoPipelining: opts.autoPipeline ?? true });
       c.on('error', () => {});
       return c;
+    },
+    async restart(index) {
+      const old = nodes[index]!;
+      await old.stop();
+      nodes[index] = await startRedis(nodeArgs, { port: old.port, dir: old.dir });
+      return nodes[index]!;
     },
     stop,
   };

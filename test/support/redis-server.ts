@@ -12,9 +12,10 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(extraArgs: string[] = []): Promise<RunningRedis> {
-  const port = await freePort();
-  const dir = await makeTempDir('irisdb-redis-');
+/** `at` restarts a server on its old port and directory (its data and nodes.conf), e.g. after a kill -9. */
+export async function startRedis(extraArgs: string[] = [], at?: { port: number; dir: string }): Promise<RunningRedis> {
+  const port = at?.port ?? (await freePort());
+  const dir = at?.dir ?? (await makeTempDir('irisdb-redis-'));
   const child = spawn('redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning', ...extraArgs,
