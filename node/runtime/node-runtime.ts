@@ -260,6 +260,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     config,
     commits: engine.commits,
     execute: server.execute,
+    defaultOpen: () => acl.defaultOpen(),
     onClientClosed: (client) => {
       dispatcher.clientClosed(client);
       pubsub.removeSubscriber(client);

@@ -36,6 +36,8 @@ export interface ConnectionHost {
   /** An HTTP request arrived on the RESP port: log it (rate-limited); the connection closes itself. */
   crossProtocolAttempt(conn: Connection, command: string): void;
   closed(conn: Connection): void;
+  /** A new connection starts authenticated as "default" (on and nopass); absent: when requirePass is empty. */
+  defaultOpen?(): boolean;
 }
 
 /** After we end our side, how long a peer may keep the socket open before it is destroyed. */
@@ -119,7 +121,8 @@ export class Connection implements ClientState {
     const cfg = host.config;
     this.addr = formatAddress(socket.remoteAddress, socket.remotePort);
     this.laddr = formatAddress(socket.localAddress, socket.localPort);
-    this.authenticated = cfg.requirePass === '';
+    // Not requirePass alone: an aclfile can give "default" a password (Kubernetes spec.auth does).
+    this.authenticated = host.defaultOpen?.() ?? cfg.requirePass === '';
     this.unauthenticatedSince = this.authenticated ? 0 : host.now();
     this.parser = new RequestParser({ maxBulkBytes: cfg.maxBulkBytes, maxArgs: cfg.maxArgs, maxInlineBytes: cfg.maxInlineBytes });
     socket.setNoDelay(true);

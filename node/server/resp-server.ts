@@ -33,6 +33,8 @@ export interface RespServerOptions {
   commandLabel(name: string): string;
   /** Command spans (docs/tracing.md); null or absent: tracing off, no span objects at all. */
   tracing?: NodeTracing | null;
+  /** Whether the ACL "default" user is on with nopass (an aclfile may give it a password without requirePass); absent: requirePass decides. */
+  defaultOpen?(): boolean;
 }
 
 const RESP_SOCKET_OPTIONS = { allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 300_000 };
@@ -171,9 +173,14 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     { client: conn.id, addr: conn.addr, command: command.slice(0, 16) });
   }
 
-  /** With requirePass, how long a connection may stay unauthenticated (0: no limit). */
+  /** A new connection is authenticated as "default" (Redis: the default user is on and nopass). */
+  defaultOpen(): boolean {
+    return this.opts.defaultOpen?.() ?? this.config.requirePass === '';
+  }
+
+  /** With a password on "default", how long a connection may stay unauthenticated (0: no limit). */
   private authTimeoutMs(): number {
-    return this.config.requirePass === '' ? 0 : this.config.authTimeoutMs;
+    return this.defaultOpen() ? 0 : this.config.authTimeoutMs;
   }
 
   closed(conn: Connection): void {
