@@ -15,7 +15,7 @@ import { imageRepository, resolveCommand, type ImageEntry } from './images.js';
 import type { IpPool } from './ip-pool.js';
 import type { ContainerProcessSpec, Mount } from './process.js';
 import { buildPodStatus, type WireCondition } from './status.js';
-import { setUpVolumes, VolumeNotReady } from './volumes.js';
+import { refreshVolumes, setUpVolumes, VolumeNotReady } from './volumes.js';
 import { KubeApiError } from '../../../../operator/kube/errors.js';
 import type { KubeClient } from '../../../../operator/kube/client.js';
 import { coreResource } from '../objects.js';
@@ -37,6 +37,9 @@ export interface KubeletContext {
 
 type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
+/** How often Secret and ConfigMap volumes are compared with their objects (the real kubelet: its sync period, about a minute). */
+const VOLUME_REFRESH_MS = 1000;
+
 export class PodWorker {
   private pod: V1Pod;
   readonly uid: string;
@@ -53,6 +56,7 @@ export class PodWorker {
   private statusDirty = false;
   private statusWriting: Promise<void> | undefined;
   private waitingMessage: { reason: string; message: string } | undefined;
+  private volumeRefresh: NodeJS.Timeout | undefined;
 
   constructor(private readonly k: KubeletContext, pod: V1Pod, private readonly onDone: (w: PodWorker) => void) {
     this.pod = pod;
@@ -102,6 +106,7 @@ export class PodWorker {
       this.markDirty();
       await this.setUpVolumes();
       if (this.terminating !== undefined) return;
+      this.refreshVolumesPeriodically();
       for (const c of this.initContainers) {
         const code = await c.run();
         if (this.terminating !== undefined) return;
@@ -309,7 +314,21 @@ export class PodWorker {
     return this.terminate();
   }
 
+  /** As the kubelet's sync loop (about a minute there; faster here): Secret and ConfigMap volumes follow their objects. */
+  private refreshVolumesPeriodically(): void {
+    let busy = false;
+    this.volumeRefresh = setInterval(() => {
+      if (busy || this.terminating !== undefined) return;
+      busy = true;
+      refreshVolumes({ rest: this.k.rest, pod: this.pod, podDir: this.dir, podIP: this.podIP!, hostIP: this.k.hostIP })
+        .catch((err: unknown) => this.k.log(`pod ${this.name}: volume refresh failed`, err))
+        .finally(() => { busy = false; });
+    }, VOLUME_REFRESH_MS);
+    this.volumeRefresh.unref();
+  }
+
   private finish(): void {
+    clearInterval(this.volumeRefresh);
     this.gone = true;
     if (this.podIP !== undefined) this.k.ipPool.release(this.podIP);
     this.onDone(this);

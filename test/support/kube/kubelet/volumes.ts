@@ -30,13 +30,49 @@ interface DataObject extends KubeObject {
   binaryData?: Record<string, string>;
 }
 
+/**
+ * The real kubelet's AtomicWriter layout: the files in a fresh "..<stamp>"
+ * directory, "..data" a symlink to it swapped by rename, and each top-level
+ * name a symlink through "..data" — so a reader sees the old set or the new
+ * one, never a mix, and a changed file is a new inode.
+ */
 async function writeFiles(dir: string, files: Map<string, Buffer | string>, mode: number | undefined): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
+  const stamp = `..${Date.now()}_${Math.random().toString(36).slice(2, 8)}`;
+  const payload = path.join(dir, stamp);
   for (const [rel, content] of files) {
-    const target = path.join(dir, rel);
-    if (!target.startsWith(dir + path.sep)) throw new Error(`volume item path ${rel} escapes the volume`);
+    const target = path.join(payload, rel);
+    if (!target.startsWith(payload + path.sep)) throw new Error(`volume item path ${rel} escapes the volume`);
     await fs.mkdir(path.dirname(target), { recursive: true });
     await fs.writeFile(target, content, { mode: mode ?? 0o644 });
+  }
+  const old = await fs.readlink(path.join(dir, '..data')).catch(() => null);
+  await fs.rm(path.join(dir, '..data_tmp'), { force: true });
+  await fs.symlink(stamp, path.join(dir, '..data_tmp'));
+  await fs.rename(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+  const top = new Set([...files.keys()].map((rel) => rel.split('/')[0]!));
+  for (const name of top) await fs.symlink(path.join('..data', name), path.join(dir, name)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  for (const entry of await fs.readdir(dir)) {
+    if (!entry.startsWith('..') && !top.has(entry)) await fs.rm(path.join(dir, entry), { force: true });
+  }
+  if (old !== null && old !== stamp) await fs.rm(path.join(dir, old), { recursive: true, force: true });
+}
+
+/** The files under the volume's current "..data" equal `files`. */
+async function sameFiles(dir: string, files: Map<string, Buffer | string>): Promise<boolean> {
+  const data = path.join(dir, '..data');
+  const count = async (d: string): Promise<number> => {
+    let n = 0;
+    for (const e of await fs.readdir(d, { withFileTypes: true })) n += e.isDirectory() ? await count(path.join(d, e.name)) : 1;
+    return n;
+  };
+  try {
+    for (const [rel, content] of files) if (!(await fs.readFile(path.join(data, rel))).equals(Buffer.from(content))) return false;
+    return (await count(data)) === files.size;
+  } catch {
+    return false;
   }
 }
 
@@ -148,6 +184,35 @@ async function setUp(ctx: VolumeContext, v: V1Volume): Promise<string> {
     throw new VolumeNotReady(`volume ${v.name}: this volume type is not supported by the test kubelet`);
   }
   return dir;
+}
+
+/**
+ * The kubelet's periodic sync of Secret and ConfigMap volumes: a changed
+ * object is written again (atomically, as above) into the running pod's
+ * volume; a missing one leaves the files as they are. Returns how many
+ * volumes changed.
+ */
+export async function refreshVolumes(ctx: VolumeContext): Promise<number> {
+  let changed = 0;
+  for (const v of ctx.pod.spec?.volumes ?? []) {
+    const source = v.secret !== undefined
+      ? { kind: 'secrets' as const, name: v.secret.secretName ?? '', items: v.secret.items, mode: v.secret.defaultMode ?? 0o644 }
+      : v.configMap !== undefined ? { kind: 'configmaps' as const, name: v.configMap.name ?? '', items: v.configMap.items, mode: v.configMap.defaultMode } : null;
+    if (source === null) continue;
+    const dir = path.join(ctx.podDir, 'volumes', v.name);
+    const data = await objectData(ctx, source.kind, source.name, true);
+    if (data === undefined) continue;
+    let files: Map<string, Buffer | string>;
+    try {
+      files = pickItems(data, source.items, `${source.kind} ${source.name}`, false);
+    } catch {
+      continue;
+    }
+    if (await sameFiles(dir, files)) continue;
+    await writeFiles(dir, files, source.mode);
+    changed++;
+  }
+  return changed;
 }
 
 /** Sets up every volume of the pod; returns volume name → host directory. */
