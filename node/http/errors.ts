@@ -4,6 +4,7 @@
  * it (and express/body-parser errors) into that JSON.
  */
 import type { Response } from 'express';
+import { EncryptionAtRestError } from '../crypto/errors.js';
 
 export const ERROR_CODES = [
   'bad_request',
@@ -73,6 +74,8 @@ interface BodyParserError {
  */
 export function toHttpError(err: unknown): HttpError | null {
   if (err instanceof HttpError) return err;
+  // A value this node cannot decrypt: the client learns which key id is missing (never the value).
+  if (err instanceof EncryptionAtRestError) return new HttpError(500, 'internal', err.message, { keyId: err.keyId });
   if (typeof err !== 'object' || err === null) return null;
   const e = err as BodyParserError;
   const msg = typeof e.message === 'string' ? e.message : 'bad request';

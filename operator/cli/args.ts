@@ -5,6 +5,7 @@
  */
 import { parseNetnsPlacement, type NodePlacement } from '../local/netns-placement.js';
 import { type WatchCommand, watchCommand } from './watch-args.js';
+import { type ReencryptCommand, reencryptCommand } from './run-reencrypt-args.js';
 import { parseArgs } from 'node:util';
 import { type BackupAction, type BackupCommand, backupCommand } from './run-backup-args.js';
 import { MAX_BACKUP_KEEP, parseCron } from '../core/backup-schedule.js';
@@ -56,6 +57,8 @@ export type Command =
       readonly tls?: boolean;
       /** --aclfile FILE: ACL users for every node (copied to DIR/users.acl). */
       readonly aclfile?: string;
+      /** --encryption-key-file FILE: encryption at rest on every node (path recorded in DIR/encryption.json). */
+      readonly encryptionKeyFile?: string;
     }
   | { readonly kind: 'local-down'; readonly dir: string }
   | { readonly kind: 'status'; readonly source: ControlSource; readonly json: boolean; readonly watch: boolean }
@@ -64,6 +67,7 @@ export type Command =
   | WatchCommand
   | ImportCommand
   | ExportCommand
+  | ReencryptCommand
   | AuditCommand
   | { readonly kind: 'request'; readonly source: ControlSource; readonly request: ControlRequest; readonly wait: WaitMode };
 
@@ -154,6 +158,8 @@ function build(def: VerbDef, v: Values, positionals: readonly string[]): Command
       return importCommand(v, sourceOf(v, def.name));
     case 'export':
       return exportCommand(v, sourceOf(v, def.name));
+    case 're-encrypt':
+      return reencryptCommand(v, sourceOf(v, def.name));
     case 'audit verify':
       return auditCommand(v, positionals);
     case 'restart': {
@@ -211,6 +217,7 @@ function localUp(v: Values): Command {
   const restore = from === undefined ? undefined : { from, ...(backupId !== undefined ? { backupId } : {}), ...(Object.keys(s3).length > 0 ? { s3 } : {}), ...(pointInTime !== undefined ? { pointInTime } : {}) };
   const archiveDestination = str(v, 'archive-destination');
   const aclfile = str(v, 'aclfile');
+  const encryptionKeyFile = str(v, 'encryption-key-file');
   const cron = str(v, 'backup-schedule');
   const scheduleDest = str(v, 'backup-destination');
   if ((cron === undefined) !== (scheduleDest === undefined)) throw new UsageError('--backup-schedule and --backup-destination go together', verb);
@@ -231,6 +238,7 @@ function localUp(v: Values): Command {
     ...(cron !== undefined ? { backupSchedule: { cron, destination: scheduleDest!, keep: keep ?? DEFAULT_BACKUP_KEEP } } : {}),
     ...(v.tls === true ? { tls: true } : {}),
     ...(aclfile !== undefined ? { aclfile } : {}),
+    ...(encryptionKeyFile !== undefined ? { encryptionKeyFile } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { runBackup } from './run-backup.js';
 import { runWatch } from './run-watch.js';
 import { runImport } from './run-import.js';
 import { runExport } from './run-export.js';
+import { runReencrypt } from './run-reencrypt.js';
 import { runAudit } from './run-audit.js';
 import { runKubeCommandLine } from './kube-run.js';
 
@@ -56,6 +57,8 @@ async function main(argv: readonly string[]): Promise<number> {
         return await runImport(cmd, io);
       case 'export':
         return await runExport(cmd, io);
+      case 're-encrypt':
+        return await runReencrypt(cmd, io);
       case 'audit':
         return await runAudit(cmd, io);
     }

@@ -33,6 +33,7 @@ export async function runLocalUp(cmd: LocalUpCommand, io: CliIo, out: NodeJS.Wri
     ...(cmd.backupSchedule !== undefined ? { backupSchedule: cmd.backupSchedule } : {}),
     ...(cmd.tls === true ? { tls: true } : {}),
     ...(cmd.aclfile !== undefined ? { aclfile: cmd.aclfile } : {}),
+    ...(cmd.encryptionKeyFile !== undefined ? { encryptionKeyFile: cmd.encryptionKeyFile } : {}),
   })).finally(() => io.signal.removeEventListener('abort', early));
   let asked = false;
   // A failed stop() ends the wait too: `done` may never resolve then.

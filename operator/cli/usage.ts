@@ -68,6 +68,7 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'backup-destination', type: 'string', value: 'URL', help: 'where scheduled backups go (file:///path or s3://bucket/prefix; credentials from AWS_*)' },
       { name: 'backup-keep', type: 'string', value: 'N', help: 'scheduled backups kept; older ones are deleted with their objects (default 7)' },
       { name: 'aclfile', type: 'string', value: 'FILE', help: 'ACL users (Redis aclfile format) for every node: copied to DIR/users.acl (0600), which every node reads and reloads when it changes; a cluster started so keeps it' },
+      { name: 'encryption-key-file', type: 'string', value: 'FILE', help: 'encryption at rest: the keyring (lines "<key-id> <base64 32-byte key>", the last one active) every node reads and reloads when it changes; its path is recorded so a resumed cluster keeps it (docs/security.md)' },
       { name: 'tls', type: 'boolean', help: 'serve RESP over TLS only: a CA and node certificate are made under DIR/tls (clients use --tls --cacert DIR/tls/ca.crt); a cluster started so stays on TLS' },
       { name: 'test-netns-placement', type: 'string', value: 'JSON', help: 'tests only: run node k inside Linux network namespace netns binding host, from a JSON array [{"netns","host"},…] (partition tests); never use it otherwise' },
       { name: 'test-hold-failover-stage', type: 'string', value: 'STAGE', help: 'tests only: stop every change of primary before STAGE (fence, restrict, catchup, promote, publish), to kill the controller there; never use it otherwise' },
@@ -143,6 +144,15 @@ export const VERBS: readonly VerbDef[] = [
       'An interrupted import resumes where it stopped when run again with the same --from. Keys of other types are counted by type, not copied.',
       'With --follow, Ctrl-C is the cut-over: irisctl applies what the source still has, then exits (Ctrl-C again leaves at once). See docs/migrating-from-redis.md.',
     ],
+  },
+  {
+    name: 're-encrypt', args: '', summary: 'every node re-encrypts its stored values and replication log with the active encryption key, in the background',
+    flags: [
+      { name: 'wait', type: 'boolean', help: 'follow every node until it is done (progress on stderr)' },
+      { name: 'timeout', type: 'string', value: 'DURATION', help: 'with --wait: give up following after this long (default 1h); the nodes go on' },
+      JSON_FLAG, ...TARGET, HELP,
+    ],
+    notes: ['Run it after adding a new last line (the new active key) to the keyring file; once every node is done, the older keys can be removed (docs/security.md "Key rotation").'],
   },
   {
     name: 'export', args: '', summary: 'write every key with its expiry to an RDB file (loadable by redis-server) or JSON lines',

@@ -29,6 +29,7 @@ import { isAlive } from '../../common/process-alive.js';
 import { ProcessPlatform } from './process-platform.js';
 import { restoreLocalCluster } from './restore.js';
 import { settleArchiveDestination } from './archive-setting.js';
+import { settleEncryptionKeyFile } from './encryption-setting.js';
 import { ensureLocalTls, localTlsExists } from './tls-files.js';
 import { prepareLocalAclfile } from './acl-file.js';
 import { backupRoutes } from '../control-api/backup-routes.js';
@@ -66,6 +67,8 @@ export interface LocalUpOptions {
   readonly tls?: boolean;
   /** ACL users for every node: copied to DIR/users.acl, which the nodes read (kept while it exists). */
   readonly aclfile?: string;
+  /** Encryption at rest: the keyring file every node reads (its path recorded in DIR/encryption.json). */
+  readonly encryptionKeyFile?: string;
 }
 
 export interface RunningLocalCluster {
@@ -138,10 +141,11 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   // A cluster started with --tls stays on TLS when resumed without it: its clients trust DIR/tls/ca.crt.
   const tls = opts.tls === true || localTlsExists(paths.dir) ? await ensureLocalTls(paths.dir, ['127.0.0.1', 'localhost']) : undefined;
   const aclfile = await prepareLocalAclfile(paths.dir, opts.aclfile);
+  const keyFile = await settleEncryptionKeyFile(paths.dir, opts.encryptionKeyFile);
   const platform = new ProcessPlatform({
     dir: paths.dir, basePort, token, nodeMain: NODE_MAIN, logger, stateFile,
     nodeArgs: ['--min-sync-replicas', String(spec.minSyncReplicas), ...(archiveDestination !== null ? ['--archive-destination', archiveDestination] : []),
-      ...(aclfile !== undefined ? ['--aclfile', aclfile] : [])],
+      ...(aclfile !== undefined ? ['--aclfile', aclfile] : []), ...(keyFile !== undefined ? ['--encryption-key-file', keyFile] : [])],
     ...(tls !== undefined ? { tls } : {}),
     ...(opts.netnsPlacement !== undefined ? { placement: placementFunction(opts.netnsPlacement) } : {}),
   });
