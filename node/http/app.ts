@@ -7,6 +7,7 @@
 import { eventualRead } from './consistency.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { batchRoutes } from './batch-routes.js';
+import { importRoutes } from './import-routes.js';
 import { changesRoutes } from './changes-routes.js';
 import { browserGuard } from './browser-guard.js';
 import { type AuthenticatedSockets, clientAuth } from './client-auth.js';
@@ -105,6 +106,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   const routes: RouteDef[] = [
     ...kvRoutes(routeDeps),
     ...batchRoutes(routeDeps, schemas),
+    ...importRoutes(routeDeps),
     ...scanRoutes(routeDeps),
     ...changesRoutes(routeDeps),
     ...healthRoutes(routeDeps),

@@ -35,6 +35,12 @@ export async function routeKeys(router: KeyRouter | undefined, keys: readonly Bu
       throw new HttpError(400, 'cross_slot', 'keys in one request must hash to the same slot (use a {hash tag}): a batch is atomic only within one slot, so one spanning slots is refused, not split', { slots: [slot, s] });
     }
   }
+  await routeSlot(router, slot, write, readonly);
+}
+
+/** Resolves when this node serves `slot` (after a fence lifts); throws 421 moved or 503 cluster_down otherwise. */
+export async function routeSlot(router: KeyRouter | undefined, slot: number, write: boolean, readonly = false): Promise<void> {
+  if (router === undefined || !router.clustered()) return;
   for (let i = 0; i < MAX_REROUTES; i++) {
     const r = router.route(slot, write, readonly && !write);
     if (r.kind === 'serve') return;

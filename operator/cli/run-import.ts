@@ -13,7 +13,8 @@ import { ProgressLine } from '../import/progress.js';
 import { addBatch, copyNode } from '../import/scan-copy.js';
 import { connectSource, sourceOptions, type SourceNode } from '../import/source.js';
 import { redactedUrl } from '../import/source-url.js';
-import { connectTarget } from '../import/target.js';
+import { connectSeeds, targetNodes } from '../import/target.js';
+import { BulkWriter, ImportAuthError } from '../import/bulk-writer.js';
 import { Reservoir, readFrom, verifySample } from '../import/verify.js';
 import { runFollow } from '../import/follow.js';
 import { CliError } from './errors.js';
@@ -43,7 +44,8 @@ export async function runImport(cmd: ImportCommand, io: CliIo): Promise<number> 
     if (found.source !== shown) throw new CliError(`${checkpoints.file} holds an unfinished import from ${found.source}: finish it (import --from that source) or start over with --restart`);
     resume = found;
   }
-  const target = await connectTarget(cmd.target);
+  const nodes = await targetNodes(cmd.target);
+  const target = await connectSeeds(nodes.primaries);
   let source: { nodes: SourceNode[]; cluster: boolean };
   try {
     source = await connectSource(cmd.from, shown);
@@ -52,7 +54,7 @@ export async function runImport(cmd: ImportCommand, io: CliIo): Promise<number> 
     throw err;
   }
   try {
-    return await copy(cmd, io, shown, checkpoints, resume, source, target);
+    return await copy(cmd, io, shown, checkpoints, resume, source, target, new BulkWriter(target, nodes.httpByAddress));
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(`import from ${shown} failed: ${oneLine((err as Error).message)} (run the same command again to resume)`);
@@ -64,7 +66,7 @@ export async function runImport(cmd: ImportCommand, io: CliIo): Promise<number> 
 
 async function copy(
   cmd: ImportCommand, io: CliIo, shown: string, checkpoints: CheckpointFile, resume: ImportCheckpoint | null,
-  source: { nodes: SourceNode[]; cluster: boolean }, target: Cluster,
+  source: { nodes: SourceNode[]; cluster: boolean }, target: Cluster, writer: BulkWriter,
 ): Promise<number> {
   const counts: ImportCounts = resume !== null ? structuredClone(resume.counts) : emptyCounts();
   const nodes: ImportCheckpoint['nodes'] = {};
@@ -97,6 +99,7 @@ async function copy(
 
   const results = await Promise.all(source.nodes.map((n) => nodes[n.address]!.done ? Promise.resolve(true) : copyNode(n.redis, target, nodes[n.address]!.cursor, {
     batch: cmd.batch, inFlight: IN_FLIGHT, signal: io.signal,
+    write: (b) => writer.write(b.strings),
     onWritten: async (b, cursor, done) => {
       addBatch(counts, b);
       for (const s of b.strings) sample.offer(s.key);
@@ -105,6 +108,7 @@ async function copy(
       draw();
     },
   }).catch((err: Error) => {
+    if (err instanceof ImportAuthError) throw new CliError(err.message);
     throw new CliError(`copying from ${n.address} failed: ${oneLine(err.message)} (run the same command again to resume)`);
   })));
   await save();
@@ -126,7 +130,7 @@ async function copy(
     }
   }
   await checkpoints.remove();
-  io.stdout.write(cmd.json ? JSON.stringify({ source: shown, seconds, ...counts, verify }) + '\n' : importReport(counts, seconds, verify));
+  io.stdout.write(cmd.json ? JSON.stringify({ source: shown, seconds, ...counts, writes: writer.counts, verify }) + '\n' : importReport(counts, seconds, verify));
   return verify !== null && verify.mismatches.length > 0 ? 1 : 0;
 }
 

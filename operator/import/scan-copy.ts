@@ -72,6 +72,8 @@ export interface CopyNodeOptions {
   /** Batches being written at once (their writes overlap; SCAN itself is sequential). */
   readonly inFlight: number;
   readonly signal: AbortSignal;
+  /** Writes a batch's strings to IrisDB; resolves once every one is acknowledged (default: SETs through the Cluster client). */
+  readonly write?: (b: ScanBatch) => Promise<void>;
   /** After each batch is written, in SCAN order: its counts are in, `cursor` is the next one ('0' with done). */
   readonly onWritten: (b: ScanBatch, cursor: string, done: boolean) => Promise<void>;
 }
@@ -92,7 +94,7 @@ export async function copyNode(source: Redis, target: Cluster, cursor: string, o
         const batch = await readBatch(source, cursor, opts.batch);
         cursor = batch.next;
         scanDone = batch.next === '0';
-        const written = writeBatch(target, batch);
+        const written = opts.write !== undefined ? opts.write(batch) : writeBatch(target, batch);
         written.catch(() => {}); // awaited in order below
         inFlight.push({ batch, written });
       }

@@ -9,19 +9,32 @@ import { controlClient } from '../cli/endpoint.js';
 import type { ControlSource } from '../cli/args.js';
 import { CliError } from '../cli/errors.js';
 
-export async function primaryAddresses(source: ControlSource): Promise<{ host: string; port: number }[]> {
+export interface TargetNodes {
+  /** Every shard's primary (RESP), the client's seeds. */
+  readonly primaries: { host: string; port: number }[];
+  /** Every node's HTTP API by its RESP address ("host:port"), for the bulk import route. */
+  readonly httpByAddress: Map<string, string>;
+}
+
+export async function targetNodes(source: ControlSource): Promise<TargetNodes> {
   const status = await (await controlClient(source)).status();
-  const out: { host: string; port: number }[] = [];
+  const primaries: { host: string; port: number }[] = [];
+  const httpByAddress = new Map<string, string>();
   for (const s of status.shards) {
     const p = s.nodes.find((n) => n.name === s.primary);
-    if (p !== undefined && p.host !== null && p.port !== null) out.push({ host: p.host, port: p.port });
+    if (p !== undefined && p.host !== null && p.port !== null) primaries.push({ host: p.host, port: p.port });
+    for (const n of s.nodes) if (n.host !== null && n.port !== null && n.httpUrl !== null) httpByAddress.set(`${n.host}:${n.port}`, n.httpUrl);
   }
-  if (out.length === 0) throw new CliError('the cluster has no primary with an address: is it Ready? (`irisctl status`)');
-  return out;
+  if (primaries.length === 0) throw new CliError('the cluster has no primary with an address: is it Ready? (`irisctl status`)');
+  return { primaries, httpByAddress };
 }
 
 export async function connectTarget(source: ControlSource): Promise<Cluster> {
-  const seeds = await primaryAddresses(source);
+  return connectSeeds((await targetNodes(source)).primaries);
+}
+
+/** An ioredis Cluster client seeded with `seeds`, connected (one PING answered). */
+export async function connectSeeds(seeds: { host: string; port: number }[]): Promise<Cluster> {
   const c = new Cluster(seeds, {
     enableAutoPipelining: true,
     maxRedirections: 64,

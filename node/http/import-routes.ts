@@ -1,0 +1,103 @@
+/**
+ * PUT /v1/kv:import (issue #19): a bulk load of string rows for
+ * `irisctl import`. The body is the migration's row encoding
+ * (node/replication/row-codec.ts: [u32 count] then per row [u32 keyLen][key]
+ * [u8 flags = 0][f64 ttlMs | -1][f64 version = 0][u32 valueLen][value]),
+ * where the expiry field carries a TTL in milliseconds relative to this
+ * node's clock (as SET ... PX), so the importer's clock does not matter.
+ *
+ * Every key must be served by this node (any slots: they are all in one
+ * transaction here); the rows are applied with the keyspace's set (logged
+ * and replicated like a SET), all in one group-commit turn, and the 200 is
+ * sent only once the turn is durable here and acknowledged by
+ * minSyncReplicas replicas. Nothing is applied on any error: a key this
+ * node does not serve is a 421 for the whole request, and the importer
+ * falls back to ordinary SETs. ACL: each row is checked as SET key value.
+ */
+import express, { type Request, type Response } from 'express';
+import { keySlot } from '../../common/slot.js';
+import { FrameError } from '../../common/frame-fields.js';
+import type { StoredRow } from '../engine/types.js';
+import { decodeRows } from '../replication/row-codec.js';
+import { requirePermission } from './acl-http.js';
+import { routeSlot } from './cluster-route.js';
+import { applyWrite, awaitWriteCommit } from './commit.js';
+import type { HttpDeps } from './deps.js';
+import { HttpError, badRequest } from './errors.js';
+import { keyTooLarge, valueTooLarge } from './params.js';
+import type { RouteDef } from './route-table.js';
+
+export const IMPORT_PATH = '/v1/kv:import';
+const SET = Buffer.from('set');
+
+/** The rows of a request body, checked against the node's limits; throws a 400/413 HttpError. Pure. */
+export function parseImportRows(body: Buffer, limits: { maxBatchOps: number; maxKeyBytes: number; maxValueBytes: number }): StoredRow[] {
+  let rows: StoredRow[];
+  try {
+    rows = decodeRows(body);
+  } catch (err) {
+    if (err instanceof FrameError || err instanceof RangeError) throw badRequest(`the body is not an import row batch: ${err.message}`);
+    throw err;
+  }
+  if (rows.length > limits.maxBatchOps) {
+    throw new HttpError(413, 'too_many_ops', `${rows.length} rows in one import request; at most ${limits.maxBatchOps} (--max-batch-ops)`, { max: limits.maxBatchOps });
+  }
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    if (r.key.length > limits.maxKeyBytes) throw keyTooLarge(r.key.length, limits.maxKeyBytes);
+    if (r.value.length > limits.maxValueBytes) throw valueTooLarge(r.value.length, limits.maxValueBytes);
+    if (r.flags !== 0 || r.version !== 0) throw badRequest(`row ${i}: flags and version must be 0 (plain values)`, { row: i });
+    const ttl = r.expiresAt;
+    if (ttl !== null && !(Number.isSafeInteger(ttl) && ttl > 0)) throw badRequest(`row ${i}: the TTL must be a positive integer of milliseconds or -1`, { row: i });
+  }
+  return rows;
+}
+
+export function importRoutes(deps: HttpDeps): RouteDef[] {
+  const { keyspace, commits, config } = deps;
+
+  async function importRows(req: Request, res: Response): Promise<void> {
+    const body: unknown = req.body;
+    const rows = parseImportRows(Buffer.isBuffer(body) ? body : Buffer.alloc(0), config);
+    const now = deps.now();
+    for (const r of rows) requirePermission(deps.acl, req, res, [SET, r.key, r.value], now);
+    const slots = new Set<number>();
+    for (const r of rows) slots.add(keySlot(r.key));
+    for (const slot of slots) await routeSlot(deps.keyRouter, slot, true);
+    // A wait for one slot's fence may have let another slot move: check them all again in this turn, where nothing can change.
+    const router = deps.keyRouter;
+    if (router !== undefined && router.clustered() && [...slots].some((s) => router.route(s, true).kind !== 'serve')) {
+      throw new HttpError(503, 'cluster_down', 'slot owners changed while the import request waited; nothing was applied, retry');
+    }
+    const at = deps.now();
+    for (const r of rows) {
+      if (r.expiresAt !== null && r.expiresAt > Number.MAX_SAFE_INTEGER - at) throw badRequest('a TTL is too large');
+    }
+    applyWrite(() => keyspace.atomically(() => {
+      for (const r of rows) keyspace.set(r.key, r.value, r.expiresAt === null ? null : at + r.expiresAt);
+    }), 'the import batch', { rows: rows.length });
+    await awaitWriteCommit(commits);
+    res.status(200).json({ applied: rows.length });
+  }
+
+  const rawBody = express.raw({ type: () => true, limit: config.maxHttpBodyBytes });
+  const r = (name: string) => ({ $ref: `#/components/responses/${name}` });
+  return [
+    {
+      // PUT, not POST: a browser can send neither without a CORS preflight, but the node's browser guard wants POST bodies to be JSON.
+      method: 'put', path: IMPORT_PATH, match: '/v1/kv\\:import', handlers: [rawBody, importRows],
+      operation: {
+        operationId: 'importRows', tags: ['kv'], summary: 'Bulk load of string rows (irisctl import)',
+        description:
+          'Body (application/octet-stream): [u32 count] then per row [u32 keyLen][key][u8 0][f64 ttlMs or -1][f64 0][u32 valueLen][value], big-endian. ' +
+          'Every key must be served by this node (else 421, nothing applied); at most --max-batch-ops rows. All rows are applied in one transaction, ' +
+          'logged and replicated like SETs; the response is sent once they are durable here and on minSyncReplicas replicas. ACL: SET on every key.',
+        requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          200: { description: 'Every row applied and durable', content: { 'application/json': { schema: { type: 'object', properties: { applied: { type: 'integer' } } } } } },
+          400: r('BadRequest'), 413: r('PayloadTooLarge'), 500: r('WriteFailed'), 503: r('WriteFailed'),
+        },
+      },
+    },
+  ];
+}

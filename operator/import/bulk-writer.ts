@@ -1,0 +1,118 @@
+/**
+ * The import's writes (issue #19): the strings of a batch grouped by the
+ * primary that owns their slot (as the Cluster client last saw the map) and
+ * sent to that primary's PUT /v1/kv:import (node/http/import-routes.ts) in
+ * bodies of at most ROWS_PER_REQUEST rows: one transaction, one
+ * replication round and one HTTP exchange per body instead of a RESP
+ * command per key. The node answers 200 only once the rows are durable on
+ * it and on minSyncReplicas replicas.
+ *
+ * Anything else — a slot that moved (421), a failover under way (503), a
+ * node that cannot be reached, a timeout — sends those rows as ordinary
+ * `SET ... PX` through the Cluster client instead (which follows MOVED,
+ * retries TRYAGAIN and waits out failovers), after asking it to reload the
+ * slot map. Every row is therefore acknowledged by one path or the other,
+ * or the batch fails. Nodes without the route (404) get SETs from then on.
+ */
+import type { Cluster } from 'ioredis';
+import { keySlot } from '../../common/slot.js';
+import { encodeRows } from '../../node/replication/row-codec.js';
+import type { StoredRow } from '../../node/engine/types.js';
+
+export interface ImportString {
+  readonly key: Buffer;
+  readonly value: Buffer;
+  /** Milliseconds to live (> 0), or -1 for none. */
+  readonly pttl: number;
+}
+
+/** Rows per request: within the nodes' default --max-batch-ops (1000). */
+export const ROWS_PER_REQUEST = 1000;
+/** A request that takes longer is given up and its rows sent as SETs (the node may have applied them too: SET is idempotent). */
+const REQUEST_TIMEOUT_MS = 30_000;
+const IMPORT_PATH = '/v1/kv:import';
+
+export class ImportAuthError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'ImportAuthError';
+  }
+}
+
+export interface WriteCounts {
+  /** Rows acknowledged by the bulk route. */
+  bulk: number;
+  /** Rows written as SETs (fallback). */
+  set: number;
+}
+
+/** What the writer sends HTTP requests with (global fetch; injected for tests). */
+export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: Buffer; signal: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
+
+export class BulkWriter {
+  readonly counts: WriteCounts = { bulk: 0, set: 0 };
+  /** Why the bulk route is no longer tried (a node without it), or null. */
+  private disabled: string | null = null;
+
+  constructor(
+    private readonly cluster: Cluster,
+    /** Node HTTP API base URLs by RESP address "host:port". */
+    private readonly httpByAddress: ReadonlyMap<string, string>,
+    private readonly fetchImpl: FetchLike = (url, init) => fetch(url, init),
+  ) {}
+
+  /** Resolves once every string is acknowledged by IrisDB; rejects if one could not be written. */
+  async write(strings: readonly ImportString[]): Promise<void> {
+    const groups = new Map<string, ImportString[]>();
+    const direct: ImportString[] = [];
+    for (const s of strings) {
+      const owner = this.disabled === null ? this.cluster.slots[keySlot(s.key)]?.[0] : undefined;
+      const url = owner === undefined ? undefined : this.httpByAddress.get(owner);
+      if (url === undefined) {
+        direct.push(s);
+        continue;
+      }
+      let g = groups.get(url);
+      if (g === undefined) groups.set(url, (g = []));
+      g.push(s);
+    }
+    const sends: Promise<void>[] = [];
+    if (direct.length > 0) sends.push(this.writeSets(direct));
+    for (const [url, rows] of groups) {
+      for (let i = 0; i < rows.length; i += ROWS_PER_REQUEST) sends.push(this.writeBulk(url, rows.slice(i, i + ROWS_PER_REQUEST)));
+    }
+    await Promise.all(sends);
+  }
+
+  private async writeBulk(url: string, rows: ImportString[]): Promise<void> {
+    const body = encodeRows(rows.map((s): StoredRow => ({ key: s.key, value: s.value, flags: 0, version: 0, expiresAt: s.pttl > 0 ? s.pttl : null })));
+    let status: number;
+    let text = '';
+    try {
+      const res = await this.fetchImpl(`${url}${IMPORT_PATH}`, {
+        method: 'PUT',
+        // Not forwarded by the node: rows of another node's slots come back as a 421 and go as SETs.
+        headers: { 'content-type': 'application/octet-stream', 'x-iris-forwarded': '1' },
+        body,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      status = res.status;
+      if (status !== 200) text = await res.text().catch(() => '');
+    } catch {
+      status = 0; // unreachable or timed out
+    }
+    if (status === 200) {
+      this.counts.bulk += rows.length;
+      return;
+    }
+    if (status === 401 || status === 403) throw new ImportAuthError(status, `IrisDB refused the import (${status}): ${text.slice(0, 300)}`);
+    if (status === 404) this.disabled = `${url} has no ${IMPORT_PATH}`;
+    else this.cluster.refreshSlotsCache();
+    await this.writeSets(rows);
+  }
+
+  private async writeSets(rows: readonly ImportString[]): Promise<void> {
+    await Promise.all(rows.map((s) => (s.pttl > 0 ? this.cluster.set(s.key, s.value, 'PX', s.pttl) : this.cluster.set(s.key, s.value))));
+    this.counts.set += rows.length;
+  }
+}
