@@ -12,8 +12,6 @@ export type Denial =
   | { readonly reason: 'key'; readonly object: Buffer }
   | { readonly reason: 'channel'; readonly object: Buffer };
 
-/** Compiled glob matchers per pattern text (patterns are few; rules are re-applied rarely). */
-const matchers = new Map<string, (subject: Uint8Array) => boolean>();
 const MAX_MATCHERS = 10_000;
 
 const special = (c: number): boolean => c === 0x2a || c === 0x3f || c === 0x5b || c === 0x5c;
@@ -29,29 +27,38 @@ function compile(p: Buffer): (subject: Uint8Array) => boolean {
   return (s) => globMatch(p, s);
 }
 
-function matcher(pattern: string): (subject: Uint8Array) => boolean {
-  let m = matchers.get(pattern);
-  if (m === undefined) {
-    if (matchers.size >= MAX_MATCHERS) matchers.clear();
-    m = compile(Buffer.from(pattern, 'utf8'));
-    matchers.set(pattern, m);
+/**
+ * Compiled glob matchers per pattern text (patterns are few; rules are
+ * re-applied rarely). Owned by the ACL store (AclStore.matchers) and passed
+ * to every check, so two stores (tests, nodes in one process) share nothing.
+ */
+export class PatternMatchers {
+  private readonly compiled = new Map<string, (subject: Uint8Array) => boolean>();
+
+  get(pattern: string): (subject: Uint8Array) => boolean {
+    let m = this.compiled.get(pattern);
+    if (m === undefined) {
+      if (this.compiled.size >= MAX_MATCHERS) this.compiled.clear();
+      m = compile(Buffer.from(pattern, 'utf8'));
+      this.compiled.set(pattern, m);
+    }
+    return m;
   }
-  return m;
 }
 
 /** Whether `u` may use `key` as `use` says (an unflagged use — EXISTS, TYPE — needs only a matching pattern). */
-export function keyAllowed(u: AclUser, key: Uint8Array, use: KeyUse): boolean {
+export function keyAllowed(u: AclUser, key: Uint8Array, use: KeyUse, matchers: PatternMatchers): boolean {
   if (u.allKeys) return true;
   for (const p of u.keys) {
     if ((use.read && !p.read) || (use.write && !p.write)) continue;
-    if (matcher(p.pattern)(key)) return true;
+    if (matchers.get(p.pattern)(key)) return true;
   }
   return false;
 }
 
 /** Whether `u` may read `key` (the filter of SCAN, KEYS, RANDOMKEY, HTTP scan and the change feed). */
-export function canReadKey(u: AclUser, key: Uint8Array): boolean {
-  return keyAllowed(u, key, { read: true, write: false });
+export function canReadKey(u: AclUser, key: Uint8Array, matchers: PatternMatchers): boolean {
+  return keyAllowed(u, key, { read: true, write: false }, matchers);
 }
 
 /** Whether any key at all is readable by `u` only through patterns (so listing commands must filter). */
@@ -59,26 +66,26 @@ export function restrictsKeys(u: AclUser): boolean {
   return !u.allKeys;
 }
 
-export function channelAllowed(u: AclUser, channel: Uint8Array, literal: boolean): boolean {
+export function channelAllowed(u: AclUser, channel: Uint8Array, literal: boolean, matchers: PatternMatchers): boolean {
   if (u.allChannels) return true;
   for (const p of u.channels) {
-    if (literal ? Buffer.from(p, 'utf8').equals(channel) : matcher(p)(channel)) return true;
+    if (literal ? Buffer.from(p, 'utf8').equals(channel) : matchers.get(p)(channel)) return true;
   }
   return false;
 }
 
 /** Null when `u` may run argv (argv[0] the name) as `cmd`, else why not. */
-export function checkCommand(u: AclUser, cmd: CatalogCommand, argv: readonly Buffer[]): Denial | null {
+export function checkCommand(u: AclUser, cmd: CatalogCommand, argv: readonly Buffer[], matchers: PatternMatchers): Denial | null {
   if (!u.allowed.has(cmd.fullname)) return { reason: 'command', object: cmd.fullname };
   if (!u.allKeys) {
     for (const { key, use } of keysOf(cmd, argv)) {
-      if (!keyAllowed(u, key, use)) return { reason: 'key', object: key };
+      if (!keyAllowed(u, key, use, matchers)) return { reason: 'key', object: key };
     }
   }
   if (!u.allChannels) {
     const ch = channelsOf(cmd.fullname, argv);
     if (ch !== null) {
-      for (const c of ch.channels) if (!channelAllowed(u, c, ch.literal)) return { reason: 'channel', object: c };
+      for (const c of ch.channels) if (!channelAllowed(u, c, ch.literal, matchers)) return { reason: 'channel', object: c };
     }
   }
   return null;

@@ -28,7 +28,7 @@ function deny(server: ServerContext, acl: AclStore, client: ClientState, fullnam
   if (cmd === undefined) return null;
   if (user === undefined) return { reason: 'command', object: fullname };
   if (user.allCommands && user.allKeys && user.allChannels) return null;
-  const denial = checkCommand(user, cmd, argv);
+  const denial = checkCommand(user, cmd, argv, acl.matchers);
   if (denial === null) return null;
   acl.log.add({
     reason: denial.reason,
@@ -75,5 +75,5 @@ export function readableKeys(server: ServerContext, client: ClientState): ((key:
   const user = connectionUser(acl, client);
   if (user === undefined) return () => false;
   if (user.allKeys) return null;
-  return (key) => canReadKey(user, key);
+  return (key) => canReadKey(user, key, acl.matchers);
 }

@@ -9,6 +9,7 @@ import type { CommandCatalog } from './catalog.js';
 import { parseAclFile, formatAclFile } from './aclfile.js';
 import { applyRules, defaultUser, newUser, sha256Hex, type AclUser } from './user.js';
 import { AclLog } from './log.js';
+import { PatternMatchers } from './check.js';
 
 export interface AclFileIo {
   read(path: string): string;
@@ -38,6 +39,8 @@ function digestEqual(a: string, b: string): boolean {
 export class AclStore {
   private users = new Map<string, AclUser>();
   readonly log: AclLog;
+  /** The compiled key and channel patterns every permission check of this store's users uses. */
+  readonly matchers = new PatternMatchers();
   /** Bumped on every change: caches (the HTTP side) compare it. */
   version = 0;
 

@@ -70,7 +70,7 @@ const dryrun = withAcl((ctx, acl, argv) => {
   }
   const entry = acl.catalog.get(fullname);
   if (entry === undefined || target.flags.includes('no_auth')) return OK;
-  const denial = checkCommand(user, entry, cmdArgv);
+  const denial = checkCommand(user, entry, cmdArgv, acl.matchers);
   return denial === null ? OK : bulk(dryrunMessage(denial));
 });
 

@@ -9,7 +9,7 @@ import type { CommandContext, CommandSpec, ServerContext } from './types.js';
 import { defineCommand } from './meta.js';
 import { serverMode } from './connection.js';
 import { AclRuleError, userFlags, describeCommands, describeKeys, describeUser, type AclUser } from '../acl/user.js';
-import { channelAllowed } from '../acl/check.js';
+import { channelAllowed, type PatternMatchers } from '../acl/check.js';
 import { AclError, type AclStore } from '../acl/store.js';
 import { AclFileError } from '../acl/aclfile.js';
 
@@ -46,18 +46,18 @@ const setuser = withAcl((ctx, acl, argv) => {
     if (err instanceof AclRuleError) return error(`ERR ${err.message}`);
     throw err;
   }
-  disconnectLostSubscribers(ctx, acl.get(name)!);
+  disconnectLostSubscribers(ctx, acl.get(name)!, acl.matchers);
   return OK;
 });
 
 /** Redis's ACLKillPubsubClientsIfNeeded: a subscriber of this user holding a channel or pattern it may no longer use is disconnected. */
-function disconnectLostSubscribers(ctx: CommandContext, u: AclUser): void {
+function disconnectLostSubscribers(ctx: CommandContext, u: AclUser, matchers: PatternMatchers): void {
   const reg = ctx.server.pubsub?.registry;
   if (reg === undefined || u.allChannels) return;
   for (const c of ctx.server.clients.list()) {
     if (!c.authenticated || (c.aclUser ?? 'default') !== u.name) continue;
-    const lost = [...reg.namesOf('channel', c), ...reg.namesOf('shard', c)].some((ch) => !channelAllowed(u, ch, false))
-      || reg.namesOf('pattern', c).some((p) => !channelAllowed(u, p, true));
+    const lost = [...reg.namesOf('channel', c), ...reg.namesOf('shard', c)].some((ch) => !channelAllowed(u, ch, false, matchers))
+      || reg.namesOf('pattern', c).some((p) => !channelAllowed(u, p, true, matchers));
     if (!lost) continue;
     if (c === ctx.client) c.closeAfterReply = true;
     else c.kill();

@@ -89,7 +89,7 @@ export function requirePermission(acl: AclStore | undefined, req: Request, res: 
   const fullname = argv[0]!.toString('latin1');
   const cmd = acl.catalog.get(fullname);
   if (cmd === undefined) return;
-  const denial = checkCommand(user, cmd, argv);
+  const denial = checkCommand(user, cmd, argv, acl.matchers);
   if (denial === null) return;
   const object = typeof denial.object === 'string' ? denial.object : denial.object.toString('utf8');
   acl.log.add({ reason: denial.reason, context: 'toplevel', object, username: user.name, clientInfo: clientInfo(req) }, now);
@@ -99,6 +99,6 @@ export function requirePermission(acl: AclStore | undefined, req: Request, res: 
 /** The keys a listing (scan, the change feed) may show the request's user; null: all of them. */
 export function readableKeyFilter(acl: AclStore | undefined, res: Response): ((key: Uint8Array) => boolean) | null {
   const user = requestUser(acl, res);
-  if (user === null || user.allKeys) return null;
-  return (key) => canReadKey(user, key);
+  if (user === null || user.allKeys || acl === undefined) return null;
+  return (key) => canReadKey(user, key, acl.matchers);
 }
