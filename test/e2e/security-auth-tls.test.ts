@@ -6,11 +6,20 @@
  * replication runs over the bus's mutual TLS; the operator's Secrets hold
  * no password in clear; rotating the password Secret takes effect with no
  * pod restart (same pod UIDs, no container restarts), through the kubelet's
- * Secret-volume refresh and the node's aclfile reload.
+ * Secret-volume refresh and the node's aclfile reload. And a cluster on
+ * the user's own kubernetes.io/tls Secret, whose certificate is replaced in
+ * place: the nodes serve the new one, again without a restart.
  */
 import { expect } from 'chai';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
 import { Redis } from 'ioredis';
+import { createCertificateAuthority, issueCertificate, type CertFiles } from '../../node/tls/cert-authority.js';
+import { certificateHosts } from '../../operator/kube/build/tls-secret.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv, type Pod } from './helpers.js';
 import { deployOperator, diagnostics, installCrds, irisClusterManifest, waitForStatus, type IrisClusterObject } from './operator-support.js';
@@ -142,5 +151,50 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
     expect(await client.get('sec:k')).to.equal('v1');
     expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restarts').to.deep.equal(podsBefore);
     expect(text(await secret(`${CLUSTER}-acl`), 'users.acl')).to.not.contain('second password');
+  });
+
+  it('serves the user\'s kubernetes.io/tls Secret, and a replaced certificate without a restart', async () => {
+    const name = 'usertls';
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-e2e-tls-'));
+    try {
+      const ca = await createCertificateAuthority(dir, 'user-ca');
+      const issue = async (file: string): Promise<CertFiles> => issueCertificate(ca, dir, file, { hosts: certificateHosts(name, ns) });
+      const apply = async (files: CertFiles): Promise<void> => {
+        await env.kubectl(['apply', '-f', '-'], JSON.stringify({
+          apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'user-tls', namespace: ns },
+          stringData: { 'tls.crt': fs.readFileSync(files.certFile, 'utf8'), 'tls.key': fs.readFileSync(files.keyFile, 'utf8'), 'ca.crt': fs.readFileSync(ca.certFile, 'utf8') },
+        }));
+      };
+      const first = await issue('first');
+      await apply(first);
+      await env.kubectl(['apply', '-f', '-'], irisClusterManifest(ns, name, { shards: 1, replicasPerShard: 1, tls: { enabled: true, secretRef: { name: 'user-tls' } } }));
+      await waitForStatus(env, ns, name, 'Ready 2/2 with a streaming replica', (c: IrisClusterObject) =>
+        c.status?.phase === 'Ready' && c.status.ready === '2/2' && c.status.shards?.[0]?.replicas[0]?.link === 'streaming', 240000);
+      expect(await env.rest.find(`/api/v1/namespaces/${ns}/secrets/${name}-ca`), 'no operator CA with secretRef').to.equal(null);
+      const pods = await listPods(env, ns, `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${name}`);
+      const before = restarts(pods);
+      /** The serial number of the certificate the pod serves, verified against the user's CA under its DNS name. */
+      const served = async (pod: Pod): Promise<string> => {
+        const ep = await env.podEndpoint(ns, pod.metadata!.name!, 6379);
+        return new Promise((resolve, reject) => {
+          const sock = tls.connect({ host: ep.host, port: ep.port, ca: fs.readFileSync(ca.certFile), servername: `${pod.metadata!.name}.${name}-nodes.${ns}.svc` }, () => {
+            const serial = sock.getPeerCertificate().serialNumber;
+            sock.end();
+            resolve(serial);
+          });
+          sock.on('error', reject);
+        });
+      };
+      const serialOf = (files: CertFiles): string => new crypto.X509Certificate(fs.readFileSync(files.certFile)).serialNumber;
+      for (const pod of pods) expect(await served(pod), pod.metadata?.name).to.equal(serialOf(first));
+      const second = await issue('second');
+      await apply(second);
+      for (const pod of pods) {
+        await waitFor(`${pod.metadata?.name} to serve the new certificate`, async () => (await served(pod)) === serialOf(second), { timeoutMs: 90000, intervalMs: 500 });
+      }
+      expect(restarts(await listPods(env, ns, `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${name}`)), 'same pods, no container restarts').to.deep.equal(before);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
