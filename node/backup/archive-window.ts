@@ -7,15 +7,9 @@
 import type { BackupDestination } from '../../common/backup/destination.js';
 import { ARCHIVE_PREFIX, decodeSegment, parseSegmentKey, type SegmentName } from '../../common/backup/segment.js';
 import { getObject, readClusterManifest } from './restore.js';
+import type { ArchiveWindow } from '../../common/backup/window.js';
 
-export interface ArchiveWindow {
-  readonly destination: string;
-  /** Oldest complete backup and when it finished: the first time a point-in-time restore can reach. */
-  readonly oldestBackup: string | null;
-  readonly firstRecoverabilityPoint: string | null;
-  readonly shards: ReadonlyArray<{ readonly shard: string; readonly segments: number; readonly lastArchivedSeq: number; readonly lastArchivedTime: string }>;
-}
-
+export type { ArchiveWindow };
 export async function archiveWindow(dest: BackupDestination): Promise<ArchiveWindow> {
   const objects = await dest.list('');
   const backups = objects.map((o) => o.key).filter((k) => /^[^/]+\/manifest\.json$/.test(k) && !k.startsWith(ARCHIVE_PREFIX)).sort();

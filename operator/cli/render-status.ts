@@ -7,6 +7,7 @@ import { SLOT_COUNT } from '../../common/slot.js';
 import type { ClusterPhase, ClusterStatus, NodeView, ShardView } from '../core/observation.js';
 import type { FailoverProgress } from '../core/state.js';
 import { renderOperation } from './render-progress.js';
+import { renderRecoverability } from './render-recoverability.js';
 import { type Color, formatCount, formatRanges, oneLine, paint, plural, table } from './text.js';
 
 export interface RenderOptions {
@@ -28,6 +29,7 @@ export function renderStatus(status: ClusterStatus, opts: RenderOptions): string
   if (status.operation !== null) {
     lines.push('', `operation ${oneLine(status.operation.id)}: ${oneLine(status.operation.reason)}`, `  ${renderOperation(status.operation)}`);
   }
+  lines.push(...renderRecoverability(status.recoverability, c));
   if (status.messages.length > 0) {
     lines.push('', status.phase === 'Ready' ? 'messages:' : `why not Ready:`);
     for (const m of status.messages) lines.push(`  - ${oneLine(m)}`);

@@ -30,6 +30,7 @@ import { BackupRunner, type BackupDestinationOpener, type BackupRequest } from '
 import type { Tracing } from '../../common/tracing/provider.js';
 import { OperationTraces } from '../../common/tracing/operations.js';
 import type { BackupRecord } from '../core/backup-state.js';
+import { withRecoverability, type RecoverabilityWatcher } from './recoverability-watcher.js';
 
 export interface ControllerOptions {
   readonly cluster: string;
@@ -68,6 +69,7 @@ export class Controller implements ControlTarget {
   private readonly restarting = new Set<string>();
   private turn: Promise<void> = Promise.resolve();
   private ensuring = false;
+  private recoverability: RecoverabilityWatcher | null = null;
 
   private constructor(readonly ctx: ControllerContext, holdFailoverStage: FailoverStage | null, backups: Pick<ControllerOptions, 'backupEnv' | 'openBackupDestination'> = {}) {
     this.heartbeat = new Heartbeat(ctx);
@@ -114,8 +116,17 @@ export class Controller implements ControlTarget {
     this.ctx.onEvent(listener);
   }
 
+  /** Reports the recoverability window read by `watcher` in status (a cluster that archives its log). */
+  watchRecoverability(watcher: RecoverabilityWatcher): void {
+    this.recoverability = watcher;
+    watcher.start();
+    // A new backup can move the window's start: read it again at once.
+    this.onEvent((e) => void (e.reason === 'BackupCompleted' || e.reason === 'BackupDeleted' ? watcher.refresh() : undefined));
+  }
+
   /** Stops the loop (nodes keep running; the platform stops them). */
   async stop(): Promise<void> {
+    this.recoverability?.close();
     this.running = false;
     this.poke();
     await this.loopDone;
@@ -223,12 +234,12 @@ export class Controller implements ControlTarget {
   // ---- ControlTarget ----------------------------------------------------------------
 
   status(): ClusterStatus {
-    const s = buildStatus({
+    const s = withRecoverability(this.recoverability, buildStatus({
       state: this.ctx.state,
       observations: [...this.ctx.observations.values()],
       migration: this.ctx.state.operation?.migration != null ? this.rebalancer.current : null,
       now: this.ctx.now(),
-    });
+    }));
     const extra: string[] = [];
     if (this.ctx.state.map === null) extra.push(`bootstrapping: ${this.bootstrapProgress.up} of ${this.bootstrapProgress.total} nodes answer, ${this.bootstrapProgress.ready} have their roles`);
     if (this.publisher.blocked !== null) extra.push(`map publishing stopped: ${this.publisher.blocked}`);

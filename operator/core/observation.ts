@@ -4,6 +4,7 @@
  * platform reports, and the status it publishes (control API, `irisctl
  * status`, the custom resource's status). Types only.
  */
+import type { RecoverabilityStatus } from './recoverability.js';
 import type { SlotRange } from '../../common/cluster-map.js';
 import type { MigrationStage } from '../../common/migration.js';
 import type { ReplicationStatus } from '../../common/replication.js';
@@ -110,4 +111,6 @@ export interface ClusterStatus {
   /** Human-readable reasons for anything not Ready (refusals to promote included). */
   readonly messages: readonly string[];
   readonly updatedAt: number;
+  /** The backup/archive recoverability window, when the cluster archives its log (docs/backup.md). */
+  readonly recoverability?: RecoverabilityStatus | null;
 }

@@ -29,6 +29,8 @@ import { isAlive } from '../../common/process-alive.js';
 import { ProcessPlatform } from './process-platform.js';
 import { restoreLocalCluster } from './restore.js';
 import { settleArchiveDestination } from './archive-setting.js';
+import { RecoverabilityWatcher } from '../controller/recoverability-watcher.js';
+import { watchRecoverabilityMetrics } from '../controller/recoverability-metrics.js';
 import { settleEncryptionKeyFile } from './encryption-setting.js';
 import { ensureLocalTls, localTlsExists } from './tls-files.js';
 import { prepareLocalAclfile } from './acl-file.js';
@@ -162,6 +164,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     // The controller's gauges at GET /metrics (token-protected) so a Prometheus can watch a local cluster too.
     const metrics = new Registry();
     createControllerMetrics(metrics).watch(controller, '');
+    watchRecoverabilityMetrics(metrics, () => controller.status());
     audit = openControllerAudit(paths.dir, metrics, logger);
     api = await listenControlApi(controller, { host: '127.0.0.1', port: controlPort(basePort), token }, logger, dashboard, metrics, backupRoutes(controller), audit);
   } catch (err) {
@@ -170,6 +173,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     throw err;
   }
   await stateFile.recordController({ url: api.url, pid: process.pid }, basePort);
+  if (archiveDestination !== null) controller.watchRecoverability(new RecoverabilityWatcher({ destination: archiveDestination, logger }));
   if (opts.backupSchedule !== undefined) await controller.setBackupSchedule({ ...opts.backupSchedule });
 
   const recordedSpec = controller.state.spec;

@@ -175,6 +175,26 @@ describe('log archiving and point-in-time restore (file destination)', function 
     expect(text.stdout).to.match(/^shard-1: archived to \S+ \(seq \d+, \d+ segments\)$/m);
   });
 
+  it('reports the recoverability window in the cluster status (control API, irisctl status, controller /metrics)', async () => {
+    // The controller reads the destination every 30 s (and at once after a backup completes).
+    const st = await waitFor('the status to show the caught-up archive', async () => {
+      const s = await source.status();
+      const r = s.recoverability;
+      return r != null && r.shards.length === 2 && r.shards.every((x) => x.lagSequences === 0) ? s : null;
+    }, { timeoutMs: 45_000, intervalMs: 500 });
+    const r = st.recoverability!;
+    expect(Date.parse(r.firstRecoverabilityPoint!)).to.be.below(pointInTime);
+    expect(Date.parse(r.lastArchivedTime!)).to.be.above(pointInTime);
+    expect(r.shards.map((x) => [x.shard, x.lagSeconds])).to.deep.equal([['shard-0', 0], ['shard-1', 0]]);
+    const text = await irisctl(['status', '--dir', source.dir]);
+    expect(text.stdout).to.match(/^recoverability \(archive file:\/\/\S+, read \S+\)$/m);
+    expect(text.stdout).to.match(/^ {2}shard-0: archived to \S+ \(seq \d+, \d+ segments\), caught up$/m);
+    const token = await source.token();
+    const metrics = await (await fetch(`http://127.0.0.1:${source.basePort + 2000}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    expect(metrics).to.match(/^irisdb_recoverability_first_timestamp_seconds\{cluster="[^"]+"\} \d+/m);
+    expect(metrics).to.match(/^irisdb_recoverability_archive_lag_sequences\{cluster="[^"]+",shard="shard-1"\} 0$/m);
+  });
+
   it('restores to a point in time: every write acknowledged before T, none issued after', async () => {
     const restored = await LocalCluster.start({ shards: 3, replicas: 0, extraArgs: ['--restore-from', url, '--point-in-time', new Date(pointInTime).toISOString()] });
     started.push(restored);
