@@ -9,6 +9,7 @@ import { HttpError, badRequest } from './errors.js';
 import { isForwarded } from './forward.js';
 import { scanShards } from './forward-target.js';
 import { clusterScanPage } from './scan-cluster.js';
+import { serveSlotPage } from './scan-slots.js';
 import { boolParam, encodingParam, intParam, keyTooLarge, queryParam } from './params.js';
 import type { RouteDef } from './route-table.js';
 import { readableKeyFilter, requirePermission } from './acl-http.js';
@@ -61,9 +62,11 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
     // In a cluster any node walks every shard (scan-cluster.ts); the pages it asks for are served from local keys.
     const map = deps.clusterMap?.() ?? null;
     if (map !== null && !isForwarded(req) && scanShards(map).every((s) => s.target !== null)) {
-      res.status(200).json(await clusterScanPage(config, map, req, cursorText ?? '', limit));
+      res.status(200).json(await clusterScanPage(config, () => deps.clusterMap?.() ?? null, req, cursorText ?? '', limit));
       return;
     }
+    // A coordinator's page of a run of slots (scan-slots.ts).
+    if (map !== null && isForwarded(req) && queryParam(req, 'slots') !== undefined) return serveSlotPage(deps, req, res, prefix, limit, readable);
     if (map !== null && deps.replication?.role().role === 'replica') {
       // A replica's keys may lag: it serves no scan pages itself.
       if (isForwarded(req)) throw new HttpError(503, 'cluster_down', 'a scan page was forwarded to a node that is now a replica (the map changed): start the scan again');
@@ -101,7 +104,7 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
         description:
           'Keys are ordered by their bytes. Follow `cursor` until it is null: every key that exists for the whole scan is returned exactly once; ' +
           'keys written during the scan may or may not appear. A binary prefix can be percent-encoded (%FF) or given in base64 with keyEncoding=base64. ' +
-          'In a cluster any node scans every shard in turn: keys are in order within a shard, and a page may be short (even empty) before the cursor is null.',
+          'In a cluster any node scans every slot in turn, each slot from its owner at the time (also while slots migrate, a key that exists for the whole scan is returned once): keys are in order within a slot, and a page may be short (even empty) before the cursor is null.',
         parameters: [p('Prefix'), p('KeyEncoding'), p('Cursor'), p('Limit'), p('Encoding'), p('Values'), p('Consistency'), p('ConsistencyHeader')],
         responses: {
           200: { description: 'One page', content: { 'application/json': { schema: { $ref: '#/components/schemas/ScanPage' } } } },
