@@ -17,7 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { createCertificateAuthority, issueCertificate, type CertFiles } from '../../node/tls/cert-authority.js';
 import { certificateHosts } from '../../operator/kube/build/tls-secret.js';
 import { waitFor } from '../support/wait.js';
@@ -149,6 +149,17 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
     }
     const client = await connect(primary, 'second password');
     expect(await client.get('sec:k')).to.equal('v1');
+    // A cluster client as docs/kubernetes.md shows: seeded with a pod IP, the client Service's name as SNI for every node.
+    const ep = await env.podEndpoint(ns, primary.metadata!.name!, 6379);
+    const ca = text(await secret(`${CLUSTER}-tls`), 'ca.crt');
+    const cluster = new Cluster([{ host: ep.host, port: ep.port }], { redisOptions: { password: 'second password', tls: { ca, servername: `${CLUSTER}.${ns}.svc` } } });
+    cluster.on('error', () => {});
+    try {
+      expect(await cluster.set('sec:cluster', 'c')).to.equal('OK');
+      expect(await cluster.get('sec:k')).to.equal('v1');
+    } finally {
+      cluster.disconnect();
+    }
     expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restarts').to.deep.equal(podsBefore);
     expect(text(await secret(`${CLUSTER}-acl`), 'users.acl')).to.not.contain('second password');
   });
