@@ -8,6 +8,8 @@ import { NODE_NAME, parsePeerAddress, splitNames } from '../replication/peer-add
 import { SETTINGS, envName, flagName, type NodeConfig, type SettingDef } from './schema.js';
 import { INVALID_EVENT_CLASS, parseKeyspaceEventFlags } from '../pubsub/keyspace-flags.js';
 import { tlsSettingsError } from '../tls/settings.js';
+import { tlsPolicyError } from '../tls/policy.js';
+import tls from 'node:tls';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -174,7 +176,7 @@ function validateCrossField(c: NodeConfig): void {
       }
     }
   }
-  const tlsError = tlsSettingsError(c);
+  const tlsError = tlsSettingsError(c) ?? tlsPolicyError(c, tls.DEFAULT_CIPHERS);
   if (tlsError !== null) throw new ConfigError(tlsError);
   if (c.maxKeyBytes > c.maxBulkBytes) throw new ConfigError(`maxKeyBytes (${c.maxKeyBytes}) exceeds maxBulkBytes (${c.maxBulkBytes})`);
   if (c.maxValueBytes > c.maxBulkBytes) throw new ConfigError(`maxValueBytes (${c.maxValueBytes}) exceeds maxBulkBytes (${c.maxBulkBytes}): such values could never be sent`);

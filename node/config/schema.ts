@@ -32,6 +32,10 @@ export interface NodeConfig {
   tlsAuthClients: 'yes' | 'no' | 'optional';
   tlsHttp: boolean;
   tlsCluster: boolean;
+  tlsProtocols: string;
+  tlsCiphers: string;
+  tlsCiphersuites: string;
+  tlsPreferServerCiphers: boolean;
   bind: string;
   announceHost: string;
   announcePort: number;
@@ -124,6 +128,10 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'tlsAuthClients', type: 'enum', default: 'no', values: ['yes', 'no', 'optional'], help: 'client certificates (mutual TLS): yes = required and verified against tlsCaCertFile, optional = verified if presented, no = not asked for (Redis\'s default is yes)' },
   { key: 'tlsHttp', type: 'bool', default: false, help: 'yes: the HTTP port (KV API, /admin, /metrics, probes) serves HTTPS only, with the tlsPort certificate and tlsAuthClients' },
   { key: 'tlsCluster', type: 'bool', default: false, help: 'yes: the cluster bus (replication, slot migration, Pub/Sub and change-feed links between nodes) uses mutual TLS with tlsCertFile/tlsKeyFile, peers verified against tlsCaCertFile; every node of a cluster must agree (Redis\'s tls-cluster and tls-replication in one)' },
+  { key: 'tlsProtocols', type: 'string', default: 'TLSv1.2 TLSv1.3', help: 'TLS versions every TLS listener accepts, space-separated (TLSv1.2, TLSv1.3), as Redis\'s tls-protocols' },
+  { key: 'tlsCiphers', type: 'string', default: '', help: 'TLS 1.2 cipher list in OpenSSL syntax (ECDHE-ECDSA-AES256-GCM-SHA384:...), as Redis\'s tls-ciphers; empty: Node\'s default' },
+  { key: 'tlsCiphersuites', type: 'string', default: '', help: 'TLS 1.3 cipher suites, colon-separated (TLS_AES_256_GCM_SHA384:...), as Redis\'s tls-ciphersuites; empty: Node\'s default' },
+  { key: 'tlsPreferServerCiphers', type: 'bool', default: false, help: 'yes: the server\'s cipher order wins over the client\'s, as Redis\'s tls-prefer-server-ciphers' },
   { key: 'bind', type: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 in a pod)' },
   { key: 'announceHost', type: 'string', default: '', help: 'address clients are told to use (CLUSTER SLOTS, MOVED); default: the bind address' },
   { key: 'announcePort', type: 'int', default: 0, min: 0, max: 65535, help: 'RESP port clients are told to use; 0 = the listening port' },

@@ -64,7 +64,7 @@ export function createHttpServer(app: http.RequestListener & { readonly authenti
 
 /** tlsHttp: the same app over HTTPS, certificate reloaded like the RESP tls-port's. */
 function httpsServer(app: http.RequestListener, config: HttpServerConfig, tls: TlsServerSetup): https.Server {
-  const server = https.createServer({ maxHeaderSize: maxHeaderBytes(config), ...tlsServerOptions(tls.material.pem, tls.authClients) }, app);
+  const server = https.createServer({ maxHeaderSize: maxHeaderBytes(config), ...tlsServerOptions(tls.material.pem, tls.authClients, tls.policy) }, app);
   reloadBeforeEachConnection(server, tls);
   server.on('secureConnection', (socket) => {
     if (!clientCertAcceptable(socket, tls.authClients)) socket.destroy();

@@ -42,6 +42,7 @@ import { NodeTracing } from '../tracing/node-tracing.js';
 import { HttpTracing } from '../tracing/http-tracing.js';
 import { plainRespEnabled, tlsEnabled } from '../tls/settings.js';
 import { TlsMaterial } from '../tls/material.js';
+import { tlsPolicyOf } from '../tls/policy.js';
 import type { TlsServerSetup } from '../tls/server.js';
 import { busTlsFiles } from '../tls/bus-transport.js';
 import { BackupManager } from '../backup/manager.js';
@@ -72,7 +73,7 @@ export interface NodeRuntime {
 export async function startNodeRuntime(config: NodeConfig, logger: Logger): Promise<NodeRuntime> {
   // TLS files are read (and checked) before anything else starts: a bad certificate stops startup.
   const tlsSetup: TlsServerSetup | null = tlsEnabled(config)
-    ? { material: new TlsMaterial({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaCertFile }, logger), authClients: config.tlsAuthClients }
+    ? { material: new TlsMaterial({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaCertFile }, logger), authClients: config.tlsAuthClients, policy: tlsPolicyOf(config) }
     : null;
   // The RESP port clients are told about: the TLS one when plain RESP is off.
   const clientRespPort = plainRespEnabled(config) ? config.port : config.tlsPort;

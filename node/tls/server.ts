@@ -5,18 +5,24 @@
  */
 import tls from 'node:tls';
 import type { TlsMaterial, TlsPem } from './material.js';
+import { DEFAULT_TLS_POLICY, type TlsPolicy } from './policy.js';
 
 export type TlsAuthClients = 'yes' | 'no' | 'optional';
 
 export interface TlsServerSetup {
   readonly material: TlsMaterial;
   readonly authClients: TlsAuthClients;
+  /** tls-protocols, tls-ciphers, tls-ciphersuites, tls-prefer-server-ciphers (policy.ts); absent: TLS 1.2-1.3 with Node's ciphers. */
+  readonly policy?: TlsPolicy;
 }
 
-export function tlsServerOptions(pem: TlsPem, authClients: TlsAuthClients): tls.TlsOptions {
+export function tlsServerOptions(pem: TlsPem, authClients: TlsAuthClients, policy: TlsPolicy = DEFAULT_TLS_POLICY): tls.TlsOptions {
   return {
     ...pem,
-    minVersion: 'TLSv1.2',
+    minVersion: policy.minVersion,
+    maxVersion: policy.maxVersion,
+    ...(policy.ciphers !== '' ? { ciphers: policy.ciphers } : {}),
+    honorCipherOrder: policy.honorCipherOrder,
     // yes: no certificate, no handshake. optional: asked for, checked after the handshake (clientCertAcceptable).
     requestCert: authClients !== 'no',
     rejectUnauthorized: authClients === 'yes',
@@ -34,7 +40,7 @@ export function reloadBeforeEachConnection(server: tls.Server, setup: TlsServerS
     setup.material.refresh();
     if (setup.material.version === applied) return;
     applied = setup.material.version;
-    server.setSecureContext(tlsServerOptions(setup.material.pem, setup.authClients));
+    server.setSecureContext(tlsServerOptions(setup.material.pem, setup.authClients, setup.policy));
   });
 }
 
@@ -47,7 +53,7 @@ export function clientCertAcceptable(socket: tls.TLSSocket, authClients: TlsAuth
 
 /** A TLS server calling onSocket with each handshaken connection whose client certificate is acceptable. */
 export function createTlsServer(setup: TlsServerSetup, netOptions: Pick<tls.TlsOptions, 'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay' | 'handshakeTimeout'>, onSocket: (socket: tls.TLSSocket) => void, onRefused: (reason: string) => void): tls.Server {
-  const server = tls.createServer({ ...netOptions, ...tlsServerOptions(setup.material.pem, setup.authClients) }, (socket) => {
+  const server = tls.createServer({ ...netOptions, ...tlsServerOptions(setup.material.pem, setup.authClients, setup.policy) }, (socket) => {
     if (!clientCertAcceptable(socket, setup.authClients)) {
       onRefused('tls_client_certificate');
       socket.destroy();
