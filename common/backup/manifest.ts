@@ -40,6 +40,8 @@ export interface ShardManifest {
   /** Digests over the rows written (expired rows are left out), decoded values. */
   readonly slotDigests: readonly SlotDigest[];
   readonly compression: ChunkCompression;
+  /** Encryption at rest: the key id the chunks are sealed with (absent: stored in clear); a restore needs it in its keyring. */
+  readonly encryptionKeyId?: string;
   readonly chunks: readonly ChunkEntry[];
   readonly bytes: number;
   readonly rawBytes: number;

@@ -18,6 +18,9 @@ import { rangesToSlots } from '../../common/cluster-map.js';
 import { keySlot, SLOT_COUNT } from '../../common/slot.js';
 import { openDatabase, type Db } from '../engine/database.js';
 import { decodeBatch } from '../replication/batch-codec.js';
+import { ValueCodec } from '../engine/codec.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { openLogBody } from '../crypto/log-envelope.js';
 import { getObject, RestoreError, type RestoreTarget } from './restore.js';
 
 export interface ReplayProgress {
@@ -65,7 +68,10 @@ export async function planArchiveReplay(dest: BackupDestination, shards: readonl
 export async function replayArchive(
   dest: BackupDestination, shards: readonly ShardManifest[], targets: readonly RestoreTarget[], pointInTime: number | null, now: number,
   onProgress: (p: ReplayProgress) => void = () => undefined,
+  /** Encryption at rest: opens sealed batches, and the replayed values are stored encrypted with its active key. */
+  keyring: Keyring | null = null,
 ): Promise<ReplayResult> {
+  const codec = new ValueCodec('none', 0, keyring === null ? null : { current: keyring });
   const plans = await planArchiveReplay(dest, shards);
   const owner = new Int32Array(SLOT_COUNT).fill(-1);
   targets.forEach((t, i) => {
@@ -76,7 +82,7 @@ export async function replayArchive(
     return {
       db,
       del: db.prepare('DELETE FROM kv WHERE key = ?'),
-      insert: db.prepare('INSERT INTO kv (key, slot, flags, expires_at, version, value) VALUES (?, ?, 0, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO kv (key, slot, flags, expires_at, version, value) VALUES (?, ?, ?, ?, ?, ?)'),
       expire: db.prepare('UPDATE kv SET expires_at = ? WHERE key = ?'),
       clearSlot: db.prepare('DELETE FROM kv WHERE slot = ?'),
     };
@@ -114,7 +120,7 @@ export async function replayArchive(
             }
             let decoded;
             try {
-              decoded = decodeBatch(r.batch);
+              decoded = decodeBatch(openLogBody(keyring, r.batch, r.firstSeq));
             } catch (err) {
               throw new RestoreError(object, `a batch does not decode (${(err as Error).message})`);
             }
@@ -131,7 +137,8 @@ export async function replayArchive(
               const d = dbs[t]!;
               if (mu.op === 'set') {
                 d.del.run(mu.key);
-                d.insert.run(mu.key, slot, mu.expiresAt, seq, mu.value);
+                const stored = codec.encode(mu.value, mu.key);
+                d.insert.run(mu.key, slot, codec.lastFlags, mu.expiresAt, seq, stored);
               } else if (mu.op === 'del') {
                 d.del.run(mu.key);
               } else {

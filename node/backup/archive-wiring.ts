@@ -10,6 +10,7 @@ import { openDestination } from '../../common/backup/open-destination.js';
 import type { ReplicationLog } from '../replication/log.js';
 import { createArchiveMetrics } from './archive-metrics.js';
 import { LogArchiver } from './archiver.js';
+import type { KeyringSource } from '../crypto/keyring-store.js';
 
 /** Past the log's retention times this factor the archive lets go (the same allowance a slow replica gets). */
 const MAX_BEHIND_FACTOR = 4;
@@ -24,6 +25,8 @@ export interface ArchiveWiring {
   readonly logger: Logger;
   readonly registry: Registry;
   readonly env?: NodeJS.ProcessEnv;
+  /** Encryption at rest: archived batches are sealed with the active key. */
+  readonly encryption?: KeyringSource | null;
 }
 
 export function startLogArchiver(w: ArchiveWiring): LogArchiver | null {
@@ -34,7 +37,7 @@ export function startLogArchiver(w: ArchiveWiring): LogArchiver | null {
     log: w.log, destination, shardId: () => w.shardId(), isPrimary: () => w.isPrimary(), epoch: () => w.epoch(), headSeq: () => w.headSeq(),
     segmentMs: w.config.archiveSegmentSeconds * 1000, segmentBytes: w.config.archiveSegmentBytes,
     maxBehindOps: w.config.replBacklogOps * MAX_BEHIND_FACTOR,
-    logger: w.logger, metrics: createArchiveMetrics(w.registry), now: () => Date.now(),
+    logger: w.logger, metrics: createArchiveMetrics(w.registry), now: () => Date.now(), keys: w.encryption ?? null,
   });
   archiver.start();
   w.logger.info('log archiving on', { destination: destination.description, segmentSeconds: w.config.archiveSegmentSeconds });

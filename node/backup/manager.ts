@@ -12,6 +12,7 @@ import { parseDestination } from '../../common/backup/destination-url.js';
 import { openDestination } from '../../common/backup/open-destination.js';
 import type { BackupMetrics } from './metrics.js';
 import { runShardBackup, type ShardBackupProgress } from './shard-backup.js';
+import type { KeyringSource } from '../crypto/keyring-store.js';
 
 export interface BackupNodeDeps {
   readonly nodeName: string;
@@ -26,6 +27,8 @@ export interface BackupNodeDeps {
   readonly logger: Logger;
   readonly now: () => number;
   readonly metrics?: BackupMetrics;
+  /** Encryption at rest: backup chunks are sealed with the active key (null/absent: off). */
+  readonly encryption?: KeyringSource | null;
 }
 
 export class BackupRefused extends Error {
@@ -81,7 +84,7 @@ export class BackupManager {
       mapEpoch: shard.mapEpoch, shardEpoch: this.deps.shardEpoch(), dbFile: this.deps.dbFile,
       compression: req.compression ?? 'gzip', chunkBytes: req.chunkBytes ?? DEFAULT_CHUNK_BYTES, maxBytesPerSecond: req.maxBytesPerSecond ?? null,
       niceness: this.deps.niceness,
-      destination: dest, now: this.deps.now,
+      destination: dest, now: this.deps.now, keyring: this.deps.encryption?.current ?? null,
     }, job.progress).then((r) => {
       job.manifest = { key: r.key, sha256: r.sha256 };
       job.state = 'completed';

@@ -17,6 +17,7 @@ import type { SlotDigest } from '../../common/replication.js';
 import { keySlot, SLOT_COUNT } from '../../common/slot.js';
 import { decodeValue } from '../engine/codec.js';
 import type { Keyring } from '../crypto/keyring.js';
+import { openObject } from '../crypto/object-envelope.js';
 import { openDatabase, type Db } from '../engine/database.js';
 import { Statements } from '../engine/statements.js';
 import { DigestAccumulator, diffDigests } from '../replication/digest.js';
@@ -105,7 +106,7 @@ export async function restoreBackup(
         next = ci + 1 < m.chunks.length ? getObject(dest, m.chunks[ci + 1]!.key) : null;
         next?.catch(() => undefined);
         if (body.length !== c.bytes || sha256(body) !== c.sha256) throw new RestoreError(where(c.key), `its SHA-256 does not match shard manifest ${m.shard} (the chunk is corrupt)`);
-        const { header, payload } = parseChunk(body, where(c.key));
+        const { header, payload } = parseChunk(openObject(keyring, 'backup', c.key, body, `backup chunk ${where(c.key)}`), where(c.key));
         const rows = decodeChunkRows(await decompressPayload(payload, header.compression, where(c.key)), header, where(c.key));
         if (rows.length !== c.keys) throw new RestoreError(where(c.key), `holds ${rows.length} rows, the manifest says ${c.keys}`);
         const touched = new Set<number>();

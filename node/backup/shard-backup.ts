@@ -16,6 +16,8 @@ import type { BackupDestination } from '../../common/backup/destination.js';
 import { BACKUP_FORMAT_VERSION, backupKeys, type ChunkCompression, type ChunkEntry, type ShardManifest } from '../../common/backup/manifest.js';
 import type { SlotDigest } from '../../common/replication.js';
 import type { SnapshotWorkerData, SnapshotWorkerEvent } from './snapshot-worker.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { sealObjectWith } from '../crypto/object-envelope.js';
 
 /** Chunks the worker may build ahead of the uploads: overlaps the two, bounds memory. */
 const CHUNKS_AHEAD = 2;
@@ -38,6 +40,8 @@ export interface ShardBackupInput {
   readonly niceness?: number;
   readonly destination: BackupDestination;
   readonly now: () => number;
+  /** Encryption at rest: chunks are sealed with its active key and values decrypted for the digests (null: off). */
+  readonly keyring?: Keyring | null;
 }
 
 export interface ShardBackupProgress {
@@ -57,8 +61,8 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
   let bytes = 0;
   let rawBytes = 0;
   const slotDigests = await readInWorker(input, progress, async (c) => {
-    const body = Buffer.from(c.body.buffer, c.body.byteOffset, c.body.byteLength);
     const key = backupKeys.chunk(input.backupId, input.shard, chunks.length + 1);
+    const body = sealObjectWith(input.keyring ?? null, 'backup', key, Buffer.from(c.body.buffer, c.body.byteOffset, c.body.byteLength));
     await input.destination.put(key, body);
     chunks.push({ key, sha256: sha256(body), bytes: body.length, rawBytes: c.rawBytes, keys: c.keys });
     keys += c.keys;
@@ -73,6 +77,7 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
     slots: input.slots, mapEpoch: input.mapEpoch, shardEpoch: input.shardEpoch,
     startSeq: progress.seq ?? 0, endSeq: progress.seq ?? 0,
     keys, slotDigests, compression: input.compression, chunks, bytes, rawBytes,
+    ...(input.keyring != null ? { encryptionKeyId: input.keyring.active.id } : {}),
     startedAt, finishedAt: new Date(input.now()).toISOString(),
   };
   const text = Buffer.from(JSON.stringify(manifest, null, 1));
@@ -89,6 +94,7 @@ function readInWorker(input: ShardBackupInput, progress: ShardBackupProgress, up
   const data: SnapshotWorkerData = {
     dbFile: input.dbFile, slots: input.slots, now: input.now(), compression: input.compression, chunkBytes: input.chunkBytes,
     maxBytesPerSecond: input.maxBytesPerSecond ?? null, niceness: input.niceness ?? DEFAULT_BACKUP_NICENESS,
+    keys: input.keyring?.keys ?? null,
   };
   const worker = new Worker(new URL('./snapshot-worker.js', import.meta.url), { workerData: data });
   return new Promise<SlotDigest[]>((resolve, reject) => {

@@ -9,20 +9,14 @@ import { keySlot, SLOT_COUNT } from '../../common/slot.js';
 import { rangesToSlots, type SlotRange } from '../../common/cluster-map.js';
 import type { ChunkCompression } from '../../common/backup/manifest.js';
 import type { SlotDigest } from '../../common/replication.js';
-import { decodeValue as engineDecodeValue } from '../engine/codec.js';
+import { decodeValue } from '../engine/codec.js';
+import type { Keyring } from '../crypto/keyring.js';
 import type { StoredRow } from '../engine/types.js';
 import { DigestAccumulator } from '../replication/digest.js';
 import { encodeRows } from '../replication/row-codec.js';
 import { rowBytes } from '../replication/snapshot.js';
 import { encodeChunkHeader } from './chunk-codec.js';
 import { compressPayloadSync } from './chunk-compress.js';
-
-/**
- * The engine's value decoding as the digest needs it: the stored bytes of a
- * row of Redis key `key`. (Encrypted values need a keyring this worker does
- * not have: they fail the backup with the engine's error.)
- */
-const decodeValue = engineDecodeValue as (stored: Buffer, flags: number, key: Buffer) => Buffer;
 
 export interface BuiltChunk {
   /** The whole chunk object: header and compressed rows. */
@@ -38,7 +32,8 @@ export class SnapshotChunkBuilder {
   private pendingBytes = 0;
 
   /** `now`: one clock reading for the whole snapshot, so a key is in or out consistently. */
-  constructor(slots: readonly SlotRange[], private readonly now: number, private readonly compression: ChunkCompression, private readonly chunkBytes: number) {
+  /** `keyring`: decrypts encrypted values for the digests (encryption at rest); the rows go into chunks as stored. */
+  constructor(slots: readonly SlotRange[], private readonly now: number, private readonly compression: ChunkCompression, private readonly chunkBytes: number, private readonly keyring: Keyring | null = null) {
     for (const s of rangesToSlots(slots)) this.wanted[s] = 1;
   }
 
@@ -47,7 +42,7 @@ export class SnapshotChunkBuilder {
     for (const r of page) {
       const slot = keySlot(r.key);
       if (this.wanted[slot] !== 1 || (r.expiresAt !== null && r.expiresAt <= this.now)) continue;
-      this.digests.add(slot, r.key, decodeValue(r.value, r.flags, r.key), r.expiresAt);
+      this.digests.add(slot, r.key, decodeValue(r.value, r.flags, r.key, this.keyring), r.expiresAt);
       this.rows.push(r);
       this.pendingBytes += rowBytes(r.key, r.value);
     }

@@ -21,6 +21,8 @@ import type { ChunkCompression } from '../../common/backup/manifest.js';
 import type { SlotDigest } from '../../common/replication.js';
 import { SnapshotReader, rowBytes } from '../replication/snapshot.js';
 import { SnapshotChunkBuilder } from './snapshot-chunk-builder.js';
+import { Keyring } from '../crypto/keyring.js';
+import type { EncryptionKey } from '../crypto/keyring-file.js';
 import { paceDelayMs } from './pace.js';
 
 export interface SnapshotWorkerData {
@@ -32,6 +34,8 @@ export interface SnapshotWorkerData {
   readonly maxBytesPerSecond: number | null;
   /** Nice value for this thread (0..19; 0 leaves it as the node's). */
   readonly niceness: number;
+  /** Encryption at rest: the node's keys, to decrypt values for the digests (null: values in clear). */
+  readonly keys?: readonly EncryptionKey[] | null;
 }
 
 export type SnapshotWorkerEvent =
@@ -86,7 +90,7 @@ async function run(): Promise<void> {
   const reader = new SnapshotReader(data.dbFile);
   try {
     post({ type: 'opened', seq: reader.seq, totalKeys: reader.totalKeys, niceness });
-    const builder = new SnapshotChunkBuilder(data.slots, data.now, data.compression, data.chunkBytes);
+    const builder = new SnapshotChunkBuilder(data.slots, data.now, data.compression, data.chunkBytes, data.keys != null ? new Keyring(data.keys) : null);
     let keysDone = 0;
     let readBytes = 0;
     const startedMs = performance.now();

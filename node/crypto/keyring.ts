@@ -27,7 +27,8 @@ export class Keyring {
   readonly active: EncryptionKey;
   private readonly activeId: Buffer;
 
-  constructor(keys: readonly EncryptionKey[]) {
+  /** `keys` in file order, the last active (also how a keyring is handed to a worker thread: EncryptionKey[] clones). */
+  constructor(readonly keys: readonly EncryptionKey[]) {
     if (keys.length === 0) throw new Error('a keyring needs at least one key');
     for (const k of keys) this.byId.set(k.id, { key: k.key, idBytes: Buffer.from(k.id, 'latin1') });
     this.active = keys[keys.length - 1]!;

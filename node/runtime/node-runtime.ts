@@ -293,6 +293,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   const backups = new BackupManager({
     nodeName: config.nodeName,
     dbFile: engine.file,
+    encryption: engine.encryption,
     niceness: config.backupNice,
     shard: () => {
       const map = cluster.map;
@@ -307,7 +308,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   });
   // Continuous log archiving (docs/backup.md): on while this node is its shard's primary.
   const archiver = startLogArchiver({
-    config, log: replication.log, logger, registry: metrics.registry,
+    config, log: replication.log, logger, registry: metrics.registry, encryption: engine.encryption,
     shardId: () => {
       const map = cluster.map;
       return map === null ? null : shardOfNode(map, config.nodeName)?.id ?? null;

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readKeyringFile } from '../../node/crypto/keyring-store.js';
+import type { Keyring } from '../../node/crypto/keyring.js';
 
 const FILE = 'encryption.json';
 
@@ -38,4 +39,10 @@ export async function settleEncryptionKeyFile(dir: string, given: string | undef
   }
   if (given !== undefined) await fs.promises.writeFile(record, `${JSON.stringify({ keyFile: file })}\n`, { mode: 0o600 });
   return file;
+}
+
+/** The keyring a restore into DIR decrypts with (the given file, else the recorded one), or null. */
+export async function localKeyring(dir: string, given: string | undefined): Promise<Keyring | null> {
+  const file = await settleEncryptionKeyFile(dir, given);
+  return file === undefined ? null : readKeyringFile(file);
 }

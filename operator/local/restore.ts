@@ -17,6 +17,7 @@ import { planArchiveReplay, replayArchive } from '../../node/backup/archive-repl
 import type { BackupDestination } from '../../common/backup/destination.js';
 import { nodeName } from '../core/naming.js';
 import { clusterPaths, nodeDataDir } from './layout.js';
+import type { Keyring } from '../../node/crypto/keyring.js';
 
 export interface LocalRestoreOptions {
   readonly dir: string;
@@ -30,6 +31,8 @@ export interface LocalRestoreOptions {
   readonly now?: () => number;
   /** Point-in-time restore (ms since the epoch): the newest backup finished by then, then the archived log up to it. */
   readonly pointInTime?: number;
+  /** Encryption at rest: decrypts the backup's chunks and archived batches; restored values stay encrypted (null: none). */
+  readonly keyring?: Keyring | null;
 }
 
 export class LocalRestoreError extends Error {
@@ -67,7 +70,7 @@ export async function restoreLocalCluster(opts: LocalRestoreOptions): Promise<Re
       if (t - last < 1000 && p.shardsDone < p.shardsTotal) return;
       last = t;
       opts.say(`restore: ${p.keys} keys, ${p.bytes} bytes read (${p.shardsDone}/${p.shardsTotal} source shards verified)`);
-    });
+    }, opts.keyring ?? null);
     opts.say(`restored ${result.keysRestored} keys (${result.keysExpired} expired ones left out) from backup ${id}; checksums and per-slot digests verified`);
     if (segmentsTotal > 0) {
       let lastSay = 0;
@@ -76,7 +79,7 @@ export async function restoreLocalCluster(opts: LocalRestoreOptions): Promise<Re
         if (t - lastSay < 1000 && p.segmentsDone < p.segmentsTotal) return;
         lastSay = t;
         opts.say(`replay ${p.shard}: ${p.segmentsDone}/${p.segmentsTotal} segments, ${p.entries} log entries`);
-      });
+      }, opts.keyring ?? null);
       const times = Object.entries(replay.lastCommitByShard).map(([s, t]) => `${s} ${t === null ? 'nothing after the backup' : `to ${new Date(t).toISOString()}`}`);
       opts.say(`replayed ${replay.entries} log entries from ${replay.segments} archived segments (checksums verified; ${times.join(', ')}); ${replay.expiredRemoved} keys expired since were removed`);
     }

@@ -31,7 +31,7 @@ import { restoreLocalCluster } from './restore.js';
 import { settleArchiveDestination } from './archive-setting.js';
 import { RecoverabilityWatcher } from '../controller/recoverability-watcher.js';
 import { watchRecoverabilityMetrics } from '../controller/recoverability-metrics.js';
-import { settleEncryptionKeyFile } from './encryption-setting.js';
+import { localKeyring, settleEncryptionKeyFile } from './encryption-setting.js';
 import { ensureLocalTls, localTlsExists } from './tls-files.js';
 import { prepareLocalAclfile } from './acl-file.js';
 import { backupRoutes } from '../control-api/backup-routes.js';
@@ -125,6 +125,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
       await restoreLocalCluster({
         dir: paths.dir, cluster: CLUSTER_NAME, shards: opts.shards, from: opts.restore.from, backupId: opts.restore.backupId, s3: opts.restore.s3, say,
         ...(opts.restore.pointInTime !== undefined ? { pointInTime: opts.restore.pointInTime } : {}),
+        keyring: await localKeyring(paths.dir, opts.encryptionKeyFile),
       });
     } catch (err) {
       logger.close();
