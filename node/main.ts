@@ -5,6 +5,7 @@ import os from 'node:os';
 import { ConfigError, parseCli } from './config/load.js';
 import { createLogger } from '../common/logger.js';
 import { startNodeRuntime } from './runtime/node-runtime.js';
+import { restoreAtStart } from './bootstrap/restore-at-start.js';
 import { IRISDB_VERSION } from '../common/version.js';
 
 async function main(): Promise<number> {
@@ -30,6 +31,8 @@ async function main(): Promise<number> {
   if (config.nodeName === '') config.nodeName = os.hostname();
   const logger = createLogger(config.logLevel, { node: config.nodeName });
   if (unknownEnv.length > 0) logger.warn('ignoring IRIS_* variables that name no setting', { variables: unknownEnv });
+  // An init container's job: load the data directory from a backup, then exit without serving.
+  if (config.restoreFrom !== '') return restoreAtStart(config, logger);
 
   let runtime;
   try {

@@ -103,6 +103,11 @@ export interface NodeConfig {
   archiveDestination: string;
   archiveSegmentSeconds: number;
   archiveSegmentBytes: number;
+  restoreFrom: string;
+  restoreBackupId: string;
+  restorePointInTime: string;
+  restoreShard: string;
+  restoreNode: string;
   backupNice: number;
   digestIntervalMs: number;
   digestSliceMs: number;
@@ -199,6 +204,12 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'archiveDestination', type: 'string', default: '', help: 'continuous log archiving: file:///path or s3://bucket/prefix (credentials from AWS_* variables) the primary stores its replication log in, as segments; empty: off (docs/backup.md)' },
   { key: 'archiveSegmentSeconds', type: 'int', default: 60, min: 1, max: 3600, help: 'a log archive segment is closed and stored at the latest this many seconds after its oldest write' },
   { key: 'archiveSegmentBytes', type: 'int', default: 16777216, min: 4096, max: 1073741824, help: 'a log archive segment is closed and stored once it holds this many bytes' },
+  // Restore before a first start (node/bootstrap/restore-at-start.ts): the init container of a Kubernetes cluster with spec.bootstrap.fromBackup.
+  { key: 'restoreFrom', type: 'string', default: '', help: 'set: load the data directory from the backup at this file:///path or s3://bucket/prefix (credentials from AWS_* variables), then the archived log, and exit without serving; only into a data directory without a database (docs/backup.md "On Kubernetes")' },
+  { key: 'restoreBackupId', type: 'string', default: '', help: 'with --restore-from: the backup to load; empty: the newest complete one' },
+  { key: 'restorePointInTime', type: 'string', default: '', help: 'with --restore-from: replay the archived log up to this RFC 3339 time (the backup must have finished by then); empty: all of it' },
+  { key: 'restoreShard', type: 'string', default: '', help: 'with --restore-from: i/n, this node holds shard i of a new cluster of n shards (slots split evenly); empty: 0/1' },
+  { key: 'restoreNode', type: 'string', default: '', help: 'with --restore-from: only the node of this name loads (its shard\'s first primary; the others exit at once and copy it by full resync); empty: any node' },
   { key: 'backupNice', type: 'int', default: 10, min: 0, max: 19, help: 'nice value of the thread that reads, digests and compresses a backup snapshot (Linux), so clients and replication get the CPU first on a busy machine; 0: the node\'s own priority' },
   { key: 'digestIntervalMs', type: 'int', default: 3600000, min: 0, max: 604800000, help: 'how often a primary compares per-slot digests with its replicas and re-copies divergent slots (0: only on demand); a digest reads every key (about 3 s of CPU per million keys) in slices of digestSliceMs, so the node keeps serving meanwhile' },
   { key: 'digestSliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a digest job (periodic check, digest comparison, a replica answering one) holds the event loop before letting commands run; smaller: lower latency during digests, longer digests' },

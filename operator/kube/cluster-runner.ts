@@ -39,6 +39,7 @@ import { StatusStep } from './reconcile/status.js';
 import { sleep } from '../../common/abortable-sleep.js';
 import { StatusStateStore } from './state-store.js';
 import { BackupStep } from './backup/backup-step.js';
+import { bootstrapSourceReady } from './backup/bootstrap-source.js';
 
 export interface ClusterRunnerOptions {
   readonly client: KubeClient;
@@ -180,6 +181,8 @@ export class ClusterRunner {
     const cr = this.resource();
     if (!validClusterName(this.o.name)) throw new OperatorError(`invalid name: ${clusterNameRule()}`, `IrisCluster ${this.o.namespace}/${this.o.name}`);
     const token = await ensureToken(this.o.client, cr);
+    // spec.bootstrap.fromBackup: recorded before the first StatefulSet exists (waits for a Completed IrisBackup).
+    if (!(await bootstrapSourceReady(this.o.client, cr, () => this.resource()))) throw new OperatorError('waiting for the bootstrap source to reach the cache', `IrisCluster ${this.o.namespace}/${this.o.name}`);
     const store = new StatusStateStore(this.o.client, this.o.namespace, this.o.name, this.o.uid);
     const platform = new KubePlatform({
       client: this.o.client, namespace: this.o.namespace, cluster: this.o.name,

@@ -11,7 +11,9 @@
  * the bucket that restores every key. (2) spec.backup with an every-minute
  * schedule: the scheduler creates labelled IrisBackup objects owned by the
  * IrisCluster; with retention 1 the older scheduled one is deleted, object
- * and backup alike, while the one created by hand stays.
+ * and backup alike, while the one created by hand stays. (3) A new
+ * IrisCluster with spec.bootstrap.fromBackup and another shard count starts
+ * from that backup: every key and value is there.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -170,5 +172,30 @@ describe('e2e: backups on Kubernetes (IrisBackup, spec.backup)', function () {
     } finally {
       dest.close();
     }
+  });
+
+  it('a new IrisCluster with spec.bootstrap.fromBackup (3 shards from a 2-shard backup) starts with every key and value', async () => {
+    const name = 'restored';
+    await env.kubectl(['apply', '-f', '-'], irisClusterManifest(ns, name, { shards: 3, replicasPerShard: 0, bootstrap: { fromBackup: { name: 'first' } } }));
+    await waitForStatus(env, ns, name, 'the restored cluster Ready with 3/3 nodes', (c) => c.status?.phase === 'Ready' && c.status.ready === '3/3', 240000);
+    const pods = await listPods(env, ns, `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${name}`);
+    for (const p of pods) {
+      const init = (p as { status?: { initContainerStatuses?: Array<{ name: string; state?: { terminated?: { exitCode?: number } } }> } }).status?.initContainerStatuses ?? [];
+      expect(init.map((c) => [c.name, c.state?.terminated?.exitCode]), p.metadata?.name).to.deep.equal([['restore', 0]]);
+    }
+    const seed = await env.podEndpoint(ns, pods[0]!.metadata!.name!, 6379);
+    const client = new Cluster([{ host: seed.host, port: seed.port }], { maxRedirections: 16 });
+    client.on('error', () => {});
+    try {
+      const keys = [...written.keys()];
+      const got = await Promise.all(keys.map((k) => client.get(k)));
+      expect(new Map(keys.map((k, i) => [k, got[i]]))).to.deep.equal(written);
+      expect(client.nodes('master').length).to.equal(3);
+    } finally {
+      client.disconnect();
+      seed.close();
+    }
+    // The restore is done: the recorded source goes, so shards added later start empty.
+    await waitFor('the bootstrap source annotation to be removed', async () => (await getCluster(env, ns, name)).metadata?.annotations?.['irisdb.io/bootstrap-source'] === undefined, { timeoutMs: 30000, intervalMs: 250 });
   });
 });

@@ -126,7 +126,6 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     }
   });
 
-  // spec.bootstrap is refused at creation (not supported yet), so its immutability rule cannot be reached here; it is checked as data.
   it('keeps storageClassName and storage.size immutable, other fields editable', async () => {
     const spec = { shards: 3, storage: { size: '1Gi', storageClassName: 'fast' } };
     await env.kubectl(['apply', '-f', '-'], cluster('immutable', spec));
@@ -274,5 +273,12 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     expect(await rejected(backup('once', { cluster: 'columns', destination: { s3: { bucket: 'other' } } }))).to.match(/destination is immutable/);
     expect(await rejected(backup('once', { cluster: 'other', destination: { s3: { bucket: 'backups', prefix: 'iris/' } } }))).to.match(/cluster is immutable/);
     await env.kubectl(['delete', 'irisbackup', 'once', '-n', ns]);
+  });
+
+  it('takes spec.bootstrap.fromBackup at creation and keeps it immutable (issue #15)', async () => {
+    await env.kubectl(['apply', '-f', '-'], cluster('boot', { bootstrap: { fromBackup: { name: 'nightly', pointInTime: '2026-12-06T10:30:00Z' } } }));
+    expect(await rejected(cluster('boot', { bootstrap: { fromBackup: { name: 'other' } } }))).to.match(/bootstrap is immutable/);
+    expect(await rejected(cluster('boot', {}))).to.match(/bootstrap is immutable/);
+    expect(await rejected(cluster('later-boot', { bootstrap: { fromBackup: { name: 'n', pointInTime: 'yesterday' } } }))).to.match(/pointInTime/);
   });
 });

@@ -36,11 +36,6 @@ export const GATES: Readonly<Record<string, Gate>> = {
     examples: [{ backup: { schedule: '@daily', destination: { pvc: { claimName: 'backups' } } } }],
     message: 'a pvc backup destination is not supported yet (issue #15)',
   },
-  'spec.bootstrap': {
-    kind: 'IrisCluster',
-    examples: [{ bootstrap: { fromBackup: { name: 'nightly-1' } } }],
-    message: 'spec.bootstrap is not supported yet (issue #15)',
-  },
   'spec.monitoring': {
     kind: 'IrisCluster',
     examples: [{ monitoring: { enabled: true } }, { monitoring: { enabled: true, serviceMonitor: true } }],
@@ -63,6 +58,7 @@ const BACKUP_PLAN = 'operator/kube/backup/backup-plan.ts';
 const BACKUP_DESTINATION = 'operator/kube/backup/destination.ts';
 const BACKUP_SCHEDULE = 'operator/kube/backup/schedule-spec.ts';
 const BACKUP_TEST = 'test/unit/operator-kube-backup.test.ts';
+const BACKUP_BOOTSTRAP = 'operator/kube/backup/bootstrap-source.ts';
 const SECURITY_TEST = 'test/unit/operator-kube-security.test.ts';
 
 const honoured = (by: string, test: string, token: string): FieldAudit => ({ kind: 'honoured', by, test, token });
@@ -101,8 +97,8 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'spec.backup.destination.s3.secretRef.name': honoured('operator/kube/build/backup-pod-parts.ts', BACKUP_TEST, 'secretRef'),
   'spec.backup.destination.pvc.claimName': rejected('spec.backup.destination.pvc'),
   'spec.backup.destination.pvc.path': rejected('spec.backup.destination.pvc'),
-  'spec.bootstrap.fromBackup.name': rejected('spec.bootstrap'),
-  'spec.bootstrap.fromBackup.pointInTime': rejected('spec.bootstrap'),
+  'spec.bootstrap.fromBackup.name': honoured(BACKUP_BOOTSTRAP, BACKUP_TEST, 'fromBackup'),
+  'spec.bootstrap.fromBackup.pointInTime': honoured(BACKUP_BOOTSTRAP, BACKUP_TEST, 'pointInTime'),
   // spec.auth / spec.tls (issue #14): the pods' volumes and flags, and the Secrets the operator writes for them.
   'spec.auth.secretRef.name': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'secretRef'),
   'spec.auth.secretRef.key': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'key'),

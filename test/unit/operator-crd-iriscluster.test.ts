@@ -241,7 +241,8 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
 
   it('describes the status fields', () => {
     expect(Object.keys(at('status').properties ?? {})).to.have.members([
-      'phase', 'conditions', 'observedGeneration', 'ready', 'readyNodes', 'nodes', 'shards', 'migration', 'lastBackup', 'request', 'controllerState',
+      'phase', 'conditions', 'observedGeneration', 'ready', 'readyNodes', 'nodes', 'shards', 'migration', 'lastBackup', 'firstRecoverabilityPoint', 'lastArchivedTime',
+      'request', 'controllerState',
     ]);
     expect(at('status.phase').enum).to.deep.equal(['Bootstrapping', 'Ready', 'Degraded', 'Unavailable', 'Deleting']);
     const conditions = at('status.conditions');
@@ -253,7 +254,7 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
     expect(Object.keys(at('status.shards.[].replicas.[]').properties ?? {})).to.have.members(['name', 'lagOps', 'lagMs', 'link']);
     expect(at('status.shards.[].failover')).to.include({ type: 'string', nullable: true });
     expect(Object.keys(at('status.migration').properties ?? {})).to.have.members(['operation', 'stage', 'movesDone', 'movesTotal', 'slotsDone', 'slotsTotal', 'keysMoved']);
-    expect(Object.keys(at('status.lastBackup').properties ?? {})).to.have.members(['name', 'time']);
+    expect(Object.keys(at('status.lastBackup').properties ?? {})).to.have.members(['name', 'id', 'phase', 'time']);
     expect(at('status.readyNodes').type).to.equal('integer');
     expect(at('status.nodes').type).to.equal('integer');
     // Requests through the irisdb.io/request annotation, acknowledged by the operator (operator/kube/request.ts).

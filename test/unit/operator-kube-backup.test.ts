@@ -18,7 +18,11 @@ import { ANNOTATION_BACKUP_ID, LABEL_SCHEDULED, clusterBackupSpec, type IrisBack
 import { cronOf, scheduleOf } from '../../operator/kube/backup/schedule-spec.js';
 import { backupPodParts } from '../../operator/kube/build/backup-pod-parts.js';
 import { podTemplate } from '../../operator/kube/build/pod-template.js';
-import type { IrisClusterSpec } from '../../operator/kube/iris-cluster.js';
+import type { IrisCluster, IrisClusterSpec } from '../../operator/kube/iris-cluster.js';
+import fc from 'fast-check';
+import { ANNOTATION_BOOTSTRAP_SOURCE, ANNOTATION_DESTINATION, bootstrapSourceOf, resolveBootstrapSource } from '../../operator/kube/backup/bootstrap-source.js';
+import { statefulSet } from '../../operator/kube/build/statefulset.js';
+import { parsePointInTime, parseRestoreShard, RestoreSettingError } from '../../node/bootstrap/restore-shard-spec.js';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
 
@@ -151,6 +155,64 @@ describe('operator/kube/backup', () => {
       const env = podTemplate('iris', 0, spec as IrisClusterSpec).spec!.containers[0]!.env!;
       expect(env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')?.valueFrom?.secretKeyRef?.name).to.equal('s3-creds');
       expect(env.some((e) => e.value !== undefined && /s3-creds/.test(e.value))).to.equal(false);
+    });
+  });
+
+  describe('spec.bootstrap.fromBackup', () => {
+    const cr = (fromBackup: Record<string, unknown>, shards = 3): IrisCluster => ({ metadata: { name: 'restored', namespace: 'db', uid: 'u2' }, spec: { shards, bootstrap: { fromBackup } } as IrisClusterSpec });
+    const done: IrisBackup = {
+      metadata: { name: 'nightly', namespace: 'db' }, spec: { cluster: 'iris', destination: { s3: { bucket: 'b', prefix: 'p', endpoint: 'http://s3:9000', secretRef: { name: 's3-creds' } } } },
+      status: { phase: 'Completed', backupId: 'backup-7', destination: 's3://b/p', completionTime: '2026-12-06T03:00:10Z' },
+    };
+
+    it('resolves a Completed IrisBackup to the restore the nodes run (fromBackup name, pointInTime, shard count)', () => {
+      expect(resolveBootstrapSource(cr({ name: 'nightly', pointInTime: '2026-12-06T04:00:00Z' }), done)).to.deep.equal({
+        backup: 'nightly', url: 's3://b/p', backupId: 'backup-7', endpoint: 'http://s3:9000', secretName: 's3-creds', pointInTime: '2026-12-06T04:00:00Z', shards: 3,
+      });
+      // An object without spec.destination: the one recorded when it was taken.
+      const recorded: IrisBackup = { ...done, spec: { cluster: 'iris' }, metadata: { ...done.metadata, annotations: { [ANNOTATION_DESTINATION]: JSON.stringify({ s3: { bucket: 'b', prefix: 'p' } }) } } };
+      expect(resolveBootstrapSource(cr({ name: 'nightly' }), recorded)).to.deep.include({ url: 's3://b/p', secretName: null, pointInTime: null });
+    });
+
+    it('waits for a missing or unfinished IrisBackup, refuses a pointInTime before the backup finished', () => {
+      expect(() => resolveBootstrapSource(cr({ name: 'nightly' }), null)).to.throw(/not found/);
+      expect(() => resolveBootstrapSource(cr({ name: 'nightly' }), { ...done, status: { phase: 'Running' } })).to.throw(/is Running, not Completed/);
+      expect(() => resolveBootstrapSource(cr({ name: 'nightly', pointInTime: '2026-12-06T02:00:00Z' }), done)).to.throw(/after pointInTime/);
+    });
+
+    it('gives each shard of the new cluster a restore init container for its first pod; later shards get none', () => {
+      const src = resolveBootstrapSource(cr({ name: 'nightly' }, 2), done);
+      const resource: IrisCluster = { ...cr({ name: 'nightly' }, 2), metadata: { name: 'restored', namespace: 'db', uid: 'u2', annotations: { [ANNOTATION_BOOTSTRAP_SOURCE]: JSON.stringify(src) } } };
+      expect(bootstrapSourceOf(resource)).to.deep.equal(src);
+      const t = statefulSet(resource, 1, 2).spec!.template;
+      const init = t.spec!.initContainers!;
+      expect(init.map((c) => c.name)).to.deep.equal(['restore']);
+      const env = Object.fromEntries(init[0]!.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
+      expect(env).to.deep.include({ IRIS_RESTORE_FROM: 's3://b/p', IRIS_RESTORE_BACKUP_ID: 'backup-7', IRIS_RESTORE_SHARD: '1/2', IRIS_RESTORE_NODE: 'restored-shard-1-0', AWS_ENDPOINT_URL_S3: 'http://s3:9000' });
+      expect(env.AWS_SECRET_ACCESS_KEY).to.deep.equal({ secretKeyRef: { name: 's3-creds', key: 'AWS_SECRET_ACCESS_KEY' } });
+      expect(init[0]!.volumeMounts).to.deep.equal(t.spec!.containers[0]!.volumeMounts);
+      expect(statefulSet(resource, 2, 2).spec!.template.spec!.initContainers ?? []).to.deep.equal([]);
+      expect(statefulSet({ ...resource, metadata: { name: 'restored', namespace: 'db' } }, 0, 2).spec!.template.spec!.initContainers ?? []).to.deep.equal([]);
+    });
+
+    it('the node parses --restore-shard i/n and --restore-point-in-time strictly', () => {
+      fc.assert(fc.property(fc.integer({ min: 1, max: 1024 }), fc.nat(), (n, k) => {
+        const i = k % n;
+        expect(parseRestoreShard(`${i}/${n}`)).to.deep.equal({ shard: i, shards: n });
+      }));
+      fc.assert(fc.property(fc.string(), (t) => {
+        try {
+          const r = parseRestoreShard(t);
+          expect(r.shard).to.be.lessThan(r.shards);
+        } catch (err) {
+          expect(err).to.be.instanceOf(RestoreSettingError);
+        }
+      }));
+      for (const bad of ['3/3', '0/0', '1', 'a/b', '0/1025']) expect(() => parseRestoreShard(bad), bad).to.throw(RestoreSettingError);
+      expect(parsePointInTime('2026-12-06T10:30:00Z')).to.equal(Date.parse('2026-12-06T10:30:00Z'));
+      expect(parsePointInTime('2026-12-06T10:30:00.5+01:00')).to.equal(Date.parse('2026-12-06T09:30:00.5Z'));
+      expect(parsePointInTime('')).to.equal(null);
+      for (const bad of ['2026-12-06', '2026-12-06T10:30:00', 'yesterday']) expect(() => parsePointInTime(bad), bad).to.throw(RestoreSettingError);
     });
   });
 });

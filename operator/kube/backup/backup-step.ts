@@ -20,6 +20,7 @@ import { LABEL_INSTANCE } from '../names.js';
 import { ownerReference } from '../build/owner.js';
 import { NOTHING, type StepContext, type StepReport } from '../reconcile/context.js';
 import { recordBackupEvent } from './backup-events.js';
+import { ANNOTATION_DESTINATION, dropBootstrapSource } from './bootstrap-source.js';
 import { lastBackupOf, planBackups, scheduledObjectName } from './backup-plan.js';
 import { BackupCredentials } from './credentials.js';
 import { BackupSpecError, resolveDestination, scheduleEnv, type ResolvedDestination } from './destination.js';
@@ -70,6 +71,7 @@ export class BackupStep {
       ctx.logger.info('retention deleted a scheduled IrisBackup', { backup: name });
     }
     await this.writeClusterStatus(ctx, objects, clusterDest);
+    if (ctx.controller.state.map !== null) await dropBootstrapSource(ctx.client, ctx.resource());
     const running = ctx.controller.backups.find((b) => b.phase === 'Running');
     const progress = running === undefined ? null : `backup ${running.id} running: ${running.shards.filter((s) => s.state === 'done').length}/${running.shards.length} shards done`;
     return problems.length === 0 && progress === null ? NOTHING : { progress, problem: problems.length === 0 ? null : problems.join('; ') };
@@ -121,6 +123,12 @@ export class BackupStep {
       return;
     }
     try {
+      // What an object without spec.destination went to, for a later spec.bootstrap.fromBackup (bootstrap-source.ts).
+      if (obj.spec.destination === undefined && clusterDest !== null && obj.metadata.annotations?.[ANNOTATION_DESTINATION] === undefined) {
+        await ctx.client.mergePatch(resourcePath(IRISBACKUPS, ctx.namespace, name), {
+          metadata: { uid: obj.metadata.uid, annotations: { [ANNOTATION_DESTINATION]: JSON.stringify(clusterBackupSpec(ctx.resource().spec)?.destination) } },
+        });
+      }
       const rec = await ctx.controller.createBackup({ destination: d.url, s3: d.s3 });
       await this.writeStatus(ctx, obj, { phase: 'Running', backupId: rec.id, destination: d.url, startTime: new Date(rec.startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'), message: 'started' });
     } catch (err) {

@@ -10,6 +10,7 @@ import { DEFAULTS } from '../iris-cluster.js';
 import { ANNOTATION_SPEC_HASH, DATA_VOLUME, LABEL_SHARD, clusterLabels, headlessServiceName, shardSelector, statefulSetName } from '../names.js';
 import { ownerReference } from './owner.js';
 import { podTemplate } from './pod-template.js';
+import { withBootstrap } from './bootstrap-pod-parts.js';
 import { podSpecHash } from './spec-hash.js';
 
 export function statefulSet(cr: IrisCluster, shardIndex: number, replicas: number): V1StatefulSet {
@@ -33,7 +34,7 @@ export function statefulSet(cr: IrisCluster, shardIndex: number, replicas: numbe
       updateStrategy: { type: 'OnDelete' },
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Delete' },
       selector: { matchLabels: shardSelector(cluster, shardIndex) },
-      template: podTemplate(cluster, shardIndex, spec),
+      template: withBootstrap(podTemplate(cluster, shardIndex, spec), cr, shardIndex),
       volumeClaimTemplates: [{
         metadata: { name: DATA_VOLUME, labels: shardSelector(cluster, shardIndex) },
         spec: {
