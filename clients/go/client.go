@@ -11,7 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Consistency of reads: Default (the primary), Eventual (a replica, READONLY), Strong (HTTP only for now).
+// Consistency of reads: Default (the primary), Eventual (a replica, READONLY), Strong (the primary confirms it
+// still leads its shard before answering: connections that sent IRIS.CONSISTENCY strong).
 type Consistency string
 
 const (
@@ -44,7 +45,7 @@ type Options struct {
 	MinIdleConns       int           // per node
 	CommandTimeout     time.Duration // one attempt; default 1s. A node that does not answer in time is suspected.
 	DialTimeout        time.Duration // default 1s
-	ReadConsistency    Consistency   // Default or Eventual
+	ReadConsistency    Consistency   // Default, Eventual or Strong
 	Retry              RetryOptions
 	Breaker            BreakerOptions
 	ProbeInterval      time.Duration // breaker trials and map refresh while a node is suspect; default 200ms
@@ -89,6 +90,7 @@ type Client struct {
 	opts     Options
 	rc       *redis.ClusterClient
 	replicas *redis.ClusterClient
+	strong   *redis.ClusterClient // connections at IRIS.CONSISTENCY strong, made on the first strong read
 	breakers *breakerSet
 	mu       sync.Mutex
 	lastRef  time.Time
@@ -178,12 +180,12 @@ func (c *Client) RefreshSlotMap(reason string) {
 	c.rc.ReloadState(context.Background())
 }
 
-// Do runs any command; its kind comes from its name. opts.Consistency applies to reads.
+// Do runs any command; its kind comes from its name. Options.ReadConsistency applies to reads.
 func (c *Client) Do(ctx context.Context, args ...any) (any, error) {
-	return c.DoWith(ctx, Default, args...)
+	return c.DoWith(ctx, "", args...)
 }
 
-// DoWith runs a command with a read consistency.
+// DoWith runs a command with a read consistency ("": Options.ReadConsistency).
 func (c *Client) DoWith(ctx context.Context, cons Consistency, args ...any) (any, error) {
 	name, _ := args[0].(string)
 	kind := KindOf(name)
@@ -194,7 +196,15 @@ func (c *Client) DoWith(ctx context.Context, cons Consistency, args ...any) (any
 		}
 		switch cons {
 		case Strong:
-			return nil, &Error{Op: name, Outcome: NotApplied, Attempts: 0, Reason: "unsupported", Err: errors.New("strong reads are served over HTTP (HTTPClient, consistency=strong); RESP has default and eventual")}
+			c.mu.Lock()
+			if c.strong == nil {
+				opts := c.clusterOptions(false)
+				// Every connection of this client is at the strong level from its first command on.
+				opts.OnConnect = func(ctx context.Context, cn *redis.Conn) error { return cn.Do(ctx, "IRIS.CONSISTENCY", "strong").Err() }
+				c.strong = redis.NewClusterClient(opts)
+			}
+			rc = c.strong
+			c.mu.Unlock()
 		case Eventual:
 			c.mu.Lock()
 			if c.replicas == nil {
@@ -258,6 +268,9 @@ func (c *Client) IncrBy(ctx context.Context, key string, by int64) (int64, error
 func (c *Client) Close() error {
 	close(c.stop)
 	c.done.Wait()
+	if c.strong != nil {
+		_ = c.strong.Close()
+	}
 	if c.replicas != nil {
 		_ = c.replicas.Close()
 	}

@@ -2,7 +2,7 @@
 import type { BreakerOptions, BreakerState } from './circuit-breaker.js';
 import type { CommandKind } from './retry-policy.js';
 
-/** `default`: the primary answers. `eventual`: a replica may answer (it may lag). `strong`: the primary first proves it still leads its shard (HTTP only for now). */
+/** `default`: the primary answers. `eventual`: a replica may answer (it may lag). `strong`: the primary first proves it still leads its shard (RESP: IRIS.CONSISTENCY strong around the read; HTTP: ?consistency=strong). */
 export type ReadConsistency = 'strong' | 'default' | 'eventual';
 
 export interface RetryOptions {

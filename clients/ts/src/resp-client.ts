@@ -33,8 +33,8 @@ export interface IrisClientOptions {
   readonly retry?: Partial<RetryOptions>;
   readonly breaker?: Partial<BreakerOptions>;
   readonly pool?: Partial<PoolOptions>;
-  /** Reads' default consistency: `default` (primary) or `eventual` (replicas, READONLY). */
-  readonly readConsistency?: Exclude<ReadConsistency, 'strong'>;
+  /** Reads' default consistency: `default` (primary), `eventual` (replicas, READONLY) or `strong` (the primary confirms it still leads). */
+  readonly readConsistency?: ReadConsistency;
   /** How often the breakers' trials and the map refresh run while a node is suspect (ms). Default 200. */
   readonly probeIntervalMs?: number;
   readonly metrics?: MetricsHooks;
@@ -77,6 +77,8 @@ export class IrisClient {
   private readonly now: () => number;
   private readonly probeTimer: NodeJS.Timeout;
   private lastRefresh = 0;
+  /** The nodes refused this client's credentials (WRONGPASS/NOAUTH) since it last connected: calls fail at once saying so. */
+  private authRefusal: Error | null = null;
   private closed = false;
 
   constructor(private readonly opts: IrisClientOptions) {
@@ -114,7 +116,12 @@ export class IrisClient {
     const c = new Cluster(this.opts.nodes.map((n) => ({ host: n.host, port: n.port })), this.clusterOptions(scaleReads));
     // Node errors are reported per command; without a listener ioredis would print them.
     c.on('error', () => {});
-    c.on('node error', () => {});
+    c.on('node error', (err: unknown) => {
+      if (err instanceof Error && /^(WRONGPASS|NOAUTH)/.test(err.message)) this.authRefusal = err;
+    });
+    c.on('ready', () => {
+      this.authRefusal = null;
+    });
     return c;
   }
 
@@ -204,19 +211,19 @@ export class IrisClient {
   }
 
   private clusterFor(kind: CommandKind, consistency: ReadConsistency): Cluster {
-    if (kind !== 'read' || consistency === 'default') return this.cluster;
-    if (consistency === 'strong') {
-      throw new IrisClientError('strong reads are served over HTTP (IrisHttpClient, ?consistency=strong); RESP has default and eventual', 'not-applied', 0);
-    }
+    if (kind !== 'read' || consistency !== 'eventual') return this.cluster;
     this.replicaCluster ??= this.newCluster('slave');
     return this.replicaCluster;
   }
 
   private async run(name: string, args: readonly Arg[], o: CommandOptions, buffers: boolean): Promise<unknown> {
     if (this.closed) throw new IrisClientError('the client is closed', 'not-applied', 0);
+    if (this.authRefusal !== null) throw new IrisClientError(`the cluster refused the client's credentials: ${this.authRefusal.message}`, 'not-applied', 0);
     const upper = name.toUpperCase();
     const kind: CommandKind = o.kind ?? (READ_COMMANDS.has(upper) ? 'read' : 'write');
-    const cluster = this.clusterFor(kind, o.consistency ?? this.opts.readConsistency ?? 'default');
+    const consistency = o.consistency ?? this.opts.readConsistency ?? 'default';
+    const cluster = this.clusterFor(kind, consistency);
+    const strong = kind === 'read' && consistency === 'strong';
     const keyIndex = o.keyIndex === undefined ? 0 : o.keyIndex;
     const key = keyIndex === null ? undefined : args[keyIndex];
     // Replica reads go to a replica ioredis picks: the primary's breaker does not apply.
@@ -234,7 +241,7 @@ export class IrisClient {
         const breaker = node !== null ? this.breakers.get(node) : null;
         try {
           if (breaker !== null && node !== null && !breaker.allow()) throw new CircuitOpenError(node);
-          const sent = buffers ? cluster.callBuffer(name, ...args) : cluster.call(name, ...args);
+          const sent = strong ? strongRead(cluster, name, args, buffers) : buffers ? cluster.callBuffer(name, ...args) : cluster.call(name, ...args);
           const r = await raceSignal(sent, signal);
           breaker?.onSuccess();
           return r;
@@ -287,4 +294,22 @@ export class IrisClient {
       r.disconnect();
     }
   }
+}
+
+/**
+ * A strong read over RESP: IRIS.CONSISTENCY strong, the read, IRIS.CONSISTENCY
+ * default, as one pipeline to the key's primary. A pipeline is written to the
+ * connection in one piece, so no other command of this client runs between
+ * them at the strong level; the node answers the read only once it has
+ * confirmed that it still leads its shard, or TRYAGAIN (retried).
+ */
+async function strongRead(cluster: Cluster, name: string, args: readonly Arg[], buffers: boolean): Promise<unknown> {
+  const p = cluster.pipeline();
+  p.call('IRIS.CONSISTENCY', 'strong');
+  if (buffers) p.callBuffer(name, ...args);
+  else p.call(name, ...args);
+  p.call('IRIS.CONSISTENCY', 'default');
+  const replies = (await p.exec()) ?? [];
+  for (const [err] of replies.slice(0, 2)) if (err !== null) throw err;
+  return replies[1]![1];
 }
