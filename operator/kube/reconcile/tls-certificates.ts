@@ -81,8 +81,8 @@ export async function ensureTls(client: KubeClient, cr: IrisCluster, now: number
   const ns = cr.metadata.namespace ?? '';
   const ca = await ensureCa(client, cr);
   const hosts = certificateHosts(cluster, ns);
-  const path_ = resourcePath(SECRETS, ns, issuedTlsSecretName(cluster));
-  const current = await client.find<V1Secret>(path_);
+  const secretPath = resourcePath(SECRETS, ns, issuedTlsSecretName(cluster));
+  const current = await client.find<V1Secret>(secretPath);
   const certPem = current === null ? null : secretText(current, TLS_CERT_KEY);
   const decision = renewalDecision(certPem === null ? null : certificateFacts(certPem, ca.cert), hosts, now);
   if (!decision.issue) return null;
@@ -94,6 +94,6 @@ export async function ensureTls(client: KubeClient, cr: IrisCluster, now: number
   const desired = issuedTlsSecret(cr, { ...pem, ca: ca.cert });
   if (current === null) await client.create(resourcePath(SECRETS, ns), desired);
   // With the resourceVersion read above: a concurrent writer makes this a conflict, retried next time.
-  else await client.replace(path_, { ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion } });
+  else await client.replace(secretPath, { ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion } });
   return { issued: decision.reason };
 }
