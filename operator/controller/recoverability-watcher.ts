@@ -24,6 +24,8 @@ export interface RecoverabilityWatcherOptions {
   readonly intervalMs?: number;
   readonly now?: () => number;
   readonly open?: (url: string, env: NodeJS.ProcessEnv) => BackupDestination;
+  /** Run before each read, on the same destination (archive retention, archive-pruner.ts); its failure is logged, the read goes on. */
+  readonly beforeRead?: (dest: BackupDestination) => Promise<unknown>;
 }
 
 export class RecoverabilityWatcher {
@@ -60,6 +62,7 @@ export class RecoverabilityWatcher {
       dest = this.opts.open !== undefined
         ? this.opts.open(this.opts.destination, env)
         : openDestination(parseDestination(this.opts.destination, this.opts.destination.startsWith('s3://') ? s3OptionsFromEnv(env, {}) : {}));
+      await this.opts.beforeRead?.(dest).catch((err: unknown) => this.opts.logger.warn('archive retention failed', { destination: this.opts.destination, err: err instanceof Error ? err.message : String(err) }));
       this.last = { window: await archiveWindow(dest), at: this.now() };
       this.error = null;
     } catch (err) {

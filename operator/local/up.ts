@@ -30,6 +30,7 @@ import { ProcessPlatform } from './process-platform.js';
 import { restoreLocalCluster } from './restore.js';
 import { settleArchiveDestination } from './archive-setting.js';
 import { RecoverabilityWatcher } from '../controller/recoverability-watcher.js';
+import { ArchivePruner } from '../controller/archive-pruner.js';
 import { watchRecoverabilityMetrics } from '../controller/recoverability-metrics.js';
 import { localKeyring, settleEncryptionKeyFile } from './encryption-setting.js';
 import { ensureLocalTls, localTlsExists } from './tls-files.js';
@@ -174,7 +175,11 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     throw err;
   }
   await stateFile.recordController({ url: api.url, pid: process.pid }, basePort);
-  if (archiveDestination !== null) controller.watchRecoverability(new RecoverabilityWatcher({ destination: archiveDestination, logger }));
+  if (archiveDestination !== null) {
+    // Archive retention (docs/backup.md) runs with each read of the window; never while a backup is being taken.
+    const pruner = new ArchivePruner(logger, () => controller.backups.some((b) => b.phase === 'Running'));
+    controller.watchRecoverability(new RecoverabilityWatcher({ destination: archiveDestination, logger, beforeRead: (d) => pruner.prune(d) }));
+  }
   if (opts.backupSchedule !== undefined) await controller.setBackupSchedule({ ...opts.backupSchedule });
 
   const recordedSpec = controller.state.spec;

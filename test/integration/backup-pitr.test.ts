@@ -8,7 +8,9 @@
  * before T and none issued after it (a write in flight at T, or one that
  * failed, may be either: those keys are left out of the check); a restore
  * without T holds every acknowledged write. The archive continued after
- * the failover without a gap or an overlap within an epoch; a flipped byte
+ * the failover without a gap or an overlap within an epoch, and retention
+ * deleted the segments wholly before the backup (the restores show the
+ * rest suffices); the status reports the recoverability window; a flipped byte
  * in a segment and a missing segment fail the restore naming the object,
  * and nothing starts.
  */
@@ -45,6 +47,7 @@ describe('log archiving and point-in-time restore (file destination)', function 
   let destDir: string;
   let url: string;
   let pointInTime: number;
+  let backupId: string;
   const writes: Write[] = [];
   const started: LocalCluster[] = [];
 
@@ -75,7 +78,7 @@ describe('log archiving and point-in-time restore (file destination)', function 
     try {
       for (let i = 0; i < BASE_KEYS; i++) await write(client, `a:${i}`, 'base');
       await waitStreaming(source);
-      await createBackup(source, url);
+      backupId = await createBackup(source, url);
       const st = await source.status();
       const victim = st.shards.find((s) => s.id === 'shard-0')!.primary!;
       for (let i = 0; i < WRITES; i++) {
@@ -147,18 +150,33 @@ describe('log archiving and point-in-time restore (file destination)', function 
     return checked;
   }
 
-  it('archives each shard without a gap or an overlap within an epoch, continuing after the failover', async () => {
+  it('archives each shard without a gap or an overlap within an epoch, continuing after the failover; retention deleted what the backup does not need', async () => {
+    const backupSeq = new Map<string, number>();
+    const backupEpoch = new Map<string, number>();
     for (const shard of ['shard-0', 'shard-1']) {
-      const names = (await fs.promises.readdir(path.join(destDir, 'archive', shard))).map((f) => ({ ...parseSegmentKey(`archive/${shard}/${f}`)!, key: f }));
+      const m = JSON.parse(await fs.promises.readFile(path.join(destDir, backupId, shard, 'manifest.json'), 'utf8')) as { endSeq: number; shardEpoch: number };
+      backupSeq.set(shard, m.endSeq);
+      backupEpoch.set(shard, m.shardEpoch);
+    }
+    // Retention runs with each read of the window (at once after the backup completed): the segments wholly before the backup's snapshot go.
+    const segmentsOf = async (shard: string) => (await fs.promises.readdir(path.join(destDir, 'archive', shard))).filter((f) => f.endsWith('.irseg')).map((f) => ({ ...parseSegmentKey(`archive/${shard}/${f}`)!, key: f }));
+    await waitFor('archive retention', async () => {
+      for (const shard of ['shard-0', 'shard-1']) if ((await segmentsOf(shard)).some((n) => n.lastSeq <= backupSeq.get(shard)!)) return null;
+      return true;
+    }, { timeoutMs: 45_000, intervalMs: 500 });
+    expect(await fs.promises.readFile(path.join(source.dir, 'logs', 'controller.log'), 'utf8')).to.match(/archive segments deleted: no kept backup needs them/);
+    for (const shard of ['shard-0', 'shard-1']) {
+      const names = await segmentsOf(shard);
       expect(names.length).to.be.greaterThan(1);
-      expect(planReplay(shard, names, 1).at(-1)!.toSeq).to.equal(Math.max(...names.map((n) => n.lastSeq)));
+      expect(planReplay(shard, names, backupSeq.get(shard)! + 1).at(-1)!.toSeq).to.equal(Math.max(...names.map((n) => n.lastSeq)));
       const byEpoch = new Map<number, typeof names>();
       for (const n of names) byEpoch.set(n.epoch, [...(byEpoch.get(n.epoch) ?? []), n]);
       for (const list of byEpoch.values()) {
         list.sort((a, b) => a.firstSeq - b.firstSeq);
         for (let i = 1; i < list.length; i++) expect(list[i]!.firstSeq, `${shard} ${list[i]!.key}`).to.equal(list[i - 1]!.lastSeq + 1);
       }
-      if (shard === 'shard-0') expect(byEpoch.size, 'segments of the old and the new primary').to.be.at.least(2);
+      // (The old primary's segments from before the backup are gone with retention; the new primary's continue the archive.)
+      if (shard === 'shard-0') expect(Math.max(...byEpoch.keys()), 'segments of the new primary').to.be.above(backupEpoch.get(shard)!);
     }
   });
 
