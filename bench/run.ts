@@ -25,6 +25,7 @@ import { consistencyBench } from './consistency.js';
 import { stallsBench } from './stalls.js';
 import { tlsBench } from './tls.js';
 import { aclBench } from './acl.js';
+import { encryptionBench, printEncryption } from './encryption.js';
 
 const requests = Number(process.env.BENCH_REQUESTS ?? 200_000);
 const keys = Number(process.env.BENCH_KEYS ?? 1_000_000);
@@ -233,6 +234,7 @@ async function main(): Promise<void> {
       console.log(`| ${r.system} | ${r.user} | ${fmt(r.set.rps)} | ${fmt(r.get.rps)} | ${restricted ? fmt(r.set.rps / base.set.rps, 2) : '—'} | ${restricted ? fmt(r.get.rps / base.get.rps, 2) : '—'} | ${vsRedis} |`);
     }
   }
+  if (only === '' || only === 'encryption') printEncryption(await encryptionBench(requests));
   if (only === '' || only === 'stalls') {
     const stallKeys = Number(process.env.BENCH_STALL_KEYS ?? 1_000_000);
     const rows = await stallsBench(stallKeys);
