@@ -1,9 +1,10 @@
 /**
  * A system under test of the failover-vs-redis benchmark, and the IrisDB
  * one: the local cluster a user starts (`irisctl local up`, 3 shards × 1
- * replica, default settings: minSyncReplicas 1, heartbeatMs 500,
- * failureThreshold 3, every node --fsync always). Its platform restarts a
- * killed node by itself; healthy is Ready, idle and every replica caught up.
+ * replica by default, default settings: minSyncReplicas 1, heartbeatMs 500,
+ * failureThreshold 3, dataDurability required, every node --fsync always).
+ * Its platform restarts a killed node by itself; healthy is Ready, idle and
+ * every replica caught up.
  */
 import type { SlotRange } from '../common/cluster-map.js';
 import { LocalCluster } from '../test/support/local-cluster.js';
@@ -33,13 +34,19 @@ export interface FailoverTarget {
 
 const HEALTHY_BOUND_MS = 120_000;
 
+export interface IrisTargetOptions {
+  readonly replicas: number;
+  /** undefined: the cluster's default (required). */
+  readonly dataDurability?: 'required' | 'preferred';
+}
+
 export class IrisTarget implements FailoverTarget {
   readonly name = 'IrisDB';
 
   private constructor(private readonly cluster: LocalCluster, readonly shardSlots: readonly (readonly SlotRange[])[], private readonly seed: number) {}
 
-  static async start(): Promise<IrisTarget> {
-    const cluster = await LocalCluster.start();
+  static async start(opts: IrisTargetOptions): Promise<IrisTarget> {
+    const cluster = await LocalCluster.start({ replicas: opts.replicas, ...(opts.dataDurability === undefined ? {} : { dataDurability: opts.dataDurability }) });
     try {
       const st = await waitCaughtUp(cluster, HEALTHY_BOUND_MS);
       return new IrisTarget(cluster, st.shards.map((s) => s.slots), await cluster.seedPort());

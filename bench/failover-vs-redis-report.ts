@@ -5,6 +5,7 @@
  * the IrisDB / Redis Cluster ratios.
  */
 import { CHECKER_CLIENT } from './failover-checker.js';
+import type { IrisTargetOptions } from './failover-target.js';
 import { failoverVsRedisBench, type Nemesis, type VsResult, type VsRun } from './failover-vs-redis.js';
 import { REDIS_NODE_TIMEOUT_MS } from './redis-cluster-failover.js';
 
@@ -59,7 +60,9 @@ const LABEL: Record<Nemesis, string> = { kill: 'kill -9 of a primary', stop: 'SI
 
 export function printFailoverVsRedis(res: VsResult): void {
   const c = CHECKER_CLIENT;
-  console.log(`\n## Failover and pause recovery vs Redis Cluster: IrisDB local cluster 3 shards × 1 replica (defaults, --fsync always) next to Redis Cluster 3 masters + 3 replicas (cluster-node-timeout ${REDIS_NODE_TIMEOUT_MS}, appendonly yes, appendfsync always)\n`);
+  const i = res.iris;
+  const iris = `${i.replicas} replica${i.replicas === 1 ? '' : 's'}, dataDurability ${i.dataDurability ?? 'required (the default)'}`;
+  console.log(`\n## Failover and pause recovery vs Redis Cluster: IrisDB local cluster 3 shards × ${iris} (other settings default, --fsync always) next to Redis Cluster 3 masters + 3 replicas (cluster-node-timeout ${REDIS_NODE_TIMEOUT_MS}, appendonly yes, appendfsync always)\n`);
   console.log(`Same workload on both, a fresh one per run: 2 unpipelined loops per shard (one ioredis Cluster client per system: commandTimeout ${c.commandTimeoutMs} ms, slotsRefreshInterval ${c.slotsRefreshIntervalMs} ms), SET key <increasing sequence> then GET key, 3 writes per key. `
     + `Recovery: signal → first OK to a write to the victim shard's slots sent after the signal. Unavailable: the longest stretch without an OK on those slots, from the last OK before the signal to ${fmt(res.gapWindowMs / 1000)} s after recovery (or after the SIGCONT, which comes ${fmt(res.pauseMs / 1000, 1)} s after the SIGSTOP). `
     + 'Lost: acknowledged writes whose value is missing or older when read back after the run. Stale: reads returning a value older than one acknowledged before the read was sent. '
@@ -87,7 +90,16 @@ export function printFailoverVsRedis(res: VsResult): void {
   if (examples.length > 0) console.log(`\nViolations, e.g.: ${examples.join('; ')}`);
 }
 
+/** The IrisDB cluster's shape from BENCH_FAILOVER_REPLICAS (1) and BENCH_FAILOVER_DURABILITY (the cluster's default). */
+function irisOptions(env: NodeJS.ProcessEnv): IrisTargetOptions {
+  const replicas = Number(env.BENCH_FAILOVER_REPLICAS ?? 1);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 4) throw new Error(`BENCH_FAILOVER_REPLICAS must be an integer from 1 to 4, not ${env.BENCH_FAILOVER_REPLICAS}`);
+  const d = env.BENCH_FAILOVER_DURABILITY;
+  if (d !== undefined && d !== 'required' && d !== 'preferred') throw new Error(`BENCH_FAILOVER_DURABILITY must be required or preferred, not ${d}`);
+  return d === undefined ? { replicas } : { replicas, dataDurability: d };
+}
+
 /** The hook of bench/run.ts (BENCH_ONLY=failover-vs-redis). */
 export async function runFailoverVsRedis(runs: number): Promise<void> {
-  if (runs > 0) printFailoverVsRedis(await failoverVsRedisBench(runs));
+  if (runs > 0) printFailoverVsRedis(await failoverVsRedisBench(runs, irisOptions(process.env)));
 }

@@ -17,7 +17,7 @@ import { waitFor } from '../test/support/wait.js';
 import { delay } from './control-plane.js';
 import { checkerClient } from './failover-checker.js';
 import { checkRegisters, type RegisterCheck } from './failover-register.js';
-import { type FailoverTarget, IrisTarget } from './failover-target.js';
+import { type FailoverTarget, IrisTarget, type IrisTargetOptions } from './failover-target.js';
 import { FailoverWorkload, type ProbeResult } from './failover-workload.js';
 import { RedisClusterTarget } from './redis-cluster-failover.js';
 import { seqOf } from '../test/support/repl-shard.js';
@@ -42,6 +42,7 @@ export interface VsRun extends ProbeResult {
 }
 
 export interface VsResult {
+  readonly iris: IrisTargetOptions;
   readonly systems: readonly string[];
   readonly runs: readonly VsRun[];
   readonly pauseMs: number;
@@ -109,11 +110,11 @@ async function oneRun(t: FailoverTarget, client: Cluster, nemesis: Nemesis, shar
 }
 
 /** `runs` runs per nemesis per system, alternating which system goes first. */
-export async function failoverVsRedisBench(runs: number): Promise<VsResult> {
+export async function failoverVsRedisBench(runs: number, iris: IrisTargetOptions): Promise<VsResult> {
   const targets: FailoverTarget[] = [];
   const clients: Cluster[] = [];
   try {
-    targets.push(await IrisTarget.start());
+    targets.push(await IrisTarget.start(iris));
     targets.push(await RedisClusterTarget.start());
     for (const t of targets) clients.push(checkerClient(t.seedPort()));
     const out: VsRun[] = [];
@@ -130,7 +131,7 @@ export async function failoverVsRedisBench(runs: number): Promise<VsResult> {
         }
       }
     }
-    return { systems: targets.map((t) => t.name), runs: out, pauseMs: PAUSE_MS, gapWindowMs: GAP_WINDOW_MS };
+    return { iris, systems: targets.map((t) => t.name), runs: out, pauseMs: PAUSE_MS, gapWindowMs: GAP_WINDOW_MS };
   } finally {
     for (const c of clients) c.disconnect();
     for (const t of targets) await t.stop().catch(() => undefined);
