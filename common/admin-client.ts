@@ -4,6 +4,7 @@
  */
 import type { ClusterMap } from './cluster-map.js';
 import type { DigestDiff, DigestReport, RepairResult, ReplicationStatus, RoleRequest } from './replication.js';
+import type { FetchLike } from './node-fetch.js';
 
 export class AdminApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
@@ -13,8 +14,14 @@ export class AdminApiError extends Error {
 }
 
 export class AdminClient {
-  /** baseUrl: the node's HTTP address, e.g. http://10.0.0.5:8080 */
-  constructor(readonly baseUrl: string, protected readonly token: string, protected readonly timeoutMs = 30_000) {}
+  /**
+   * baseUrl: the node's HTTP address, e.g. http://10.0.0.5:8080 (https:// with --tls-http);
+   * fetchImpl: how to reach it (node-fetch.ts nodeFetch for HTTPS with a private CA).
+   */
+  constructor(
+    readonly baseUrl: string, protected readonly token: string, protected readonly timeoutMs = 30_000,
+    protected readonly fetchImpl: FetchLike = (url, init) => fetch(url, init),
+  ) {}
 
   replication(): Promise<ReplicationStatus> {
     return this.call('GET', '/admin/replication');
@@ -58,7 +65,7 @@ export class AdminClient {
 
   /** One admin request; subclasses for other admin areas reuse it. */
   protected async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.baseUrl + path, {
+    const res = await this.fetchImpl(this.baseUrl + path, {
       method,
       headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       body: body !== undefined ? JSON.stringify(body) : undefined,

@@ -41,10 +41,10 @@ export function forwardDecision(o: { readonly forwarded: boolean; readonly redir
   return o.redirect ? 'redirect' : 'forward';
 }
 
-/** `http://host:port/path?query` of the target; IPv6 hosts in brackets. */
-export function targetUrl(t: HttpTarget, pathAndQuery: string): string {
+/** `http://host:port/path?query` of the target (https: the cluster runs --tls-http); IPv6 hosts in brackets. */
+export function targetUrl(t: HttpTarget, pathAndQuery: string, scheme: 'http' | 'https' = 'http'): string {
   const host = t.host.includes(':') ? `[${t.host}]` : t.host;
-  return `http://${host}:${t.httpPort}${pathAndQuery}`;
+  return `${scheme}://${host}:${t.httpPort}${pathAndQuery}`;
 }
 
 /** A shard a cluster scan visits, in the order it visits them (by shard id). */

@@ -12,6 +12,7 @@ import type { NodeConfig } from '../config/schema.js';
 import { HttpError, sendError } from './errors.js';
 import { FORWARDED_HEADER, type HttpTarget, REDIRECT_HEADER, forwardDecision, httpTargetOf, targetUrl } from './forward-target.js';
 import { queryParam } from './params.js';
+import { type FetchLike, nodeFetch } from '../../common/node-fetch.js';
 
 export interface ForwardDeps {
   readonly config: NodeConfig;
@@ -55,14 +56,23 @@ function requestHeaders(req: Request, body: Buffer | null): Headers {
 }
 
 /**
+ * With --tls-http every node serves HTTPS: peers are reached trusting the
+ * cluster CA, presenting this node's certificate (peers may ask for one).
+ */
+function peerFetch(config: NodeConfig): FetchLike {
+  const trusted = config.tlsHttp && config.tlsCaCertFile !== '';
+  return nodeFetch(trusted ? { caFile: config.tlsCaCertFile, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : null);
+}
+
+/**
  * Sends `pathAndQuery` to the target with the client's method, headers and
  * body; HttpError 504/502 `forward_failed` when it does not answer in time
  * or cannot be reached.
  */
 export async function sendToPeer(config: NodeConfig, target: HttpTarget, req: Request, pathAndQuery: string, body: Buffer | null): Promise<globalThis.Response> {
-  const url = targetUrl(target, pathAndQuery);
+  const url = targetUrl(target, pathAndQuery, config.tlsHttp ? 'https' : 'http');
   try {
-    return await fetch(url, {
+    return await peerFetch(config)(url, {
       method: req.method,
       headers: requestHeaders(req, body),
       body: body === null || req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
@@ -92,7 +102,7 @@ export async function tryForward(deps: ForwardDeps, err: HttpError, req: Request
   const decision = forwardDecision({ forwarded: isForwarded(req), redirect: wantsRedirect(req), target });
   if (decision === 'refuse' || target === null) return false;
   if (decision === 'redirect') {
-    sendError(res, new HttpError(307, 'moved', err.message, err.details, { Location: targetUrl(target, req.originalUrl) }));
+    sendError(res, new HttpError(307, 'moved', err.message, err.details, { Location: targetUrl(target, req.originalUrl, deps.config.tlsHttp ? 'https' : 'http') }));
     return true;
   }
   const answer = await sendToPeer(deps.config, target, req, req.originalUrl, bodyOf(req));

@@ -286,6 +286,6 @@ export class BackupRunner {
 
   private client(node: string): BackupAdminClient | null {
     const ep = this.ctx.endpoint(node);
-    return ep === null ? null : new BackupAdminClient(ep.httpUrl, this.ctx.token, 10_000);
+    return ep === null ? null : new BackupAdminClient(ep.httpUrl, this.ctx.token, 10_000, this.ctx.nodeFetch);
   }
 }

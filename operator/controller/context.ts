@@ -11,6 +11,7 @@ import type { NodeObservation } from '../core/observation.js';
 import type { ControllerState } from '../core/state.js';
 import type { NodeEndpoint, Platform, StateStore } from '../platform/types.js';
 import { httpNodeApi, type NodeAdminApi, type NodeApiFactory } from './node-api.js';
+import type { FetchLike } from '../../common/node-fetch.js';
 import { allocateId } from './shard-update.js';
 import type { OperationTraces } from '../../common/tracing/operations.js';
 
@@ -40,6 +41,8 @@ export class ControllerContext {
     readonly logger: Logger,
     readonly now: () => number = Date.now,
     private readonly nodeApi: NodeApiFactory = httpNodeApi,
+    /** How other node clients (backups) reach the nodes' HTTP APIs. */
+    readonly nodeFetch: FetchLike = (url, init) => fetch(url, init),
   ) {
     this.stateValue = state;
   }

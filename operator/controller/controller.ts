@@ -21,6 +21,7 @@ import { FailoverRunner } from './failover-runner.js';
 import { Heartbeat } from './heartbeat.js';
 import { Membership } from './membership.js';
 import type { NodeApiFactory } from './node-api.js';
+import type { FetchLike } from '../../common/node-fetch.js';
 import { MapPublisher } from './publish.js';
 import { RebalanceRunner } from './rebalance-runner.js';
 import { RoleReconciler } from './roles.js';
@@ -43,6 +44,8 @@ export interface ControllerOptions {
   readonly now?: () => number;
   /** How the controller reaches a node's admin API (default: HTTP, node-api.ts httpNodeApi); tests pass fakes. */
   readonly nodeApi?: NodeApiFactory;
+  /** How the controller's other node clients (backups) reach nodes (default: the global fetch; HTTPS with a private CA: common/node-fetch.ts). */
+  readonly nodeFetch?: FetchLike;
   /** Test-only (FailoverRunnerOptions.holdStage): stop every change of primary before this stage. Never set in use. */
   readonly holdFailoverStage?: FailoverStage | null;
   /** Failovers and rebalances exported as traces (docs/tracing.md); the controller shuts it down on stop. */
@@ -93,7 +96,7 @@ export class Controller implements ControlTarget {
     } else {
       state = loaded;
     }
-    const ctx = new ControllerContext(state, opts.platform, opts.store, opts.token, opts.logger, opts.now, opts.nodeApi);
+    const ctx = new ControllerContext(state, opts.platform, opts.store, opts.token, opts.logger, opts.now, opts.nodeApi, opts.nodeFetch);
     if (opts.tracing !== undefined && opts.tracing !== null) ctx.traces = new OperationTraces(opts.tracing, ctx.now());
     const c = new Controller(ctx, opts.holdFailoverStage ?? null, opts);
     ctx.event('Normal', loaded === null ? 'ClusterCreated' : 'ControllerStarted', loaded === null

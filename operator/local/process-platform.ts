@@ -14,7 +14,7 @@ import type { NodeEndpoint, Platform, PlatformNode } from '../platform/types.js'
 import { checkBasePort, checkNodeName, clusterPaths, lowestFreeIndex, nodeDataDir, nodeLogFile, nodePorts, type ClusterPaths } from './layout.js';
 import { LOCAL_STATE_VERSION, LocalStateFile, readLocalState, type LocalNodeRecord, type LocalState } from './local-state.js';
 import { isAlive } from '../../common/process-alive.js';
-import { localTlsNodeArgs, type LocalTlsFiles } from './tls-files.js';
+import { localNodeFetch, localTlsNodeArgs, type LocalTlsFiles } from './tls-files.js';
 import { localAuditFile } from '../audit/controller-audit.js';
 import { DEFAULT_RESTART_POLICY, findNodeProcesses, isNodeCommand, NodeProcess, readCmdline, type RestartPolicy } from './node-process.js';
 
@@ -200,7 +200,8 @@ export class ProcessPlatform implements Platform {
   private endpointOf(e: Pick<Entry, 'index'>): NodeEndpoint {
     const p = nodePorts(this.basePort, e.index);
     const host = this.opts.placement?.(e.index)?.host ?? HOST;
-    return { host, port: p.port, busPort: p.busPort, httpUrl: `http://${host}:${p.httpPort}` };
+    // `local up --tls`: the nodes serve HTTPS only (--tls-http).
+    return { host, port: p.port, busPort: p.busPort, httpUrl: `${this.opts.tls !== undefined ? 'https' : 'http'}://${host}:${p.httpPort}` };
   }
 
   private async create(name: string, shard: string): Promise<NodeEndpoint> {
@@ -316,7 +317,7 @@ export class ProcessPlatform implements Platform {
 
   /** The node name the admin API at `httpUrl` reports, '' if it answers but refuses us, null if it never answers. */
   private async askName(httpUrl: string): Promise<string | null> {
-    const client = new AdminClient(httpUrl, this.opts.token, 1000);
+    const client = new AdminClient(httpUrl, this.opts.token, 1000, localNodeFetch(this.opts.tls));
     const deadline = Date.now() + this.adoptTimeoutMs;
     for (let attempt = 0; attempt < 1000; attempt++) {
       try {

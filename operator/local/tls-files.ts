@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../node/tls/cert-authority.js';
+import { type FetchLike, nodeFetch } from '../../common/node-fetch.js';
 
 export interface LocalTlsFiles {
   readonly caFile: string;
@@ -36,7 +37,16 @@ export async function ensureLocalTls(dir: string, hosts: readonly string[]): Pro
   return files;
 }
 
-/** Node flags: RESP over TLS only, on the port plain RESP would have used (so the cluster map, MOVED and CLUSTER SLOTS need no change), and the bus over mutual TLS. */
+/**
+ * Node flags: RESP over TLS only, on the port plain RESP would have used (so the cluster map, MOVED and CLUSTER SLOTS
+ * need no change), HTTPS only on the HTTP port (the controller and irisctl trust ca.crt: common/node-fetch.ts), and the bus over mutual TLS.
+ */
 export function localTlsNodeArgs(files: LocalTlsFiles, respPort: number): string[] {
-  return ['--port', '0', '--tls-port', String(respPort), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--tls-ca-cert-file', files.caFile, '--tls-cluster', 'yes'];
+  return ['--port', '0', '--tls-port', String(respPort), '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--tls-ca-cert-file', files.caFile,
+    '--tls-cluster', 'yes', '--tls-http', 'yes'];
+}
+
+/** How the controller and irisctl reach the nodes of a local cluster: over HTTPS trusting its CA when it runs TLS. */
+export function localNodeFetch(files: LocalTlsFiles | undefined): FetchLike {
+  return nodeFetch(files === undefined ? null : { caFile: files.caFile });
 }

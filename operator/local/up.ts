@@ -33,7 +33,8 @@ import { RecoverabilityWatcher } from '../controller/recoverability-watcher.js';
 import { ArchivePruner } from '../controller/archive-pruner.js';
 import { watchRecoverabilityMetrics } from '../controller/recoverability-metrics.js';
 import { localKeyring, settleEncryptionKeyFile } from './encryption-setting.js';
-import { ensureLocalTls, localTlsExists } from './tls-files.js';
+import { ensureLocalTls, localNodeFetch, localTlsExists } from './tls-files.js';
+import { MigrationAdminClient } from '../../common/migration-admin-client.js';
 import { prepareLocalAclfile } from './acl-file.js';
 import { backupRoutes } from '../control-api/backup-routes.js';
 import { createTracing } from '../../common/tracing/provider.js';
@@ -161,7 +162,12 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
     // Tracing (docs/tracing.md): the nodes inherit the same OTEL_* variables.
     const traced = tracingSettingsFromEnv(process.env, 'irisdb-controller');
     const tracing = traced === null ? null : createTracing(traced, { instance: `local-controller:${basePort}`, version: IRISDB_VERSION });
-    controller = await Controller.start({ cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null, tracing });
+    // With --tls the nodes serve HTTPS only: every node client of the controller trusts DIR/tls/ca.crt.
+    const nodeFetch = localNodeFetch(tls);
+    controller = await Controller.start({
+      cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null, tracing,
+      nodeApi: (url, t, timeoutMs) => new MigrationAdminClient(url, t, timeoutMs, nodeFetch), nodeFetch,
+    });
     const dashboard = dashboardRouter(singleCluster(CLUSTER_NAME, controllerSource(controller)), { actions: true });
     // The controller's gauges at GET /metrics (token-protected) so a Prometheus can watch a local cluster too.
     const metrics = new Registry();
