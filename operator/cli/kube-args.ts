@@ -9,6 +9,7 @@
 import { clusterNameRule, validClusterName } from '../core/naming.js';
 import { type Command, type ControlRequest, type WaitMode, parseCommandLine } from './args.js';
 import { CliError, UsageError } from './errors.js';
+import type { ImportCommand } from '../import/import-args.js';
 import { type FlagDef, type VerbDef, verbDef, verbUsage } from './usage.js';
 
 /** Which IrisCluster, through which kubeconfig context. */
@@ -29,10 +30,11 @@ export type KubeCommand =
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'status'; readonly target: KubeTarget; readonly json: boolean; readonly watch: boolean }
   | { readonly kind: 'slots'; readonly target: KubeTarget; readonly json: boolean }
-  | { readonly kind: 'request'; readonly target: KubeTarget; readonly request: KubeRequest; readonly wait: WaitMode };
+  | { readonly kind: 'request'; readonly target: KubeTarget; readonly request: KubeRequest; readonly wait: WaitMode }
+  | { readonly kind: 'import'; readonly target: KubeTarget; readonly command: ImportCommand };
 
 /** The verbs --kube has; the others answer why not. */
-export const KUBE_VERBS = ['status', 'slots', 'failover', 'switchover', 'scale'] as const;
+export const KUBE_VERBS = ['status', 'slots', 'failover', 'switchover', 'scale', 'import'] as const;
 
 const KUBE_FLAGS: readonly FlagDef[] = [
   { name: 'kubeconfig', type: 'string', value: 'FILE', help: 'the kubeconfig (default KUBECONFIG, else ~/.kube/config)' },
@@ -79,6 +81,8 @@ export function parseKubeCommandLine(argv: readonly string[]): KubeCommand {
       return { kind: 'status', target, json: parsed.json, watch: parsed.watch };
     case 'slots':
       return { kind: 'slots', target, json: parsed.json };
+    case 'import':
+      return { kind: 'import', target, command: parsed };
     case 'request': {
       const r = parsed.request;
       if (r.verb !== 'failover' && r.verb !== 'switchover' && r.verb !== 'scale') break;
@@ -138,7 +142,8 @@ export function kubeUsage(): string {
     '',
     'Manages an IrisCluster on Kubernetes through the resource itself: status from its',
     'status, scale by changing its spec, failover and switchover as a request the operator',
-    'acknowledges in status (the irisdb.io/request annotation). Nothing talks to the pods.',
+    'acknowledges in status (the irisdb.io/request annotation). Only import talks to the pods',
+    "(at the addresses in the operator's record: run it where they are reachable).",
     '',
     'Verbs:',
     ...defs.map((v, i) => `  ${left[i]!.padEnd(width)}  ${v.summary}`),

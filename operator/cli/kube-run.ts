@@ -17,6 +17,7 @@ import { CliError, UsageError } from './errors.js';
 import { followRequest } from './follow-loop.js';
 import { type KubeCommand, type KubeRequest, parseKubeCommandLine } from './kube-args.js';
 import { KubeClusterRef } from './kube-target.js';
+import { runKubeImport } from './kube-import.js';
 import { clusterStatusOf, recordOf } from './kube-view.js';
 import { type CliIo, sleep } from './output.js';
 import { showStatus } from './run-cluster.js';
@@ -74,6 +75,8 @@ export async function runKube(cmd: Exclude<KubeCommand, { kind: 'help' }>, io: C
         io.stdout.write(cmd.json ? JSON.stringify(slotRows(status), null, 2) + '\n' : renderSlots(status));
         return 0;
       }
+      case 'import':
+        return await runKubeImport(ref, cmd.command, io);
       case 'request':
         return cmd.request.verb === 'scale' ? await runScale(ref, cmd, cmd.request, io) : await runChangeOfPrimary(ref, cmd, cmd.request, io);
     }

@@ -13,7 +13,7 @@ import { ProgressLine } from '../import/progress.js';
 import { addBatch, copyNode } from '../import/scan-copy.js';
 import { connectSource, sourceOptions, type SourceNode } from '../import/source.js';
 import { redactedUrl } from '../import/source-url.js';
-import { connectSeeds, targetNodes } from '../import/target.js';
+import { connectSeeds, targetNodes, type TargetNodes } from '../import/target.js';
 import { BulkWriter, ImportAuthError } from '../import/bulk-writer.js';
 import { Reservoir, readFrom, verifySample } from '../import/verify.js';
 import { runFollow } from '../import/follow.js';
@@ -28,15 +28,23 @@ const IN_FLIGHT = 4;
 /** How often the checkpoint is written: after an interruption at most this much copying is done again. */
 const CHECKPOINT_MS = 1000;
 
-function dirOf(cmd: ImportCommand): string {
-  if (cmd.target.kind !== 'dir') throw new CliError('import keeps its checkpoint in the cluster directory: give --dir, not --url');
-  return cmd.target.dir;
+/** Where the import writes to and keeps its checkpoint: a local cluster's directory, or (--kube) an IrisCluster's map and a state directory. */
+export interface ImportPlace {
+  readonly checkpointDir: string;
+  nodes(): Promise<TargetNodes>;
 }
 
-export async function runImport(cmd: ImportCommand, io: CliIo): Promise<number> {
+function localPlace(cmd: ImportCommand): ImportPlace {
+  if (cmd.target.kind !== 'dir') throw new CliError('import keeps its checkpoint in the cluster directory: give --dir, not --url');
+  const target = cmd.target;
+  return { checkpointDir: target.dir, nodes: () => targetNodes(target) };
+}
+
+export async function runImport(cmd: ImportCommand, io: CliIo, where?: ImportPlace): Promise<number> {
   if (cmd.follow) return runFollow(cmd, io);
+  const place = where ?? localPlace(cmd);
   const shown = redactedUrl(cmd.from);
-  const checkpoints = new CheckpointFile(dirOf(cmd));
+  const checkpoints = new CheckpointFile(place.checkpointDir);
   const found = await checkpoints.read();
   if (found === 'corrupt') throw new CliError(`${checkpoints.file} is not an import checkpoint: remove it or run with --restart`);
   let resume: ImportCheckpoint | null = null;
@@ -44,7 +52,7 @@ export async function runImport(cmd: ImportCommand, io: CliIo): Promise<number> 
     if (found.source !== shown) throw new CliError(`${checkpoints.file} holds an unfinished import from ${found.source}: finish it (import --from that source) or start over with --restart`);
     resume = found;
   }
-  const nodes = await targetNodes(cmd.target);
+  const nodes = await place.nodes();
   const target = await connectSeeds(nodes.primaries);
   let source: { nodes: SourceNode[]; cluster: boolean };
   try {

@@ -5,6 +5,7 @@
  * one write.
  */
 import { Cluster, type Redis } from 'ioredis';
+import type { ClusterMap } from '../../common/cluster-map.js';
 import { controlClient } from '../cli/endpoint.js';
 import type { ControlSource } from '../cli/args.js';
 import { CliError } from '../cli/errors.js';
@@ -26,6 +27,22 @@ export async function targetNodes(source: ControlSource): Promise<TargetNodes> {
     for (const n of s.nodes) if (n.host !== null && n.port !== null && n.httpUrl !== null) httpByAddress.set(`${n.host}:${n.port}`, n.httpUrl);
   }
   if (primaries.length === 0) throw new CliError('the cluster has no primary with an address: is it Ready? (`irisctl status`)');
+  return { primaries, httpByAddress };
+}
+
+/** The same from a cluster map (an IrisCluster's record on Kubernetes): the nodes' announced addresses. Pure. */
+export function targetNodesOfMap(map: ClusterMap): TargetNodes {
+  const byName = new Map(map.nodes.map((n) => [n.name, n] as const));
+  const primaries: { host: string; port: number }[] = [];
+  for (const s of map.shards) {
+    const p = byName.get(s.primary);
+    if (p !== undefined) primaries.push({ host: p.host, port: p.port });
+  }
+  if (primaries.length === 0) throw new CliError('the cluster map names no primary with an address: is the cluster Ready?');
+  const httpByAddress = new Map<string, string>();
+  for (const n of map.nodes) {
+    if (n.httpPort !== undefined) httpByAddress.set(`${n.host}:${n.port}`, `http://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.httpPort}`);
+  }
   return { primaries, httpByAddress };
 }
 
