@@ -6,6 +6,7 @@
  */
 import { countersOf, pointBetween, type NodeCounters, type NodePoint } from './node-rates.js';
 import { parsePromText } from './prom-text.js';
+import type { FetchLike } from '../../common/node-fetch.js';
 
 export interface NodeTarget {
   readonly name: string;
@@ -16,12 +17,17 @@ export interface NodeTarget {
 /** GETs a node's metrics text; injected so the sampler has no network of its own. */
 export type MetricsFetcher = (httpUrl: string, timeoutMs: number) => Promise<string>;
 
-export const httpMetricsFetcher: MetricsFetcher = async (httpUrl, timeoutMs) => {
-  const res = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`GET ${httpUrl}/metrics: HTTP ${res.status}`);
-  return text;
-};
+/** The fetcher over `fetchImpl` (common/node-fetch.ts for nodes serving HTTPS with a private CA). */
+export function metricsFetcherVia(fetchImpl: FetchLike): MetricsFetcher {
+  return async (httpUrl, timeoutMs) => {
+    const res = await fetchImpl(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`GET ${httpUrl}/metrics: HTTP ${res.status}`);
+    return text;
+  };
+}
+
+export const httpMetricsFetcher: MetricsFetcher = metricsFetcherVia((url, init) => fetch(url, init));
 
 export interface NodeSamplerOptions {
   readonly intervalMs: number;

@@ -35,6 +35,7 @@ import { watchRecoverabilityMetrics } from '../controller/recoverability-metrics
 import { localKeyring, settleEncryptionKeyFile } from './encryption-setting.js';
 import { ensureLocalTls, localNodeFetch, localTlsExists } from './tls-files.js';
 import { MigrationAdminClient } from '../../common/migration-admin-client.js';
+import { DEFAULT_SAMPLER_OPTIONS, NodeSampler, metricsFetcherVia } from '../dashboard/node-sampler.js';
 import { prepareLocalAclfile } from './acl-file.js';
 import { backupRoutes } from '../control-api/backup-routes.js';
 import { createTracing } from '../../common/tracing/provider.js';
@@ -168,7 +169,9 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
       cluster: CLUSTER_NAME, spec, platform, store, token, logger, holdFailoverStage: opts.holdFailoverStage ?? null, tracing,
       nodeApi: (url, t, timeoutMs) => new MigrationAdminClient(url, t, timeoutMs, nodeFetch), nodeFetch,
     });
-    const dashboard = dashboardRouter(singleCluster(CLUSTER_NAME, controllerSource(controller)), { actions: true });
+    const dashboard = dashboardRouter(singleCluster(CLUSTER_NAME, controllerSource(controller)), {
+      actions: true, newSampler: () => new NodeSampler({ ...DEFAULT_SAMPLER_OPTIONS, fetchMetrics: metricsFetcherVia(nodeFetch) }),
+    });
     // The controller's gauges at GET /metrics (token-protected) so a Prometheus can watch a local cluster too.
     const metrics = new Registry();
     createControllerMetrics(metrics).watch(controller, '');

@@ -1,8 +1,8 @@
 /**
  * `irisctl local up --tls` serves HTTPS on the nodes' HTTP ports: plain HTTP
  * is refused, HTTPS trusting DIR/tls/ca.crt answers (curl), and the
- * controller and irisctl manage the cluster through it (status, a
- * failover; a write through the replica is forwarded to the new primary
+ * controller, its dashboard and irisctl manage the cluster through it
+ * (status, per-node metrics, a failover; a write through the replica is forwarded to the new primary
  * over HTTPS).
  */
 import path from 'node:path';
@@ -38,6 +38,15 @@ describe('local cluster with --tls: HTTPS on the node HTTP ports', function () {
       const untrusted = await curl(`${n.httpUrl!}/healthz`);
       expect(untrusted.code, `${n.name} accepted a client that does not trust the CA`).to.not.equal(0);
     }
+  });
+
+  it('the dashboard samples every node\'s metrics over HTTPS', async function () {
+    const view = await waitFor('per-node metrics in the dashboard view', async () => {
+      const res = await fetch(`${cluster!.client.url}/dashboard/api/view`);
+      const v = await res.json() as { charts?: Array<{ name: string; points: unknown[]; error: string | null | undefined }> };
+      return v.charts !== undefined && v.charts.length === 2 && v.charts.every((c) => c.points.length > 0) ? v : null;
+    });
+    expect(view.charts!.map((c) => c.error ?? null)).to.deep.equal([null, null]);
   });
 
   it('irisctl status and failover work; a write through the replica is forwarded to the new primary over HTTPS', async function () {
