@@ -22,7 +22,7 @@ import { createCertificateAuthority, issueCertificate, type CertFiles } from '..
 import { certificateHosts } from '../../operator/kube/build/tls-secret.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv, type Pod } from './helpers.js';
-import { deployOperator, diagnostics, installCrds, irisClusterManifest, waitForStatus, type IrisClusterObject } from './operator-support.js';
+import { clusterEvents, deployOperator, diagnostics, installCrds, irisClusterManifest, patchClusterSpec, waitForStatus, type IrisClusterObject } from './operator-support.js';
 
 const CLUSTER = 'sec';
 const NODES = `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${CLUSTER}`;
@@ -162,6 +162,46 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
     }
     expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restarts').to.deep.equal(podsBefore);
     expect(text(await secret(`${CLUSTER}-acl`), 'users.acl')).to.not.contain('second password');
+  });
+
+  it('issues its certificate again when the one in <cluster>-tls is not its CA\'s, and the nodes serve it without a restart', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-e2e-tls-'));
+    try {
+      // Someone put another CA's certificate (and that CA) into the operator's Secret: the nodes follow it, the bus still agrees.
+      const other = await createCertificateAuthority(dir, 'other-ca');
+      const foreign = await issueCertificate(other, dir, 'foreign', { hosts: certificateHosts(CLUSTER, ns) });
+      const original = new crypto.X509Certificate(text(await secret(`${CLUSTER}-tls`), 'tls.crt')).serialNumber;
+      await env.rest.mergePatch(`/api/v1/namespaces/${ns}/secrets/${CLUSTER}-tls`, { stringData: {
+        'tls.crt': fs.readFileSync(foreign.certFile, 'utf8'), 'tls.key': fs.readFileSync(foreign.keyFile, 'utf8'), 'ca.crt': fs.readFileSync(other.certFile, 'utf8'),
+      } });
+      // A spec change makes the operator look at its certificate now rather than at its next periodic check.
+      await patchClusterSpec(env, ns, CLUSTER, { failover: { heartbeatMs: 400 } });
+      const caPem = text(await secret(`${CLUSTER}-ca`), 'ca.crt');
+      const reissued = await waitFor('the operator to issue a certificate from its CA again', async () => {
+        const s = await secret(`${CLUSTER}-tls`);
+        const cert = new crypto.X509Certificate(text(s, 'tls.crt'));
+        return text(s, 'ca.crt') === caPem && cert.verify(new crypto.X509Certificate(caPem).publicKey) && cert.serialNumber;
+      }, { timeoutMs: 60000, intervalMs: 250 });
+      expect(reissued, 'a new certificate, not the first one').to.not.equal(original);
+      for (const pod of await listPods(env, ns, NODES)) {
+        const ep = await env.podEndpoint(ns, pod.metadata!.name!, 6379);
+        const served = (): Promise<string> => new Promise((resolve) => {
+          const sock = tls.connect({ host: ep.host, port: ep.port, ca: caPem, servername: `${pod.metadata!.name}.${CLUSTER}-nodes.${ns}.svc` }, () => {
+            const serial = sock.getPeerCertificate().serialNumber;
+            sock.end();
+            resolve(serial);
+          });
+          sock.on('error', (err) => resolve(err.message));
+        });
+        await waitFor(`${pod.metadata?.name} to serve the reissued certificate`, async () => (await served()) === reissued, { timeoutMs: 90000, intervalMs: 500 });
+      }
+      const events = await clusterEvents(env, ns, CLUSTER);
+      expect(events.some((e) => e.reason === 'CertificateIssued' && /not signed by the cluster's CA/.test(e.message ?? ''))).to.equal(true);
+      await waitForStatus(env, ns, CLUSTER, 'the replica streaming again', (c: IrisClusterObject) => c.status?.shards?.[0]?.replicas[0]?.link === 'streaming', 60000);
+      expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restarts').to.deep.equal(podsBefore);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('serves the user\'s kubernetes.io/tls Secret, and a replaced certificate without a restart', async () => {
