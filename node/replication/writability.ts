@@ -30,9 +30,9 @@ export class NodeWritability {
     const w = this.tracker.update(judgeWritability({ ...this.facts(), mapless: this.mapless() }), this.now());
     const prev = this.last;
     if (prev === null || prev.since !== w.since) {
-      // Startup as a replica is not news; every later change is.
-      if (prev !== null || w.reason !== 'not-primary') {
-        if (w.ok) this.logger.info('writes accepted', { detail: w.detail, refusedSince: prev?.ok === false ? prev.since : undefined });
+      // Being a replica is not news (the role change is logged); a primary's refusals and recoveries are.
+      if (w.reason !== 'not-primary' && !(w.ok && (prev === null || prev.reason === 'not-primary'))) {
+        if (w.ok) this.logger.info('writes accepted', { detail: w.detail, refusedSince: prev?.since });
         else this.logger.warn('writes refused', { reason: w.reason, detail: w.detail, since: w.since });
       }
       this.last = w;
