@@ -22,7 +22,8 @@ import { ReplicaLink } from './replica-link.js';
 import { readRdb } from './rdb-reader.js';
 import { sourceOptions } from './source.js';
 import { redactedUrl } from './source-url.js';
-import { connectTarget } from './target.js';
+import { connectSeeds, targetNodes } from './target.js';
+import { BulkWriter, type ImportString } from './bulk-writer.js';
 import { Reservoir, readFrom, verifySample } from './verify.js';
 import { lagSeconds, type OffsetSample } from './lag.js';
 
@@ -55,9 +56,10 @@ export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> 
     if (/cluster_enabled:1/.test(await info.info('cluster'))) {
       throw new CliError('--follow reads one Redis\'s replication stream: for a Redis Cluster, run one `import --follow` per master (redis://master:port) — each copies the keys its master holds');
     }
-    target = await connectTarget(cmd.target);
+    const nodes = await targetNodes(cmd.target);
+    target = await connectSeeds(nodes.primaries);
     link = await ReplicaLink.open(cmd.from);
-    return await follow(cmd, io, shown, info, target, link);
+    return await follow(cmd, io, shown, info, target, new BulkWriter(target, nodes.httpByAddress), link);
   } catch (err) {
     if (err instanceof CliError) throw err;
     // The link broke (the source restarted, a protocol error, a bad RDB): nothing to resume, a new run starts with a full sync.
@@ -69,7 +71,7 @@ export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> 
   }
 }
 
-async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis, target: Cluster, link: ReplicaLink): Promise<number> {
+async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis, target: Cluster, writer: BulkWriter, link: ReplicaLink): Promise<number> {
   const progress = new ProgressLine(io.stderr);
   const started = Date.now();
   const { offset: startOffset } = await link.handshake(cmd.from);
@@ -78,7 +80,7 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis,
   // The source drops a replica that sends no REPLCONF ACK for repl-timeout (60 s), also while it loads a long RDB.
   const acks = setInterval(() => link.ack(pos.applied), ACK_MS);
   try {
-    return await replicate(cmd, io, shown, info, target, link, { progress, started, pos });
+    return await replicate(cmd, io, shown, info, target, writer, link, { progress, started, pos });
   } finally {
     clearInterval(acks);
   }
@@ -86,7 +88,7 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis,
 
 /** The full sync's RDB, then the command stream until the cut-over; pos.applied: the offset applied so far. */
 async function replicate(
-  cmd: ImportCommand, io: CliIo, shown: string, info: Redis, target: Cluster, link: ReplicaLink,
+  cmd: ImportCommand, io: CliIo, shown: string, info: Redis, target: Cluster, writer: BulkWriter, link: ReplicaLink,
   { progress, started, pos }: { progress: ProgressLine; started: number; pos: { applied: number } },
 ): Promise<number> {
   // The RDB: the initial copy.
@@ -98,7 +100,7 @@ async function replicate(
   }
   const counts = emptyCounts();
   const sample = new Reservoir<Buffer>(cmd.verify);
-  await loadRdb(rdb, cmd.from.db, target, counts, sample, (line) => progress.update(() => line));
+  await loadRdb(rdb, cmd.from.db, writer, counts, sample, (line) => progress.update(() => line));
   rdb = null;
   progress.update(() => `RDB loaded: ${formatCount(counts.copied)} strings copied`, true);
 
@@ -200,7 +202,7 @@ async function replicate(
   const seconds = (Date.now() - started) / 1000;
   const lag = Math.max(0, masterOffset - pos.applied);
   if (cmd.json) {
-    io.stdout.write(JSON.stringify({ source: shown, seconds, ...counts, stream, offset: pos.applied, lagBytes: lag, verify }) + '\n');
+    io.stdout.write(JSON.stringify({ source: shown, seconds, ...counts, writes: writer.counts, stream, offset: pos.applied, lagBytes: lag, verify }) + '\n');
   } else {
     io.stdout.write(importReport(counts, seconds, verify));
     io.stdout.write(`commands applied:    ${formatCount(stream.applied)}\n`);
@@ -227,8 +229,12 @@ async function rename(target: Cluster, from: Buffer, to: Buffer): Promise<void> 
   await target.del(from);
 }
 
-/** Writes the RDB's strings of database `db` to IrisDB (SET ... PXAT), in chunks. */
-async function loadRdb(rdb: Buffer, db: number, target: Cluster, counts: ImportCounts, sample: Reservoir<Buffer>, show: (line: string) => void): Promise<void> {
+/**
+ * Writes the RDB's strings of database `db` to IrisDB through the bulk load
+ * (SETs where it cannot), in chunks. Expiries go as the time left when the
+ * chunk is sent; a key whose expiry passed meanwhile is counted as gone.
+ */
+async function loadRdb(rdb: Buffer, db: number, writer: BulkWriter, counts: ImportCounts, sample: Reservoir<Buffer>, show: (line: string) => void): Promise<void> {
   const strings: { key: Buffer; value: Buffer; at: number | null }[] = [];
   const now = Date.now();
   readRdb(rdb, {
@@ -245,11 +251,16 @@ async function loadRdb(rdb: Buffer, db: number, target: Cluster, counts: ImportC
     },
   });
   for (let i = 0; i < strings.length; i += WRITE_CHUNK) {
-    const part = strings.slice(i, i + WRITE_CHUNK);
-    await Promise.all(part.map((s) => (s.at !== null ? target.set(s.key, s.value, 'PXAT', s.at) : target.set(s.key, s.value))));
+    const sent = Date.now();
+    const part: ImportString[] = [];
+    for (const s of strings.slice(i, i + WRITE_CHUNK)) {
+      if (s.at !== null && s.at <= sent) counts.vanished++;
+      else part.push({ key: s.key, value: s.value, pttl: s.at === null ? -1 : s.at - sent });
+    }
+    await writer.write(part);
     for (const s of part) {
       counts.copied++;
-      if (s.at !== null) counts.withTtl++;
+      if (s.pttl > 0) counts.withTtl++;
       sample.offer(s.key);
     }
     show(`loading the RDB: ${formatCount(counts.copied)}/${formatCount(strings.length)} strings`);
