@@ -22,7 +22,9 @@ import { createCertificateAuthority, issueCertificate, type CertFiles } from '..
 import { certificateHosts } from '../../operator/kube/build/tls-secret.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv, type Pod } from './helpers.js';
-import { clusterEvents, deployOperator, diagnostics, installCrds, irisClusterManifest, patchClusterSpec, waitForStatus, type IrisClusterObject } from './operator-support.js';
+import {
+  clusterEvents, deployOperator, diagnostics, installCrds, irisClusterManifest, OPERATOR_SELECTOR, patchClusterSpec, waitForStatus, type IrisClusterObject,
+} from './operator-support.js';
 
 const CLUSTER = 'sec';
 const NODES = `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${CLUSTER}`;
@@ -198,6 +200,12 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
       const events = await clusterEvents(env, ns, CLUSTER);
       expect(events.some((e) => e.reason === 'CertificateIssued' && /not signed by the cluster's CA/.test(e.message ?? ''))).to.equal(true);
       await waitForStatus(env, ns, CLUSTER, 'the replica streaming again', (c: IrisClusterObject) => c.status?.shards?.[0]?.replicas[0]?.link === 'streaming', 60000);
+      // Its expiry on the operator's /metrics, for alerting (cert-manager's metric, by another name).
+      const notAfter = Date.parse(new crypto.X509Certificate(text(await secret(`${CLUSTER}-tls`), 'tls.crt')).validTo) / 1000;
+      const [op] = await listPods(env, ns, OPERATOR_SELECTOR);
+      const metricsEp = await env.podEndpoint(ns, op!.metadata!.name!, 9090);
+      const metrics = await (await fetch(`http://${metricsEp.host}:${metricsEp.port}/metrics`)).text();
+      expect(metrics).to.contain(`irisdb_operator_tls_certificate_expiration_timestamp_seconds{namespace="${ns}",cluster="${CLUSTER}"} ${notAfter}\n`);
       expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restarts').to.deep.equal(podsBefore);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

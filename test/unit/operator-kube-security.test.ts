@@ -19,7 +19,7 @@ import { podTemplate } from '../../operator/kube/build/pod-template.js';
 import { podSpecHash } from '../../operator/kube/build/spec-hash.js';
 import { certificateHosts, issuedTlsSecret, operatorIssuesCertificate, podTlsSecretName } from '../../operator/kube/build/tls-secret.js';
 import type { IrisCluster, IrisClusterSpec } from '../../operator/kube/iris-cluster.js';
-import { certificateFacts, renewalDecision, type CertificateFacts } from '../../operator/kube/reconcile/tls-renewal.js';
+import { certificateFacts, certificateNotAfter, renewalDecision, type CertificateFacts } from '../../operator/kube/reconcile/tls-renewal.js';
 
 const CR: IrisCluster = { metadata: { name: 'iris', namespace: 'db', uid: 'uid-1' }, spec: {} };
 const node = (t: V1PodTemplateSpec): V1Container => t.spec!.containers.find((c) => c.name === 'node')!;
@@ -146,6 +146,8 @@ describe('operator/kube operator-issued certificate', () => {
       expect(renewalDecision(f, certificateHosts('iris', 'other-ns'), Date.now())).to.deep.include({ issue: true });
       expect(certificateFacts(pem, fs.readFileSync(other.certFile, 'utf8'))!.signedByCa).to.equal(false);
       expect(certificateFacts('not a certificate', pem)).to.equal(null);
+      expect(certificateNotAfter(pem)).to.equal(f.notAfter);
+      expect(certificateNotAfter('not a certificate')).to.equal(null);
       const secret = issuedTlsSecret(CR, { cert: pem, key: 'k', ca: 'c' });
       expect(secret.type).to.equal('kubernetes.io/tls');
       expect(Object.keys(secret.data!)).to.have.members(['tls.crt', 'tls.key', 'ca.crt']);

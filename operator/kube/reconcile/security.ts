@@ -16,6 +16,8 @@ import { ensureTls } from './tls-certificates.js';
 const TLS_CHECK_MS = 5 * 60_000;
 
 type Event = (e: { type: 'Normal' | 'Warning'; reason: string; message: string }) => void;
+/** Hears the nodes' certificate expiry (ms since the epoch) each time TLS is checked; null: TLS off or unreadable. */
+type ExpirySink = (notAfter: number | null) => void;
 
 export class SecurityStep {
   private tlsCheckedAt = 0;
@@ -23,7 +25,7 @@ export class SecurityStep {
   private lastProblem: string | null = null;
 
   /** Throws what went wrong (setup retries it); `event` hears of a password rotation or a certificate issued. */
-  async ensure(client: KubeClient, cr: IrisCluster, logger: Logger, event: Event, now = Date.now()): Promise<void> {
+  async ensure(client: KubeClient, cr: IrisCluster, logger: Logger, event: Event, expiry: ExpirySink = () => {}, now = Date.now()): Promise<void> {
     const acl = await ensureAclSecret(client, cr);
     if (acl === 'updated') {
       logger.info('password changed: aclfile Secret rewritten; nodes reload it when the kubelet refreshes their volume');
@@ -34,7 +36,8 @@ export class SecurityStep {
     const tls = await ensureTls(client, cr, now);
     this.tlsCheckedAt = now;
     this.tlsCheckedGeneration = generation;
-    if (tls !== null) {
+    expiry(tls?.notAfter ?? null);
+    if (tls !== null && tls.issued !== null) {
       logger.info('TLS certificate issued', { reason: tls.issued });
       event({ type: 'Normal', reason: 'CertificateIssued', message: `server certificate issued by the cluster's CA (${tls.issued}); nodes re-read it without a restart` });
     }
@@ -43,7 +46,9 @@ export class SecurityStep {
   /** The step of a reconcile pass: a problem in status and one Warning Event per new problem. */
   async run(ctx: StepContext): Promise<StepReport> {
     try {
-      await this.ensure(ctx.client, ctx.resource(), ctx.logger, ctx.event);
+      const labels = { namespace: ctx.namespace, cluster: ctx.cluster };
+      const gauge = ctx.metrics.tlsCertificateExpiry;
+      await this.ensure(ctx.client, ctx.resource(), ctx.logger, ctx.event, (t) => (t === null ? gauge.remove(labels) : gauge.set(labels, t / 1000)));
       this.lastProblem = null;
       return NOTHING;
     } catch (err) {

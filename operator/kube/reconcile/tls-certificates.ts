@@ -21,12 +21,12 @@ import type { KubeClient } from '../client.js';
 import { OperatorError, isAlreadyExists } from '../errors.js';
 import type { IrisCluster } from '../iris-cluster.js';
 import { SECRETS, resourcePath } from '../paths.js';
-import { CA_DAYS, CERT_DAYS, certificateFacts, renewalDecision } from './tls-renewal.js';
+import { CA_DAYS, CERT_DAYS, certificateFacts, certificateNotAfter, renewalDecision } from './tls-renewal.js';
 
 interface Pem { readonly cert: string; readonly key: string }
 
-/** What ensureTls did: null when nothing changed, else why the certificate was issued. */
-export type TlsOutcome = { readonly issued: string } | null;
+/** What ensureTls found (null: TLS off): why it issued a certificate (null: it did not), and when the nodes' certificate expires. */
+export type TlsOutcome = { readonly issued: string | null; readonly notAfter: number | null } | null;
 
 async function inTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-tls-'));
@@ -61,21 +61,21 @@ async function ensureCa(client: KubeClient, cr: IrisCluster): Promise<Pem> {
   }
 }
 
-/** The user's Secret must hold tls.crt, tls.key and ca.crt (the bus verifies peers against ca.crt). */
-async function checkUserSecret(client: KubeClient, cr: IrisCluster, name: string): Promise<void> {
+/** The user's Secret must hold tls.crt, tls.key and ca.crt (the bus verifies peers against ca.crt); returns the certificate's expiry. */
+async function checkUserSecret(client: KubeClient, cr: IrisCluster, name: string): Promise<number | null> {
   const ns = cr.metadata.namespace ?? '';
   const secret = await client.find<V1Secret>(resourcePath(SECRETS, ns, name));
   if (secret === null) throw new OperatorError('not found: spec.tls.secretRef names it; the pods wait for it', `Secret ${ns}/${name}`);
   const missing = [TLS_CERT_KEY, TLS_KEY_KEY, CA_CERT_KEY].filter((k) => secretText(secret, k) === null);
   if (missing.length > 0) throw new OperatorError(`has no ${missing.join(', ')}: spec.tls.secretRef needs tls.crt, tls.key and ca.crt`, `Secret ${ns}/${name}`);
+  return certificateNotAfter(secretText(secret, TLS_CERT_KEY)!);
 }
 
 export async function ensureTls(client: KubeClient, cr: IrisCluster, now: number): Promise<TlsOutcome> {
   const spec = cr.spec ?? {};
   if (!tlsEnabled(spec)) return null;
   if (!operatorIssuesCertificate(spec)) {
-    await checkUserSecret(client, cr, spec.tls!.secretRef!.name);
-    return null;
+    return { issued: null, notAfter: await checkUserSecret(client, cr, spec.tls!.secretRef!.name) };
   }
   const cluster = cr.metadata.name ?? '';
   const ns = cr.metadata.namespace ?? '';
@@ -84,8 +84,9 @@ export async function ensureTls(client: KubeClient, cr: IrisCluster, now: number
   const secretPath = resourcePath(SECRETS, ns, issuedTlsSecretName(cluster));
   const current = await client.find<V1Secret>(secretPath);
   const certPem = current === null ? null : secretText(current, TLS_CERT_KEY);
-  const decision = renewalDecision(certPem === null ? null : certificateFacts(certPem, ca.cert), hosts, now);
-  if (!decision.issue) return null;
+  const facts = certPem === null ? null : certificateFacts(certPem, ca.cert);
+  const decision = renewalDecision(facts, hosts, now);
+  if (!decision.issue) return { issued: null, notAfter: facts?.notAfter ?? null };
   const pem = await inTempDir(async (dir) => {
     await fs.promises.writeFile(path.join(dir, 'ca.crt'), ca.cert);
     await fs.promises.writeFile(path.join(dir, 'ca.key'), ca.key, { mode: 0o600 });
@@ -95,5 +96,5 @@ export async function ensureTls(client: KubeClient, cr: IrisCluster, now: number
   if (current === null) await client.create(resourcePath(SECRETS, ns), desired);
   // With the resourceVersion read above: a concurrent writer makes this a conflict, retried next time.
   else await client.replace(secretPath, { ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion } });
-  return { issued: decision.reason };
+  return { issued: decision.reason, notAfter: certificateNotAfter(pem.cert) };
 }

@@ -41,6 +41,15 @@ export function certificateFacts(certPem: string, caPem: string): CertificateFac
   }
 }
 
+/** The certificate's expiry (ms since the epoch), or null when it does not parse. */
+export function certificateNotAfter(certPem: string): number | null {
+  try {
+    return Date.parse(new X509Certificate(certPem).validTo);
+  } catch {
+    return null;
+  }
+}
+
 export function renewalDecision(facts: CertificateFacts | null, wantHosts: readonly string[], now: number, fraction = RENEW_FRACTION): RenewalDecision {
   if (facts === null) return { issue: true, reason: 'no certificate yet' };
   if (!facts.signedByCa) return { issue: true, reason: 'the certificate is not signed by the cluster\'s CA' };
