@@ -14,6 +14,8 @@ import { makeTempDir, startNode, type RunningNode } from '../support/node-proces
 import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
 import { run } from '../support/run.js';
 import { waitFor } from '../support/wait.js';
+import { RawBusPeer } from '../support/raw-bus.js';
+import { FrameType } from '../../node/replication/frames.js';
 
 interface Rec { seq: number; event: string; user: string | null; remote: string | null; outcome: string; detail: Record<string, unknown>; source: string; time: string }
 
@@ -112,6 +114,32 @@ describe('audit log: hash-chained records of authentications and admin actions',
     const swapped = [...lines];
     [swapped[1], swapped[3]] = [swapped[3]!, swapped[1]!];
     await check('swapped', swapped, 2, 4);
+  });
+
+  it('--audit-writes records each write command with its first key, never its value; a bus peer without the secret is recorded', async function () {
+    const wfile = path.join(dir, 'audit', 'writes.log');
+    const w = await startNode({ args: ['--audit-log-file', wfile, '--audit-writes', 'yes', '--admin-token', ADMIN, '--node-name', 'writes'] });
+    try {
+      const c = new Redis({ port: w.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+      await c.set('wk', 'secret-value');
+      await c.get('wk');
+      await c.del('wk');
+      c.disconnect();
+      const peer = await RawBusPeer.connect(w.busPort);
+      peer.send(FrameType.Hello, { name: 'intruder', epoch: 1 });
+      await peer.waitClosed();
+      const rs = await waitFor('the write and bus records', () => {
+        const r = fs.existsSync(wfile) ? records(wfile) : [];
+        return r.some((x) => x.detail.via === 'cluster bus') && r.filter((x) => x.event === 'write').length >= 2 ? r : null;
+      });
+      expect(rs.filter((r) => r.event === 'write').map((r) => [r.detail.command, r.detail.key, r.user, r.outcome])).to.deep.equal([
+        ['SET', 'wk', 'default', 'success'], ['DEL', 'wk', 'default', 'success'],
+      ]);
+      expect(rs.filter((r) => r.detail.via === 'cluster bus').map((r) => [r.event, r.outcome])).to.deep.equal([['auth', 'failure']]);
+      expect(fs.readFileSync(wfile, 'utf8')).not.to.contain('secret-value');
+    } finally {
+      await w.stop();
+    }
   });
 
   it('the local controller records a failover asked through the control API, and a wrong token', async function () {
