@@ -18,6 +18,7 @@ export interface KeyringSource {
 export class KeyringStore implements KeyringSource {
   private keyring: Keyring;
   private watching = false;
+  private readonly listeners: Array<(next: Keyring) => void> = [];
 
   constructor(readonly file: string, private readonly logger?: Logger) {
     this.keyring = readKeyringFile(file);
@@ -33,7 +34,13 @@ export class KeyringStore implements KeyringSource {
     const before = this.keyring.active.id;
     this.keyring = next;
     this.logger?.info('encryption keyring reloaded', { file: this.file, keyIds: next.ids, activeKeyId: next.active.id, previousActiveKeyId: before });
+    for (const l of this.listeners) l(next);
     return next;
+  }
+
+  /** Told every keyring a reload installs. */
+  onReload(listener: (next: Keyring) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Polls the file every `intervalMs` (0: never) and reloads it when its mtime or size changes. */

@@ -9,7 +9,7 @@
  * row, purpose or object fail authentication instead of decrypting.
  * Pure apart from node:crypto.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
 import { DecryptionError, NoKeyringError, UnknownKeyIdError } from './errors.js';
 import type { EncryptionKey } from './keyring-file.js';
 
@@ -26,6 +26,8 @@ export class Keyring {
   private readonly byId = new Map<string, { key: Buffer; idBytes: Buffer }>();
   readonly active: EncryptionKey;
   private readonly activeId: Buffer;
+  private readonly noncePool = Buffer.alloc(NONCE_BYTES * 256);
+  private noncePos = NONCE_BYTES * 256;
 
   /** `keys` in file order, the last active (also how a keyring is handed to a worker thread: EncryptionKey[] clones). */
   constructor(readonly keys: readonly EncryptionKey[]) {
@@ -46,7 +48,7 @@ export class Keyring {
   /** `plain` encrypted with the active key, bound to `purpose` and `binding`. */
   seal(plain: Buffer, purpose: SealPurpose, binding: Buffer): Buffer {
     const idLen = this.activeId.length;
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = this.nextNonce();
     const cipher = createCipheriv('aes-256-gcm', this.active.key, nonce);
     cipher.setAAD(aad(purpose, this.activeId, binding));
     const head = 1 + idLen + 1 + NONCE_BYTES;
@@ -61,6 +63,21 @@ export class Keyring {
     b.copy(out, head + a.length);
     cipher.getAuthTag().copy(out, head + a.length + b.length);
     return out;
+  }
+
+  /**
+   * Random nonces drawn from a pool refilled 256 at a time: one call into
+   * the RNG per 256 writes instead of one each. Same guarantee as
+   * randomBytes(12) per value: 96 random bits.
+   */
+  private nextNonce(): Buffer {
+    if (this.noncePos === this.noncePool.length) {
+      randomFillSync(this.noncePool);
+      this.noncePos = 0;
+    }
+    const n = this.noncePool.subarray(this.noncePos, this.noncePos + NONCE_BYTES);
+    this.noncePos += NONCE_BYTES;
+    return n;
   }
 
   /** The plaintext of `sealed`; UnknownKeyIdError / DecryptionError (naming `what`) otherwise. */

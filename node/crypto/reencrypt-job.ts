@@ -10,6 +10,7 @@
  * The target key is kept in the meta table while the job runs, so a node
  * killed mid-way resumes the job when it starts again (resumeIfPending).
  */
+import { performance } from 'node:perf_hooks';
 import type { Db } from '../engine/database.js';
 import type { SqliteKeyspace } from '../engine/keyspace.js';
 import type { CommitScheduler } from '../engine/types.js';
@@ -18,7 +19,7 @@ import { FLAG_ENCRYPTED } from '../engine/codec.js';
 import type { Logger } from '../../common/logger.js';
 import type { EncryptionStatus, ReencryptProgress } from '../../common/encryption-admin.js';
 import type { KeyringSource } from './keyring-store.js';
-import { sealedKeyId } from './keyring.js';
+import { sealedKeyId, type Keyring } from './keyring.js';
 import { logBodyKeyId, openLogBody, sealLogBody } from './log-envelope.js';
 import type { EncryptionMetrics } from './metrics.js';
 
@@ -26,6 +27,8 @@ import type { EncryptionMetrics } from './metrics.js';
 export const REENCRYPT_META = 'reencrypt_target_key';
 /** Bytes of values one batch rewrites at most (besides the row bound): keeps a batch short with large values. */
 const BATCH_MAX_BYTES = 4 * 1024 * 1024;
+/** A batch stops early after this long (ms), whatever its row count: bounds the event-loop pause on slow CPUs. */
+const BATCH_MAX_MS = 20;
 /** Log batches (each up to ~1 MiB) re-sealed per turn. */
 const LOG_BATCH_ROWS = 4;
 
@@ -64,6 +67,11 @@ export class ReencryptJob {
   status(): EncryptionStatus {
     const k = this.deps.keys.current;
     return { enabled: true, activeKeyId: k.active.id, keyIds: k.ids, valuesByKeyId: this.counts, reencrypt: this.progress };
+  }
+
+  /** Key ids the last full scan found values under that `keyring` lacks (they cannot be read any more). */
+  missingInUse(keyring: Keyring): Array<{ keyId: string; values: number }> {
+    return Object.entries(this.counts ?? {}).filter(([id, n]) => id !== '' && n > 0 && !keyring.has(id)).map(([keyId, values]) => ({ keyId, values }));
   }
 
   /** Starts the job (or returns the one running). */
@@ -145,6 +153,7 @@ export class ReencryptJob {
     const updates: Array<[flags: number, stored: Buffer, id: number]> = [];
     let bytes = 0;
     let seen = 0;
+    const t0 = performance.now();
     let lastId: number | null = rows.length < this.deps.batchRows ? null : rows[rows.length - 1]![0];
     for (const [id, key, flags, value] of rows) {
       seen++;
@@ -155,7 +164,7 @@ export class ReencryptJob {
         bytes += value.length;
       }
       counts[activeId] = (counts[activeId] ?? 0) + 1;
-      if (bytes >= BATCH_MAX_BYTES && seen < rows.length) {
+      if ((bytes >= BATCH_MAX_BYTES || performance.now() - t0 > BATCH_MAX_MS) && seen < rows.length) {
         lastId = id;
         break;
       }

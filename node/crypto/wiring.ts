@@ -44,6 +44,12 @@ export function startNodeEncryption(engine: SqliteEngine, config: EncryptionSett
     batchRows: config.reencryptBatchKeys, logger, metrics: createEncryptionMetrics(registry, () => keys.current.active.id),
   });
   job?.resumeIfPending();
+  if (keys instanceof KeyringStore && job !== null) {
+    // A key removed while values are still under it: say which, loudly (those values now fail to read).
+    keys.onReload((next) => {
+      for (const m of job.missingInUse(next)) logger.error('an encryption key still in use was removed from the keyring: values under it cannot be read; add it back', { keyId: m.keyId, values: m.values, file: keys.file });
+    });
+  }
   const router = express.Router();
   router.get('/encryption', (_req, res) => {
     res.json(job?.status() ?? disabled());

@@ -144,6 +144,10 @@ describe('encryption at rest: key rotation (one node)', function () {
     await admin.reencrypt();
     expect((await reencryptDone(admin)).reencrypt.rewrittenKeys).to.equal(0);
 
+    // Removing the key the values are under is reported at once, naming it (the scan above counted them).
+    writeKeyring(keyFile, [newKey('k3')]);
+    await waitFor('the node to report key k2 still in use', () => node!.node.logs().split('\n').some((l) => l.includes('an encryption key still in use was removed') && l.includes('"keyId":"k2"') && l.includes('"values":600')), { timeoutMs: 10_000 });
+
     // The old key goes; after a restart every value (and the log) reads with k2 alone.
     redis.disconnect();
     writeKeyring(keyFile, [k2]);
