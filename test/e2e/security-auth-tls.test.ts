@@ -11,12 +11,14 @@
  * place: the nodes serve the new one, again without a restart.
  */
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { createCertificateAuthority, issueCertificate, type CertFiles } from '../../node/tls/cert-authority.js';
 import { certificateHosts } from '../../operator/kube/build/tls-secret.js';
@@ -27,6 +29,7 @@ import {
 } from './operator-support.js';
 
 const CLUSTER = 'sec';
+const run = promisify(execFile);
 const NODES = `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${CLUSTER}`;
 
 interface SecretObject { metadata?: { name?: string }; type?: string; data?: Record<string, string> }
@@ -161,6 +164,16 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
       expect(await cluster.get('sec:k')).to.equal('v1');
     } finally {
       cluster.disconnect();
+    }
+    // And redis-cli as docs/kubernetes.md shows it.
+    const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-e2e-ca-')), 'ca.crt');
+    try {
+      fs.writeFileSync(caFile, ca);
+      const { stdout } = await run('redis-cli', ['--tls', '--cacert', caFile, '--sni', `${CLUSTER}.${ns}.svc`, '-a', 'second password', '--no-auth-warning',
+        '-h', ep.host, '-p', String(ep.port), '-c', 'GET', 'sec:cluster'], { timeout: 10000 });
+      expect(stdout.trim()).to.equal('c');
+    } finally {
+      fs.rmSync(path.dirname(caFile), { recursive: true, force: true });
     }
     expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restarts').to.deep.equal(podsBefore);
     expect(text(await secret(`${CLUSTER}-acl`), 'users.acl')).to.not.contain('second password');
