@@ -105,7 +105,7 @@ describe('CRD field audit: every field is honoured or rejected at admission', ()
 
   it('accepts IrisBackup objects (their controller exists, issue #15): no rule refuses them whole', () => {
     const spec = schemaOf('irisbackups.irisdb.io.yaml').properties!.spec!;
-    expect(Object.keys(spec.properties ?? {})).to.have.members(['cluster', 'destination']);
+    expect(Object.keys(spec.properties ?? {})).to.have.members(['cluster', 'destination', 'maxBytesPerSecond']);
     expect((spec['x-kubernetes-validations'] ?? []).map((r) => r.rule)).to.not.include('false');
   });
 });

@@ -54,7 +54,7 @@ describe('CRD irisbackups.irisdb.io (schema as data)', () => {
   it('requires an immutable cluster and takes an optional, immutable destination', () => {
     expect(version.schema.openAPIV3Schema.required).to.deep.equal(['spec']);
     expect(at('spec').required).to.deep.equal(['cluster']);
-    expect(Object.keys(at('spec').properties ?? {})).to.have.members(['cluster', 'destination']);
+    expect(Object.keys(at('spec').properties ?? {})).to.have.members(['cluster', 'destination', 'maxBytesPerSecond']);
     expect(at('spec.cluster')['x-kubernetes-validations']?.[0]).to.include({ rule: 'self == oldSelf' });
     expect(at('spec.cluster')['x-kubernetes-validations']?.[0]?.message).to.match(/cluster is immutable/);
     const dest = at('spec')['x-kubernetes-validations']?.find((r) => r.fieldPath === '.destination');

@@ -22,6 +22,7 @@ import type { IrisCluster, IrisClusterSpec } from '../../operator/kube/iris-clus
 import fc from 'fast-check';
 import { ANNOTATION_BOOTSTRAP_SOURCE, ANNOTATION_DESTINATION, bootstrapSourceOf, resolveBootstrapSource } from '../../operator/kube/backup/bootstrap-source.js';
 import { statefulSet } from '../../operator/kube/build/statefulset.js';
+import { podSpecHash } from '../../operator/kube/build/spec-hash.js';
 import { parsePointInTime, parseRestoreShard, RestoreSettingError } from '../../node/bootstrap/restore-shard-spec.js';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
@@ -155,6 +156,29 @@ describe('operator/kube/backup', () => {
       const env = podTemplate('iris', 0, spec as IrisClusterSpec).spec!.containers[0]!.env!;
       expect(env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')?.valueFrom?.secretKeyRef?.name).to.equal('s3-creds');
       expect(env.some((e) => e.value !== undefined && /s3-creds/.test(e.value))).to.equal(false);
+    });
+  });
+
+  describe('pod parts: log archive and the spec hash', () => {
+    it('with spec.backup.archive enabled, the nodes archive to the destination with its segmentSeconds, endpoint and region', () => {
+      const spec = { backup: { schedule: '@daily', archive: { enabled: true, segmentSeconds: 5 }, destination: { s3: { bucket: 'b', prefix: 'iris', endpoint: 'http://s3:9000', region: 'eu-1', secretRef: { name: 's3-creds' } } } } };
+      const env = Object.fromEntries(backupPodParts(spec).env.map((e) => [e.name, e.value ?? e.valueFrom]));
+      expect(env).to.deep.include({ IRIS_ARCHIVE_DESTINATION: 's3://b/iris', IRIS_ARCHIVE_SEGMENT_SECONDS: '5', AWS_ENDPOINT_URL_S3: 'http://s3:9000', AWS_REGION: 'eu-1' });
+      const off = backupPodParts({ backup: { ...spec.backup, archive: { enabled: false } } }).env.map((e) => e.name);
+      expect(off).to.deep.equal(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+      expect(backupPodParts({ backup: { ...spec.backup, archive: { enabled: true } } }).env.find((e) => e.name === 'IRIS_ARCHIVE_SEGMENT_SECONDS')?.value).to.equal('60');
+    });
+
+    it('the spec hash (which rolls the pods) changes with the Secret and the archive, and not for a cluster without spec.backup', () => {
+      const base: IrisClusterSpec = { shards: 2 };
+      const withSecret = (name: string, archive = false): IrisClusterSpec => ({ ...base, backup: { schedule: '@daily', archive: { enabled: archive }, destination: { s3: { bucket: 'b', secretRef: { name } } } } } as IrisClusterSpec);
+      expect(podSpecHash(withSecret('a'))).to.not.equal(podSpecHash(base));
+      expect(podSpecHash(withSecret('a'))).to.not.equal(podSpecHash(withSecret('b')));
+      expect(podSpecHash(withSecret('a'))).to.not.equal(podSpecHash(withSecret('a', true)));
+      // Only the bucket or the schedule changed: no restart (each backup request carries them).
+      const other = { ...withSecret('a'), backup: { schedule: '@hourly', destination: { s3: { bucket: 'c', secretRef: { name: 'a' } } } } } as IrisClusterSpec;
+      expect(podSpecHash(other)).to.equal(podSpecHash(withSecret('a')));
+      expect(podSpecHash({ ...base, backup: { schedule: '@daily', destination: { s3: { bucket: 'b' } } } } as IrisClusterSpec)).to.equal(podSpecHash(base));
     });
   });
 

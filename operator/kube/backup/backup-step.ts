@@ -27,8 +27,10 @@ import { BackupSpecError, resolveDestination, scheduleEnv, type ResolvedDestinat
 import { ANNOTATION_BACKUP_ID, IRISBACKUPS, LABEL_SCHEDULED, clusterBackupSpec, type IrisBackup, type IrisBackupStatus } from './iris-backup.js';
 import { scheduleOf } from './schedule-spec.js';
 
-/** The Secret and the recoverability window are read again at least this often. */
+/** The Secret is read again at least this often. */
 const REFRESH_MS = 60_000;
+/** The recoverability window (a listing of the destination and each shard's last segment) is read again this often, and after each completed backup. */
+const WINDOW_REFRESH_MS = 10_000;
 
 export class BackupStep {
   /** The schedule's S3 settings (never credentials) for the core's runner: filled from spec.backup, read by the runner as its environment. */
@@ -38,6 +40,7 @@ export class BackupStep {
   private secretsAt = new Map<string, number>();
   private windowKey = '';
   private windowAt = 0;
+  private windowReading = false;
   private window: { firstRecoverabilityPoint: string | null; lastArchivedTime: string | null } | null = null;
   private clusterStatusKey = '';
 
@@ -129,7 +132,7 @@ export class BackupStep {
           metadata: { uid: obj.metadata.uid, annotations: { [ANNOTATION_DESTINATION]: JSON.stringify(clusterBackupSpec(ctx.resource().spec)?.destination) } },
         });
       }
-      const rec = await ctx.controller.createBackup({ destination: d.url, s3: d.s3 });
+      const rec = await ctx.controller.createBackup({ destination: d.url, s3: d.s3, ...(obj.spec.maxBytesPerSecond !== undefined ? { maxBytesPerSecond: obj.spec.maxBytesPerSecond } : {}) });
       await this.writeStatus(ctx, obj, { phase: 'Running', backupId: rec.id, destination: d.url, startTime: new Date(rec.startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z'), message: 'started' });
     } catch (err) {
       if (err instanceof ControlError && (err.code === 'conflict' || err.code === 'unavailable')) {
@@ -172,24 +175,30 @@ export class BackupStep {
     }
   }
 
+  private async readWindow(ctx: StepContext, d: ResolvedDestination): Promise<void> {
+    const dest = this.credentials.opener(parseDestination(d.url, d.s3));
+    try {
+      const w = await archiveWindow(dest);
+      // The oldest shard's: every shard's log is archived at least that far.
+      const times = w.shards.map((s) => s.lastArchivedTime).sort();
+      this.window = { firstRecoverabilityPoint: w.firstRecoverabilityPoint, lastArchivedTime: times[0] ?? null };
+    } catch (err) {
+      ctx.logger.warn('reading the recoverability window failed', { error: errorText(err) });
+    } finally {
+      dest.close();
+    }
+  }
+
   private async writeClusterStatus(ctx: StepContext, objects: readonly IrisBackup[], d: ResolvedDestination | null): Promise<void> {
     const records = ctx.controller.backups;
     const last = lastBackupOf(records, objects);
     const completed = records.filter((r) => r.phase === 'Completed').map((r) => r.id).join(',');
-    if (d !== null && (`${d.url}|${completed}` !== this.windowKey || Date.now() - this.windowAt >= REFRESH_MS)) {
+    if (d !== null && !this.windowReading && (`${d.url}|${completed}` !== this.windowKey || Date.now() - this.windowAt >= WINDOW_REFRESH_MS)) {
       this.windowKey = `${d.url}|${completed}`;
       this.windowAt = Date.now();
-      const dest = this.credentials.opener(parseDestination(d.url, d.s3));
-      try {
-        const w = await archiveWindow(dest);
-        // The oldest shard's: every shard's log is archived at least that far.
-        const times = w.shards.map((s) => s.lastArchivedTime).sort();
-        this.window = { firstRecoverabilityPoint: w.firstRecoverabilityPoint, lastArchivedTime: times[0] ?? null };
-      } catch (err) {
-        ctx.logger.warn('reading the recoverability window failed', { error: errorText(err) });
-      } finally {
-        dest.close();
-      }
+      // Outside the pass: a slow destination never holds up the other steps; a later pass writes what it read.
+      this.windowReading = true;
+      void this.readWindow(ctx, d).finally(() => (this.windowReading = false));
     }
     if (d === null) this.window = null;
     const status = {

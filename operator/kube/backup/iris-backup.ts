@@ -31,6 +31,8 @@ export interface ClusterBackupSpec {
   readonly schedule: string;
   readonly retention?: number;
   readonly destination: BackupDestinationSpec;
+  /** Continuous archiving of every shard's log to the destination (point-in-time restore). */
+  readonly archive?: { readonly enabled?: boolean; readonly segmentSeconds?: number };
 }
 
 export type IrisBackupPhase = 'Pending' | 'Running' | 'Completed' | 'Failed';
@@ -54,7 +56,7 @@ export interface IrisBackup {
   apiVersion?: string;
   kind?: string;
   metadata: V1ObjectMeta;
-  spec: { readonly cluster: string; readonly destination?: BackupDestinationSpec };
+  spec: { readonly cluster: string; readonly destination?: BackupDestinationSpec; readonly maxBytesPerSecond?: number };
   status?: IrisBackupStatus;
 }
 

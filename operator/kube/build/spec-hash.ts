@@ -7,6 +7,7 @@
  */
 import crypto from 'node:crypto';
 import type { IrisClusterSpec } from '../iris-cluster.js';
+import { backupPodHashPart } from './backup-pod-parts.js';
 
 /** JSON with object keys sorted, so equal specs hash equal whatever their key order. */
 export function canonicalJson(v: unknown): string {
@@ -25,6 +26,8 @@ export function podSpecHash(spec: IrisClusterSpec): string {
     // Only when on, so clusters stored before these existed keep their hash (tls defaults to {enabled: false}); the
     // password's Secret is not part of the pods (they mount the aclfile the operator writes), so changing it restarts nothing.
     auth: spec.auth === undefined ? undefined : 'on', tls: spec.tls?.enabled === true ? spec.tls : undefined,
+    // The backup Secret and the log archive are in the pods' environment (only when set: older clusters keep their hash).
+    backup: backupPodHashPart(spec),
   };
   return crypto.createHash('sha256').update(canonicalJson(shaping)).digest('hex').slice(0, 16);
 }
