@@ -5,13 +5,13 @@
  * at the end. With --follow: operator/import/follow.ts (a replica of the
  * source). Progress on stderr; the report on stdout.
  */
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { CheckpointFile, type ImportCheckpoint } from '../import/checkpoint.js';
 import { emptyCounts, importProgressLine, importReport, type ImportCounts, type VerifyResult } from '../import/import-counts.js';
 import type { ImportCommand } from '../import/import-args.js';
 import { ProgressLine } from '../import/progress.js';
 import { addBatch, copyNode } from '../import/scan-copy.js';
-import { connectSource, sourceOptions, type SourceNode } from '../import/source.js';
+import { connectSource, sourceCluster, type SourceNode } from '../import/source.js';
 import { redactedUrl } from '../import/source-url.js';
 import { connectSeeds, targetNodes, type TargetNodes } from '../import/target.js';
 import { BulkWriter, ImportAuthError } from '../import/bulk-writer.js';
@@ -130,7 +130,7 @@ async function copy(
 
   let verify: VerifyResult | null = null;
   if (cmd.verify > 0) {
-    const reader = source.cluster ? sourceCluster(cmd, source.nodes) : null;
+    const reader = source.cluster ? sourceCluster(cmd.from, source.nodes.map((n) => n.address)) : null;
     try {
       verify = await verifySample(sample.items, readFrom(reader ?? source.nodes[0]!.redis), target, TTL_TOLERANCE_MS);
     } finally {
@@ -140,18 +140,4 @@ async function copy(
   await checkpoints.remove();
   io.stdout.write(cmd.json ? JSON.stringify({ source: shown, seconds, ...counts, writes: writer.counts, verify }) + '\n' : importReport(counts, seconds, verify));
   return verify !== null && verify.mismatches.length > 0 ? 1 : 0;
-}
-
-/** An ioredis Cluster over the source's masters, to read any key back. */
-function sourceCluster(cmd: ImportCommand, nodes: readonly SourceNode[]): Cluster {
-  const o = sourceOptions(cmd.from, cmd.from.host, cmd.from.port, 0);
-  const c = new Cluster(nodes.map((n) => {
-    const i = n.address.lastIndexOf(':');
-    return { host: n.address.slice(0, i), port: Number(n.address.slice(i + 1)) };
-  }), {
-    redisOptions: { ...(o.username !== undefined ? { username: o.username } : {}), ...(o.password !== undefined ? { password: o.password } : {}), ...(o.tls !== undefined ? { tls: o.tls } : {}) },
-    enableAutoPipelining: true,
-  });
-  c.on('error', () => {});
-  return c;
 }

@@ -20,8 +20,8 @@ import { ProgressLine } from './progress.js';
 import { planReplicated } from './repl-commands.js';
 import { ReplicaLink } from './replica-link.js';
 import { readRdb } from './rdb-reader.js';
-import { sourceOptions } from './source.js';
-import { redactedUrl } from './source-url.js';
+import { parseClusterMasters, sourceCluster, sourceOptions } from './source.js';
+import { redactedUrl, type SourceUrl } from './source-url.js';
 import { connectSeeds, targetNodes } from './target.js';
 import { BulkWriter, type ImportString } from './bulk-writer.js';
 import { Reservoir, readFrom, verifySample } from './verify.js';
@@ -40,120 +40,200 @@ export interface StreamCounts {
   firstError: string | null;
 }
 
+/** One source master being followed: its replication link, a connection for INFO, and how far it is. */
+interface Followed {
+  readonly address: string;
+  readonly info: Redis;
+  readonly link: ReplicaLink;
+  /** The offset applied (acknowledged by IrisDB) so far. */
+  applied: number;
+  /** The source's master_repl_offset at the last poll. */
+  masterOffset: number;
+  readonly samples: OffsetSample[];
+}
+
 export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> {
   const shown = redactedUrl(cmd.from);
-  const info = new Redis(sourceOptions(cmd.from, cmd.from.host, cmd.from.port, cmd.from.db));
-  info.on('error', () => {});
-  try {
-    await info.connect();
-  } catch (err) {
-    info.disconnect();
-    throw new CliError(`cannot connect to the source ${shown}: ${(err as Error).message}`);
-  }
+  const first = await connectInfo(cmd.from, cmd.from.host, cmd.from.port, cmd.from.db, shown);
+  const links: Followed[] = [];
   let target: Cluster | null = null;
-  let link: ReplicaLink | null = null;
+  let masters: { host: string; port: number }[] | null = null;
   try {
-    if (/cluster_enabled:1/.test(await info.info('cluster'))) {
-      throw new CliError('--follow reads one Redis\'s replication stream: for a Redis Cluster, run one `import --follow` per master (redis://master:port) — each copies the keys its master holds');
+    if (/cluster_enabled:1/.test(await first.info('cluster'))) {
+      if (cmd.from.db !== 0) throw new CliError('a Redis Cluster has only database 0');
+      masters = parseClusterMasters(String(await first.call('CLUSTER', 'NODES')));
+      if (masters.length === 0) throw new CliError(`the source Redis Cluster ${shown} lists no master that owns slots`);
     }
     const nodes = await targetNodes(cmd.target);
     target = await connectSeeds(nodes.primaries);
-    link = await ReplicaLink.open(cmd.from);
-    return await follow(cmd, io, shown, info, target, new BulkWriter(target, nodes.httpByAddress), link);
+    // A Redis Cluster: one replica link per master, each applying its own stream (keys never move between them while followed).
+    for (const m of masters ?? [{ host: cmd.from.host, port: cmd.from.port }]) {
+      const address = `${m.host}:${m.port}`;
+      const info = masters === null ? first : await connectInfo(cmd.from, m.host, m.port, 0, `master ${address}`);
+      let link: ReplicaLink;
+      try {
+        link = await ReplicaLink.open({ ...cmd.from, host: m.host, port: m.port });
+      } catch (err) {
+        if (info !== first) info.disconnect();
+        throw err;
+      }
+      links.push({ address, info, link, applied: 0, masterOffset: 0, samples: [] });
+    }
+    return await follow(cmd, io, shown, target, new BulkWriter(target, nodes.httpByAddress), links, masters !== null);
   } catch (err) {
     if (err instanceof CliError) throw err;
     // The link broke (the source restarted, a protocol error, a bad RDB): nothing to resume, a new run starts with a full sync.
     throw new CliError(`following ${shown} failed: ${oneLine((err as Error).message)} (run the command again: it starts over with a full sync)`);
   } finally {
-    link?.close();
+    for (const l of links) {
+      l.link.close();
+      if (l.info !== first) l.info.disconnect();
+    }
     target?.disconnect();
-    info.disconnect();
+    first.disconnect();
   }
 }
 
-async function follow(cmd: ImportCommand, io: CliIo, shown: string, info: Redis, target: Cluster, writer: BulkWriter, link: ReplicaLink): Promise<number> {
-  const progress = new ProgressLine(io.stderr);
-  const started = Date.now();
-  const { offset: startOffset } = await link.handshake(cmd.from);
-  io.stderr.write(`irisctl: following ${shown} as a replica: full sync from offset ${startOffset}\n`);
-  const pos = { applied: startOffset };
-  // The source drops a replica that sends no REPLCONF ACK for repl-timeout (60 s), also while it loads a long RDB.
-  const acks = setInterval(() => link.ack(pos.applied), ACK_MS);
+async function connectInfo(from: SourceUrl, host: string, port: number, db: number, what: string): Promise<Redis> {
+  const info = new Redis(sourceOptions(from, host, port, db));
+  info.on('error', () => {});
   try {
-    return await replicate(cmd, io, shown, info, target, writer, link, { progress, started, pos });
+    await info.connect();
+  } catch (err) {
+    info.disconnect();
+    throw new CliError(`cannot connect to the source ${what}: ${(err as Error).message}`);
+  }
+  return info;
+}
+
+/** What every link shares: the target, the counts, the progress line, whether the cut-over began. */
+interface Shared {
+  readonly cmd: ImportCommand;
+  readonly io: CliIo;
+  readonly target: Cluster;
+  readonly writer: BulkWriter;
+  readonly counts: ImportCounts;
+  readonly stream: StreamCounts;
+  readonly sample: Reservoir<Buffer>;
+  readonly progress: ProgressLine;
+  readonly links: readonly Followed[];
+  draining: boolean;
+}
+
+async function follow(cmd: ImportCommand, io: CliIo, shown: string, target: Cluster, writer: BulkWriter, links: Followed[], cluster: boolean): Promise<number> {
+  const started = Date.now();
+  for (const l of links) {
+    const { offset } = await l.link.handshake({ ...cmd.from, host: l.address.slice(0, l.address.lastIndexOf(':')) });
+    l.applied = offset;
+    l.masterOffset = offset;
+  }
+  io.stderr.write(`irisctl: following ${shown} as a replica${cluster ? ` of each of its ${links.length} masters` : ''}: full sync from offset ${links.map((l) => l.applied).join(', ')}\n`);
+  const sh: Shared = {
+    cmd, io, target, writer, links, draining: false,
+    counts: emptyCounts(), sample: new Reservoir<Buffer>(cmd.verify), progress: new ProgressLine(io.stderr),
+    stream: { applied: 0, skipped: {}, otherDb: 0, errors: 0, firstError: null },
+  };
+  // The source drops a replica that sends no REPLCONF ACK for repl-timeout (60 s), also while it loads a long RDB.
+  const acks = setInterval(() => { for (const l of links) l.link.ack(l.applied); }, ACK_MS);
+  try {
+    await Promise.all(links.map((l) => replicate(sh, l)));
   } finally {
     clearInterval(acks);
   }
+  sh.progress.done();
+
+  let verify: VerifyResult | null = null;
+  if (cmd.verify > 0) {
+    const reader = cluster ? sourceCluster(cmd.from, links.map((l) => l.address)) : null;
+    try {
+      verify = await verifySample(sh.sample.items, readFrom(reader ?? links[0]!.info), target, TTL_TOLERANCE_MS);
+    } finally {
+      reader?.disconnect();
+    }
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const lag = maxLag(links);
+  const { counts, stream } = sh;
+  if (cmd.json) {
+    const offsets = cluster ? { offsets: Object.fromEntries(links.map((l) => [l.address, l.applied])) } : { offset: links[0]!.applied };
+    io.stdout.write(JSON.stringify({ source: shown, seconds, ...counts, writes: writer.counts, stream, ...offsets, lagBytes: lag, verify }) + '\n');
+  } else {
+    io.stdout.write(importReport(counts, seconds, verify));
+    io.stdout.write(`commands applied:    ${formatCount(stream.applied)}\n`);
+    io.stdout.write(`not applied:         ${skippedText(stream.skipped)}${stream.otherDb > 0 ? `; ${formatCount(stream.otherDb)} on other databases` : ''}\n`);
+    if (stream.errors > 0) io.stdout.write(`errors:              ${stream.errors} (first: ${oneLine(stream.firstError ?? '')})\n`);
+    if (cluster) io.stdout.write(`stopped at offsets:  ${links.map((l) => `${l.address} ${l.applied}`).join(', ')} (max lag ${formatBytes(lag)})\n`);
+    else io.stdout.write(`stopped at offset:   ${links[0]!.applied} (lag ${formatBytes(lag)})\n`);
+  }
+  return stream.errors > 0 || (verify !== null && verify.mismatches.length > 0) ? 1 : 0;
 }
 
-/** The full sync's RDB, then the command stream until the cut-over; pos.applied: the offset applied so far. */
-async function replicate(
-  cmd: ImportCommand, io: CliIo, shown: string, info: Redis, target: Cluster, writer: BulkWriter, link: ReplicaLink,
-  { progress, started, pos }: { progress: ProgressLine; started: number; pos: { applied: number } },
-): Promise<number> {
+function maxLag(links: readonly Followed[]): number {
+  return Math.max(0, ...links.map((l) => l.masterOffset - l.applied));
+}
+
+function progressLine(sh: Shared): string {
+  const { links, stream, progress } = sh;
+  const now = Date.now();
+  const lag = maxLag(links);
+  const seconds = Math.max(...links.map((l) => lagSeconds(l.samples, l.applied, now)));
+  const skipped = Object.values(stream.skipped).reduce((a, b) => a + b, 0);
+  const where = links.length === 1 ? `offset ${links[0]!.applied} · lag` : `${links.length} masters · max lag`;
+  const text = `following · ${where} ${formatBytes(lag)} (${seconds.toFixed(1)} s) · ${formatCount(stream.applied)} commands applied` +
+    (skipped > 0 ? ` · ${formatCount(skipped)} not applied (${skippedText(stream.skipped)})` : '') + (stream.errors > 0 ? ` · ${stream.errors} errors` : '');
+  return progress.tty ? truncate(text, progress.width - 1) : text;
+}
+
+/** One link: its full sync's RDB, then its command stream until the cut-over (its lag within --until-lag, or 0 after Ctrl-C). */
+async function replicate(sh: Shared, l: Followed): Promise<void> {
+  const { cmd, io, target, progress, stream } = sh;
   // The RDB: the initial copy.
   let rdb: Buffer | null = null;
   while (rdb === null) {
-    const ev = await link.next();
-    if (ev.kind === 'rdb-progress') progress.update(() => `receiving the RDB: ${formatBytes(ev.received)}/${formatBytes(ev.total)}`);
+    const ev = await l.link.next();
+    if (ev.kind === 'rdb-progress') progress.update(() => `receiving the RDB${sh.links.length > 1 ? ` of ${l.address}` : ''}: ${formatBytes(ev.received)}/${formatBytes(ev.total)}`);
     else if (ev.kind === 'rdb') rdb = ev.data;
   }
-  const counts = emptyCounts();
-  const sample = new Reservoir<Buffer>(cmd.verify);
-  await loadRdb(rdb, cmd.from.db, writer, counts, sample, (line) => progress.update(() => line));
+  await loadRdb(rdb, cmd.from.db, sh.writer, sh.counts, sh.sample, (line) => progress.update(() => line));
   rdb = null;
-  progress.update(() => `RDB loaded: ${formatCount(counts.copied)} strings copied`, true);
+  progress.update(() => `RDB loaded: ${formatCount(sh.counts.copied)} strings copied`, true);
 
   // The command stream.
-  const stream: StreamCounts = { applied: 0, skipped: {}, otherDb: 0, errors: 0, firstError: null };
   let db = 0;
-  let masterOffset = pos.applied;
-  const samples: OffsetSample[] = [];
   let lastPoll = 0;
-  let polling: Promise<void> | null = null;
   const poll = async (): Promise<void> => {
-    const text = await info.info('replication');
+    const text = await l.info.info('replication');
     const m = /master_repl_offset:(\d+)/.exec(text);
     if (m !== null) {
-      masterOffset = Number(m[1]);
-      samples.push({ at: Date.now(), offset: masterOffset });
-      while (samples.length > 1 && samples[1]!.offset <= pos.applied) samples.shift();
+      l.masterOffset = Number(m[1]);
+      l.samples.push({ at: Date.now(), offset: l.masterOffset });
+      while (l.samples.length > 1 && l.samples[1]!.offset <= l.applied) l.samples.shift();
     }
   };
-  const line = (): string => {
-    const lag = Math.max(0, masterOffset - pos.applied);
-    const skipped = Object.values(stream.skipped).reduce((a, b) => a + b, 0);
-    const text = `following · offset ${pos.applied} · lag ${formatBytes(lag)} (${lagSeconds(samples, pos.applied, Date.now()).toFixed(1)} s) · ${formatCount(stream.applied)} commands applied` +
-      (skipped > 0 ? ` · ${formatCount(skipped)} not applied (${skippedText(stream.skipped)})` : '') + (stream.errors > 0 ? ` · ${stream.errors} errors` : '');
-    return progress.tty ? truncate(text, progress.width - 1) : text;
-  };
-
-  let draining = false;
   for (;;) {
     const now = Date.now();
-    if (now - lastPoll >= POLL_MS && polling === null) {
+    if (now - lastPoll >= POLL_MS) {
       lastPoll = now;
-      polling = poll().catch(() => {}).finally(() => (polling = null));
-      await polling;
-      progress.update(line);
-      const lag = masterOffset - pos.applied;
-      if (io.signal.aborted && !draining) {
-        draining = true;
+      await poll().catch(() => {});
+      progress.update(() => progressLine(sh));
+      const lag = l.masterOffset - l.applied;
+      if (io.signal.aborted && !sh.draining) {
+        sh.draining = true;
         progress.done();
         io.stderr.write('irisctl: finishing: applying what the source still has (Ctrl-C again leaves at once)\n');
       }
-      if ((cmd.untilLag !== null && lag <= cmd.untilLag) || (draining && lag <= 0)) break;
+      if ((cmd.untilLag !== null && lag <= cmd.untilLag) || (sh.draining && lag <= 0)) break;
     }
-    const first = await link.next(Math.max(1, POLL_MS - (Date.now() - lastPoll)));
+    const first = await l.link.next(Math.max(1, POLL_MS - (Date.now() - lastPoll)));
     if (first === null) continue;
     const batch = [first];
-    while (batch.length < WRITE_CHUNK && link.pending() > 0) batch.push(await link.next());
+    while (batch.length < WRITE_CHUNK && l.link.pending() > 0) batch.push(await l.link.next());
     const pending: Promise<unknown>[] = [];
     let bytes = 0;
     const flush = async (): Promise<void> => {
       await Promise.all(pending);
       pending.length = 0;
-      pos.applied += bytes;
+      l.applied += bytes;
       bytes = 0;
     };
     for (const ev of batch) {
@@ -161,8 +241,8 @@ async function replicate(
       const name = ev.argv[0]!.toString('latin1').toLowerCase();
       if (name === 'replconf' && ev.argv[1]?.toString('latin1').toLowerCase() === 'getack') {
         await flush();
-        link.ack(pos.applied);
-        pos.applied += ev.bytes;
+        l.link.ack(l.applied);
+        l.applied += ev.bytes;
         continue;
       }
       const action = planReplicated(ev.argv, db, cmd.from.db);
@@ -195,22 +275,6 @@ async function replicate(
     }
     await flush();
   }
-  progress.done();
-
-  let verify: VerifyResult | null = null;
-  if (cmd.verify > 0) verify = await verifySample(sample.items, readFrom(info), target, TTL_TOLERANCE_MS);
-  const seconds = (Date.now() - started) / 1000;
-  const lag = Math.max(0, masterOffset - pos.applied);
-  if (cmd.json) {
-    io.stdout.write(JSON.stringify({ source: shown, seconds, ...counts, writes: writer.counts, stream, offset: pos.applied, lagBytes: lag, verify }) + '\n');
-  } else {
-    io.stdout.write(importReport(counts, seconds, verify));
-    io.stdout.write(`commands applied:    ${formatCount(stream.applied)}\n`);
-    io.stdout.write(`not applied:         ${skippedText(stream.skipped)}${stream.otherDb > 0 ? `; ${formatCount(stream.otherDb)} on other databases` : ''}\n`);
-    if (stream.errors > 0) io.stdout.write(`errors:              ${stream.errors} (first: ${oneLine(stream.firstError ?? '')})\n`);
-    io.stdout.write(`stopped at offset:   ${pos.applied} (lag ${formatBytes(lag)})\n`);
-  }
-  return stream.errors > 0 || (verify !== null && verify.mismatches.length > 0) ? 1 : 0;
 }
 
 function noteError(s: StreamCounts, err: Error): void {

@@ -3,7 +3,7 @@
  * for a Redis Cluster (INFO cluster says cluster_enabled:1) every master, each
  * scanned on its own. TLS with rediss://, AUTH with user and password.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { CliError } from '../cli/errors.js';
 import type { SourceUrl } from './source-url.js';
 
@@ -72,4 +72,17 @@ export function parseClusterMasters(text: string): { host: string; port: number 
     out.push({ host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port: Number(m[2]) });
   }
   return out.sort((a, b) => `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`));
+}
+
+/** An ioredis Cluster over the source's masters ("host:port"), to read any key back. */
+export function sourceCluster(s: SourceUrl, addresses: readonly string[]): Cluster {
+  const c = new Cluster(addresses.map((a) => {
+    const i = a.lastIndexOf(':');
+    return { host: a.slice(0, i), port: Number(a.slice(i + 1)) };
+  }), {
+    redisOptions: { ...(s.username !== undefined ? { username: s.username } : {}), ...(s.password !== undefined ? { password: s.password } : {}), ...(s.tls ? { tls: { servername: s.host } } : {}) },
+    enableAutoPipelining: true,
+  });
+  c.on('error', () => {});
+  return c;
 }

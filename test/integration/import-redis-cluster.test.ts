@@ -3,14 +3,18 @@
  * redis-cli --cluster create) into a local IrisDB cluster (issue #19):
  * the source is detected as a cluster, every master is scanned, and
  * afterwards every key and TTL equals the source's; keys of other types are
- * counted by type.
+ * counted by type. `--follow` from a cluster node follows every master
+ * (one replica link each) while a writer writes; after Ctrl-C every key
+ * equals the source.
  */
+import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { Redis, type Cluster } from 'ioredis';
 import { compareAll, loadStrings, startBoth } from '../support/import-fixture.js';
 import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
 import { type RunningRedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { run } from '../support/run.js';
+import { waitFor } from '../support/wait.js';
 import { clusterClient } from './migration-support.js';
 
 const N = 20_000;
@@ -64,5 +68,62 @@ describe('irisctl import from a real Redis Cluster (issue #19)', function () {
       }
     }
     expect(checked).to.equal(N);
+  });
+
+  it('--follow over the whole Redis Cluster: one replica link per master, a writer still writing, after Ctrl-C every key equals the source', async () => {
+    const child = spawn(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', `redis://127.0.0.1:${source.nodes[0]!.port}`, '--follow', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const src = source.client();
+    let ops = 0;
+    try {
+      await waitFor('the full syncs to start', () => /of each of its 3 masters: full sync/.test(stderr) || child.exitCode !== null, { timeoutMs: 60_000 });
+      // Single-key writes, bounded: sets, TTLs, counters, appends and deletes spread over every master.
+      const deadline = Date.now() + 60_000;
+      await Promise.all(Array.from({ length: 4 }, async (_, l) => {
+        for (let i = 0; i < 600 && Date.now() < deadline; i++, ops++) {
+          const k = `fw:${(i * 31 + l * 7) % 400}`;
+          switch (i % 6) {
+            case 0: await src.set(k, `v${l}-${i}`); break;
+            case 1: await src.set(k, `t${l}-${i}`, 'PX', 300_000 + i); break;
+            case 2: await src.incr(`fw:c${i % 40}`); break;
+            case 3: await src.append(k, '+'); break;
+            case 4: await src.del(k); break;
+            default: await src.set(`rc:${(i * 13 + l) % N}`, `overwritten-${l}-${i}`); break;
+          }
+        }
+      }));
+      child.kill('SIGINT'); // the cut-over: the writer has stopped
+      expect(await exited, stderr).to.equal(0);
+    } finally {
+      src.disconnect();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    expect(ops).to.be.greaterThan(1000);
+    const report = JSON.parse(stdout) as { offsets: Record<string, number>; lagBytes: number; stream: { applied: number; errors: number }; verify: { mismatches: string[] } };
+    expect(Object.keys(report.offsets)).to.have.length(3);
+    expect(report.lagBytes).to.equal(0);
+    expect(report.stream.errors).to.equal(0);
+    expect(report.stream.applied).to.be.greaterThan(500);
+    expect(report.verify.mismatches).to.deep.equal([]);
+    for (const port of await source.masterPorts()) {
+      const node = new Redis({ port, host: '127.0.0.1' });
+      try {
+        for (const prefix of ['rc:', 'fw:']) {
+          const all = await compareAll(node, dst, prefix, 15_000);
+          expect(all.differences.slice(0, 5), `${prefix} on ${port}`).to.deep.equal([]);
+        }
+        // Keys the writer deleted are gone from IrisDB too.
+        for (let i = 0; i < 400; i += 7) {
+          const k = `fw:${i}`;
+          if ((await node.exists(k).catch(() => -1)) === 0) expect(await dst.exists(k), k).to.equal(0);
+        }
+      } finally {
+        node.disconnect();
+      }
+    }
   });
 });
