@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuditOutcome } from '../../common/audit/chain.js';
 import type { AuditSink } from '../../common/audit/sink.js';
+import { bodySummary } from '../../common/audit/body-summary.js';
 
 export function remoteOf(req: Request): string {
   return `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? 0}`;
@@ -29,9 +30,10 @@ export function auditAdminRequests(audit: AuditSink | undefined): RequestHandler
         if (res.statusCode === 401) {
           audit.record({ event: 'auth', user: null, remote: remoteOf(req), outcome: 'failure', detail: { via: 'admin', method: req.method, path } });
         } else if (!READS.has(req.method)) {
+          const body = bodySummary(req.body as unknown);
           audit.record({
             event: 'admin', user: 'admin-token', remote: remoteOf(req), outcome: res.statusCode < 400 ? 'success' : 'failure',
-            detail: { method: req.method, path, status: res.statusCode },
+            detail: { method: req.method, path, status: res.statusCode, ...(body !== undefined ? { body } : {}) },
           });
         }
       });

@@ -7,16 +7,9 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuditSink } from '../../common/audit/sink.js';
+import { bodySummary } from '../../common/audit/body-summary.js';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** The body fields a record shows (names and numbers, never secrets). */
-const MAX_DETAIL_CHARS = 500;
-
-function bodySummary(body: unknown): unknown {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const text = JSON.stringify(body);
-  return text.length <= MAX_DETAIL_CHARS ? body : `${text.slice(0, MAX_DETAIL_CHARS)}…`;
-}
 
 /** Mounted first: records when the response ends, so the outcome is known. */
 export function auditControlRequests(audit: AuditSink): RequestHandler {

@@ -132,3 +132,14 @@ describe('audited commands (pure)', () => {
     expect(commandAuditEvent(cmd('get', ['GET', 'k'], { firstKey: 1 }), true)).to.equal(null);
   });
 });
+
+describe('audit body summary (pure)', () => {
+  it('hides secret-looking fields at any depth and cuts long bodies', async () => {
+    const { bodySummary } = await import('../../common/audit/body-summary.js');
+    expect(bodySummary({ shard: 's0', to: 'n1' })).to.deep.equal({ shard: 's0', to: 'n1' });
+    expect(bodySummary({ destination: 's3://b/p', s3: { accessKey: 'AK', secretAccessKey: 'SK', region: 'r' }, password: 'p' }))
+      .to.deep.equal({ destination: 's3://b/p', s3: { accessKey: '(redacted)', secretAccessKey: '(redacted)', region: 'r' }, password: '(redacted)' });
+    expect(bodySummary({})).to.equal(undefined);
+    expect(bodySummary({ slots: 'x'.repeat(1000) })).to.be.a('string').with.length.below(510);
+  });
+});
