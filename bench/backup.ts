@@ -131,7 +131,8 @@ async function redisSide(keys: number): Promise<{ bgsave: number; restart: numbe
 }
 
 export async function backupBench(keys: number): Promise<BackupBenchResult> {
-  const dest = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-bench-backup-'));
+  // BENCH_BACKUP_DIR: where the file destination goes (another disk, or /dev/shm to see what the destination's own writes cost the nodes).
+  const dest = await fs.promises.mkdtemp(path.join(process.env.BENCH_BACKUP_DIR ?? os.tmpdir(), 'irisdb-bench-backup-'));
   const url = `file://${dest}`;
   const source = await LocalCluster.start({ shards: 3, replicas: 1 });
   let restored: LocalCluster | null = null;

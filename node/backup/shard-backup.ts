@@ -97,6 +97,8 @@ function readInWorker(input: ShardBackupInput, progress: ShardBackupProgress, up
     keys: input.keyring?.keys ?? null,
   };
   const worker = new Worker(new URL('./snapshot-worker.js', import.meta.url), { workerData: data });
+  // A backup never keeps a stopping node alive (the controller retries it elsewhere).
+  worker.unref();
   return new Promise<SlotDigest[]>((resolve, reject) => {
     let settled = false;
     let uploads: Promise<void> = Promise.resolve();

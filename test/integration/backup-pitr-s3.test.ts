@@ -3,9 +3,13 @@
  * signed requests; issue #15): the nodes get the credentials from the
  * inherited AWS_* environment, segments land under the URL's prefix, and a
  * restore to T holds the writes acknowledged before T and none issued
- * after.
+ * after; archive retention deletes the segments wholly before the backup
+ * through the S3 API.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import fs from 'node:fs';
+import path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { parseSegmentKey } from '../../common/backup/segment.js';
 import { expect } from 'chai';
 import { LocalCluster } from '../support/local-cluster.js';
 import { S3Server } from '../support/s3-server.js';
@@ -20,6 +24,13 @@ describe('log archiving and point-in-time restore (S3 destination, SeaweedFS)', 
   let s3: S3Server;
   let source: LocalCluster;
   const started: LocalCluster[] = [];
+  let backupId: string;
+
+  async function primaryMetrics(): Promise<string> {
+    const st = await source.status();
+    const p = st.shards[0]!.nodes.find((n) => n.name === st.shards[0]!.primary)!;
+    return (await fetch(`${p.httpUrl!}/metrics`)).text();
+  }
 
   before(async () => {
     s3 = await S3Server.start();
@@ -38,7 +49,9 @@ describe('log archiving and point-in-time restore (S3 destination, SeaweedFS)', 
     let t: number;
     try {
       for (let i = 0; i < 100; i++) await client.set(`k:${i}`, 'base');
-      await createBackup(source, URL, s3.env);
+      // The base writes archived first: their segments are then wholly before the backup (retention's to delete).
+      await waitFor('the base writes to be archived', async () => (/^irisdb_archive_lag_sequences 0$/m.test(await primaryMetrics()) ? true : null), { timeoutMs: 60_000, intervalMs: 200 });
+      backupId = await createBackup(source, URL, s3.env);
       for (let i = 0; i < 100; i++) await client.set(`k:${i}`, 'before-t');
       t = Date.now();
       await waitFor('the clock to pass T', async () => (Date.now() > t + 1 ? true : null), { timeoutMs: 1000, intervalMs: 1 });
@@ -65,5 +78,24 @@ describe('log archiving and point-in-time restore (S3 destination, SeaweedFS)', 
     const got = await restored.getAll([...Array.from({ length: 100 }, (_, i) => `k:${i}`), 'late']);
     expect(got.slice(0, 100).every((v) => v === 'before-t'), JSON.stringify(got.slice(0, 5))).to.equal(true);
     expect(got[100]).to.equal(null);
+  });
+
+  it('retention deletes the archived segments wholly before the backup (S3 DeleteObject)', async () => {
+    const c = s3.client();
+    try {
+      const m = await c.send(new GetObjectCommand({ Bucket: BUCKET, Key: `prod/${backupId}/shard-0/manifest.json` }));
+      const endSeq = (JSON.parse(await m.Body!.transformToString()) as { endSeq: number }).endSeq;
+      const segments = async () => ((await c.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'prod/archive/shard-0/' }))).Contents ?? [])
+        .map((o) => parseSegmentKey(o.Key!.slice('prod/'.length))).filter((n) => n !== null);
+      // The controller prunes with each read of the window: at once after the backup completed, then every 30 s.
+      const left = await waitFor('the pre-backup segments to be deleted', async () => {
+        const names = await segments();
+        return names.every((n) => n!.lastSeq > endSeq) ? names : null;
+      }, { timeoutMs: 45_000, intervalMs: 500 });
+      expect(left.length, 'the segments after the backup stay').to.be.greaterThan(0);
+      expect(await fs.promises.readFile(path.join(source.dir, 'logs', 'controller.log'), 'utf8')).to.match(/archive segments deleted: no kept backup needs them/);
+    } finally {
+      c.destroy();
+    }
   });
 });
