@@ -99,6 +99,11 @@ export class BackupStep {
     const want = d === null || spec === null ? null : scheduleOf(spec, d.url);
     const key = JSON.stringify(want);
     if (key === this.scheduleKey) return;
+    // No schedule wanted and none recorded: nothing to clear (the runner would record and announce a removal).
+    if (want === null && (ctx.controller.state.backupSchedule ?? null) === null) {
+      this.scheduleKey = key;
+      return;
+    }
     try {
       await ctx.controller.setBackupSchedule(want);
     } catch (err) {
