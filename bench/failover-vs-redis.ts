@@ -25,7 +25,13 @@ import { seqOf } from '../test/support/repl-shard.js';
 export type Nemesis = 'kill' | 'stop';
 
 /** How long a SIGSTOPped primary stays paused: past both systems' failure detection (IrisDB 1.5 s, Redis node timeout 2 s). */
-export const PAUSE_MS = Number(process.env.BENCH_FAILOVER_PAUSE_MS ?? 5000);
+export const PAUSE_MS = pauseMs(process.env.BENCH_FAILOVER_PAUSE_MS);
+
+function pauseMs(text: string | undefined): number {
+  const n = Number(text ?? 5000);
+  if (!Number.isInteger(n) || n < 0 || n > 60_000) throw new Error(`BENCH_FAILOVER_PAUSE_MS must be an integer of ms from 0 to 60000, not ${text}`);
+  return n;
+}
 /** After recovery (or the resume, whichever is later), how long the probe keeps watching for another gap. */
 export const GAP_WINDOW_MS = 3000;
 /** Per run: how long to wait for the first OK after the signal. */

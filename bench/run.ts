@@ -7,6 +7,8 @@
  * BENCH_FAILOVER_DURABILITY=preferred|required sets its cluster's dataDurability,
  * BENCH_FAILOVER_COMMAND_TIMEOUT_MS its checker client's commandTimeout (500),
  * BENCH_FAILOVER_RESUME=promoted resumes a SIGSTOPped primary once its replacement shows.
+ * BENCH_ONLY=failover-vs-redis: the same BENCH_FAILOVER_RUNS and _DURABILITY, BENCH_FAILOVER_REPLICAS
+ * (IrisDB replicas per shard, 1) and BENCH_FAILOVER_PAUSE_MS (how long a primary stays SIGSTOPped, 5000).
  */
 import { singleNodeBench } from './single-node.js';
 import { footprintBench } from './footprint.js';
