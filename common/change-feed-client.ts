@@ -8,6 +8,7 @@
  */
 import { type ChangePosition, formatPosition, parsePosition } from './change-position.js';
 import { sleep as pause } from './abortable-sleep.js';
+import type { FetchLike } from './node-fetch.js';
 
 export interface SseMessage {
   readonly event: string;
@@ -98,6 +99,8 @@ export interface FollowOptions {
    * froze or was cut off sends neither changes nor a close.
    */
   readonly idleTimeoutMs?: number;
+  /** How to reach the nodes (default: the global fetch; HTTPS with a private CA: node-fetch.ts). */
+  readonly fetchImpl?: FetchLike;
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 45_000;
@@ -131,7 +134,7 @@ export async function followShard(o: FollowOptions): Promise<ChangePosition | nu
       if (base === null) throw new Error(`no node of shard ${o.shard} is known`);
       const headers: Record<string, string> = { accept: 'text/event-stream' };
       if (o.authorization !== undefined) headers.authorization = o.authorization;
-      const { res, release } = await fetchAnswer(feedUrl(base, o, position), headers, o.signal, o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+      const { res, release } = await fetchAnswer(o.fetchImpl ?? ((u, i) => fetch(u, i)), feedUrl(base, o, position), headers, o.signal, o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
       try {
         if (res.status === 410) {
           const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
@@ -164,14 +167,14 @@ export async function followShard(o: FollowOptions): Promise<ChangePosition | nu
  * timeoutMs; the body may then stream for ever, until `signal` aborts or
  * release() is called once the connection is done with.
  */
-async function fetchAnswer(url: string, headers: Record<string, string>, signal: AbortSignal, timeoutMs: number): Promise<{ res: Response; release(): void }> {
+async function fetchAnswer(fetchImpl: FetchLike, url: string, headers: Record<string, string>, signal: AbortSignal, timeoutMs: number): Promise<{ res: Response; release(): void }> {
   const ac = new AbortController();
   const abort = (): void => ac.abort();
   const release = (): void => signal.removeEventListener('abort', abort);
   signal.addEventListener('abort', abort, { once: true });
   const timer = setTimeout(abort, timeoutMs);
   try {
-    return { res: await fetch(url, { headers, signal: ac.signal }), release };
+    return { res: await fetchImpl(url, { headers, signal: ac.signal }), release };
   } catch (err) {
     release();
     if (!signal.aborted && ac.signal.aborted) throw new Error(`no answer from ${url} within ${timeoutMs} ms`);

@@ -12,6 +12,7 @@ import type { ControlClient } from '../control-api/client.js';
 import { controlClient } from './endpoint.js';
 import { type CliIo, sleep } from './output.js';
 import { oneLine } from './text.js';
+import { localNodeFetchForDir } from '../local/tls-files.js';
 import type { WatchCommand } from './watch-args.js';
 
 /** How often the shard list is refreshed (a scale-out adds shards, a scale-in removes them). */
@@ -65,6 +66,8 @@ export async function runWatch(cmd: WatchCommand, io: CliIo): Promise<number> {
     ac.signal.addEventListener('abort', () => shardAc.abort(), { once: true });
     const done = followShard({
       shard, from, prefix, signal: shardAc.signal,
+      // A local --tls cluster's nodes serve HTTPS with its own CA.
+      ...(cmd.source.kind === 'dir' ? { fetchImpl: localNodeFetchForDir(cmd.source.dir) } : {}),
       urlOf: (id) => primaryUrl(client, id).catch(() => null),
       onChange: (ev) => io.stdout.write((cmd.json ? JSON.stringify(ev) : changeLine(ev)) + '\n'),
       onPosition: (p) => positions.set(p.shard, p),

@@ -46,6 +46,11 @@ export function localTlsNodeArgs(files: LocalTlsFiles, respPort: number): string
     '--tls-cluster', 'yes', '--tls-http', 'yes'];
 }
 
+/** How irisctl reaches the nodes of the local cluster in `dir` (its CA when it runs TLS). */
+export function localNodeFetchForDir(dir: string): FetchLike {
+  return localTlsExists(dir) ? nodeFetch({ caFile: path.join(localTlsDir(dir), 'ca.crt') }) : nodeFetch(null);
+}
+
 /** How the controller and irisctl reach the nodes of a local cluster: over HTTPS trusting its CA when it runs TLS. */
 export function localNodeFetch(files: LocalTlsFiles | undefined): FetchLike {
   return nodeFetch(files === undefined ? null : { caFile: files.caFile });

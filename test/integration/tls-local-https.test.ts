@@ -2,9 +2,10 @@
  * `irisctl local up --tls` serves HTTPS on the nodes' HTTP ports: plain HTTP
  * is refused, HTTPS trusting DIR/tls/ca.crt answers (curl), and the
  * controller, its dashboard and irisctl manage the cluster through it
- * (status, per-node metrics, a failover; a write through the replica is forwarded to the new primary
+ * (status, per-node metrics, irisctl watch, a failover; a write through the replica is forwarded to the new primary
  * over HTTPS).
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
 import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
@@ -47,6 +48,25 @@ describe('local cluster with --tls: HTTPS on the node HTTP ports', function () {
       return v.charts !== undefined && v.charts.length === 2 && v.charts.every((c) => c.points.length > 0) ? v : null;
     });
     expect(view.charts!.map((c) => c.error ?? null)).to.deep.equal([null, null]);
+  });
+
+  it('irisctl watch follows the change feed over HTTPS', async function () {
+    const watch = spawn(process.execPath, [IRISCTL, 'watch', '--json', '--dir', cluster!.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    watch.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    watch.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    try {
+      const primary = (await cluster!.status()).shards[0]!.nodes.find((n) => n.role === 'primary')!;
+      await waitFor('the watched change', async () => {
+        const put = await curl('--cacert', caFile, '-X', 'PUT', '--data-binary', 'watched', `${primary.httpUrl!}/v1/kv/watch-key`, '-o', '/dev/null', '-w', '%{http_code}');
+        expect(put.stdout).to.match(/^2/);
+        return out.includes('"watch-key"');
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      expect(err).not.to.match(/certificate|fetch failed/);
+    } finally {
+      watch.kill('SIGKILL');
+    }
   });
 
   it('irisctl status and failover work; a write through the replica is forwarded to the new primary over HTTPS', async function () {
