@@ -8,11 +8,14 @@
  * side runs clients/go/tls_acl_test.go from the cached test binary.
  */
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { IrisClient, IrisClientError } from '../../clients/ts/src/index.js';
+import { keySlot } from '../../common/slot.js';
+import { encodeRows } from '../../node/replication/row-codec.js';
 import { LocalCluster } from '../support/local-cluster.js';
 import { run } from '../support/run.js';
 
@@ -74,6 +77,37 @@ describe('clients over TLS with ACL users, strong reads over RESP (3 × 1, --tls
     expect(refused).to.be.instanceOf(IrisClientError);
     expect((refused as IrisClientError).message).to.match(/refused the client's credentials: WRONGPASS/);
     expect((refused as IrisClientError).outcome).to.equal('not-applied');
+  });
+
+  it("the import's bulk load (PUT /v1/kv:import) over HTTPS checks each row as SET for the ACL user", async () => {
+    const st = await cluster.status();
+    const shard = st.shards[0]!;
+    const primary = shard.nodes.find((n) => n.name === shard.primary)!;
+    const url = new URL(primary.httpUrl!);
+    const served = (k: string): boolean => shard.slots.some(([a, b]) => keySlot(k) >= a && keySlot(k) <= b);
+    const find = (prefix: string): string => {
+      for (let i = 0; ; i++) if (served(`${prefix}${i}`)) return `${prefix}${i}`;
+    };
+    const mine = find('tenant-a:bulk');
+    const theirs = find('tenant-b:bulk');
+    const body = (key: string): Buffer => encodeRows([{ key: Buffer.from(key), value: Buffer.from('x'), flags: 0, version: 0, expiresAt: null }]);
+    const put = (key: string, auth: string): Promise<number> => new Promise((resolve, reject) => {
+      const req = https.request({
+        host: url.hostname, port: Number(url.port), method: 'PUT', path: '/v1/kv:import', ca: fs.readFileSync(caFile),
+        headers: { authorization: `Basic ${Buffer.from(auth).toString('base64')}`, 'content-type': 'application/octet-stream', 'x-iris-forwarded': '1' },
+      }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body(key));
+    });
+    expect(url.protocol).to.equal('https:');
+    expect(await put(mine, 'alice:apw')).to.equal(200);
+    expect(await put(theirs, 'alice:apw')).to.equal(403);
+    expect(await put(mine, 'alice:nope')).to.equal(401);
+    const alice = client('apw');
+    expect(await alice.get(mine)).to.equal('x');
   });
 
   it('Go: the same against the cached go test binary', async () => {

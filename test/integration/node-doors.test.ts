@@ -77,6 +77,8 @@ describe('node doors: authentication and browser-reachable requests', function (
         ['PUT', '/v1/kv/pwned', 'x'],
         ['DELETE', '/v1/kv/secret:1', undefined],
         ['POST', '/v1/kv:batch', JSON.stringify({ ops: [{ op: 'put', key: 'pwned', value: 'x' }] })],
+        // The import's bulk load (issue #19): credentials are checked before the body is read.
+        ['PUT', '/v1/kv:import', 'rows'],
       ];
       for (const [method, path, body] of attempts) {
         const a = await call(method, path, body === undefined ? {} : { 'content-type': 'application/json' }, body);
