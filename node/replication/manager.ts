@@ -142,7 +142,7 @@ export class ReplicationManager {
       fenced: () => this.fencedWhy !== null,
       fence: (why) => this.selfFence(why),
     });
-    this.writability = new NodeWritability(config.nodeName, () => this.writabilityFacts(), logger);
+    this.writability = new NodeWritability(config.nodeName, () => this.writabilityFacts(), logger, registry);
     this.antiEntropy = new AntiEntropy({ engine, roles, sessions: this.sessions, config, metrics: this.metrics, logger });
     engine.setMutationLog(this.log);
     if (roles.state.loading) {

@@ -3,8 +3,9 @@
  * the replication facts on every status read, every housekeeping tick and
  * every NOREPLICAS, so `since` is at most a second late. Logs each change.
  */
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../common/logger.js';
-import { WritabilityTracker, judgeWritability, refusalText, type Writability, type WritabilityFacts } from '../../common/writability.js';
+import { WRITES_REFUSED_REASONS, WritabilityTracker, judgeWritability, refusalText, type Writability, type WritabilityFacts } from '../../common/writability.js';
 
 /** What replication knows; the cluster map part comes from setMapless. */
 export type PrimaryFacts = Omit<WritabilityFacts, 'mapless'>;
@@ -18,8 +19,21 @@ export class NodeWritability {
     private readonly node: string,
     private readonly facts: () => PrimaryFacts,
     private readonly logger: Logger,
+    registry: Registry | null = null,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    if (registry !== null) {
+      const current = (): Writability => this.current();
+      new Gauge({
+        name: 'irisdb_writes_refused', help: '1 for the reason this node refuses writes now (no-sync-replica, self-fenced, no-cluster-map, not-primary), 0 for the others',
+        labelNames: ['reason'], registers: [registry],
+        collect() {
+          const w = current();
+          for (const r of WRITES_REFUSED_REASONS) this.set({ reason: r }, !w.ok && w.reason === r ? 1 : 0);
+        },
+      });
+    }
+  }
 
   /** The runtime's hook: a cluster member without a map refuses keyed commands (CLUSTERDOWN). */
   setMapless(fn: () => boolean): void {

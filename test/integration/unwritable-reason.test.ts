@@ -74,6 +74,10 @@ describe('unwritable shard: why and since when (minSyncReplicas 1, its only repl
     // The node's own report.
     const w = (await admin.replication()).writable!;
     expect(w).to.deep.include({ ok: false, reason: 'no-sync-replica' });
+    // The gauge an alert (IrisDBWritesRefused) reads.
+    const metrics = await (await fetch(`${primary.httpUrl}/metrics`)).text();
+    expect(metrics).to.match(/^irisdb_writes_refused\{reason="no-sync-replica"[^}]*\} 1$/m);
+    expect(metrics).to.match(/^irisdb_writes_refused\{reason="self-fenced"[^}]*\} 0$/m);
     const since = Date.parse(w.since);
     expect(since).to.be.within(stoppedAt - 1000, Date.now());
 
@@ -99,6 +103,7 @@ describe('unwritable shard: why and since when (minSyncReplicas 1, its only repl
     await client.set('after', 'y');
     acked.push('after');
     await waitFor('the controller to clear the refusal', async () => ((await cluster.shard('shard-0')).writesRefused ?? null) === null, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(await (await fetch(`${primary.httpUrl}/metrics`)).text()).to.match(/^irisdb_writes_refused\{reason="no-sync-replica"[^}]*\} 0$/m);
     const after = await run(process.execPath, [IRISCTL, 'status', '--dir', cluster.dir], { timeoutMs: 30_000 });
     expect(after.stdout).to.not.contain('WRITES REFUSED');
 
