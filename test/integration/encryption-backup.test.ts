@@ -15,6 +15,7 @@ import path from 'node:path';
 import { clusterClient, createBackup, irisctl, waitStreaming } from '../support/backup-fixture.js';
 import { freeBasePort, LocalCluster } from '../support/local-cluster.js';
 import { markersInFiles, newKey, writeKeyring, type TestKey } from '../support/keyring-files.js';
+import { waitFor } from '../support/wait.js';
 
 const KEYS = 300;
 
@@ -28,6 +29,7 @@ describe('encryption at rest: backups and irisctl re-encrypt (local cluster, fil
   let url = '';
   let id = '';
   const values = new Map<string, string>();
+  const later = new Map<string, string>();
 
   before(async () => {
     work = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-enc-backup-'));
@@ -35,7 +37,9 @@ describe('encryption at rest: backups and irisctl re-encrypt (local cluster, fil
     k1 = newKey('k1');
     writeKeyring(keyFile, [k1]);
     url = `file://${path.join(work, 'backups')}`;
-    source = await LocalCluster.start({ shards: 2, replicas: 1, extraArgs: ['--encryption-key-file', keyFile] });
+    source = await LocalCluster.start({
+      shards: 2, replicas: 1, extraArgs: ['--encryption-key-file', keyFile, '--archive-destination', url], env: { IRIS_ARCHIVE_SEGMENT_SECONDS: '1' },
+    });
     const client = await clusterClient(source);
     try {
       for (let i = 0; i < KEYS; i++) values.set(`ebk:${i}`, randomBytes(32).toString('hex'));
@@ -45,6 +49,23 @@ describe('encryption at rest: backups and irisctl re-encrypt (local cluster, fil
     }
     await waitStreaming(source);
     id = await createBackup(source, url);
+    // Writes after the backup reach a restore only through the archived log.
+    const c2 = await clusterClient(source);
+    try {
+      for (let i = 0; i < 50; i++) later.set(`ebk:after:${i}`, randomBytes(32).toString('hex'));
+      await Promise.all([...later].map(([k, v]) => c2.set(k, v)));
+    } finally {
+      c2.disconnect();
+    }
+    await waitFor('the archive to catch up', async () => {
+      const st = await source!.status();
+      const lags = await Promise.all(st.shards.map(async (sh) => {
+        const p = sh.nodes.find((n) => n.name === sh.primary)!;
+        const text = await (await fetch(`${p.httpUrl!}/metrics`)).text();
+        return Number(/^irisdb_archive_lag_sequences (\S+)$/m.exec(text)?.[1] ?? NaN);
+      }));
+      return lags.every((l) => l === 0);
+    }, { timeoutMs: 60_000, intervalMs: 250 });
   });
 
   after(async () => {
@@ -53,24 +74,28 @@ describe('encryption at rest: backups and irisctl re-encrypt (local cluster, fil
     if (work !== '') await fs.promises.rm(work, { recursive: true, force: true });
   });
 
-  it('writes backup objects with no value in clear; the manifests name the key id', async () => {
+  it('writes backup objects and archived segments with no value in clear; the manifests name the key id', async () => {
     const dir = path.join(work, 'backups');
-    const found = markersInFiles(dir, [...values.values()]);
-    expect([...found.keys()], 'values in clear in the backup').to.deep.equal([]);
+    expect((await fs.promises.readdir(dir, { recursive: true })).filter((f) => f.endsWith('.irseg')).length, 'archived segments').to.be.greaterThan(0);
+    const found = markersInFiles(dir, [...values.values(), ...later.values()]);
+    expect([...found.keys()], 'values in clear in the backup or archive').to.deep.equal([]);
     const manifests = (await fs.promises.readdir(path.join(dir, id), { recursive: true })).filter((f) => f.endsWith('manifest.json') && f.includes('/'));
     expect(manifests.length).to.equal(2);
     for (const m of manifests) expect(JSON.parse(await fs.promises.readFile(path.join(dir, id, m), 'utf8')).encryptionKeyId).to.equal('k1');
   });
 
-  it('restores with the keyring: every value back', async () => {
+  it('restores with the keyring: every value back, the archived writes replayed and stored encrypted', async () => {
     const restored = await LocalCluster.start({ shards: 2, replicas: 0, extraArgs: ['--restore-from', url, '--backup', id, '--encryption-key-file', keyFile] });
     started.push(restored);
+    expect(restored.output()).to.match(/replayed \d+ log entries from \d+ archived segments/);
     const client = await clusterClient(restored);
     try {
-      for (const [k, v] of values) expect(await client.get(k), k).to.equal(v);
+      for (const [k, v] of [...values, ...later]) expect(await client.get(k), k).to.equal(v);
     } finally {
       client.disconnect();
     }
+    const inClear = markersInFiles(path.join(restored.dir, 'nodes'), [...values.values(), ...later.values()]);
+    expect([...inClear.keys()], 'values in clear in the restored data').to.deep.equal([]);
   });
 
   for (const [what, keys] of [['no keyring', null], ['a keyring without k1', [newKey('k9')]]] as const) {
