@@ -33,7 +33,11 @@ export interface IrisClusterSpec {
   };
   readonly paused?: boolean;
   /** The default user's password, from the user's Secret (build/auth-secret.ts). */
-  readonly auth?: { readonly secretRef: { readonly name: string; readonly key?: string } };
+  readonly auth?: {
+    readonly secretRef?: { readonly name: string; readonly key?: string };
+    /** An aclfile (Redis's format) with the cluster's ACL users. */
+    readonly aclSecretRef?: { readonly name: string; readonly key?: string };
+  };
   /** TLS on RESP and the bus: the user's kubernetes.io/tls Secret, or the operator's CA without one (build/tls-secret.ts). */
   readonly tls?: { readonly enabled?: boolean; readonly secretRef?: { readonly name: string } };
 }

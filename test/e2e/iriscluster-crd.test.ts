@@ -102,7 +102,7 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     expect(await rejected(cluster('dest', { backup: { schedule: '@daily', destination: { pvc: { claimName: 'b' }, s3: { bucket: 'b' } } } })))
       .to.match(/spec\.backup\.destination: Invalid value: .*destination needs exactly one of s3 or pvc/);
     expect(await rejected(cluster('tls', { tls: { secretRef: { name: 't' } } }))).to.match(/spec\.tls: Invalid value: .*tls\.secretRef needs tls\.enabled: true/);
-    expect(await rejected(cluster('auth', { auth: {} }))).to.match(/spec\.auth\.secretRef: Required value/);
+    expect(await rejected(cluster('auth', { auth: {} }))).to.match(/spec\.auth: Invalid value: .*auth needs secretRef .*aclSecretRef/);
     expect(await rejected(cluster('1st', {}))).to.match(/metadata\.name: Invalid value: "1st": must start with a lower-case letter/);
     expect(await rejected(cluster('a'.repeat(41), {}))).to.match(/metadata\.name: Too long: may not be more than 40/);
   });
@@ -256,7 +256,7 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
         tolerations: [{ key: 'db', operator: 'Exists' }],
         topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway' }],
       },
-      auth: { secretRef: { name: 'iris-password', key: 'pw' } },
+      auth: { secretRef: { name: 'iris-password', key: 'pw' }, aclSecretRef: { name: 'iris-users', key: 'users.acl' } },
       tls: { enabled: true, secretRef: { name: 'iris-tls' } },
       paused: true,
     };

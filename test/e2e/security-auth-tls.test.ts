@@ -179,6 +179,34 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
     expect(text(await secret(`${CLUSTER}-acl`), 'users.acl')).to.not.contain('second password');
   });
 
+  it('adds ACL users from an aclfile Secret (spec.auth.aclSecretRef) without restarting a pod', async () => {
+    await env.kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec-users', namespace: ns }, type: 'Opaque',
+      stringData: { 'users.acl': 'user alice on >alice-pw ~alice:* +@all\n' },
+    }));
+    await patchClusterSpec(env, ns, CLUSTER, { auth: { secretRef: { name: 'sec-password' }, aclSecretRef: { name: 'sec-users' } } });
+    for (const pod of await listPods(env, ns, NODES)) {
+      await waitFor(`${pod.metadata?.name} to know alice`, async () => {
+        try {
+          const c = await connect(pod, undefined);
+          await c.call('AUTH', 'alice', 'alice-pw');
+          return true;
+        } catch {
+          return false;
+        }
+      }, { timeoutMs: 90000, intervalMs: 500 });
+      expect(await attempt(pod, 'second password'), 'default keeps the password of secretRef').to.equal('PONG');
+    }
+    const alice = await connect(primary, undefined);
+    await alice.call('AUTH', 'alice', 'alice-pw');
+    expect(await alice.set('alice:1', 'a')).to.equal('OK');
+    expect(await alice.set('sec:k', 'x').catch((err: Error) => err.message)).to.match(/^NOPERM/);
+    const acl = text(await secret(`${CLUSTER}-acl`), 'users.acl');
+    expect(acl).to.match(/^user alice on #[0-9a-f]{64} /m);
+    expect(acl).to.not.contain('alice-pw');
+    expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restarts').to.deep.equal(podsBefore);
+  });
+
   it('issues its certificate again when the one in <cluster>-tls is not its CA\'s, and the nodes serve it without a restart', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-e2e-tls-'));
     try {

@@ -104,6 +104,8 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   // spec.auth / spec.tls (issue #14): the pods' volumes and flags, and the Secrets the operator writes for them.
   'spec.auth.secretRef.name': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'secretRef'),
   'spec.auth.secretRef.key': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'key'),
+  'spec.auth.aclSecretRef.name': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'aclSecretRef'),
+  'spec.auth.aclSecretRef.key': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'aclSecretRef'),
   'spec.tls.enabled': honoured('operator/kube/build/tls-secret.ts', SECURITY_TEST, 'enabled'),
   'spec.tls.secretRef.name': honoured('operator/kube/build/tls-secret.ts', SECURITY_TEST, 'secretRef'),
   'spec.monitoring.enabled': rejected('spec.monitoring'),

@@ -219,7 +219,8 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
     expect(at('spec.auth.secretRef').required).to.deep.equal(['name']);
     expect(at('spec.auth.secretRef.key')).to.include({ type: 'string', default: 'password' });
     expect(at('spec.tls.enabled')).to.include({ type: 'boolean', default: false });
-    expect(at('spec.auth').required).to.deep.equal(['secretRef']);
+    expect(at('spec.auth')['x-kubernetes-validations']?.[0]?.rule).to.equal('has(self.secretRef) || has(self.aclSecretRef)');
+    expect(at('spec.auth.aclSecretRef.key')).to.include({ type: 'string', default: 'users.acl' });
     expect(at('spec.tls')['x-kubernetes-validations']?.[0]?.message).to.match(/tls\.secretRef needs tls\.enabled: true/);
     expect(at('spec.monitoring.enabled')).to.include({ type: 'boolean', default: false });
     expect(at('spec.monitoring.serviceMonitor')).to.include({ type: 'boolean', default: false });

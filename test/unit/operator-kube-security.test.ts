@@ -14,7 +14,8 @@ import { catalogFromTable } from '../../node/acl/catalog.js';
 import { parseAclFile } from '../../node/acl/aclfile.js';
 import { AclStore } from '../../node/acl/store.js';
 import { createCertificateAuthority, issueCertificate } from '../../node/tls/cert-authority.js';
-import { ACL_FILE, ACL_KEY, aclFileFor, aclSecret, aclSecretName, authSecretRef } from '../../operator/kube/build/auth-secret.js';
+import { ACL_FILE, ACL_KEY, aclFileFor, aclSecret, aclSecretName, aclSecretRefOf, authSecretRef, composeAclFile } from '../../operator/kube/build/auth-secret.js';
+import { AclChecker } from '../../operator/kube/reconcile/auth-acl.js';
 import { podTemplate } from '../../operator/kube/build/pod-template.js';
 import { podSpecHash } from '../../operator/kube/build/spec-hash.js';
 import { certificateHosts, issuedTlsSecret, operatorIssuesCertificate, podTlsSecretName } from '../../operator/kube/build/tls-secret.js';
@@ -105,10 +106,29 @@ describe('operator/kube spec.auth aclfile', () => {
   });
 
   it('is an owned Secret of the cluster', () => {
-    const s = aclSecret(CR, 'pw');
+    const s = aclSecret(CR, aclFileFor('pw'));
     expect(s.metadata!.name).to.equal('iris-acl');
     expect(s.metadata!.ownerReferences![0]).to.include({ kind: 'IrisCluster', uid: 'uid-1', controller: true });
     expect(Buffer.from(s.data![ACL_KEY]!, 'base64').toString()).to.equal(aclFileFor('pw'));
+  });
+
+  it('spec.auth.aclSecretRef: the user\'s aclfile, its default user replaced by secretRef\'s password, checked and stored as digests', () => {
+    expect(aclSecretRefOf({ auth: { aclSecretRef: { name: 'users' } } })).to.deep.equal({ name: 'users', key: 'users.acl' });
+    expect(aclSecretRefOf({ auth: { secretRef: { name: 'p' } } })).to.equal(null);
+    const file = '# tenants\nuser default on nopass ~* +@all\nuser alice on >alice-pw ~alice:* +@all\n';
+    expect(composeAclFile(file, null)).to.equal('user default on nopass ~* +@all\nuser alice on >alice-pw ~alice:* +@all\n');
+    expect(composeAclFile(file, 'pw')).to.equal(`user alice on >alice-pw ~alice:* +@all\n${aclFileFor('pw')}`);
+    const checker = new AclChecker();
+    const text = checker.canonical(composeAclFile(file, 'pw'));
+    expect(text).to.not.contain('alice-pw');
+    const store = new AclStore(catalog, { requirePass: '', aclfile: '/x', logMaxLen: 10, io: { read: () => text, write: () => {} } });
+    expect(store.authenticate('alice', Buffer.from('alice-pw'))?.name).to.equal('alice');
+    expect(store.authenticate('default', Buffer.from('pw'))?.name).to.equal('default');
+    expect(store.defaultOpen()).to.equal(false);
+    expect(() => checker.canonical('user bob on +nosuchcommand\n')).to.throw(/nosuchcommand/i);
+    // Only an aclfile: the pods mount the aclfile Secret all the same.
+    const t = podTemplate('iris', 0, { auth: { aclSecretRef: { name: 'users' } } });
+    expect(flag(node(t), '--aclfile')).to.equal(ACL_FILE);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
- * spec.auth on Kubernetes: the user's Secret holds the `default` user's
- * password in clear; the pods never see it. The operator writes the
- * cluster's aclfile — the password's SHA-256 digest only, in Redis's
+ * spec.auth on Kubernetes: the user's Secrets hold the `default` user's
+ * password in clear and/or an aclfile; the pods never see them. The
+ * operator writes the cluster's aclfile — SHA-256 digests only, in Redis's
  * aclfile format — into a Secret it owns, mounted into every pod as a
  * volume and given to the node as --aclfile. A rotated password reaches
  * the nodes without a restart: the operator rewrites the aclfile Secret,
@@ -19,6 +19,7 @@ export const AUTH_VOLUME = 'acl';
 export const AUTH_MOUNT = '/etc/irisdb/acl';
 export const ACL_FILE = `${AUTH_MOUNT}/${ACL_KEY}`;
 export const DEFAULT_PASSWORD_KEY = 'password';
+export const DEFAULT_ACLFILE_KEY = 'users.acl';
 
 export function aclSecretName(cluster: string): string {
   return `${cluster}-acl`;
@@ -31,20 +32,44 @@ export function authSecretRef(spec: IrisClusterSpec): { readonly name: string; r
   return { name: ref.name, key: ref.key ?? DEFAULT_PASSWORD_KEY };
 }
 
+/** The user's Secret and key holding an aclfile, or null without spec.auth.aclSecretRef. */
+export function aclSecretRefOf(spec: IrisClusterSpec): { readonly name: string; readonly key: string } | null {
+  const ref = spec.auth?.aclSecretRef;
+  if (ref === undefined) return null;
+  return { name: ref.name, key: ref.key ?? DEFAULT_ACLFILE_KEY };
+}
+
+/** The pods get an aclfile: spec.auth has a password, an aclfile, or both. */
+export function authEnabled(spec: IrisClusterSpec): boolean {
+  return authSecretRef(spec) !== null || aclSecretRefOf(spec) !== null;
+}
+
+/**
+ * The cluster's aclfile text before the node's parser checks it: the user's
+ * aclfile, and with a password the default user's line from it in place
+ * of any the file has.
+ */
+export function composeAclFile(userFile: string | null, password: string | null): string {
+  const lines = (userFile ?? '').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const kept = password === null ? lines : lines.filter((l) => !/^user\s+default(\s|$)/.test(l));
+  return [...kept.map((l) => `${l}\n`), ...(password === null ? [] : [aclFileFor(password)])].join('');
+}
+
 /** Redis's aclfile for one password: the default user, every permission, the password as its digest. */
 export function aclFileFor(password: string): string {
   const digest = crypto.createHash('sha256').update(password, 'utf8').digest('hex');
   return `user default on #${digest} ~* &* +@all\n`;
 }
 
-export function aclSecret(cr: IrisCluster, password: string): V1Secret {
+/** The Secret the pods mount, holding `aclText` (already checked and with digests only: reconcile/auth-acl.ts). */
+export function aclSecret(cr: IrisCluster, aclText: string): V1Secret {
   const cluster = cr.metadata.name ?? '';
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'Opaque',
     metadata: { name: aclSecretName(cluster), namespace: cr.metadata.namespace, labels: clusterLabels(cluster), ownerReferences: [ownerReference(cr)] },
-    data: { [ACL_KEY]: Buffer.from(aclFileFor(password), 'utf8').toString('base64') },
+    data: { [ACL_KEY]: Buffer.from(aclText, 'utf8').toString('base64') },
   };
 }
 

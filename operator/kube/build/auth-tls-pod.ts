@@ -10,7 +10,7 @@
 import type { V1Container, V1PodTemplateSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { IrisClusterSpec } from '../iris-cluster.js';
 import { CONTAINER, PORTS } from '../names.js';
-import { ACL_FILE, AUTH_MOUNT, AUTH_VOLUME, aclSecretName, authSecretRef } from './auth-secret.js';
+import { ACL_FILE, AUTH_MOUNT, AUTH_VOLUME, aclSecretName, authEnabled } from './auth-secret.js';
 import { CA_CERT_KEY, TLS_CERT_KEY, TLS_KEY_KEY, TLS_MOUNT, TLS_VOLUME, podTlsSecretName } from './tls-secret.js';
 
 /** Owner and group may read (the pod's fsGroup is the node's group); nobody else. */
@@ -20,7 +20,7 @@ export function withAuthAndTls(template: V1PodTemplateSpec, cluster: string, spe
   const volumes: V1Volume[] = [];
   const mounts: V1VolumeMount[] = [];
   const args: string[] = [];
-  if (authSecretRef(spec) !== null) {
+  if (authEnabled(spec)) {
     volumes.push({ name: AUTH_VOLUME, secret: { secretName: aclSecretName(cluster), defaultMode: SECRET_MODE } });
     mounts.push({ name: AUTH_VOLUME, mountPath: AUTH_MOUNT, readOnly: true });
     args.push('--aclfile', ACL_FILE);

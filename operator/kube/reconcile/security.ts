@@ -9,7 +9,7 @@ import type { Logger } from '../../../common/logger.js';
 import type { KubeClient } from '../client.js';
 import { errorText } from '../errors.js';
 import type { IrisCluster } from '../iris-cluster.js';
-import { ensureAclSecret } from './auth-acl.js';
+import { AclChecker, ensureAclSecret } from './auth-acl.js';
 import { NOTHING, type StepContext, type StepReport } from './context.js';
 import { ensureTls } from './tls-certificates.js';
 
@@ -23,13 +23,14 @@ export class SecurityStep {
   private tlsCheckedAt = 0;
   private tlsCheckedGeneration = -1;
   private lastProblem: string | null = null;
+  private readonly acl = new AclChecker();
 
   /** Throws what went wrong (setup retries it); `event` hears of a password rotation or a certificate issued. */
   async ensure(client: KubeClient, cr: IrisCluster, logger: Logger, event: Event, expiry: ExpirySink = () => {}, now = Date.now()): Promise<void> {
-    const acl = await ensureAclSecret(client, cr);
+    const acl = await ensureAclSecret(client, cr, this.acl);
     if (acl === 'updated') {
-      logger.info('password changed: aclfile Secret rewritten; nodes reload it when the kubelet refreshes their volume');
-      event({ type: 'Normal', reason: 'PasswordChanged', message: 'spec.auth password changed: the nodes take it without a restart once their Secret volume is refreshed' });
+      logger.info('users changed: aclfile Secret rewritten; nodes reload it when the kubelet refreshes their volume');
+      event({ type: 'Normal', reason: 'PasswordChanged', message: 'spec.auth password or users changed: the nodes take them without a restart once their Secret volume is refreshed' });
     }
     const generation = cr.metadata.generation ?? 0;
     if (generation === this.tlsCheckedGeneration && now - this.tlsCheckedAt < TLS_CHECK_MS) return;
