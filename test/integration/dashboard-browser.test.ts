@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { SLOT_COUNT } from '../../common/slot.js';
+import { SLOT_COUNT, keySlot } from '../../common/slot.js';
 import { LocalCluster } from '../support/local-cluster.js';
 import { waitFor } from '../support/wait.js';
 import { clusterClient, preload } from './migration-support.js';
@@ -159,6 +159,33 @@ describe('dashboard in a browser (local cluster)', function () {
       return reasons.includes('FailoverStarted') && reasons.includes('FailoverFinished') ? reasons : null;
     }, { timeoutMs: 30_000, intervalMs: 100 });
     await shot('3-failed-over');
+    await cluster.waitReady(120_000);
+  });
+
+  it('shows a shard refusing writes, why and since when, while its only replica is stopped (issue #13)', async () => {
+    const shard = await cluster.shard('shard-1');
+    const replica = shard.nodes.find((n) => n.name !== shard.primary)!.name;
+    const pid = await cluster.pidOf(replica);
+    // A key of shard-1: a write to it waits for the stopped replica and fails after ackTimeoutMs.
+    const [lo, hi] = shard.slots[0]!;
+    let key = 'refused-0';
+    for (let i = 1; keySlot(key) < lo || keySlot(key) > hi; i++) key = `refused-${i}`;
+    const client = clusterClient(await cluster.seedPort());
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await client.set(key, 'x').catch(() => null);
+      const since = await waitFor('the page to show shard-1 refusing writes', async () => {
+        const loc = page.locator('#shards [data-shard="shard-1"] [data-writes-refused="no-sync-replica"]');
+        return (await loc.count()) === 1 ? loc.getAttribute('data-since') : null;
+      }, { timeoutMs: 30_000, intervalMs: 100 });
+      expect(await page.locator('#shards [data-shard="shard-1"] .writes-refused').innerText()).to.contain(`WRITES REFUSED`).and.to.contain(replica);
+      expect((await cluster.shard('shard-1')).writesRefused?.since).to.equal(since);
+      await shot('2b-writes-refused');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+      client.disconnect();
+    }
+    await waitFor('the page to clear the refusal', async () => (await page.locator('#shards [data-writes-refused]').count()) === 0, { timeoutMs: 30_000, intervalMs: 100 });
     await cluster.waitReady(120_000);
   });
 

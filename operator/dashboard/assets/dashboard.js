@@ -137,11 +137,20 @@ function nodeRow(n) {
     el('td', {}, n.port === null ? '–' : `${n.host}:${n.port}`));
 }
 
+/** "WRITES REFUSED since 12:03:04: no-sync-replica: …" while the shard's primary refuses writes (issue #13). */
+function writesRefused(s) {
+  const w = s.writesRefused;
+  if (w === undefined || w === null) return '';
+  return el('div', { class: 'writes-refused', 'data-writes-refused': w.reason, 'data-since': w.since },
+    el('strong', {}, 'WRITES REFUSED'), ` since ${time(Date.parse(w.since))}: ${w.reason}: ${w.detail}`);
+}
+
 function renderShards(view) {
   const shards = view.status.shards;
   $('shards').replaceChildren(...shards.map((s) => el('div', { class: 'shard', 'data-shard': s.id, 'data-primary': s.primary },
     el('h3', {}, el('span', { class: 'swatch', style: `background:${shardColor(shards, s.id)}` }),
       `${s.id}`, el('span', { class: 'muted' }, ` · ${s.slotCount} slots · epoch ${s.epoch} · primary ${s.primary}${s.leaving ? ' · leaving' : ''}`)),
+    writesRefused(s),
     el('table', {},
       el('thead', {}, el('tr', {}, ...['node', 'role', 'health', 'link', 'replica lag', 'epoch', 'restarts', 'address'].map((h) => el('th', {}, h)))),
       el('tbody', {}, ...s.nodes.map(nodeRow))))));
