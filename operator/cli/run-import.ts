@@ -53,7 +53,7 @@ export async function runImport(cmd: ImportCommand, io: CliIo, where?: ImportPla
     resume = found;
   }
   const nodes = await place.nodes();
-  const target = await connectSeeds(nodes.primaries);
+  const target = await connectSeeds(nodes.primaries, nodes.tlsCa);
   let source: { nodes: SourceNode[]; cluster: boolean };
   try {
     source = await connectSource(cmd.from, shown);
@@ -62,7 +62,7 @@ export async function runImport(cmd: ImportCommand, io: CliIo, where?: ImportPla
     throw err;
   }
   try {
-    return await copy(cmd, io, shown, checkpoints, resume, source, target, new BulkWriter(target, nodes.httpByAddress));
+    return await copy(cmd, io, shown, checkpoints, resume, source, target, new BulkWriter(target, nodes.httpByAddress, nodes.fetch));
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(`import from ${shown} failed: ${oneLine((err as Error).message)} (run the same command again to resume)`);

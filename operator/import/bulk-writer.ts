@@ -18,6 +18,7 @@ import type { Cluster } from 'ioredis';
 import { keySlot } from '../../common/slot.js';
 import { encodeRows } from '../../node/replication/row-codec.js';
 import type { StoredRow } from '../../node/engine/types.js';
+import { type FetchLike, nodeFetch } from '../../common/node-fetch.js';
 
 export interface ImportString {
   readonly key: Buffer;
@@ -46,8 +47,6 @@ export interface WriteCounts {
   set: number;
 }
 
-/** What the writer sends HTTP requests with (global fetch; injected for tests). */
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: Buffer; signal: AbortSignal }) => Promise<{ status: number; text(): Promise<string> }>;
 
 export class BulkWriter {
   readonly counts: WriteCounts = { bulk: 0, set: 0 };
@@ -58,7 +57,8 @@ export class BulkWriter {
     private readonly cluster: Cluster,
     /** Node HTTP API base URLs by RESP address "host:port". */
     private readonly httpByAddress: ReadonlyMap<string, string>,
-    private readonly fetchImpl: FetchLike = (url, init) => fetch(url, init),
+    /** HTTPS trusting the local cluster's CA where it runs TLS (common/node-fetch.ts). */
+    private readonly fetchImpl: FetchLike = nodeFetch(null),
   ) {}
 
   /** Resolves once every string is acknowledged by IrisDB; rejects if one could not be written. */

@@ -65,7 +65,7 @@ export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> 
       if (masters.length === 0) throw new CliError(`the source Redis Cluster ${shown} lists no master that owns slots`);
     }
     const nodes = await targetNodes(cmd.target);
-    target = await connectSeeds(nodes.primaries);
+    target = await connectSeeds(nodes.primaries, nodes.tlsCa);
     // A Redis Cluster: one replica link per master, each applying its own stream (keys never move between them while followed).
     for (const m of masters ?? [{ host: cmd.from.host, port: cmd.from.port }]) {
       const address = `${m.host}:${m.port}`;
@@ -79,7 +79,7 @@ export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> 
       }
       links.push({ address, info, link, applied: 0, masterOffset: 0, samples: [] });
     }
-    return await follow(cmd, io, shown, target, new BulkWriter(target, nodes.httpByAddress), links, masters !== null);
+    return await follow(cmd, io, shown, target, new BulkWriter(target, nodes.httpByAddress, nodes.fetch), links, masters !== null);
   } catch (err) {
     if (err instanceof CliError) throw err;
     // The link broke (the source restarted, a protocol error, a bad RDB): nothing to resume, a new run starts with a full sync.

@@ -5,7 +5,11 @@
  * one write.
  */
 import { Cluster, type Redis } from 'ioredis';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ClusterMap } from '../../common/cluster-map.js';
+import { type FetchLike, nodeFetch } from '../../common/node-fetch.js';
+import { localNodeFetchForDir, localTlsDir, localTlsExists } from '../local/tls-files.js';
 import { controlClient } from '../cli/endpoint.js';
 import type { ControlSource } from '../cli/args.js';
 import { CliError } from '../cli/errors.js';
@@ -15,6 +19,10 @@ export interface TargetNodes {
   readonly primaries: { host: string; port: number }[];
   /** Every node's HTTP API by its RESP address ("host:port"), for the bulk import route. */
   readonly httpByAddress: Map<string, string>;
+  /** The CA to verify the nodes with (a local cluster started with --tls: RESP and HTTP over TLS only), or null. */
+  readonly tlsCa: Buffer | null;
+  /** How to reach the nodes' HTTP APIs (HTTPS trusting tlsCa when set). */
+  readonly fetch: FetchLike;
 }
 
 export async function targetNodes(source: ControlSource): Promise<TargetNodes> {
@@ -27,7 +35,12 @@ export async function targetNodes(source: ControlSource): Promise<TargetNodes> {
     for (const n of s.nodes) if (n.host !== null && n.port !== null && n.httpUrl !== null) httpByAddress.set(`${n.host}:${n.port}`, n.httpUrl);
   }
   if (primaries.length === 0) throw new CliError('the cluster has no primary with an address: is it Ready? (`irisctl status`)');
-  return { primaries, httpByAddress };
+  const tls = source.kind === 'dir' && localTlsExists(source.dir);
+  return {
+    primaries, httpByAddress,
+    tlsCa: tls && source.kind === 'dir' ? fs.readFileSync(path.join(localTlsDir(source.dir), 'ca.crt')) : null,
+    fetch: source.kind === 'dir' ? localNodeFetchForDir(source.dir) : nodeFetch(null),
+  };
 }
 
 /** The same from a cluster map (an IrisCluster's record on Kubernetes): the nodes' announced addresses. Pure. */
@@ -43,15 +56,16 @@ export function targetNodesOfMap(map: ClusterMap): TargetNodes {
   for (const n of map.nodes) {
     if (n.httpPort !== undefined) httpByAddress.set(`${n.host}:${n.port}`, `http://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.httpPort}`);
   }
-  return { primaries, httpByAddress };
+  return { primaries, httpByAddress, tlsCa: null, fetch: nodeFetch(null) };
 }
 
 export async function connectTarget(source: ControlSource): Promise<Cluster> {
-  return connectSeeds((await targetNodes(source)).primaries);
+  const nodes = await targetNodes(source);
+  return connectSeeds(nodes.primaries, nodes.tlsCa);
 }
 
 /** An ioredis Cluster client seeded with `seeds`, connected (one PING answered). */
-export async function connectSeeds(seeds: { host: string; port: number }[]): Promise<Cluster> {
+export async function connectSeeds(seeds: { host: string; port: number }[], tlsCa: Buffer | null = null): Promise<Cluster> {
   const c = new Cluster(seeds, {
     enableAutoPipelining: true,
     maxRedirections: 64,
@@ -59,7 +73,7 @@ export async function connectSeeds(seeds: { host: string; port: number }[]): Pro
     retryDelayOnMoved: 0,
     retryDelayOnFailover: 200,
     slotsRefreshTimeout: 5000,
-    redisOptions: { enableReadyCheck: false, maxRetriesPerRequest: 5 },
+    redisOptions: { enableReadyCheck: false, maxRetriesPerRequest: 5, ...(tlsCa !== null ? { tls: { ca: tlsCa } } : {}) },
   });
   c.on('error', () => {});
   try {

@@ -5,7 +5,9 @@
  * TLS with its password, another tenant's key is the node's NOPERM (not
  * retried), a wrong password is refused; strong reads over RESP
  * (IRIS.CONSISTENCY strong) per call and as the client's default. The Go
- * side runs clients/go/tls_acl_test.go from the cached test binary.
+ * side runs clients/go/tls_acl_test.go from the cached test binary. The
+ * import's bulk load over HTTPS checks ACLs per row, and `irisctl import`
+ * reaches such a cluster over TLS (RESP and HTTPS, trusting DIR/tls/ca.crt).
  */
 import fs from 'node:fs';
 import https from 'node:https';
@@ -16,7 +18,10 @@ import { expect } from 'chai';
 import { IrisClient, IrisClientError } from '../../clients/ts/src/index.js';
 import { keySlot } from '../../common/slot.js';
 import { encodeRows } from '../../node/replication/row-codec.js';
-import { LocalCluster } from '../support/local-cluster.js';
+import { Cluster, Redis } from 'ioredis';
+import { compareAll, loadStrings } from '../support/import-fixture.js';
+import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
+import { startRedis } from '../support/redis-server.js';
 import { run } from '../support/run.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -108,6 +113,30 @@ describe('clients over TLS with ACL users, strong reads over RESP (3 × 1, --tls
     expect(await put(mine, 'alice:nope')).to.equal(401);
     const alice = client('apw');
     expect(await alice.get(mine)).to.equal('x');
+  });
+
+  it('irisctl import into this TLS-only cluster: RESP and the bulk load over TLS, trusting DIR/tls/ca.crt', async () => {
+    const redis = await startRedis();
+    const src = new Redis({ port: redis.port, host: '127.0.0.1' });
+    const dst = new Cluster([seeds[0]!], { redisOptions: { tls: { ca: fs.readFileSync(caFile) }, enableReadyCheck: false }, slotsRefreshTimeout: 5000 });
+    dst.on('error', () => {});
+    try {
+      const n = 3000;
+      await loadStrings(src, 'imp:', n);
+      const r = await run(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', `redis://127.0.0.1:${redis.port}`, '--json'], { timeoutMs: 180_000 });
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout) as { copied: number; writes: { bulk: number; set: number }; verify: { mismatches: string[] } };
+      expect(report.copied).to.equal(n);
+      expect(report.writes).to.deep.equal({ bulk: n, set: 0 });
+      expect(report.verify.mismatches).to.deep.equal([]);
+      const all = await compareAll(src, dst, 'imp:', 15_000);
+      expect(all.checked).to.equal(n);
+      expect(all.differences.slice(0, 5)).to.deep.equal([]);
+    } finally {
+      src.disconnect();
+      dst.disconnect();
+      await redis.stop();
+    }
   });
 
   it('Go: the same against the cached go test binary', async () => {
