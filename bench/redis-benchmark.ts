@@ -22,10 +22,12 @@ export interface BenchOptions {
   tlsCaFile?: string;
   /** Authenticate as this ACL user with this password (redis-benchmark --user / -a). */
   auth?: { readonly user: string; readonly password: string };
+  /** Cluster mode (redis-benchmark --cluster): reads the slot map from `port` and sends each key to its master. */
+  cluster?: boolean;
 }
 
 export async function redisBenchmark(o: BenchOptions): Promise<BenchResult[]> {
-  const args = ['-h', '127.0.0.1', '-p', String(o.port), '-t', o.tests, '-n', String(o.requests), '-c', String(o.clients),
+  const args = [...(o.cluster === true ? ['--cluster'] : []), '-h', '127.0.0.1', '-p', String(o.port), '-t', o.tests, '-n', String(o.requests), '-c', String(o.clients),
     '-d', String(o.valueBytes), '-r', String(o.keyspace), '-P', String(o.pipeline), '--csv',
     ...(o.tlsCaFile !== undefined ? ['--tls', '--cacert', o.tlsCaFile] : []),
     ...(o.auth !== undefined ? ['--user', o.auth.user, '-a', o.auth.password] : []), ...(o.command ?? [])];

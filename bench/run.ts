@@ -237,6 +237,7 @@ async function main(): Promise<void> {
     }
   }
   if (only === '' || only === 'encryption') printEncryption(await encryptionBench(requests));
+  if (only === '' || only === 'cluster') await (await import('./cluster.js')).runClusterBench(requests);
   if (only === '' || only === 'stalls') {
     const stallKeys = Number(process.env.BENCH_STALL_KEYS ?? 1_000_000);
     const rows = await stallsBench(stallKeys);
