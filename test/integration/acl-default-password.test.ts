@@ -57,6 +57,13 @@ describe('aclfile: a password on "default" without requirePass', function () {
     expect(await attempt('two')).to.match(/^WRONGPASS/);
   });
 
+  it('guards the HTTP API with the same password', async () => {
+    const get = (auth?: string): Promise<number> => fetch(`http://127.0.0.1:${node.httpPort}/v1/kv/k`, { headers: auth === undefined ? {} : { authorization: auth } }).then((r) => r.status);
+    expect(await get()).to.equal(401);
+    expect(await get(`Basic ${Buffer.from('default:wrong').toString('base64')}`)).to.equal(401);
+    expect(await get(`Basic ${Buffer.from('default:one').toString('base64')}`)).to.equal(404);
+  });
+
   it('takes a replaced file\'s password without a restart', async () => {
     const tmp = `${aclfile}.new`;
     fs.writeFileSync(tmp, line('two'));
