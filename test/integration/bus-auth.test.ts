@@ -221,6 +221,9 @@ describe('cluster bus: peers prove the secret without sending it (issue #14 item
     // A claim is only a claim: no new epoch, no new role, no new primary.
     expect({ role: fenced.role, epoch: fenced.epoch, primary: fenced.primary }).to.deep.equal({ role: 'primary', epoch: 1, primary: null });
     expect(fenced.fenced).to.match(/reports epoch 1000/);
+    // Why writes are refused, as status and irisctl show it (issue #13).
+    expect(fenced.writable).to.deep.include({ ok: false, reason: 'self-fenced' });
+    expect(fenced.writable!.detail).to.match(/^fenced itself: .*reports epoch 1000/);
     expect(await metric(P.node, 'irisdb_replication_fenced_total')).to.equal(1);
     let err: Error | null = null;
     await client.set('k', 'v2').catch((e: Error) => (err = e));
@@ -231,6 +234,7 @@ describe('cluster bus: peers prove the secret without sending it (issue #14 item
     impostor = undefined;
     const st = await P.admin.setRole({ role: 'primary', epoch: 1, replicas: [A.name] });
     expect(st.fenced).to.equal(undefined);
+    expect(st.writable?.reason).to.not.equal('self-fenced');
     await waitFor('replica A to stream again', async () => (await P.admin.replication()).replicas.some((r) => r.name === A.name && r.state === 'online'), { timeoutMs: 20_000 });
     expect(await client.set('k', 'v3')).to.equal('OK');
     expect((await A.admin.replication()).epoch).to.equal(1);
