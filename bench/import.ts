@@ -1,7 +1,7 @@
 /**
  * Import from Redis (issue #19): BENCH_KEYS string keys (100-byte values,
  * one in ten with a TTL) in a redis-server, then
- *  - `irisctl import` (SCAN, pipelined) into a local cluster of 3 shards ×
+ *  - `irisctl import` (SCAN, bulk load PUT /v1/kv:import) into a local cluster of 3 shards ×
  *    1 replica (minSyncReplicas 1, every write durable on two nodes),
  *  - `irisctl import --follow --until-lag 0` (the same keys again, from the
  *    RDB of a full sync),
