@@ -22,6 +22,11 @@ export interface MapNode {
   readonly busPort: number;
   /** HTTP API port on `host`; absent in maps from older controllers (then HTTP requests are not forwarded: 421). */
   readonly httpPort?: number;
+  /**
+   * RESP TLS port on `host` when the node serves both plain and TLS ports (Redis's tls-port with
+   * tls-cluster): TLS clients are sent here, plain ones to `port`. Absent: `port` is the only RESP port.
+   */
+  readonly tlsPort?: number;
 }
 
 export interface MapShard {
@@ -70,7 +75,8 @@ export function parseClusterMap(v: unknown): ClusterMap {
     // The host goes verbatim into MOVED errors and CLUSTER NODES lines: no spaces, no line breaks.
     if (typeof r.host !== 'string' || !HOST.test(r.host)) throw new ClusterMapError(`nodes[${i}].host must be a host name or IP address`);
     const base = { name, host: r.host, port: port(r.port, `nodes[${i}].port`), busPort: port(r.busPort, `nodes[${i}].busPort`) };
-    return r.httpPort === undefined ? base : { ...base, httpPort: port(r.httpPort, `nodes[${i}].httpPort`) };
+    const withHttp = r.httpPort === undefined ? base : { ...base, httpPort: port(r.httpPort, `nodes[${i}].httpPort`) };
+    return r.tlsPort === undefined ? withHttp : { ...withHttp, tlsPort: port(r.tlsPort, `nodes[${i}].tlsPort`) };
   });
   const byName = new Set<string>();
   for (const n of nodes) {
@@ -228,7 +234,7 @@ export function sameMapContent(a: ClusterMap, b: ClusterMap): boolean {
 
 function canonicalContent(m: ClusterMap): string {
   const byKey = <T>(key: (x: T) => string) => (x: T, y: T) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0);
-  const nodes = [...m.nodes].sort(byKey((n: MapNode) => n.name)).map((n) => [n.name, n.host, n.port, n.busPort, n.httpPort ?? null]);
+  const nodes = [...m.nodes].sort(byKey((n: MapNode) => n.name)).map((n) => [n.name, n.host, n.port, n.busPort, n.httpPort ?? null, n.tlsPort ?? null]);
   const shards = [...m.shards].sort(byKey((s: MapShard) => s.id))
     .map((s) => [s.id, normalizeRanges(s.slots), s.primary, [...s.replicas].sort()]);
   return JSON.stringify([nodes, shards]);

@@ -187,7 +187,7 @@ export function deriveRouting(map: ClusterMap, nodeName: string): DerivedRouting
       const n = nodeByName(map, s.primary);
       // parseClusterMap guarantees every primary is listed in nodes.
       if (n === null) throw new ClusterStateLoadError(`shard ${s.id}: primary ${s.primary} is not in nodes`);
-      return { host: n.host, port: n.port };
+      return n.tlsPort === undefined ? { host: n.host, port: n.port } : { host: n.host, port: n.port, tlsPort: n.tlsPort };
     }),
   };
 }

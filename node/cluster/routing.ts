@@ -11,6 +11,7 @@
  * no effect). TRYAGAIN is produced by the dispatcher only, for a fenced write
  * that waited longer than FENCE_WAIT_MAX_MS (see dispatch.ts).
  */
+import type { ClusterMap } from '../../common/cluster-map.js';
 import type { ClusterState, Endpoint } from './types.js';
 
 export type { Endpoint } from './types.js';
@@ -24,6 +25,8 @@ export interface RouteRequest {
   readonly readonly: boolean;
   /** The client sent ASKING just before (accepted, no effect: see above). */
   readonly asking: boolean;
+  /** The client came in over TLS: MOVED names a node's TLS port where the map has one (Redis with tls-cluster). */
+  readonly tls?: boolean;
 }
 
 /** What the node knows when routing. */
@@ -70,8 +73,13 @@ export const FENCE_WAIT_MAX_MS = 2000;
 
 const fail = (message: string): Route => ({ kind: 'error', message });
 
-export function moved(slot: number, to: Endpoint): string {
-  return `MOVED ${slot} ${to.host}:${to.port}`;
+export function moved(slot: number, to: Endpoint, tls = false): string {
+  return `MOVED ${slot} ${to.host}:${clientPort(to, tls)}`;
+}
+
+/** The port a client of this kind (TLS or plain) is told to use: the TLS port for TLS clients where the node has both. */
+export function clientPort(to: Endpoint, tls: boolean): number {
+  return tls && to.tlsPort !== undefined ? to.tlsPort : to.port;
 }
 
 export function route(req: RouteRequest, st: RouteState): Route {
@@ -98,7 +106,7 @@ export function route(req: RouteRequest, st: RouteState): Route {
     if (!replica) return SERVE;
     if (st.loading) return fail(LOADING_MSG);
     if (!req.write && req.readonly) return SERVE;
-    if (st.myPrimary !== null && req.slot >= 0) return { kind: 'error', message: moved(req.slot, st.myPrimary), movedTo: st.myPrimary };
+    if (st.myPrimary !== null && req.slot >= 0) return { kind: 'error', message: moved(req.slot, st.myPrimary, req.tls), movedTo: st.myPrimary };
     return fail(req.write ? READONLY_MSG : MASTERDOWN_MSG);
   }
 
@@ -112,7 +120,7 @@ export function route(req: RouteRequest, st: RouteState): Route {
 
   if (owner !== st.myShard) {
     const to = st.primaries[owner] ?? null;
-    return to === null ? fail(CLUSTERDOWN_MSG) : { kind: 'error', message: moved(req.slot, to), movedTo: to };
+    return to === null ? fail(CLUSTERDOWN_MSG) : { kind: 'error', message: moved(req.slot, to, req.tls), movedTo: to };
   }
 
   if (!replica) {
@@ -122,7 +130,7 @@ export function route(req: RouteRequest, st: RouteState): Route {
   // A replica of the owning shard: READONLY reads here (once loaded), the rest to the primary.
   if (!req.write && req.readonly) return st.loading ? fail(LOADING_MSG) : SERVE;
   const primary = st.myPrimary ?? (st.mapNamesMePrimary ? null : st.primaries[owner] ?? null);
-  if (primary !== null) return { kind: 'error', message: moved(req.slot, primary), movedTo: primary };
+  if (primary !== null) return { kind: 'error', message: moved(req.slot, primary, req.tls), movedTo: primary };
   return fail(req.write ? READONLY_MSG : MASTERDOWN_MSG);
 }
 
@@ -142,10 +150,20 @@ export function routeStateOf(cluster: ClusterState | undefined, view: RoleFacts 
     myShard: cluster?.myShard ?? -1,
     mapNamesMePrimary: cluster?.myMapRole === 'primary',
     role: view?.role ?? 'primary',
-    myPrimary: view?.primary ?? null,
+    myPrimary: withMapTlsPort(view?.primary ?? null, cluster?.map ?? null),
     loading: view?.loading ?? false,
     fenced: cluster !== undefined && slot >= 0 && cluster.isFenced(slot),
   };
 }
 
 const NO_PRIMARIES: readonly Endpoint[] = [];
+
+/**
+ * A replica learns its primary's address from the replication handshake (host and plain port only);
+ * the map, where it lists that node, adds its TLS port, so TLS clients are redirected to TLS.
+ */
+function withMapTlsPort(ep: Endpoint | null, map: ClusterMap | null): Endpoint | null {
+  if (ep === null || map === null || ep.tlsPort !== undefined) return ep;
+  const n = map.nodes.find((x) => x.host === ep.host && (x.port === ep.port || x.tlsPort === ep.port));
+  return n?.tlsPort === undefined ? ep : { host: n.host, port: n.port, tlsPort: n.tlsPort };
+}

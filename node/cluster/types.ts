@@ -10,6 +10,8 @@ import type { ClusterMap, SlotRange } from '../../common/cluster-map.js';
 export interface Endpoint {
   readonly host: string;
   readonly port: number;
+  /** The node's TLS port when it serves plain and TLS side by side: where MOVED sends a TLS client. */
+  readonly tlsPort?: number;
 }
 
 export interface ClusterState {

@@ -9,11 +9,17 @@
 import { nodeIdOf, type ClusterMap, type MapNode } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import type { ServerContext } from './types.js';
+import { plainRespEnabled } from '../tls/settings.js';
+
+const tlsPortOf = (n: { readonly tlsPort?: number }): { tlsPort?: number } => (n.tlsPort === undefined ? {} : { tlsPort: n.tlsPort });
 
 export interface ClusterNodeView {
   readonly id: string;
   readonly host: string;
+  /** The plain RESP port (the only one when the node has no separate tlsPort). */
   readonly port: number;
+  /** The TLS RESP port of a node serving both (Redis's tls-port with tls-cluster): TLS clients are told this one. */
+  readonly tlsPort?: number;
   readonly busPort: number;
   readonly role: 'master' | 'replica';
   /** Id of the primary for a replica, null for a primary. */
@@ -44,6 +50,8 @@ export interface SelfInfo {
   /** Where clients reach it (used when the map does not list it). */
   readonly host: string;
   readonly port: number;
+  /** Its TLS port when it serves plain and TLS side by side. */
+  readonly tlsPort?: number;
   readonly busPort: number;
   readonly replicationOffset: number;
   readonly loading: boolean;
@@ -55,7 +63,7 @@ export function clusterView(server: ServerContext): ClusterView {
   if (map !== null) return viewFromMap(map, self);
   if (server.cluster?.clusterEnabled === true) return memberWithoutMap(self);
   const me: ClusterNodeView = {
-    id: server.nodeId, host: self.host, port: self.port, busPort: self.busPort, role: 'master', primaryId: null,
+    id: server.nodeId, host: self.host, port: self.port, ...tlsPortOf(self), busPort: self.busPort, role: 'master', primaryId: null,
     replicationOffset: self.replicationOffset, health: 'online', configEpoch: 0, myself: true,
   };
   return { state: 'ok', currentEpoch: 0, myEpoch: 0, shards: [{ slots: [[0, SLOT_COUNT - 1]], nodes: [me] }] };
@@ -73,7 +81,7 @@ export function myNodeId(server: ServerContext): string {
 /** A member before its first map: Redis Cluster's fresh node (cluster_state fail, itself only, no slots). */
 function memberWithoutMap(self: SelfInfo): ClusterView {
   const me: ClusterNodeView = {
-    id: nodeIdOf(self.name), host: self.host, port: self.port, busPort: self.busPort, role: 'master', primaryId: null,
+    id: nodeIdOf(self.name), host: self.host, port: self.port, ...tlsPortOf(self), busPort: self.busPort, role: 'master', primaryId: null,
     replicationOffset: self.replicationOffset, health: self.loading ? 'loading' : 'online', configEpoch: 0, myself: true,
   };
   return { state: 'fail', currentEpoch: 0, myEpoch: 0, shards: [{ slots: [], nodes: [me] }] };
@@ -84,6 +92,7 @@ function selfInfo(server: ServerContext): SelfInfo {
     name: server.cluster?.nodeName ?? server.config.nodeName,
     host: server.announceHost,
     port: server.config.announcePort !== 0 ? server.config.announcePort : server.respPort,
+    ...(plainRespEnabled(server.config) && server.config.tlsPort > 0 ? { tlsPort: server.config.tlsPort } : {}),
     busPort: server.config.busPort,
     replicationOffset: server.engineStats().lastSeq,
     loading: server.replication?.role().loading ?? false,
@@ -104,7 +113,7 @@ export function viewFromMap(map: ClusterMap, self: SelfInfo): ClusterView {
     const myself = name === self.name;
     if (myself) listed = true;
     return {
-      id: nodeIdOf(name), host: n.host, port: n.port, busPort: n.busPort,
+      id: nodeIdOf(name), host: n.host, port: n.port, ...tlsPortOf(n), busPort: n.busPort,
       role: primary === null ? 'master' : 'replica',
       primaryId: primary === null ? null : nodeIdOf(primary),
       replicationOffset: myself ? self.replicationOffset : 0,
@@ -121,7 +130,7 @@ export function viewFromMap(map: ClusterMap, self: SelfInfo): ClusterView {
     shards.push({
       slots: [],
       nodes: [{
-        id: nodeIdOf(self.name), host: self.host, port: self.port, busPort: self.busPort, role: 'master', primaryId: null,
+        id: nodeIdOf(self.name), host: self.host, port: self.port, ...tlsPortOf(self), busPort: self.busPort, role: 'master', primaryId: null,
         replicationOffset: self.replicationOffset, health: self.loading ? 'loading' : 'online', configEpoch: map.epoch, myself: true,
       }],
     });

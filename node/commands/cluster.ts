@@ -8,6 +8,7 @@ import { parseInt64 } from './args.js';
 import { helpReply } from './client.js';
 import { clusterView, myNodeId, type ClusterNodeView, type ClusterView } from './cluster-view.js';
 import { readableKeys } from '../acl/enforce.js';
+import { clientPort } from '../cluster/routing.js';
 
 export function clusterInfoText(view: ClusterView): string {
   let assigned = 0;
@@ -34,14 +35,15 @@ export function clusterInfoText(view: ClusterView): string {
   return fields.map(([k, v]) => `${k}:${v}\r\n`).join('');
 }
 
-function nodeEntry(n: ClusterNodeView): Reply {
-  return array([bulk(n.host), integer(n.port), bulk(n.id), map([])]);
+/** A TLS client is told a node's TLS port, a plain one its plain port (Redis with tls-cluster and both ports). */
+function nodeEntry(n: ClusterNodeView, tls: boolean): Reply {
+  return array([bulk(n.host), integer(clientPort(n, tls)), bulk(n.id), map([])]);
 }
 
 function slots(ctx: CommandContext): Reply {
   const out: Reply[] = [];
   for (const shard of clusterView(ctx.server).shards) {
-    for (const [a, b] of shard.slots) out.push(array([integer(a), integer(b), ...shard.nodes.map(nodeEntry)]));
+    for (const [a, b] of shard.slots) out.push(array([integer(a), integer(b), ...shard.nodes.map((n) => nodeEntry(n, ctx.client.tls === true))]));
   }
   return array(out);
 }
@@ -52,6 +54,8 @@ function shards(ctx: CommandContext): Reply {
     [bulk('nodes'), array(shard.nodes.map((n) => map([
       [bulk('id'), bulk(n.id)],
       [bulk('port'), integer(n.port)],
+      // Redis 7 lists both ports of a node that has both, whatever the client's connection.
+      ...(n.tlsPort === undefined ? [] : [[bulk('tls-port'), integer(n.tlsPort)] as [Reply, Reply]]),
       [bulk('ip'), bulk(n.host)],
       [bulk('endpoint'), bulk(n.host)],
       // Redis 7 adds "hostname" when the node announces one; ours is a name when it is not an IP literal.
@@ -64,13 +68,13 @@ function shards(ctx: CommandContext): Reply {
 }
 
 /** CLUSTER NODES: "<id> <ip:port@cport> <flags> <primary> <ping> <pong> <epoch> <link> <slots...>\n" per node. */
-export function clusterNodesText(view: ClusterView): string {
+export function clusterNodesText(view: ClusterView, tls = false): string {
   let out = '';
   for (const shard of view.shards) {
     const ranges = shard.slots.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`));
     for (const n of shard.nodes) {
       const flags = (n.myself ? 'myself,' : '') + (n.role === 'master' ? 'master' : 'slave');
-      const line = [n.id, `${n.host}:${n.port}@${n.busPort}`, flags, n.primaryId ?? '-', '0', '0',
+      const line = [n.id, `${n.host}:${clientPort(n, tls)}@${n.busPort}`, flags, n.primaryId ?? '-', '0', '0',
         String(n.configEpoch), 'connected', ...(n.role === 'master' ? ranges : [])];
       out += line.join(' ') + '\n';
     }
@@ -131,7 +135,7 @@ export const clusterCommands: readonly CommandSpec[] = [
     defineCommand('cluster|info', (ctx) => verbatim(clusterInfoText(clusterView(ctx.server)))),
     defineCommand('cluster|slots', slots),
     defineCommand('cluster|shards', shards),
-    defineCommand('cluster|nodes', (ctx) => verbatim(clusterNodesText(clusterView(ctx.server)))),
+    defineCommand('cluster|nodes', (ctx) => verbatim(clusterNodesText(clusterView(ctx.server), ctx.client.tls === true))),
     defineCommand('cluster|myid', (ctx) => bulk(myNodeId(ctx.server))),
     defineCommand('cluster|keyslot', (ctx, argv) => integer(keySlot(argv[2]!))),
     defineCommand('cluster|countkeysinslot', countkeysinslot),

@@ -235,7 +235,7 @@ export class CommandDispatcher {
     // A standalone primary serves every slot (route()'s first rule): skip hashing the key.
     if (owners === null && cluster?.clusterEnabled !== true && (view === undefined || view.role === 'primary')) return SERVE;
     if (typeof slot === 'function') slot = slot();
-    return route({ slot, write, readonly, asking: client.asking }, routeStateOf(cluster, view, slot));
+    return route({ slot, write, readonly, asking: client.asking, tls: client.tls === true }, routeStateOf(cluster, view, slot));
   }
 
   /**

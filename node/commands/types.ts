@@ -73,6 +73,8 @@ export interface ClientState {
   protocol: 2 | 3;
   readonly addr: string;
   readonly laddr: string;
+  /** The connection came in over TLS (absent: plain, e.g. internal clients). */
+  readonly tls?: boolean;
   readonly createdAt: number;
   lastInteractionAt: number;
   lastCommand: string;

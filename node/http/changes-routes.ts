@@ -58,7 +58,8 @@ export function changesRoutes(deps: HttpDeps): RouteDef[] {
     if (target === null || target.name === config.nodeName || isForwarded(req)) {
       throw new HttpError(421, 'read_only_replica', `${why}, and there is no other node to send the feed request to (yet): retry on the shard's primary`, { shard });
     }
-    res.status(307).set('Location', targetUrl(target, req.originalUrl)).json({
+    // An HTTPS node sends the client to the primary's HTTPS port (every node of a cluster serves the same scheme).
+    res.status(307).set('Location', targetUrl(target, req.originalUrl, config.tlsHttp ? 'https' : 'http')).json({
       error: { code: 'moved', message: `${why}: the change feed of shard ${shard} is served by its primary ${target.name}`, details: { shard, node: target.name } },
     });
   }

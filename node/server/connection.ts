@@ -76,6 +76,8 @@ export class Connection implements ClientState {
   protocol: 2 | 3 = 2;
   readonly addr: string;
   readonly laddr: string;
+  /** Came in on the tls-port: CLUSTER replies and MOVED name TLS ports (cluster-view.ts, routing.ts). */
+  readonly tls: boolean;
   readonly createdAt = Date.now();
   lastInteractionAt = this.createdAt;
   lastCommand = '';
@@ -121,6 +123,7 @@ export class Connection implements ClientState {
     const cfg = host.config;
     this.addr = formatAddress(socket.remoteAddress, socket.remotePort);
     this.laddr = formatAddress(socket.localAddress, socket.localPort);
+    this.tls = (socket as { encrypted?: unknown }).encrypted === true;
     // Not requirePass alone: an aclfile can give "default" a password (Kubernetes spec.auth does).
     this.authenticated = host.defaultOpen?.() ?? cfg.requirePass === '';
     this.unauthenticatedSince = this.authenticated ? 0 : host.now();

@@ -55,6 +55,8 @@ export type Command =
       readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
       /** --tls: RESP over TLS only, CA and certificate under DIR/tls. */
       readonly tls?: boolean;
+      /** --tls-keep-plain (with --tls): plain RESP ports beside the TLS ones. */
+      readonly tlsKeepPlain?: boolean;
       /** --aclfile FILE: ACL users for every node (copied to DIR/users.acl). */
       readonly aclfile?: string;
       /** --encryption-key-file FILE: encryption at rest on every node (path recorded in DIR/encryption.json). */
@@ -205,6 +207,7 @@ function localUp(v: Values): Command {
   } catch (err) {
     throw new UsageError((err as Error).message, verb);
   }
+  if (v['tls-keep-plain'] === true && v.tls !== true) throw new UsageError('--tls-keep-plain goes with --tls', verb);
   const from = str(v, 'restore-from');
   const backupId = str(v, 'backup');
   if (backupId !== undefined && from === undefined) throw new UsageError('--backup goes with --restore-from', verb);
@@ -237,6 +240,7 @@ function localUp(v: Values): Command {
     ...(archiveDestination !== undefined ? { archiveDestination } : {}),
     ...(cron !== undefined ? { backupSchedule: { cron, destination: scheduleDest!, keep: keep ?? DEFAULT_BACKUP_KEEP } } : {}),
     ...(v.tls === true ? { tls: true } : {}),
+    ...(v['tls-keep-plain'] === true ? { tlsKeepPlain: true } : {}),
     ...(aclfile !== undefined ? { aclfile } : {}),
     ...(encryptionKeyFile !== undefined ? { encryptionKeyFile } : {}),
   };

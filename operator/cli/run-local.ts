@@ -32,6 +32,7 @@ export async function runLocalUp(cmd: LocalUpCommand, io: CliIo, out: NodeJS.Wri
     ...(cmd.archiveDestination !== undefined ? { archiveDestination: cmd.archiveDestination } : {}),
     ...(cmd.backupSchedule !== undefined ? { backupSchedule: cmd.backupSchedule } : {}),
     ...(cmd.tls === true ? { tls: true } : {}),
+    ...(cmd.tlsKeepPlain === true ? { tlsKeepPlain: true } : {}),
     ...(cmd.aclfile !== undefined ? { aclfile: cmd.aclfile } : {}),
     ...(cmd.encryptionKeyFile !== undefined ? { encryptionKeyFile: cmd.encryptionKeyFile } : {}),
   })).finally(() => io.signal.removeEventListener('abort', early));

@@ -70,6 +70,7 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'aclfile', type: 'string', value: 'FILE', help: 'ACL users (Redis aclfile format) for every node: copied to DIR/users.acl (0600), which every node reads and reloads when it changes; a cluster started so keeps it' },
       { name: 'encryption-key-file', type: 'string', value: 'FILE', help: 'encryption at rest: the keyring (lines "<key-id> <base64 32-byte key>", the last one active) every node reads and reloads when it changes; its path is recorded so a resumed cluster keeps it (docs/security.md)' },
       { name: 'tls', type: 'boolean', help: 'serve RESP over TLS only: a CA and node certificate are made under DIR/tls (clients use --tls --cacert DIR/tls/ca.crt); a cluster started so stays on TLS' },
+      { name: 'tls-keep-plain', type: 'boolean', help: 'with --tls: also serve plain-text RESP, node k on base+3000+k beside TLS on base+k; MOVED and CLUSTER SLOTS name TLS ports to TLS clients and plain ports to plain ones (kept on restart)' },
       { name: 'test-netns-placement', type: 'string', value: 'JSON', help: 'tests only: run node k inside Linux network namespace netns binding host, from a JSON array [{"netns","host"},…] (partition tests); never use it otherwise' },
       { name: 'test-hold-failover-stage', type: 'string', value: 'STAGE', help: 'tests only: stop every change of primary before STAGE (fence, restrict, catchup, promote, publish), to kill the controller there; never use it otherwise' },
       HELP,

@@ -30,7 +30,7 @@ export function addressBook(ctx: ControllerContext): Map<string, { host: string;
 /** A map entry from a platform endpoint; the HTTP port lets any node forward HTTP requests to a slot's primary (issue #13). */
 export function mapNodeOf(name: string, ep: NodeEndpoint): MapNode {
   const httpPort = Number(new URL(ep.httpUrl).port);
-  const base = { name, host: ep.host, port: ep.port, busPort: ep.busPort };
+  const base = { name, host: ep.host, port: ep.port, busPort: ep.busPort, ...(ep.tlsPort !== undefined ? { tlsPort: ep.tlsPort } : {}) };
   return httpPort > 0 ? { ...base, httpPort } : base;
 }
 

@@ -40,6 +40,8 @@ export interface NodeView {
   readonly up: boolean;
   readonly host: string | null;
   readonly port: number | null;
+  /** RESP TLS port of a node serving plain (`port`) and TLS side by side; absent otherwise. */
+  readonly tlsPort?: number;
   readonly httpUrl: string | null;
   readonly epoch: number | null;
   readonly lastSeq: number | null;

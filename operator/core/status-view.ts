@@ -127,6 +127,8 @@ function linkText(status: ReplicationStatus): string {
   return parts.join(', ');
 }
 
+const tlsPortField = (tlsPort: number | undefined): { tlsPort?: number } => (tlsPort === undefined ? {} : { tlsPort });
+
 function nodeView(
   name: string, shard: ShardState, o: NodeObservation | undefined, primary: ReplicationStatus | null, mapped: MapNode | undefined,
 ): NodeView {
@@ -139,6 +141,7 @@ function nodeView(
     up: o !== undefined && nodeUp(o),
     host: o?.endpoint?.host ?? mapped?.host ?? null,
     port: o?.endpoint?.port ?? mapped?.port ?? null,
+    ...tlsPortField(o?.endpoint?.tlsPort ?? mapped?.tlsPort),
     httpUrl: o?.endpoint?.httpUrl ?? null,
     epoch: status?.epoch ?? null,
     lastSeq: status?.lastSeq ?? null,

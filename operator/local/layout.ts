@@ -24,6 +24,8 @@ export const DEFAULT_BASE_PORT = 7000;
 export const HTTP_OFFSET = 1000;
 export const CONTROL_OFFSET = 2000;
 export const BUS_OFFSET = 10000;
+/** `local up --tls --tls-keep-plain`: node k's plain RESP port (base+3000+k) beside its TLS port (base+k). */
+export const PLAIN_BESIDE_TLS_OFFSET = 3000;
 /** Node indexes run 0..MAX_NODES-1 (RESP base..base+999, HTTP base+1000..base+1999). */
 export const MAX_NODES = HTTP_OFFSET;
 /** Highest base port that leaves room for the last node's bus port. */
@@ -103,6 +105,12 @@ export function nodePorts(basePort: number, index: number): NodePorts {
   checkBasePort(basePort);
   checkNodeIndex(index);
   return { port: basePort + index, httpPort: basePort + HTTP_OFFSET + index, busPort: basePort + BUS_OFFSET + index };
+}
+
+/** The plain RESP port of node `index` in a cluster that serves TLS on nodePorts().port and plain text beside it. */
+export function plainPortBesideTls(basePort: number, index: number): number {
+  checkBasePort(basePort);
+  return basePort + PLAIN_BESIDE_TLS_OFFSET + checkNodeIndex(index);
 }
 
 export function controlPort(basePort: number): number {

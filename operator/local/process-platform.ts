@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { AdminApiError, AdminClient } from '../../common/admin-client.js';
 import type { Logger } from '../../common/logger.js';
 import type { NodeEndpoint, Platform, PlatformNode } from '../platform/types.js';
-import { checkBasePort, checkNodeName, clusterPaths, lowestFreeIndex, nodeDataDir, nodeLogFile, nodePorts, type ClusterPaths } from './layout.js';
+import { checkBasePort, checkNodeName, clusterPaths, lowestFreeIndex, nodeDataDir, nodeLogFile, nodePorts, plainPortBesideTls, type ClusterPaths } from './layout.js';
 import { LOCAL_STATE_VERSION, LocalStateFile, readLocalState, type LocalNodeRecord, type LocalState } from './local-state.js';
 import { isAlive } from '../../common/process-alive.js';
 import { localNodeFetch, localTlsNodeArgs, type LocalTlsFiles } from './tls-files.js';
@@ -201,7 +201,10 @@ export class ProcessPlatform implements Platform {
     const p = nodePorts(this.basePort, e.index);
     const host = this.opts.placement?.(e.index)?.host ?? HOST;
     // `local up --tls`: the nodes serve HTTPS only (--tls-http).
-    return { host, port: p.port, busPort: p.busPort, httpUrl: `${this.opts.tls !== undefined ? 'https' : 'http'}://${host}:${p.httpPort}` };
+    const httpUrl = `${this.opts.tls !== undefined ? 'https' : 'http'}://${host}:${p.httpPort}`;
+    // --tls-keep-plain: the map's port is the plain one and tlsPort the TLS one, so each kind of client is sent to its own.
+    if (this.opts.tls?.keepPlain === true) return { host, port: plainPortBesideTls(this.basePort, e.index), tlsPort: p.port, busPort: p.busPort, httpUrl };
+    return { host, port: p.port, busPort: p.busPort, httpUrl };
   }
 
   private async create(name: string, shard: string): Promise<NodeEndpoint> {
@@ -223,7 +226,7 @@ export class ProcessPlatform implements Platform {
     const args = [
       this.opts.nodeMain,
       '--node-name', name,
-      ...(this.opts.tls === undefined ? ['--port', String(ports.port)] : localTlsNodeArgs(this.opts.tls, ports.port)),
+      ...(this.opts.tls === undefined ? ['--port', String(ports.port)] : localTlsNodeArgs(this.opts.tls, ports.port, this.opts.tls.keepPlain === true ? plainPortBesideTls(this.basePort, index) : 0)),
       '--http-port', String(ports.httpPort),
       '--bus-port', String(ports.busPort),
       '--bind', placed?.host ?? HOST,

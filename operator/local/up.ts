@@ -70,6 +70,8 @@ export interface LocalUpOptions {
   readonly backupSchedule?: { readonly cron: string; readonly destination: string; readonly keep: number };
   /** RESP over TLS only on every node, with a CA and certificate made under DIR/tls (kept on while DIR/tls/ca.crt exists). */
   readonly tls?: boolean;
+  /** With tls: plain RESP ports beside the TLS ones (Redis's port + tls-port; recorded, so a restart keeps both). */
+  readonly tlsKeepPlain?: boolean;
   /** ACL users for every node: copied to DIR/users.acl, which the nodes read (kept while it exists). */
   readonly aclfile?: string;
   /** Encryption at rest: the keyring file every node reads (its path recorded in DIR/encryption.json). */
@@ -145,7 +147,7 @@ export async function localUp(opts: LocalUpOptions): Promise<RunningLocalCluster
   const spec = (await store.load())?.spec ?? requested;
   const stateFile = new LocalStateFile(paths.dir);
   // A cluster started with --tls stays on TLS when resumed without it: its clients trust DIR/tls/ca.crt.
-  const tls = opts.tls === true || localTlsExists(paths.dir) ? await ensureLocalTls(paths.dir, ['127.0.0.1', 'localhost']) : undefined;
+  const tls = opts.tls === true || localTlsExists(paths.dir) ? await ensureLocalTls(paths.dir, ['127.0.0.1', 'localhost'], opts.tlsKeepPlain === true) : undefined;
   const aclfile = await prepareLocalAclfile(paths.dir, opts.aclfile);
   const keyFile = await settleEncryptionKeyFile(paths.dir, opts.encryptionKeyFile);
   const platform = new ProcessPlatform({
@@ -245,14 +247,20 @@ export function connectLines(st: ClusterStatus, controlUrl: string, dir: string,
   // The lowest port, not shard 0's primary: any node redirects, and the line stays the same across restarts and failovers.
   const ports = nodes.flatMap((n) => (n.port === null ? [] : [n.port]));
   const port = ports.length === 0 ? undefined : Math.min(...ports);
+  // --tls-keep-plain: `port` is the plain port and tlsPort the TLS one.
+  const tlsPorts = nodes.flatMap((n) => (n.tlsPort === undefined ? [] : [n.tlsPort]));
+  const tlsPort = tlsPorts.length === 0 ? undefined : Math.min(...tlsPorts);
   const http = primary?.httpUrl ?? nodes[0]?.httpUrl;
   return [
     '',
     `IrisDB is up: ${st.shards.length} shards, ${nodes.length} nodes, all ${st.slotsAssigned} slots served (map epoch ${st.mapEpoch})`,
-    tlsCaFile === undefined
-      ? `  connect:   redis-cli -c -p ${port}          (any node; -c follows MOVED redirects)`
-      : `  connect:   redis-cli --tls --cacert ${tlsCaFile} -c -p ${port}   (TLS only; any node; -c follows MOVED redirects)`,
-    `  nodes:     ${nodes.map((n) => `${n.host}:${n.port}`).join(' ')}`,
+    ...(tlsCaFile !== undefined && tlsPort !== undefined
+      ? [`  connect:   redis-cli --tls --cacert ${tlsCaFile} -c -p ${tlsPort}   (TLS; any node; -c follows MOVED redirects to TLS ports)`,
+        `  or plain:  redis-cli -c -p ${port}          (plain-text RESP beside TLS; MOVED names plain ports)`]
+      : [tlsCaFile === undefined
+        ? `  connect:   redis-cli -c -p ${port}          (any node; -c follows MOVED redirects)`
+        : `  connect:   redis-cli --tls --cacert ${tlsCaFile} -c -p ${port}   (TLS only; any node; -c follows MOVED redirects)`]),
+    `  nodes:     ${nodes.map((n) => `${n.host}:${n.port}${n.tlsPort === undefined ? '' : ` (TLS ${n.tlsPort})`}`).join(' ')}`,
     `  HTTP API:  ${http}/v1/kv/<key>   (any node: requests are forwarded to the key's shard)`,
     `  status:    npm run -s irisctl -- status --dir ${dir}      (control API ${controlUrl}/status, Bearer token in ${path.join(dir, 'token')})`,
     `  dashboard: ${controlUrl}/`,

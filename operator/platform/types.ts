@@ -10,6 +10,8 @@ export interface NodeEndpoint {
   readonly host: string;
   /** RESP port. */
   readonly port: number;
+  /** RESP TLS port of a node serving plain and TLS side by side (`port` is then the plain one). */
+  readonly tlsPort?: number;
   readonly busPort: number;
   /** Base URL of the node's HTTP API, e.g. http://127.0.0.1:8000 */
   readonly httpUrl: string;
