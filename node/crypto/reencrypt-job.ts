@@ -25,6 +25,8 @@ import type { EncryptionMetrics } from './metrics.js';
 
 /** The meta row that marks a re-encryption in progress (its value: the target key id). */
 export const REENCRYPT_META = 'reencrypt_target_key';
+/** The meta row with the last full scan's values per key id (JSON), kept across restarts. */
+export const KEY_COUNTS_META = 'encryption_values_by_key';
 /** Bytes of values one batch rewrites at most (besides the row bound): keeps a batch short with large values. */
 const BATCH_MAX_BYTES = 4 * 1024 * 1024;
 /** A batch stops early after this long (ms), whatever its row count: bounds the event-loop pause on slow CPUs. */
@@ -62,6 +64,8 @@ export class ReencryptJob {
     this.updateKv = deps.db.prepare('UPDATE kv SET flags = ?, value = ? WHERE id = ?');
     this.selectLog = deps.db.prepare('SELECT first_seq, body FROM repl_log WHERE first_seq > ? ORDER BY first_seq LIMIT ?').raw(true);
     this.updateLog = deps.db.prepare('UPDATE repl_log SET body = ? WHERE first_seq = ?');
+    this.counts = storedCounts(deps.meta.get(KEY_COUNTS_META));
+    if (this.counts !== null) deps.metrics.setValuesByKeyId(this.counts);
   }
 
   status(): EncryptionStatus {
@@ -128,6 +132,7 @@ export class ReencryptJob {
         await yieldTurn();
       }
       deps.meta.set(REENCRYPT_META, null);
+      deps.meta.set(KEY_COUNTS_META, JSON.stringify(counts));
       await deps.commits.barrier();
       this.counts = counts;
       deps.metrics.setValuesByKeyId(counts);
@@ -198,6 +203,17 @@ export class ReencryptJob {
     const p = this.progress;
     this.progress = { ...p, doneKeys: p.doneKeys + seen, rewrittenKeys: p.rewrittenKeys + rewritten, rewrittenLogBatches: p.rewrittenLogBatches + logBatches };
     this.deps.metrics.progress(this.progress);
+  }
+}
+
+function storedCounts(v: unknown): Record<string, number> | null {
+  if (typeof v !== 'string') return null;
+  try {
+    const o = JSON.parse(v) as unknown;
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return null;
+    return Object.fromEntries(Object.entries(o).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  } catch {
+    return null;
   }
 }
 

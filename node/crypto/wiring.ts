@@ -12,6 +12,7 @@ import type { EncryptionStatus } from '../../common/encryption-admin.js';
 import { HttpError } from '../http/errors.js';
 import type { SqliteEngine } from '../engine/open.js';
 import { KeyringStore } from './keyring-store.js';
+import type { Keyring } from './keyring.js';
 import { createEncryptionMetrics } from './metrics.js';
 import { ReencryptJob } from './reencrypt-job.js';
 
@@ -45,10 +46,12 @@ export function startNodeEncryption(engine: SqliteEngine, config: EncryptionSett
   });
   job?.resumeIfPending();
   if (keys instanceof KeyringStore && job !== null) {
-    // A key removed while values are still under it: say which, loudly (those values now fail to read).
-    keys.onReload((next) => {
+    // A key removed while values are still under it (as the last scan counted): say which, loudly, at start and on reload.
+    const check = (next: Keyring): void => {
       for (const m of job.missingInUse(next)) logger.error('an encryption key still in use was removed from the keyring: values under it cannot be read; add it back', { keyId: m.keyId, values: m.values, file: keys.file });
-    });
+    };
+    check(keys.current);
+    keys.onReload(check);
   }
   const router = express.Router();
   router.get('/encryption', (_req, res) => {
