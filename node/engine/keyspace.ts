@@ -44,12 +44,13 @@ export class SqliteKeyspace implements Keyspace {
   private readonly cache: ReadCache | null;
   private readonly apply: ApplyPath;
   private activeExpiry = true;
+  private readonly cacheAbsent: boolean;
 
   constructor(
     private readonly st: Statements,
     db: Db,
     private readonly codec: ValueCodec,
-    readCache: { maxEntries: number; maxBytes: number },
+    readCache: { maxEntries: number; maxBytes: number; absentKeys?: boolean },
     lastSeq: number,
     commitHooks: Pick<GroupCommitHooks, 'onCommit' | 'onCommitError'>,
     events: KeyspaceEvents,
@@ -57,6 +58,7 @@ export class SqliteKeyspace implements Keyspace {
   ) {
     const cache = new ReadCache(readCache.maxEntries, readCache.maxBytes);
     this.cache = cache.enabled ? cache : null;
+    this.cacheAbsent = readCache.absentKeys ?? true;
     this.apply = new ApplyPath(st, db, codec, this.cache, lastSeq, commitHooks, events, walSync);
     this.commits = this.apply.commits;
   }
@@ -68,6 +70,7 @@ export class SqliteKeyspace implements Keyspace {
     if (this.cache !== null) {
       k = key.toString('latin1');
       const hit = this.cache.lookup(k);
+      if (hit === null) return null; // known absent
       if (hit !== undefined) {
         if (hit.expiresAt === null || hit.expiresAt > now) return hit;
         if (this.activeExpiry) this.expireLazily(key, now);
@@ -75,7 +78,10 @@ export class SqliteKeyspace implements Keyspace {
       }
     }
     const row = this.st.getByKey.get(key) as GetRow | undefined;
-    if (row === undefined) return null;
+    if (row === undefined) {
+      if (k !== undefined && this.cacheAbsent) this.cache!.put(k, null);
+      return null;
+    }
     const expiresAt = row[2];
     if (expiresAt !== null && expiresAt <= now) {
       if (this.activeExpiry) this.expireLazily(key, now);

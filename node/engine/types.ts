@@ -164,7 +164,8 @@ export interface EngineOptions {
   fsync: FsyncMode;
   compression: { algorithm: CompressionAlgorithm; thresholdBytes: number };
   /** 0 entries disables the read cache. */
-  readCache: { maxEntries: number; maxBytes: number };
+  /** absentKeys (default true): also cache keys found not to exist (negative entries). */
+  readCache: { maxEntries: number; maxBytes: number; absentKeys?: boolean };
   activeExpiry: { intervalMs: number; maxKeysPerCycle: number; maxCycleMs: number };
   /**
    * Where WAL checkpoints run: 'worker' (default) copies pages back into the

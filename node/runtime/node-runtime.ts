@@ -87,7 +87,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       checkpoints: config.checkpoints,
       encryption: openNodeKeyring(config, logger),
       compression: { algorithm: config.compression, thresholdBytes: config.compressionThresholdBytes },
-      readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes },
+      readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes, absentKeys: config.readCacheAbsentKeys },
       activeExpiry: {
         intervalMs: config.activeExpiryIntervalMs,
         maxKeysPerCycle: config.activeExpiryMaxKeys,

@@ -1,10 +1,12 @@
 /**
  * The read cache: an LRU bounded by entries and bytes, and kept consistent by
  * every write path (set, delete, setExpiry, clear, lazy and active expiry,
- * atomically rollback; turn rollback is covered in engine-commit).
+ * atomically rollback; turn rollback is covered in engine-commit), including
+ * negative entries (keys known to be absent); the property test in
+ * engine-cache-model.test.ts checks every read against a model.
  */
 import { expect } from 'chai';
-import { ReadCache } from '../../node/engine/read-cache.js';
+import { ReadCache, type CachedEntry } from '../../node/engine/read-cache.js';
 import type { SqliteEngine } from '../../node/engine/open.js';
 import type { Entry } from '../../node/engine/types.js';
 import { engineFixture } from '../support/engine-fixture.js';
@@ -48,6 +50,19 @@ describe('engine: read cache', () => {
       expect(c.peek('small')).to.not.equal(undefined);
     });
 
+    it('caches a key known to be absent as null, within the same bounds', () => {
+      const c = new ReadCache(2, 1 << 20);
+      c.put('gone', null);
+      expect(c.lookup('gone')).to.equal(null);
+      expect(c.byteSize).to.be.greaterThan(0);
+      c.put('a', entry(1));
+      c.put('b', entry(1)); // gone was used since queued: a goes first
+      expect(c.peek('gone')).to.equal(null);
+      c.invalidate('gone');
+      expect(c.peek('gone')).to.equal(undefined);
+      expect([c.hits, c.misses]).to.deep.equal([1, 0]);
+    });
+
     it('counts hits and misses', () => {
       const c = new ReadCache(10, 10_000);
       c.lookup('x');
@@ -69,7 +84,7 @@ describe('engine: read cache', () => {
       engine = fx.open();
     });
 
-    const cached = (key: string): Entry | undefined => engine.keyspace.readCache!.peek(b(key).toString('latin1'));
+    const cached = (key: string): CachedEntry | undefined => engine.keyspace.readCache!.peek(b(key).toString('latin1'));
 
     /** Writes k=v, reads it twice (miss then hit) so it is cached, and checks that. */
     function warm(key: string, value: string, expiresAt: number | null = null): void {
@@ -86,6 +101,32 @@ describe('engine: read cache', () => {
       warm('k', long);
       expect(cached('k')!.value.toString()).to.equal(long);
       expect(engine.stats().cacheMisses).to.equal(1);
+    });
+
+    it('a read of an absent key caches it as absent, and a set() makes it visible', () => {
+      expect(engine.keyspace.get(b('k'), 0)).to.equal(null);
+      expect(cached('k')).to.equal(null);
+      const misses = engine.stats().cacheMisses;
+      expect(engine.keyspace.get(b('k'), 0)).to.equal(null);
+      expect(engine.stats().cacheMisses).to.equal(misses); // served by the negative entry
+      engine.keyspace.set(b('k'), b('now'), null);
+      expect(cached('k')).to.equal(undefined);
+      expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal('now');
+    });
+
+    it('readCacheAbsentKeys off: an absent key is looked up in SQLite every time', () => {
+      const off = fx.open({ dataDir: `${fx.dir}/off`, readCache: { maxEntries: 100, maxBytes: 1 << 20, absentKeys: false } });
+      expect(off.keyspace.get(b('k'), 0)).to.equal(null);
+      expect(off.keyspace.readCache!.peek('k')).to.equal(undefined);
+      off.keyspace.get(b('k'), 0);
+      expect(off.stats().cacheMisses).to.equal(2);
+    });
+
+    it('an expired row a replica keeps is not cached as absent', () => {
+      engine.keyspace.set(b('k'), b('v'), 100);
+      engine.setExpiryMode('passive');
+      expect(engine.keyspace.get(b('k'), 200)).to.equal(null);
+      expect(cached('k')).to.equal(undefined);
     });
 
     it('set() invalidates', () => {
