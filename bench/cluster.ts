@@ -11,7 +11,7 @@
 import os from 'node:os';
 import { LocalCluster } from '../test/support/local-cluster.js';
 import { startRedisCluster } from '../test/support/redis-cluster.js';
-import { redisBenchmark, type BenchResult } from './redis-benchmark.js';
+import { redisBenchmark, type BenchOptions, type BenchResult } from './redis-benchmark.js';
 
 export interface ClusterRow {
   readonly test: string;
@@ -19,6 +19,8 @@ export interface ClusterRow {
   readonly requests: number;
   readonly iris: BenchResult;
   readonly redis: BenchResult;
+  /** The same IrisDB cluster but with readCacheAbsentKeys off (the read cache before negative entries), where measured. */
+  readonly irisNoAbsent: BenchResult | null;
 }
 
 export interface ClusterBenchResult {
@@ -34,43 +36,70 @@ export interface ClusterBenchOptions {
   readonly requests: number;
   readonly rounds: number;
   readonly pipelines: readonly number[];
+  /** Pipelines at which a third cluster, with IRIS_READ_CACHE_ABSENT_KEYS=no, runs too (before/after of negative entries). */
+  readonly noAbsentPipelines: readonly number[];
 }
 
 export const CLUSTER_TESTS = ['SET', 'GET'] as const;
+/** The extra row: GET over a 200k key space of which only 100k keys exist. */
+const ABSENT_TEST = 'GET, half the keys absent (-r 200000)';
+
+type SystemId = 'iris' | 'irisNoAbsent' | 'redis';
 
 function best(runs: readonly BenchResult[][], test: string): BenchResult {
   const found = runs.map((r) => r.find((x) => x.test === test));
-  if (found.some((x) => x === undefined)) throw new Error(`redis-benchmark printed no ${test} result`);
+  if (found.length === 0 || found.some((x) => x === undefined)) throw new Error(`redis-benchmark printed no ${test} result`);
   return (found as BenchResult[]).reduce((a, b) => (b.rps > a.rps ? b : a));
 }
 
 export async function clusterBench(o: ClusterBenchOptions): Promise<ClusterBenchResult> {
   const loadBefore = os.loadavg()[0]!;
-  const iris = await LocalCluster.start({ shards: 3, replicas: 1 });
+  const started: Array<{ stop(): Promise<unknown> }> = [];
   try {
+    const iris = await LocalCluster.start({ shards: 3, replicas: 1 });
+    started.push({ stop: () => iris.destroy() });
+    const noAbsent = o.noAbsentPipelines.length === 0 ? null
+      : await LocalCluster.start({ shards: 3, replicas: 1, env: { IRIS_READ_CACHE_ABSENT_KEYS: 'no' } });
+    if (noAbsent !== null) started.push({ stop: () => noAbsent.destroy() });
     const redis = await startRedisCluster(3, 1, ['--appendonly', 'yes', '--appendfsync', 'always']);
-    try {
-      const irisPort = await iris.seedPort();
-      const redisPort = redis.nodes[0]!.port;
-      const rows: ClusterRow[] = [];
-      for (const pipeline of o.pipelines) {
-        const requests = pipeline === 1 ? o.requests : o.requests * 4;
-        const opts = { tests: 'set,get', requests, clients: 50, valueBytes: 100, keyspace: 100_000, pipeline, cluster: true };
-        const irisRuns: BenchResult[][] = [];
-        const redisRuns: BenchResult[][] = [];
-        for (let round = 0; round < o.rounds; round++) {
-          const runIris = async (): Promise<void> => { irisRuns.push(await redisBenchmark({ ...opts, port: irisPort })); };
-          const runRedis = async (): Promise<void> => { redisRuns.push(await redisBenchmark({ ...opts, port: redisPort })); };
-          if (round % 2 === 0) { await runIris(); await runRedis(); } else { await runRedis(); await runIris(); }
+    started.push(redis);
+    const ports: Record<SystemId, number | null> = {
+      iris: await iris.seedPort(),
+      irisNoAbsent: noAbsent === null ? null : await noAbsent.seedPort(),
+      redis: redis.nodes[0]!.port,
+    };
+    /** Each system runs `opts` once per round; who goes first rotates each round. */
+    const rounds = async (systems: readonly SystemId[], opts: Omit<BenchOptions, 'port'>): Promise<Record<SystemId, BenchResult[][]>> => {
+      const runs: Record<SystemId, BenchResult[][]> = { iris: [], irisNoAbsent: [], redis: [] };
+      for (let round = 0; round < o.rounds; round++) {
+        for (let i = 0; i < systems.length; i++) {
+          const id = systems[(i + round) % systems.length]!;
+          runs[id].push(await redisBenchmark({ ...opts, port: ports[id]! }));
         }
-        for (const test of CLUSTER_TESTS) rows.push({ test, pipeline, requests, iris: best(irisRuns, test), redis: best(redisRuns, test) });
       }
-      return { rows, rounds: o.rounds, loadBefore, loadAfter: os.loadavg()[0]! };
-    } finally {
-      await redis.stop();
+      return runs;
+    };
+    const rows: ClusterRow[] = [];
+    for (const pipeline of o.pipelines) {
+      const requests = pipeline === 1 ? o.requests : o.requests * 4;
+      const opts = { tests: 'set,get', requests, clients: 50, valueBytes: 100, keyspace: 100_000, pipeline, cluster: true };
+      const systems: SystemId[] = ['iris', 'redis', ...(o.noAbsentPipelines.includes(pipeline) && ports.irisNoAbsent !== null ? ['irisNoAbsent' as const] : [])];
+      const runs = await rounds(systems, opts);
+      for (const test of CLUSTER_TESTS) {
+        rows.push({ test, pipeline, requests, iris: best(runs.iris, test), redis: best(runs.redis, test),
+          irisNoAbsent: runs.irisNoAbsent.length === 0 ? null : best(runs.irisNoAbsent, test) });
+      }
     }
+    if (ports.irisNoAbsent !== null) {
+      // The keys above are 0..99,999; a 200k key space makes every other GET miss, again and again.
+      const opts = { tests: 'get', requests: o.requests * 4, clients: 50, valueBytes: 100, keyspace: 200_000, pipeline: 16, cluster: true };
+      const systems: SystemId[] = ['irisNoAbsent', 'iris', 'redis'];
+      const runs = await rounds(systems, opts);
+      rows.push({ test: ABSENT_TEST, pipeline: 16, requests: opts.requests, iris: best(runs.iris, 'GET'), redis: best(runs.redis, 'GET'), irisNoAbsent: best(runs.irisNoAbsent, 'GET') });
+    }
+    return { rows, rounds: o.rounds, loadBefore, loadAfter: os.loadavg()[0]! };
   } finally {
-    await iris.destroy();
+    for (const s of started.reverse()) await s.stop();
   }
 }
 
@@ -86,23 +115,28 @@ function target(test: string, pipeline: number): number | null {
 
 export function printCluster(r: ClusterBenchResult): void {
   console.log(`\n## Cluster: local IrisDB 3 shards × 1 replica (fsync always, default minSyncReplicas) vs Redis Cluster 3 + 3 (appendonly yes, appendfsync always), redis-benchmark --cluster, 50 clients, 100-byte values, 100k keys, best of ${r.rounds} alternating rounds; load average ${fmt(r.loadBefore, 1)} before, ${fmt(r.loadAfter, 1)} after\n`);
-  console.log('| test | pipeline | requests | irisdb req/s | p50 ms | p99 ms | redis cluster req/s | p50 ms | p99 ms | ratio | target |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| test | pipeline | requests | irisdb req/s | p50 ms | p99 ms | redis cluster req/s | p50 ms | p99 ms | ratio | target | irisdb, absent keys not cached: req/s, ratio |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const x of r.rows) {
     const ratio = x.iris.rps / x.redis.rps;
     const t = target(x.test, x.pipeline);
+    const before = x.irisNoAbsent === null ? '—' : `${fmt(x.irisNoAbsent.rps)}, ${fmt(x.irisNoAbsent.rps / x.redis.rps, 2)}`;
     const verdict = t === null ? '—' : `≥ ${fmt(t, 1)}: ${ratio >= t ? 'met' : 'not met'}`;
-    console.log(`| ${x.test} | ${x.pipeline} | ${fmt(x.requests)} | ${fmt(x.iris.rps)} | ${fmt(x.iris.p50Ms, 3)} | ${fmt(x.iris.p99Ms, 3)} | ${fmt(x.redis.rps)} | ${fmt(x.redis.p50Ms, 3)} | ${fmt(x.redis.p99Ms, 3)} | **${fmt(ratio, 2)}** | ${verdict} |`);
+    console.log(`| ${x.test} | ${x.pipeline} | ${fmt(x.requests)} | ${fmt(x.iris.rps)} | ${fmt(x.iris.p50Ms, 3)} | ${fmt(x.iris.p99Ms, 3)} | ${fmt(x.redis.rps)} | ${fmt(x.redis.p50Ms, 3)} | ${fmt(x.redis.p99Ms, 3)} | **${fmt(ratio, 2)}** | ${verdict} | ${before} |`);
   }
 }
 
-/** BENCH_ONLY=cluster: BENCH_CLUSTER_REQUESTS (default BENCH_REQUESTS), BENCH_CLUSTER_ROUNDS (2), BENCH_CLUSTER_PIPELINES (1,16). */
+/**
+ * BENCH_ONLY=cluster: BENCH_CLUSTER_REQUESTS (default BENCH_REQUESTS), BENCH_CLUSTER_ROUNDS (2), BENCH_CLUSTER_PIPELINES (1,16),
+ * BENCH_CLUSTER_NO_ABSENT_PIPELINES (1,16; empty: no third cluster).
+ */
 export async function runClusterBench(requests: number): Promise<void> {
   const n = Number(process.env.BENCH_CLUSTER_REQUESTS ?? requests);
   const rounds = Number(process.env.BENCH_CLUSTER_ROUNDS ?? 2);
   const pipelines = (process.env.BENCH_CLUSTER_PIPELINES ?? '1,16').split(',').map(Number);
   if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CLUSTER_REQUESTS must be a positive integer, not ${process.env.BENCH_CLUSTER_REQUESTS}`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_CLUSTER_ROUNDS must be a positive integer, not ${process.env.BENCH_CLUSTER_ROUNDS}`);
-  if (pipelines.some((p) => !Number.isInteger(p) || p < 1)) throw new Error(`BENCH_CLUSTER_PIPELINES must be a comma-separated list of positive integers, not ${process.env.BENCH_CLUSTER_PIPELINES}`);
-  printCluster(await clusterBench({ requests: n, rounds, pipelines }));
+  const noAbsentPipelines = (process.env.BENCH_CLUSTER_NO_ABSENT_PIPELINES ?? '1,16').split(',').filter((x) => x !== '').map(Number);
+  if ([...pipelines, ...noAbsentPipelines].some((p) => !Number.isInteger(p) || p < 1)) throw new Error('BENCH_CLUSTER_PIPELINES and BENCH_CLUSTER_NO_ABSENT_PIPELINES must be comma-separated lists of positive integers');
+  printCluster(await clusterBench({ requests: n, rounds, pipelines, noAbsentPipelines }));
 }
