@@ -69,6 +69,12 @@ export function aclAuth(acl: AclStore, authenticated: WeakSet<Socket>, now: () =
   };
 }
 
+/** The name of the user the request runs as ("default" without ACL users or before authentication). */
+export function requestUserName(res: Response): string {
+  const name: unknown = res.locals[USER_LOCAL];
+  return typeof name === 'string' ? name : 'default';
+}
+
 /** The request's ACL user (null: ACLs are not in use on this app). */
 export function requestUser(acl: AclStore | undefined, res: Response): AclUser | null {
   if (acl === undefined) return null;

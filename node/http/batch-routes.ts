@@ -17,7 +17,8 @@ import { HttpError, badRequest } from './errors.js';
 import type { SchemaRegistry } from './json-schema.js';
 import { encodeBytes } from './codec.js';
 import type { RouteDef } from './route-table.js';
-import { requirePermission } from './acl-http.js';
+import { requirePermission, requestUserName } from './acl-http.js';
+import { auditHttpWrite } from '../audit/http-write-audit.js';
 
 export type BatchResult =
   | ({ op: 'get'; found: true } & ReturnType<typeof entryJson>)
@@ -75,6 +76,7 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
     const level = writes ? 'default' : consistencyOf(req);
     for (const op of ops) requirePermission(deps.acl, req, res, [BATCH_CMD[op.op], op.key, ...(op.op === 'put' ? [op.value] : [])], deps.now());
     await routeKeys(deps.keyRouter, ops.map((o) => o.key), writes, readsFromReplica(level));
+    if (writes) auditHttpWrite(deps, req, res, requestUserName(res), 'BATCH', ops.filter((o) => o.op !== 'get').map((o) => o.key));
     const now = deps.now();
     const expiries = ops.map((op, i) => {
       if (op.op !== 'put' || op.ttlMs === null) return null;

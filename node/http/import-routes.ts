@@ -19,7 +19,8 @@ import { keySlot } from '../../common/slot.js';
 import { FrameError } from '../../common/frame-fields.js';
 import type { StoredRow } from '../engine/types.js';
 import { decodeRows } from '../replication/row-codec.js';
-import { requirePermission } from './acl-http.js';
+import { requirePermission, requestUserName } from './acl-http.js';
+import { auditHttpWrite } from '../audit/http-write-audit.js';
 import { routeSlot } from './cluster-route.js';
 import { applyWrite, awaitWriteCommit } from './commit.js';
 import type { HttpDeps } from './deps.js';
@@ -69,6 +70,7 @@ export function importRoutes(deps: HttpDeps): RouteDef[] {
     if (router !== undefined && router.clustered() && [...slots].some((s) => router.route(s, true).kind !== 'serve')) {
       throw new HttpError(503, 'cluster_down', 'slot owners changed while the import request waited; nothing was applied, retry');
     }
+    auditHttpWrite(deps, req, res, requestUserName(res), 'IMPORT', rows.map((r) => r.key));
     const at = deps.now();
     for (const r of rows) {
       if (r.expiresAt !== null && r.expiresAt > Number.MAX_SAFE_INTEGER - at) throw badRequest('a TTL is too large');
