@@ -10,6 +10,7 @@ import { batchRoutes } from './batch-routes.js';
 import { importRoutes } from './import-routes.js';
 import { changesRoutes } from './changes-routes.js';
 import { browserGuard } from './browser-guard.js';
+import { AUTHENTICATED_SOCKETS_LOCAL } from './admin-auth.js';
 import { type AuthenticatedSockets, clientAuth } from './client-auth.js';
 import { aclAuth } from './acl-http.js';
 import type { HttpDeps } from './deps.js';
@@ -118,6 +119,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   if (deps.admin) {
     app.use('/admin', (_req: Request, res: Response, next: NextFunction) => {
       res.locals.route = '/admin';
+      res.locals[AUTHENTICATED_SOCKETS_LOCAL] = authenticatedSockets;
       next();
     }, deps.admin);
   }

@@ -38,20 +38,29 @@ export function onClientError(err: Error & { code?: string }, socket: Duplex): v
 export type HttpServerConfig = Pick<NodeConfig, 'maxKeyBytes'> & Partial<Pick<NodeConfig, 'requirePass' | 'authTimeoutMs'>>;
 
 /**
- * `app.authenticatedSockets` (the HTTP app's) lets the server close, with
- * requirePass set, connections that carried no authenticated request within
+ * `app.authenticatedSockets` (the HTTP app's) lets the server close, while
+ * the "default" user has a password, connections that carried no
+ * authenticated request (client credentials or the admin token) within
  * authTimeoutMs of connecting: idle or unauthenticated keep-alive sockets
- * cannot pile up and exhaust file descriptors.
+ * cannot pile up and exhaust file descriptors. defaultOpen: whether
+ * "default" is on and nopass (an aclfile may give it a password without
+ * requirePass; asked per connection, the file may be reloaded); absent:
+ * requirePass decides.
  */
-export function createHttpServer(app: http.RequestListener & { readonly authenticatedSockets?: WeakSet<Socket> }, config: HttpServerConfig, tls?: TlsServerSetup): http.Server {
+export function createHttpServer(
+  app: http.RequestListener & { readonly authenticatedSockets?: WeakSet<Socket> }, config: HttpServerConfig, tls?: TlsServerSetup, defaultOpen?: () => boolean,
+): http.Server {
   const server = tls === undefined
     ? http.createServer({ maxHeaderSize: maxHeaderBytes(config) }, app)
     : httpsServer(app, config, tls);
   server.on('clientError', onClientError);
   const timeout = config.authTimeoutMs ?? 0;
   const authenticated = app.authenticatedSockets;
-  if ((config.requirePass ?? '') !== '' && timeout > 0 && authenticated !== undefined) {
-    server.on('connection', (socket: Socket) => {
+  const open = defaultOpen ?? (() => (config.requirePass ?? '') === '');
+  if (timeout > 0 && authenticated !== undefined) {
+    // With TLS, 'connection' is the TCP socket and requests see the TLS one: key on the socket requests carry.
+    server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+      if (open()) return;
       const timer = setTimeout(() => {
         if (!authenticated.has(socket)) socket.destroy();
       }, timeout);

@@ -357,7 +357,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     tracing: nodeTracing === null ? undefined : new HttpTracing(nodeTracing),
   });
   // Sized for maxKeyBytes keys in URLs; answers unparseable requests with JSON errors.
-  const httpServer = createHttpServer(app, config, config.tlsHttp && tlsSetup !== null ? tlsSetup : undefined);
+  const httpServer = createHttpServer(app, config, config.tlsHttp && tlsSetup !== null ? tlsSetup : undefined, () => acl.defaultOpen());
   httpServer.keepAliveTimeout = 65_000;
   try {
     await new Promise<void>((resolve, reject) => {
