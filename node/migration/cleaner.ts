@@ -29,6 +29,8 @@ export async function deleteSlotKeys(
   allowed: (slot: number) => boolean,
   cancelled: () => boolean,
   onBatch?: (deleted: number) => void,
+  /** Marks the deletes in the log as the migration's (MigrationDeps.asMigration): a point-in-time replay skips them. */
+  asMigration: <T>(fn: () => T) => T = (fn) => fn(),
 ): Promise<number> {
   let deleted = 0;
   let inBatch = 0;
@@ -44,9 +46,11 @@ export async function deleteSlotKeys(
       const room = CLEAN_BATCH - inBatch;
       // now = 0: expired rows too (every stored expiry is positive); the delete is logged like any other.
       const keys = keyspace.keysInSlot(slot, room, 0);
-      for (const k of keys) {
-        if (keyspace.delete(k, 0)) deleted++;
-      }
+      asMigration(() => {
+        for (const k of keys) {
+          if (keyspace.delete(k, 0)) deleted++;
+        }
+      });
       inBatch += keys.length;
       if (keys.length < room) break;
       // A full batch: let it commit and reach the replicas, then go on with this slot if still allowed.

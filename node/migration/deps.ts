@@ -41,6 +41,8 @@ export interface MigrationDeps {
   /** The SQLite database file (a second, read-only connection reads snapshots). */
   readonly dbFile: string;
   subscribeCommitted(listener: CommittedListener): () => void;
+  /** Runs keyspace writes marked in the log as this migration's, not a client's (ReplicationLog.asMigration). */
+  asMigration<T>(fn: () => T): T;
   readonly cluster: ClusterState;
   readonly replication: MigrationReplication;
   readonly logger: Logger;

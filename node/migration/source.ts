@@ -388,7 +388,7 @@ export class SourceRun {
     const deleted = await deleteSlotKeys(d.keyspace, d.commits, rangesToSlots(this.rec.slots), (slot) => !ownedHere(d.cluster, slot), () => this.stopReason !== null, (n) => {
       this.rec = { ...this.rec, keysDeleted: base + n };
       this.noteProgress();
-    });
+    }, d.asMigration);
     if (this.stopReason !== null) throw new MigrationError('interrupted', this.stopReason);
     this.apply({ type: 'cleaned' }, { keysDeleted: base + deleted });
     d.logger.info('slot migration done', { id: this.rec.id, keysCopied: this.rec.keysCopied, keysDeleted: this.rec.keysDeleted });

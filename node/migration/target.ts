@@ -15,7 +15,7 @@ import { moveSlots, rangesToSlots, type ClusterMap } from '../../common/cluster-
 import { AckTimeoutError } from '../replication/ack-gate.js';
 import type { BusSocket } from '../replication/bus-socket.js';
 import { FrameError, FrameType, encodeJsonFrame, type Frame } from '../replication/frames.js';
-import { decodeBatch } from '../replication/batch-codec.js';
+import { decodeBatch, type LoggedMutation } from '../replication/batch-codec.js';
 import { decodeRows } from '../replication/row-codec.js';
 import { deleteSlotKeys, inRanges, ownedHere, replicated } from './cleaner.js';
 import type { MigrationDeps } from './deps.js';
@@ -217,7 +217,7 @@ export class MigrationTarget {
     const msg = session.begin;
     try {
       const slots = rangesToSlots(msg.slots);
-      const cleared = await deleteSlotKeys(this.deps.keyspace, this.deps.commits, slots, (slot) => !ownedHere(this.deps.cluster, slot), () => !this.current(session));
+      const cleared = await deleteSlotKeys(this.deps.keyspace, this.deps.commits, slots, (slot) => !ownedHere(this.deps.cluster, slot), () => !this.current(session), undefined, this.deps.asMigration);
       await replicated(this.deps.commits);
       if (!this.current(session)) return;
       session.bus.send(encodeJsonFrame(FrameType.MigrateReady, { id: msg.id, attempt: msg.attempt, cleared }));
@@ -261,11 +261,13 @@ export class MigrationTarget {
     const rows = decodeRows(body);
     const ks = this.deps.keyspace;
     let bytes = 0;
-    for (const r of rows) {
-      if (!session.slotSet.hasKey(r.key)) throw new FrameError('MigrateRows: a key outside the migrating slots');
-      ks.set(r.key, ks.decodeStored(r.key, r.value, r.flags), r.expiresAt);
-      bytes += r.key.length + r.value.length;
-    }
+    this.deps.asMigration(() => {
+      for (const r of rows) {
+        if (!session.slotSet.hasKey(r.key)) throw new FrameError('MigrateRows: a key outside the migrating slots');
+        ks.set(r.key, ks.decodeStored(r.key, r.value, r.flags), r.expiresAt);
+        bytes += r.key.length + r.value.length;
+      }
+    });
     this.deps.metrics.keys.inc({ side: 'target' }, rows.length);
     this.deps.metrics.bytes.inc({ side: 'target' }, bytes);
     this.counted(session, { keys: rows.length, bytes, entries: 0 });
@@ -273,8 +275,15 @@ export class MigrationTarget {
 
   private applyEntries(session: ImportSession, body: Buffer): void {
     this.checkWritable();
-    const ks = this.deps.keyspace;
     const entries = decodeBatch(body);
+    this.deps.asMigration(() => this.applyForwarded(session, entries));
+    this.deps.metrics.entries.inc({ side: 'target' }, entries.length);
+    this.counted(session, { keys: 0, bytes: 0, entries: entries.length });
+  }
+
+  /** The source's committed writes to the migrating slots, applied as the source did. */
+  private applyForwarded(session: ImportSession, entries: readonly LoggedMutation[]): void {
+    const ks = this.deps.keyspace;
     for (const { m } of entries) {
       if (m.op === 'clear') {
         // FLUSHALL on the source: only the migrating slots are ours to empty.
@@ -289,8 +298,6 @@ export class MigrationTarget {
       else if (m.op === 'del') ks.delete(m.key, 0);
       else ks.setExpiry(m.key, m.expiresAt, 0);
     }
-    this.deps.metrics.entries.inc({ side: 'target' }, entries.length);
-    this.counted(session, { keys: 0, bytes: 0, entries: entries.length });
   }
 
   /** Counts the frame, notes progress in the same turn, and acknowledges it once the turn is committed. */
@@ -401,6 +408,8 @@ export class MigrationTarget {
       this.deps.keyspace, this.deps.commits, rangesToSlots(imp.slots),
       (slot) => !busy(slot) && !ownedHere(this.deps.cluster, slot),
       () => this.closed || this.deps.replication.role() !== 'primary',
+      undefined,
+      this.deps.asMigration,
     ).then((n) => {
       if (n > 0) this.deps.logger.info('deleted the keys an aborted slot import had copied', { id: imp.id, keys: n });
     }, (err: unknown) => {

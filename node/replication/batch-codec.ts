@@ -12,12 +12,20 @@ import { FrameType, HEADER_BYTES } from './frames.js';
 export interface LoggedMutation {
   readonly seq: number;
   readonly m: Mutation;
+  /**
+   * Written by a slot migration, not a client: the target's imported copies
+   * and the cleanup deletes of slots that moved away. Point-in-time replay
+   * skips them (docs/backup.md); everything else applies them as usual.
+   */
+  readonly migration?: true;
 }
 
 const OP_SET = 1;
 const OP_DEL = 2;
 const OP_EXPIRE = 3;
 const OP_CLEAR = 4;
+/** High bit of the op byte: LoggedMutation.migration (batches logged before it existed never set it). */
+const OP_MIGRATION = 0x80;
 /** seq + op + keyLen + valueLen + expiresAt: the smallest possible entry. */
 const MIN_ENTRY_BYTES = 8 + 1 + 4 + 4 + 8;
 const EMPTY = Buffer.alloc(0);
@@ -50,11 +58,11 @@ export function encodeBatch(entries: readonly LoggedMutation[]): Buffer {
   for (const e of entries) size += MIN_ENTRY_BYTES + entryKey(e.m).length + entryValue(e.m).length;
   const out = Buffer.allocUnsafe(size);
   let pos = out.writeUInt32BE(entries.length, 0);
-  for (const { seq, m } of entries) {
+  for (const { seq, m, migration } of entries) {
     const key = entryKey(m);
     const value = entryValue(m);
     pos = out.writeDoubleBE(seq, pos);
-    pos = out.writeUInt8(opCode(m), pos);
+    pos = out.writeUInt8(opCode(m) | (migration === true ? OP_MIGRATION : 0), pos);
     pos = out.writeUInt32BE(key.length, pos);
     pos += key.copy(out, pos);
     pos = out.writeUInt32BE(value.length, pos);
@@ -73,7 +81,8 @@ function readEntries(c: BodyCursor, what: string): LoggedMutation[] {
     const seq = c.count(`entry ${i} seq`);
     if (seq <= prev) throw new FrameError(`${what}: entry ${i} at byte ${at} has seq ${seq}, not above the previous ${prev}`);
     prev = seq;
-    const op = c.u8(`entry ${i} op`);
+    const opByte = c.u8(`entry ${i} op`);
+    const op = opByte & ~OP_MIGRATION;
     const key = c.bytes(`entry ${i} key`);
     const value = c.bytes(`entry ${i} value`);
     const expiresAt = c.expiry(`entry ${i} expiresAt`);
@@ -94,7 +103,7 @@ function readEntries(c: BodyCursor, what: string): LoggedMutation[] {
       default:
         throw new FrameError(`${what}: entry ${i} at byte ${at} has unknown op ${op}`);
     }
-    out[i] = { seq, m };
+    out[i] = (opByte & OP_MIGRATION) !== 0 ? { seq, m, migration: true } : { seq, m };
   }
   return out;
 }

@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS repl_log (
 
 export class ReplicationLog implements MutationLog {
   private turn: LoggedMutation[] = [];
+  /** > 0 while a slot migration writes (asMigration): its mutations are logged marked. */
+  private migrationScope = 0;
   private turnBytes = 0;
   /** Batches written by beforeCommit and not yet committed. */
   private written: StoredBatch[] = [];
@@ -81,7 +83,7 @@ export class ReplicationLog implements MutationLog {
   // ---- MutationLog (called by the engine) ----------------------------------
 
   record(m: Mutation, seq: number): void {
-    this.turn.push({ seq, m });
+    this.turn.push(this.migrationScope > 0 ? { seq, m, migration: true } : { seq, m });
     this.turnBytes += 32 + (m.op === 'clear' ? 0 : m.key.length) + (m.op === 'set' ? m.value.length : 0);
   }
 
@@ -128,6 +130,20 @@ export class ReplicationLog implements MutationLog {
     this.written = [];
     if (this.turn.length > 0 && this.turn[this.turn.length - 1]!.seq > toSeq) {
       this.turn = this.turn.filter((e) => e.seq <= toSeq);
+    }
+  }
+
+  /**
+   * Runs `fn` (synchronous keyspace writes) with every mutation it logs
+   * marked as a slot migration's (LoggedMutation.migration), so that a
+   * point-in-time replay can tell them from clients' writes.
+   */
+  asMigration<T>(fn: () => T): T {
+    this.migrationScope++;
+    try {
+      return fn();
+    } finally {
+      this.migrationScope--;
     }
   }
 

@@ -201,7 +201,9 @@ export class PrimaryLink {
         if (epoch > side.epoch()) side.adopt(epoch, null);
         for (const e of entries) {
           if (e.seq <= ks.headSeq) continue;
-          ks.applyReplicated(e.m, e.seq);
+          // A migration's entries stay marked in this replica's log: it may be the primary whose log is archived next.
+          if (e.migration === true) side.log.asMigration(() => ks.applyReplicated(e.m, e.seq));
+          else ks.applyReplicated(e.m, e.seq);
         }
         const traced = this.tracedApply;
         if (traced !== null && entries.length > 0 && entries[entries.length - 1]!.seq >= traced.seq) {

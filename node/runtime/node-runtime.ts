@@ -163,6 +163,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     meta: engine.meta,
     dbFile: engine.file,
     subscribeCommitted: (listener) => replication.log.subscribe(listener),
+    asMigration: (fn) => replication.log.asMigration(fn),
     cluster,
     replication: {
       role: () => replication.roleView().role,

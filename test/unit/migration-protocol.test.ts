@@ -59,7 +59,7 @@ describe('migration: the protocol between two engines', function () {
   function makeManager(name: string, engine: SqliteEngine, log: ReplicationLog, cluster: DurableClusterState, o: NodeOpts = {}): MigrationManager {
     const m = new MigrationManager({
       name, token: TOKEN, keyspace: engine.keyspace, commits: engine.commits, meta: o.meta?.(engine) ?? engine.meta, dbFile: engine.file,
-      subscribeCommitted: (l) => log.subscribe(l), cluster,
+      subscribeCommitted: (l) => log.subscribe(l), asMigration: (fn) => log.asMigration(fn), cluster,
       replication: o.replication ?? { role: () => 'primary', effectiveMinSyncReplicas: () => 0, waitForReplicas: () => Promise.resolve(0) },
       logger: silentLogger(), metrics: createMigrationMetrics(new Registry()),
       options: { fenceTimeoutMs: o.fenceTimeoutMs ?? 5000, testFenceHoldMs: o.holdMs ?? 0 }, now: () => Date.now(),
