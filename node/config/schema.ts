@@ -157,7 +157,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'aclfileCheckMs', type: 'int', default: 1000, min: 0, max: 3600000, help: 'how often the aclfile is checked for changes and reloaded (a file that does not parse is logged and ignored; 0: only at start and ACL LOAD)' },
   { key: 'acllogMaxLen', type: 'int', default: 128, min: 0, max: 1000000, help: "most ACL LOG entries kept (denials and failed authentications); Redis's acllog-max-len" },
   { key: 'auditLogFile', type: 'string', default: '', help: 'hash-chained audit log (JSON lines, mode 0600; docs/security.md "Audit log"): authentications, ACL changes, FLUSHALL/FLUSHDB, CONFIG SET, admin actions; a restart continues the chain (empty: no audit log)' },
-  { key: 'auditWrites', type: 'bool', default: false, help: 'yes: the audit log also records every write command (name, first key, user, address; never values): one record, a SHA-256 and a write() per write command' },
+  { key: 'auditWrites', type: 'bool', default: false, help: 'yes: the audit log also records every write command (name, first key, user, address; never values) and every HTTP API write (PUT/DELETE /v1/kv, batch, import: key names, status; never values): one record, a SHA-256 and a write() per write' },
   { key: 'maxClients', type: 'int', default: 10000, min: 1, max: 1000000, help: 'maximum simultaneous RESP connections' },
   { key: 'maxBulkBytes', type: 'bytes', default: 64 * MiB, min: 1, max: 512 * MiB, help: 'largest bulk string a RESP request may declare' },
   { key: 'maxArgs', type: 'int', default: 100000, min: 1, max: 10000000, help: 'most arguments in one RESP command' },
