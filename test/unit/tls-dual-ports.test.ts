@@ -10,6 +10,11 @@ import { deriveRouting } from '../../node/cluster/cluster-state.js';
 import { clientPort, moved, route, type RouteState } from '../../node/cluster/routing.js';
 import { viewFromMap } from '../../node/commands/cluster-view.js';
 import { clusterNodesText } from '../../node/commands/cluster.js';
+import { parseCommandLine } from '../../operator/cli/args.js';
+import { UsageError } from '../../operator/cli/errors.js';
+import { connectLines } from '../../operator/local/up.js';
+import { plainPortBesideTls } from '../../operator/local/layout.js';
+import type { ClusterStatus } from '../../operator/core/observation.js';
 
 const raw = (tlsPort?: unknown) => ({
   epoch: 3,
@@ -68,5 +73,28 @@ describe('plain and TLS ports side by side', () => {
     expect(view.shards.map((s) => [s.nodes[0]!.port, s.nodes[0]!.tlsPort])).to.deep.equal([[10000, 7000], [10001, 7001]]);
     expect(clusterNodesText(view, true)).to.include(' 127.0.0.1:7001@20001 ').and.not.include(':10001@');
     expect(clusterNodesText(view, false)).to.include(' 127.0.0.1:10001@20001 ').and.not.include(':7001@');
+  });
+
+  describe('irisctl local up --tls --tls-keep-plain', () => {
+    it('parses with --tls and is refused without it', () => {
+      expect(parseCommandLine(['local', 'up', '--tls', '--tls-keep-plain'])).to.deep.include({ tls: true, tlsKeepPlain: true });
+      expect(parseCommandLine(['local', 'up', '--tls'])).to.not.have.property('tlsKeepPlain');
+      expect(() => parseCommandLine(['local', 'up', '--tls-keep-plain'])).to.throw(UsageError, '--tls-keep-plain goes with --tls');
+    });
+
+    it('puts node k\'s plain port at base+3000+k, clear of the HTTP, control and bus ranges', () => {
+      expect(plainPortBesideTls(7000, 0)).to.equal(10000);
+      expect(plainPortBesideTls(7000, 999)).to.equal(10999);
+    });
+
+    it('prints a TLS and a plain connect line when the nodes have both ports', () => {
+      const node = (name: string, port: number, tlsPort?: number) => ({ name, host: '127.0.0.1', port, ...(tlsPort !== undefined ? { tlsPort } : {}), httpUrl: 'https://127.0.0.1:8000' });
+      const status = (nodes: ReturnType<typeof node>[]) => ({ shards: [{ primary: 'n0', nodes }], slotsAssigned: 16384, mapEpoch: 2 }) as unknown as ClusterStatus;
+      const both = connectLines(status([node('n0', 10000, 7000), node('n1', 10001, 7001)]), 'http://c', '/d', '/d/tls/ca.crt').join('\n');
+      expect(both).to.include('redis-cli --tls --cacert /d/tls/ca.crt -c -p 7000').and.include('or plain:  redis-cli -c -p 10000');
+      expect(both).to.include('127.0.0.1:10000 (TLS 7000) 127.0.0.1:10001 (TLS 7001)');
+      const tlsOnly = connectLines(status([node('n0', 7000)]), 'http://c', '/d', '/d/tls/ca.crt').join('\n');
+      expect(tlsOnly).to.include('redis-cli --tls --cacert /d/tls/ca.crt -c -p 7000').and.not.include('or plain');
+    });
   });
 });
