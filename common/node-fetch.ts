@@ -8,17 +8,30 @@
  */
 import fs from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
 import { Readable } from 'node:stream';
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
 
 /** The PEM files an HTTPS client of the nodes uses. */
 export interface NodeTlsTrust {
-  /** The CA the nodes' certificates are verified against. */
-  readonly caFile: string;
+  /** The CA the nodes' certificates are verified against (read per request) ... */
+  readonly caFile?: string;
+  /**
+   * ... or the CA's PEM itself, asked for per request (the Kubernetes
+   * operator holds it from a Secret); null: not known, the request fails.
+   */
+  readonly caPem?: () => string | null | Promise<string | null>;
   /** A client certificate and key (nodes with tls-auth-clients yes or optional). */
   readonly certFile?: string;
   readonly keyFile?: string;
+  /**
+   * Absent: the certificate must name the URL's host. A string: it must
+   * name this host instead (nodes reached by pod IP hold certificates with
+   * DNS names only; also sent as SNI). null: any name, the CA's signature
+   * alone identifies a member (peers reached by address, as the bus does).
+   */
+  readonly serverName?: string | null;
 }
 
 function requestBody(body: RequestInit['body']): Buffer | null {
@@ -35,17 +48,37 @@ function requestHeaders(h: RequestInit['headers']): Record<string, string> {
   return out;
 }
 
+async function caOf(trust: NodeTlsTrust): Promise<string | Buffer> {
+  if (trust.caFile !== undefined) return fs.readFileSync(trust.caFile);
+  const pem = trust.caPem === undefined ? null : await trust.caPem();
+  if (pem === null) throw new Error('no CA to verify the node\'s certificate against (the cluster\'s ca.crt is not known)');
+  return pem;
+}
+
+function identity(serverName: string | null | undefined): Pick<https.RequestOptions, 'servername' | 'checkServerIdentity'> {
+  if (serverName === undefined) return {};
+  if (serverName === null) return { checkServerIdentity: () => undefined };
+  return { servername: serverName, checkServerIdentity: (_host, cert) => tls.checkServerIdentity(serverName, cert) };
+}
+
 /** One request over node:https, trusting `trust`'s CA; the files are read per request (a renewed certificate applies at once). */
-function httpsFetch(trust: NodeTlsTrust, url: string, init: RequestInit = {}): Promise<Response> {
+async function httpsFetch(trust: NodeTlsTrust, url: string, init: RequestInit = {}): Promise<Response> {
+  let ca: string | Buffer;
+  let cert: Buffer | undefined;
+  let key: Buffer | undefined;
   const body = requestBody(init.body);
-  const ca = fs.readFileSync(trust.caFile);
-  const cert = trust.certFile !== undefined ? fs.readFileSync(trust.certFile) : undefined;
-  const key = trust.keyFile !== undefined ? fs.readFileSync(trust.keyFile) : undefined;
+  try {
+    ca = await caOf(trust);
+    cert = trust.certFile !== undefined ? fs.readFileSync(trust.certFile) : undefined;
+    key = trust.keyFile !== undefined ? fs.readFileSync(trust.keyFile) : undefined;
+  } catch (err) {
+    throw new TypeError('fetch failed', { cause: err });
+  }
   return new Promise<Response>((resolve, reject) => {
     const req = https.request(url, {
       method: init.method ?? 'GET',
       headers: { ...requestHeaders(init.headers), ...(body !== null ? { 'content-length': String(body.length) } : {}) },
-      ca, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}),
+      ca, ...(cert !== undefined ? { cert } : {}), ...(key !== undefined ? { key } : {}), ...identity(trust.serverName),
       ...(init.signal !== undefined && init.signal !== null ? { signal: init.signal } : {}),
     }, (res) => {
       const headers = new Headers();

@@ -58,10 +58,12 @@ function requestHeaders(req: Request, body: Buffer | null): Headers {
 /**
  * With --tls-http every node serves HTTPS: peers are reached trusting the
  * cluster CA, presenting this node's certificate (peers may ask for one).
+ * Peers are reached by address (on Kubernetes a pod IP the certificate does
+ * not name), so the CA's signature identifies a member, as on the bus.
  */
 function peerFetch(config: NodeConfig): FetchLike {
   const trusted = config.tlsHttp && config.tlsCaCertFile !== '';
-  return nodeFetch(trusted ? { caFile: config.tlsCaCertFile, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : null);
+  return nodeFetch(trusted ? { caFile: config.tlsCaCertFile, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, serverName: null } : null);
 }
 
 /**

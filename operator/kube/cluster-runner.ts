@@ -34,6 +34,7 @@ import { IRISDB_VERSION } from '../../common/version.js';
 import { RequestStep } from './reconcile/requests.js';
 import { RolloutStep } from './reconcile/rollout.js';
 import { SecurityStep } from './reconcile/security.js';
+import { ClusterCa, operatorNodeClients } from './reconcile/node-https.js';
 import { ScaleStep } from './reconcile/scale.js';
 import { StatusStep } from './reconcile/status.js';
 import { sleep } from '../../common/abortable-sleep.js';
@@ -207,6 +208,7 @@ export class ClusterRunner {
       cluster: this.o.name, spec: clusterSpecOf(cr.spec), platform, store, token, logger: this.logger.child({ component: 'controller' }),
       tracing: traced === null ? null : createTracing(traced, { instance: `${this.o.namespace}/${this.o.name}`, version: IRISDB_VERSION }),
       backupEnv: this.backups.env, openBackupDestination: this.backups.credentials.opener,
+      ...operatorNodeClients(this.o.name, this.o.namespace, new ClusterCa(this.o.client, () => this.resource())),
     });
     if (this.abort.signal.aborted) {
       await controller.stop();

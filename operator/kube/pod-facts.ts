@@ -26,7 +26,13 @@ export function endpointOf(pod: V1Pod): NodeEndpoint | null {
   const ip = pod.status?.podIP;
   if (ip === undefined || ip === '') return null;
   const host = ip.includes(':') ? `[${ip}]` : ip;
-  return { host: ip, port: PORTS.resp, busPort: PORTS.bus, httpUrl: `http://${host}:${PORTS.http}` };
+  return { host: ip, port: PORTS.resp, busPort: PORTS.bus, httpUrl: `${servesHttps(pod) ? 'https' : 'http'}://${host}:${PORTS.http}` };
+}
+
+/** The pod's node runs --tls-http yes (spec.tls): its HTTP port serves HTTPS only. Read off the pod, so a rollout's old and new pods are each reached right. */
+export function servesHttps(pod: V1Pod): boolean {
+  const args = pod.spec?.containers.find((c) => c.name === CONTAINER)?.args ?? [];
+  return args.some((a, i) => a === '--tls-http' && args[i + 1] === 'yes');
 }
 
 /**

@@ -19,8 +19,10 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
+import type { V1Pod } from '@kubernetes/client-node';
 import { Cluster, Redis } from 'ioredis';
 import { createCertificateAuthority, issueCertificate, type CertFiles } from '../../node/tls/cert-authority.js';
+import { nodeFetch } from '../../common/node-fetch.js';
 import { certificateHosts } from '../../operator/kube/build/tls-secret.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv, type Pod } from './helpers.js';
@@ -144,6 +146,33 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
     expect(await r.call('READONLY')).to.equal('OK');
     await waitFor('the replica to have the write', async () => (await r.get('sec:k')) === 'v1', { timeoutMs: 30000, intervalMs: 200 });
     podsBefore = restarts(pods);
+  });
+
+  it('serves the HTTP port over HTTPS only: plain http refused, /v1 with the CA and the password, probes and the operator\'s /admin over HTTPS', async () => {
+    const pods = await listPods(env, ns, NODES);
+    for (const p of pods) {
+      const full = await env.rest.get<V1Pod>(`/api/v1/namespaces/${ns}/pods/${p.metadata!.name!}`);
+      const node = full.spec!.containers.find((c) => c.name === 'node')!;
+      expect(node.readinessProbe?.httpGet?.scheme, 'readiness probe').to.equal('HTTPS');
+      expect(node.livenessProbe?.httpGet?.scheme, 'liveness probe').to.equal('HTTPS');
+      expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status, `${p.metadata?.name} Ready through its HTTPS probe`).to.equal('True');
+    }
+    const ep = await env.podEndpoint(ns, primary.metadata!.name!, 8080);
+    const plain = await fetch(`http://${ep.host}:${ep.port}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((r) => `status ${r.status}`, (err: Error) => `failed: ${err.message}`);
+    expect(plain, 'plain http on the HTTP port').to.match(/^failed/);
+    // Verified against the cluster's CA under the client Service's name (the certificate names no IP), as the operator does.
+    const ca = text(await secret(`${CLUSTER}-tls`), 'ca.crt');
+    const https = nodeFetch({ caPem: () => ca, serverName: `${CLUSTER}.${ns}.svc` });
+    const url = `https://${ep.host}:${ep.port}/v1/kv/sec:k`;
+    expect((await https(url)).status, 'no credentials').to.equal(401);
+    const ok = await https(url, { headers: { authorization: `Basic ${Buffer.from('default:first password').toString('base64')}` } });
+    expect(ok.status).to.equal(200);
+    expect(await ok.text()).to.contain('v1');
+    const wrongName = await nodeFetch({ caPem: () => ca, serverName: 'not-the-cluster.example' })(url).then(() => 'answered', (err: Error) => String((err.cause as Error | undefined)?.message ?? err.message));
+    expect(wrongName, 'a name the certificate does not hold').to.match(/altnames|does not match/i);
+    // The operator reaches /admin over HTTPS: its view of the replica's link comes from /admin/replication.
+    await waitForStatus(env, ns, CLUSTER, 'the operator to observe both nodes', (c: IrisClusterObject) =>
+      c.status?.ready === '2/2' && c.status.shards?.[0]?.replicas[0]?.link === 'streaming', 60000);
   });
 
   it('takes a rotated password without restarting a pod', async () => {

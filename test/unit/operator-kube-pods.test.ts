@@ -29,6 +29,9 @@ describe('operator/kube pod facts', () => {
     expect(endpointOf(pod())).to.equal(null);
     expect(endpointOf(pod({ ip: '127.0.100.7' }))).to.deep.equal({ host: '127.0.100.7', port: 6379, busPort: 16379, httpUrl: 'http://127.0.100.7:8080' });
     expect(endpointOf(pod({ ip: 'fd00::7' }))?.httpUrl).to.equal('http://[fd00::7]:8080');
+    // spec.tls pods run --tls-http yes: reached over https.
+    const tlsPod = { ...pod({ ip: '127.0.100.7' }), spec: { containers: [{ name: 'node', args: ['--port', '0', '--tls-http', 'yes'] }] } };
+    expect(endpointOf(tlsPod)?.httpUrl).to.equal('https://127.0.100.7:8080');
   });
 
   it('counts a starting pod as running, and a deleted, finished or crashed one as not', () => {

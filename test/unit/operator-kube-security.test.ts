@@ -18,6 +18,7 @@ import { ACL_FILE, ACL_KEY, aclFileFor, aclSecret, aclSecretName, aclSecretRefOf
 import { AclChecker } from '../../operator/kube/reconcile/auth-acl.js';
 import { podTemplate } from '../../operator/kube/build/pod-template.js';
 import { podSpecHash } from '../../operator/kube/build/spec-hash.js';
+import { servesHttps } from '../../operator/kube/pod-facts.js';
 import { certificateHosts, issuedTlsSecret, operatorIssuesCertificate, podTlsSecretName } from '../../operator/kube/build/tls-secret.js';
 import type { IrisCluster, IrisClusterSpec } from '../../operator/kube/iris-cluster.js';
 import { certificateFacts, certificateNotAfter, renewalDecision, type CertificateFacts } from '../../operator/kube/reconcile/tls-renewal.js';
@@ -66,8 +67,16 @@ describe('operator/kube spec.auth and spec.tls in the pod template', () => {
     expect(flag(c, '--tls-cluster')).to.equal('yes');
     expect([flag(c, '--tls-cert-file'), flag(c, '--tls-key-file'), flag(c, '--tls-ca-cert-file')]).to.deep.equal(['/etc/irisdb/tls/tls.crt', '/etc/irisdb/tls/tls.key', '/etc/irisdb/tls/ca.crt']);
     expect(c.volumeMounts!.find((m) => m.name === 'tls')).to.deep.include({ mountPath: '/etc/irisdb/tls', readOnly: true });
-    // The HTTP port (probes, the operator's admin API) stays plain.
-    expect(c.readinessProbe!.httpGet!.scheme ?? 'HTTP').to.equal('HTTP');
+    // The HTTP port (probes, the operator's admin API, /v1) serves HTTPS only.
+    expect(flag(c, '--tls-http')).to.equal('yes');
+    expect(c.readinessProbe!.httpGet!.scheme).to.equal('HTTPS');
+    expect(c.livenessProbe!.httpGet!.scheme).to.equal('HTTPS');
+    expect(c.readinessProbe!.httpGet!.path).to.equal('/readyz');
+    expect(servesHttps({ spec: { containers: [c] } })).to.equal(true);
+    const plain = node(podTemplate('iris', 0, {}));
+    expect(plain.readinessProbe!.httpGet!.scheme ?? 'HTTP').to.equal('HTTP');
+    expect(plain.args).to.not.include('--tls-http');
+    expect(servesHttps({ spec: { containers: [plain] } })).to.equal(false);
     expect(operatorIssuesCertificate(spec)).to.equal(false);
   });
 

@@ -4,10 +4,12 @@
  * variables) and the node flags that read them. With TLS, RESP is served
  * over TLS only, on the port plain RESP had (Services, the cluster map,
  * MOVED and CLUSTER SLOTS keep their port), and the cluster bus uses mutual
- * TLS with the same certificate. The HTTP port stays plain (probes, the
- * operator's admin API; docs/security.md). Pure.
+ * TLS with the same certificate, and the HTTP port serves HTTPS only
+ * (--tls-http): the admin token and clients' credentials never cross the
+ * pod network in clear. Its probes use scheme HTTPS (a kubelet does not
+ * verify a probe's certificate). Pure.
  */
-import type { V1Container, V1PodTemplateSpec, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Container, V1PodTemplateSpec, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { IrisClusterSpec } from '../iris-cluster.js';
 import { CONTAINER, PORTS } from '../names.js';
 import { ACL_FILE, AUTH_MOUNT, AUTH_VOLUME, aclSecretName, authEnabled } from './auth-secret.js';
@@ -30,7 +32,7 @@ export function withAuthAndTls(template: V1PodTemplateSpec, cluster: string, spe
     volumes.push({ name: TLS_VOLUME, secret: { secretName: tlsSecret, defaultMode: SECRET_MODE } });
     mounts.push({ name: TLS_VOLUME, mountPath: TLS_MOUNT, readOnly: true });
     args.push('--tls-port', String(PORTS.resp), '--tls-cert-file', `${TLS_MOUNT}/${TLS_CERT_KEY}`, '--tls-key-file', `${TLS_MOUNT}/${TLS_KEY_KEY}`,
-      '--tls-ca-cert-file', `${TLS_MOUNT}/${CA_CERT_KEY}`, '--tls-cluster', 'yes');
+      '--tls-ca-cert-file', `${TLS_MOUNT}/${CA_CERT_KEY}`, '--tls-cluster', 'yes', '--tls-http', 'yes');
   }
   if (volumes.length === 0) return template;
   const podSpec = template.spec!;
@@ -52,5 +54,16 @@ function withMountsAndArgs(c: V1Container, mounts: V1VolumeMount[], extra: strin
   // Before /tmp, which stays last (see pod-template.ts).
   const tmp = current.findIndex((m) => m.mountPath === '/tmp');
   const volumeMounts = tmp < 0 ? [...current, ...mounts] : [...current.slice(0, tmp), ...mounts, ...current.slice(tmp)];
-  return { ...c, args: [...args, ...extra], volumeMounts };
+  const probes = tls ? { readinessProbe: httpsProbe(c.readinessProbe), livenessProbe: httpsProbe(c.livenessProbe), startupProbe: httpsProbe(c.startupProbe) } : {};
+  return { ...c, args: [...args, ...extra], volumeMounts, ...dropUndefined(probes) };
+}
+
+/** The same probe over HTTPS (the HTTP port serves only HTTPS with --tls-http). */
+function httpsProbe(p: V1Probe | undefined): V1Probe | undefined {
+  if (p?.httpGet === undefined) return p;
+  return { ...p, httpGet: { ...p.httpGet, scheme: 'HTTPS' } };
+}
+
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
