@@ -5,7 +5,6 @@
  * shard in turn.
  */
 import type { ClusterMap, MapNode } from '../../common/cluster-map.js';
-import { decodeBase64Strict } from './codec.js';
 
 /** Set on a forwarded request: the receiver serves it or refuses it, never forwards it again (loop guard). */
 export const FORWARDED_HEADER = 'x-iris-forwarded';
@@ -58,35 +57,4 @@ export function scanShards(map: ClusterMap): ScanShard[] {
   return [...map.shards]
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     .map((s) => ({ id: s.id, primary: s.primary, target: targetOf(map.nodes.find((n) => n.name === s.primary)) }));
-}
-
-/** Where a cluster scan is: the shard it is in and that shard's own cursor (null: from its start). */
-export interface ShardCursor {
-  readonly shard: string;
-  readonly inner: string | null;
-}
-
-/** "s" + base64url of JSON [shard, inner]: opaque to clients, distinct from a single node's "c…" cursor. */
-export function encodeShardCursor(c: ShardCursor): string {
-  return 's' + Buffer.from(JSON.stringify([c.shard, c.inner]), 'utf8').toString('base64url');
-}
-
-export function decodeShardCursor(text: string): ShardCursor | null {
-  if (!/^s[A-Za-z0-9_-]+$/.test(text)) return null;
-  const bytes = decodeBase64Strict(text.slice(1));
-  if (bytes === null) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || (v[1] !== null && typeof v[1] !== 'string')) return null;
-  return { shard: v[0], inner: v[1] as string | null };
-}
-
-/** The shard after `id` in scan order, or null when `id` was the last. */
-export function nextShard(shards: readonly ScanShard[], id: string): ScanShard | null {
-  const i = shards.findIndex((s) => s.id === id);
-  return i === -1 ? null : shards[i + 1] ?? null;
 }
