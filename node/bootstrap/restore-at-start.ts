@@ -22,6 +22,7 @@ import { openDestination } from '../../common/backup/open-destination.js';
 import { latestBackupId, readClusterManifest, readShardManifests, restoreBackup, RestoreError } from '../backup/restore.js';
 import { planArchiveReplay, replayArchive } from '../backup/archive-replay.js';
 import { DB_FILE_NAME } from '../engine/database.js';
+import { readKeyringFile } from '../crypto/keyring-store.js';
 import { restoreShardSpec, shardSlots } from './restore-shard-spec.js';
 
 export interface RestoreAtStartConfig {
@@ -32,6 +33,8 @@ export interface RestoreAtStartConfig {
   readonly restorePointInTime: string;
   readonly restoreShard: string;
   readonly restoreNode: string;
+  /** Encryption at rest: the keyring an encrypted backup and archive need (also used to store replayed values); '' off. */
+  readonly encryptionKeyFile?: string;
 }
 
 /** Exit code: 0 loaded or nothing to do, 1 failed (the message is logged). */
@@ -55,6 +58,7 @@ export async function restoreAtStart(c: RestoreAtStartConfig, logger: Logger, en
   const scratch = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-restore-'));
   const targets = shardSlots(spec).map((slots, i) => ({ slots, dataDir: i === spec.shard ? c.dataDir : path.join(scratch, `shard-${i}`) }));
   try {
+    const keyring = c.encryptionKeyFile === undefined || c.encryptionKeyFile === '' ? null : readKeyringFile(c.encryptionKeyFile);
     const id = spec.backupId ?? await latestBackupId(dest);
     if (id === null) throw new RestoreError(dest.description, 'holds no complete backup (no <id>/manifest.json)');
     const cluster = await readClusterManifest(dest, id);
@@ -69,9 +73,9 @@ export async function restoreAtStart(c: RestoreAtStartConfig, logger: Logger, en
       if (Date.now() - last < 5000 && p.shardsDone < p.shardsTotal) return;
       last = Date.now();
       logger.info('restore progress', { keys: p.keys, bytes: p.bytes, sourceShardsVerified: `${p.shardsDone}/${p.shardsTotal}` });
-    });
+    }, keyring);
     let replayed = 0;
-    if (segments > 0) replayed = (await replayArchive(dest, shards, targets, spec.pointInTime, now())).entries;
+    if (segments > 0) replayed = (await replayArchive(dest, shards, targets, spec.pointInTime, now(), undefined, keyring)).entries;
     logger.info('restore finished', { backup: id, keysLoaded: result.perTarget[spec.shard], keysInBackup: result.keysInBackup, keysExpired: result.keysExpired, logEntriesReplayed: replayed });
     return 0;
   } catch (err) {

@@ -40,6 +40,8 @@ export interface IrisClusterSpec {
   };
   /** TLS on RESP and the bus: the user's kubernetes.io/tls Secret, or the operator's CA without one (build/tls-secret.ts). */
   readonly tls?: { readonly enabled?: boolean; readonly secretRef?: { readonly name: string } };
+  /** Encryption at rest: the keyring file in a Secret, mounted into the pods (build/encryption-pod-parts.ts). */
+  readonly encryption?: { readonly keySecretRef: { readonly name: string; readonly key?: string } };
 }
 
 /** metav1.Condition */

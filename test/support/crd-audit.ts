@@ -108,6 +108,9 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'spec.auth.aclSecretRef.key': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'aclSecretRef'),
   'spec.tls.enabled': honoured('operator/kube/build/tls-secret.ts', SECURITY_TEST, 'enabled'),
   'spec.tls.secretRef.name': honoured('operator/kube/build/tls-secret.ts', SECURITY_TEST, 'secretRef'),
+  // spec.encryption (issue #14): the keyring Secret mounted into every node pod (and the restore init container).
+  'spec.encryption.keySecretRef.name': honoured('operator/kube/build/encryption-pod-parts.ts', 'test/unit/encryption-kube.test.ts', 'keySecretRef'),
+  'spec.encryption.keySecretRef.key': honoured('operator/kube/build/encryption-pod-parts.ts', 'test/unit/encryption-kube.test.ts', 'keySecretRef'),
   'spec.monitoring.enabled': rejected('spec.monitoring'),
   'spec.monitoring.serviceMonitor': rejected('spec.monitoring'),
   'spec.scheduling.nodeSelector': honoured(POD_TEMPLATE, POD_TEMPLATE_TEST, 'nodeSelector'),

@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import type { IrisClusterSpec } from '../iris-cluster.js';
 import { backupPodHashPart } from './backup-pod-parts.js';
+import { encryptionPodHashPart } from './encryption-pod-parts.js';
 
 /** JSON with object keys sorted, so equal specs hash equal whatever their key order. */
 export function canonicalJson(v: unknown): string {
@@ -28,6 +29,8 @@ export function podSpecHash(spec: IrisClusterSpec): string {
     auth: spec.auth === undefined ? undefined : 'on', tls: spec.tls?.enabled === true ? spec.tls : undefined,
     // The backup Secret and the log archive are in the pods' environment (only when set: older clusters keep their hash).
     backup: backupPodHashPart(spec),
+    // The keyring Secret's name and key (only when set: older clusters keep their hash).
+    encryption: encryptionPodHashPart(spec),
   };
   return crypto.createHash('sha256').update(canonicalJson(shaping)).digest('hex').slice(0, 16);
 }

@@ -11,6 +11,7 @@ import { ANNOTATION_SPEC_HASH, DATA_VOLUME, LABEL_SHARD, clusterLabels, headless
 import { ownerReference } from './owner.js';
 import { podTemplate } from './pod-template.js';
 import { withBootstrap } from './bootstrap-pod-parts.js';
+import { withEncryption } from './encryption-pod-parts.js';
 import { podSpecHash } from './spec-hash.js';
 
 export function statefulSet(cr: IrisCluster, shardIndex: number, replicas: number): V1StatefulSet {
@@ -34,7 +35,7 @@ export function statefulSet(cr: IrisCluster, shardIndex: number, replicas: numbe
       updateStrategy: { type: 'OnDelete' },
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Delete' },
       selector: { matchLabels: shardSelector(cluster, shardIndex) },
-      template: withBootstrap(podTemplate(cluster, shardIndex, spec), cr, shardIndex),
+      template: withEncryption(withBootstrap(podTemplate(cluster, shardIndex, spec), cr, shardIndex), spec),
       volumeClaimTemplates: [{
         metadata: { name: DATA_VOLUME, labels: shardSelector(cluster, shardIndex) },
         spec: {

@@ -31,7 +31,7 @@ export class AclChecker {
   }
 }
 
-async function secretKey(client: KubeClient, ns: string, ref: { name: string; key: string }, field: string): Promise<string> {
+export async function secretKey(client: KubeClient, ns: string, ref: { name: string; key: string }, field: string): Promise<string> {
   const secret = await client.find<V1Secret>(resourcePath(SECRETS, ns, ref.name));
   const what = `Secret ${ns}/${ref.name}`;
   if (secret === null) throw new OperatorError(`not found: ${field} names it; the pods wait until it exists`, what);

@@ -12,6 +12,7 @@ import type { IrisCluster } from '../iris-cluster.js';
 import { AclChecker, ensureAclSecret } from './auth-acl.js';
 import { NOTHING, type StepContext, type StepReport } from './context.js';
 import { ensureTls } from './tls-certificates.js';
+import { KeyringChecker } from './encryption-keyring.js';
 
 const TLS_CHECK_MS = 5 * 60_000;
 
@@ -24,6 +25,7 @@ export class SecurityStep {
   private tlsCheckedGeneration = -1;
   private lastProblem: string | null = null;
   private readonly acl = new AclChecker();
+  private readonly keyring = new KeyringChecker();
 
   /** Throws what went wrong (setup retries it); `event` hears of a password rotation or a certificate issued. */
   async ensure(client: KubeClient, cr: IrisCluster, logger: Logger, event: Event, expiry: ExpirySink = () => {}, now = Date.now()): Promise<void> {
@@ -32,6 +34,7 @@ export class SecurityStep {
       logger.info('users changed: aclfile Secret rewritten; nodes reload it when the kubelet refreshes their volume');
       event({ type: 'Normal', reason: 'PasswordChanged', message: 'spec.auth password or users changed: the nodes take them without a restart once their Secret volume is refreshed' });
     }
+    await this.keyring.check(client, cr, logger, event);
     const generation = cr.metadata.generation ?? 0;
     if (generation === this.tlsCheckedGeneration && now - this.tlsCheckedAt < TLS_CHECK_MS) return;
     const tls = await ensureTls(client, cr, now);
