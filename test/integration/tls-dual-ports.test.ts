@@ -13,6 +13,7 @@ import path from 'node:path';
 import { Cluster } from 'ioredis';
 import { LocalCluster } from '../support/local-cluster.js';
 import { run } from '../support/run.js';
+import { waitFor } from '../support/wait.js';
 import { keySlot } from '../../common/slot.js';
 import { nodeFetch } from '../../common/node-fetch.js';
 import type { ClusterStatus, NodeView } from '../../operator/core/observation.js';
@@ -45,8 +46,10 @@ describe('local cluster with --tls --tls-keep-plain (plain and TLS ports side by
     st = await cluster.status();
   });
 
+  let resumed: LocalCluster | undefined;
   after(async () => {
     for (const c of clients) c.disconnect();
+    await resumed?.destroy();
     await cluster?.destroy();
   });
 
@@ -56,8 +59,8 @@ describe('local cluster with --tls --tls-keep-plain (plain and TLS ports side by
       expect(n.tlsPort, n.name).to.be.a('number');
       expect(n.tlsPort).to.not.equal(n.port);
     }
-    expect(cluster.output()).to.include(`redis-cli --tls --cacert ${caFile} -c -p`);
-    expect(cluster.output()).to.match(/or plain: {2}redis-cli -c -p \d+/);
+    // Printed just after the cluster turns Ready.
+    await waitFor('the connect lines', () => cluster.output().includes(`redis-cli --tls --cacert ${caFile} -c -p`) && /or plain: {2}redis-cli -c -p \d+/.test(cluster.output()));
   });
 
   it('answers MOVED with the plain port to a plain client and the TLS port to a TLS client', async () => {
@@ -139,5 +142,20 @@ describe('local cluster with --tls --tls-keep-plain (plain and TLS ports side by
     expect(res.status).to.equal(307);
     expect(res.headers.get('location')).to.equal(`${primaryOf(0).httpUrl!}/v1/changes?shard=${st.shards[0]!.id}`);
     expect(res.headers.get('location')).to.match(/^https:\/\//);
+  });
+
+  it('keeps both kinds of port when restarted without the flags', async () => {
+    const before = st.shards.flatMap((s) => s.nodes.map((n) => [n.name, n.port, n.tlsPort]));
+    expect(await cluster.stop()).to.equal(0);
+    resumed = await LocalCluster.start({ dir: cluster.dir, basePort: cluster.basePort, shards: 3, replicas: 1, heartbeatMs: 200, failureThreshold: 3 });
+    st = await resumed.status();
+    const after = st.shards.flatMap((s) => s.nodes.map((n) => [n.name, n.port, n.tlsPort]));
+    expect(after).to.deep.equal(before);
+    const [key] = keyOfEachShard(st);
+    const seed = st.shards[1]!.nodes[0]!;
+    expect((await tlsCli('-c', '-p', String(seed.tlsPort), 'GET', key!)).stdout.trim()).to.equal(`tls-${key!}`);
+    // Shard 0's primary as the resumed cluster has it (a restart may have changed it).
+    expect((await tlsCli('-p', String(seed.tlsPort), 'GET', key!)).stdout).to.include(`127.0.0.1:${primaryOf(0).tlsPort}`);
+    expect((await run('redis-cli', ['-p', String(seed.port), 'GET', key!])).stdout).to.include(`127.0.0.1:${primaryOf(0).port}`);
   });
 });

@@ -245,7 +245,8 @@ export async function freeBasePort(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 200) * 100;
     const ports = [];
-    for (let k = 0; k < 20; k++) ports.push(base + k, base + 1000 + k, base + 10_000 + k);
+    // base+3000+k: plain RESP beside TLS (`local up --tls --tls-keep-plain`).
+    for (let k = 0; k < 20; k++) ports.push(base + k, base + 1000 + k, base + 3000 + k, base + 10_000 + k);
     ports.push(base + 2000);
     if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
   }

@@ -38,6 +38,8 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
     child.on('error', (err) => { clearTimeout(timer); reject(err); });
     // 'close', not 'exit': the process can exit before its output has been read (an empty "no" from kubectl auth can-i).
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    // A tool that exits without reading stdin (redis-cli with its arguments) makes this write EPIPE: not a failure of the run.
+    child.stdin!.on('error', () => {});
     child.stdin!.end(opts.input ?? '');
   });
 }
