@@ -7,9 +7,10 @@
  * --restore-node (its shard's first primary) loads, and only into a data
  * directory without a database, so a restarted pod never loads twice;
  * replicas copy their primary by full resync. The loading and checking are
- * node/backup's (restoreBackup, replayArchive: checksums, chunk framing,
- * per-slot digests); they route every slot of the new cluster, so the rows
- * of the other shards go to scratch directories that are removed. On any
+ * node/backup's (restoreFromBackup, shared with `irisctl local up
+ * --restore-from`: checksums, chunk framing, per-slot digests); they
+ * route every slot of the new cluster, so the rows of the other shards go
+ * to scratch directories that are removed. On any
  * failure the data directory is emptied and the process exits 1: the init
  * container is run again.
  */
@@ -19,8 +20,7 @@ import path from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { parseDestination, s3OptionsFromEnv } from '../../common/backup/destination-url.js';
 import { openDestination } from '../../common/backup/open-destination.js';
-import { latestBackupId, readClusterManifest, readShardManifests, restoreBackup, RestoreError } from '../backup/restore.js';
-import { planArchiveReplay, replayArchive } from '../backup/archive-replay.js';
+import { restoreFromBackup } from '../backup/restore-run.js';
 import { DB_FILE_NAME } from '../engine/database.js';
 import { readKeyringFile } from '../crypto/keyring-store.js';
 import { restoreShardSpec, shardSlots } from './restore-shard-spec.js';
@@ -59,24 +59,20 @@ export async function restoreAtStart(c: RestoreAtStartConfig, logger: Logger, en
   const targets = shardSlots(spec).map((slots, i) => ({ slots, dataDir: i === spec.shard ? c.dataDir : path.join(scratch, `shard-${i}`) }));
   try {
     const keyring = c.encryptionKeyFile === undefined || c.encryptionKeyFile === '' ? null : readKeyringFile(c.encryptionKeyFile);
-    const id = spec.backupId ?? await latestBackupId(dest);
-    if (id === null) throw new RestoreError(dest.description, 'holds no complete backup (no <id>/manifest.json)');
-    const cluster = await readClusterManifest(dest, id);
-    if (spec.pointInTime !== null && Date.parse(cluster.finishedAt) > spec.pointInTime) {
-      throw new RestoreError(`${dest.description}/${id}`, `finished at ${cluster.finishedAt}, after the point in time ${new Date(spec.pointInTime).toISOString()}: restore from an older backup`);
-    }
-    const shards = await readShardManifests(dest, cluster);
-    const segments = [...(await planArchiveReplay(dest, shards)).values()].reduce((n, p) => n + p.length, 0);
-    logger.info('restore started', { backup: id, destination: dest.description, shard: `${spec.shard}/${spec.shards}`, segments, pointInTime: spec.pointInTime === null ? null : new Date(spec.pointInTime).toISOString() });
     let last = 0;
-    const result = await restoreBackup(dest, id, targets, now(), (p) => {
-      if (Date.now() - last < 5000 && p.shardsDone < p.shardsTotal) return;
-      last = Date.now();
-      logger.info('restore progress', { keys: p.keys, bytes: p.bytes, sourceShardsVerified: `${p.shardsDone}/${p.shardsTotal}` });
-    }, keyring);
-    let replayed = 0;
-    if (segments > 0) replayed = (await replayArchive(dest, shards, targets, spec.pointInTime, now(), undefined, keyring)).entries;
-    logger.info('restore finished', { backup: id, keysLoaded: result.perTarget[spec.shard], keysInBackup: result.keysInBackup, keysExpired: result.keysExpired, logEntriesReplayed: replayed });
+    const run = await restoreFromBackup({
+      dest, targets, backupId: spec.backupId ?? null, pointInTime: spec.pointInTime, now, keyring,
+      onPlanned: ({ backupId, segments }) => {
+        logger.info('restore started', { backup: backupId, destination: dest.description, shard: `${spec.shard}/${spec.shards}`, segments, pointInTime: spec.pointInTime === null ? null : new Date(spec.pointInTime).toISOString() });
+      },
+      onLoadProgress: (p) => {
+        if (Date.now() - last < 5000 && p.shardsDone < p.shardsTotal) return;
+        last = Date.now();
+        logger.info('restore progress', { keys: p.keys, bytes: p.bytes, sourceShardsVerified: `${p.shardsDone}/${p.shardsTotal}` });
+      },
+    });
+    const result = run.loaded;
+    logger.info('restore finished', { backup: run.backupId, keysLoaded: result.perTarget[spec.shard], keysInBackup: result.keysInBackup, keysExpired: result.keysExpired, logEntriesReplayed: run.replay?.entries ?? 0 });
     return 0;
   } catch (err) {
     // Nothing half-loaded may start: the next run begins from an empty directory.
