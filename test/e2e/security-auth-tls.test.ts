@@ -8,7 +8,11 @@
  * pod restart (same pod UIDs, no container restarts), through the kubelet's
  * Secret-volume refresh and the node's aclfile reload. And a cluster on
  * the user's own kubernetes.io/tls Secret, whose certificate is replaced in
- * place: the nodes serve the new one, again without a restart.
+ * place: the nodes serve the new one, again without a restart. With TLS
+ * the HTTP port is HTTPS only: plain http is refused, /v1 answers over
+ * HTTPS verified against the CA under the client Service's name, pods are
+ * Ready through HTTPS probes, and the operator drives the nodes' /admin
+ * over HTTPS (status from /admin/replication, a switchover on the user's CA).
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -322,6 +326,11 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
         await waitFor(`${pod.metadata?.name} to serve the new certificate`, async () => (await served(pod)) === serialOf(second), { timeoutMs: 90000, intervalMs: 500 });
       }
       expect(restarts(await listPods(env, ns, `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${name}`)), 'same pods, no container restarts').to.deep.equal(before);
+      // A switchover: the operator changes both nodes' roles through /admin over HTTPS, trusting the user's CA.
+      const was = (await waitForStatus(env, ns, name, 'a primary', (c: IrisClusterObject) => c.status?.shards?.[0]?.primary !== undefined, 30000)).status!.shards![0]!.primary;
+      await env.kubectl(['annotate', '--overwrite', '-n', ns, `irisclusters/${name}`, 'irisdb.io/request=switchover shard-0 id=tlsswtch1']);
+      await waitForStatus(env, ns, name, 'the other node primary, its replica streaming again', (c: IrisClusterObject) =>
+        c.status?.shards?.[0]?.primary !== was && c.status?.ready === '2/2' && c.status.shards?.[0]?.replicas[0]?.link === 'streaming', 120000);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
