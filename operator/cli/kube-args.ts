@@ -9,7 +9,7 @@
 import { clusterNameRule, validClusterName } from '../core/naming.js';
 import { type Command, type ControlRequest, type WaitMode, parseCommandLine } from './args.js';
 import { CliError, UsageError } from './errors.js';
-import type { ImportCommand } from '../import/import-args.js';
+import type { ExportCommand, ImportCommand } from '../import/import-args.js';
 import { type FlagDef, type VerbDef, verbDef, verbUsage } from './usage.js';
 
 /** Which IrisCluster, through which kubeconfig context. */
@@ -31,10 +31,11 @@ export type KubeCommand =
   | { readonly kind: 'status'; readonly target: KubeTarget; readonly json: boolean; readonly watch: boolean }
   | { readonly kind: 'slots'; readonly target: KubeTarget; readonly json: boolean }
   | { readonly kind: 'request'; readonly target: KubeTarget; readonly request: KubeRequest; readonly wait: WaitMode }
-  | { readonly kind: 'import'; readonly target: KubeTarget; readonly command: ImportCommand };
+  | { readonly kind: 'import'; readonly target: KubeTarget; readonly command: ImportCommand }
+  | { readonly kind: 'export'; readonly target: KubeTarget; readonly command: ExportCommand };
 
 /** The verbs --kube has; the others answer why not. */
-export const KUBE_VERBS = ['status', 'slots', 'failover', 'switchover', 'scale', 'import'] as const;
+export const KUBE_VERBS = ['status', 'slots', 'failover', 'switchover', 'scale', 'import', 'export'] as const;
 
 const KUBE_FLAGS: readonly FlagDef[] = [
   { name: 'kubeconfig', type: 'string', value: 'FILE', help: 'the kubeconfig (default KUBECONFIG, else ~/.kube/config)' },
@@ -83,6 +84,8 @@ export function parseKubeCommandLine(argv: readonly string[]): KubeCommand {
       return { kind: 'slots', target, json: parsed.json };
     case 'import':
       return { kind: 'import', target, command: parsed };
+    case 'export':
+      return { kind: 'export', target, command: parsed };
     case 'request': {
       const r = parsed.request;
       if (r.verb !== 'failover' && r.verb !== 'switchover' && r.verb !== 'scale') break;
@@ -142,7 +145,7 @@ export function kubeUsage(): string {
     '',
     'Manages an IrisCluster on Kubernetes through the resource itself: status from its',
     'status, scale by changing its spec, failover and switchover as a request the operator',
-    'acknowledges in status (the irisdb.io/request annotation). Only import talks to the pods',
+    'acknowledges in status (the irisdb.io/request annotation). Only import and export talk to the pods',
     "(at the addresses in the operator's record: run it where they are reachable).",
     '',
     'Verbs:',

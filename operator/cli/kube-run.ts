@@ -17,7 +17,7 @@ import { CliError, UsageError } from './errors.js';
 import { followRequest } from './follow-loop.js';
 import { type KubeCommand, type KubeRequest, parseKubeCommandLine } from './kube-args.js';
 import { KubeClusterRef } from './kube-target.js';
-import { runKubeImport } from './kube-import.js';
+import { runKubeExport, runKubeImport } from './kube-import.js';
 import { clusterStatusOf, recordOf } from './kube-view.js';
 import { type CliIo, sleep } from './output.js';
 import { showStatus } from './run-cluster.js';
@@ -77,6 +77,8 @@ export async function runKube(cmd: Exclude<KubeCommand, { kind: 'help' }>, io: C
       }
       case 'import':
         return await runKubeImport(ref, cmd.command, io);
+      case 'export':
+        return await runKubeExport(ref, cmd.command, io);
       case 'request':
         return cmd.request.verb === 'scale' ? await runScale(ref, cmd, cmd.request, io) : await runChangeOfPrimary(ref, cmd, cmd.request, io);
     }

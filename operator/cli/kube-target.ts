@@ -7,13 +7,13 @@
  * irisclusters allows, nothing on pods. Errors become CliError with what
  * to check; for follow-loop.ts, status() throws ControlApiError (retried).
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { ControlApiError } from '../control-api/client.js';
 import type { ClusterStatus } from '../core/observation.js';
 import { KubeClient } from '../kube/client.js';
 import { errorText, KubeApiError } from '../kube/errors.js';
 import type { IrisCluster } from '../kube/iris-cluster.js';
-import { IRISCLUSTERS, resourcePath } from '../kube/paths.js';
+import { IRISCLUSTERS, SECRETS, resourcePath } from '../kube/paths.js';
 import { CliError } from './errors.js';
 import type { KubeTarget } from './kube-args.js';
 import { clusterStatusOf } from './kube-view.js';
@@ -56,6 +56,18 @@ export class KubeClusterRef {
 
   private get path(): string {
     return resourcePath(IRISCLUSTERS, this.namespace, this.name);
+  }
+
+  /** A Secret of the IrisCluster's namespace (null: none of that name); CliError when this kubeconfig's user may not read it. */
+  async findSecret(name: string): Promise<V1Secret | null> {
+    try {
+      return await this.client.find<V1Secret>(resourcePath(SECRETS, this.namespace, name));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.statusCode === 403) {
+        throw new CliError(`reading Secret ${this.namespace}/${name} is not allowed for this kubeconfig's user: give the CA with --cacert FILE and the password with IRISDB_PASSWORD or --target-password-file`);
+      }
+      throw this.explain(err, `reading Secret ${name} for`);
+    }
   }
 
   async get(): Promise<IrisCluster> {

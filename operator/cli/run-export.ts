@@ -11,15 +11,18 @@ import { IRISDB_VERSION } from '../../common/version.js';
 import { exportEncoder, type ExportedKey } from '../import/export-formats.js';
 import type { ExportCommand } from '../import/import-args.js';
 import { ProgressLine } from '../import/progress.js';
-import { connectTarget, targetPrimaries } from '../import/target.js';
+import { connectNodes, localTargetPlace, placeCredentials, targetPrimaries, type TargetPlace } from '../import/target.js';
 import { CliError } from './errors.js';
 import type { CliIo } from './output.js';
 import { formatBytes, formatCount } from './text.js';
 
 const SCAN_COUNT = 1000;
 
-export async function runExport(cmd: ExportCommand, io: CliIo): Promise<number> {
-  const target = await connectTarget(cmd.target);
+export async function runExport(cmd: ExportCommand, io: CliIo, where?: TargetPlace): Promise<number> {
+  if (where === undefined && cmd.cacert !== null) throw new CliError('--cacert goes with --kube: a local cluster started with --tls is trusted through DIR/tls/ca.crt', 2);
+  const place = where ?? localTargetPlace(cmd.target);
+  const credentials = await placeCredentials(cmd.credentials, place);
+  const target = await connectNodes(await place.nodes(), credentials);
   const tmp = `${cmd.to}.tmp`;
   let out: fs.WriteStream;
   try {

@@ -4,6 +4,7 @@
  * cannot disagree. Pure.
  */
 import { DEFAULT_SPEC } from '../core/spec.js';
+import { TARGET_CREDENTIAL_FLAGS } from '../import/target-credentials.js';
 
 export interface FlagDef {
   readonly name: string;
@@ -139,7 +140,7 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'restart', type: 'boolean', help: 'start over, discarding the checkpoint of an interrupted import (DIR/import-checkpoint.json)' },
       { name: 'follow', type: 'boolean', help: 'act as a replica of the source: copy its RDB, then apply its writes until --until-lag or Ctrl-C' },
       { name: 'until-lag', type: 'string', value: 'BYTES', help: 'with --follow: finish once at most this many bytes behind the source (0: fully caught up)' },
-      JSON_FLAG, DIR, HELP,
+      ...TARGET_CREDENTIAL_FLAGS, JSON_FLAG, DIR, HELP,
     ],
     notes: [
       'An interrupted import resumes where it stopped when run again with the same --from. Keys of other types are counted by type, not copied.',
@@ -160,7 +161,7 @@ export const VERBS: readonly VerbDef[] = [
     flags: [
       { name: 'to', type: 'string', value: 'FILE', help: 'the file to write (written as FILE.tmp, renamed when complete)' },
       { name: 'format', type: 'string', value: 'FORMAT', help: 'rdb (default) or jsonl (the default for a FILE ending in .jsonl)' },
-      ...TARGET, HELP,
+      ...TARGET_CREDENTIAL_FLAGS, ...TARGET, HELP,
     ],
   },
   {

@@ -13,6 +13,11 @@
  * retries TRYAGAIN and waits out failovers), after asking it to reload the
  * slot map. Every row is therefore acknowledged by one path or the other,
  * or the batch fails. Nodes without the route (404) get SETs from then on.
+ *
+ * With an ACL user restricted to some keys, a body the node refuses (403:
+ * one of its keys is outside the user's patterns) goes as SETs too, and a
+ * SET refused with NOPERM is counted as refused (with the first keys named),
+ * not written and not an error of the batch: the import reports it.
  */
 import type { Cluster } from 'ioredis';
 import { keySlot } from '../../common/slot.js';
@@ -45,11 +50,19 @@ export interface WriteCounts {
   bulk: number;
   /** Rows written as SETs (fallback). */
   set: number;
+  /** Rows IrisDB refused (NOPERM: the user may not write the key). */
+  refused: number;
 }
+
+/** Keys named in the report when some are refused. */
+export const REFUSED_KEYS_SHOWN = 10;
 
 
 export class BulkWriter {
-  readonly counts: WriteCounts = { bulk: 0, set: 0 };
+  readonly counts: WriteCounts = { bulk: 0, set: 0, refused: 0 };
+  /** The first refused keys (at most REFUSED_KEYS_SHOWN) and the node's reason. */
+  readonly refusedKeys: string[] = [];
+  refusedReason: string | null = null;
   /** Why the bulk route is no longer tried (a node without it), or null. */
   private disabled: string | null = null;
 
@@ -59,10 +72,16 @@ export class BulkWriter {
     private readonly httpByAddress: ReadonlyMap<string, string>,
     /** HTTPS trusting the local cluster's CA where it runs TLS (common/node-fetch.ts). */
     private readonly fetchImpl: FetchLike = nodeFetch(null),
+    /** The Authorization header for the nodes' HTTP API (target-credentials.ts), or null. */
+    private readonly authorization: string | null = null,
   ) {}
 
-  /** Resolves once every string is acknowledged by IrisDB; rejects if one could not be written. */
-  async write(strings: readonly ImportString[]): Promise<void> {
+  /**
+   * Resolves once every string is acknowledged by IrisDB or refused by its
+   * ACL, with the refused keys; rejects if one could not be written.
+   */
+  async write(strings: readonly ImportString[]): Promise<Buffer[]> {
+    const refused: Buffer[] = [];
     const groups = new Map<string, ImportString[]>();
     const direct: ImportString[] = [];
     for (const s of strings) {
@@ -77,14 +96,15 @@ export class BulkWriter {
       g.push(s);
     }
     const sends: Promise<void>[] = [];
-    if (direct.length > 0) sends.push(this.writeSets(direct));
+    if (direct.length > 0) sends.push(this.writeSets(direct, refused));
     for (const [url, rows] of groups) {
-      for (let i = 0; i < rows.length; i += ROWS_PER_REQUEST) sends.push(this.writeBulk(url, rows.slice(i, i + ROWS_PER_REQUEST)));
+      for (let i = 0; i < rows.length; i += ROWS_PER_REQUEST) sends.push(this.writeBulk(url, rows.slice(i, i + ROWS_PER_REQUEST), refused));
     }
     await Promise.all(sends);
+    return refused;
   }
 
-  private async writeBulk(url: string, rows: ImportString[]): Promise<void> {
+  private async writeBulk(url: string, rows: ImportString[], refused: Buffer[]): Promise<void> {
     const body = encodeRows(rows.map((s): StoredRow => ({ key: s.key, value: s.value, flags: 0, version: 0, expiresAt: s.pttl > 0 ? s.pttl : null })));
     let status: number;
     let text = '';
@@ -92,7 +112,10 @@ export class BulkWriter {
       const res = await this.fetchImpl(`${url}${IMPORT_PATH}`, {
         method: 'PUT',
         // Not forwarded by the node: rows of another node's slots come back as a 421 and go as SETs.
-        headers: { 'content-type': 'application/octet-stream', 'x-iris-forwarded': '1' },
+        headers: {
+          'content-type': 'application/octet-stream', 'x-iris-forwarded': '1',
+          ...(this.authorization !== null ? { authorization: this.authorization } : {}),
+        },
         body,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
@@ -105,14 +128,26 @@ export class BulkWriter {
       this.counts.bulk += rows.length;
       return;
     }
-    if (status === 401 || status === 403) throw new ImportAuthError(status, `IrisDB refused the import (${status}): ${text.slice(0, 300)}`);
+    if (status === 401) throw new ImportAuthError(status, `IrisDB refused the import's credentials (401): ${text.slice(0, 300)}`);
     if (status === 404) this.disabled = `${url} has no ${IMPORT_PATH}`;
-    else this.cluster.refreshSlotsCache();
-    await this.writeSets(rows);
+    else if (status !== 403) this.cluster.refreshSlotsCache();
+    // 403: some key of the body is outside the user's patterns; key by key, the others are written and those are refused.
+    await this.writeSets(rows, refused);
   }
 
-  private async writeSets(rows: readonly ImportString[]): Promise<void> {
-    await Promise.all(rows.map((s) => (s.pttl > 0 ? this.cluster.set(s.key, s.value, 'PX', s.pttl) : this.cluster.set(s.key, s.value))));
-    this.counts.set += rows.length;
+  private async writeSets(rows: readonly ImportString[], refused: Buffer[]): Promise<void> {
+    await Promise.all(rows.map(async (s) => {
+      try {
+        await (s.pttl > 0 ? this.cluster.set(s.key, s.value, 'PX', s.pttl) : this.cluster.set(s.key, s.value));
+        this.counts.set++;
+      } catch (err) {
+        const text = (err as Error).message;
+        if (!text.startsWith('NOPERM')) throw err;
+        refused.push(s.key);
+        this.counts.refused++;
+        this.refusedReason ??= text;
+        if (this.refusedKeys.length < REFUSED_KEYS_SHOWN) this.refusedKeys.push(s.key.toString('utf8'));
+      }
+    }));
   }
 }

@@ -22,8 +22,9 @@ import { ReplicaLink } from './replica-link.js';
 import { readRdb } from './rdb-reader.js';
 import { parseClusterMasters, sourceCluster, sourceOptions } from './source.js';
 import { redactedUrl, type SourceUrl } from './source-url.js';
-import { connectSeeds, targetNodes } from './target.js';
+import { connectNodes, localTargetPlace, placeCredentials, targetNodes } from './target.js';
 import { BulkWriter, type ImportString } from './bulk-writer.js';
+import { authorizationHeader } from './target-credentials.js';
 import { Reservoir, readFrom, verifySample } from './verify.js';
 import { lagSeconds, type OffsetSample } from './lag.js';
 
@@ -54,6 +55,7 @@ interface Followed {
 
 export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> {
   const shown = redactedUrl(cmd.from);
+  const credentials = await placeCredentials(cmd.credentials, localTargetPlace(cmd.target));
   const first = await connectInfo(cmd.from, cmd.from.host, cmd.from.port, cmd.from.db, shown);
   const links: Followed[] = [];
   let target: Cluster | null = null;
@@ -65,7 +67,7 @@ export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> 
       if (masters.length === 0) throw new CliError(`the source Redis Cluster ${shown} lists no master that owns slots`);
     }
     const nodes = await targetNodes(cmd.target);
-    target = await connectSeeds(nodes.primaries, nodes.tlsCa);
+    target = await connectNodes(nodes, credentials);
     // A Redis Cluster: one replica link per master, each applying its own stream (keys never move between them while followed).
     for (const m of masters ?? [{ host: cmd.from.host, port: cmd.from.port }]) {
       const address = `${m.host}:${m.port}`;
@@ -79,7 +81,7 @@ export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> 
       }
       links.push({ address, info, link, applied: 0, masterOffset: 0, samples: [] });
     }
-    return await follow(cmd, io, shown, target, new BulkWriter(target, nodes.httpByAddress, nodes.fetch), links, masters !== null);
+    return await follow(cmd, io, shown, target, new BulkWriter(target, nodes.httpByAddress, nodes.fetch, authorizationHeader(credentials)), links, masters !== null);
   } catch (err) {
     if (err instanceof CliError) throw err;
     // The link broke (the source restarted, a protocol error, a bad RDB): nothing to resume, a new run starts with a full sync.
@@ -158,14 +160,14 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, target: Clus
     const offsets = cluster ? { offsets: Object.fromEntries(links.map((l) => [l.address, l.applied])) } : { offset: links[0]!.applied };
     io.stdout.write(JSON.stringify({ source: shown, seconds, ...counts, writes: writer.counts, stream, ...offsets, lagBytes: lag, verify }) + '\n');
   } else {
-    io.stdout.write(importReport(counts, seconds, verify));
+    io.stdout.write(importReport(counts, seconds, verify, { keys: writer.refusedKeys, reason: writer.refusedReason }));
     io.stdout.write(`commands applied:    ${formatCount(stream.applied)}\n`);
     io.stdout.write(`not applied:         ${skippedText(stream.skipped)}${stream.otherDb > 0 ? `; ${formatCount(stream.otherDb)} on other databases` : ''}\n`);
     if (stream.errors > 0) io.stdout.write(`errors:              ${stream.errors} (first: ${oneLine(stream.firstError ?? '')})\n`);
     if (cluster) io.stdout.write(`stopped at offsets:  ${links.map((l) => `${l.address} ${l.applied}`).join(', ')} (max lag ${formatBytes(lag)})\n`);
     else io.stdout.write(`stopped at offset:   ${links[0]!.applied} (lag ${formatBytes(lag)})\n`);
   }
-  return stream.errors > 0 || (verify !== null && verify.mismatches.length > 0) ? 1 : 0;
+  return stream.errors > 0 || (counts.refused ?? 0) > 0 || (verify !== null && verify.mismatches.length > 0) ? 1 : 0;
 }
 
 function maxLag(links: readonly Followed[]): number {
@@ -321,8 +323,10 @@ async function loadRdb(rdb: Buffer, db: number, writer: BulkWriter, counts: Impo
       if (s.at !== null && s.at <= sent) counts.vanished++;
       else part.push({ key: s.key, value: s.value, pttl: s.at === null ? -1 : s.at - sent });
     }
-    await writer.write(part);
+    const refused = new Set(await writer.write(part));
+    counts.refused = (counts.refused ?? 0) + refused.size;
     for (const s of part) {
+      if (refused.has(s.key)) continue;
       counts.copied++;
       if (s.pttl > 0) counts.withTtl++;
       sample.offer(s.key);

@@ -2,6 +2,7 @@
 import type { ControlSource } from '../cli/args.js';
 import { UsageError } from '../cli/errors.js';
 import { type SourceUrl, SourceUrlError, parseSourceUrl } from './source-url.js';
+import type { TargetCredentialFlags } from './target-credentials.js';
 
 type Values = Readonly<Record<string, string | boolean | undefined>>;
 
@@ -23,6 +24,10 @@ export interface ImportCommand {
   /** With follow: finish once the lag is at most this many bytes (null: until Ctrl-C). */
   readonly untilLag: number | null;
   readonly json: boolean;
+  /** --target-user / --target-password-file (resolved with IRISDB_USER / IRISDB_PASSWORD when the command runs). */
+  readonly credentials: TargetCredentialFlags;
+  /** --cacert: the CA of an IrisCluster's TLS (--kube only; a local cluster's is DIR/tls/ca.crt). */
+  readonly cacert: string | null;
 }
 
 export interface ExportCommand {
@@ -30,6 +35,17 @@ export interface ExportCommand {
   readonly target: ControlSource;
   readonly to: string;
   readonly format: 'rdb' | 'jsonl';
+  readonly credentials: TargetCredentialFlags;
+  readonly cacert: string | null;
+}
+
+/** The target credential flags; a password is never taken as an argument (see target-credentials.ts). */
+export function credentialFlags(v: Values, verb: string): TargetCredentialFlags {
+  const user = str(v, 'target-user');
+  const passwordFile = str(v, 'target-password-file');
+  if (user === '') throw new UsageError('--target-user must not be empty', verb);
+  if (passwordFile === '') throw new UsageError('--target-password-file must name a file', verb);
+  return { ...(user !== undefined ? { user } : {}), ...(passwordFile !== undefined ? { passwordFile } : {}) };
 }
 
 function str(v: Values, name: string): string | undefined {
@@ -66,6 +82,8 @@ export function importCommand(v: Values, target: ControlSource): ImportCommand {
     restart: v.restart === true,
     verify: int(v, 'verify', 0, 10_000_000, verb) ?? DEFAULT_VERIFY_SAMPLE,
     json: v.json === true,
+    credentials: credentialFlags(v, verb),
+    cacert: str(v, 'cacert') ?? null,
   };
 }
 
@@ -75,5 +93,5 @@ export function exportCommand(v: Values, target: ControlSource): ExportCommand {
   if (to === undefined || to === '') throw new UsageError('export needs --to FILE', verb);
   const format = str(v, 'format') ?? (to.endsWith('.jsonl') ? 'jsonl' : 'rdb');
   if (format !== 'rdb' && format !== 'jsonl') throw new UsageError(`--format must be rdb or jsonl (got "${format}")`, verb);
-  return { kind: 'export', target, to, format };
+  return { kind: 'export', target, to, format, credentials: credentialFlags(v, verb), cacert: str(v, 'cacert') ?? null };
 }

@@ -13,6 +13,8 @@ export interface ImportCounts {
   vanished: number;
   /** Keys not copied, by type (list, hash...). */
   skippedByType: Record<string, number>;
+  /** String keys IrisDB refused (NOPERM: outside the target user's key patterns); absent in older checkpoints. */
+  refused?: number;
 }
 
 export function emptyCounts(): ImportCounts {
@@ -35,6 +37,7 @@ export function importProgressLine(c: ImportCounts, total: number, keysPerSec: n
     `${formatCount(c.scanned)}${total > 0 ? `/${formatCount(total)}` : ''} keys scanned`,
     `${formatCount(c.copied)} copied (${formatCount(c.withTtl)} with TTL)`,
     ...(skipped > 0 ? [`${formatCount(skipped)} not strings (${skippedText(c.skippedByType)})`] : []),
+    ...((c.refused ?? 0) > 0 ? [`${formatCount(c.refused ?? 0)} refused (NOPERM)`] : []),
     `${formatCount(Math.round(keysPerSec))} keys/s`,
   ];
   const line = parts.join(' · ');
@@ -43,20 +46,29 @@ export function importProgressLine(c: ImportCounts, total: number, keysPerSec: n
   return truncate(`${bar(f, opts.width >= 120 ? 20 : 10)} ${line}`, Math.max(1, opts.width - 1));
 }
 
+/** The first refused keys and the node's error text (bulk-writer.ts). */
+export interface RefusedKeys {
+  readonly keys: readonly string[];
+  readonly reason: string | null;
+}
+
 export interface VerifyResult {
   readonly checked: number;
   readonly mismatches: readonly string[];
 }
 
 /** The report printed when the copy ends. */
-export function importReport(c: ImportCounts, seconds: number, verify: VerifyResult | null): string {
+export function importReport(c: ImportCounts, seconds: number, verify: VerifyResult | null, refused: RefusedKeys | null = null): string {
   const lines = [
     `keys scanned:        ${formatCount(c.scanned)}`,
     `strings copied:      ${formatCount(c.copied)} (${formatCount(c.withTtl)} with a TTL)`,
     `not copied (type):   ${skippedText(c.skippedByType)}`,
     `gone during copy:    ${formatCount(c.vanished)} (deleted or expired between SCAN and read)`,
+    ...((c.refused ?? 0) > 0 ? [`refused by IrisDB:   ${formatCount(c.refused ?? 0)} (NOPERM: not written; the target user may not write them)`] : []),
     `time:                ${seconds.toFixed(1)} s (${formatCount(Math.round(c.copied / Math.max(seconds, 0.001)))} keys/s)`,
   ];
+  for (const k of refused?.keys ?? []) lines.push(`  refused: ${truncate(k, 200)}`);
+  if (refused?.reason != null) lines.push(`  reason: ${truncate(refused.reason, 300)}`);
   if (verify !== null) {
     lines.push(`verified:            ${formatCount(verify.checked)} keys, ${verify.mismatches.length === 0 ? 'all equal' : `${verify.mismatches.length} differ`}`);
     for (const m of verify.mismatches.slice(0, 10)) lines.push(`  differs: ${m}`);

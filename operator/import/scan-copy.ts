@@ -15,12 +15,14 @@ export interface ScanBatch {
   readonly strings: { key: Buffer; value: Buffer; pttl: number }[];
   readonly others: Record<string, number>;
   vanished: number;
+  /** Of `strings`, the keys IrisDB refused (NOPERM), set by the writer. */
+  refused: Buffer[];
 }
 
 /** Reads one SCAN batch of `source` from `cursor`. */
 export async function readBatch(source: Redis, cursor: string, count: number): Promise<ScanBatch> {
   const [next, keys] = await source.scanBuffer(cursor, 'COUNT', count);
-  const batch: ScanBatch = { next: next.toString(), keys: keys.length, strings: [], others: {}, vanished: 0 };
+  const batch: ScanBatch = { next: next.toString(), keys: keys.length, strings: [], others: {}, vanished: 0, refused: [] };
   if (keys.length === 0) return batch;
   const p = source.pipeline();
   for (const k of keys) p.getBuffer(k).pttl(k);
@@ -61,8 +63,11 @@ export async function writeBatch(target: Cluster, batch: ScanBatch): Promise<voi
 
 export function addBatch(c: ImportCounts, b: ScanBatch): void {
   c.scanned += b.keys;
-  c.copied += b.strings.length;
-  c.withTtl += b.strings.filter((s) => s.pttl > 0).length;
+  const refused = new Set(b.refused);
+  const written = refused.size === 0 ? b.strings : b.strings.filter((s) => !refused.has(s.key));
+  c.copied += written.length;
+  c.withTtl += written.filter((s) => s.pttl > 0).length;
+  if (b.refused.length > 0) c.refused = (c.refused ?? 0) + b.refused.length;
   c.vanished += b.vanished;
   for (const [t, n] of Object.entries(b.others)) c.skippedByType[t] = (c.skippedByType[t] ?? 0) + n;
 }
