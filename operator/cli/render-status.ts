@@ -56,7 +56,8 @@ function renderShard(shard: ShardView, c: boolean): string[] {
 function nodeRow(n: NodeView, shard: ShardView, c: boolean): string[] {
   const role = n.role === 'primary' ? paint('primary', 'bold', c) : n.role;
   const state = n.up ? paint('up', 'green', c) : paint('down', 'red', c);
-  const address = n.host !== null && n.port !== null ? `${n.host}:${n.port}` : '-';
+  // A node serving plain and TLS side by side (local up --tls --tls-keep-plain) shows both ports.
+  const address = n.host !== null && n.port !== null ? `${n.host}:${n.port}${n.tlsPort !== undefined ? ` (TLS ${n.tlsPort})` : ''}` : '-';
   const lag = n.role === 'replica' && (n.lagOps !== null || n.lagMs !== null) ? `${n.lagOps ?? '?'} ops/${n.lagMs ?? '?'} ms` : '-';
   const notes: string[] = [];
   if (n.name === shard.targetPrimary && n.name !== shard.primary) notes.push('target primary');

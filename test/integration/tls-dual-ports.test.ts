@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Cluster } from 'ioredis';
-import { LocalCluster } from '../support/local-cluster.js';
+import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
 import { run } from '../support/run.js';
 import { waitFor } from '../support/wait.js';
 import { keySlot } from '../../common/slot.js';
@@ -53,12 +53,14 @@ describe('local cluster with --tls --tls-keep-plain (plain and TLS ports side by
     await cluster?.destroy();
   });
 
-  it('reports both ports of every node in status and the connect lines', async () => {
+  it('reports both ports of every node in status (JSON and irisctl status) and the connect lines', async () => {
     for (const n of st.shards.flatMap((s) => s.nodes)) {
       expect(n.port, n.name).to.be.a('number');
       expect(n.tlsPort, n.name).to.be.a('number');
       expect(n.tlsPort).to.not.equal(n.port);
     }
+    const shown = (await run(process.execPath, [IRISCTL, 'status', '--dir', cluster.dir])).stdout;
+    for (const n of st.shards.flatMap((s) => s.nodes)) expect(shown).to.include(`127.0.0.1:${n.port} (TLS ${n.tlsPort})`);
     // Printed just after the cluster turns Ready.
     await waitFor('the connect lines', () => cluster.output().includes(`redis-cli --tls --cacert ${caFile} -c -p`) && /or plain: {2}redis-cli -c -p \d+/.test(cluster.output()));
   });
