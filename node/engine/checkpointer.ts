@@ -11,12 +11,16 @@
  * worker's last pass are left to copy (a short stall, not a full
  * checkpoint), and the next write transaction restarts the log.
  *
+ * While a long reader (a backup) pins the WAL, passes that copy nothing
+ * are not repeated at once (checkpoint-decision.ts).
+ *
  * If the worker cannot run or fails, the engine's own connection takes over
  * (SQLite's auto-checkpoint), so the WAL stays bounded either way.
  */
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { CheckpointReply, CheckpointWorkerData } from './checkpoint-worker.js';
+import { afterPass, type PassResult } from './checkpoint-decision.js';
 
 export interface CheckpointerOptions {
   file: string;
@@ -43,6 +47,9 @@ export class Checkpointer {
   completed = 0;
   /** Catch-up checkpoints run on the engine's connection. */
   catchUps = 0;
+  /** Passes that copied nothing because a reader pins the WAL (a backup): not followed at once by another (diagnostics). */
+  stuckPasses = 0;
+  private previousPass: PassResult | null = null;
   private readonly waiters: Array<() => void> = [];
 
   constructor(private readonly opts: CheckpointerOptions) {
@@ -112,12 +119,11 @@ export class Checkpointer {
       return;
     }
     this.completed++;
-    if (reply.frames > this.opts.restartFrames) {
-      // Catch up on this thread only if little is left to copy (a short stall);
-      // otherwise let the worker take another pass at once.
-      if (this.writesSincePass <= this.opts.catchUpMaxWrites) this.catchUpDue = true;
-      else if (this.worker !== null) this.request(performance.now());
-    }
+    const next = afterPass(reply, this.previousPass, this.writesSincePass, this.opts);
+    this.previousPass = { frames: reply.frames, checkpointed: reply.checkpointed };
+    if (next === 'idle') this.stuckPasses += reply.frames > this.opts.restartFrames ? 1 : 0;
+    else if (next === 'catch-up') this.catchUpDue = true;
+    else if (this.worker !== null) this.request(performance.now());
     if (this.waiters.length === 0 || this.inFlight) return; // waiters are released by the pass in flight
     // A waiter wants a pass that began after it asked: one more if anything changed meanwhile.
     if (this.dirty) this.request(performance.now());
