@@ -8,6 +8,7 @@
  * second key added to the Secret reaches the nodes through the kubelet's
  * Secret-volume refresh and the node's keyring reload, re-encryption moves
  * every value to it, and the values read back — with no pod restarted.
+ * Removing spec.encryption is refused by the API server (CEL rule).
  */
 import { expect } from 'chai';
 import crypto from 'node:crypto';
@@ -136,5 +137,13 @@ describe('e2e: spec.encryption of an IrisCluster', function () {
     for (let i = 0; i < COUNT; i++) expect(await client.get(`${KEY_PREFIX}:${i}`)).to.equal(`${MARKER}:${i}`);
     for (const p of pods) expect(filesContaining(await dataDir(p), MARKER), p.metadata?.name).to.deep.equal([]);
     expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restart').to.deep.equal(before);
+  });
+
+  it('refuses removing spec.encryption (values under its keys would be unreadable)', async () => {
+    const removed = await env.kubectl(['patch', 'iriscluster', CLUSTER, '-n', ns, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/encryption' }])])
+      .then(() => 'accepted', (err: Error) => err.message);
+    expect(removed).to.contain('encryption cannot be removed');
+    const c = await waitForStatus(env, ns, CLUSTER, 'the resource to keep spec.encryption', (x: IrisClusterObject) => x.status?.phase === 'Ready', 30000);
+    expect((c as { spec?: { encryption?: unknown } }).spec?.encryption).to.deep.equal({ keySecretRef: { name: 'enc-keys', key: 'keyring' } });
   });
 });
