@@ -173,6 +173,11 @@ describe('e2e: Helm chart helm/irisdb', function () {
     expect(pm[0]!.spec.podMetricsEndpoints[0]!.relabelings.map((r) => r.targetLabel)).to.deep.equal(['cluster', 'shard']);
     const scoped = byKind(await template(releaseScoped, ['--set', 'metrics.podMonitor.enabled=true', '--set', `watchNamespaces={${watchedA},${watchedB}}`]), 'PodMonitor') as typeof pm;
     expect(scoped[0]!.spec.namespaceSelector).to.deep.equal({ matchNames: [watchedA, watchedB] });
+    expect(pm[0]!.spec.podMetricsEndpoints[0], 'plain http by default').to.not.have.any.keys('scheme', 'tlsConfig');
+    // spec.tls clusters serve /metrics over HTTPS only: scheme and tlsConfig pass through to the endpoint.
+    const tlsConfig = { ca: { secret: { name: 'iris-ca', key: 'ca.crt' } }, serverName: 'iris.db.svc' };
+    const secure = byKind(await template(releaseAll, ['--set', 'metrics.podMonitor.enabled=true,metrics.podMonitor.scheme=https', '--set-json', `metrics.podMonitor.tlsConfig=${JSON.stringify(tlsConfig)}`]), 'PodMonitor') as typeof pm;
+    expect(secure[0]!.spec.podMetricsEndpoints[0]).to.deep.include({ port: 'http', path: '/metrics', scheme: 'https', tlsConfig });
   });
 
   it('renders a Role per watched namespace and nothing cluster-wide for the operator when watchNamespaces is set', async () => {
