@@ -99,7 +99,7 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
   it('has every spec field of the design', () => {
     expect(Object.keys(at('spec').properties ?? {})).to.have.members([
       'shards', 'replicasPerShard', 'image', 'imagePullPolicy', 'storage', 'resources', 'replication', 'failover',
-      'backup', 'bootstrap', 'auth', 'tls', 'monitoring', 'scheduling', 'paused',
+      'backup', 'bootstrap', 'auth', 'tls', 'encryption', 'monitoring', 'scheduling', 'paused',
     ]);
   });
 
@@ -222,6 +222,13 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
     expect(at('spec.auth')['x-kubernetes-validations']?.[0]?.rule).to.equal('has(self.secretRef) || has(self.aclSecretRef)');
     expect(at('spec.auth.aclSecretRef.key')).to.include({ type: 'string', default: 'users.acl' });
     expect(at('spec.tls')['x-kubernetes-validations']?.[0]?.message).to.match(/tls\.secretRef needs tls\.enabled: true/);
+    // spec.encryption: a keyring Secret (key defaults to "keyring"); once set it cannot be removed (a transition rule on spec).
+    expect(at('spec.encryption').required).to.deep.equal(['keySecretRef']);
+    expect(at('spec.encryption.keySecretRef').required).to.deep.equal(['name']);
+    expect(at('spec.encryption.keySecretRef.key')).to.include({ type: 'string', default: 'keyring' });
+    const removal = (at('spec')['x-kubernetes-validations'] ?? []).find((r) => r.fieldPath === '.encryption');
+    expect(removal?.rule).to.equal('!has(oldSelf.encryption) || has(self.encryption)');
+    expect(removal?.message).to.match(/^encryption cannot be removed/);
     expect(at('spec.monitoring.enabled')).to.include({ type: 'boolean', default: false });
     expect(at('spec.monitoring.serviceMonitor')).to.include({ type: 'boolean', default: false });
   });
