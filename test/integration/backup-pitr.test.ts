@@ -22,6 +22,7 @@ import type { Cluster } from 'ioredis';
 import { freeBasePort, LocalCluster } from '../support/local-cluster.js';
 import { clusterClient, createBackup, irisctl, waitStreaming } from '../support/backup-fixture.js';
 import { waitFor } from '../support/wait.js';
+import { PitrHistory } from '../support/pitr-history.js';
 import { parseSegmentKey } from '../../common/backup/segment.js';
 import { planReplay } from '../../common/backup/segment-plan.js';
 
@@ -31,16 +32,6 @@ const KILL_AT = 80;
 const T_AT = 200;
 const SHORT_TTL_MS = 1500;
 
-interface Write {
-  readonly key: string;
-  /** null: a DEL. */
-  readonly value: string | null;
-  readonly ttl: boolean;
-  readonly issuedAt: number;
-  ackedAt: number | null;
-  failed: boolean;
-}
-
 describe('log archiving and point-in-time restore (file destination)', function () {
   this.timeout(400_000);
   let source: LocalCluster;
@@ -48,24 +39,9 @@ describe('log archiving and point-in-time restore (file destination)', function 
   let url: string;
   let pointInTime: number;
   let backupId: string;
-  const writes: Write[] = [];
+  const history = new PitrHistory(SHORT_TTL_MS);
+  const write = (client: Cluster, key: string, value: string | null, ttl = false): Promise<void> => history.write(client, key, value, ttl);
   const started: LocalCluster[] = [];
-
-  async function write(client: Cluster, key: string, value: string | null, ttl = false): Promise<void> {
-    const w: Write = { key, value, ttl, issuedAt: Date.now(), ackedAt: null, failed: false };
-    writes.push(w);
-    const op = value === null ? client.del(key) : ttl ? client.set(key, value, 'PX', SHORT_TTL_MS) : client.set(key, value);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([op, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 5000)))]);
-      w.ackedAt = Date.now();
-    } catch {
-      w.failed = true;
-      op.catch(() => undefined);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
   before(async () => {
     destDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'irisdb-pitr-'));
@@ -116,39 +92,6 @@ describe('log archiving and point-in-time restore (file destination)', function 
     await source?.destroy();
     if (destDir !== undefined) await fs.promises.rm(destDir, { recursive: true, force: true });
   });
-
-  /** Per key: the expected value at `t` (null: absent), or undefined when a write in flight at t or a failed one makes it uncertain. */
-  function expectedAt(t: number): Map<string, string | null | undefined> {
-    const out = new Map<string, string | null | undefined>();
-    for (const w of writes) {
-      if (w.issuedAt > t) continue;
-      const prev = out.get(w.key);
-      if (prev === undefined && out.has(w.key)) continue;
-      if (w.failed || w.ackedAt === null || w.ackedAt > t) out.set(w.key, undefined);
-      else out.set(w.key, w.ttl ? null : w.value); // a short TTL has run out by the time of the restore
-    }
-    return out;
-  }
-
-  async function checkRestored(c: LocalCluster, t: number): Promise<number> {
-    const want = expectedAt(t);
-    const keys = [...new Set(writes.map((w) => w.key))];
-    const got = await c.getAll(keys);
-    const wrong: string[] = [];
-    let checked = 0;
-    keys.forEach((k, i) => {
-      if (!want.has(k)) {
-        if (got[i] !== null) wrong.push(`${k}: first written after T, restored as ${got[i]}`);
-        return;
-      }
-      const v = want.get(k);
-      if (v === undefined) return;
-      checked++;
-      if (got[i] !== v) wrong.push(`${k}: want ${v} got ${got[i]}`);
-    });
-    expect(wrong.slice(0, 5), `${wrong.length} keys differ`).to.deep.equal([]);
-    return checked;
-  }
 
   it('archives each shard without a gap or an overlap within an epoch, continuing after the failover; retention deleted what the backup does not need', async () => {
     const backupSeq = new Map<string, number>();
@@ -216,7 +159,7 @@ describe('log archiving and point-in-time restore (file destination)', function 
   it('restores to a point in time: every write acknowledged before T, none issued after', async () => {
     const restored = await LocalCluster.start({ shards: 3, replicas: 0, extraArgs: ['--restore-from', url, '--point-in-time', new Date(pointInTime).toISOString()] });
     started.push(restored);
-    const checked = await checkRestored(restored, pointInTime);
+    const checked = await history.checkRestored(restored, pointInTime);
     expect(checked).to.be.greaterThan(BASE_KEYS);
     expect(restored.output()).to.match(/replayed \d+ log entries from \d+ archived segments/);
     expect(await restored.getAll(['ttl:short', `w:${WRITES - 1}`])).to.deep.equal([null, null]);
@@ -225,7 +168,7 @@ describe('log archiving and point-in-time restore (file destination)', function 
   it('restores to the end of the archive without --point-in-time', async () => {
     const restored = await LocalCluster.start({ shards: 1, replicas: 0, extraArgs: ['--restore-from', url] });
     started.push(restored);
-    await checkRestored(restored, Date.now());
+    await history.checkRestored(restored, Date.now());
     expect(await restored.getAll([`w:${WRITES - 1}`])).to.deep.equal([`b${WRITES - 1}`]);
   });
 
