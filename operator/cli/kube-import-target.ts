@@ -13,7 +13,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { authSecretRef, secretText } from '../kube/build/auth-secret.js';
 import { CA_CERT_KEY, caSecretName, operatorIssuesCertificate, podTlsSecretName } from '../kube/build/tls-secret.js';
 import type { IrisCluster } from '../kube/iris-cluster.js';
-import { clientServiceName } from '../kube/names.js';
+import { nodeServerName } from '../kube/reconcile/node-https.js';
 import { targetNodesOfMap, type TargetNodes } from '../import/target.js';
 import type { TargetCredentials } from '../import/target-credentials.js';
 import { CliError } from './errors.js';
@@ -39,11 +39,6 @@ export function caSourceOf(cr: IrisCluster, cacert: string | null): CaSource {
   }
   if (cacert !== null) return { kind: 'file', file: cacert };
   return { kind: 'secrets', names: operatorIssuesCertificate(spec) ? [mounted, caSecretName(cluster)] : [mounted] };
-}
-
-/** The name every node's certificate holds (nodes are reached by pod IP, which certificates do not name): the client Service's. */
-export function kubeServerName(cluster: string, namespace: string): string {
-  return `${clientServiceName(cluster)}.${namespace}.svc`;
 }
 
 /** The CA's PEM, or null when TLS is off. */
@@ -81,6 +76,7 @@ export async function kubeDefaultCredentials(cr: IrisCluster, secrets: SecretRea
 export function kubeTargetNodes(cr: IrisCluster, label: string, caPem: string | null): TargetNodes {
   const map = recordOf(cr)?.map ?? null;
   if (map === null) throw new CliError(`${label} has no cluster map in its status yet: wait until it is Ready (irisctl --kube ${cr.metadata.name ?? ''} status)`);
-  const tls = caPem === null ? null : { caPem, serverName: kubeServerName(cr.metadata.name ?? '', cr.metadata.namespace ?? '') };
+  // Nodes are reached by pod IP, which certificates do not name: verified for the client Service's name, as the operator does.
+  const tls = caPem === null ? null : { caPem, serverName: nodeServerName(cr.metadata.name ?? '', cr.metadata.namespace ?? '') };
   return targetNodesOfMap(map, tls);
 }

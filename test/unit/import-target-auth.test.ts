@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import type { V1Secret } from '@kubernetes/client-node';
 import { CliError, UsageError } from '../../operator/cli/errors.js';
 import { parseKubeCommandLine } from '../../operator/cli/kube-args.js';
-import { caSourceOf, kubeDefaultCredentials, kubeServerName, kubeTargetNodes, resolveKubeCa } from '../../operator/cli/kube-import-target.js';
+import { caSourceOf, kubeDefaultCredentials, kubeTargetNodes, resolveKubeCa } from '../../operator/cli/kube-import-target.js';
 import { parseCommandLine } from '../../operator/cli/args.js';
 import { authorizationHeader, redisAuthOptions, resolveTargetCredentials } from '../../operator/import/target-credentials.js';
 import { initialState } from '../../operator/core/initial-state.js';
@@ -106,7 +106,6 @@ describe('irisctl --kube import/export: CA, credentials and addresses of an Iris
   it('with a CA: https addresses, RESP TLS with the CA, verified for the client Service name', () => {
     const t = kubeTargetNodes(resource({ tls: { enabled: true } }), 'x', 'PEM');
     expect(t.tlsCa?.toString()).to.equal('PEM');
-    expect(t.tlsServerName).to.equal(kubeServerName('iris', 'db'));
     expect(t.tlsServerName).to.equal('iris.db.svc');
     expect([...t.httpByAddress.values()].every((u) => u.startsWith('https://'))).to.equal(true);
   });
