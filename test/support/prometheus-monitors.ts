@@ -19,9 +19,17 @@ interface Relabeling {
   action?: string;
 }
 
+/** The SafeTLSConfig subset the chart's values may carry (metrics.podMonitor.tlsConfig). */
+interface TlsConfig {
+  ca?: { secret?: { name: string; key: string } };
+  serverName?: string;
+}
+
 interface Endpoint {
   port: string;
   path?: string;
+  scheme?: string;
+  tlsConfig?: TlsConfig;
   interval?: string;
   honorLabels?: boolean;
   relabelings?: Relabeling[];
@@ -42,7 +50,7 @@ export interface MonitorObject {
 const sanitize = (k: string): string => k.replace(/[^a-zA-Z0-9_]/g, '_');
 
 /** One scrape job per endpoint of the monitor, as YAML lines indented for `scrape_configs:`; `sdFile` holds its role's targets. */
-export function monitorScrapeConfig(m: MonitorObject, sdFile: string, interval = '1s'): string[] {
+export function monitorScrapeConfig(m: MonitorObject, sdFile: string, interval = '1s', secretFile?: (namespace: string, name: string, key: string) => string): string[] {
   const pod = m.kind === 'PodMonitor';
   if (!pod && m.kind !== 'ServiceMonitor') throw new Error(`not a monitor: ${m.kind}`);
   if (m.spec.selector.matchExpressions !== undefined) throw new Error('matchExpressions are not translated');
@@ -55,6 +63,8 @@ export function monitorScrapeConfig(m: MonitorObject, sdFile: string, interval =
     lines.push(`  - job_name: ${JSON.stringify(`${pod ? 'podMonitor' : 'serviceMonitor'}/${ns}/${m.metadata.name}/${i}`)}`);
     lines.push(`    honor_labels: ${e.honorLabels === true}`, `    metrics_path: ${JSON.stringify(e.path ?? '/metrics')}`, `    scrape_interval: ${interval}`);
     lines.push(`    # role ${role}`, '    file_sd_configs:', `      - files: [${JSON.stringify(sdFile)}]`, '        refresh_interval: 1s');
+    if (e.scheme !== undefined) lines.push(`    scheme: ${JSON.stringify(e.scheme)}`);
+    if (e.tlsConfig !== undefined) lines.push(...tlsConfigLines(e.tlsConfig, ns, secretFile));
     const names = m.spec.namespaceSelector?.any === true ? null : (m.spec.namespaceSelector?.matchNames ?? [ns]);
     const relabel: Relabeling[] = [];
     // kubernetes_sd's namespaces list, as a keep rule over the file's targets.
@@ -83,6 +93,20 @@ export function monitorScrapeConfig(m: MonitorObject, sdFile: string, interval =
     }
   });
   return lines;
+}
+
+/** tls_config as the Prometheus operator writes it: a CA Secret (in the monitor's namespace) becomes a file. */
+function tlsConfigLines(t: TlsConfig, ns: string, secretFile: ((namespace: string, name: string, key: string) => string) | undefined): string[] {
+  const unknown = Object.keys(t).filter((k) => k !== 'ca' && k !== 'serverName');
+  if (unknown.length > 0) throw new Error(`tlsConfig ${unknown.join(', ')} is not translated`);
+  const out = ['    tls_config:'];
+  const secret = t.ca?.secret;
+  if (secret !== undefined) {
+    if (secretFile === undefined) throw new Error('tlsConfig.ca.secret needs a secretFile to write the Secret to');
+    out.push(`      ca_file: ${JSON.stringify(secretFile(ns, secret.name, secret.key))}`);
+  }
+  if (t.serverName !== undefined) out.push(`      server_name: ${JSON.stringify(t.serverName)}`);
+  return out;
 }
 
 /** The parts of a Pod, Service and Endpoints the discovery reads. */
