@@ -125,9 +125,9 @@ describe('clients over TLS with ACL users, strong reads over RESP (3 × 1, --tls
       await loadStrings(src, 'imp:', n);
       const r = await run(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', `redis://127.0.0.1:${redis.port}`, '--json'], { timeoutMs: 180_000 });
       expect(r.code, r.stderr).to.equal(0);
-      const report = JSON.parse(r.stdout) as { copied: number; writes: { bulk: number; set: number }; verify: { mismatches: string[] } };
+      const report = JSON.parse(r.stdout) as { copied: number; writes: { bulk: number; set: number; refused: number }; verify: { mismatches: string[] } };
       expect(report.copied).to.equal(n);
-      expect(report.writes).to.deep.equal({ bulk: n, set: 0 });
+      expect(report.writes).to.deep.equal({ bulk: n, set: 0, refused: 0 });
       expect(report.verify.mismatches).to.deep.equal([]);
       const all = await compareAll(src, dst, 'imp:', 15_000);
       expect(all.checked).to.equal(n);
