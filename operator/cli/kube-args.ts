@@ -32,10 +32,11 @@ export type KubeCommand =
   | { readonly kind: 'slots'; readonly target: KubeTarget; readonly json: boolean }
   | { readonly kind: 'request'; readonly target: KubeTarget; readonly request: KubeRequest; readonly wait: WaitMode }
   | { readonly kind: 'import'; readonly target: KubeTarget; readonly command: ImportCommand }
-  | { readonly kind: 'export'; readonly target: KubeTarget; readonly command: ExportCommand };
+  | { readonly kind: 'export'; readonly target: KubeTarget; readonly command: ExportCommand }
+  | { readonly kind: 're-encrypt'; readonly target: KubeTarget; readonly wait: boolean; readonly timeoutMs: number };
 
 /** The verbs --kube has; the others answer why not. */
-export const KUBE_VERBS = ['status', 'slots', 'failover', 'switchover', 'scale', 'import', 'export'] as const;
+export const KUBE_VERBS = ['status', 'slots', 'failover', 'switchover', 'scale', 'import', 'export', 're-encrypt'] as const;
 
 const KUBE_FLAGS: readonly FlagDef[] = [
   { name: 'kubeconfig', type: 'string', value: 'FILE', help: 'the kubeconfig (default KUBECONFIG, else ~/.kube/config)' },
@@ -86,6 +87,8 @@ export function parseKubeCommandLine(argv: readonly string[]): KubeCommand {
       return { kind: 'import', target, command: parsed };
     case 'export':
       return { kind: 'export', target, command: parsed };
+    case 're-encrypt':
+      return { kind: 're-encrypt', target, wait: parsed.wait, timeoutMs: parsed.timeoutMs };
     case 'request': {
       const r = parsed.request;
       if (r.verb !== 'failover' && r.verb !== 'switchover' && r.verb !== 'scale') break;

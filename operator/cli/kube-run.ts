@@ -18,6 +18,7 @@ import { followRequest } from './follow-loop.js';
 import { type KubeCommand, type KubeRequest, parseKubeCommandLine } from './kube-args.js';
 import { KubeClusterRef } from './kube-target.js';
 import { runKubeExport, runKubeImport } from './kube-import.js';
+import { runKubeReencrypt } from './kube-reencrypt.js';
 import { clusterStatusOf, recordOf } from './kube-view.js';
 import { type CliIo, sleep } from './output.js';
 import { showStatus } from './run-cluster.js';
@@ -79,6 +80,8 @@ export async function runKube(cmd: Exclude<KubeCommand, { kind: 'help' }>, io: C
         return await runKubeImport(ref, cmd.command, io);
       case 'export':
         return await runKubeExport(ref, cmd.command, io);
+      case 're-encrypt':
+        return await runKubeReencrypt(ref, cmd, io);
       case 'request':
         return cmd.request.verb === 'scale' ? await runScale(ref, cmd, cmd.request, io) : await runChangeOfPrimary(ref, cmd, cmd.request, io);
     }

@@ -6,8 +6,8 @@
  * PersistentVolumes' host directories of the test kubelet), while the keys
  * (stored in clear by design) are — so the search does reach the data; a
  * second key added to the Secret reaches the nodes through the kubelet's
- * Secret-volume refresh and the node's keyring reload, re-encryption moves
- * every value to it, and the values read back — with no pod restarted.
+ * Secret-volume refresh and the node's keyring reload, `irisctl --kube
+ * CLUSTER re-encrypt --wait` (through the operator) moves every value to it, and the values read back — with no pod restarted.
  * Removing spec.encryption is refused by the API server (CEL rule).
  */
 import { expect } from 'chai';
@@ -16,11 +16,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { EncryptionAdminClient } from '../../common/encryption-client.js';
+import { REPO_ROOT } from '../support/kube/binaries.js';
+import { run } from '../support/run.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv, type Pod } from './helpers.js';
 import { clusterEvents, clusterToken, deployOperator, diagnostics, installCrds, irisClusterManifest, waitForStatus, type IrisClusterObject } from './operator-support.js';
 
 const CLUSTER = 'enc';
+const IRISCTL = path.join(REPO_ROOT, 'dist/operator/cli/irisctl.js');
 const NODES = `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${CLUSTER}`;
 const MARKER = `plaintext-marker-${crypto.randomBytes(6).toString('hex')}`;
 const KEY_PREFIX = 'enc-key-name-visible';
@@ -124,11 +127,16 @@ describe('e2e: spec.encryption of an IrisCluster', function () {
     for (const p of pods) {
       const a = await admin(p);
       await waitFor(`${p.metadata?.name} to load key k2`, async () => (await a.encryption()).activeKeyId === 'k2', { timeoutMs: 120000, intervalMs: 500 });
-      await a.reencrypt();
-      const done = await waitFor(`${p.metadata?.name} to re-encrypt`, async () => {
-        const s = await a.encryption();
-        return s.reencrypt.state === 'done' && s;
-      }, { timeoutMs: 60000, intervalMs: 250 });
+    }
+    // Through the resource, as a user runs it: the operator starts every node's job and reports progress in status.request.
+    const r = await run(process.execPath, [IRISCTL, '--kube', '--kubeconfig', env.kubeconfig, '-n', ns, CLUSTER, 're-encrypt', '--wait', '--timeout', '3m'], { timeoutMs: 240000 });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('asked IrisCluster');
+    expect(r.stdout).to.contain('re-encrypt done: 2 nodes on key k2');
+    expect((await clusterEvents(env, ns, CLUSTER)).map((e) => e.reason)).to.include.members(['ReencryptRequested', 'ReencryptDone']);
+    for (const p of pods) {
+      const done = await (await admin(p)).encryption();
+      expect(done.reencrypt.state, p.metadata?.name).to.equal('done');
       expect(done.reencrypt.targetKeyId).to.equal('k2');
       expect(done.valuesByKeyId?.['k1'] ?? 0, `${p.metadata?.name}: values left under k1`).to.equal(0);
       expect(done.valuesByKeyId?.['k2'] ?? 0).to.be.at.least(COUNT);

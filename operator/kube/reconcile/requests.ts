@@ -11,19 +11,26 @@ import { errorText } from '../errors.js';
 import { IRISCLUSTERS, resourcePath } from '../paths.js';
 import { type ClusterRequest, decideRequest, REQUEST_ANNOTATION, type RequestPhase, type RequestStatus } from '../request.js';
 import { NOTHING, type StepContext, type StepReport } from './context.js';
+import { REENCRYPT_DONE, ReencryptRequests, reencryptFinished } from './reencrypt-request.js';
+
+/** How often a re-encryption's progress is read from the nodes into status. */
+const REENCRYPT_POLL_MS = 2000;
 
 /** Annotations handled by this instance, newest last (bounded: only the latest ever matters). */
 const REMEMBERED = 16;
 
 export class RequestStep {
   private readonly handled: string[] = [];
+  private reencryptPolledAt = 0;
+
+  constructor(private readonly reencrypt = new ReencryptRequests()) {}
 
   async run(ctx: StepContext): Promise<StepReport> {
     const cr = ctx.resource();
     const decision = decideRequest(cr.metadata.annotations?.[REQUEST_ANNOTATION], cr.status?.request, new Set(this.handled));
     switch (decision.do) {
       case 'none':
-        return NOTHING;
+        return this.followReencrypt(ctx);
       case 'refuse':
         await this.write(ctx, { annotation: decision.annotation, phase: 'Refused', message: decision.message, operation: '' });
         this.remember(decision.annotation);
@@ -48,6 +55,7 @@ export class RequestStep {
     let phase: RequestPhase;
     let message: string;
     let operation = '';
+    if (r.verb === 're-encrypt') return this.handleReencrypt(ctx, annotation, r.id);
     try {
       const accepted = r.verb === 'failover' ? await ctx.controller.failover(r.shard) : await ctx.controller.switchover(r.shard, r.to);
       phase = 'Started';
@@ -69,6 +77,39 @@ export class RequestStep {
     return NOTHING;
   }
 
+  private async handleReencrypt(ctx: StepContext, annotation: string, id: string): Promise<StepReport> {
+    let phase: RequestPhase = 'Started';
+    let message: string;
+    try {
+      message = await this.reencrypt.start(ctx);
+      ctx.event({ type: 'Normal', reason: 'ReencryptRequested', message });
+    } catch (err) {
+      phase = 'Refused';
+      message = `re-encrypt refused: ${errorText(err)}`;
+      ctx.event({ type: 'Warning', reason: 'RequestRefused', message });
+    }
+    ctx.logger.info('request through the resource', { annotation, phase, message });
+    await this.write(ctx, { annotation, phase, message, operation: phase === 'Started' ? `re-encrypt-${id}` : '' });
+    this.reencryptPolledAt = Date.now();
+    return NOTHING;
+  }
+
+  /** While the latest request is a re-encryption under way: its progress in status.request.message (every REENCRYPT_POLL_MS). */
+  private async followReencrypt(ctx: StepContext): Promise<StepReport> {
+    const s = ctx.resource().status?.request;
+    if (s === undefined || s.phase !== 'Started' || !s.operation.startsWith('re-encrypt-') || reencryptFinished(s.message)) return NOTHING;
+    if (Date.now() - this.reencryptPolledAt < REENCRYPT_POLL_MS) return NOTHING;
+    this.reencryptPolledAt = Date.now();
+    try {
+      const message = await this.reencrypt.progress(ctx);
+      if (message !== s.message) await this.write(ctx, { annotation: s.annotation, phase: s.phase, message, operation: s.operation });
+      if (reencryptFinished(message)) ctx.event({ type: message.startsWith(REENCRYPT_DONE) ? 'Normal' : 'Warning', reason: message.startsWith(REENCRYPT_DONE) ? 'ReencryptDone' : 'ReencryptFailed', message });
+      return reencryptFinished(message) ? NOTHING : { progress: message, problem: null };
+    } catch (err) {
+      return { progress: null, problem: `following re-encryption: ${errorText(err)}` };
+    }
+  }
+
   private remember(annotation: string): void {
     this.handled.push(annotation);
     if (this.handled.length > REMEMBERED) this.handled.shift();
@@ -82,5 +123,6 @@ export class RequestStep {
 }
 
 function describe(r: ClusterRequest): string {
+  if (r.verb === 're-encrypt') return 're-encrypt of every node';
   return r.verb === 'switchover' && r.to !== undefined ? `switchover of ${r.shard} to ${r.to}` : `${r.verb} of ${r.shard}`;
 }
