@@ -110,3 +110,35 @@ describe('irisctl import/export with target credentials (2 × 0, aclfile: defaul
     expect(fs.readFileSync(out, 'utf8').trim().split('\n').length).to.equal(IMP);
   });
 });
+
+describe('irisctl import into a cluster with requirePass (1 × 0, IRIS_REQUIRE_PASS)', function () {
+  this.timeout(200_000);
+  let cluster: LocalCluster;
+  let redis: RunningRedis;
+  let src: Redis;
+
+  before(async () => {
+    redis = await startRedis();
+    src = new Redis({ port: redis.port, host: '127.0.0.1' });
+    await loadStrings(src, 'k:', 300);
+    cluster = await LocalCluster.start({ shards: 1, replicas: 0, env: { IRIS_REQUIRE_PASS: 'dpw' } });
+  });
+
+  after(async () => {
+    src?.disconnect();
+    await redis?.stop();
+    await cluster?.destroy();
+  });
+
+  it('IRISDB_PASSWORD authenticates the default user on RESP and the bulk route (HTTP Basic)', async () => {
+    const base = { ...process.env };
+    delete base.IRISDB_USER;
+    const r = await run(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', `redis://127.0.0.1:${redis.port}`, '--json'],
+      { timeoutMs: 120_000, env: { ...base, IRISDB_PASSWORD: 'dpw' } });
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as { copied: number; writes: { bulk: number; set: number; refused: number }; verify: { mismatches: string[] } };
+    expect(report.copied).to.equal(300);
+    expect(report.writes).to.deep.equal({ bulk: 300, set: 0, refused: 0 });
+    expect(report.verify.mismatches).to.deep.equal([]);
+  });
+});
