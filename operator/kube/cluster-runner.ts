@@ -32,6 +32,7 @@ import { createTracing } from '../../common/tracing/provider.js';
 import { tracingSettingsFromEnv } from '../../common/tracing/settings.js';
 import { IRISDB_VERSION } from '../../common/version.js';
 import { RequestStep } from './reconcile/requests.js';
+import { lazyNodeFetch, ReencryptRequests } from './reconcile/reencrypt-request.js';
 import { RolloutStep } from './reconcile/rollout.js';
 import { SecurityStep } from './reconcile/security.js';
 import { ClusterCa, operatorNodeClients } from './reconcile/node-https.js';
@@ -79,7 +80,7 @@ export class ClusterRunner {
   private readonly rollout = new RolloutStep();
   private readonly status = new StatusStep();
   private readonly unsupported = new UnsupportedStep();
-  private readonly requests = new RequestStep();
+  private readonly requests = new RequestStep(new ReencryptRequests(lazyNodeFetch(() => operatorNodeClients(this.o.name, this.o.namespace, new ClusterCa(this.o.client, () => this.resource())).nodeFetch)));
   private readonly security = new SecurityStep();
   /** IrisBackup objects and spec.backup (issue #15). */
   private readonly backups: BackupStep;

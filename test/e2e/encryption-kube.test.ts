@@ -147,6 +147,14 @@ describe('e2e: spec.encryption of an IrisCluster', function () {
     expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restart').to.deep.equal(before);
   });
 
+  it('with spec.tls too: irisctl --kube re-encrypt reaches the nodes\' HTTPS /admin through the operator', async () => {
+    await env.kubectl(['apply', '-f', '-'], irisClusterManifest(ns, 'enctls', { shards: 1, replicasPerShard: 0, tls: { enabled: true }, encryption: { keySecretRef: { name: 'enc-keys' } } }));
+    await waitForStatus(env, ns, 'enctls', 'Ready 1/1', (c: IrisClusterObject) => c.status?.phase === 'Ready' && c.status.ready === '1/1', 240000);
+    const r = await run(process.execPath, [IRISCTL, '--kube', '--kubeconfig', env.kubeconfig, '-n', ns, 'enctls', 're-encrypt', '--wait', '--timeout', '3m'], { timeoutMs: 240000 });
+    expect(r.code, r.stderr + r.stdout).to.equal(0);
+    expect(r.stdout).to.contain('re-encrypt done: 1 nodes on key k2');
+  });
+
   it('refuses removing spec.encryption (values under its keys would be unreadable)', async () => {
     const removed = await env.kubectl(['patch', 'iriscluster', CLUSTER, '-n', ns, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/encryption' }])])
       .then(() => 'accepted', (err: Error) => err.message);

@@ -6,7 +6,9 @@
  * keyring (POST /admin/encryption/reencrypt), then, each pass while the
  * request is the latest, writes the nodes' progress into
  * status.request.message until every node is done or one failed. The
- * progress line is the local CLI's (operator/cli/run-reencrypt.ts).
+ * progress line is the local CLI's (operator/cli/run-reencrypt.ts). Nodes
+ * are reached as the controller reaches them: over HTTPS with spec.tls,
+ * verified against the cluster's CA (node-https.ts, given by the runner).
  */
 import { EncryptionAdminClient } from '../../../common/encryption-client.js';
 import type { FetchLike } from '../../../common/node-fetch.js';
@@ -34,6 +36,12 @@ export function reencryptMessage(nodes: readonly NodeReencrypt[]): string {
     return `${REENCRYPT_DONE} ${nodes.length} nodes on key ${nodes[0]!.status.activeKeyId ?? '?'}, ${values} values re-encrypted`;
   }
   return line;
+}
+
+/** A fetch made on first use (the runner's HTTPS node fetch needs the runner constructed). */
+export function lazyNodeFetch(make: () => FetchLike): FetchLike {
+  let made: FetchLike | null = null;
+  return (url, init) => (made ??= make())(url, init);
 }
 
 export class ReencryptRequests {
