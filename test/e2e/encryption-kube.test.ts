@@ -19,8 +19,8 @@ import { EncryptionAdminClient } from '../../common/encryption-client.js';
 import { REPO_ROOT } from '../support/kube/binaries.js';
 import { run } from '../support/run.js';
 import { waitFor } from '../support/wait.js';
-import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv, type Pod } from './helpers.js';
-import { clusterEvents, clusterToken, deployOperator, diagnostics, installCrds, irisClusterManifest, waitForStatus, type IrisClusterObject } from './operator-support.js';
+import { listPods, type KubeEnv, type Pod } from './helpers.js';
+import { clusterEvents, clusterToken, irisClusterManifest, operatorNamespace, waitForStatus, type IrisClusterObject } from './operator-support.js';
 
 const CLUSTER = 'enc';
 const IRISCTL = path.join(REPO_ROOT, 'dist/operator/cli/irisctl.js');
@@ -49,24 +49,12 @@ describe('e2e: spec.encryption of an IrisCluster', function () {
   let ns: string;
   const clients: Redis[] = [];
 
-  before(async function () {
-    this.timeout(ENV_TIMEOUT_MS);
-    env = await kubeEnv();
-    ns = await createNamespace(env, 'encryption');
-    await installCrds(env, ns);
-    await deployOperator(env, ns);
-  });
-
-  afterEach(async function () {
+  operatorNamespace('encryption', CLUSTER, (e, n) => {
+    env = e;
+    ns = n;
+  }, { afterEachTest: () => {
     for (const c of clients.splice(0)) c.disconnect();
-    if (this.currentTest?.state === 'failed' && env !== undefined && ns !== undefined) {
-      process.stderr.write(`\n--- diagnostics for "${this.currentTest.title}" ---\n${await diagnostics(env, ns, CLUSTER)}\n`);
-    }
-  });
-
-  after(async function () {
-    if (env !== undefined && ns !== undefined) await deleteNamespace(env, ns);
-  });
+  } });
 
   const setKeyring = (text: string): Promise<string> => env.kubectl(['apply', '-f', '-'], JSON.stringify({
     apiVersion: 'v1', kind: 'Secret', metadata: { name: 'enc-keys', namespace: ns }, type: 'Opaque', stringData: { keyring: text },

@@ -18,8 +18,8 @@ import { expect } from 'chai';
 import type { KubeObject } from '../support/kube/objects.js';
 import { clientServiceName } from '../../operator/kube/names.js';
 import { waitFor } from '../support/wait.js';
-import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, type KubeEnv } from './helpers.js';
-import { deployOperator, diagnostics, installCrds, irisClusterManifest, waitForStatus, type IrisClusterObject } from './operator-support.js';
+import type { KubeEnv } from './helpers.js';
+import { irisClusterManifest, operatorNamespace, waitForStatus, type IrisClusterObject } from './operator-support.js';
 
 const CLUSTER = 'iris';
 const NODES = 4;
@@ -59,22 +59,9 @@ describe('e2e: the HTTP API through the client Service', function () {
   let env: KubeEnv;
   let ns: string;
 
-  before(async function () {
-    this.timeout(ENV_TIMEOUT_MS);
-    env = await kubeEnv();
-    ns = await createNamespace(env, 'http-svc');
-    await installCrds(env, ns);
-    await deployOperator(env, ns);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && env !== undefined && ns !== undefined) {
-      process.stderr.write(`\n--- diagnostics for "${this.currentTest.title}" ---\n${await diagnostics(env, ns, CLUSTER)}\n`);
-    }
-  });
-
-  after(async () => {
-    if (env !== undefined && ns !== undefined) await deleteNamespace(env, ns);
+  operatorNamespace('http-svc', CLUSTER, (e, n) => {
+    env = e;
+    ns = n;
   });
 
   /**

@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../support/kube/binaries.js';
 import { openHelm, parseManifests } from '../support/kube/helm.js';
 import type { KubeObject } from '../support/kube/objects.js';
 import { waitFor } from '../support/wait.js';
-import { describePods, isReady, listPods, type KubeEnv, type Pod } from './helpers.js';
+import { createNamespace, deleteNamespace, describePods, ENV_TIMEOUT_MS, isReady, kubeEnv, listPods, type KubeEnv, type Pod } from './helpers.js';
 
 export const NODE_IMAGE = process.env.IRIS_E2E_NODE_IMAGE ?? 'irisdb/node:dev';
 export const OPERATOR_IMAGE = process.env.IRIS_E2E_OPERATOR_IMAGE ?? 'irisdb/operator:dev';
@@ -249,4 +249,38 @@ export async function leaseHolder(env: KubeEnv, namespace: string, lease = 'iris
   const l = await env.rest.get<{ spec?: { holderIdentity?: string } }>(`/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${lease}`);
   const holder = l.spec?.holderIdentity;
   return holder === '' ? undefined : holder;
+}
+
+/**
+ * The usual frame of an operator spec, as mocha hooks of the calling
+ * describe: before, the shared Kubernetes environment and a new namespace
+ * with the CRDs and the chart's operator (handed to `use`); after each
+ * failed test, diagnostics for `cluster`; at the end, the namespace deleted.
+ * `afterEachTest` runs after every test first (e.g. closing clients).
+ */
+export function operatorNamespace(
+  prefix: string,
+  cluster: string,
+  use: (env: KubeEnv, namespace: string) => void,
+  o: { readonly afterEachTest?: () => void } = {},
+): void {
+  let env: KubeEnv | undefined;
+  let ns: string | undefined;
+  before(async function () {
+    this.timeout(ENV_TIMEOUT_MS);
+    env = await kubeEnv();
+    ns = await createNamespace(env, prefix);
+    use(env, ns);
+    await installCrds(env, ns);
+    await deployOperator(env, ns);
+  });
+  afterEach(async function () {
+    o.afterEachTest?.();
+    if (this.currentTest?.state === 'failed' && env !== undefined && ns !== undefined) {
+      process.stderr.write(`\n--- diagnostics for "${this.currentTest.title}" ---\n${await diagnostics(env, ns, cluster)}\n`);
+    }
+  });
+  after(async () => {
+    if (env !== undefined && ns !== undefined) await deleteNamespace(env, ns);
+  });
 }

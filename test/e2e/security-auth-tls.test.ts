@@ -29,9 +29,9 @@ import { createCertificateAuthority, issueCertificate, type CertFiles } from '..
 import { nodeFetch } from '../../common/node-fetch.js';
 import { certificateHosts } from '../../operator/kube/build/tls-secret.js';
 import { waitFor } from '../support/wait.js';
-import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv, type Pod } from './helpers.js';
+import { listPods, type KubeEnv, type Pod } from './helpers.js';
 import {
-  clusterEvents, deployOperator, diagnostics, installCrds, irisClusterManifest, OPERATOR_SELECTOR, patchClusterSpec, waitForStatus, type IrisClusterObject,
+  clusterEvents, irisClusterManifest, OPERATOR_SELECTOR, operatorNamespace, patchClusterSpec, waitForStatus, type IrisClusterObject,
 } from './operator-support.js';
 
 const CLUSTER = 'sec';
@@ -63,24 +63,12 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
   let ns: string;
   const clients: Redis[] = [];
 
-  before(async function () {
-    this.timeout(ENV_TIMEOUT_MS);
-    env = await kubeEnv();
-    ns = await createNamespace(env, 'security');
-    await installCrds(env, ns);
-    await deployOperator(env, ns);
-  });
-
-  afterEach(async function () {
+  operatorNamespace('security', CLUSTER, (e, n) => {
+    env = e;
+    ns = n;
+  }, { afterEachTest: () => {
     for (const c of clients.splice(0)) c.disconnect();
-    if (this.currentTest?.state === 'failed' && env !== undefined && ns !== undefined) {
-      process.stderr.write(`\n--- diagnostics for "${this.currentTest.title}" ---\n${await diagnostics(env, ns, CLUSTER)}\n`);
-    }
-  });
-
-  after(async function () {
-    if (env !== undefined && ns !== undefined) await deleteNamespace(env, ns);
-  });
+  } });
 
   const setPassword = (password: string): Promise<string> => env.kubectl(['apply', '-f', '-'], JSON.stringify({
     apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec-password', namespace: ns }, type: 'Opaque', stringData: { password },
