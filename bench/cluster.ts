@@ -19,8 +19,8 @@ export interface ClusterRow {
   readonly requests: number;
   readonly iris: BenchResult;
   readonly redis: BenchResult;
-  /** The same IrisDB cluster but with readCacheAbsentKeys off (the read cache before negative entries), where measured. */
-  readonly irisNoAbsent: BenchResult | null;
+  /** The same IrisDB cluster with readCacheAbsentKeys on (negative read-cache entries), where measured. */
+  readonly irisAbsent: BenchResult | null;
 }
 
 export interface ClusterBenchResult {
@@ -38,15 +38,15 @@ export interface ClusterBenchOptions {
   readonly requests: number;
   readonly rounds: number;
   readonly pipelines: readonly number[];
-  /** Pipelines at which a third cluster, with IRIS_READ_CACHE_ABSENT_KEYS=no, runs too (before/after of negative entries). */
-  readonly noAbsentPipelines: readonly number[];
+  /** Pipelines at which a third cluster, with IRIS_READ_CACHE_ABSENT_KEYS=yes, runs too (negative entries on vs off). */
+  readonly absentPipelines: readonly number[];
 }
 
 export const CLUSTER_TESTS = ['SET', 'GET'] as const;
 /** The extra row: GET over a 200k key space of which only 100k keys exist. */
 const ABSENT_TEST = 'GET, half the keys absent (-r 200000)';
 
-type SystemId = 'iris' | 'irisNoAbsent' | 'redis';
+type SystemId = 'iris' | 'irisAbsent' | 'redis';
 
 /**
  * Default settings but a 10 s failure detection (heartbeatMs 500 × 20): on
@@ -69,19 +69,19 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<ClusterBench
   try {
     const iris = await LocalCluster.start(IRIS_OPTIONS);
     started.push({ stop: () => iris.destroy() });
-    const noAbsent = o.noAbsentPipelines.length === 0 ? null
-      : await LocalCluster.start({ ...IRIS_OPTIONS, env: { IRIS_READ_CACHE_ABSENT_KEYS: 'no' } });
-    if (noAbsent !== null) started.push({ stop: () => noAbsent.destroy() });
+    const absentCluster = o.absentPipelines.length === 0 ? null
+      : await LocalCluster.start({ ...IRIS_OPTIONS, env: { IRIS_READ_CACHE_ABSENT_KEYS: 'yes' } });
+    if (absentCluster !== null) started.push({ stop: () => absentCluster.destroy() });
     const redis = await startRedisCluster(3, 1, ['--appendonly', 'yes', '--appendfsync', 'always']);
     started.push(redis);
     const ports: Record<SystemId, number | null> = {
       iris: await iris.seedPort(),
-      irisNoAbsent: noAbsent === null ? null : await noAbsent.seedPort(),
+      irisAbsent: absentCluster === null ? null : await absentCluster.seedPort(),
       redis: redis.nodes[0]!.port,
     };
     /** Each system runs `opts` once per round; who goes first rotates each round. */
     const rounds = async (systems: readonly SystemId[], opts: Omit<BenchOptions, 'port'>): Promise<Record<SystemId, BenchResult[][]>> => {
-      const runs: Record<SystemId, BenchResult[][]> = { iris: [], irisNoAbsent: [], redis: [] };
+      const runs: Record<SystemId, BenchResult[][]> = { iris: [], irisAbsent: [], redis: [] };
       for (let round = 0; round < o.rounds; round++) {
         for (let i = 0; i < systems.length; i++) {
           const id = systems[(i + round) % systems.length]!;
@@ -100,19 +100,19 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<ClusterBench
     for (const pipeline of o.pipelines) {
       const requests = pipeline === 1 ? o.requests : o.requests * 4;
       const opts = { tests: 'set,get', requests, clients: 50, valueBytes: 100, keyspace: 100_000, pipeline, cluster: true };
-      const systems: SystemId[] = ['iris', 'redis', ...(o.noAbsentPipelines.includes(pipeline) && ports.irisNoAbsent !== null ? ['irisNoAbsent' as const] : [])];
+      const systems: SystemId[] = ['iris', 'redis', ...(o.absentPipelines.includes(pipeline) && ports.irisAbsent !== null ? ['irisAbsent' as const] : [])];
       const runs = await rounds(systems, opts);
       for (const test of CLUSTER_TESTS) {
         rows.push({ test, pipeline, requests, iris: best(runs.iris, test), redis: best(runs.redis, test),
-          irisNoAbsent: runs.irisNoAbsent.length === 0 ? null : best(runs.irisNoAbsent, test) });
+          irisAbsent: runs.irisAbsent.length === 0 ? null : best(runs.irisAbsent, test) });
       }
     }
-    if (ports.irisNoAbsent !== null) {
+    if (ports.irisAbsent !== null) {
       // The keys above are 0..99,999; a 200k key space makes every other GET miss, again and again.
       const opts = { tests: 'get', requests: o.requests * 4, clients: 50, valueBytes: 100, keyspace: 200_000, pipeline: 16, cluster: true };
-      const systems: SystemId[] = ['irisNoAbsent', 'iris', 'redis'];
+      const systems: SystemId[] = ['irisAbsent', 'iris', 'redis'];
       const runs = await rounds(systems, opts);
-      rows.push({ test: ABSENT_TEST, pipeline: 16, requests: opts.requests, iris: best(runs.iris, 'GET'), redis: best(runs.redis, 'GET'), irisNoAbsent: best(runs.irisNoAbsent, 'GET') });
+      rows.push({ test: ABSENT_TEST, pipeline: 16, requests: opts.requests, iris: best(runs.iris, 'GET'), redis: best(runs.redis, 'GET'), irisAbsent: best(runs.irisAbsent, 'GET') });
     }
     return { rows, rounds: o.rounds, loadBefore, loadAfter: os.loadavg()[0]!, failures };
   } finally {
@@ -132,12 +132,12 @@ function target(test: string, pipeline: number): number | null {
 
 export function printCluster(r: ClusterBenchResult): void {
   console.log(`\n## Cluster: local IrisDB 3 shards × 1 replica (fsync always, default minSyncReplicas, failureThreshold 20) vs Redis Cluster 3 + 3 (appendonly yes, appendfsync always), redis-benchmark --cluster, 50 clients, 100-byte values, 100k keys, best of ${r.rounds} alternating rounds; load average ${fmt(r.loadBefore, 1)} before, ${fmt(r.loadAfter, 1)} after\n`);
-  console.log('| test | pipeline | requests | irisdb req/s | p50 ms | p99 ms | redis cluster req/s | p50 ms | p99 ms | ratio | target | irisdb, absent keys not cached: req/s, ratio |');
+  console.log('| test | pipeline | requests | irisdb req/s | p50 ms | p99 ms | redis cluster req/s | p50 ms | p99 ms | ratio | target | irisdb with readCacheAbsentKeys=yes: req/s, ratio |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const x of r.rows) {
     const ratio = x.iris.rps / x.redis.rps;
     const t = target(x.test, x.pipeline);
-    const before = x.irisNoAbsent === null ? '—' : `${fmt(x.irisNoAbsent.rps)}, ${fmt(x.irisNoAbsent.rps / x.redis.rps, 2)}`;
+    const before = x.irisAbsent === null ? '—' : `${fmt(x.irisAbsent.rps)}, ${fmt(x.irisAbsent.rps / x.redis.rps, 2)}`;
     const verdict = t === null ? '—' : `≥ ${fmt(t, 1)}: ${ratio >= t ? 'met' : 'not met'}`;
     console.log(`| ${x.test} | ${x.pipeline} | ${fmt(x.requests)} | ${fmt(x.iris.rps)} | ${fmt(x.iris.p50Ms, 3)} | ${fmt(x.iris.p99Ms, 3)} | ${fmt(x.redis.rps)} | ${fmt(x.redis.p50Ms, 3)} | ${fmt(x.redis.p99Ms, 3)} | **${fmt(ratio, 2)}** | ${verdict} | ${before} |`);
   }
@@ -146,7 +146,7 @@ export function printCluster(r: ClusterBenchResult): void {
 
 /**
  * BENCH_ONLY=cluster: BENCH_CLUSTER_REQUESTS (default BENCH_REQUESTS), BENCH_CLUSTER_ROUNDS (2), BENCH_CLUSTER_PIPELINES (1,16),
- * BENCH_CLUSTER_NO_ABSENT_PIPELINES (1,16; empty: no third cluster).
+ * BENCH_CLUSTER_ABSENT_PIPELINES (1,16; empty: no third cluster).
  */
 export async function runClusterBench(requests: number): Promise<void> {
   const n = Number(process.env.BENCH_CLUSTER_REQUESTS ?? requests);
@@ -154,7 +154,7 @@ export async function runClusterBench(requests: number): Promise<void> {
   const pipelines = (process.env.BENCH_CLUSTER_PIPELINES ?? '1,16').split(',').map(Number);
   if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CLUSTER_REQUESTS must be a positive integer, not ${process.env.BENCH_CLUSTER_REQUESTS}`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`BENCH_CLUSTER_ROUNDS must be a positive integer, not ${process.env.BENCH_CLUSTER_ROUNDS}`);
-  const noAbsentPipelines = (process.env.BENCH_CLUSTER_NO_ABSENT_PIPELINES ?? '1,16').split(',').filter((x) => x !== '').map(Number);
-  if ([...pipelines, ...noAbsentPipelines].some((p) => !Number.isInteger(p) || p < 1)) throw new Error('BENCH_CLUSTER_PIPELINES and BENCH_CLUSTER_NO_ABSENT_PIPELINES must be comma-separated lists of positive integers');
-  printCluster(await clusterBench({ requests: n, rounds, pipelines, noAbsentPipelines }));
+  const absentPipelines = (process.env.BENCH_CLUSTER_ABSENT_PIPELINES ?? '1,16').split(',').filter((x) => x !== '').map(Number);
+  if ([...pipelines, ...absentPipelines].some((p) => !Number.isInteger(p) || p < 1)) throw new Error('BENCH_CLUSTER_PIPELINES and BENCH_CLUSTER_ABSENT_PIPELINES must be comma-separated lists of positive integers');
+  printCluster(await clusterBench({ requests: n, rounds, pipelines, absentPipelines }));
 }

@@ -192,7 +192,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'reencryptBatchKeys', type: 'int', default: 200, min: 1, max: 100000, help: 'rows one re-encrypt step rewrites in one short transaction (irisctl re-encrypt); smaller: shorter event-loop pauses' },
   { key: 'readCacheEntries', type: 'int', default: 100000, min: 0, max: 100000000, help: 'hot values kept in an in-memory LRU in front of SQLite (0: no cache)' },
   { key: 'readCacheBytes', type: 'bytes', default: 64 * MiB, min: 0, max: 64 * 1024 * MiB, help: 'most bytes of values the read cache holds' },
-  { key: 'readCacheAbsentKeys', type: 'bool', default: true, help: 'yes: the read cache also remembers keys found not to exist (counted in readCacheEntries/readCacheBytes), so a repeated GET of a missing key skips SQLite' },
+  { key: 'readCacheAbsentKeys', type: 'bool', default: false, help: 'yes: the read cache also remembers keys found not to exist (counted in readCacheEntries/readCacheBytes), so a repeated GET of a missing key skips SQLite; off by default: once the cache is full its eviction is slow (docs/benchmarks.md, Cluster)' },
   { key: 'activeExpiryIntervalMs', type: 'int', default: 100, min: 1, max: 60000, help: 'how often the background cycle reclaims expired keys' },
   { key: 'activeExpiryMaxKeys', type: 'int', default: 500, min: 1, max: 1000000, help: 'most expired keys one cycle deletes' },
   { key: 'activeExpiryMaxMs', type: 'int', default: 5, min: 1, max: 1000, help: 'longest one expiry cycle may run' },

@@ -58,7 +58,7 @@ export class SqliteKeyspace implements Keyspace {
   ) {
     const cache = new ReadCache(readCache.maxEntries, readCache.maxBytes);
     this.cache = cache.enabled ? cache : null;
-    this.cacheAbsent = readCache.absentKeys ?? true;
+    this.cacheAbsent = readCache.absentKeys ?? false;
     this.apply = new ApplyPath(st, db, codec, this.cache, lastSeq, commitHooks, events, walSync);
     this.commits = this.apply.commits;
   }

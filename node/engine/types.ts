@@ -164,7 +164,7 @@ export interface EngineOptions {
   fsync: FsyncMode;
   compression: { algorithm: CompressionAlgorithm; thresholdBytes: number };
   /** 0 entries disables the read cache. */
-  /** absentKeys (default true): also cache keys found not to exist (negative entries). */
+  /** absentKeys (default false): also cache keys found not to exist (negative entries). */
   readCache: { maxEntries: number; maxBytes: number; absentKeys?: boolean };
   activeExpiry: { intervalMs: number; maxKeysPerCycle: number; maxCycleMs: number };
   /**

@@ -76,7 +76,7 @@ describe('engine: read cache', () => {
   describe('invalidation through the engine', () => {
     const fx = engineFixture({
       compression: { algorithm: 'zlib', thresholdBytes: 16 },
-      readCache: { maxEntries: 100, maxBytes: 1 << 20 },
+      readCache: { maxEntries: 100, maxBytes: 1 << 20, absentKeys: true },
     });
     let engine: SqliteEngine;
 
