@@ -29,7 +29,7 @@ import { createCertificateAuthority, issueCertificate, type CertFiles } from '..
 import { nodeFetch } from '../../common/node-fetch.js';
 import { certificateHosts } from '../../operator/kube/build/tls-secret.js';
 import { waitFor } from '../support/wait.js';
-import { listPods, type KubeEnv, type Pod } from './helpers.js';
+import { isReady, listPods, type KubeEnv, type Pod } from './helpers.js';
 import {
   clusterEvents, irisClusterManifest, OPERATOR_SELECTOR, operatorNamespace, patchClusterSpec, waitForStatus, type IrisClusterObject,
 } from './operator-support.js';
@@ -141,13 +141,16 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
   });
 
   it('serves the HTTP port over HTTPS only: plain http refused, /v1 with the CA and the password, probes and the operator\'s /admin over HTTPS', async () => {
-    const pods = await listPods(env, ns, NODES);
+    // Readiness follows the probe's period: on a busy machine a node that just got its map may not be Ready yet.
+    const pods = await waitFor('every node pod Ready through its HTTPS readiness probe', async () => {
+      const list = await listPods(env, ns, NODES);
+      return list.length === 2 && list.every(isReady) ? list : null;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
     for (const p of pods) {
       const full = await env.rest.get<V1Pod>(`/api/v1/namespaces/${ns}/pods/${p.metadata!.name!}`);
       const node = full.spec!.containers.find((c) => c.name === 'node')!;
       expect(node.readinessProbe?.httpGet?.scheme, 'readiness probe').to.equal('HTTPS');
       expect(node.livenessProbe?.httpGet?.scheme, 'liveness probe').to.equal('HTTPS');
-      expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status, `${p.metadata?.name} Ready through its HTTPS probe`).to.equal('True');
     }
     const ep = await env.podEndpoint(ns, primary.metadata!.name!, 8080);
     const plain = await fetch(`http://${ep.host}:${ep.port}/healthz`, { signal: AbortSignal.timeout(10_000) }).then((r) => `status ${r.status}`, (err: Error) => `failed: ${err.message}`);
