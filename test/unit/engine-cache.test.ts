@@ -6,6 +6,7 @@
  * engine-cache-model.test.ts checks every read against a model.
  */
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { ReadCache, type CachedEntry } from '../../node/engine/read-cache.js';
 import type { SqliteEngine } from '../../node/engine/open.js';
 import type { Entry } from '../../node/engine/types.js';
@@ -61,6 +62,62 @@ describe('engine: read cache', () => {
       c.invalidate('gone');
       expect(c.peek('gone')).to.equal(undefined);
       expect([c.hits, c.misses]).to.deep.equal([1, 0]);
+    });
+
+    it('keeps its eviction queue proportional to its entries under churn and put/invalidate cycles', () => {
+      const c = new ReadCache(100, 1 << 30);
+      for (let i = 0; i < 100_000; i++) {
+        const k = `k${(i * 7919) % 5000}`;
+        if (c.lookup(k) === undefined) c.put(k, entry(8));
+      }
+      expect(c.size).to.equal(100);
+      expect(c.queueLength).to.be.at.most(4 * 100 + 2048);
+      for (let i = 0; i < 100_000; i++) {
+        c.put('hot', entry(8));
+        c.invalidate('hot');
+      }
+      expect(c.queueLength).to.be.at.most(4 * 100 + 2048);
+    });
+
+    it('agrees with a model under random puts, lookups, invalidations and clears (bounds, bytes, values)', () => {
+      const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h');
+      const op = fc.oneof(
+        fc.record({ do: fc.constant('put' as const), k: key, size: fc.option(fc.integer({ min: 0, max: 300 }), { nil: null }) }),
+        fc.record({ do: fc.constant('lookup' as const), k: key }),
+        fc.record({ do: fc.constant('invalidate' as const), k: key }),
+        fc.record({ do: fc.constant('clear' as const) }),
+      );
+      fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 100, max: 1500 }), fc.array(op, { maxLength: 200 }), (maxEntries, maxBytes, ops) => {
+        const c = new ReadCache(maxEntries, maxBytes);
+        const last = new Map<string, CachedEntry>(); // what a cached key may hold: its last put
+        for (const o of ops) {
+          if (o.do === 'put') {
+            const e = o.size === null ? null : entry(o.size);
+            c.put(o.k, e);
+            last.set(o.k, e);
+          } else if (o.do === 'lookup') {
+            const got = c.lookup(o.k);
+            if (got !== undefined) expect(got).to.equal(last.get(o.k));
+          } else if (o.do === 'invalidate') {
+            c.invalidate(o.k);
+            last.delete(o.k);
+            expect(c.peek(o.k)).to.equal(undefined);
+          } else {
+            c.clear();
+            last.clear();
+          }
+          expect(c.size).to.be.at.most(maxEntries);
+          expect(c.byteSize).to.be.at.most(maxBytes);
+          let bytes = 0;
+          for (const k of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) {
+            const got = c.peek(k);
+            if (got === undefined) continue;
+            expect(got, k).to.equal(last.get(k));
+            bytes += k.length + (got === null ? 0 : got.value.length) + 96;
+          }
+          expect(c.byteSize).to.equal(bytes);
+        }
+      }), { numRuns: 300 });
     });
 
     it('counts hits and misses', () => {
