@@ -378,7 +378,7 @@ describe('HTTP API against irisdb-node', function () {
     expect(r.status).to.equal(200);
     const doc = r.json as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
     expect(doc.openapi).to.equal('3.1.0');
-    expect(Object.keys(doc.paths).sort()).to.deep.equal(['/healthz', '/metrics', '/readyz', '/v1/changes', '/v1/kv/{key}', '/v1/kv:batch', '/v1/openapi.json', '/v1/scan']);
+    expect(Object.keys(doc.paths).sort()).to.deep.equal(['/healthz', '/metrics', '/readyz', '/v1/changes', '/v1/kv/{key}', '/v1/kv:batch', '/v1/kv:import', '/v1/openapi.json', '/v1/scan']);
     // The change feed is a stream that never ends: it is probed with a malformed position (400, documented).
     const concrete = (p: string) => (p === '/v1/changes' ? '/v1/changes?from=probe' : p.replace('{key}', 'doc-probe'));
     for (const [p, item] of Object.entries(doc.paths)) {
