@@ -21,34 +21,28 @@ export function watchRecoverabilityMetrics(registry: Registry, status: () => Clu
       if (t != null) this.set({ cluster: s.cluster }, Date.parse(t) / 1000);
     },
   });
-  new Gauge({
-    name: 'irisdb_recoverability_last_archived_timestamp_seconds',
-    help: 'Commit time of the last write of the shard held by the archive destination (Unix seconds)',
-    labelNames: ['cluster', 'shard'], registers: r,
-    collect() {
-      this.reset();
-      const s = status();
-      for (const x of s.recoverability?.shards ?? []) this.set({ cluster: s.cluster, shard: x.shard }, Date.parse(x.lastArchivedTime) / 1000);
-    },
-  });
-  new Gauge({
-    name: 'irisdb_recoverability_archive_lag_sequences',
-    help: "Sequences of the shard's primary's log the archive destination does not hold yet",
-    labelNames: ['cluster', 'shard'], registers: r,
-    collect() {
-      this.reset();
-      const s = status();
-      for (const x of s.recoverability?.shards ?? []) if (x.lagSequences !== null) this.set({ cluster: s.cluster, shard: x.shard }, x.lagSequences);
-    },
-  });
-  new Gauge({
-    name: 'irisdb_recoverability_archive_lag_seconds',
-    help: 'Seconds since the last archived write of the shard when its primary holds writes the archive lacks (0: caught up)',
-    labelNames: ['cluster', 'shard'], registers: r,
-    collect() {
-      this.reset();
-      const s = status();
-      for (const x of s.recoverability?.shards ?? []) if (x.lagSeconds !== null) this.set({ cluster: s.cluster, shard: x.shard }, x.lagSeconds);
-    },
-  });
+  type ShardWindow = NonNullable<ClusterStatus['recoverability']>['shards'][number];
+  /** One gauge per shard of the window, read from the status at scrape time; a null value leaves the shard out. */
+  const shardGauge = (name: string, help: string, value: (x: ShardWindow) => number | null): void => {
+    new Gauge({
+      name, help, labelNames: ['cluster', 'shard'], registers: r,
+      collect() {
+        this.reset();
+        const s = status();
+        for (const x of s.recoverability?.shards ?? []) {
+          const v = value(x);
+          if (v !== null) this.set({ cluster: s.cluster, shard: x.shard }, v);
+        }
+      },
+    });
+  };
+  shardGauge('irisdb_recoverability_last_archived_timestamp_seconds',
+    'Commit time of the last write of the shard held by the archive destination (Unix seconds)',
+    (x) => Date.parse(x.lastArchivedTime) / 1000);
+  shardGauge('irisdb_recoverability_archive_lag_sequences',
+    "Sequences of the shard's primary's log the archive destination does not hold yet",
+    (x) => x.lagSequences);
+  shardGauge('irisdb_recoverability_archive_lag_seconds',
+    'Seconds since the last archived write of the shard when its primary holds writes the archive lacks (0: caught up)',
+    (x) => x.lagSeconds);
 }
