@@ -32,10 +32,14 @@ export interface HttpWriteAuditing {
   readonly config: { readonly auditWrites: boolean };
 }
 
-/** Records the write when the response finishes (success below 400), if --audit-writes is on. */
-export function auditHttpWrite(deps: HttpWriteAuditing, req: Request, res: Response, user: string, command: string, keys: readonly Buffer[]): void {
+/**
+ * Records the write when the response finishes (success below 400), if --audit-writes is on.
+ * `keysOf` is only called then: with auditing off a batch or an import builds no key list.
+ */
+export function auditHttpWrite(deps: HttpWriteAuditing, req: Request, res: Response, user: string, command: string, keysOf: () => readonly Buffer[]): void {
   const audit = deps.audit;
   if (audit === undefined || !deps.config.auditWrites) return;
+  const keys = keysOf();
   const path = req.originalUrl.split('?')[0]!;
   res.once('finish', () => {
     audit.record({

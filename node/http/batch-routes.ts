@@ -76,7 +76,7 @@ export function batchRoutes(deps: HttpDeps, schemas: SchemaRegistry): RouteDef[]
     const level = writes ? 'default' : consistencyOf(req);
     for (const op of ops) requirePermission(deps.acl, req, res, [BATCH_CMD[op.op], op.key, ...(op.op === 'put' ? [op.value] : [])], deps.now());
     await routeKeys(deps.keyRouter, ops.map((o) => o.key), writes, readsFromReplica(level));
-    if (writes) auditHttpWrite(deps, req, res, requestUserName(res), 'BATCH', ops.filter((o) => o.op !== 'get').map((o) => o.key));
+    if (writes) auditHttpWrite(deps, req, res, requestUserName(res), 'BATCH', () => ops.filter((o) => o.op !== 'get').map((o) => o.key));
     const now = deps.now();
     const expiries = ops.map((op, i) => {
       if (op.op !== 'put' || op.ttlMs === null) return null;

@@ -70,7 +70,7 @@ export function importRoutes(deps: HttpDeps): RouteDef[] {
     if (router !== undefined && router.clustered() && [...slots].some((s) => router.route(s, true).kind !== 'serve')) {
       throw new HttpError(503, 'cluster_down', 'slot owners changed while the import request waited; nothing was applied, retry');
     }
-    auditHttpWrite(deps, req, res, requestUserName(res), 'IMPORT', rows.map((r) => r.key));
+    auditHttpWrite(deps, req, res, requestUserName(res), 'IMPORT', () => rows.map((r) => r.key));
     const at = deps.now();
     for (const r of rows) {
       if (r.expiresAt !== null && r.expiresAt > Number.MAX_SAFE_INTEGER - at) throw badRequest('a TTL is too large');

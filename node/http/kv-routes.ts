@@ -101,7 +101,7 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
     const expiresAt = ttl === null ? null : now + ttl;
     requirePermission(deps.acl, req, res, [SET_CMD, key, value], now);
     await routeKeys(deps.keyRouter, [key], true);
-    auditHttpWrite(deps, req, res, requestUserName(res), 'SET', [key]);
+    auditHttpWrite(deps, req, res, requestUserName(res), 'SET', () => [key]);
     // Check and write in one synchronous step: no other request can interleave (CAS).
     const version = applyWrite(() => {
       if (cond.ifMatch !== null || cond.ifNoneMatch !== null) checkWriteConditions(cond, keyspace.get(key, now));
@@ -117,7 +117,7 @@ export function kvRoutes(deps: HttpDeps): RouteDef[] {
     const cond = conditionsFromRequest(req);
     requirePermission(deps.acl, req, res, [DEL_CMD, key], deps.now());
     await routeKeys(deps.keyRouter, [key], true);
-    auditHttpWrite(deps, req, res, requestUserName(res), 'DEL', [key]);
+    auditHttpWrite(deps, req, res, requestUserName(res), 'DEL', () => [key]);
     const now = deps.now();
     const deleted = applyWrite(() => {
       if (cond.ifMatch !== null || cond.ifNoneMatch !== null) checkWriteConditions(cond, keyspace.get(key, now));
