@@ -25,7 +25,8 @@ export interface StallRow {
   readonly seconds: number;
 }
 
-const ARGS = ['--fsync', 'batch'];
+/** BENCH_STALL_NODE_ARGS: extra node flags, e.g. `--replica-apply-slice-ms 1000` to see a replica without apply slices. */
+const ARGS = ['--fsync', 'batch', ...(process.env.BENCH_STALL_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
 const VALUE = 'v'.repeat(100);
 const EXPIRING = Number(process.env.BENCH_STALL_EXPIRING ?? 100_000);
 const SCRAPE_MS = 200;

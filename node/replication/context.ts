@@ -53,6 +53,8 @@ export interface ReplicaSide extends LinkCommon {
   adopt(epoch: number, history: readonly Term[] | null): void;
   /** Marks the data as incomplete (full resync in progress) or complete, within the current turn. */
   setLoading(loading: boolean): void;
+  /** Longest time one event-loop turn applies streamed entries (replicaApplySliceMs). */
+  readonly applySliceMs: number;
 }
 
 export type { PeerAddress, StoredBatch };

@@ -131,6 +131,7 @@ export class ReplicationManager {
       announce: () => this.announce,
       adopt: (epoch, history) => roles.adopt(epoch, history),
       setLoading: (loading) => roles.setLoading(loading),
+      applySliceMs: config.replicaApplySliceMs,
     };
     const isClosed = (): boolean => this.closed;
     this.sessions = new ReplicaSessions({ side: primarySide, roles, engine, config, logger, isClosed });

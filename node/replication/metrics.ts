@@ -37,6 +37,8 @@ export interface ReplicationMetrics {
   readonly repairedSlots: Counter<'replica'>;
   /** Rows hashed by digest jobs, advanced after every slice (progress of a running digest). */
   readonly digestRows: Counter;
+  /** Times a replica stopped applying streamed entries at its turn budget (replicaApplySliceMs) and went on next turn. */
+  readonly applyYields: Counter;
   bind(source: ReplicationGaugeSource): void;
 }
 
@@ -65,6 +67,11 @@ export function createReplicationMetrics(registry: Registry): ReplicationMetrics
     repairedSlots: new Counter({
       name: 'irisdb_replication_repaired_slots_total', help: 'Slots found divergent by the periodic digest check and re-copied, by replica',
       labelNames: ['replica'], registers: r,
+    }),
+    applyYields: new Counter({
+      name: 'irisdb_replication_apply_yields_total',
+      help: 'Times a replica paused applying streamed log entries at its turn budget (replicaApplySliceMs) to let commands run, and went on in the next event-loop turn',
+      registers: r,
     }),
     digestRows: new Counter({ name: 'irisdb_digest_rows_total', help: 'Rows hashed by per-slot digest jobs, counted after every time slice (a running digest advances it)', registers: r }),
     fencings: new Counter({ name: 'irisdb_replication_fenced_total', help: 'Times this primary stopped accepting writes because an authenticated peer reported a newer epoch', registers: r }),

@@ -11,7 +11,7 @@ import { BusClientAuth } from './bus-auth-client.js';
 import { BusSocket } from './bus-socket.js';
 import type { ReplicaSide } from './context.js';
 import { FrameType, HANDSHAKE_FRAME_BYTES, encodeJsonFrame, type Frame } from './frames.js';
-import { decodeEntriesBody, encodeAck } from './batch-codec.js';
+import { decodeEntriesBody, encodeAck, type LoggedMutation } from './batch-codec.js';
 import { decodeRows, decodeSlotReset } from './row-codec.js';
 import {
   parseDigestRequest, parsePing, parseRefuse, parseSnapshotBegin, parseSnapshotEnd, parseWelcome, type HelloMsg,
@@ -52,6 +52,8 @@ export class PrimaryLink {
   /** The primary's committed sequence in its last ping, and when this replica last held all of it (eventual reads' lag). */
   private announcedSeq = 0;
   private syncedAt: number | null = null;
+  /** Until when the current event-loop turn may go on applying streamed entries (0: no turn budget running). */
+  private turnEndsAt = 0;
 
   constructor(readonly target: PeerAddress, private readonly side: ReplicaSide) {}
 
@@ -199,19 +201,7 @@ export class PrimaryLink {
         const { epoch, entries } = decodeEntriesBody(f.body);
         if (epoch < side.epoch()) throw new Error(`entries stamped with epoch ${epoch}, older than ours (${side.epoch()})`);
         if (epoch > side.epoch()) side.adopt(epoch, null);
-        for (const e of entries) {
-          if (e.seq <= ks.headSeq) continue;
-          // A migration's entries stay marked in this replica's log: it may be the primary whose log is archived next.
-          if (e.migration === true) side.log.asMigration(() => ks.applyReplicated(e.m, e.seq));
-          else ks.applyReplicated(e.m, e.seq);
-        }
-        const traced = this.tracedApply;
-        if (traced !== null && entries.length > 0 && entries[entries.length - 1]!.seq >= traced.seq) {
-          this.tracedApply = null;
-          const seq = ks.headSeq;
-          ks.commits.afterCommit((err) => traced.span.end(err, seq));
-        }
-        this.scheduleAck(bus);
+        this.applyEntries(bus, entries, 0);
         return;
       }
       case FrameType.TraceContext: {
@@ -307,6 +297,66 @@ export class PrimaryLink {
    * durable) and sent from the turn's afterCommit. Every frame schedules its
    * own: a later turn never waits for an earlier turn's acknowledgement.
    */
+  /**
+   * Applies entries[from..] in order, at most applySliceMs per event-loop
+   * turn (counted across frames): past the budget the bus is paused and the
+   * rest continues on the next turn, after this turn's commit and after
+   * clients had their turn. A burst that arrived in one socket read thus
+   * never becomes one long turn and one huge commit.
+   */
+  private applyEntries(bus: BusSocket, entries: readonly LoggedMutation[], from: number): boolean {
+    const side = this.side;
+    const ks = side.keyspace;
+    if (this.turnEndsAt === 0) {
+      this.turnEndsAt = performance.now() + side.applySliceMs;
+      setImmediate(() => { this.turnEndsAt = 0; });
+    }
+    for (let i = from; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.seq > ks.headSeq) {
+        // A migration's entries stay marked in this replica's log: it may be the primary whose log is archived next.
+        if (e.migration === true) side.log.asMigration(() => ks.applyReplicated(e.m, e.seq));
+        else ks.applyReplicated(e.m, e.seq);
+      }
+      if ((i & 31) === 31 && i + 1 < entries.length && performance.now() >= this.turnEndsAt) {
+        this.scheduleAck(bus);
+        this.yieldTurn(bus, () => this.applyEntries(bus, entries, i + 1));
+        return true;
+      }
+    }
+    const traced = this.tracedApply;
+    if (traced !== null && entries.length > 0 && entries[entries.length - 1]!.seq >= traced.seq) {
+      this.tracedApply = null;
+      const seq = ks.headSeq;
+      ks.commits.afterCommit((err) => traced.span.end(err, seq));
+    }
+    this.scheduleAck(bus);
+    // The budget is spent: frames still buffered wait for the next turn.
+    if (performance.now() < this.turnEndsAt) return false;
+    this.yieldTurn(bus, null);
+    return true;
+  }
+
+  /**
+   * Pauses frame delivery until the next turn, runs `next` then (unless the
+   * link changed), and resumes — unless `next` yielded again (returned true).
+   */
+  private yieldTurn(bus: BusSocket, next: (() => boolean) | null): void {
+    this.side.metrics.applyYields.inc();
+    bus.pause();
+    setImmediate(() => {
+      if (this.bus !== bus || bus.isClosed) return; // the reconnect resumes from our applied position
+      let again = false;
+      try {
+        again = next?.() ?? false;
+      } catch (err) {
+        bus.close(err instanceof Error ? err.message : String(err));
+        return;
+      }
+      if (!again) bus.resume();
+    });
+  }
+
   private scheduleAck(bus: BusSocket): void {
     const seq = this.side.keyspace.headSeq;
     this.side.keyspace.commits.afterCommit((err) => {
