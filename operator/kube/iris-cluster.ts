@@ -39,9 +39,17 @@ export interface IrisClusterSpec {
     readonly aclSecretRef?: { readonly name: string; readonly key?: string };
   };
   /** TLS on RESP and the bus: the user's kubernetes.io/tls Secret, or the operator's CA without one (build/tls-secret.ts). */
-  readonly tls?: { readonly enabled?: boolean; readonly secretRef?: { readonly name: string } };
+  readonly tls?: { readonly enabled?: boolean; readonly secretRef?: { readonly name: string }; readonly certManager?: CertManagerSpec };
   /** Encryption at rest: the keyring file in a Secret, mounted into the pods (build/encryption-pod-parts.ts). */
   readonly encryption?: { readonly keySecretRef: { readonly name: string; readonly key?: string } };
+}
+
+/** spec.tls.certManager: a cert-manager Certificate the operator owns, from this issuer (build/cert-manager-certificate.ts). */
+export interface CertManagerSpec {
+  readonly issuerRef: { readonly name: string; readonly kind?: 'Issuer' | 'ClusterIssuer'; readonly group?: string };
+  /** Go durations as cert-manager takes them ("2160h"); cert-manager's defaults when absent. */
+  readonly duration?: string;
+  readonly renewBefore?: string;
 }
 
 /** metav1.Condition */

@@ -108,6 +108,12 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'spec.auth.aclSecretRef.key': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'aclSecretRef'),
   'spec.tls.enabled': honoured('operator/kube/build/tls-secret.ts', SECURITY_TEST, 'enabled'),
   'spec.tls.secretRef.name': honoured('operator/kube/build/tls-secret.ts', SECURITY_TEST, 'secretRef'),
+  // spec.tls.certManager (issue #14): the cert-manager Certificate the operator owns.
+  'spec.tls.certManager.issuerRef.name': honoured('operator/kube/build/cert-manager-certificate.ts', 'test/unit/operator-kube-cert-manager.test.ts', 'issuerRef'),
+  'spec.tls.certManager.issuerRef.kind': honoured('operator/kube/build/cert-manager-certificate.ts', 'test/unit/operator-kube-cert-manager.test.ts', 'kind'),
+  'spec.tls.certManager.issuerRef.group': honoured('operator/kube/build/cert-manager-certificate.ts', 'test/unit/operator-kube-cert-manager.test.ts', 'group'),
+  'spec.tls.certManager.duration': honoured('operator/kube/build/cert-manager-certificate.ts', 'test/unit/operator-kube-cert-manager.test.ts', 'duration'),
+  'spec.tls.certManager.renewBefore': honoured('operator/kube/build/cert-manager-certificate.ts', 'test/unit/operator-kube-cert-manager.test.ts', 'renewBefore'),
   // spec.encryption (issue #14): the keyring Secret mounted into every node pod (and the restore init container).
   'spec.encryption.keySecretRef.name': honoured('operator/kube/build/encryption-pod-parts.ts', 'test/unit/encryption-kube.test.ts', 'keySecretRef'),
   'spec.encryption.keySecretRef.key': honoured('operator/kube/build/encryption-pod-parts.ts', 'test/unit/encryption-kube.test.ts', 'keySecretRef'),

@@ -222,6 +222,17 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
     expect(at('spec.auth')['x-kubernetes-validations']?.[0]?.rule).to.equal('has(self.secretRef) || has(self.aclSecretRef)');
     expect(at('spec.auth.aclSecretRef.key')).to.include({ type: 'string', default: 'users.acl' });
     expect(at('spec.tls')['x-kubernetes-validations']?.[0]?.message).to.match(/tls\.secretRef needs tls\.enabled: true/);
+    // spec.tls.certManager: an issuerRef (Issuer by default, cert-manager.io), needs TLS on, exclusive with secretRef.
+    expect(at('spec.tls.certManager').required).to.deep.equal(['issuerRef']);
+    expect(at('spec.tls.certManager.issuerRef').required).to.deep.equal(['name']);
+    expect(at('spec.tls.certManager.issuerRef.kind')).to.deep.include({ default: 'Issuer', enum: ['Issuer', 'ClusterIssuer'] });
+    expect(at('spec.tls.certManager.issuerRef.group')).to.include({ default: 'cert-manager.io' });
+    const duration = new RegExp(at('spec.tls.certManager.duration').pattern ?? '');
+    expect(['2160h', '1h30m', '90.5m'].every((d) => duration.test(d))).to.equal(true);
+    expect(['90d', '1 h', '', 'h'].some((d) => duration.test(d))).to.equal(false);
+    const tlsRules = (at('spec.tls')['x-kubernetes-validations'] ?? []).map((r) => r.message);
+    expect(tlsRules).to.include.members(['tls.certManager needs tls.enabled: true']);
+    expect(tlsRules.some((m) => /tls\.secretRef and tls\.certManager are exclusive/.test(m ?? ''))).to.equal(true);
     // spec.encryption: a keyring Secret (key defaults to "keyring"); once set it cannot be removed (a transition rule on spec).
     expect(at('spec.encryption').required).to.deep.equal(['keySecretRef']);
     expect(at('spec.encryption.keySecretRef').required).to.deep.equal(['name']);

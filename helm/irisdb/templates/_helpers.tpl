@@ -94,6 +94,10 @@ Nothing here reaches nodes, namespaces, RBAC objects or CRDs.
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+# The cert-manager Certificate of a cluster with spec.tls.certManager (cert-manager.io).
+- apiGroups: [cert-manager.io]
+  resources: [certificates]
+  verbs: [get, list, watch, create, update, patch, delete]
 # ServiceMonitors of clusters with spec.monitoring.serviceMonitor (Prometheus operator).
 - apiGroups: [monitoring.coreos.com]
   resources: [servicemonitors]

@@ -1,9 +1,10 @@
 /**
  * spec.tls on Kubernetes: which kubernetes.io/tls Secret (tls.crt, tls.key,
  * ca.crt) the pods mount — the user's (spec.tls.secretRef) or, without one,
- * the server certificate the operator issues from a CA of its own, each
- * kept in a Secret owned by the cluster — and the names that certificate
- * is valid for. Pure.
+ * the server certificate the operator issues from a CA of its own (or
+ * cert-manager issues, with spec.tls.certManager), each kept in a Secret
+ * owned by the cluster (or by its Certificate) — and the names that
+ * certificate is valid for. Pure.
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import type { IrisCluster, IrisClusterSpec } from '../iris-cluster.js';
@@ -37,9 +38,14 @@ export function podTlsSecretName(cluster: string, spec: IrisClusterSpec): string
   return spec.tls?.secretRef?.name ?? issuedTlsSecretName(cluster);
 }
 
-/** Whether the operator issues the certificate (TLS on, no secretRef). */
+/** Whether the operator issues the certificate (TLS on, neither secretRef nor certManager). */
 export function operatorIssuesCertificate(spec: IrisClusterSpec): boolean {
-  return tlsEnabled(spec) && spec.tls?.secretRef === undefined;
+  return tlsEnabled(spec) && spec.tls?.secretRef === undefined && spec.tls?.certManager === undefined;
+}
+
+/** Whether cert-manager issues the certificate, into the same <cluster>-tls Secret (build/cert-manager-certificate.ts). */
+export function certManagerIssuesCertificate(spec: IrisClusterSpec): boolean {
+  return tlsEnabled(spec) && spec.tls?.secretRef === undefined && spec.tls?.certManager !== undefined;
 }
 
 /**

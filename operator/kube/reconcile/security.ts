@@ -12,6 +12,7 @@ import type { IrisCluster } from '../iris-cluster.js';
 import { AclChecker, ensureAclSecret } from './auth-acl.js';
 import { NOTHING, type StepContext, type StepReport } from './context.js';
 import { ensureTls } from './tls-certificates.js';
+import { TlsWaitError } from './cert-manager-certificate.js';
 import { KeyringChecker } from './encryption-keyring.js';
 
 const TLS_CHECK_MS = 5 * 60_000;
@@ -57,7 +58,8 @@ export class SecurityStep {
       return NOTHING;
     } catch (err) {
       const problem = `security: ${errorText(err)}`;
-      if (problem !== this.lastProblem) ctx.event({ type: 'Warning', reason: 'SecuritySecretsFailed', message: problem });
+      const reason = err instanceof TlsWaitError ? err.reason : 'SecuritySecretsFailed';
+      if (problem !== this.lastProblem) ctx.event({ type: 'Warning', reason, message: problem });
       this.lastProblem = problem;
       return { progress: null, problem };
     }

@@ -5,7 +5,8 @@
  * tls-renewal.ts says so. Made with the openssl CLI in a private temporary
  * directory (node/tls/cert-authority.ts: Node cannot sign certificates), so
  * the operator's image needs openssl. For spec.tls.secretRef, only checks
- * that the user's Secret has the three keys the nodes read.
+ * that the user's Secret has the three keys the nodes read; for
+ * spec.tls.certManager, cert-manager-certificate.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,11 +15,12 @@ import type { V1Secret } from '@kubernetes/client-node';
 import { createCertificateAuthority, issueCertificate } from '../../../node/tls/cert-authority.js';
 import { secretText } from '../build/auth-secret.js';
 import {
-  CA_CERT_KEY, CA_KEY_KEY, TLS_CERT_KEY, TLS_KEY_KEY, caSecret, caSecretName, certificateHosts, issuedTlsSecret, issuedTlsSecretName,
-  operatorIssuesCertificate, tlsEnabled,
+  CA_CERT_KEY, CA_KEY_KEY, TLS_CERT_KEY, TLS_KEY_KEY, caSecret, caSecretName, certManagerIssuesCertificate, certificateHosts, issuedTlsSecret,
+  issuedTlsSecretName, operatorIssuesCertificate, tlsEnabled,
 } from '../build/tls-secret.js';
 import type { KubeClient } from '../client.js';
 import { OperatorError, isAlreadyExists } from '../errors.js';
+import { ensureCertManagerCertificate } from './cert-manager-certificate.js';
 import type { IrisCluster } from '../iris-cluster.js';
 import { SECRETS, resourcePath } from '../paths.js';
 import { CA_DAYS, CERT_DAYS, certificateFacts, certificateNotAfter, renewalDecision } from './tls-renewal.js';
@@ -74,6 +76,9 @@ async function checkUserSecret(client: KubeClient, cr: IrisCluster, name: string
 export async function ensureTls(client: KubeClient, cr: IrisCluster, now: number): Promise<TlsOutcome> {
   const spec = cr.spec ?? {};
   if (!tlsEnabled(spec)) return null;
+  if (certManagerIssuesCertificate(spec)) {
+    return { issued: null, notAfter: certificateNotAfter(await ensureCertManagerCertificate(client, cr, spec.tls!.certManager!)) };
+  }
   if (!operatorIssuesCertificate(spec)) {
     return { issued: null, notAfter: await checkUserSecret(client, cr, spec.tls!.secretRef!.name) };
   }
