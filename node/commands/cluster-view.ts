@@ -12,6 +12,7 @@ import type { ServerContext } from './types.js';
 import { plainRespEnabled } from '../tls/settings.js';
 
 const tlsPortOf = (n: { readonly tlsPort?: number }): { tlsPort?: number } => (n.tlsPort === undefined ? {} : { tlsPort: n.tlsPort });
+const tlsOnlyOf = (n: { readonly tlsPort?: number }, self: SelfInfo): { tlsOnly?: true } => (n.tlsPort === undefined && self.tlsOnly === true ? { tlsOnly: true } : {});
 
 export interface ClusterNodeView {
   readonly id: string;
@@ -20,6 +21,8 @@ export interface ClusterNodeView {
   readonly port: number;
   /** The TLS RESP port of a node serving both (Redis's tls-port with tls-cluster): TLS clients are told this one. */
   readonly tlsPort?: number;
+  /** `port` is a TLS port and the node has no plain one (Redis's port 0 with tls-port): CLUSTER SHARDS calls it "tls-port". */
+  readonly tlsOnly?: boolean;
   readonly busPort: number;
   readonly role: 'master' | 'replica';
   /** Id of the primary for a replica, null for a primary. */
@@ -52,6 +55,12 @@ export interface SelfInfo {
   readonly port: number;
   /** Its TLS port when it serves plain and TLS side by side. */
   readonly tlsPort?: number;
+  /**
+   * It serves RESP over TLS only (`port` is its TLS port). The map does not say how a node's only
+   * port speaks, so nodes listed without a separate tlsPort are taken to speak like this one (a
+   * cluster's nodes share their TLS settings: the bus needs it).
+   */
+  readonly tlsOnly?: boolean;
   readonly busPort: number;
   readonly replicationOffset: number;
   readonly loading: boolean;
@@ -63,7 +72,7 @@ export function clusterView(server: ServerContext): ClusterView {
   if (map !== null) return viewFromMap(map, self);
   if (server.cluster?.clusterEnabled === true) return memberWithoutMap(self);
   const me: ClusterNodeView = {
-    id: server.nodeId, host: self.host, port: self.port, ...tlsPortOf(self), busPort: self.busPort, role: 'master', primaryId: null,
+    id: server.nodeId, host: self.host, port: self.port, ...tlsPortOf(self), ...tlsOnlyOf(self, self), busPort: self.busPort, role: 'master', primaryId: null,
     replicationOffset: self.replicationOffset, health: 'online', configEpoch: 0, myself: true,
   };
   return { state: 'ok', currentEpoch: 0, myEpoch: 0, shards: [{ slots: [[0, SLOT_COUNT - 1]], nodes: [me] }] };
@@ -81,7 +90,7 @@ export function myNodeId(server: ServerContext): string {
 /** A member before its first map: Redis Cluster's fresh node (cluster_state fail, itself only, no slots). */
 function memberWithoutMap(self: SelfInfo): ClusterView {
   const me: ClusterNodeView = {
-    id: nodeIdOf(self.name), host: self.host, port: self.port, ...tlsPortOf(self), busPort: self.busPort, role: 'master', primaryId: null,
+    id: nodeIdOf(self.name), host: self.host, port: self.port, ...tlsPortOf(self), ...tlsOnlyOf(self, self), busPort: self.busPort, role: 'master', primaryId: null,
     replicationOffset: self.replicationOffset, health: self.loading ? 'loading' : 'online', configEpoch: 0, myself: true,
   };
   return { state: 'fail', currentEpoch: 0, myEpoch: 0, shards: [{ slots: [], nodes: [me] }] };
@@ -93,6 +102,7 @@ function selfInfo(server: ServerContext): SelfInfo {
     host: server.announceHost,
     port: server.config.announcePort !== 0 ? server.config.announcePort : server.respPort,
     ...(plainRespEnabled(server.config) && server.config.tlsPort > 0 ? { tlsPort: server.config.tlsPort } : {}),
+    ...(!plainRespEnabled(server.config) ? { tlsOnly: true } : {}),
     busPort: server.config.busPort,
     replicationOffset: server.engineStats().lastSeq,
     loading: server.replication?.role().loading ?? false,
@@ -113,7 +123,7 @@ export function viewFromMap(map: ClusterMap, self: SelfInfo): ClusterView {
     const myself = name === self.name;
     if (myself) listed = true;
     return {
-      id: nodeIdOf(name), host: n.host, port: n.port, ...tlsPortOf(n), busPort: n.busPort,
+      id: nodeIdOf(name), host: n.host, port: n.port, ...tlsPortOf(n), ...tlsOnlyOf(n, self), busPort: n.busPort,
       role: primary === null ? 'master' : 'replica',
       primaryId: primary === null ? null : nodeIdOf(primary),
       replicationOffset: myself ? self.replicationOffset : 0,
@@ -130,7 +140,7 @@ export function viewFromMap(map: ClusterMap, self: SelfInfo): ClusterView {
     shards.push({
       slots: [],
       nodes: [{
-        id: nodeIdOf(self.name), host: self.host, port: self.port, ...tlsPortOf(self), busPort: self.busPort, role: 'master', primaryId: null,
+        id: nodeIdOf(self.name), host: self.host, port: self.port, ...tlsPortOf(self), ...tlsOnlyOf(self, self), busPort: self.busPort, role: 'master', primaryId: null,
         replicationOffset: self.replicationOffset, health: self.loading ? 'loading' : 'online', configEpoch: map.epoch, myself: true,
       }],
     });

@@ -53,8 +53,9 @@ function shards(ctx: CommandContext): Reply {
     [bulk('slots'), array(shard.slots.flatMap(([a, b]) => [integer(a), integer(b)]))],
     [bulk('nodes'), array(shard.nodes.map((n) => map([
       [bulk('id'), bulk(n.id)],
-      [bulk('port'), integer(n.port)],
-      // Redis 7 lists both ports of a node that has both, whatever the client's connection.
+      // Redis 7 lists both ports of a node that has both, whatever the client's connection, and a TLS-only node's as "tls-port" alone.
+      ...(n.tlsOnly === true ? [] : [[bulk('port'), integer(n.port)] as [Reply, Reply]]),
+      ...(n.tlsOnly === true ? [[bulk('tls-port'), integer(n.port)] as [Reply, Reply]] : []),
       ...(n.tlsPort === undefined ? [] : [[bulk('tls-port'), integer(n.tlsPort)] as [Reply, Reply]]),
       [bulk('ip'), bulk(n.host)],
       [bulk('endpoint'), bulk(n.host)],

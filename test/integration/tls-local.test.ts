@@ -15,6 +15,11 @@ import { LocalCluster } from '../support/local-cluster.js';
 import { run } from '../support/run.js';
 import { waitFor } from '../support/wait.js';
 import { createCertificateAuthority, issueCertificate } from '../../node/tls/cert-authority.js';
+import { keySlot } from '../../common/slot.js';
+import { makeTempDir } from '../support/node-process.js';
+import { freePort } from '../support/ports.js';
+import { startRedis } from '../support/redis-server.js';
+import { makeTlsFixture } from '../support/tls-fixture.js';
 
 function plainPing(port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -139,6 +144,58 @@ describe('local cluster with --tls', function () {
       return got.length > 0;
     }, { timeoutMs: 20_000, intervalMs: 200 });
     expect(got[0]).to.equal('hello over tls');
+  });
+
+  /** CLUSTER SHARDS of a node over TLS: each node's fields as [name, value] pairs (RESP2 flat arrays). */
+  async function shardNodes(client: Redis): Promise<Array<Map<string, unknown>>> {
+    const reply = await client.call('CLUSTER', 'SHARDS') as unknown[][];
+    return reply.flatMap((shard) => {
+      const nodes = shard[shard.indexOf('nodes') + 1] as unknown[][];
+      return nodes.map((n) => new Map(n.flatMap((v, i) => (i % 2 === 0 ? [[String(v), n[i + 1]] as [string, unknown]] : []))));
+    });
+  }
+
+  it('lists TLS-only nodes with "tls-port" and no "port" in CLUSTER SHARDS, as redis-server 7 with port 0 and tls-cluster yes; SLOTS, NODES and MOVED name the TLS port', async () => {
+    // The reference: a one-node Redis Cluster serving TLS only.
+    const dir = await makeTempDir('irisdb-redis-tls-');
+    const certs = await makeTlsFixture(dir);
+    const redisPort = await freePort();
+    const redis = await startRedis(['--port', '0', '--tls-port', String(redisPort), '--tls-cert-file', certs.server.certFile, '--tls-key-file', certs.server.keyFile,
+      '--tls-ca-cert-file', certs.ca.certFile, '--tls-auth-clients', 'no', '--tls-cluster', 'yes', '--tls-replication', 'yes', '--cluster-enabled', 'yes'], { port: redisPort, dir });
+    try {
+      const r = new Redis({ host: '127.0.0.1', port: redisPort, tls: { ca: fs.readFileSync(certs.ca.certFile) }, lazyConnect: true });
+      clients.push(r);
+      await r.connect();
+      expect(await r.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383')).to.equal('OK');
+      const [ref] = await shardNodes(r);
+      expect(ref!.has('port'), 'redis-server: no "port" for a TLS-only node').to.equal(false);
+      expect(ref!.get('tls-port')).to.equal(redisPort);
+      const st = await cluster.status();
+      const seed = await cluster.seedPort();
+      const c = new Redis({ host: '127.0.0.1', port: seed, tls: { ca }, lazyConnect: true });
+      clients.push(c);
+      await c.connect();
+      const ours = await shardNodes(c);
+      expect(ours.length).to.equal(st.shards.reduce((a, s) => a + s.nodes.length, 0));
+      const nodePorts = st.shards.flatMap((s) => s.nodes.map((n) => n.port!)).sort();
+      for (const n of ours) {
+        expect([...n.keys()].filter((k) => k.endsWith('port')), 'the same port fields as redis-server').to.deep.equal(['tls-port']);
+        expect([...n.keys()]).to.deep.equal([...ref!.keys()].filter((k) => k !== 'hostname' || n.has('hostname')));
+      }
+      expect(ours.map((n) => n.get('tls-port') as number).sort()).to.deep.equal(nodePorts);
+      // SLOTS, NODES and MOVED give TLS clients the nodes' TLS ports (their only ports).
+      const slots = await c.call('CLUSTER', 'SLOTS') as Array<[number, number, ...Array<[string, number]>]>;
+      expect(slots.flatMap((s) => s.slice(2).map((e) => (e as [string, number])[1])).sort()).to.deep.equal(nodePorts);
+      const nodes = String(await c.call('CLUSTER', 'NODES')).trim().split('\n').map((l) => Number(/:(\d+)@/.exec(l)![1])).sort();
+      expect(nodes).to.deep.equal(nodePorts);
+      const owner = st.shards.find((s) => s.nodes.every((n) => n.port !== seed))!;
+      const key = Array.from({ length: 1000 }, (_, i) => `tls:moved${i}`).find((k) => owner.slots.some(([a, b]) => keySlot(Buffer.from(k)) >= a && keySlot(Buffer.from(k)) <= b))!;
+      const moved = await c.get(key).catch((e: Error) => e.message);
+      const primary = owner.nodes.find((n) => n.name === owner.primary)!;
+      expect(moved).to.equal(`MOVED ${keySlot(Buffer.from(key))} ${primary.host}:${primary.port}`);
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('fails over a killed primary; clients keep going over TLS and lose no acknowledged write', async () => {

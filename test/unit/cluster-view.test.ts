@@ -100,6 +100,15 @@ describe('CLUSTER replies rendered from the cluster map', () => {
       });
       expect(fields(clusterInfoText(viewFromMap(threeShards(true), self('a0'))))).to.deep.include({ cluster_state: 'ok', cluster_slots_assigned: '16384' });
     });
+
+    it('marks nodes with one RESP port TLS-only when the answering node is (CLUSTER SHARDS then says "tls-port"), never a node with both ports', () => {
+      const all = (v: ReturnType<typeof viewFromMap>) => v.shards.flatMap((s) => s.nodes);
+      expect(all(viewFromMap(threeShards(), self('a0', { tlsOnly: true }))).every((n) => n.tlsOnly === true)).to.equal(true);
+      expect(all(viewFromMap(threeShards(), self('zz', { tlsOnly: true }))).every((n) => n.tlsOnly === true), 'itself too when unlisted').to.equal(true);
+      expect(all(viewFromMap(threeShards(), self('a0'))).some((n) => n.tlsOnly !== undefined)).to.equal(false);
+      const dual = parseClusterMap({ epoch: 1, nodes: [{ name: 'a0', host: '10.0.0.1', port: 7000, tlsPort: 7100, busPort: 17000 }], shards: [{ id: 's', slots: [[0, 16383]], primary: 'a0', replicas: [] }] });
+      expect(all(viewFromMap(dual, self('a0', { tlsOnly: true })))[0]).to.not.have.property('tlsOnly');
+    });
   });
 
   describe('through the dispatcher', () => {
