@@ -11,6 +11,9 @@ export interface S3Credentials {
   readonly sessionToken?: string;
 }
 
+/** Credentials read again when the SDK asks (s3-credential-files.ts); an expiration makes it ask again. */
+export type S3CredentialsProvider = () => Promise<S3Credentials & { readonly expiration?: Date }>;
+
 export interface S3Options {
   /** e.g. http://127.0.0.1:8333 for an S3-compatible server; empty = AWS. */
   readonly endpoint?: string;
@@ -19,6 +22,8 @@ export interface S3Options {
   readonly forcePathStyle?: boolean;
   /** Absent: the SDK's default chain (AWS_* env, profiles). */
   readonly credentials?: S3Credentials;
+  /** Used when `credentials` is absent: read for each request (a mounted Secret rotated without a restart). */
+  readonly credentialsProvider?: S3CredentialsProvider;
 }
 
 export type DestinationSpec =
@@ -71,7 +76,8 @@ export function s3OptionsFromEnv(env: NodeJS.ProcessEnv, given: S3Options = {}):
   const region = given.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const id = env.AWS_ACCESS_KEY_ID;
   const secret = env.AWS_SECRET_ACCESS_KEY;
-  const credentials = given.credentials ?? (id !== undefined && secret !== undefined && id !== '' && secret !== ''
+  // Files given (--s3-credentials-dir) win over the environment, whose keys are fixed at start.
+  const credentials = given.credentials ?? (given.credentialsProvider === undefined && id !== undefined && secret !== undefined && id !== '' && secret !== ''
     ? { accessKeyId: id, secretAccessKey: secret, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
     : undefined);
   return {
@@ -80,12 +86,13 @@ export function s3OptionsFromEnv(env: NodeJS.ProcessEnv, given: S3Options = {}):
     // A custom endpoint is nearly always an S3-compatible server that wants path-style addressing.
     forcePathStyle: given.forcePathStyle ?? (endpoint !== undefined && endpoint !== ''),
     ...(credentials !== undefined ? { credentials } : {}),
+    ...(credentials === undefined && given.credentialsProvider !== undefined ? { credentialsProvider: given.credentialsProvider } : {}),
   };
 }
 
 /** The spec without credentials: what may be recorded and shown. */
 export function publicDestination(spec: DestinationSpec): DestinationSpec {
   if (spec.kind === 'file') return spec;
-  const { credentials: _c, ...rest } = spec.s3;
+  const { credentials: _c, credentialsProvider: _p, ...rest } = spec.s3;
   return { ...spec, s3: rest };
 }

@@ -31,7 +31,7 @@ export class S3Destination implements BackupDestination {
       region: opts.region ?? 'us-east-1',
       ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
       forcePathStyle: opts.forcePathStyle ?? false,
-      ...(opts.credentials !== undefined ? { credentials: opts.credentials } : {}),
+      ...(opts.credentials !== undefined ? { credentials: opts.credentials } : opts.credentialsProvider !== undefined ? { credentials: opts.credentialsProvider } : {}),
       // Bounded: a dead or stopped server fails the request (the caller retries) instead of hanging it.
       maxAttempts: 3,
       requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: IDLE_TIMEOUT_MS },

@@ -6,6 +6,7 @@
 import type { Logger } from '../../common/logger.js';
 import type { Registry } from 'prom-client';
 import { parseDestination, s3OptionsFromEnv } from '../../common/backup/destination-url.js';
+import { credentialFilesOption } from '../../common/backup/s3-credential-files.js';
 import { openDestination } from '../../common/backup/open-destination.js';
 import type { ReplicationLog } from '../replication/log.js';
 import { createArchiveMetrics } from './archive-metrics.js';
@@ -16,7 +17,7 @@ import type { KeyringSource } from '../crypto/keyring-store.js';
 const MAX_BEHIND_FACTOR = 4;
 
 export interface ArchiveWiring {
-  readonly config: { readonly archiveDestination: string; readonly archiveSegmentSeconds: number; readonly archiveSegmentBytes: number; readonly replBacklogOps: number };
+  readonly config: { readonly archiveDestination: string; readonly archiveSegmentSeconds: number; readonly archiveSegmentBytes: number; readonly replBacklogOps: number; readonly s3CredentialsDir: string };
   readonly log: ReplicationLog;
   shardId(): string | null;
   isPrimary(): boolean;
@@ -32,7 +33,7 @@ export interface ArchiveWiring {
 export function startLogArchiver(w: ArchiveWiring): LogArchiver | null {
   const url = w.config.archiveDestination;
   if (url === '') return null;
-  const destination = openDestination(parseDestination(url, url.startsWith('s3://') ? s3OptionsFromEnv(w.env ?? process.env, {}) : {}));
+  const destination = openDestination(parseDestination(url, url.startsWith('s3://') ? s3OptionsFromEnv(w.env ?? process.env, credentialFilesOption(w.config.s3CredentialsDir)) : {}));
   const archiver = new LogArchiver({
     log: w.log, destination, shardId: () => w.shardId(), isPrimary: () => w.isPrimary(), epoch: () => w.epoch(), headSeq: () => w.headSeq(),
     segmentMs: w.config.archiveSegmentSeconds * 1000, segmentBytes: w.config.archiveSegmentBytes,

@@ -10,6 +10,7 @@ import type { SlotRange } from '../../common/cluster-map.js';
 import type { BackupJobRequest, BackupJobStatus } from '../../common/backup/admin.js';
 import { parseDestination } from '../../common/backup/destination-url.js';
 import { openDestination } from '../../common/backup/open-destination.js';
+import { credentialFilesOption } from '../../common/backup/s3-credential-files.js';
 import type { BackupMetrics } from './metrics.js';
 import { runShardBackup, type ShardBackupProgress } from './shard-backup.js';
 import type { KeyringSource } from '../crypto/keyring-store.js';
@@ -29,6 +30,8 @@ export interface BackupNodeDeps {
   readonly metrics?: BackupMetrics;
   /** Encryption at rest: backup chunks are sealed with the active key (null/absent: off). */
   readonly encryption?: KeyringSource | null;
+  /** --s3-credentials-dir: S3 credentials read from files for each request when the request carries none ('' or absent: the AWS_* environment). */
+  readonly s3CredentialsDir?: string;
 }
 
 export class BackupRefused extends Error {
@@ -65,7 +68,8 @@ export class BackupManager {
     if (shard === null) throw new BackupRefused('no_map', 'this node has no cluster map yet: it does not know which slots it serves');
     let destination;
     try {
-      destination = openDestination(parseDestination(req.destination.url, req.destination.s3));
+      const s3 = req.destination.s3 ?? {};
+      destination = openDestination(parseDestination(req.destination.url, s3.credentials === undefined ? { ...credentialFilesOption(this.deps.s3CredentialsDir ?? ''), ...s3 } : s3));
     } catch (err) {
       throw new BackupRefused('bad_destination', (err as Error).message);
     }

@@ -104,6 +104,9 @@ export interface NodeConfig {
   archiveDestination: string;
   archiveSegmentSeconds: number;
   archiveSegmentBytes: number;
+  backupVolume: string;
+  backupVolumeMaxObjectBytes: number;
+  s3CredentialsDir: string;
   restoreFrom: string;
   restoreBackupId: string;
   restorePointInTime: string;
@@ -207,6 +210,9 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'archiveDestination', type: 'string', default: '', help: 'continuous log archiving: file:///path or s3://bucket/prefix (credentials from AWS_* variables) the primary stores its replication log in, as segments; empty: off (docs/backup.md)' },
   { key: 'archiveSegmentSeconds', type: 'int', default: 60, min: 1, max: 3600, help: 'a log archive segment is closed and stored at the latest this many seconds after its oldest write' },
   { key: 'archiveSegmentBytes', type: 'int', default: 16777216, min: 4096, max: 1073741824, help: 'a log archive segment is closed and stored once it holds this many bytes' },
+  { key: 'backupVolume', type: 'string', default: '', help: 'the mount point of a backup volume (a PVC on Kubernetes) whose objects the admin API serves under /admin/backup-volume, so the operator reaches a pvc backup destination it cannot mount; empty: none (docs/backup.md)' },
+  { key: 'backupVolumeMaxObjectBytes', type: 'int', default: 67108864, min: 4096, max: 1073741824, help: 'the largest object PUT /admin/backup-volume/object accepts (the operator writes manifests there)' },
+  { key: 's3CredentialsDir', type: 'string', default: '', help: 'a directory with files AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (a mounted Secret), read again when they change, so rotating them needs no restart; wins over the AWS_* variables; empty: those variables (docs/backup.md)' },
   // Restore before a first start (node/bootstrap/restore-at-start.ts): the init container of a Kubernetes cluster with spec.bootstrap.fromBackup.
   { key: 'restoreFrom', type: 'string', default: '', help: 'set: load the data directory from the backup at this file:///path or s3://bucket/prefix (credentials from AWS_* variables), then the archived log, and exit without serving; only into a data directory without a database (docs/backup.md "On Kubernetes")' },
   { key: 'restoreBackupId', type: 'string', default: '', help: 'with --restore-from: the backup to load; empty: the newest complete one' },

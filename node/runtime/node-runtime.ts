@@ -47,6 +47,7 @@ import type { TlsServerSetup } from '../tls/server.js';
 import { busTlsFiles } from '../tls/bus-transport.js';
 import { BackupManager } from '../backup/manager.js';
 import { backupAdminRouter } from '../backup/admin-routes.js';
+import { backupVolumeRouter } from '../backup/volume-routes.js';
 import { createBackupMetrics } from '../backup/metrics.js';
 import { startLogArchiver } from '../backup/archive-wiring.js';
 import { shardOfNode } from '../../common/cluster-map.js';
@@ -296,6 +297,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     dbFile: engine.file,
     encryption: engine.encryption,
     niceness: config.backupNice,
+    s3CredentialsDir: config.s3CredentialsDir,
     shard: () => {
       const map = cluster.map;
       const s = map === null ? null : shardOfNode(map, config.nodeName);
@@ -328,6 +330,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     router.use(clusterAdminRouter(cluster, clusterMetrics));
     router.use(migrationAdminRouter(migrations));
     router.use(backupAdminRouter(backups));
+    router.use(backupVolumeRouter({ root: config.backupVolume, maxObjectBytes: config.backupVolumeMaxObjectBytes }));
     router.use(encryption.router);
     return router;
   };

@@ -31,20 +31,10 @@ export interface Gate {
 
 /** The parts of the CRDs no operator honours yet, and how admission refuses them. */
 export const GATES: Readonly<Record<string, Gate>> = {
-  'spec.backup.destination.pvc': {
-    kind: 'IrisCluster',
-    examples: [{ backup: { schedule: '@daily', destination: { pvc: { claimName: 'backups' } } } }],
-    message: 'a pvc backup destination is not supported yet (issue #15)',
-  },
   'spec.monitoring': {
     kind: 'IrisCluster',
     examples: [{ monitoring: { enabled: true } }, { monitoring: { enabled: true, serviceMonitor: true } }],
     message: 'spec.monitoring is not supported yet',
-  },
-  'spec.destination.pvc': {
-    kind: 'IrisBackup',
-    examples: [{ cluster: 'iris', destination: { pvc: { claimName: 'backups' } } }],
-    message: 'a pvc backup destination is not supported yet (issue #15)',
   },
 };
 
@@ -97,8 +87,8 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'spec.backup.destination.s3.endpoint': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'endpoint'),
   'spec.backup.destination.s3.region': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'region'),
   'spec.backup.destination.s3.secretRef.name': honoured('operator/kube/build/backup-pod-parts.ts', BACKUP_TEST, 'secretRef'),
-  'spec.backup.destination.pvc.claimName': rejected('spec.backup.destination.pvc'),
-  'spec.backup.destination.pvc.path': rejected('spec.backup.destination.pvc'),
+  'spec.backup.destination.pvc.claimName': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'claimName'),
+  'spec.backup.destination.pvc.path': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'path'),
   'spec.bootstrap.fromBackup.name': honoured(BACKUP_BOOTSTRAP, BACKUP_TEST, 'fromBackup'),
   'spec.bootstrap.fromBackup.pointInTime': honoured(BACKUP_BOOTSTRAP, BACKUP_TEST, 'pointInTime'),
   // spec.auth / spec.tls (issue #14): the pods' volumes and flags, and the Secrets the operator writes for them.
@@ -180,8 +170,8 @@ export const IRISBACKUP_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'spec.destination.s3.endpoint': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'endpoint'),
   'spec.destination.s3.region': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'region'),
   'spec.destination.s3.secretRef.name': honoured(BACKUP_STEP, BACKUP_TEST, 'secretRef'),
-  'spec.destination.pvc.claimName': rejected('spec.destination.pvc'),
-  'spec.destination.pvc.path': rejected('spec.destination.pvc'),
+  'spec.destination.pvc.claimName': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'claimName'),
+  'spec.destination.pvc.path': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'path'),
   'status.phase': status('phase', BACKUP_PLAN),
   'status.backupId': status('backupId', BACKUP_PLAN),
   'status.destination': status('destination', BACKUP_PLAN),

@@ -13,10 +13,10 @@ import { newBackupRecord } from '../../operator/core/backup-step.js';
 import { retentionVictims, parseCron } from '../../operator/core/backup-schedule.js';
 import { evenSlotRanges, type ClusterMap } from '../../common/cluster-map.js';
 import { backupIdOf, lastBackupOf, planBackups, scheduledObjectName, statusFromRecord } from '../../operator/kube/backup/backup-plan.js';
-import { BackupSpecError, resolveDestination, scheduleEnv } from '../../operator/kube/backup/destination.js';
+import { BackupSpecError, resolveDestination, scheduleEnv, volumeRelativePath } from '../../operator/kube/backup/destination.js';
 import { ANNOTATION_BACKUP_ID, LABEL_SCHEDULED, clusterBackupSpec, type IrisBackup } from '../../operator/kube/backup/iris-backup.js';
 import { cronOf, scheduleOf } from '../../operator/kube/backup/schedule-spec.js';
-import { backupPodParts } from '../../operator/kube/build/backup-pod-parts.js';
+import { backupPodHashPart, backupPodParts } from '../../operator/kube/build/backup-pod-parts.js';
 import { podTemplate } from '../../operator/kube/build/pod-template.js';
 import type { IrisCluster, IrisClusterSpec } from '../../operator/kube/iris-cluster.js';
 import fc from 'fast-check';
@@ -43,15 +43,42 @@ describe('operator/kube/backup', () => {
   describe('destination', () => {
     it('makes the s3 URL from bucket and prefix, keeps endpoint and region, names the secretRef, never a credential', () => {
       const d = resolveDestination({ s3: { bucket: 'backups', prefix: '/iris/prod/', endpoint: 'http://127.0.0.1:8333', region: 'eu-west-1', secretRef: { name: 's3-creds' } } }, 'x');
-      expect(d).to.deep.equal({ url: 's3://backups/iris/prod', s3: { endpoint: 'http://127.0.0.1:8333', region: 'eu-west-1', forcePathStyle: true }, secretName: 's3-creds' });
-      expect(resolveDestination({ s3: { bucket: 'b' } }, 'x')).to.deep.equal({ url: 's3://b', s3: { forcePathStyle: false }, secretName: null });
+      expect(d).to.deep.equal({ url: 's3://backups/iris/prod', s3: { endpoint: 'http://127.0.0.1:8333', region: 'eu-west-1', forcePathStyle: true }, secretName: 's3-creds', claimName: null });
+      expect(resolveDestination({ s3: { bucket: 'b' } }, 'x')).to.deep.equal({ url: 's3://b', s3: { forcePathStyle: false }, secretName: null, claimName: null });
       expect(scheduleEnv(d)).to.deep.equal({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:8333', AWS_REGION: 'eu-west-1' });
       expect(JSON.stringify(scheduleEnv(d))).to.not.match(/SECRET|ACCESS_KEY/);
     });
 
-    it('refuses a pvc destination and a missing one with a clear error', () => {
-      expect(() => resolveDestination({ pvc: { claimName: 'b' } }, 'IrisBackup x spec.destination')).to.throw(BackupSpecError, /pvc destinations are not supported/);
+    it('a pvc destination is a file:// URL on the claim where the node pods mount it (claimName, path); a missing one or a .. path is refused', () => {
+      expect(resolveDestination({ pvc: { claimName: 'backups' } }, 'x')).to.deep.equal({ url: 'file:///var/lib/irisdb-backups/backups', s3: {}, secretName: null, claimName: 'backups' });
+      const d = resolveDestination({ pvc: { claimName: 'backups', path: '/iris/prod/' } }, 'x');
+      expect(d.url).to.equal('file:///var/lib/irisdb-backups/backups/iris/prod');
+      // What the operator sends through a node's /admin/backup-volume: relative to the nodes' --backup-volume.
+      expect(volumeRelativePath(d.url)).to.equal('backups/iris/prod');
+      expect(volumeRelativePath('file:///elsewhere')).to.equal(null);
+      expect(() => resolveDestination({ pvc: { claimName: 'b', path: 'a/../../etc' } }, 'IrisBackup x spec.destination')).to.throw(BackupSpecError, /\.\. segments/);
       expect(() => resolveDestination(undefined, 'IrisBackup x')).to.throw(BackupSpecError, /no destination/);
+    });
+
+    it('pvc: every container of the pods mounts the claim (the restore init container too), the nodes get --backup-volume and archive there; the hash follows the claim', () => {
+      const spec = { shards: 1, backup: { schedule: '@daily', archive: { enabled: true }, destination: { pvc: { claimName: 'backups', path: 'p' } } } } as IrisClusterSpec;
+      const env = Object.fromEntries(backupPodParts(spec).env.map((e) => [e.name, e.value]));
+      expect(env).to.deep.equal({ IRIS_BACKUP_VOLUME: '/var/lib/irisdb-backups', IRIS_ARCHIVE_DESTINATION: 'file:///var/lib/irisdb-backups/backups/p', IRIS_ARCHIVE_SEGMENT_SECONDS: '60' });
+      const t = statefulSet({ metadata: { name: 'iris', namespace: 'db', uid: 'u' }, spec }, 0, 1).spec!.template.spec!;
+      expect(t.volumes).to.deep.include({ name: 'backup-claim-0', persistentVolumeClaim: { claimName: 'backups' } });
+      const mounts = t.containers[0]!.volumeMounts!;
+      expect(mounts).to.deep.include({ name: 'backup-claim-0', mountPath: '/var/lib/irisdb-backups/backups' });
+      expect(mounts[mounts.length - 1]!.mountPath, '/tmp stays last').to.equal('/tmp');
+      const other = { shards: 1, backup: { schedule: '@daily', archive: { enabled: true }, destination: { pvc: { claimName: 'other', path: 'p' } } } } as IrisClusterSpec;
+      expect(podSpecHash(other)).to.not.equal(podSpecHash(spec));
+      // A restored cluster mounts the claim its backup is on, in the restore init container as well.
+      const done: IrisBackup = { metadata: { name: 'b1', namespace: 'db' }, spec: { cluster: 'iris', destination: { pvc: { claimName: 'old', path: 'x' } } }, status: { phase: 'Completed', backupId: 'backup-1', destination: 'file:///var/lib/irisdb-backups/old/x' } };
+      const cr: IrisCluster = { metadata: { name: 'r', namespace: 'db', uid: 'u2' }, spec: { shards: 1, bootstrap: { fromBackup: { name: 'b1' } } } as IrisClusterSpec };
+      const src = resolveBootstrapSource(cr, done);
+      expect(src).to.deep.include({ url: 'file:///var/lib/irisdb-backups/old/x', claimName: 'old', secretName: null });
+      const rt = statefulSet({ ...cr, metadata: { ...cr.metadata, annotations: { [ANNOTATION_BOOTSTRAP_SOURCE]: JSON.stringify(src) } } }, 0, 1).spec!.template.spec!;
+      expect(rt.initContainers![0]!.volumeMounts).to.deep.include({ name: 'backup-claim-0', mountPath: '/var/lib/irisdb-backups/old' });
+      expect(rt.volumes).to.deep.include({ name: 'backup-claim-0', persistentVolumeClaim: { claimName: 'old' } });
     });
   });
 
@@ -150,12 +177,23 @@ describe('operator/kube/backup', () => {
       expect(backupPodParts(spec).env).to.deep.equal([
         { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'AWS_ACCESS_KEY_ID' } } },
         { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-creds', key: 'AWS_SECRET_ACCESS_KEY' } } },
+        { name: 'IRIS_S3_CREDENTIALS_DIR', value: '/etc/irisdb/s3-credentials' },
       ]);
       expect(backupPodParts({}).env).to.deep.equal([]);
       expect(backupPodParts({ backup: { schedule: '@daily', destination: { s3: { bucket: 'b' } } } } as object).env).to.deep.equal([]);
       const env = podTemplate('iris', 0, spec as IrisClusterSpec).spec!.containers[0]!.env!;
       expect(env.find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')?.valueFrom?.secretKeyRef?.name).to.equal('s3-creds');
       expect(env.some((e) => e.value !== undefined && /s3-creds/.test(e.value))).to.equal(false);
+    });
+
+    it('mounts the backup Secret as files into the node container (--s3-credentials-dir: rotation without a restart), not into the restore init container', () => {
+      const spec = { shards: 1, backup: { schedule: '@daily', destination: { s3: { bucket: 'b', secretRef: { name: 's3-creds' } } } } } as IrisClusterSpec;
+      const t = statefulSet({ metadata: { name: 'iris', namespace: 'db', uid: 'u' }, spec }, 0, 1).spec!.template.spec!;
+      expect(t.volumes).to.deep.include({ name: 'backup-s3-credentials', secret: { secretName: 's3-creds', items: [{ key: 'AWS_ACCESS_KEY_ID', path: 'AWS_ACCESS_KEY_ID' }, { key: 'AWS_SECRET_ACCESS_KEY', path: 'AWS_SECRET_ACCESS_KEY' }], defaultMode: 0o440 } });
+      expect(t.containers[0]!.volumeMounts).to.deep.include({ name: 'backup-s3-credentials', mountPath: '/etc/irisdb/s3-credentials', readOnly: true });
+      expect(t.containers[0]!.env).to.deep.include({ name: 'IRIS_S3_CREDENTIALS_DIR', value: '/etc/irisdb/s3-credentials' });
+      // The hash of a cluster made before the credentials directory existed is unchanged: upgrading the operator restarts nothing.
+      expect(backupPodHashPart(spec)!.map((e) => e.name)).to.deep.equal(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
     });
   });
 
@@ -165,7 +203,7 @@ describe('operator/kube/backup', () => {
       const env = Object.fromEntries(backupPodParts(spec).env.map((e) => [e.name, e.value ?? e.valueFrom]));
       expect(env).to.deep.include({ IRIS_ARCHIVE_DESTINATION: 's3://b/iris', IRIS_ARCHIVE_SEGMENT_SECONDS: '5', AWS_ENDPOINT_URL_S3: 'http://s3:9000', AWS_REGION: 'eu-1' });
       const off = backupPodParts({ backup: { ...spec.backup, archive: { enabled: false } } }).env.map((e) => e.name);
-      expect(off).to.deep.equal(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+      expect(off).to.deep.equal(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'IRIS_S3_CREDENTIALS_DIR']);
       expect(backupPodParts({ backup: { ...spec.backup, archive: { enabled: true } } }).env.find((e) => e.name === 'IRIS_ARCHIVE_SEGMENT_SECONDS')?.value).to.equal('60');
     });
 

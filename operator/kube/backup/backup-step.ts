@@ -26,9 +26,23 @@ import { BackupCredentials } from './credentials.js';
 import { BackupSpecError, resolveDestination, scheduleEnv, type ResolvedDestination } from './destination.js';
 import { ANNOTATION_BACKUP_ID, IRISBACKUPS, LABEL_SCHEDULED, clusterBackupSpec, type IrisBackup, type IrisBackupStatus } from './iris-backup.js';
 import { scheduleOf } from './schedule-spec.js';
+import type { VolumeNodes } from '../../../common/backup/volume-client.js';
 
-/** The Secret is read again at least this often. */
-const REFRESH_MS = 60_000;
+/** The nodes that mount the backup claim, primaries first (any node of the cluster mounts it). */
+function volumeNodesOf(controller: StepContext['controller']): VolumeNodes {
+  const ctx = controller.ctx;
+  return {
+    token: ctx.token, fetch: ctx.nodeFetch,
+    urls: () => {
+      const names = ctx.state.shards.flatMap((s) => s.members.map((m) => ({ name: m, primary: m === s.currentPrimary })));
+      const up = names.filter((n) => ctx.up(n.name)).sort((a, b) => Number(b.primary) - Number(a.primary));
+      return up.map((n) => ctx.endpoint(n.name)?.httpUrl).filter((u): u is string => u !== undefined);
+    },
+  };
+}
+
+/** The Secret is read again at least this often: a rotated key reaches the operator's own writes (top-level manifests, retention) within it. */
+const REFRESH_MS = 5_000;
 /** The recoverability window (a listing of the destination and each shard's last segment) is read again this often, and after each completed backup. */
 const WINDOW_REFRESH_MS = 10_000;
 
@@ -49,6 +63,7 @@ export class BackupStep {
   async run(ctx: StepContext): Promise<StepReport> {
     const cr = ctx.resource();
     const spec = clusterBackupSpec(cr.spec);
+    this.credentials.volumeNodes = volumeNodesOf(ctx.controller);
     let clusterDest: ResolvedDestination | null = null;
     const problems: string[] = [];
     if (spec !== null) {
@@ -118,6 +133,9 @@ export class BackupStep {
     let d: ResolvedDestination;
     try {
       d = obj.spec.destination !== undefined ? resolveDestination(obj.spec.destination, `IrisBackup ${name} spec.destination`) : clusterDest ?? resolveDestination(undefined, `IrisBackup ${name}`);
+      if (d.claimName !== null && d.claimName !== clusterDest?.claimName) {
+        throw new BackupSpecError(`destination.pvc ${d.claimName} is not mounted by the nodes: they mount the claim of spec.backup.destination.pvc (${clusterDest?.claimName ?? 'none'}); use that claim or leave the destination unset`);
+      }
       const podSecret = clusterDest?.secretName ?? null;
       if (d.secretName !== null && d.secretName !== podSecret) {
         throw new BackupSpecError(`destination.s3.secretRef ${d.secretName} is not the cluster's backup Secret (${podSecret ?? 'none'}): the nodes upload with the credentials of spec.backup.destination.s3.secretRef; use that Secret or leave secretRef unset`);

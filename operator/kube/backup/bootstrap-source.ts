@@ -34,6 +34,8 @@ export interface BootstrapSource {
   readonly endpoint?: string;
   readonly region?: string;
   readonly secretName: string | null;
+  /** A pvc destination's claim, mounted into the restore init container (absent: s3). */
+  readonly claimName?: string | null;
   readonly pointInTime: string | null;
   /** The new cluster's shard count when it was created (shards added later start empty). */
   readonly shards: number;
@@ -64,7 +66,7 @@ export function resolveBootstrapSource(cr: IrisCluster, b: IrisBackup | null): B
   return {
     backup: from.name, url: d.url, backupId: b.status.backupId,
     ...(d.s3.endpoint !== undefined ? { endpoint: d.s3.endpoint } : {}), ...(d.s3.region !== undefined ? { region: d.s3.region } : {}),
-    secretName: d.secretName, pointInTime: pit, shards: cr.spec?.shards ?? DEFAULTS.shards,
+    secretName: d.secretName, ...(d.claimName !== null ? { claimName: d.claimName } : {}), pointInTime: pit, shards: cr.spec?.shards ?? DEFAULTS.shards,
   };
 }
 

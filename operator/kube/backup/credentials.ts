@@ -5,11 +5,15 @@
  * and kept in memory only, by destination URL. The opener hands them to the
  * destination the core's BackupRunner opens; the runner's records and the
  * requests it sends to nodes never carry them (the nodes take theirs from
- * their own environment, backup-pod-parts.ts).
+ * their own environment, backup-pod-parts.ts). A pvc destination (a
+ * file:// URL on a claim only the node pods mount) opens as a
+ * VolumeDestination through the nodes' /admin/backup-volume.
  */
 import type { S3Credentials, DestinationSpec } from '../../../common/backup/destination-url.js';
 import type { BackupDestination } from '../../../common/backup/destination.js';
 import { openDestination } from '../../../common/backup/open-destination.js';
+import { VolumeDestination, type VolumeNodes } from '../../../common/backup/volume-client.js';
+import { volumeRelativePath } from './destination.js';
 import type { KubeClient } from '../client.js';
 import { OperatorError } from '../errors.js';
 import { SECRETS, resourcePath } from '../paths.js';
@@ -19,6 +23,8 @@ export const SECRET_ACCESS_KEY = 'AWS_SECRET_ACCESS_KEY';
 
 export class BackupCredentials {
   private readonly byUrl = new Map<string, S3Credentials>();
+  /** How to reach the nodes that mount the cluster's backup claims (set by the backup step once the controller runs). */
+  volumeNodes: VolumeNodes | null = null;
 
   constructor(private readonly open: (spec: DestinationSpec) => BackupDestination = openDestination) {}
 
@@ -37,7 +43,12 @@ export class BackupCredentials {
 
   /** The BackupRunner's opener: the destination with the remembered credentials (the SDK's default chain without). */
   readonly opener = (spec: DestinationSpec): BackupDestination => {
-    if (spec.kind !== 's3') return this.open(spec);
+    if (spec.kind === 'file') {
+      const rel = volumeRelativePath(spec.url);
+      const nodes = this.volumeNodes;
+      if (rel === null) return this.open(spec);
+      return new VolumeDestination(spec.url, rel, nodes ?? { urls: () => [], token: '', fetch: (url, init) => fetch(url, init) });
+    }
     const credentials = this.byUrl.get(spec.url);
     return this.open(credentials === undefined ? spec : { ...spec, s3: { ...spec.s3, credentials } });
   };

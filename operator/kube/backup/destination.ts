@@ -4,7 +4,10 @@
  * path-style), and the name of the Secret with the credentials. The
  * credentials themselves never go into the URL, the record or a request to
  * a node: nodes read theirs from their environment (backup-pod-parts.ts),
- * the operator from the Secret. Pure.
+ * the operator from the Secret. A pvc destination is the claim as every
+ * node pod mounts it (file:///var/lib/irisdb-backups/<claim>[/<path>]);
+ * the operator reaches it through a node's /admin/backup-volume
+ * (credentials.ts). Pure.
  */
 import type { S3Options } from '../../../common/backup/destination-url.js';
 import type { BackupDestinationSpec } from './iris-backup.js';
@@ -14,6 +17,21 @@ export interface ResolvedDestination {
   readonly s3: S3Options;
   /** The Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (null: the SDK's default chain). */
   readonly secretName: string | null;
+  /** A pvc destination's claim: mounted into every node pod at backupClaimMount(claimName) (null: s3). */
+  readonly claimName: string | null;
+}
+
+/** Where node pods mount backup claims (--backup-volume): each claim in its own directory below. */
+export const BACKUP_VOLUMES_ROOT = '/var/lib/irisdb-backups';
+
+export function backupClaimMount(claimName: string): string {
+  return `${BACKUP_VOLUMES_ROOT}/${claimName}`;
+}
+
+/** A file:// destination URL on a mounted backup claim: its directory relative to BACKUP_VOLUMES_ROOT, or null for any other URL. */
+export function volumeRelativePath(url: string): string | null {
+  const base = `file://${BACKUP_VOLUMES_ROOT}/`;
+  return url.startsWith(base) ? url.slice(base.length).replace(/\/+$/, '') : null;
 }
 
 export class BackupSpecError extends Error {
@@ -26,8 +44,10 @@ export class BackupSpecError extends Error {
 export function resolveDestination(d: BackupDestinationSpec | undefined, where: string): ResolvedDestination {
   if (d === undefined) throw new BackupSpecError(`${where}: no destination (set it here or in the IrisCluster's spec.backup.destination)`);
   if (d.pvc !== undefined) {
-    // The CRD refuses it; an object stored before that rule still gets a clear answer.
-    throw new BackupSpecError(`${where}: pvc destinations are not supported on Kubernetes (the operator writes the top-level manifest and cannot mount the claim); use s3`);
+    const sub = (d.pvc.path ?? '').replace(/^\/+|\/+$/g, '');
+    if (sub.split('/').some((s) => s === '.' || s === '..')) throw new BackupSpecError(`${where}: pvc.path may not contain . or .. segments`);
+    const dir = `${backupClaimMount(d.pvc.claimName)}${sub === '' ? '' : `/${sub}`}`;
+    return { url: `file://${dir}`, s3: {}, secretName: null, claimName: d.pvc.claimName };
   }
   const s3 = d.s3;
   if (s3 === undefined) throw new BackupSpecError(`${where}: the destination needs s3`);
@@ -42,6 +62,7 @@ export function resolveDestination(d: BackupDestinationSpec | undefined, where: 
       forcePathStyle: endpoint !== '',
     },
     secretName: s3.secretRef?.name ?? null,
+    claimName: null,
   };
 }
 

@@ -4,6 +4,7 @@
  * after a switchover), claims deleted with the pods they belong to when the
  * set shrinks or goes. Pure.
  */
+import { withBackupVolumes } from './backup-pod-parts.js';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { IrisCluster } from '../iris-cluster.js';
 import { DEFAULTS } from '../iris-cluster.js';
@@ -35,7 +36,7 @@ export function statefulSet(cr: IrisCluster, shardIndex: number, replicas: numbe
       updateStrategy: { type: 'OnDelete' },
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Delete' },
       selector: { matchLabels: shardSelector(cluster, shardIndex) },
-      template: withEncryption(withBootstrap(podTemplate(cluster, shardIndex, spec), cr, shardIndex), spec),
+      template: withBackupVolumes(withEncryption(withBootstrap(podTemplate(cluster, shardIndex, spec), cr, shardIndex), spec), cr),
       volumeClaimTemplates: [{
         metadata: { name: DATA_VOLUME, labels: shardSelector(cluster, shardIndex) },
         spec: {
