@@ -90,6 +90,9 @@ export interface NodeConfig {
   readCacheEntries: number;
   readCacheBytes: number;
   readCacheAbsentKeys: boolean;
+  sqlitePageSize: '512' | '1024' | '2048' | '4096' | '8192' | '16384' | '32768' | '65536';
+  sqliteMmapBytes: number;
+  sqliteCacheBytes: number;
   activeExpiryIntervalMs: number;
   activeExpiryMaxKeys: number;
   activeExpiryMaxMs: number;
@@ -197,6 +200,9 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'readCacheEntries', type: 'int', default: 100000, min: 0, max: 100000000, help: 'hot values kept in an in-memory LRU in front of SQLite (0: no cache)' },
   { key: 'readCacheBytes', type: 'bytes', default: 64 * MiB, min: 0, max: 64 * 1024 * MiB, help: 'most bytes of values the read cache holds' },
   { key: 'readCacheAbsentKeys', type: 'bool', default: false, help: 'yes: the read cache also remembers keys found not to exist (counted in readCacheEntries/readCacheBytes), so a repeated GET of a missing key skips SQLite; off by default: once the cache is full its eviction is slow (docs/benchmarks.md, Cluster)' },
+  { key: 'sqlitePageSize', type: 'enum', default: '4096', values: ['512', '1024', '2048', '4096', '8192', '16384', '32768', '65536'], help: 'SQLite page size of a NEW database file (an existing one keeps its own): every write puts at least one page into the WAL (docs/benchmarks.md, Storage knobs)' },
+  { key: 'sqliteMmapBytes', type: 'bytes', default: 0, min: 0, max: 1024 * 1024 * MiB, help: 'bytes of the database file SQLite reads through mmap (0: off)' },
+  { key: 'sqliteCacheBytes', type: 'bytes', default: 32 * MiB, min: 1 * MiB, max: 64 * 1024 * MiB, help: "SQLite's page cache of the node's connection" },
   { key: 'activeExpiryIntervalMs', type: 'int', default: 100, min: 1, max: 60000, help: 'how often the background cycle reclaims expired keys' },
   { key: 'activeExpiryMaxKeys', type: 'int', default: 500, min: 1, max: 1000000, help: 'most expired keys one cycle deletes' },
   { key: 'activeExpiryMaxMs', type: 'int', default: 5, min: 1, max: 1000, help: 'longest one expiry cycle may run' },

@@ -57,12 +57,25 @@ CREATE INDEX IF NOT EXISTS kv_slot ON kv(slot);
 CREATE INDEX IF NOT EXISTS kv_expiry ON kv(expires_at) WHERE expires_at IS NOT NULL;
 `;
 
-export function openDatabase(dataDir: string, fsync: FsyncMode): OpenedDatabase {
+/** SQLite knobs of the engine's connection (docs/benchmarks.md "Storage knobs"). */
+export interface SqliteTuning {
+  /** Page size of a NEW database file (a power of two, 512..65536); an existing file keeps its own. */
+  readonly pageSize: number;
+  /** Bytes of the file read through mmap (0: off, reads copy pages through the page cache). */
+  readonly mmapBytes: number;
+  /** Page cache of the connection, in bytes. */
+  readonly cacheBytes: number;
+}
+
+export const DEFAULT_SQLITE_TUNING: SqliteTuning = { pageSize: 4096, mmapBytes: 0, cacheBytes: 32 * 1024 * 1024 };
+
+export function openDatabase(dataDir: string, fsync: FsyncMode, tuning: SqliteTuning = DEFAULT_SQLITE_TUNING): OpenedDatabase {
+  checkSqliteTuning(tuning);
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, DB_FILE_NAME);
   const db = new Database(file);
   try {
-    applyPragmas(db, fsync);
+    applyPragmas(db, fsync, tuning);
     const { nodeId, lastSeq } = initSchema(db);
     return { db, file, nodeId, lastSeq };
   } catch (err) {
@@ -71,7 +84,22 @@ export function openDatabase(dataDir: string, fsync: FsyncMode): OpenedDatabase 
   }
 }
 
-function applyPragmas(db: Db, fsync: FsyncMode): void {
+/** Before any file is touched: a bad value is a clear error, not a silently ignored pragma. */
+export function checkSqliteTuning(t: SqliteTuning): void {
+  const p = t.pageSize;
+  if (!Number.isInteger(p) || p < 512 || p > 65536 || (p & (p - 1)) !== 0) {
+    throw new RangeError(`SQLite page size ${p} is not a power of two from 512 to 65536`);
+  }
+  if (!Number.isSafeInteger(t.mmapBytes) || t.mmapBytes < 0) throw new RangeError(`SQLite mmap size ${t.mmapBytes} must be a whole number of bytes >= 0`);
+  if (!Number.isSafeInteger(t.cacheBytes) || t.cacheBytes < 1024) throw new RangeError(`SQLite cache size ${t.cacheBytes} must be at least 1024 bytes`);
+}
+
+function applyPragmas(db: Db, fsync: FsyncMode, tuning: SqliteTuning): void {
+  // Only takes effect before the first table exists (a new database); in WAL
+  // mode an existing file keeps its page size for good. Every write dirties
+  // at least one whole page, which goes into the WAL: smaller pages, fewer
+  // bytes per write.
+  db.pragma(`page_size = ${tuning.pageSize}`);
   // Only takes effect before the first table exists (a new database): lets
   // the expiry cycle hand freed pages back with bounded incremental_vacuum
   // steps instead of a blocking VACUUM.
@@ -83,8 +111,9 @@ function applyPragmas(db: Db, fsync: FsyncMode): void {
   // (wal-sync.ts): the same guarantee as FULL — an acknowledged write
   // survives power loss — without blocking the event loop on the disk.
   db.pragma('synchronous = NORMAL');
-  // 32 MiB page cache: the interior b-tree pages of 1M keys fit with room to spare.
-  db.pragma('cache_size = -32768');
+  // Default 32 MiB: the interior b-tree pages of 1M keys fit with room to spare.
+  db.pragma(`cache_size = ${-Math.floor(tuning.cacheBytes / 1024)}`);
+  db.pragma(`mmap_size = ${tuning.mmapBytes}`);
   // Checkpoints normally run in a worker thread (checkpointer.ts), which
   // raises this limit to a backstop; this value applies when they cannot,
   // and keeps each on-thread checkpoint short (~4 MiB of WAL).

@@ -9,7 +9,7 @@ import { ActiveExpiry } from './active-expiry.js';
 import { ValueCodec } from './codec.js';
 import { Checkpointer } from './checkpointer.js';
 import { WalSync } from './wal-sync.js';
-import { DB_FILE_NAME, WAL_AUTOCHECKPOINT_PAGES, openDatabase, type Db } from './database.js';
+import { DB_FILE_NAME, DEFAULT_SQLITE_TUNING, WAL_AUTOCHECKPOINT_PAGES, checkSqliteTuning, openDatabase, type Db } from './database.js';
 import { ensurePrivateFile, lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { SqliteKeyspace, type ExpiryMode } from './keyspace.js';
 import { Statements } from './statements.js';
@@ -72,6 +72,7 @@ export class SqliteEngine implements Engine {
   private readonly lock: DataDirLock;
 
   constructor(opts: EngineOptions, hooks: EngineHooks = {}) {
+    checkSqliteTuning(opts.sqlite ?? DEFAULT_SQLITE_TUNING);
     // Before any other file is touched: a second process on this directory stops here (DataDirLockedError).
     this.lock = lockDataDir(opts.dataDir);
     this.encryption = opts.encryption ?? null;
@@ -81,7 +82,7 @@ export class SqliteEngine implements Engine {
       const dbFile = path.join(opts.dataDir, DB_FILE_NAME);
       ensurePrivateFile(dbFile);
       for (const f of [`${dbFile}-wal`, `${dbFile}-shm`]) if (fs.existsSync(f)) ensurePrivateFile(f);
-      opened = openDatabase(opts.dataDir, opts.fsync);
+      opened = openDatabase(opts.dataDir, opts.fsync, opts.sqlite);
     } catch (err) {
       this.lock.release();
       throw err;

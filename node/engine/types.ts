@@ -3,6 +3,7 @@
  * the HTTP API only ever talk to a Keyspace; SQLite, compression, the read
  * cache and group commit stay behind it.
  */
+import type { SqliteTuning } from './database.js';
 import type { KeyringSource } from '../crypto/keyring-store.js';
 
 export interface Entry {
@@ -175,6 +176,8 @@ export interface EngineOptions {
   checkpoints?: 'worker' | 'inline';
   /** Encryption at rest: values are sealed with this keyring's active key (null/absent: stored in clear). */
   encryption?: KeyringSource | null;
+  /** SQLite page size (new files), mmap and page cache; absent: DEFAULT_SQLITE_TUNING (database.ts). */
+  sqlite?: SqliteTuning;
 }
 
 export interface EngineHooks {

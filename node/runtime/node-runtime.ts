@@ -89,6 +89,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       encryption: openNodeKeyring(config, logger),
       compression: { algorithm: config.compression, thresholdBytes: config.compressionThresholdBytes },
       readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes, absentKeys: config.readCacheAbsentKeys },
+      sqlite: { pageSize: Number(config.sqlitePageSize), mmapBytes: config.sqliteMmapBytes, cacheBytes: config.sqliteCacheBytes },
       activeExpiry: {
         intervalMs: config.activeExpiryIntervalMs,
         maxKeysPerCycle: config.activeExpiryMaxKeys,
