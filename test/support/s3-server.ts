@@ -39,6 +39,8 @@ export class S3Server {
   readonly accessKeyId = 'irisdb-test';
   readonly secretAccessKey = `secret-${Math.random().toString(36).slice(2)}`;
   readonly region = 'us-east-1';
+  /** The identities the server accepts (setIdentities); the first signs this class's own requests. */
+  private identities: ReadonlyArray<{ readonly accessKeyId: string; readonly secretAccessKey: string }> = [];
 
   private constructor(readonly dir: string, private readonly weed: string, private readonly ports: readonly number[]) {}
 
@@ -68,7 +70,8 @@ export class S3Server {
     const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = this.ports;
     const config = path.join(this.dir, 's3.json');
     await fs.promises.writeFile(config, JSON.stringify({
-      identities: [{ name: 'irisdb', credentials: [{ accessKey: this.accessKeyId, secretKey: this.secretAccessKey }], actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'] }],
+      identities: (this.identities.length === 0 ? [{ accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey }] : this.identities)
+        .map((c, i) => ({ name: `irisdb-${i}`, credentials: [{ accessKey: c.accessKeyId, secretKey: c.secretAccessKey }], actions: ['Admin', 'Read', 'Write', 'List', 'Tagging'] })),
     }), { mode: 0o600 });
     const data = path.join(this.dir, 'data');
     await fs.promises.mkdir(data, { recursive: true });
@@ -102,7 +105,20 @@ export class S3Server {
   }
 
   client(): S3Client {
-    return new S3Client({ endpoint: this.endpoint, region: this.region, forcePathStyle: true, credentials: { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey }, maxAttempts: 1 });
+    const c = this.identities[0] ?? { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey };
+    return new S3Client({ endpoint: this.endpoint, region: this.region, forcePathStyle: true, credentials: { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey }, maxAttempts: 1 });
+  }
+
+  /**
+   * Restarts the server (data kept) accepting exactly these identities: a
+   * credentials rotation, where the old key stops working. The first one
+   * signs this class's own requests from then on.
+   */
+  async setIdentities(identities: ReadonlyArray<{ readonly accessKeyId: string; readonly secretAccessKey: string }>): Promise<void> {
+    if (identities.length === 0) throw new Error('setIdentities: at least one identity');
+    this.identities = [...identities];
+    await this.kill();
+    await this.start();
   }
 
   async createBucket(name: string): Promise<void> {
