@@ -16,7 +16,6 @@ import fs from 'node:fs';
 import type { IrisCluster } from '../kube/iris-cluster.js';
 import type { ExportCommand, ImportCommand } from '../import/import-args.js';
 import type { TargetNodes, TargetPlace } from '../import/target.js';
-import { CliError } from './errors.js';
 import { kubeDefaultCredentials, kubeTargetNodes, resolveKubeCa } from './kube-import-target.js';
 import type { KubeClusterRef } from './kube-target.js';
 import type { CliIo } from './output.js';
@@ -50,7 +49,6 @@ export function kubeTargetPlace(ref: KubeClusterRef, cacert: string | null): Tar
 }
 
 export async function runKubeImport(ref: KubeClusterRef, cmd: ImportCommand, io: CliIo): Promise<number> {
-  if (cmd.follow) throw new CliError('irisctl --kube import --follow: not available on Kubernetes yet (the initial copy is); run --follow against the nodes from a machine that reaches them');
   const checkpointDir = kubeCheckpointDir(ref.namespace, ref.name);
   await fs.promises.mkdir(checkpointDir, { recursive: true, mode: 0o700 });
   io.stderr.write(`irisctl: importing into ${ref.label}; checkpoint in ${checkpointDir}\n`);

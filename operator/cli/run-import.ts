@@ -42,8 +42,8 @@ function localPlace(cmd: ImportCommand): ImportPlace {
 }
 
 export async function runImport(cmd: ImportCommand, io: CliIo, where?: ImportPlace): Promise<number> {
-  if (cmd.follow) return runFollow(cmd, io);
   const place = where ?? localPlace(cmd);
+  if (cmd.follow) return runFollow(cmd, io, place);
   const shown = redactedUrl(cmd.from);
   const checkpoints = new CheckpointFile(place.checkpointDir);
   const found = await checkpoints.read();

@@ -137,14 +137,14 @@ export const VERBS: readonly VerbDef[] = [
       { name: 'from', type: 'string', value: 'URL', help: 'the source: redis://[user:pass@]host:port[/db], rediss:// for TLS; a Redis Cluster is detected' },
       { name: 'batch', type: 'string', value: 'N', help: 'keys per SCAN batch and pipeline (default 1000)' },
       { name: 'verify', type: 'string', value: 'N', help: 'keys compared with the source at the end, sampled over the whole copy (default 1000; 0: none)' },
-      { name: 'restart', type: 'boolean', help: 'start over, discarding the checkpoint of an interrupted import (DIR/import-checkpoint.json)' },
+      { name: 'restart', type: 'boolean', help: 'start over, discarding the checkpoint of an interrupted import (DIR/import-checkpoint.json; with --follow DIR/import-follow-checkpoint.json)' },
       { name: 'follow', type: 'boolean', help: 'act as a replica of the source: copy its RDB, then apply its writes until --until-lag or Ctrl-C' },
       { name: 'until-lag', type: 'string', value: 'BYTES', help: 'with --follow: finish once at most this many bytes behind the source (0: fully caught up)' },
       ...TARGET_CREDENTIAL_FLAGS, JSON_FLAG, DIR, HELP,
     ],
     notes: [
       'An interrupted import resumes where it stopped when run again with the same --from. Keys of other types are counted by type, not copied.',
-      'With --follow, Ctrl-C is the cut-over: irisctl applies what the source still has, then exits (Ctrl-C again leaves at once). See docs/migrating-from-redis.md.',
+      'With --follow, Ctrl-C is the cut-over: irisctl applies what the source still has, then exits (Ctrl-C again leaves at once). An interrupted --follow resumes the stream where IrisDB acknowledged it (PSYNC), or starts a full sync when the source cannot. See docs/migrating-from-redis.md.',
     ],
   },
   {

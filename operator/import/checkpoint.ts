@@ -41,13 +41,14 @@ export function parseCheckpoint(text: string): ImportCheckpoint | null {
   return d as ImportCheckpoint;
 }
 
-export class CheckpointFile {
+/** A checkpoint file (the SCAN import's by default; follow-checkpoint.ts's for --follow). */
+export class CheckpointFile<T = ImportCheckpoint> {
   readonly file: string;
-  constructor(dir: string) {
-    this.file = path.join(dir, CHECKPOINT_FILE);
+  constructor(dir: string, name = CHECKPOINT_FILE, private readonly parse: (text: string) => T | null = parseCheckpoint as unknown as (text: string) => T | null) {
+    this.file = path.join(dir, name);
   }
 
-  async read(): Promise<ImportCheckpoint | null | 'corrupt'> {
+  async read(): Promise<T | null | 'corrupt'> {
     let text: string;
     try {
       text = await fs.readFile(this.file, 'utf8');
@@ -55,10 +56,10 @@ export class CheckpointFile {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    return parseCheckpoint(text) ?? 'corrupt';
+    return this.parse(text) ?? 'corrupt';
   }
 
-  async write(cp: ImportCheckpoint): Promise<void> {
+  async write(cp: T): Promise<void> {
     const tmp = `${this.file}.tmp`;
     const fh = await fs.open(tmp, 'w');
     try {

@@ -8,22 +8,30 @@
  * second and on GETACK). It finishes when the lag is at most --until-lag,
  * or on Ctrl-C once it has everything the source had (the cut-over: stop
  * the writers, then Ctrl-C; a second Ctrl-C leaves at once).
+ * Resumable: every second each link's (replid, offset applied, database)
+ * goes to DIR/import-follow-checkpoint.json; a rerun asks for PSYNC from
+ * there and falls back to a full sync when the source refuses. Replaying
+ * the commands after the checkpoint is harmless (repl-commands.ts).
  */
 import { Command, Redis } from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { CliError } from '../cli/errors.js';
 import type { CliIo } from '../cli/output.js';
 import { formatBytes, formatCount, oneLine, truncate } from '../cli/text.js';
+import { CheckpointFile } from './checkpoint.js';
+import { FOLLOW_CHECKPOINT_FILE, emptyStreamCounts, parseFollowCheckpoint, type FollowCheckpoint, type FollowLinkState, type StreamCounts } from './follow-checkpoint.js';
 import type { ImportCommand } from './import-args.js';
 import { emptyCounts, importReport, skippedText, type ImportCounts, type VerifyResult } from './import-counts.js';
 import { ProgressLine } from './progress.js';
-import { planReplicated } from './repl-commands.js';
+import { planReplicated, type ReplAction } from './repl-commands.js';
 import { ReplicaLink } from './replica-link.js';
-import { readRdb } from './rdb-reader.js';
+import type { ReplEvent } from './repl-stream.js';
+import { loadRdb } from './rdb-load.js';
 import { parseClusterMasters, sourceCluster, sourceOptions } from './source.js';
+import { refreshWrites } from './source-refresh.js';
 import { redactedUrl, type SourceUrl } from './source-url.js';
-import { connectNodes, localTargetPlace, placeCredentials, targetNodes } from './target.js';
-import { BulkWriter, type ImportString } from './bulk-writer.js';
+import { connectNodes, placeCredentials, type TargetPlace } from './target.js';
+import { BulkWriter } from './bulk-writer.js';
 import { authorizationHeader } from './target-credentials.js';
 import { Reservoir, readFrom, verifySample } from './verify.js';
 import { lagSeconds, type OffsetSample } from './lag.js';
@@ -31,15 +39,9 @@ import { lagSeconds, type OffsetSample } from './lag.js';
 const WRITE_CHUNK = 2000;
 const POLL_MS = 1000;
 const ACK_MS = 1000;
+/** How often the checkpoint is written: after a crash at most this much of the stream is applied again. */
+const CHECKPOINT_MS = 1000;
 const TTL_TOLERANCE_MS = 5000;
-
-export interface StreamCounts {
-  applied: number;
-  skipped: Record<string, number>;
-  otherDb: number;
-  errors: number;
-  firstError: string | null;
-}
 
 /** One source master being followed: its replication link, a connection for INFO, and how far it is. */
 interface Followed {
@@ -48,14 +50,35 @@ interface Followed {
   readonly link: ReplicaLink;
   /** The offset applied (acknowledged by IrisDB) so far. */
   applied: number;
+  /** The replication id `applied` belongs to (the source's, from FULLRESYNC or CONTINUE). */
+  replid: string;
+  /** The database SELECTed in the stream at `applied`. */
+  db: number;
+  /** Its state for the checkpoint: set once its RDB is loaded (or it continued a resumed stream). */
+  resumable: boolean;
+  /** The state of a checkpoint to continue from. */
+  readonly resume: FollowLinkState | undefined;
   /** The source's master_repl_offset at the last poll. */
   masterOffset: number;
   readonly samples: OffsetSample[];
 }
 
-export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> {
+/** Where a follow writes to and keeps its checkpoint: a local cluster's directory, or (--kube) an IrisCluster and a state directory. */
+export interface FollowPlace extends TargetPlace {
+  readonly checkpointDir: string;
+}
+
+export async function runFollow(cmd: ImportCommand, io: CliIo, place: FollowPlace): Promise<number> {
   const shown = redactedUrl(cmd.from);
-  const credentials = await placeCredentials(cmd.credentials, localTargetPlace(cmd.target));
+  const checkpoints = new CheckpointFile<FollowCheckpoint>(place.checkpointDir, FOLLOW_CHECKPOINT_FILE, parseFollowCheckpoint);
+  const found = await checkpoints.read();
+  if (found === 'corrupt') throw new CliError(`${checkpoints.file} is not a follow checkpoint: remove it or run with --restart`);
+  let resume: FollowCheckpoint | null = null;
+  if (found !== null && !cmd.restart) {
+    if (found.source !== shown) throw new CliError(`${checkpoints.file} holds an unfinished follow of ${found.source}: finish it (import --follow --from that source) or start over with --restart`);
+    resume = found;
+  }
+  const credentials = await placeCredentials(cmd.credentials, place);
   const first = await connectInfo(cmd.from, cmd.from.host, cmd.from.port, cmd.from.db, shown);
   const links: Followed[] = [];
   let target: Cluster | null = null;
@@ -66,7 +89,7 @@ export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> 
       masters = parseClusterMasters(String(await first.call('CLUSTER', 'NODES')));
       if (masters.length === 0) throw new CliError(`the source Redis Cluster ${shown} lists no master that owns slots`);
     }
-    const nodes = await targetNodes(cmd.target);
+    const nodes = await place.nodes();
     target = await connectNodes(nodes, credentials);
     // A Redis Cluster: one replica link per master, each applying its own stream (keys never move between them while followed).
     for (const m of masters ?? [{ host: cmd.from.host, port: cmd.from.port }]) {
@@ -79,13 +102,14 @@ export async function runFollow(cmd: ImportCommand, io: CliIo): Promise<number> 
         if (info !== first) info.disconnect();
         throw err;
       }
-      links.push({ address, info, link, applied: 0, masterOffset: 0, samples: [] });
+      links.push({ address, info, link, applied: 0, replid: '', db: 0, resumable: false, resume: resume?.links[address], masterOffset: 0, samples: [] });
     }
-    return await follow(cmd, io, shown, target, new BulkWriter(target, nodes.httpByAddress, nodes.fetch, authorizationHeader(credentials)), links, masters !== null);
+    const writer = new BulkWriter(target, nodes.httpByAddress, nodes.fetch, authorizationHeader(credentials));
+    return await follow(cmd, io, shown, target, writer, links, masters !== null, checkpoints, resume);
   } catch (err) {
     if (err instanceof CliError) throw err;
-    // The link broke (the source restarted, a protocol error, a bad RDB): nothing to resume, a new run starts with a full sync.
-    throw new CliError(`following ${shown} failed: ${oneLine((err as Error).message)} (run the command again: it starts over with a full sync)`);
+    // The link broke (the source restarted, a protocol error, a bad RDB): the checkpoint holds what IrisDB acknowledged.
+    throw new CliError(`following ${shown} failed: ${oneLine((err as Error).message)} (run the same command again: it resumes from ${checkpoints.file})`);
   } finally {
     for (const l of links) {
       l.link.close();
@@ -122,25 +146,46 @@ interface Shared {
   draining: boolean;
 }
 
-async function follow(cmd: ImportCommand, io: CliIo, shown: string, target: Cluster, writer: BulkWriter, links: Followed[], cluster: boolean): Promise<number> {
+async function follow(
+  cmd: ImportCommand, io: CliIo, shown: string, target: Cluster, writer: BulkWriter, links: Followed[], cluster: boolean,
+  checkpoints: CheckpointFile<FollowCheckpoint>, resume: FollowCheckpoint | null,
+): Promise<number> {
   const started = Date.now();
+  const how: string[] = [];
   for (const l of links) {
-    const { offset } = await l.link.handshake({ ...cmd.from, host: l.address.slice(0, l.address.lastIndexOf(':')) });
-    l.applied = offset;
-    l.masterOffset = offset;
+    const h = await l.link.handshake({ ...cmd.from, host: l.address.slice(0, l.address.lastIndexOf(':')) }, l.resume);
+    l.applied = h.offset;
+    l.masterOffset = h.offset;
+    l.replid = h.replid;
+    l.db = h.kind === 'continue' ? l.resume!.db : 0;
+    l.resumable = h.kind === 'continue';
+    const where = cluster ? `${l.address}: ` : '';
+    if (h.kind === 'continue') how.push(`${where}continuing from offset ${h.offset}`);
+    else how.push(`${where}full sync from offset ${h.offset}${l.resume !== undefined ? ` (the source could not continue from offset ${l.resume.offset}: its backlog no longer holds it, or its replication id changed)` : ''}`);
   }
-  io.stderr.write(`irisctl: following ${shown} as a replica${cluster ? ` of each of its ${links.length} masters` : ''}: full sync from offset ${links.map((l) => l.applied).join(', ')}\n`);
+  if (resume !== null) io.stderr.write(`irisctl: resuming the follow of ${shown} from ${checkpoints.file}\n`);
+  io.stderr.write(`irisctl: following ${shown} as a replica${cluster ? ` of each of its ${links.length} masters` : ''}: ${how.join(', ')}\n`);
   const sh: Shared = {
     cmd, io, target, writer, links, draining: false,
-    counts: emptyCounts(), sample: new Reservoir<Buffer>(cmd.verify), progress: new ProgressLine(io.stderr),
-    stream: { applied: 0, skipped: {}, otherDb: 0, errors: 0, firstError: null },
+    counts: resume !== null ? structuredClone(resume.counts) : emptyCounts(),
+    stream: resume !== null ? structuredClone(resume.stream) : emptyStreamCounts(),
+    sample: new Reservoir<Buffer>(cmd.verify), progress: new ProgressLine(io.stderr),
   };
+  const checkpoint = (): FollowCheckpoint => ({
+    version: 1, kind: 'follow', source: shown, counts: sh.counts, stream: sh.stream,
+    links: Object.fromEntries(links.filter((l) => l.resumable).map((l) => [l.address, { replid: l.replid, offset: l.applied, db: l.db }])),
+  });
+  // Written synchronously from the links' state, so each file holds offsets IrisDB had acknowledged at one moment.
+  let saving: Promise<void> = checkpoints.write(checkpoint());
+  const saver = setInterval(() => { saving = saving.then(() => checkpoints.write(checkpoint())); }, CHECKPOINT_MS);
   // The source drops a replica that sends no REPLCONF ACK for repl-timeout (60 s), also while it loads a long RDB.
   const acks = setInterval(() => { for (const l of links) l.link.ack(l.applied); }, ACK_MS);
   try {
     await Promise.all(links.map((l) => replicate(sh, l)));
   } finally {
     clearInterval(acks);
+    clearInterval(saver);
+    await saving;
   }
   sh.progress.done();
 
@@ -167,6 +212,8 @@ async function follow(cmd: ImportCommand, io: CliIo, shown: string, target: Clus
     if (cluster) io.stdout.write(`stopped at offsets:  ${links.map((l) => `${l.address} ${l.applied}`).join(', ')} (max lag ${formatBytes(lag)})\n`);
     else io.stdout.write(`stopped at offset:   ${links[0]!.applied} (lag ${formatBytes(lag)})\n`);
   }
+  // The cut-over is done: a rerun starts a new follow (with a full sync).
+  await checkpoints.remove();
   return stream.errors > 0 || (counts.refused ?? 0) > 0 || (verify !== null && verify.mismatches.length > 0) ? 1 : 0;
 }
 
@@ -188,20 +235,22 @@ function progressLine(sh: Shared): string {
 
 /** One link: its full sync's RDB, then its command stream until the cut-over (its lag within --until-lag, or 0 after Ctrl-C). */
 async function replicate(sh: Shared, l: Followed): Promise<void> {
-  const { cmd, io, target, progress, stream } = sh;
-  // The RDB: the initial copy.
-  let rdb: Buffer | null = null;
-  while (rdb === null) {
-    const ev = await l.link.next();
-    if (ev.kind === 'rdb-progress') progress.update(() => `receiving the RDB${sh.links.length > 1 ? ` of ${l.address}` : ''}: ${formatBytes(ev.received)}/${formatBytes(ev.total)}`);
-    else if (ev.kind === 'rdb') rdb = ev.data;
+  const { cmd, io, progress } = sh;
+  if (!l.resumable) {
+    // The RDB of a full sync: the initial copy.
+    let rdb: Buffer | null = null;
+    while (rdb === null) {
+      const ev = await l.link.next();
+      if (ev.kind === 'rdb-progress') progress.update(() => `receiving the RDB${sh.links.length > 1 ? ` of ${l.address}` : ''}: ${formatBytes(ev.received)}/${formatBytes(ev.total)}`);
+      else if (ev.kind === 'rdb') rdb = ev.data;
+    }
+    await loadRdb(rdb, cmd.from.db, sh.writer, sh.counts, sh.sample, (line) => progress.update(() => line));
+    rdb = null;
+    l.resumable = true;
+    progress.update(() => `RDB loaded: ${formatCount(sh.counts.copied)} strings copied`, true);
   }
-  await loadRdb(rdb, cmd.from.db, sh.writer, sh.counts, sh.sample, (line) => progress.update(() => line));
-  rdb = null;
-  progress.update(() => `RDB loaded: ${formatCount(sh.counts.copied)} strings copied`, true);
 
   // The command stream.
-  let db = 0;
   let lastPoll = 0;
   const poll = async (): Promise<void> => {
     const text = await l.info.info('replication');
@@ -230,107 +279,88 @@ async function replicate(sh: Shared, l: Followed): Promise<void> {
     if (first === null) continue;
     const batch = [first];
     while (batch.length < WRITE_CHUNK && l.link.pending() > 0) batch.push(await l.link.next());
-    const pending: Promise<unknown>[] = [];
-    let bytes = 0;
-    const flush = async (): Promise<void> => {
-      await Promise.all(pending);
-      pending.length = 0;
-      l.applied += bytes;
-      bytes = 0;
-    };
-    for (const ev of batch) {
-      if (ev.kind !== 'command') continue;
-      const name = ev.argv[0]!.toString('latin1').toLowerCase();
-      if (name === 'replconf' && ev.argv[1]?.toString('latin1').toLowerCase() === 'getack') {
-        await flush();
-        l.link.ack(l.applied);
-        l.applied += ev.bytes;
-        continue;
-      }
-      const action = planReplicated(ev.argv, db, cmd.from.db);
-      bytes += ev.bytes;
-      switch (action.kind) {
-        case 'select':
-          db = action.db;
-          break;
-        case 'ignore':
-          break;
-        case 'other-db':
-          stream.otherDb++;
-          break;
-        case 'skip':
-          stream.skipped[action.command] = (stream.skipped[action.command] ?? 0) + 1;
-          break;
-        case 'apply':
-          for (const argv of action.commands) {
-            // sendCommand, not call(): ioredis's call() loses the command name under auto-pipelining. One connection per owner keeps each key's commands in order.
-            const c = new Command(argv[0]!.toString('latin1').toLowerCase(), argv.slice(1), { replyEncoding: null });
-            void target.sendCommand(c);
-            pending.push(c.promise.then(() => { stream.applied++; }, (err: Error) => noteError(stream, err)));
-          }
-          break;
-        case 'rename':
-          await flush();
-          await rename(target, action.from, action.to).then(() => { stream.applied++; }, (err: Error) => noteError(stream, err));
-          break;
-      }
-    }
-    await flush();
+    await applyBatch(sh, l, batch);
   }
+}
+
+/** One planned event of a batch: a command's action (and its size on the wire), or a GETACK to answer. */
+type Step = { readonly kind: 'action'; readonly action: ReplAction; readonly bytes: number } | { readonly kind: 'getack'; readonly bytes: number };
+
+/**
+ * Applies a batch of the stream in order: first every key to refresh is
+ * read back from the source in one pipeline (after the whole batch ran
+ * there), then the writes go out pipelined (one connection per owner keeps
+ * each key's writes in order). `applied` and `db` move only once IrisDB
+ * acknowledged the writes before them, so the checkpoint never runs ahead.
+ */
+async function applyBatch(sh: Shared, l: Followed, batch: readonly ReplEvent[]): Promise<void> {
+  const { cmd, target, stream } = sh;
+  const steps: Step[] = [];
+  const refresh: Buffer[] = [];
+  let db = l.db;
+  for (const ev of batch) {
+    if (ev.kind !== 'command') continue;
+    if (ev.argv[0]!.toString('latin1').toLowerCase() === 'replconf' && ev.argv[1]?.toString('latin1').toLowerCase() === 'getack') {
+      steps.push({ kind: 'getack', bytes: ev.bytes });
+      continue;
+    }
+    const action = planReplicated(ev.argv, db, cmd.from.db);
+    if (action.kind === 'select') db = action.db;
+    if (action.kind === 'refresh') refresh.push(...action.keys);
+    steps.push({ kind: 'action', action, bytes: ev.bytes });
+  }
+  const fresh = await refreshWrites(l.info, refresh);
+  let next = 0;
+  db = l.db;
+  const pending: Promise<unknown>[] = [];
+  let bytes = 0;
+  const flush = async (): Promise<void> => {
+    await Promise.all(pending);
+    pending.length = 0;
+    l.applied += bytes;
+    l.db = db;
+    bytes = 0;
+  };
+  const send = (argv: readonly Buffer[]): void => {
+    // sendCommand, not call(): ioredis's call() loses the command name under auto-pipelining.
+    const c = new Command(argv[0]!.toString('latin1').toLowerCase(), argv.slice(1), { replyEncoding: null });
+    void target.sendCommand(c);
+    pending.push(c.promise.then(() => { stream.applied++; }, (err: Error) => noteError(stream, err)));
+    sh.sample.offer(argv[1]!);
+  };
+  for (const step of steps) {
+    if (step.kind === 'getack') {
+      await flush();
+      l.link.ack(l.applied);
+      l.applied += step.bytes;
+      continue;
+    }
+    const { action } = step;
+    bytes += step.bytes;
+    switch (action.kind) {
+      case 'select':
+        db = action.db;
+        break;
+      case 'ignore':
+        break;
+      case 'other-db':
+        stream.otherDb++;
+        break;
+      case 'skip':
+        stream.skipped[action.command] = (stream.skipped[action.command] ?? 0) + 1;
+        break;
+      case 'apply':
+        for (const argv of action.commands) send(argv);
+        break;
+      case 'refresh':
+        for (let k = 0; k < action.keys.length; k++) send(fresh[next++]!);
+        break;
+    }
+  }
+  await flush();
 }
 
 function noteError(s: StreamCounts, err: Error): void {
   s.errors++;
   s.firstError ??= err.message;
-}
-
-/** RENAME across shards: DUMP and PTTL the old key, RESTORE the new one, delete the old. A key IrisDB does not hold (not a string) deletes the new name. */
-async function rename(target: Cluster, from: Buffer, to: Buffer): Promise<void> {
-  const [payload, pttl] = await Promise.all([target.dumpBuffer(from), target.pttl(from)]);
-  if (payload === null) {
-    await target.del(to);
-    return;
-  }
-  await target.restore(to, pttl > 0 ? pttl : 0, payload, 'REPLACE');
-  await target.del(from);
-}
-
-/**
- * Writes the RDB's strings of database `db` to IrisDB through the bulk load
- * (SETs where it cannot), in chunks. Expiries go as the time left when the
- * chunk is sent; a key whose expiry passed meanwhile is counted as gone.
- */
-async function loadRdb(rdb: Buffer, db: number, writer: BulkWriter, counts: ImportCounts, sample: Reservoir<Buffer>, show: (line: string) => void): Promise<void> {
-  const strings: { key: Buffer; value: Buffer; at: number | null }[] = [];
-  const now = Date.now();
-  readRdb(rdb, {
-    onString(kdb, key, value, at) {
-      if (kdb !== db) return;
-      counts.scanned++;
-      if (at !== null && at <= now) counts.vanished++;
-      else strings.push({ key, value, at });
-    },
-    onOther(kdb, _key, type) {
-      if (kdb !== db) return;
-      counts.scanned++;
-      counts.skippedByType[type] = (counts.skippedByType[type] ?? 0) + 1;
-    },
-  });
-  for (let i = 0; i < strings.length; i += WRITE_CHUNK) {
-    const sent = Date.now();
-    const part: ImportString[] = [];
-    for (const s of strings.slice(i, i + WRITE_CHUNK)) {
-      if (s.at !== null && s.at <= sent) counts.vanished++;
-      else part.push({ key: s.key, value: s.value, pttl: s.at === null ? -1 : s.at - sent });
-    }
-    const refused = new Set(await writer.write(part));
-    counts.refused = (counts.refused ?? 0) + refused.size;
-    for (const s of part) {
-      if (refused.has(s.key)) continue;
-      counts.copied++;
-      if (s.pttl > 0) counts.withTtl++;
-      sample.offer(s.key);
-    }
-    show(`loading the RDB: ${formatCount(counts.copied)}/${formatCount(strings.length)} strings`);
-  }
 }

@@ -15,7 +15,7 @@ export interface ImportCommand {
   readonly from: SourceUrl;
   /** Keys per SCAN batch (SCAN's COUNT) and per pipeline. */
   readonly batch: number;
-  /** Start over even when DIR holds a checkpoint. */
+  /** Start over even when DIR holds a checkpoint (with --follow: a full sync instead of continuing the stream). */
   readonly restart: boolean;
   /** Keys compared again at the end (0: no verification). */
   readonly verify: number;
@@ -75,7 +75,6 @@ export function importCommand(v: Values, target: ControlSource): ImportCommand {
   const follow = v.follow === true;
   const untilLag = int(v, 'until-lag', 0, Number.MAX_SAFE_INTEGER, verb) ?? null;
   if (untilLag !== null && !follow) throw new UsageError('--until-lag goes with --follow', verb);
-  if (follow && v.restart === true) throw new UsageError('--restart has no effect with --follow (a follow always starts with a full copy)', verb);
   return {
     kind: 'import', target, from, follow, untilLag,
     batch: int(v, 'batch', 1, 100_000, verb) ?? DEFAULT_IMPORT_BATCH,

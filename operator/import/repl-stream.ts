@@ -1,7 +1,8 @@
 /**
  * What a master sends a replica (Redis's replication protocol), as a state
  * machine over the bytes: first the replies to the handshake (one line
- * each: +OK, -ERR..., +FULLRESYNC <replid> <offset>), then after
+ * each: +OK, -ERR..., +FULLRESYNC <replid> <offset>, or +CONTINUE
+ * [<replid>] after which the command stream follows at once), then after
  * FULLRESYNC the RDB as a bulk "$<len>\r\n<bytes>" (newlines before it are
  * the master's keep-alives while it forks), then the command stream: RESP
  * arrays of bulk strings, each counted in bytes for the replication
@@ -19,6 +20,8 @@ export class ReplStreamError extends Error {
 export type ReplEvent =
   | { readonly kind: 'reply'; readonly line: string }
   | { readonly kind: 'fullresync'; readonly replid: string; readonly offset: number }
+  /** +CONTINUE: the partial resync asked for with PSYNC replid offset was accepted; the stream follows (replid: the master's new id, if it changed). */
+  | { readonly kind: 'continue'; readonly replid: string | null }
   | { readonly kind: 'rdb-progress'; readonly received: number; readonly total: number }
   | { readonly kind: 'rdb'; readonly data: Buffer }
   /** bytes: the command's size on the wire (the replication offset grows by it). */
@@ -64,9 +67,13 @@ export class ReplStream {
         const line = this.buf.subarray(pos, eol).toString('latin1');
         pos = eol + 2;
         const m = /^\+FULLRESYNC ([0-9a-f]{40}) (\d{1,19})$/.exec(line);
+        const c = m === null ? /^\+CONTINUE(?: ([0-9a-f]{40}))?$/.exec(line) : null;
         if (m !== null) {
           events.push({ kind: 'fullresync', replid: m[1]!, offset: Number(m[2]) });
           this.mode = 'rdb-header';
+        } else if (c !== null) {
+          events.push({ kind: 'continue', replid: c[1] ?? null });
+          this.mode = 'stream';
         } else if (line.startsWith('+') || line.startsWith('-')) events.push({ kind: 'reply', line });
         else throw new ReplStreamError(`unexpected handshake reply "${line.slice(0, 80)}"`);
       } else if (this.mode === 'rdb-header') {

@@ -1,7 +1,7 @@
 /**
  * A replication link to a source Redis over a raw socket (TCP or TLS):
  * the handshake a replica does (AUTH, REPLCONF listening-port and capa
- * psync2, PSYNC ? -1 for a full sync), then every event of the stream
+ * psync2, PSYNC ? -1 for a full sync or PSYNC replid offset to continue), then every event of the stream
  * (repl-stream.ts) queued for the consumer, which takes them at its own
  * pace (the socket is paused while too much is queued). ack() sends
  * REPLCONF ACK <offset> so the source sees how far the import got.
@@ -16,6 +16,14 @@ export class ReplicaLinkError extends Error {
     super(message);
     this.name = 'ReplicaLinkError';
   }
+}
+
+/** How a handshake ended: a full sync (an RDB comes first) or the stream continued from the offset asked for. */
+export interface Handshake {
+  readonly kind: 'full' | 'continue';
+  readonly replid: string;
+  /** The replication offset the stream starts after. */
+  readonly offset: number;
 }
 
 /** Commands queued beyond this pause the socket until the consumer catches up. */
@@ -61,17 +69,23 @@ export class ReplicaLink {
     return new ReplicaLink(socket, limits);
   }
 
-  /** The handshake; resolves with the full sync's replication id and starting offset. */
-  async handshake(src: SourceUrl): Promise<{ replid: string; offset: number }> {
+  /**
+   * The handshake. With `resume` (a replication id and the offset applied
+   * so far) it asks for a partial resync from the next byte (PSYNC replid
+   * offset+1); the source continues the stream if its backlog still holds
+   * it, else it answers with a full sync as for PSYNC ? -1.
+   */
+  async handshake(src: SourceUrl, resume?: { replid: string; offset: number }): Promise<Handshake> {
     if (src.password !== undefined) {
       await this.expectOk(src.username !== undefined ? ['AUTH', src.username, src.password] : ['AUTH', src.password], 'AUTH');
     }
     await this.expectOk(['REPLCONF', 'listening-port', String(this.socket.localPort ?? 0)], 'REPLCONF listening-port');
     await this.expectOk(['REPLCONF', 'capa', 'psync2'], 'REPLCONF capa');
-    this.send(['PSYNC', '?', '-1']);
+    this.send(resume !== undefined ? ['PSYNC', resume.replid, String(resume.offset + 1)] : ['PSYNC', '?', '-1']);
     const ev = await this.next();
-    if (ev.kind === 'fullresync') return { replid: ev.replid, offset: ev.offset };
-    throw new ReplicaLinkError(`PSYNC: the source answered ${ev.kind === 'reply' ? ev.line : ev.kind} instead of +FULLRESYNC`);
+    if (ev.kind === 'fullresync') return { kind: 'full', replid: ev.replid, offset: ev.offset };
+    if (ev.kind === 'continue' && resume !== undefined) return { kind: 'continue', replid: ev.replid ?? resume.replid, offset: resume.offset };
+    throw new ReplicaLinkError(`PSYNC: the source answered ${ev.kind === 'reply' ? ev.line : ev.kind} instead of +FULLRESYNC${resume !== undefined ? ' or +CONTINUE' : ''}`);
   }
 
   private async expectOk(argv: string[], what: string): Promise<void> {

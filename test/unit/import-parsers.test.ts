@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { crc64 } from '../../node/commands/crc64.js';
 import { encodeRdbString } from '../../node/commands/rdb-string.js';
 import { parseCheckpoint } from '../../operator/import/checkpoint.js';
+import { parseFollowCheckpoint } from '../../operator/import/follow-checkpoint.js';
 import { jsonLine, parseJsonLine } from '../../operator/import/export-formats.js';
 import { importCommand } from '../../operator/import/import-args.js';
 import { lagSeconds } from '../../operator/import/lag.js';
@@ -168,6 +169,15 @@ describe('import: replication stream', () => {
     }), { numRuns: 500 });
   });
 
+  it('+CONTINUE after PSYNC replid offset: the stream follows at once, with or without a new replication id', () => {
+    fc.assert(fc.property(fc.array(fc.array(bytes(20), { minLength: 1, maxLength: 4 }), { maxLength: 8 }), fc.array(fc.nat(500), { maxLength: 10 }), fc.boolean(), (cmds, cuts, newId) => {
+      const wire = Buffer.concat([Buffer.from(`+OK\r\n+CONTINUE${newId ? ' ' + 'e'.repeat(40) : ''}\r\n`), ...cmds.map((c) => encodeCommand(c))]);
+      const ev = feedSplit(wire, cuts);
+      expect(ev.slice(0, 2)).to.deep.equal([{ kind: 'reply', line: '+OK' }, { kind: 'continue', replid: newId ? 'e'.repeat(40) : null }]);
+      expect(ev.slice(2).map((e) => (e as Extract<ReplEvent, { kind: 'command' }>).argv.map((a) => a.toString('hex')))).to.deep.equal(cmds.map((c) => c.map((a) => a.toString('hex'))));
+    }), { numRuns: 200 });
+  });
+
   it('random bytes only ever throw ReplStreamError', () => {
     fc.assert(fc.property(fc.array(bytes(64), { maxLength: 6 }), fc.boolean(), (chunks, streaming) => {
       const s = new ReplStream({ maxRdbBytes: 1000, maxBulkBytes: 1000, maxArgs: 100 });
@@ -187,13 +197,19 @@ describe('import: replication stream', () => {
     expect(() => d.feed(Buffer.from('+FULLRESYNC ' + 'c'.repeat(40) + ' 0\r\n$EOF:' + 'x'.repeat(40) + '\r\n'))).to.throw(ReplStreamError, /EOF/);
   });
 
-  it('replicated commands: forwarded, split per key, renamed, selected, or counted', () => {
+  it('replicated commands: forwarded, split per key, read back, selected, or counted', () => {
     const b = (...a: string[]) => a.map((x) => Buffer.from(x));
     const cmds = (argv: Buffer[]) => planReplicated(argv, 0, 0);
     expect(cmds(b('SET', 'k', 'v', 'PXAT', '123'))).to.deep.equal({ kind: 'apply', commands: [b('SET', 'k', 'v', 'PXAT', '123')] });
     expect(cmds(b('DEL', 'a', 'b'))).to.deep.equal({ kind: 'apply', commands: [b('DEL', 'a'), b('DEL', 'b')] });
     expect(cmds(b('MSET', 'a', '1', 'b', '2'))).to.deep.equal({ kind: 'apply', commands: [b('SET', 'a', '1'), b('SET', 'b', '2')] });
-    expect(cmds(b('RENAME', 'a', 'b'))).to.deep.equal({ kind: 'rename', from: Buffer.from('a'), to: Buffer.from('b') });
+    expect(cmds(b('RENAME', 'a', 'b'))).to.deep.equal({ kind: 'refresh', keys: b('a', 'b') });
+    expect(cmds(b('INCR', 'c'))).to.deep.equal({ kind: 'refresh', keys: b('c') });
+    expect(cmds(b('SET', 'k', 'v', 'KEEPTTL'))).to.deep.equal({ kind: 'refresh', keys: b('k') });
+    expect(cmds(b('set', 'k', 'v', 'nx', 'PX', '10', 'GET'))).to.deep.equal({ kind: 'apply', commands: [b('SET', 'k', 'v', 'PX', '10')] });
+    expect(cmds(b('SETNX', 'k', 'v'))).to.deep.equal({ kind: 'apply', commands: [b('SET', 'k', 'v')] });
+    expect(cmds(b('PEXPIREAT', 'k', '5', 'GT'))).to.deep.equal({ kind: 'refresh', keys: b('k') });
+    expect(cmds(b('PEXPIREAT', 'k', '5'))).to.deep.equal({ kind: 'apply', commands: [b('PEXPIREAT', 'k', '5')] });
     expect(cmds(b('select', '3'))).to.deep.equal({ kind: 'select', db: 3 });
     expect(cmds(b('PING'))).to.deep.equal({ kind: 'ignore' });
     expect(cmds(b('LPUSH', 'l', 'x'))).to.deep.equal({ kind: 'skip', command: 'lpush' });
@@ -226,6 +242,16 @@ describe('import: export formats and checkpoint', () => {
     expect(parseCheckpoint(JSON.stringify(cp))).to.deep.equal(cp);
     for (const bad of ['', '{}', 'null', JSON.stringify({ ...cp, version: 2 }), JSON.stringify({ ...cp, nodes: { x: { cursor: 'abc', done: false } } })]) {
       expect(parseCheckpoint(bad), bad).to.equal(null);
+    }
+  });
+
+  it('a follow checkpoint parses back; a SCAN checkpoint or a bad offset is refused', () => {
+    const counts = { scanned: 5, copied: 4, withTtl: 1, vanished: 0, skippedByType: {} };
+    const cp = { version: 1, kind: 'follow', source: 'redis://h:1/0', links: { 'h:1': { replid: 'f'.repeat(40), offset: 99, db: 2 } }, counts, stream: { applied: 3, skipped: { lpush: 1 }, otherDb: 0, errors: 0, firstError: null } };
+    expect(parseFollowCheckpoint(JSON.stringify(cp))).to.deep.equal(cp);
+    const scan = { version: 1, source: 'redis://h:1/0', nodes: {}, counts };
+    for (const bad of [JSON.stringify(scan), JSON.stringify({ ...cp, links: { 'h:1': { replid: 'x', offset: 1, db: 0 } } }), JSON.stringify({ ...cp, links: { 'h:1': { replid: 'f'.repeat(40), offset: -1, db: 0 } } })]) {
+      expect(parseFollowCheckpoint(bad), bad).to.equal(null);
     }
   });
 });
