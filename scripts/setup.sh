@@ -62,6 +62,7 @@ if [ "$want_test" = 1 ]; then bash scripts/kube-binaries.sh >/dev/null; fi # Kub
 if [ "$want_test" = 1 ]; then bash scripts/s3-server.sh >/dev/null; fi # SeaweedFS S3 server for the backup tests
 if [ "$want_test" = 1 ]; then bash scripts/otel-collector.sh >/dev/null; fi # OpenTelemetry Collector for the tracing tests
 if [ "$want_test" = 1 ]; then bash scripts/porcupine.sh >/dev/null; fi # linearizability checker (Porcupine) for test/integration/linearizability-*
+if [ "$want_test" = 1 ]; then bash scripts/cert-manager.sh >/dev/null; fi # cert-manager's controller and CRDs for test/e2e/cert-manager-tls
 if [ "$want_test" = 1 ]; then bash clients/go/test-binary.sh >/dev/null; fi # the Go client's test binary for test/integration/clients-go
 
 log "building TypeScript"
