@@ -15,6 +15,7 @@ import type { ReadCache } from './read-cache.js';
 import type { WalSyncer } from './wal-sync.js';
 import type { Statements } from './statements.js';
 import type { Db } from './database.js';
+import { KEY_COUNT } from './kv-rows.js';
 import type { Mutation, MutationLog, StoredRow } from './types.js';
 
 type IdRow = [id: number, expiresAt: number | null];
@@ -33,6 +34,8 @@ export class ApplyPath {
   private seqAtBegin: number;
   private committedSeqValue: number;
   private keyCountValue: number;
+  /** meta.key_count as committed. */
+  private keyCountStored: number;
   private expiringCountValue: number;
   private expiredKeysValue = 0;
   private keyCountAtBegin = 0;
@@ -61,6 +64,12 @@ export class ApplyPath {
     this.committedSeqValue = lastSeq;
     this.keyCountValue = st.countAll.get() as number;
     this.expiringCountValue = st.countExpiring.get() as number;
+    // meta.key_count commits with every turn that changes the count, so a
+    // snapshot's read transaction finds its row count there instead of a
+    // COUNT(*) over the whole table on the event loop. Counted here at open:
+    // tools that write kv with SQL (restore, archive replay) need not keep it.
+    if (st.getMeta.get(KEY_COUNT) !== this.keyCountValue) st.putMeta.run(KEY_COUNT, this.keyCountValue);
+    this.keyCountStored = this.keyCountValue;
     this.commits = new GroupCommit(db, {
       onBegin: () => {
         this.seqAtBegin = this.seq;
@@ -70,10 +79,12 @@ export class ApplyPath {
       },
       beforeCommit: () => {
         if (this.seq !== this.seqAtBegin) this.st.setLastSeq.run(this.seq);
+        if (this.keyCountValue !== this.keyCountStored) this.st.putMeta.run(KEY_COUNT, this.keyCountValue);
         this.log?.beforeCommit();
       },
       onCommitted: () => {
         this.committedSeqValue = this.seq;
+        this.keyCountStored = this.keyCountValue;
         this.log?.committed(this.seq);
       },
       onRolledBack: () => {

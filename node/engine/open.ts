@@ -12,6 +12,7 @@ import { WalSync } from './wal-sync.js';
 import { DB_FILE_NAME, DEFAULT_SQLITE_TUNING, WAL_AUTOCHECKPOINT_PAGES, checkSqliteTuning, openDatabase, type Db } from './database.js';
 import { ensurePrivateFile, lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { SqliteKeyspace, type ExpiryMode } from './keyspace.js';
+import { KEY_COUNT } from './kv-rows.js';
 import { Statements } from './statements.js';
 import type { KeyringSource } from '../crypto/keyring-store.js';
 import type { CommitScheduler, Engine, EngineHooks, EngineOptions, EngineStats, MutationLog, ReleaseGate } from './types.js';
@@ -28,7 +29,7 @@ export interface MetaStore {
 }
 
 /** Meta rows the engine itself maintains: writing them from outside would corrupt it. */
-const ENGINE_META = new Set(['schema_version', 'node_id', 'last_seq']);
+const ENGINE_META = new Set(['schema_version', 'node_id', 'last_seq', KEY_COUNT]);
 
 /** The checkpoint worker runs at most this often while writes keep coming. */
 const CHECKPOINT_INTERVAL_MS = 100;

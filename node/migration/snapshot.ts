@@ -14,6 +14,7 @@ import { rangesToSlots } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import type { StoredRow } from '../engine/types.js';
 import { ReadTransaction, rowBytes, type RowTuple } from '../replication/snapshot.js';
+import { KV_ROWS_SQL } from '../engine/kv-rows.js';
 
 type ScanTuple = [id: number, slot: number, key: Buffer, flags: number, expiresAt: number | null, version: number, value: Buffer];
 
@@ -43,7 +44,7 @@ export class SlotSnapshot {
       let total = 0;
       for (const [a, b] of ranges) total += count.get(a, b) as number;
       const page = db.prepare('SELECT id, key, flags, expires_at, version, value FROM kv WHERE slot = ? AND id > ? ORDER BY id LIMIT ?').raw();
-      const all = db.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number;
+      const all = db.prepare(KV_ROWS_SQL).pluck().get() as number;
       const scan = total > 0 && total >= all * SCAN_SHARE
         ? db.prepare('SELECT id, slot, key, flags, expires_at, version, value FROM kv WHERE id > ? ORDER BY id LIMIT ?').raw()
         : null;

@@ -9,6 +9,7 @@
 import Database from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
 import type { StoredRow } from '../engine/types.js';
+import { KV_ROWS_SQL } from '../engine/kv-rows.js';
 
 export type RowTuple = [id: number, key: Buffer, flags: number, expiresAt: number | null, version: number, value: Buffer];
 
@@ -71,7 +72,7 @@ export class SnapshotReader {
     this.tx = new ReadTransaction(file);
     this.seq = this.tx.seq;
     [this.totalKeys, this.page] = this.tx.setUp((db) => [
-      db.prepare('SELECT COUNT(*) FROM kv').pluck().get() as number,
+      db.prepare(KV_ROWS_SQL).pluck().get() as number,
       db.prepare('SELECT id, key, flags, expires_at, version, value FROM kv WHERE id > ? ORDER BY id LIMIT ?').raw(),
     ] as const);
   }
