@@ -8,11 +8,13 @@
 #   IRIS_CLIENTS_GO_CACHE=DIR           override the cache root
 set -euo pipefail
 mod="$(cd "$(dirname "$0")" && pwd)"
+. "$mod/../../scripts/lib/build-lock.sh"
 log() { printf '[clients-go] %s\n' "$*" >&2; }
 command -v go >/dev/null || { log "error: go is not installed (Debian: golang-go >= 1.26)"; exit 1; }
 
 out="${IRIS_CLIENTS_GO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/irisdb}/clients-go"
 bin="$out/iris.test"
+build_lock clients-go "$out"
 stamp_want="$( { cat "$mod/go.mod" "$mod/go.sum" "$mod"/*.go "$0"; go version; } | sha256sum | cut -d' ' -f1)"
 if [ -f "$out/.stamp" ] && [ "$(cat "$out/.stamp")" = "$stamp_want" ] && [ -x "$bin" ]; then
   log "up to date: $bin"

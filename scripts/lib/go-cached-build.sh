@@ -17,6 +17,8 @@
 #     STAMP_FILE  more files whose content the build depends on (go.mod and go.sum are always in)
 #   IRIS_GO_BUILD_JOBS=N   go build -p N (default: all cores)
 
+. "$(dirname "${BASH_SOURCE[0]}")/build-lock.sh"
+
 go_cached_build() {
   local label=$1 mod=$2 out=$3 binary=$4 target=$5
   shift 5
@@ -24,6 +26,7 @@ go_cached_build() {
   local log_prefix="[$label]"
   command -v go >/dev/null || { printf '%s error: go is not installed (Debian: golang-go >= 1.26)\n' "$log_prefix" >&2; return 1; }
 
+  build_lock "$label" "$out"
   local stamp_want
   stamp_want="$( {
     cat "$mod/go.mod" "$mod/go.sum" "$@" "$0" "${BASH_SOURCE[0]}"

@@ -8,9 +8,7 @@
  * unit tests of routing and of the CLUSTER commands, and the cached build of
  * the go-redis check program (tools/go-cluster-check).
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evenSlotRanges, slotOwners, type ClusterMap } from '../../common/cluster-map.js';
@@ -178,35 +176,18 @@ export function clusterServerFixture(
 
 /** The repository root, from dist/test/support. */
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const GO_CHECK_DIR = path.join(REPO_ROOT, 'tools/go-cluster-check');
 
 /**
- * tools/go-cluster-check built with the Go toolchain (modules from the Go
- * module proxy), cached under ~/.cache/irisdb keyed by a hash of its sources,
- * go.mod, go.sum and the Go version, so re-runs skip the build. Throws (the
- * test fails) if Go is not installed: go-redis compatibility is not optional.
+ * tools/go-cluster-check, built once by scripts/go-cluster-check.sh into a
+ * cache outside the repository (setup.sh --test builds it ahead; a run that
+ * finds the build under way waits for it). Throws (the test fails) if Go is
+ * not installed: go-redis compatibility is not optional.
  */
 export async function goClusterCheckBinary(): Promise<string> {
-  const version = await run('go', ['version'], { timeoutMs: 30_000 }).catch((err: Error) => {
-    throw new Error(`the go-redis check needs the Go toolchain, and running "go version" failed: ${err.message}`);
-  });
-  if (version.code !== 0) throw new Error(`"go version" failed: ${version.stderr}`);
-  const hash = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', 'main.go']) hash.update(f).update(fs.readFileSync(path.join(GO_CHECK_DIR, f)));
-  hash.update(version.stdout);
-  const cacheRoot = process.env.XDG_CACHE_HOME !== undefined && process.env.XDG_CACHE_HOME !== ''
-    ? process.env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
-  const dir = path.join(cacheRoot, 'irisdb', 'go-cluster-check', hash.digest('hex').slice(0, 16));
-  const bin = path.join(dir, 'go-cluster-check');
-  if (fs.existsSync(bin)) return bin;
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${bin}.${process.pid}.tmp`;
-  // Run from the module directory: go build finds go.mod there. -mod=readonly: go.sum is committed, never rewritten.
-  const built = await run('bash', ['-c', `cd "$0" && exec go build -trimpath -o "$1" .`, GO_CHECK_DIR, tmp], {
-    timeoutMs: 600_000,
-    env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false', CGO_ENABLED: '0' },
-  });
-  if (built.code !== 0) throw new Error(`go build of tools/go-cluster-check failed (exit ${built.code}):\n${built.stderr}`);
-  fs.renameSync(tmp, bin);
+  const script = path.join(REPO_ROOT, 'scripts/go-cluster-check.sh');
+  const built = await run('bash', [script], { stderr: 'inherit', timeoutMs: 0 });
+  if (built.code !== 0) throw new Error(`${script} exited with ${built.code} (the go-redis check needs the Go toolchain)`);
+  const bin = path.join(built.stdout.trim().split('\n').pop() ?? '', 'go-cluster-check');
+  if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run scripts/go-cluster-check.sh`);
   return bin;
 }
