@@ -291,4 +291,43 @@ describe('e2e: backups on Kubernetes (IrisBackup, spec.backup)', function () {
       await fs.promises.rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('rotating the Secret to a new key while the old one is revoked: archiving and the next backup go on, no pod restarts', async () => {
+    const second = { accessKeyId: 'irisdb-rotated', secretAccessKey: `rotated-${Math.random().toString(36).slice(2)}` };
+    const podsBefore = (await listPods(env, ns, NODES)).map((p) => `${p.metadata?.name}:${p.metadata?.uid}:${JSON.stringify((p.status as { containerStatuses?: Array<{ restartCount: number }> } | undefined)?.containerStatuses?.map((c) => c.restartCount))}`).sort();
+    await env.kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1', kind: 'Secret', metadata: { name: 's3-creds', namespace: ns }, type: 'Opaque',
+      stringData: { AWS_ACCESS_KEY_ID: second.accessKeyId, AWS_SECRET_ACCESS_KEY: second.secretAccessKey },
+    }));
+    // The old key stops working at once: whatever still used it would fail from here on.
+    await s3.setIdentities([second]);
+    const pod = (await listPods(env, ns, NODES))[0]!;
+    const seed = await env.podEndpoint(ns, pod.metadata!.name!, 6379);
+    const client = new Cluster([{ host: seed.host, port: seed.port }], { maxRedirections: 16 });
+    client.on('error', () => {});
+    let wroteAt: number;
+    try {
+      const rotated = Array.from({ length: 50 }, (_, i) => [`bk:rot:${i}`, `rotated-${i}`] as const);
+      await Promise.all(rotated.map(([k, v]) => client.set(k, v)));
+      for (const [k, v] of rotated) written.set(k, v);
+      wroteAt = Date.now();
+    } finally {
+      client.disconnect();
+      seed.close();
+    }
+    // Archived with the new key (read back by the operator with it too).
+    await waitForStatus(env, ns, CLUSTER, 'status.lastArchivedTime past the writes made after the rotation', (c) => {
+      const t = (c.status as { lastArchivedTime?: string | null } | undefined)?.lastArchivedTime;
+      return typeof t === 'string' && Date.parse(t) >= wroteAt - 1000;
+    }, 120000);
+    await env.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'irisdb.io/v1alpha1', kind: 'IrisBackup', metadata: { name: 'rotated', namespace: ns }, spec: { cluster: CLUSTER } }));
+    const done = await waitFor('IrisBackup rotated to be Completed', async () => {
+      const b = await env.rest.get<IrisBackupObject>(`${backups()}/rotated`);
+      if (b.status?.phase === 'Failed') throw new Error(`rotated failed: ${b.status.message}`);
+      return b.status?.phase === 'Completed' && b;
+    }, { timeoutMs: 120000, intervalMs: 200 });
+    expect(done.status!.keys).to.equal(written.size);
+    const podsAfter = (await listPods(env, ns, NODES)).map((p) => `${p.metadata?.name}:${p.metadata?.uid}:${JSON.stringify((p.status as { containerStatuses?: Array<{ restartCount: number }> } | undefined)?.containerStatuses?.map((c) => c.restartCount))}`).sort();
+    expect(podsAfter, 'the same pods, not restarted').to.deep.equal(podsBefore);
+  });
 });
