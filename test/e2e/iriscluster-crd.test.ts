@@ -102,6 +102,13 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     expect(await rejected(cluster('dest', { backup: { schedule: '@daily', destination: { pvc: { claimName: 'b' }, s3: { bucket: 'b' } } } })))
       .to.match(/spec\.backup\.destination: Invalid value: .*destination needs exactly one of s3 or pvc/);
     expect(await rejected(cluster('tls', { tls: { secretRef: { name: 't' } } }))).to.match(/spec\.tls: Invalid value: .*tls\.secretRef needs tls\.enabled: true/);
+    expect(await rejected(cluster('tls', { tls: { certManager: { issuerRef: { name: 'ca' } } } }))).to.match(/spec\.tls: Invalid value: .*tls\.certManager needs tls\.enabled: true/);
+    expect(await rejected(cluster('tls', { tls: { enabled: true, secretRef: { name: 't' }, certManager: { issuerRef: { name: 'ca' } } } })))
+      .to.match(/spec\.tls: Invalid value: .*tls\.secretRef and tls\.certManager are exclusive/);
+    expect(await rejected(cluster('tls', { tls: { enabled: true, certManager: { issuerRef: { name: 'ca', kind: 'Vault' } } } })))
+      .to.match(/spec\.tls\.certManager\.issuerRef\.kind: Unsupported value: "Vault"/);
+    expect(await rejected(cluster('tls', { tls: { enabled: true, certManager: { issuerRef: { name: 'ca' }, duration: '90d' } } })))
+      .to.match(/spec\.tls\.certManager\.duration: Invalid value: "90d"/);
     expect(await rejected(cluster('auth', { auth: {} }))).to.match(/spec\.auth: Invalid value: .*auth needs secretRef .*aclSecretRef/);
     expect(await rejected(cluster('1st', {}))).to.match(/metadata\.name: Invalid value: "1st": must start with a lower-case letter/);
     expect(await rejected(cluster('a'.repeat(41), {}))).to.match(/metadata\.name: Too long: may not be more than 40/);
@@ -273,6 +280,13 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     expect(await rejected(backup('once', { cluster: 'columns', destination: { s3: { bucket: 'other' } } }))).to.match(/destination is immutable/);
     expect(await rejected(backup('once', { cluster: 'other', destination: { s3: { bucket: 'backups', prefix: 'iris/' } } }))).to.match(/cluster is immutable/);
     await env.kubectl(['delete', 'irisbackup', 'once', '-n', ns]);
+    // A pvc destination is taken (the nodes mount the claim); a path leaving the volume is not.
+    await env.kubectl(['apply', '-f', '-'], backup('on-pvc', { cluster: 'columns', destination: { pvc: { claimName: 'backups', path: 'iris/prod' } } }));
+    expect(await rejected(backup('escape', { cluster: 'columns', destination: { pvc: { claimName: 'backups', path: 'iris/../../etc' } } })))
+      .to.match(/spec\.destination\.pvc\.path: Invalid value: .*path may not contain \. or \.\. segments/);
+    expect(await rejected(cluster('pvc-escape', { backup: { schedule: '@daily', destination: { pvc: { claimName: 'b', path: '..' } } } })))
+      .to.match(/spec\.backup\.destination\.pvc\.path: Invalid value: .*path may not contain/);
+    await env.kubectl(['delete', 'irisbackup', 'on-pvc', '-n', ns]);
   });
 
   it('takes spec.bootstrap.fromBackup at creation and keeps it immutable (issue #15)', async () => {
