@@ -60,6 +60,21 @@ describe('operator/kube/backup', () => {
       expect(() => resolveDestination(undefined, 'IrisBackup x')).to.throw(BackupSpecError, /no destination/);
     });
 
+    it('pvc paths (property): a path without . or .. segments lands below the claim\'s mount, and volumeRelativePath gives claim/path back; any . or .. segment is refused', () => {
+      const segment = fc.stringMatching(/^[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,11}$/).filter((x) => x !== '.' && x !== '..');
+      fc.assert(fc.property(fc.array(segment, { maxLength: 4 }), fc.boolean(), fc.boolean(), (segs, lead, trail) => {
+        const given = `${lead ? '/' : ''}${segs.join(trail ? '//' : '/')}${trail && segs.length > 0 ? '/' : ''}`;
+        const d = resolveDestination({ pvc: { claimName: 'c', path: given } }, 'x');
+        expect(d.url).to.equal(`file:///var/lib/irisdb-backups/c${segs.length === 0 ? '' : `/${segs.join('/')}`}`);
+        expect(volumeRelativePath(d.url)).to.equal(['c', ...segs].join('/'));
+      }));
+      fc.assert(fc.property(fc.array(segment, { maxLength: 3 }), fc.constantFrom('.', '..'), fc.nat(3), (segs, bad, at) => {
+        const parts = [...segs];
+        parts.splice(Math.min(at, parts.length), 0, bad);
+        expect(() => resolveDestination({ pvc: { claimName: 'c', path: parts.join('/') } }, 'x')).to.throw(BackupSpecError);
+      }));
+    });
+
     it('pvc: every container of the pods mounts the claim (the restore init container too), the nodes get --backup-volume and archive there; the hash follows the claim', () => {
       const spec = { shards: 1, backup: { schedule: '@daily', archive: { enabled: true }, destination: { pvc: { claimName: 'backups', path: 'p' } } } } as IrisClusterSpec;
       const env = Object.fromEntries(backupPodParts(spec).env.map((e) => [e.name, e.value]));

@@ -44,8 +44,10 @@ export class BackupSpecError extends Error {
 export function resolveDestination(d: BackupDestinationSpec | undefined, where: string): ResolvedDestination {
   if (d === undefined) throw new BackupSpecError(`${where}: no destination (set it here or in the IrisCluster's spec.backup.destination)`);
   if (d.pvc !== undefined) {
-    const sub = (d.pvc.path ?? '').replace(/^\/+|\/+$/g, '');
-    if (sub.split('/').some((s) => s === '.' || s === '..')) throw new BackupSpecError(`${where}: pvc.path may not contain . or .. segments`);
+    // Empty segments (a//b, leading or trailing /) dropped: the node's object keys have none.
+    const segments = (d.pvc.path ?? '').split('/').filter((s) => s !== '');
+    const sub = segments.join('/');
+    if (segments.some((s) => s === '.' || s === '..')) throw new BackupSpecError(`${where}: pvc.path may not contain . or .. segments`);
     const dir = `${backupClaimMount(d.pvc.claimName)}${sub === '' ? '' : `/${sub}`}`;
     return { url: `file://${dir}`, s3: {}, secretName: null, claimName: d.pvc.claimName };
   }
