@@ -280,6 +280,13 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     expect(await rejected(backup('once', { cluster: 'columns', destination: { s3: { bucket: 'other' } } }))).to.match(/destination is immutable/);
     expect(await rejected(backup('once', { cluster: 'other', destination: { s3: { bucket: 'backups', prefix: 'iris/' } } }))).to.match(/cluster is immutable/);
     await env.kubectl(['delete', 'irisbackup', 'once', '-n', ns]);
+    // A pvc destination is taken (the nodes mount the claim); a path leaving the volume is not.
+    await env.kubectl(['apply', '-f', '-'], backup('on-pvc', { cluster: 'columns', destination: { pvc: { claimName: 'backups', path: 'iris/prod' } } }));
+    expect(await rejected(backup('escape', { cluster: 'columns', destination: { pvc: { claimName: 'backups', path: 'iris/../../etc' } } })))
+      .to.match(/spec\.destination\.pvc\.path: Invalid value: .*path may not contain \. or \.\. segments/);
+    expect(await rejected(cluster('pvc-escape', { backup: { schedule: '@daily', destination: { pvc: { claimName: 'b', path: '..' } } } })))
+      .to.match(/spec\.backup\.destination\.pvc\.path: Invalid value: .*path may not contain/);
+    await env.kubectl(['delete', 'irisbackup', 'on-pvc', '-n', ns]);
   });
 
   it('takes spec.bootstrap.fromBackup at creation and keeps it immutable (issue #15)', async () => {
