@@ -2,12 +2,15 @@
  * spec.tls.certManager with the real cert-manager (issue #14): without
  * cert-manager's CRDs the cluster says so (a CertManagerMissing Warning
  * Event and its Degraded condition) instead of silently using something
- * else; once cert-manager runs (a self-signed Issuer → a CA Certificate →
- * a CA Issuer), the operator's Certificate is issued by it, the pods mount
+ * else; with the CRDs but no controller yet, the operator's Certificate
+ * exists and the cluster reports WaitingForCertificate; once cert-manager
+ * runs (a self-signed Issuer → a CA Certificate → a CA Issuer), the
+ * operator's Certificate is issued by it, the pods mount
  * its Secret and serve RESP over TLS only with the certificate
  * cert-manager issued (its issuer is the cert-manager CA), redis-cli
  * --tls --cacert with that CA works, plain text is refused, and the
- * replica streams over the bus's mutual TLS with those certificates.
+ * replica streams over the bus's mutual TLS with those certificates; a
+ * renewal reaches the nodes without a pod restart.
  */
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -120,6 +123,12 @@ describe('e2e: spec.tls.certManager with the real cert-manager', function () {
       spec: { isCA: true, commonName: 'iris-cert-manager-root', secretName: 'iris-root', privateKey: { algorithm: 'ECDSA', size: 256 }, issuerRef: { name: 'selfsigned', kind: 'Issuer', group: 'cert-manager.io' } },
     });
     await apply({ apiVersion: 'cert-manager.io/v1', kind: 'Issuer', metadata: { name: 'iris-ca', namespace: ns }, spec: { ca: { secretName: 'iris-root' } } });
+    // The CRDs are there, cert-manager's controller is not yet: the operator makes its Certificate and says it waits for it.
+    const waiting = await waitFor('a WaitingForCertificate Event', async () => {
+      const list = (await clusterEvents(env, ns, CLUSTER)).filter((e) => e.reason === 'WaitingForCertificate');
+      return list.length > 0 ? list : null;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(waiting[0]!.message).to.match(new RegExp(`Certificate ${ns}/${CLUSTER}-tls: waiting for cert-manager to issue it into Secret ${CLUSTER}-tls`));
     certManager = await startCertManager(env);
 
     const ready = await waitForStatus(env, ns, CLUSTER, 'Ready 2/2 with a streaming replica', (c: IrisClusterObject) =>
