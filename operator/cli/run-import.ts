@@ -70,7 +70,10 @@ export async function runImport(cmd: ImportCommand, io: CliIo, where?: ImportPla
     if (err instanceof CliError) throw err;
     throw new CliError(`import from ${shown} failed: ${oneLine((err as Error).message)} (run the same command again to resume)`);
   } finally {
-    for (const n of source.nodes) n.redis.disconnect();
+    for (const n of source.nodes) {
+      n.redis.disconnect();
+      n.resp.close();
+    }
     target.disconnect();
   }
 }
@@ -108,7 +111,7 @@ async function copy(
   const rate = (): number => (counts.copied - startCopied) / Math.max(0.001, (Date.now() - started) / 1000);
   const draw = (force = false): void => progress.update(() => importProgressLine(counts, total, rate(), progress), force);
 
-  const results = await Promise.all(source.nodes.map((n) => nodes[n.address]!.done ? Promise.resolve(true) : copyNode(n.redis, target, nodes[n.address]!.cursor, {
+  const results = await Promise.all(source.nodes.map((n) => nodes[n.address]!.done ? Promise.resolve(true) : copyNode(n.resp, target, nodes[n.address]!.cursor, {
     batch: cmd.batch, inFlight: IN_FLIGHT, signal: io.signal,
     write: async (b) => {
       b.refused = await writer.write(b.strings);

@@ -164,7 +164,9 @@ async function follow(
     else how.push(`${where}full sync from offset ${h.offset}${l.resume !== undefined ? ` (the source could not continue from offset ${l.resume.offset}: its backlog no longer holds it, or its replication id changed)` : ''}`);
   }
   if (resume !== null) io.stderr.write(`irisctl: resuming the follow of ${shown} from ${checkpoints.file}\n`);
-  io.stderr.write(`irisctl: following ${shown} as a replica${cluster ? ` of each of its ${links.length} masters` : ''}: ${how.join(', ')}\n`);
+  // A fresh start reads as it always did; a resume names what each master did.
+  const fresh = resume === null && links.every((l) => !l.resumable);
+  io.stderr.write(`irisctl: following ${shown} as a replica${cluster ? ` of each of its ${links.length} masters` : ''}: ${fresh ? `full sync from offset ${links.map((l) => l.applied).join(', ')}` : how.join(', ')}\n`);
   const sh: Shared = {
     cmd, io, target, writer, links, draining: false,
     counts: resume !== null ? structuredClone(resume.counts) : emptyCounts(),

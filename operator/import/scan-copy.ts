@@ -1,13 +1,19 @@
 /**
  * The initial copy of one source node: SCAN a batch of keys, read each
- * one's value and PTTL in one pipeline (TYPE for those that are not
- * strings), write the strings to IrisDB (SET ... PX, auto-pipelined to
+ * one's value and PTTL in one pipeline over a plain RESP connection
+ * (resp-source.ts; TYPE for those that are not strings), write the strings to IrisDB (SET ... PX, auto-pipelined to
  * their owners), then record the cursor. The next batches are read while
  * earlier ones are written; a cursor is recorded only once its batch and
  * every one before it are acknowledged by IrisDB.
  */
-import type { Cluster, Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import type { ImportCounts } from './import-counts.js';
+import { RespErrorReply } from './resp-reply.js';
+import type { SourcePipeline } from './resp-source.js';
+
+const GET = Buffer.from('GET');
+const PTTL = Buffer.from('PTTL');
+const TYPE = Buffer.from('TYPE');
 
 export interface ScanBatch {
   readonly next: string;
@@ -19,36 +25,37 @@ export interface ScanBatch {
   refused: Buffer[];
 }
 
-/** Reads one SCAN batch of `source` from `cursor`. */
-export async function readBatch(source: Redis, cursor: string, count: number): Promise<ScanBatch> {
-  const [next, keys] = await source.scanBuffer(cursor, 'COUNT', count);
-  const batch: ScanBatch = { next: next.toString(), keys: keys.length, strings: [], others: {}, vanished: 0, refused: [] };
+/** Reads one SCAN batch of `source` from `cursor`: SCAN, then one pipeline of GET + PTTL per key, TYPE for the keys that are not strings. */
+export async function readBatch(source: SourcePipeline, cursor: string, count: number): Promise<ScanBatch> {
+  const [scan] = await source.pipeline([['SCAN', cursor, 'COUNT', String(count)]]);
+  if (scan instanceof RespErrorReply) throw new Error(`source SCAN failed: ${scan.message}`);
+  if (!Array.isArray(scan) || scan.length !== 2 || !Buffer.isBuffer(scan[0]) || !Array.isArray(scan[1])) throw new Error('source SCAN: an unexpected reply');
+  const keys = scan[1] as Buffer[];
+  const batch: ScanBatch = { next: scan[0].toString('latin1'), keys: keys.length, strings: [], others: {}, vanished: 0, refused: [] };
   if (keys.length === 0) return batch;
-  const p = source.pipeline();
-  for (const k of keys) p.getBuffer(k).pttl(k);
-  const res = (await p.exec()) ?? [];
+  const cmds: Buffer[][] = [];
+  for (const k of keys) cmds.push([GET, k], [PTTL, k]);
+  const res = await source.pipeline(cmds);
   const notString: Buffer[] = [];
   for (let i = 0; i < keys.length; i++) {
-    const [gerr, value] = res[2 * i] ?? [new Error('no reply'), null];
-    const [terr, pttl] = res[2 * i + 1] ?? [new Error('no reply'), null];
-    if (gerr !== null) {
-      if (/WRONGTYPE/.test(gerr.message)) notString.push(keys[i]!);
-      else throw new Error(`source GET failed: ${gerr.message}`);
+    const value = res[2 * i];
+    const pttl = res[2 * i + 1];
+    if (value instanceof RespErrorReply) {
+      if (/^WRONGTYPE/.test(value.message)) notString.push(keys[i]!);
+      else throw new Error(`source GET failed: ${value.message}`);
       continue;
     }
-    if (terr !== null) throw new Error(`source PTTL failed: ${terr.message}`);
-    const t = Number(pttl);
-    if (value === null || t === -2) {
+    if (pttl instanceof RespErrorReply) throw new Error(`source PTTL failed: ${pttl.message}`);
+    if (typeof pttl !== 'number' || (value !== null && !Buffer.isBuffer(value))) throw new Error('source GET/PTTL: an unexpected reply');
+    if (value === null || pttl === -2) {
       batch.vanished++;
       continue;
     }
-    batch.strings.push({ key: keys[i]!, value: value as Buffer, pttl: t });
+    batch.strings.push({ key: keys[i]!, value, pttl });
   }
   if (notString.length > 0) {
-    const tp = source.pipeline();
-    for (const k of notString) tp.type(k);
-    for (const [err, type] of (await tp.exec()) ?? []) {
-      if (err !== null) throw new Error(`source TYPE failed: ${err.message}`);
+    for (const type of await source.pipeline(notString.map((k) => [TYPE, k]))) {
+      if (type instanceof RespErrorReply) throw new Error(`source TYPE failed: ${type.message}`);
       if (type === 'none') batch.vanished++;
       else batch.others[String(type)] = (batch.others[String(type)] ?? 0) + 1;
     }
@@ -90,7 +97,7 @@ export interface CopyNodeOptions {
  * every batch before it, so the recorded cursor never passes a key that is
  * not yet in IrisDB.
  */
-export async function copyNode(source: Redis, target: Cluster, cursor: string, opts: CopyNodeOptions): Promise<boolean> {
+export async function copyNode(source: SourcePipeline, target: Cluster, cursor: string, opts: CopyNodeOptions): Promise<boolean> {
   const inFlight: { batch: ScanBatch; written: Promise<void> }[] = [];
   let scanDone = false;
   try {

@@ -5,12 +5,16 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { CliError } from '../cli/errors.js';
+import { RespSource } from './resp-source.js';
 import type { SourceUrl } from './source-url.js';
 
 export interface SourceNode {
   /** "host:port", the checkpoint's key for this node. */
   readonly address: string;
+  /** For DBSIZE and the verification. */
   readonly redis: Redis;
+  /** For the SCAN copy's batches. */
+  readonly resp: RespSource;
 }
 
 export function sourceOptions(s: SourceUrl, host: string, port: number, db: number): RedisOptions {
@@ -37,11 +41,26 @@ async function connect(opts: RedisOptions, what: string): Promise<Redis> {
   return r;
 }
 
+async function openResp(s: SourceUrl, host: string, port: number, db: number, what: string): Promise<RespSource> {
+  try {
+    return await RespSource.open(s, host, port, db);
+  } catch (err) {
+    throw new CliError(`cannot connect to the source ${what}: ${(err as Error).message}`);
+  }
+}
+
 /** The source's masters, connected: one for a standalone Redis, every master of a Redis Cluster. */
 export async function connectSource(s: SourceUrl, shown: string): Promise<{ nodes: SourceNode[]; cluster: boolean }> {
   const first = await connect(sourceOptions(s, s.host, s.port, s.db), shown);
   const info = await first.info('cluster').catch(() => '');
-  if (!/cluster_enabled:1/.test(info)) return { nodes: [{ address: `${s.host}:${s.port}`, redis: first }], cluster: false };
+  if (!/cluster_enabled:1/.test(info)) {
+    try {
+      return { nodes: [{ address: `${s.host}:${s.port}`, redis: first, resp: await openResp(s, s.host, s.port, s.db, shown) }], cluster: false };
+    } catch (err) {
+      first.disconnect();
+      throw err;
+    }
+  }
   if (s.db !== 0) {
     first.disconnect();
     throw new CliError('a Redis Cluster has only database 0');
@@ -51,9 +70,21 @@ export async function connectSource(s: SourceUrl, shown: string): Promise<{ node
   if (masters.length === 0) throw new CliError(`the source Redis Cluster ${shown} lists no master that owns slots`);
   const nodes: SourceNode[] = [];
   try {
-    for (const m of masters) nodes.push({ address: `${m.host}:${m.port}`, redis: await connect(sourceOptions(s, m.host, m.port, 0), `master ${m.host}:${m.port}`) });
+    for (const m of masters) {
+      const what = `master ${m.host}:${m.port}`;
+      const redis = await connect(sourceOptions(s, m.host, m.port, 0), what);
+      try {
+        nodes.push({ address: `${m.host}:${m.port}`, redis, resp: await openResp(s, m.host, m.port, 0, what) });
+      } catch (err) {
+        redis.disconnect();
+        throw err;
+      }
+    }
   } catch (err) {
-    for (const n of nodes) n.redis.disconnect();
+    for (const n of nodes) {
+      n.redis.disconnect();
+      n.resp.close();
+    }
     throw err;
   }
   return { nodes, cluster: true };
