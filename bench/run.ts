@@ -157,6 +157,7 @@ async function main(): Promise<void> {
   console.log(`# IrisDB benchmark — ${new Date().toISOString()} — node ${process.version}, ${requests} requests per unpipelined run`);
   // Not part of the full run (about 5 minutes per knob): BENCH_ONLY=storage-knobs [BENCH_KNOBS='page 1024,mmap 256 MiB'] [BENCH_ROUNDS=2].
   if (only === 'storage-knobs') await (await import('./storage-knobs.js')).runStorageKnobs(requests);
+  if (only === 'storage-schema') (await import('./storage-schema.js')).runStorageSchema(Number(process.env.BENCH_KEYS ?? 200_000), Number(process.env.BENCH_ROUNDS ?? 2));
   if (only === '' || only === 'single') {
     const rows = await singleNodeBench(requests);
     console.log('\n## Single node: redis-benchmark, 50 clients, 100-byte values, 100k keys\n');
