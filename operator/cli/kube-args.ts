@@ -47,8 +47,11 @@ const KUBE_FLAGS: readonly FlagDef[] = [
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Flags that locate a local controller: meaningless here. */
 const LOCAL_ONLY = new Set(['--dir', '--url', '--token-file']);
-const BACKUP_UNSUPPORTED = 'backups are not supported on Kubernetes yet: the operator has no IrisBackup controller (the CRD refuses IrisBackup objects and spec.backup). ' +
-  'Local clusters have them (`irisctl backup create`, docs/backup.md).';
+/** On Kubernetes backups are resources the operator carries out, not irisctl verbs. */
+const backupsOnKubernetes = (cluster: string): string =>
+  `on Kubernetes, backups are IrisBackup objects (and spec.backup for a schedule) that the operator carries out: ` +
+  `kubectl apply -f - <<< '{"apiVersion":"irisdb.io/v1alpha1","kind":"IrisBackup","metadata":{"name":"NAME"},"spec":{"cluster":"${cluster}"}}', ` +
+  'then kubectl get irisbackups (docs/kubernetes.md, Backups).';
 
 export function parseKubeCommandLine(argv: readonly string[]): KubeCommand {
   const { flags, rest } = takeKubeFlags(argv);
@@ -59,7 +62,7 @@ export function parseKubeCommandLine(argv: readonly string[]): KubeCommand {
   const target: KubeTarget = { cluster, ...flags };
   const [verb, second] = verbArgs;
   if (verb === undefined) throw new UsageError(`which verb? ${KUBE_VERBS.join(', ')} (irisctl --kube ${cluster} VERB)`, '--kube');
-  if (verb === 'backup') throw new CliError(`irisctl --kube backup${second !== undefined && !second.startsWith('-') ? ` ${second}` : ''}: ${BACKUP_UNSUPPORTED}`);
+  if (verb === 'backup') throw new CliError(`irisctl --kube backup${second !== undefined && !second.startsWith('-') ? ` ${second}` : ''}: ${backupsOnKubernetes(cluster)}`);
   if (verb === '--help' || verb === '-h' || verb === 'help') return { kind: 'help', text: kubeUsage() };
   if (!(KUBE_VERBS as readonly string[]).includes(verb)) {
     const local = verbDef(verb) ?? verbDef(`${verb} ${second ?? ''}`);
@@ -158,7 +161,7 @@ export function kubeUsage(): string {
     ...KUBE_FLAGS.map((f, i) => `  ${flagLeft[i]!.padEnd(fw)}  ${f.help}`),
     '',
     'Run `irisctl --kube CLUSTER VERB --help` for the flags of a verb.',
-    'Backups are not supported on Kubernetes yet.',
+    'Backups: IrisBackup objects and spec.backup, carried out by the operator (kubectl get irisbackups).',
     'Exit codes: 0 done, 1 refused or not finished in time, 2 bad command line.',
     '',
   ].join('\n');

@@ -20,7 +20,7 @@ function fails(line: string, type: typeof UsageError | typeof CliError, pattern:
 describe('irisctl --kube command line', () => {
   it('prints the kube usage with nothing, --help or help, listing the verbs and kubectl flags', () => {
     for (const line of ['', '--help', '-h', 'help', '-n prod --help', 'iris --help']) expect(parse(line), line).to.deep.equal({ kind: 'help', text: kubeUsage() });
-    for (const word of ['status', 'failover SHARD', 'switchover SHARD', 'scale', '--context', '-n, --namespace', '--kubeconfig', 'Backups are not supported on Kubernetes yet']) {
+    for (const word of ['status', 'failover SHARD', 'switchover SHARD', 'scale', '--context', '-n, --namespace', '--kubeconfig', 'Backups: IrisBackup objects and spec.backup']) {
       expect(kubeUsage()).to.contain(word);
     }
   });
@@ -65,8 +65,8 @@ describe('irisctl --kube command line', () => {
   });
 
   it('answers that backups and the other local verbs are not available on Kubernetes yet (exit 1, not a usage error)', () => {
-    fails('iris backup create --destination s3://b/p', CliError, /^irisctl --kube backup create: backups are not supported on Kubernetes yet/);
-    fails('iris backup list', CliError, /backups are not supported on Kubernetes yet/);
+    fails('iris backup create --destination s3://b/p', CliError, /^irisctl --kube backup create: on Kubernetes, backups are IrisBackup objects .*"spec":\{"cluster":"iris"\}.*kubectl get irisbackups/);
+    fails('iris backup list', CliError, /on Kubernetes, backups are IrisBackup objects/);
     fails('iris rebalance', CliError, /rebalance: not available on Kubernetes yet/);
     fails('iris local up', CliError, /local up: not available on Kubernetes yet/);
   });
