@@ -178,8 +178,11 @@ async function follow(
     links: Object.fromEntries(links.filter((l) => l.resumable).map((l) => [l.address, { replid: l.replid, offset: l.applied, db: l.db }])),
   });
   // Written synchronously from the links' state, so each file holds offsets IrisDB had acknowledged at one moment.
-  let saving: Promise<void> = checkpoints.write(checkpoint());
-  const saver = setInterval(() => { saving = saving.then(() => checkpoints.write(checkpoint())); }, CHECKPOINT_MS);
+  // A failed write (disk full...) does not stop the follow; it is reported at the end, since a resume would start from an older checkpoint.
+  let saveError: Error | null = null;
+  const save = (): Promise<void> => checkpoints.write(checkpoint()).catch((err: Error) => { saveError ??= err; });
+  let saving: Promise<void> = save();
+  const saver = setInterval(() => { saving = saving.then(save); }, CHECKPOINT_MS);
   // The source drops a replica that sends no REPLCONF ACK for repl-timeout (60 s), also while it loads a long RDB.
   const acks = setInterval(() => { for (const l of links) l.link.ack(l.applied); }, ACK_MS);
   try {
@@ -190,6 +193,7 @@ async function follow(
     await saving;
   }
   sh.progress.done();
+  if (saveError !== null) io.stderr.write(`irisctl: warning: writing ${checkpoints.file} failed (${oneLine((saveError as Error).message)}); an interrupted follow would resume from an older point or start over\n`);
 
   let verify: VerifyResult | null = null;
   if (cmd.verify > 0) {
