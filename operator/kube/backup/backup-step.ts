@@ -28,15 +28,16 @@ import { ANNOTATION_BACKUP_ID, IRISBACKUPS, LABEL_SCHEDULED, clusterBackupSpec, 
 import { scheduleOf } from './schedule-spec.js';
 import type { VolumeNodes } from '../../../common/backup/volume-client.js';
 
-/** The nodes that mount the backup claim, primaries first (any node of the cluster mounts it). */
+/** The nodes that mount the backup claim (any node of the cluster does), best first. */
 function volumeNodesOf(controller: StepContext['controller']): VolumeNodes {
   const ctx = controller.ctx;
   return {
-    token: ctx.token, fetch: ctx.nodeFetch,
+    token: ctx.token, fetch: ctx.nodeFetch, timeoutMs: 10_000,
     urls: () => {
       const names = ctx.state.shards.flatMap((s) => s.members.map((m) => ({ name: m, primary: m === s.currentPrimary })));
-      const up = names.filter((n) => ctx.up(n.name)).sort((a, b) => Number(b.primary) - Number(a.primary));
-      return up.map((n) => ctx.endpoint(n.name)?.httpUrl).filter((u): u is string => u !== undefined);
+      // Answering nodes first, primaries first among them; the others too, as a last resort (a new operator has not heard from any yet).
+      const rank = (n: { name: string; primary: boolean }): number => (ctx.up(n.name) ? 2 : 0) + (n.primary ? 1 : 0);
+      return names.sort((a, b) => rank(b) - rank(a)).map((n) => ctx.endpoint(n.name)?.httpUrl).filter((u): u is string => u !== undefined);
     },
   };
 }
