@@ -6,8 +6,11 @@
  *  - `irisctl import --follow --until-lag 0` (the same keys again, from the
  *    RDB of a full sync),
  *  - `redis-cli --cluster import --cluster-copy` into a 3 + 3 Redis Cluster,
- * in the same run, each as keys/s over its copy.
+ * in the same run, each as keys/s over its copy, and the CPU per key of
+ * irisctl and of the cluster's processes during the first (less dependent
+ * on what else the machine runs than keys/s).
  */
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { IRISCTL, LocalCluster } from '../test/support/local-cluster.js';
@@ -24,6 +27,9 @@ export interface ImportBenchResult {
   readonly redisClusterKeysPerSec: number;
   readonly redisClusterSeconds: number;
   readonly redisClusterKeys: number;
+  /** CPU (user + system) per copied key of the SCAN import: irisctl's, and the local cluster's processes' (nodes and controller). */
+  readonly irisctlCpuUsPerKey: number;
+  readonly clusterCpuUsPerKey: number;
 }
 
 const VALUE_BYTES = 100;
@@ -47,10 +53,38 @@ async function load(port: number, keys: number): Promise<void> {
   }
 }
 
-async function irisImport(dir: string, port: number, extra: string[]): Promise<{ copied: number; seconds: number }> {
-  const r = await run(process.execPath, [IRISCTL, 'import', '--dir', dir, '--from', `redis://127.0.0.1:${port}`, '--json', ...extra], { timeoutMs: 3_600_000 });
+/** USER_HZ: /proc reports CPU times in these ticks (100 on Linux whatever the kernel's HZ). */
+const USER_HZ = 100;
+
+/** CPU seconds (user + system) of the running processes whose command line contains `marker`: a local cluster's directory names its nodes and controller. */
+function cpuSecondsOf(marker: string): number {
+  let ticks = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) continue;
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return ticks / USER_HZ;
+}
+
+/** irisctl import through sh, whose `times` reports the finished child's CPU (user + system). */
+async function irisImport(dir: string, port: number, extra: string[]): Promise<{ copied: number; seconds: number; cpuSeconds: number }> {
+  const r = await run('/bin/sh', ['-c', '"$0" "$@"; code=$?; times >&2; exit $code', process.execPath, IRISCTL, 'import', '--dir', dir, '--from', `redis://127.0.0.1:${port}`, '--json', ...extra], { timeoutMs: 3_600_000 });
   if (r.code !== 0) throw new Error(`irisctl import ${extra.join(' ')} exited with ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as { copied: number; seconds: number };
+  const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(r.stderr);
+  const cpuSeconds = m === null ? NaN : Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
+  return { ...(JSON.parse(r.stdout) as { copied: number; seconds: number }), cpuSeconds };
+}
+
+/** The CPU line under the import table. */
+export function importCpuLine(m: ImportBenchResult): string {
+  return `CPU per key copied by irisctl import: irisctl ${m.irisctlCpuUsPerKey.toFixed(1)} µs, the local cluster's nodes and controller ${m.clusterCpuUsPerKey.toFixed(1)} µs.`;
 }
 
 export async function importBench(keys: number): Promise<ImportBenchResult> {
@@ -58,10 +92,13 @@ export async function importBench(keys: number): Promise<ImportBenchResult> {
   try {
     await load(source.port, keys);
     const cluster = await LocalCluster.start({ shards: 3, replicas: 1 });
-    let scan: { copied: number; seconds: number };
+    let scan: { copied: number; seconds: number; cpuSeconds: number };
     let follow: { copied: number; seconds: number };
+    let clusterCpu: number;
     try {
+      const before = cpuSecondsOf(cluster.dir);
       scan = await irisImport(cluster.dir, source.port, []);
+      clusterCpu = cpuSecondsOf(cluster.dir) - before;
       follow = await irisImport(cluster.dir, source.port, ['--follow', '--until-lag', '0', '--verify', '0']);
     } finally {
       await cluster.destroy();
@@ -83,6 +120,7 @@ export async function importBench(keys: number): Promise<ImportBenchResult> {
         irisScanKeysPerSec: scan.copied / scan.seconds, irisScanSeconds: scan.seconds,
         irisFollowKeysPerSec: follow.copied / follow.seconds, irisFollowSeconds: follow.seconds,
         redisClusterKeysPerSec: redisKeys / seconds, redisClusterSeconds: seconds, redisClusterKeys: redisKeys,
+        irisctlCpuUsPerKey: (scan.cpuSeconds * 1e6) / scan.copied, clusterCpuUsPerKey: (clusterCpu * 1e6) / scan.copied,
       };
     } finally {
       await redisCluster.stop();

@@ -20,7 +20,7 @@ import { GAP_WINDOW_MS, failoverBench, type FailoverBenchResult } from './failov
 import { rescaleBench, type RescaleBenchResult } from './rescale.js';
 import { backupBench, type BackupBenchResult } from './backup.js';
 import { pubsubBench } from './pubsub.js';
-import { importBench } from './import.js';
+import { importBench, importCpuLine } from './import.js';
 import { tracingBench } from './tracing.js';
 import { clientPauseBench, printClientPause } from './client-pause.js';
 import { consistencyBench } from './consistency.js';
@@ -202,6 +202,7 @@ async function main(): Promise<void> {
     console.log(`| irisdb, same cluster | irisctl import --follow --until-lag 0 (full sync RDB) | ${fmt(m.irisFollowSeconds, 1)} | ${fmt(m.irisFollowKeysPerSec)} |`);
     console.log(`| Redis Cluster, 3 masters + 3 replicas | redis-cli --cluster import --cluster-copy | ${fmt(m.redisClusterSeconds, 1)} | ${fmt(m.redisClusterKeysPerSec)} (${fmt(m.redisClusterKeys)} keys) |`);
     console.log(`\nirisctl import / redis-cli --cluster import: **${fmt(m.irisScanKeysPerSec / m.redisClusterKeysPerSec, 2)}**. Target ≥ 50k keys/s: ${m.irisScanKeysPerSec >= 50_000 ? 'met' : 'not met'}.`);
+    console.log(importCpuLine(m));
   }
   if (only === '' || only === 'tracing') {
     const rows = await tracingBench(requests);
