@@ -23,6 +23,12 @@ import {
 } from './migration-support.js';
 
 const MOVING: SlotRange[] = [[0, 5460]];
+/**
+ * Keys preloaded into MOVING before a copy is killed (at >= 10k copied): enough that the kill lands mid-copy with
+ * most keys still to go, while preloading, copying, reading back and comparing them (all in proportion) stays a
+ * few seconds (with 150k those steps were ~4/5 of each test's time, ~35 s in CI).
+ */
+const COPY_PRELOAD = 50_000;
 
 async function crashAndRestart(n: ShardNode): Promise<void> {
   await n.node.kill9();
@@ -63,7 +69,7 @@ describe('slot migration across kill -9', function () {
     cluster = await TestCluster.start({ shards: 2, replicas: 1 });
     const source = cluster.shards[0]!.primary;
     const admin = migrationAdmin(source);
-    const preloaded = await preload(source.node.port, MOVING, 150_000);
+    const preloaded = await preload(source.node.port, MOVING, COPY_PRELOAD);
     const load = newLoad(cluster);
     try {
       await waitFor('the load to get going', () => load.ops >= 300, { timeoutMs: 30_000 });
@@ -96,7 +102,7 @@ describe('slot migration across kill -9', function () {
     const source = cluster.shards[0]!.primary;
     const target = cluster.shards[1]!.primary;
     const admin = migrationAdmin(source);
-    const preloaded = await preload(source.node.port, MOVING, 150_000);
+    const preloaded = await preload(source.node.port, MOVING, COPY_PRELOAD);
     const load = newLoad(cluster);
     try {
       await waitFor('the load to get going', () => load.ops >= 300, { timeoutMs: 30_000 });
