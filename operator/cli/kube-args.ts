@@ -10,6 +10,7 @@ import { clusterNameRule, validClusterName } from '../core/naming.js';
 import { type Command, type ControlRequest, type WaitMode, parseCommandLine } from './args.js';
 import { CliError, UsageError } from './errors.js';
 import type { ExportCommand, ImportCommand } from '../import/import-args.js';
+import { type KubeBackupCommand, parseKubeBackup } from './kube-backup-args.js';
 import { type FlagDef, type VerbDef, verbDef, verbUsage } from './usage.js';
 
 /** Which IrisCluster, through which kubeconfig context. */
@@ -33,7 +34,8 @@ export type KubeCommand =
   | { readonly kind: 'request'; readonly target: KubeTarget; readonly request: KubeRequest; readonly wait: WaitMode }
   | { readonly kind: 'import'; readonly target: KubeTarget; readonly command: ImportCommand }
   | { readonly kind: 'export'; readonly target: KubeTarget; readonly command: ExportCommand }
-  | { readonly kind: 're-encrypt'; readonly target: KubeTarget; readonly wait: boolean; readonly timeoutMs: number };
+  | { readonly kind: 're-encrypt'; readonly target: KubeTarget; readonly wait: boolean; readonly timeoutMs: number }
+  | { readonly kind: 'backup'; readonly target: KubeTarget; readonly command: KubeBackupCommand };
 
 /** The verbs --kube has; the others answer why not. */
 export const KUBE_VERBS = ['status', 'slots', 'failover', 'switchover', 'scale', 'import', 'export', 're-encrypt'] as const;
@@ -47,11 +49,6 @@ const KUBE_FLAGS: readonly FlagDef[] = [
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Flags that locate a local controller: meaningless here. */
 const LOCAL_ONLY = new Set(['--dir', '--url', '--token-file']);
-/** On Kubernetes backups are resources the operator carries out, not irisctl verbs. */
-const backupsOnKubernetes = (cluster: string): string =>
-  `on Kubernetes, backups are IrisBackup objects (and spec.backup for a schedule) that the operator carries out: ` +
-  `kubectl apply -f - <<< '{"apiVersion":"irisdb.io/v1alpha1","kind":"IrisBackup","metadata":{"name":"NAME"},"spec":{"cluster":"${cluster}"}}', ` +
-  'then kubectl get irisbackups (docs/kubernetes.md, Backups).';
 
 export function parseKubeCommandLine(argv: readonly string[]): KubeCommand {
   const { flags, rest } = takeKubeFlags(argv);
@@ -62,7 +59,11 @@ export function parseKubeCommandLine(argv: readonly string[]): KubeCommand {
   const target: KubeTarget = { cluster, ...flags };
   const [verb, second] = verbArgs;
   if (verb === undefined) throw new UsageError(`which verb? ${KUBE_VERBS.join(', ')} (irisctl --kube ${cluster} VERB)`, '--kube');
-  if (verb === 'backup') throw new CliError(`irisctl --kube backup${second !== undefined && !second.startsWith('-') ? ` ${second}` : ''}: ${backupsOnKubernetes(cluster)}`);
+  if (verb === 'backup') {
+    // IrisBackup objects (kube-backup-args.ts): the local verbs' names and flags, less what an IrisBackup has no field for.
+    const b = parseKubeBackup(target, verbArgs.slice(1));
+    return 'help' in b ? { kind: 'help', text: kubeVerbUsage(b.help) } : { kind: 'backup', target, command: b.command };
+  }
   if (verb === '--help' || verb === '-h' || verb === 'help') return { kind: 'help', text: kubeUsage() };
   if (!(KUBE_VERBS as readonly string[]).includes(verb)) {
     const local = verbDef(verb) ?? verbDef(`${verb} ${second ?? ''}`);
@@ -161,7 +162,8 @@ export function kubeUsage(): string {
     ...KUBE_FLAGS.map((f, i) => `  ${flagLeft[i]!.padEnd(fw)}  ${f.help}`),
     '',
     'Run `irisctl --kube CLUSTER VERB --help` for the flags of a verb.',
-    'Backups: IrisBackup objects and spec.backup, carried out by the operator (kubectl get irisbackups).',
+    'Backups: backup create|list|describe|delete NAME act on IrisBackup objects, carried out by the operator',
+    '(a schedule is spec.backup); `irisctl --kube CLUSTER backup create --help` for their flags.',
     'Exit codes: 0 done, 1 refused or not finished in time, 2 bad command line.',
     '',
   ].join('\n');

@@ -19,6 +19,7 @@ import { type KubeCommand, type KubeRequest, parseKubeCommandLine } from './kube
 import { KubeClusterRef } from './kube-target.js';
 import { runKubeExport, runKubeImport } from './kube-import.js';
 import { runKubeReencrypt } from './kube-reencrypt.js';
+import { runKubeBackup } from './kube-backup.js';
 import { clusterStatusOf, recordOf } from './kube-view.js';
 import { type CliIo, sleep } from './output.js';
 import { showStatus } from './run-cluster.js';
@@ -82,6 +83,8 @@ export async function runKube(cmd: Exclude<KubeCommand, { kind: 'help' }>, io: C
         return await runKubeExport(ref, cmd.command, io);
       case 're-encrypt':
         return await runKubeReencrypt(ref, cmd, io);
+      case 'backup':
+        return await runKubeBackup(ref, cmd.command, io);
       case 'request':
         return cmd.request.verb === 'scale' ? await runScale(ref, cmd, cmd.request, io) : await runChangeOfPrimary(ref, cmd, cmd.request, io);
     }

@@ -54,6 +54,11 @@ export class KubeClusterRef {
     this.client.close();
   }
 
+  /** The API client, for the verbs on the cluster's other resources (kube-backup.ts: its IrisBackup objects). */
+  get api(): KubeClient {
+    return this.client;
+  }
+
   private get path(): string {
     return resourcePath(IRISCLUSTERS, this.namespace, this.name);
   }
