@@ -13,7 +13,7 @@
  * there and falls back to a full sync when the source refuses. Replaying
  * the commands after the checkpoint is harmless (repl-commands.ts).
  */
-import { Command, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { CliError } from '../cli/errors.js';
 import type { CliIo } from '../cli/output.js';
@@ -23,15 +23,16 @@ import { FOLLOW_CHECKPOINT_FILE, emptyStreamCounts, parseFollowCheckpoint, type 
 import type { ImportCommand } from './import-args.js';
 import { emptyCounts, importReport, skippedText, type ImportCounts, type VerifyResult } from './import-counts.js';
 import { ProgressLine } from './progress.js';
-import { planReplicated, type ReplAction } from './repl-commands.js';
+import { planReplicated, writtenKeys } from './repl-commands.js';
 import { ReplicaLink } from './replica-link.js';
 import type { ReplEvent } from './repl-stream.js';
 import { loadRdb } from './rdb-load.js';
 import { parseClusterMasters, sourceCluster, sourceOptions } from './source.js';
-import { refreshWrites } from './source-refresh.js';
+import { readBack } from './source-refresh.js';
+import { RespSource } from './resp-source.js';
 import { redactedUrl, type SourceUrl } from './source-url.js';
 import { connectNodes, placeCredentials, type TargetPlace } from './target.js';
-import { BulkWriter } from './bulk-writer.js';
+import { BulkWriter, type ImportString } from './bulk-writer.js';
 import { authorizationHeader } from './target-credentials.js';
 import { Reservoir, readFrom, verifySample } from './verify.js';
 import { lagSeconds, type OffsetSample } from './lag.js';
@@ -47,6 +48,8 @@ const TTL_TOLERANCE_MS = 5000;
 interface Followed {
   readonly address: string;
   readonly info: Redis;
+  /** Plain RESP to the same master, to read back the keys the stream writes. */
+  readonly resp: RespSource;
   readonly link: ReplicaLink;
   /** The offset applied (acknowledged by IrisDB) so far. */
   applied: number;
@@ -96,13 +99,20 @@ export async function runFollow(cmd: ImportCommand, io: CliIo, place: FollowPlac
       const address = `${m.host}:${m.port}`;
       const info = masters === null ? first : await connectInfo(cmd.from, m.host, m.port, 0, `master ${address}`);
       let link: ReplicaLink;
+      let resp: RespSource;
       try {
-        link = await ReplicaLink.open({ ...cmd.from, host: m.host, port: m.port });
+        resp = await RespSource.open(cmd.from, m.host, m.port, masters === null ? cmd.from.db : 0);
+        try {
+          link = await ReplicaLink.open({ ...cmd.from, host: m.host, port: m.port });
+        } catch (err) {
+          resp.close();
+          throw err;
+        }
       } catch (err) {
         if (info !== first) info.disconnect();
         throw err;
       }
-      links.push({ address, info, link, applied: 0, replid: '', db: 0, resumable: false, resume: resume?.links[address], masterOffset: 0, samples: [] });
+      links.push({ address, info, resp, link, applied: 0, replid: '', db: 0, resumable: false, resume: resume?.links[address], masterOffset: 0, samples: [] });
     }
     const writer = new BulkWriter(target, nodes.httpByAddress, nodes.fetch, authorizationHeader(credentials));
     return await follow(cmd, io, shown, target, writer, links, masters !== null, checkpoints, resume);
@@ -113,6 +123,7 @@ export async function runFollow(cmd: ImportCommand, io: CliIo, place: FollowPlac
   } finally {
     for (const l of links) {
       l.link.close();
+      l.resp.close();
       if (l.info !== first) l.info.disconnect();
     }
     target?.disconnect();
@@ -289,65 +300,33 @@ async function replicate(sh: Shared, l: Followed): Promise<void> {
   }
 }
 
-/** One planned event of a batch: a command's action (and its size on the wire), or a GETACK to answer. */
-type Step = { readonly kind: 'action'; readonly action: ReplAction; readonly bytes: number } | { readonly kind: 'getack'; readonly bytes: number };
-
 /**
- * Applies a batch of the stream in order: first every key to refresh is
- * read back from the source in one pipeline (after the whole batch ran
- * there), then the writes go out pipelined (one connection per owner keeps
- * each key's writes in order). `applied` and `db` move only once IrisDB
- * acknowledged the writes before them, so the checkpoint never runs ahead.
+ * Applies a batch of the stream: the commands are planned in order (SELECT,
+ * other databases, commands not applied), every key they write is read
+ * back from the source once (source-refresh.ts: after the whole batch ran
+ * there) and written as the source holds it: the strings through the bulk
+ * load, the keys the source no longer holds as DELs. `applied` and `db`
+ * move only once IrisDB acknowledged all of it, so the checkpoint never
+ * runs ahead; GETACKs are answered then.
  */
 async function applyBatch(sh: Shared, l: Followed, batch: readonly ReplEvent[]): Promise<void> {
   const { cmd, target, stream } = sh;
-  const steps: Step[] = [];
-  const refresh: Buffer[] = [];
+  const keys = new Map<string, Buffer>();
   let db = l.db;
+  let bytes = 0;
+  let commands = 0;
+  let getacks = 0;
   for (const ev of batch) {
     if (ev.kind !== 'command') continue;
+    bytes += ev.bytes;
     if (ev.argv[0]!.toString('latin1').toLowerCase() === 'replconf' && ev.argv[1]?.toString('latin1').toLowerCase() === 'getack') {
-      steps.push({ kind: 'getack', bytes: ev.bytes });
+      getacks++;
       continue;
     }
     const action = planReplicated(ev.argv, db, cmd.from.db);
-    if (action.kind === 'select') db = action.db;
-    if (action.kind === 'refresh') refresh.push(...action.keys);
-    steps.push({ kind: 'action', action, bytes: ev.bytes });
-  }
-  const fresh = await refreshWrites(l.info, refresh);
-  let next = 0;
-  db = l.db;
-  const pending: Promise<unknown>[] = [];
-  let bytes = 0;
-  const flush = async (): Promise<void> => {
-    await Promise.all(pending);
-    pending.length = 0;
-    l.applied += bytes;
-    l.db = db;
-    bytes = 0;
-  };
-  const send = (argv: readonly Buffer[]): void => {
-    // sendCommand, not call(): ioredis's call() loses the command name under auto-pipelining.
-    const c = new Command(argv[0]!.toString('latin1').toLowerCase(), argv.slice(1), { replyEncoding: null });
-    void target.sendCommand(c);
-    pending.push(c.promise.then(() => { stream.applied++; }, (err: Error) => noteError(stream, err)));
-    sh.sample.offer(argv[1]!);
-  };
-  for (const step of steps) {
-    if (step.kind === 'getack') {
-      await flush();
-      l.link.ack(l.applied);
-      l.applied += step.bytes;
-      continue;
-    }
-    const { action } = step;
-    bytes += step.bytes;
     switch (action.kind) {
       case 'select':
         db = action.db;
-        break;
-      case 'ignore':
         break;
       case 'other-db':
         stream.otherDb++;
@@ -356,14 +335,28 @@ async function applyBatch(sh: Shared, l: Followed, batch: readonly ReplEvent[]):
         stream.skipped[action.command] = (stream.skipped[action.command] ?? 0) + 1;
         break;
       case 'apply':
-        for (const argv of action.commands) send(argv);
-        break;
       case 'refresh':
-        for (let k = 0; k < action.keys.length; k++) send(fresh[next++]!);
+        commands++;
+        for (const k of writtenKeys(action)) keys.set(k.toString('latin1'), k);
+        break;
+      case 'ignore':
         break;
     }
   }
-  await flush();
+  const now = await readBack(l.resp, [...keys.values()]);
+  const strings: ImportString[] = [];
+  const deletes: Promise<unknown>[] = [];
+  for (const r of now) {
+    sh.sample.offer(r.key);
+    if (r.value === null) deletes.push(target.del(r.key).catch((err: Error) => noteError(stream, err)));
+    else strings.push({ key: r.key, value: r.value, pttl: r.pttl });
+  }
+  const [refused] = await Promise.all([sh.writer.write(strings), Promise.all(deletes)]);
+  sh.counts.refused = (sh.counts.refused ?? 0) + refused.length;
+  stream.applied += commands;
+  l.applied += bytes;
+  l.db = db;
+  for (let i = 0; i < getacks; i++) l.link.ack(l.applied);
 }
 
 function noteError(s: StreamCounts, err: Error): void {

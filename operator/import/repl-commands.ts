@@ -1,21 +1,15 @@
 /**
- * What a command of the replication stream means for the import. Every
- * write is turned into one whose result does not depend on what IrisDB
- * holds, so that applying a stretch of the stream twice (a resumed
- * --follow replays from its last checkpoint: the commands after it were
- * maybe applied already) leaves the same keys as applying it once:
- * - absolute writes are forwarded (SET without NX/XX/GET, which Redis only
- *   propagates when they wrote, so they are plain SETs; DEL; PEXPIREAT...),
- *   split per key where IrisDB refuses keys of different slots in one
- *   command (MSET, DEL k1 k2);
- * - writes that build on the old value (INCR, APPEND, SETRANGE, SET
- *   KEEPTTL, RENAME...) become a 'refresh': the key is read from the source
- *   (GET + PTTL, after the command ran there) and written as it is now.
- *   Reading a later value is harmless: the commands in between are in the
- *   stream and applied after it, so each key ends as its last write left it.
- * Also a SELECT, protocol noise (PING, MULTI/EXEC: the commands inside are
- * applied one by one), or not applied and counted by name (commands on
- * other types, FLUSHALL...). Pure.
+ * What a command of the replication stream means for the import: the keys
+ * it writes (writtenKeys; follow.ts reads those back from the source and
+ * writes them as the source holds them, so nothing is replayed against
+ * IrisDB's state and a resumed follow may apply a stretch twice), a SELECT,
+ * protocol noise (PING, MULTI/EXEC: the commands inside count one by one),
+ * another database, or not applied and counted by name (commands on other
+ * types, FLUSHALL...). The written keys come as 'apply' — the command's
+ * absolute equivalent (SET without NX/XX/GET, which Redis propagates only
+ * when they wrote; MSET and DEL split per key) — or 'refresh' for commands
+ * that build on the old value (INCR, APPEND, SETRANGE, SET KEEPTTL,
+ * RENAME's two names...). Pure.
  */
 
 export type ReplAction =
@@ -71,6 +65,13 @@ export function planReplicated(argv: readonly Buffer[], selectedDb: number, impo
     return argv.length === 3 ? { kind: 'refresh', keys: [argv[1]!, argv[2]!] } : { kind: 'skip', command: name };
   }
   return { kind: 'skip', command: name };
+}
+
+/** The keys an action writes (follow.ts reads them back from the source and writes them as they are there). Pure. */
+export function writtenKeys(action: ReplAction): readonly Buffer[] {
+  if (action.kind === 'refresh') return action.keys;
+  if (action.kind === 'apply') return action.commands.map((c) => c[1]!);
+  return [];
 }
 
 /** SET: NX, XX and GET dropped (propagated only when it wrote: the write itself is absolute); KEEPTTL keeps the old TTL, so the key is read back. */

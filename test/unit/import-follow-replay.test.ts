@@ -4,17 +4,19 @@
  * the rule that makes that harmless (operator/import/repl-commands.ts and
  * source-refresh.ts) against a model: a small Redis of strings executes
  * random commands and records what it propagates (as Redis does: only
- * writes that happened, verbatim); the import applies the planned writes to
- * a model target in batches, reading refreshed keys from the source as it
- * is some time later; it crashes at a random point and resumes from an
+ * writes that happened, verbatim); the import applies it to a model target
+ * in batches as follow.ts does — the keys each batch writes, read back
+ * (source-refresh.ts readBack) from the source as it is some time later,
+ * written or deleted; it crashes at a random point and resumes from an
  * earlier checkpoint. The target must end equal to the source. The same
  * run forwarding the commands verbatim (what --follow did before) is shown
  * to fail, so the property is not vacuous.
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { planReplicated } from '../../operator/import/repl-commands.js';
-import { absoluteWrite } from '../../operator/import/source-refresh.js';
+import { planReplicated, writtenKeys } from '../../operator/import/repl-commands.js';
+import type { SourcePipeline } from '../../operator/import/resp-source.js';
+import { readBack } from '../../operator/import/source-refresh.js';
 
 interface Entry { v: string; at: number | null }
 type Store = Map<string, Entry>;
@@ -94,43 +96,47 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
 );
 
 const b = (xs: readonly string[]): Buffer[] => xs.map((x) => Buffer.from(x));
-const str = (xs: readonly Buffer[]): string[] => xs.map((x) => x.toString());
 
-/** The writes the import sends for stream[from, to), refreshed keys read from `snapshot` (the source some time after the batch). */
-function plannedWrites(stream: readonly string[][], from: number, to: number, snapshot: Store, verbatim: boolean): string[][] {
-  const out: string[][] = [];
-  for (const argv of stream.slice(from, to)) {
-    if (verbatim) {
-      out.push(argv);
-      continue;
-    }
-    const action = planReplicated(b(argv), 0, 0);
-    if (action.kind === 'apply') out.push(...action.commands.map(str));
-    else if (action.kind === 'refresh') {
-      for (const k of action.keys) {
-        const e = snapshot.get(k.toString());
-        out.push(str(absoluteWrite(k, e === undefined ? null : Buffer.from(e.v), e === undefined ? -2 : e.at === null ? -1 : e.at)));
-      }
-    } else throw new Error(`unexpected ${action.kind}`);
+/** The source as the import's reader sees it: GET and PTTL answered from a snapshot (the clock stands at 0, so PTTL is the absolute expiry). */
+function snapshotPipeline(snapshot: Store): SourcePipeline {
+  return {
+    pipeline: async (cmds) => cmds.map(([name, k]) => {
+      const e = snapshot.get(k!.toString());
+      if (name!.toString() === 'GET') return e === undefined ? null : Buffer.from(e.v);
+      return e === undefined ? -2 : e.at === null ? -1 : e.at;
+    }),
+  };
+}
+
+/** Applies stream[from, to) to the target as follow.ts does: the keys the batch writes, read back from `snapshot` (the source some time after the batch). */
+async function applyBatch(target: Store, stream: readonly string[][], from: number, to: number, snapshot: Store, verbatim: boolean): Promise<void> {
+  if (verbatim) {
+    for (const argv of stream.slice(from, to)) exec(target, argv);
+    return;
   }
-  return out;
+  const keys = new Map<string, Buffer>();
+  for (const argv of stream.slice(from, to)) for (const k of writtenKeys(planReplicated(b(argv), 0, 0))) keys.set(k.toString(), k);
+  for (const r of await readBack(snapshotPipeline(snapshot), [...keys.values()])) {
+    if (r.value === null) target.delete(r.key.toString());
+    else target.set(r.key.toString(), { v: r.value.toString(), at: r.pttl > 0 ? r.pttl : null });
+  }
 }
 
 /** The target after a first run that crashes at `crash`, and a resumed run from checkpoint `cp` to the end; batches end at `cuts`. */
-function importWithCrash(stream: string[][], snapshots: Store[], cp: number, crash: number, cuts: number[], lateness: number[], verbatim: boolean): Store {
+async function importWithCrash(stream: string[][], snapshots: Store[], cp: number, crash: number, cuts: number[], lateness: number[], verbatim: boolean): Promise<Store> {
   const target: Store = new Map();
-  const run = (from: number, to: number): void => {
+  const run = async (from: number, to: number): Promise<void> => {
     const ends = [...new Set([...cuts.filter((c) => c > from && c < to), to])].sort((x, y) => x - y);
     let start = from;
-    ends.forEach((end, i) => {
+    for (const [i, end] of ends.entries()) {
       // The source has moved on by the time the batch's keys are read back (never past what exists).
       const seen = Math.min(stream.length, end + (lateness[i % lateness.length] ?? 0));
-      for (const w of plannedWrites(stream, start, end, snapshots[seen]!, verbatim)) exec(target, w);
+      await applyBatch(target, stream, start, end, snapshots[seen]!, verbatim);
       start = end;
-    });
+    }
   };
-  run(0, crash);
-  run(cp, stream.length);
+  await run(0, crash);
+  await run(cp, stream.length);
   return target;
 }
 
@@ -156,23 +162,23 @@ describe('import --follow: replaying the stream after a resume is harmless (issu
     lateness: fc.array(fc.nat(5), { minLength: 1, maxLength: 4 }),
   });
 
-  it('the target ends equal to the source wherever the import crashed and resumed', () => {
-    fc.assert(fc.property(scenario, ({ cmds, cp, crash, cuts, lateness }) => {
+  it('the target ends equal to the source wherever the import crashed and resumed', async () => {
+    await fc.assert(fc.asyncProperty(scenario, async ({ cmds, cp, crash, cuts, lateness }) => {
       const { stream, snapshots } = propagatedRun(cmds);
       const n = stream.length;
       const c = crash % (n + 1);
       const i = cp % (c + 1); // the checkpoint is at or before the crash
-      expect(sorted(importWithCrash(stream, snapshots, i, c, cuts, lateness, false))).to.deep.equal(sorted(snapshots[n]!));
+      expect(sorted(await importWithCrash(stream, snapshots, i, c, cuts, lateness, false))).to.deep.equal(sorted(snapshots[n]!));
     }), { numRuns: 3000 });
   });
 
-  it('forwarding the commands verbatim does not survive a replay (the property can fail)', () => {
-    const found = fc.check(fc.property(scenario, ({ cmds, cp, crash, cuts, lateness }) => {
+  it('forwarding the commands verbatim does not survive a replay (the property can fail)', async () => {
+    const found = await fc.check(fc.asyncProperty(scenario, async ({ cmds, cp, crash, cuts, lateness }) => {
       const { stream, snapshots } = propagatedRun(cmds);
       const n = stream.length;
       const c = crash % (n + 1);
       const i = cp % (c + 1);
-      expect(sorted(importWithCrash(stream, snapshots, i, c, cuts, lateness, true))).to.deep.equal(sorted(snapshots[n]!));
+      expect(sorted(await importWithCrash(stream, snapshots, i, c, cuts, lateness, true))).to.deep.equal(sorted(snapshots[n]!));
     }), { numRuns: 3000 });
     expect(found.failed).to.equal(true);
   });
