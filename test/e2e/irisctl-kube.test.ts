@@ -6,8 +6,8 @@
  * change the primary, are acknowledged in status.request and run once; a
  * malformed annotation is refused; scale --shards --replicas goes through
  * the spec and is followed through the migration until the new nodes stream; `kubectl irisdb status`
- * runs the plugin from PATH with the real kubectl; backup verbs answer
- * that backups are IrisBackup objects on Kubernetes.
+ * runs the plugin from PATH with the real kubectl; backup create refuses
+ * a cluster without spec.backup (irisctl-kube-backup.test.ts runs backups).
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -148,7 +148,7 @@ describe('e2e: irisctl --kube and the kubectl irisdb plugin', function () {
     expect(c.status!.shards!.map((s) => s.replicas.map((x) => x.link))).to.deep.equal([['streaming', 'streaming'], ['streaming', 'streaming'], ['streaming', 'streaming']]);
   });
 
-  it('runs as `kubectl irisdb` from PATH with the real kubectl, and answers that backups are IrisBackup objects there', async () => {
+  it('runs as `kubectl irisdb` from PATH with the real kubectl; backup create needs spec.backup on the cluster', async () => {
     const envVars = { ...process.env, KUBECONFIG: env.kubeconfig, PATH: `${pluginDir}:${path.dirname(process.execPath)}:${process.env.PATH ?? ''}` };
     const list = await run(env.kubectlPath, ['plugin', 'list'], { env: envVars });
     expect(list.stdout).to.contain(path.join(pluginDir, 'kubectl-irisdb'));
@@ -159,7 +159,7 @@ describe('e2e: irisctl --kube and the kubectl irisdb plugin', function () {
     expect(help.stdout).to.contain('kubectl irisdb [--kubeconfig FILE] [--context C] [-n NS] CLUSTER VERB');
     const backup = await run(env.kubectlPath, ['irisdb', '-n', ns, CLUSTER, 'backup', 'create'], { env: envVars });
     expect(backup.code).to.equal(1);
-    expect(backup.stderr).to.contain('on Kubernetes, backups are IrisBackup objects');
+    expect(backup.stderr).to.contain(`IrisCluster ${ns}/${CLUSTER} has no spec.backup.destination`);
     const missing = await run(env.kubectlPath, ['irisdb', '-n', ns, 'nosuch', 'status'], { env: envVars });
     expect([missing.code, missing.stderr.trim()]).to.deep.equal([1, `irisctl: IrisCluster ${ns}/nosuch not found (kubectl get irisclusters -n ${ns})`]);
   });
