@@ -37,7 +37,8 @@ import { authorizationHeader } from './target-credentials.js';
 import { Reservoir, readFrom, verifySample } from './verify.js';
 import { lagSeconds, type OffsetSample } from './lag.js';
 
-const WRITE_CHUNK = 2000;
+/** Commands of the stream applied as one batch (each key read back and written once per batch): larger batches, fewer replication rounds. */
+const STREAM_BATCH = 10_000;
 const POLL_MS = 1000;
 const ACK_MS = 1000;
 /** How often the checkpoint is written: after a crash at most this much of the stream is applied again. */
@@ -295,7 +296,7 @@ async function replicate(sh: Shared, l: Followed): Promise<void> {
     const first = await l.link.next(Math.max(1, POLL_MS - (Date.now() - lastPoll)));
     if (first === null) continue;
     const batch = [first];
-    while (batch.length < WRITE_CHUNK && l.link.pending() > 0) batch.push(await l.link.next());
+    while (batch.length < STREAM_BATCH && l.link.pending() > 0) batch.push(await l.link.next());
     await applyBatch(sh, l, batch);
   }
 }
