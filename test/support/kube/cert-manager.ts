@@ -71,15 +71,18 @@ export async function startCertManager(env: KubeEnv): Promise<RunningCertManager
   const { controller } = await certManagerBuild();
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-cert-manager-'));
   const daemon = startDaemon('cert-manager', controller, ['--kubeconfig', env.kubeconfig], path.join(logDir, 'cert-manager.log'));
-  await waitFor('cert-manager\'s controllers to start', () => {
-    if (!daemon.isAlive()) throw new Error(`cert-manager exited:\n${daemon.tail()}`);
-    return daemon.tail(100_000).includes('cert-manager controllers started');
-  }, { timeoutMs: 60_000, intervalMs: 200 });
-  return {
-    daemon,
-    async stop() {
-      await daemon.stop(5_000);
-      fs.rmSync(logDir, { recursive: true, force: true });
-    },
+  const stop = async (): Promise<void> => {
+    await daemon.stop(5_000);
+    fs.rmSync(logDir, { recursive: true, force: true });
   };
+  try {
+    await waitFor('cert-manager\'s controllers to start', () => {
+      if (!daemon.isAlive()) throw new Error(`cert-manager exited:\n${daemon.tail()}`);
+      return daemon.tail(100_000).includes('cert-manager controllers started');
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+  } catch (err) {
+    await stop(); // the error carries the log's tail
+    throw err;
+  }
+  return { daemon, stop };
 }
