@@ -8,7 +8,8 @@
  *  - `redis-cli --cluster import --cluster-copy` into a 3 + 3 Redis Cluster,
  * in the same run, each as keys/s over its copy, and the CPU per key of
  * irisctl and of the cluster's processes during the first (less dependent
- * on what else the machine runs than keys/s).
+ * on what else the machine runs than keys/s), and the rate at which
+ * --follow applies a stream of SET/INCR (import-stream.ts).
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -17,6 +18,7 @@ import { IRISCTL, LocalCluster } from '../test/support/local-cluster.js';
 import { startRedisCluster } from '../test/support/redis-cluster.js';
 import { run } from '../test/support/run.js';
 import { startRedis } from './processes.js';
+import { followStreamBench, type StreamBenchResult } from './import-stream.js';
 
 export interface ImportBenchResult {
   readonly keys: number;
@@ -30,6 +32,8 @@ export interface ImportBenchResult {
   /** CPU (user + system) per copied key of the SCAN import: irisctl's, and the local cluster's processes' (nodes and controller). */
   readonly irisctlCpuUsPerKey: number;
   readonly clusterCpuUsPerKey: number;
+  /** --follow's command stream (import-stream.ts). */
+  readonly stream: StreamBenchResult;
 }
 
 const VALUE_BYTES = 100;
@@ -82,9 +86,10 @@ async function irisImport(dir: string, port: number, extra: string[]): Promise<{
   return { ...(JSON.parse(r.stdout) as { copied: number; seconds: number }), cpuSeconds };
 }
 
-/** The CPU line under the import table. */
+/** The lines under the import table: CPU per key, and --follow's command stream. */
 export function importCpuLine(m: ImportBenchResult): string {
-  return `CPU per key copied by irisctl import: irisctl ${m.irisctlCpuUsPerKey.toFixed(1)} µs, the local cluster's nodes and controller ${m.clusterCpuUsPerKey.toFixed(1)} µs.`;
+  return `CPU per key copied by irisctl import: irisctl ${m.irisctlCpuUsPerKey.toFixed(1)} µs, the local cluster's nodes and controller ${m.clusterCpuUsPerKey.toFixed(1)} µs.\n` +
+    `irisctl import --follow's command stream: ${m.stream.commands} SET/INCR over 10,000 keys (redis-benchmark -P 16) applied in ${m.stream.seconds.toFixed(1)} s, ${Math.round(m.stream.commandsPerSec)} commands/s.`;
 }
 
 export async function importBench(keys: number): Promise<ImportBenchResult> {
@@ -95,11 +100,13 @@ export async function importBench(keys: number): Promise<ImportBenchResult> {
     let scan: { copied: number; seconds: number; cpuSeconds: number };
     let follow: { copied: number; seconds: number };
     let clusterCpu: number;
+    let stream: StreamBenchResult;
     try {
       const before = cpuSecondsOf(cluster.dir);
       scan = await irisImport(cluster.dir, source.port, []);
       clusterCpu = cpuSecondsOf(cluster.dir) - before;
       follow = await irisImport(cluster.dir, source.port, ['--follow', '--until-lag', '0', '--verify', '0']);
+      stream = await followStreamBench(cluster.dir, Math.min(100_000, keys));
     } finally {
       await cluster.destroy();
     }
@@ -120,7 +127,7 @@ export async function importBench(keys: number): Promise<ImportBenchResult> {
         irisScanKeysPerSec: scan.copied / scan.seconds, irisScanSeconds: scan.seconds,
         irisFollowKeysPerSec: follow.copied / follow.seconds, irisFollowSeconds: follow.seconds,
         redisClusterKeysPerSec: redisKeys / seconds, redisClusterSeconds: seconds, redisClusterKeys: redisKeys,
-        irisctlCpuUsPerKey: (scan.cpuSeconds * 1e6) / scan.copied, clusterCpuUsPerKey: (clusterCpu * 1e6) / scan.copied,
+        irisctlCpuUsPerKey: (scan.cpuSeconds * 1e6) / scan.copied, clusterCpuUsPerKey: (clusterCpu * 1e6) / scan.copied, stream,
       };
     } finally {
       await redisCluster.stop();
