@@ -7,7 +7,8 @@
  * `backup list --json` and `describe` show it with its backup id and keys;
  * `backup delete` removes the object and leaves the stored backup in the
  * bucket; a scheduled object is not deleted; flags an IrisBackup has no
- * field for are usage errors. With a ServiceAccount token holding exactly
+ * field for are usage errors; a failed IrisBackup ends --wait with exit 1
+ * and the operator's message. With a ServiceAccount token holding exactly
  * the RBAC docs/irisctl.md documents, every verb works; with only get on
  * irisclusters, the verbs answer what is missing.
  */
@@ -21,6 +22,7 @@ import { openDestination } from '../../common/backup/open-destination.js';
 import type { KubeBackupRow } from '../../operator/cli/kube-backup-render.js';
 import { REPO_ROOT } from '../support/kube/binaries.js';
 import { run, type RunResult } from '../support/run.js';
+import { freePort } from '../support/ports.js';
 import { S3Server } from '../support/s3-server.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv } from './helpers.js';
@@ -146,6 +148,20 @@ describe('e2e: irisctl --kube backup (IrisBackup objects)', function () {
       const b = await env.rest.get<{ status?: { phase?: string } }>(`${backups()}/sched`);
       return b.status?.phase !== undefined && b.status.phase !== 'Running';
     }, { timeoutMs: 60000, intervalMs: 250 });
+  });
+
+  it('backup create --wait exits 1 with the operator\'s message when the IrisBackup fails (an S3 endpoint nothing listens on)', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const r = await irisctl(['create', '--destination', 's3://other/x', '--s3-endpoint', closed, '--wait', '--timeout', '3m']);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(1);
+    const name = r.stdout.trim();
+    expect(name).to.match(new RegExp(`^${CLUSTER}-[a-z0-9]{5}$`));
+    const obj = await env.rest.get<{ spec?: { destination?: unknown }; status?: { phase?: string; message?: string } }>(`${backups()}/${name}`);
+    // The other bucket and endpoint, with the cluster's region and Secret.
+    expect(obj.spec?.destination).to.deep.equal({ s3: { bucket: 'other', prefix: 'x', endpoint: closed, region: s3.region, secretRef: { name: 's3-creds' } } });
+    expect(obj.status?.phase).to.equal('Failed');
+    expect(r.stderr).to.contain(`irisctl: IrisBackup ${name} failed: ${obj.status?.message ?? ''}`);
+    expect(r.stderr).to.match(new RegExp(`^${name} \\(backup-\\S+\\) Failed`, 'm'));
   });
 
   it('works with exactly the documented RBAC (get irisclusters; create, get, list, delete irisbackups) and says what is missing without it', async () => {
