@@ -61,6 +61,7 @@ export function parseKubeCommandLine(argv: readonly string[]): KubeCommand {
   if (verb === undefined) throw new UsageError(`which verb? ${KUBE_VERBS.join(', ')} (irisctl --kube ${cluster} VERB)`, '--kube');
   if (verb === 'backup') {
     // IrisBackup objects (kube-backup-args.ts): the local verbs' names and flags, less what an IrisBackup has no field for.
+    if (second === '--help' || second === '-h') return { kind: 'help', text: kubeUsage() };
     const b = parseKubeBackup(target, verbArgs.slice(1));
     return 'help' in b ? { kind: 'help', text: kubeVerbUsage(b.help) } : { kind: 'backup', target, command: b.command };
   }

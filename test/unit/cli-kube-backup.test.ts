@@ -67,6 +67,7 @@ describe('irisctl --kube backup', () => {
     for (const flag of ['--destination URL', '--max-rate SIZE', '--wait', '--timeout DURATION', '--json', '--namespace NS']) expect(text).to.contain(flag);
     for (const flag of ['--compression', '--chunk-size', '--s3-path-style', '--dir']) expect(text).not.to.contain(flag);
     expect((parse('iris backup describe -h') as { text: string }).text).to.contain('backup describe NAME');
+    expect((parse('iris backup --help') as { text: string }).text).to.contain('Backups: backup create|list|describe|delete NAME');
   });
 
   it('refuses bad lines with usage errors that say why, and window with where to run it', () => {
