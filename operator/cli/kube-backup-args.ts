@@ -49,6 +49,8 @@ export function kubeBackupVerbDef(action: KubeBackupAction): VerbDef {
   const flags: FlagDef[] = local.flags.filter((f) => !LOCAL_ONLY.has(f.name) && NO_FIELD[f.name] === undefined).map((f) =>
     f.name === 'destination' ? { ...f, help: "s3://bucket/prefix (default: the IrisCluster's spec.backup.destination; endpoint, region and Secret from it)" }
     : f.name === 'wait' ? { ...f, help: "follow the IrisBackup's status (a progress bar on a terminal) until Completed or Failed" }
+    : f.name === 's3-endpoint' ? { ...f, help: "with --destination: the S3 endpoint (default the one of the cluster's spec.backup)" }
+    : f.name === 's3-region' ? { ...f, help: "with --destination: the S3 region (default the one of the cluster's spec.backup)" }
     : f);
   const summary = {
     create: 'create an IrisBackup of the cluster (the operator backs up every shard); prints its name',
@@ -57,7 +59,8 @@ export function kubeBackupVerbDef(action: KubeBackupAction): VerbDef {
     delete: 'delete an IrisBackup object; the stored backup stays in its destination',
   }[action];
   const wantsJson = action === 'create' && !flags.some((f) => f.name === 'json');
-  return { ...local, summary, args: action === 'describe' || action === 'delete' ? 'NAME' : '', notes: [], flags: wantsJson ? [...flags.filter((f) => f.name !== 'help'), { name: 'json', type: 'boolean', help: 'print the IrisBackup as JSON (with --wait: once it is finished)' }, ...flags.filter((f) => f.name === 'help')] : flags };
+  const { notes: _localNotes, ...rest } = local;
+  return { ...rest, summary, args: action === 'describe' || action === 'delete' ? 'NAME' : '', flags: wantsJson ? [...flags.filter((f) => f.name !== 'help'), { name: 'json', type: 'boolean', help: 'print the IrisBackup as JSON (with --wait: once it is finished)' }, ...flags.filter((f) => f.name === 'help')] : flags };
 }
 
 /** `backup ACTION [flags]` (argv after the verb "backup"); `help`: --help asked, with the verb to show the usage of. */
