@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$#" -eq 0 ]; then
-  # The whole suite: the Kubernetes control plane may go on building while the
-  # unit and integration tests run (test/e2e waits for it on its build lock).
+  # The whole suite: the late Go test programs (Porcupine, the Collector, the
+  # Kubernetes control plane, ...) go on building while the unit and
+  # integration tests run; a test that needs one waits on its build lock.
   bash scripts/setup.sh --test --go-background
   set -- 'dist/test/unit/**/*.test.js' 'dist/test/integration/**/*.test.js' 'dist/test/e2e/**/*.test.js'
 else
