@@ -26,9 +26,8 @@ export function unsupportedFields(spec: unknown): UnsupportedField[] {
   const tls = obj(s.tls);
   const monitoring = obj(s.monitoring);
   const out: UnsupportedField[] = [];
-  if (s.backup !== undefined) out.push({ field: 'spec.backup', why: 'no scheduled backup runs (issue #15)' });
-  if (s.bootstrap !== undefined) out.push({ field: 'spec.bootstrap', why: 'the cluster did not start from the backup (issue #15)' });
-  // spec.auth and spec.tls are honoured (reconcile/security.ts); a secretRef with TLS off is refused at admission.
+  // spec.backup and spec.bootstrap are honoured (operator/kube/backup/), spec.auth and spec.tls too
+  // (reconcile/security.ts); a secretRef with TLS off is refused at admission.
   if (tls !== undefined && tls.enabled !== true && tls.secretRef !== undefined) {
     out.push({ field: 'spec.tls', why: 'tls.secretRef is set but tls.enabled is not: client connections are not encrypted' });
   }
