@@ -8,7 +8,9 @@
  * offset+1, "+CONTINUE", no second full sync); after the writer stops,
  * Ctrl-C cuts over and every key equals the source (counters and appended
  * strings included: replaying INCR or APPEND as such would be caught).
- * A checkpoint the source cannot continue from falls back to a full sync.
+ * A follow of database 3 resumes in it (the SELECT before the checkpoint is
+ * remembered). A checkpoint the source cannot continue from falls back to
+ * a full sync.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -93,8 +95,8 @@ describe('irisctl import --follow: resumed after kill -9 with PSYNC (issue #19)'
     await Promise.all([cluster?.destroy(), redis?.stop()]);
   });
 
-  function follow(): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
-    const child = spawn(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', url, '--follow', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  function follow(from = url): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
+    const child = spawn(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', from, '--follow', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     let stderr = '';
@@ -155,6 +157,40 @@ describe('irisctl import --follow: resumed after kill -9 with PSYNC (issue #19)'
       expect(all.differences.slice(0, 5), prefix).to.deep.equal([]);
     }
     for (let i = 0; i < KEYS; i++) expect(await dst.exists(`s:${i}`), `s:${i}`).to.equal(await src.exists(`s:${i}`));
+  });
+
+  it('a follow of database 3 resumed: the database SELECTed before the checkpoint is remembered (a partial resync does not repeat SELECT)', async () => {
+    const url3 = `redis://127.0.0.1:${redis.port}/3`;
+    const src3 = new Redis({ port: redis.port, host: '127.0.0.1', db: 3 });
+    try {
+      await src3.set('d3:seed', 'rdb');
+      const f = follow(url3);
+      await waitFor('the RDB to be loaded', () => /RDB loaded/.test(f.err()) || f.child.exitCode !== null, { timeoutMs: 120_000 });
+      const me = `127.0.0.1:${redis.port}`;
+      const start = await waitFor('a checkpoint', () => readCheckpoint(cluster.dir)?.links[me], { timeoutMs: 30_000 });
+      // Writes to database 3 (the stream says SELECT 3 once), one to database 0 between them (SELECT 0, then SELECT 3 again).
+      for (let i = 0; i < 20; i++) await src3.incr('d3:c');
+      await src.set('d0:x', 'other-db');
+      await src3.append('d3:a', 'x');
+      const cp = await waitFor('a checkpoint past those writes', () => {
+        const c = readCheckpoint(cluster.dir)?.links[me];
+        return c !== undefined && c.offset > start.offset && c.db === 3 && c;
+      }, { timeoutMs: 60_000 });
+      f.child.kill('SIGKILL');
+      await f.exited;
+      for (let i = 0; i < 5; i++) await src3.incr('d3:c');
+      await src3.set('d3:late', 'after-the-kill');
+      const r = await run(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', url3, '--follow', '--until-lag', '0', '--json'], { timeoutMs: 180_000 });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.include(`continuing from offset ${cp.offset}`);
+      expect(await dst.get('d3:c')).to.equal('25');
+      expect(await dst.get('d3:a')).to.equal(await src3.get('d3:a'));
+      expect(await dst.get('d3:late')).to.equal('after-the-kill');
+      expect(await dst.get('d3:seed')).to.equal('rdb');
+      expect(await dst.exists('d0:x'), 'a key of database 0 is not imported').to.equal(0);
+    } finally {
+      src3.disconnect();
+    }
   });
 
   it('a checkpoint the source cannot continue from: a full sync instead, and the keys still end equal', async () => {
