@@ -22,22 +22,34 @@ export interface ImportCheckpoint {
   readonly counts: ImportCounts;
 }
 
-/** Parses a checkpoint file's text; null when it is not one. Pure. */
-export function parseCheckpoint(text: string): ImportCheckpoint | null {
+/** A checkpoint file's JSON object, or null when the text is not one. Pure. */
+export function parseJsonObject(text: string): Record<string, unknown> | null {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
     return null;
   }
-  if (typeof doc !== 'object' || doc === null) return null;
-  const d = doc as Partial<ImportCheckpoint>;
-  if (d.version !== 1 || typeof d.source !== 'string' || typeof d.nodes !== 'object' || d.nodes === null || typeof d.counts !== 'object' || d.counts === null) return null;
+  return typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : null;
+}
+
+/** A count in a checkpoint: a whole number >= 0. */
+export const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/** Whether a checkpoint's `counts` is a well-formed ImportCounts. Pure. */
+export function isImportCounts(c: unknown): c is ImportCounts {
+  if (typeof c !== 'object' || c === null) return false;
+  const k = c as Partial<ImportCounts>;
+  return [k.scanned, k.copied, k.withTtl, k.vanished].every(isCount) && typeof k.skippedByType === 'object' && k.skippedByType !== null;
+}
+
+/** Parses a checkpoint file's text; null when it is not one. Pure. */
+export function parseCheckpoint(text: string): ImportCheckpoint | null {
+  const d = parseJsonObject(text) as Partial<ImportCheckpoint> | null;
+  if (d === null || d.version !== 1 || typeof d.source !== 'string' || typeof d.nodes !== 'object' || d.nodes === null || !isImportCounts(d.counts)) return null;
   for (const n of Object.values(d.nodes)) {
     if (typeof n !== 'object' || n === null || typeof n.cursor !== 'string' || !/^\d{1,20}$/.test(n.cursor) || typeof n.done !== 'boolean') return null;
   }
-  const c = d.counts;
-  if (![c.scanned, c.copied, c.withTtl, c.vanished].every((x) => typeof x === 'number' && Number.isFinite(x)) || typeof c.skippedByType !== 'object' || c.skippedByType === null) return null;
   return d as ImportCheckpoint;
 }
 

@@ -10,6 +10,7 @@
  * harmless (every write is made absolute). Pure parsing here.
  */
 import type { ImportCounts } from './import-counts.js';
+import { isCount, isImportCounts, parseJsonObject } from './checkpoint.js';
 
 export const FOLLOW_CHECKPOINT_FILE = 'import-follow-checkpoint.json';
 
@@ -42,24 +43,13 @@ export function emptyStreamCounts(): StreamCounts {
   return { applied: 0, skipped: {}, otherDb: 0, errors: 0, firstError: null };
 }
 
-const isCount = (x: unknown): boolean => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-
 /** Parses the file's text; null when it is not a follow checkpoint. Pure. */
 export function parseFollowCheckpoint(text: string): FollowCheckpoint | null {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof doc !== 'object' || doc === null) return null;
-  const d = doc as Partial<FollowCheckpoint>;
-  if (d.version !== 1 || d.kind !== 'follow' || typeof d.source !== 'string' || typeof d.links !== 'object' || d.links === null) return null;
+  const d = parseJsonObject(text) as Partial<FollowCheckpoint> | null;
+  if (d === null || d.version !== 1 || d.kind !== 'follow' || typeof d.source !== 'string' || typeof d.links !== 'object' || d.links === null || !isImportCounts(d.counts)) return null;
   for (const l of Object.values(d.links)) {
     if (typeof l !== 'object' || l === null || typeof l.replid !== 'string' || !/^[0-9a-f]{40}$/.test(l.replid) || !isCount(l.offset) || !isCount(l.db)) return null;
   }
-  const c = d.counts;
-  if (typeof c !== 'object' || c === null || ![c.scanned, c.copied, c.withTtl, c.vanished].every(isCount) || typeof c.skippedByType !== 'object' || c.skippedByType === null) return null;
   const s = d.stream;
   if (typeof s !== 'object' || s === null || ![s.applied, s.otherDb, s.errors].every(isCount) || typeof s.skipped !== 'object' || s.skipped === null) return null;
   return d as FollowCheckpoint;
