@@ -7,10 +7,9 @@
  * irisctl's environment. Pure; throws UsageError or CliError.
  */
 import { parseArgs } from 'node:util';
-import { parseDuration } from './duration.js';
 import { CliError, UsageError } from './errors.js';
 import type { KubeTarget } from './kube-args.js';
-import { DEFAULT_BACKUP_TIMEOUT, parseSize } from './run-backup-args.js';
+import { parseBackupTimeout, parseMaxRate } from './run-backup-args.js';
 import { type FlagDef, type VerbDef, verbDef } from './usage.js';
 import type { BackupDestinationSpec, ClusterBackupSpec } from '../kube/backup/iris-backup.js';
 import { LABEL_INSTANCE } from '../kube/names.js';
@@ -101,14 +100,8 @@ export function parseKubeBackup(target: KubeTarget, args: readonly string[]): { 
       return { command: action === 'describe' ? { action: 'describe', name, json } : { action: 'delete', name } };
     }
     case 'create': {
-      const rateText = str('max-rate');
-      const maxBytesPerSecond = rateText === undefined ? null : parseSize(rateText);
-      if (maxBytesPerSecond !== null && (Number.isNaN(maxBytesPerSecond) || maxBytesPerSecond < 64 * 1024)) {
-        throw new UsageError(`--max-rate must be a size per second of at least 64KiB such as 20MiB (got "${rateText ?? ''}")`, verb);
-      }
-      const timeoutText = str('timeout') ?? DEFAULT_BACKUP_TIMEOUT;
-      const timeoutMs = parseDuration(timeoutText);
-      if (timeoutMs === null) throw new UsageError(`--timeout must be a duration such as 90s, 30m or 1h (got "${timeoutText}")`, verb);
+      const maxBytesPerSecond = parseMaxRate(str('max-rate'), verb);
+      const timeoutMs = parseBackupTimeout(str('timeout'), verb);
       const destination = s3Destination(str('destination'), str('s3-endpoint'), str('s3-region'), verb);
       return { command: { action: 'create', destination, maxBytesPerSecond, wait: values.wait === true, timeoutMs, json } };
     }

@@ -47,14 +47,8 @@ export function backupCommand(action: BackupAction, v: Values, positionals: read
   if (chunkBytes !== null && (Number.isNaN(chunkBytes) || chunkBytes < 4096 || chunkBytes > 64 * 1024 * 1024)) {
     throw new UsageError(`--chunk-size must be a size from 4KiB to 64MiB such as 4MiB or 512KiB (got "${chunkText ?? ''}")`, verb);
   }
-  const rateText = s('max-rate');
-  const maxBytesPerSecond = rateText === undefined ? null : parseSize(rateText);
-  if (maxBytesPerSecond !== null && (Number.isNaN(maxBytesPerSecond) || maxBytesPerSecond < 64 * 1024)) {
-    throw new UsageError(`--max-rate must be a size per second of at least 64KiB such as 20MiB (got "${rateText ?? ''}")`, verb);
-  }
-  const timeoutText = s('timeout') ?? DEFAULT_BACKUP_TIMEOUT;
-  const timeoutMs = parseDuration(timeoutText);
-  if (timeoutMs === null) throw new UsageError(`--timeout must be a duration such as 90s, 30m or 1h (got "${timeoutText}")`, verb);
+  const maxBytesPerSecond = parseMaxRate(s('max-rate'), verb);
+  const timeoutMs = parseBackupTimeout(s('timeout'), verb);
   const s3: Record<string, string | boolean> = {};
   const put = (k: string, val: string | undefined): void => {
     if (val !== undefined && val !== '') s3[k] = val;
@@ -80,4 +74,21 @@ export function parseSize(text: string): number {
   const m = /^(\d{1,9})(B|KiB|MiB)?$/.exec(text);
   if (m === null) return NaN;
   return Number(m[1]) * (m[2] === 'MiB' ? 1024 * 1024 : m[2] === 'KiB' ? 1024 : 1);
+}
+
+/** --max-rate: null when not given; a size per second of at least 64 KiB (the local and --kube verbs). */
+export function parseMaxRate(text: string | undefined, verb: string): number | null {
+  const rate = text === undefined ? null : parseSize(text);
+  if (rate !== null && (Number.isNaN(rate) || rate < 64 * 1024)) {
+    throw new UsageError(`--max-rate must be a size per second of at least 64KiB such as 20MiB (got "${text ?? ''}")`, verb);
+  }
+  return rate;
+}
+
+/** --timeout of backup create --wait, in ms (DEFAULT_BACKUP_TIMEOUT when not given). */
+export function parseBackupTimeout(text: string | undefined, verb: string): number {
+  const t = text ?? DEFAULT_BACKUP_TIMEOUT;
+  const ms = parseDuration(t);
+  if (ms === null) throw new UsageError(`--timeout must be a duration such as 90s, 30m or 1h (got "${t}")`, verb);
+  return ms;
 }
