@@ -35,8 +35,12 @@ go_logs="${XDG_CACHE_HOME:-$HOME/.cache}/irisdb"
 declare -A go_pid=()
 go_start() { # early|late
   mkdir -p "$go_logs"
-  # setsid: a process group of its own, so that a failing setup (or test.sh) stops the whole build.
-  setsid nice bash scripts/go-tools.sh "$1" >"$go_logs/go-tools-$1.log" 2>&1 &
+  # The build scripts run go at nice +10: the early group stays there, ahead of the late group (+19), which
+  # must not slow what setup waits for, nor the tests it runs beside. setsid: a process group of its own,
+  # so that a failing setup (or test.sh) stops the whole build.
+  local niceness=0
+  if [ "$1" = late ]; then niceness=9; fi
+  setsid nice -n "$niceness" bash scripts/go-tools.sh "$1" >"$go_logs/go-tools-$1.log" 2>&1 &
   go_pid[$1]=$!
   log "building the Go test programs ($1 group) in the background; log: $go_logs/go-tools-$1.log"
 }
