@@ -94,6 +94,16 @@ func (b *Breaker) Success() {
 	}
 }
 
+// Abandon: a request that may have been the half-open trial ended without
+// saying whether the node is alive (the caller's own deadline or cancel, an
+// error that is neither an answer nor a node failure). Without it the trial
+// would stay taken, and the breaker half-open with no request ever allowed.
+func (b *Breaker) Abandon() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trial = false
+}
+
 func (b *Breaker) Failure() {
 	b.mu.Lock()
 	defer b.mu.Unlock()

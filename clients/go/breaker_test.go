@@ -62,3 +62,33 @@ func TestBreakerStateMachine(t *testing.T) {
 		t.Fatal("FailureThreshold 0 must be refused")
 	}
 }
+
+// A half-open trial that ends without an answer (the caller's deadline) must not leave the breaker stuck.
+func TestBreakerAbandonedTrial(t *testing.T) {
+	now := time.Unix(0, 0)
+	b, err := NewBreaker(BreakerOptions{FailureThreshold: 1, OpenFor: time.Second}, func() time.Time { return now }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Failure()
+	now = now.Add(time.Second)
+	if !b.Allow() || b.State() != HalfOpen {
+		t.Fatalf("trial after OpenFor: %s", b.State())
+	}
+	if b.Allow() {
+		t.Fatal("only one trial at a time")
+	}
+	b.Abandon()
+	if !b.Allow() {
+		t.Fatal("an abandoned trial lets another one go")
+	}
+	b.Success()
+	if b.State() != Closed {
+		t.Fatalf("the second trial closes it: %s", b.State())
+	}
+	b.Abandon()
+	if b.State() != Closed || !b.Allow() {
+		t.Fatal("Abandon on a closed breaker changes nothing")
+	}
+}
+

@@ -30,7 +30,8 @@ func (c *Client) prober() {
 			}
 			anyOpen = true
 			b := c.breakers.get(node)
-			if b.TrialDue() && b.Allow() {
+			// Open with its period over, or half-open with no trial in flight (a request's trial was abandoned).
+			if b.Allow() {
 				go func(node string, b *Breaker) {
 					if c.ping(node) {
 						b.Success()
@@ -84,6 +85,8 @@ func (h *nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			b.Failure()
 		case errors.As(err, &reply):
 			b.Success() // an error reply is an answer: the node is alive
+		default:
+			b.Abandon()
 		}
 		if d.Outcome == Unknown {
 			wrapped := &attemptError{err: err}

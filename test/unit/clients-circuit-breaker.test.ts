@@ -80,4 +80,22 @@ describe('clients: circuit breaker', () => {
     expect(s.dueForTrial()).to.deep.equal(['a:1']);
     expect(seen).to.deep.equal(['a:1:closed->open']);
   });
+
+  it('an abandoned trial (the caller aborted, no answer either way) lets another trial go, and the prober sees it', () => {
+    const s = new BreakerSet({ failureThreshold: 1, openMs: 100 }, now, () => {});
+    const b = s.get('a:1');
+    b.onFailure();
+    t = 100;
+    expect(b.allow()).to.equal(true);
+    expect(b.state).to.equal('half-open');
+    expect(s.dueForTrial(), 'a trial is in flight').to.deep.equal([]);
+    b.abandon();
+    expect(s.dueForTrial(), 'half-open with no trial in flight').to.deep.equal(['a:1']);
+    expect(b.allow()).to.equal(true);
+    b.onSuccess();
+    expect(b.state).to.equal('closed');
+    b.abandon();
+    expect(b.state).to.equal('closed');
+    expect(b.allow()).to.equal(true);
+  });
 });

@@ -58,6 +58,21 @@ export class CircuitBreaker {
     if (this.st !== 'closed') this.move('closed');
   }
 
+  /**
+   * A request that may have been the half-open trial ended without saying
+   * whether the node is alive (the caller's abort or deadline, an error that
+   * is neither an answer nor a node failure). Without it the trial would stay
+   * in flight, and the breaker half-open with no request ever allowed.
+   */
+  abandon(): void {
+    this.trialInFlight = false;
+  }
+
+  /** Open with its period over, or half-open with no trial in flight: the prober may send one. */
+  trialPossible(): boolean {
+    return this.trialDue() || (this.st === 'half-open' && !this.trialInFlight);
+  }
+
   onFailure(): void {
     this.trialInFlight = false;
     this.failures += 1;
@@ -101,8 +116,8 @@ export class BreakerSet {
     return Object.fromEntries([...this.breakers].map(([n, b]) => [n, b.state]));
   }
 
-  /** Nodes whose breaker is open and due a trial. */
+  /** Nodes whose breaker may take a trial now (open and due, or half-open with none in flight). */
   dueForTrial(): string[] {
-    return [...this.breakers].filter(([, b]) => b.trialDue()).map(([n]) => n);
+    return [...this.breakers].filter(([, b]) => b.trialPossible()).map(([n]) => n);
   }
 }

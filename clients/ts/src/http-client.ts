@@ -241,9 +241,13 @@ export class IrisHttpClient {
         try {
           res = await fetch(`${url.replace(/\/+$/, '')}${pathAndQuery}`, { method, headers, ...(init?.body !== undefined ? { body: init.body } : {}), signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
         } catch (err) {
-          if (signal.aborted) throw { error: err, decision: { retry: false, outcome: 'unknown', nodeFailure: false, refreshMap: false, reason: 'aborted' }, node: url } satisfies AttemptFailure;
+          if (signal.aborted) {
+            breaker.abandon();
+            throw { error: err, decision: { retry: false, outcome: 'unknown', nodeFailure: false, refreshMap: false, reason: 'aborted' }, node: url } satisfies AttemptFailure;
+          }
           const decision = classifyHttpTransport(errorFacts(err), kind);
           if (decision.nodeFailure) breaker.onFailure();
+          else breaker.abandon();
           this.next += 1; // try another node next time
           throw { error: err, decision, node: url } satisfies AttemptFailure;
         }

@@ -246,11 +246,15 @@ export class IrisClient {
           breaker?.onSuccess();
           return r;
         } catch (err) {
-          if (err instanceof IrisClientError && err.name === 'IrisAbortError') throw { error: err, decision: { retry: false, outcome: 'unknown', nodeFailure: false, refreshMap: false, reason: 'aborted' }, node } satisfies AttemptFailure;
+          if (err instanceof IrisClientError && err.name === 'IrisAbortError') {
+            breaker?.abandon();
+            throw { error: err, decision: { retry: false, outcome: 'unknown', nodeFailure: false, refreshMap: false, reason: 'aborted' }, node } satisfies AttemptFailure;
+          }
           const decision = classifyRespError(errorFacts(err), kind);
           if (breaker !== null) {
             if (decision.nodeFailure) breaker.onFailure();
             else if (err instanceof Error && err.name === 'ReplyError') breaker.onSuccess(); // an error reply is an answer: the node is alive
+            else breaker.abandon();
           }
           if (decision.refreshMap) this.refreshSlotMap(decision.reason);
           throw { error: err, decision, node } satisfies AttemptFailure;
