@@ -1,5 +1,6 @@
 /** `irisctl --kube` / `kubectl irisdb` command lines (operator/cli/kube-args.ts). Pure. */
 import { expect } from 'chai';
+import { expectThrown } from '../support/expect-thrown.js';
 import fc from 'fast-check';
 import { CliError, UsageError } from '../../operator/cli/errors.js';
 import { type KubeCommand, kubeUsage, parseKubeCommandLine } from '../../operator/cli/kube-args.js';
@@ -7,14 +8,7 @@ import { type KubeCommand, kubeUsage, parseKubeCommandLine } from '../../operato
 const parse = (line: string): KubeCommand => parseKubeCommandLine(line === '' ? [] : line.split(' '));
 
 function fails(line: string, type: typeof UsageError | typeof CliError, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    parse(line);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, line).to.be.instanceOf(type);
-  expect((caught as Error).message, line).to.match(pattern);
+  expectThrown(() => parse(line), type, pattern, line);
 }
 
 describe('irisctl --kube command line', () => {

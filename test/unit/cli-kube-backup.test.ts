@@ -1,5 +1,6 @@
 /** `irisctl --kube CLUSTER backup ...`: command lines, the IrisBackup asked for, and the text from plain objects (kube-backup-args.ts, kube-backup-render.ts). Pure. */
 import { expect } from 'chai';
+import { expectThrown } from '../support/expect-thrown.js';
 import fc from 'fast-check';
 import { CliError, UsageError } from '../../operator/cli/errors.js';
 import { type KubeCommand, parseKubeCommandLine } from '../../operator/cli/kube-args.js';
@@ -16,14 +17,7 @@ const backup = (line: string): KubeBackupCommand => {
 type Create = Extract<KubeBackupCommand, { action: 'create' }>;
 
 function fails(line: string, type: typeof UsageError | typeof CliError, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    parse(line);
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, line).to.be.instanceOf(type);
-  expect((caught as Error).message, line).to.match(pattern);
+  expectThrown(() => parse(line), type, pattern, line);
 }
 
 const S3_SPEC: ClusterBackupSpec = {
