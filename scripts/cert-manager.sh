@@ -28,9 +28,8 @@ cache_root="${IRIS_KUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/irisdb}"
 out="$cache_root/cert-manager-$version"
 # One build at a time (setup.sh may build it in the background while a test
 # asks for it): a second run waits for the lock, then finds the stamp.
-mkdir -p "$cache_root"
-exec 9>"$out.lock"
-if ! flock -n 9; then log "waiting for the build already running (lock $out.lock)"; flock 9; fi
+. "$(dirname "$0")/lib/build-lock.sh"
+build_lock cert-manager "$out"
 stamp_want="$( { cat "$mod/go.mod" "$mod/go.sum" "$mod/main.go" "$0"; go version; } | sha256sum | cut -d' ' -f1)"
 stamp="$out/.stamp"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_want" ] && [ -x "$out/bin/cert-manager-controller" ] \
