@@ -201,10 +201,11 @@ describe('Pub/Sub in a 2-shard cluster', function () {
     const rssBefore = await rss();
     victim.node.pause();
     try {
-      // 32 MiB towards a peer that reads nothing: four times the per-peer backlog.
-      for (let i = 0; i < 512; i++) expect((await pub.call(['PUBLISH', 'through-a-stop', big])).toString()).to.equal(':0\r\n');
+      // 256 MiB towards a peer that reads nothing: 32 times the per-peer backlog. Kept, it would grow RSS by all of that;
+      // bounded, growth is the backlog plus garbage not yet collected (up to ~53 MiB seen with 32 MiB sent), well under half.
+      for (let i = 0; i < 4096; i++) expect((await pub.call(['PUBLISH', 'through-a-stop', big])).toString()).to.equal(':0\r\n');
       expect(await metric(publisher.node, 'irisdb_pubsub_forward_dropped_total') - dropsBefore, 'messages dropped for the stopped peer').to.be.greaterThan(0);
-      expect(await rss() - rssBefore, 'publisher RSS growth').to.be.lessThan(48 * 1024 * 1024);
+      expect(await rss() - rssBefore, 'publisher RSS growth').to.be.lessThan(128 * 1024 * 1024);
     } finally {
       victim.node.resume();
     }
