@@ -3,7 +3,7 @@
  * per source master the replication id and the offset up to which IrisDB
  * acknowledged every command (and the database SELECTed there: a partial
  * resync does not send SELECT again), plus the counts so far. Written
- * (temp + fsync + rename, checkpoint.ts) about once a second once a link's
+ * (temp + fsync + rename, checkpoint.ts) about every 3 seconds once a link's
  * RDB is loaded, removed when the follow ends with its report. A rerun
  * asks each master for PSYNC replid offset+1; the commands after the
  * offset may have been applied already, which repl-commands.ts makes

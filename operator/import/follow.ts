@@ -8,7 +8,7 @@
  * second and on GETACK). It finishes when the lag is at most --until-lag,
  * or on Ctrl-C once it has everything the source had (the cut-over: stop
  * the writers, then Ctrl-C; a second Ctrl-C leaves at once).
- * Resumable: every second each link's (replid, offset applied, database)
+ * Resumable: every 3 seconds each link's (replid, offset applied, database)
  * goes to DIR/import-follow-checkpoint.json; a rerun asks for PSYNC from
  * there and falls back to a full sync when the source refuses. Replaying
  * the commands after the checkpoint is harmless (repl-commands.ts).
@@ -41,8 +41,11 @@ import { lagSeconds, type OffsetSample } from './lag.js';
 const STREAM_BATCH = 10_000;
 const POLL_MS = 1000;
 const ACK_MS = 1000;
-/** How often the checkpoint is written: after a crash at most this much of the stream is applied again. */
-const CHECKPOINT_MS = 1000;
+/**
+ * How often the checkpoint is written: after a crash at most this much of the stream is applied again (harmless, repl-commands.ts).
+ * Less often than ACK_MS: the source must hear from us every second, the disk need not.
+ */
+const CHECKPOINT_MS = 3000;
 const TTL_TOLERANCE_MS = 5000;
 
 /** One source master being followed: its replication link, a connection for INFO, and how far it is. */

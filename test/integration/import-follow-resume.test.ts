@@ -95,6 +95,13 @@ describe('irisctl import --follow: resumed after kill -9 with PSYNC (issue #19)'
     await Promise.all([cluster?.destroy(), redis?.stop()]);
   });
 
+  // A test that fails mid-way must not leave a follow running: it would keep rewriting the checkpoint the next test starts from.
+  afterEach(async () => {
+    const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of running) c.kill('SIGKILL');
+    await Promise.all(running.map((c) => new Promise((resolve) => c.once('exit', resolve))));
+  });
+
   function follow(from = url): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
     const child = spawn(process.execPath, [IRISCTL, 'import', '--dir', cluster.dir, '--from', from, '--follow', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
