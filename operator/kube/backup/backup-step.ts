@@ -7,11 +7,14 @@
  * every object's status follows its record (backup-plan.ts); scheduled
  * backups get an object (label irisdb.io/scheduled=true, owned by the
  * IrisCluster) and lose it when retention deletes the backup; the
- * IrisCluster's status shows the last backup and the recoverability window.
+ * IrisCluster's status shows the last backup and the recoverability window;
+ * before each read of the window, archive segments no backup kept in the
+ * destination can use are deleted (the local cluster's ArchivePruner).
  * The controller's record lives in the IrisCluster's status (state-store.ts),
  * so an operator restarted mid-backup resumes it there.
  */
 import { archiveWindow } from '../../../node/backup/archive-window.js';
+import { ArchivePruner } from '../../controller/archive-pruner.js';
 import { ControlError } from '../../control-api/types.js';
 import { parseDestination } from '../../../common/backup/destination-url.js';
 import { errorText, isAlreadyExists, isNotFound } from '../errors.js';
@@ -58,12 +61,15 @@ export class BackupStep {
   private windowReading = false;
   private window: { firstRecoverabilityPoint: string | null; lastArchivedTime: string | null } | null = null;
   private clusterStatusKey = '';
+  private pruner: ArchivePruner | null = null;
+  private controller: StepContext['controller'] | null = null;
 
   constructor(private readonly identity: string) {}
 
   async run(ctx: StepContext): Promise<StepReport> {
     const cr = ctx.resource();
     const spec = clusterBackupSpec(cr.spec);
+    this.controller = ctx.controller;
     this.credentials.volumeNodes = volumeNodesOf(ctx.controller);
     let clusterDest: ResolvedDestination | null = null;
     const problems: string[] = [];
@@ -202,6 +208,10 @@ export class BackupStep {
   private async readWindow(ctx: StepContext, d: ResolvedDestination): Promise<void> {
     const dest = this.credentials.opener(parseDestination(d.url, d.s3));
     try {
+      // The controller of the latest pass (a new leader's is another object): nothing is pruned while it runs a backup.
+      this.pruner ??= new ArchivePruner(ctx.logger, () => (this.controller?.backups ?? []).some((b) => b.phase === 'Running'));
+      // Retention of the archive first, so the window read after it shows what is left; its failure never hides the window.
+      await this.pruner.prune(dest).catch((err: unknown) => ctx.logger.warn('archive retention failed', { destination: d.url, error: errorText(err) }));
       const w = await archiveWindow(dest);
       // The oldest shard's: every shard's log is archived at least that far.
       const times = w.shards.map((s) => s.lastArchivedTime).sort();
