@@ -61,8 +61,12 @@ export class CommandObserver {
     }
     if (client.multi !== null && !RUN_IN_MULTI.has(name)) return;
     this.parts.stats.recordCall(name, durationUs, failed);
+    const { slowlog, latency } = this.parts;
+    const logSlow = !facts.skipSlowlog && slowlog.wants(durationUs);
+    // The wall clock only for a command the slow log or latency monitor keeps: most commands are neither.
+    if (!logSlow && !latency.wants(durationUs)) return;
     const now = this.parts.now();
-    if (!facts.skipSlowlog) this.parts.slowlog.record(argv, durationUs, now, client.addr, client.name);
-    this.parts.latency.recordCommand(durationUs, facts.fast, now);
+    if (logSlow) slowlog.record(argv, durationUs, now, client.addr, client.name);
+    latency.recordCommand(durationUs, facts.fast, now);
   }
 }

@@ -19,6 +19,7 @@ import { SUBSCRIBED_MODE_COMMANDS, subscribedModeError } from './pubsub.js';
 import { enforceAcl } from '../acl/enforce.js';
 import { strongReadReply } from './read-consistency-command.js';
 import { FENCE_WAIT_MAX_MS, SERVE, TRYAGAIN_MSG, route, routeStateOf, type Route } from '../cluster/routing.js';
+import { ByteNameMap } from '../resp/byte-name-map.js';
 
 /** Per-command facts computed once from the table. */
 interface Entry {
@@ -89,6 +90,8 @@ function oneLine(s: string): string {
 
 export class CommandDispatcher {
   private readonly entries = new Map<string, Entry>();
+  /** Spellings of known commands seen on the wire, by their bytes (no string per command; byte-name-map.ts). */
+  private readonly entriesByBytes = new ByteNameMap<Entry>(1024);
   private readonly watches: WatchRegistry;
   private readonly counters: InfoCounters;
   private readonly closedClients = new WeakSet<ClientState>();
@@ -128,7 +131,11 @@ export class CommandDispatcher {
   private process(server: ServerContext, client: ClientState, argv: Buffer[]): CommandResult {
     if (argv.length === 0) return this.reject(client, null, "ERR unknown command '', with args beginning with: ");
     const name = argv[0]!;
-    let entry = this.entries.get(name.toString('latin1')) ?? this.entries.get(lowerName(name));
+    let entry = this.entriesByBytes.get(name);
+    if (entry === undefined) {
+      entry = this.entries.get(name.toString('latin1')) ?? this.entries.get(lowerName(name));
+      if (entry !== undefined) this.entriesByBytes.set(name, entry);
+    }
     if (entry === undefined) {
       client.lastCommand = '';
       return this.reject(client, null, oneLine(

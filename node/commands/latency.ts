@@ -34,6 +34,11 @@ export class LatencyMonitor {
 
   constructor(public thresholdMs: number) {}
 
+  /** Whether recordCommand() would keep a command of this duration (lets the caller skip reading the clock). */
+  wants(durationUs: number): boolean {
+    return this.thresholdMs > 0 && Math.floor(durationUs / 1000) >= this.thresholdMs;
+  }
+
   /** Records a command's duration (µs) if the monitor is on and it reached the threshold. */
   recordCommand(durationUs: number, fast: boolean, nowMs: number): void {
     if (this.thresholdMs <= 0) return;

@@ -84,6 +84,11 @@ export class SlowLog {
     return this.entries.length;
   }
 
+  /** Whether record() would keep a command of this duration (lets the caller skip reading the clock). */
+  wants(durationUs: number): boolean {
+    return this.slowerThanUs >= 0 && durationUs >= this.slowerThanUs;
+  }
+
   /** Records a finished command if it was slow enough (slowlogPushEntryIfNeeded). */
   record(argv: readonly Buffer[], durationUs: number, nowMs: number, addr: string, name: string): void {
     if (this.slowerThanUs < 0 || durationUs < this.slowerThanUs || argv.length === 0) return;

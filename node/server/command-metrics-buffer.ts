@@ -14,6 +14,7 @@
  */
 import type { Histogram } from 'prom-client';
 import type { NodeMetrics } from '../observability/metrics.js';
+import { ByteNameMap } from '../resp/byte-name-map.js';
 
 interface HistogramEntry {
   labels: Record<string, string | number>;
@@ -54,7 +55,8 @@ export class CommandStat {
 const MAX_NAMES = 1024;
 
 export class CommandMetricsBuffer {
-  private readonly byName = new Map<string, CommandStat>();
+  /** By argv[0]'s bytes as sent: no string is made per command (byte-name-map.ts). */
+  private readonly byName = new ByteNameMap<CommandStat>(MAX_NAMES);
   private readonly byLabel = new Map<string, CommandStat>();
   private readonly bounds: readonly number[];
   private readonly internals: { hashMap: Record<string, HistogramEntry> } | null;
@@ -71,17 +73,17 @@ export class CommandMetricsBuffer {
     }
   }
 
-  /** The stat for a command as named on the wire (argv[0], any case). */
-  lookup(name: string): CommandStat {
+  /** The stat for a command as named on the wire (argv[0]'s bytes, any case). */
+  lookup(name: Uint8Array): CommandStat {
     let stat = this.byName.get(name);
     if (stat !== undefined) return stat;
-    const label = this.commandLabel(name);
+    const label = this.commandLabel(Buffer.from(name.buffer, name.byteOffset, name.length).toString('latin1'));
     stat = this.byLabel.get(label);
     if (stat === undefined) {
       stat = new CommandStat(label, this.bounds.length);
       this.byLabel.set(label, stat);
     }
-    if (this.byName.size < MAX_NAMES) this.byName.set(name, stat);
+    this.byName.set(name, stat); // refused when full or too long: commandLabel() runs each time
     return stat;
   }
 

@@ -142,7 +142,7 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   }
 
   run(client: ClientState, argv: Buffer[]): CommandResult {
-    const stat = this.commandMetrics.lookup(argv[0]!.toString('latin1'));
+    const stat = this.commandMetrics.lookup(argv[0]!);
     const t0 = performance.now();
     const span = this.tracing === null ? null : this.tracing.startCommand(argv);
     let result: CommandResult;
