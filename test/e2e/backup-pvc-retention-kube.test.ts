@@ -10,7 +10,12 @@
  * needs: a restore from it with the real restore code, replaying the
  * archive left on the claim, has every acknowledged write; and the
  * cluster's status shows the window from the oldest kept backup's finish
- * to the last archived write.
+ * to the last archived write. Then another namespace restores from that
+ * claim: a pod mounts only claims of its own namespace, so the volume is
+ * re-bound there (a PersistentVolume on the same directory, as a second PV
+ * on the same NFS export would be) and a new IrisCluster names it in
+ * spec.bootstrap.fromBackup.destination with the backup id: every
+ * acknowledged write is there.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -28,8 +33,8 @@ import { openDatabase } from '../../node/engine/database.js';
 import { decodeValue } from '../../node/engine/codec.js';
 import { waitFor } from '../support/wait.js';
 import { STORAGE_CLASS } from '../support/kube/kubelet/provisioner.js';
-import { listPods, type KubeEnv } from './helpers.js';
-import { irisClusterManifest, operatorNamespace, waitForStatus } from './operator-support.js';
+import { createNamespace, deleteNamespace, listPods, type KubeEnv, type Pod } from './helpers.js';
+import { deployOperator, diagnostics, installCrds, irisClusterManifest, operatorNamespace, waitForStatus } from './operator-support.js';
 
 const CLUSTER = 'rt';
 const CLAIM = 'backups';
@@ -51,6 +56,11 @@ describe('e2e: retention of scheduled backups and of the log archive on a pvc de
   this.timeout(300000);
   let env: KubeEnv;
   let ns: string;
+  // Acknowledged writes, and every write sent (one that failed may still have landed): each key is written once.
+  const written = new Map<string, string>();
+  const sent = new Map<string, string>();
+  /** The oldest backup retention kept (the first test's). */
+  let oldestKept = '';
 
   operatorNamespace('backup-retention', CLUSTER, (e, n) => {
     env = e;
@@ -64,11 +74,12 @@ describe('e2e: retention of scheduled backups and of the log archive on a pvc de
     .filter((b) => b.metadata?.labels?.['irisdb.io/scheduled'] === 'true');
 
   /** The host directory behind the claim (the test kubelet's volumes are hostPath PersistentVolumes): what every node pod mounts. */
-  async function claimDir(): Promise<string> {
+  async function volumeDir(): Promise<string> {
     const pvc = await env.rest.get<{ spec?: { volumeName?: string } }>(`/api/v1/namespaces/${ns}/persistentvolumeclaims/${CLAIM}`);
     const pv = await env.rest.get<{ spec?: { hostPath?: { path: string } } }>(`/api/v1/persistentvolumes/${pvc.spec!.volumeName!}`);
-    return path.join(pv.spec!.hostPath!.path, SUBDIR);
+    return pv.spec!.hostPath!.path;
   }
+  const claimDir = async (): Promise<string> => path.join(await volumeDir(), SUBDIR);
 
   async function segments(dest: BackupDestination): Promise<Segment[]> {
     return (await dest.list('archive/')).flatMap((o) => {
@@ -90,9 +101,6 @@ describe('e2e: retention of scheduled backups and of the log archive on a pvc de
     const seed = await env.podEndpoint(ns, pod.metadata!.name!, 6379);
     const client = new Cluster([{ host: seed.host, port: seed.port }], { maxRedirections: 16 });
     client.on('error', () => {});
-    // Acknowledged writes, and every write sent (one that failed may still have landed): each key is written once.
-    const written = new Map<string, string>();
-    const sent = new Map<string, string>();
     let n = 0;
     const writeSome = async (count: number): Promise<void> => {
       const batch = Array.from({ length: count }, () => [`rt:${n}`, `v-${n++}`] as const);
@@ -141,6 +149,7 @@ describe('e2e: retention of scheduled backups and of the log archive on a pvc de
 
       // The archive: what no kept backup can replay goes (the shard's newest segment always stays); the rest is there.
       const oldest = keptIds[0]!;
+      oldestKept = oldest;
       const oldestManifest = await readClusterManifest(dest, oldest);
       const floor = new Map((await readShardManifests(dest, oldestManifest)).map((m) => [m.shard, m.endSeq]));
       const status = await waitFor('the window from the oldest kept backup, the archive past the last write, no unusable segment left', async () => {
@@ -184,6 +193,58 @@ describe('e2e: retention of scheduled backups and of the log archive on a pvc de
       client.disconnect();
       seed.close();
       dest.close();
+    }
+  });
+
+  it('another namespace restores from the claim re-bound there (spec.bootstrap.fromBackup.destination): every acknowledged write', async () => {
+    expect(oldestKept, 'the backup kept by the first test').to.not.equal('');
+    const dir = await volumeDir();
+    const other = await createNamespace(env, 'backup-rebound');
+    const pvName = `${other}-rebound`;
+    const name = 'moved';
+    try {
+      await installCrds(env, other);
+      await deployOperator(env, other);
+      // The same directory as a second PersistentVolume, pre-bound to a claim of the other namespace; Retain: deleting it leaves the backups.
+      await env.kubectl(['apply', '-f', '-'], JSON.stringify({
+        apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: pvName },
+        spec: {
+          capacity: { storage: '1Gi' }, accessModes: ['ReadWriteMany'], persistentVolumeReclaimPolicy: 'Retain', storageClassName: '',
+          hostPath: { path: dir }, claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: other, name: 'rebound' },
+        },
+      }));
+      await env.kubectl(['apply', '-f', '-'], JSON.stringify({
+        apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'rebound', namespace: other },
+        spec: { accessModes: ['ReadWriteMany'], storageClassName: '', volumeName: pvName, resources: { requests: { storage: '1Gi' } } },
+      }));
+      await waitFor('the re-bound claim to be Bound', async () => (await env.rest.get<{ status?: { phase?: string } }>(`/api/v1/namespaces/${other}/persistentvolumeclaims/rebound`)).status?.phase === 'Bound', { timeoutMs: 60000, intervalMs: 200 });
+      await env.kubectl(['apply', '-f', '-'], irisClusterManifest(other, name, {
+        shards: 2, replicasPerShard: 0,
+        bootstrap: { fromBackup: { destination: { pvc: { claimName: 'rebound', path: SUBDIR } }, backupId: oldestKept } },
+      }));
+      await waitForStatus(env, other, name, 'the restored cluster Ready with 2/2 nodes', (c) => c.status?.phase === 'Ready' && c.status.ready === '2/2', 240000).catch(async (err: Error) => {
+        throw new Error(`${err.message}\n${await diagnostics(env, other, name)}`);
+      });
+      const pods = await listPods(env, other, `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${name}`);
+      for (const p of pods as Array<Pod & { status?: { initContainerStatuses?: Array<{ name: string; state?: { terminated?: { exitCode?: number } } }> } }>) {
+        expect((p.status?.initContainerStatuses ?? []).map((c) => [c.name, c.state?.terminated?.exitCode]), p.metadata?.name).to.deep.equal([['restore', 0]]);
+      }
+      const seed = await env.podEndpoint(other, pods[0]!.metadata!.name!, 6379);
+      const client = new Cluster([{ host: seed.host, port: seed.port }], { maxRedirections: 16 });
+      client.on('error', () => {});
+      try {
+        const keys = [...written.keys()];
+        const got = await Promise.all(keys.map((k) => client.get(k)));
+        const lost = keys.filter((k, i) => got[i] !== written.get(k));
+        expect(lost, 'acknowledged writes missing or different in the other namespace').to.deep.equal([]);
+        expect(client.nodes('master').length).to.equal(2);
+      } finally {
+        client.disconnect();
+        seed.close();
+      }
+    } finally {
+      await deleteNamespace(env, other);
+      await env.rest.delete(`/api/v1/persistentvolumes/${pvName}`).catch(() => undefined);
     }
   });
 });

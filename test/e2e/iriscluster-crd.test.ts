@@ -294,5 +294,20 @@ describe('e2e: IrisCluster and IrisBackup CRDs', function () {
     expect(await rejected(cluster('boot', { bootstrap: { fromBackup: { name: 'other' } } }))).to.match(/bootstrap is immutable/);
     expect(await rejected(cluster('boot', {}))).to.match(/bootstrap is immutable/);
     expect(await rejected(cluster('later-boot', { bootstrap: { fromBackup: { name: 'n', pointInTime: 'yesterday' } } }))).to.match(/pointInTime/);
+    // A backup of another namespace: by destination (a bucket, or a claim of this namespace), never an IrisBackup or claim of another namespace.
+    await env.kubectl(['apply', '-f', '-'], cluster('boot-dest', { bootstrap: { fromBackup: { destination: { pvc: { claimName: 'rebound', path: 'iris/prod' } }, backupId: 'backup-20261206T030000Z-1' } } }));
+    const pvcDest = { pvc: { claimName: 'rebound' } };
+    expect(await rejected(cluster('boot-both', { bootstrap: { fromBackup: { name: 'nightly', destination: pvcDest } } }))).to.match(/fromBackup needs exactly one of name .* or destination/);
+    expect(await rejected(cluster('boot-none', { bootstrap: { fromBackup: { pointInTime: '2026-12-06T10:30:00Z' } } }))).to.match(/fromBackup needs exactly one of name .* or destination/);
+    expect(await rejected(cluster('boot-id', { bootstrap: { fromBackup: { name: 'nightly', backupId: 'backup-1' } } }))).to.match(/backupId goes with destination/);
+    expect(await rejected(cluster('boot-ns', { bootstrap: { fromBackup: { destination: { pvc: { claimName: 'prod/backups' } } } } })))
+      .to.match(/spec\.bootstrap\.fromBackup\.destination\.pvc\.claimName: Invalid value: .*pods mount only claims of their own namespace; to use a backup from another namespace, copy it to S3 or to a claim here/);
+    expect(await rejected(cluster('sched-ns', { backup: { schedule: '@daily', destination: { pvc: { claimName: 'prod/backups' } } } })))
+      .to.match(/spec\.backup\.destination\.pvc\.claimName: Invalid value: .*pods mount only claims of their own namespace/);
+    expect(await rejected(backup('bk-ns', { cluster: 'boot', destination: { pvc: { claimName: 'prod/backups' } } })))
+      .to.match(/spec\.destination\.pvc\.claimName: Invalid value: .*pods mount only claims of their own namespace/);
+    // A schedule to the second (the core's sixth, leading field); seven fields are refused.
+    await env.kubectl(['apply', '-f', '-'], cluster('sched-s', { backup: { schedule: '*/30 * * * * *', destination: pvcDest } }));
+    expect(await rejected(cluster('sched-7', { backup: { schedule: '0 */30 * * * * *', destination: pvcDest } }))).to.match(/spec\.backup\.schedule: Invalid value/);
   });
 });

@@ -49,6 +49,7 @@ const BACKUP_DESTINATION = 'operator/kube/backup/destination.ts';
 const BACKUP_SCHEDULE = 'operator/kube/backup/schedule-spec.ts';
 const BACKUP_TEST = 'test/unit/operator-kube-backup.test.ts';
 const BACKUP_BOOTSTRAP = 'operator/kube/backup/bootstrap-source.ts';
+const BOOTSTRAP_DESTINATION_TEST = 'test/unit/operator-kube-bootstrap-destination.test.ts';
 const SECURITY_TEST = 'test/unit/operator-kube-security.test.ts';
 
 const honoured = (by: string, test: string, token: string): FieldAudit => ({ kind: 'honoured', by, test, token });
@@ -91,6 +92,15 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'spec.backup.destination.pvc.path': honoured(BACKUP_DESTINATION, BACKUP_TEST, 'path'),
   'spec.bootstrap.fromBackup.name': honoured(BACKUP_BOOTSTRAP, BACKUP_TEST, 'fromBackup'),
   'spec.bootstrap.fromBackup.pointInTime': honoured(BACKUP_BOOTSTRAP, BACKUP_TEST, 'pointInTime'),
+  // A backup no IrisBackup of this namespace took (another namespace's, through S3 or a re-bound claim).
+  'spec.bootstrap.fromBackup.backupId': honoured(BACKUP_BOOTSTRAP, BOOTSTRAP_DESTINATION_TEST, 'backupId'),
+  'spec.bootstrap.fromBackup.destination.s3.bucket': honoured(BACKUP_DESTINATION, BOOTSTRAP_DESTINATION_TEST, 'bucket'),
+  'spec.bootstrap.fromBackup.destination.s3.prefix': honoured(BACKUP_DESTINATION, BOOTSTRAP_DESTINATION_TEST, 'prefix'),
+  'spec.bootstrap.fromBackup.destination.s3.endpoint': honoured(BACKUP_DESTINATION, BOOTSTRAP_DESTINATION_TEST, 'endpoint'),
+  'spec.bootstrap.fromBackup.destination.s3.region': honoured(BACKUP_DESTINATION, BOOTSTRAP_DESTINATION_TEST, 'region'),
+  'spec.bootstrap.fromBackup.destination.s3.secretRef.name': honoured(BACKUP_DESTINATION, BOOTSTRAP_DESTINATION_TEST, 'secretRef'),
+  'spec.bootstrap.fromBackup.destination.pvc.claimName': honoured(BACKUP_DESTINATION, BOOTSTRAP_DESTINATION_TEST, 'claimName'),
+  'spec.bootstrap.fromBackup.destination.pvc.path': honoured(BACKUP_DESTINATION, BOOTSTRAP_DESTINATION_TEST, 'path'),
   // spec.auth / spec.tls (issue #14): the pods' volumes and flags, and the Secrets the operator writes for them.
   'spec.auth.secretRef.name': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'secretRef'),
   'spec.auth.secretRef.key': honoured('operator/kube/build/auth-secret.ts', SECURITY_TEST, 'key'),

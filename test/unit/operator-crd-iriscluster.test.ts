@@ -193,7 +193,9 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
     expect(bootstrap?.rule).to.contain('self.bootstrap == oldSelf.bootstrap');
     expect(bootstrap?.rule).to.contain('has(self.bootstrap) == has(oldSelf.bootstrap)');
     expect(bootstrap?.message).to.match(/bootstrap is immutable/);
-    expect(at('spec.bootstrap.fromBackup').required).to.deep.equal(['name']);
+    // Exactly one of name (an IrisBackup here) or destination (a backup of another namespace, in S3 or on a claim re-bound here).
+    expect((at('spec.bootstrap.fromBackup')['x-kubernetes-validations'] ?? []).map((r) => r.rule)).to.deep.equal(['has(self.name) != has(self.destination)', '!has(self.backupId) || has(self.destination)']);
+    expect(Object.keys(at('spec.bootstrap.fromBackup.destination').properties ?? {})).to.have.members(['s3', 'pvc']);
   });
 
   it('limits the cluster name as operator/core/naming.ts does', () => {

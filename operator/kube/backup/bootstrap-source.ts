@@ -1,7 +1,10 @@
 /**
  * spec.bootstrap.fromBackup (issue #15): before a new IrisCluster's
  * controller starts, the operator resolves the named IrisBackup (same
- * namespace, Completed) to what the nodes' restore needs — the destination
+ * namespace, Completed), or the destination and backup id given instead
+ * (a backup no IrisBackup of this namespace took: another namespace's,
+ * reached through S3 or a claim re-bound here), to what the nodes' restore
+ * needs — the destination
  * URL and its non-secret S3 settings, the backup id, the Secret with the
  * credentials, the point in time, the shard count — and records it on the
  * IrisCluster as the annotation irisdb.io/bootstrap-source, from which the
@@ -24,12 +27,15 @@ export const ANNOTATION_BOOTSTRAP_SOURCE = 'irisdb.io/bootstrap-source';
 export const ANNOTATION_DESTINATION = 'irisdb.io/destination';
 
 export interface BootstrapSpec {
-  readonly fromBackup?: { readonly name: string; readonly pointInTime?: string };
+  /** Exactly one of name (an IrisBackup) or destination (with backupId, or the newest backup there); the CRD's rule. */
+  readonly fromBackup?: { readonly name?: string; readonly destination?: BackupDestinationSpec; readonly backupId?: string; readonly pointInTime?: string };
 }
 
 export interface BootstrapSource {
+  /** The IrisBackup's name ('' for a destination given directly). */
   readonly backup: string;
   readonly url: string;
+  /** '' : the newest backup in the destination finished by the point in time (or the newest), as the node's --restore-backup-id takes it. */
   readonly backupId: string;
   readonly endpoint?: string;
   readonly region?: string;
@@ -49,6 +55,8 @@ export function bootstrapSpec(spec: object | undefined): BootstrapSpec | null {
 export function resolveBootstrapSource(cr: IrisCluster, b: IrisBackup | null): BootstrapSource {
   const from = bootstrapSpec(cr.spec)?.fromBackup;
   if (from === undefined) throw new OperatorError('spec.bootstrap has no fromBackup', `IrisCluster ${cr.metadata.namespace}/${cr.metadata.name}`);
+  if (from.destination !== undefined) return directSource(cr, from.destination, from.backupId ?? '', from.pointInTime ?? null);
+  if (from.name === undefined) throw new OperatorError('needs name (an IrisBackup) or destination', `IrisCluster ${cr.metadata.namespace}/${cr.metadata.name} spec.bootstrap.fromBackup`);
   const where = `spec.bootstrap.fromBackup: IrisBackup ${cr.metadata.namespace}/${from.name}`;
   if (b === null) throw new OperatorError('not found (it must be in the same namespace)', where);
   if (b.status?.phase !== 'Completed' || b.status.backupId === undefined) throw new OperatorError(`is ${b.status?.phase ?? 'Pending'}, not Completed: the cluster waits for it`, where);
@@ -70,6 +78,20 @@ export function resolveBootstrapSource(cr: IrisCluster, b: IrisBackup | null): B
   };
 }
 
+/**
+ * A destination given in fromBackup itself: nothing to check here (no
+ * IrisBackup says how the backup went); the restore init container reads
+ * the backup's manifests and fails, naming what is missing, if it is not there.
+ */
+function directSource(cr: IrisCluster, dest: BackupDestinationSpec, backupId: string, pit: string | null): BootstrapSource {
+  const d = resolveDestination(dest, `IrisCluster ${cr.metadata.namespace}/${cr.metadata.name} spec.bootstrap.fromBackup.destination`);
+  return {
+    backup: '', url: d.url, backupId,
+    ...(d.s3.endpoint !== undefined ? { endpoint: d.s3.endpoint } : {}), ...(d.s3.region !== undefined ? { region: d.s3.region } : {}),
+    secretName: d.secretName, ...(d.claimName !== null ? { claimName: d.claimName } : {}), pointInTime: pit, shards: cr.spec?.shards ?? DEFAULTS.shards,
+  };
+}
+
 export function bootstrapSourceOf(cr: Pick<IrisCluster, 'metadata'>): BootstrapSource | null {
   const raw = cr.metadata.annotations?.[ANNOTATION_BOOTSTRAP_SOURCE];
   return raw === undefined ? null : JSON.parse(raw) as BootstrapSource;
@@ -85,7 +107,7 @@ export async function ensureBootstrapSource(client: KubeClient, cr: IrisCluster)
   // Created already: the cluster keeps its data; a new operator must not restore again.
   if (cr.status?.controllerState !== undefined || bootstrapSourceOf(cr) !== null) return;
   const name = bootstrapSpec(cr.spec)!.fromBackup!.name;
-  const b = await client.find<IrisBackup>(resourcePath(IRISBACKUPS, cr.metadata.namespace, name));
+  const b = name === undefined ? null : await client.find<IrisBackup>(resourcePath(IRISBACKUPS, cr.metadata.namespace, name));
   const source = resolveBootstrapSource(cr, b);
   await client.mergePatch(resourcePath(IRISCLUSTERS, cr.metadata.namespace, cr.metadata.name), {
     metadata: { uid: cr.metadata.uid, annotations: { [ANNOTATION_BOOTSTRAP_SOURCE]: JSON.stringify(source) } },
