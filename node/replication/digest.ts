@@ -10,34 +10,30 @@ import { SLOT_COUNT } from '../../common/slot.js';
 
 const SCRATCH_BYTES = 64 * 1024;
 
-interface SlotSum {
-  count: number;
-  hi: number;
-  lo: number;
-}
-
 /**
  * Each row contributes SHA-1(u32 keyLen|key|u32 valueLen|value|f64 expiresAt
  * or -1); a slot's hash is the sum mod 2^32 of the digest's first two 32-bit
  * lanes over its rows (addition commutes, so row order does not matter),
  * printed as 16 lowercase hex characters.
+ *
+ * The sums live in typed arrays indexed by slot (stores wrap mod 2^32), so
+ * result() is one pass over the slots in order: with a Map it spread, sorted
+ * and mapped 16,384 entries in one turn, 20-60 ms of CPU on a busy 2-core
+ * machine at the end of every full digest (issue #16).
  */
 export class DigestAccumulator {
-  private readonly slots = new Map<number, SlotSum>();
+  private readonly counts = new Float64Array(SLOT_COUNT);
+  private readonly his = new Uint32Array(SLOT_COUNT);
+  private readonly los = new Uint32Array(SLOT_COUNT);
   /** Small rows are laid out here and hashed in one call: cheaper than five update() calls per row. */
   private readonly scratch = Buffer.alloc(SCRATCH_BYTES);
 
   add(slot: number, key: Buffer, value: Buffer, expiresAt: number | null): void {
     if (!Number.isInteger(slot) || slot < 0 || slot >= SLOT_COUNT) throw new RangeError(`slot ${slot} is not in 0..${SLOT_COUNT - 1}`);
     const d = key.length + value.length + 16 <= SCRATCH_BYTES ? this.hashSmall(key, value, expiresAt) : hashLarge(key, value, expiresAt);
-    let s = this.slots.get(slot);
-    if (s === undefined) {
-      s = { count: 0, hi: 0, lo: 0 };
-      this.slots.set(slot, s);
-    }
-    s.count++;
-    s.hi = (s.hi + d.readUInt32BE(0)) >>> 0;
-    s.lo = (s.lo + d.readUInt32BE(4)) >>> 0;
+    this.counts[slot]!++;
+    this.his[slot] = this.his[slot]! + d.readUInt32BE(0);
+    this.los[slot] = this.los[slot]! + d.readUInt32BE(4);
   }
 
   private hashSmall(key: Buffer, value: Buffer, expiresAt: number | null): Buffer {
@@ -52,9 +48,12 @@ export class DigestAccumulator {
 
   /** Digests of the non-empty slots, ascending by slot. */
   result(): SlotDigest[] {
-    return [...this.slots.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([slot, s]) => ({ slot, count: s.count, hash: hex8(s.hi) + hex8(s.lo) }));
+    const out: SlotDigest[] = [];
+    for (let slot = 0; slot < SLOT_COUNT; slot++) {
+      const count = this.counts[slot]!;
+      if (count > 0) out.push({ slot, count, hash: hex8(this.his[slot]!) + hex8(this.los[slot]!) });
+    }
+    return out;
   }
 }
 
@@ -73,21 +72,27 @@ function hashLarge(key: Buffer, value: Buffer, expiresAt: number | null): Buffer
   return h.digest();
 }
 
+/** Two hex digits per byte value: Number#toString(16) took ~20 ms for the 32,768 halves of a full result. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function hex8(n: number): string {
-  return n.toString(16).padStart(8, '0');
+  return HEX_BYTE[n >>> 24]! + HEX_BYTE[(n >>> 16) & 255]! + HEX_BYTE[(n >>> 8) & 255]! + HEX_BYTE[n & 255]!;
 }
 
 /** Slots whose digests differ between two reports (present in only one, or count/hash differ), ascending. */
 export function diffDigests(a: readonly SlotDigest[], b: readonly SlotDigest[]): number[] {
-  const inB = new Map<number, SlotDigest>();
-  for (const d of b) inB.set(d.slot, d);
-  const out = new Set<number>();
-  const seen = new Set<number>();
+  // By slot in flat arrays, then one ascending pass: no Map, Set or sort of 16,384 entries in one turn.
+  const inB: Array<SlotDigest | undefined> = new Array<SlotDigest | undefined>(SLOT_COUNT);
+  for (const d of b) inB[d.slot] = d;
+  const differs = new Uint8Array(SLOT_COUNT);
+  const inA = new Uint8Array(SLOT_COUNT);
   for (const d of a) {
-    seen.add(d.slot);
-    const o = inB.get(d.slot);
-    if (o === undefined || o.count !== d.count || o.hash !== d.hash) out.add(d.slot);
+    inA[d.slot] = 1;
+    const o = inB[d.slot];
+    if (o === undefined || o.count !== d.count || o.hash !== d.hash) differs[d.slot] = 1;
   }
-  for (const d of b) if (!seen.has(d.slot)) out.add(d.slot);
-  return [...out].sort((x, y) => x - y);
+  for (const d of b) if (inA[d.slot] === 0) differs[d.slot] = 1;
+  const out: number[] = [];
+  for (let slot = 0; slot < SLOT_COUNT; slot++) if (differs[slot] === 1) out.push(slot);
+  return out;
 }
