@@ -133,7 +133,9 @@ describe('e2e: retention of scheduled backups and of the log archive on a pvc de
         return now.length === KEEP && now.every((b) => b.status?.phase === 'Completed') && now;
       }, { timeoutMs: 60000, intervalMs: 250 });
       await writeSome(20);
-      const lastWriteAt = Date.now();
+      // One last write after every other was acknowledged: once the archive holds a batch committed at or after this time, it holds them all (one log, in order).
+      const markerAt = Date.now();
+      await writeSome(1);
 
       // The IrisBackup objects of the deleted backups are gone, and so are their directories on the claim.
       const keptIds = kept.map((b) => b.status!.backupId!).sort();
@@ -160,7 +162,7 @@ describe('e2e: retention of scheduled backups and of the log archive on a pvc de
         const unusable = segs.filter((s) => s.lastSeq <= floor.get(s.shard)! && s.lastSeq !== newest.get(s.shard));
         const w = c.status;
         return unusable.length === 0 && w?.firstRecoverabilityPoint === oldestManifest.finishedAt
-          && typeof w.lastArchivedTime === 'string' && Date.parse(w.lastArchivedTime) >= lastWriteAt - 1000 && { w, segs };
+          && typeof w.lastArchivedTime === 'string' && Date.parse(w.lastArchivedTime) >= markerAt && { w, segs };
       }, { timeoutMs: 60000, intervalMs: 250 });
       const gone = [...seenSegments.values()].filter((s) => s.lastSeq <= floor.get(s.shard)! && !status.segs.some((x) => x.key === s.key));
       expect(gone.length, 'segments from before the oldest kept backup deleted').to.be.greaterThan(0);
