@@ -45,6 +45,10 @@ export interface NodeConfig {
   configFile: string;
   fsync: 'always' | 'batch';
   checkpoints: 'worker' | 'inline';
+  writeJournal: boolean;
+  journalCommitMs: number;
+  journalCommitTurns: number;
+  journalCommitBytes: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   requirePass: string;
   adminToken: string;
@@ -154,6 +158,11 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'configFile', type: 'string', default: '', flag: '--config', env: 'IRIS_CONFIG', help: 'JSON file with any of these settings (flags and IRIS_* variables override it)' },
   { key: 'fsync', type: 'enum', default: 'always', values: ['always', 'batch'], help: 'always: every acknowledged write is fsynced (survives power loss); batch: fsync at checkpoints (survives a process crash)' },
   { key: 'checkpoints', type: 'enum', default: 'worker', values: ['worker', 'inline'], help: 'where WAL checkpoints run: worker (a background thread, keeps the event loop free) or inline (on the main thread)' },
+  // Write journal (issue #16, docs/architecture.md "Write journal"): acknowledged from an append-only journal, SQLite committed in batches.
+  { key: 'writeJournal', type: 'bool', default: false, help: 'yes: a write is acknowledged once its turn is in the append-only write journal (DATA_DIR/journal, fdatasynced by group commit with fsync always) and SQLite commits in batches across turns without a sync on the event loop; no: one SQLite transaction and WAL fsync per turn' },
+  { key: 'journalCommitMs', type: 'int', default: 100, min: 1, max: 60000, help: 'with writeJournal: longest time writes stay in the open SQLite batch before it commits (the journal holds them meanwhile; a crash replays them at start)' },
+  { key: 'journalCommitTurns', type: 'int', default: 10000, min: 1, max: 10000000, help: 'with writeJournal: the SQLite batch commits after this many write turns' },
+  { key: 'journalCommitBytes', type: 'bytes', default: 64 * MiB, min: 1024, max: 16 * 1024 * MiB, help: 'with writeJournal: the SQLite batch commits after this many journal bytes (bounds the replay at start)' },
   { key: 'logLevel', type: 'enum', default: 'info', values: ['error', 'warn', 'info', 'debug'], help: 'log level (JSON logs on stderr)' },
   { key: 'requirePass', type: 'string', default: '', help: 'password clients must AUTH with (empty: no authentication)' },
   { key: 'adminToken', type: 'string', default: '', help: 'bearer token for the /admin API (empty: admin API disabled), and the cluster secret bus peers prove they know (never sent on the bus; empty: the bus refuses every peer)' },

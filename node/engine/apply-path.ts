@@ -10,7 +10,8 @@
  */
 import { keySlot } from '../../common/slot.js';
 import type { ValueCodec } from './codec.js';
-import { GroupCommit, type GroupCommitHooks } from './group-commit.js';
+import { GroupCommit, type GroupCommitHooks, type TurnTransaction } from './group-commit.js';
+import type { TurnRecorder } from './journal-turns.js';
 import type { ReadCache } from './read-cache.js';
 import type { WalSyncer } from './wal-sync.js';
 import type { Statements } from './statements.js';
@@ -27,6 +28,14 @@ export interface KeyspaceEvents {
 
 /** What a delete by key found: a live key, an expired one, or none. */
 export type DeleteOutcome = 'live' | 'expired' | 'absent';
+
+/** The write journal's parts (--write-journal yes), or absent for one SQLite transaction per turn. */
+export interface JournalParts {
+  readonly tx: TurnTransaction;
+  readonly recorder: TurnRecorder;
+  /** The journal's fdatasync (fsync always), or null (fsync batch). */
+  readonly syncer: WalSyncer | null;
+}
 
 export class ApplyPath {
   readonly commits: GroupCommit;
@@ -45,6 +54,8 @@ export class ApplyPath {
   /** Told every key deleted because its TTL passed, lazily or by the active cycle (keyspace notifications). */
   private readonly expiredListeners: Array<(key: Buffer) => void> = [];
   private log: MutationLog | null = null;
+  /** The write journal's recorder of the open turn, or null without the journal. */
+  private readonly journal: TurnRecorder | null;
   /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
   private atomicDepth = 0;
   private readonly touched: string[] = [];
@@ -58,7 +69,9 @@ export class ApplyPath {
     commitHooks: Pick<GroupCommitHooks, 'onCommit' | 'onCommitError'>,
     private readonly events: KeyspaceEvents,
     walSync: WalSyncer | null,
+    journal: JournalParts | null = null,
   ) {
+    this.journal = journal?.recorder ?? null;
     this.seq = lastSeq;
     this.seqAtBegin = lastSeq;
     this.committedSeqValue = lastSeq;
@@ -102,7 +115,7 @@ export class ApplyPath {
       committedSeq: () => this.committedSeqValue,
       onCommit: commitHooks.onCommit,
       onCommitError: commitHooks.onCommitError,
-    }, walSync);
+    }, journal !== null ? journal.syncer : walSync, journal?.tx ?? null);
   }
 
   get keyCount(): number {
@@ -148,7 +161,7 @@ export class ApplyPath {
     const version = this.inTurn(() => {
       const v = this.nextSeq();
       this.upsert(key, null, flags, expiresAt, v, stored);
-      if (this.log !== null) this.log.record({ op: 'set', key, value, expiresAt }, v);
+      this.record({ op: 'set', key, value, expiresAt }, v);
       return v;
     });
     this.commits.writes++;
@@ -190,7 +203,7 @@ export class ApplyPath {
     this.inTurn(() => {
       const version = this.nextSeq();
       this.st.updateExpiryById.run(expiresAt, version, id);
-      if (this.log !== null) this.log.record({ op: 'expire', key, expiresAt }, version);
+      this.record({ op: 'expire', key, expiresAt }, version);
     });
     this.commits.writes++;
     if (oldExpiresAt !== null) this.expiringCountValue--;
@@ -202,7 +215,7 @@ export class ApplyPath {
   absent(m: Mutation): void {
     this.inTurn(() => {
       const seq = this.nextSeq();
-      if (this.log !== null) this.log.record(m, seq);
+      this.record(m, seq);
     });
     this.commits.writes++;
   }
@@ -222,7 +235,9 @@ export class ApplyPath {
       this.st.deleteAll.run();
       if (m !== null) {
         const seq = this.nextSeq();
-        if (this.log !== null) this.log.record(m, seq);
+        this.record(m, seq);
+      } else {
+        this.journal?.markUnjournaled();
       }
     });
     this.commits.writes++;
@@ -237,6 +252,7 @@ export class ApplyPath {
   loadRows(rows: readonly StoredRow[]): void {
     if (rows.length === 0) return;
     this.inTurn(() => {
+      this.journal?.markUnjournaled();
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i]!;
         this.upsert(r.key, null, r.flags, r.expiresAt, r.version, r.value);
@@ -249,12 +265,14 @@ export class ApplyPath {
   /** The loaded rows correspond to `seq` (headSeq now, committedSeq once committed). */
   finishLoad(seq: number): void {
     this.commits.markWrite();
+    this.journal?.markUnjournaled();
     this.seq = seq;
   }
 
   /** The slot's rows become exactly `rows`, which the caller checked all hash to `slot`. */
   replaceSlot(slot: number, rows: readonly StoredRow[]): void {
     const removed = this.inTurn(() => {
+      this.journal?.markUnjournaled();
       const gone = this.st.deleteSlot.all(slot) as Array<[key: Buffer, expiresAt: number | null]>;
       for (let i = 0; i < gone.length; i++) {
         this.keyCountValue--;
@@ -277,7 +295,10 @@ export class ApplyPath {
    * same (re-encryption under a new key). A failure fails the turn.
    */
   rewriteStored<T>(statements: () => T): T {
-    const r = this.inTurn(statements);
+    const r = this.inTurn(() => {
+      this.journal?.markUnjournaled();
+      return statements();
+    });
     this.commits.writes++;
     return r;
   }
@@ -332,6 +353,7 @@ export class ApplyPath {
       // The block's sequences are given back (a failed turn's rollback does that instead).
       this.seq = seq0;
       this.log?.rolledBack(seq0);
+      this.journal?.rolledBack(seq0);
       // Reads inside the block may have cached values the block wrote.
       if (this.cache !== null) {
         for (let i = touched0; i < this.touched.length; i++) this.cache.invalidate(this.touched[i]!);
@@ -366,7 +388,19 @@ export class ApplyPath {
   /** Inside a delete's statements: the delete takes the next sequence and goes to the log. */
   private logDelete(key: Buffer): void {
     const seq = this.nextSeq();
-    if (this.log !== null) this.log.record({ op: 'del', key }, seq);
+    this.record({ op: 'del', key }, seq);
+  }
+
+  /** Inside a write's statements: the mutation goes to the replication log and the write journal. */
+  private record(m: Mutation, seq: number): void {
+    if (this.log !== null) this.log.record(m, seq);
+    if (this.journal !== null) this.journal.record(m, seq);
+  }
+
+  /** The open turn changes something the write journal cannot hold: it commits SQLite directly. */
+  markUnjournaled(): void {
+    this.commits.markWrite();
+    this.journal?.markUnjournaled();
   }
 
   /** After a row was deleted (the statement and the log succeeded): counters, cache, listeners. */

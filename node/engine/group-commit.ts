@@ -35,6 +35,55 @@ export interface GroupCommitHooks {
 
 type Callback = (err: Error | null) => void;
 
+/**
+ * How a turn becomes a transaction: by default one SQLite transaction per
+ * turn; with the write journal a savepoint inside a batch transaction
+ * (journal-transaction.ts).
+ */
+export interface TurnTransaction {
+  begin(): void;
+  /** Makes the turn's writes permanent (as far as the syncer's sync covers them). */
+  commit(): void;
+  /** Undoes the turn; must not throw. */
+  rollback(): void;
+  /** Set when the store can no longer take turns (restart the node). */
+  readonly broken: Error | null;
+  /** Commits whatever the store holds across turns (flushNow: shutdown, tests). */
+  commitNow?(): void;
+}
+
+/** Today's turn: BEGIN IMMEDIATE … COMMIT. */
+class SqliteTurn implements TurnTransaction {
+  private readonly beginStmt: Database.Statement;
+  private readonly commitStmt: Database.Statement;
+  private readonly rollbackStmt: Database.Statement;
+  readonly broken = null;
+
+  constructor(private readonly db: Db) {
+    this.beginStmt = db.prepare('BEGIN IMMEDIATE');
+    this.commitStmt = db.prepare('COMMIT');
+    this.rollbackStmt = db.prepare('ROLLBACK');
+  }
+
+  begin(): void {
+    this.beginStmt.run();
+  }
+
+  commit(): void {
+    this.commitStmt.run();
+  }
+
+  rollback(): void {
+    // SQLite may already have rolled back on its own (SQLITE_FULL, I/O errors).
+    if (!this.db.inTransaction) return;
+    try {
+      this.rollbackStmt.run();
+    } catch {
+      /* nothing more to undo */
+    }
+  }
+}
+
 /** Callbacks of one turn waiting for the WAL sync that covers commit `gen`. */
 interface SyncWaiter {
   readonly gen: number;
@@ -46,9 +95,7 @@ interface SyncWaiter {
 }
 
 export class GroupCommit implements CommitScheduler {
-  private readonly beginStmt: Database.Statement;
-  private readonly commitStmt: Database.Statement;
-  private readonly rollbackStmt: Database.Statement;
+  private readonly tx: TurnTransaction;
   private open = false;
   /** Writes in the open turn (the keyspace counts the ones that changed something). */
   writes = 0;
@@ -76,10 +123,8 @@ export class GroupCommit implements CommitScheduler {
    * covers the turn — also for turns that only read, so no reply ever shows
    * data that is not yet durable.
    */
-  constructor(private readonly db: Db, private readonly hooks: GroupCommitHooks, private readonly walSync: WalSyncer | null = null) {
-    this.beginStmt = db.prepare('BEGIN IMMEDIATE');
-    this.commitStmt = db.prepare('COMMIT');
-    this.rollbackStmt = db.prepare('ROLLBACK');
+  constructor(db: Db, private readonly hooks: GroupCommitHooks, private readonly walSync: WalSyncer | null = null, tx: TurnTransaction | null = null) {
+    this.tx = tx ?? new SqliteTurn(db);
   }
 
   /**
@@ -121,8 +166,9 @@ export class GroupCommit implements CommitScheduler {
   markWrite(): void {
     if (this.syncBroken !== null) throw this.syncBroken;
     if (this.failed !== null) throw this.failed;
+    if (this.tx.broken !== null) throw this.tx.broken;
     if (!this.open) {
-      this.beginStmt.run();
+      this.tx.begin();
       this.open = true;
       this.hooks.onBegin();
       if (this.scheduled === null) this.scheduled = setImmediate(this.flushBound);
@@ -160,6 +206,7 @@ export class GroupCommit implements CommitScheduler {
     let first: unknown = undefined;
     try {
       this.flush();
+      this.tx.commitNow?.();
     } catch (e) {
       first = e;
     }
@@ -173,7 +220,8 @@ export class GroupCommit implements CommitScheduler {
 
   private flush(): void {
     this.scheduled = null;
-    let err = this.syncBroken ?? this.failed;
+    // A lost journal batch: no reply (not even a read's) may show the older data SQLite kept.
+    let err = this.syncBroken ?? this.failed ?? this.tx.broken;
     const writes = this.writes;
     const trace = this.trace;
     this.trace = null;
@@ -183,7 +231,7 @@ export class GroupCommit implements CommitScheduler {
         this.hooks.beforeCommit();
         trace?.committing(writes);
         const t0 = performance.now();
-        this.commitStmt.run();
+        this.tx.commit();
         seconds = (performance.now() - t0) / 1000;
       } catch (e) {
         err = asError(e);
@@ -359,13 +407,7 @@ export class GroupCommit implements CommitScheduler {
   }
 
   private rollbackQuietly(): void {
-    // SQLite may already have rolled back on its own (SQLITE_FULL, I/O errors).
-    if (!this.db.inTransaction) return;
-    try {
-      this.rollbackStmt.run();
-    } catch {
-      /* nothing more to undo */
-    }
+    this.tx.rollback();
   }
 }
 

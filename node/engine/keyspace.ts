@@ -8,7 +8,7 @@
 import { SLOT_COUNT, keySlot } from '../../common/slot.js';
 import type { ValueCodec } from './codec.js';
 import type { GroupCommit, GroupCommitHooks } from './group-commit.js';
-import { ApplyPath, type KeyspaceEvents } from './apply-path.js';
+import { ApplyPath, type JournalParts, type KeyspaceEvents } from './apply-path.js';
 import { decodeScanToken, encodeScanToken, prefixUpperBound } from './prefix.js';
 import { ReadCache } from './read-cache.js';
 import type { WalSyncer } from './wal-sync.js';
@@ -55,11 +55,12 @@ export class SqliteKeyspace implements Keyspace {
     commitHooks: Pick<GroupCommitHooks, 'onCommit' | 'onCommitError'>,
     events: KeyspaceEvents,
     walSync: WalSyncer | null = null,
+    journal: JournalParts | null = null,
   ) {
     const cache = new ReadCache(readCache.maxEntries, readCache.maxBytes);
     this.cache = cache.enabled ? cache : null;
     this.cacheAbsent = readCache.absentKeys ?? false;
-    this.apply = new ApplyPath(st, db, codec, this.cache, lastSeq, commitHooks, events, walSync);
+    this.apply = new ApplyPath(st, db, codec, this.cache, lastSeq, commitHooks, events, walSync, journal);
     this.commits = this.apply.commits;
   }
 
@@ -100,6 +101,11 @@ export class SqliteKeyspace implements Keyspace {
   /** Rewrites stored bytes in the current turn, unlogged and invisible to readers (apply-path.ts rewriteStored). */
   rewriteStored<T>(statements: () => T): T {
     return this.apply.rewriteStored(statements);
+  }
+
+  /** The open turn changes rows the write journal cannot hold (meta rows): it commits SQLite directly. */
+  markUnjournaled(): void {
+    this.apply.markUnjournaled();
   }
 
   /** How values are stored (the re-encrypt job re-seals rows with it). */

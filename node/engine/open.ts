@@ -14,6 +14,7 @@ import { ensurePrivateFile, lockDataDir, type DataDirLock } from './data-dir-loc
 import { SqliteKeyspace, type ExpiryMode } from './keyspace.js';
 import { KEY_COUNT } from './kv-rows.js';
 import { Statements } from './statements.js';
+import { openJournal, type EngineJournal } from './journal-open.js';
 import type { KeyringSource } from '../crypto/keyring-store.js';
 import type { CommitScheduler, Engine, EngineHooks, EngineOptions, EngineStats, MutationLog, ReleaseGate } from './types.js';
 
@@ -29,7 +30,7 @@ export interface MetaStore {
 }
 
 /** Meta rows the engine itself maintains: writing them from outside would corrupt it. */
-const ENGINE_META = new Set(['schema_version', 'node_id', 'last_seq', KEY_COUNT]);
+const ENGINE_META = new Set(['schema_version', 'node_id', 'last_seq', KEY_COUNT, 'journal_gen']);
 
 /** The checkpoint worker runs at most this often while writes keep coming. */
 const CHECKPOINT_INTERVAL_MS = 100;
@@ -71,6 +72,8 @@ export class SqliteEngine implements Engine {
 
   /** The data directory's lock: held from before the database is opened until close(). */
   private readonly lock: DataDirLock;
+  /** The write journal (--write-journal yes), or null. */
+  readonly journal: EngineJournal | null = null;
 
   constructor(opts: EngineOptions, hooks: EngineHooks = {}) {
     checkSqliteTuning(opts.sqlite ?? DEFAULT_SQLITE_TUNING);
@@ -94,6 +97,8 @@ export class SqliteEngine implements Engine {
     this.nodeId = opened.nodeId;
     try {
       this.st = new Statements(this.db);
+      const journal = opts.journal ? openJournal(this.db, this.st, opts, this.walSync, `${opened.file}-wal`, () => this.keyspace.headSeq, hooks) : null;
+      this.journal = journal;
       this.keyspace = new SqliteKeyspace(
         this.st,
         this.db,
@@ -114,8 +119,12 @@ export class SqliteEngine implements Engine {
           },
         },
         this.walSync,
+        journal?.parts ?? null,
       );
+      journal?.recover(this.keyspace, opened.lastSeq);
     } catch (err) {
+      this.journal?.close();
+      if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();
       this.db.close();
       this.lock.release();
       throw err;
@@ -147,6 +156,18 @@ export class SqliteEngine implements Engine {
   /** True while checkpoints run off the event loop. */
   get checkpointingInWorker(): boolean {
     return this.checkpointer?.running ?? false;
+  }
+
+  /**
+   * Commits what the write journal holds in the batch transaction, so that
+   * another connection (a snapshot, a backup, a migration copy, a digest)
+   * reads every acknowledged write. A no-op without the journal.
+   */
+  commitNow(): void {
+    if (this.journal === null || this.closed) return;
+    // An open (or failed) turn ends here: its writes cannot be committed without it.
+    if (this.commits.pending || this.keyspace.commits.turnError !== null) this.commits.flushNow();
+    this.journal.commitNow();
   }
 
   /** Runs one active expiry cycle now (tests, admin); returns the keys deleted. */
@@ -196,7 +217,12 @@ export class SqliteEngine implements Engine {
     this.expiry.stop();
     try {
       this.commits.flushNow();
+      if (this.journal !== null) {
+        this.journal.commitNow();
+        this.walSync?.syncNow();
+      }
     } finally {
+      this.journal?.close();
       this.checkpointer?.close();
       this.db.close();
       this.walSync?.close();
@@ -212,6 +238,8 @@ export class SqliteEngine implements Engine {
       set: (name, value) => {
         if (ENGINE_META.has(name)) throw new RangeError(`meta.${name} is maintained by the engine and cannot be set`);
         commits.markWrite();
+        // Meta rows are not mutations: the turn commits SQLite directly (a no-op without the journal).
+        this.keyspace.markUnjournaled();
         try {
           st.putMeta.run(name, value);
         } catch (e) {

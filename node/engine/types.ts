@@ -176,6 +176,12 @@ export interface EngineOptions {
   checkpoints?: 'worker' | 'inline';
   /** Encryption at rest: values are sealed with this keyring's active key (null/absent: stored in clear). */
   encryption?: KeyringSource | null;
+  /**
+   * The write journal (docs/architecture.md, "Write journal"): turns are
+   * acknowledged from an append-only journal and SQLite commits in batches.
+   * Absent/null: one SQLite transaction per turn.
+   */
+  journal?: { commitMs: number; maxTurns?: number; maxBytes?: number; segmentBytes?: number } | null;
   /** SQLite page size (new files), mmap and page cache; absent: DEFAULT_SQLITE_TUNING (database.ts). */
   sqlite?: SqliteTuning;
 }
@@ -192,6 +198,8 @@ export interface EngineHooks {
    * given, lazy expiries are reported as onExpired(count, 0).
    */
   onLazyExpired?(count: number): void;
+  /** The write journal: a failed append, sync or batch commit, or a torn tail cut off at recovery (log it). */
+  onJournalEvent?(what: 'error' | 'truncated' | 'recovered', detail: Record<string, unknown>): void;
   /** The background WAL checkpointer failed; checkpoints continue on the main connection (log it). */
   onCheckpointError?(err: Error): void;
 }

@@ -40,6 +40,8 @@ export interface MigrationDeps {
   readonly meta: MetaStore;
   /** The SQLite database file (a second, read-only connection reads snapshots). */
   readonly dbFile: string;
+  /** Commits the write journal's batch so that a snapshot of dbFile holds every committed turn (absent: nothing to do). */
+  readonly commitNow?: () => void;
   subscribeCommitted(listener: CommittedListener): () => void;
   /** Runs keyspace writes marked in the log as this migration's, not a client's (ReplicationLog.asMigration). */
   asMigration<T>(fn: () => T): T;

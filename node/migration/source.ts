@@ -228,6 +228,7 @@ export class SourceRun {
     this.apply({ type: 'ready' });
     // Subscribe first, then open the snapshot (same turn): every write after the snapshot's sequence is forwarded.
     this.unsubscribe = d.subscribeCommitted((batches) => this.copy?.committed(batches));
+    d.commitNow?.(); // the write journal's batch: the snapshot must hold every write already forwarded as committed
     const copy = new CopyStream(conn, new SlotSnapshot(d.dbFile, r.slots, d.now()), this.slotSet, {
       sent: (n) => {
         this.rec = this.progress.sent(this.rec, n);

@@ -19,7 +19,7 @@ import { digestProgress, readSlotRows, startSlotDigests, type SlotDigestJob } fr
 const DIGEST_TIMEOUT_MS = 600_000;
 
 export interface AntiEntropyDeps {
-  readonly engine: Pick<SqliteEngine, 'db' | 'file' | 'keyspace' | 'commits' | 'encryption'>;
+  readonly engine: Pick<SqliteEngine, 'db' | 'file' | 'keyspace' | 'commits' | 'encryption' | 'commitNow'>;
   readonly roles: RoleStore;
   readonly sessions: ReplicaSessions;
   readonly config: Pick<NodeConfig, 'nodeName' | 'digestIntervalMs' | 'digestSliceMs'>;
@@ -44,6 +44,7 @@ export class AntiEntropy {
   /** A digest job over a snapshot taken now (no write turn open: its sequence is the committed one). */
   private startJob(): SlotDigestJob {
     const { engine, config, metrics } = this.deps;
+    engine.commitNow(); // the write journal's batch: the snapshot connection must see every applied turn
     return startSlotDigests(engine.file, { sliceMs: config.digestSliceMs, onProgress: digestProgress(metrics), keyring: engine.encryption?.current ?? null });
   }
 

@@ -113,7 +113,7 @@ export class ReplicationManager {
       metrics: this.metrics,
       epoch: () => roles.state.epoch,
       history: () => roles.state.history,
-      startDigests: () => startSlotDigests(engine.file, { sliceMs: config.digestSliceMs, onProgress: digestProgress(this.metrics), keyring: engine.encryption?.current ?? null }),
+      startDigests: () => (engine.commitNow(), startSlotDigests(engine.file, { sliceMs: config.digestSliceMs, onProgress: digestProgress(this.metrics), keyring: engine.encryption?.current ?? null })),
       tracing,
     };
     const primarySide: PrimarySide = {
@@ -121,7 +121,7 @@ export class ReplicationManager {
       log: this.log,
       gate: this.gate,
       committedSeq: () => engine.keyspace.lastSeq,
-      openSnapshot: () => new SnapshotReader(engine.file),
+      openSnapshot: () => (engine.commitNow(), new SnapshotReader(engine.file)),
       respAddress: () => ({ host: this.announce.respHost, port: this.announce.respPort }),
     };
     const replicaSide: ReplicaSide = {

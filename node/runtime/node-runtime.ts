@@ -8,6 +8,7 @@ import type { NodeConfig } from '../config/schema.js';
 import type { Logger } from '../../common/logger.js';
 import { createNodeMetrics, type NodeMetrics } from '../observability/metrics.js';
 import { registerHostMetrics } from '../observability/host-metrics.js';
+import { journalEventLogger, registerJournalMetrics } from '../engine/journal-metrics.js';
 import { openEngine } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
 import { createCommandTable } from '../commands/table.js';
@@ -86,6 +87,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       dataDir: config.dataDir,
       fsync: config.fsync,
       checkpoints: config.checkpoints,
+      journal: config.writeJournal ? { commitMs: config.journalCommitMs, maxTurns: config.journalCommitTurns, maxBytes: config.journalCommitBytes } : null,
       encryption: openNodeKeyring(config, logger),
       compression: { algorithm: config.compression, thresholdBytes: config.compressionThresholdBytes },
       readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes, absentKeys: config.readCacheAbsentKeys },
@@ -108,6 +110,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       onLazyExpired(count) {
         metrics.expiredKeys.inc(count);
       },
+      onJournalEvent: journalEventLogger(logger),
       onCheckpointError(err) {
         logger.warn('background WAL checkpointer failed; checkpointing on the main connection instead', { err: err.message });
       },
@@ -119,6 +122,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   );
   metrics.bindEngine(() => engine.stats());
   registerHostMetrics(metrics.registry, config.dataDir);
+  registerJournalMetrics(metrics.registry, () => engine.journal?.stats() ?? null);
   // null unless an OTLP endpoint is configured (docs/tracing.md).
   const tracing = startNodeTracing(config, process.env, logger);
 
@@ -164,6 +168,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     commits: engine.commits,
     meta: engine.meta,
     dbFile: engine.file,
+    commitNow: () => engine.commitNow(),
     subscribeCommitted: (listener) => replication.log.subscribe(listener),
     asMigration: (fn) => replication.log.asMigration(fn),
     cluster,

@@ -20,6 +20,8 @@ export function engineOptions(dataDir: string, over: Partial<EngineOptions> = {}
     compression: { algorithm: 'none', thresholdBytes: 1024 },
     readCache: { maxEntries: 0, maxBytes: 0 },
     activeExpiry: { intervalMs: 100, maxKeysPerCycle: 500, maxCycleMs: 5 },
+    // IRIS_WRITE_JOURNAL=yes runs the engine tests on the write journal path too (as it does for spawned nodes).
+    journal: process.env.IRIS_WRITE_JOURNAL === 'yes' ? { commitMs: 100 } : null,
     ...over,
   };
 }

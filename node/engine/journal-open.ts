@@ -1,0 +1,117 @@
+/**
+ * Assembles the write journal of an engine (--write-journal yes): the
+ * files, the turn recorder, the batch transaction, the once-a-second sync
+ * of fsync batch, and recovery at open (journal-recovery.ts).
+ */
+import path from 'node:path';
+import type { Db } from './database.js';
+import type { JournalParts } from './apply-path.js';
+import { JOURNAL_DIR, JournalWriter, listSegments } from './journal-files.js';
+import { recoverJournal, staleSegments, type RecoveryResult } from './journal-recovery.js';
+import { JournalTransaction } from './journal-transaction.js';
+import { TurnRecorder } from './journal-turns.js';
+import type { SqliteKeyspace } from './keyspace.js';
+import type { Statements } from './statements.js';
+import type { EngineHooks, EngineOptions } from './types.js';
+import { WalSync, type WalSyncer } from './wal-sync.js';
+import fs from 'node:fs';
+
+export const JOURNAL_GEN_META = 'journal_gen';
+/** Defaults of the batch bounds and the segment size. */
+export const DEFAULT_JOURNAL_MAX_TURNS = 10000;
+export const DEFAULT_JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_JOURNAL_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** fsync batch: how often the journal is synced. */
+const BATCH_SYNC_MS = 1000;
+
+export interface JournalStats {
+  readonly appendedBytes: number;
+  readonly diskBytes: number;
+  readonly syncs: number;
+  readonly batchCommits: number;
+  readonly generation: number;
+}
+
+export interface EngineJournal {
+  readonly parts: JournalParts;
+  /** Replays the journal past `committedSeq` into the keyspace, commits, syncs and starts the next generation. */
+  recover(ks: SqliteKeyspace, committedSeq: number): RecoveryResult;
+  commitNow(): void;
+  stats(): JournalStats;
+  close(): void;
+}
+
+export function openJournal(
+  db: Db,
+  st: Statements,
+  opts: EngineOptions,
+  walSync: WalSyncer | null,
+  walFile: string,
+  headSeq: () => number,
+  hooks: EngineHooks,
+): EngineJournal {
+  const j = opts.journal!;
+  const dir = path.join(opts.dataDir, JOURNAL_DIR);
+  const stored = st.getMeta.get(JOURNAL_GEN_META);
+  const gen = typeof stored === 'number' && Number.isSafeInteger(stored) && stored >= 0 ? stored : 0;
+  const writer = new JournalWriter(dir, gen, j.segmentBytes ?? DEFAULT_JOURNAL_SEGMENT_BYTES);
+  const recorder = new TurnRecorder(opts.encryption ?? null);
+  const trimSync = walSync ?? new WalSync(walFile);
+  const onError = (err: Error): void => hooks.onJournalEvent?.('error', { error: err.message });
+  const tx = new JournalTransaction({
+    db,
+    writer,
+    recorder,
+    walSync: trimSync,
+    settings: { commitMs: j.commitMs, maxTurns: j.maxTurns ?? DEFAULT_JOURNAL_MAX_TURNS, maxBytes: j.maxBytes ?? DEFAULT_JOURNAL_MAX_BYTES },
+    headSeq,
+    setGeneration: (g) => st.putMeta.run(JOURNAL_GEN_META, g),
+    onError,
+  });
+  let batchTimer: NodeJS.Timeout | null = null;
+  if (opts.fsync === 'batch') {
+    // Replies do not wait for the journal's sync; it runs about once a second, as the WAL's did.
+    batchTimer = setInterval(() => {
+      if (!writer.dirty) return;
+      writer.sync((err) => {
+        if (err !== null) onError(err);
+      });
+    }, BATCH_SYNC_MS);
+    batchTimer.unref();
+  }
+  return {
+    parts: { tx, recorder, syncer: opts.fsync === 'always' ? writer : null },
+    recover(ks, committedSeq) {
+      for (const s of staleSegments(dir, gen)) fs.rmSync(s.file, { force: true });
+      const logExists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'repl_log'").get() !== undefined;
+      const insertLog = logExists ? db.prepare('INSERT OR REPLACE INTO repl_log (first_seq, last_seq, body, committed_at) VALUES (?, ?, ?, ?)') : null;
+      // One turn for the whole replay, committed directly (next generation, WAL synced) before anything is served.
+      const r = recoverJournal(dir, gen, committedSeq, opts.encryption?.current ?? null, {
+        apply: (e) => ks.applyReplicated(e.m, e.seq),
+        storeLogBatch: (rec) => insertLog?.run(rec.firstSeq, rec.lastSeq, rec.payload, Date.now()),
+        onTruncated: (file, offset, reason) => hooks.onJournalEvent?.('truncated', { file, offset, reason }),
+      });
+      if (r.replayedMutations > 0) {
+        ks.markUnjournaled();
+        ks.commits.flushNow();
+      } else {
+        // Nothing to replay: no commit either (callers count commits). Every record is at or
+        // below the database's sequence; once its WAL is on disk the segments can go.
+        if (ks.commits.pending) ks.commits.flushNow();
+        trimSync.syncNow();
+        for (const seg of listSegments(dir)) fs.rmSync(seg.file, { force: true });
+        writer.startGeneration(gen);
+      }
+      hooks.onJournalEvent?.('recovered', { records: r.replayedRecords, mutations: r.replayedMutations, lastSeq: r.lastSeq, fromSeq: committedSeq });
+      return r;
+    },
+    commitNow: () => tx.commitNow(),
+    stats: () => ({ appendedBytes: writer.appendedBytes, diskBytes: writer.diskBytes, syncs: writer.syncs, batchCommits: tx.batchCommits, generation: writer.generation }),
+    close() {
+      if (batchTimer !== null) clearInterval(batchTimer);
+      tx.close();
+      writer.close();
+      if (trimSync !== walSync) trimSync.close();
+    },
+  };
+}

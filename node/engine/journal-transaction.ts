@@ -1,0 +1,254 @@
+/**
+ * The write journal's turns (--write-journal yes; docs/architecture.md,
+ * "Write journal"). One SQLite transaction stays open across event-loop
+ * turns; each turn is a SAVEPOINT in it. A successful turn is released into
+ * the batch and its mutations appended to the journal, whose fdatasync (the
+ * group commit's syncer) makes the turn durable. The batch transaction
+ * commits without a sync every commitMs, past maxTurns/maxBytes, and at once
+ * when another connection must see the data (commitNow). After a batch
+ * commit, once an fdatasync of SQLite's WAL covers it, journal segments
+ * wholly inside it are deleted.
+ *
+ * A turn the journal cannot express commits the batch directly: with the
+ * next journal generation named in meta, an fdatasync of the WAL on this
+ * thread, then the older generation's segments deleted.
+ */
+import type Database from 'better-sqlite3';
+import type { Db } from './database.js';
+import type { TurnTransaction } from './group-commit.js';
+import { encodeRecord } from './journal-codec.js';
+import type { JournalWriter } from './journal-files.js';
+import type { TurnRecorder } from './journal-turns.js';
+import type { WalSyncer } from './wal-sync.js';
+
+export interface JournalBatchSettings {
+  /** Longest time the batch transaction stays open. */
+  readonly commitMs: number;
+  /** Turns per batch at most. */
+  readonly maxTurns: number;
+  /** Journal bytes per batch at most. */
+  readonly maxBytes: number;
+}
+
+export interface JournalTransactionDeps {
+  readonly db: Db;
+  readonly writer: JournalWriter;
+  readonly recorder: TurnRecorder;
+  /** fdatasync of SQLite's WAL (trimming waits for it). */
+  readonly walSync: WalSyncer;
+  readonly settings: JournalBatchSettings;
+  /** The sequence the database holds once the open batch commits. */
+  headSeq(): number;
+  /** Inside the batch transaction: names the journal generation recovery reads. */
+  setGeneration(gen: number): void;
+  onBatchCommit?(turns: number): void;
+  onError(err: Error): void;
+}
+
+export class JournalTransaction implements TurnTransaction {
+  private readonly beginStmt: Database.Statement;
+  private readonly commitStmt: Database.Statement;
+  private readonly rollbackStmt: Database.Statement;
+  private readonly savepointStmt: Database.Statement;
+  private readonly releaseStmt: Database.Statement;
+  private readonly rollbackToStmt: Database.Statement;
+  private outer = false;
+  private turn = false;
+  private turns = 0;
+  private bytes = 0;
+  private due = false;
+  private timer: NodeJS.Timeout | null = null;
+  private trimSyncing = false;
+  broken: Error | null = null;
+  batchCommits = 0;
+
+  constructor(private readonly d: JournalTransactionDeps) {
+    const db = d.db;
+    this.beginStmt = db.prepare('BEGIN IMMEDIATE');
+    this.commitStmt = db.prepare('COMMIT');
+    this.rollbackStmt = db.prepare('ROLLBACK');
+    this.savepointStmt = db.prepare('SAVEPOINT turn');
+    this.releaseStmt = db.prepare('RELEASE turn');
+    this.rollbackToStmt = db.prepare('ROLLBACK TO turn');
+  }
+
+  /** True while the batch transaction holds turns SQLite has not committed. */
+  get batchOpen(): boolean {
+    return this.outer;
+  }
+
+  begin(): void {
+    if (this.broken !== null) throw this.broken;
+    if (!this.outer) {
+      this.beginStmt.run();
+      this.outer = true;
+      this.timer = setTimeout(() => this.onTimer(), this.d.settings.commitMs);
+      this.timer.unref();
+    }
+    this.savepointStmt.run();
+    this.turn = true;
+  }
+
+  commit(): void {
+    this.releaseStmt.run();
+    this.turn = false;
+    const rec = this.d.recorder;
+    if (rec.unjournaled) {
+      rec.discard();
+      this.commitDirect();
+      return;
+    }
+    const r = rec.take();
+    if (r !== null) {
+      const bytes = encodeRecord(r);
+      try {
+        this.d.writer.append(bytes, r.lastSeq);
+      } catch (e) {
+        // The turn is in the batch but not in the journal: make SQLite hold it durably instead.
+        this.d.onError(asError(e));
+        this.commitDirect();
+        return;
+      }
+      this.turns++;
+      this.bytes += bytes.length;
+    }
+    const s = this.d.settings;
+    if (this.due || this.turns >= s.maxTurns || this.bytes >= s.maxBytes) this.commitBatch();
+  }
+
+  rollback(): void {
+    this.d.recorder.discard();
+    const wasTurn = this.turn;
+    this.turn = false;
+    if (wasTurn && this.d.db.inTransaction) {
+      try {
+        this.rollbackToStmt.run();
+        this.releaseStmt.run();
+        return;
+      } catch (e) {
+        this.breakWith(asError(e));
+      }
+    }
+    // SQLite undid the whole batch on its own (I/O error, disk full), or a batch COMMIT failed:
+    // the acknowledged turns in it are in the journal only, and recovery at the next start replays them.
+    if (this.d.db.inTransaction) {
+      try {
+        this.rollbackStmt.run();
+      } catch {
+        /* nothing more to undo */
+      }
+    }
+    if (this.outer) this.breakWith(new Error('the batch transaction was lost; restart the node to recover the acknowledged writes from the write journal'));
+    this.outer = false;
+  }
+
+  /** Commits the batch now if no turn is open (before another connection reads the files). */
+  commitNow(): void {
+    if (this.broken !== null) throw this.broken;
+    if (this.turn) {
+      this.due = true;
+      return;
+    }
+    if (this.outer) this.commitBatch();
+  }
+
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    if (!this.outer || this.broken !== null) return;
+    if (this.turn) {
+      this.due = true;
+      return;
+    }
+    try {
+      this.commitBatch();
+    } catch (e) {
+      this.d.onError(asError(e));
+    }
+  }
+
+  private commitBatch(): void {
+    const turns = this.turns;
+    this.endBatch();
+    try {
+      this.commitStmt.run();
+    } catch (e) {
+      const err = asError(e);
+      this.rollbackOuter();
+      this.breakWith(err);
+      throw err;
+    }
+    this.batchCommits++;
+    this.d.onBatchCommit?.(turns);
+    this.trimWhenDurable(this.d.headSeq());
+  }
+
+  /** Deletes closed segments up to `seq` once an fdatasync of the WAL that covers the commit of `seq` is done. */
+  private trimWhenDurable(seq: number): void {
+    if (!this.d.writer.hasClosedSegments || this.trimSyncing) return;
+    this.trimSyncing = true;
+    this.d.walSync.sync((err) => {
+      this.trimSyncing = false;
+      if (err !== null) {
+        this.d.onError(err);
+        return;
+      }
+      try {
+        this.d.writer.trim(seq);
+      } catch (e) {
+        this.d.onError(asError(e));
+      }
+    });
+  }
+
+  /** Commits the batch with the next generation, syncs the WAL here, and starts that generation's journal. */
+  private commitDirect(): void {
+    const gen = this.d.writer.generation + 1;
+    const turns = this.turns;
+    this.endBatch();
+    try {
+      this.d.setGeneration(gen);
+      this.commitStmt.run();
+      this.d.walSync.syncNow();
+      this.d.writer.startGeneration(gen);
+    } catch (e) {
+      const err = asError(e);
+      this.rollbackOuter();
+      this.breakWith(err);
+      throw err;
+    }
+    this.batchCommits++;
+    this.d.onBatchCommit?.(turns);
+  }
+
+  private endBatch(): void {
+    this.outer = false;
+    this.due = false;
+    this.turns = 0;
+    this.bytes = 0;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private rollbackOuter(): void {
+    if (!this.d.db.inTransaction) return;
+    try {
+      this.rollbackStmt.run();
+    } catch {
+      /* nothing more to undo */
+    }
+  }
+
+  private breakWith(err: Error): void {
+    this.broken ??= err;
+    this.d.onError(err);
+  }
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
