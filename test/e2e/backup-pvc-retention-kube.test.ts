@@ -244,6 +244,18 @@ describe('e2e: retention of scheduled backups and of the log archive on a pvc de
         client.disconnect();
         seed.close();
       }
+      // Nothing checks a destination given directly until the restore reads it: a backup id that is not there fails the init container, naming it.
+      const missing = 'backup-20000101T000000Z-1';
+      await env.kubectl(['apply', '-f', '-'], irisClusterManifest(other, 'nobackup', {
+        shards: 1, replicasPerShard: 0, bootstrap: { fromBackup: { destination: { pvc: { claimName: 'rebound', path: SUBDIR } }, backupId: missing } },
+      }));
+      const failed = await waitFor('the restore init container to fail', async () => {
+        const p = (await listPods(env, other, 'app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=nobackup'))[0] as (Pod & { status?: { initContainerStatuses?: Array<{ name: string; lastState?: { terminated?: { exitCode?: number } }; state?: { terminated?: { exitCode?: number } } }> } }) | undefined;
+        const st = p?.status?.initContainerStatuses?.find((c) => c.name === 'restore');
+        const code = st?.state?.terminated?.exitCode ?? st?.lastState?.terminated?.exitCode;
+        return code !== undefined && code !== 0 && p;
+      }, { timeoutMs: 120000, intervalMs: 250 });
+      expect(await env.podLogs(other, failed.metadata!.name!)).to.match(/restore failed/).and.include(`backup ${missing} has no manifest: it does not exist or never completed`);
     } finally {
       await deleteNamespace(env, other);
       await env.rest.delete(`/api/v1/persistentvolumes/${pvName}`).catch(() => undefined);
