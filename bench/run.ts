@@ -157,6 +157,8 @@ async function main(): Promise<void> {
   console.log(`# IrisDB benchmark — ${new Date().toISOString()} — node ${process.version}, ${requests} requests per unpipelined run`);
   // Not part of the full run (about 5 minutes per knob): BENCH_ONLY=storage-knobs [BENCH_KNOBS='page 1024,mmap 256 MiB'] [BENCH_ROUNDS=2].
   if (only === 'storage-knobs') await (await import('./storage-knobs.js')).runStorageKnobs(requests);
+  // Not part of the full run (about 6 minutes): BENCH_ONLY=journal [BENCH_ROUNDS=3] — default vs --write-journal yes vs redis-server.
+  if (only === 'journal') await (await import('./journal.js')).runJournalBench(requests);
   if (only === 'storage-schema') (await import('./storage-schema.js')).runStorageSchema(Number(process.env.BENCH_KEYS ?? 200_000), Number(process.env.BENCH_ROUNDS ?? 2));
   if (only === '' || only === 'single') {
     const rows = await singleNodeBench(requests);
