@@ -24,7 +24,7 @@ import { importBench, importCpuLine } from './import.js';
 import { tracingBench } from './tracing.js';
 import { clientPauseBench, printClientPause } from './client-pause.js';
 import { consistencyBench } from './consistency.js';
-import { stallsBench } from './stalls.js';
+import { printStalls, stallsBench } from './stalls.js';
 import { tlsBench } from './tls.js';
 import { aclBench } from './acl.js';
 import { encryptionBench, printEncryption } from './encryption.js';
@@ -246,12 +246,7 @@ async function main(): Promise<void> {
   if (only === '' || only === 'cluster') await (await import('./cluster.js')).runClusterBench(requests);
   if (only === '' || only === 'stalls') {
     const stallKeys = Number(process.env.BENCH_STALL_KEYS ?? 1_000_000);
-    const rows = await stallsBench(stallKeys);
-    const names = [...new Set(rows.flatMap((r) => Object.keys(r.loopMaxMs)))];
-    console.log(`\n## Event-loop stalls: 1 primary + 1 replica, ${fmt(stallKeys)} keys (100-byte values), longest event-loop delay per node during each job\n`);
-    console.log(`| job | s | ${names.map((n) => `${n} max loop delay ms`).join(' | ')} | worst PING to the primary ms |`);
-    console.log(`|---|---|${names.map(() => '---|').join('')}---|`);
-    for (const r of rows) console.log(`| ${r.job} | ${fmt(r.seconds, 1)} | ${names.map((n) => (r.loopMaxMs[n] === undefined ? '–' : fmt(r.loopMaxMs[n]!, 1))).join(' | ')} | ${fmt(r.pingMaxMs, 1)} |`);
+    printStalls(await stallsBench(stallKeys), stallKeys, fmt);
   }
   if (only === '' || only === 'client-pause') {
     printClientPause(await clientPauseBench(Number(process.env.BENCH_CLIENT_PAUSE_RUNS ?? 3)));

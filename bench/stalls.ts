@@ -20,6 +20,12 @@ export interface StallRow {
   readonly job: string;
   /** Longest event-loop delay per node, ms. */
   readonly loopMaxMs: Record<string, number>;
+  /**
+   * Share of the job's wall time each node's main thread spent runnable but
+   * waiting for a CPU, % (Linux schedstat): high means the machine, not the
+   * node, made the delay (every other process wanted the same two cores).
+   */
+  readonly cpuWaitPct: Record<string, number>;
   /** Longest PING round trip to the primary during the job, ms. */
   readonly pingMaxMs: number;
   readonly seconds: number;
@@ -50,11 +56,23 @@ async function load(redis: Redis, prefix: string, n: number): Promise<void> {
   }
 }
 
+/** Time the process's main thread has waited for a CPU so far, ms (/proc/PID/task/PID/schedstat, field 2; 0 where there is none). */
+function cpuWaitMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
 /** Max of each node's event-loop delay and of PING round trips while `job` runs. */
 async function during(name: string, nodes: () => ShardNode[], port: number, job: () => Promise<void>): Promise<StallRow> {
   const loopMax: Record<string, number> = {};
+  const waitAtStart: Record<string, number> = {};
   const scrape = async (): Promise<void> => {
     for (const n of nodes()) {
+      waitAtStart[n.name] ??= cpuWaitMs(n.node.process.pid);
       const v = await metric(n.node, 'irisdb_event_loop_delay_seconds', { quantile: '1' }).catch(() => 0);
       loopMax[n.name] = Math.max(loopMax[n.name] ?? 0, v * 1000);
     }
@@ -88,7 +106,9 @@ async function during(name: string, nodes: () => ShardNode[], port: number, job:
   }
   const seconds = (performance.now() - t0) / 1000;
   await scrape();
-  return { job: name, loopMaxMs: loopMax, pingMaxMs: pingMax, seconds };
+  const cpuWaitPct: Record<string, number> = {};
+  for (const n of nodes()) cpuWaitPct[n.name] = ((cpuWaitMs(n.node.process.pid) - (waitAtStart[n.name] ?? 0)) / (seconds * 1000)) * 100;
+  return { job: name, loopMaxMs: loopMax, cpuWaitPct, pingMaxMs: pingMax, seconds };
 }
 
 export async function stallsBench(keys: number): Promise<StallRow[]> {
@@ -141,4 +161,14 @@ export async function stallsBench(keys: number): Promise<StallRow[]> {
     }
   }
   return rows;
+}
+
+/** The section's table: per node, the longest loop delay and (in brackets) how much of the job its main thread waited for a CPU. */
+export function printStalls(rows: readonly StallRow[], keys: number, fmt: (n: number, digits?: number) => string): void {
+  const names = [...new Set(rows.flatMap((r) => Object.keys(r.loopMaxMs)))];
+  console.log(`\n## Event-loop stalls: 1 primary + 1 replica, ${fmt(keys)} keys (100-byte values), longest event-loop delay per node during each job (in brackets: % of the job its main thread waited for a CPU)\n`);
+  console.log(`| job | s | ${names.map((n) => `${n} max loop delay ms`).join(' | ')} | worst PING to the primary ms |`);
+  console.log(`|---|---|${names.map(() => '---|').join('')}---|`);
+  const cell = (r: StallRow, n: string): string => (r.loopMaxMs[n] === undefined ? '–' : `${fmt(r.loopMaxMs[n]!, 1)} (${fmt(r.cpuWaitPct[n] ?? 0, 0)} %)`);
+  for (const r of rows) console.log(`| ${r.job} | ${fmt(r.seconds, 1)} | ${names.map((n) => cell(r, n)).join(' | ')} | ${fmt(r.pingMaxMs, 1)} |`);
 }
