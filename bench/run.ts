@@ -159,6 +159,8 @@ async function main(): Promise<void> {
   if (only === 'storage-knobs') await (await import('./storage-knobs.js')).runStorageKnobs(requests);
   // Not part of the full run (about 6 minutes): BENCH_ONLY=journal [BENCH_ROUNDS=3] — default vs --write-journal yes vs redis-server.
   if (only === 'journal') await (await import('./journal.js')).runJournalBench(requests);
+  // Not part of the full run (about 3 minutes): BENCH_ONLY=resp-path [BENCH_RESP_BEFORE=other/dist/node/main.js] — GET of cached keys, CPU per request.
+  if (only === 'resp-path') { const m = await import('./resp-path.js'); m.printRespPath(await m.respPathBench(requests)); }
   if (only === 'storage-schema') (await import('./storage-schema.js')).runStorageSchema(Number(process.env.BENCH_KEYS ?? 200_000), Number(process.env.BENCH_ROUNDS ?? 2));
   if (only === '' || only === 'single') {
     const rows = await singleNodeBench(requests);

@@ -88,15 +88,6 @@ export function parseLongLong(buf: Uint8Array, start: number, end: number): numb
   return neg ? -v : v;
 }
 
-/**
- * buf[start, start+len) as a Buffer sharing its memory. Buffer.from(arrayBuffer)
- * instead of subarray(): the same view at about half the cost in Node 20
- * (subarray re-validates and adjusts both ends), two of them per GET.
- */
-function viewOf(buf: Buffer, start: number, len: number): Buffer {
-  return Buffer.from(buf.buffer, buf.byteOffset + start, len);
-}
-
 export class RequestParser {
   /**
    * Set by the server before each next(): Redis caps clients that have not
@@ -165,7 +156,7 @@ export class RequestParser {
         const avail = this.end - this.pos;
         if (avail >= need) {
           // Redis skips the two bytes after the bulk without checking they are CRLF.
-          this.args.push(viewOf(this.buf, this.pos, this.bulkLen));
+          this.args.push(this.buf.subarray(this.pos, this.pos + this.bulkLen));
           this.argBytes += this.bulkLen + ARG_OVERHEAD;
           this.pos += need;
           this.bulkLen = -1;

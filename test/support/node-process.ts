@@ -30,6 +30,8 @@ export interface NodeOptions {
   awaitReadyz?: boolean;
   /** Replaces the plain-HTTP readiness probe (a node with --tls-http serves HTTPS only). */
   ready?: (httpPort: number) => Promise<boolean>;
+  /** Another build's node/main.js (benchmarks comparing with an older build); default: this build's. */
+  main?: string;
 }
 
 export interface RunningNode {
@@ -62,7 +64,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RunningNode> {
   const httpPort = opts.httpPort ?? p2!;
   const busPort = opts.busPort ?? p3!;
   const args = [
-    NODE_MAIN,
+    opts.main ?? NODE_MAIN,
     '--port', String(port),
     '--http-port', String(httpPort),
     '--bus-port', String(busPort),
