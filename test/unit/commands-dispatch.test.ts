@@ -104,6 +104,23 @@ describe('commands/dispatch: the command pipeline', () => {
       "-ERR unknown command 'foo', with args beginning with: 'a  b' ");
   });
 
+  it('finds a command by any spelling, again and again, while the receive memory its name came in is reused', () => {
+    const h = harness(engine, defaultConfig());
+    const c = makeClient();
+    h.run(c, 'set k v');
+    const chunk = Buffer.alloc(16);
+    for (const spelling of ['GET', 'get', 'gEt', 'GET', 'gEt', 'GETX', 'GE', 'get']) {
+      // The name is a view into a chunk the next read overwrites, as the parser hands it out.
+      chunk.fill(0);
+      chunk.write(spelling, 3, 'latin1');
+      const name = chunk.subarray(3, 3 + spelling.length);
+      const known = spelling.toLowerCase() === 'get';
+      expect(show(h.run(c, [name, Buffer.from('k')]))).to.equal(known ? '$v'
+        : `-ERR unknown command '${spelling}', with args beginning with: 'k' `);
+      expect(c.lastCommand).to.equal(known ? 'get' : '');
+    }
+  });
+
   it('requires AUTH when a password is set, but lets AUTH, HELLO, QUIT and RESET through', () => {
     const h = harness(engine, defaultConfig({ requirePass: 'pw' }));
     const c = makeClient();
