@@ -15,6 +15,7 @@ import { JournalCorruptError, JournalGapError } from '../../node/engine/journal-
 import { encodeBatch } from '../../node/replication/batch-codec.js';
 import { engineFixture } from '../support/engine-fixture.js';
 import { markersInFiles, newKey, writeKeyring } from '../support/keyring-files.js';
+import { waitFor } from '../support/wait.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const JOURNAL = { commitMs: 60_000 };
@@ -97,6 +98,36 @@ describe('engine: write journal recovery', () => {
     try {
       e = fx.open({ dataDir: copy, encryption: new KeyringStore(path.join(copy, 'keyring')) });
       expect(e.keyspace.get(b('secret'), Date.now())?.value.toString()).to.equal('MARKER-VALUE-1234');
+      e.close();
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  it('trims closed segments only behind a durable batch commit, and a crash after trimming loses nothing', async () => {
+    let e = fx.open({ journal: { commitMs: 60_000, segmentBytes: 512 } });
+    for (let i = 0; i < 60; i++) {
+      e.keyspace.set(b(`k${i}`), b(`v${i}`), null);
+      await e.commits.barrier();
+    }
+    const before = fs.readdirSync(jdir()).length;
+    expect(before).to.be.greaterThan(3);
+    // Nothing committed to SQLite yet: every segment is still needed.
+    await new Promise((r) => setImmediate(r));
+    expect(fs.readdirSync(jdir()).length).to.equal(before);
+    e.commitNow();
+    await waitFor('closed segments trimmed', () => fs.readdirSync(jdir()).length === 1, { timeoutMs: 10_000 });
+    for (let i = 60; i < 70; i++) {
+      e.keyspace.set(b(`k${i}`), b(`v${i}`), null);
+      await e.commits.barrier();
+    }
+    const copy = `${fx.dir}-crash`;
+    fs.cpSync(fx.dir, copy, { recursive: true });
+    e.close();
+    fs.rmSync(path.join(copy, 'irisdb.lock'), { force: true });
+    try {
+      e = fx.open({ dataDir: copy });
+      for (let i = 0; i < 70; i++) expect(e.keyspace.get(b(`k${i}`), Date.now())?.value.toString()).to.equal(`v${i}`);
       e.close();
     } finally {
       fs.rmSync(copy, { recursive: true, force: true });
