@@ -3,7 +3,8 @@
  * in the default local cluster (3 shards × 1 replica, minSyncReplicas 1),
  * `irisctl backup create` to a filesystem destination (wall time, keys/s,
  * MB/s of rows read and of objects written), foreground SET throughput
- * during the backup as a ratio of the same load without one, then `irisctl
+ * during the backup as a ratio of the same load without one (the mean of a
+ * window before and one after the backup), then `irisctl
  * local up --restore-from` into a new 3-shard cluster until it is Ready.
  * Next to redis-server in the same run: BGSAVE time and restart-from-RDB
  * time for the same keys.
@@ -27,8 +28,13 @@ export interface BackupBenchResult {
   readonly backupSeconds: number;
   readonly backupRawBytes: number;
   readonly backupStoredBytes: number;
+  /** The mean of the windows before and after the backup (the load's rate drifts as the preload's checkpoints settle). */
   readonly setOpsBaseline: number;
+  readonly setOpsBefore: number;
+  readonly setOpsAfter: number;
   readonly setOpsDuringBackup: number;
+  /** 1-minute load average at the start and the end of the SET windows. */
+  readonly loadAverage: readonly [number, number];
   readonly restoreSeconds: number;
   readonly restoreReadySeconds: number;
   readonly restoredKeys: number;
@@ -41,6 +47,7 @@ const VALUE_BYTES = 100;
 /** Concurrent unpipelined SET loops of the foreground load. */
 const LOOPS = 32;
 const BASELINE_MS = 10_000;
+const WARMUP_MS = 15_000;
 
 function value(): string {
   return randomBytes(75).toString('base64');
@@ -141,7 +148,10 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
     await waitCaughtUp(source, 600_000);
     await delay(3000); // the load's aftermath (checkpoints) settles before measuring
     const load = await loadClient(await source.seedPort());
-    const setOpsBaseline = await setLoad(load, delay(BASELINE_MS));
+    // Not measured: the nodes' throughput climbs for a while after the preload (its checkpoints, JIT); the windows compared start after it.
+    await setLoad(load, delay(WARMUP_MS));
+    const loadBefore = os.loadavg()[0]!;
+    const setOpsBefore = await setLoad(load, delay(BASELINE_MS));
 
     const t0 = performance.now();
     // BENCH_BACKUP_MAX_RATE (bytes/s per node): the backup's read pace limit, to see what it buys the foreground.
@@ -153,8 +163,10 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
       return b.phase === 'Completed' ? b : null;
     }, { timeoutMs: 900_000, intervalMs: 50 });
     const [setOpsDuringBackup, done] = await Promise.all([setLoad(load, finished), finished]);
-    load.disconnect();
     const backupSeconds = (performance.now() - t0) / 1000;
+    const setOpsAfter = await setLoad(load, delay(BASELINE_MS));
+    const loadAfter = os.loadavg()[0]!;
+    load.disconnect();
     let raw = 0;
     let stored = 0;
     let inBackup = 0;
@@ -175,7 +187,8 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
 
     const redis = await redisSide(keys);
     return {
-      keys, keysInBackup: inBackup, backupSeconds, backupRawBytes: raw, backupStoredBytes: stored, setOpsBaseline, setOpsDuringBackup,
+      keys, keysInBackup: inBackup, backupSeconds, backupRawBytes: raw, backupStoredBytes: stored,
+      setOpsBaseline: (setOpsBefore + setOpsAfter) / 2, setOpsBefore, setOpsAfter, setOpsDuringBackup, loadAverage: [loadBefore, loadAfter],
       restoreSeconds, restoreReadySeconds, restoredKeys: Number(line[1]),
       redisBgsaveSeconds: redis.bgsave, redisRestartSeconds: redis.restart, redisRdbBytes: redis.rdbBytes,
     };

@@ -134,7 +134,7 @@ function printBackup(b: BackupBenchResult): void {
   console.log(`| redis-server BGSAVE | ${fmt(b.redisBgsaveSeconds, 1)} | ${fmt(b.keys / b.redisBgsaveSeconds)} | ${fmt(mb(b.redisRdbBytes) / b.redisBgsaveSeconds, 1)} written | RDB ${fmt(mb(b.redisRdbBytes), 1)} MiB |`);
   console.log(`| redis-server restart from RDB (until DBSIZE is right) | ${fmt(b.redisRestartSeconds, 1)} | ${fmt(b.keys / b.redisRestartSeconds)} | | |`);
   const ratio = b.setOpsDuringBackup / b.setOpsBaseline;
-  console.log(`\nForeground SET (32 unpipelined loops, one ioredis Cluster client): ${fmt(b.setOpsBaseline)} ops/s without a backup, ${fmt(b.setOpsDuringBackup)} during it: **${fmt(ratio, 2)}** (target ≥ 0.8: ${ratio >= 0.8 ? 'met' : 'not met'}). Restore of ${fmt(b.keys)} keys into 3 shards: **${fmt(b.restoreSeconds, 1)} s** (target ≤ 30 s: ${b.restoreSeconds <= 30 ? 'met' : 'not met'}).`);
+  console.log(`\nForeground SET (32 unpipelined loops, one ioredis Cluster client): ${fmt(b.setOpsBaseline)} ops/s without a backup (${fmt(b.setOpsBefore)} before it, ${fmt(b.setOpsAfter)} after it; load average ${fmt(b.loadAverage[0], 1)} → ${fmt(b.loadAverage[1], 1)}), ${fmt(b.setOpsDuringBackup)} during it: **${fmt(ratio, 2)}** (target ≥ 0.8: ${ratio >= 0.8 ? 'met' : 'not met'}). Restore of ${fmt(b.keys)} keys into 3 shards: **${fmt(b.restoreSeconds, 1)} s** (target ≤ 30 s: ${b.restoreSeconds <= 30 ? 'met' : 'not met'}).`);
 }
 
 function sorted(xs: readonly number[]): number[] {

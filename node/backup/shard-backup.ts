@@ -5,17 +5,17 @@
  * the slots this shard owns, expired rows left out, cut into compressed
  * chunks that are uploaded one by one; the shard manifest (digests, counts,
  * chunk checksums) goes up LAST. The reading, digesting and compressing run
- * in a worker thread at a lower CPU priority (snapshot-worker.ts): the
+ * in a child process at a lower CPU priority (snapshot-worker.ts): the
  * node's own thread only uploads, so clients and the replication apply are
  * served as before.
  */
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import type { SlotRange } from '../../common/cluster-map.js';
 import type { BackupDestination } from '../../common/backup/destination.js';
 import { BACKUP_FORMAT_VERSION, backupKeys, type ChunkCompression, type ChunkEntry, type ShardManifest } from '../../common/backup/manifest.js';
 import type { SlotDigest } from '../../common/replication.js';
-import type { SnapshotWorkerData, SnapshotWorkerEvent } from './snapshot-worker.js';
+import type { SnapshotWorkerData } from './snapshot-worker.js';
+import { readSnapshotInProcess, type SnapshotChunk } from './snapshot-process.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { sealObjectWith } from '../crypto/object-envelope.js';
 
@@ -87,58 +87,14 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
   return { key, sha256: sha256(text), manifest };
 }
 
-type ChunkEvent = Extract<SnapshotWorkerEvent, { type: 'chunk' }>;
-
-/** Runs the snapshot worker to its end, uploading each chunk (in order, one at a time) with `upload`; the slot digests. */
-function readInWorker(input: ShardBackupInput, progress: ShardBackupProgress, upload: (c: ChunkEvent) => Promise<void>): Promise<SlotDigest[]> {
+/** Runs the snapshot reader to its end, uploading each chunk (in order, one at a time) with `upload`; the slot digests. */
+function readInWorker(input: ShardBackupInput, progress: ShardBackupProgress, upload: (c: SnapshotChunk) => Promise<void>): Promise<SlotDigest[]> {
   const data: SnapshotWorkerData = {
     dbFile: input.dbFile, slots: input.slots, now: input.now(), compression: input.compression, chunkBytes: input.chunkBytes,
     maxBytesPerSecond: input.maxBytesPerSecond ?? null, niceness: input.niceness ?? DEFAULT_BACKUP_NICENESS,
     keys: input.keyring?.keys ?? null,
   };
-  const worker = new Worker(new URL('./snapshot-worker.js', import.meta.url), { workerData: data });
-  // A backup never keeps a stopping node alive (the controller retries it elsewhere).
-  worker.unref();
-  return new Promise<SlotDigest[]>((resolve, reject) => {
-    let settled = false;
-    let uploads: Promise<void> = Promise.resolve();
-    const finish = (err: Error | null, digests?: SlotDigest[]): void => {
-      if (settled) return;
-      settled = true;
-      worker.postMessage('stop');
-      // terminate() also ends a worker stuck in a synchronous read; its SQLite connection closes with the thread.
-      void worker.terminate();
-      if (err !== null) reject(err);
-      else resolve(digests!);
-    };
-    worker.on('message', (e: SnapshotWorkerEvent) => {
-      switch (e.type) {
-        case 'opened':
-          progress.seq = e.seq;
-          progress.keysTotal = e.totalKeys;
-          progress.niceness = e.niceness;
-          worker.postMessage(CHUNKS_AHEAD);
-          break;
-        case 'progress':
-          progress.keysDone = e.keysDone;
-          break;
-        case 'chunk':
-          uploads = uploads.then(() => upload(e)).then(() => {
-            if (!settled) worker.postMessage(1);
-          });
-          uploads.catch((err: unknown) => finish(err instanceof Error ? err : new Error(String(err))));
-          break;
-        case 'done':
-          uploads.then(() => finish(null, e.slotDigests), () => {});
-          break;
-        case 'error':
-          finish(new Error(`reading the snapshot: ${e.message}`));
-          break;
-      }
-    });
-    worker.on('error', (err) => finish(err));
-    worker.on('exit', (code) => finish(new Error(`the backup's snapshot worker exited with code ${code}`)));
-  });
+  return readSnapshotInProcess(data, CHUNKS_AHEAD, progress, upload);
 }
 
 export function sha256(b: Buffer): string {

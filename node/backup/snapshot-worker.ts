@@ -1,20 +1,22 @@
 /**
- * Worker thread of a shard backup (docs/backup.md, "what limits foreground
+ * Child process of a shard backup (docs/backup.md, "what limits foreground
  * throughput"): reads the snapshot on its own read-only SQLite connection,
  * digests, encodes and compresses the chunks (snapshot-chunk-builder.ts),
- * and hands each finished chunk to the node's thread, which uploads it. The
- * thread first lowers its own CPU priority (Linux: setpriority on its thread
- * id), so on a busy machine the node's threads, which serve clients and
- * apply replication, get the CPU first.
+ * and hands each finished chunk to the node over the IPC channel; the node
+ * uploads it. A process, not a thread of the node: where the kernel groups
+ * CPU time by session (autogroup, the default on desktop and VM kernels for
+ * processes outside a cgroup), time a thread uses is charged to the node's
+ * whole group, so even an idle-priority thread delayed the node's own
+ * threads. Spawned in its own session (its own group), it lowers that
+ * group's and its own priority (backup-priority.ts), so clients and
+ * replication get the CPU first on a busy machine.
  *
- * Protocol: workerData is SnapshotWorkerData; the worker posts
- * SnapshotWorkerEvents; the node posts a number (more chunks it may build
- * ahead) or 'stop'. The worker never has more than its credit outstanding,
- * so memory stays at a few chunks whatever the upload speed.
+ * Protocol: the node sends a SnapshotWorkerStart first, then numbers (more
+ * chunks the worker may build ahead) or 'stop'; the worker sends
+ * SnapshotWorkerEvents. The worker never has more than its credit
+ * outstanding, so memory stays at a few chunks whatever the upload speed.
+ * It exits when the channel closes (the node stopped or died).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { SlotRange } from '../../common/cluster-map.js';
 import type { ChunkCompression } from '../../common/backup/manifest.js';
@@ -24,6 +26,7 @@ import { SnapshotChunkBuilder } from './snapshot-chunk-builder.js';
 import { Keyring } from '../crypto/keyring.js';
 import type { EncryptionKey } from '../crypto/keyring-file.js';
 import { paceDelayMs } from './pace.js';
+import { lowerOwnPriority } from './backup-priority.js';
 
 export interface SnapshotWorkerData {
   readonly dbFile: string;
@@ -32,10 +35,15 @@ export interface SnapshotWorkerData {
   readonly compression: ChunkCompression;
   readonly chunkBytes: number;
   readonly maxBytesPerSecond: number | null;
-  /** Nice value for this thread (0..19; 0 leaves it as the node's). */
+  /** Nice value for this process and its session's group (0..19; 0 leaves it as the node's). */
   readonly niceness: number;
   /** Encryption at rest: the node's keys, to decrypt values for the digests (null: values in clear). */
   readonly keys?: readonly EncryptionKey[] | null;
+}
+
+export interface SnapshotWorkerStart {
+  readonly type: 'start';
+  readonly data: SnapshotWorkerData;
 }
 
 export type SnapshotWorkerEvent =
@@ -49,47 +57,37 @@ export type SnapshotWorkerEvent =
 const PAGE_BYTES = 128 * 1024;
 const PAGE_ROWS = 1000;
 
-const port = parentPort;
-if (port === null) throw new Error('snapshot-worker must run in a worker thread');
-const data = workerData as SnapshotWorkerData;
+if (process.send === undefined) throw new Error('snapshot-worker must run as a child process with an IPC channel');
 
 let credit = 0;
 let stopped = false;
 let wake: (() => void) | null = null;
-port.on('message', (msg: unknown) => {
+let start: ((data: SnapshotWorkerData) => void) | null = null;
+const started = new Promise<SnapshotWorkerData>((resolve) => (start = resolve));
+process.on('message', (msg: unknown) => {
   if (msg === 'stop') stopped = true;
   else if (typeof msg === 'number') credit += msg;
+  else if (typeof msg === 'object' && msg !== null && (msg as SnapshotWorkerStart).type === 'start') start?.((msg as SnapshotWorkerStart).data);
   wake?.();
   wake = null;
 });
+// The node stopped or died: nothing is left to read for.
+process.on('disconnect', () => process.exit(0));
 
-function post(e: SnapshotWorkerEvent, transfer?: ArrayBuffer[]): void {
-  port!.postMessage(e, transfer);
+function post(e: SnapshotWorkerEvent): Promise<void> {
+  return new Promise((resolve, reject) => process.send!(e, undefined, {}, (err) => (err === null ? resolve() : reject(err))));
 }
 
 async function waitForCredit(): Promise<void> {
   while (credit <= 0 && !stopped) await new Promise<void>((resolve) => (wake = resolve));
 }
 
-/** This thread's nice value raised to `niceness`; the value in effect, or null where threads cannot be told apart. */
-function lowerPriority(niceness: number): number | null {
-  if (niceness <= 0) return null;
-  try {
-    // "/proc/thread-self" links to "<pid>/task/<tid>": setpriority on a tid applies to that thread only (Linux).
-    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isInteger(tid) || tid <= 0) return null;
-    os.setPriority(tid, Math.max(os.getPriority(tid), niceness));
-    return os.getPriority(tid);
-  } catch {
-    return null;
-  }
-}
-
 async function run(): Promise<void> {
-  const niceness = lowerPriority(data.niceness);
+  const data = await started;
+  const niceness = lowerOwnPriority(data.niceness);
   const reader = new SnapshotReader(data.dbFile);
   try {
-    post({ type: 'opened', seq: reader.seq, totalKeys: reader.totalKeys, niceness });
+    await post({ type: 'opened', seq: reader.seq, totalKeys: reader.totalKeys, niceness });
     const builder = new SnapshotChunkBuilder(data.slots, data.now, data.compression, data.chunkBytes, data.keys != null ? new Keyring(data.keys) : null);
     let keysDone = 0;
     let readBytes = 0;
@@ -101,17 +99,17 @@ async function run(): Promise<void> {
       if (page !== null) {
         keysDone += page.length;
         for (const r of page) readBytes += rowBytes(r.key, r.value);
-        post({ type: 'progress', keysDone });
+        void post({ type: 'progress', keysDone });
       }
       if (chunk !== null) {
         await waitForCredit();
         if (stopped) return;
         credit--;
-        const body = new Uint8Array(chunk.body.buffer, chunk.body.byteOffset, chunk.body.length);
-        post({ type: 'chunk', body, rawBytes: chunk.rawBytes, keys: chunk.keys }, chunk.body.byteOffset === 0 && chunk.body.byteLength === chunk.body.buffer.byteLength ? [chunk.body.buffer as ArrayBuffer] : undefined);
+        // Awaited: the chunk is in the channel before the next one is built.
+        await post({ type: 'chunk', body: new Uint8Array(chunk.body.buffer, chunk.body.byteOffset, chunk.body.length), rawBytes: chunk.rawBytes, keys: chunk.keys });
       }
       if (page === null) {
-        post({ type: 'done', slotDigests: builder.slotDigests() });
+        await post({ type: 'done', slotDigests: builder.slotDigests() });
         return;
       }
       const wait = paceDelayMs(readBytes, performance.now() - startedMs, data.maxBytesPerSecond);
@@ -122,4 +120,4 @@ async function run(): Promise<void> {
   }
 }
 
-run().catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) }));
+run().catch((err: unknown) => post({ type: 'error', message: err instanceof Error ? err.message : String(err) })).catch(() => process.exit(1));

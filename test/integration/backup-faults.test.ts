@@ -5,7 +5,8 @@
  * same directory). Either way the backup must end Completed or Failed —
  * never stuck, never Completed without every object — and a Completed one
  * restores to exactly the data at the backup point; a Failed one has no
- * top-level manifest, so nothing can restore it.
+ * top-level manifest, so nothing can restore it. The killed node's snapshot
+ * process (a child in its own session) exits with it.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import type { BackupRecord } from '../../operator/core/backup-state.js';
 import { LocalCluster } from '../support/local-cluster.js';
 import { clusterClient, expectRestored, irisctl, readState, writeDataset, type KeyState } from '../support/backup-fixture.js';
 import { waitFor } from '../support/wait.js';
+import { childProcesses, procInfo } from '../support/proc-children.js';
 
 const KEYS = 20_000;
 
@@ -88,8 +90,24 @@ describe('backup faults (file destination)', function () {
     const id = await startBackup();
     const victim = await waitFor('a shard snapshot to be running', () => runningShard(id), { timeoutMs: 30_000, intervalMs: 20 });
     const node = await source.node(victim.node);
+    const pid = await source.pidOf(victim.node);
+    // The snapshot is read by a child process in its own session (its own CPU group), at the default --backup-nice.
+    const reader = await waitFor('the snapshot process', () => childProcesses(pid).find((p) => p.command.includes('snapshot-worker.js')) ?? null, { timeoutMs: 5000, intervalMs: 20 }).catch(() => null);
     const job = await new BackupAdminClient(node.httpUrl!, await source.token(), 5000).backupStatus(id).catch(() => null);
-    process.kill(await source.pidOf(victim.node), 'SIGKILL');
+    if (job?.state === 'running') {
+      expect(reader, 'the snapshot process of a running job').to.not.equal(null);
+      expect(reader!.session).to.equal(reader!.pid);
+      // It lowers its priority itself once started: wait for that, not for the spawn.
+      const lowered = await waitFor('the snapshot process to lower its priority', () => {
+        const p = procInfo(reader!.pid);
+        return p !== null && p.nice !== 0 ? p : null;
+      }, { timeoutMs: 10_000, intervalMs: 20 });
+      expect(lowered.nice).to.equal(10);
+      if (lowered.autogroupNice !== null) expect(lowered.autogroupNice, 'its session group, where the kernel has autogroups').to.equal(10);
+    }
+    process.kill(pid, 'SIGKILL');
+    // Its node gone, the reader exits too (its IPC channel closed): no orphan keeps the WAL pinned.
+    if (reader !== null) await waitFor('the snapshot process to exit with its node', () => (procInfo(reader.pid) === null ? true : null), { timeoutMs: 30_000, intervalMs: 50 });
     const b = await finalPhase(id);
     await expectOutcome(b);
     // Killed while its job ran: that shard's snapshot was taken again from the start.
