@@ -139,6 +139,11 @@ export class JournalWriter implements WalSyncer {
     return n;
   }
 
+  /** An open segment without records and no closed ones: the generation holds nothing yet. */
+  get holdsNothing(): boolean {
+    return this.fd >= 0 && this.bytes === 0 && this.closed.length === 0;
+  }
+
   get hasClosedSegments(): boolean {
     return this.closed.length > 0;
   }

@@ -205,16 +205,19 @@ export class JournalTransaction implements TurnTransaction {
     });
   }
 
-  /** Commits the batch with the next generation, syncs the WAL here, and starts that generation's journal. */
+  /** Commits the batch (with the next generation if this one has records), syncs the WAL here, and starts that generation's journal. */
   private commitDirect(): void {
-    const gen = this.d.writer.generation + 1;
+    // A generation without records holds nothing stale: it continues (no meta write, no new file),
+    // which keeps a resync's many load turns cheap.
+    const fresh = !this.d.writer.holdsNothing;
+    const gen = this.d.writer.generation + (fresh ? 1 : 0);
     const turns = this.turns;
     this.endBatch();
     try {
-      this.d.setGeneration(gen);
+      if (fresh) this.d.setGeneration(gen);
       this.commitStmt.run();
       this.d.walSync.syncNow();
-      this.d.writer.startGeneration(gen);
+      if (fresh) this.d.writer.startGeneration(gen);
     } catch (e) {
       const err = asError(e);
       this.rollbackOuter();

@@ -133,4 +133,38 @@ describe('engine: write journal recovery', () => {
       fs.rmSync(copy, { recursive: true, force: true });
     }
   });
+
+  it('a resync load that lowers the sequence starts a new generation: stale records are never replayed', async () => {
+    let e = fx.open();
+    for (let i = 1; i <= 5; i++) {
+      e.keyspace.set(b(`old${i}`), b('x'), null);
+      await e.commits.barrier();
+    }
+    expect(e.keyspace.lastSeq).to.equal(5);
+    // A full resync from a primary at sequence 2: reset, rows, position (each committed directly).
+    e.keyspace.resetForLoad();
+    e.keyspace.loadRows([{ key: b('p'), flags: 0, expiresAt: null, version: 2, value: b('from-primary') }]);
+    e.keyspace.finishLoad(2);
+    await e.commits.barrier();
+    e.meta.set('epoch', 7);
+    await e.commits.barrier();
+    e.keyspace.set(b('after'), b('y'), null);
+    await e.commits.barrier();
+    expect(e.keyspace.lastSeq).to.equal(3);
+    const copy = `${fx.dir}-crash`;
+    fs.cpSync(fx.dir, copy, { recursive: true });
+    e.close();
+    fs.rmSync(path.join(copy, 'irisdb.lock'), { force: true });
+    try {
+      e = fx.open({ dataDir: copy });
+      expect(e.keyspace.lastSeq).to.equal(3);
+      expect(e.keyspace.get(b('old4'), Date.now())).to.equal(null);
+      expect(e.keyspace.get(b('p'), Date.now())?.value.toString()).to.equal('from-primary');
+      expect(e.keyspace.get(b('after'), Date.now())?.value.toString()).to.equal('y');
+      expect(e.meta.get('epoch')).to.equal(7);
+      e.close();
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
 });
