@@ -99,7 +99,8 @@ async function run(): Promise<void> {
       if (page !== null) {
         keysDone += page.length;
         for (const r of page) readBytes += rowBytes(r.key, r.value);
-        void post({ type: 'progress', keysDone });
+        // Not awaited (progress only); a closed channel ends the process through 'disconnect'.
+        post({ type: 'progress', keysDone }).catch(() => {});
       }
       if (chunk !== null) {
         await waitForCredit();
