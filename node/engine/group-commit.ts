@@ -206,7 +206,8 @@ export class GroupCommit implements CommitScheduler {
     let first: unknown = undefined;
     try {
       this.flush();
-      this.tx.commitNow?.();
+      // A broken store has nothing left to commit (its batch is gone; recovery at the next start replays it).
+      if (this.tx.broken === null) this.tx.commitNow?.();
     } catch (e) {
       first = e;
     }

@@ -37,6 +37,8 @@ export interface EngineJournal {
   /** Replays the journal past `committedSeq` into the keyspace, commits, syncs and starts the next generation. */
   recover(ks: SqliteKeyspace, committedSeq: number): RecoveryResult;
   commitNow(): void;
+  /** Set once SQLite lost the open batch: the node refuses everything until restarted (recovery replays the journal). */
+  readonly broken: Error | null;
   stats(): JournalStats;
   close(): void;
 }
@@ -106,6 +108,9 @@ export function openJournal(
       return r;
     },
     commitNow: () => tx.commitNow(),
+    get broken() {
+      return tx.broken;
+    },
     stats: () => ({ appendedBytes: writer.appendedBytes, diskBytes: writer.diskBytes, syncs: writer.syncs, batchCommits: tx.batchCommits, generation: writer.generation }),
     close() {
       if (batchTimer !== null) clearInterval(batchTimer);

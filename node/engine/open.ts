@@ -217,7 +217,7 @@ export class SqliteEngine implements Engine {
     this.expiry.stop();
     try {
       this.commits.flushNow();
-      if (this.journal !== null) {
+      if (this.journal !== null && this.journal.broken === null) {
         this.journal.commitNow();
         this.walSync?.syncNow();
       }

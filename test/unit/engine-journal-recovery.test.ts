@@ -6,6 +6,7 @@
  * with encryption at rest the journal holds no value in clear.
  */
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KeyringStore } from '../../node/crypto/keyring-store.js';
@@ -166,5 +167,30 @@ describe('engine: write journal recovery', () => {
     } finally {
       fs.rmSync(copy, { recursive: true, force: true });
     }
+  });
+
+  it('a full disk that makes SQLite drop the batch: every later reply fails, and a restart replays the acknowledged writes', async () => {
+    let e = fx.open();
+    const ks = e.keyspace;
+    ks.set(b('a'), b('1'), null);
+    await e.commits.barrier();
+    ks.set(b('b'), b('2'), null);
+    await e.commits.barrier();
+    // SQLite rolls the whole transaction back on SQLITE_FULL: the batch holding a and b is gone from it.
+    e.db.pragma(`max_page_count = ${e.stats().pageCount}`);
+    expect(() => ks.set(b('huge'), randomBytes(200_000), null)).to.throw(/full/i);
+    await e.commits.barrier().then(() => expect.fail('the failed turn was acknowledged'), () => undefined);
+    e.db.pragma('max_page_count = 1073741823');
+    // No reply may show the older data SQLite kept: reads' turns fail too, and writes are refused.
+    const read = new Promise<Error | null>((resolve) => e.commits.afterCommit(resolve));
+    expect(await read).to.match(/batch transaction was lost/);
+    expect(() => ks.set(b('c'), b('3'), null)).to.throw(/batch transaction was lost/);
+    expect(() => e.commitNow()).to.throw(/batch transaction was lost/);
+    e.close();
+    e = fx.open();
+    expect(e.keyspace.get(b('a'), Date.now())?.value.toString()).to.equal('1');
+    expect(e.keyspace.get(b('b'), Date.now())?.value.toString()).to.equal('2');
+    expect(e.keyspace.get(b('c'), Date.now())).to.equal(null);
+    expect(e.keyspace.lastSeq).to.equal(2);
   });
 });
