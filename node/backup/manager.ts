@@ -18,6 +18,8 @@ import type { KeyringSource } from '../crypto/keyring-store.js';
 export interface BackupNodeDeps {
   readonly nodeName: string;
   readonly dbFile: string;
+  /** The write journal: commits its batch before a snapshot is read (docs/operations.md). */
+  readonly commitNow?: () => void;
   /** Nice value of the snapshot-reading thread (--backup-nice). */
   readonly niceness?: number;
   /** The shard this node belongs to in its installed map, or null without a map. */
@@ -85,7 +87,7 @@ export class BackupManager {
     this.deps.logger.info('backup started', { backup: req.id, shard: shard.id, destination: dest.description });
     void runShardBackup({
       backupId: req.id, cluster: req.cluster, shard: shard.id, node: this.deps.nodeName, slots: shard.slots,
-      mapEpoch: shard.mapEpoch, shardEpoch: this.deps.shardEpoch(), dbFile: this.deps.dbFile,
+      mapEpoch: shard.mapEpoch, shardEpoch: this.deps.shardEpoch(), dbFile: this.deps.dbFile, commitNow: this.deps.commitNow,
       compression: req.compression ?? 'gzip', chunkBytes: req.chunkBytes ?? DEFAULT_CHUNK_BYTES, maxBytesPerSecond: req.maxBytesPerSecond ?? null,
       niceness: this.deps.niceness,
       destination: dest, now: this.deps.now, keyring: this.deps.encryption?.current ?? null,

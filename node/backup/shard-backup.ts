@@ -32,6 +32,8 @@ export interface ShardBackupInput {
   readonly mapEpoch: number;
   readonly shardEpoch: number;
   readonly dbFile: string;
+  /** Commits the write journal's batch first, so the snapshot holds every acknowledged write (absent: nothing to do). */
+  readonly commitNow?: () => void;
   readonly compression: ChunkCompression;
   readonly chunkBytes: number;
   /** Read pace limit (bytes of rows per second), null: none. */
@@ -55,6 +57,7 @@ export interface ShardBackupProgress {
 }
 
 export async function runShardBackup(input: ShardBackupInput, progress: ShardBackupProgress): Promise<{ key: string; sha256: string; manifest: ShardManifest }> {
+  input.commitNow?.();
   const startedAt = new Date(input.now()).toISOString();
   const chunks: ChunkEntry[] = [];
   let keys = 0;

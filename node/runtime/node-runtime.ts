@@ -301,6 +301,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   const backups = new BackupManager({
     nodeName: config.nodeName,
     dbFile: engine.file,
+    commitNow: () => engine.commitNow(),
     encryption: engine.encryption,
     niceness: config.backupNice,
     s3CredentialsDir: config.s3CredentialsDir,
