@@ -394,7 +394,7 @@ export class ApplyPath {
   /** Inside a write's statements: the mutation goes to the replication log and the write journal. */
   private record(m: Mutation, seq: number): void {
     if (this.log !== null) this.log.record(m, seq);
-    if (this.journal !== null) this.journal.record(m, seq);
+    if (this.journal !== null) this.journal.record(m, seq, this.log?.migrating === true);
   }
 
   /** The open turn changes something the write journal cannot hold: it commits SQLite directly. */

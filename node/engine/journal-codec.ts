@@ -6,7 +6,10 @@
  *
  * The payload is the turn's replication log batch exactly as repl_log stores
  * it (encodeBatch, sealed when encryption at rest is on), so the journal
- * never holds a value in clear that the log would not. Pure: no I/O.
+ * never holds a value in clear that the log would not. A slot migration's
+ * writes carry the batch codec's migration bit in their op byte, as in
+ * repl_log, so recovery puts them back marked; the record layout did not
+ * change for it (records from before never set the bit). Pure: no I/O.
  */
 import zlib from 'node:zlib';
 

@@ -18,8 +18,9 @@ export class TurnRecorder {
   /** keys: encryption at rest (records are sealed as the replication log seals its batches). */
   constructor(private readonly keys: KeyringSource | null) {}
 
-  record(m: Mutation, seq: number): void {
-    this.entries.push({ seq, m });
+  /** migration: a slot migration's write, marked in the record as the replication log marks it (recovery restores the mark). */
+  record(m: Mutation, seq: number, migration = false): void {
+    this.entries.push(migration ? { seq, m, migration: true } : { seq, m });
   }
 
   /** Mutations with seq > toSeq were undone (an atomically() block). */

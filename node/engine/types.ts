@@ -58,6 +58,8 @@ export interface MutationLog {
   committed(lastSeq: number): void;
   /** Mutations with seq > `toSeq` were rolled back (a whole turn, or an atomically() block). */
   rolledBack(toSeq: number): void;
+  /** True while the mutations being recorded are a slot migration's (the write journal keeps the mark, journal-turns.ts). */
+  readonly migrating?: boolean;
 }
 
 /**

@@ -133,6 +133,11 @@ export class ReplicationLog implements MutationLog {
     }
   }
 
+  /** Inside asMigration (MutationLog.migrating: the write journal records the mark too). */
+  get migrating(): boolean {
+    return this.migrationScope > 0;
+  }
+
   /**
    * Runs `fn` (synchronous keyspace writes) with every mutation it logs
    * marked as a slot migration's (LoggedMutation.migration), so that a
