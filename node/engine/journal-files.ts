@@ -73,6 +73,8 @@ export class JournalWriter implements WalSyncer {
   /** Bytes appended since open (metrics). */
   appendedBytes = 0;
   syncs = 0;
+  /** The last append or fdatasync failed (INFO journal_last_write_status); a successful sync clears it. */
+  lastWriteFailed = false;
 
   /** Opens no file: startGeneration does (after recovery, with the generation the database names next). */
   constructor(private readonly dir: string, private gen: number, private readonly segmentBytes: number) {
@@ -97,6 +99,7 @@ export class JournalWriter implements WalSyncer {
     try {
       while (off < record.length) off += fs.writeSync(this.fd, record, off, record.length - off);
     } catch (e) {
+      this.lastWriteFailed = true;
       // A short write must not leave half a record before the next one: cut it off (or stop using the file).
       try {
         fs.ftruncateSync(this.fd, this.bytes);
@@ -119,6 +122,7 @@ export class JournalWriter implements WalSyncer {
     fs.fdatasync(this.fd, (err) => {
       this.syncsInFlight--;
       if (this.syncsInFlight === 0) this.closeRetired();
+      this.lastWriteFailed = err !== null;
       cb(err);
     });
   }
@@ -126,7 +130,14 @@ export class JournalWriter implements WalSyncer {
   syncNow(): void {
     this.syncs++;
     this.dirty = false;
-    if (this.fd >= 0) fs.fdatasyncSync(this.fd);
+    if (this.fd < 0) return;
+    try {
+      fs.fdatasyncSync(this.fd);
+      this.lastWriteFailed = false;
+    } catch (e) {
+      this.lastWriteFailed = true;
+      throw e;
+    }
   }
 
   /** Deletes closed segments whose records are all at or below `durableSeq` (durably in SQLite). */

@@ -6,7 +6,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from '../../common/logger.js';
 import type { EngineHooks } from './types.js';
-import type { JournalStats } from './journal-open.js';
+import type { JournalStats } from './types.js';
 
 export function registerJournalMetrics(registry: Registry, stats: () => JournalStats | null): void {
   if (stats() === null) return;
@@ -25,7 +25,7 @@ export function registerJournalMetrics(registry: Registry, stats: () => JournalS
       help,
       registers: [registry],
       collect() {
-        const v = read(stats() ?? ({ appendedBytes: 0, diskBytes: 0, syncs: 0, batchCommits: 0, generation: 0 }));
+        const v = read(stats() ?? ({ appendedBytes: 0, diskBytes: 0, syncs: 0, batchCommits: 0, generation: 0, pendingSync: false, lastWriteStatus: 'ok' }));
         if (v > last) this.inc(v - last);
         last = v;
       },

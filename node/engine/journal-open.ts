@@ -12,7 +12,7 @@ import { JournalTransaction } from './journal-transaction.js';
 import { TurnRecorder } from './journal-turns.js';
 import type { SqliteKeyspace } from './keyspace.js';
 import type { Statements } from './statements.js';
-import type { EngineHooks, EngineOptions } from './types.js';
+import type { EngineHooks, EngineOptions, JournalStats } from './types.js';
 import { WalSync, type WalSyncer } from './wal-sync.js';
 import fs from 'node:fs';
 
@@ -24,13 +24,7 @@ export const DEFAULT_JOURNAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** fsync batch: how often the journal is synced. */
 const BATCH_SYNC_MS = 1000;
 
-export interface JournalStats {
-  readonly appendedBytes: number;
-  readonly diskBytes: number;
-  readonly syncs: number;
-  readonly batchCommits: number;
-  readonly generation: number;
-}
+export type { JournalStats } from './types.js';
 
 export interface EngineJournal {
   readonly parts: JournalParts;
@@ -111,7 +105,15 @@ export function openJournal(
     get broken() {
       return tx.broken;
     },
-    stats: () => ({ appendedBytes: writer.appendedBytes, diskBytes: writer.diskBytes, syncs: writer.syncs, batchCommits: tx.batchCommits, generation: writer.generation }),
+    stats: () => ({
+      appendedBytes: writer.appendedBytes,
+      diskBytes: writer.diskBytes,
+      syncs: writer.syncs,
+      batchCommits: tx.batchCommits,
+      generation: writer.generation,
+      pendingSync: writer.dirty,
+      lastWriteStatus: tx.broken !== null || writer.lastWriteFailed ? 'err' : 'ok',
+    }),
     close() {
       if (batchTimer !== null) clearInterval(batchTimer);
       tx.close();

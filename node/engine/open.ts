@@ -204,6 +204,7 @@ export class SqliteEngine implements Engine {
       cacheHits: ks.cacheHits,
       cacheMisses: ks.cacheMisses,
       lastSeq: ks.lastSeq,
+      journal: this.journal?.stats() ?? null,
     };
   }
 

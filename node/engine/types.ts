@@ -157,6 +157,21 @@ export interface EngineStats {
   cacheHits: number;
   cacheMisses: number;
   lastSeq: number;
+  /** The write journal's counters (INFO persistence journal_*), or null/absent without it. */
+  journal?: JournalStats | null;
+}
+
+/** The write journal's counters (--write-journal yes): metrics and INFO persistence. */
+export interface JournalStats {
+  readonly appendedBytes: number;
+  readonly diskBytes: number;
+  readonly syncs: number;
+  readonly batchCommits: number;
+  readonly generation: number;
+  /** Appended records not yet covered by a started fdatasync (fsync batch). */
+  readonly pendingSync: boolean;
+  /** 'err' after a failed append or fdatasync (until the next successful sync), or once SQLite lost the batch (until restart). */
+  readonly lastWriteStatus: 'ok' | 'err';
 }
 
 export type FsyncMode = 'always' | 'batch';

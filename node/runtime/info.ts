@@ -7,6 +7,7 @@ import type { InfoSections } from '../commands/types.js';
 import type { EngineStats } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
 import { IRISDB_VERSION } from '../../common/version.js';
+import { journalInfoFields } from '../engine/journal-info.js';
 
 export function runtimeInfoSections(config: NodeConfig, stats: EngineStats): InfoSections {
   return [
@@ -23,6 +24,7 @@ export function runtimeInfoSections(config: NodeConfig, stats: EngineStats): Inf
       ['irisdb_wal_bytes', stats.walFileBytes],
       ['irisdb_commits', stats.commits],
       ['irisdb_last_seq', stats.lastSeq],
+      ...journalInfoFields(stats.journal ?? null),
     ]],
     ['stats', [
       ['irisdb_read_cache_hits', stats.cacheHits],
