@@ -172,18 +172,7 @@ export class JournalTransaction implements TurnTransaction {
   }
 
   private commitBatch(): void {
-    const turns = this.turns;
-    this.endBatch();
-    try {
-      this.commitStmt.run();
-    } catch (e) {
-      const err = asError(e);
-      this.rollbackOuter();
-      this.breakWith(err);
-      throw err;
-    }
-    this.batchCommits++;
-    this.d.onBatchCommit?.(turns);
+    this.endBatchWith(() => this.commitStmt.run());
     this.trimWhenDurable(this.d.headSeq());
   }
 
@@ -211,13 +200,20 @@ export class JournalTransaction implements TurnTransaction {
     // which keeps a resync's many load turns cheap.
     const fresh = !this.d.writer.holdsNothing;
     const gen = this.d.writer.generation + (fresh ? 1 : 0);
-    const turns = this.turns;
-    this.endBatch();
-    try {
+    this.endBatchWith(() => {
       if (fresh) this.d.setGeneration(gen);
       this.commitStmt.run();
       this.d.walSync.syncNow();
       if (fresh) this.d.writer.startGeneration(gen);
+    });
+  }
+
+  /** Ends the batch with `commit`; if it fails, the batch is rolled back and the journal broken (every later write refused). */
+  private endBatchWith(commit: () => void): void {
+    const turns = this.turns;
+    this.endBatch();
+    try {
+      commit();
     } catch (e) {
       const err = asError(e);
       this.rollbackOuter();

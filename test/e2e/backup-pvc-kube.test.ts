@@ -16,11 +16,11 @@ import { expect } from 'chai';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { waitFor } from '../support/wait.js';
 import { STORAGE_CLASS } from '../support/kube/kubelet/provisioner.js';
 import { listPods, type KubeEnv, type Pod } from './helpers.js';
-import { getCluster, irisClusterManifest, operatorNamespace, waitForStatus } from './operator-support.js';
+import { getCluster, irisClusterManifest, operatorNamespace, waitForStatus, withClusterClient } from './operator-support.js';
 
 const CLUSTER = 'pv';
 const CLAIM = 'backups';
@@ -51,18 +51,7 @@ describe('e2e: backups to a pvc destination (encrypted cluster, bootstrap from i
     return pv.spec!.hostPath!.path;
   }
 
-  async function withClient<T>(cluster: string, fn: (c: Cluster) => Promise<T>): Promise<T> {
-    const pod = (await listPods(env, ns, NODES(cluster)))[0]!;
-    const seed = await env.podEndpoint(ns, pod.metadata!.name!, 6379);
-    const client = new Cluster([{ host: seed.host, port: seed.port }], { maxRedirections: 16 });
-    client.on('error', () => {});
-    try {
-      return await fn(client);
-    } finally {
-      client.disconnect();
-      seed.close();
-    }
-  }
+  const withClient = <T>(cluster: string, fn: (c: Cluster) => Promise<T>): Promise<T> => withClusterClient(env, ns, cluster, fn);
 
   it('an IrisBackup of an encrypted cluster to a ReadWriteMany claim completes; the claim holds the backup, no value in clear', async () => {
     await env.kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'enc-keys', namespace: ns }, type: 'Opaque', stringData: { keyring: KEYRING } }));

@@ -7,11 +7,11 @@
  * key. Each namespace has its own operator (the chart watching only it).
  */
 import { expect } from 'chai';
-import { Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { S3Server } from '../support/s3-server.js';
 import { waitFor } from '../support/wait.js';
 import { createNamespace, deleteNamespace, ENV_TIMEOUT_MS, kubeEnv, listPods, type KubeEnv } from './helpers.js';
-import { deployOperator, diagnostics, installCrds, irisClusterManifest, waitForStatus } from './operator-support.js';
+import { deployOperator, diagnostics, installCrds, irisClusterManifest, waitForStatus, withClusterClient } from './operator-support.js';
 
 const BUCKET = 'iris-moves';
 const PREFIX = 'ns-a/src';
@@ -48,18 +48,7 @@ describe('e2e: a cluster in another namespace starts from an S3 backup (bootstra
     await s3?.destroy();
   });
 
-  async function withClient<T>(ns: string, cluster: string, fn: (c: Cluster) => Promise<T>): Promise<T> {
-    const pod = (await listPods(env, ns, nodes(cluster)))[0]!;
-    const seed = await env.podEndpoint(ns, pod.metadata!.name!, 6379);
-    const client = new Cluster([{ host: seed.host, port: seed.port }], { maxRedirections: 16 });
-    client.on('error', () => {});
-    try {
-      return await fn(client);
-    } finally {
-      client.disconnect();
-      seed.close();
-    }
-  }
+  const withClient = <T>(ns: string, cluster: string, fn: (c: Cluster) => Promise<T>): Promise<T> => withClusterClient(env, ns, cluster, fn);
 
   it('namespace B restores namespace A\'s newest backup from the bucket with its own Secret: every key', async () => {
     const [a, b] = namespaces as [string, string];

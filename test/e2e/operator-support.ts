@@ -10,6 +10,7 @@
 import net from 'node:net';
 import path from 'node:path';
 import { dump } from 'js-yaml';
+import { Cluster } from 'ioredis';
 import { REPO_ROOT } from '../support/kube/binaries.js';
 import { openHelm, parseManifests } from '../support/kube/helm.js';
 import type { KubeObject } from '../support/kube/objects.js';
@@ -229,6 +230,21 @@ export function anyReadyNode(env: KubeEnv, namespace: string, cluster: string): 
     const ep = await env.podEndpoint(namespace, p.metadata!.name!, 6379);
     return { host: ep.host, port: ep.port };
   };
+}
+
+/** `fn` with an ioredis Cluster client seeded by the first node pod of `cluster` (a port-forward the harness closes after). */
+export async function withClusterClient<T>(env: KubeEnv, namespace: string, cluster: string, fn: (c: Cluster) => Promise<T>): Promise<T> {
+  const pod = (await listPods(env, namespace, `app.kubernetes.io/name=irisdb,app.kubernetes.io/instance=${cluster}`))[0];
+  if (pod === undefined) throw new Error(`no node pod of ${namespace}/${cluster}`);
+  const seed = await env.podEndpoint(namespace, pod.metadata!.name!, 6379);
+  const client = new Cluster([{ host: seed.host, port: seed.port }], { maxRedirections: 16 });
+  client.on('error', () => {});
+  try {
+    return await fn(client);
+  } finally {
+    client.disconnect();
+    seed.close();
+  }
 }
 
 /** `kubectl patch` of the IrisCluster's spec (a JSON merge patch), the way a user changes it. */

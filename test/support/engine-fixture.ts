@@ -33,6 +33,11 @@ export interface EngineFixture {
   options(over?: Partial<EngineOptions>): EngineOptions;
   /** Opens an engine with options(over); the fixture closes it at teardown. */
   open(over?: Partial<EngineOptions>, hooks?: EngineHooks): SqliteEngine;
+  /**
+   * A crash of `engine`: copies the data dir as the files are now (the open batch and the journal as they stand),
+   * closes the engine, and runs `fn` on the copy (its lock file removed); the copy is deleted after.
+   */
+  afterCrash<T>(engine: SqliteEngine, fn: (copy: string) => T | Promise<T>): Promise<T>;
 }
 
 export function engineFixture(defaults: Partial<EngineOptions> = {}, scope: 'each' | 'all' = 'each'): EngineFixture {
@@ -47,6 +52,17 @@ export function engineFixture(defaults: Partial<EngineOptions> = {}, scope: 'eac
       const engine = openEngine(fixture.options(over), hooks);
       opened.push(engine);
       return engine;
+    },
+    async afterCrash(engine, fn) {
+      const copy = `${dir}-crash`;
+      fs.cpSync(dir, copy, { recursive: true });
+      engine.close();
+      fs.rmSync(path.join(copy, 'irisdb.lock'), { force: true });
+      try {
+        return await fn(copy);
+      } finally {
+        fs.rmSync(copy, { recursive: true, force: true });
+      }
     },
   };
   const setup = (): void => {

@@ -6,8 +6,6 @@
  * recovery: its entries must keep the mark, and client writes must not gain it.
  */
 import { expect } from 'chai';
-import fs from 'node:fs';
-import path from 'node:path';
 import { decodeBatch, type LoggedMutation } from '../../node/replication/batch-codec.js';
 import { ReplicationLog } from '../../node/replication/log.js';
 import { engineFixture } from '../support/engine-fixture.js';
@@ -28,11 +26,7 @@ describe('engine: write journal keeps the migration mark', () => {
     });
     await e.commits.barrier();
     // Acknowledged, but the 60 s batch has not reached SQLite: copy the files as a crash leaves them.
-    const copy = `${fx.dir}-crash`;
-    fs.cpSync(fx.dir, copy, { recursive: true });
-    e.close();
-    fs.rmSync(path.join(copy, 'irisdb.lock'), { force: true });
-    try {
+    await fx.afterCrash(e, async (copy) => {
       const r = fx.open({ dataDir: copy });
       expect(r.keyspace.lastSeq).to.equal(3);
       const entries: LoggedMutation[] = new ReplicationLog(r.db, () => {}).readFrom(1, 100).flatMap((batch) => decodeBatch(batch.body));
@@ -42,8 +36,6 @@ describe('engine: write journal keeps the migration mark', () => {
         [3, 'del', true],
       ]);
       r.close();
-    } finally {
-      fs.rmSync(copy, { recursive: true, force: true });
-    }
+    });
   });
 });

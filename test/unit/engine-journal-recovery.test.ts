@@ -92,17 +92,11 @@ describe('engine: write journal recovery', () => {
     expect(markersInFiles(jdir(), ['MARKER-VALUE-1234', 'secret']).get('MARKER-VALUE-1234')).to.equal(undefined);
     expect(fs.readdirSync(jdir()).length).to.equal(1);
     // A crash: copy the files as they are now, while the engine still holds the open batch.
-    const copy = `${fx.dir}-crash`;
-    fs.cpSync(fx.dir, copy, { recursive: true });
-    e.close();
-    fs.rmSync(path.join(copy, 'irisdb.lock'), { force: true });
-    try {
+    await fx.afterCrash(e, async (copy) => {
       e = fx.open({ dataDir: copy, encryption: new KeyringStore(path.join(copy, 'keyring')) });
       expect(e.keyspace.get(b('secret'), Date.now())?.value.toString()).to.equal('MARKER-VALUE-1234');
       e.close();
-    } finally {
-      fs.rmSync(copy, { recursive: true, force: true });
-    }
+    });
   });
 
   it('trims closed segments only behind a durable batch commit, and a crash after trimming loses nothing', async () => {
@@ -122,17 +116,11 @@ describe('engine: write journal recovery', () => {
       e.keyspace.set(b(`k${i}`), b(`v${i}`), null);
       await e.commits.barrier();
     }
-    const copy = `${fx.dir}-crash`;
-    fs.cpSync(fx.dir, copy, { recursive: true });
-    e.close();
-    fs.rmSync(path.join(copy, 'irisdb.lock'), { force: true });
-    try {
+    await fx.afterCrash(e, async (copy) => {
       e = fx.open({ dataDir: copy });
       for (let i = 0; i < 70; i++) expect(e.keyspace.get(b(`k${i}`), Date.now())?.value.toString()).to.equal(`v${i}`);
       e.close();
-    } finally {
-      fs.rmSync(copy, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a resync load that lowers the sequence starts a new generation: stale records are never replayed', async () => {
@@ -152,11 +140,7 @@ describe('engine: write journal recovery', () => {
     e.keyspace.set(b('after'), b('y'), null);
     await e.commits.barrier();
     expect(e.keyspace.lastSeq).to.equal(3);
-    const copy = `${fx.dir}-crash`;
-    fs.cpSync(fx.dir, copy, { recursive: true });
-    e.close();
-    fs.rmSync(path.join(copy, 'irisdb.lock'), { force: true });
-    try {
+    await fx.afterCrash(e, async (copy) => {
       e = fx.open({ dataDir: copy });
       expect(e.keyspace.lastSeq).to.equal(3);
       expect(e.keyspace.get(b('old4'), Date.now())).to.equal(null);
@@ -164,9 +148,7 @@ describe('engine: write journal recovery', () => {
       expect(e.keyspace.get(b('after'), Date.now())?.value.toString()).to.equal('y');
       expect(e.meta.get('epoch')).to.equal(7);
       e.close();
-    } finally {
-      fs.rmSync(copy, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a full disk that makes SQLite drop the batch: every later reply fails, and a restart replays the acknowledged writes', async () => {
