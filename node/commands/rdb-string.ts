@@ -168,10 +168,11 @@ function readString(r: Reader, maxLength: number): DumpDecodeResult {
     return { ok: true, value: Buffer.from(String(v)) };
   }
   if (head.len === ENC_LZF) {
+    // rdbLoadLen(rdb, NULL): a length written with the 11xxxxxx marker counts as its low 6 bits, not as an error.
     const clen = readLength(r);
-    if (clen === null || clen.encoded) return FORMAT;
+    if (clen === null) return FORMAT;
     const len = readLength(r);
-    if (len === null || len.encoded) return FORMAT;
+    if (len === null) return FORMAT;
     const packed = r.bytes(clen.len);
     if (packed === null) return FORMAT;
     if (len.len > maxLength) return { ok: false, reason: 'tooLarge', length: len.len };

@@ -95,4 +95,11 @@ describe('DUMP payload codec: pure logic', () => {
     expect(decodeDumpPayload(lzfHuge, MAX)).to.deep.equal({ ok: false, reason: 'tooLarge', length: 0x10000000 });
     expect(decodeDumpPayload(encodeDumpPayload(Buffer.alloc(100, 1)), 99)).to.deep.include({ reason: 'tooLarge' });
   });
+
+  it('LZF lengths written with the 11xxxxxx marker count as their low 6 bits, as rdbLoadLen(rdb, NULL) reads them', () => {
+    // Found by the differential fuzz test: redis-server 7 answers +OK and GET gives "" for clen 0xC0 (0), len 0.
+    expect(decodeDumpPayload(withDumpFooter(Buffer.from([0, 0xc3, 0xc0, 0x00])), MAX)).to.deep.equal({ ok: true, value: Buffer.alloc(0) });
+    // clen 0xC2 (2 bytes: a literal run of one 'a'), len 0xC1 (1).
+    expect(decodeDumpPayload(withDumpFooter(Buffer.from([0, 0xc3, 0xc2, 0xc1, 0x00, 0x61])), MAX)).to.deep.equal({ ok: true, value: Buffer.from('a') });
+  });
 });
