@@ -30,12 +30,16 @@ describe('log archive falling behind (file destination)', function () {
   const uncertain = new Set<string>();
   const started: LocalCluster[] = [];
 
+  /** When the newest acknowledged write was sent: its batch's commit time is not earlier. */
+  let lastAckedSentAt = 0;
   async function write(key: string, value: string): Promise<void> {
+    const sentAt = Date.now();
     const op = client.set(key, value);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([op, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 5000)))]);
       acked.set(key, value);
+      lastAckedSentAt = sentAt;
     } catch {
       uncertain.add(key);
       op.catch(() => undefined);
@@ -65,7 +69,10 @@ describe('log archive falling behind (file destination)', function () {
   /** Sequences the primary's replication log holds. */
   const logSize = async (): Promise<number> =>
     (await primaryMetric('irisdb_replication_backlog_sequence{end="last"}')) - (await primaryMetric('irisdb_replication_backlog_sequence{end="first"}')) + 1;
-  const caughtUp = (): Promise<unknown> => waitFor('the archive to catch up', async () => ((await primaryMetric('irisdb_archive_lag_sequences')) === 0 ? true : null), { timeoutMs: 60_000, intervalMs: 200 });
+  // The lag gauge is set when the archiver runs, so right after a write it may still read 0: also wait for the newest acknowledged write's batch to be in the archive.
+  const caughtUp = (): Promise<unknown> => waitFor('the archive to catch up', async () =>
+    ((await primaryMetric('irisdb_archive_lag_sequences')) === 0 && (await primaryMetric('irisdb_archive_last_archived_timestamp_seconds')) * 1000 >= lastAckedSentAt - 1 ? true : null),
+  { timeoutMs: 60_000, intervalMs: 200 });
 
   async function expectAllAcked(c: LocalCluster): Promise<void> {
     const keys = [...acked.keys()].filter((k) => !uncertain.has(k));
