@@ -34,11 +34,13 @@ export function startLogArchiver(w: ArchiveWiring): LogArchiver | null {
   const url = w.config.archiveDestination;
   if (url === '') return null;
   const destination = openDestination(parseDestination(url, url.startsWith('s3://') ? s3OptionsFromEnv(w.env ?? process.env, credentialFilesOption(w.config.s3CredentialsDir)) : {}));
-  const archiver = new LogArchiver({
+  let archiver: LogArchiver | null = null;
+  const metrics = createArchiveMetrics(w.registry, () => archiver?.lag() ?? { sequences: 0, seconds: 0 });
+  archiver = new LogArchiver({
     log: w.log, destination, shardId: () => w.shardId(), isPrimary: () => w.isPrimary(), epoch: () => w.epoch(), headSeq: () => w.headSeq(),
     segmentMs: w.config.archiveSegmentSeconds * 1000, segmentBytes: w.config.archiveSegmentBytes,
     maxBehindOps: w.config.replBacklogOps * MAX_BEHIND_FACTOR,
-    logger: w.logger, metrics: createArchiveMetrics(w.registry), now: () => Date.now(), keys: w.encryption ?? null,
+    logger: w.logger, metrics, now: () => Date.now(), keys: w.encryption ?? null,
   });
   archiver.start();
   w.logger.info('log archiving on', { destination: destination.description, segmentSeconds: w.config.archiveSegmentSeconds });

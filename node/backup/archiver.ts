@@ -20,7 +20,7 @@ import type { BackupDestination } from '../../common/backup/destination.js';
 import { encodeSegment, parseSegmentKey, segmentKey, shardArchivePrefix, type SegmentName } from '../../common/backup/segment.js';
 import { lastArchivedSeq } from '../../common/backup/segment-plan.js';
 import type { ReplicationLog, TimedBatch } from '../replication/log.js';
-import type { ArchiveMetrics } from './archive-metrics.js';
+import type { ArchiveLag, ArchiveMetrics } from './archive-metrics.js';
 import type { KeyringSource } from '../crypto/keyring-store.js';
 import { sealLogBody } from '../crypto/log-envelope.js';
 
@@ -76,6 +76,27 @@ export class LogArchiver {
     this.deps.log.setRetentionFloor(null);
     while (this.busy) await new Promise((r) => setTimeout(r, 20));
     this.deps.destination.close();
+  }
+
+  /**
+   * How far the archive is behind the log now (the lag gauges, at each
+   * scrape). A replica archives nothing: 0. A primary that has not read the
+   * listing yet counts its whole log as not archived (it does not know yet;
+   * a destination it cannot list keeps it so).
+   */
+  lag(): ArchiveLag {
+    const d = this.deps;
+    const shard = d.shardId();
+    if (this.timer === null || shard === null || !d.isPrimary()) return { sequences: 0, seconds: 0 };
+    const head = d.headSeq();
+    // Another shard's position (the map moved this node) is not this one's: unknown until the next tick lists.
+    const next = (shard === this.shard ? this.next : null) ?? d.log.firstSeq() ?? head + 1;
+    if (next > head) return { sequences: 0, seconds: 0 };
+    // The oldest commit not archived: the first pending batch, or the log's batch holding `next` (one indexed row).
+    const oldest = (shard === this.shard ? this.pending[0] : undefined) ?? d.log.readTimedFrom(next, 1).find((b) => b.lastSeq >= next);
+    const now = d.now();
+    const committedAt = oldest?.committedAt ?? now;
+    return { sequences: head - next + 1, seconds: Math.max(0, now - committedAt) / 1000 };
   }
 
   /** The first sequence the archive still needs, or null when it should not hold the log back. */
@@ -161,8 +182,6 @@ export class LogArchiver {
     const now = d.now();
     const oldest = this.pending[0];
     const lag = oldest === undefined ? 0 : Math.max(0, now - (oldest.committedAt ?? now));
-    d.metrics?.lagSequences.set(Math.max(0, head - this.next + 1));
-    d.metrics?.lagSeconds.set(lag / 1000);
     if (oldest === undefined || (this.pendingBytes < d.segmentBytes && lag < d.segmentMs)) return false;
     await this.upload(shard);
     return true;
@@ -186,7 +205,6 @@ export class LogArchiver {
     d.metrics?.segments.inc();
     d.metrics?.bytes.inc(body.length);
     d.metrics?.lastArchived.set(last.committedAt / 1000);
-    d.metrics?.lagSequences.set(Math.max(0, d.headSeq() - this.next + 1));
     d.logger.debug('log segment archived', { shard, key, batches: records.length, bytes: body.length });
   }
 
