@@ -7,7 +7,7 @@ import type { DigestDiff, RepairResult, SlotDigest } from '../../common/replicat
 import type { Logger } from '../../common/logger.js';
 import type { NodeConfig } from '../config/schema.js';
 import type { SqliteEngine } from '../engine/open.js';
-import { diffDigests } from './digest.js';
+import { diffTables, digestsFromTable } from './digest.js';
 import { RoleChangeError } from './errors.js';
 import type { ReplicationMetrics } from './metrics.js';
 import type { ReplicaSession } from './replica-session.js';
@@ -38,7 +38,7 @@ export class AntiEntropy {
   async digests(): Promise<{ seq: number; slots: SlotDigest[] }> {
     await this.quiescent();
     const job = this.startJob();
-    return { seq: job.seq, slots: await job.result };
+    return { seq: job.seq, slots: digestsFromTable(await job.result) };
   }
 
   /** A digest job over a snapshot taken now (no write turn open: its sequence is the committed one). */
@@ -64,7 +64,7 @@ export class AntiEntropy {
       if (session === undefined) return { name, differing: [], error: 'not connected' };
       try {
         const theirs = await theirsAll[i]!;
-        return { name, differing: diffDigests(mine, theirs), error: null };
+        return { name, differing: diffTables(mine, theirs), error: null };
       } catch (err) {
         return { name, differing: [], error: (err as Error).message };
       }

@@ -3,7 +3,8 @@
  * builds both; the sessions (primary side, replica-sessions.ts) and the
  * link (replica side, primary-follower.ts) see only these small surfaces.
  */
-import type { PeerAddress, SlotDigest, Term } from '../../common/replication.js';
+import type { PeerAddress, Term } from '../../common/replication.js';
+import type { SlotDigestTable } from './digest.js';
 import type { Logger } from '../../common/logger.js';
 import type { SqliteKeyspace } from '../engine/keyspace.js';
 import type { ReplicationLog, StoredBatch } from './log.js';
@@ -27,7 +28,7 @@ export interface LinkCommon {
    * turn may be open): the snapshot is taken before this returns, the rows
    * are hashed in time slices (slot-digests.ts).
    */
-  startDigests(): { seq: number; result: Promise<SlotDigest[]> };
+  startDigests(): { seq: number; result: Promise<SlotDigestTable> };
   /** Trace context over the stream (null: tracing off). */
   readonly tracing: ReplicationTracing | null;
 }

@@ -48,13 +48,60 @@ export class DigestAccumulator {
 
   /** Digests of the non-empty slots, ascending by slot. */
   result(): SlotDigest[] {
-    const out: SlotDigest[] = [];
-    for (let slot = 0; slot < SLOT_COUNT; slot++) {
-      const count = this.counts[slot]!;
-      if (count > 0) out.push({ slot, count, hash: hex8(this.his[slot]!) + hex8(this.los[slot]!) });
-    }
-    return out;
+    return digestsFromTable(this.table());
   }
+
+  /** The sums by slot as they are (no copy, no per-slot object): what the bus sends and compares. */
+  table(): SlotDigestTable {
+    return { counts: this.counts, his: this.his, los: this.los };
+  }
+}
+
+/**
+ * Every slot's digest in three arrays indexed by slot (count 0: empty slot,
+ * its hash halves 0). The bus's binary digest reply (digest-codec.ts) carries
+ * this and diffTables compares two of them in one pass, so the end of a full
+ * digest builds no object per slot (issue #16).
+ */
+export interface SlotDigestTable {
+  readonly counts: Float64Array;
+  /** High and low 32 bits of each slot's 64-bit hash. */
+  readonly his: Uint32Array;
+  readonly los: Uint32Array;
+}
+
+export function emptyDigestTable(): SlotDigestTable {
+  return { counts: new Float64Array(SLOT_COUNT), his: new Uint32Array(SLOT_COUNT), los: new Uint32Array(SLOT_COUNT) };
+}
+
+/** The non-empty slots of a table as SlotDigest objects (the HTTP admin API's JSON), ascending. */
+export function digestsFromTable(t: SlotDigestTable): SlotDigest[] {
+  const out: SlotDigest[] = [];
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const count = t.counts[slot]!;
+    if (count > 0) out.push({ slot, count, hash: hex8(t.his[slot]!) + hex8(t.los[slot]!) });
+  }
+  return out;
+}
+
+/** A table from SlotDigest objects (a JSON digest reply of an older replica); hashes must be 16 hex characters. */
+export function tableFromDigests(digests: readonly SlotDigest[]): SlotDigestTable {
+  const t = emptyDigestTable();
+  for (const d of digests) {
+    t.counts[d.slot] = d.count;
+    t.his[d.slot] = Number.parseInt(d.hash.slice(0, 8), 16);
+    t.los[d.slot] = Number.parseInt(d.hash.slice(8, 16), 16);
+  }
+  return t;
+}
+
+/** Slots whose digests differ between two tables (count or either hash half), ascending. */
+export function diffTables(a: SlotDigestTable, b: SlotDigestTable): number[] {
+  const out: number[] = [];
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    if (a.counts[slot] !== b.counts[slot] || a.his[slot] !== b.his[slot] || a.los[slot] !== b.los[slot]) out.push(slot);
+  }
+  return out;
 }
 
 /** Large values are streamed into the hash rather than copied. */

@@ -58,6 +58,8 @@ export interface SnapshotEndMsg {
 
 export interface DigestRequestMsg {
   id: number;
+  /** The highest DigestReply format the primary reads (digest-codec.ts); 1 (JSON) when absent: an older primary. */
+  format: number;
 }
 
 export interface DigestReplyMsg {
@@ -172,7 +174,7 @@ export function parseSnapshotEnd(body: Buffer): SnapshotEndMsg {
 
 export function parseDigestRequest(body: Buffer): DigestRequestMsg {
   const f = parseJsonObject(body, 'DigestRequest');
-  return { id: f.uint('id') };
+  return { id: f.uint('id'), format: f.get('format') === undefined ? 1 : f.uint('format', 255) };
 }
 
 export function parseDigestReply(body: Buffer): DigestReplyMsg {

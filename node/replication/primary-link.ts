@@ -10,7 +10,8 @@ import { BusAuthError } from './bus-auth.js';
 import { BusClientAuth } from './bus-auth-client.js';
 import { BusSocket } from './bus-socket.js';
 import type { ReplicaSide } from './context.js';
-import { FrameType, HANDSHAKE_FRAME_BYTES, encodeJsonFrame, type Frame } from './frames.js';
+import { FrameType, HANDSHAKE_FRAME_BYTES, encodeFrame, encodeJsonFrame, type Frame } from './frames.js';
+import { encodeDigestReply, replyFormat } from './digest-codec.js';
 import { decodeEntriesBody, encodeAck, type LoggedMutation } from './batch-codec.js';
 import { decodeRows, decodeSlotReset } from './row-codec.js';
 import {
@@ -274,7 +275,7 @@ export class PrimaryLink {
           }
           bus.resume();
           job.result.then(
-            (slots) => bus.send(encodeJsonFrame(FrameType.DigestReply, { id: req.id, seq: job.seq, slots })),
+            (table) => bus.send(encodeFrame(FrameType.DigestReply, encodeDigestReply(replyFormat(req.format), req.id, job.seq, table))),
             (e: Error) => bus.close(`digest failed: ${e.message}`),
           );
         });

@@ -7,13 +7,14 @@
  * States: full_sync → catchup → online. A replica that falls too far behind
  * the socket (slow reader) drops back to catchup and is fed from the log.
  */
-import type { ReplicaLinkState, SlotDigest, SyncProgress } from '../../common/replication.js';
+import type { ReplicaLinkState, SyncProgress } from '../../common/replication.js';
 import type { StoredRow } from '../engine/types.js';
 import type { BusSocket } from './bus-socket.js';
 import type { PrimarySide } from './context.js';
 import type { StoredBatch } from './log.js';
 import type { HelloMsg } from './messages.js';
-import { parseDigestReply } from './messages.js';
+import { DIGEST_FORMAT_LATEST, decodeDigestReply } from './digest-codec.js';
+import type { SlotDigestTable } from './digest.js';
 import type { ResyncPlan } from './history.js';
 import { FrameType, encodeFrame, encodeJsonFrame, type Frame } from './frames.js';
 import { decodeAck, entriesFrame } from './batch-codec.js';
@@ -41,7 +42,7 @@ export class ReplicaSession {
   }
   private closed = false;
   private catchupScheduled = false;
-  private readonly digestWaiters = new Map<number, (slots: SlotDigest[] | Error) => void>();
+  private readonly digestWaiters = new Map<number, (digests: SlotDigestTable | Error) => void>();
 
   constructor(readonly hello: HelloMsg, readonly bus: BusSocket, private readonly side: PrimarySide, private readonly onClosed: (s: ReplicaSession, reason: string) => void) {
     this.ackedSeq = hello.seq;
@@ -117,7 +118,7 @@ export class ReplicaSession {
   }
 
   /** Asks the replica for its digests at the position of everything sent so far (in-band, so both compare the same sequence). */
-  requestDigests(id: number, timeoutMs: number): Promise<SlotDigest[]> {
+  requestDigests(id: number, timeoutMs: number): Promise<SlotDigestTable> {
     return new Promise((resolve, reject) => {
       if (this.closed || this.state !== 'online') {
         reject(new Error(`replica ${this.name} is not streaming (state ${this.closed ? 'disconnected' : this.state})`));
@@ -132,7 +133,7 @@ export class ReplicaSession {
         if (r instanceof Error) reject(r);
         else resolve(r);
       });
-      this.bus.send(encodeJsonFrame(FrameType.DigestRequest, { id }));
+      this.bus.send(encodeJsonFrame(FrameType.DigestRequest, { id, format: DIGEST_FORMAT_LATEST }));
     });
   }
 
@@ -163,11 +164,11 @@ export class ReplicaSession {
         return;
       }
       case FrameType.DigestReply: {
-        const msg = parseDigestReply(f.body);
+        const msg = decodeDigestReply(f.body);
         const w = this.digestWaiters.get(msg.id);
         if (w !== undefined) {
           this.digestWaiters.delete(msg.id);
-          w(msg.slots);
+          w(msg.table);
         }
         return;
       }

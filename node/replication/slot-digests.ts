@@ -21,7 +21,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import type { Db } from '../engine/database.js';
 import type { StoredRow } from '../engine/types.js';
 import { runInSlices } from '../engine/stall-slices.js';
-import { DigestAccumulator } from './digest.js';
+import { DigestAccumulator, type SlotDigestTable } from './digest.js';
 import type { ReplicationMetrics } from './metrics.js';
 import { ReadTransaction } from './snapshot.js';
 
@@ -53,8 +53,8 @@ const DIGEST_STEP_ROWS = 256;
 export interface SlotDigestJob {
   /** The committed sequence of the snapshot being digested (fixed when the job starts). */
   readonly seq: number;
-  /** Digests of every non-empty slot of the snapshot, ascending. */
-  readonly result: Promise<SlotDigest[]>;
+  /** Every slot's digest of the snapshot, by slot (digestsFromTable gives the objects). */
+  readonly result: Promise<SlotDigestTable>;
 }
 
 export interface SlotDigestJobOptions {
@@ -92,7 +92,7 @@ export function startSlotDigests(file: string, opts: SlotDigestJobOptions): Slot
   const result = (async () => {
     try {
       await runInSlices(step, { sliceMs: opts.sliceMs, stepSize: DIGEST_STEP_ROWS, onSlice: opts.onProgress });
-      return acc.result();
+      return acc.table();
     } finally {
       rows.return?.();
       tx.close();

@@ -325,7 +325,7 @@ describe('replication: control messages', () => {
     expect(parseRefuse(json({ ...refuse, primary: null })).primary).to.equal(null);
     expect(parseSnapshotBegin(json({ seq: 9, keys: 100, history: [term] }))).to.deep.equal({ seq: 9, keys: 100, history: [term] });
     expect(parseSnapshotEnd(json({ seq: 9, keys: 100, bytes: 5000 }))).to.deep.equal({ seq: 9, keys: 100, bytes: 5000 });
-    expect(parseDigestRequest(json({ id: 7 }))).to.deep.equal({ id: 7 });
+    expect(parseDigestRequest(json({ id: 7 }))).to.deep.equal({ id: 7, format: 1 }); // no format: an older primary, JSON reply
     const reply = { id: 7, seq: 9, slots: [{ slot: 16383, count: 2, hash: '0123456789abcdef' }] };
     expect(parseDigestReply(json(reply))).to.deep.equal(reply);
     expect(parseProbe(json({ name: 'n', epoch: 0 }))).to.deep.equal({ name: 'n', epoch: 0 });
