@@ -23,6 +23,22 @@ export interface ReencryptProgress {
   readonly startedAt: number | null;
   readonly finishedAt: number | null;
   readonly error: string | null;
+  /**
+   * The job's last step (docs/security.md "Turning encryption on"): whether
+   * the database was VACUUMed (no free space of before remains) and the WAL
+   * truncated. Absent before the job gets there (and from older nodes).
+   */
+  readonly plaintextScrub?: PlaintextScrub;
+}
+
+export interface PlaintextScrub {
+  /** True: no old plaintext remains in the node's files. */
+  readonly clean: boolean;
+  readonly vacuumed: boolean;
+  readonly walTruncated: boolean;
+  /** How long the step paused the node (ms). */
+  readonly pauseMs: number;
+  readonly dbBytes: number;
 }
 
 export interface EncryptionStatus {

@@ -91,6 +91,7 @@ export interface NodeConfig {
   encryptionKeyFile: string;
   encryptionKeyFileCheckMs: number;
   reencryptBatchKeys: number;
+  reencryptVacuumMaxBytes: number;
   readCacheEntries: number;
   readCacheBytes: number;
   readCacheAbsentKeys: boolean;
@@ -206,6 +207,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'encryptionKeyFile', type: 'string', default: '', help: 'encryption at rest: keyring file, one "<key-id> <base64 32-byte key>" a line, the last line the active key; values, replication log batches and archive segments are stored AES-256-GCM encrypted (keys are not); every node of a cluster reads the same keys; empty: off' },
   { key: 'encryptionKeyFileCheckMs', type: 'int', default: 1000, min: 0, max: 3600000, help: 'how often the encryption keyring file is checked for changes and reloaded (a file that does not parse is logged and the loaded keys kept; 0: only at start)' },
   { key: 'reencryptBatchKeys', type: 'int', default: 200, min: 1, max: 100000, help: 'rows one re-encrypt step rewrites in one short transaction (irisctl re-encrypt); smaller: shorter event-loop pauses' },
+  { key: 'reencryptVacuumMaxBytes', type: 'bytes', default: 256 * MiB, min: 0, max: 1024 * 1024 * MiB, help: 'irisctl re-encrypt ends with a VACUUM (no old plaintext left in free pages) for databases up to this size; it pauses the node for its duration; 0: never' },
   { key: 'readCacheEntries', type: 'int', default: 100000, min: 0, max: 100000000, help: 'hot values kept in an in-memory LRU in front of SQLite (0: no cache)' },
   { key: 'readCacheBytes', type: 'bytes', default: 64 * MiB, min: 0, max: 64 * 1024 * MiB, help: 'most bytes of values the read cache holds' },
   { key: 'readCacheAbsentKeys', type: 'bool', default: false, help: 'yes: the read cache also remembers keys found not to exist (counted in readCacheEntries/readCacheBytes), so a repeated GET of a missing key skips SQLite; off by default: once the cache is full its eviction is slow (docs/benchmarks.md, Cluster)' },

@@ -22,6 +22,7 @@ import type { KeyringSource } from './keyring-store.js';
 import { sealedKeyId, type Keyring } from './keyring.js';
 import { logBodyKeyId, openLogBody, sealLogBody } from './log-envelope.js';
 import type { EncryptionMetrics } from './metrics.js';
+import { scrubOldPlaintext } from './reencrypt-scrub.js';
 
 /** The meta row that marks a re-encryption in progress (its value: the target key id). */
 export const REENCRYPT_META = 'reencrypt_target_key';
@@ -42,6 +43,10 @@ export interface ReencryptDeps {
   readonly keys: KeyringSource;
   /** Rows per batch (reencryptBatchKeys). */
   readonly batchRows: number;
+  /** Databases up to this size are VACUUMed at the end, so no old plaintext stays in free space (reencrypt-scrub.ts). */
+  readonly vacuumMaxBytes: number;
+  /** Commits what the write journal holds (engine.commitNow). */
+  readonly commitNow: () => void;
   readonly logger: Logger;
   readonly metrics: EncryptionMetrics;
 }
@@ -131,6 +136,8 @@ export class ReencryptJob {
         afterSeq = batch.lastSeq;
         await yieldTurn();
       }
+      if (this.stopped) return;
+      await this.scrub();
       deps.meta.set(REENCRYPT_META, null);
       deps.meta.set(KEY_COUNTS_META, JSON.stringify(counts));
       await deps.commits.barrier();
@@ -197,6 +204,16 @@ export class ReencryptJob {
       });
     }
     return { rewritten: updates.length, lastSeq: rows.length < LOG_BATCH_ROWS ? null : rows[rows.length - 1]![0] };
+  }
+
+  /** Old plaintext out of free space and the WAL; the job is done only after it (its result is in the status). */
+  private async scrub(): Promise<void> {
+    const { deps } = this;
+    const r = await scrubOldPlaintext({ db: deps.db, barrier: () => deps.commits.barrier(), commitNow: deps.commitNow, vacuumMaxBytes: deps.vacuumMaxBytes });
+    const scrub = { clean: r.vacuumed && r.walTruncated, vacuumed: r.vacuumed, walTruncated: r.walTruncated, pauseMs: Math.round(r.pauseMs), dbBytes: r.dbBytes };
+    this.progress = { ...this.progress, plaintextScrub: scrub };
+    if (scrub.clean) deps.logger.info('old plaintext scrubbed from the database file and the WAL', scrub);
+    else deps.logger.warn('old plaintext may remain in the database file\'s free space or the WAL: the database is larger than reencryptVacuumMaxBytes, or readers kept the WAL; run irisctl re-encrypt again at a quiet moment, or raise the limit', { ...scrub, vacuumMaxBytes: deps.vacuumMaxBytes });
   }
 
   private advance(seen: number, rewritten: number, logBatches: number): void {

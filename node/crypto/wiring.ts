@@ -20,6 +20,7 @@ export interface EncryptionSettings {
   readonly encryptionKeyFile: string;
   readonly encryptionKeyFileCheckMs: number;
   readonly reencryptBatchKeys: number;
+  readonly reencryptVacuumMaxBytes: number;
 }
 
 /** The node's keyring, or null when encryption at rest is off. Throws (KeyringFileError) on a bad file. */
@@ -42,7 +43,7 @@ export function startNodeEncryption(engine: SqliteEngine, config: EncryptionSett
   const keys = engine.encryption;
   const job = keys === null ? null : new ReencryptJob({
     db: engine.db, keyspace: engine.keyspace, commits: engine.commits, meta: engine.meta, keys,
-    batchRows: config.reencryptBatchKeys, logger, metrics: createEncryptionMetrics(registry, () => keys.current.active.id),
+    batchRows: config.reencryptBatchKeys, vacuumMaxBytes: config.reencryptVacuumMaxBytes, commitNow: () => engine.commitNow(), logger, metrics: createEncryptionMetrics(registry, () => keys.current.active.id),
   });
   job?.resumeIfPending();
   if (keys instanceof KeyringStore && job !== null) {

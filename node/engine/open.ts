@@ -92,6 +92,8 @@ export class SqliteEngine implements Engine {
       throw err;
     }
     this.db = opened.db;
+    // With a keyring, freed cells and pages are zeroed: no old value stays in free space (crypto/reencrypt-scrub.ts).
+    if (this.encryption !== null) this.db.pragma('secure_delete = ON');
     this.walSync = opts.fsync === 'always' ? new WalSync(`${opened.file}-wal`) : null;
     this.file = opened.file;
     this.nodeId = opened.nodeId;

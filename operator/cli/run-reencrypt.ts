@@ -5,7 +5,7 @@
  * and with --wait follows their progress until each is done. Nodes are
  * called with the cluster token, as the controller calls them.
  */
-import type { EncryptionStatus } from '../../common/encryption-admin.js';
+import type { EncryptionStatus, PlaintextScrub } from '../../common/encryption-admin.js';
 import { EncryptionAdminClient } from '../../common/encryption-client.js';
 import { clusterPaths } from '../local/layout.js';
 import { controlClient, readControlToken } from './endpoint.js';
@@ -88,13 +88,21 @@ export function renderReencryptProgress(nodes: readonly NodeReencrypt[], tty: bo
   return truncate(`${bar(fraction, 20)} ${head} · ${perNode.join(' · ')}`, Math.max(1, width - 1));
 }
 
+/** Whether the job's last step left old plaintext in the node's files (docs/security.md). */
+function scrubNote(s: PlaintextScrub | undefined): string {
+  if (s === undefined) return '';
+  if (s.clean) return `, old plaintext scrubbed (VACUUM paused the node ${s.pauseMs} ms)`;
+  const why = !s.vacuumed ? 'database larger than --reencrypt-vacuum-max-bytes' : 'readers kept the WAL';
+  return `, old plaintext may remain in free space (${why})`;
+}
+
 /** After starting or finishing: per node, the active key, job state and values per key id. Pure. */
 export function renderReencryptSummary(nodes: readonly NodeReencrypt[]): string {
   const lines = nodes.map((n) => {
     const s = n.status;
     const r = s.reencrypt;
     const counts = s.valuesByKeyId === null ? 'values per key: not scanned yet' : `values per key: ${Object.entries(s.valuesByKeyId).map(([k, c]) => `${k === '' ? '(clear)' : k}=${formatCount(c)}`).join(', ') || 'none'}`;
-    return `${n.node}: active key ${s.activeKeyId ?? '-'}, ${r.state}, ${formatCount(r.rewrittenKeys)} values and ${r.rewrittenLogBatches} log batches re-encrypted, ${counts}`;
+    return `${n.node}: active key ${s.activeKeyId ?? '-'}, ${r.state}, ${formatCount(r.rewrittenKeys)} values and ${r.rewrittenLogBatches} log batches re-encrypted, ${counts}${scrubNote(r.plaintextScrub)}`;
   });
   return `${lines.join('\n')}\n`;
 }
