@@ -7,13 +7,19 @@
  * delay is the node's own irisdb_event_loop_delay_seconds{quantile="1"}
  * (perf_hooks.monitorEventLoopDelay, max since the last scrape), scraped
  * every 200 ms and maxed over the job; a client PINGing every 5 ms gives the
- * worst reply time a user saw.
+ * worst reply time a user saw. Next to it: the node's own CPU time and its
+ * run-queue wait in its worst late tick (irisdb_event_loop_worst_tick_seconds),
+ * which tell the node's work from the machine's, and how many SQLite commits
+ * took over 50 ms (irisdb_sqlite_commit_duration_seconds).
+ *
+ * BENCH_STALL_NODE_MAIN: another build's node/main.js (old vs new in the same
+ * harness; a build without the worst-tick gauge shows "–" there).
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { AdminClient } from '../common/admin-client.js';
-import { CLUSTER_TOKEN, Shard, connectClient, metric, startNamedNode, type ShardNode } from '../test/support/repl-shard.js';
+import { CLUSTER_TOKEN, Shard, connectClient, metric, metricValue, metricsText, startNamedNode, type ShardNode } from '../test/support/repl-shard.js';
 import { waitFor } from '../test/support/wait.js';
 
 export interface StallRow {
@@ -26,13 +32,25 @@ export interface StallRow {
    * node, made the delay (every other process wanted the same two cores).
    */
   readonly cpuWaitPct: Record<string, number>;
+  /** Per node, the job's latest tick: its delay and the main thread's own CPU and run-queue wait over it, ms (null: not measured). */
+  readonly worstTick: Record<string, WorstTick>;
+  /** Per node, SQLite commits during the job: all, and over 50 ms. */
+  readonly commits: Record<string, { readonly all: number; readonly over50ms: number }>;
   /** Longest PING round trip to the primary during the job, ms. */
   readonly pingMaxMs: number;
   readonly seconds: number;
 }
 
+export interface WorstTick {
+  readonly delayMs: number;
+  readonly ownCpuMs: number | null;
+  readonly cpuWaitMs: number | null;
+}
+
 /** BENCH_STALL_NODE_ARGS: extra node flags, e.g. `--replica-apply-slice-ms 1000` to see a replica without apply slices. */
 const ARGS = ['--fsync', 'batch', ...(process.env.BENCH_STALL_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
+const MAIN = process.env.BENCH_STALL_NODE_MAIN === undefined || process.env.BENCH_STALL_NODE_MAIN === '' ? undefined : process.env.BENCH_STALL_NODE_MAIN;
+const COMMITS = 'irisdb_sqlite_commit_duration_seconds';
 const VALUE = 'v'.repeat(100);
 const EXPIRING = Number(process.env.BENCH_STALL_EXPIRING ?? 100_000);
 const SCRAPE_MS = 200;
@@ -70,15 +88,35 @@ function cpuWaitMs(pid: number | undefined): number {
 async function during(name: string, nodes: () => ShardNode[], port: number, job: () => Promise<void>): Promise<StallRow> {
   const loopMax: Record<string, number> = {};
   const waitAtStart: Record<string, number> = {};
+  const worstTick: Record<string, WorstTick> = {};
+  const commitsAt: Record<string, { all: number; le50: number }> = {};
+  const commitsNow: Record<string, { all: number; le50: number }> = {};
   const scrape = async (): Promise<void> => {
     for (const n of nodes()) {
       waitAtStart[n.name] ??= cpuWaitMs(n.node.process.pid);
-      const v = await metric(n.node, 'irisdb_event_loop_delay_seconds', { quantile: '1' }).catch(() => 0);
+      // One scrape per node: each resets the per-scrape gauges.
+      const text = await metricsText(n.node).catch(() => '');
+      const v = metricValue(text, 'irisdb_event_loop_delay_seconds', { quantile: '1' });
       loopMax[n.name] = Math.max(loopMax[n.name] ?? 0, v * 1000);
+      const delay = metricValue(text, 'irisdb_event_loop_worst_tick_seconds', { part: 'delay' }) * 1000;
+      if (delay > (worstTick[n.name]?.delayMs ?? -1)) {
+        const has = text.includes('irisdb_event_loop_worst_tick_seconds{part="own_cpu"}');
+        worstTick[n.name] = {
+          delayMs: delay,
+          ownCpuMs: has ? metricValue(text, 'irisdb_event_loop_worst_tick_seconds', { part: 'own_cpu' }) * 1000 : null,
+          cpuWaitMs: has ? metricValue(text, 'irisdb_event_loop_worst_tick_seconds', { part: 'cpu_wait' }) * 1000 : null,
+        };
+      }
+      if (text !== '') {
+        const c = { all: metricValue(text, `${COMMITS}_count`), le50: metricValue(text, `${COMMITS}_bucket`, { le: '0.05' }) };
+        commitsAt[n.name] ??= c;
+        commitsNow[n.name] = c;
+      }
     }
   };
   await scrape(); // resets the nodes' histograms: only the job's delays count
   for (const k of Object.keys(loopMax)) loopMax[k] = 0;
+  for (const k of Object.keys(worstTick)) delete worstTick[k];
   const pinger = await connectClient(port);
   let running = true;
   let pingMax = 0;
@@ -108,11 +146,16 @@ async function during(name: string, nodes: () => ShardNode[], port: number, job:
   await scrape();
   const cpuWaitPct: Record<string, number> = {};
   for (const n of nodes()) cpuWaitPct[n.name] = ((cpuWaitMs(n.node.process.pid) - (waitAtStart[n.name] ?? 0)) / (seconds * 1000)) * 100;
-  return { job: name, loopMaxMs: loopMax, cpuWaitPct, pingMaxMs: pingMax, seconds };
+  const commits: Record<string, { all: number; over50ms: number }> = {};
+  for (const [k, now] of Object.entries(commitsNow)) {
+    const at = commitsAt[k]!;
+    commits[k] = { all: now.all - at.all, over50ms: now.all - at.all - (now.le50 - at.le50) };
+  }
+  return { job: name, loopMaxMs: loopMax, cpuWaitPct, worstTick, commits, pingMaxMs: pingMax, seconds };
 }
 
 export async function stallsBench(keys: number): Promise<StallRow[]> {
-  const shard = await Shard.start({ replicas: 1, minSyncReplicas: 0, args: ARGS, namePrefix: 'stall' });
+  const shard = await Shard.start({ replicas: 1, minSyncReplicas: 0, args: ARGS, namePrefix: 'stall', main: MAIN });
   let extra: ShardNode | undefined;
   const rows: StallRow[] = [];
   const writer = await connectClient(shard.primary.node.port);
@@ -143,7 +186,7 @@ export async function stallsBench(keys: number): Promise<StallRow[]> {
       await waitFor('every expiring key deleted', async () => Number(await writer.dbsize()) <= keys, { timeoutMs: 600_000, intervalMs: 100 });
       await shard.waitForConvergence(600_000);
     }));
-    extra = await startNamedNode('stall9', { minSyncReplicas: 0, args: ARGS });
+    extra = await startNamedNode('stall9', { minSyncReplicas: 0, args: ARGS, main: MAIN });
     const added = extra;
     rows.push(await during(`full resync of ${keys} keys to a new replica`, () => [...shard.nodes, added], port, async () => {
       await added.admin.setRole({ role: 'replica', epoch: shard.epoch, primary: Shard.busAddress(shard.primary) });
@@ -163,7 +206,10 @@ export async function stallsBench(keys: number): Promise<StallRow[]> {
   return rows;
 }
 
-/** The section's table: per node, the longest loop delay and (in brackets) how much of the job its main thread waited for a CPU. */
+/**
+ * The section's tables: per node, the longest loop delay and (in brackets) how much of the job its
+ * main thread waited for a CPU; then its worst late tick split into own CPU and run-queue wait, and its slow commits.
+ */
 export function printStalls(rows: readonly StallRow[], keys: number, fmt: (n: number, digits?: number) => string): void {
   const names = [...new Set(rows.flatMap((r) => Object.keys(r.loopMaxMs)))];
   console.log(`\n## Event-loop stalls: 1 primary + 1 replica, ${fmt(keys)} keys (100-byte values), longest event-loop delay per node during each job (in brackets: % of the job its main thread waited for a CPU)\n`);
@@ -171,4 +217,15 @@ export function printStalls(rows: readonly StallRow[], keys: number, fmt: (n: nu
   console.log(`|---|---|${names.map(() => '---|').join('')}---|`);
   const cell = (r: StallRow, n: string): string => (r.loopMaxMs[n] === undefined ? '–' : `${fmt(r.loopMaxMs[n]!, 1)} (${fmt(r.cpuWaitPct[n] ?? 0, 0)} %)`);
   for (const r of rows) console.log(`| ${r.job} | ${fmt(r.seconds, 1)} | ${names.map((n) => cell(r, n)).join(' | ')} | ${fmt(r.pingMaxMs, 1)} |`);
+  console.log('\nWorst late tick per node: its delay ms (the main thread\'s own CPU and run-queue wait over the tick\'s interval, ms; the rest of 10 ms + delay it was blocked, e.g. in a COMMIT); then commits over 50 ms / all commits during the job\n');
+  console.log(`| job | ${names.map((n) => `${n} worst tick | ${n} commits > 50 ms`).join(' | ')} |`);
+  console.log(`|---|${names.map(() => '---|---|').join('')}`);
+  const tick = (r: StallRow, n: string): string => {
+    const w = r.worstTick[n];
+    if (w === undefined) return '–';
+    if (w.ownCpuMs === null || w.cpuWaitMs === null) return `${fmt(w.delayMs, 1)} (–)`;
+    return `${fmt(w.delayMs, 1)} (${fmt(w.ownCpuMs, 1)} cpu, ${fmt(w.cpuWaitMs, 1)} wait)`;
+  };
+  const commits = (r: StallRow, n: string): string => (r.commits[n] === undefined ? '–' : `${fmt(r.commits[n]!.over50ms)} / ${fmt(r.commits[n]!.all)}`);
+  for (const r of rows) console.log(`| ${r.job} | ${names.map((n) => `${tick(r, n)} | ${commits(r, n)}`).join(' | ')} |`);
 }

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { EngineStats } from '../engine/types.js';
+import { LateTickMonitor, schedstatClock } from './late-tick.js';
 
 /** The engine stats the scrape-time gauges read. */
 type EngineGaugeStats = Pick<EngineStats, 'keys' | 'keysWithExpiry' | 'dbFileBytes' | 'walFileBytes' | 'cacheHits' | 'cacheMisses' | 'pageCount' | 'freelistCount'>;
@@ -52,6 +53,19 @@ export function createNodeMetrics(): NodeMetrics {
       loopDelay.reset();
     },
   });
+  const lateTicks = new LateTickMonitor(schedstatClock());
+  new Gauge({
+    name: 'irisdb_event_loop_worst_tick_seconds',
+    help: 'The most delayed 10 ms timer tick since the last scrape: how late it ran (delay), and the main thread\'s own CPU time and run-queue wait (cpu_wait) over it (Linux); the rest was spent blocked, e.g. in a COMMIT',
+    labelNames: ['part'],
+    registers: [registry],
+    collect() {
+      const w = lateTicks.take();
+      this.set({ part: 'delay' }, w.lateMs / 1e3);
+      if (w.ownCpuMs !== null) this.set({ part: 'own_cpu' }, w.ownCpuMs / 1e3);
+      if (w.cpuWaitMs !== null) this.set({ part: 'cpu_wait' }, w.cpuWaitMs / 1e3);
+    },
+  });
 
   const m = {
     registry,
@@ -90,7 +104,7 @@ export function createNodeMetrics(): NodeMetrics {
         collect() { const s = stats(); this.set({ result: 'hit' }, s.cacheHits); this.set({ result: 'miss' }, s.cacheMisses); },
       });
     },
-    close() { loopDelay.disable(); },
+    close() { loopDelay.disable(); lateTicks.stop(); },
   };
   return m;
 }

@@ -32,6 +32,8 @@ export interface ShardOptions {
   namePrefix?: string;
   /** Start every node with --cluster-enabled yes (a cluster member: no keys until a map is pushed). */
   clusterEnabled?: boolean;
+  /** Another build's node/main.js for every node (benchmarks comparing builds); default: this build's. */
+  main?: string;
 }
 
 export type NamedNodeOptions = NodeOptions & { minSyncReplicas: number; ackTimeoutMs?: number };
@@ -62,7 +64,7 @@ export class Shard {
       for (let i = 0; i <= opts.replicas; i++) {
         const member = opts.clusterEnabled === true;
         const args = [...(member ? ['--cluster-enabled', 'yes'] : []), ...(opts.args ?? []), ...(i === 0 ? opts.primaryArgs ?? [] : [])];
-        nodes.push(await startNamedNode(`${prefix}${i}`, { minSyncReplicas: opts.minSyncReplicas, ackTimeoutMs: opts.ackTimeoutMs, args, awaitReadyz: !member }));
+        nodes.push(await startNamedNode(`${prefix}${i}`, { minSyncReplicas: opts.minSyncReplicas, ackTimeoutMs: opts.ackTimeoutMs, args, awaitReadyz: !member, main: opts.main }));
       }
     } catch (err) {
       await Promise.all(nodes.map((n) => n.node.kill9()));
@@ -334,9 +336,18 @@ export class WriteLoad {
 
 /** One sample of a Prometheus metric from GET /metrics (0 when absent), e.g. metric(n, 'x_total', {type: 'full'}). */
 export async function metric(node: RunningNode, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return metricValue(await metricsText(node), name, labels);
+}
+
+/** One scrape of GET /metrics (a scrape resets the per-scrape gauges: read several values from one text). */
+export async function metricsText(node: RunningNode): Promise<string> {
   const res = await fetch(`${node.url}/metrics`);
   if (res.status !== 200) throw new Error(`GET /metrics: HTTP ${res.status}`);
-  const text = await res.text();
+  return res.text();
+}
+
+/** The first sample of `name` with (at least) `labels` in a /metrics text, 0 if there is none. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
   const want = Object.entries(labels);
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
