@@ -55,6 +55,7 @@ import { shardOfNode } from '../../common/cluster-map.js';
 import { openNodeAudit } from '../audit/node-audit.js';
 import { auditAdminRequests } from '../audit/http-audit.js';
 import { openNodeKeyring, startNodeEncryption } from '../crypto/wiring.js';
+import { tlsAdminRouter } from '../tls/admin-routes.js';
 
 export interface NodeRuntime {
   /** The plain RESP port, or the TLS port when plain RESP is off (--port 0 with --tls-port). */
@@ -339,6 +340,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     router.use(backupAdminRouter(backups));
     router.use(backupVolumeRouter({ root: config.backupVolume, maxObjectBytes: config.backupVolumeMaxObjectBytes }));
     router.use(encryption.router);
+    router.use(tlsAdminRouter(tlsSetup?.material ?? null));
     return router;
   };
   const app = createHttpApp({

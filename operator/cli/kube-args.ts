@@ -11,6 +11,7 @@ import { type Command, type ControlRequest, type WaitMode, parseCommandLine } fr
 import { CliError, UsageError } from './errors.js';
 import type { ExportCommand, ImportCommand } from '../import/import-args.js';
 import { type KubeBackupCommand, parseKubeBackup } from './kube-backup-args.js';
+import { type KubeRotateCaCommand, parseKubeRotateCa } from './kube-rotate-ca.js';
 import { type FlagDef, type VerbDef, verbDef, verbUsage } from './usage.js';
 
 /** Which IrisCluster, through which kubeconfig context. */
@@ -35,7 +36,8 @@ export type KubeCommand =
   | { readonly kind: 'import'; readonly target: KubeTarget; readonly command: ImportCommand }
   | { readonly kind: 'export'; readonly target: KubeTarget; readonly command: ExportCommand }
   | { readonly kind: 're-encrypt'; readonly target: KubeTarget; readonly wait: boolean; readonly timeoutMs: number }
-  | { readonly kind: 'backup'; readonly target: KubeTarget; readonly command: KubeBackupCommand };
+  | { readonly kind: 'backup'; readonly target: KubeTarget; readonly command: KubeBackupCommand }
+  | KubeRotateCaCommand;
 
 /** The verbs --kube has; the others answer why not. */
 export const KUBE_VERBS = ['status', 'slots', 'failover', 'switchover', 'scale', 'import', 'export', 're-encrypt'] as const;
@@ -64,6 +66,11 @@ export function parseKubeCommandLine(argv: readonly string[]): KubeCommand {
     if (second === '--help' || second === '-h') return { kind: 'help', text: kubeUsage() };
     const b = parseKubeBackup(target, verbArgs.slice(1));
     return 'help' in b ? { kind: 'help', text: kubeVerbUsage(b.help) } : { kind: 'backup', target, command: b.command };
+  }
+  if (verb === 'rotate-ca') {
+    // Kubernetes only (the operator's CA): no local verb to borrow flags from (kube-rotate-ca.ts).
+    const r = parseKubeRotateCa(target, verbArgs.slice(1));
+    return 'help' in r ? { kind: 'help', text: kubeVerbUsage(r.help) } : r.command;
   }
   if (verb === '--help' || verb === '-h' || verb === 'help') return { kind: 'help', text: kubeUsage() };
   if (!(KUBE_VERBS as readonly string[]).includes(verb)) {
@@ -163,6 +170,8 @@ export function kubeUsage(): string {
     ...KUBE_FLAGS.map((f, i) => `  ${flagLeft[i]!.padEnd(fw)}  ${f.help}`),
     '',
     'Run `irisctl --kube CLUSTER VERB --help` for the flags of a verb.',
+    "rotate-ca [--wait] rotates the operator's own CA of the cluster in three phases, with no restart;",
+    '`irisctl --kube CLUSTER rotate-ca --help` for its flags.',
     'Backups: backup create|list|describe|delete NAME act on IrisBackup objects, carried out by the operator',
     '(a schedule is spec.backup); `irisctl --kube CLUSTER backup create --help` for their flags.',
     'Exit codes: 0 done, 1 refused or not finished in time, 2 bad command line.',

@@ -20,6 +20,7 @@ import { KubeClusterRef } from './kube-target.js';
 import { runKubeExport, runKubeImport } from './kube-import.js';
 import { runKubeReencrypt } from './kube-reencrypt.js';
 import { runKubeBackup } from './kube-backup.js';
+import { runKubeRotateCa } from './kube-rotate-ca.js';
 import { clusterStatusOf, recordOf } from './kube-view.js';
 import { type CliIo, sleep } from './output.js';
 import { showStatus } from './run-cluster.js';
@@ -85,6 +86,8 @@ export async function runKube(cmd: Exclude<KubeCommand, { kind: 'help' }>, io: C
         return await runKubeReencrypt(ref, cmd, io);
       case 'backup':
         return await runKubeBackup(ref, cmd.command, io);
+      case 'rotate-ca':
+        return await runKubeRotateCa(ref, cmd, io);
       case 'request':
         return cmd.request.verb === 'scale' ? await runScale(ref, cmd, cmd.request, io) : await runChangeOfPrimary(ref, cmd, cmd.request, io);
     }

@@ -35,6 +35,7 @@ import { RequestStep } from './reconcile/requests.js';
 import { lazyNodeFetch, ReencryptRequests } from './reconcile/reencrypt-request.js';
 import { RolloutStep } from './reconcile/rollout.js';
 import { SecurityStep } from './reconcile/security.js';
+import { CA_DAYS } from './reconcile/tls-renewal.js';
 import { ClusterCa, operatorNodeClients } from './reconcile/node-https.js';
 import { ScaleStep } from './reconcile/scale.js';
 import { StatusStep } from './reconcile/status.js';
@@ -57,6 +58,8 @@ export interface ClusterRunnerOptions {
   readonly statefulSets: Informer<V1StatefulSet>;
   /** Between reconcile passes (default 1 s). */
   readonly passIntervalMs?: number;
+  /** Lifetime of a CA the operator makes for spec.tls (IRIS_OPERATOR_CA_DAYS; default 3650). */
+  readonly caDays?: number;
 }
 
 /** Services and PDBs are checked again at least this often, even without a spec change. */
@@ -81,7 +84,7 @@ export class ClusterRunner {
   private readonly status = new StatusStep();
   private readonly unsupported = new UnsupportedStep();
   private readonly requests = new RequestStep(new ReencryptRequests(lazyNodeFetch(() => operatorNodeClients(this.o.name, this.o.namespace, new ClusterCa(this.o.client, () => this.resource())).nodeFetch)));
-  private readonly security = new SecurityStep();
+  private readonly security = new SecurityStep(() => this.o.caDays ?? CA_DAYS);
   /** IrisBackup objects and spec.backup (issue #15). */
   private readonly backups: BackupStep;
   private readonly logger: Logger;

@@ -16,6 +16,8 @@ export interface OperatorConfig {
   readonly dashboardPort: number | null;
   /** This instance's identity in the Lease: the pod name. */
   readonly identity: string;
+  /** Lifetime in days of a CA the operator makes for a cluster's TLS (IRIS_OPERATOR_CA_DAYS); rotated when a third is left. */
+  readonly caDays: number;
 }
 
 export class ConfigError extends Error {
@@ -26,6 +28,9 @@ export class ConfigError extends Error {
 }
 
 const LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+/** Bounds of IRIS_OPERATOR_CA_DAYS: a CA must outlive a server certificate's renewal; 100 years is the most X.509 tooling is happy with. */
+export const MIN_CA_DAYS = 1;
+export const MAX_CA_DAYS = 36500;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 export function operatorConfig(env: Readonly<Record<string, string | undefined>>, fallbackIdentity: string): OperatorConfig {
@@ -44,8 +49,13 @@ export function operatorConfig(env: Readonly<Record<string, string | undefined>>
   const dashboardPort = Number(dashboardText);
   if (!/^\d+$/.test(dashboardText) || dashboardPort > 65535) throw new ConfigError('IRIS_DASHBOARD_PORT', `expected a port number, or 0 for no dashboard (got ${JSON.stringify(dashboardText)})`);
   const identity = (env.POD_NAME ?? env.HOSTNAME ?? '').trim() || fallbackIdentity;
+  const caDaysText = (env.IRIS_OPERATOR_CA_DAYS ?? '').trim() || '3650';
+  const caDays = Number(caDaysText);
+  if (!/^\d+$/.test(caDaysText) || caDays < MIN_CA_DAYS || caDays > MAX_CA_DAYS) {
+    throw new ConfigError('IRIS_OPERATOR_CA_DAYS', `expected a whole number of days from ${MIN_CA_DAYS} to ${MAX_CA_DAYS} (got ${JSON.stringify(caDaysText)})`);
+  }
   return {
     namespace, watchNamespaces: [...new Set(watchNamespaces)], logLevel: logLevel as OperatorConfig['logLevel'], leaderElectionId, metricsPort,
-    dashboardPort: dashboardPort === 0 ? null : dashboardPort, identity,
+    dashboardPort: dashboardPort === 0 ? null : dashboardPort, identity, caDays,
   };
 }

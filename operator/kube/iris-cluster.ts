@@ -5,6 +5,7 @@
  * resource stored before a default existed reads the same), and the
  * defaults of every pod-template setting.
  */
+import type { TlsStatus } from './reconcile/tls-status.js';
 import type { V1Affinity, V1ObjectMeta, V1ResourceRequirements, V1Toleration, V1TopologySpreadConstraint } from '@kubernetes/client-node';
 import type { ClusterSpec, DataDurability } from '../core/spec.js';
 import type { ControllerState } from '../core/state.js';
@@ -116,6 +117,8 @@ export interface IrisClusterStatus extends Partial<IrisClusterViewStatus> {
   readonly controllerState?: ControllerState;
   /** The last request made through the irisdb.io/request annotation and what became of it (reconcile/requests.ts). */
   readonly request?: RequestStatus;
+  /** spec.tls: expiries and the operator CA's rotation (reconcile/tls-status.ts). */
+  readonly tls?: TlsStatus;
 }
 
 export interface IrisCluster {

@@ -20,8 +20,8 @@ export interface OperatorMetrics {
   readonly managedClusters: Gauge;
   /** Pods restarted by rolling updates. */
   readonly rolloutRestartsTotal: Counter<'namespace' | 'cluster'>;
-  /** When the nodes' TLS certificate of a cluster with spec.tls expires (cert-manager's certificate_expiration_timestamp_seconds). */
-  readonly tlsCertificateExpiry: Gauge<'namespace' | 'cluster'>;
+  /** When the nodes' TLS certificate (kind="server") and the operator's CA (kind="ca") of a cluster with spec.tls expire (cert-manager's certificate_expiration_timestamp_seconds). */
+  readonly tlsCertificateExpiry: Gauge<'namespace' | 'cluster' | 'kind'>;
   /** The irisdb_controller_* metrics of every cluster this instance runs a controller for (the chart's alerts). */
   readonly controllers: ControllerMetrics;
 }
@@ -37,7 +37,7 @@ export function createOperatorMetrics(): OperatorMetrics {
     eventsTotal: new Counter({ name: 'irisdb_operator_events_total', help: 'Events recorded on IrisClusters, by reason', labelNames: ['reason', 'type'] as const, registers: [registry] }),
     managedClusters: new Gauge({ name: 'irisdb_operator_managed_clusters', help: 'IrisClusters this instance runs a controller for', registers: [registry] }),
     rolloutRestartsTotal: new Counter({ name: 'irisdb_operator_rollout_restarts_total', help: 'Pods restarted by rolling updates', labelNames: ['namespace', 'cluster'] as const, registers: [registry] }),
-    tlsCertificateExpiry: new Gauge({ name: 'irisdb_operator_tls_certificate_expiration_timestamp_seconds', help: 'Expiry (Unix time) of the TLS certificate the nodes of a cluster serve (spec.tls; the user\'s or the operator-issued one)', labelNames: ['namespace', 'cluster'] as const, registers: [registry] }),
+    tlsCertificateExpiry: new Gauge({ name: 'irisdb_operator_tls_certificate_expiration_timestamp_seconds', help: 'Expiry (Unix time) of the TLS certificate the nodes of a cluster serve (kind="server": the user\'s, cert-manager\'s or the operator-issued one) and of the operator\'s own CA (kind="ca")', labelNames: ['namespace', 'cluster', 'kind'] as const, registers: [registry] }),
     controllers: createControllerMetrics(registry),
   };
 }

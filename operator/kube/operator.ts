@@ -162,7 +162,7 @@ export class Operator {
       if (scope === undefined) continue;
       const r = new ClusterRunner({
         client: this.o.client, namespace: ns, name: c.metadata.name ?? '', uid: c.metadata.uid ?? '',
-        identity: this.o.config.identity, logger: this.o.logger, metrics: this.o.metrics,
+        identity: this.o.config.identity, logger: this.o.logger, metrics: this.o.metrics, caDays: this.o.config.caDays,
         clusters: scope.clusters, pods: scope.pods, statefulSets: scope.statefulSets,
       });
       this.runners.set(key, r);

@@ -15,7 +15,9 @@ export type ClusterRequest =
   | { readonly id: string; readonly verb: 'failover'; readonly shard: string }
   | { readonly id: string; readonly verb: 'switchover'; readonly shard: string; readonly to?: string }
   /** Every node re-encrypts its stored values with the active key (spec.encryption); progress in status.request.message. */
-  | { readonly id: string; readonly verb: 're-encrypt' };
+  | { readonly id: string; readonly verb: 're-encrypt' }
+  /** The operator rotates its own CA of the cluster (spec.tls without secretRef or certManager); progress in status.tls.caRotation. */
+  | { readonly id: string; readonly verb: 'rotate-ca' };
 
 /**
  * Handling: the operator took it and is asking the controller (written
@@ -52,7 +54,7 @@ export class RequestParseError extends Error {
 
 /** "switchover shard-1 to=iris-shard-1-0 id=k3x9". */
 export function formatRequest(r: ClusterRequest): string {
-  if (r.verb === 're-encrypt') return `re-encrypt id=${r.id}`;
+  if (r.verb === 're-encrypt' || r.verb === 'rotate-ca') return `${r.verb} id=${r.id}`;
   const to = r.verb === 'switchover' && r.to !== undefined ? ` to=${r.to}` : '';
   return `${r.verb} ${r.shard}${to} id=${r.id}`;
 }
@@ -61,8 +63,8 @@ export function formatRequest(r: ClusterRequest): string {
 export function parseRequest(text: string): ClusterRequest {
   if (text.length > MAX_ANNOTATION) throw new RequestParseError(`longer than ${MAX_ANNOTATION} characters`);
   const [verb, shard, ...rest] = text.trim().split(/\s+/);
-  if (verb === 're-encrypt') return parseReencrypt(shard, rest);
-  if (verb !== 'failover' && verb !== 'switchover') throw new RequestParseError(`unknown verb "${verb ?? ''}": expected failover, switchover or re-encrypt`);
+  if (verb === 're-encrypt' || verb === 'rotate-ca') return parseClusterWide(verb, shard, rest);
+  if (verb !== 'failover' && verb !== 'switchover') throw new RequestParseError(`unknown verb "${verb ?? ''}": expected failover, switchover, re-encrypt or rotate-ca`);
   if (shard === undefined || !NAME.test(shard)) throw new RequestParseError(`${verb} needs a shard id such as shard-1`);
   const opts = new Map<string, string>();
   for (const token of rest) {
@@ -82,12 +84,12 @@ export function parseRequest(text: string): ClusterRequest {
   return to === undefined ? { id, verb, shard } : { id, verb, shard, to };
 }
 
-/** `re-encrypt id=ID`: the whole cluster, no shard. */
-function parseReencrypt(first: string | undefined, rest: readonly string[]): ClusterRequest {
-  if (first === undefined || rest.length > 0 || !first.startsWith('id=')) throw new RequestParseError('re-encrypt takes only id=ID');
+/** `re-encrypt id=ID`, `rotate-ca id=ID`: the whole cluster, no shard. */
+function parseClusterWide(verb: 're-encrypt' | 'rotate-ca', first: string | undefined, rest: readonly string[]): ClusterRequest {
+  if (first === undefined || rest.length > 0 || !first.startsWith('id=')) throw new RequestParseError(`${verb} takes only id=ID`);
   const id = first.slice(3);
   if (!ID.test(id)) throw new RequestParseError('needs id=ID (1-63 lowercase letters, digits or dashes) so that each request is distinct');
-  return { id, verb: 're-encrypt' };
+  return { id, verb };
 }
 
 export type RequestDecision =

@@ -270,7 +270,10 @@ describe('e2e: spec.auth and spec.tls of an IrisCluster', function () {
       const [op] = await listPods(env, ns, OPERATOR_SELECTOR);
       const metricsEp = await env.podEndpoint(ns, op!.metadata!.name!, 9090);
       const metrics = await (await fetch(`http://${metricsEp.host}:${metricsEp.port}/metrics`)).text();
-      expect(metrics).to.contain(`irisdb_operator_tls_certificate_expiration_timestamp_seconds{namespace="${ns}",cluster="${CLUSTER}"} ${notAfter}\n`);
+      expect(metrics).to.contain(`irisdb_operator_tls_certificate_expiration_timestamp_seconds{namespace="${ns}",cluster="${CLUSTER}",kind="server"} ${notAfter}\n`);
+      // And the operator's own CA's (kind="ca"), also in status.tls.
+      const caNotAfter = Date.parse(new crypto.X509Certificate(text(await secret(`${CLUSTER}-ca`), 'ca.crt')).validTo) / 1000;
+      expect(metrics).to.contain(`irisdb_operator_tls_certificate_expiration_timestamp_seconds{namespace="${ns}",cluster="${CLUSTER}",kind="ca"} ${caNotAfter}\n`);
       expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restarts').to.deep.equal(podsBefore);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -165,6 +165,12 @@ export const IRISCLUSTER_FIELDS: Readonly<Record<string, FieldAudit>> = {
   'status.request.message': status('message', 'operator/kube/reconcile/requests.ts'),
   'status.request.operation': status('operation', 'operator/kube/reconcile/requests.ts'),
   'status.request.time': status('time', 'operator/kube/reconcile/requests.ts'),
+  'status.tls.certificateNotAfter': status('certificateNotAfter', 'operator/kube/reconcile/tls-status.ts'),
+  'status.tls.caNotAfter': status('caNotAfter', 'operator/kube/reconcile/tls-status.ts'),
+  'status.tls.caRotation.phase': status('phase', 'operator/kube/reconcile/tls-status.ts'),
+  'status.tls.caRotation.message': status('message', 'operator/kube/reconcile/tls-status.ts'),
+  'status.tls.caRotation.reason': status('reason', 'operator/kube/reconcile/tls-status.ts'),
+  'status.tls.caRotation.lastTransitionTime': status('lastTransitionTime', 'operator/kube/reconcile/tls-status.ts'),
   'status.controllerState': status('controllerState', 'operator/kube/state-store.ts'),
 };
 

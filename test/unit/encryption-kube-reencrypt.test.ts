@@ -31,7 +31,7 @@ describe('irisctl --kube re-encrypt', () => {
     expect(() => parseRequest('re-encrypt shard-1 id=ab12')).to.throw(/re-encrypt takes only id=ID/);
     expect(() => parseRequest('re-encrypt id=AB')).to.throw(/needs id=ID/);
     expect(() => parseRequest('re-encrypt')).to.throw(/re-encrypt takes only id=ID/);
-    expect(() => parseRequest('rekey id=a')).to.throw(/expected failover, switchover or re-encrypt/);
+    expect(() => parseRequest('rekey id=a')).to.throw(/expected failover, switchover, re-encrypt or rotate-ca/);
   });
 
   it('parses on the command line with --wait and --timeout; local-only flags are refused', () => {

@@ -9,16 +9,23 @@ import { eventObject } from '../../operator/kube/events.js';
 describe('operator/kube config', () => {
   it('has the chart\'s defaults', () => {
     expect(operatorConfig({}, 'host-1')).to.deep.equal({
-      namespace: 'default', watchNamespaces: [], logLevel: 'info', leaderElectionId: 'irisdb-operator', metricsPort: 9090, dashboardPort: 8090, identity: 'host-1',
+      namespace: 'default', watchNamespaces: [], logLevel: 'info', leaderElectionId: 'irisdb-operator', metricsPort: 9090, dashboardPort: 8090, identity: 'host-1', caDays: 3650,
     });
+  });
+
+  it('takes the lifetime of the CAs it makes from IRIS_OPERATOR_CA_DAYS, bounded', () => {
+    expect(operatorConfig({ IRIS_OPERATOR_CA_DAYS: '30' }, 'x').caDays).to.equal(30);
+    for (const bad of ['0', '36501', '1.5', 'ten', '-3']) {
+      expect(() => operatorConfig({ IRIS_OPERATOR_CA_DAYS: bad }, 'x'), bad).to.throw(ConfigError, /IRIS_OPERATOR_CA_DAYS: expected a whole number of days from 1 to 36500/);
+    }
   });
 
   it('reads every variable the Deployment sets; the identity is the pod name', () => {
     const c = operatorConfig({
       IRIS_OPERATOR_NAMESPACE: 'irisdb-system', IRIS_WATCH_NAMESPACES: ' a, b ,,a', IRIS_LOG_LEVEL: 'debug',
-      IRIS_LEADER_ELECTION_ID: 'my-lease', IRIS_METRICS_PORT: '9191', HOSTNAME: 'irisdb-operator-7d9-abc',
+      IRIS_LEADER_ELECTION_ID: 'my-lease', IRIS_METRICS_PORT: '9191', HOSTNAME: 'irisdb-operator-7d9-abc', IRIS_OPERATOR_CA_DAYS: '365',
     }, 'x');
-    expect(c).to.deep.equal({ namespace: 'irisdb-system', watchNamespaces: ['a', 'b'], logLevel: 'debug', leaderElectionId: 'my-lease', metricsPort: 9191, dashboardPort: 8090, identity: 'irisdb-operator-7d9-abc' });
+    expect(c).to.deep.equal({ namespace: 'irisdb-system', watchNamespaces: ['a', 'b'], logLevel: 'debug', leaderElectionId: 'my-lease', metricsPort: 9191, dashboardPort: 8090, identity: 'irisdb-operator-7d9-abc', caDays: 365 });
     expect(operatorConfig({ POD_NAME: 'p', HOSTNAME: 'h' }, 'x').identity).to.equal('p');
   });
 

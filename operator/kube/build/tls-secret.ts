@@ -15,6 +15,13 @@ export const TLS_CERT_KEY = 'tls.crt';
 export const TLS_KEY_KEY = 'tls.key';
 export const CA_CERT_KEY = 'ca.crt';
 export const CA_KEY_KEY = 'ca.key';
+/** The CA a rotation moves to, kept in <cluster>-ca beside the current one until every pod serves its certificate. */
+export const NEXT_CA_CERT_KEY = 'next-ca.crt';
+export const NEXT_CA_KEY_KEY = 'next-ca.key';
+/** On <cluster>-ca: why the last CA rotation started (a request's annotation text, or the CA's expiry). */
+export const CA_ROTATION_REASON_ANNOTATION = 'irisdb.io/ca-rotation-reason';
+/** On <cluster>-tls: when the operator last wrote its ca.crt (RFC 3339). */
+export const CA_BUNDLE_WRITTEN_ANNOTATION = 'irisdb.io/ca-bundle-written-at';
 export const TLS_VOLUME = 'tls';
 export const TLS_MOUNT = '/etc/irisdb/tls';
 
@@ -64,21 +71,25 @@ export function certificateHosts(cluster: string, namespace: string): string[] {
   return out;
 }
 
-function owned(cr: IrisCluster, name: string, type: string, data: Record<string, string>): V1Secret {
+function owned(cr: IrisCluster, name: string, type: string, data: Record<string, string>, annotations?: Record<string, string>): V1Secret {
   const cluster = cr.metadata.name ?? '';
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type,
-    metadata: { name, namespace: cr.metadata.namespace, labels: clusterLabels(cluster), ownerReferences: [ownerReference(cr)] },
+    metadata: { name, namespace: cr.metadata.namespace, labels: clusterLabels(cluster), ownerReferences: [ownerReference(cr)], ...(annotations === undefined ? {} : { annotations }) },
     data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
   };
 }
 
-export function caSecret(cr: IrisCluster, pem: { cert: string; key: string }): V1Secret {
-  return owned(cr, caSecretName(cr.metadata.name ?? ''), 'Opaque', { [CA_CERT_KEY]: pem.cert, [CA_KEY_KEY]: pem.key });
+/** The cluster's CA and, during a rotation, the CA it moves to (with why the rotation started). */
+export function caSecret(cr: IrisCluster, pem: { cert: string; key: string }, next?: { cert: string; key: string } | null, rotationReason?: string): V1Secret {
+  const data = { [CA_CERT_KEY]: pem.cert, [CA_KEY_KEY]: pem.key, ...(next ? { [NEXT_CA_CERT_KEY]: next.cert, [NEXT_CA_KEY_KEY]: next.key } : {}) };
+  return owned(cr, caSecretName(cr.metadata.name ?? ''), 'Opaque', data, rotationReason === undefined ? undefined : { [CA_ROTATION_REASON_ANNOTATION]: rotationReason });
 }
 
-export function issuedTlsSecret(cr: IrisCluster, pem: { cert: string; key: string; ca: string }): V1Secret {
-  return owned(cr, issuedTlsSecretName(cr.metadata.name ?? ''), 'kubernetes.io/tls', { [TLS_CERT_KEY]: pem.cert, [TLS_KEY_KEY]: pem.key, [CA_CERT_KEY]: pem.ca });
+/** The pods' Secret; `ca` is the trust bundle (one CA, or old + new during a rotation), `bundleWrittenAt` when it was last changed. */
+export function issuedTlsSecret(cr: IrisCluster, pem: { cert: string; key: string; ca: string }, bundleWrittenAt?: string): V1Secret {
+  return owned(cr, issuedTlsSecretName(cr.metadata.name ?? ''), 'kubernetes.io/tls', { [TLS_CERT_KEY]: pem.cert, [TLS_KEY_KEY]: pem.key, [CA_CERT_KEY]: pem.ca },
+    bundleWrittenAt === undefined ? undefined : { [CA_BUNDLE_WRITTEN_ANNOTATION]: bundleWrittenAt });
 }

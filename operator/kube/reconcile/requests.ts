@@ -12,6 +12,8 @@ import { IRISCLUSTERS, resourcePath } from '../paths.js';
 import { type ClusterRequest, decideRequest, REQUEST_ANNOTATION, type RequestPhase, type RequestStatus } from '../request.js';
 import { NOTHING, type StepContext, type StepReport } from './context.js';
 import { REENCRYPT_DONE, ReencryptRequests, reencryptFinished } from './reencrypt-request.js';
+import { ROTATE_CA_OPERATION } from './security.js';
+import { rotateCaRefusal } from './tls-ca-rotation.js';
 
 /** How often a re-encryption's progress is read from the nodes into status. */
 const REENCRYPT_POLL_MS = 2000;
@@ -56,6 +58,7 @@ export class RequestStep {
     let message: string;
     let operation = '';
     if (r.verb === 're-encrypt') return this.handleReencrypt(ctx, annotation, r.id);
+    if (r.verb === 'rotate-ca') return this.handleRotateCa(ctx, annotation, r.id);
     try {
       const accepted = r.verb === 'failover' ? await ctx.controller.failover(r.shard) : await ctx.controller.switchover(r.shard, r.to);
       phase = 'Started';
@@ -94,6 +97,16 @@ export class RequestStep {
     return NOTHING;
   }
 
+  /** rotate-ca: checked and recorded Started; the security step sees the operation and rotates (tls-ca-rotation.ts). */
+  private async handleRotateCa(ctx: StepContext, annotation: string, id: string): Promise<StepReport> {
+    const refused = rotateCaRefusal(ctx.resource());
+    const message = refused ?? 'the operator rotates its CA in three phases: follow status.tls.caRotation';
+    ctx.event(refused === null ? { type: 'Normal', reason: 'CARotationRequested', message: `${annotation}: ${message}` } : { type: 'Warning', reason: 'RequestRefused', message: `rotate-ca refused: ${refused}` });
+    ctx.logger.info('request through the resource', { annotation, phase: refused === null ? 'Started' : 'Refused', message });
+    await this.write(ctx, { annotation, phase: refused === null ? 'Started' : 'Refused', message, operation: refused === null ? `${ROTATE_CA_OPERATION}${id}` : '' });
+    return NOTHING;
+  }
+
   /** While the latest request is a re-encryption under way: its progress in status.request.message (every REENCRYPT_POLL_MS). */
   private async followReencrypt(ctx: StepContext): Promise<StepReport> {
     const s = ctx.resource().status?.request;
@@ -124,5 +137,6 @@ export class RequestStep {
 
 function describe(r: ClusterRequest): string {
   if (r.verb === 're-encrypt') return 're-encrypt of every node';
+  if (r.verb === 'rotate-ca') return 'rotation of the cluster\'s CA';
   return r.verb === 'switchover' && r.to !== undefined ? `switchover of ${r.shard} to ${r.to}` : `${r.verb} of ${r.shard}`;
 }
