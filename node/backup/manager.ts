@@ -8,9 +8,7 @@
 import type { Logger } from '../../common/logger.js';
 import type { SlotRange } from '../../common/cluster-map.js';
 import type { BackupJobRequest, BackupJobStatus } from '../../common/backup/admin.js';
-import { parseDestination } from '../../common/backup/destination-url.js';
-import { openDestination } from '../../common/backup/open-destination.js';
-import { credentialFilesOption } from '../../common/backup/s3-credential-files.js';
+import { openJobDestination, type JobDestination } from './job-destination.js';
 import type { BackupMetrics } from './metrics.js';
 import { runShardBackup, type ShardBackupProgress } from './shard-backup.js';
 import type { KeyringSource } from '../crypto/keyring-store.js';
@@ -68,10 +66,12 @@ export class BackupManager {
     if (this.deps.loading()) throw new BackupRefused('loading', 'this node is loading a full resync: its data is incomplete');
     const shard = this.deps.shard();
     if (shard === null) throw new BackupRefused('no_map', 'this node has no cluster map yet: it does not know which slots it serves');
+    // The request's own fields only: the snapshot process opens the same destination from it.
+    const { credentialsProvider: _p, ...s3 } = req.destination.s3 ?? {};
+    const chunkDestination: JobDestination = { url: req.destination.url, s3, s3CredentialsDir: this.deps.s3CredentialsDir ?? '' };
     let destination;
     try {
-      const s3 = req.destination.s3 ?? {};
-      destination = openDestination(parseDestination(req.destination.url, s3.credentials === undefined ? { ...credentialFilesOption(this.deps.s3CredentialsDir ?? ''), ...s3 } : s3));
+      destination = openJobDestination(chunkDestination);
     } catch (err) {
       throw new BackupRefused('bad_destination', (err as Error).message);
     }
@@ -90,7 +90,7 @@ export class BackupManager {
       mapEpoch: shard.mapEpoch, shardEpoch: this.deps.shardEpoch(), dbFile: this.deps.dbFile, commitNow: this.deps.commitNow,
       compression: req.compression ?? 'gzip', chunkBytes: req.chunkBytes ?? DEFAULT_CHUNK_BYTES, maxBytesPerSecond: req.maxBytesPerSecond ?? null,
       niceness: this.deps.niceness,
-      destination: dest, now: this.deps.now, keyring: this.deps.encryption?.current ?? null,
+      destination: dest, chunkDestination, now: this.deps.now, keyring: this.deps.encryption?.current ?? null,
     }, job.progress).then((r) => {
       job.manifest = { key: r.key, sha256: r.sha256 };
       job.state = 'completed';

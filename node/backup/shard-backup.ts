@@ -3,24 +3,21 @@
  * a consistent read through a second, read-only SQLite connection
  * (SnapshotReader, the full resync's reader) at a known sequence, the rows of
  * the slots this shard owns, expired rows left out, cut into compressed
- * chunks that are uploaded one by one; the shard manifest (digests, counts,
- * chunk checksums) goes up LAST. The reading, digesting and compressing run
- * in a child process at a lower CPU priority (snapshot-worker.ts): the
- * node's own thread only uploads, so clients and the replication apply are
- * served as before.
+ * chunks that are stored one by one; the shard manifest (digests, counts,
+ * chunk checksums) goes up LAST, from the node. The reading, digesting,
+ * compressing and the chunks' uploads run in a child process at a lower CPU
+ * priority (snapshot-worker.ts): the node's own thread only records what
+ * was stored, so clients and the replication apply are served as before.
  */
-import { createHash } from 'node:crypto';
 import type { SlotRange } from '../../common/cluster-map.js';
 import type { BackupDestination } from '../../common/backup/destination.js';
 import { BACKUP_FORMAT_VERSION, backupKeys, type ChunkCompression, type ChunkEntry, type ShardManifest } from '../../common/backup/manifest.js';
-import type { SlotDigest } from '../../common/replication.js';
 import type { SnapshotWorkerData } from './snapshot-worker.js';
-import { readSnapshotInProcess, type SnapshotChunk } from './snapshot-process.js';
+import { readSnapshotInProcess } from './snapshot-process.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { sealObjectWith } from '../crypto/object-envelope.js';
+import { sha256 } from './chunk-store.js';
+import type { JobDestination } from './job-destination.js';
 
-/** Chunks the worker may build ahead of the uploads: overlaps the two, bounds memory. */
-const CHUNKS_AHEAD = 2;
 export const DEFAULT_BACKUP_NICENESS = 10;
 
 export interface ShardBackupInput {
@@ -40,7 +37,10 @@ export interface ShardBackupInput {
   readonly maxBytesPerSecond?: number | null;
   /** Nice value of the reading thread (0: the node's own; default 10). */
   readonly niceness?: number;
+  /** Where the shard manifest goes (the node's handle on `chunkDestination`). */
   readonly destination: BackupDestination;
+  /** The same destination as the job names it: the snapshot process opens it to store the chunks. */
+  readonly chunkDestination: JobDestination;
   readonly now: () => number;
   /** Encryption at rest: chunks are sealed with its active key and values decrypted for the digests (null: off). */
   readonly keyring?: Keyring | null;
@@ -63,13 +63,10 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
   let keys = 0;
   let bytes = 0;
   let rawBytes = 0;
-  const slotDigests = await readInWorker(input, progress, async (c) => {
-    const key = backupKeys.chunk(input.backupId, input.shard, chunks.length + 1);
-    const body = sealObjectWith(input.keyring ?? null, 'backup', key, Buffer.from(c.body.buffer, c.body.byteOffset, c.body.byteLength));
-    await input.destination.put(key, body);
-    chunks.push({ key, sha256: sha256(body), bytes: body.length, rawBytes: c.rawBytes, keys: c.keys });
+  const slotDigests = await readInProcess(input, progress, (c) => {
+    chunks.push(c);
     keys += c.keys;
-    bytes += body.length;
+    bytes += c.bytes;
     rawBytes += c.rawBytes;
     progress.bytes = bytes;
     progress.chunks = chunks.length;
@@ -90,16 +87,13 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
   return { key, sha256: sha256(text), manifest };
 }
 
-/** Runs the snapshot reader to its end, uploading each chunk (in order, one at a time) with `upload`; the slot digests. */
-function readInWorker(input: ShardBackupInput, progress: ShardBackupProgress, upload: (c: SnapshotChunk) => Promise<void>): Promise<SlotDigest[]> {
+/** Runs the snapshot process to its end (`stored` called for each chunk, in order); the slot digests. */
+function readInProcess(input: ShardBackupInput, progress: ShardBackupProgress, stored: (c: ChunkEntry) => void): ReturnType<typeof readSnapshotInProcess> {
   const data: SnapshotWorkerData = {
+    backupId: input.backupId, shard: input.shard, destination: input.chunkDestination,
     dbFile: input.dbFile, slots: input.slots, now: input.now(), compression: input.compression, chunkBytes: input.chunkBytes,
     maxBytesPerSecond: input.maxBytesPerSecond ?? null, niceness: input.niceness ?? DEFAULT_BACKUP_NICENESS,
     keys: input.keyring?.keys ?? null,
   };
-  return readSnapshotInProcess(data, CHUNKS_AHEAD, progress, upload);
-}
-
-export function sha256(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
+  return readSnapshotInProcess(data, progress, stored);
 }

@@ -46,7 +46,8 @@ describe('shard backup and restore on files (node/backup)', function () {
     const progress = { seq: null, keysTotal: 0, keysDone: 0, bytes: 0, chunks: 0, niceness: null as number | null };
     const shard = await runShardBackup({
       backupId: ID, cluster: 'iris', shard: 'shard-0', node: 'iris-shard-0-0', slots: [[0, 16383]], mapEpoch: 1, shardEpoch: 1,
-      dbFile: path.join(tmp, 'src', 'irisdb.sqlite'), compression: 'gzip', chunkBytes: 16 * 1024, destination: dest, now: () => NOW,
+      dbFile: path.join(tmp, 'src', 'irisdb.sqlite'), compression: 'gzip', chunkBytes: 16 * 1024, destination: dest,
+      chunkDestination: { url: `file://${path.join(tmp, 'dest')}`, s3CredentialsDir: '' }, now: () => NOW,
     }, progress);
     expect(shard.manifest.keys).to.equal(2700);
     expect(progress.keysDone).to.equal(3000);
