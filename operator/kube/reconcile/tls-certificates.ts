@@ -2,8 +2,9 @@
  * The operator-issued TLS of a cluster with spec.tls.enabled and no
  * secretRef: its CA (Secret <cluster>-ca, tls-issuing.ts; rotated by
  * tls-ca-rotation.ts) and the server certificate the pods mount (Secret
- * <cluster>-tls), issued again when tls-renewal.ts says so. For spec.tls.secretRef, only checks that the user's Secret has the three
- * keys the nodes read; for spec.tls.certManager, cert-manager-certificate.ts.
+ * <cluster>-tls), issued again when tls-renewal.ts says so. For
+ * spec.tls.secretRef, only checks that the user's Secret has the three keys
+ * the nodes read; for spec.tls.certManager, cert-manager-certificate.ts.
  */
 import type { V1Secret } from '@kubernetes/client-node';
 import { secretText } from '../build/auth-secret.js';

@@ -11,7 +11,7 @@ import { X509Certificate } from 'node:crypto';
 
 /** Issued certificates are valid this long. */
 export const CERT_DAYS = 90;
-/** The operator's CA is valid this long (not renewed by the operator: see docs/kubernetes.md). */
+/** The operator's CA is valid this long by default (IRIS_OPERATOR_CA_DAYS; rotated at RENEW_FRACTION left: tls-ca-rotation.ts). */
 export const CA_DAYS = 3650;
 /** Renew when less than this share of the lifetime is left. */
 export const RENEW_FRACTION = 1 / 3;
