@@ -54,12 +54,28 @@ export async function scrubOldPlaintext(deps: ScrubDeps): Promise<ScrubResult> {
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   const dbBytes = (db.pragma('page_count', { simple: true }) as number) * pageSize;
   const vacuum = deps.vacuumMaxBytes > 0 && dbBytes <= deps.vacuumMaxBytes;
-  await betweenTurns(deps);
-  const t0 = performance.now();
-  // exec() steps the pragma to completion (a prepared run() frees one page only).
-  db.exec(vacuum ? 'VACUUM' : 'PRAGMA incremental_vacuum');
-  const pauseMs = performance.now() - t0;
+  const pauseMs = await vacuumBetweenTurns(deps, vacuum ? 'VACUUM' : 'PRAGMA incremental_vacuum');
   return { vacuumed: vacuum, pauseMs, dbBytes, walTruncated: await truncateWal(db) };
+}
+
+/**
+ * Runs `sql` at a moment with no open transaction; SQLite refuses a VACUUM
+ * while a statement of the connection is still being stepped (a snapshot
+ * sender's iterator): tried again a moment later, a bounded number of times.
+ */
+async function vacuumBetweenTurns(deps: ScrubDeps, sql: string): Promise<number> {
+  for (let i = 0; ; i++) {
+    await betweenTurns(deps);
+    const t0 = performance.now();
+    try {
+      // exec() steps the pragma to completion (a prepared run() frees one page only).
+      deps.db.exec(sql);
+      return performance.now() - t0;
+    } catch (err) {
+      if (!/statements in progress/i.test((err as Error).message) || i >= MAX_WAITS) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, WAL_RETRY_MS));
+  }
 }
 
 /** Resolves at a moment (synchronously usable) when the engine's connection has no open transaction. */

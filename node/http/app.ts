@@ -16,6 +16,7 @@ import { aclAuth } from './acl-http.js';
 import type { HttpDeps } from './deps.js';
 import { HttpError, sendError, toHttpError } from './errors.js';
 import { type ForwardDeps, tryForward } from './forward.js';
+import { peerSchemes } from './forward-scheme.js';
 import { healthRoutes } from './health-routes.js';
 import { kvRoutes } from './kv-routes.js';
 import { parseQueryOnce } from './params.js';
@@ -128,7 +129,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
   });
 
-  const forwarding: ForwardDeps = { config: deps.config, clusterMap: () => deps.clusterMap?.() ?? null };
+  const forwarding: ForwardDeps = { config: deps.config, clusterMap: () => deps.clusterMap?.() ?? null, schemes: peerSchemes(deps.config.tlsHttp, deps.logger) };
   const fail = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     let httpErr = toHttpError(err);
     if (httpErr === null) {

@@ -13,9 +13,9 @@ import { HttpError, sendError } from './errors.js';
 import { FORWARDED_HEADER, type HttpTarget, REDIRECT_HEADER, forwardDecision, httpTargetOf, targetUrl } from './forward-target.js';
 import { queryParam } from './params.js';
 import { type FetchLike, nodeFetch } from '../../common/node-fetch.js';
+import { type PeerSchemes, type Scheme, isPlainToHttpsPage, schemeFallback, schemeShownByError } from './forward-scheme.js';
 
-export interface ForwardDeps {
-  readonly config: NodeConfig;
+export interface ForwardDeps extends PeerLink {
   /** The installed cluster map (null: standalone, nothing to forward to). */
   clusterMap(): ClusterMap | null;
 }
@@ -56,39 +56,72 @@ function requestHeaders(req: Request, body: Buffer | null): Headers {
 }
 
 /**
- * With --tls-http every node serves HTTPS: peers are reached trusting the
- * cluster CA, presenting this node's certificate (peers may ask for one).
- * Peers are reached by address (on Kubernetes a pod IP the certificate does
- * not name), so the CA's signature identifies a member, as on the bus.
+ * Peers are reached over HTTPS (the cluster runs --tls-http, or the peer was
+ * found to serve HTTPS: forward-scheme.ts) trusting the cluster CA,
+ * presenting this node's certificate (peers may ask for one). Peers are
+ * reached by address (on Kubernetes a pod IP the certificate does not
+ * name), so the CA's signature identifies a member, as on the bus.
  */
 function peerFetch(config: NodeConfig): FetchLike {
-  const trusted = config.tlsHttp && config.tlsCaCertFile !== '';
-  return nodeFetch(trusted ? { caFile: config.tlsCaCertFile, certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, serverName: null } : null);
+  if (config.tlsCaCertFile === '') return nodeFetch(null);
+  const identity = config.tlsCertFile !== '' && config.tlsKeyFile !== '' ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : {};
+  return nodeFetch({ caFile: config.tlsCaCertFile, ...identity, serverName: null });
+}
+
+/** This node's settings and its memory of which peers speak another scheme than its own. */
+export interface PeerLink {
+  readonly config: NodeConfig;
+  readonly schemes: PeerSchemes;
 }
 
 /**
  * Sends `pathAndQuery` to the target with the client's method, headers and
  * body; HttpError 504/502 `forward_failed` when it does not answer in time
- * or cannot be reached.
+ * or cannot be reached. A peer that speaks the other scheme (a roll to or
+ * from --tls-http) gets the request once more over HTTPS, never over plain
+ * HTTP from a node serving HTTPS (forward-scheme.ts).
  */
-export async function sendToPeer(config: NodeConfig, target: HttpTarget, req: Request, pathAndQuery: string, body: Buffer | null): Promise<globalThis.Response> {
-  const url = targetUrl(target, pathAndQuery, config.tlsHttp ? 'https' : 'http');
+export async function sendToPeer(link: PeerLink, target: HttpTarget, req: Request, pathAndQuery: string, body: Buffer | null): Promise<globalThis.Response> {
+  const { config } = link;
+  const signal = AbortSignal.timeout(config.httpForwardTimeoutMs);
+  const attempt = (scheme: Scheme): Promise<globalThis.Response> => peerFetch(config)(targetUrl(target, pathAndQuery, scheme), {
+    method: req.method,
+    headers: requestHeaders(req, body),
+    body: body === null || req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+    redirect: 'manual',
+    signal,
+  });
+  const first = link.schemes.schemeFor(target);
+  let speaks: Scheme | null;
   try {
-    return await peerFetch(config)(url, {
-      method: req.method,
-      headers: requestHeaders(req, body),
-      body: body === null || req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(config.httpForwardTimeoutMs),
-    });
+    const answer = await attempt(first);
+    if (first === 'https' || answer.status !== 400) return answer;
+    const page = await answer.clone().text().catch(() => '');
+    if (!isPlainToHttpsPage(answer.status, answer.headers.get('content-type'), page)) return answer;
+    speaks = 'https';
   } catch (err) {
-    const e = err as Error;
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-      throw new HttpError(504, 'forward_failed', `forwarded to ${target.name} (${url}), no answer within ${config.httpForwardTimeoutMs} ms (httpForwardTimeoutMs); a write may or may not have been applied`, { node: target.name });
-    }
-    const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
-    throw new HttpError(502, 'forward_failed', `could not forward to ${target.name} (${url}): ${e.message}${cause}`, { node: target.name });
+    speaks = schemeShownByError(first, err);
+    if (speaks === null) throw forwardFailure(config, target, targetUrl(target, pathAndQuery, first), err);
   }
+  const step = schemeFallback(config.tlsHttp, speaks);
+  const url = targetUrl(target, pathAndQuery, first);
+  if ('refuse' in step) throw new HttpError(502, 'forward_failed', `could not forward to ${target.name} (${url}): ${step.refuse}`, { node: target.name, reason: 'scheme_mismatch' });
+  try {
+    const answer = await attempt(step.retry);
+    link.schemes.learn(target, step.retry);
+    return answer;
+  } catch (err) {
+    throw forwardFailure(config, target, targetUrl(target, pathAndQuery, step.retry), err, ` (after ${first} failed as if it served ${speaks})`);
+  }
+}
+
+function forwardFailure(config: NodeConfig, target: HttpTarget, url: string, err: unknown, note = ''): HttpError {
+  const e = err as Error;
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+    return new HttpError(504, 'forward_failed', `forwarded to ${target.name} (${url}), no answer within ${config.httpForwardTimeoutMs} ms (httpForwardTimeoutMs); a write may or may not have been applied`, { node: target.name });
+  }
+  const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+  return new HttpError(502, 'forward_failed', `could not forward to ${target.name} (${url}): ${e.message}${cause}${note}`, { node: target.name });
 }
 
 /**
@@ -104,10 +137,10 @@ export async function tryForward(deps: ForwardDeps, err: HttpError, req: Request
   const decision = forwardDecision({ forwarded: isForwarded(req), redirect: wantsRedirect(req), target });
   if (decision === 'refuse' || target === null) return false;
   if (decision === 'redirect') {
-    sendError(res, new HttpError(307, 'moved', err.message, err.details, { Location: targetUrl(target, req.originalUrl, deps.config.tlsHttp ? 'https' : 'http') }));
+    sendError(res, new HttpError(307, 'moved', err.message, err.details, { Location: targetUrl(target, req.originalUrl, deps.schemes.schemeFor(target)) }));
     return true;
   }
-  const answer = await sendToPeer(deps.config, target, req, req.originalUrl, bodyOf(req));
+  const answer = await sendToPeer(deps, target, req, req.originalUrl, bodyOf(req));
   const bytes = Buffer.from(await answer.arrayBuffer());
   answer.headers.forEach((value, name) => {
     if (!DROP_RESPONSE.has(name)) res.append(name, value);

@@ -12,9 +12,8 @@
 import type { Request } from 'express';
 import { slotOwners, type ClusterMap } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
-import type { NodeConfig } from '../config/schema.js';
 import { ERROR_CODES, type ErrorCode, HttpError, badRequest } from './errors.js';
-import { sendToPeer } from './forward.js';
+import { type PeerLink, sendToPeer } from './forward.js';
 import { scanShards } from './forward-target.js';
 import { SLOT_MOVED_CODE, SLOT_PARAMS, type SlotPosition, decodeSlotCursor, encodeSlotCursor } from './scan-slots.js';
 import { decodeBase64Strict } from './codec.js';
@@ -53,14 +52,14 @@ interface PeerSlotPage {
 
 type Attempt = { kind: 'page'; page: PeerSlotPage } | { kind: 'moved'; message: string };
 
-async function peerSlotPage(config: NodeConfig, map: ClusterMap, req: Request, pos: SlotPosition, limit: number): Promise<{ attempt: Attempt; last: number }> {
+async function peerSlotPage(peer: PeerLink, map: ClusterMap, req: Request, pos: SlotPosition, limit: number): Promise<{ attempt: Attempt; last: number }> {
   const run = slotRun(map, pos.slot);
   if (run === null) throw new HttpError(503, 'cluster_down', `slot ${pos.slot} is not assigned to any shard: the scan cannot go on; retry with the same cursor`, { slot: pos.slot });
   const target = scanShards(map).find((s) => s.id === run.shard)?.target ?? null;
   if (target === null) throw new HttpError(503, 'cluster_down', `the cluster map has no HTTP address for ${run.primary}, primary of ${run.shard}`, { shard: run.shard });
   const query = [...baseQuery(req.originalUrl), `limit=${limit}`, `slots=${pos.slot}-${run.last}`];
   if (pos.after !== null) query.push(`after=${pos.after.toString('base64url')}`);
-  const answer = await sendToPeer(config, target, req, `/v1/scan?${query.join('&')}`, null);
+  const answer = await sendToPeer(peer, target, req, `/v1/scan?${query.join('&')}`, null);
   const body = (await answer.json().catch(() => null)) as { items?: unknown; next?: unknown; error?: { code?: unknown; message?: unknown; details?: unknown } } | null;
   if (answer.status === 200 && body !== null && Array.isArray(body.items)) {
     const next = parseNext(body.next);
@@ -89,18 +88,19 @@ function parseNext(v: unknown): SlotPosition | null | undefined {
  * One page of a scan over every slot, starting from the client's cursor ('' = the start).
  * `currentMap` is read again when a slot's owner says the slot moved, until httpForwardTimeoutMs.
  */
-export async function clusterScanPage(config: NodeConfig, currentMap: () => ClusterMap | null, req: Request, cursorText: string, limit: number): Promise<ScanPage> {
+export async function clusterScanPage(peer: PeerLink, currentMap: () => ClusterMap | null, req: Request, cursorText: string, limit: number): Promise<ScanPage> {
   let pos: SlotPosition | null = { slot: 0, after: null };
   if (cursorText !== '') {
     pos = decodeSlotCursor(cursorText);
     if (pos === null) throw badRequest('malformed cursor: pass back the cursor of the previous page unchanged (a cursor from before the slot-ordered scan: start the scan again)');
   }
   const items: unknown[] = [];
+  const { config } = peer;
   const deadline = Date.now() + config.httpForwardTimeoutMs;
   while (pos !== null && items.length < limit) {
     const map = currentMap();
     if (map === null) throw new HttpError(503, 'cluster_down', 'this node has no cluster map any more: retry with the same cursor');
-    const { attempt, last } = await peerSlotPage(config, map, req, pos, limit - items.length);
+    const { attempt, last } = await peerSlotPage(peer, map, req, pos, limit - items.length);
     if (attempt.kind === 'moved') {
       if (Date.now() >= deadline) throw new HttpError(503, 'cluster_down', `${attempt.message}; the map did not settle in ${config.httpForwardTimeoutMs} ms: retry with the same cursor`);
       await new Promise((r) => setTimeout(r, MOVED_RETRY_MS));

@@ -9,6 +9,7 @@ import { HttpError, badRequest } from './errors.js';
 import { isForwarded } from './forward.js';
 import { scanShards } from './forward-target.js';
 import { clusterScanPage } from './scan-cluster.js';
+import { peerSchemes } from './forward-scheme.js';
 import { serveSlotPage } from './scan-slots.js';
 import { boolParam, encodingParam, intParam, keyTooLarge, queryParam } from './params.js';
 import type { RouteDef } from './route-table.js';
@@ -47,6 +48,8 @@ const SCAN_CMD = Buffer.from('scan');
 
 export function scanRoutes(deps: HttpDeps): RouteDef[] {
   const { keyspace, commits, config } = deps;
+  // Which peers speak another scheme than this node (a roll to --tls-http): learnt by the pages asked for.
+  const schemes = peerSchemes(config.tlsHttp, deps.logger);
   const defaultLimit = Math.min(100, config.maxScanLimit);
 
   async function scan(req: Request, res: Response): Promise<void> {
@@ -62,7 +65,7 @@ export function scanRoutes(deps: HttpDeps): RouteDef[] {
     // In a cluster any node walks every shard (scan-cluster.ts); the pages it asks for are served from local keys.
     const map = deps.clusterMap?.() ?? null;
     if (map !== null && !isForwarded(req) && scanShards(map).every((s) => s.target !== null)) {
-      res.status(200).json(await clusterScanPage(config, () => deps.clusterMap?.() ?? null, req, cursorText ?? '', limit));
+      res.status(200).json(await clusterScanPage({ config, schemes }, () => deps.clusterMap?.() ?? null, req, cursorText ?? '', limit));
       return;
     }
     // A coordinator's page of a run of slots (scan-slots.ts).

@@ -1,0 +1,140 @@
+/**
+ * Issue #14: HTTP forwarding across a scheme change, as in a roll of a
+ * spec.tls cluster from plain 8080 to --tls-http. Two real nodes in one
+ * cluster map (one shard each), both with the cluster's certificates and a
+ * password: "tls" serves HTTPS only, "plain" serves plain HTTP. A request
+ * the plain node forwards to the HTTPS one is sent again over HTTPS
+ * (verified against the CA) and the peer's scheme is remembered; a request
+ * the HTTPS node would have to forward in clear is refused with a clear
+ * 502 and nothing reaches the plain node.
+ */
+import { expect } from 'chai';
+import fs from 'node:fs';
+import type { ClusterMap } from '../../common/cluster-map.js';
+import { AdminClient } from '../../common/admin-client.js';
+import { nodeFetch, type FetchLike } from '../../common/node-fetch.js';
+import { keySlot } from '../../common/slot.js';
+import { CLUSTER_TOKEN } from '../support/repl-shard.js';
+import { makeTempDir, startNode, type RunningNode } from '../support/node-process.js';
+import { makeTlsFixture, type TlsFixture } from '../support/tls-fixture.js';
+import { waitFor } from '../support/wait.js';
+
+const PASSWORD = 'scheme-roll-secret';
+const AUTH = { authorization: `Bearer ${PASSWORD}` };
+/** The map gives each node half of the slots: "tls" 0-8191, "plain" 8192-16383. */
+const SPLIT = 8192;
+
+function keyOwnedBy(owner: 'tls' | 'plain', tag: string): string {
+  for (let i = 0; ; i++) {
+    const k = `${tag}-${i}`;
+    if ((keySlot(Buffer.from(k)) < SPLIT) === (owner === 'tls')) return k;
+  }
+}
+
+describe('HTTP forwarding across a plain/HTTPS roll (issue #14)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let fx: TlsFixture;
+  let tls: RunningNode | undefined;
+  let plain: RunningNode | undefined;
+  let httpsFetch: FetchLike;
+  let tlsUrl: string;
+
+  before(async () => {
+    dir = await makeTempDir('irisdb-fwd-scheme-');
+    fx = await makeTlsFixture(dir);
+    httpsFetch = nodeFetch({ caFile: fx.ca.certFile });
+    const common = ['--cluster-enabled', 'yes', '--admin-token', CLUSTER_TOKEN, '--require-pass', PASSWORD,
+      '--tls-cert-file', fx.server.certFile, '--tls-key-file', fx.server.keyFile, '--tls-ca-cert-file', fx.ca.certFile, '--tls-cluster', 'yes'];
+    tls = await startNode({
+      args: [...common, '--node-name', 'tls', '--tls-http', 'yes'],
+      ready: (port) => httpsFetch(`https://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false),
+    });
+    tlsUrl = `https://127.0.0.1:${tls.httpPort}`;
+    // info: the log line saying it learnt the peer's scheme (once: later requests go straight to HTTPS).
+    plain = await startNode({ args: [...common, '--node-name', 'plain'], awaitReadyz: false, env: { IRIS_LOG_LEVEL: 'info' } });
+    const map: ClusterMap = {
+      epoch: 1,
+      nodes: [
+        { name: 'tls', host: '127.0.0.1', port: tls.port, busPort: tls.busPort, httpPort: tls.httpPort },
+        { name: 'plain', host: '127.0.0.1', port: plain.port, busPort: plain.busPort, httpPort: plain.httpPort },
+      ],
+      shards: [
+        { id: 'shard-0', slots: [[0, SPLIT - 1]], primary: 'tls', replicas: [] },
+        { id: 'shard-1', slots: [[SPLIT, 16383]], primary: 'plain', replicas: [] },
+      ],
+    };
+    const admins = [new AdminClient(tlsUrl, CLUSTER_TOKEN, 30_000, httpsFetch), new AdminClient(plain.url, CLUSTER_TOKEN)];
+    for (const a of admins) await a.setRole({ role: 'primary', epoch: 1, replicas: [] });
+    for (const a of admins) await a.setClusterMap(map);
+    await waitFor('both nodes ready with the map', async () => {
+      const a = await httpsFetch(`${tlsUrl}/readyz`).then((r) => r.status, () => 0);
+      const b = await fetch(`${plain!.url}/readyz`).then((r) => r.status, () => 0);
+      return a === 200 && b === 200;
+    }, { timeoutMs: 20_000 });
+  });
+
+  after(async () => {
+    await tls?.kill9();
+    await plain?.kill9();
+    for (const n of [tls, plain]) if (n !== undefined) await fs.promises.rm(n.dataDir, { recursive: true, force: true });
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  });
+
+  it('plain node → HTTPS node: PUT and GET are forwarded over HTTPS (verified), the scheme is remembered', async () => {
+    for (let i = 0; i < 5; i++) {
+      const k = keyOwnedBy('tls', `up${i}`);
+      const put = await fetch(`${plain!.url}/v1/kv/${k}`, { method: 'PUT', body: `value-${k}`, headers: AUTH });
+      expect(put.status, `PUT ${k} via plain: ${await put.clone().text()}`).to.equal(200);
+      const get = await fetch(`${plain!.url}/v1/kv/${k}`, { headers: AUTH });
+      expect(get.status, `GET ${k} via plain`).to.equal(200);
+      expect(await get.text()).to.equal(`value-${k}`);
+      // It is on the HTTPS node itself.
+      const direct = await httpsFetch(`${tlsUrl}/v1/kv/${k}`, { headers: AUTH });
+      expect(await direct.text()).to.equal(`value-${k}`);
+    }
+    // The forwarded request carries the client's credentials; the HTTPS node checks them.
+    const denied = await fetch(`${plain!.url}/v1/kv/${keyOwnedBy('tls', 'noauth')}`, { method: 'PUT', body: 'x', headers: { authorization: 'Bearer wrong' } });
+    expect(denied.status).to.equal(401);
+    // Learnt once, then used straight away.
+    const learnt = plain!.logs().split('\n').filter((l) => l.includes('peer answers over another scheme') && l.includes('"scheme":"https"'));
+    expect(learnt, plain!.logs().slice(-2000)).to.have.length(1);
+  });
+
+  it('HTTPS node → plain node: refused with 502 scheme_mismatch, nothing sent in clear; the owner serves it directly', async () => {
+    const k = keyOwnedBy('plain', 'down');
+    const put = await httpsFetch(`${tlsUrl}/v1/kv/${k}`, { method: 'PUT', body: 'never-in-clear', headers: AUTH });
+    expect(put.status).to.equal(502);
+    const err = ((await put.json()) as { error: { code: string; message: string; details: { reason: string; node: string } } }).error;
+    expect(err.code).to.equal('forward_failed');
+    expect(err.details).to.include({ reason: 'scheme_mismatch', node: 'plain' });
+    expect(err.message).to.match(/serves plain HTTP.*never forwards a request, credentials included, in clear/);
+    const absent = await fetch(`${plain!.url}/v1/kv/${k}`, { headers: AUTH });
+    expect(absent.status, 'the refused PUT did not reach the plain node').to.equal(404);
+    // A GET through the HTTPS node is refused the same way; the owner answers it directly.
+    const direct = await fetch(`${plain!.url}/v1/kv/${k}`, { method: 'PUT', body: 'direct', headers: AUTH });
+    expect(direct.status).to.equal(200);
+    const get = await httpsFetch(`${tlsUrl}/v1/kv/${k}`, { headers: AUTH });
+    expect(get.status).to.equal(502);
+  });
+
+  it('once the plain node is rolled to --tls-http, the HTTPS node forwards to it in both directions', async () => {
+    const dataDir = plain!.dataDir;
+    expect(await plain!.stop()).to.equal(0);
+    plain = await startNode({
+      dataDir, port: plain!.port, httpPort: plain!.httpPort, busPort: plain!.busPort,
+      args: ['--cluster-enabled', 'yes', '--admin-token', CLUSTER_TOKEN, '--require-pass', PASSWORD, '--node-name', 'plain',
+        '--tls-cert-file', fx.server.certFile, '--tls-key-file', fx.server.keyFile, '--tls-ca-cert-file', fx.ca.certFile, '--tls-cluster', 'yes', '--tls-http', 'yes'],
+      ready: (port) => httpsFetch(`https://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false),
+    });
+    const rolledUrl = `https://127.0.0.1:${plain.httpPort}`;
+    const down = keyOwnedBy('plain', 'rolled');
+    const put = await httpsFetch(`${tlsUrl}/v1/kv/${down}`, { method: 'PUT', body: 'after-roll', headers: AUTH });
+    expect(put.status, await put.clone().text()).to.equal(200);
+    expect(await (await httpsFetch(`${rolledUrl}/v1/kv/${down}`, { headers: AUTH })).text()).to.equal('after-roll');
+    const up = keyOwnedBy('tls', 'rolled');
+    const put2 = await httpsFetch(`${rolledUrl}/v1/kv/${up}`, { method: 'PUT', body: 'after-roll-2', headers: AUTH });
+    expect(put2.status, await put2.clone().text()).to.equal(200);
+    expect(await (await httpsFetch(`${tlsUrl}/v1/kv/${up}`, { headers: AUTH })).text()).to.equal('after-roll-2');
+  });
+});
