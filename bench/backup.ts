@@ -177,6 +177,14 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
       stored += m.bytes;
     }
     await source.destroy();
+    // BENCH_BACKUP_FOREGROUND_ONLY=1: the foreground ratio alone (alternating builds for it); restore and redis-server rows read NaN.
+    if (process.env.BENCH_BACKUP_FOREGROUND_ONLY === '1') {
+      return {
+        keys, keysInBackup: inBackup, backupSeconds, backupRawBytes: raw, backupStoredBytes: stored,
+        setOpsBaseline: (setOpsBefore + setOpsAfter) / 2, setOpsBefore, setOpsAfter, setOpsDuringBackup, loadAverage: [loadBefore, loadAfter],
+        restoreSeconds: NaN, restoreReadySeconds: NaN, restoredKeys: NaN, redisBgsaveSeconds: NaN, redisRestartSeconds: NaN, redisRdbBytes: NaN,
+      };
+    }
 
     const r0 = performance.now();
     restored = await LocalCluster.launch({ shards: 3, replicas: 1, extraArgs: ['--restore-from', url, '--backup', rec.id] });
