@@ -8,7 +8,9 @@
  * a write acknowledged with minSyncReplicas 1 after the rotation); the
  * connections opened before the rotation still work; a TLS client with only
  * the new CA connects, one with only the old CA is refused; ca.crt holds the
- * new CA alone; every acknowledged write is readable.
+ * new CA alone; every acknowledged write is readable. And a rotation whose
+ * operator is killed mid-way (TrustBoth) is finished by the next one with
+ * the CA made before the kill.
  */
 import { expect } from 'chai';
 import crypto from 'node:crypto';
@@ -85,6 +87,9 @@ describe('e2e: the operator rotates its CA with no restart and no broken connect
 
   const restarts = (pods: Pod[]): string[] => pods.map((p) => `${p.metadata?.name}:${p.metadata?.uid}:${(p.status as { containerStatuses?: Array<{ restartCount: number }> } | undefined)?.containerStatuses?.[0]?.restartCount}`).sort();
 
+  let nodePods: Pod[] = [];
+  let podsAtStart: string[] = [];
+
   async function replicationInfo(replica: Redis): Promise<{ link: string; offset: number }> {
     const info = await replica.info('replication');
     return { link: /master_link_status:(\w+)/.exec(info)?.[1] ?? '?', offset: Number(/slave_repl_offset:(\d+)/.exec(info)?.[1] ?? -1) };
@@ -104,6 +109,8 @@ describe('e2e: the operator rotates its CA with no restart and no broken connect
 
     const pods = await listPods(env, ns, NODES);
     const podsBefore = restarts(pods);
+    nodePods = pods;
+    podsAtStart = podsBefore;
     const primaryPod = pods.find((p) => p.metadata?.name === ready.status!.shards![0]!.primary)!;
     const replicaPod = pods.find((p) => p !== primaryPod)!;
     // Opened before the rotation, trusting only the old CA: they must outlive it.
@@ -215,5 +222,58 @@ describe('e2e: the operator rotates its CA with no restart and no broken connect
       const text = await (await fetch(`http://${metricsEp.host}:${metricsEp.port}/metrics`)).text();
       return text.includes(`irisdb_operator_tls_certificate_expiration_timestamp_seconds{namespace="${ns}",cluster="${CLUSTER}",kind="ca"} ${caNotAfter}\n`);
     }, { timeoutMs: 30000, intervalMs: 500 });
+  });
+
+  it('resumes a rotation after the operator is killed mid-way, with the CA it had made', async () => {
+    const oldCa = await secretText(`${CLUSTER}-ca`, 'ca.crt');
+    const [oldFp] = fingerprints(oldCa);
+    const primaryName = (await getCluster(env, ns, CLUSTER)).status!.shards![0]!.primary;
+    const primary = await connect(nodePods.find((p) => p.metadata?.name === primaryName)!, oldCa);
+    const annotation = `rotate-ca id=restart-${crypto.randomBytes(3).toString('hex')}`;
+    await env.kubectl(['annotate', 'iriscluster', CLUSTER, '-n', ns, `irisdb.io/request=${annotation}`, '--overwrite']);
+    await waitForStatus(env, ns, CLUSTER, 'the rotation in TrustBoth', (c) => (c as Rotating).status?.tls?.caRotation?.reason === annotation && (c as Rotating).status?.tls?.caRotation?.phase === 'TrustBoth', 60000);
+    const nextCa = await secretText(`${CLUSTER}-ca`, 'next-ca.crt');
+    expect(fingerprints(nextCa)).to.have.length(1);
+
+    // Writes go on while the operator is killed (force-deleted; its Deployment starts another).
+    const acked = new Map<string, string>();
+    const failures: string[] = [];
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; i < MAX_WRITES && !stop; i++) {
+        const key = `restart:${i}`;
+        try {
+          if ((await primary.set(key, String(i))) === 'OK') acked.set(key, String(i));
+        } catch (err) {
+          failures.push(`${key}: ${(err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, WRITE_PAUSE_MS)); // pacing the load, not waiting for anything
+      }
+    })();
+    const [op] = await listPods(env, ns, OPERATOR_SELECTOR);
+    await env.kubectl(['delete', 'pod', op!.metadata!.name!, '-n', ns, '--grace-period=0', '--force', '--wait=false']);
+    try {
+      await waitForStatus(env, ns, CLUSTER, 'the resumed rotation Done', (c) => (c as Rotating).status?.tls?.caRotation?.reason === annotation && (c as Rotating).status?.tls?.caRotation?.phase === 'Done', 300000);
+    } finally {
+      stop = true;
+      await writer;
+    }
+    const newOps = await listPods(env, ns, OPERATOR_SELECTOR);
+    expect(newOps.map((p) => p.metadata?.name), 'a new operator finished it').to.not.include(op!.metadata!.name);
+
+    // The CA made before the kill is the one in use: the new leader did not start over.
+    const newCa = await secretText(`${CLUSTER}-ca`, 'ca.crt');
+    expect(fingerprints(newCa)).to.deep.equal(fingerprints(nextCa));
+    expect(fingerprints(newCa)[0]).to.not.equal(oldFp);
+    expect(fingerprints(await secretText(`${CLUSTER}-tls`, 'ca.crt'))).to.deep.equal(fingerprints(newCa));
+    expect(failures, 'writes refused or connections broken').to.deep.equal([]);
+    expect(acked.size).to.be.greaterThan(0);
+    const fresh = await connect(nodePods.find((p) => p.metadata?.name === primaryName)!, newCa);
+    const keys = [...acked.keys()];
+    const replies = await keys.reduce((p, k) => p.get(k), fresh.pipeline()).exec();
+    expect(keys.filter((k, j) => replies?.[j]?.[1] !== acked.get(k)), 'acknowledged writes lost').to.deep.equal([]);
+    expect(restarts(await listPods(env, ns, NODES)), 'same pods, no container restarts').to.deep.equal(podsAtStart);
+    await waitForStatus(env, ns, CLUSTER, 'Ready 2/2, streaming', (c: IrisClusterObject) =>
+      c.status?.phase === 'Ready' && c.status.ready === '2/2' && c.status.shards?.[0]?.replicas[0]?.link === 'streaming', 60000);
   });
 });
