@@ -15,6 +15,7 @@ import { parseControllerState } from '../core/record.js';
 import type { ControllerState, RebalanceOp, ShardState } from '../core/state.js';
 import { clusterSpecOf, type IrisCluster, type MigrationProgress, type ShardStatus } from '../kube/iris-cluster.js';
 import { REQUEST_ANNOTATION } from '../kube/request.js';
+import { caRotationLine } from '../kube/reconcile/tls-status.js';
 
 /** The operator's record in the resource, or null when absent or unreadable (an operator of another version). */
 export function recordOf(cr: IrisCluster): ControllerState | null {
@@ -54,6 +55,8 @@ export function clusterStatusOf(cr: IrisCluster, now: number): ClusterStatus {
   if (req !== undefined && req.annotation === cr.metadata.annotations?.[REQUEST_ANNOTATION] && req.phase !== 'Started') {
     messages.push(`request "${req.annotation}": ${req.phase}: ${req.message}`);
   }
+  const caRotation = caRotationLine(st?.tls);
+  if (caRotation !== null) messages.push(caRotation);
   return {
     cluster: name,
     phase: stale.length > 0 && st?.phase === 'Ready' ? 'Degraded' : phaseOf(st?.phase),

@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import {
   type CaRotationFacts, type PodTlsObservation, decideCaRotation, rotationUnderWay,
 } from '../../operator/kube/reconcile/tls-ca-rotation-plan.js';
-import { rotationEvent, tlsStatusOf } from '../../operator/kube/reconcile/tls-status.js';
+import { caRotationLine, rotationEvent, tlsStatusOf } from '../../operator/kube/reconcile/tls-status.js';
 import { formatRequest, parseRequest } from '../../operator/kube/request.js';
 import type { CaRotationOutcome } from '../../operator/kube/reconcile/tls-ca-rotation.js';
 
@@ -127,6 +127,14 @@ describe('operator/kube CA rotation: status.tls and Events', () => {
     expect(s3).to.deep.equal({ certificateNotAfter: null, caNotAfter: null, caRotation: s2.caRotation });
     const s4 = tlsStatusOf({ notAfter: null, caNotAfter: null, rotation: outcome('ServeNew') }, s3, t0 + 9000);
     expect(s4.caRotation?.lastTransitionTime).to.equal('2030-01-01T00:00:09Z');
+  });
+
+  it('a status line for irisctl --kube status while a phase is under way, none once Done', () => {
+    const r = { message: 'waiting for iris-0 to trust the new CA 3cee (Secret volume refresh)', reason: 'r', lastTransitionTime: '2030-01-01T00:00:00Z' };
+    expect(caRotationLine({ certificateNotAfter: null, caNotAfter: null, caRotation: { phase: 'TrustBoth', ...r } }))
+      .to.equal('CA rotation TrustBoth (since 2030-01-01T00:00:00Z): waiting for iris-0 to trust the new CA 3cee (Secret volume refresh)');
+    expect(caRotationLine({ certificateNotAfter: null, caNotAfter: null, caRotation: { phase: 'Done', ...r } })).to.equal(null);
+    expect(caRotationLine(undefined)).to.equal(null);
   });
 
   it('one Event per phase change', () => {

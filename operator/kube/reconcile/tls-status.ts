@@ -4,7 +4,7 @@
  * it waits on, why it started, when the phase began). Pure: built from what
  * ensureTls found and the status written before.
  */
-import type { CaRotationPhase } from './tls-ca-rotation-plan.js';
+import { type CaRotationPhase, rotationUnderWay } from './tls-ca-rotation-plan.js';
 import type { CaRotationOutcome } from './tls-ca-rotation.js';
 
 export interface CaRotationStatus {
@@ -43,4 +43,10 @@ export function tlsStatusOf(found: { readonly notAfter: number | null; readonly 
 export function rotationEvent(before: CaRotationPhase | undefined, after: CaRotationStatus | undefined): { reason: string; message: string } | null {
   if (after === undefined || after.phase === before) return null;
   return { reason: `CARotation${after.phase}`, message: `CA rotation ${after.phase === 'Done' ? 'done' : `phase ${after.phase}`}: ${after.message}` };
+}
+
+/** The line `irisctl --kube CLUSTER status` shows while the CA rotates (null: none under way). */
+export function caRotationLine(tls: TlsStatus | undefined): string | null {
+  const r = tls?.caRotation;
+  return r !== undefined && rotationUnderWay(r.phase) ? `CA rotation ${r.phase} (since ${r.lastTransitionTime}): ${r.message}` : null;
 }
