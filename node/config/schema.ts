@@ -124,6 +124,7 @@ export interface NodeConfig {
   digestIntervalMs: number;
   digestSliceMs: number;
   replicaApplySliceMs: number;
+  replicaLoadSliceRows: number;
   /** TEST ONLY: see its help text. */
   testMigrationFenceHoldMs: number;
   otelExporterOtlpEndpoint: string;
@@ -240,6 +241,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'digestIntervalMs', type: 'int', default: 3600000, min: 0, max: 604800000, help: 'how often a primary compares per-slot digests with its replicas and re-copies divergent slots (0: only on demand); a digest reads every key (about 3 s of CPU per million keys) in slices of digestSliceMs, so the node keeps serving meanwhile' },
   { key: 'digestSliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a digest job (periodic check, digest comparison, a replica answering one) holds the event loop before letting commands run; smaller: lower latency during digests, longer digests' },
   { key: 'replicaApplySliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a replica applies streamed log entries in one event-loop turn before letting commands and acknowledgements run (a burst that arrived in one read is applied and committed over several turns); smaller: lower latency on a replica during write bursts, more commits' },
+  { key: 'replicaLoadSliceRows', type: 'int', default: 1000, min: 1, max: 100000, help: 'most snapshot rows a replica loads, and commits, in one event-loop turn during a full resync (a frame holds about 1,000 rows of 100 bytes: larger frames are split over turns); smaller: shorter commits and pauses on the new replica, more commits' },
   // Tracing (docs/tracing.md): off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
   { key: 'otelExporterOtlpEndpoint', type: 'string', default: '', help: 'OpenTelemetry tracing: OTLP/HTTP endpoint the node exports spans to (e.g. http://otel-collector:4318; /v1/traces is appended); empty: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT if set, else tracing is off' },
   { key: 'otelServiceName', type: 'string', default: '', help: 'service.name of the node\'s spans; empty: OTEL_SERVICE_NAME, else irisdb-node' },

@@ -56,6 +56,8 @@ export interface ReplicaSide extends LinkCommon {
   setLoading(loading: boolean): void;
   /** Longest time one event-loop turn applies streamed entries (replicaApplySliceMs). */
   readonly applySliceMs: number;
+  /** Most snapshot rows one event-loop turn loads (and commits) during a full resync (replicaLoadSliceRows). */
+  readonly loadSliceRows: number;
 }
 
 export type { PeerAddress, StoredBatch };

@@ -132,6 +132,7 @@ export class ReplicationManager {
       adopt: (epoch, history) => roles.adopt(epoch, history),
       setLoading: (loading) => roles.setLoading(loading),
       applySliceMs: config.replicaApplySliceMs,
+      loadSliceRows: config.replicaLoadSliceRows,
     };
     const isClosed = (): boolean => this.closed;
     this.sessions = new ReplicaSessions({ side: primarySide, roles, engine, config, logger, isClosed });

@@ -14,6 +14,7 @@ import { FrameType, HANDSHAKE_FRAME_BYTES, encodeFrame, encodeJsonFrame, type Fr
 import { encodeDigestReply, replyFormat } from './digest-codec.js';
 import { decodeEntriesBody, encodeAck, type LoggedMutation } from './batch-codec.js';
 import { decodeRows, decodeSlotReset } from './row-codec.js';
+import type { StoredRow } from '../engine/types.js';
 import {
   parseDigestRequest, parsePing, parseRefuse, parseSnapshotBegin, parseSnapshotEnd, parseWelcome, type HelloMsg,
   parseTraceContext,
@@ -234,12 +235,8 @@ export class PrimaryLink {
       case FrameType.SnapshotRows: {
         if (this.loading === null) throw new Error('snapshot rows outside a snapshot');
         const rows = decodeRows(f.body);
-        ks.loadRows(rows);
-        this.loading = { keys: this.loading.keys + rows.length, bytes: this.loading.bytes + f.body.length, totalKeys: this.loading.totalKeys };
-        side.metrics.fullSyncKeys.inc({ side: 'replica' }, rows.length);
-        // One frame per event-loop turn (and per commit): frames that arrived together are not loaded in one long turn.
-        bus.pause();
-        setImmediate(() => bus.resume());
+        this.loading = { ...this.loading, bytes: this.loading.bytes + f.body.length };
+        this.loadRowsInTurns(bus, rows, 0);
         return;
       }
       case FrameType.SnapshotEnd: {
@@ -339,11 +336,33 @@ export class PrimaryLink {
   }
 
   /**
+   * Loads rows[from..] of a snapshot frame, at most loadSliceRows per
+   * event-loop turn: each turn's rows are one commit, and frames that
+   * arrived together wait for the next turn. A frame's rows are thus never
+   * one long turn, and the commit that writes them to the WAL (which can
+   * block in the kernel when the disk is busy) is bounded too.
+   */
+  private loadRowsInTurns(bus: BusSocket, rows: readonly StoredRow[], from: number): boolean {
+    const loading = this.loading;
+    if (loading === null) throw new Error('snapshot rows outside a snapshot');
+    const end = Math.min(rows.length, from + this.side.loadSliceRows);
+    this.side.keyspace.loadRows(from === 0 && end === rows.length ? rows : rows.slice(from, end));
+    this.loading = { ...loading, keys: loading.keys + end - from };
+    this.side.metrics.fullSyncKeys.inc({ side: 'replica' }, end - from);
+    this.nextTurn(bus, end < rows.length ? () => this.loadRowsInTurns(bus, rows, end) : null);
+    return true;
+  }
+
+  /**
    * Pauses frame delivery until the next turn, runs `next` then (unless the
    * link changed), and resumes — unless `next` yielded again (returned true).
    */
   private yieldTurn(bus: BusSocket, next: (() => boolean) | null): void {
     this.side.metrics.applyYields.inc();
+    this.nextTurn(bus, next);
+  }
+
+  private nextTurn(bus: BusSocket, next: (() => boolean) | null): void {
     bus.pause();
     setImmediate(() => {
       if (this.bus !== bus || bus.isClosed) return; // the reconnect resumes from our applied position
