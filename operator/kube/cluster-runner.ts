@@ -83,7 +83,7 @@ export class ClusterRunner {
   private readonly rollout = new RolloutStep();
   private readonly status = new StatusStep();
   private readonly unsupported = new UnsupportedStep();
-  private readonly requests = new RequestStep(new ReencryptRequests(lazyNodeFetch(() => operatorNodeClients(this.o.name, this.o.namespace, new ClusterCa(this.o.client, () => this.resource())).nodeFetch)));
+  private readonly requests = new RequestStep(new ReencryptRequests(lazyNodeFetch(() => operatorNodeClients(this.o.name, this.o.namespace, new ClusterCa(this.o.client, () => this.resource())).nodeFetch)), () => this.o.caDays ?? CA_DAYS);
   private readonly security = new SecurityStep(() => this.o.caDays ?? CA_DAYS);
   /** IrisBackup objects and spec.backup (issue #15). */
   private readonly backups: BackupStep;

@@ -91,7 +91,9 @@ describe('operator/kube CA rotation: the decision', () => {
 
   it('phase 3: after the promotion the old CA leaves ca.crt; Done once every pod trusts only the new one', () => {
     const promoted = { ca: { fingerprint: NEW, notBefore: NOW, notAfter: NOW + 3650 * DAY }, next: null, served: { fingerprint: CERT_NEW, signedBy: 'ca' as const } };
-    expect(decideCaRotation(facts({ ...promoted, bundle: [OLD, NEW] }), LIMITS)).to.include({ do: 'write-bundle', bundle: 'current', phase: 'DropOld' });
+    expect(decideCaRotation(facts({ ...promoted, bundle: [OLD, NEW], pods: [] }), LIMITS)).to.include({ do: 'write-bundle', bundle: 'current', phase: 'DropOld' });
+    // Outside a rotation (the pods are not asked) a wrong ca.crt is the ordinary path's repair, not a phase.
+    expect(decideCaRotation(facts({ ...promoted, bundle: [OLD, NEW], pods: null }), LIMITS)).to.deep.equal({ do: 'none' });
     const waiting = decideCaRotation(facts({ ...promoted, bundle: [NEW], pods: [pod('a', [NEW], CERT_NEW), pod('b', [OLD, NEW], CERT_NEW)] }), LIMITS);
     expect(waiting).to.include({ do: 'wait', phase: 'DropOld' });
     const done = decideCaRotation(facts({ ...promoted, bundle: [NEW], pods: [pod('a', [NEW], CERT_NEW), pod('b', [NEW], CERT_NEW)] }), LIMITS);

@@ -13,7 +13,8 @@ import { type ClusterRequest, decideRequest, REQUEST_ANNOTATION, type RequestPha
 import { NOTHING, type StepContext, type StepReport } from './context.js';
 import { REENCRYPT_DONE, ReencryptRequests, reencryptFinished } from './reencrypt-request.js';
 import { ROTATE_CA_OPERATION } from './security.js';
-import { rotateCaRefusal } from './tls-ca-rotation.js';
+import { rotateCaRefusal, startCaRotation } from './tls-ca-rotation.js';
+import { CA_DAYS } from './tls-renewal.js';
 
 /** How often a re-encryption's progress is read from the nodes into status. */
 const REENCRYPT_POLL_MS = 2000;
@@ -25,7 +26,8 @@ export class RequestStep {
   private readonly handled: string[] = [];
   private reencryptPolledAt = 0;
 
-  constructor(private readonly reencrypt = new ReencryptRequests()) {}
+  /** caDays: the lifetime of the CA a rotate-ca request makes (IRIS_OPERATOR_CA_DAYS). */
+  constructor(private readonly reencrypt = new ReencryptRequests(), private readonly caDays: () => number = () => CA_DAYS) {}
 
   async run(ctx: StepContext): Promise<StepReport> {
     const cr = ctx.resource();
@@ -97,10 +99,21 @@ export class RequestStep {
     return NOTHING;
   }
 
-  /** rotate-ca: checked and recorded Started; the security step sees the operation and rotates (tls-ca-rotation.ts). */
+  /**
+   * rotate-ca: the new CA is made (kept beside the current one in <cluster>-ca) while status says Handling,
+   * then Started; the security step sees the operation and moves the pods through the phases (tls-ca-rotation.ts).
+   */
   private async handleRotateCa(ctx: StepContext, annotation: string, id: string): Promise<StepReport> {
-    const refused = rotateCaRefusal(ctx.resource());
-    const message = refused ?? 'the operator rotates its CA in three phases: follow status.tls.caRotation';
+    let refused = rotateCaRefusal(ctx.resource());
+    let made = '';
+    if (refused === null) {
+      try {
+        made = await startCaRotation(ctx.client, ctx.resource(), annotation, this.caDays());
+      } catch (err) {
+        refused = errorText(err);
+      }
+    }
+    const message = refused ?? `${made}; follow status.tls.caRotation`;
     ctx.event(refused === null ? { type: 'Normal', reason: 'CARotationRequested', message: `${annotation}: ${message}` } : { type: 'Warning', reason: 'RequestRefused', message: `rotate-ca refused: ${refused}` });
     ctx.logger.info('request through the resource', { annotation, phase: refused === null ? 'Started' : 'Refused', message });
     await this.write(ctx, { annotation, phase: refused === null ? 'Started' : 'Refused', message, operation: refused === null ? `${ROTATE_CA_OPERATION}${id}` : '' });

@@ -4,9 +4,9 @@
  * pass, so a rotation reaches the nodes quickly) and the TLS material
  * (checked at most every TLS_CHECK_MS, or when the spec changes; every
  * pass while the operator's CA rotates, and at once after a rotate-ca
- * request: tls-ca-rotation.ts), with status.tls and an Event per rotation
- * phase. Runs before the controller starts too: new pods need these Secrets
- * to start.
+ * request made the new CA: requests.ts, tls-ca-rotation.ts), with
+ * status.tls and an Event per rotation phase. Runs before the controller
+ * starts too: new pods need these Secrets to start.
  */
 import type { Logger } from '../../../common/logger.js';
 import type { KubeClient } from '../client.js';
@@ -17,7 +17,7 @@ import { NOTHING, type StepContext, type StepReport } from './context.js';
 import { type TlsOutcome, ensureTls } from './tls-certificates.js';
 import { IRISCLUSTERS, resourcePath } from '../paths.js';
 import { rotationUnderWay } from './tls-ca-rotation-plan.js';
-import { type PodTlsProbe, startCaRotation } from './tls-ca-rotation.js';
+import type { PodTlsProbe } from './tls-ca-rotation.js';
 import { podTlsProbe } from './tls-pod-probe.js';
 import { CA_DAYS } from './tls-renewal.js';
 import { rotationEvent, tlsStatusOf } from './tls-status.js';
@@ -60,7 +60,6 @@ export class SecurityStep {
     const requested = request !== undefined && request !== this.seenRotateRequest;
     const underWay = this.rotating || rotationUnderWay(cr.status?.tls?.caRotation?.phase);
     if (!underWay && !requested && generation === this.tlsCheckedGeneration && now - this.tlsCheckedAt < TLS_CHECK_MS) return undefined;
-    if (requested) logger.info('CA rotation requested', { request, message: await startCaRotation(client, cr, request, this.caDays()) });
     const tls = await ensureTls(client, cr, now, { caDays: this.caDays(), probe, underWay: underWay || requested });
     this.tlsCheckedAt = now;
     this.tlsCheckedGeneration = generation;

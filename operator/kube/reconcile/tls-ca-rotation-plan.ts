@@ -78,7 +78,8 @@ export function decideCaRotation(f: CaRotationFacts, limits: CaRotationLimits): 
   if (f.bundle === null || f.served === null) return { do: 'none' }; // the first certificate is issued by the ordinary path
   const ca = f.ca.fingerprint;
   if (f.next === null) {
-    if (!sameSet(f.bundle, [ca])) {
+    // The pods are asked only while a rotation is under way; otherwise a wrong ca.crt is a repair for the ordinary path.
+    if (f.pods !== null && !sameSet(f.bundle, [ca])) {
       return { do: 'write-bundle', bundle: 'current', phase: 'DropOld', message: `dropping the old CA: ca.crt now holds only CA ${shortFingerprint(ca)}` };
     }
     if (f.pods !== null) {

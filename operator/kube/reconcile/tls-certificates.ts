@@ -18,6 +18,7 @@ import type { IrisCluster } from '../iris-cluster.js';
 import { SECRETS, resourcePath } from '../paths.js';
 import { CA_DAYS, certificateFacts, certificateNotAfter, renewalDecision } from './tls-renewal.js';
 import { ensureCa, issueServerCertificate } from './tls-issuing.js';
+import { pemFingerprints } from '../../../node/tls/tls-report.js';
 import { type CaRotationOutcome, type PodTlsProbe, stepCaRotation } from './tls-ca-rotation.js';
 
 /** What ensureTls found (null: TLS off): why it issued a certificate (null: it did not), the nodes' certificate's and the operator CA's expiry, and the CA rotation's state. */
@@ -75,11 +76,14 @@ export async function ensureTls(client: KubeClient, cr: IrisCluster, now: number
   const facts = certPem === null ? null : certificateFacts(certPem, ca.current.cert);
   const decision = renewalDecision(facts, hosts, now);
   const outcome = { caNotAfter, rotation: rotation.phase === null ? null : rotation };
-  if (!decision.issue) return { issued: null, notAfter: facts?.notAfter ?? null, ...outcome };
-  const pem = await issueServerCertificate(ca.current, hosts, now);
+  const bundle = current === null ? null : secretText(current, CA_CERT_KEY);
+  // ca.crt must be the CA alone outside a rotation (someone may have edited the Secret).
+  const bundleOk = bundle !== null && JSON.stringify(pemFingerprints(bundle)) === JSON.stringify(pemFingerprints(ca.current.cert));
+  if (!decision.issue && bundleOk) return { issued: null, notAfter: facts?.notAfter ?? null, ...outcome };
+  const pem = decision.issue ? await issueServerCertificate(ca.current, hosts, now) : { cert: certPem!, key: secretText(current!, TLS_KEY_KEY) ?? '' };
   const desired = issuedTlsSecret(cr, { ...pem, ca: ca.current.cert }, new Date(now).toISOString());
   if (current === null) await client.create(resourcePath(SECRETS, ns), desired);
   // With the resourceVersion read above: a concurrent writer makes this a conflict, retried next time.
   else await client.replace(secretPath, { ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion } });
-  return { issued: decision.reason, notAfter: certificateNotAfter(pem.cert), ...outcome };
+  return { issued: decision.issue ? decision.reason : null, notAfter: certificateNotAfter(pem.cert), ...outcome };
 }
