@@ -92,6 +92,22 @@ async function setLoad(client: Cluster, until: Promise<unknown>): Promise<number
   }
 }
 
+/** CPU seconds (user + system) the node processes have used (Linux /proc; their snapshot child processes not included): the nodes' own cost. */
+function nodesCpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100;
+}
+
+async function nodePids(c: LocalCluster): Promise<number[]> {
+  const names = (await c.status()).shards.flatMap((s) => s.nodes.map((n) => n.name));
+  return Promise.all(names.map((n) => c.pidOf(n)));
+}
+
 function massInsert(keys: number): Buffer {
   const parts: string[] = [];
   for (let i = 0; i < keys; i++) {
@@ -151,7 +167,10 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
     // Not measured: the nodes' throughput climbs for a while after the preload (its checkpoints, JIT); the windows compared start after it.
     await setLoad(load, delay(WARMUP_MS));
     const loadBefore = os.loadavg()[0]!;
+    const pids = await nodePids(source);
+    const cpu0 = nodesCpuSeconds(pids);
     const setOpsBefore = await setLoad(load, delay(BASELINE_MS));
+    const cpu1 = nodesCpuSeconds(pids);
 
     const t0 = performance.now();
     // BENCH_BACKUP_MAX_RATE (bytes/s per node): the backup's read pace limit, to see what it buys the foreground.
@@ -164,7 +183,12 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
     }, { timeoutMs: 900_000, intervalMs: 50 });
     const [setOpsDuringBackup, done] = await Promise.all([setLoad(load, finished), finished]);
     const backupSeconds = (performance.now() - t0) / 1000;
+    const cpu2 = nodesCpuSeconds(pids);
     const setOpsAfter = await setLoad(load, delay(BASELINE_MS));
+    const cpu3 = nodesCpuSeconds(pids);
+    // The nodes' own CPU per acknowledged SET in each window: what the backup costs the node processes, however busy the machine.
+    const perSet = (cpu: number, rate: number, seconds: number): string => ((cpu * 1e6) / (rate * seconds)).toFixed(0);
+    console.log(`node processes' CPU per SET (us): before ${perSet(cpu1 - cpu0, setOpsBefore, BASELINE_MS / 1000)}, during the backup ${perSet(cpu2 - cpu1, setOpsDuringBackup, backupSeconds)}, after ${perSet(cpu3 - cpu2, setOpsAfter, BASELINE_MS / 1000)}`);
     const loadAfter = os.loadavg()[0]!;
     load.disconnect();
     let raw = 0;
