@@ -98,21 +98,50 @@ function integer(buf: Buffer, from: number, to: number): number {
   return neg ? -n : n;
 }
 
+/** Decimal digits of a non-negative integer. */
+function digits(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
+/** Writes a non-negative integer's decimal digits at `at`; returns the next offset. No string per number: this runs twice per argument of every pipelined command. */
+function writeInt(out: Buffer, at: number, n: number): number {
+  const end = at + digits(n);
+  for (let i = end - 1; i >= at; i--) {
+    out[i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return end;
+}
+
 /** Commands as one buffer of RESP arrays of bulk strings. */
 export function encodeCommands(cmds: readonly (readonly (string | Buffer)[])[]): Buffer {
   let size = 0;
-  const args: Buffer[][] = cmds.map((c) => c.map((a) => (typeof a === 'string' ? Buffer.from(a) : a)));
-  for (const c of args) {
-    size += 3 + String(c.length).length;
-    for (const a of c) size += 5 + String(a.length).length + a.length;
+  for (const c of cmds) {
+    size += 3 + digits(c.length);
+    for (const a of c) {
+      const len = typeof a === 'string' ? Buffer.byteLength(a) : a.length;
+      size += 5 + digits(len) + len;
+    }
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const c of args) {
-    at += out.write(`*${c.length}\r\n`, at, 'latin1');
+  for (const c of cmds) {
+    out[at++] = 0x2a; // *
+    at = writeInt(out, at, c.length);
+    out[at++] = CR;
+    out[at++] = 0x0a;
     for (const a of c) {
-      at += out.write(`$${a.length}\r\n`, at, 'latin1');
-      at += a.copy(out, at);
+      out[at++] = 0x24; // $
+      const len = typeof a === 'string' ? Buffer.byteLength(a) : a.length;
+      at = writeInt(out, at, len);
+      out[at++] = CR;
+      out[at++] = 0x0a;
+      at += typeof a === 'string' ? out.write(a, at, 'utf8') : a.copy(out, at);
       out[at++] = CR;
       out[at++] = 0x0a;
     }
