@@ -8,7 +8,7 @@
 import type { Cluster } from 'ioredis';
 import { CheckpointFile, type ImportCheckpoint } from '../import/checkpoint.js';
 import { emptyCounts, importProgressLine, importReport, type ImportCounts, type VerifyResult } from '../import/import-counts.js';
-import type { ImportCommand } from '../import/import-args.js';
+import { autoImportBatch, type ImportCommand } from '../import/import-args.js';
 import { ProgressLine } from '../import/progress.js';
 import { addBatch, copyNode } from '../import/scan-copy.js';
 import { connectSource, sourceCluster, type SourceNode } from '../import/source.js';
@@ -65,7 +65,8 @@ export async function runImport(cmd: ImportCommand, io: CliIo, where?: ImportPla
     throw err;
   }
   try {
-    return await copy(cmd, io, shown, checkpoints, resume, source, target, new BulkWriter(target, nodes.httpByAddress, nodes.fetch, authorizationHeader(credentials)));
+    const batch = cmd.batch ?? autoImportBatch(nodes.primaries.length);
+    return await copy({ ...cmd, batch }, io, shown, checkpoints, resume, source, target, new BulkWriter(target, nodes.httpByAddress, nodes.fetch, authorizationHeader(credentials)));
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(`import from ${shown} failed: ${oneLine((err as Error).message)} (run the same command again to resume)`);
@@ -79,7 +80,7 @@ export async function runImport(cmd: ImportCommand, io: CliIo, where?: ImportPla
 }
 
 async function copy(
-  cmd: ImportCommand, io: CliIo, shown: string, checkpoints: CheckpointFile, resume: ImportCheckpoint | null,
+  cmd: ImportCommand & { readonly batch: number }, io: CliIo, shown: string, checkpoints: CheckpointFile, resume: ImportCheckpoint | null,
   source: { nodes: SourceNode[]; cluster: boolean }, target: Cluster, writer: BulkWriter,
 ): Promise<number> {
   const counts: ImportCounts = resume !== null ? structuredClone(resume.counts) : emptyCounts();

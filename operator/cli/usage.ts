@@ -135,7 +135,7 @@ export const VERBS: readonly VerbDef[] = [
     name: 'import', args: '', summary: "copy a Redis's string keys with their TTLs into the cluster (resumable; --follow keeps following it as a replica)",
     flags: [
       { name: 'from', type: 'string', value: 'URL', help: 'the source: redis://[user:pass@]host:port[/db], rediss:// for TLS; a Redis Cluster is detected' },
-      { name: 'batch', type: 'string', value: 'N', help: 'keys per SCAN batch and pipeline (default 1000)' },
+      { name: 'batch', type: 'string', value: 'N', help: 'keys per SCAN batch and pipeline (default 3000 per IrisDB primary, within 1000..30000)' },
       { name: 'verify', type: 'string', value: 'N', help: 'keys compared with the source at the end, sampled over the whole copy (default 1000; 0: none)' },
       { name: 'restart', type: 'boolean', help: 'start over, discarding the checkpoint of an interrupted import (DIR/import-checkpoint.json; with --follow DIR/import-follow-checkpoint.json)' },
       { name: 'follow', type: 'boolean', help: 'act as a replica of the source: copy its RDB, then apply its writes until --until-lag or Ctrl-C' },

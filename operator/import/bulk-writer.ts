@@ -10,8 +10,8 @@
  * Anything else — a slot that moved (421), a failover under way (503), a
  * node that cannot be reached, a timeout — sends those rows as ordinary
  * `SET ... PX` through the Cluster client instead (which follows MOVED,
- * retries TRYAGAIN and waits out failovers), after asking it to reload the
- * slot map. Every row is therefore acknowledged by one path or the other,
+ * retries TRYAGAIN and waits out failovers; a redirection it returns anyway
+ * is retried here for up to a minute), after asking it to reload the slot map. Every row is therefore acknowledged by one path or the other,
  * or the batch fails. Nodes without the route (404) get SETs from then on.
  *
  * With an ACL user restricted to some keys, a body the node refuses (403:
@@ -138,7 +138,7 @@ export class BulkWriter {
   private async writeSets(rows: readonly ImportString[], refused: Buffer[]): Promise<void> {
     await Promise.all(rows.map(async (s) => {
       try {
-        await (s.pttl > 0 ? this.cluster.set(s.key, s.value, 'PX', s.pttl) : this.cluster.set(s.key, s.value));
+        await this.setRidingFailovers(s);
         this.counts.set++;
       } catch (err) {
         const text = (err as Error).message;
@@ -150,4 +150,34 @@ export class BulkWriter {
       }
     }));
   }
+
+  /**
+   * SET ... PX through the Cluster client, again after a redirection it
+   * returned instead of following: with auto-pipelining, ioredis hands back
+   * the MOVED of a pipeline whose commands were redirected to different
+   * nodes — exactly what a failover does to the keys of the shard that
+   * failed over, the moment this fallback exists for. Bounded: after
+   * SET_RETRY_MS the error stands (and the import stops, resumable).
+   */
+  private async setRidingFailovers(s: ImportString): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await (s.pttl > 0 ? this.cluster.set(s.key, s.value, 'PX', s.pttl) : this.cluster.set(s.key, s.value));
+        return;
+      } catch (err) {
+        if (!isRedirection((err as Error).message) || Date.now() - started >= SET_RETRY_MS) throw err;
+        this.cluster.refreshSlotsCache();
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+}
+
+/** How long a fallback SET is retried while the cluster's slot map settles (a failover takes a few seconds). */
+const SET_RETRY_MS = 60_000;
+
+/** Replies that mean "not here / not now" while slots change owner: the SET is sent again (it is idempotent). */
+export function isRedirection(message: string): boolean {
+  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY) |^Too many Cluster redirections/.test(message);
 }

@@ -14,7 +14,8 @@ import { encodeRdbString } from '../../node/commands/rdb-string.js';
 import { parseCheckpoint } from '../../operator/import/checkpoint.js';
 import { parseFollowCheckpoint } from '../../operator/import/follow-checkpoint.js';
 import { jsonLine, parseJsonLine } from '../../operator/import/export-formats.js';
-import { importCommand } from '../../operator/import/import-args.js';
+import { autoImportBatch, importCommand } from '../../operator/import/import-args.js';
+import { isRedirection } from '../../operator/import/bulk-writer.js';
 import { lagSeconds } from '../../operator/import/lag.js';
 import { RdbError, readRdb } from '../../operator/import/rdb-reader.js';
 import { RdbWriter } from '../../operator/import/rdb-writer.js';
@@ -70,11 +71,26 @@ describe('import: source URL', () => {
 
   it('import flags: --until-lag needs --follow; --batch bounds', () => {
     const dir = { kind: 'dir', dir: 'd' } as const;
-    expect(importCommand({ from: 'redis://h:1' }, dir)).to.include({ batch: 1000, verify: 1000, follow: false, untilLag: null });
+    expect(importCommand({ from: 'redis://h:1' }, dir)).to.include({ batch: null, verify: 1000, follow: false, untilLag: null });
+    expect(importCommand({ from: 'redis://h:1', batch: '500' }, dir)).to.include({ batch: 500 });
     expect(importCommand({ from: 'redis://h:1', follow: true, 'until-lag': '0' }, dir)).to.include({ follow: true, untilLag: 0 });
     expect(() => importCommand({ from: 'redis://h:1', 'until-lag': '0' }, dir)).to.throw(UsageError);
     expect(() => importCommand({ from: 'redis://h:1', batch: '0' }, dir)).to.throw(UsageError);
     expect(() => importCommand({}, dir)).to.throw(UsageError, /--from/);
+  });
+
+  it('the automatic batch: 3000 keys per IrisDB primary, within 1000..30000', () => {
+    expect([1, 2, 3, 6, 10, 11, 100].map(autoImportBatch)).to.deep.equal([3000, 6000, 9000, 18_000, 30_000, 30_000, 30_000]);
+    expect(autoImportBatch(0)).to.equal(1000);
+  });
+
+  it('the SET fallback retries redirections and cluster-down replies, nothing else', () => {
+    for (const m of ['MOVED 10914 127.0.0.1:20503', 'ASK 1 h:2', 'TRYAGAIN slot migrating', 'CLUSTERDOWN The cluster is down', 'READONLY You cannot write against a read only replica.', 'Too many Cluster redirections. Last error: MOVED 1 h:2']) {
+      expect(isRedirection(m), m).to.equal(true);
+    }
+    for (const m of ['NOPERM this user has no permissions', 'ERR value is not an integer', 'OOM command not allowed', 'WRONGTYPE x', 'MOVEDX']) {
+      expect(isRedirection(m), m).to.equal(false);
+    }
   });
 });
 
