@@ -64,11 +64,13 @@ export function importRoutes(deps: HttpDeps): RouteDef[] {
     for (const r of rows) requirePermission(deps.acl, req, res, [SET, r.key, r.value], now);
     const slots = new Set<number>();
     for (const r of rows) slots.add(keySlot(r.key));
-    for (const slot of slots) await routeSlot(deps.keyRouter, slot, true);
-    // A wait for one slot's fence may have let another slot move: check them all again in this turn, where nothing can change.
     const router = deps.keyRouter;
-    if (router !== undefined && router.clustered() && [...slots].some((s) => router.route(s, true).kind !== 'serve')) {
-      throw new HttpError(503, 'cluster_down', 'slot owners changed while the import request waited; nothing was applied, retry');
+    const served = (): boolean => router === undefined || !router.clustered() || [...slots].every((s) => router.route(s, true).kind === 'serve');
+    // Usually every slot is served now: one synchronous pass, not an await per slot (a body of 1000 keys spans ~900 slots).
+    if (!served()) {
+      for (const slot of slots) await routeSlot(router, slot, true);
+      // A wait for one slot's fence may have let another slot move: check them all again in this turn, where nothing can change.
+      if (!served()) throw new HttpError(503, 'cluster_down', 'slot owners changed while the import request waited; nothing was applied, retry');
     }
     auditHttpWrite(deps, req, res, requestUserName(res), 'IMPORT', () => rows.map((r) => r.key));
     const at = deps.now();

@@ -6,7 +6,8 @@
  * Fault: a target primary killed with kill -9 while `irisctl import` runs:
  * the import either rides through the failover (SETs through the Cluster
  * client) or stops and resumes from its checkpoint, and afterwards every
- * source key is in IrisDB with its value and TTL.
+ * source key is in IrisDB with its value and TTL, and every replica's
+ * per-slot digests equal its primary's.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +23,7 @@ import { IRISCTL, LocalCluster } from '../support/local-cluster.js';
 import { type RunningRedis, startRedis } from '../support/redis-server.js';
 import { run } from '../support/run.js';
 import { waitFor } from '../support/wait.js';
+import { waitReplicasEqual } from '../support/replica-digests.js';
 import { clusterClient } from './migration-support.js';
 
 const TTL_TOLERANCE_MS = 15_000;
@@ -137,6 +139,8 @@ describe('irisctl import: the bulk route and kill -9 of a target primary (issue 
       const all = await compareAll(db2, after2, 'k:', TTL_TOLERANCE_MS);
       expect(all.checked).to.equal(n);
       expect(all.differences.slice(0, 5)).to.deep.equal([]);
+      // The rows the bulk route acknowledged before the kill were durable on a replica (minSyncReplicas 1): every replica now equals its primary.
+      await waitReplicasEqual(cluster);
     } finally {
       after2?.disconnect();
       db2.disconnect();
