@@ -99,7 +99,7 @@ async function during(name: string, nodes: () => ShardNode[], port: number, job:
       const v = metricValue(text, 'irisdb_event_loop_delay_seconds', { quantile: '1' });
       loopMax[n.name] = Math.max(loopMax[n.name] ?? 0, v * 1000);
       const delay = metricValue(text, 'irisdb_event_loop_worst_tick_seconds', { part: 'delay' }) * 1000;
-      if (delay > (worstTick[n.name]?.delayMs ?? -1)) {
+      if (text.includes('irisdb_event_loop_worst_tick_seconds') && delay > (worstTick[n.name]?.delayMs ?? -1)) {
         const has = text.includes('irisdb_event_loop_worst_tick_seconds{part="own_cpu"}');
         worstTick[n.name] = {
           delayMs: delay,
