@@ -8,9 +8,10 @@
  * a write acknowledged with minSyncReplicas 1 after the rotation); the
  * connections opened before the rotation still work; a TLS client with only
  * the new CA connects, one with only the old CA is refused; ca.crt holds the
- * new CA alone; every acknowledged write is readable. And a rotation whose
- * operator is killed mid-way (TrustBoth) is finished by the next one with
- * the CA made before the kill.
+ * new CA alone; every acknowledged write is readable. And a rotation
+ * started by the CA's renewal (the operator's check run as if 70% of the
+ * CA's life had passed), whose operator is then killed mid-way (TrustBoth),
+ * is finished by the next one with the CA made before the kill.
  */
 import { expect } from 'chai';
 import crypto from 'node:crypto';
@@ -21,7 +22,13 @@ import { REPO_ROOT } from '../support/kube/binaries.js';
 import { run } from '../support/run.js';
 import { waitFor } from '../support/wait.js';
 import { listPods, type KubeEnv, type Pod } from './helpers.js';
-import { OPERATOR_SELECTOR, clusterEvents, getCluster, irisClusterManifest, operatorNamespace, waitForStatus, type IrisClusterObject } from './operator-support.js';
+import { KubeClient } from '../../operator/kube/client.js';
+import type { IrisCluster } from '../../operator/kube/iris-cluster.js';
+import { ensureTls } from '../../operator/kube/reconcile/tls-certificates.js';
+import { CA_DAYS } from '../../operator/kube/reconcile/tls-renewal.js';
+import {
+  OPERATOR_SELECTOR, clusterEvents, getCluster, irisClusterManifest, operatorNamespace, patchClusterSpec, waitForStatus, type IrisClusterObject,
+} from './operator-support.js';
 
 const CLUSTER = 'rot';
 const IRISCTL = path.join(REPO_ROOT, 'dist/operator/cli/irisctl.js');
@@ -224,14 +231,28 @@ describe('e2e: the operator rotates its CA with no restart and no broken connect
     }, { timeoutMs: 30000, intervalMs: 500 });
   });
 
-  it('resumes a rotation after the operator is killed mid-way, with the CA it had made', async () => {
+  it('starts a rotation when a third of the CA\'s life is left, and resumes it after the operator is killed mid-way', async () => {
     const oldCa = await secretText(`${CLUSTER}-ca`, 'ca.crt');
     const [oldFp] = fingerprints(oldCa);
-    const primaryName = (await getCluster(env, ns, CLUSTER)).status!.shards![0]!.primary;
+    const cr = await getCluster(env, ns, CLUSTER);
+    const primaryName = cr.status!.shards![0]!.primary;
     const primary = await connect(nodePods.find((p) => p.metadata?.name === primaryName)!, oldCa);
-    const annotation = `rotate-ca id=restart-${crypto.randomBytes(3).toString('hex')}`;
-    await env.kubectl(['annotate', 'iriscluster', CLUSTER, '-n', ns, `irisdb.io/request=${annotation}`, '--overwrite']);
-    await waitForStatus(env, ns, CLUSTER, 'the rotation in TrustBoth', (c) => (c as Rotating).status?.tls?.caRotation?.reason === annotation && (c as Rotating).status?.tls?.caRotation?.phase === 'TrustBoth', 60000);
+    // The operator's own TLS check, run as if 70% of the CA's life had passed (the clock is the one thing a test cannot wait for).
+    const x509 = new crypto.X509Certificate(oldCa);
+    const later = Date.parse(x509.validFrom) + 0.7 * (Date.parse(x509.validTo) - Date.parse(x509.validFrom));
+    const client = await KubeClient.fromFile(env.kubeconfig);
+    let reason: string;
+    try {
+      const found = await ensureTls(client, cr as unknown as IrisCluster, later, { caDays: CA_DAYS, probe: null, underWay: false });
+      expect(found?.rotation?.phase).to.equal('TrustBoth');
+      reason = found!.rotation!.reason;
+      expect(reason).to.match(/^CA renewal due: \d+ days left of 3650$/);
+    } finally {
+      client.close();
+    }
+    // A spec change has the running operator look at its TLS now rather than at its next 5-minute check.
+    await patchClusterSpec(env, ns, CLUSTER, { failover: { heartbeatMs: 450 } });
+    await waitForStatus(env, ns, CLUSTER, 'the rotation in TrustBoth', (c) => (c as Rotating).status?.tls?.caRotation?.reason === reason && (c as Rotating).status?.tls?.caRotation?.phase === 'TrustBoth', 60000);
     const nextCa = await secretText(`${CLUSTER}-ca`, 'next-ca.crt');
     expect(fingerprints(nextCa)).to.have.length(1);
 
@@ -253,7 +274,7 @@ describe('e2e: the operator rotates its CA with no restart and no broken connect
     const [op] = await listPods(env, ns, OPERATOR_SELECTOR);
     await env.kubectl(['delete', 'pod', op!.metadata!.name!, '-n', ns, '--grace-period=0', '--force', '--wait=false']);
     try {
-      await waitForStatus(env, ns, CLUSTER, 'the resumed rotation Done', (c) => (c as Rotating).status?.tls?.caRotation?.reason === annotation && (c as Rotating).status?.tls?.caRotation?.phase === 'Done', 300000);
+      await waitForStatus(env, ns, CLUSTER, 'the resumed rotation Done', (c) => (c as Rotating).status?.tls?.caRotation?.reason === reason && (c as Rotating).status?.tls?.caRotation?.phase === 'Done', 300000);
     } finally {
       stop = true;
       await writer;
