@@ -264,7 +264,7 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
   it('describes the status fields', () => {
     expect(Object.keys(at('status').properties ?? {})).to.have.members([
       'phase', 'conditions', 'observedGeneration', 'ready', 'readyNodes', 'nodes', 'shards', 'migration', 'lastBackup', 'firstRecoverabilityPoint', 'lastArchivedTime',
-      'request', 'controllerState',
+      'request', 'tls', 'controllerState',
     ]);
     expect(at('status.phase').enum).to.deep.equal(['Bootstrapping', 'Ready', 'Degraded', 'Unavailable', 'Deleting']);
     const conditions = at('status.conditions');
@@ -283,6 +283,10 @@ describe('CRD irisclusters.irisdb.io (schema as data)', () => {
     expect(Object.keys(at('status.request').properties ?? {})).to.have.members(['annotation', 'phase', 'message', 'operation', 'time']);
     expect(at('status.request.phase').enum).to.deep.equal(['Handling', 'Started', 'Refused', 'Interrupted']);
     expect(at('status.controllerState')).to.include({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true });
+    // spec.tls: expiries and the operator CA's rotation (operator/kube/reconcile/tls-status.ts).
+    expect(Object.keys(at('status.tls').properties ?? {})).to.have.members(['certificateNotAfter', 'caNotAfter', 'caRotation']);
+    expect(Object.keys(at('status.tls.caRotation').properties ?? {})).to.have.members(['phase', 'message', 'reason', 'lastTransitionTime']);
+    expect(at('status.tls.caRotation.phase').enum).to.deep.equal(['TrustBoth', 'ServeNew', 'DropOld', 'Done']);
   });
 
   it('has the printer columns Shards, Ready, Phase, Age', () => {
