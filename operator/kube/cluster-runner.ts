@@ -83,8 +83,10 @@ export class ClusterRunner {
   private readonly rollout = new RolloutStep();
   private readonly status = new StatusStep();
   private readonly unsupported = new UnsupportedStep();
-  private readonly requests = new RequestStep(new ReencryptRequests(lazyNodeFetch(() => operatorNodeClients(this.o.name, this.o.namespace, new ClusterCa(this.o.client, () => this.resource())).nodeFetch)), () => this.o.caDays ?? CA_DAYS);
-  private readonly security = new SecurityStep(() => this.o.caDays ?? CA_DAYS);
+  /** The CA the node clients verify against: one per runner, so the security step's writes of ca.crt reach them at once. */
+  private readonly ca: ClusterCa;
+  private readonly requests = new RequestStep(new ReencryptRequests(lazyNodeFetch(() => operatorNodeClients(this.o.name, this.o.namespace, this.ca).nodeFetch)), () => this.o.caDays ?? CA_DAYS);
+  private readonly security: SecurityStep;
   /** IrisBackup objects and spec.backup (issue #15). */
   private readonly backups: BackupStep;
   private readonly logger: Logger;
@@ -92,6 +94,8 @@ export class ClusterRunner {
   constructor(private readonly o: ClusterRunnerOptions) {
     this.logger = o.logger.child({ namespace: o.namespace, cluster: o.name });
     this.backups = new BackupStep(o.identity);
+    this.ca = new ClusterCa(o.client, () => this.resource());
+    this.security = new SecurityStep(() => this.o.caDays ?? CA_DAYS, this.ca);
     const cr = o.clusters.get(o.namespace, o.name);
     if (cr === undefined) throw new OperatorError('not in the cache', `IrisCluster ${o.namespace}/${o.name}`);
     this.lastResource = cr;
@@ -212,7 +216,7 @@ export class ClusterRunner {
       cluster: this.o.name, spec: clusterSpecOf(cr.spec), platform, store, token, logger: this.logger.child({ component: 'controller' }),
       tracing: traced === null ? null : createTracing(traced, { instance: `${this.o.namespace}/${this.o.name}`, version: IRISDB_VERSION }),
       backupEnv: this.backups.env, openBackupDestination: this.backups.credentials.opener,
-      ...operatorNodeClients(this.o.name, this.o.namespace, new ClusterCa(this.o.client, () => this.resource())),
+      ...operatorNodeClients(this.o.name, this.o.namespace, this.ca),
     });
     if (this.abort.signal.aborted) {
       await controller.stop();

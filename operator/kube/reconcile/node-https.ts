@@ -20,14 +20,30 @@ import type { IrisCluster } from '../iris-cluster.js';
 import { clientServiceName } from '../names.js';
 import { SECRETS, resourcePath } from '../paths.js';
 
-/** A CA read this long ago is read again (a replaced CA reaches the operator within this). */
+/**
+ * A CA read this long ago is read again: the fallback for a ca.crt changed by
+ * someone else (a user's secretRef Secret, an edit by hand). What this
+ * operator writes itself it hands over at once (remember).
+ */
 export const CA_REREAD_MS = 60_000;
 
-/** The CA the nodes' certificates are verified against, read from the pods' TLS Secret and kept for CA_REREAD_MS. */
-export class ClusterCa {
+/** Told the ca.crt this operator just wrote to the pods' TLS Secret. */
+export interface CaWritten {
+  remember(pem: string): void;
+}
+
+/**
+ * The CA the nodes' certificates are verified against, read from the pods'
+ * TLS Secret and kept for CA_REREAD_MS, or handed over by the operator's
+ * own write of that Secret (remember). One instance per cluster runner,
+ * shared by every node client of that cluster and the TLS step that writes.
+ */
+export class ClusterCa implements CaWritten {
   private pem: string | null = null;
   private readAt = 0;
   private reading: Promise<string | null> | null = null;
+  /** Bumped by remember: a read that began before it must not put back what it read. */
+  private epoch = 0;
 
   constructor(private readonly client: KubeClient, private readonly resource: () => IrisCluster, private readonly now: () => number = Date.now) {}
 
@@ -38,11 +54,24 @@ export class ClusterCa {
     return this.reading;
   }
 
+  /**
+   * The ca.crt this operator has just written (its write succeeded): used from
+   * the next call on, with no read, and kept CA_REREAD_MS like one read.
+   */
+  remember(pem: string): void {
+    this.pem = pem;
+    this.readAt = this.now();
+    this.epoch++;
+  }
+
   private async read(): Promise<string | null> {
+    const epoch = this.epoch;
     const cr = this.resource();
     const name = podTlsSecretName(cr.metadata.name ?? '', cr.spec ?? {});
     if (name === null) return null;
     const secret = await this.client.find<V1Secret>(resourcePath(SECRETS, cr.metadata.namespace ?? '', name));
+    // Written (and remembered) while this read was on the wire: the remembered one is newer.
+    if (epoch !== this.epoch) return this.pem;
     const pem = secret === null ? null : secretText(secret, CA_CERT_KEY);
     if (pem === null) return this.pem; // keep the last one: running nodes still hold certificates from it
     this.pem = pem;

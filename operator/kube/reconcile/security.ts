@@ -23,6 +23,7 @@ import { CA_DAYS } from './tls-renewal.js';
 import { rotationEvent, tlsStatusOf } from './tls-status.js';
 import { TlsWaitError } from './cert-manager-certificate.js';
 import { KeyringChecker } from './encryption-keyring.js';
+import type { CaWritten } from './node-https.js';
 
 const TLS_CHECK_MS = 5 * 60_000;
 
@@ -43,8 +44,11 @@ export class SecurityStep {
   private seenRotateRequest: string | undefined;
   private lastTlsStatusKey = '';
 
-  /** caDays: the lifetime of a CA the operator makes (IRIS_OPERATOR_CA_DAYS), asked when one is made. */
-  constructor(private readonly caDays: () => number = () => CA_DAYS) {}
+  /**
+   * caDays: the lifetime of a CA the operator makes (IRIS_OPERATOR_CA_DAYS), asked when one is made;
+   * caWritten: the cluster's ClusterCa (node-https.ts), told each ca.crt this step writes.
+   */
+  constructor(private readonly caDays: () => number = () => CA_DAYS, private readonly caWritten: CaWritten | null = null) {}
 
   /** Throws what went wrong (setup retries it); `event` hears of a password rotation or a certificate issued. */
   async ensure(client: KubeClient, cr: IrisCluster, logger: Logger, event: Event, expiry: ExpirySink = () => {}, now = Date.now(), probe: PodTlsProbe | null = null): Promise<TlsOutcome | undefined> {
@@ -60,7 +64,7 @@ export class SecurityStep {
     const requested = request !== undefined && request !== this.seenRotateRequest;
     const underWay = this.rotating || rotationUnderWay(cr.status?.tls?.caRotation?.phase);
     if (!underWay && !requested && generation === this.tlsCheckedGeneration && now - this.tlsCheckedAt < TLS_CHECK_MS) return undefined;
-    const tls = await ensureTls(client, cr, now, { caDays: this.caDays(), probe, underWay: underWay || requested });
+    const tls = await ensureTls(client, cr, now, { caDays: this.caDays(), probe, underWay: underWay || requested, caWritten: this.caWritten });
     this.tlsCheckedAt = now;
     this.tlsCheckedGeneration = generation;
     this.seenRotateRequest = request;

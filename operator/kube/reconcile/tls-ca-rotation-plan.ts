@@ -5,8 +5,8 @@
  * different times, move in three phases, so that no two pods ever fail to
  * trust each other's certificate on the bus's mutual TLS:
  *   TrustBoth: the pods' ca.crt holds old + new CA; wait until every pod
- *              reports both (and the operator's own CA cache, re-read every
- *              minimum-age, has the bundle too);
+ *              reports both (the operator's own node clients have the
+ *              bundle from the moment it is written: tls-ca-rotation.ts);
  *   ServeNew:  the server certificate comes from the new CA; wait until
  *              every pod serves it;
  *   DropOld:   the new CA becomes the CA, ca.crt holds it alone; wait until
@@ -27,8 +27,6 @@ export interface CaRotationFacts {
   readonly next: { readonly fingerprint: string } | null;
   /** The fingerprints in ca.crt of the Secret the pods mount; null: no such Secret yet. */
   readonly bundle: readonly string[] | null;
-  /** When the operator last wrote that ca.crt (ms), null: unknown. */
-  readonly bundleWrittenAt: number | null;
   /** The server certificate in that Secret: its fingerprint and which CA signed it. */
   readonly served: { readonly fingerprint: string; readonly signedBy: 'ca' | 'next' | 'other' } | null;
   /** What the pods report; null: not asked (no rotation under way, or no pod known yet). */
@@ -39,8 +37,6 @@ export interface CaRotationFacts {
 export interface CaRotationLimits {
   /** Rotate when less than this share of the CA's lifetime is left. */
   readonly renewFraction: number;
-  /** The operator's clients re-read ca.crt this often: a bundle must be this old before pods serve a certificate only it trusts. */
-  readonly bundleMinAgeMs: number;
 }
 
 export type CaRotationAction =
@@ -106,9 +102,6 @@ export function decideCaRotation(f: CaRotationFacts, limits: CaRotationLimits): 
     const behind = lagging(pods, (p) => p.caFingerprints.includes(ca) && p.caFingerprints.includes(next));
     if (pods.length === 0 || behind.length > 0) {
       return { do: 'wait', phase: 'TrustBoth', message: `waiting for ${pods.length === 0 ? 'the pods to be known' : behind.join(', ')} to trust the new CA ${shortFingerprint(next)} (Secret volume refresh)` };
-    }
-    if (f.bundleWrittenAt !== null && f.now - f.bundleWrittenAt < limits.bundleMinAgeMs) {
-      return { do: 'wait', phase: 'TrustBoth', message: `every pod trusts both CAs; waiting ${Math.ceil((limits.bundleMinAgeMs - (f.now - f.bundleWrittenAt)) / 1000)} s for the operator's own clients to re-read ca.crt` };
     }
     return { do: 'issue-from-next', phase: 'ServeNew', message: `every pod trusts both CAs: server certificate issued by the new CA ${shortFingerprint(next)}` };
   }

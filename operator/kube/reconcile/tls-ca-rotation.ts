@@ -19,7 +19,7 @@ import type { KubeClient } from '../client.js';
 import { OperatorError } from '../errors.js';
 import type { IrisCluster } from '../iris-cluster.js';
 import { SECRETS, resourcePath } from '../paths.js';
-import { CA_REREAD_MS } from './node-https.js';
+import type { CaWritten } from './node-https.js';
 import { type CaRotationFacts, type CaRotationPhase, type PodTlsObservation, decideCaRotation, shortFingerprint } from './tls-ca-rotation-plan.js';
 import { type CaState, type Pem, ensureCa, issueServerCertificate, makeCa } from './tls-issuing.js';
 import { RENEW_FRACTION, certificateNotAfter } from './tls-renewal.js';
@@ -50,7 +50,7 @@ export interface CaRotationStep {
   /** <cluster>-tls as read (null: not made yet). */
   readonly podSecret: V1Secret | null;
   readonly now: number;
-  readonly check: { readonly caDays: number; readonly probe: PodTlsProbe | null; readonly underWay: boolean };
+  readonly check: { readonly caDays: number; readonly probe: PodTlsProbe | null; readonly underWay: boolean; readonly caWritten?: CaWritten | null };
 }
 
 function fingerprint(pem: string): string {
@@ -72,7 +72,6 @@ export function rotationFacts(ca: CaState, podSecret: V1Secret | null, now: numb
   const current = new X509Certificate(ca.current.cert);
   const bundlePem = podSecret === null ? null : secretText(podSecret, CA_CERT_KEY);
   const certPem = podSecret === null ? null : secretText(podSecret, TLS_CERT_KEY);
-  const written = podSecret?.metadata?.annotations?.[CA_BUNDLE_WRITTEN_ANNOTATION];
   let served: CaRotationFacts['served'] = null;
   if (certPem !== null) {
     try {
@@ -86,7 +85,6 @@ export function rotationFacts(ca: CaState, podSecret: V1Secret | null, now: numb
     ca: { fingerprint: current.fingerprint256, notBefore: Date.parse(current.validFrom), notAfter: Date.parse(current.validTo) },
     next: ca.next === null ? null : { fingerprint: fingerprint(ca.next.cert) },
     bundle: bundlePem === null ? null : pemFingerprints(bundlePem),
-    bundleWrittenAt: written === undefined || Number.isNaN(Date.parse(written)) ? null : Date.parse(written),
     served,
     now,
   };
@@ -101,6 +99,17 @@ async function replaceSecret(client: KubeClient, ns: string, name: string, desir
   await client.replace(resourcePath(SECRETS, ns, name), { ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion } });
 }
 
+/**
+ * Writes the pods' Secret with `bundle` as ca.crt and, once written, hands
+ * the bundle to the operator's own node clients, so that they verify against
+ * it from their next call (no wait for their periodic re-read).
+ */
+async function writePodSecret(s: CaRotationStep, pem: Pem, bundle: string, bundleWrittenAt: string): Promise<void> {
+  const { client, cr } = s;
+  await replaceSecret(client, cr.metadata.namespace ?? '', issuedTlsSecretName(cr.metadata.name ?? ''), issuedTlsSecret(cr, { ...pem, ca: bundle }, bundleWrittenAt), s.podSecret!);
+  s.check.caWritten?.remember(bundle);
+}
+
 /** One pass of the rotation: at most one phase's write. */
 export async function stepCaRotation(s: CaRotationStep): Promise<CaRotationOutcome> {
   const { client, cr, ca, podSecret, now } = s;
@@ -111,7 +120,7 @@ export async function stepCaRotation(s: CaRotationStep): Promise<CaRotationOutco
   const keyPem = podSecret === null ? null : secretText(podSecret, TLS_KEY_KEY);
   const ask = (ca.next !== null || s.check.underWay) && s.check.probe !== null && podSecret !== null;
   const pods = ask ? await s.check.probe!(bundleOf(ca.current, ...(ca.next === null ? [] : [ca.next]))) : null;
-  const decision = decideCaRotation({ ...base, pods }, { renewFraction: RENEW_FRACTION, bundleMinAgeMs: CA_REREAD_MS });
+  const decision = decideCaRotation({ ...base, pods }, { renewFraction: RENEW_FRACTION });
   const out = { reason: ca.reason, issued: null, servedNotAfter: certPem === null ? null : certificateNotAfter(certPem), caNotAfter: base.ca.notAfter };
   const stamp = new Date(now).toISOString();
   switch (decision.do) {
@@ -126,21 +135,21 @@ export async function stepCaRotation(s: CaRotationStep): Promise<CaRotationOutco
       return { ...out, phase: decision.phase, message: decision.message, wroteSecrets: false };
     case 'write-bundle': {
       const bundle = decision.bundle === 'both' && ca.next !== null ? bundleOf(ca.current, ca.next) : bundleOf(ca.current);
-      await replaceSecret(client, ns, issuedTlsSecretName(cluster), issuedTlsSecret(cr, { cert: certPem!, key: keyPem!, ca: bundle }, stamp), podSecret!);
+      await writePodSecret(s, { cert: certPem!, key: keyPem! }, bundle, stamp);
       return { ...out, phase: decision.phase, message: decision.message, wroteSecrets: true };
     }
     case 'issue-from-next': {
       const pem = await issueServerCertificate(ca.next!, certificateHosts(cluster, ns), now);
       // The bundle is unchanged (both CAs), so its written-at stamp is kept.
       const keep = podSecret?.metadata?.annotations?.[CA_BUNDLE_WRITTEN_ANNOTATION] ?? stamp;
-      await replaceSecret(client, ns, issuedTlsSecretName(cluster), issuedTlsSecret(cr, { ...pem, ca: bundleOf(ca.current, ca.next!) }, keep), podSecret!);
+      await writePodSecret(s, pem, bundleOf(ca.current, ca.next!), keep);
       return { ...out, phase: decision.phase, message: decision.message, wroteSecrets: true, issued: 'CA rotation: from the new CA', servedNotAfter: certificateNotAfter(pem.cert) };
     }
     case 'promote': {
       const next = ca.next!;
       await replaceSecret(client, ns, caSecretName(cluster), caSecret(cr, next, null, ca.reason), ca.secret);
       // If this second write fails, the next pass finds ca.crt holding both and writes the new CA alone.
-      await replaceSecret(client, ns, issuedTlsSecretName(cluster), issuedTlsSecret(cr, { cert: certPem!, key: keyPem!, ca: bundleOf(next) }, stamp), podSecret!);
+      await writePodSecret(s, { cert: certPem!, key: keyPem! }, bundleOf(next), stamp);
       return { ...out, phase: decision.phase, message: decision.message, wroteSecrets: true, caNotAfter: certificateNotAfter(next.cert) };
     }
   }

@@ -20,6 +20,7 @@ import { CA_DAYS, certificateFacts, certificateNotAfter, renewalDecision } from 
 import { ensureCa, issueServerCertificate } from './tls-issuing.js';
 import { pemFingerprints } from '../../../node/tls/tls-report.js';
 import { type CaRotationOutcome, type PodTlsProbe, stepCaRotation } from './tls-ca-rotation.js';
+import type { CaWritten } from './node-https.js';
 
 /** What ensureTls found (null: TLS off): why it issued a certificate (null: it did not), the nodes' certificate's and the operator CA's expiry, and the CA rotation's state. */
 export type TlsOutcome = {
@@ -37,6 +38,8 @@ export interface TlsCheck {
   readonly probe: PodTlsProbe | null;
   /** The last recorded rotation phase is not over: ask the pods even if the CA Secret holds no next CA. */
   readonly underWay: boolean;
+  /** Hears each ca.crt written to the pods' Secret, after the write (the operator's own node clients' CA: node-https.ts). */
+  readonly caWritten?: CaWritten | null;
 }
 
 const DEFAULT_CHECK: TlsCheck = { caDays: CA_DAYS, probe: null, underWay: false };
@@ -85,5 +88,6 @@ export async function ensureTls(client: KubeClient, cr: IrisCluster, now: number
   if (current === null) await client.create(resourcePath(SECRETS, ns), desired);
   // With the resourceVersion read above: a concurrent writer makes this a conflict, retried next time.
   else await client.replace(secretPath, { ...desired, metadata: { ...desired.metadata, resourceVersion: current.metadata?.resourceVersion } });
+  check.caWritten?.remember(ca.current.cert);
   return { issued: decision.issue ? decision.reason : null, notAfter: certificateNotAfter(pem.cert), ...outcome };
 }
