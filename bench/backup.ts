@@ -108,6 +108,18 @@ async function nodePids(c: LocalCluster): Promise<number[]> {
   return Promise.all(names.map((n) => c.pidOf(n)));
 }
 
+/** Each node's V8 garbage-collection seconds so far (prom-client's nodejs_gc_duration_seconds on its /metrics), by node name. */
+async function gcSecondsByNode(c: LocalCluster): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const n of (await c.status()).shards.flatMap((s) => s.nodes)) {
+    const text = await (await fetch(`${n.httpUrl!}/metrics`)).text();
+    let sum = 0;
+    for (const m of text.matchAll(/^irisdb_process_nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm)) sum += Number(m[1]);
+    out.set(n.name, sum);
+  }
+  return out;
+}
+
 function massInsert(keys: number): Buffer {
   const parts: string[] = [];
   for (let i = 0; i < keys; i++) {
@@ -172,6 +184,7 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
     const setOpsBefore = await setLoad(load, delay(BASELINE_MS));
     const cpu1 = nodesCpuSeconds(pids);
 
+    const gc0 = await gcSecondsByNode(source);
     const t0 = performance.now();
     // BENCH_BACKUP_MAX_RATE (bytes/s per node): the backup's read pace limit, to see what it buys the foreground.
     const rate = process.env.BENCH_BACKUP_MAX_RATE;
@@ -184,6 +197,10 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
     const [setOpsDuringBackup, done] = await Promise.all([setLoad(load, finished), finished]);
     const backupSeconds = (performance.now() - t0) / 1000;
     const cpu2 = nodesCpuSeconds(pids);
+    const gc1 = await gcSecondsByNode(source);
+    const readers = new Set(done.shards.map((x) => x.node).filter((n): n is string => n !== null));
+    const gcMs = (names: string[]): string => (names.reduce((a, n) => a + (gc1.get(n)! - gc0.get(n)!), 0) * 1000 / names.length / backupSeconds).toFixed(1);
+    console.log(`V8 GC during the backup, ms per second per node: the ${readers.size} reading nodes ${gcMs([...readers])}, the others ${gcMs([...gc0.keys()].filter((n) => !readers.has(n)))}`);
     const setOpsAfter = await setLoad(load, delay(BASELINE_MS));
     const cpu3 = nodesCpuSeconds(pids);
     // The nodes' own CPU per acknowledged SET in each window: what the backup costs the node processes, however busy the machine.
