@@ -34,6 +34,12 @@ export interface ImportBenchResult {
   readonly clusterCpuUsPerKey: number;
   /** --follow's command stream (import-stream.ts). */
   readonly stream: StreamBenchResult;
+  /** The 1-minute load average when the SCAN import started and ended: other work on the machine moves these numbers. */
+  readonly loadAverage: readonly [number, number];
+}
+
+function loadAverage(): number {
+  return Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 }
 
 const VALUE_BYTES = 100;
@@ -88,7 +94,8 @@ async function irisImport(dir: string, port: number, extra: string[]): Promise<{
 
 /** The lines under the import table: CPU per key, and --follow's command stream. */
 export function importCpuLine(m: ImportBenchResult): string {
-  return `CPU per key copied by irisctl import: irisctl ${m.irisctlCpuUsPerKey.toFixed(1)} µs, the local cluster's nodes and controller ${m.clusterCpuUsPerKey.toFixed(1)} µs.\n` +
+  return `CPU per key copied by irisctl import: irisctl ${m.irisctlCpuUsPerKey.toFixed(1)} µs, the local cluster's nodes and controller ${m.clusterCpuUsPerKey.toFixed(1)} µs ` +
+    `(load average ${m.loadAverage[0].toFixed(1)} → ${m.loadAverage[1].toFixed(1)} during it).\n` +
     `irisctl import --follow's command stream: ${m.stream.commands} SET/INCR over 10,000 keys (redis-benchmark -P 16) applied in ${m.stream.seconds.toFixed(1)} s, ${Math.round(m.stream.commandsPerSec)} commands/s.`;
 }
 
@@ -101,9 +108,15 @@ export async function importBench(keys: number): Promise<ImportBenchResult> {
     let follow: { copied: number; seconds: number };
     let clusterCpu: number;
     let stream: StreamBenchResult;
+    let loadAtStart = NaN;
+    let loadAtEnd = NaN;
     try {
       const before = cpuSecondsOf(cluster.dir);
-      scan = await irisImport(cluster.dir, source.port, []);
+      loadAtStart = loadAverage();
+      // BENCH_IMPORT_BATCH: irisctl import --batch N (default: irisctl's own, 3000 per primary), to compare batch sizes in the same conditions.
+      const batch = process.env.BENCH_IMPORT_BATCH;
+      scan = await irisImport(cluster.dir, source.port, batch !== undefined && batch !== '' ? ['--batch', batch] : []);
+      loadAtEnd = loadAverage();
       clusterCpu = cpuSecondsOf(cluster.dir) - before;
       follow = await irisImport(cluster.dir, source.port, ['--follow', '--until-lag', '0', '--verify', '0']);
       stream = await followStreamBench(cluster.dir, Math.min(100_000, keys));
@@ -128,6 +141,7 @@ export async function importBench(keys: number): Promise<ImportBenchResult> {
         irisFollowKeysPerSec: follow.copied / follow.seconds, irisFollowSeconds: follow.seconds,
         redisClusterKeysPerSec: redisKeys / seconds, redisClusterSeconds: seconds, redisClusterKeys: redisKeys,
         irisctlCpuUsPerKey: (scan.cpuSeconds * 1e6) / scan.copied, clusterCpuUsPerKey: (clusterCpu * 1e6) / scan.copied, stream,
+        loadAverage: [loadAtStart, loadAtEnd],
       };
     } finally {
       await redisCluster.stop();
