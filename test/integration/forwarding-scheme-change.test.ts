@@ -96,9 +96,23 @@ describe('HTTP forwarding across a plain/HTTPS roll (issue #14)', function () {
     // The forwarded request carries the client's credentials; the HTTPS node checks them.
     const denied = await fetch(`${plain!.url}/v1/kv/${keyOwnedBy('tls', 'noauth')}`, { method: 'PUT', body: 'x', headers: { authorization: 'Bearer wrong' } });
     expect(denied.status).to.equal(401);
+    // A scan through the plain node walks both shards, the HTTPS one's pages over HTTPS.
+    const direct = await fetch(`${plain!.url}/v1/kv/${keyOwnedBy('plain', 'up-own')}`, { method: 'PUT', body: 'own', headers: AUTH });
+    expect(direct.status).to.equal(200);
+    const seen: string[] = [];
+    let cursor: string | null = '';
+    for (let pages = 0; cursor !== null && pages < 50; pages++) {
+      const res = await fetch(`${plain!.url}/v1/scan?prefix=up&limit=3&cursor=${encodeURIComponent(cursor)}`, { headers: AUTH });
+      expect(res.status, await res.clone().text()).to.equal(200);
+      const page = (await res.json()) as { items: Array<{ key: string }>; cursor: string | null };
+      seen.push(...page.items.map((x) => x.key));
+      cursor = page.cursor;
+    }
+    expect(seen.sort()).to.deep.equal([...Array.from({ length: 5 }, (_, i) => keyOwnedBy('tls', `up${i}`)), keyOwnedBy('plain', 'up-own')].sort());
     // Learnt once, then used straight away.
     const learnt = plain!.logs().split('\n').filter((l) => l.includes('peer answers over another scheme') && l.includes('"scheme":"https"'));
-    expect(learnt, plain!.logs().slice(-2000)).to.have.length(1);
+    // (Once by the forwarding of the requests above, once by the scan route's own memory.)
+    expect(learnt, plain!.logs().slice(-2000)).to.have.length(2);
   });
 
   it('HTTPS node → plain node: refused with 502 scheme_mismatch, nothing sent in clear; the owner serves it directly', async () => {

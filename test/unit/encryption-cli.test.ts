@@ -33,4 +33,16 @@ describe('irisctl re-encrypt', () => {
     const out = renderReencryptSummary([node('a', { state: 'done', rewrittenKeys: 1500, rewrittenLogBatches: 3 }, { k2: 2000 }), node('b', { state: 'running' })]);
     expect(out).to.equal('a: active key k2, done, 1,500 values and 3 log batches re-encrypted, values per key: k2=2,000\nb: active key k2, running, 0 values and 0 log batches re-encrypted, values per key: not scanned yet\n');
   });
+
+  it('says whether old plaintext was scrubbed from the node\'s files, and why not', () => {
+    const scrub = { clean: true, vacuumed: true, walTruncated: true, pauseMs: 310, dbBytes: 1 << 20 };
+    const out = renderReencryptSummary([
+      node('a', { state: 'done', plaintextScrub: scrub }, { k2: 1 }),
+      node('b', { state: 'done', plaintextScrub: { ...scrub, clean: false, vacuumed: false } }, { k2: 1 }),
+      node('c', { state: 'done', plaintextScrub: { ...scrub, clean: false, walTruncated: false } }, { k2: 1 }),
+    ]).split('\n');
+    expect(out[0]).to.match(/, old plaintext scrubbed \(VACUUM paused the node 310 ms\)$/);
+    expect(out[1]).to.match(/, old plaintext may remain in free space \(database larger than --reencrypt-vacuum-max-bytes\)$/);
+    expect(out[2]).to.match(/, old plaintext may remain in free space \(readers kept the WAL\)$/);
+  });
 });
