@@ -23,6 +23,7 @@ import { expect } from 'chai';
 import { AdminClient } from '../../common/admin-client.js';
 import type { ShardView } from '../../operator/core/observation.js';
 import { LocalCluster } from '../support/local-cluster.js';
+import { waitReplicasEqual } from '../support/replica-digests.js';
 import { waitFor } from '../support/wait.js';
 import { ClusterLoad, expectAckedReadable } from './migration-support.js';
 
@@ -59,19 +60,6 @@ function watchCountedReplicas(admin: AdminClient, epoch: number): { stop(): void
     return out;
   })();
   return { stop: () => { stopped = true; }, samples };
-}
-
-async function expectReplicasEqual(cluster: LocalCluster): Promise<void> {
-  const token = (await fs.promises.readFile(path.join(cluster.dir, 'token'), 'utf8')).trim();
-  const st = await cluster.status();
-  for (const s of st.shards) {
-    const primary = s.nodes.find((n) => n.name === s.primary)!;
-    const admin = new AdminClient(primary.httpUrl!, token);
-    await waitFor(`${s.id}'s replicas to equal ${s.primary}`, async () => {
-      const diff = await admin.digestDiff();
-      return diff.replicas.length === s.nodes.length - 1 && diff.replicas.every((r) => r.error === null && r.differing.length === 0);
-    }, { timeoutMs: 60_000, intervalMs: 200 });
-  }
 }
 
 describe('local cluster: automatic failover under a cluster client load (dataDurability required)', function () {
@@ -117,7 +105,7 @@ describe('local cluster: automatic failover under a cluster client load (dataDur
     expect(load.staleReads.slice(0, 5)).to.deep.equal([]);
     await expectAckedReadable(seed, load.log);
     expect(load.log.ackedWrites).to.be.greaterThan(1000);
-    await expectReplicasEqual(cluster);
+    await waitReplicasEqual(cluster);
     const events = cluster.output();
     expect(events.match(/FailoverFinished/g) ?? []).to.have.length(3);
   });
@@ -146,7 +134,7 @@ describe('local cluster: automatic failover under a cluster client load (dataDur
     expect(events).to.match(/NodeRestarted: .*restarted/);
     expect(load.staleReads.slice(0, 5)).to.deep.equal([]);
     await expectAckedReadable(seed, load.log);
-    await expectReplicasEqual(cluster);
+    await waitReplicasEqual(cluster);
   });
 });
 
@@ -191,6 +179,6 @@ describe('local cluster: failover of a paused primary (dataDurability preferred)
     }
     expect(load.staleReads.slice(0, 5)).to.deep.equal([]);
     await expectAckedReadable(seed, load.log);
-    await expectReplicasEqual(cluster);
+    await waitReplicasEqual(cluster);
   });
 });
