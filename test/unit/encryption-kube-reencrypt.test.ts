@@ -47,6 +47,11 @@ describe('irisctl --kube re-encrypt', () => {
     const done = reencryptMessage([node('a', 'done', 10, 10), node('b', 'done', 7, 7)]);
     expect(done).to.equal(`${REENCRYPT_DONE} 2 nodes on key k2, 17 values re-encrypted`);
     expect(reencryptFinished(done)).to.equal(true);
+    const b = node('b', 'done', 7, 7);
+    const scrub = { clean: false, vacuumed: false, walTruncated: true, pauseMs: 1, dbBytes: 1 };
+    const unclean = reencryptMessage([node('a', 'done', 10, 10), { ...b, status: { ...b.status, reencrypt: { ...b.status.reencrypt, plaintextScrub: scrub } } }]);
+    expect(unclean).to.equal(`${REENCRYPT_DONE} 2 nodes on key k2, 17 values re-encrypted; old plaintext may remain in free space on b (docs/security.md "Turning encryption on for existing data")`);
+    expect(reencryptFinished(unclean)).to.equal(true);
     const failed = reencryptMessage([node('a', 'failed', 1, 10, "key id 'k0' is not in the keyring"), node('b', 'running', 1, 10)]);
     expect(failed).to.equal(`${REENCRYPT_FAILED} a (key id 'k0' is not in the keyring)`);
   });

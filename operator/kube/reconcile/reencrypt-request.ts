@@ -33,7 +33,10 @@ export function reencryptMessage(nodes: readonly NodeReencrypt[]): string {
   const line = renderReencryptProgress(nodes, false, 0);
   if (nodes.length > 0 && nodes.every((n) => n.status.reencrypt.state === 'done')) {
     const values = nodes.reduce((a, n) => a + n.status.reencrypt.rewrittenKeys, 0);
-    return `${REENCRYPT_DONE} ${nodes.length} nodes on key ${nodes[0]!.status.activeKeyId ?? '?'}, ${values} values re-encrypted`;
+    // A node whose database was over reencryptVacuumMaxBytes (or whose WAL readers held on) may keep old plaintext in free space.
+    const unclean = nodes.filter((n) => n.status.reencrypt.plaintextScrub?.clean === false).map((n) => n.node);
+    const note = unclean.length === 0 ? '' : `; old plaintext may remain in free space on ${unclean.join(', ')} (docs/security.md "Turning encryption on for existing data")`;
+    return `${REENCRYPT_DONE} ${nodes.length} nodes on key ${nodes[0]!.status.activeKeyId ?? '?'}, ${values} values re-encrypted${note}`;
   }
   return line;
 }
