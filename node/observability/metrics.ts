@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { EngineStats } from '../engine/types.js';
-import { LateTickMonitor, schedstatClock } from './late-tick.js';
+import { LateTickMonitor, schedstatClock, type LateTick } from './late-tick.js';
 
 /** The engine stats the scrape-time gauges read. */
 type EngineGaugeStats = Pick<EngineStats, 'keys' | 'keysWithExpiry' | 'dbFileBytes' | 'walFileBytes' | 'cacheHits' | 'cacheMisses' | 'pageCount' | 'freelistCount'>;
@@ -31,6 +31,18 @@ export interface NodeMetrics {
   bindEngine(stats: () => EngineGaugeStats): void;
   /** Stops the event-loop delay monitor. */
   close(): void;
+}
+
+/**
+ * irisdb_event_loop_worst_tick_seconds's values for one scrape window, seconds.
+ * A window without a late tick reads 0 for every part, not the previous
+ * window's CPU split; a late tick without a thread clock (not Linux) has no
+ * split (null: the series is removed rather than left stale). Pure.
+ */
+export function worstTickParts(w: LateTick): ReadonlyArray<readonly ['delay' | 'own_cpu' | 'cpu_wait', number | null]> {
+  const late = w.lateMs > 0;
+  const part = (ms: number | null): number | null => (late ? (ms === null ? null : ms / 1e3) : 0);
+  return [['delay', late ? w.lateMs / 1e3 : 0], ['own_cpu', part(w.ownCpuMs)], ['cpu_wait', part(w.cpuWaitMs)]];
 }
 
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -60,10 +72,10 @@ export function createNodeMetrics(): NodeMetrics {
     labelNames: ['part'],
     registers: [registry],
     collect() {
-      const w = lateTicks.take();
-      this.set({ part: 'delay' }, w.lateMs / 1e3);
-      if (w.ownCpuMs !== null) this.set({ part: 'own_cpu' }, w.ownCpuMs / 1e3);
-      if (w.cpuWaitMs !== null) this.set({ part: 'cpu_wait' }, w.cpuWaitMs / 1e3);
+      for (const [part, seconds] of worstTickParts(lateTicks.take())) {
+        if (seconds === null) this.remove({ part });
+        else this.set({ part }, seconds);
+      }
     },
   });
 
