@@ -74,13 +74,31 @@ export class BulkWriter {
     private readonly fetchImpl: FetchLike = nodeFetch(null),
     /** The Authorization header for the nodes' HTTP API (target-credentials.ts), or null. */
     private readonly authorization: string | null = null,
+    /** A monotonic clock, ms: how long a string has waited since it was read. */
+    private readonly now: () => number = () => performance.now(),
   ) {}
+
+  /**
+   * The TTL left of a string handed to write() at `readAt`: its source PTTL
+   * less the time since, so a body or a SET sent late (a bulk request timed
+   * out, SETs retried through a failover for up to SET_RETRY_MS) does not
+   * make the key outlive its source. Relative (PX) and counted on this
+   * process's monotonic clock, rather than PXAT, which would shift every TTL
+   * by any difference between irisctl's wall clock and the nodes'. At least
+   * 1 ms: a key whose TTL ran out meanwhile is written and expires at once
+   * (as the source's did), so no older copy of it stays. -1: no TTL.
+   */
+  private ttlLeft(s: ImportString, readAt: number): number {
+    return s.pttl > 0 ? Math.max(1, Math.round(s.pttl - (this.now() - readAt))) : -1;
+  }
 
   /**
    * Resolves once every string is acknowledged by IrisDB or refused by its
    * ACL, with the refused keys; rejects if one could not be written.
    */
   async write(strings: readonly ImportString[]): Promise<Buffer[]> {
+    // The batch was read from the source just before: TTLs count down from here.
+    const readAt = this.now();
     const refused: Buffer[] = [];
     const groups = new Map<string, ImportString[]>();
     const direct: ImportString[] = [];
@@ -96,16 +114,20 @@ export class BulkWriter {
       g.push(s);
     }
     const sends: Promise<void>[] = [];
-    if (direct.length > 0) sends.push(this.writeSets(direct, refused));
+    if (direct.length > 0) sends.push(this.writeSets(direct, refused, readAt));
     for (const [url, rows] of groups) {
-      for (let i = 0; i < rows.length; i += ROWS_PER_REQUEST) sends.push(this.writeBulk(url, rows.slice(i, i + ROWS_PER_REQUEST), refused));
+      for (let i = 0; i < rows.length; i += ROWS_PER_REQUEST) sends.push(this.writeBulk(url, rows.slice(i, i + ROWS_PER_REQUEST), refused, readAt));
     }
     await Promise.all(sends);
     return refused;
   }
 
-  private async writeBulk(url: string, rows: ImportString[], refused: Buffer[]): Promise<void> {
-    const body = encodeRows(rows.map((s): StoredRow => ({ key: s.key, value: s.value, flags: 0, version: 0, expiresAt: s.pttl > 0 ? s.pttl : null })));
+  private async writeBulk(url: string, rows: ImportString[], refused: Buffer[], readAt: number): Promise<void> {
+    // The route takes a TTL relative to its arrival (import-routes.ts).
+    const body = encodeRows(rows.map((s): StoredRow => {
+      const ttl = this.ttlLeft(s, readAt);
+      return { key: s.key, value: s.value, flags: 0, version: 0, expiresAt: ttl > 0 ? ttl : null };
+    }));
     let status: number;
     let text = '';
     try {
@@ -132,13 +154,13 @@ export class BulkWriter {
     if (status === 404) this.disabled = `${url} has no ${IMPORT_PATH}`;
     else if (status !== 403) this.cluster.refreshSlotsCache();
     // 403: some key of the body is outside the user's patterns; key by key, the others are written and those are refused.
-    await this.writeSets(rows, refused);
+    await this.writeSets(rows, refused, readAt);
   }
 
-  private async writeSets(rows: readonly ImportString[], refused: Buffer[]): Promise<void> {
+  private async writeSets(rows: readonly ImportString[], refused: Buffer[], readAt: number): Promise<void> {
     await Promise.all(rows.map(async (s) => {
       try {
-        await this.setRidingFailovers(s);
+        await this.setRidingFailovers(s, readAt);
         this.counts.set++;
       } catch (err) {
         const text = (err as Error).message;
@@ -159,11 +181,12 @@ export class BulkWriter {
    * failed over, the moment this fallback exists for. Bounded: after
    * SET_RETRY_MS the error stands (and the import stops, resumable).
    */
-  private async setRidingFailovers(s: ImportString): Promise<void> {
+  private async setRidingFailovers(s: ImportString, readAt: number): Promise<void> {
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
-        await (s.pttl > 0 ? this.cluster.set(s.key, s.value, 'PX', s.pttl) : this.cluster.set(s.key, s.value));
+        const ttl = this.ttlLeft(s, readAt); // on each attempt: the time retried so far is not added to the key's life
+        await (ttl > 0 ? this.cluster.set(s.key, s.value, 'PX', ttl) : this.cluster.set(s.key, s.value));
         return;
       } catch (err) {
         if (!isRedirection((err as Error).message) || Date.now() - started >= SET_RETRY_MS) throw err;

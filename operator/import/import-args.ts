@@ -8,8 +8,10 @@ type Values = Readonly<Record<string, string | boolean | undefined>>;
 
 /**
  * Without --batch: keys per SCAN batch for each IrisDB primary (issue #19).
- * A batch's keys go to their primaries in one bulk request each, and each
- * primary applies and commits a request's rows together: 3000 rows per
+ * A batch's keys are grouped by primary and sent in bulk requests of at most
+ * ROWS_PER_REQUEST (1000) rows, so a primary's share of a 3000-key batch is
+ * about three requests; each primary applies and commits a request's rows
+ * together, and with its other requests of the batch in one turn: 3000 rows per
  * request-turn cost about a third less CPU per key in all than 333
  * (docs/benchmarks.md, import), while a turn stays far below the pause a
  * failover detector would notice.
