@@ -10,11 +10,10 @@ type Values = Readonly<Record<string, string | boolean | undefined>>;
  * Without --batch: keys per SCAN batch for each IrisDB primary (issue #19).
  * A batch's keys are grouped by primary and sent in bulk requests of at most
  * ROWS_PER_REQUEST (1000) rows, so a primary's share of a 3000-key batch is
- * about three requests; each primary applies and commits a request's rows
- * together, and with its other requests of the batch in one turn: 3000 rows per
- * request-turn cost about a third less CPU per key in all than 333
- * (docs/benchmarks.md, import), while a turn stays far below the pause a
- * failover detector would notice.
+ * about three requests, sent together; a primary applies and commits each
+ * request's rows in one turn. 3000 keys per primary per batch cost about a
+ * third less CPU per key in all than 333 (docs/benchmarks.md, import), while
+ * a turn stays far below the pause a failover detector would notice.
  */
 export const IMPORT_BATCH_PER_PRIMARY = 3000;
 /** The automatic batch's bounds: small clusters still read the source in sizeable SCANs; large ones do not block it long per SCAN (about a millisecond per 10,000 keys). */
