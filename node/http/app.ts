@@ -16,7 +16,7 @@ import { aclAuth } from './acl-http.js';
 import type { HttpDeps } from './deps.js';
 import { HttpError, sendError, toHttpError } from './errors.js';
 import { type ForwardDeps, tryForward } from './forward.js';
-import { peerSchemes } from './forward-scheme.js';
+import { nodePeerSchemes } from './forward-probe.js';
 import { healthRoutes } from './health-routes.js';
 import { kvRoutes } from './kv-routes.js';
 import { parseQueryOnce } from './params.js';
@@ -35,7 +35,9 @@ export interface HttpApp extends express.Express {
   readonly authenticatedSockets: AuthenticatedSockets;
 }
 
-export function createHttpApp(deps: HttpDeps): HttpApp {
+export function createHttpApp(given: HttpDeps): HttpApp {
+  // One memory of the peers' schemes for forwarding and cluster scans: each peer learnt (and logged) once.
+  const deps: HttpDeps = { ...given, peerSchemes: given.peerSchemes ?? nodePeerSchemes(given.config, given.logger) };
   const app = express();
   app.disable('x-powered-by');
   // Our ETags are key versions; express's body-hash ETags would be wrong and cost a hash per response.
@@ -129,7 +131,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     throw new HttpError(404, 'not_found', `no route for ${req.method} ${req.path}`);
   });
 
-  const forwarding: ForwardDeps = { config: deps.config, clusterMap: () => deps.clusterMap?.() ?? null, schemes: peerSchemes(deps.config.tlsHttp, deps.logger) };
+  const forwarding: ForwardDeps = { config: deps.config, clusterMap: () => deps.clusterMap?.() ?? null, schemes: deps.peerSchemes! };
   const fail = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
     let httpErr = toHttpError(err);
     if (httpErr === null) {

@@ -11,6 +11,7 @@ import type { HttpReadConsistency } from './consistency.js';
 import type { HttpTracing } from '../tracing/http-tracing.js';
 import type { AclStore } from '../acl/store.js';
 import type { AuditSink } from '../../common/audit/sink.js';
+import type { PeerSchemes } from './forward-scheme.js';
 
 export interface HttpDeps {
   keyspace: Keyspace;
@@ -38,6 +39,8 @@ export interface HttpDeps {
   acl?: AclStore;
   /** The audit log (authentications); absent: none. */
   audit?: AuditSink;
+  /** Which scheme each peer speaks, one memory per node shared by forwarding and cluster scans (absent: createHttpApp makes it). */
+  peerSchemes?: PeerSchemes;
   /** Mounted under /admin when present (the runtime's admin API). */
   admin?: express.Router;
 }

@@ -13,7 +13,7 @@ import { HttpError, sendError } from './errors.js';
 import { FORWARDED_HEADER, type HttpTarget, REDIRECT_HEADER, forwardDecision, httpTargetOf, targetUrl } from './forward-target.js';
 import { queryParam } from './params.js';
 import { type FetchLike, nodeFetch } from '../../common/node-fetch.js';
-import { type PeerSchemes, type Scheme, isPlainToHttpsPage, schemeFallback, schemeShownByError } from './forward-scheme.js';
+import { type PeerSchemes, type Scheme, isPlainToHttpsPage, isReadMethod, mayHaveReachedPeer, schemeFallback, schemeShownByError } from './forward-scheme.js';
 
 export interface ForwardDeps extends PeerLink {
   /** The installed cluster map (null: standalone, nothing to forward to). */
@@ -75,11 +75,15 @@ export interface PeerLink {
 }
 
 /**
- * Sends `pathAndQuery` to the target with the client's method, headers and
- * body; HttpError 504/502 `forward_failed` when it does not answer in time
- * or cannot be reached. A peer that speaks the other scheme (a roll to or
- * from --tls-http) gets the request once more over HTTPS, never over plain
- * HTTP from a node serving HTTPS (forward-scheme.ts).
+ * Sends `pathAndQuery` to the target once, over the scheme the peer is known
+ * (or probed: forward-scheme.ts) to speak, with the client's method, headers
+ * and body. HttpError 504 `forward_failed` when it does not answer in time,
+ * or when a write's connection broke after the request may have reached
+ * the peer (never sent again: it may have been applied); 502 when it could
+ * not be reached (nothing sent). A read whose connection broke is sent once
+ * more if a TLS handshake then shows the peer changed scheme. A TLS
+ * handshake answered in plain goes again over http from a plain node
+ * (nothing was sent), and is refused from a node serving HTTPS.
  */
 export async function sendToPeer(link: PeerLink, target: HttpTarget, req: Request, pathAndQuery: string, body: Buffer | null): Promise<globalThis.Response> {
   const { config } = link;
@@ -91,36 +95,49 @@ export async function sendToPeer(link: PeerLink, target: HttpTarget, req: Reques
     redirect: 'manual',
     signal,
   });
-  const first = link.schemes.schemeFor(target);
-  let speaks: Scheme | null;
+  const once = async (scheme: Scheme, note = ''): Promise<globalThis.Response> => {
+    try {
+      return await attempt(scheme);
+    } catch (err) {
+      throw forwardFailure(config, target, targetUrl(target, pathAndQuery, scheme), err, req.method, note);
+    }
+  };
+  const first = await link.schemes.resolve(target);
   try {
     const answer = await attempt(first);
     if (first === 'https' || answer.status !== 400) return answer;
+    // A TLS front end's page: it refused the plain request, which reached no node.
     const page = await answer.clone().text().catch(() => '');
     if (!isPlainToHttpsPage(answer.status, answer.headers.get('content-type'), page)) return answer;
-    speaks = 'https';
+    link.schemes.learn(target, 'https');
+    return await once('https', ' (after a TLS front end refused it in plain HTTP)');
   } catch (err) {
-    speaks = schemeShownByError(first, err);
-    if (speaks === null) throw forwardFailure(config, target, targetUrl(target, pathAndQuery, first), err);
-  }
-  const step = schemeFallback(config.tlsHttp, speaks);
-  const url = targetUrl(target, pathAndQuery, first);
-  if ('refuse' in step) throw new HttpError(502, 'forward_failed', `could not forward to ${target.name} (${url}): ${step.refuse}`, { node: target.name, reason: 'scheme_mismatch' });
-  try {
-    const answer = await attempt(step.retry);
-    link.schemes.learn(target, step.retry);
-    return answer;
-  } catch (err) {
-    throw forwardFailure(config, target, targetUrl(target, pathAndQuery, step.retry), err, ` (after ${first} failed as if it served ${speaks})`);
+    if (err instanceof HttpError) throw err;
+    const url = targetUrl(target, pathAndQuery, first);
+    if (schemeShownByError(first, err) === 'http') {
+      // The handshake was answered in plain: no byte of the request was sent.
+      const step = schemeFallback(config.tlsHttp, 'http');
+      if ('refuse' in step) throw new HttpError(502, 'forward_failed', `could not forward to ${target.name} (${url}): ${step.refuse}`, { node: target.name, reason: 'scheme_mismatch' });
+      link.schemes.learn(target, 'http');
+      return once('http', ' (after its TLS handshake was answered in plain HTTP)');
+    }
+    if (!mayHaveReachedPeer(err)) throw forwardFailure(config, target, url, err, req.method);
+    // The connection broke after the request was sent: a scheme change, or a peer that died.
+    const now = await link.schemes.reprobe(target);
+    if (isReadMethod(req.method) && now !== null && now !== first) return once(now, ` (after ${first} was closed and a TLS handshake showed ${now})`);
+    throw forwardFailure(config, target, url, err, req.method);
   }
 }
 
-function forwardFailure(config: NodeConfig, target: HttpTarget, url: string, err: unknown, note = ''): HttpError {
+function forwardFailure(config: NodeConfig, target: HttpTarget, url: string, err: unknown, method: string, note = ''): HttpError {
   const e = err as Error;
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-    return new HttpError(504, 'forward_failed', `forwarded to ${target.name} (${url}), no answer within ${config.httpForwardTimeoutMs} ms (httpForwardTimeoutMs); a write may or may not have been applied`, { node: target.name });
+    return new HttpError(504, 'forward_failed', `forwarded to ${target.name} (${url}), no answer within ${config.httpForwardTimeoutMs} ms (httpForwardTimeoutMs); a write may or may not have been applied${note}`, { node: target.name });
   }
   const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+  if (mayHaveReachedPeer(err) && !isReadMethod(method)) {
+    return new HttpError(504, 'forward_failed', `forwarded to ${target.name} (${url}), the connection closed before an answer${cause}; the write may or may not have been applied (not sent again)${note}`, { node: target.name });
+  }
   return new HttpError(502, 'forward_failed', `could not forward to ${target.name} (${url}): ${e.message}${cause}${note}`, { node: target.name });
 }
 

@@ -9,7 +9,7 @@ import { HttpError, badRequest } from './errors.js';
 import { isForwarded } from './forward.js';
 import { scanShards } from './forward-target.js';
 import { clusterScanPage } from './scan-cluster.js';
-import { peerSchemes } from './forward-scheme.js';
+import { nodePeerSchemes } from './forward-probe.js';
 import { serveSlotPage } from './scan-slots.js';
 import { boolParam, encodingParam, intParam, keyTooLarge, queryParam } from './params.js';
 import type { RouteDef } from './route-table.js';
@@ -48,8 +48,8 @@ const SCAN_CMD = Buffer.from('scan');
 
 export function scanRoutes(deps: HttpDeps): RouteDef[] {
   const { keyspace, commits, config } = deps;
-  // Which peers speak another scheme than this node (a roll to --tls-http): learnt by the pages asked for.
-  const schemes = peerSchemes(config.tlsHttp, deps.logger);
+  // Which peers speak another scheme (a roll to --tls-http): the app's one memory, shared with forwarding.
+  const schemes = deps.peerSchemes ?? nodePeerSchemes(config, deps.logger);
   const defaultLimit = Math.min(100, config.maxScanLimit);
 
   async function scan(req: Request, res: Response): Promise<void> {

@@ -4,7 +4,7 @@
  * HTTPS never falls back to plain HTTP, and the per-peer memory with its TTL.
  */
 import { expect } from 'chai';
-import { PEER_SCHEME_TTL_MS, PeerSchemes, isPlainToHttpsPage, schemeFallback, schemeShownByError } from '../../node/http/forward-scheme.js';
+import { PEER_SCHEME_TTL_MS, PeerSchemes, isPlainToHttpsPage, isReadMethod, mayHaveReachedPeer, schemeFallback, schemeShownByError } from '../../node/http/forward-scheme.js';
 
 const target = { name: 'n1', host: '10.0.0.7', httpPort: 8080 };
 
@@ -20,9 +20,21 @@ describe('forward-scheme: telling a scheme mismatch from other failures', () => 
     expect(schemeShownByError('https', fetchFailed(withCode('packet length too long', 'ERR_SSL_PACKET_LENGTH_TOO_LONG')))).to.equal('http');
   });
 
-  it('a plain request whose connection the TLS server closed without an answer shows the peer speaks https (as undici reports it)', () => {
-    expect(schemeShownByError('http', fetchFailed(withCode('other side closed', 'UND_ERR_SOCKET')))).to.equal('https');
-    expect(schemeShownByError('http', fetchFailed(withCode('read ECONNRESET', 'ECONNRESET')))).to.equal('https');
+  it('a plain request whose connection was closed or reset is NOT read as a scheme: the peer may have applied it and died', () => {
+    expect(schemeShownByError('http', fetchFailed(withCode('other side closed', 'UND_ERR_SOCKET')))).to.equal(null);
+    expect(schemeShownByError('http', fetchFailed(withCode('read ECONNRESET', 'ECONNRESET')))).to.equal(null);
+  });
+
+  it('which failures may have let the request reach the peer (never sent again if a write)', () => {
+    expect(mayHaveReachedPeer(fetchFailed(withCode('other side closed', 'UND_ERR_SOCKET')))).to.equal(true);
+    expect(mayHaveReachedPeer(fetchFailed(withCode('read ECONNRESET', 'ECONNRESET')))).to.equal(true);
+    expect(mayHaveReachedPeer(fetchFailed(withCode('premature close', 'ERR_STREAM_PREMATURE_CLOSE')))).to.equal(true);
+    expect(mayHaveReachedPeer(new Error('something unknown'))).to.equal(true);
+    expect(mayHaveReachedPeer(fetchFailed(withCode('connect ECONNREFUSED 10.0.0.7:8080', 'ECONNREFUSED')))).to.equal(false);
+    expect(mayHaveReachedPeer(fetchFailed(withCode('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN')))).to.equal(false);
+    expect(mayHaveReachedPeer(fetchFailed(withCode('wrong version number', 'EPROTO')))).to.equal(false);
+    expect(isReadMethod('GET') && isReadMethod('HEAD')).to.equal(true);
+    expect(isReadMethod('PUT') || isReadMethod('DELETE') || isReadMethod('POST')).to.equal(false);
   });
 
   it('other failures are not a mismatch: refused connection, unknown host, a bad certificate, a timeout', () => {
@@ -73,5 +85,27 @@ describe('forward-scheme: PeerSchemes remembers a peer for a while', () => {
     m.learn(target, 'http');
     expect(m.schemeFor(target)).to.equal('http');
     expect(learnt).to.deep.equal(['n1:https', 'n1:https', 'n1:http']);
+  });
+
+  it('resolve: a node serving HTTPS never probes; a plain node without a probe uses its own; with one it asks once per TTL, concurrent callers sharing the handshake', async () => {
+    let probes = 0;
+    let answer: 'http' | 'https' | null = 'https';
+    let now = 0;
+    const probe = async (): Promise<'http' | 'https' | null> => { probes++; return answer; };
+    expect(await new PeerSchemes('https', { probe }).resolve(target)).to.equal('https');
+    expect(probes).to.equal(0);
+    expect(await new PeerSchemes('http').resolve(target)).to.equal('http');
+    const m = new PeerSchemes('http', { probe, now: () => now });
+    expect(await Promise.all([m.resolve(target), m.resolve(target), m.resolve(target)])).to.deep.equal(['https', 'https', 'https']);
+    expect(probes).to.equal(1);
+    expect(await m.resolve(target)).to.equal('https');
+    expect(probes).to.equal(1);
+    answer = 'http';
+    expect(await m.reprobe(target)).to.equal('http');
+    expect(m.schemeFor(target)).to.equal('http');
+    now += PEER_SCHEME_TTL_MS;
+    answer = null;
+    expect(await m.resolve(target), 'no answer: its own scheme, nothing learnt').to.equal('http');
+    expect(m.known(target)).to.equal(null);
   });
 });
