@@ -7,12 +7,13 @@
  * in-memory Secret store with resourceVersions (409 on a stale replace).
  */
 import { expect } from 'chai';
+import { X509Certificate } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { pemFingerprints } from '../../node/tls/tls-report.js';
 import type { KubeClient } from '../../operator/kube/client.js';
 import { KubeApiError } from '../../operator/kube/errors.js';
 import type { IrisCluster } from '../../operator/kube/iris-cluster.js';
-import { CA_CERT_KEY, TLS_CERT_KEY, caSecret, certificateHosts, issuedTlsSecret } from '../../operator/kube/build/tls-secret.js';
+import { CA_BUNDLE_WRITTEN_ANNOTATION, CA_CERT_KEY, TLS_CERT_KEY, caSecret, certificateHosts, issuedTlsSecret } from '../../operator/kube/build/tls-secret.js';
 import { secretText } from '../../operator/kube/build/auth-secret.js';
 import { ClusterCa } from '../../operator/kube/reconcile/node-https.js';
 import { ensureTls } from '../../operator/kube/reconcile/tls-certificates.js';
@@ -138,5 +139,33 @@ describe('operator/kube CA rotation: the operator\'s own CA cache follows its wr
     expect(tls?.rotation).to.equal(null);
     expect(fps(secretText(store.objects.get(TLS_PATH)!, CA_CERT_KEY))).to.deep.equal(fps(oldCa.cert));
     expect(fps(await ca.get()), 'repaired ca.crt, with no read').to.deep.equal(fps(oldCa.cert));
+  });
+  it('a rotation held on a pod that does not answer still renews the served certificate when due, from the CA that signed it, in TrustBoth and in ServeNew', async () => {
+    const store = started();
+    const check = { caDays: 3650, probe: podsCaughtUp(store), underWay: true };
+    const oneDown = async (): Promise<PodTlsObservation[]> => [...(await podsCaughtUp(store)()).slice(0, 1), { pod: 'iris-shard-1-1', error: 'connect ECONNREFUSED' }];
+    const now = Date.now();
+    const later = now + 70 * 86_400_000; // the 90-day certificate has 20 days left: renewal due
+    const tlsSecret = (): V1Secret => store.objects.get(TLS_PATH)!;
+    const signer = (): string => (new X509Certificate(secretText(tlsSecret(), TLS_CERT_KEY)!).checkIssued(new X509Certificate(newCa.cert)) ? 'new' : 'old');
+
+    expect((await ensureTls(store.client, cr, now, { ...check, probe: oneDown }))?.rotation?.phase, 'both CAs written').to.equal('TrustBoth');
+    const writtenAt = tlsSecret().metadata?.annotations?.[CA_BUNDLE_WRITTEN_ANNOTATION];
+    expect((await ensureTls(store.client, cr, now, { ...check, probe: oneDown }))?.issued, 'not due yet').to.equal(null);
+    const held = await ensureTls(store.client, cr, later, { ...check, probe: oneDown });
+    expect(held?.rotation?.phase).to.equal('TrustBoth');
+    expect(held?.issued).to.match(/^renewal due: (19|20) days left of 90 \(during the CA rotation: from the current CA\)$/);
+    expect(fps(secretText(tlsSecret(), TLS_CERT_KEY))).to.not.deep.equal(fps(served.cert));
+    expect(signer(), 'still the old CA\'s: the pods do not all trust the new one').to.equal('old');
+    expect(fps(secretText(tlsSecret(), CA_CERT_KEY)), 'ca.crt unchanged').to.deep.equal(fps(bundleOf(oldCa, newCa)));
+    expect(tlsSecret().metadata?.annotations?.[CA_BUNDLE_WRITTEN_ANNOTATION], 'written-at kept').to.equal(writtenAt);
+
+    expect((await ensureTls(store.client, cr, now, check))?.rotation?.phase, 'the pod back: ServeNew').to.equal('ServeNew');
+    const newCert = fps(secretText(tlsSecret(), TLS_CERT_KEY));
+    const serving = await ensureTls(store.client, cr, later, { ...check, probe: oneDown });
+    expect(serving?.rotation?.phase).to.equal('ServeNew');
+    expect(serving?.issued).to.match(/from the new CA\)$/);
+    expect(fps(secretText(tlsSecret(), TLS_CERT_KEY))).to.not.deep.equal(newCert);
+    expect(signer()).to.equal('new');
   });
 });

@@ -22,7 +22,7 @@ import { SECRETS, resourcePath } from '../paths.js';
 import type { CaWritten } from './node-https.js';
 import { type CaRotationFacts, type CaRotationPhase, type PodTlsObservation, decideCaRotation, shortFingerprint } from './tls-ca-rotation-plan.js';
 import { type CaState, type Pem, ensureCa, issueServerCertificate, makeCa } from './tls-issuing.js';
-import { RENEW_FRACTION, certificateNotAfter } from './tls-renewal.js';
+import { RENEW_FRACTION, certificateFacts, certificateNotAfter, renewalDecision } from './tls-renewal.js';
 
 /** Asks every pod (GET /admin/tls), verifying them against `trustPem`. */
 export type PodTlsProbe = (trustPem: string) => Promise<PodTlsObservation[]>;
@@ -110,6 +110,28 @@ async function writePodSecret(s: CaRotationStep, pem: Pem, bundle: string, bundl
   s.check.caWritten?.remember(bundle);
 }
 
+/**
+ * While a rotation waits on a pod (TrustBoth or ServeNew, which may last as
+ * long as a pod is down), the ordinary renewal is not run, so the served
+ * certificate is renewed here when due, from the CA that signed it, with
+ * ca.crt and its written-at stamp unchanged: the phase stays as it is (in
+ * ServeNew the pods then wait to serve the renewed one). Null: not due.
+ */
+async function renewWhileWaiting(s: CaRotationStep, served: CaRotationFacts['served'], stamp: string): Promise<{ issued: string; servedNotAfter: number | null } | null> {
+  const { ca, podSecret, now, cr } = s;
+  if (ca.next === null || podSecret === null || served === null || served.signedBy === 'other') return null;
+  const certPem = secretText(podSecret, TLS_CERT_KEY);
+  const bundle = secretText(podSecret, CA_CERT_KEY);
+  if (certPem === null || bundle === null) return null;
+  const signer = served.signedBy === 'next' ? ca.next : ca.current;
+  const hosts = certificateHosts(cr.metadata.name ?? '', cr.metadata.namespace ?? '');
+  const due = renewalDecision(certificateFacts(certPem, signer.cert), hosts, now);
+  if (!due.issue) return null;
+  const pem = await issueServerCertificate(signer, hosts, now);
+  await writePodSecret(s, pem, bundle, podSecret.metadata?.annotations?.[CA_BUNDLE_WRITTEN_ANNOTATION] ?? stamp);
+  return { issued: `${due.reason} (during the CA rotation: from the ${served.signedBy === 'next' ? 'new' : 'current'} CA)`, servedNotAfter: certificateNotAfter(pem.cert) };
+}
+
 /** One pass of the rotation: at most one phase's write. */
 export async function stepCaRotation(s: CaRotationStep): Promise<CaRotationOutcome> {
   const { client, cr, ca, podSecret, now } = s;
@@ -130,7 +152,10 @@ export async function stepCaRotation(s: CaRotationStep): Promise<CaRotationOutco
       const message = await startCaRotation(client, cr, decision.reason, s.check.caDays);
       return { ...out, reason: decision.reason, phase: 'TrustBoth', message, wroteSecrets: true };
     }
-    case 'wait':
+    case 'wait': {
+      const renewed = await renewWhileWaiting(s, base.served, stamp);
+      return { ...out, ...renewed, phase: decision.phase, message: decision.message, wroteSecrets: renewed !== null };
+    }
     case 'done':
       return { ...out, phase: decision.phase, message: decision.message, wroteSecrets: false };
     case 'write-bundle': {

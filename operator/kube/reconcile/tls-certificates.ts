@@ -71,7 +71,7 @@ export async function ensureTls(client: KubeClient, cr: IrisCluster, now: number
   const current = await client.find<V1Secret>(secretPath);
   const rotation = await stepCaRotation({ client, cr, ca, podSecret: current, now, check });
   if (rotation.wroteSecrets || ca.next !== null) {
-    // The rotation owns the certificate until the new CA is the CA.
+    // The rotation owns the certificate until the new CA is the CA (it renews it when due meanwhile: tls-ca-rotation.ts).
     return { issued: rotation.issued, notAfter: rotation.servedNotAfter, caNotAfter: rotation.caNotAfter ?? caNotAfter, rotation: rotation.phase === null ? null : rotation };
   }
   const hosts = certificateHosts(cluster, ns);
