@@ -30,6 +30,8 @@ export interface ReplicationMetrics {
   readonly bytesSent: Counter;
   readonly bytesReceived: Counter;
   readonly fullSyncKeys: Counter<'side'>;
+  /** Replica: slices of snapshot rows loaded by full resyncs, each in its own event-loop turn and commit (replicaLoadSliceRows). */
+  readonly fullSyncLoadSlices: Counter;
   readonly ackTimeouts: Counter;
   readonly fencings: Counter;
   /** Bus peers that failed authentication (bus-server.ts). */
@@ -62,6 +64,11 @@ export function createReplicationMetrics(registry: Registry): ReplicationMetrics
     fullSyncKeys: new Counter({
       name: 'irisdb_replication_full_sync_keys_total', help: 'Keys transferred by full resyncs (side: primary sent, replica loaded)',
       labelNames: ['side'], registers: r,
+    }),
+    fullSyncLoadSlices: new Counter({
+      name: 'irisdb_replication_full_sync_load_slices_total',
+      help: 'Replica: slices of snapshot rows loaded by full resyncs, each in its own event-loop turn and commit (at most --replica-load-slice-rows rows each)',
+      registers: r,
     }),
     ackTimeouts: new Counter({ name: 'irisdb_replication_ack_timeouts_total', help: 'Turns of replies failed with NOREPLICAS after ackTimeoutMs', registers: r }),
     repairedSlots: new Counter({

@@ -349,6 +349,7 @@ export class PrimaryLink {
     this.side.keyspace.loadRows(from === 0 && end === rows.length ? rows : rows.slice(from, end));
     this.loading = { ...loading, keys: loading.keys + end - from };
     this.side.metrics.fullSyncKeys.inc({ side: 'replica' }, end - from);
+    this.side.metrics.fullSyncLoadSlices.inc();
     this.nextTurn(bus, end < rows.length ? () => this.loadRowsInTurns(bus, rows, end) : null);
     return true;
   }
