@@ -29,14 +29,18 @@ export interface ReencryptProgress {
    * truncated. Absent before the job gets there (and from older nodes).
    */
   readonly plaintextScrub?: PlaintextScrub;
+  /** The scrub step under way (absent: none, or an older node): waiting for or running the VACUUM, the incremental reclaim, or the WAL's TRUNCATE checkpoint. */
+  readonly scrubPhase?: ScrubPhase;
 }
+
+export type ScrubPhase = 'vacuum' | 'reclaim' | 'checkpoint';
 
 export interface PlaintextScrub {
   /** True: no old plaintext remains in the node's files. */
   readonly clean: boolean;
   readonly vacuumed: boolean;
   readonly walTruncated: boolean;
-  /** How long the step paused the node (ms). */
+  /** How long the step paused the node (ms): the VACUUM (or the longest reclaim step) plus the WAL's TRUNCATE checkpoint. */
   readonly pauseMs: number;
   readonly dbBytes: number;
 }

@@ -137,7 +137,7 @@ export class ReencryptJob {
         await yieldTurn();
       }
       if (this.stopped) return;
-      await this.scrub();
+      if (!(await this.scrub())) return;
       deps.meta.set(REENCRYPT_META, null);
       deps.meta.set(KEY_COUNTS_META, JSON.stringify(counts));
       await deps.commits.barrier();
@@ -206,14 +206,24 @@ export class ReencryptJob {
     return { rewritten: updates.length, lastSeq: rows.length < LOG_BATCH_ROWS ? null : rows[rows.length - 1]![0] };
   }
 
-  /** Old plaintext out of free space and the WAL; the job is done only after it (its result is in the status). */
-  private async scrub(): Promise<void> {
+  /** Old plaintext out of free space and the WAL; the job is done only after it (its result is in the status). False: stopped (shutdown). */
+  private async scrub(): Promise<boolean> {
     const { deps } = this;
-    const r = await scrubOldPlaintext({ db: deps.db, barrier: () => deps.commits.barrier(), commitNow: deps.commitNow, vacuumMaxBytes: deps.vacuumMaxBytes });
+    const r = await scrubOldPlaintext({
+      db: deps.db, barrier: () => deps.commits.barrier(), commitNow: deps.commitNow, vacuumMaxBytes: deps.vacuumMaxBytes,
+      stopped: () => this.stopped,
+      onPhase: (phase) => {
+        const { scrubPhase: _previous, ...rest } = this.progress;
+        this.progress = phase === null ? rest : { ...rest, scrubPhase: phase };
+      },
+    });
+    if (r === null) return false;
     const scrub = { clean: r.vacuumed && r.walTruncated, vacuumed: r.vacuumed, walTruncated: r.walTruncated, pauseMs: Math.round(r.pauseMs), dbBytes: r.dbBytes };
     this.progress = { ...this.progress, plaintextScrub: scrub };
-    if (scrub.clean) deps.logger.info('old plaintext scrubbed from the database file and the WAL', scrub);
-    else deps.logger.warn('old plaintext may remain in the database file\'s free space or the WAL: the database is larger than reencryptVacuumMaxBytes, or readers kept the WAL; run irisctl re-encrypt again at a quiet moment, or raise the limit', { ...scrub, vacuumMaxBytes: deps.vacuumMaxBytes });
+    const measured = { ...scrub, vacuumMs: Math.round(r.vacuumMs), checkpointMs: Math.round(r.checkpointMs) };
+    if (scrub.clean) deps.logger.info('old plaintext scrubbed from the database file and the WAL', measured);
+    else deps.logger.warn('old plaintext may remain in the database file\'s free space or the WAL: the database is larger than reencryptVacuumMaxBytes, or readers kept the WAL; run irisctl re-encrypt again at a quiet moment, or raise the limit', { ...measured, vacuumMaxBytes: deps.vacuumMaxBytes });
+    return true;
   }
 
   private advance(seen: number, rewritten: number, logBatches: number): void {
