@@ -97,7 +97,7 @@ describe('e2e: Helm chart helm/irisdb', function () {
     const envVars = Object.fromEntries(c.env.map((e) => [e.name, e.value ?? `fieldRef:${e.valueFrom?.fieldRef?.fieldPath}`]));
     expect(envVars).to.deep.equal({
       IRIS_OPERATOR_NAMESPACE: 'fieldRef:metadata.namespace', POD_NAME: 'fieldRef:metadata.name', IRIS_WATCH_NAMESPACES: '',
-      IRIS_LOG_LEVEL: 'info', IRIS_LEADER_ELECTION_ID: 'irisdb-operator', IRIS_METRICS_PORT: '9090', IRIS_DASHBOARD_PORT: '8090',
+      IRIS_LOG_LEVEL: 'info', IRIS_LEADER_ELECTION_ID: 'irisdb-operator', IRIS_METRICS_PORT: '9090', IRIS_DASHBOARD_PORT: '8090', IRIS_OPERATOR_CA_DAYS: '3650',
     });
     expect(c.ports).to.deep.include({ name: 'metrics', containerPort: 9090, protocol: 'TCP' });
     expect(c.livenessProbe.httpGet).to.deep.equal({ path: '/healthz', port: 'metrics' });
