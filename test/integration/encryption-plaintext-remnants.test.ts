@@ -13,7 +13,9 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
+import { DB_FILE_NAME } from '../../node/engine/database.js';
 import { EncryptionAdminClient } from '../../common/encryption-client.js';
 import type { EncryptionStatus } from '../../common/encryption-admin.js';
 import { CLUSTER_TOKEN, startNamedNode, type ShardNode } from '../support/repl-shard.js';
@@ -106,6 +108,12 @@ describe('encryption turned on for existing data: no old plaintext left on disk 
     const w = new Redis(node.node.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     w.on('error', () => undefined);
     await w.connect();
+    // A reader of our own holds a read transaction on the database, so the scrub's WAL checkpoint (after its
+    // VACUUM) waits for it and stays in phase 'checkpoint' until the kill: the kill lands in the scrub every time
+    // instead of depending on a status request being answered in the moment before the VACUUM.
+    const reader = new Database(path.join(dataDir, DB_FILE_NAME), { readonly: true, fileMustExist: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM sqlite_master').get();
     await admin.reencrypt();
     // Writes keep coming (each recorded once acknowledged) while pollers wait for the status to say the
     // job is in its scrub (scrubPhase 'vacuum': waiting for the turn it VACUUMs in; 'checkpoint': the WAL
@@ -142,6 +150,7 @@ describe('encryption turned on for existing data: no old plaintext left on disk 
     await Promise.all([poll(), poll(), poll()]);
     expect(last!.reencrypt.doneKeys, 'every row re-sealed before the VACUUM').to.be.at.least(last!.reencrypt.totalKeys);
     await node.node.kill9();
+    reader.close();
     writing = false;
     w.disconnect();
     await writer;
