@@ -125,6 +125,9 @@ class Reader {
   }
 }
 
+/** The most bytes LZF decompresses from one input byte (264 from a 3-byte back reference). */
+const LZF_MAX_EXPANSION = 88;
+
 /** rdbLoadLenByRef: the length, or the encoding number when `encoded`; null when truncated. */
 function readLength(r: Reader): { len: number; encoded: boolean } | null {
   const first = r.byte();
@@ -175,6 +178,9 @@ function readString(r: Reader, maxLength: number): DumpDecodeResult {
     if (len === null) return FORMAT;
     const packed = r.bytes(clen.len);
     if (packed === null) return FORMAT;
+    // More than LZF can produce from clen bytes (a back reference writes at most 264 bytes from 3): Redis's
+    // decompression fails on it (Bad data format), so that comes before our own size limit.
+    if (len.len > clen.len * LZF_MAX_EXPANSION) return FORMAT;
     if (len.len > maxLength) return { ok: false, reason: 'tooLarge', length: len.len };
     // Redis compares lzf_decompress's result (0 on any error) with the length: a length of 0 always passes.
     if (len.len === 0) return { ok: true, value: Buffer.alloc(0) };
