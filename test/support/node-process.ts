@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './ports.js';
-import { waitFor } from './wait.js';
+import { GiveUp, waitFor } from './wait.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/node/main.js, resolved from dist/test/support. */
@@ -57,7 +57,23 @@ export async function makeTempDir(prefix = 'irisdb-test-'): Promise<string> {
   return fs.promises.mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * A port picked free can be taken before the node binds it (another server started beside it, or the local
+ * port of an outgoing connection): the node then exits with EADDRINUSE and is started again on fresh ports,
+ * unless the caller named its ports.
+ */
 export async function startNode(opts: NodeOptions = {}): Promise<RunningNode> {
+  const portsNamed = opts.port !== undefined || opts.httpPort !== undefined || opts.busPort !== undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNodeOnce(opts);
+    } catch (err) {
+      if (portsNamed || attempt >= 3 || !(err instanceof Error) || !err.message.includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startNodeOnce(opts: NodeOptions): Promise<RunningNode> {
   const dataDir = opts.dataDir ?? (await makeTempDir());
   const [p1, p2, p3] = await freePorts(3);
   const port = opts.port ?? p1!;
@@ -88,7 +104,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RunningNode> {
 
   const url = `http://127.0.0.1:${httpPort}`;
   await waitFor(`irisdb-node on port ${port} to be ready`, async () => {
-    if (dead) throw new Error(`irisdb-node exited during startup:\n${stderr.slice(-4000)}`);
+    if (dead) throw new GiveUp(`irisdb-node exited during startup:\n${stderr.slice(-4000)}`);
     if (opts.ready !== undefined) return opts.ready(httpPort);
     const res = await fetch(`${url}${opts.awaitReadyz === false ? '/healthz' : '/readyz'}`).catch(() => null);
     return res !== null && res.status === 200;
