@@ -103,8 +103,7 @@ fi
 # The late group: the rest, the Kubernetes control plane last (it takes kubectl and helm from node_modules).
 if [ "$want_test" = 1 ]; then go_start late; fi
 
-log "building TypeScript"
-npx --no-install tsc -p tsconfig.json
+bash scripts/lib/tsc-if-changed.sh
 
 if [ "$want_test" = 1 ]; then
   go_wait early
