@@ -58,7 +58,7 @@ export class ApplyPath {
   private readonly journal: TurnRecorder | null;
   /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
   private atomicDepth = 0;
-  private readonly touched: string[] = [];
+  private readonly touched: Buffer[] = [];
 
   constructor(
     private readonly st: Statements,
@@ -426,9 +426,8 @@ export class ApplyPath {
 
   private changed(key: Buffer): void {
     if (this.cache !== null) {
-      const k = key.toString('latin1');
-      this.cache.invalidate(k);
-      if (this.atomicDepth > 0) this.touched.push(k);
+      this.cache.invalidate(key);
+      if (this.atomicDepth > 0) this.touched.push(Buffer.from(key)); // a copy: key may be a view of a receive buffer
     }
     this.notify(key);
   }

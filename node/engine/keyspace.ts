@@ -67,10 +67,9 @@ export class SqliteKeyspace implements Keyspace {
   // ---- reads ---------------------------------------------------------------
 
   get(key: Buffer, now: number): Entry | null {
-    let k: string | undefined;
-    if (this.cache !== null) {
-      k = key.toString('latin1');
-      const hit = this.cache.lookup(k);
+    const cache = this.cache;
+    if (cache !== null) {
+      const hit = cache.lookup(key);
       if (hit === null) return null; // known absent
       if (hit !== undefined) {
         if (hit.expiresAt === null || hit.expiresAt > now) return hit;
@@ -80,7 +79,7 @@ export class SqliteKeyspace implements Keyspace {
     }
     const row = this.st.getByKey.get(key) as GetRow | undefined;
     if (row === undefined) {
-      if (k !== undefined && this.cacheAbsent) this.cache!.put(k, null);
+      if (cache !== null && this.cacheAbsent) cache.put(key, null);
       return null;
     }
     const expiresAt = row[2];
@@ -89,7 +88,7 @@ export class SqliteKeyspace implements Keyspace {
       return null;
     }
     const entry: Entry = { value: this.codec.decode(row[0], row[1], key), expiresAt, version: row[3] };
-    if (k !== undefined) this.cache!.put(k, entry);
+    if (cache !== null) cache.put(key, entry);
     return entry;
   }
 

@@ -19,9 +19,9 @@ describe('engine: read cache', () => {
   describe('ReadCache', () => {
     it('evicts the least recently used entry beyond maxEntries', () => {
       const c = new ReadCache(3, 1 << 20);
-      for (const k of ['a', 'b', 'c']) c.put(k, entry(1));
-      c.lookup('a'); // a is now the youngest
-      c.put('d', entry(1));
+      for (const k of ['a', 'b', 'c']) c.put(b(k), entry(1));
+      c.lookup(b('a')); // a is now the youngest
+      c.put(b('d'), entry(1));
       expect(c.peek('b')).to.equal(undefined);
       expect([c.peek('a'), c.peek('c'), c.peek('d')].every((e) => e !== undefined)).to.equal(true);
       expect(c.size).to.equal(3);
@@ -29,14 +29,14 @@ describe('engine: read cache', () => {
 
     it('keeps its byte size under maxBytes and accounts replacements', () => {
       const c = new ReadCache(1000, 2000);
-      for (let i = 0; i < 10; i++) c.put(`k${i}`, entry(500));
+      for (let i = 0; i < 10; i++) c.put(b(`k${i}`), entry(500));
       expect(c.byteSize).to.be.at.most(2000);
       expect(c.size).to.be.at.most(3);
       expect(c.peek('k9')).to.not.equal(undefined);
-      c.put('k9', entry(10));
-      c.put('k9', entry(10));
+      c.put(b('k9'), entry(10));
+      c.put(b('k9'), entry(10));
       const bytes = c.byteSize;
-      c.invalidate('k9');
+      c.invalidate(b('k9'));
       expect(c.byteSize).to.be.lessThan(bytes);
       c.clear();
       expect(c.byteSize).to.equal(0);
@@ -45,21 +45,21 @@ describe('engine: read cache', () => {
 
     it('does not cache a value larger than the whole budget', () => {
       const c = new ReadCache(10, 1000);
-      c.put('small', entry(10));
-      c.put('huge', entry(5000));
+      c.put(b('small'), entry(10));
+      c.put(b('huge'), entry(5000));
       expect(c.peek('huge')).to.equal(undefined);
       expect(c.peek('small')).to.not.equal(undefined);
     });
 
     it('caches a key known to be absent as null, within the same bounds', () => {
       const c = new ReadCache(2, 1 << 20);
-      c.put('gone', null);
-      expect(c.lookup('gone')).to.equal(null);
+      c.put(b('gone'), null);
+      expect(c.lookup(b('gone'))).to.equal(null);
       expect(c.byteSize).to.be.greaterThan(0);
-      c.put('a', entry(1));
-      c.put('b', entry(1)); // gone was used since queued: a goes first
+      c.put(b('a'), entry(1));
+      c.put(b('b'), entry(1)); // gone was used since queued: a goes first
       expect(c.peek('gone')).to.equal(null);
-      c.invalidate('gone');
+      c.invalidate(b('gone'));
       expect(c.peek('gone')).to.equal(undefined);
       expect([c.hits, c.misses]).to.deep.equal([1, 0]);
     });
@@ -68,13 +68,13 @@ describe('engine: read cache', () => {
       const c = new ReadCache(100, 1 << 30);
       for (let i = 0; i < 100_000; i++) {
         const k = `k${(i * 7919) % 5000}`;
-        if (c.lookup(k) === undefined) c.put(k, entry(8));
+        if (c.lookup(b(k)) === undefined) c.put(b(k), entry(8));
       }
       expect(c.size).to.equal(100);
       expect(c.queueLength).to.be.at.most(4 * 100 + 2048);
       for (let i = 0; i < 100_000; i++) {
-        c.put('hot', entry(8));
-        c.invalidate('hot');
+        c.put(b('hot'), entry(8));
+        c.invalidate(b('hot'));
       }
       expect(c.queueLength).to.be.at.most(4 * 100 + 2048);
     });
@@ -93,13 +93,13 @@ describe('engine: read cache', () => {
         for (const o of ops) {
           if (o.do === 'put') {
             const e = o.size === null ? null : entry(o.size);
-            c.put(o.k, e);
+            c.put(b(o.k), e);
             last.set(o.k, e);
           } else if (o.do === 'lookup') {
-            const got = c.lookup(o.k);
+            const got = c.lookup(b(o.k));
             if (got !== undefined) expect(got).to.equal(last.get(o.k));
           } else if (o.do === 'invalidate') {
-            c.invalidate(o.k);
+            c.invalidate(b(o.k));
             last.delete(o.k);
             expect(c.peek(o.k)).to.equal(undefined);
           } else {
@@ -122,10 +122,10 @@ describe('engine: read cache', () => {
 
     it('counts hits and misses', () => {
       const c = new ReadCache(10, 10_000);
-      c.lookup('x');
-      c.put('x', entry(1));
-      c.lookup('x');
-      c.lookup('x');
+      c.lookup(b('x'));
+      c.put(b('x'), entry(1));
+      c.lookup(b('x'));
+      c.lookup(b('x'));
       expect([c.hits, c.misses]).to.deep.equal([2, 1]);
     });
   });
