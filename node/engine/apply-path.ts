@@ -17,6 +17,7 @@ import type { WalSyncer } from './wal-sync.js';
 import type { Statements } from './statements.js';
 import type { Db } from './database.js';
 import { KEY_COUNT } from './kv-rows.js';
+import { InsertFirstEstimate } from './insert-first.js';
 import type { Mutation, MutationLog, StoredRow } from './types.js';
 
 type IdRow = [id: number, expiresAt: number | null];
@@ -59,6 +60,8 @@ export class ApplyPath {
   /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
   private atomicDepth = 0;
   private readonly touched: Buffer[] = [];
+  /** Whether upserts try the INSERT first (issue #19: one statement per new key). */
+  private readonly newKeys = new InsertFirstEstimate();
 
   constructor(
     private readonly st: Statements,
@@ -413,7 +416,16 @@ export class ApplyPath {
 
   /** Inside a write's statements: inserts or updates a key's row; counters follow. */
   private upsert(key: Buffer, slot: number | null, flags: number, expiresAt: number | null, version: number, stored: Buffer): void {
+    // Mostly new keys lately (an import, a replica applying one): INSERT first, the lookup only on a conflict (insert-first.ts).
+    const first = this.newKeys.insertFirst;
+    if (first && this.st.insertIfAbsent.run(key, slot ?? keySlot(key), flags, expiresAt, version, stored).changes === 1) {
+      this.newKeys.record(true);
+      this.keyCountValue++;
+      if (expiresAt !== null) this.expiringCountValue++;
+      return;
+    }
     const row = this.st.idByKey.get(key) as IdRow | undefined;
+    this.newKeys.record(row === undefined);
     if (row === undefined) {
       this.st.insert.run(key, slot ?? keySlot(key), flags, expiresAt, version, stored);
       this.keyCountValue++;

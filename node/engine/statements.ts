@@ -14,6 +14,8 @@ export class Statements {
   /** [id, expires_at] by key: does the key exist, and with which TTL. */
   readonly idByKey: Stmt;
   readonly insert: Stmt;
+  /** The same columns as insert; changes 0 when the key exists (apply-path's insert-first upsert). */
+  readonly insertIfAbsent: Stmt;
   /** flags, expires_at, version, value, id. */
   readonly updateById: Stmt;
   /** expires_at, version, id. */
@@ -58,6 +60,7 @@ export class Statements {
     this.getByKey = row('SELECT value, flags, expires_at, version FROM kv WHERE key = ?');
     this.idByKey = row('SELECT id, expires_at FROM kv WHERE key = ?');
     this.insert = db.prepare('INSERT INTO kv (key, slot, flags, expires_at, version, value) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertIfAbsent = db.prepare('INSERT INTO kv (key, slot, flags, expires_at, version, value) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING');
     this.updateById = db.prepare('UPDATE kv SET flags = ?, expires_at = ?, version = ?, value = ? WHERE id = ?');
     this.updateExpiryById = db.prepare('UPDATE kv SET expires_at = ?, version = ? WHERE id = ?');
     this.deleteByKey = row('DELETE FROM kv WHERE key = ? RETURNING expires_at');

@@ -6,7 +6,7 @@
 import type { CommitScheduler } from '../engine/types.js';
 import { HttpError } from './errors.js';
 
-export async function awaitWriteCommit(commits: CommitScheduler): Promise<void> {
+export async function awaitWriteCommit(commits: Pick<CommitScheduler, 'barrier'>): Promise<void> {
   try {
     await commits.barrier();
   } catch (err) {

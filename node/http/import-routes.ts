@@ -6,13 +6,15 @@
  * where the expiry field carries a TTL in milliseconds relative to this
  * node's clock (as SET ... PX), so the importer's clock does not matter.
  *
- * Every key must be served by this node (any slots: they are all in one
- * transaction here); the rows are applied with the keyspace's set (logged
- * and replicated like a SET), all in one group-commit turn, and the 200 is
- * sent only once the turn is durable here and acknowledged by
- * minSyncReplicas replicas. Nothing is applied on any error: a key this
- * node does not serve is a 421 for the whole request, and the importer
- * falls back to ordinary SETs. ACL: each row is checked as SET key value.
+ * Every key must be served by this node (checked for the whole body before
+ * any row is applied: a key this node does not serve is a 421 and nothing
+ * is applied, and the importer falls back to ordinary SETs). The rows are
+ * applied with the keyspace's set (logged and replicated like a SET) in
+ * time slices (import-apply.ts, --import-slice-ms): each slice is its own
+ * group-commit turn, and the 200 is sent only once every slice is durable
+ * here and acknowledged by minSyncReplicas replicas. A failure after the
+ * first slice may leave earlier slices applied (SET is idempotent: the
+ * importer writes them again). ACL: each row is checked as SET key value.
  */
 import express, { type Request, type Response } from 'express';
 import { keySlot } from '../../common/slot.js';
@@ -22,7 +24,7 @@ import { decodeRows } from '../replication/row-codec.js';
 import { requirePermission, requestUserName } from './acl-http.js';
 import { auditHttpWrite } from '../audit/http-write-audit.js';
 import { routeSlot } from './cluster-route.js';
-import { applyWrite, awaitWriteCommit } from './commit.js';
+import { ImportTurnBudget, applyImportSliced } from './import-apply.js';
 import type { HttpDeps } from './deps.js';
 import { HttpError, badRequest } from './errors.js';
 import { keyTooLarge, valueTooLarge } from './params.js';
@@ -56,6 +58,8 @@ export function parseImportRows(body: Buffer, limits: { maxBatchOps: number; max
 
 export function importRoutes(deps: HttpDeps): RouteDef[] {
   const { keyspace, commits, config } = deps;
+  const budget = new ImportTurnBudget(config.importSliceMs);
+  const target = { set: keyspace.set.bind(keyspace), barrier: () => commits.barrier() };
 
   async function importRows(req: Request, res: Response): Promise<void> {
     const body: unknown = req.body;
@@ -77,11 +81,9 @@ export function importRoutes(deps: HttpDeps): RouteDef[] {
     for (const r of rows) {
       if (r.expiresAt !== null && r.expiresAt > Number.MAX_SAFE_INTEGER - at) throw badRequest('a TTL is too large');
     }
-    applyWrite(() => keyspace.atomically(() => {
-      for (const r of rows) keyspace.set(r.key, r.value, r.expiresAt === null ? null : at + r.expiresAt);
-    }), 'the import batch', { rows: rows.length });
-    await awaitWriteCommit(commits);
-    res.status(200).json({ applied: rows.length });
+    // No SAVEPOINT around the rows: a failing statement rolls its whole turn back anyway, and a slice boundary is a commit.
+    const { slices } = await applyImportSliced(rows, at, target, budget);
+    res.status(200).json({ applied: rows.length, slices });
   }
 
   const rawBody = express.raw({ type: () => true, limit: config.maxHttpBodyBytes });
@@ -94,11 +96,12 @@ export function importRoutes(deps: HttpDeps): RouteDef[] {
         operationId: 'importRows', tags: ['kv'], summary: 'Bulk load of string rows (irisctl import)',
         description:
           'Body (application/octet-stream): [u32 count] then per row [u32 keyLen][key][u8 0][f64 ttlMs or -1][f64 0][u32 valueLen][value], big-endian. ' +
-          'Every key must be served by this node (else 421, nothing applied); at most --max-batch-ops rows. All rows are applied in one transaction, ' +
-          'logged and replicated like SETs; the response is sent once they are durable here and on minSyncReplicas replicas. ACL: SET on every key.',
+          'Every key must be served by this node (else 421, nothing applied); at most --max-batch-ops rows. The rows are applied in slices of at most ' +
+          '--import-slice-ms per event-loop turn (each slice one transaction), logged and replicated like SETs; the response is sent once all are durable here ' +
+          'and on minSyncReplicas replicas. An error after the first slice may leave earlier slices applied (send the rows again). ACL: SET on every key.',
         requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
         responses: {
-          200: { description: 'Every row applied and durable', content: { 'application/json': { schema: { type: 'object', properties: { applied: { type: 'integer' } } } } } },
+          200: { description: 'Every row applied and durable', content: { 'application/json': { schema: { type: 'object', properties: { applied: { type: 'integer' }, slices: { type: 'integer', description: 'event-loop turns (commits) the rows were applied in' } } } } } },
           400: r('BadRequest'), 413: r('PayloadTooLarge'), 500: r('WriteFailed'), 503: r('WriteFailed'),
         },
       },
