@@ -97,6 +97,7 @@ export class ApplyPath {
         if (this.seq !== this.seqAtBegin) this.st.setLastSeq.run(this.seq);
         if (this.keyCountValue !== this.keyCountStored) this.st.putMeta.run(KEY_COUNT, this.keyCountValue);
         this.log?.beforeCommit();
+        if (this.journal !== null && this.log?.takeStored !== undefined) this.journal.adopt(this.log.takeStored());
       },
       onCommitted: () => {
         this.committedSeqValue = this.seq;

@@ -40,6 +40,7 @@ export function registerJournalMetrics(registry: Registry, stats: () => JournalS
 export function journalEventLogger(logger: Logger): NonNullable<EngineHooks['onJournalEvent']> {
   return (what, detail) => {
     if (what === 'error') logger.error('write journal failed', detail);
+    else if (what === 'drained') logger.warn('write journal: started with --write-journal no on a data directory with a write journal; replayed the turns SQLite had not committed and removed the journal', detail);
     else if (what === 'truncated') logger.warn('write journal: cut off a torn record at the end (a crash mid-append; that turn was never acknowledged)', detail);
     else if (Number(detail.records) > 0) logger.info('write journal: replayed the turns SQLite had not committed', detail);
   };

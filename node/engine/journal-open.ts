@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { Db } from './database.js';
 import type { JournalParts } from './apply-path.js';
 import { JOURNAL_DIR, JournalWriter, listSegments } from './journal-files.js';
-import { recoverJournal, staleSegments, type RecoveryResult } from './journal-recovery.js';
+import type { RecoveryResult } from './journal-recovery.js';
+import { JOURNAL_GEN_META, replayJournal, storedGeneration } from './journal-drain.js';
 import { JournalTransaction } from './journal-transaction.js';
 import { TurnRecorder } from './journal-turns.js';
 import type { SqliteKeyspace } from './keyspace.js';
@@ -16,7 +17,6 @@ import type { EngineHooks, EngineOptions, JournalStats } from './types.js';
 import { WalSync, type WalSyncer } from './wal-sync.js';
 import fs from 'node:fs';
 
-export const JOURNAL_GEN_META = 'journal_gen';
 /** Defaults of the batch bounds and the segment size. */
 export const DEFAULT_JOURNAL_MAX_TURNS = 10000;
 export const DEFAULT_JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
@@ -48,8 +48,7 @@ export function openJournal(
 ): EngineJournal {
   const j = opts.journal!;
   const dir = path.join(opts.dataDir, JOURNAL_DIR);
-  const stored = st.getMeta.get(JOURNAL_GEN_META);
-  const gen = typeof stored === 'number' && Number.isSafeInteger(stored) && stored >= 0 ? stored : 0;
+  const gen = storedGeneration(st);
   const writer = new JournalWriter(dir, gen, j.segmentBytes ?? DEFAULT_JOURNAL_SEGMENT_BYTES);
   const recorder = new TurnRecorder(opts.encryption ?? null);
   const trimSync = walSync ?? new WalSync(walFile);
@@ -78,15 +77,8 @@ export function openJournal(
   return {
     parts: { tx, recorder, syncer: opts.fsync === 'always' ? writer : null },
     recover(ks, committedSeq) {
-      for (const s of staleSegments(dir, gen)) fs.rmSync(s.file, { force: true });
-      const logExists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'repl_log'").get() !== undefined;
-      const insertLog = logExists ? db.prepare('INSERT OR REPLACE INTO repl_log (first_seq, last_seq, body, committed_at) VALUES (?, ?, ?, ?)') : null;
       // One turn for the whole replay, committed directly (next generation, WAL synced) before anything is served.
-      const r = recoverJournal(dir, gen, committedSeq, opts.encryption?.current ?? null, {
-        apply: (e) => ks.applyReplicated(e.m, e.seq),
-        storeLogBatch: (rec) => insertLog?.run(rec.firstSeq, rec.lastSeq, rec.payload, Date.now()),
-        onTruncated: (file, offset, reason) => hooks.onJournalEvent?.('truncated', { file, offset, reason }),
-      });
+      const r = replayJournal(dir, gen, db, ks, committedSeq, opts.encryption?.current ?? null, hooks);
       if (r.replayedMutations > 0) {
         ks.markUnjournaled();
         ks.commits.flushNow();

@@ -98,11 +98,11 @@ export class JournalTransaction implements TurnTransaction {
       this.commitDirect();
       return;
     }
-    const r = rec.take();
-    if (r !== null) {
-      const bytes = encodeRecord(r);
+    const records = rec.take();
+    if (records.length > 0) {
+      const bytes = records.length === 1 ? encodeRecord(records[0]!) : Buffer.concat(records.map(encodeRecord));
       try {
-        this.d.writer.append(bytes, r.lastSeq);
+        this.d.writer.append(bytes, records[records.length - 1]!.lastSeq);
       } catch (e) {
         // The turn is in the batch but not in the journal: make SQLite hold it durably instead.
         this.d.onError(asError(e));

@@ -4,6 +4,10 @@
  * journal record at the end of the turn. A turn that changed rows in a way
  * mutations cannot express (bulk loads, slot repair, meta rows, rewrites)
  * is marked unjournaled: it commits SQLite directly (journal-transaction.ts).
+ *
+ * With a replication log attached the turn is encoded once: the log hands
+ * over the rows it stored for the turn (adopt), sealed as repl_log holds
+ * them, and they become the journal's records as they are.
  */
 import { encodeBatch, type LoggedMutation } from '../replication/batch-codec.js';
 import { sealLogBody } from '../crypto/log-envelope.js';
@@ -14,6 +18,8 @@ import type { Mutation } from './types.js';
 export class TurnRecorder {
   private entries: LoggedMutation[] = [];
   private unjournaledTurn = false;
+  /** The replication log's stored rows for the turn (encoded and sealed once, for both). */
+  private adopted: readonly JournalRecord[] = [];
 
   /** keys: encryption at rest (records are sealed as the replication log seals its batches). */
   constructor(private readonly keys: KeyringSource | null) {}
@@ -37,19 +43,39 @@ export class TurnRecorder {
     return this.unjournaledTurn;
   }
 
+  /**
+   * The replication log's rows for the turn, just before it ends (the log
+   * wrote them in beforeCommit): take() uses them instead of encoding the
+   * turn again when they cover exactly the recorded sequences.
+   */
+  adopt(rows: readonly JournalRecord[]): void {
+    this.adopted = rows;
+  }
+
   /** Forgets the turn (rolled back, or committed without the journal). */
   discard(): void {
     this.entries = [];
+    this.adopted = [];
     this.unjournaledTurn = false;
   }
 
-  /** The turn's record, or null if it changed nothing the journal holds; resets for the next turn. */
-  take(): JournalRecord | null {
+  /** The turn's records (one, or the log's rows), empty if it changed nothing the journal holds; resets for the next turn. */
+  take(): readonly JournalRecord[] {
     const e = this.entries;
+    const rows = this.adopted;
     this.discard();
-    if (e.length === 0) return null;
+    if (e.length === 0) return [];
     const firstSeq = e[0]!.seq;
+    const lastSeq = e[e.length - 1]!.seq;
+    if (coversExactly(rows, firstSeq, lastSeq)) return rows;
     const body = encodeBatch(e);
-    return { firstSeq, lastSeq: e[e.length - 1]!.seq, payload: this.keys === null ? body : sealLogBody(this.keys.current, body, firstSeq) };
+    return [{ firstSeq, lastSeq, payload: this.keys === null ? body : sealLogBody(this.keys.current, body, firstSeq) }];
   }
+}
+
+/** True when `rows` are contiguous and hold exactly firstSeq..lastSeq (the log stored the same mutations). */
+function coversExactly(rows: readonly JournalRecord[], firstSeq: number, lastSeq: number): boolean {
+  if (rows.length === 0 || rows[0]!.firstSeq !== firstSeq || rows[rows.length - 1]!.lastSeq !== lastSeq) return false;
+  for (let i = 1; i < rows.length; i++) if (rows[i]!.firstSeq !== rows[i - 1]!.lastSeq + 1) return false;
+  return true;
 }

@@ -15,6 +15,7 @@ import { SqliteKeyspace, type ExpiryMode } from './keyspace.js';
 import { KEY_COUNT } from './kv-rows.js';
 import { Statements } from './statements.js';
 import { openJournal, type EngineJournal } from './journal-open.js';
+import { drainJournal } from './journal-drain.js';
 import type { KeyringSource } from '../crypto/keyring-store.js';
 import type { CommitScheduler, Engine, EngineHooks, EngineOptions, EngineStats, MutationLog, ReleaseGate } from './types.js';
 
@@ -124,6 +125,8 @@ export class SqliteEngine implements Engine {
         journal?.parts ?? null,
       );
       journal?.recover(this.keyspace, opened.lastSeq);
+      // --write-journal no on a directory a journal left turns in: replayed into SQLite first (journal-drain.ts).
+      if (journal === null) drainJournal(opts.dataDir, this.db, this.st, this.keyspace, opened.lastSeq, opts.encryption?.current ?? null, `${opened.file}-wal`, hooks);
     } catch (err) {
       this.journal?.close();
       if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();

@@ -60,6 +60,8 @@ export interface MutationLog {
   rolledBack(toSeq: number): void;
   /** True while the mutations being recorded are a slot migration's (the write journal keeps the mark, journal-turns.ts). */
   readonly migrating?: boolean;
+  /** After beforeCommit: the rows it stored for the turn, as stored (sealed); the write journal appends these bytes instead of encoding the turn again. */
+  takeStored?(): ReadonlyArray<{ readonly firstSeq: number; readonly lastSeq: number; readonly payload: Buffer }>;
 }
 
 /**
@@ -215,8 +217,8 @@ export interface EngineHooks {
    * given, lazy expiries are reported as onExpired(count, 0).
    */
   onLazyExpired?(count: number): void;
-  /** The write journal: a failed append, sync or batch commit, or a torn tail cut off at recovery (log it). */
-  onJournalEvent?(what: 'error' | 'truncated' | 'recovered', detail: Record<string, unknown>): void;
+  /** The write journal: a failed append, sync or batch commit, a torn tail cut off at recovery, or a journal replayed and removed at a start with it off (drained) (log it). */
+  onJournalEvent?(what: 'error' | 'truncated' | 'recovered' | 'drained', detail: Record<string, unknown>): void;
   /** The background WAL checkpointer failed; checkpoints continue on the main connection (log it). */
   onCheckpointError?(err: Error): void;
 }

@@ -45,6 +45,8 @@ export class ReplicationLog implements MutationLog {
   private turnBytes = 0;
   /** Batches written by beforeCommit and not yet committed. */
   private written: StoredBatch[] = [];
+  /** The same batches as stored (sealed): the write journal takes them (takeStored), so a turn is encoded once. */
+  private stored: Array<{ firstSeq: number; lastSeq: number; payload: Buffer }> = [];
   /** Extra listeners for committed batches (a slot migration forwarding writes). */
   private readonly subscribers = new Set<CommittedListener>();
   private readonly insertStmt;
@@ -105,7 +107,14 @@ export class ReplicationLog implements MutationLog {
     }
   }
 
+  takeStored(): ReadonlyArray<{ firstSeq: number; lastSeq: number; payload: Buffer }> {
+    const rows = this.stored;
+    this.stored = [];
+    return rows;
+  }
+
   committed(lastSeq: number): void {
+    this.stored = [];
     const batches = this.written;
     if (batches.length === 0) return;
     this.written = [];
@@ -128,6 +137,7 @@ export class ReplicationLog implements MutationLog {
   rolledBack(toSeq: number): void {
     // A failed COMMIT undoes the rows beforeCommit wrote; a savepoint rollback only some of this turn's entries.
     this.written = [];
+    this.stored = [];
     if (this.turn.length > 0 && this.turn[this.turn.length - 1]!.seq > toSeq) {
       this.turn = this.turn.filter((e) => e.seq <= toSeq);
     }
@@ -192,6 +202,7 @@ export class ReplicationLog implements MutationLog {
     this.clearStmt.run();
     this.turn = [];
     this.written = [];
+    this.stored = [];
   }
 
   private open(stored: Buffer, firstSeq: number): Buffer {
@@ -206,6 +217,7 @@ export class ReplicationLog implements MutationLog {
     const stored = this.keys === null ? body : sealLogBody(this.keys.current, body, firstSeq);
     this.insertStmt.run(firstSeq, lastSeq, stored, Date.now());
     this.written.push({ firstSeq, lastSeq, body });
+    this.stored.push({ firstSeq, lastSeq, payload: stored });
   }
 }
 
