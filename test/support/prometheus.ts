@@ -17,7 +17,9 @@ import { waitFor } from './wait.js';
 export const PROMETHEUS_BIN = process.env.IRIS_PROMETHEUS ?? '/usr/bin/prometheus';
 export const PROMTOOL_BIN = process.env.IRIS_PROMTOOL ?? '/usr/bin/promtool';
 export const RULES_FILE = path.join(REPO_ROOT, 'helm/irisdb/rules/irisdb.rules.yaml');
-export const RULES_TEST_FILE = path.join(REPO_ROOT, 'helm/irisdb/rules/tests/irisdb.rules.test.yaml');
+/** promtool's unit tests of the rules: the second file holds the tests over days, evaluated hourly (promtool steps at each file's evaluation_interval). */
+export const RULES_TEST_FILES: readonly string[] = ['irisdb.rules.test.yaml', 'irisdb.rules.days.test.yaml']
+  .map((f) => path.join(REPO_ROOT, 'helm/irisdb/rules/tests', f));
 export const DASHBOARD_FILE = path.join(REPO_ROOT, 'helm/irisdb/dashboards/irisdb.json');
 export const ALERTS_DOC = path.join(REPO_ROOT, 'docs/alerts.md');
 
