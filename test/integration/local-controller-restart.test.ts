@@ -186,8 +186,13 @@ describe('local cluster: controller restart in the middle of a failover', functi
     paused.delete(pid);
   }
 
+  /**
+   * 8 workers per client, not 3: with a shard paused, a worker stalls a full command timeout on each of its keys
+   * there (about one command in three), so the writes the test waits for arrive at a rate set by the number of
+   * workers, not by the machine: 100 writes took 10-13 s with 6 workers, each of the six waits below.
+   */
   function newLoad(prefix: string): ClusterLoad {
-    return new ClusterLoad(seed, { keyPrefix: prefix, clients: 2, workers: 3, keysPerWorker: 200, maxOps: 200_000, deadlineMs: 400_000, commandTimeoutMs: 1000 });
+    return new ClusterLoad(seed, { keyPrefix: prefix, clients: 2, workers: 8, keysPerWorker: 200, maxOps: 200_000, deadlineMs: 400_000, commandTimeoutMs: 1000 });
   }
 
   /**
