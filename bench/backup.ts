@@ -20,6 +20,7 @@ import { run } from '../test/support/run.js';
 import { waitFor } from '../test/support/wait.js';
 import { bulkClient, delay, waitCaughtUp } from './control-plane.js';
 import { startRedis } from './processes.js';
+import type { ShardManifest } from '../common/backup/manifest.js';
 
 export interface BackupBenchResult {
   readonly keys: number;
@@ -211,11 +212,19 @@ export async function backupBench(keys: number): Promise<BackupBenchResult> {
     let raw = 0;
     let stored = 0;
     let inBackup = 0;
+    const cpus: Array<NonNullable<ShardManifest['snapshotCpu']>> = [];
     for (const s of done.shards) {
-      const m = JSON.parse(await fs.promises.readFile(path.join(dest, s.manifest!.key), 'utf8')) as { rawBytes: number; bytes: number; keys: number };
+      const m = JSON.parse(await fs.promises.readFile(path.join(dest, s.manifest!.key), 'utf8')) as ShardManifest;
       inBackup += m.keys;
       raw += m.rawBytes;
       stored += m.bytes;
+      if (m.snapshotCpu !== undefined) cpus.push(m.snapshotCpu);
+    }
+    // The snapshot processes' own CPU (each reports its process.cpuUsage()): what the backup takes from the foreground on a saturated machine.
+    if (cpus.length > 0) {
+      const cpuSeconds = cpus.reduce((a, c) => a + c.cpuSeconds, 0);
+      const shares = cpus.map((c) => `${((100 * c.cpuSeconds) / c.seconds).toFixed(0)}% over ${c.seconds.toFixed(1)} s`).join(', ');
+      console.log(`snapshot processes: ${cpuSeconds.toFixed(2)} s CPU, ${((cpuSeconds * 1e6) / inBackup).toFixed(1)} us per key; each (budget ${cpus[0]!.cpuPercent}% of a core): ${shares}; backup ${backupSeconds.toFixed(1)} s`);
     }
     await source.destroy();
     // BENCH_BACKUP_FOREGROUND_ONLY=1: the foreground ratio alone (alternating builds for it); restore and redis-server rows read NaN.

@@ -42,6 +42,8 @@ export interface ShardManifest {
   readonly compression: ChunkCompression;
   /** Encryption at rest: the key id the chunks are sealed with (absent: stored in clear); a restore needs it in its keyring. */
   readonly encryptionKeyId?: string;
+  /** What reading the snapshot cost the node's snapshot process (absent in backups of older versions): informational, never checked on restore. */
+  readonly snapshotCpu?: { readonly cpuSeconds: number; readonly seconds: number; readonly cpuPercent: number };
   readonly chunks: readonly ChunkEntry[];
   readonly bytes: number;
   readonly rawBytes: number;

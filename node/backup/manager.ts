@@ -20,6 +20,8 @@ export interface BackupNodeDeps {
   readonly commitNow?: () => void;
   /** Nice value of the snapshot-reading thread (--backup-nice). */
   readonly niceness?: number;
+  /** CPU budget of the snapshot process, percent of one core (--backup-cpu-percent). */
+  readonly cpuPercent?: number;
   /** The shard this node belongs to in its installed map, or null without a map. */
   shard(): { readonly id: string; readonly slots: readonly SlotRange[]; readonly mapEpoch: number } | null;
   shardEpoch(): number;
@@ -89,7 +91,7 @@ export class BackupManager {
       backupId: req.id, cluster: req.cluster, shard: shard.id, node: this.deps.nodeName, slots: shard.slots,
       mapEpoch: shard.mapEpoch, shardEpoch: this.deps.shardEpoch(), dbFile: this.deps.dbFile, commitNow: this.deps.commitNow,
       compression: req.compression ?? 'gzip', chunkBytes: req.chunkBytes ?? DEFAULT_CHUNK_BYTES, maxBytesPerSecond: req.maxBytesPerSecond ?? null,
-      niceness: this.deps.niceness,
+      niceness: this.deps.niceness, cpuPercent: this.deps.cpuPercent,
       destination: dest, chunkDestination, now: this.deps.now, keyring: this.deps.encryption?.current ?? null,
     }, job.progress).then((r) => {
       job.manifest = { key: r.key, sha256: r.sha256 };
@@ -98,7 +100,7 @@ export class BackupManager {
       m?.keys.inc(r.manifest.keys);
       m?.bytes.inc(r.manifest.bytes);
       m?.lastSuccess.set(this.deps.now() / 1000);
-      this.deps.logger.info('backup finished', { backup: req.id, shard: shard.id, niceness: job.progress.niceness ?? null, keys: r.manifest.keys, bytes: r.manifest.bytes, seq: r.manifest.endSeq });
+      this.deps.logger.info('backup finished', { backup: req.id, shard: shard.id, niceness: job.progress.niceness ?? null, snapshotCpu: r.manifest.snapshotCpu ?? null, keys: r.manifest.keys, bytes: r.manifest.bytes, seq: r.manifest.endSeq });
     }, (err: unknown) => {
       job.error = `${dest.description}: ${(err as Error).message ?? String(err)}`;
       job.state = 'failed';

@@ -19,6 +19,8 @@ import { sha256 } from './chunk-store.js';
 import type { JobDestination } from './job-destination.js';
 
 export const DEFAULT_BACKUP_NICENESS = 10;
+/** Percent of one core the snapshot process may use (--backup-cpu-percent; docs/backup.md "CPU budget"). */
+export const DEFAULT_BACKUP_CPU_PERCENT = 15;
 
 export interface ShardBackupInput {
   readonly backupId: string;
@@ -37,6 +39,8 @@ export interface ShardBackupInput {
   readonly maxBytesPerSecond?: number | null;
   /** Nice value of the reading thread (0: the node's own; default 10). */
   readonly niceness?: number;
+  /** CPU budget of the snapshot process, percent of one core (100: none; default DEFAULT_BACKUP_CPU_PERCENT). */
+  readonly cpuPercent?: number;
   /** Where the shard manifest goes (the node's handle on `chunkDestination`). */
   readonly destination: BackupDestination;
   /** The same destination as the job names it: the snapshot process opens it to store the chunks. */
@@ -63,7 +67,7 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
   let keys = 0;
   let bytes = 0;
   let rawBytes = 0;
-  const slotDigests = await readInProcess(input, progress, (c) => {
+  const { slotDigests, cpu } = await readInProcess(input, progress, (c) => {
     chunks.push(c);
     keys += c.keys;
     bytes += c.bytes;
@@ -78,6 +82,7 @@ export async function runShardBackup(input: ShardBackupInput, progress: ShardBac
     startSeq: progress.seq ?? 0, endSeq: progress.seq ?? 0,
     keys, slotDigests, compression: input.compression, chunks, bytes, rawBytes,
     ...(input.keyring != null ? { encryptionKeyId: input.keyring.active.id } : {}),
+    snapshotCpu: { cpuSeconds: round3(cpu.cpuSeconds), seconds: round3(cpu.seconds), cpuPercent: cpu.cpuPercent },
     startedAt, finishedAt: new Date(input.now()).toISOString(),
   };
   const text = Buffer.from(JSON.stringify(manifest, null, 1));
@@ -92,8 +97,12 @@ function readInProcess(input: ShardBackupInput, progress: ShardBackupProgress, s
   const data: SnapshotWorkerData = {
     backupId: input.backupId, shard: input.shard, destination: input.chunkDestination,
     dbFile: input.dbFile, slots: input.slots, now: input.now(), compression: input.compression, chunkBytes: input.chunkBytes,
-    maxBytesPerSecond: input.maxBytesPerSecond ?? null, niceness: input.niceness ?? DEFAULT_BACKUP_NICENESS,
+    maxBytesPerSecond: input.maxBytesPerSecond ?? null, niceness: input.niceness ?? DEFAULT_BACKUP_NICENESS, cpuPercent: input.cpuPercent ?? DEFAULT_BACKUP_CPU_PERCENT,
     keys: input.keyring?.keys ?? null,
   };
   return readSnapshotInProcess(data, progress, stored);
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }

@@ -8,7 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChunkEntry } from '../../common/backup/manifest.js';
 import type { SlotDigest } from '../../common/replication.js';
-import type { SnapshotWorkerData, SnapshotWorkerEvent, SnapshotWorkerStart } from './snapshot-worker.js';
+import type { SnapshotCpuUse, SnapshotWorkerData, SnapshotWorkerEvent, SnapshotWorkerStart } from './snapshot-worker.js';
 
 export interface SnapshotReadProgress {
   seq: number | null;
@@ -39,8 +39,13 @@ function spawnWorker(): ChildProcess {
   });
 }
 
-/** The snapshot's slot digests once every chunk is stored (`stored` called for each, in order); rejects with the process's failure. */
-export function readSnapshotInProcess(data: SnapshotWorkerData, progress: SnapshotReadProgress, stored: (c: ChunkEntry) => void): Promise<SlotDigest[]> {
+export interface SnapshotReadResult {
+  readonly slotDigests: SlotDigest[];
+  readonly cpu: SnapshotCpuUse;
+}
+
+/** The snapshot's slot digests (and what it cost the process) once every chunk is stored (`stored` called for each, in order); rejects with the process's failure. */
+export function readSnapshotInProcess(data: SnapshotWorkerData, progress: SnapshotReadProgress, stored: (c: ChunkEntry) => void): Promise<SnapshotReadResult> {
   const child = spawnWorker();
   // A backup never keeps a stopping node alive (the controller retries it elsewhere).
   child.unref();
@@ -48,15 +53,15 @@ export function readSnapshotInProcess(data: SnapshotWorkerData, progress: Snapsh
   // The start message carries the destination's credentials: over the IPC pipe, never argv or env.
   const start: SnapshotWorkerStart = { type: 'start', data };
   child.send(start, (err) => err && child.kill('SIGKILL'));
-  return new Promise<SlotDigest[]>((resolve, reject) => {
+  return new Promise<SnapshotReadResult>((resolve, reject) => {
     let settled = false;
-    const finish = (err: Error | null, digests?: SlotDigest[]): void => {
+    const finish = (err: Error | null, result?: SnapshotReadResult): void => {
       if (settled) return;
       settled = true;
       // SIGKILL also ends a read stuck in a synchronous SQLite call; its read-only connection needs no cleanup.
       child.kill('SIGKILL');
       if (err !== null) reject(err);
-      else resolve(digests!);
+      else resolve(result!);
     };
     child.on('message', (e: SnapshotWorkerEvent) => {
       if (settled) return;
@@ -73,7 +78,7 @@ export function readSnapshotInProcess(data: SnapshotWorkerData, progress: Snapsh
           stored(e.chunk);
           break;
         case 'done':
-          finish(null, e.slotDigests);
+          finish(null, { slotDigests: e.slotDigests, cpu: e.cpu });
           break;
         case 'error':
           finish(new SnapshotProcessError(`backup snapshot process: ${e.message}`));

@@ -30,7 +30,7 @@ import { SnapshotReader, rowBytes } from '../replication/snapshot.js';
 import { SnapshotChunkBuilder } from './snapshot-chunk-builder.js';
 import { Keyring } from '../crypto/keyring.js';
 import type { EncryptionKey } from '../crypto/keyring-file.js';
-import { paceDelayMs } from './pace.js';
+import { cpuBudgetDelayMs, paceDelayMs } from './pace.js';
 import { lowerOwnPriority } from './backup-priority.js';
 import { ChunkStore } from './chunk-store.js';
 import { openJobDestination, type JobDestination } from './job-destination.js';
@@ -45,6 +45,8 @@ export interface SnapshotWorkerData {
   readonly compression: ChunkCompression;
   readonly chunkBytes: number;
   readonly maxBytesPerSecond: number | null;
+  /** CPU budget: percent of one core this process may use on average (--backup-cpu-percent; 100: none). */
+  readonly cpuPercent: number;
   /** Nice value for this process and its session's group (0..19; 0 leaves it as the node's). */
   readonly niceness: number;
   /** Encryption at rest: the node's keys (the last active), to decrypt values for the digests and seal the chunks (null: off). */
@@ -60,8 +62,16 @@ export type SnapshotWorkerEvent =
   | { readonly type: 'opened'; readonly seq: number; readonly totalKeys: number; readonly niceness: number | null }
   | { readonly type: 'progress'; readonly keysDone: number }
   | { readonly type: 'stored'; readonly chunk: ChunkEntry }
-  | { readonly type: 'done'; readonly slotDigests: SlotDigest[] }
+  | { readonly type: 'done'; readonly slotDigests: SlotDigest[]; readonly cpu: SnapshotCpuUse }
   | { readonly type: 'error'; readonly message: string };
+
+/** What the snapshot's read, digests, compression and stores cost this process (its own process.cpuUsage()), from its first read to its last store. */
+export interface SnapshotCpuUse {
+  readonly cpuSeconds: number;
+  readonly seconds: number;
+  /** The budget it ran under (percent of one core; 100: none). */
+  readonly cpuPercent: number;
+}
 
 /** One synchronous read slice. */
 const PAGE_BYTES = 128 * 1024;
@@ -94,6 +104,11 @@ async function run(): Promise<void> {
     let keysDone = 0;
     let readBytes = 0;
     const startedMs = performance.now();
+    const cpu0 = process.cpuUsage();
+    const cpuMs = (): number => {
+      const c = process.cpuUsage(cpu0);
+      return (c.user + c.system) / 1000;
+    };
     for (;;) {
       const page = reader.next(PAGE_BYTES, PAGE_ROWS);
       const chunk = page === null ? builder.flush() : builder.add(page);
@@ -106,10 +121,13 @@ async function run(): Promise<void> {
       if (chunk !== null) await store.add(chunk);
       if (page === null) {
         await store.drain();
-        await post({ type: 'done', slotDigests: builder.slotDigests() });
+        const slotDigests = builder.slotDigests();
+        const cpu: SnapshotCpuUse = { cpuSeconds: cpuMs() / 1000, seconds: (performance.now() - startedMs) / 1000, cpuPercent: data.cpuPercent };
+        await post({ type: 'done', slotDigests, cpu });
         return;
       }
-      const wait = paceDelayMs(readBytes, performance.now() - startedMs, data.maxBytesPerSecond);
+      const elapsedMs = performance.now() - startedMs;
+      const wait = Math.max(paceDelayMs(readBytes, elapsedMs, data.maxBytesPerSecond), cpuBudgetDelayMs(cpuMs(), elapsedMs, data.cpuPercent));
       // Also lets a finished put's callback run between synchronous read slices.
       await new Promise((resolve) => (wait > 0 ? setTimeout(resolve, wait) : setImmediate(resolve)));
     }

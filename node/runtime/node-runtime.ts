@@ -305,6 +305,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     commitNow: () => engine.commitNow(),
     encryption: engine.encryption,
     niceness: config.backupNice,
+    cpuPercent: config.backupCpuPercent,
     s3CredentialsDir: config.s3CredentialsDir,
     shard: () => {
       const map = cluster.map;
