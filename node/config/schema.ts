@@ -126,6 +126,7 @@ export interface NodeConfig {
   digestSliceMs: number;
   replicaApplySliceMs: number;
   replicaLoadSliceRows: number;
+  importSliceMs: number;
   /** TEST ONLY: see its help text. */
   testMigrationFenceHoldMs: number;
   otelExporterOtlpEndpoint: string;
@@ -161,8 +162,8 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'configFile', type: 'string', default: '', flag: '--config', env: 'IRIS_CONFIG', help: 'JSON file with any of these settings (flags and IRIS_* variables override it)' },
   { key: 'fsync', type: 'enum', default: 'always', values: ['always', 'batch'], help: 'always: every acknowledged write is fsynced (survives power loss); batch: fsync at checkpoints (survives a process crash)' },
   { key: 'checkpoints', type: 'enum', default: 'worker', values: ['worker', 'inline'], help: 'where WAL checkpoints run: worker (a background thread, keeps the event loop free) or inline (on the main thread)' },
-  // Write journal (issue #16, docs/architecture.md "Write journal"): acknowledged from an append-only journal, SQLite committed in batches.
-  { key: 'writeJournal', type: 'bool', default: false, help: 'yes: a write is acknowledged once its turn is in the append-only write journal (DATA_DIR/journal, fdatasynced by group commit with fsync always) and SQLite commits in batches across turns without a sync on the event loop; no: one SQLite transaction and WAL fsync per turn' },
+  // Write journal (issue #16, docs/architecture.md "Write journal"): acknowledged from an append-only journal, SQLite committed in batches; the default write path.
+  { key: 'writeJournal', type: 'bool', default: true, help: 'yes (default): a write is acknowledged once its turn is in the append-only write journal (DATA_DIR/journal, fdatasynced by group commit with fsync always) and SQLite commits in batches across turns without a sync on the event loop; no: one SQLite transaction and WAL fsync per turn (a journal left by a crash is replayed into SQLite at start, then removed)' },
   { key: 'journalCommitMs', type: 'int', default: 1000, min: 1, max: 60000, help: 'with writeJournal: longest time writes stay in the open SQLite batch before it commits (the journal holds them meanwhile; a crash replays them at start); longer: fewer whole pages rewritten per SET (docs/benchmarks.md, Write journal)' },
   { key: 'journalCommitTurns', type: 'int', default: 10000, min: 1, max: 10000000, help: 'with writeJournal: the SQLite batch commits after this many write turns' },
   { key: 'journalCommitBytes', type: 'bytes', default: 64 * MiB, min: 1024, max: 16 * 1024 * MiB, help: 'with writeJournal: the SQLite batch commits after this many journal bytes (bounds the replay at start)' },
@@ -244,6 +245,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'digestSliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a digest job (periodic check, digest comparison, a replica answering one) holds the event loop before letting commands run; smaller: lower latency during digests, longer digests' },
   { key: 'replicaApplySliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a replica applies streamed log entries in one event-loop turn before letting commands and acknowledgements run (a burst that arrived in one read is applied and committed over several turns); smaller: lower latency on a replica during write bursts, more commits' },
   { key: 'replicaLoadSliceRows', type: 'int', default: 2000, min: 1, max: 100000, help: 'most snapshot rows a replica loads, and commits, in one event-loop turn during a full resync; a 128 KiB frame holds about 1,300 rows of 100 bytes and up to 10,000 of small ones, which are split over turns; smaller: shorter turns and commits on the new replica, more commits and a longer resync' },
+  { key: 'importSliceMs', type: 'int', default: 100, min: 1, max: 10000, help: 'longest time a primary applies bulk-import rows (PUT /v1/kv:import, irisctl import) in one event-loop turn; the requests of a turn share it, and past it they go on in later turns, each committed on its own, so a large import never holds the node long enough to miss heartbeats; larger: more rows per commit (fewer WAL writes per key), longer pauses for other clients' },
   // Tracing (docs/tracing.md): off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
   { key: 'otelExporterOtlpEndpoint', type: 'string', default: '', help: 'OpenTelemetry tracing: OTLP/HTTP endpoint the node exports spans to (e.g. http://otel-collector:4318; /v1/traces is appended); empty: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT if set, else tracing is off' },
   { key: 'otelServiceName', type: 'string', default: '', help: 'service.name of the node\'s spans; empty: OTEL_SERVICE_NAME, else irisdb-node' },
