@@ -5,17 +5,22 @@
  * Why bytes and not strings: it used to be a Map<string> keyed by
  * `key.toString('latin1')`; making that string for every GET, hashing it and
  * probing a 100k-entry Map was ~30 % of a pipelined GET's CPU (docs/
- * benchmarks.md, RESP path). Here a lookup hashes the bytes (FNV-1a plus a
- * finaliser), probes an open-addressing table whose hashes live in an
- * Int32Array (linear probing, so a hit is usually one compare of a hash and
- * one byte compare), and allocates nothing. Deletion shifts the following
- * entries back (no tombstones), so probe runs stay short under churn.
+ * benchmarks.md, RESP path), most of it waiting for memory: with 100k random
+ * keys every step of a probe is a cache miss. Here a lookup hashes the bytes
+ * (FNV-1a plus a finaliser) and probes an open-addressing table (linear
+ * probing) whose cells are 32 bytes of one Int32Array: the hash, the key's
+ * length, the CLOCK "used" flag and, for keys of up to 20 bytes, the key
+ * itself; beside it an array of the entries. So a hit compares the key within
+ * the cell it probes, marks it used there, and reads the entry: three memory
+ * accesses, where the Map took six or more. Nothing is allocated. Deletion shifts the following cells back (no tombstones), so
+ * probe runs stay short under churn.
  *
  * Eviction is CLOCK (second chance), an LRU approximation: a hit only sets a
  * flag; when the eldest entry is due for eviction but was used since it was
  * (re)queued, it goes to the young end with the flag cleared instead. The
- * eviction order is a queue of its own (slots move in the table when others
- * are deleted, so the queue holds the slot objects, found again by hash).
+ * eviction order is a queue of its own (cells move in the table when others
+ * are deleted, so the queue holds slot objects, their cells found again by
+ * hash and identity).
  *
  * A key known not to exist can be cached too (a negative entry, `null`).
  * Every write path goes through ApplyPath.changed(), which invalidates the
@@ -28,26 +33,31 @@ import type { Entry } from './types.js';
 /** A cached value, or null: the key is known to be absent. */
 export type CachedEntry = Entry | null;
 
+/** What eviction needs of a cached key; never touched by a lookup (the entry and the used flag live in the table). */
 interface Slot {
-  /** A copy of the key's bytes (never a view of a caller's buffer). */
-  readonly key: Uint8Array;
   readonly hash: number;
-  entry: CachedEntry;
-  /** Used since it was last queued (second chance). */
-  used: boolean;
+  /** A copy of the key, kept only when it is too long to live in its cell. */
+  readonly longKey: Uint8Array | null;
+  readonly keyLength: number;
   /** Removed from the table (invalidated or replaced): skipped when it reaches the head of the queue. */
   dead: boolean;
 }
 
-/** Rough per-entry overhead (table slot, Slot and Entry objects, Buffer header) counted against maxBytes. */
+/** Rough per-entry overhead (table cell, Slot and Entry objects, Buffer header) counted against maxBytes. */
 const ENTRY_OVERHEAD_BYTES = 96;
 const MIN_CAPACITY = 16;
 const INITIAL_CAPACITY = 1024;
+/** A cell: hash, key length, used since last queued (second chance), then up to INLINE_KEY_BYTES of the key. */
+const CELL_INTS = 8;
+const CELL_BYTES = CELL_INTS * 4;
+const USED = 2;
+const KEY_OFFSET_BYTES = 12;
+const INLINE_KEY_BYTES = CELL_BYTES - KEY_OFFSET_BYTES;
 /** Above this many bytes a native compare beats a JS loop. */
 const NATIVE_COMPARE_BYTES = 48;
 
-function cost(k: Uint8Array, e: CachedEntry): number {
-  return k.length + (e === null ? 0 : e.value.length) + ENTRY_OVERHEAD_BYTES;
+function cost(keyLength: number, e: CachedEntry): number {
+  return keyLength + (e === null ? 0 : e.value.length) + ENTRY_OVERHEAD_BYTES;
 }
 
 /**
@@ -77,8 +87,12 @@ function latin1Bytes(k: Uint8Array | string): Uint8Array {
 }
 
 export class ReadCache {
-  /** Per table cell: the slot's hash, 0 when empty. */
-  private hashes: Int32Array;
+  /** CELL_INTS per cell: [hash (0: empty), key length, used, inline key bytes...]. */
+  private table: Int32Array;
+  /** The same memory as bytes (inline keys). */
+  private tableBytes: Uint8Array;
+  /** Per cell, beside the table: the cached entry, and the slot eviction uses. */
+  private entries: Array<CachedEntry | undefined>;
   private cells: Array<Slot | undefined>;
   private mask: number;
   private count = 0;
@@ -91,7 +105,9 @@ export class ReadCache {
 
   constructor(private readonly maxEntries: number, private readonly maxBytes: number) {
     const cap = this.initialCapacity();
-    this.hashes = new Int32Array(cap);
+    this.table = new Int32Array(cap * CELL_INTS);
+    this.tableBytes = new Uint8Array(this.table.buffer);
+    this.entries = new Array<CachedEntry | undefined>(cap).fill(undefined);
     this.cells = new Array<Slot | undefined>(cap).fill(undefined);
     this.mask = cap - 1;
   }
@@ -116,16 +132,16 @@ export class ReadCache {
       return undefined;
     }
     this.hits++;
-    const slot = this.cells[i]!;
-    slot.used = true;
-    return slot.entry;
+    this.table[i * CELL_INTS + USED] = 1;
+    return this.entries[i]!;
   }
 
   /** Has the key without touching recency or counters (tests; a string stands for its latin1 bytes). */
   peek(k: Uint8Array | string): CachedEntry | undefined {
     const key = latin1Bytes(k);
     const i = this.find(key, hashKey(key));
-    return i < 0 ? undefined : this.cells[i]!.entry;
+    if (i < 0) return undefined;
+    return this.entries[i]!;
   }
 
   /** Caches a key's entry, or null: the key does not exist. */
@@ -134,15 +150,18 @@ export class ReadCache {
     // Whatever was cached for k is stale now, also when the new entry is not kept.
     const old = this.find(k, h);
     if (old >= 0) this.removeAt(old);
-    const c = cost(k, e);
+    const c = cost(k.length, e);
     if (c > this.maxBytes) {
       this.compact();
       return; // would evict everything else for one value
     }
-    const key = new Uint8Array(k.length); // small ones live on the JS heap: no pinned pool slab, no external buffer
-    key.set(k);
-    const slot: Slot = { key, hash: h, entry: e, used: false, dead: false };
-    this.insert(slot);
+    let longKey: Uint8Array | null = null;
+    if (k.length > INLINE_KEY_BYTES) {
+      longKey = new Uint8Array(k.length); // a copy: k is usually a view of a receive buffer
+      longKey.set(k);
+    }
+    const slot: Slot = { hash: h, longKey, keyLength: k.length, dead: false };
+    this.insert(slot, k, e);
     this.queue.push(slot);
     this.bytes += c;
     // Each pass evicts, clears one flag or drops one dead slot, so this ends within two sweeps.
@@ -150,12 +169,14 @@ export class ReadCache {
       const eldest = this.queue[this.head]!;
       this.queue[this.head++] = undefined as unknown as Slot; // let the slot be collected
       if (eldest.dead) continue;
-      if (eldest.used && eldest !== slot) {
-        eldest.used = false;
+      const cell = this.cellOf(eldest);
+      const used = cell * CELL_INTS + USED;
+      if (this.table[used] !== 0 && eldest !== slot) {
+        this.table[used] = 0;
         this.queue.push(eldest);
         continue;
       }
-      this.removeAt(this.cellOf(eldest));
+      this.removeAt(cell);
     }
     this.compact();
   }
@@ -169,7 +190,9 @@ export class ReadCache {
 
   clear(): void {
     const cap = this.initialCapacity();
-    this.hashes = new Int32Array(cap);
+    this.table = new Int32Array(cap * CELL_INTS);
+    this.tableBytes = new Uint8Array(this.table.buffer);
+    this.entries = new Array<CachedEntry | undefined>(cap).fill(undefined);
     this.cells = new Array<Slot | undefined>(cap).fill(undefined);
     this.mask = cap - 1;
     this.count = 0;
@@ -185,7 +208,7 @@ export class ReadCache {
 
   /** Cells in the table (tests: it stays proportional to the entries). */
   get capacity(): number {
-    return this.hashes.length;
+    return this.cells.length;
   }
 
   private initialCapacity(): number {
@@ -196,12 +219,24 @@ export class ReadCache {
 
   /** The cell holding key k (hash h), or -1. */
   private find(k: Uint8Array, h: number): number {
-    const hashes = this.hashes;
+    const table = this.table;
     const mask = this.mask;
+    const n = k.length;
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const x = hashes[i]!;
+      const at = i * CELL_INTS;
+      const x = table[at]!;
       if (x === 0) return -1;
-      if (x === h && sameBytes(this.cells[i]!.key, k)) return i;
+      if (x === h && table[at + 1] === n) {
+        if (n > INLINE_KEY_BYTES) {
+          if (sameBytes(this.cells[i]!.longKey!, k)) return i;
+        } else {
+          const bytes = this.tableBytes;
+          const base = at * 4 + KEY_OFFSET_BYTES;
+          let j = 0;
+          while (j < n && bytes[base + j] === k[j]) j++;
+          if (j === n) return i;
+        }
+      }
     }
   }
 
@@ -213,57 +248,75 @@ export class ReadCache {
     return i;
   }
 
-  private insert(slot: Slot): void {
+  private insert(slot: Slot, k: Uint8Array, e: CachedEntry): void {
     // Load factor at most 1/2: probe runs stay a cell or two.
-    if ((this.count + 1) * 2 > this.hashes.length) this.grow();
-    this.place(slot);
+    if ((this.count + 1) * 2 > this.cells.length) this.grow();
+    const i = this.freeCell(slot.hash);
+    const at = i * CELL_INTS;
+    this.table[at] = slot.hash;
+    this.table[at + 1] = k.length;
+    this.table[at + USED] = 0;
+    if (k.length <= INLINE_KEY_BYTES) this.tableBytes.set(k, at * 4 + KEY_OFFSET_BYTES);
+    this.entries[i] = e;
+    this.cells[i] = slot;
     this.count++;
   }
 
-  private place(slot: Slot): void {
+  /** The first empty cell on hash h's probe path. */
+  private freeCell(h: number): number {
     const mask = this.mask;
-    let i = slot.hash & mask;
-    while (this.hashes[i] !== 0) i = (i + 1) & mask;
-    this.hashes[i] = slot.hash;
-    this.cells[i] = slot;
+    let i = h & mask;
+    while (this.table[i * CELL_INTS] !== 0) i = (i + 1) & mask;
+    return i;
   }
 
   private grow(): void {
-    const old = this.cells;
-    const cap = this.hashes.length * 2;
-    this.hashes = new Int32Array(cap);
+    const oldTable = this.table;
+    const oldCells = this.cells;
+    const oldEntries = this.entries;
+    const cap = oldCells.length * 2;
+    this.table = new Int32Array(cap * CELL_INTS);
+    this.tableBytes = new Uint8Array(this.table.buffer);
+    this.entries = new Array<CachedEntry | undefined>(cap).fill(undefined);
     this.cells = new Array<Slot | undefined>(cap).fill(undefined);
     this.mask = cap - 1;
-    for (let i = 0; i < old.length; i++) {
-      const s = old[i];
-      if (s !== undefined) this.place(s);
+    for (let i = 0; i < oldCells.length; i++) {
+      const s = oldCells[i];
+      if (s === undefined) continue;
+      const j = this.freeCell(s.hash);
+      this.table.set(oldTable.subarray(i * CELL_INTS, (i + 1) * CELL_INTS), j * CELL_INTS);
+      this.cells[j] = s;
+      this.entries[j] = oldEntries[i];
     }
   }
 
   /**
-   * Empties cell i and shifts back the entries after it that probed past it
+   * Empties cell i and shifts back the cells after it that probed past it
    * (backward-shift deletion), so no lookup ever stops early at the hole.
    */
   private removeAt(i: number): void {
     const slot = this.cells[i]!;
-    this.bytes -= cost(slot.key, slot.entry);
+    this.bytes -= cost(slot.keyLength, this.entries[i]!);
     slot.dead = true;
     this.count--;
-    const hashes = this.hashes;
+    const table = this.table;
     const cells = this.cells;
+    const entries = this.entries;
     const mask = this.mask;
     let hole = i;
-    for (let j = (i + 1) & mask; hashes[j] !== 0; j = (j + 1) & mask) {
-      const home = hashes[j]! & mask;
-      // The entry at j may fill the hole if the hole lies on its probe path (home .. j).
+    for (let j = (i + 1) & mask; table[j * CELL_INTS] !== 0; j = (j + 1) & mask) {
+      const home = table[j * CELL_INTS]! & mask;
+      // The cell at j may fill the hole if the hole lies on its probe path (home .. j).
       if (((j - home) & mask) >= ((j - hole) & mask)) {
-        hashes[hole] = hashes[j]!;
+        table.copyWithin(hole * CELL_INTS, j * CELL_INTS, (j + 1) * CELL_INTS);
         cells[hole] = cells[j];
+        entries[hole] = entries[j];
         hole = j;
       }
     }
-    hashes[hole] = 0;
+    table[hole * CELL_INTS] = 0;
     cells[hole] = undefined;
+    entries[hole] = undefined;
   }
 
   /**

@@ -3,7 +3,8 @@
  * sequences of put/lookup/invalidate/clear against a model of the same CLOCK
  * policy kept in a plain Map keyed by latin1 strings (what the cache was
  * before it was keyed by bytes), over keys that include full 32-bit hash
- * collisions, the empty key, binary keys and keys long enough for the native
+ * collisions, the empty key, binary keys, keys either side of the longest
+ * kept inline in a table cell (20 bytes) and keys long enough for the native
  * compare. Every step, the cache and the model must hold exactly the same
  * keys with the same entries, and count the same hits and misses.
  */
@@ -96,6 +97,10 @@ describe('engine: read cache keyed by bytes (table against a CLOCK model)', () =
     Buffer.from([0, 255, 129]),
     Buffer.from('a'),
     Buffer.from('b'),
+    Buffer.alloc(20, 3), // the longest key kept inline in its table cell
+    Buffer.concat([Buffer.alloc(19, 3), Buffer.from([4])]),
+    Buffer.alloc(21, 3), // the shortest kept as a copy beside it
+    Buffer.concat([Buffer.alloc(20, 3), Buffer.from([4])]),
     Buffer.alloc(60, 7),
     Buffer.concat([Buffer.alloc(59, 7), Buffer.from([8])]),
     Buffer.from('x'.repeat(300)),
