@@ -1,11 +1,14 @@
 /**
- * Write journal (issue #16): irisdb-node with the default write path and
- * with --write-journal yes, side by side with redis-server in the same run
+ * Write journal (issue #16): irisdb-node with --write-journal no (one
+ * SQLite commit per turn) and with the default write path (the journal),
+ * side by side with redis-server in the same run
  * (redis-benchmark SET/GET, 50 clients, 100-byte values, 100k keys, -P 1
  * and -P 16, fsync always vs appendfsync always and batch vs everysec).
  * Rounds rotate which system goes first. Also the bytes each process wrote
  * per SET (/proc/<pid>/io wchar: journal + WAL + checkpoints, or the AOF),
  * which does not depend on the machine's speed.
+ *
+ * Then the replicated rows (journal-replicated.ts; BENCH_JOURNAL_REPLICATED=no skips them).
  *
  * BENCH_ONLY=journal [BENCH_ROUNDS=3] npm run bench
  */
@@ -13,12 +16,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { redisBenchmark, type BenchResult } from './redis-benchmark.js';
 import { startNode, startRedis } from './processes.js';
+import { printReplicatedJournal, replicatedJournalBench } from './journal-replicated.js';
 
 const PAIRS = [
   { durability: 'always', iris: ['--fsync', 'always'], redis: ['--appendonly', 'yes', '--appendfsync', 'always'] },
   { durability: 'batch', iris: ['--fsync', 'batch'], redis: ['--appendonly', 'yes', '--appendfsync', 'everysec'] },
 ];
-const SYSTEMS = ['redis', 'default', 'journal'] as const;
+/** off: --write-journal no; default: the journal (the default since it was proved by the suite). */
+const SYSTEMS = ['redis', 'off', 'default'] as const;
 type SystemName = (typeof SYSTEMS)[number];
 
 interface Row {
@@ -44,7 +49,7 @@ export async function journalBench(requests: number, rounds: number): Promise<{ 
     try {
       const redis = await startRedis(pair.redis);
       systems.push({ name: 'redis', port: redis.port, pid: redis.process.pid!, stop: async () => { await redis.stop(); } });
-      for (const [name, extra] of [['default', []], ['journal', ['--write-journal', 'yes']]] as const) {
+      for (const [name, extra] of [['off', ['--write-journal', 'no']], ['default', []]] as const) {
         const node = await startNode({ args: [...pair.iris, ...extra] });
         systems.push({ name, port: node.port, pid: node.process.pid!, stop: async () => { await node.stop(); } });
       }
@@ -88,19 +93,20 @@ export async function runJournalBench(requests: number): Promise<void> {
   const fmt = (x: number, d = 0): string => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const load = (l: number[]): string => l.map((x) => fmt(x, 2)).join(' ');
   console.log(`\n## Write journal (issue #16): best of ${rounds} rounds; load average before ${load(r.load[0])}, after ${load(r.load[1])}\n`);
-  console.log('| fsync | test | pipeline | redis req/s | default req/s | journal req/s | default ÷ redis | journal ÷ redis | journal ÷ default | p99 ms redis / default / journal |');
+  console.log('| fsync | test | pipeline | redis req/s | journal off req/s | default (journal) req/s | off ÷ redis | default ÷ redis | default ÷ off | p99 ms redis / off / default |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const x of r.rows) {
-    const { redis, default: d, journal: j } = x.best;
+    const { redis, off: d, default: j } = x.best;
     console.log(`| ${x.durability} | ${x.test} | ${x.pipeline} | ${fmt(redis.rps)} | ${fmt(d.rps)} | ${fmt(j.rps)} | ${fmt(d.rps / redis.rps, 2)} | ${fmt(j.rps / redis.rps, 2)} | ${fmt(j.rps / d.rps, 2)} | ${fmt(redis.p99Ms, 2)} / ${fmt(d.p99Ms, 2)} / ${fmt(j.p99Ms, 2)} |`);
   }
   console.log('\nEvery round (req/s):');
   for (const x of r.rows) console.log(`- ${x.durability} ${x.test} -P ${x.pipeline}: ${SYSTEMS.map((n) => `${n} ${x.rounds[n].map((v) => fmt(v)).join('/')}`).join('; ')}`);
   console.log('\nBytes written per SET (write()/pwrite() bytes of the process during a -P 16 SET run over 100k keys):\n');
-  console.log('| fsync | redis | default | journal |');
+  console.log('| fsync | redis | journal off | default (journal) |');
   console.log('|---|---|---|---|');
   for (const d of ['always', 'batch']) {
     const get = (s: SystemName): string => fmt(r.bytesPerSet.find((b) => b.durability === d && b.system === s)?.bytes ?? NaN);
-    console.log(`| ${d} | ${get('redis')} | ${get('default')} | ${get('journal')} |`);
+    console.log(`| ${d} | ${get('redis')} | ${get('off')} | ${get('default')} |`);
   }
+  if (process.env.BENCH_JOURNAL_REPLICATED !== 'no') printReplicatedJournal(await replicatedJournalBench(requests, Math.max(2, Math.min(rounds, 3))));
 }

@@ -157,7 +157,7 @@ async function main(): Promise<void> {
   console.log(`# IrisDB benchmark — ${new Date().toISOString()} — node ${process.version}, ${requests} requests per unpipelined run`);
   // Not part of the full run (about 5 minutes per knob): BENCH_ONLY=storage-knobs [BENCH_KNOBS='page 1024,mmap 256 MiB'] [BENCH_ROUNDS=2].
   if (only === 'storage-knobs') await (await import('./storage-knobs.js')).runStorageKnobs(requests);
-  // Not part of the full run (about 6 minutes): BENCH_ONLY=journal [BENCH_ROUNDS=3] — default vs --write-journal yes vs redis-server.
+  // Not part of the full run (about 10 minutes): BENCH_ONLY=journal [BENCH_ROUNDS=3] — --write-journal no vs the default (the journal) vs redis-server, then replicated (minSyncReplicas=1) vs single node.
   if (only === 'journal') await (await import('./journal.js')).runJournalBench(requests);
   // Not part of the full run (about 3 minutes): BENCH_ONLY=resp-path [BENCH_RESP_BEFORE=other/dist/node/main.js] — GET of cached keys, CPU per request.
   if (only === 'resp-path') { const m = await import('./resp-path.js'); m.printRespPath(await m.respPathBench(requests)); }
