@@ -20,7 +20,7 @@ import type { JobDestination } from './job-destination.js';
 
 export const DEFAULT_BACKUP_NICENESS = 10;
 /** Percent of one core the snapshot process may use (--backup-cpu-percent; docs/backup.md "CPU budget"). */
-export const DEFAULT_BACKUP_CPU_PERCENT = 15;
+export const DEFAULT_BACKUP_CPU_PERCENT = 10;
 
 export interface ShardBackupInput {
   readonly backupId: string;

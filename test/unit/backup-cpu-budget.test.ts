@@ -32,8 +32,8 @@ describe('backup snapshot CPU budget', () => {
     }));
   });
 
-  it('the setting defaults to 15 and reads the flag and IRIS_BACKUP_CPU_PERCENT', () => {
-    expect(settingOf([])).to.equal(15);
+  it('the setting defaults to 10 and reads the flag and IRIS_BACKUP_CPU_PERCENT', () => {
+    expect(settingOf([])).to.equal(10);
     expect(settingOf(['--backup-cpu-percent', '40'])).to.equal(40);
     expect(settingOf([], { IRIS_BACKUP_CPU_PERCENT: '7' })).to.equal(7);
   });
