@@ -200,7 +200,12 @@ export class BulkWriter {
 /** How long a fallback SET is retried while the cluster's slot map settles (a failover takes a few seconds). */
 const SET_RETRY_MS = 60_000;
 
-/** Replies that mean "not here / not now" while slots change owner: the SET is sent again (it is idempotent). */
+/**
+ * Replies that mean "not here / not now" while slots change owner: the SET is
+ * sent again (it is idempotent). NOREPLICAS too: right after a failover the
+ * new primary's replica is still in its full sync, or the old primary has
+ * stepped down; the write was not acknowledged and the same SET again is harmless.
+ */
 export function isRedirection(message: string): boolean {
-  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY) |^Too many Cluster redirections/.test(message);
+  return /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY|NOREPLICAS) |^Too many Cluster redirections/.test(message);
 }

@@ -84,8 +84,8 @@ describe('import: source URL', () => {
     expect(autoImportBatch(0)).to.equal(1000);
   });
 
-  it('the SET fallback retries redirections and cluster-down replies, nothing else', () => {
-    for (const m of ['MOVED 10914 127.0.0.1:20503', 'ASK 1 h:2', 'TRYAGAIN slot migrating', 'CLUSTERDOWN The cluster is down', 'READONLY You cannot write against a read only replica.', 'Too many Cluster redirections. Last error: MOVED 1 h:2']) {
+  it('the SET fallback retries redirections, cluster-down and not-enough-replicas replies, nothing else', () => {
+    for (const m of ['MOVED 10914 127.0.0.1:20503', 'ASK 1 h:2', 'TRYAGAIN slot migrating', 'CLUSTERDOWN The cluster is down', 'READONLY You cannot write against a read only replica.', 'NOREPLICAS Not enough good replicas to write (minSyncReplicas=1)', 'Too many Cluster redirections. Last error: MOVED 1 h:2']) {
       expect(isRedirection(m), m).to.equal(true);
     }
     for (const m of ['NOPERM this user has no permissions', 'ERR value is not an integer', 'OOM command not allowed', 'WRONGTYPE x', 'MOVEDX']) {
