@@ -11,8 +11,9 @@
  * probing) whose cells are 32 bytes of one Int32Array: the hash, the key's
  * length, the CLOCK "used" flag and, for keys of up to 20 bytes, the key
  * itself; beside it an array of the entries. So a hit compares the key within
- * the cell it probes, marks it used there, and reads the entry: three memory
- * accesses, where the Map took six or more. Nothing is allocated. Deletion shifts the following cells back (no tombstones), so
+ * the cell it probes, marks it used there, and reads the entry (the Map path
+ * also went through its bucket, the key string and a slot object). Nothing
+ * is allocated. Deletion shifts the following cells back (no tombstones), so
  * probe runs stay short under churn.
  *
  * Eviction is CLOCK (second chance), an LRU approximation: a hit only sets a
