@@ -1,6 +1,7 @@
 /**
  * The write journal's record format (docs/architecture.md, "Write journal").
- * One record per event-loop turn that changed data:
+ * One record per event-loop turn that changed data (a turn the replication
+ * log split into several batches is still one record, encoded as one batch):
  *
  *   [u32 payload length][u32 CRC32 of everything after it][f64 first seq][f64 last seq][payload]
  *

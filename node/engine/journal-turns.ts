@@ -7,7 +7,11 @@
  *
  * With a replication log attached the turn is encoded once: the log hands
  * over the rows it stored for the turn (adopt), sealed as repl_log holds
- * them, and they become the journal's records as they are.
+ * them, and when it stored the turn as ONE row that row becomes the
+ * journal's record as it is. A turn the log cut into several rows (over
+ * ~1 MiB) is encoded again as one record: recovery cuts a torn tail record
+ * by record, so a turn spread over several records could come back half
+ * applied after a crash during its append (a MULTI/EXEC, a big MSET).
  */
 import { encodeBatch, type LoggedMutation } from '../replication/batch-codec.js';
 import { sealLogBody } from '../crypto/log-envelope.js';
@@ -59,7 +63,7 @@ export class TurnRecorder {
     this.unjournaledTurn = false;
   }
 
-  /** The turn's records (one, or the log's rows), empty if it changed nothing the journal holds; resets for the next turn. */
+  /** The turn's record (the log's row, or its own encoding), empty if it changed nothing the journal holds; resets for the next turn. */
   take(): readonly JournalRecord[] {
     const e = this.entries;
     const rows = this.adopted;
@@ -67,7 +71,8 @@ export class TurnRecorder {
     if (e.length === 0) return [];
     const firstSeq = e[0]!.seq;
     const lastSeq = e[e.length - 1]!.seq;
-    if (coversExactly(rows, firstSeq, lastSeq)) return rows;
+    // One record per turn, always: a turn is all or nothing after a crash.
+    if (rows.length === 1 && coversExactly(rows, firstSeq, lastSeq)) return rows;
     const body = encodeBatch(e);
     return [{ firstSeq, lastSeq, payload: this.keys === null ? body : sealLogBody(this.keys.current, body, firstSeq) }];
   }

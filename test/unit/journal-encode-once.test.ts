@@ -2,8 +2,9 @@
  * A turn is encoded once (issue #16): with a replication log attached, the
  * write journal appends the rows repl_log stored for the turn, byte for
  * byte (sealed once with encryption at rest: sealing draws a fresh nonce,
- * so two encodings would differ), and a turn the log cut into several
- * batches becomes as many journal records. Without a log the journal
+ * so two encodings would differ). A turn the log cut into several batches
+ * is still one journal record (encoded again), so a crash that tears its
+ * append cannot leave half of it to replay. Without a log the journal
  * encodes the turn itself; rows that do not cover the turn are not used.
  */
 import { expect } from 'chai';
@@ -34,7 +35,7 @@ function logRows(engine: SqliteEngine): Array<{ firstSeq: number; lastSeq: numbe
 describe('write journal: a turn is encoded once', () => {
   const fx = engineFixture({ journal: { commitMs: 60_000 } });
 
-  it('appends the sealed repl_log rows of each turn as they are stored, one record per row', async () => {
+  it('appends the sealed repl_log row of a turn as it is stored; a turn the log split is one record of its own', async () => {
     const ringFile = path.join(fx.dir, 'keyring');
     writeKeyring(ringFile, [newKey('k1')]);
     const keys = new KeyringStore(ringFile);
@@ -52,8 +53,34 @@ describe('write journal: a turn is encoded once', () => {
     const records = journalRecords(fx.dir);
     const rows = logRows(engine);
     expect(rows.length).to.be.greaterThan(2);
-    expect(records.map((r) => [r.firstSeq, r.lastSeq])).to.deep.equal(rows.map((r) => [r.firstSeq, r.lastSeq]));
-    records.forEach((r, i) => expect(r.payload.equals(rows[i]!.body), `record ${r.firstSeq}..${r.lastSeq}`).to.equal(true));
+    // First turn: seqs 1..2, one log row, adopted byte for byte.
+    expect(rows[0]!.firstSeq).to.equal(1);
+    expect(rows[0]!.lastSeq).to.equal(2);
+    expect(records.map((r) => [r.firstSeq, r.lastSeq])).to.deep.equal([[1, 2], [3, 6]]);
+    expect(records[0]!.payload.equals(rows[0]!.body)).to.equal(true);
+    // Second turn: the log cut it into several rows; the journal holds it whole.
+    expect(rows.slice(1).every((r) => r.firstSeq >= 3 && r.lastSeq <= 6)).to.equal(true);
+    expect(rows.length - 1).to.be.greaterThan(1);
+  });
+
+  it('a torn append of a turn the log split leaves none of the turn to replay (all or nothing)', async () => {
+    const engine = fx.open();
+    engine.setMutationLog(new ReplicationLog(engine.db, () => {}, null));
+    const ks = engine.keyspace;
+    ks.set(b('small'), b('1'), null);
+    await engine.commits.barrier();
+    for (let i = 0; i < 3; i++) ks.set(b(`big${i}`), randomBytes(1024 * 1024), null);
+    await engine.commits.barrier();
+    const segs = listSegments(path.join(fx.dir, JOURNAL_DIR));
+    const last = segs[segs.length - 1]!.file;
+    const whole = fs.readFileSync(last);
+    const decoded = decodeRecords(whole);
+    expect(decoded.records.map((r) => [r.firstSeq, r.lastSeq])).to.deep.equal([[1, 1], [2, 4]]);
+    // Tear the big turn's record 100 bytes before its end: the crash hit its append.
+    fs.writeFileSync(last, whole.subarray(0, whole.length - 100));
+    const torn = decodeRecords(fs.readFileSync(last));
+    expect(torn.records.map((r) => [r.firstSeq, r.lastSeq])).to.deep.equal([[1, 1]]);
+    expect(torn.torn).to.not.equal(null);
   });
 
   it('without a replication log the journal encodes the turn itself', async () => {
@@ -74,11 +101,12 @@ describe('write journal: a turn is encoded once', () => {
     };
 
     record(1, 4);
-    const rows = [row(1, 2), row(3, 4)];
+    const rows = [row(1, 4)];
     rec.adopt(rows);
     expect(rec.take()).to.equal(rows);
 
-    for (const adopted of [[row(1, 3)], [row(2, 4)], [row(1, 1), row(3, 4)], []]) {
+    // Several rows covering the turn are not adopted either: the turn stays one record.
+    for (const adopted of [[row(1, 3)], [row(2, 4)], [row(1, 1), row(3, 4)], [row(1, 2), row(3, 4)], []]) {
       record(1, 4);
       rec.adopt(adopted);
       const own = rec.take();
