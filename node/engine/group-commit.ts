@@ -112,6 +112,11 @@ export class GroupCommit implements CommitScheduler {
   private readonly waiting: SyncWaiter[] = [];
   /** A failed fsync: the data on disk is in doubt, so nothing is acknowledged any more. */
   private syncBroken: Error | null = null;
+
+  /** Why no turn can be acknowledged any more until a restart (CommitScheduler.fatal), or null. */
+  get fatal(): Error | null {
+    return this.syncBroken ?? this.tx.broken;
+  }
   private gate: ReleaseGate | null = null;
   /** The open turn's trace (tracing on and a sampled command in the turn), and the one being shipped in onCommitted. */
   private trace: TurnTrace | null = null;

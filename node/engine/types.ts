@@ -118,6 +118,12 @@ export interface CommitScheduler {
   barrier(): Promise<void>;
   /** True while the current turn has uncommitted writes. */
   readonly pending: boolean;
+  /**
+   * Set for good when the store can take no more turns until the node
+   * restarts (a failed fsync; the write journal's batch lost to a disk-full
+   * or I/O error): liveness fails on it so a supervisor restarts the node.
+   */
+  readonly fatal?: Error | null;
   /** Commits now (shutdown, tests). */
   flushNow(): void;
   /**

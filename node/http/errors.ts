@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   'gone',
   'too_many_streams',
   'internal',
+  'storage_failed',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -10,8 +10,19 @@ export function healthRoutes(deps: HttpDeps): RouteDef[] {
   return [
     {
       method: 'get', path: '/healthz', match: '/healthz',
-      handlers: [(_req: Request, res: Response) => { res.status(200).json({ status: 'ok' }); }],
-      operation: { operationId: 'healthz', tags, summary: 'Liveness: the process is up', responses: { 200: { description: 'Alive', content: status } } },
+      handlers: [(_req: Request, res: Response) => {
+        // A store that can acknowledge nothing until a restart is not alive: a restart replays the write journal.
+        const fatal = deps.commits.fatal ?? null;
+        if (fatal === null) res.status(200).json({ status: 'ok' });
+        else sendError(res, new HttpError(503, 'storage_failed', `${fatal.message} (restart the node)`));
+      }],
+      operation: {
+        operationId: 'healthz', tags, summary: 'Liveness: the process is up and its storage can still acknowledge writes',
+        responses: {
+          200: { description: 'Alive', content: status },
+          503: { description: 'The storage failed for good (a failed fsync, or the write journal\'s SQLite batch lost to a disk-full or I/O error): restart the node; the journal replays every acknowledged write', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        },
+      },
     },
     {
       method: 'get', path: '/readyz', match: '/readyz',
