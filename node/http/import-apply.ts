@@ -21,6 +21,15 @@ import { applyWrite, awaitWriteCommit } from './commit.js';
 export interface ImportTarget {
   set(key: Buffer, value: Buffer, expiresAt: number | null): number;
   barrier(): Promise<void>;
+  /**
+   * Throws (an HttpError) unless this node still serves every slot of the
+   * request as their primary: called in the turn of every slice after the
+   * first, before its rows, since a migration's fence and flip or a
+   * failover may have happened while the request waited for its turn.
+   */
+  checkServed(): void;
+  /** The wall clock rows' TTLs count from (each slice's own, so a TTL counts from when its row is applied). */
+  now(): number;
 }
 
 /** Rows applied between two looks at the clock (a look costs more than a row's bookkeeping). */
@@ -65,20 +74,29 @@ export interface SlicedApplyResult {
 }
 
 /**
- * Applies `rows` (expiresAt: a TTL in ms relative to `at`, or null) in
- * slices of the turn budget, each slice committed in its own turn, and
- * resolves once all are durable and acknowledged (HttpError 500/503 else).
+ * Applies `rows` (expiresAt: a TTL in ms relative to when the row is
+ * applied, or null) in slices of the turn budget, each slice committed in
+ * its own turn, and resolves once all are durable and acknowledged
+ * (HttpError 500/503 else). The caller checked the slots in the turn of
+ * the first slice; every later slice checks them again in its own turn,
+ * and none starts after an earlier slice's commit failed.
  */
-export async function applyImportSliced(rows: readonly StoredRow[], at: number, target: ImportTarget, budget: ImportTurnBudget): Promise<SlicedApplyResult> {
+export async function applyImportSliced(rows: readonly StoredRow[], target: ImportTarget, budget: ImportTurnBudget): Promise<SlicedApplyResult> {
   const commits: Array<Promise<void>> = [];
+  let failed: unknown = null;
   let i = 0;
   while (i < rows.length) {
     if (commits.length > 0 || budget.spent()) await nextTurn();
+    if (failed !== null) break;
+    if (commits.length > 0) target.checkServed();
     const deadline = budget.deadline();
+    const at = target.now();
     i = applyWrite(() => applySlice(rows, i, at, target, budget, deadline), 'the import batch', { rows: rows.length, applied: i });
     const committed = target.barrier();
-    // Awaited in order below; an early failure must not be an unhandled rejection meanwhile.
-    committed.catch(() => undefined);
+    // Awaited in order below; an early failure stops the slices and must not be an unhandled rejection meanwhile.
+    committed.catch((err: unknown) => {
+      failed ??= err;
+    });
     commits.push(committed);
   }
   for (const c of commits) await awaitWriteCommit({ barrier: () => c });

@@ -24,7 +24,7 @@ import { decodeRows } from '../replication/row-codec.js';
 import { requirePermission, requestUserName } from './acl-http.js';
 import { auditHttpWrite } from '../audit/http-write-audit.js';
 import { routeSlot } from './cluster-route.js';
-import { ImportTurnBudget, applyImportSliced } from './import-apply.js';
+import { ImportTurnBudget, applyImportSliced, type ImportTarget } from './import-apply.js';
 import type { HttpDeps } from './deps.js';
 import { HttpError, badRequest } from './errors.js';
 import { keyTooLarge, valueTooLarge } from './params.js';
@@ -59,7 +59,6 @@ export function parseImportRows(body: Buffer, limits: { maxBatchOps: number; max
 export function importRoutes(deps: HttpDeps): RouteDef[] {
   const { keyspace, commits, config } = deps;
   const budget = new ImportTurnBudget(config.importSliceMs);
-  const target = { set: keyspace.set.bind(keyspace), barrier: () => commits.barrier() };
 
   async function importRows(req: Request, res: Response): Promise<void> {
     const body: unknown = req.body;
@@ -77,12 +76,23 @@ export function importRoutes(deps: HttpDeps): RouteDef[] {
       if (!served()) throw new HttpError(503, 'cluster_down', 'slot owners changed while the import request waited; nothing was applied, retry');
     }
     auditHttpWrite(deps, req, res, requestUserName(res), 'IMPORT', () => rows.map((r) => r.key));
-    const at = deps.now();
+    // A day of margin: later slices count TTLs from their own (later) clock.
+    const latest = deps.now() + 86_400_000;
     for (const r of rows) {
-      if (r.expiresAt !== null && r.expiresAt > Number.MAX_SAFE_INTEGER - at) throw badRequest('a TTL is too large');
+      if (r.expiresAt !== null && r.expiresAt > Number.MAX_SAFE_INTEGER - latest) throw badRequest('a TTL is too large');
     }
+    const target: ImportTarget = {
+      set: keyspace.set.bind(keyspace),
+      barrier: () => commits.barrier(),
+      now: () => deps.now(),
+      checkServed: () => {
+        // A slot that moved (a migration's flip) or a node that stopped being primary between slices: stop; irisctl sends the rest as SETs.
+        const demoted = deps.replication !== undefined && deps.replication.role().role !== 'primary';
+        if (demoted || !served()) throw new HttpError(503, 'cluster_down', 'slot owners or this node\'s role changed during the import request; earlier slices may be applied, retry the rows');
+      },
+    };
     // No SAVEPOINT around the rows: a failing statement rolls its whole turn back anyway, and a slice boundary is a commit.
-    const { slices } = await applyImportSliced(rows, at, target, budget);
+    const { slices } = await applyImportSliced(rows, target, budget);
     res.status(200).json({ applied: rows.length, slices });
   }
 

@@ -83,15 +83,51 @@ describe('bulk import apply: insert-first upserts and time slices (issue #19)', 
     for (let i = 0; i < 1000; i++) rows.push({ key: Buffer.from(`imp:${i}`), value: Buffer.from(`v${i}`), flags: 0, version: 0, expiresAt: i % 3 === 0 ? 60_000 : null });
     const commitsBefore = (engine.commits as unknown as { commits: number }).commits;
     const at = Date.now();
-    const { slices } = await applyImportSliced(rows, at, { set: ks.set.bind(ks), barrier: () => engine.commits.barrier() }, budget);
+    // Each slice reads the wall clock once: 1 s later each time, so a TTL counts from its own slice.
+    let clockReads = 0;
+    let checks = 0;
+    const target = {
+      set: ks.set.bind(ks), barrier: () => engine.commits.barrier(),
+      now: () => at + 1000 * clockReads++,
+      checkServed: () => { checks++; },
+    };
+    const { slices } = await applyImportSliced(rows, target, budget);
     expect(slices).to.be.greaterThan(3);
+    expect(clockReads, 'one clock read per slice').to.equal(slices);
+    expect(checks, 'the slots checked again in every slice after the first').to.equal(slices - 1);
     expect((engine.commits as unknown as { commits: number }).commits - commitsBefore, 'one commit per slice').to.equal(slices);
     expect(engine.commits.pending, 'nothing left uncommitted').to.equal(false);
     expect(ks.size()).to.equal(1000);
     for (const i of [0, 1, 500, 999]) {
       const e = ks.get(Buffer.from(`imp:${i}`), at);
       expect(e?.value.toString()).to.equal(`v${i}`);
-      expect(e?.expiresAt).to.equal(i % 3 === 0 ? at + 60_000 : null);
     }
+    expect(ks.get(Buffer.from('imp:0'), at)?.expiresAt).to.equal(at + 60_000);
+    expect(ks.get(Buffer.from('imp:999'), at)?.expiresAt).to.equal(at + 1000 * (slices - 1) + 60_000);
+  });
+
+  it('stops before a slice whose slots are no longer served here, leaving the rest unapplied', async () => {
+    const engine = fx.open();
+    const ks = engine.keyspace;
+    let tick = 0;
+    const budget = new ImportTurnBudget(10, () => tick++);
+    const rows: StoredRow[] = [];
+    for (let i = 0; i < 1000; i++) rows.push({ key: Buffer.from(`mv:${i}`), value: Buffer.from('v'), flags: 0, version: 0, expiresAt: null });
+    let checks = 0;
+    const target = {
+      set: ks.set.bind(ks), barrier: () => engine.commits.barrier(), now: () => Date.now(),
+      // The third slice finds the slot moved (a migration flipped it while the request waited for its turn).
+      checkServed: () => {
+        if (++checks === 2) throw new Error('slot moved');
+      },
+    };
+    let err: unknown = null;
+    await applyImportSliced(rows, target, budget).catch((e: unknown) => { err = e; });
+    expect(String(err)).to.match(/slot moved/);
+    const applied = ks.size();
+    expect(applied).to.be.greaterThan(0);
+    expect(applied, 'no row of the refused slice or after it').to.be.lessThan(1000);
+    await engine.commits.barrier();
+    expect(ks.size()).to.equal(applied);
   });
 });
