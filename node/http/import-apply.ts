@@ -77,18 +77,21 @@ export interface SlicedApplyResult {
  * Applies `rows` (expiresAt: a TTL in ms relative to when the row is
  * applied, or null) in slices of the turn budget, each slice committed in
  * its own turn, and resolves once all are durable and acknowledged
- * (HttpError 500/503 else). The caller checked the slots in the turn of
- * the first slice; every later slice checks them again in its own turn,
- * and none starts after an earlier slice's commit failed.
+ * (HttpError 500/503 else). The caller checked the slots in its turn;
+ * every slice that runs in a later turn checks them again in its own, and
+ * none starts after an earlier slice's commit failed.
  */
 export async function applyImportSliced(rows: readonly StoredRow[], target: ImportTarget, budget: ImportTurnBudget): Promise<SlicedApplyResult> {
   const commits: Array<Promise<void>> = [];
   let failed: unknown = null;
   let i = 0;
   while (i < rows.length) {
-    if (commits.length > 0 || budget.spent()) await nextTurn();
-    if (failed !== null) break;
-    if (commits.length > 0) target.checkServed();
+    if (commits.length > 0 || budget.spent()) {
+      await nextTurn();
+      if (failed !== null) break;
+      // Another turn: slots may have moved or the role changed since the caller's check.
+      target.checkServed();
+    }
     const deadline = budget.deadline();
     const at = target.now();
     i = applyWrite(() => applySlice(rows, i, at, target, budget, deadline), 'the import batch', { rows: rows.length, applied: i });
