@@ -21,7 +21,7 @@ import { openDestination } from '../../common/backup/open-destination.js';
 import { rangesToSlots } from '../../common/cluster-map.js';
 import { SLOT_COUNT } from '../../common/slot.js';
 import type { BackupRecord, BackupShardRecord } from '../core/backup-state.js';
-import { allShardsDone, chooseBackupSource, followShard, newBackupRecord, startShard, trimBackups, type JobView } from '../core/backup-step.js';
+import { allShardsDone, chooseBackupSource, followShard, newBackupRecord, startRefused, startShard, trimBackups, type JobView } from '../core/backup-step.js';
 import { ControlError } from '../control-api/types.js';
 import { MAX_BACKUP_KEEP, parseCron, retentionVictims, scheduleDue } from '../core/backup-schedule.js';
 import { errorText, type ControllerContext } from './context.js';
@@ -176,7 +176,8 @@ export class BackupRunner {
     if (action.do === 'fail') return this.fail(id, action.message);
     if (action.do !== 'start') return;
     // Recorded first: a controller that dies here finds a running job to follow (or a lost one to retry).
-    await this.patchShard(id, { ...s, state: 'running', node: action.node, attempts: s.attempts + 1, seenAt: this.ctx.now() });
+    // seenAt stays the pending shard's own until the node accepts: startRefused measures the busy wait from it.
+    await this.patchShard(id, { ...s, state: 'running', node: action.node, attempts: s.attempts + 1 });
     const b = this.get(id);
     const client = this.client(action.node);
     try {
@@ -184,10 +185,13 @@ export class BackupRunner {
       await client.startBackup({ id, cluster: this.ctx.state.cluster, destination: { url: b.destination.url, ...(b.destination.kind === 's3' ? { s3: this.s3Options(b) } : {}) }, compression: b.compression,
         ...(b.chunkBytes !== undefined ? { chunkBytes: b.chunkBytes } : {}), ...(b.maxBytesPerSecond !== undefined ? { maxBytesPerSecond: b.maxBytesPerSecond } : {}),
       });
+      const started = this.get(id).shards.find((x) => x.shard === s.shard)!;
+      await this.patchShard(id, { ...started, seenAt: this.ctx.now() });
       this.ctx.event('Normal', 'BackupShardStarted', `backup ${id}: ${s.shard} snapshot on ${action.node}`, { backup: id });
     } catch (err) {
       const cur = this.get(id).shards.find((x) => x.shard === s.shard)!;
-      await this.patchShard(id, { ...cur, state: 'pending', node: null, lastError: `${action.node}: ${errorText(err)}` });
+      const busy = err instanceof AdminApiError && err.status === 409 && (err.details as { reason?: unknown } | undefined)?.reason === 'busy';
+      await this.patchShard(id, startRefused(cur, action.node, errorText(err), busy, this.ctx.now()));
     }
   }
 

@@ -63,6 +63,22 @@ export function startShard(rec: BackupShardRecord, source: string | null): Shard
   return source === null ? { do: 'none' } : { do: 'start', node: source };
 }
 
+/**
+ * The node refused to start the shard's job. `busy`: it still runs another
+ * backup's job (one at a time per node; a Failed backup's other shards run on
+ * to their end): that is not this backup's failure, so it waits without
+ * spending an attempt — for up to BACKUP_STALL_MS since the shard became
+ * pending, then it counts, so a node whose job never ends cannot hold the
+ * backup forever. Any other refusal is a failed attempt.
+ */
+export function startRefused(rec: BackupShardRecord, node: string, error: string, busy: boolean, now: number): BackupShardRecord {
+  const pending = { ...rec, state: 'pending' as const, node: null };
+  if (busy && now - rec.seenAt < BACKUP_STALL_MS) {
+    return { ...pending, attempts: Math.max(0, rec.attempts - 1), lastError: `${node} is busy with another backup's job (waiting, not counted as an attempt): ${error}` };
+  }
+  return { ...pending, lastError: `${node}: ${error}`, seenAt: now };
+}
+
 /** A running shard, given what its node says. */
 export function followShard(rec: BackupShardRecord, view: JobView, now: number): ShardAction {
   if (rec.state !== 'running') return { do: 'none' };

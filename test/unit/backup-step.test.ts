@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { BackupJobStatus } from '../../common/backup/admin.js';
 import type { ReplicationStatus } from '../../common/replication.js';
 import type { BackupShardRecord } from '../../operator/core/backup-state.js';
-import { allShardsDone, BACKUP_STALL_MS, chooseBackupSource, followShard, KEEP_BACKUP_RECORDS, MAX_BACKUP_ATTEMPTS, newBackupRecord, startShard, trimBackups } from '../../operator/core/backup-step.js';
+import { allShardsDone, BACKUP_STALL_MS, chooseBackupSource, followShard, KEEP_BACKUP_RECORDS, MAX_BACKUP_ATTEMPTS, newBackupRecord, startRefused, startShard, trimBackups } from '../../operator/core/backup-step.js';
 import type { NodeObservation } from '../../operator/core/observation.js';
 import { newShard } from '../../operator/core/initial-state.js';
 
@@ -58,6 +58,20 @@ describe('backup decisions (operator/core/backup-step.ts)', () => {
     expect(startShard(rec({ state: 'pending', attempts: 1 }), 'n')).to.deep.equal({ do: 'start', node: 'n' });
     expect(startShard(rec({ state: 'pending', attempts: 1 }), null)).to.deep.equal({ do: 'none' });
     expect(startShard(rec({ state: 'pending', attempts: MAX_BACKUP_ATTEMPTS, lastError: 'boom' }), 'n')).to.deep.include({ do: 'fail' });
+  });
+
+  it('a node busy with another backup\'s job: waits without spending an attempt, for at most BACKUP_STALL_MS', () => {
+    // The runner records the attempt (attempts + 1, state running) before it asks the node.
+    const asked = rec({ state: 'running', attempts: 2, seenAt: 1000 });
+    const waiting = startRefused(asked, 'iris-shard-0-1', 'backup old is still running on this node', true, 1000 + BACKUP_STALL_MS - 1);
+    expect(waiting).to.include({ state: 'pending', node: null, attempts: 1, seenAt: 1000 });
+    expect(waiting.lastError).to.match(/busy with another backup's job .*not counted/);
+    // Past the bound it counts, and the next wait is measured from now.
+    const counted = startRefused({ ...waiting, state: 'running', attempts: 2 }, 'iris-shard-0-1', 'still running', true, 1000 + BACKUP_STALL_MS);
+    expect(counted).to.include({ state: 'pending', attempts: 2, seenAt: 1000 + BACKUP_STALL_MS });
+    // Any other refusal is an attempt.
+    const other = startRefused(asked, 'iris-shard-0-1', 'bad destination', false, 1500);
+    expect(other).to.include({ state: 'pending', attempts: 2, seenAt: 1500, lastError: 'iris-shard-0-1: bad destination' });
   });
 
   it('is done only when every shard has its manifest', () => {
