@@ -89,13 +89,13 @@ function latin1Bytes(k: Uint8Array | string): Uint8Array {
 
 export class ReadCache {
   /** CELL_INTS per cell: [hash (0: empty), key length, used, inline key bytes...]. */
-  private table: Int32Array;
+  private table!: Int32Array;
   /** The same memory as bytes (inline keys). */
-  private tableBytes: Uint8Array;
+  private tableBytes!: Uint8Array;
   /** Per cell, beside the table: the cached entry, and the slot eviction uses. */
-  private entries: Array<CachedEntry | undefined>;
-  private cells: Array<Slot | undefined>;
-  private mask: number;
+  private entries!: Array<CachedEntry | undefined>;
+  private cells!: Array<Slot | undefined>;
+  private mask!: number;
   private count = 0;
   /** Eviction order, eldest first from `head`; may hold dead slots, compacted when they pile up. */
   private queue: Slot[] = [];
@@ -105,7 +105,11 @@ export class ReadCache {
   misses = 0;
 
   constructor(private readonly maxEntries: number, private readonly maxBytes: number) {
-    const cap = this.initialCapacity();
+    this.allocate(this.initialCapacity());
+  }
+
+  /** An empty table of `cap` cells (a power of two). */
+  private allocate(cap: number): void {
     this.table = new Int32Array(cap * CELL_INTS);
     this.tableBytes = new Uint8Array(this.table.buffer);
     this.entries = new Array<CachedEntry | undefined>(cap).fill(undefined);
@@ -190,12 +194,7 @@ export class ReadCache {
   }
 
   clear(): void {
-    const cap = this.initialCapacity();
-    this.table = new Int32Array(cap * CELL_INTS);
-    this.tableBytes = new Uint8Array(this.table.buffer);
-    this.entries = new Array<CachedEntry | undefined>(cap).fill(undefined);
-    this.cells = new Array<Slot | undefined>(cap).fill(undefined);
-    this.mask = cap - 1;
+    this.allocate(this.initialCapacity());
     this.count = 0;
     this.queue = [];
     this.head = 0;
@@ -275,12 +274,7 @@ export class ReadCache {
     const oldTable = this.table;
     const oldCells = this.cells;
     const oldEntries = this.entries;
-    const cap = oldCells.length * 2;
-    this.table = new Int32Array(cap * CELL_INTS);
-    this.tableBytes = new Uint8Array(this.table.buffer);
-    this.entries = new Array<CachedEntry | undefined>(cap).fill(undefined);
-    this.cells = new Array<Slot | undefined>(cap).fill(undefined);
-    this.mask = cap - 1;
+    this.allocate(oldCells.length * 2);
     for (let i = 0; i < oldCells.length; i++) {
       const s = oldCells[i];
       if (s === undefined) continue;
