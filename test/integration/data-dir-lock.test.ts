@@ -91,7 +91,7 @@ describe('data directory: one node at a time, private files', function () {
     expect(fs.existsSync(lock)).to.equal(false);
   });
 
-  it('creates the directory 0700 and its files 0600 (database, WAL, shared memory, lock)', async () => {
+  it('creates the directory 0700 and its files 0600 (database, WAL, shared memory, lock, write journal)', async () => {
     node = await startNode();
     const client = new Redis({ port: node.port, lazyConnect: true, maxRetriesPerRequest: 0 });
     try {
@@ -114,7 +114,17 @@ describe('data directory: one node at a time, private files', function () {
     }
     expect(mode(dir).toString(8)).to.equal('700');
     const files = fs.readdirSync(dir).sort();
-    expect(files).to.include.members(['irisdb.lock', 'irisdb.sqlite', 'irisdb.sqlite-wal', 'irisdb.sqlite-shm']);
-    for (const f of files) expect(`${f} ${mode(path.join(dir, f)).toString(8)}`).to.equal(`${f} 600`);
+    expect(files).to.include.members(['irisdb.lock', 'irisdb.sqlite', 'irisdb.sqlite-wal', 'irisdb.sqlite-shm', 'journal']);
+    // Everything below it too (the write journal's directory and segments): directories 0700, files 0600.
+    const walk = (d: string): string[] => fs.readdirSync(d).flatMap((f) => {
+      const p = path.join(d, f);
+      return fs.statSync(p).isDirectory() ? [p, ...walk(p)] : [p];
+    });
+    const entries = walk(dir);
+    expect(entries.some((p) => p.includes(`${path.sep}journal${path.sep}`)), 'a journal segment').to.equal(true);
+    for (const p of entries) {
+      const want = fs.statSync(p).isDirectory() ? '700' : '600';
+      expect(`${path.relative(dir, p)} ${mode(p).toString(8)}`).to.equal(`${path.relative(dir, p)} ${want}`);
+    }
   });
 });
