@@ -99,6 +99,9 @@ describe('engine: maintained key count under kill -9', function () {
     const stop = { now: false };
     const writers = Array.from({ length: CLIENTS }, (_, i) => writer(node!.port, i, out, stop));
     await waitFor('writes to be acknowledged', () => out.ackedSets.size >= 4000 && out.ackedDels.size >= 1000, { timeoutMs: 60000 });
+    // The write journal (the default) commits SQLite's batch about once a second: let one land, so the crash
+    // leaves rows (and their count) in SQLite as well as turns in the journal.
+    await waitFor('SQLite to hold a committed batch', () => (countedRows(node!.dataDir) > 0 ? true : null), { timeoutMs: 60000 });
     await node.kill9();
     stop.now = true;
     await Promise.all(writers);
