@@ -8,7 +8,6 @@
  * atomically() block gives its numbers back. Any failing write statement
  * rolls the whole turn back (GroupCommit.fail).
  */
-import { keySlot } from '../../common/slot.js';
 import type { ValueCodec } from './codec.js';
 import { GroupCommit, type GroupCommitHooks, type TurnTransaction } from './group-commit.js';
 import type { TurnRecorder } from './journal-turns.js';
@@ -17,10 +16,8 @@ import type { WalSyncer } from './wal-sync.js';
 import type { Statements } from './statements.js';
 import type { Db } from './database.js';
 import { KEY_COUNT } from './kv-rows.js';
-import { InsertFirstEstimate } from './insert-first.js';
+import { RowUpsert } from './row-upsert.js';
 import type { Mutation, MutationLog, StoredRow } from './types.js';
-
-type IdRow = [id: number, expiresAt: number | null];
 
 export interface KeyspaceEvents {
   /** A key was deleted on access because its TTL had passed (the active cycle reports its own counts). */
@@ -60,8 +57,8 @@ export class ApplyPath {
   /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
   private atomicDepth = 0;
   private readonly touched: Buffer[] = [];
-  /** Whether upserts try the INSERT first (issue #19: one statement per new key). */
-  private readonly newKeys = new InsertFirstEstimate();
+  /** The kv row statements of an upsert (insert-first when recent upserts mostly created keys, issue #19). */
+  private readonly rows: RowUpsert;
 
   constructor(
     private readonly st: Statements,
@@ -75,6 +72,7 @@ export class ApplyPath {
     journal: JournalParts | null = null,
   ) {
     this.journal = journal?.recorder ?? null;
+    this.rows = new RowUpsert(st);
     this.seq = lastSeq;
     this.seqAtBegin = lastSeq;
     this.committedSeqValue = lastSeq;
@@ -417,23 +415,9 @@ export class ApplyPath {
 
   /** Inside a write's statements: inserts or updates a key's row; counters follow. */
   private upsert(key: Buffer, slot: number | null, flags: number, expiresAt: number | null, version: number, stored: Buffer): void {
-    // Mostly new keys lately (an import, a replica applying one): INSERT first, the lookup only on a conflict (insert-first.ts).
-    const first = this.newKeys.insertFirst;
-    if (first && this.st.insertIfAbsent.run(key, slot ?? keySlot(key), flags, expiresAt, version, stored).changes === 1) {
-      this.newKeys.record(true);
-      this.keyCountValue++;
-      if (expiresAt !== null) this.expiringCountValue++;
-      return;
-    }
-    const row = this.st.idByKey.get(key) as IdRow | undefined;
-    this.newKeys.record(row === undefined);
-    if (row === undefined) {
-      this.st.insert.run(key, slot ?? keySlot(key), flags, expiresAt, version, stored);
-      this.keyCountValue++;
-    } else {
-      this.st.updateById.run(flags, expiresAt, version, stored, row[0]);
-      if (row[1] !== null) this.expiringCountValue--;
-    }
+    const prior = this.rows.run(key, slot, flags, expiresAt, version, stored);
+    if (prior === 'absent') this.keyCountValue++;
+    else if (prior === 'expiring') this.expiringCountValue--;
     if (expiresAt !== null) this.expiringCountValue++;
   }
 
