@@ -23,6 +23,10 @@ import fc from 'fast-check';
 import { ANNOTATION_BOOTSTRAP_SOURCE, ANNOTATION_DESTINATION, bootstrapSourceOf, resolveBootstrapSource } from '../../operator/kube/backup/bootstrap-source.js';
 import { statefulSet } from '../../operator/kube/build/statefulset.js';
 import { podSpecHash } from '../../operator/kube/build/spec-hash.js';
+import { BackupStep } from '../../operator/kube/backup/backup-step.js';
+import { parseDestination, type DestinationSpec } from '../../common/backup/destination-url.js';
+import type { BackupDestination } from '../../common/backup/destination.js';
+import type { KubeClient } from '../../operator/kube/client.js';
 import { parsePointInTime, parseRestoreShard, RestoreSettingError } from '../../node/bootstrap/restore-shard-spec.js';
 
 const T0 = Date.parse('2026-12-06T10:00:00Z');
@@ -209,6 +213,40 @@ describe('operator/kube/backup', () => {
       expect(t.containers[0]!.env).to.deep.include({ name: 'IRIS_S3_CREDENTIALS_DIR', value: '/etc/irisdb/s3-credentials' });
       // The hash of a cluster made before the credentials directory existed is unchanged: upgrading the operator restarts nothing.
       expect(backupPodHashPart(spec)!.map((e) => e.name)).to.deep.equal(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']);
+    });
+  });
+
+  describe('before the controller starts', () => {
+    // An operator restarted mid-backup resumes the record; the controller's first tick may finalize it before the step's first pass.
+    it('prepare: spec.backup\'s Secret keys and endpoint reach the runner\'s opener and environment (CI stop 25: "Could not load credentials")', async () => {
+      const opened: DestinationSpec[] = [];
+      const step = new BackupStep('op-1', (spec) => {
+        opened.push(spec);
+        return { description: spec.url } as unknown as BackupDestination;
+      });
+      const reads: string[] = [];
+      const b64 = (x: string): string => Buffer.from(x).toString('base64');
+      const client = { find: async (p: string) => (reads.push(p), { data: { AWS_ACCESS_KEY_ID: b64('id-1'), AWS_SECRET_ACCESS_KEY: b64('secret-1') } }) } as unknown as KubeClient;
+      const cr = { spec: { backup: { schedule: '@daily', destination: { s3: { bucket: 'backups', prefix: 'p', endpoint: 'http://127.0.0.1:8333', secretRef: { name: 's3-creds' } } } } } };
+      const d = await step.prepare(client, 'db', cr);
+      expect(d?.url).to.equal('s3://backups/p');
+      expect(reads).to.deep.equal(['/api/v1/namespaces/db/secrets/s3-creds']);
+      expect(step.env).to.deep.equal({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:8333' });
+      step.credentials.opener(parseDestination('s3://backups/p', { endpoint: 'http://127.0.0.1:8333', forcePathStyle: true }));
+      expect(opened[0]!.kind === 's3' && opened[0]!.s3.credentials).to.deep.equal({ accessKeyId: 'id-1', secretAccessKey: 'secret-1' });
+      // Without spec.backup: nothing read, the environment emptied.
+      expect(await step.prepare(client, 'db', { spec: {} })).to.equal(null);
+      expect(step.env).to.deep.equal({});
+      expect(reads.length).to.equal(1);
+    });
+
+    it('prepare: a missing Secret is an error naming it (the runner logs it and the step retries)', async () => {
+      const step = new BackupStep('op-1');
+      const client = { find: async () => null } as unknown as KubeClient;
+      const cr = { spec: { backup: { schedule: '@daily', destination: { s3: { bucket: 'b', secretRef: { name: 'gone' } } } } } };
+      let err: unknown = null;
+      await step.prepare(client, 'db', cr).catch((e: unknown) => (err = e));
+      expect(String(err)).to.match(/Secret db\/gone.*not found|not found.*Secret db\/gone/);
     });
   });
 

@@ -30,6 +30,9 @@ import { BackupSpecError, resolveDestination, scheduleEnv, type ResolvedDestinat
 import { ANNOTATION_BACKUP_ID, IRISBACKUPS, LABEL_SCHEDULED, clusterBackupSpec, type IrisBackup, type IrisBackupStatus } from './iris-backup.js';
 import { scheduleOf } from './schedule-spec.js';
 import type { VolumeNodes } from '../../../common/backup/volume-client.js';
+import type { BackupDestination } from '../../../common/backup/destination.js';
+import type { DestinationSpec } from '../../../common/backup/destination-url.js';
+import type { KubeClient } from '../client.js';
 
 /** The nodes that mount the backup claim (any node of the cluster does), best first. */
 function volumeNodesOf(controller: StepContext['controller']): VolumeNodes {
@@ -53,7 +56,7 @@ const WINDOW_REFRESH_MS = 10_000;
 export class BackupStep {
   /** The schedule's S3 settings (never credentials) for the core's runner: filled from spec.backup, read by the runner as its environment. */
   readonly env: NodeJS.ProcessEnv = {};
-  readonly credentials = new BackupCredentials();
+  readonly credentials: BackupCredentials;
   private scheduleKey: string | null = null;
   private secretsAt = new Map<string, number>();
   private windowKey = '';
@@ -64,7 +67,27 @@ export class BackupStep {
   private pruner: ArchivePruner | null = null;
   private controller: StepContext['controller'] | null = null;
 
-  constructor(private readonly identity: string) {}
+  constructor(private readonly identity: string, open?: (spec: DestinationSpec) => BackupDestination) {
+    this.credentials = new BackupCredentials(open);
+  }
+
+  /**
+   * Before the controller starts: spec.backup's S3 settings and its Secret's
+   * keys, so a backup the controller resumes from its record (an operator
+   * restarted mid-backup) can be finalized on its first tick, before this
+   * step's first pass. Returns the cluster's destination (null without spec.backup).
+   */
+  async prepare(client: KubeClient, namespace: string, cr: { spec?: object }): Promise<ResolvedDestination | null> {
+    const spec = clusterBackupSpec(cr.spec);
+    if (spec === null) {
+      this.fillEnv(null);
+      return null;
+    }
+    const d = resolveDestination(spec.destination, 'spec.backup.destination');
+    this.fillEnv(d);
+    await this.loadSecret(client, namespace, d);
+    return d;
+  }
 
   async run(ctx: StepContext): Promise<StepReport> {
     const cr = ctx.resource();
@@ -75,13 +98,13 @@ export class BackupStep {
     const problems: string[] = [];
     if (spec !== null) {
       try {
-        clusterDest = resolveDestination(spec.destination, 'spec.backup.destination');
-        await this.loadSecret(ctx, clusterDest);
+        clusterDest = await this.prepare(ctx.client, ctx.namespace, cr);
         await this.setSchedule(ctx, clusterDest, spec);
       } catch (err) {
         problems.push(`spec.backup: ${errorText(err)}`);
       }
     } else {
+      this.fillEnv(null);
       await this.setSchedule(ctx, null, null);
     }
     const objects = await this.listObjects(ctx);
@@ -107,17 +130,21 @@ export class BackupStep {
     return list.items.filter((b) => b.spec?.cluster === ctx.cluster && b.metadata.deletionTimestamp === undefined);
   }
 
-  private async loadSecret(ctx: StepContext, d: ResolvedDestination): Promise<void> {
+  private async loadSecret(client: KubeClient, namespace: string, d: ResolvedDestination): Promise<void> {
     if (d.secretName === null) return;
     const key = `${d.secretName}|${d.url}`;
     if (Date.now() - (this.secretsAt.get(key) ?? 0) < REFRESH_MS) return;
-    await this.credentials.load(ctx.client, ctx.namespace, d.secretName, d.url);
+    await this.credentials.load(client, namespace, d.secretName, d.url);
     this.secretsAt.set(key, Date.now());
   }
 
-  private async setSchedule(ctx: StepContext, d: ResolvedDestination | null, spec: ReturnType<typeof clusterBackupSpec>): Promise<void> {
+  /** The runner's environment: spec.backup's endpoint and region (never credentials). */
+  private fillEnv(d: ResolvedDestination | null): void {
     for (const k of Object.keys(this.env)) delete this.env[k];
     Object.assign(this.env, scheduleEnv(d));
+  }
+
+  private async setSchedule(ctx: StepContext, d: ResolvedDestination | null, spec: ReturnType<typeof clusterBackupSpec>): Promise<void> {
     const want = d === null || spec === null ? null : scheduleOf(spec, d.url);
     const key = JSON.stringify(want);
     if (key === this.scheduleKey) return;
@@ -150,7 +177,7 @@ export class BackupStep {
       if (d.s3.endpoint === undefined && this.env.AWS_ENDPOINT_URL_S3 !== undefined) {
         throw new BackupSpecError(`destination.s3 has no endpoint while spec.backup's has one (${this.env.AWS_ENDPOINT_URL_S3}): give this destination its endpoint`);
       }
-      await this.loadSecret(ctx, d);
+      await this.loadSecret(ctx.client, ctx.namespace, d);
     } catch (err) {
       await this.writeStatus(ctx, obj, { phase: 'Failed', message: errorText(err) });
       return;
