@@ -61,6 +61,7 @@ export function openJournal(
     settings: { commitMs: j.commitMs, maxTurns: j.maxTurns ?? DEFAULT_JOURNAL_MAX_TURNS, maxBytes: j.maxBytes ?? DEFAULT_JOURNAL_MAX_BYTES },
     headSeq,
     setGeneration: (g) => st.putMeta.run(JOURNAL_GEN_META, g),
+    onBatchCommit: (seconds, turns) => hooks.onJournalBatchCommit?.(seconds, turns),
     onError,
   });
   let batchTimer: NodeJS.Timeout | null = null;

@@ -13,6 +13,7 @@
  * next journal generation named in meta, an fdatasync of the WAL on this
  * thread, then the older generation's segments deleted.
  */
+import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
 import type { TurnTransaction } from './group-commit.js';
@@ -41,7 +42,8 @@ export interface JournalTransactionDeps {
   headSeq(): number;
   /** Inside the batch transaction: names the journal generation recovery reads. */
   setGeneration(gen: number): void;
-  onBatchCommit?(turns: number): void;
+  /** After each batch COMMIT (with its WAL sync): how long it held the event loop, and how many turns it committed. */
+  onBatchCommit?(seconds: number, turns: number): void;
   onError(err: Error): void;
 }
 
@@ -212,6 +214,7 @@ export class JournalTransaction implements TurnTransaction {
   private endBatchWith(commit: () => void): void {
     const turns = this.turns;
     this.endBatch();
+    const t0 = performance.now();
     try {
       commit();
     } catch (e) {
@@ -221,7 +224,7 @@ export class JournalTransaction implements TurnTransaction {
       throw err;
     }
     this.batchCommits++;
-    this.d.onBatchCommit?.(turns);
+    this.d.onBatchCommit?.((performance.now() - t0) / 1000, turns);
   }
 
   private endBatch(): void {

@@ -214,6 +214,8 @@ export interface EngineOptions {
 export interface EngineHooks {
   /** Duration of each SQLite COMMIT in seconds (metrics). */
   onCommit?(seconds: number, writes: number): void;
+  /** Each SQLite COMMIT of a batch of journaled turns, WAL sync included: it runs on the event loop (metrics: stalls). */
+  onJournalBatchCommit?(seconds: number, turns: number): void;
   /** Keys reclaimed by the active expiry cycle (metrics). */
   onExpired?(count: number, cycleSeconds: number): void;
   /** Commit failures (logged by the caller). */

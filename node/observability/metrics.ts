@@ -25,6 +25,7 @@ export interface NodeMetrics {
   readonly expiredKeys: Counter;
   readonly expiryCycleDuration: Histogram;
   readonly commitDuration: Histogram;
+  readonly journalBatchCommitDuration: Histogram;
   readonly committedWrites: Counter;
   readonly commitFailures: Counter;
   /** Registers the gauges read from engine stats at scrape time. */
@@ -92,6 +93,7 @@ export function createNodeMetrics(): NodeMetrics {
     httpDuration: new Histogram({ name: 'irisdb_http_request_duration_seconds', help: 'HTTP request time', labelNames: ['route', 'method'], buckets: LATENCY_BUCKETS, registers: [registry] }),
     expiredKeys: new Counter({ name: 'redis_expired_keys_total', help: 'Keys deleted because their TTL passed (lazily or by the active cycle)', registers: [registry] }),
     expiryCycleDuration: new Histogram({ name: 'irisdb_active_expiry_cycle_seconds', help: 'Duration of each active expiry cycle', buckets: LATENCY_BUCKETS, registers: [registry] }),
+    journalBatchCommitDuration: new Histogram({ name: 'irisdb_journal_batch_commit_duration_seconds', help: 'SQLite COMMIT of a batch of journaled turns, WAL sync included (on the event loop)', buckets: LATENCY_BUCKETS, registers: [registry] }),
     commitDuration: new Histogram({ name: 'irisdb_sqlite_commit_duration_seconds', help: 'SQLite group-commit time (includes fsync when fsync=always)', buckets: LATENCY_BUCKETS, registers: [registry] }),
     committedWrites: new Counter({ name: 'irisdb_committed_writes_total', help: 'Writes made durable by group commits', registers: [registry] }),
     commitFailures: new Counter({ name: 'irisdb_commit_failures_total', help: 'Group commits that failed and were rolled back', registers: [registry] }),

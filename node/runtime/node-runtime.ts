@@ -104,6 +104,9 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
         metrics.commitDuration.observe(seconds);
         metrics.committedWrites.inc(writes);
       },
+      onJournalBatchCommit(seconds) {
+        metrics.journalBatchCommitDuration.observe(seconds);
+      },
       onExpired(count, seconds) {
         if (count > 0) metrics.expiredKeys.inc(count);
         metrics.expiryCycleDuration.observe(seconds);

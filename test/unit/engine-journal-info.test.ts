@@ -32,6 +32,21 @@ describe('engine: write journal INFO fields', () => {
     expect(f.get('journal_last_write_status')).to.equal('ok');
   });
 
+  it('reports each batch COMMIT to onJournalBatchCommit with its duration and turn count (irisdb_journal_batch_commit_duration_seconds)', async () => {
+    const seen: Array<[number, number]> = [];
+    const e = fx.open({ fsync: 'always' }, { onJournalBatchCommit: (seconds, turns) => seen.push([seconds, turns]) });
+    for (let i = 0; i < 3; i++) {
+      e.keyspace.set(b(`k${i}`), b('v'), null);
+      await e.commits.barrier();
+    }
+    expect(seen, 'no batch commits before the batch is due (commitMs 60 s)').to.deep.equal([]);
+    e.commitNow();
+    expect(seen.length).to.equal(1);
+    expect(seen[0]![1]).to.equal(3);
+    expect(seen[0]![0]).to.be.at.least(0);
+    expect(e.stats().journal?.batchCommits).to.equal(1);
+  });
+
   it('reports journal_last_write_status:err once SQLite has lost the batch', async () => {
     const e = fx.open();
     e.keyspace.set(b('a'), b('1'), null);
