@@ -10,7 +10,11 @@
  * worst reply time a user saw. Next to it: the node's own CPU time and its
  * run-queue wait in its worst late tick (irisdb_event_loop_worst_tick_seconds),
  * which tell the node's work from the machine's, and how many SQLite commits
- * took over 50 ms (irisdb_sqlite_commit_duration_seconds).
+ * took over 50 ms (irisdb_sqlite_commit_duration_seconds), and how many of the
+ * write journal's batch COMMITs did (irisdb_journal_batch_commit_duration_seconds:
+ * they run on the event loop). The last job is a SET load (redis-benchmark
+ * -P 16 over BENCH_STALL_WRITE_KEYS keys, BENCH_STALL_WRITES requests; 0 skips
+ * it): the batch commits' stall under writes.
  *
  * BENCH_STALL_NODE_MAIN: another build's node/main.js (old vs new in the same
  * harness; a build without the worst-tick gauge shows "–" there).
@@ -21,6 +25,7 @@ import type { Redis } from 'ioredis';
 import { AdminClient } from '../common/admin-client.js';
 import { CLUSTER_TOKEN, Shard, connectClient, metric, metricValue, metricsText, startNamedNode, type ShardNode } from '../test/support/repl-shard.js';
 import { waitFor } from '../test/support/wait.js';
+import { redisBenchmark } from './redis-benchmark.js';
 
 export interface StallRow {
   readonly job: string;
@@ -36,6 +41,8 @@ export interface StallRow {
   readonly worstTick: Record<string, WorstTick>;
   /** Per node, SQLite commits during the job: all, and over 50 ms. */
   readonly commits: Record<string, { readonly all: number; readonly over50ms: number }>;
+  /** Per node, the write journal's batch COMMITs during the job: all, and over 50 ms. */
+  readonly batchCommits: Record<string, { readonly all: number; readonly over50ms: number }>;
   /** Longest PING round trip to the primary during the job, ms. */
   readonly pingMaxMs: number;
   readonly seconds: number;
@@ -51,6 +58,8 @@ export interface WorstTick {
 const ARGS = ['--fsync', 'batch', ...(process.env.BENCH_STALL_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
 const MAIN = process.env.BENCH_STALL_NODE_MAIN === undefined || process.env.BENCH_STALL_NODE_MAIN === '' ? undefined : process.env.BENCH_STALL_NODE_MAIN;
 const COMMITS = 'irisdb_sqlite_commit_duration_seconds';
+const BATCH_COMMITS = 'irisdb_journal_batch_commit_duration_seconds';
+const WRITES = Number(process.env.BENCH_STALL_WRITES ?? 1_000_000);
 const VALUE = 'v'.repeat(100);
 const EXPIRING = Number(process.env.BENCH_STALL_EXPIRING ?? 100_000);
 const SCRAPE_MS = 200;
@@ -91,6 +100,8 @@ async function during(name: string, nodes: () => ShardNode[], port: number, job:
   const worstTick: Record<string, WorstTick> = {};
   const commitsAt: Record<string, { all: number; le50: number }> = {};
   const commitsNow: Record<string, { all: number; le50: number }> = {};
+  const batchAt: Record<string, { all: number; le50: number }> = {};
+  const batchNow: Record<string, { all: number; le50: number }> = {};
   const scrape = async (): Promise<void> => {
     for (const n of nodes()) {
       waitAtStart[n.name] ??= cpuWaitMs(n.node.process.pid);
@@ -111,6 +122,9 @@ async function during(name: string, nodes: () => ShardNode[], port: number, job:
         const c = { all: metricValue(text, `${COMMITS}_count`), le50: metricValue(text, `${COMMITS}_bucket`, { le: '0.05' }) };
         commitsAt[n.name] ??= c;
         commitsNow[n.name] = c;
+        const bc = { all: metricValue(text, `${BATCH_COMMITS}_count`), le50: metricValue(text, `${BATCH_COMMITS}_bucket`, { le: '0.05' }) };
+        batchAt[n.name] ??= bc;
+        batchNow[n.name] = bc;
       }
     }
   };
@@ -146,12 +160,15 @@ async function during(name: string, nodes: () => ShardNode[], port: number, job:
   await scrape();
   const cpuWaitPct: Record<string, number> = {};
   for (const n of nodes()) cpuWaitPct[n.name] = ((cpuWaitMs(n.node.process.pid) - (waitAtStart[n.name] ?? 0)) / (seconds * 1000)) * 100;
-  const commits: Record<string, { all: number; over50ms: number }> = {};
-  for (const [k, now] of Object.entries(commitsNow)) {
-    const at = commitsAt[k]!;
-    commits[k] = { all: now.all - at.all, over50ms: now.all - at.all - (now.le50 - at.le50) };
-  }
-  return { job: name, loopMaxMs: loopMax, cpuWaitPct, worstTick, commits, pingMaxMs: pingMax, seconds };
+  const delta = (nowBy: typeof commitsNow, atBy: typeof commitsAt): Record<string, { all: number; over50ms: number }> => {
+    const out: Record<string, { all: number; over50ms: number }> = {};
+    for (const [k, now] of Object.entries(nowBy)) {
+      const at = atBy[k]!;
+      out[k] = { all: now.all - at.all, over50ms: now.all - at.all - (now.le50 - at.le50) };
+    }
+    return out;
+  };
+  return { job: name, loopMaxMs: loopMax, cpuWaitPct, worstTick, commits: delta(commitsNow, commitsAt), batchCommits: delta(batchNow, batchAt), pingMaxMs: pingMax, seconds };
 }
 
 export async function stallsBench(keys: number): Promise<StallRow[]> {
@@ -195,6 +212,12 @@ export async function stallsBench(keys: number): Promise<StallRow[]> {
     }));
     const keysOnNew = await metric(added.node, 'redis_db_keys');
     if (keysOnNew < keys) throw new Error(`new replica holds ${keysOnNew} keys, expected ${keys}`);
+    if (WRITES > 0) {
+      const writeKeys = Number(process.env.BENCH_STALL_WRITE_KEYS ?? keys);
+      rows.push(await during(`SET load: ${WRITES} SETs -P 16 over ${writeKeys} keys (2 replicas)`, () => [...shard.nodes, added], port, async () => {
+        await redisBenchmark({ port, tests: 'set', requests: WRITES, clients: 50, valueBytes: 100, keyspace: writeKeys, pipeline: 16 });
+      }));
+    }
   } finally {
     writer.disconnect();
     await shard.stop();
@@ -217,7 +240,7 @@ export function printStalls(rows: readonly StallRow[], keys: number, fmt: (n: nu
   console.log(`|---|---|${names.map(() => '---|').join('')}---|`);
   const cell = (r: StallRow, n: string): string => (r.loopMaxMs[n] === undefined ? '–' : `${fmt(r.loopMaxMs[n]!, 1)} (${fmt(r.cpuWaitPct[n] ?? 0, 0)} %)`);
   for (const r of rows) console.log(`| ${r.job} | ${fmt(r.seconds, 1)} | ${names.map((n) => cell(r, n)).join(' | ')} | ${fmt(r.pingMaxMs, 1)} |`);
-  console.log('\nWorst late tick per node: its delay ms (the main thread\'s own CPU and run-queue wait over the tick\'s interval, ms; the rest of 10 ms + delay it was blocked, e.g. in a COMMIT); then commits over 50 ms / all commits during the job\n');
+  console.log('\nWorst late tick per node: its delay ms (the main thread\'s own CPU and run-queue wait over the tick\'s interval, ms; the rest of 10 ms + delay it was blocked, e.g. in a COMMIT); then commits over 50 ms / all commits during the job (with the write journal: its batch COMMITs over 50 ms / all)\n');
   console.log(`| job | ${names.map((n) => `${n} worst tick | ${n} commits > 50 ms`).join(' | ')} |`);
   console.log(`|---|${names.map(() => '---|---|').join('')}`);
   const tick = (r: StallRow, n: string): string => {
@@ -226,6 +249,7 @@ export function printStalls(rows: readonly StallRow[], keys: number, fmt: (n: nu
     if (w.ownCpuMs === null || w.cpuWaitMs === null) return `${fmt(w.delayMs, 1)} (–)`;
     return `${fmt(w.delayMs, 1)} (${fmt(w.ownCpuMs, 1)} cpu, ${fmt(w.cpuWaitMs, 1)} wait)`;
   };
-  const commits = (r: StallRow, n: string): string => (r.commits[n] === undefined ? '–' : `${fmt(r.commits[n]!.over50ms)} / ${fmt(r.commits[n]!.all)}`);
+  const pair = (c: { over50ms: number; all: number } | undefined): string => (c === undefined ? '–' : `${fmt(c.over50ms)} / ${fmt(c.all)}`);
+  const commits = (r: StallRow, n: string): string => `${pair(r.commits[n])}${r.batchCommits[n] === undefined || r.batchCommits[n]!.all === 0 ? '' : ` (batches ${pair(r.batchCommits[n])})`}`;
   for (const r of rows) console.log(`| ${r.job} | ${names.map((n) => `${tick(r, n)} | ${commits(r, n)}`).join(' | ')} |`);
 }
