@@ -57,6 +57,12 @@ export class ApplyPath {
   /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
   private atomicDepth = 0;
   private readonly touched: Buffer[] = [];
+  /**
+   * A removeAll() ran inside the outermost open block: its keys are not in
+   * `touched`, and reads after it may have cached any key as absent, so a
+   * rollback of the block (or of an enclosing one) empties the whole cache.
+   */
+  private clearedInBlock = false;
   /** The kv row statements of an upsert (insert-first when recent upserts mostly created keys, issue #19). */
   private readonly rows: RowUpsert;
 
@@ -111,7 +117,7 @@ export class ApplyPath {
         this.expiredKeysValue = this.expiredKeysAtBegin;
         this.seq = this.seqAtBegin;
         this.cache?.clear();
-        this.touched.length = 0;
+        this.endBlocks();
         this.log?.rolledBack(this.seq);
       },
       committedSeq: () => this.committedSeqValue,
@@ -246,6 +252,7 @@ export class ApplyPath {
     this.keyCountValue = 0;
     this.expiringCountValue = 0;
     this.cache?.clear();
+    if (this.atomicDepth > 0) this.clearedInBlock = true;
   }
 
   // ---- bulk loading and slot repair (not logged, sequence unchanged) -------
@@ -335,7 +342,7 @@ export class ApplyPath {
       this.commits.fail(e);
       throw e;
     }
-    if (this.atomicDepth === 0) this.touched.length = 0;
+    if (this.atomicDepth === 0) this.endBlocks();
     return result;
   }
 
@@ -358,11 +365,18 @@ export class ApplyPath {
       this.journal?.rolledBack(seq0);
       // Reads inside the block may have cached values the block wrote.
       if (this.cache !== null) {
-        for (let i = touched0; i < this.touched.length; i++) this.cache.invalidate(this.touched[i]!);
+        if (this.clearedInBlock) this.cache.clear();
+        else for (let i = touched0; i < this.touched.length; i++) this.cache.invalidate(this.touched[i]!);
       }
     }
-    // An enclosing block keeps its list (already invalidated entries are harmless).
-    if (this.atomicDepth === 0) this.touched.length = 0;
+    // An enclosing block keeps its list and flag (already invalidated entries are harmless).
+    if (this.atomicDepth === 0) this.endBlocks();
+  }
+
+  /** The outermost block ended: what it wrote needs no repair any more. */
+  private endBlocks(): void {
+    this.touched.length = 0;
+    this.clearedInBlock = false;
   }
 
   // ---- helpers -------------------------------------------------------------

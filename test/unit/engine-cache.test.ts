@@ -242,5 +242,27 @@ describe('engine: read cache', () => {
       expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal('before');
       expect(engine.keyspace.get(b('new'), 0)).to.equal(null);
     });
+
+    it('an atomically() block that clears (FLUSHALL in MULTI) and throws leaves no negative entry behind', () => {
+      warm('k', 'before');
+      expect(() => engine.keyspace.atomically(() => {
+        engine.keyspace.clear();
+        expect(engine.keyspace.get(b('k'), 0)).to.equal(null);
+        expect(cached('k')).to.equal(null);
+        throw new Error('nope');
+      })).to.throw('nope');
+      expect(cached('k')).to.equal(undefined);
+      expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal('before');
+    });
+
+    it('a clear() in an inner block that succeeded is undone with the outer block, negative entries too', () => {
+      warm('k', 'before');
+      expect(() => engine.keyspace.atomically(() => {
+        engine.keyspace.atomically(() => engine.keyspace.clear());
+        engine.keyspace.get(b('k'), 0);
+        throw new Error('nope');
+      })).to.throw('nope');
+      expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal('before');
+    });
   });
 });
