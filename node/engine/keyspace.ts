@@ -50,6 +50,7 @@ export class SqliteKeyspace implements Keyspace {
     private readonly st: Statements,
     db: Db,
     private readonly codec: ValueCodec,
+    /** absentKeys (default true): also cache keys found absent (negative entries). */
     readCache: { maxEntries: number; maxBytes: number; absentKeys?: boolean },
     lastSeq: number,
     commitHooks: Pick<GroupCommitHooks, 'onCommit' | 'onCommitError'>,
@@ -59,7 +60,7 @@ export class SqliteKeyspace implements Keyspace {
   ) {
     const cache = new ReadCache(readCache.maxEntries, readCache.maxBytes);
     this.cache = cache.enabled ? cache : null;
-    this.cacheAbsent = readCache.absentKeys ?? false;
+    this.cacheAbsent = readCache.absentKeys ?? true;
     this.apply = new ApplyPath(st, db, codec, this.cache, lastSeq, commitHooks, events, walSync, journal);
     this.commits = this.apply.commits;
   }

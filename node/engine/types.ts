@@ -190,7 +190,7 @@ export interface EngineOptions {
   fsync: FsyncMode;
   compression: { algorithm: CompressionAlgorithm; thresholdBytes: number };
   /** 0 entries disables the read cache. */
-  /** absentKeys (default false): also cache keys found not to exist (negative entries). */
+  /** absentKeys (default true): also cache keys found not to exist (negative entries, counted in both budgets). */
   readCache: { maxEntries: number; maxBytes: number; absentKeys?: boolean };
   activeExpiry: { intervalMs: number; maxKeysPerCycle: number; maxCycleMs: number };
   /**

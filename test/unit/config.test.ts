@@ -41,6 +41,12 @@ describe('node configuration', () => {
     expect(sources.busPort).to.equal('file');
   });
 
+  it('caches absent keys in the read cache by default; --read-cache-absent-keys no or IRIS_READ_CACHE_ABSENT_KEYS=no turns it off', () => {
+    expect(load([]).config.readCacheAbsentKeys).to.equal(true);
+    expect(load(['--read-cache-absent-keys', 'no']).config.readCacheAbsentKeys).to.equal(false);
+    expect(load([], { IRIS_READ_CACHE_ABSENT_KEYS: 'no' }).config.readCacheAbsentKeys).to.equal(false);
+  });
+
   it('accepts --flag=value and size units', () => {
     const { config } = load(['--max-value-bytes=1mb', '--max-key-bytes', '2k']);
     expect(config.maxValueBytes).to.equal(1024 * 1024);

@@ -64,6 +64,16 @@ describe('engine: read cache', () => {
       expect([c.hits, c.misses]).to.deep.equal([1, 0]);
     });
 
+    it('bounds a flood of negative entries by both budgets: each costs its key plus the per-entry overhead', () => {
+      const byBytes = new ReadCache(1_000_000, 10_000);
+      for (let i = 0; i < 5000; i++) byBytes.put(b(String(i).padStart(4, '0')), null); // 4-byte keys
+      expect(byBytes.byteSize).to.be.at.most(10_000);
+      expect(byBytes.size).to.equal(Math.floor(10_000 / (4 + 96)));
+      const byEntries = new ReadCache(50, 1 << 30);
+      for (let i = 0; i < 5000; i++) byEntries.put(b(`absent:${i}`), null);
+      expect(byEntries.size).to.equal(50);
+    });
+
     it('keeps its eviction queue proportional to its entries under churn and put/invalidate cycles', () => {
       const c = new ReadCache(100, 1 << 30);
       for (let i = 0; i < 100_000; i++) {
@@ -169,6 +179,12 @@ describe('engine: read cache', () => {
       engine.keyspace.set(b('k'), b('now'), null);
       expect(cached('k')).to.equal(undefined);
       expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal('now');
+    });
+
+    it('absentKeys not given: negative entries are on (the default)', () => {
+      const dflt = fx.open({ dataDir: `${fx.dir}/default`, readCache: { maxEntries: 100, maxBytes: 1 << 20 } });
+      expect(dflt.keyspace.get(b('k'), 0)).to.equal(null);
+      expect(dflt.keyspace.readCache!.peek('k')).to.equal(null);
     });
 
     it('readCacheAbsentKeys off: an absent key is looked up in SQLite every time', () => {
