@@ -24,6 +24,9 @@
  * hash and identity).
  *
  * A key known not to exist can be cached too (a negative entry, `null`).
+ * Losing one costs less than losing a value (the miss is an index probe,
+ * nothing to decode), so a negative entry gets no second chance, and a full
+ * cache takes one only for a key it turned away recently (admitAbsent).
  * Every write path goes through ApplyPath.changed(), which invalidates the
  * key, so an entry can never outlive a write that creates or changes the key.
  *
@@ -56,6 +59,8 @@ const KEY_OFFSET_BYTES = 12;
 const INLINE_KEY_BYTES = CELL_BYTES - KEY_OFFSET_BYTES;
 /** Above this many bytes a native compare beats a JS loop. */
 const NATIVE_COMPARE_BYTES = 48;
+/** Hashes of recent absent keys a full cache did not admit (direct-mapped; a power of two). */
+const DOORKEEPER_SLOTS = 256;
 
 function cost(keyLength: number, e: CachedEntry): number {
   return keyLength + (e === null ? 0 : e.value.length) + ENTRY_OVERHEAD_BYTES;
@@ -101,6 +106,8 @@ export class ReadCache {
   private queue: Slot[] = [];
   private head = 0;
   private bytes = 0;
+  /** Per slot, the hash of the last absent key turned away while full (0: none); kept across clear(). */
+  private readonly doorkeeper = new Int32Array(DOORKEEPER_SLOTS);
   hits = 0;
   misses = 0;
 
@@ -160,6 +167,10 @@ export class ReadCache {
       this.compact();
       return; // would evict everything else for one value
     }
+    if (e === null && (this.count >= this.maxEntries || this.bytes + c > this.maxBytes) && !this.admitAbsent(h)) {
+      this.compact();
+      return;
+    }
     let longKey: Uint8Array | null = null;
     if (k.length > INLINE_KEY_BYTES) {
       longKey = new Uint8Array(k.length); // a copy: k is usually a view of a receive buffer
@@ -176,7 +187,7 @@ export class ReadCache {
       if (eldest.dead) continue;
       const cell = this.cellOf(eldest);
       const used = cell * CELL_INTS + USED;
-      if (this.table[used] !== 0 && eldest !== slot) {
+      if (this.table[used] !== 0 && eldest !== slot && this.entries[cell] !== null) {
         this.table[used] = 0;
         this.queue.push(eldest);
         continue;
@@ -199,6 +210,22 @@ export class ReadCache {
     this.queue = [];
     this.head = 0;
     this.bytes = 0;
+  }
+
+  /**
+   * A full cache takes a negative entry (evicting for it) only for a key
+   * found absent before, recently: its hash is still in the doorkeeper, so
+   * a hot absent key is cached and a stream of distinct ones is not. Without
+   * this, and with second chances for negative entries, a working set larger
+   * than the cache evicted on every miss and negatives stayed: in-process,
+   * 100k keys + 20k absent on a 100k-entry cache, 1.7 µs of CPU per GET
+   * against 0.8 with negative entries off (with both rules: ~0.9-1.0).
+   */
+  private admitAbsent(h: number): boolean {
+    const d = h & (DOORKEEPER_SLOTS - 1);
+    if (this.doorkeeper[d] === h) return true;
+    this.doorkeeper[d] = h;
+    return false;
   }
 
   /** Length of the eviction queue's array, consumed and dead slots included (tests: it stays proportional to the entries). */

@@ -52,16 +52,36 @@ describe('engine: read cache', () => {
     });
 
     it('caches a key known to be absent as null, within the same bounds', () => {
-      const c = new ReadCache(2, 1 << 20);
+      const c = new ReadCache(3, 1 << 20);
       c.put(b('gone'), null);
       expect(c.lookup(b('gone'))).to.equal(null);
       expect(c.byteSize).to.be.greaterThan(0);
-      c.put(b('a'), entry(1));
-      c.put(b('b'), entry(1)); // gone was used since queued: a goes first
-      expect(c.peek('gone')).to.equal(null);
       c.invalidate(b('gone'));
       expect(c.peek('gone')).to.equal(undefined);
       expect([c.hits, c.misses]).to.deep.equal([1, 0]);
+    });
+
+    it('gives a negative entry no second chance: a used one is evicted before a used value', () => {
+      const c = new ReadCache(2, 1 << 20);
+      c.put(b('gone'), null);
+      c.put(b('a'), entry(1));
+      c.lookup(b('gone'));
+      c.lookup(b('a'));
+      c.put(b('b'), entry(1));
+      expect(c.peek('gone')).to.equal(undefined);
+      expect(c.peek('a')).to.not.equal(undefined);
+    });
+
+    it('when full, takes a negative entry only for a key turned away before (a hot absent key), not a stream of distinct ones', () => {
+      const c = new ReadCache(100, 1 << 20);
+      for (let i = 0; i < 100; i++) c.put(b(`v${i}`), entry(1));
+      for (let i = 0; i < 1000; i++) c.put(b(`absent:${i}`), null);
+      expect(c.size).to.equal(100);
+      for (let i = 0; i < 100; i++) expect(c.peek(`v${i}`), `v${i}`).to.not.equal(undefined);
+      c.put(b('hot'), null); // turned away, remembered
+      c.put(b('hot'), null); // asked again: admitted, evicting one value
+      expect(c.peek('hot')).to.equal(null);
+      expect(c.size).to.equal(100);
     });
 
     it('bounds a flood of negative entries by both budgets: each costs its key plus the per-entry overhead', () => {

@@ -15,10 +15,15 @@ import type { Entry } from '../../node/engine/types.js';
 
 const OVERHEAD = 96;
 
-/** The CLOCK policy over a Map<string>: the reference the table must agree with. */
+/**
+ * The CLOCK policy over a Map<string>: the reference the table must agree
+ * with. Negative entries (null) get no second chance, and a full cache takes
+ * one only for a key whose hash is still in the 256-slot doorkeeper.
+ */
 class ClockModel {
   readonly map = new Map<string, { entry: CachedEntry; used: boolean; dead: boolean; k: string }>();
   private queue: Array<{ entry: CachedEntry; used: boolean; dead: boolean; k: string }> = [];
+  private readonly doorkeeper = new Int32Array(256);
   bytes = 0;
   hits = 0;
   misses = 0;
@@ -47,6 +52,13 @@ class ClockModel {
     this.remove(k);
     const c = this.cost(k, e);
     if (c > this.maxBytes) return;
+    if (e === null && (this.map.size >= this.maxEntries || this.bytes + c > this.maxBytes)) {
+      const h = hashKey(Buffer.from(k, 'latin1'));
+      if (this.doorkeeper[h & 255] !== h) {
+        this.doorkeeper[h & 255] = h;
+        return;
+      }
+    }
     const s = { entry: e, used: false, dead: false, k };
     this.map.set(k, s);
     this.queue.push(s);
@@ -54,7 +66,7 @@ class ClockModel {
     while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) {
       const eldest = this.queue.shift()!;
       if (eldest.dead) continue;
-      if (eldest.used && eldest !== s) {
+      if (eldest.used && eldest !== s && eldest.entry !== null) {
         eldest.used = false;
         this.queue.push(eldest);
         continue;
