@@ -49,6 +49,7 @@ export interface NodeConfig {
   journalCommitMs: number;
   journalCommitTurns: number;
   journalCommitBytes: number;
+  journalCommitTargetMs: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   requirePass: string;
   adminToken: string;
@@ -166,6 +167,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'writeJournal', type: 'bool', default: true, help: 'yes (default): a write is acknowledged once its turn is in the append-only write journal (DATA_DIR/journal, fdatasynced by group commit with fsync always) and SQLite commits in batches across turns without a sync on the event loop; no: one SQLite transaction and WAL fsync per turn (a journal left by a crash is replayed into SQLite at start, then removed)' },
   { key: 'journalCommitMs', type: 'int', default: 1000, min: 1, max: 60000, help: 'with writeJournal: longest time writes stay in the open SQLite batch before it commits (the journal holds them meanwhile; a crash replays them at start); longer: fewer whole pages rewritten per SET (docs/benchmarks.md, Write journal)' },
   { key: 'journalCommitTurns', type: 'int', default: 10000, min: 1, max: 10000000, help: 'with writeJournal: the SQLite batch commits after this many write turns' },
+  { key: 'journalCommitTargetMs', type: 'int', default: 25, min: 0, max: 10000, help: 'with writeJournal: the SQLite batch also commits once its COMMIT (which runs on the event loop) is estimated, from earlier batches, to take this long; smaller batches on large keyspaces keep stalls short (0: off)' },
   { key: 'journalCommitBytes', type: 'bytes', default: 64 * MiB, min: 1024, max: 16 * 1024 * MiB, help: 'with writeJournal: the SQLite batch commits after this many journal bytes (bounds the replay at start)' },
   { key: 'logLevel', type: 'enum', default: 'info', values: ['error', 'warn', 'info', 'debug'], help: 'log level (JSON logs on stderr)' },
   { key: 'requirePass', type: 'string', default: '', help: 'password clients must AUTH with (empty: no authentication)' },

@@ -58,7 +58,10 @@ export function openJournal(
     writer,
     recorder,
     walSync: trimSync,
-    settings: { commitMs: j.commitMs, maxTurns: j.maxTurns ?? DEFAULT_JOURNAL_MAX_TURNS, maxBytes: j.maxBytes ?? DEFAULT_JOURNAL_MAX_BYTES },
+    settings: {
+      commitMs: j.commitMs, maxTurns: j.maxTurns ?? DEFAULT_JOURNAL_MAX_TURNS, maxBytes: j.maxBytes ?? DEFAULT_JOURNAL_MAX_BYTES,
+      ...(j.commitTargetMs !== undefined ? { commitTargetMs: j.commitTargetMs } : {}), ...(j.minBatchBytes !== undefined ? { minBytes: j.minBatchBytes } : {}),
+    },
     headSeq,
     setGeneration: (g) => st.putMeta.run(JOURNAL_GEN_META, g),
     onBatchCommit: (seconds, turns) => hooks.onJournalBatchCommit?.(seconds, turns),

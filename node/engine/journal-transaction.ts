@@ -4,7 +4,8 @@
  * turns; each turn is a SAVEPOINT in it. A successful turn is released into
  * the batch and its mutations appended to the journal, whose fdatasync (the
  * group commit's syncer) makes the turn durable. The batch transaction
- * commits without a sync every commitMs, past maxTurns/maxBytes, and at once
+ * commits without a sync every commitMs, past maxTurns/maxBytes or the
+ * size whose COMMIT is estimated to take commitTargetMs (journal-batch-budget.ts), and at once
  * when another connection must see the data (commitNow). After a batch
  * commit, once an fdatasync of SQLite's WAL covers it, journal segments
  * wholly inside it are deleted.
@@ -21,6 +22,7 @@ import { encodeRecord } from './journal-codec.js';
 import type { JournalWriter } from './journal-files.js';
 import type { TurnRecorder } from './journal-turns.js';
 import type { WalSyncer } from './wal-sync.js';
+import { afterBatchCommit, initialBudget, type BatchBudget, type BatchBudgetSettings } from './journal-batch-budget.js';
 
 export interface JournalBatchSettings {
   /** Longest time the batch transaction stays open. */
@@ -29,7 +31,14 @@ export interface JournalBatchSettings {
   readonly maxTurns: number;
   /** Journal bytes per batch at most. */
   readonly maxBytes: number;
+  /** The batch also commits once its COMMIT is estimated to take this long, ms (journal-batch-budget.ts; 0: off). */
+  readonly commitTargetMs?: number;
+  /** The estimate never makes a batch smaller than this many journal bytes. */
+  readonly minBytes?: number;
 }
+
+/** Default floor of the batch budget: about 450 SETs of 100 bytes. */
+export const DEFAULT_JOURNAL_MIN_BATCH_BYTES = 64 * 1024;
 
 export interface JournalTransactionDeps {
   readonly db: Db;
@@ -63,8 +72,13 @@ export class JournalTransaction implements TurnTransaction {
   private trimSyncing = false;
   broken: Error | null = null;
   batchCommits = 0;
+  private readonly budgetSettings: BatchBudgetSettings;
+  private budget: BatchBudget;
 
   constructor(private readonly d: JournalTransactionDeps) {
+    const s = d.settings;
+    this.budgetSettings = { targetMs: s.commitTargetMs ?? 0, minBytes: Math.min(s.minBytes ?? DEFAULT_JOURNAL_MIN_BATCH_BYTES, s.maxBytes), maxBytes: s.maxBytes };
+    this.budget = initialBudget(this.budgetSettings);
     const db = d.db;
     this.beginStmt = db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = db.prepare('COMMIT');
@@ -115,7 +129,7 @@ export class JournalTransaction implements TurnTransaction {
       this.bytes += bytes.length;
     }
     const s = this.d.settings;
-    if (this.due || this.turns >= s.maxTurns || this.bytes >= s.maxBytes) this.commitBatch();
+    if (this.due || this.turns >= s.maxTurns || this.bytes >= this.budget.limitBytes) this.commitBatch();
   }
 
   rollback(): void {
@@ -174,8 +188,15 @@ export class JournalTransaction implements TurnTransaction {
   }
 
   private commitBatch(): void {
-    this.endBatchWith(() => this.commitStmt.run());
+    const bytes = this.bytes;
+    const seconds = this.endBatchWith(() => this.commitStmt.run());
+    this.budget = afterBatchCommit(this.budget, bytes, seconds * 1000, this.budgetSettings);
     this.trimWhenDurable(this.d.headSeq());
+  }
+
+  /** Journal bytes the open batch may hold before it commits (the batch budget's current limit). */
+  get batchLimitBytes(): number {
+    return this.budget.limitBytes;
   }
 
   /** Deletes closed segments up to `seq` once an fdatasync of the WAL that covers the commit of `seq` is done. */
@@ -210,8 +231,8 @@ export class JournalTransaction implements TurnTransaction {
     });
   }
 
-  /** Ends the batch with `commit`; if it fails, the batch is rolled back and the journal broken (every later write refused). */
-  private endBatchWith(commit: () => void): void {
+  /** Ends the batch with `commit` and returns how long that took, s; if it fails, the batch is rolled back and the journal broken (every later write refused). */
+  private endBatchWith(commit: () => void): number {
     const turns = this.turns;
     this.endBatch();
     const t0 = performance.now();
@@ -223,8 +244,10 @@ export class JournalTransaction implements TurnTransaction {
       this.breakWith(err);
       throw err;
     }
+    const seconds = (performance.now() - t0) / 1000;
     this.batchCommits++;
-    this.d.onBatchCommit?.((performance.now() - t0) / 1000, turns);
+    this.d.onBatchCommit?.(seconds, turns);
+    return seconds;
   }
 
   private endBatch(): void {

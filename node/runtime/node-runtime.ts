@@ -88,7 +88,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       dataDir: config.dataDir,
       fsync: config.fsync,
       checkpoints: config.checkpoints,
-      journal: config.writeJournal ? { commitMs: config.journalCommitMs, maxTurns: config.journalCommitTurns, maxBytes: config.journalCommitBytes } : null,
+      journal: config.writeJournal ? { commitMs: config.journalCommitMs, maxTurns: config.journalCommitTurns, maxBytes: config.journalCommitBytes, commitTargetMs: config.journalCommitTargetMs } : null,
       encryption: openNodeKeyring(config, logger),
       compression: { algorithm: config.compression, thresholdBytes: config.compressionThresholdBytes },
       readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes, absentKeys: config.readCacheAbsentKeys },

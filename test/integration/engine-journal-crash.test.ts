@@ -6,13 +6,15 @@
  * replays the journal) every acknowledged SET is there with its value,
  * every acknowledged DEL is gone, and the counter holds at least the
  * acknowledged INCRs and no more than were sent (nothing applied twice);
- * at the end the replica holds the same and the digests are equal.
+ * at the end the replica holds the same and the digests are equal. Once
+ * with the default batches, once with batches cut small by the commit-time
+ * budget (--journal-commit-target-ms 1).
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
-import { Shard, WriteLoad, connectClient, connectReadonly, readAll, type ShardNode } from '../support/repl-shard.js';
+import { Shard, WriteLoad, connectClient, connectReadonly, metric, readAll, type ShardNode } from '../support/repl-shard.js';
 import { waitFor } from '../support/wait.js';
 
 const ROUNDS = 3;
@@ -100,8 +102,14 @@ describe('write journal: kill -9 under load (primary + synchronous replica)', fu
     shard = undefined;
   });
 
-  it('keeps every acknowledged SET, DEL and INCR, and the replica converges', async () => {
-    shard = await Shard.start({ replicas: 1, minSyncReplicas: 1, namePrefix: 'journal-', args: ['--write-journal', 'yes', '--fsync', 'always'] });
+  // The second case ends SQLite batches at the commit-time budget's floor (journal-batch-budget.ts; the floor is
+  // --journal-commit-bytes when that is lower) every ~100 SETs, so the kills land between and inside many batch commits.
+  const cases = [
+    { what: '', extra: [] as string[] },
+    { what: ' (batches cut by a 1 ms commit target)', extra: ['--journal-commit-target-ms', '1', '--journal-commit-bytes', '16384'] },
+  ];
+  for (const { what, extra } of cases) it(`keeps every acknowledged SET, DEL and INCR, and the replica converges${what}`, async () => {
+    shard = await Shard.start({ replicas: 1, minSyncReplicas: 1, namePrefix: 'journal-', args: ['--write-journal', 'yes', '--fsync', 'always', ...extra] });
     const loads: WriteLoad[] = [];
     const delKeys = new Map<string, DelState>();
     const counts = { sent: 0, acked: 0 };
@@ -115,6 +123,7 @@ describe('write journal: kill -9 under load (primary + synchronous replica)', fu
       const target = 300 + Math.floor(Math.random() * 2700);
       await waitFor('writes before the kill', () => load.log.ackedWrites >= target && counts.acked > 0, { timeoutMs: 60_000 });
       expect(fs.readdirSync(path.join(p.node.dataDir, 'journal')).length).to.be.greaterThan(0);
+      if (extra.length > 0) expect(await metric(p.node, 'irisdb_journal_batch_commits_total'), 'batch commits before the kill').to.be.greaterThan(2);
       await p.node.kill9();
       stop.now = true;
       load.stop();
