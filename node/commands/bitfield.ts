@@ -13,6 +13,7 @@ import { defineCommand } from './meta.js';
 import { optionName, parseInt64, parseInt64Big } from './args.js';
 import { valueTooLarge } from './limits.js';
 import { runFieldOp, type FieldOp, type FieldType, type Overflow } from './bitfield-ops.js';
+import { lookupRead } from './lookup.js';
 
 const TYPE_ERR = 'ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.';
 const OFFSET_ERR = 'ERR bit offset is not an integer or out of range';
@@ -88,7 +89,8 @@ function bitfieldGeneric(ctx: CommandContext, argv: Buffer[], readOnlyCommand: b
   if (!('ops' in parsed)) return parsed;
   const ks = ctx.server.keyspace;
   const key = argv[1]!;
-  const e = ks.get(key, ctx.now);
+  // Only GETs: a read lookup (Redis: lookupKeyRead); any write looks up for the write.
+  const e = parsed.writes ? ks.get(key, ctx.now) : lookupRead(ctx, key);
   let value = e === null ? Buffer.alloc(0) : e.value;
   // Redis's lookupStringForBitCommand dirty flag: the key is created or zero-padded.
   let changed = false;

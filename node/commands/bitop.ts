@@ -7,6 +7,7 @@ import { Errors, ZERO, error, integer, type Reply } from '../resp/reply.js';
 import type { CommandContext, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
 import { optionName } from './args.js';
+import { lookupRead } from './lookup.js';
 
 export type BitOp = 'and' | 'or' | 'xor' | 'not';
 
@@ -31,7 +32,7 @@ function bitopCommand(ctx: CommandContext, argv: Buffer[]): Reply {
   if (name !== 'and' && name !== 'or' && name !== 'xor' && name !== 'not') return Errors.syntax();
   if (name === 'not' && argv.length !== 4) return error('ERR BITOP NOT must be called with a single source key.');
   const ks = ctx.server.keyspace;
-  const srcs = argv.slice(3).map((k) => ks.get(k, ctx.now)?.value ?? Buffer.alloc(0));
+  const srcs = argv.slice(3).map((k) => lookupRead(ctx, k)?.value ?? Buffer.alloc(0));
   const result = bitop(name, srcs);
   const dest = argv[2]!;
   if (result.length === 0) {

@@ -9,6 +9,7 @@ import type { CommandContext, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
 import { optionName, parseInt64Big } from './args.js';
 import { valueTooLarge } from './limits.js';
+import { lookupRead } from './lookup.js';
 
 const BIT_OFFSET_ERR = 'ERR bit offset is not an integer or out of range';
 
@@ -99,7 +100,7 @@ function setbit(ctx: CommandContext, argv: Buffer[]): Reply {
 function getbit(ctx: CommandContext, argv: Buffer[]): Reply {
   const offset = bitOffset(ctx, argv[2]!);
   if (typeof offset !== 'number') return offset;
-  const e = ctx.server.keyspace.get(argv[1]!, ctx.now);
+  const e = lookupRead(ctx, argv[1]!);
   return e === null ? ZERO : getBit(e.value, offset) === 1 ? ONE : ZERO;
 }
 
@@ -110,7 +111,7 @@ function unit(arg: Buffer): boolean | null {
 }
 
 function bitcount(ctx: CommandContext, argv: Buffer[]): Reply {
-  const e = ctx.server.keyspace.get(argv[1]!, ctx.now);
+  const e = lookupRead(ctx, argv[1]!);
   if (e === null) return ZERO;
   const v = e.value;
   if (argv.length === 2) return integer(countBits(v, 0, v.length * 8 - 1));
@@ -131,7 +132,7 @@ function bitpos(ctx: CommandContext, argv: Buffer[]): Reply {
   if (b === null) return Errors.notInteger();
   if (b !== 0n && b !== 1n) return error('ERR The bit argument must be 1 or 0.');
   const bit = b === 1n ? 1 : 0;
-  const e = ctx.server.keyspace.get(argv[1]!, ctx.now);
+  const e = lookupRead(ctx, argv[1]!);
   if (e === null) return integer(bit === 1 ? -1 : 0); // a missing key is an infinite run of 0 bits
   const v = e.value;
   if (argv.length > 6) return Errors.syntax();

@@ -139,6 +139,7 @@ export const configCommand: CommandSpec = defineCommand('config', undefined, [
   defineCommand('config|rewrite', () => NOT_SUPPORTED('REWRITE')),
   defineCommand('config|resetstat', (ctx) => {
     ctx.server.commandStats.reset();
+    ctx.server.infoCounters.reset();
     return OK;
   }),
   defineCommand('config|help', () => helpReply(HELP)),

@@ -13,9 +13,10 @@ import { defineCommand } from './meta.js';
 import { optionName, parseInt64Big } from './args.js';
 import { storedExpiry, valueTooLarge } from './limits.js';
 import { decodeDumpPayload, encodeDumpPayload } from './rdb-string.js';
+import { lookupRead } from './lookup.js';
 
 function dump(ctx: CommandContext, argv: Buffer[]): Reply {
-  const e = ctx.server.keyspace.get(argv[1]!, ctx.now);
+  const e = lookupRead(ctx, argv[1]!);
   return e === null ? NULL : bulk(encodeDumpPayload(e.value));
 }
 

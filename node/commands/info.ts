@@ -72,7 +72,8 @@ function baseSections(server: ServerContext, now: number): Map<string, Fields> {
     ['stats', [
       ['total_commands_processed', stats.commandsProcessed], ['instantaneous_ops_per_sec', 0],
       ['expired_keys', engine.expiredKeys], ['evicted_keys', 0],
-      ['keyspace_hits', engine.cacheHits], ['keyspace_misses', engine.cacheMisses],
+      // Redis's meaning: keys found / not found by read commands (lookup.ts); the read cache's own are irisdb_read_cache_*.
+      ['keyspace_hits', stats.keyspaceHits], ['keyspace_misses', stats.keyspaceMisses],
       ['pubsub_channels', server.pubsub?.kindCount('channel') ?? 0], ['pubsub_patterns', server.pubsub?.kindCount('pattern') ?? 0],
       ['pubsubshard_channels', server.pubsub?.kindCount('shard') ?? 0],
       ['client_output_buffer_limit_disconnections', server.pubsub?.outputLimitDisconnections ?? 0],

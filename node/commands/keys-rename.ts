@@ -4,15 +4,15 @@ import type { CommandContext, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
 import { optionName, parseInt64 } from './args.js';
 import { serverMode } from './connection.js';
+import { lookupRead } from './lookup.js';
 
 /** A cluster-mode Redis still has `databases` (16) DBs; IrisDB standalone has DB 0 only (as `databases 1`). */
 const CLUSTER_DB_COUNT = 16;
 
 /** TOUCH: the number of keys that exist (IrisDB keeps no access time to update). */
 function touch(ctx: CommandContext, argv: Buffer[]): Reply {
-  const ks = ctx.server.keyspace;
   let n = 0;
-  for (let i = 1; i < argv.length; i++) if (ks.get(argv[i]!, ctx.now) !== null) n++;
+  for (let i = 1; i < argv.length; i++) if (lookupRead(ctx, argv[i]!) !== null) n++;
   return integer(n);
 }
 
@@ -54,7 +54,7 @@ function copy(ctx: CommandContext, argv: Buffer[]): Reply {
   const dst = argv[2]!;
   if (src.equals(dst)) return error('ERR source and destination objects are the same');
   const ks = ctx.server.keyspace;
-  const e = ks.get(src, ctx.now);
+  const e = lookupRead(ctx, src);
   if (e === null) return ZERO;
   if (!replace && ks.get(dst, ctx.now) !== null) return ZERO;
   ks.set(dst, e.value, e.expiresAt);

@@ -7,6 +7,7 @@ import { optionName, parseInt64, parseScanCursor } from './args.js';
 import { compileGlob } from './glob.js';
 import { storedExpiry } from './limits.js';
 import { readableKeys } from '../acl/enforce.js';
+import { lookupRead } from './lookup.js';
 
 function del(ctx: CommandContext, argv: Buffer[]): Reply {
   const ks = ctx.server.keyspace;
@@ -16,9 +17,8 @@ function del(ctx: CommandContext, argv: Buffer[]): Reply {
 }
 
 function exists(ctx: CommandContext, argv: Buffer[]): Reply {
-  const ks = ctx.server.keyspace;
   let n = 0;
-  for (let i = 1; i < argv.length; i++) if (ks.get(argv[i]!, ctx.now) !== null) n++;
+  for (let i = 1; i < argv.length; i++) if (lookupRead(ctx, argv[i]!) !== null) n++;
   return integer(n);
 }
 
@@ -26,7 +26,7 @@ const STRING_TYPE = simple('string');
 const NONE_TYPE = simple('none');
 
 function type(ctx: CommandContext, argv: Buffer[]): Reply {
-  return ctx.server.keyspace.get(argv[1]!, ctx.now) === null ? NONE_TYPE : STRING_TYPE;
+  return lookupRead(ctx, argv[1]!) === null ? NONE_TYPE : STRING_TYPE;
 }
 
 /**
@@ -62,7 +62,7 @@ function expireGeneric(ctx: CommandContext, argv: Buffer[], seconds: boolean, ab
 
 /** ttlGenericCommand: -2 no key, -1 no expiry, else remaining (or absolute) time; seconds round to nearest. */
 function ttlGeneric(ctx: CommandContext, argv: Buffer[], ms: boolean, abs: boolean): Reply {
-  const e = ctx.server.keyspace.get(argv[1]!, ctx.now);
+  const e = lookupRead(ctx, argv[1]!);
   if (e === null) return integer(-2);
   if (e.expiresAt === null) return integer(-1);
   let ttl = abs ? e.expiresAt : e.expiresAt - ctx.now;

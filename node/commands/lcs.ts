@@ -8,6 +8,7 @@ import { Errors, bulk, error, integer, array, map, type Reply } from '../resp/re
 import type { CommandContext, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
 import { optionName, parseInt64Big } from './args.js';
+import { lookupRead } from './lookup.js';
 
 export interface LcsMatch {
   readonly a: readonly [number, number];
@@ -66,9 +67,8 @@ export function lcs(a: Buffer, b: Buffer): { text: Buffer; matches: LcsMatch[] }
 }
 
 function lcsCommand(ctx: CommandContext, argv: Buffer[]): Reply {
-  const ks = ctx.server.keyspace;
-  const a = ks.get(argv[1]!, ctx.now)?.value ?? Buffer.alloc(0);
-  const b = ks.get(argv[2]!, ctx.now)?.value ?? Buffer.alloc(0);
+  const a = lookupRead(ctx, argv[1]!)?.value ?? Buffer.alloc(0);
+  const b = lookupRead(ctx, argv[2]!)?.value ?? Buffer.alloc(0);
   let getLen = false;
   let getIdx = false;
   let withMatchLen = false;

@@ -12,6 +12,7 @@ import type { CommandContext, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
 import { parseInt64 } from './args.js';
 import { helpReply } from './client.js';
+import { lookupRead } from './lookup.js';
 
 /** OBJ_ENCODING_EMBSTR_SIZE_LIMIT */
 const EMBSTR_LIMIT = 44;
@@ -32,7 +33,7 @@ export function stringEncoding(value: Buffer): { encoding: 'int' | 'embstr' | 'r
 }
 
 function lookup(ctx: CommandContext, argv: Buffer[]): Buffer | null {
-  return ctx.server.keyspace.get(argv[2]!, ctx.now)?.value ?? null;
+  return lookupRead(ctx, argv[2]!)?.value ?? null;
 }
 
 const LFU_ERR = 'ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when '

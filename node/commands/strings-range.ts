@@ -8,6 +8,7 @@ import type { CommandContext, CommandSpec } from './types.js';
 import { defineCommand } from './meta.js';
 import { parseInt64Big } from './args.js';
 import { valueTooLarge } from './limits.js';
+import { lookupRead } from './lookup.js';
 
 const EMPTY = bulk(Buffer.alloc(0));
 
@@ -50,7 +51,7 @@ function getrange(ctx: CommandContext, argv: Buffer[]): Reply {
   if (start === null) return Errors.notInteger();
   const end = parseInt64Big(argv[3]!);
   if (end === null) return Errors.notInteger();
-  const e = ctx.server.keyspace.get(argv[1]!, ctx.now);
+  const e = lookupRead(ctx, argv[1]!);
   if (e === null) return EMPTY;
   const r = rangeBounds(e.value.length, start, end);
   return r === null ? EMPTY : bulk(e.value.subarray(r.start, r.end + 1));

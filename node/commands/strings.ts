@@ -5,9 +5,10 @@ import { defineCommand } from './meta.js';
 import { SetFlag, absoluteExpiry, parseStringOptions } from './options.js';
 import { storedExpiry, valueTooLarge } from './limits.js';
 import { counterCommands } from './counters.js';
+import { lookupRead } from './lookup.js';
 
 function get(ctx: CommandContext, argv: Buffer[]): Reply {
-  const e = ctx.server.keyspace.get(argv[1]!, ctx.now);
+  const e = lookupRead(ctx, argv[1]!);
   return e === null ? NULL : bulk(e.value);
 }
 
@@ -29,8 +30,10 @@ function setGeneric(
   const tooLarge = valueTooLarge(ctx.server.config, value.length);
   if (tooLarge !== null) return tooLarge;
   const ks = ctx.server.keyspace;
-  const old = flags & (SetFlag.NX | SetFlag.XX | SetFlag.GET | SetFlag.KEEPTTL) ? ks.get(key, ctx.now) : null;
   const withGet = (flags & SetFlag.GET) !== 0;
+  // Only GET's lookup is a read (Redis: getGenericCommand); NX/XX/KEEPTTL look up for the write.
+  const old = withGet ? lookupRead(ctx, key)
+    : flags & (SetFlag.NX | SetFlag.XX | SetFlag.KEEPTTL) ? ks.get(key, ctx.now) : null;
   if ((flags & SetFlag.NX && old !== null) || (flags & SetFlag.XX && old === null)) {
     return withGet ? bulkOrNull(old?.value) : abortReply;
   }
@@ -51,7 +54,7 @@ function getex(ctx: CommandContext, argv: Buffer[]): Reply {
   const { flags, expire } = parsed.value;
   const ks = ctx.server.keyspace;
   const key = argv[1]!;
-  const e = ks.get(key, ctx.now);
+  const e = lookupRead(ctx, key);
   if (e === null) return NULL;
   let ms = 0n;
   if (expire !== null) {
@@ -73,14 +76,14 @@ function getset(ctx: CommandContext, argv: Buffer[]): Reply {
   const tooLarge = valueTooLarge(ctx.server.config, argv[2]!.length);
   if (tooLarge !== null) return tooLarge;
   const ks = ctx.server.keyspace;
-  const old = ks.get(argv[1]!, ctx.now);
+  const old = lookupRead(ctx, argv[1]!);
   ks.set(argv[1]!, argv[2]!, null);
   return bulkOrNull(old?.value);
 }
 
 function getdel(ctx: CommandContext, argv: Buffer[]): Reply {
   const ks = ctx.server.keyspace;
-  const old = ks.get(argv[1]!, ctx.now);
+  const old = lookupRead(ctx, argv[1]!);
   if (old === null) return NULL;
   ks.delete(argv[1]!, ctx.now);
   return bulk(old.value);
@@ -103,15 +106,14 @@ function append(ctx: CommandContext, argv: Buffer[]): Reply {
 }
 
 function strlen(ctx: CommandContext, argv: Buffer[]): Reply {
-  const e = ctx.server.keyspace.get(argv[1]!, ctx.now);
+  const e = lookupRead(ctx, argv[1]!);
   return integer(e === null ? 0 : e.value.length);
 }
 
 function mget(ctx: CommandContext, argv: Buffer[]): Reply {
-  const ks = ctx.server.keyspace;
   const items: Reply[] = new Array(argv.length - 1);
   for (let i = 1; i < argv.length; i++) {
-    const e = ks.get(argv[i]!, ctx.now);
+    const e = lookupRead(ctx, argv[i]!);
     items[i - 1] = e === null ? NULL : bulk(e.value);
   }
   return array(items);
