@@ -2,7 +2,7 @@
  * The apply path of the SQLite keyspace: every change to the rows goes
  * through here (set, deletes, expiry changes, clear, bulk loads, slot
  * repair). It assigns the write sequence (nextSeq, the only place), keeps the
- * key counters, invalidates the read cache, tells onChange listeners and, if
+ * key counters, invalidates the read cache (block-cache-repair.ts), tells onChange listeners and, if
  * one is attached, the mutation log (the replication log, called inside the
  * turn's transaction). Sequences are contiguous: a rolled-back turn or
  * atomically() block gives its numbers back. Any failing write statement
@@ -12,6 +12,7 @@ import type { ValueCodec } from './codec.js';
 import { GroupCommit, type GroupCommitHooks, type TurnTransaction } from './group-commit.js';
 import type { TurnRecorder } from './journal-turns.js';
 import type { ReadCache } from './read-cache.js';
+import { BlockCacheRepair } from './block-cache-repair.js';
 import type { WalSyncer } from './wal-sync.js';
 import type { Statements } from './statements.js';
 import type { Db } from './database.js';
@@ -54,15 +55,8 @@ export class ApplyPath {
   private log: MutationLog | null = null;
   /** The write journal's recorder of the open turn, or null without the journal. */
   private readonly journal: TurnRecorder | null;
-  /** Nesting depth of atomically(); keys written inside are remembered for cache repair on rollback. */
-  private atomicDepth = 0;
-  private readonly touched: Buffer[] = [];
-  /**
-   * A removeAll() ran inside the outermost open block: its keys are not in
-   * `touched`, and reads after it may have cached any key as absent, so a
-   * rollback of the block (or of an enclosing one) empties the whole cache.
-   */
-  private clearedInBlock = false;
+  /** Read-cache invalidation, and its repair when an atomically() block or the turn rolls back. */
+  private readonly cacheRepair: BlockCacheRepair;
   /** The kv row statements of an upsert (insert-first when recent upserts mostly created keys, issue #19). */
   private readonly rows: RowUpsert;
 
@@ -70,7 +64,7 @@ export class ApplyPath {
     private readonly st: Statements,
     db: Db,
     private readonly codec: ValueCodec,
-    private readonly cache: ReadCache | null,
+    cache: ReadCache | null,
     lastSeq: number,
     commitHooks: Pick<GroupCommitHooks, 'onCommit' | 'onCommitError'>,
     private readonly events: KeyspaceEvents,
@@ -78,6 +72,7 @@ export class ApplyPath {
     journal: JournalParts | null = null,
   ) {
     this.journal = journal?.recorder ?? null;
+    this.cacheRepair = new BlockCacheRepair(cache);
     this.rows = new RowUpsert(st);
     this.seq = lastSeq;
     this.seqAtBegin = lastSeq;
@@ -109,15 +104,12 @@ export class ApplyPath {
         this.log?.committed(this.seq);
       },
       onRolledBack: () => {
-        // Nothing of the turn happened: counters and sequence back to the
-        // turn's start, and the cache may hold values the turn wrote or read,
-        // so drop all of it.
+        // Nothing of the turn happened: counters and sequence back to the turn's start.
         this.keyCountValue = this.keyCountAtBegin;
         this.expiringCountValue = this.expiringCountAtBegin;
         this.expiredKeysValue = this.expiredKeysAtBegin;
         this.seq = this.seqAtBegin;
-        this.cache?.clear();
-        this.endBlocks();
+        this.cacheRepair.turnRolledBack();
         this.log?.rolledBack(this.seq);
       },
       committedSeq: () => this.committedSeqValue,
@@ -251,8 +243,7 @@ export class ApplyPath {
     this.commits.writes++;
     this.keyCountValue = 0;
     this.expiringCountValue = 0;
-    this.cache?.clear();
-    if (this.atomicDepth > 0) this.clearedInBlock = true;
+    this.cacheRepair.clearedAll();
   }
 
   // ---- bulk loading and slot repair (not logged, sequence unchanged) -------
@@ -319,19 +310,18 @@ export class ApplyPath {
     const keys0 = this.keyCountValue;
     const expiring0 = this.expiringCountValue;
     const expired0 = this.expiredKeysValue;
-    const touched0 = this.touched.length;
     const seq0 = this.seq;
     this.st.savepoint.run();
-    this.atomicDepth++;
+    const mark = this.cacheRepair.enterBlock();
     let result: T;
     try {
       result = fn();
     } catch (err) {
-      this.atomicDepth--;
-      this.undoAtomic(keys0, expiring0, expired0, touched0, seq0);
+      this.cacheRepair.leaveBlock();
+      this.undoAtomic(keys0, expiring0, expired0, mark, seq0);
       throw err;
     }
-    this.atomicDepth--;
+    this.cacheRepair.leaveBlock();
     // A write inside fn may have failed and rolled back the whole turn even
     // though fn swallowed the error: then the block did not happen.
     const turnError = this.commits.turnError;
@@ -342,11 +332,11 @@ export class ApplyPath {
       this.commits.fail(e);
       throw e;
     }
-    if (this.atomicDepth === 0) this.endBlocks();
+    this.cacheRepair.blockEnded();
     return result;
   }
 
-  private undoAtomic(keys0: number, expiring0: number, expired0: number, touched0: number, seq0: number): void {
+  private undoAtomic(keys0: number, expiring0: number, expired0: number, mark: number, seq0: number): void {
     if (this.commits.turnError === null) {
       try {
         this.st.rollbackTo.run();
@@ -363,20 +353,9 @@ export class ApplyPath {
       this.seq = seq0;
       this.log?.rolledBack(seq0);
       this.journal?.rolledBack(seq0);
-      // Reads inside the block may have cached values the block wrote.
-      if (this.cache !== null) {
-        if (this.clearedInBlock) this.cache.clear();
-        else for (let i = touched0; i < this.touched.length; i++) this.cache.invalidate(this.touched[i]!);
-      }
+      this.cacheRepair.blockRolledBack(mark);
     }
-    // An enclosing block keeps its list and flag (already invalidated entries are harmless).
-    if (this.atomicDepth === 0) this.endBlocks();
-  }
-
-  /** The outermost block ended: what it wrote needs no repair any more. */
-  private endBlocks(): void {
-    this.touched.length = 0;
-    this.clearedInBlock = false;
+    this.cacheRepair.blockEnded();
   }
 
   // ---- helpers -------------------------------------------------------------
@@ -436,10 +415,7 @@ export class ApplyPath {
   }
 
   private changed(key: Buffer): void {
-    if (this.cache !== null) {
-      this.cache.invalidate(key);
-      if (this.atomicDepth > 0) this.touched.push(Buffer.from(key)); // a copy: key may be a view of a receive buffer
-    }
+    this.cacheRepair.changed(key);
     this.notify(key);
   }
 
