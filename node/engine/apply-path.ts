@@ -2,11 +2,12 @@
  * The apply path of the SQLite keyspace: every change to the rows goes
  * through here (set, deletes, expiry changes, clear, bulk loads, slot
  * repair). It assigns the write sequence (nextSeq, the only place), keeps the
- * key counters, invalidates the read cache (block-cache-repair.ts), tells onChange listeners and, if
- * one is attached, the mutation log (the replication log, called inside the
- * turn's transaction). Sequences are contiguous: a rolled-back turn or
- * atomically() block gives its numbers back. Any failing write statement
- * rolls the whole turn back (GroupCommit.fail).
+ * key counters (key-counters.ts), invalidates the read cache
+ * (block-cache-repair.ts), tells onChange listeners and, if one is attached,
+ * the mutation log (the replication log, called inside the turn's
+ * transaction). Sequences are contiguous: a rolled-back turn or atomically()
+ * block gives its numbers back. Any failing write statement rolls the whole
+ * turn back (GroupCommit.fail).
  */
 import type { ValueCodec } from './codec.js';
 import { GroupCommit, type GroupCommitHooks, type TurnTransaction } from './group-commit.js';
@@ -18,6 +19,7 @@ import type { Statements } from './statements.js';
 import type { Db } from './database.js';
 import { KEY_COUNT } from './kv-rows.js';
 import { RowUpsert } from './row-upsert.js';
+import { KeyCounters, type CounterMark } from './key-counters.js';
 import type { Mutation, MutationLog, StoredRow } from './types.js';
 
 export interface KeyspaceEvents {
@@ -41,14 +43,7 @@ export class ApplyPath {
   private seq: number;
   private seqAtBegin: number;
   private committedSeqValue: number;
-  private keyCountValue: number;
-  /** meta.key_count as committed. */
-  private keyCountStored: number;
-  private expiringCountValue: number;
-  private expiredKeysValue = 0;
-  private keyCountAtBegin = 0;
-  private expiringCountAtBegin = 0;
-  private expiredKeysAtBegin = 0;
+  private readonly counters: KeyCounters;
   private readonly listeners: Array<(key: Buffer) => void> = [];
   /** Told every key deleted because its TTL passed, lazily or by the active cycle (keyspace notifications). */
   private readonly expiredListeners: Array<(key: Buffer) => void> = [];
@@ -77,37 +72,33 @@ export class ApplyPath {
     this.seq = lastSeq;
     this.seqAtBegin = lastSeq;
     this.committedSeqValue = lastSeq;
-    this.keyCountValue = st.countAll.get() as number;
-    this.expiringCountValue = st.countExpiring.get() as number;
+    const keys = st.countAll.get() as number;
+    this.counters = new KeyCounters(keys, st.countExpiring.get() as number);
     // meta.key_count commits with every turn that changes the count, so a
     // snapshot's read transaction finds its row count there instead of a
     // COUNT(*) over the whole table on the event loop. Counted here at open:
     // tools that write kv with SQL (restore, archive replay) need not keep it.
-    if (st.getMeta.get(KEY_COUNT) !== this.keyCountValue) st.putMeta.run(KEY_COUNT, this.keyCountValue);
-    this.keyCountStored = this.keyCountValue;
+    if (st.getMeta.get(KEY_COUNT) !== keys) st.putMeta.run(KEY_COUNT, keys);
     this.commits = new GroupCommit(db, {
       onBegin: () => {
         this.seqAtBegin = this.seq;
-        this.keyCountAtBegin = this.keyCountValue;
-        this.expiringCountAtBegin = this.expiringCountValue;
-        this.expiredKeysAtBegin = this.expiredKeysValue;
+        this.counters.turnBegan();
       },
       beforeCommit: () => {
         if (this.seq !== this.seqAtBegin) this.st.setLastSeq.run(this.seq);
-        if (this.keyCountValue !== this.keyCountStored) this.st.putMeta.run(KEY_COUNT, this.keyCountValue);
+        const keyCount = this.counters.keyCountToStore();
+        if (keyCount !== null) this.st.putMeta.run(KEY_COUNT, keyCount);
         this.log?.beforeCommit();
         if (this.journal !== null && this.log?.takeStored !== undefined) this.journal.adopt(this.log.takeStored());
       },
       onCommitted: () => {
         this.committedSeqValue = this.seq;
-        this.keyCountStored = this.keyCountValue;
+        this.counters.committed();
         this.log?.committed(this.seq);
       },
       onRolledBack: () => {
         // Nothing of the turn happened: counters and sequence back to the turn's start.
-        this.keyCountValue = this.keyCountAtBegin;
-        this.expiringCountValue = this.expiringCountAtBegin;
-        this.expiredKeysValue = this.expiredKeysAtBegin;
+        this.counters.turnRolledBack();
         this.seq = this.seqAtBegin;
         this.cacheRepair.turnRolledBack();
         this.log?.rolledBack(this.seq);
@@ -119,16 +110,16 @@ export class ApplyPath {
   }
 
   get keyCount(): number {
-    return this.keyCountValue;
+    return this.counters.keys;
   }
 
   get expiringCount(): number {
-    return this.expiringCountValue;
+    return this.counters.expiring;
   }
 
   /** Keys deleted because they had expired, since open. */
   get expiredKeys(): number {
-    return this.expiredKeysValue;
+    return this.counters.expired;
   }
 
   get committedSeq(): number {
@@ -180,7 +171,7 @@ export class ApplyPath {
     const expiresAt = row[0];
     this.deleted(key, expiresAt !== null);
     if (expiresAt !== null && expiresAt <= now) {
-      this.expiredKeysValue++;
+      this.counters.expiredOne();
       this.events.onLazyExpired(key);
       for (const l of this.expiredListeners) l(key);
       return 'expired';
@@ -194,7 +185,7 @@ export class ApplyPath {
       this.st.deleteById.run(id);
       this.logDelete(key);
     });
-    this.expiredKeysValue++;
+    this.counters.expiredOne();
     this.deleted(key, true);
     for (const l of this.expiredListeners) l(key);
   }
@@ -206,8 +197,7 @@ export class ApplyPath {
       this.record({ op: 'expire', key, expiresAt }, version);
     });
     this.commits.writes++;
-    if (oldExpiresAt !== null) this.expiringCountValue--;
-    if (expiresAt !== null) this.expiringCountValue++;
+    this.counters.expiryChanged(oldExpiresAt, expiresAt);
     this.changed(key);
   }
 
@@ -241,8 +231,7 @@ export class ApplyPath {
       }
     });
     this.commits.writes++;
-    this.keyCountValue = 0;
-    this.expiringCountValue = 0;
+    this.counters.clearedAll();
     this.cacheRepair.clearedAll();
   }
 
@@ -274,10 +263,7 @@ export class ApplyPath {
     const removed = this.inTurn(() => {
       this.journal?.markUnjournaled();
       const gone = this.st.deleteSlot.all(slot) as Array<[key: Buffer, expiresAt: number | null]>;
-      for (let i = 0; i < gone.length; i++) {
-        this.keyCountValue--;
-        if (gone[i]![1] !== null) this.expiringCountValue--;
-      }
+      for (let i = 0; i < gone.length; i++) this.counters.removed(gone[i]![1] !== null);
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i]!;
         this.upsert(r.key, slot, r.flags, r.expiresAt, r.version, r.value);
@@ -307,9 +293,7 @@ export class ApplyPath {
 
   atomically<T>(fn: () => T): T {
     this.commits.markWrite();
-    const keys0 = this.keyCountValue;
-    const expiring0 = this.expiringCountValue;
-    const expired0 = this.expiredKeysValue;
+    const counters0 = this.counters.mark();
     const seq0 = this.seq;
     this.st.savepoint.run();
     const mark = this.cacheRepair.enterBlock();
@@ -318,7 +302,7 @@ export class ApplyPath {
       result = fn();
     } catch (err) {
       this.cacheRepair.leaveBlock();
-      this.undoAtomic(keys0, expiring0, expired0, mark, seq0);
+      this.undoAtomic(counters0, mark, seq0);
       throw err;
     }
     this.cacheRepair.leaveBlock();
@@ -336,7 +320,7 @@ export class ApplyPath {
     return result;
   }
 
-  private undoAtomic(keys0: number, expiring0: number, expired0: number, mark: number, seq0: number): void {
+  private undoAtomic(counters0: CounterMark, mark: number, seq0: number): void {
     if (this.commits.turnError === null) {
       try {
         this.st.rollbackTo.run();
@@ -346,9 +330,7 @@ export class ApplyPath {
       }
     }
     if (this.commits.turnError === null) {
-      this.keyCountValue = keys0;
-      this.expiringCountValue = expiring0;
-      this.expiredKeysValue = expired0;
+      this.counters.restore(counters0);
       // The block's sequences are given back (a failed turn's rollback does that instead).
       this.seq = seq0;
       this.log?.rolledBack(seq0);
@@ -401,17 +383,13 @@ export class ApplyPath {
   /** After a row was deleted (the statement and the log succeeded): counters, cache, listeners. */
   private deleted(key: Buffer, hadExpiry: boolean): void {
     this.commits.writes++;
-    this.keyCountValue--;
-    if (hadExpiry) this.expiringCountValue--;
+    this.counters.removed(hadExpiry);
     this.changed(key);
   }
 
   /** Inside a write's statements: inserts or updates a key's row; counters follow. */
   private upsert(key: Buffer, slot: number | null, flags: number, expiresAt: number | null, version: number, stored: Buffer): void {
-    const prior = this.rows.run(key, slot, flags, expiresAt, version, stored);
-    if (prior === 'absent') this.keyCountValue++;
-    else if (prior === 'expiring') this.expiringCountValue--;
-    if (expiresAt !== null) this.expiringCountValue++;
+    this.counters.upserted(this.rows.run(key, slot, flags, expiresAt, version, stored), expiresAt);
   }
 
   private changed(key: Buffer): void {
