@@ -6,7 +6,10 @@
  * (SET/GET, 50 clients, 100-byte values, 100k keys), unpipelined and -P 16.
  * Both clusters run for the whole section; the systems alternate who goes
  * first each round and each keeps its best round, so a burst of load from
- * elsewhere on the machine hurts neither side more.
+ * elsewhere on the machine hurts neither side more. A third IrisDB cluster
+ * with negative read-cache entries off (IRIS_READ_CACHE_ABSENT_KEYS=no; on is
+ * the default since 30b15ee) is the comparison that shows what they gain,
+ * above all in the extra row where half the GETs ask for absent keys.
  */
 import os from 'node:os';
 import { LocalCluster } from '../test/support/local-cluster.js';
@@ -19,8 +22,8 @@ export interface ClusterRow {
   readonly requests: number;
   readonly iris: BenchResult;
   readonly redis: BenchResult;
-  /** The same IrisDB cluster with readCacheAbsentKeys on (negative read-cache entries), where measured. */
-  readonly irisAbsent: BenchResult | null;
+  /** The same IrisDB cluster with readCacheAbsentKeys off (no negative read-cache entries), where measured. */
+  readonly irisAbsentOff: BenchResult | null;
 }
 
 export interface ClusterBenchResult {
@@ -38,7 +41,7 @@ export interface ClusterBenchOptions {
   readonly requests: number;
   readonly rounds: number;
   readonly pipelines: readonly number[];
-  /** Pipelines at which a third cluster, with IRIS_READ_CACHE_ABSENT_KEYS=yes, runs too (negative entries on vs off). */
+  /** Pipelines at which a third cluster, with IRIS_READ_CACHE_ABSENT_KEYS=no, runs too (negative entries off vs the default on). */
   readonly absentPipelines: readonly number[];
 }
 
@@ -46,7 +49,8 @@ export const CLUSTER_TESTS = ['SET', 'GET'] as const;
 /** The extra row: GET over a 200k key space of which only 100k keys exist. */
 const ABSENT_TEST = 'GET, half the keys absent (-r 200000)';
 
-type SystemId = 'iris' | 'irisAbsent' | 'redis';
+/** iris: the default (negative entries on); irisAbsentOff: the third cluster, negative entries off. */
+type SystemId = 'iris' | 'irisAbsentOff' | 'redis';
 
 /**
  * Default settings but a 10 s failure detection (heartbeatMs 500 × 20): on
@@ -69,19 +73,19 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<ClusterBench
   try {
     const iris = await LocalCluster.start(IRIS_OPTIONS);
     started.push({ stop: () => iris.destroy() });
-    const absentCluster = o.absentPipelines.length === 0 ? null
-      : await LocalCluster.start({ ...IRIS_OPTIONS, env: { IRIS_READ_CACHE_ABSENT_KEYS: 'yes' } });
-    if (absentCluster !== null) started.push({ stop: () => absentCluster.destroy() });
+    const offCluster = o.absentPipelines.length === 0 ? null
+      : await LocalCluster.start({ ...IRIS_OPTIONS, env: { IRIS_READ_CACHE_ABSENT_KEYS: 'no' } });
+    if (offCluster !== null) started.push({ stop: () => offCluster.destroy() });
     const redis = await startRedisCluster(3, 1, ['--appendonly', 'yes', '--appendfsync', 'always']);
     started.push(redis);
     const ports: Record<SystemId, number | null> = {
       iris: await iris.seedPort(),
-      irisAbsent: absentCluster === null ? null : await absentCluster.seedPort(),
+      irisAbsentOff: offCluster === null ? null : await offCluster.seedPort(),
       redis: redis.nodes[0]!.port,
     };
     /** Each system runs `opts` once per round; who goes first rotates each round. */
     const rounds = async (systems: readonly SystemId[], opts: Omit<BenchOptions, 'port'>): Promise<Record<SystemId, BenchResult[][]>> => {
-      const runs: Record<SystemId, BenchResult[][]> = { iris: [], irisAbsent: [], redis: [] };
+      const runs: Record<SystemId, BenchResult[][]> = { iris: [], irisAbsentOff: [], redis: [] };
       for (let round = 0; round < o.rounds; round++) {
         for (let i = 0; i < systems.length; i++) {
           const id = systems[(i + round) % systems.length]!;
@@ -100,19 +104,20 @@ export async function clusterBench(o: ClusterBenchOptions): Promise<ClusterBench
     for (const pipeline of o.pipelines) {
       const requests = pipeline === 1 ? o.requests : o.requests * 4;
       const opts = { tests: 'set,get', requests, clients: 50, valueBytes: 100, keyspace: 100_000, pipeline, cluster: true };
-      const systems: SystemId[] = ['iris', 'redis', ...(o.absentPipelines.includes(pipeline) && ports.irisAbsent !== null ? ['irisAbsent' as const] : [])];
+      const systems: SystemId[] = ['iris', 'redis', ...(o.absentPipelines.includes(pipeline) && ports.irisAbsentOff !== null ? ['irisAbsentOff' as const] : [])];
       const runs = await rounds(systems, opts);
       for (const test of CLUSTER_TESTS) {
         rows.push({ test, pipeline, requests, iris: best(runs.iris, test), redis: best(runs.redis, test),
-          irisAbsent: runs.irisAbsent.length === 0 ? null : best(runs.irisAbsent, test) });
+          irisAbsentOff: runs.irisAbsentOff.length === 0 ? null : best(runs.irisAbsentOff, test) });
       }
     }
-    if (ports.irisAbsent !== null) {
-      // The keys above are 0..99,999; a 200k key space makes every other GET miss, again and again.
+    if (ports.irisAbsentOff !== null) {
+      // The keys above are 0..99,999; a 200k key space makes every other GET miss, again and again:
+      // the default cluster answers repeated misses from negative entries, the off cluster from SQLite.
       const opts = { tests: 'get', requests: o.requests * 4, clients: 50, valueBytes: 100, keyspace: 200_000, pipeline: 16, cluster: true };
-      const systems: SystemId[] = ['irisAbsent', 'iris', 'redis'];
+      const systems: SystemId[] = ['irisAbsentOff', 'iris', 'redis'];
       const runs = await rounds(systems, opts);
-      rows.push({ test: ABSENT_TEST, pipeline: 16, requests: opts.requests, iris: best(runs.iris, 'GET'), redis: best(runs.redis, 'GET'), irisAbsent: best(runs.irisAbsent, 'GET') });
+      rows.push({ test: ABSENT_TEST, pipeline: 16, requests: opts.requests, iris: best(runs.iris, 'GET'), redis: best(runs.redis, 'GET'), irisAbsentOff: best(runs.irisAbsentOff, 'GET') });
     }
     return { rows, rounds: o.rounds, loadBefore, loadAfter: os.loadavg()[0]!, failures };
   } finally {
@@ -131,22 +136,22 @@ function target(test: string, pipeline: number): number | null {
 }
 
 export function printCluster(r: ClusterBenchResult): void {
-  console.log(`\n## Cluster: local IrisDB 3 shards × 1 replica (fsync always, default minSyncReplicas, failureThreshold 20) vs Redis Cluster 3 + 3 (appendonly yes, appendfsync always), redis-benchmark --cluster, 50 clients, 100-byte values, 100k keys, best of ${r.rounds} alternating rounds; load average ${fmt(r.loadBefore, 1)} before, ${fmt(r.loadAfter, 1)} after\n`);
-  console.log('| test | pipeline | requests | irisdb req/s | p50 ms | p99 ms | redis cluster req/s | p50 ms | p99 ms | ratio | target | irisdb with readCacheAbsentKeys=yes: req/s, ratio |');
+  console.log(`\n## Cluster: local IrisDB 3 shards × 1 replica (fsync always, default minSyncReplicas, readCacheAbsentKeys yes (default), failureThreshold 20) vs Redis Cluster 3 + 3 (appendonly yes, appendfsync always), redis-benchmark --cluster, 50 clients, 100-byte values, 100k keys, best of ${r.rounds} alternating rounds; load average ${fmt(r.loadBefore, 1)} before, ${fmt(r.loadAfter, 1)} after\n`);
+  console.log('| test | pipeline | requests | irisdb req/s | p50 ms | p99 ms | redis cluster req/s | p50 ms | p99 ms | ratio | target | irisdb with readCacheAbsentKeys=no (negative entries off): req/s, ratio |');
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const x of r.rows) {
     const ratio = x.iris.rps / x.redis.rps;
     const t = target(x.test, x.pipeline);
-    const before = x.irisAbsent === null ? '—' : `${fmt(x.irisAbsent.rps)}, ${fmt(x.irisAbsent.rps / x.redis.rps, 2)}`;
+    const off = x.irisAbsentOff === null ? '—' : `${fmt(x.irisAbsentOff.rps)}, ${fmt(x.irisAbsentOff.rps / x.redis.rps, 2)}`;
     const verdict = t === null ? '—' : `≥ ${fmt(t, 1)}: ${ratio >= t ? 'met' : 'not met'}`;
-    console.log(`| ${x.test} | ${x.pipeline} | ${fmt(x.requests)} | ${fmt(x.iris.rps)} | ${fmt(x.iris.p50Ms, 3)} | ${fmt(x.iris.p99Ms, 3)} | ${fmt(x.redis.rps)} | ${fmt(x.redis.p50Ms, 3)} | ${fmt(x.redis.p99Ms, 3)} | **${fmt(ratio, 2)}** | ${verdict} | ${before} |`);
+    console.log(`| ${x.test} | ${x.pipeline} | ${fmt(x.requests)} | ${fmt(x.iris.rps)} | ${fmt(x.iris.p50Ms, 3)} | ${fmt(x.iris.p99Ms, 3)} | ${fmt(x.redis.rps)} | ${fmt(x.redis.p50Ms, 3)} | ${fmt(x.redis.p99Ms, 3)} | **${fmt(ratio, 2)}** | ${verdict} | ${off} |`);
   }
   if (r.failures.length > 0) console.log(`\n**Warning:** ${r.failures.length} run(s) failed and are missing from the best-of: ${r.failures.join('; ')}`);
 }
 
 /**
  * BENCH_ONLY=cluster: BENCH_CLUSTER_REQUESTS (default BENCH_REQUESTS), BENCH_CLUSTER_ROUNDS (2), BENCH_CLUSTER_PIPELINES (1,16),
- * BENCH_CLUSTER_ABSENT_PIPELINES (1,16; empty: no third cluster).
+ * BENCH_CLUSTER_ABSENT_PIPELINES (1,16: where the third cluster, negative read-cache entries off, runs too; empty: no third cluster).
  */
 export async function runClusterBench(requests: number): Promise<void> {
   const n = Number(process.env.BENCH_CLUSTER_REQUESTS ?? requests);
