@@ -32,9 +32,15 @@ export interface ConnectionHost {
   readonly metrics: NodeMetrics;
   /** True once the server is shutting down: finish in-flight work, start nothing new. */
   readonly draining: boolean;
-  /** Runs one command with metrics; never throws, and a returned Promise never rejects. */
-  run(client: ClientState, argv: Buffer[]): CommandResult;
-  /** Monotonic milliseconds (slowloris clock). */
+  /**
+   * Runs one command with metrics; never throws, and a returned Promise never
+   * rejects. `startedAt`: now() when the command began (within a batch, the
+   * previous command's end, so each command costs one clock read).
+   */
+  run(client: ClientState, argv: Buffer[], startedAt: number): CommandResult;
+  /** now() read when the last command run() finished synchronously ended. */
+  readonly ranUntil: number;
+  /** Monotonic milliseconds (slowloris clock, command durations). */
   now(): number;
   /** An HTTP request arrived on the RESP port: log it (rate-limited); the connection closes itself. */
   crossProtocolAttempt(conn: Connection, command: string): void;
@@ -82,7 +88,6 @@ export class Connection implements ClientState {
   /** Came in on the tls-port: CLUSTER replies and MOVED name TLS ports (cluster-view.ts, routing.ts). */
   readonly tls: boolean;
   readonly createdAt = Date.now();
-  lastInteractionAt = this.createdAt;
   lastCommand = '';
   authenticated: boolean;
   readonly_ = false;
@@ -100,6 +105,9 @@ export class Connection implements ClientState {
 
   /** host.now() when the current incomplete request began; 0 when none (read by the slowloris sweep). */
   partialSince = 0;
+
+  /** host.now() when request bytes last arrived: the batch's start time, so no wall-clock read per batch. */
+  private lastInteraction: number;
 
   private readonly parser: RequestParser;
   /** Waiting for a Promise reply; later commands wait in the parser. */
@@ -129,13 +137,19 @@ export class Connection implements ClientState {
     this.tls = (socket as { encrypted?: unknown }).encrypted === true;
     // Not requirePass alone: an aclfile can give "default" a password (Kubernetes spec.auth does).
     this.authenticated = host.defaultOpen?.() ?? cfg.requirePass === '';
-    this.unauthenticatedSince = this.authenticated ? 0 : host.now();
+    this.lastInteraction = host.now();
+    this.unauthenticatedSince = this.authenticated ? 0 : this.lastInteraction;
     this.parser = new RequestParser({ maxBulkBytes: cfg.maxBulkBytes, maxArgs: cfg.maxArgs, maxInlineBytes: cfg.maxInlineBytes });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => host.logger.debug('client connection error', { client: this.id, addr: this.addr, err: err.message }));
     socket.on('end', () => this.onPeerEnd());
     socket.on('close', () => this.onClose());
+  }
+
+  /** Unix ms of the last request bytes (CLIENT LIST idle=), from the monotonic time since then. */
+  get lastInteractionAt(): number {
+    return Date.now() - (this.host.now() - this.lastInteraction);
   }
 
   outputBytes(): number {
@@ -211,26 +225,31 @@ export class Connection implements ClientState {
       this.abort('query_buffer', 'ERR Protocol error: client query buffer limit reached');
       return;
     }
-    this.lastInteractionAt = Date.now();
-    if (!this.blocked && !this.host.draining) this.process(null);
+    const now = this.host.now();
+    this.lastInteraction = now;
+    if (!this.blocked && !this.host.draining) this.process(null, now);
   }
 
-  /** Runs every complete command (after `first`, the reply a Promise settled with) and flushes the batch. */
-  private process(first: Reply | null): void {
+  /**
+   * Runs every complete command (after `first`, the reply a Promise settled
+   * with) and flushes the batch; `startedAt` is host.now() at the batch's start.
+   */
+  private process(first: Reply | null, startedAt: number): void {
     this.processing = true;
     try {
-      this.processCommands(first);
+      this.processCommands(first, startedAt);
     } finally {
       this.processing = false;
     }
   }
 
-  private processCommands(first: Reply | null): void {
+  private processCommands(first: Reply | null, startedAt: number): void {
     const host = this.host;
     const writer = host.writer;
     const parser = this.parser;
     let replies = 0;
     let progressed = false;
+    let t = startedAt;
     if (first !== null) {
       writer.write(first, this.protocol);
       replies++;
@@ -249,12 +268,13 @@ export class Connection implements ClientState {
         this.socket.destroy();
         return;
       }
-      const result = host.run(this, argv);
+      const result = host.run(this, argv, t);
       if (result instanceof Promise) {
         this.blocked = true;
         result.then((reply) => this.settled(reply));
         break;
       }
+      t = host.ranUntil;
       writer.write(result, this.protocol);
       replies++;
     }
@@ -276,7 +296,7 @@ export class Connection implements ClientState {
   private settled(reply: Reply): void {
     this.blocked = false;
     if (this.destroyed) return;
-    this.process(reply);
+    this.process(reply, this.host.now());
   }
 
   private flush(replies: number, trailer: Buffer | null, close: boolean): void {

@@ -141,9 +141,11 @@ export class RespServer implements ClientRegistry, ConnectionHost {
     return performance.now();
   }
 
-  run(client: ClientState, argv: Buffer[]): CommandResult {
+  /** ConnectionHost.ranUntil: the end of the last command done() measured. */
+  ranUntil = 0;
+
+  run(client: ClientState, argv: Buffer[], t0: number): CommandResult {
     const stat = this.commandMetrics.lookup(argv[0]!);
-    const t0 = performance.now();
     const span = this.tracing === null ? null : this.tracing.startCommand(argv);
     let result: CommandResult;
     try {
@@ -196,7 +198,9 @@ export class RespServer implements ClientRegistry, ConnectionHost {
   }
 
   private done(stat: CommandStat, t0: number, reply: Reply, client: ClientState, argv: Buffer[], command: string): Reply {
-    const ms = performance.now() - t0;
+    const end = performance.now();
+    this.ranUntil = end;
+    const ms = end - t0;
     this.commandMetrics.record(stat, ms / 1000, reply.kind === 'error');
     if (this.opts.onCommandDone !== undefined) {
       try {

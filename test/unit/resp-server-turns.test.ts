@@ -2,7 +2,8 @@
  * RespServer (real loopback socket, real SQLite engine): a batch that wrote
  * nothing is written at once instead of waiting for a group-commit turn,
  * but never ahead of a write it could have read that still waits for its
- * replicas (no dirty reads).
+ * replicas (no dirty reads); command durations stay per command when one
+ * clock read per command serves as the next command's start.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -22,7 +23,7 @@ import { waitFor } from '../support/wait.js';
 /** BUSY spins this long inside the command, so its measured duration has a floor. */
 const BUSY_MS = 3;
 
-describe('RESP server: read-only batches', () => {
+describe('RESP server: read-only batches and per-command durations', () => {
   let dir: string;
   let engine: SqliteEngine;
   let h: TestCommands;
@@ -133,5 +134,18 @@ describe('RESP server: read-only batches', () => {
     reader.send('GET k\r\n');
     await reader.expect('$2\r\nv1\r\n');
     expect(handedToCommit).to.equal(3);
+  });
+
+  it('measures each command of a pipelined batch from the end of the one before', async () => {
+    const c = await connect();
+    const t0 = performance.now();
+    c.send('BUSY\r\nBUSY\r\nBUSY\r\nECHO x\r\n');
+    await c.expect('+OK\r\n+OK\r\n+OK\r\n*2\r\n$4\r\nECHO\r\n$1\r\nx\r\n');
+    const elapsedUs = (performance.now() - t0) * 1000;
+    expect(durations.map((d) => d.command)).to.deep.equal(['busy', 'busy', 'busy', 'echo']);
+    for (const d of durations.slice(0, 3)) expect(d.us).to.be.at.least(BUSY_MS * 1000);
+    // Durations that overlapped (each counted from the batch's start) would add up to more than the wall time.
+    const sum = durations.reduce((a, d) => a + d.us, 0);
+    expect(sum).to.be.at.most(elapsedUs);
   });
 });
