@@ -145,15 +145,6 @@ export class GroupCommit implements CommitScheduler {
     return this.open;
   }
 
-  /** CommitScheduler.idle: what flush() would do for a turn without writes, when that is "run the callback now". */
-  get idle(): boolean {
-    if (this.scheduled !== null || this.open || this.trace !== null) return false;
-    if (this.failed !== null || this.syncBroken !== null || this.tx.broken !== null) return false;
-    if (this.walSync !== null && (this.commits > this.syncedGen || this.waiting.length > 0)) return false;
-    const gate = this.gate;
-    return gate === null || (gate.releasesAt !== undefined && gate.releasesAt(this.hooks.committedSeq()));
-  }
-
   get turnTrace(): TurnTrace | null {
     return this.trace;
   }

@@ -73,11 +73,6 @@ export interface MutationLog {
 export interface ReleaseGate {
   /** `seq`: the highest committed sequence when the turn committed; `err`: the turn's own error, if any. */
   hold(seq: number, err: Error | null, release: (err: Error | null) => void): void;
-  /**
-   * Whether hold(seq, null, …) would release at once with no error: nothing
-   * held ahead and seq acknowledged. Absent: never assumed (CommitScheduler.idle).
-   */
-  releasesAt?(seq: number): boolean;
 }
 
 export interface Keyspace {
@@ -123,14 +118,6 @@ export interface CommitScheduler {
   barrier(): Promise<void>;
   /** True while the current turn has uncommitted writes. */
   readonly pending: boolean;
-  /**
-   * True when a callback registered now would run with err=null and wait
-   * for nothing: no open or failed turn, nothing scheduled, nothing waiting
-   * for a sync or held by the release gate. A reply whose commands wrote
-   * nothing may then be sent at once (no dirty read: every write it could
-   * have seen is acknowledged). Absent: never idle.
-   */
-  readonly idle?: boolean;
   /**
    * Set for good when the store can take no more turns until the node
    * restarts (a failed fsync; the write journal's batch lost to a disk-full

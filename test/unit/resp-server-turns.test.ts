@@ -1,7 +1,6 @@
 /**
- * RespServer (real loopback socket, real SQLite engine): a batch that wrote
- * nothing is written at once instead of waiting for a group-commit turn,
- * but never ahead of a write it could have read that still waits for its
+ * RespServer (real loopback socket, real SQLite engine): a read is never
+ * answered ahead of a write it could have read that still waits for its
  * replicas (no dirty reads); command durations stay per command when one
  * clock read per command serves as the next command's start.
  */
@@ -9,7 +8,6 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
-import type { CommitScheduler } from '../../node/engine/types.js';
 import type { ClientState, CommandResult } from '../../node/commands/types.js';
 import { RespServer } from '../../node/server/resp-server.js';
 import { createNodeMetrics, type NodeMetrics } from '../../node/observability/metrics.js';
@@ -23,14 +21,13 @@ import { waitFor } from '../support/wait.js';
 /** BUSY spins this long inside the command, so its measured duration has a floor. */
 const BUSY_MS = 3;
 
-describe('RESP server: read-only batches and per-command durations', () => {
+describe('RESP server: reads behind held writes, per-command durations', () => {
   let dir: string;
   let engine: SqliteEngine;
   let h: TestCommands;
   let metrics: NodeMetrics;
   let server: RespServer;
   let port: number;
-  let handedToCommit: number;
   let durations: Array<{ command: string; us: number }>;
   const clients: ByteClient[] = [];
 
@@ -44,23 +41,6 @@ describe('RESP server: read-only batches and per-command durations', () => {
       activeExpiry: { intervalMs: 100, maxKeysPerCycle: 10, maxCycleMs: 5 },
     });
     h = testCommands(engine.keyspace);
-    const inner = engine.commits;
-    handedToCommit = 0;
-    // Counts the batches that wait for a turn; idle is the engine's own.
-    const commits: CommitScheduler = {
-      afterCommit: (cb) => {
-        handedToCommit++;
-        inner.afterCommit(cb);
-      },
-      barrier: () => inner.barrier(),
-      get pending() {
-        return inner.pending;
-      },
-      get idle() {
-        return inner.idle;
-      },
-      flushNow: () => inner.flushNow(),
-    };
     const execute = (client: ClientState, argv: Buffer[]): CommandResult => {
       if (argv[0]!.toString('latin1').toLowerCase() !== 'busy') return h.execute(client, argv);
       const until = performance.now() + BUSY_MS;
@@ -71,7 +51,7 @@ describe('RESP server: read-only batches and per-command durations', () => {
     metrics = createNodeMetrics();
     server = new RespServer({
       config: testConfig(),
-      commits,
+      commits: engine.commits,
       execute,
       onCommandDone: (_client, argv, _command, us) => durations.push({ command: argv[0]!.toString('latin1').toLowerCase(), us }),
       logger: silentLogger(),
@@ -95,20 +75,6 @@ describe('RESP server: read-only batches and per-command durations', () => {
     return c;
   }
 
-  it('writes a read-only batch at once, and hands a batch with a write to the group commit', async () => {
-    const c = await connect();
-    c.send('ECHO a\r\nGET k\r\n');
-    await c.expect('*2\r\n$4\r\nECHO\r\n$1\r\na\r\n$-1\r\n');
-    expect(handedToCommit).to.equal(0);
-    c.send('SET k v\r\nGET k\r\n');
-    await c.expect('+OK\r\n$1\r\nv\r\n');
-    expect(handedToCommit).to.equal(1);
-    expect(engine.commits.pending).to.equal(false);
-    c.send('GET k\r\n');
-    await c.expect('$1\r\nv\r\n');
-    expect(handedToCommit).to.equal(1);
-  });
-
   it('holds a read behind a write that waits for replica acknowledgements (no dirty read)', async () => {
     const gate = new AckGate({ minAcks: 1, ackTimeoutMs: 0, timers: { now: () => 0, setTimer: () => ({ cancel: () => {} }) } });
     gate.setVoters(['r']);
@@ -123,17 +89,15 @@ describe('RESP server: read-only batches and per-command durations', () => {
     const readerState = server.list().reduce((a, b) => (b.id > a.id ? b : a)); // connected second
     expect(readerState.outputBytes()).to.be.greaterThan(0);
     expect(reader.data.length).to.equal(0);
-    expect(handedToCommit).to.equal(2);
     // Same connection: a read after its own held write comes after the write's reply.
     writer.send('GET k\r\n');
     await waitFor('the second GET to run', () => h.log.filter((n) => n === 'get').length === 2);
     gate.ack('r', engine.stats().lastSeq);
     await writer.expect('+OK\r\n$2\r\nv1\r\n');
     await reader.expect('$2\r\nv1\r\n');
-    // Everything acknowledged: reads go out at once again.
+    // Everything acknowledged: the next read waits for nothing.
     reader.send('GET k\r\n');
     await reader.expect('$2\r\nv1\r\n');
-    expect(handedToCommit).to.equal(3);
   });
 
   it('measures each command of a pipelined batch from the end of the one before', async () => {
