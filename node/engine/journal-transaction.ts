@@ -70,6 +70,8 @@ export class JournalTransaction implements TurnTransaction {
   private due = false;
   private timer: NodeJS.Timeout | null = null;
   private trimSyncing = false;
+  private cutScheduled = false;
+  private closed = false;
   broken: Error | null = null;
   batchCommits = 0;
   private readonly budgetSettings: BatchBudgetSettings;
@@ -95,6 +97,9 @@ export class JournalTransaction implements TurnTransaction {
 
   begin(): void {
     if (this.broken !== null) throw this.broken;
+    // A batch due to end ends before this turn's first write: if its COMMIT fails, it is this write that
+    // fails (it never happened), never an earlier turn whose records the journal already holds.
+    if (this.outer && this.due) this.commitBatch();
     if (!this.outer) {
       this.beginStmt.run();
       this.outer = true;
@@ -129,7 +134,9 @@ export class JournalTransaction implements TurnTransaction {
       this.bytes += bytes.length;
     }
     const s = this.d.settings;
-    if (this.due || this.turns >= s.maxTurns || this.bytes >= this.budget.limitBytes) this.commitBatch();
+    // Not here: this turn's records are in the journal, so a failed COMMIT now would report as failed
+    // a write that recovery replays. The batch ends before the next turn's first write, or on the next tick.
+    if (this.due || this.turns >= s.maxTurns || this.bytes >= this.budget.limitBytes) this.cutSoon();
   }
 
   rollback(): void {
@@ -169,17 +176,31 @@ export class JournalTransaction implements TurnTransaction {
   }
 
   close(): void {
+    this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
 
   private onTimer(): void {
     this.timer = null;
-    if (!this.outer || this.broken !== null) return;
-    if (this.turn) {
-      this.due = true;
-      return;
-    }
+    this.due = true;
+    this.cutIfDue();
+  }
+
+  /** The batch is due: it commits on the next tick, or before the next turn's first write if that comes first. */
+  private cutSoon(): void {
+    this.due = true;
+    if (this.cutScheduled) return;
+    this.cutScheduled = true;
+    setImmediate(() => {
+      this.cutScheduled = false;
+      this.cutIfDue();
+    });
+  }
+
+  /** Commits a due batch unless a turn is open (that turn's next begin() or commit() gets to it). */
+  private cutIfDue(): void {
+    if (this.closed || !this.outer || !this.due || this.broken !== null || this.turn) return;
     try {
       this.commitBatch();
     } catch (e) {

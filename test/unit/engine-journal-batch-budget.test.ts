@@ -8,6 +8,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { afterBatchCommit, initialBudget, type BatchBudget, type BatchBudgetSettings } from '../../node/engine/journal-batch-budget.js';
+import { openEngine } from '../../node/engine/open.js';
 import { engineFixture } from '../support/engine-fixture.js';
 
 const S: BatchBudgetSettings = { targetMs: 25, minBytes: 64 * 1024, maxBytes: 64 * 1024 * 1024 };
@@ -87,6 +88,49 @@ describe('engine: write journal batch budget', () => {
       const commits = e.stats().journal!.batchCommits - 1;
       expect(commits).to.be.within(3, 6);
       for (let i = 0; i < 40; i++) expect(e.keyspace.get(Buffer.from(`k${i}`), Date.now())?.value).to.deep.equal(value);
+    });
+
+    /** Injected: the batch's COMMIT fails (as SQLITE_FULL or an I/O error would). */
+    function failBatchCommits(e: ReturnType<typeof fx.open>): void {
+      const tx = e.journal!.parts.tx as unknown as { commitStmt: { run(): unknown } };
+      tx.commitStmt = { run: () => { throw new Error('injected: batch COMMIT failed'); } };
+    }
+
+    async function afterRestart(e: ReturnType<typeof fx.open>, check: (get: (k: string) => Buffer | null) => void): Promise<void> {
+      await fx.afterCrash(e, (copy) => {
+        const again = openEngine({ ...fx.options(), dataDir: copy }, {});
+        try {
+          check((k) => again.keyspace.get(Buffer.from(k), Date.now())?.value ?? null);
+        } finally {
+          again.close();
+        }
+      });
+    }
+
+    it('a due batch whose COMMIT fails fails the next write (it never happened), not a turn the journal holds', async () => {
+      // fsync batch: the reply does not wait for a sync, so the next write comes before the next tick's cut.
+      const e = fx.open({ fsync: 'batch', journal: { commitMs: 60_000, maxBytes: 1024 } });
+      e.keyspace.set(Buffer.from('first'), Buffer.alloc(2000, 1), null);
+      await e.commits.barrier(); // acknowledged; the batch is past maxBytes and due
+      failBatchCommits(e);
+      expect(() => e.keyspace.set(Buffer.from('second'), Buffer.from('2'), null)).to.throw(/injected/);
+      expect(() => e.commitNow(), 'the journal is broken: everything is refused until a restart').to.throw(/injected/);
+      await afterRestart(e, (get) => {
+        expect(get('first'), 'the acknowledged write').to.deep.equal(Buffer.alloc(2000, 1));
+        expect(get('second'), 'the write that failed').to.equal(null);
+      });
+    });
+
+    it('a turn that makes the batch due is acknowledged even if the batch then fails to commit: recovery replays it', async () => {
+      const e = fx.open({ fsync: 'always', journal: { commitMs: 60_000, maxBytes: 1024 } });
+      e.keyspace.set(Buffer.from('first'), Buffer.alloc(2000, 1), null);
+      failBatchCommits(e); // before the turn commits: the cut after it fails
+      await e.commits.barrier(); // resolves: the turn's records are durable in the journal
+      expect(() => e.keyspace.set(Buffer.from('second'), Buffer.from('2'), null)).to.throw(/lost|injected/);
+      await afterRestart(e, (get) => {
+        expect(get('first'), 'the acknowledged write').to.deep.equal(Buffer.alloc(2000, 1));
+        expect(get('second')).to.equal(null);
+      });
     });
 
     it('--journal-commit-target-ms 0: the batch stays open until commitMs', async () => {
