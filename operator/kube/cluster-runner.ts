@@ -213,7 +213,9 @@ export class ClusterRunner {
     // Tracing (docs/tracing.md): OTEL_* / IRIS_OTEL_* in the operator's environment; the controller shuts it down.
     const traced = tracingSettingsFromEnv(process.env, 'irisdb-operator');
     // The backup Secret before the controller's first tick: a backup resumed from the record may finalize on it.
-    await this.backups.prepare(this.o.client, this.o.namespace, cr).catch((err: unknown) => this.logger.warn('reading spec.backup before the controller starts failed; the backups step retries', { error: errorText(err) }));
+    await this.backups.prepare(this.o.client, this.o.namespace, cr)
+      .then(() => this.backups.prepareRunning(this.o.client, this.o.namespace, this.o.name))
+      .catch((err: unknown) => this.logger.warn('reading the backup Secret before the controller starts failed; the backups step retries', { error: errorText(err) }));
     const controller = await Controller.start({
       cluster: this.o.name, spec: clusterSpecOf(cr.spec), platform, store, token, logger: this.logger.child({ component: 'controller' }),
       tracing: traced === null ? null : createTracing(traced, { instance: `${this.o.namespace}/${this.o.name}`, version: IRISDB_VERSION }),

@@ -240,6 +240,32 @@ describe('operator/kube/backup', () => {
       expect(reads.length).to.equal(1);
     });
 
+    it('prepareRunning: a Running IrisBackup with a destination of its own gets the Secret\'s keys under its URL too', async () => {
+      const opened: DestinationSpec[] = [];
+      const step = new BackupStep('op-1', (spec) => {
+        opened.push(spec);
+        return { description: spec.url } as unknown as BackupDestination;
+      });
+      const b64 = (x: string): string => Buffer.from(x).toString('base64');
+      const secret = { data: { AWS_ACCESS_KEY_ID: b64('id-1'), AWS_SECRET_ACCESS_KEY: b64('secret-1') } };
+      const own = { s3: { bucket: 'other', prefix: 'x', secretRef: { name: 's3-creds' } } };
+      const items = [
+        object('mine', T0, { spec: { cluster: 'iris', destination: own }, status: { phase: 'Running' } }),
+        object('done', T0, { spec: { cluster: 'iris', destination: { s3: { bucket: 'third', secretRef: { name: 's3-creds' } } } }, status: { phase: 'Completed' } }),
+        object('theirs', T0, { spec: { cluster: 'other-cluster', destination: { s3: { bucket: 'fourth', secretRef: { name: 's3-creds' } } } }, status: { phase: 'Running' } }),
+      ];
+      const reads: string[] = [];
+      const client = {
+        find: async (p: string) => (reads.push(p), secret),
+        get: async () => ({ items }),
+      } as unknown as KubeClient;
+      await step.prepareRunning(client, 'db', 'iris');
+      expect(reads).to.deep.equal(['/api/v1/namespaces/db/secrets/s3-creds']);
+      step.credentials.opener(parseDestination('s3://other/x', {}));
+      step.credentials.opener(parseDestination('s3://third', {}));
+      expect(opened.map((o) => (o.kind === 's3' ? o.s3.credentials?.accessKeyId ?? null : null))).to.deep.equal(['id-1', null]);
+    });
+
     it('prepare: a missing Secret is an error naming it (the runner logs it and the step retries)', async () => {
       const step = new BackupStep('op-1');
       const client = { find: async () => null } as unknown as KubeClient;

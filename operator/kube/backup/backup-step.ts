@@ -84,9 +84,24 @@ export class BackupStep {
       return null;
     }
     const d = resolveDestination(spec.destination, 'spec.backup.destination');
-    this.fillEnv(d);
     await this.loadSecret(client, namespace, d);
+    this.fillEnv(d);
     return d;
+  }
+
+  /**
+   * Before the controller starts, after prepare: the Secret's keys for the
+   * destinations of the cluster's Running IrisBackups that have one of their
+   * own (another bucket or prefix; start() allows only the cluster's Secret),
+   * which the resumed controller may finalize before this step's first pass.
+   */
+  async prepareRunning(client: KubeClient, namespace: string, cluster: string): Promise<void> {
+    const list = await client.get<{ items: IrisBackup[] }>(resourcePath(IRISBACKUPS, namespace));
+    for (const o of list.items) {
+      if (o.spec?.cluster !== cluster || o.status?.phase !== 'Running' || o.spec.destination === undefined) continue;
+      const d = resolveDestination(o.spec.destination, `IrisBackup ${namespace}/${o.metadata.name ?? ''} spec.destination`);
+      await this.loadSecret(client, namespace, d);
+    }
   }
 
   async run(ctx: StepContext): Promise<StepReport> {
