@@ -229,6 +229,7 @@ export class GroupCommit implements CommitScheduler {
     // A lost journal batch: no reply (not even a read's) may show the older data SQLite kept.
     let err = this.syncBroken ?? this.failed ?? this.tx.broken;
     const writes = this.writes;
+    const wrote = this.open;
     const trace = this.trace;
     this.trace = null;
     let seconds = -1;
@@ -281,7 +282,10 @@ export class GroupCommit implements CommitScheduler {
       if (thrown !== undefined) throw thrown;
       return;
     }
-    if (this.gate !== null) {
+    // A turn that wrote nothing (every read at -P 1) skips a gate that would release it at once anyway:
+    // no closure, no array, no ack-wait observation per turn. Turns held ahead keep it in order.
+    const gate = this.gate;
+    if (gate !== null && (wrote || err !== null || trace !== null || gate.releasesAt?.(this.hooks.committedSeq()) !== true)) {
       // The gate owns the array from here on (never the reused spare).
       const cbs = this.callbacks;
       trace?.durable(err);

@@ -73,6 +73,11 @@ export interface MutationLog {
 export interface ReleaseGate {
   /** `seq`: the highest committed sequence when the turn committed; `err`: the turn's own error, if any. */
   hold(seq: number, err: Error | null, release: (err: Error | null) => void): void;
+  /**
+   * Whether hold(seq, null, …) would release at once: nothing held ahead
+   * and seq acknowledged. Absent: the group commit always asks hold().
+   */
+  releasesAt?(seq: number): boolean;
 }
 
 export interface Keyspace {

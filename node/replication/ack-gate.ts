@@ -120,6 +120,10 @@ export class AckGate implements ReleaseGate {
     this.drain();
   }
 
+  releasesAt(seq: number): boolean {
+    return this.queue.length === this.head && !this.draining && this.quorum >= seq;
+  }
+
   ack(name: string, seq: number): void {
     const cur = this.acks.get(name);
     if (cur !== undefined && cur >= seq) return;
