@@ -14,6 +14,7 @@ import { createNodeMetrics, type NodeMetrics } from '../../node/observability/me
 import { silentLogger } from '../../common/logger.js';
 import { AckGate } from '../../node/replication/ack-gate.js';
 import * as R from '../../node/resp/reply.js';
+import { engineOptions } from '../support/engine-fixture.js';
 import { makeTempDir } from '../support/node-process.js';
 import { ByteClient, testCommands, testConfig, type TestCommands } from '../support/resp-test-server.js';
 import { waitFor } from '../support/wait.js';
@@ -33,13 +34,7 @@ describe('RESP server: reads behind held writes, per-command durations', () => {
 
   beforeEach(async () => {
     dir = await makeTempDir('irisdb-resp-turns-');
-    engine = openEngine({
-      dataDir: dir,
-      fsync: 'batch',
-      compression: { algorithm: 'none', thresholdBytes: 1024 },
-      readCache: { maxEntries: 0, maxBytes: 0 },
-      activeExpiry: { intervalMs: 100, maxKeysPerCycle: 10, maxCycleMs: 5 },
-    });
+    engine = openEngine(engineOptions(dir, { activeExpiry: { intervalMs: 100, maxKeysPerCycle: 10, maxCycleMs: 5 } }));
     h = testCommands(engine.keyspace);
     const execute = (client: ClientState, argv: Buffer[]): CommandResult => {
       if (argv[0]!.toString('latin1').toLowerCase() !== 'busy') return h.execute(client, argv);
