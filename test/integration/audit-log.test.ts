@@ -83,6 +83,7 @@ describe('audit log: hash-chained records of authentications and admin actions',
 
   it('a restart continues the chain; irisctl audit verify passes on the real file', async function () {
     const before = records(file).length;
+    expect(await node!.stop()).to.equal(0);
     node = await node!.restart();
     const c = new Redis({ port: node.port, host: '127.0.0.1', password: 'pw', maxRetriesPerRequest: 0 });
     await c.ping();

@@ -125,7 +125,12 @@ async function startNodeOnce(opts: NodeOptions): Promise<RunningNode> {
     },
     pause() { child.kill('SIGSTOP'); },
     resume() { child.kill('SIGCONT'); },
-    restart() { return startNode({ ...opts, dataDir, port, httpPort, busPort }); },
+    restart() {
+      // A live process would answer the new one's readiness probe on the same ports (and keep its data dir):
+      // the "restarted" node would be the old one.
+      if (!dead) return Promise.reject(new Error(`restart() of irisdb-node on port ${port} while it runs: stop() or kill9() it first`));
+      return startNode({ ...opts, dataDir, port, httpPort, busPort });
+    },
   };
   return node;
 }
