@@ -124,7 +124,9 @@ describe('encryption at rest: backups and irisctl re-encrypt (local cluster, fil
     writeKeyring(keyFile, [k1, newKey('k2')]);
     // The nodes re-read the keyring within encryptionKeyFileCheckMs (1 s by default): re-encrypt targets the active key then.
     let r = await irisctl(['re-encrypt', '--dir', source!.dir, '--json'], {}, 30_000);
-    for (let i = 0; i < 50 && (r.code !== 0 || !r.stdout.includes('"activeKeyId": "k2"')); i++) {
+    // Every node (4) must have re-read it, or a node's job would target k1.
+    const onK2 = (out: string): number => (out.match(/"activeKeyId": "k2"/g) ?? []).length;
+    for (let i = 0; i < 50 && (r.code !== 0 || onK2(r.stdout) < 4); i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       r = await irisctl(['re-encrypt', '--dir', source!.dir, '--json'], {}, 30_000);
     }
@@ -133,7 +135,10 @@ describe('encryption at rest: backups and irisctl re-encrypt (local cluster, fil
     expect(r.stderr).to.match(/re-encrypt to key k2: \d\/4 nodes done/);
     const lines = r.stdout.trim().split('\n');
     expect(lines.length).to.equal(4);
-    for (const l of lines) expect(l).to.match(/active key k2, done, .*values per key: k2=/);
+    for (const l of lines) {
+      expect(l, l).to.match(/active key k2, done, .*values per key: k2=/);
+      expect(l, `${l}: values left under k1`).not.to.match(/\bk1=/);
+    }
   });
 
   it('scales out 2 → 3: migrated and resynced rows stay encrypted and read back', async () => {
