@@ -13,8 +13,11 @@ import { engineFixture } from '../support/engine-fixture.js';
 
 const S: BatchBudgetSettings = { targetMs: 25, minBytes: 64 * 1024, maxBytes: 64 * 1024 * 1024 };
 
-/** Commit time of a batch of `bytes` over a keyspace of `pages` pages: each write of ~140 journal bytes dirties a random page, each dirty page costs `msPerPage`. */
-function commitMs(bytes: number, pages: number, msPerPage: number): number {
+/**
+ * A model of a batch COMMIT's cost (plain arithmetic, no clock: these tests time nothing): a batch of
+ * `bytes` over a keyspace of `pages` pages, each write of ~140 journal bytes dirtying a random page, each dirty page costing `msPerPage`.
+ */
+function modelledCommitMs(bytes: number, pages: number, msPerPage: number): number {
   const writes = bytes / 140;
   return pages * (1 - Math.exp(-writes / pages)) * msPerPage;
 }
@@ -33,8 +36,8 @@ describe('engine: write journal batch budget', () => {
     b = afterBatchCommit(b, 5_000_000, 360, S);
     expect(b.limitBytes).to.be.within(340_000, 360_000);
     // Following batches at the new size cost their share: the limit stays where a commit takes ~25 ms.
-    for (let i = 0; i < 20; i++) b = afterBatchCommit(b, b.limitBytes, commitMs(b.limitBytes, 35_000, 0.01), S);
-    expect(commitMs(b.limitBytes, 35_000, 0.01)).to.be.within(22, 28);
+    for (let i = 0; i < 20; i++) b = afterBatchCommit(b, b.limitBytes, modelledCommitMs(b.limitBytes, 35_000, 0.01), S);
+    expect(modelledCommitMs(b.limitBytes, 35_000, 0.01)).to.be.within(22, 28);
   });
 
   it('settles where a commit takes the target whatever the keyspace, or at a bound (property)', () => {
@@ -42,14 +45,14 @@ describe('engine: write journal batch budget', () => {
       fc.integer({ min: 500, max: 2_000_000 }), fc.double({ min: 0.001, max: 0.2, noNaN: true }), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1_000, max: 50_000_000 }),
       (pages, msPerPage, targetMs, firstBytes) => {
         const s = { ...S, targetMs };
-        let b = afterBatchCommit(initialBudget(s), firstBytes, commitMs(firstBytes, pages, msPerPage), s);
-        for (let i = 0; i < 100; i++) b = afterBatchCommit(b, b.limitBytes, commitMs(b.limitBytes, pages, msPerPage), s);
+        let b = afterBatchCommit(initialBudget(s), firstBytes, modelledCommitMs(firstBytes, pages, msPerPage), s);
+        for (let i = 0; i < 100; i++) b = afterBatchCommit(b, b.limitBytes, modelledCommitMs(b.limitBytes, pages, msPerPage), s);
         expect(b.limitBytes).to.be.within(s.minBytes, s.maxBytes);
-        const took = commitMs(b.limitBytes, pages, msPerPage);
-        // The stall is bounded (unless even the floor costs more) ...
-        if (b.limitBytes > s.minBytes) expect(took).to.be.at.most(targetMs * 1.15);
+        const modelled = modelledCommitMs(b.limitBytes, pages, msPerPage);
+        // The modelled COMMIT is bounded (unless even the floor costs more) ...
+        if (b.limitBytes > s.minBytes) expect(modelled).to.be.at.most(targetMs * 1.15);
         // ... and the batches are not cut smaller than the target needs.
-        if (b.limitBytes < s.maxBytes) expect(took).to.be.at.least(targetMs * 0.85);
+        if (b.limitBytes < s.maxBytes) expect(modelled).to.be.at.least(targetMs * 0.85);
       },
     ), { numRuns: 300 });
   });
