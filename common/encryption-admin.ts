@@ -11,9 +11,9 @@ export type ReencryptState = 'idle' | 'running' | 'done' | 'failed';
 
 export interface ReencryptProgress {
   readonly state: ReencryptState;
-  /** The key rows are re-sealed with (the active key when the job started). */
+  /** The key rows are re-sealed with (the active key when the current pass started: a key change mid-job starts another pass). */
   readonly targetKeyId: string | null;
-  /** Rows looked at so far / rows the node held when the job started. */
+  /** Rows looked at so far / rows the node held, in the current pass. */
   readonly doneKeys: number;
   readonly totalKeys: number;
   /** Rows re-sealed (they were under another key or in clear). */

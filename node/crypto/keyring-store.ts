@@ -13,6 +13,8 @@ import { parseKeyringFile } from './keyring-file.js';
 /** What encrypting code holds: the keyring in force now (it may be replaced by a reload). */
 export interface KeyringSource {
   readonly current: Keyring;
+  /** Called after each reload (a source that never reloads need not have it). */
+  onReload?(listener: (next: Keyring) => void): void;
 }
 
 export class KeyringStore implements KeyringSource {

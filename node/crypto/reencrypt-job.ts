@@ -9,6 +9,11 @@
  *
  * The target key is kept in the meta table while the job runs, so a node
  * killed mid-way resumes the job when it starts again (resumeIfPending).
+ *
+ * The keyring may be reloaded with a new active key while the job runs: a
+ * pass during which another key became active (even for a moment) is
+ * followed by a pass under the key active then, so 'done' means every row
+ * and log batch is under the key active when the job said so.
  */
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../engine/database.js';
@@ -34,6 +39,16 @@ const BATCH_MAX_BYTES = 4 * 1024 * 1024;
 const BATCH_MAX_MS = 20;
 /** Log batches (each up to ~1 MiB) re-sealed per turn. */
 const LOG_BATCH_ROWS = 4;
+/** Passes at most: an active key still changing after these fails the job (an operator is mid-rotation; run it again after). */
+const MAX_PASSES = 5;
+
+/** The active key changed during every pass the job may run. */
+export class ActiveKeyUnstableError extends Error {
+  constructor(passes: number, keyId: string) {
+    super(`the active encryption key kept changing during re-encryption (${passes} passes, now '${keyId}'): run irisctl re-encrypt again once the keyring is stable`);
+    this.name = 'ActiveKeyUnstableError';
+  }
+}
 
 export interface ReencryptDeps {
   readonly db: Db;
@@ -59,6 +74,9 @@ export class ReencryptJob {
   private counts: Record<string, number> | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
+  /** The key the running pass re-seals to, and whether another became active since the pass started. */
+  private passKeyId: string | null = null;
+  private keyMoved = false;
   private readonly selectKv;
   private readonly updateKv;
   private readonly selectLog;
@@ -71,6 +89,8 @@ export class ReencryptJob {
     this.updateLog = deps.db.prepare('UPDATE repl_log SET body = ? WHERE first_seq = ?');
     this.counts = storedCounts(deps.meta.get(KEY_COUNTS_META));
     if (this.counts !== null) deps.metrics.setValuesByKeyId(this.counts);
+    // A reload the batches do not see (a key active for a moment between two of them, clients writing under it) still counts.
+    deps.keys.onReload?.((next) => this.noteKey(next.active.id));
   }
 
   status(): EncryptionStatus {
@@ -89,7 +109,7 @@ export class ReencryptJob {
       const target = this.deps.keys.current.active.id;
       this.progress = { ...idle(), state: 'running', targetKeyId: target, totalKeys: this.deps.keyspace.size(), startedAt: Date.now() };
       this.deps.logger.info('re-encryption started', { targetKeyId: target, totalKeys: this.progress.totalKeys });
-      this.running = this.run(target).finally(() => {
+      this.running = this.run().finally(() => {
         this.running = null;
       });
     }
@@ -111,56 +131,104 @@ export class ReencryptJob {
     await this.running?.catch(() => undefined);
   }
 
-  private async run(target: string): Promise<void> {
+  private async run(): Promise<void> {
     const { deps } = this;
-    const counts: Record<string, number> = {};
+    let target = '';
     try {
-      deps.meta.set(REENCRYPT_META, target);
-      let afterId = 0;
-      for (;;) {
-        if (this.stopped) return;
-        const batch = this.kvBatch(afterId, counts);
+      for (let pass = 1; ; pass++) {
+        const from = target;
+        target = deps.keys.current.active.id;
+        // Set (to the latest target) until a pass completes: a node stopped meanwhile resumes the job.
+        deps.meta.set(REENCRYPT_META, target);
+        if (pass > 1) {
+          if (pass > MAX_PASSES) throw new ActiveKeyUnstableError(MAX_PASSES, target);
+          deps.logger.warn('the active key changed during re-encryption; another pass under it', { from, to: target, pass });
+          // Rows looked at restart from 0 (a progress bar stays within 100%); rows re-sealed keep adding up.
+          this.progress = { ...this.progress, targetKeyId: target, doneKeys: 0, totalKeys: deps.keyspace.size() };
+          deps.metrics.progress(this.progress);
+        }
+        this.passKeyId = target;
+        this.keyMoved = false;
+        const counts = await this.pass(target);
+        if (counts === null) return;
+        if (this.moved()) continue;
+        if (!(await this.scrub())) return;
+        if (this.moved()) continue;
+        deps.meta.set(REENCRYPT_META, null);
+        deps.meta.set(KEY_COUNTS_META, JSON.stringify(counts));
         await deps.commits.barrier();
-        this.advance(batch.seen, batch.rewritten, 0);
-        if (batch.lastId === null) break;
-        afterId = batch.lastId;
-        await yieldTurn();
+        // A complete pass: its counts stand even if the key moves now (the next pass replaces them).
+        this.counts = counts;
+        deps.metrics.setValuesByKeyId(counts);
+        // Nothing awaits between this check and 'done': every row is under the key active when the job says done.
+        // A key that moved during the scrub or this commit gets another pass (which sets the meta row again).
+        if (this.moved()) continue;
+        this.progress = { ...this.progress, state: 'done', finishedAt: Date.now() };
+        deps.logger.info('re-encryption finished', { targetKeyId: target, passes: pass, rewrittenKeys: this.progress.rewrittenKeys, rewrittenLogBatches: this.progress.rewrittenLogBatches, valuesByKeyId: counts });
+        return;
       }
-      let afterSeq = -1;
-      for (;;) {
-        if (this.stopped) return;
-        const batch = this.logBatch(afterSeq);
-        await deps.commits.barrier();
-        this.advance(0, 0, batch.rewritten);
-        if (batch.lastSeq === null) break;
-        afterSeq = batch.lastSeq;
-        await yieldTurn();
-      }
-      if (this.stopped) return;
-      if (!(await this.scrub())) return;
-      deps.meta.set(REENCRYPT_META, null);
-      deps.meta.set(KEY_COUNTS_META, JSON.stringify(counts));
-      await deps.commits.barrier();
-      this.counts = counts;
-      deps.metrics.setValuesByKeyId(counts);
-      this.progress = { ...this.progress, state: 'done', finishedAt: Date.now() };
-      deps.logger.info('re-encryption finished', { targetKeyId: target, rewrittenKeys: this.progress.rewrittenKeys, rewrittenLogBatches: this.progress.rewrittenLogBatches, valuesByKeyId: counts });
     } catch (err) {
       this.progress = { ...this.progress, state: 'failed', finishedAt: Date.now(), error: (err as Error).message };
       deps.metrics.progress(this.progress);
       deps.logger.error('re-encryption failed; run irisctl re-encrypt again once the cause is fixed', { targetKeyId: target, err: (err as Error).message });
+    } finally {
+      this.passKeyId = null;
     }
   }
 
   /**
-   * Re-seals the rows after `afterId` that are not under the active key.
-   * Read, re-sealed and written in one synchronous step (no client write
-   * comes between); decryption happens before the turn is touched, so a
-   * value under a missing key fails the job, never the clients' writes.
+   * One walk of the kv rows, then of the replication log, re-sealing to
+   * `target`: the values per key id it leaves, or null when stopped. It
+   * ends early once another key is active (the next pass redoes it all).
    */
-  private kvBatch(afterId: number, counts: Record<string, number>): { seen: number; rewritten: number; lastId: number | null } {
+  private async pass(target: string): Promise<Record<string, number> | null> {
+    const { deps } = this;
+    const counts: Record<string, number> = {};
+    let afterId = 0;
+    for (;;) {
+      if (this.stopped) return null;
+      if (this.moved()) return counts;
+      const batch = this.kvBatch(target, afterId, counts);
+      await deps.commits.barrier();
+      this.advance(batch.seen, batch.rewritten, 0);
+      if (batch.lastId === null) break;
+      afterId = batch.lastId;
+      await yieldTurn();
+    }
+    let afterSeq = -1;
+    for (;;) {
+      if (this.stopped) return null;
+      if (this.moved()) return counts;
+      const batch = this.logBatch(target, afterSeq);
+      await deps.commits.barrier();
+      this.advance(0, 0, batch.rewritten);
+      if (batch.lastSeq === null) break;
+      afterSeq = batch.lastSeq;
+      await yieldTurn();
+    }
+    return this.stopped ? null : counts;
+  }
+
+  /** Whether a key other than the pass's became active since the pass started (now, or for a moment in between). */
+  private moved(): boolean {
+    this.noteKey(this.deps.keys.current.active.id);
+    return this.keyMoved;
+  }
+
+  private noteKey(activeId: string): void {
+    if (this.passKeyId !== null && activeId !== this.passKeyId) this.keyMoved = true;
+  }
+
+  /**
+   * Re-seals the rows after `afterId` that are not under `target` (the
+   * pass's key). Read, re-sealed and written in one synchronous step (no
+   * client write or keyring reload comes between); the codec seals with the
+   * active key, which pass() checked is `target`. Decryption happens before
+   * the turn is touched, so a value under a missing key fails the job, never
+   * the clients' writes.
+   */
+  private kvBatch(target: string, afterId: number, counts: Record<string, number>): { seen: number; rewritten: number; lastId: number | null } {
     const codec = this.deps.keyspace.valueCodec;
-    const activeId = this.deps.keys.current.active.id;
     const rows = this.selectKv.all(afterId, this.deps.batchRows) as KvRow[];
     const updates: Array<[flags: number, stored: Buffer, id: number]> = [];
     let bytes = 0;
@@ -170,12 +238,12 @@ export class ReencryptJob {
     for (const [id, key, flags, value] of rows) {
       seen++;
       const kid = (flags & FLAG_ENCRYPTED) !== 0 ? sealedKeyId(value, `the value of row ${id}`) : '';
-      if (kid !== activeId) {
+      if (kid !== target) {
         const stored = codec.encode(codec.decode(value, flags, key), key);
         updates.push([codec.lastFlags, stored, id]);
         bytes += value.length;
       }
-      counts[activeId] = (counts[activeId] ?? 0) + 1;
+      counts[target] = (counts[target] ?? 0) + 1;
       if ((bytes >= BATCH_MAX_BYTES || performance.now() - t0 > BATCH_MAX_MS) && seen < rows.length) {
         lastId = id;
         break;
@@ -189,13 +257,13 @@ export class ReencryptJob {
     return { seen, rewritten: updates.length, lastId };
   }
 
-  /** Re-seals replication log batches after `afterSeq` that are not under the active key (same discipline as kvBatch). */
-  private logBatch(afterSeq: number): { rewritten: number; lastSeq: number | null } {
+  /** Re-seals replication log batches after `afterSeq` that are not under `target` (same discipline as kvBatch). */
+  private logBatch(target: string, afterSeq: number): { rewritten: number; lastSeq: number | null } {
     const keyring = this.deps.keys.current;
     const rows = this.selectLog.all(afterSeq, LOG_BATCH_ROWS) as LogRow[];
     const updates: Array<[body: Buffer, firstSeq: number]> = [];
     for (const [firstSeq, body] of rows) {
-      if (logBodyKeyId(body, firstSeq) === keyring.active.id) continue;
+      if (logBodyKeyId(body, firstSeq) === target) continue;
       updates.push([sealLogBody(keyring, openLogBody(keyring, body, firstSeq), firstSeq), firstSeq]);
     }
     if (updates.length > 0) {
