@@ -32,6 +32,8 @@ export interface ImportBenchResult {
   /** CPU (user + system) per copied key of the SCAN import: irisctl's, and the local cluster's processes' (nodes and controller). */
   readonly irisctlCpuUsPerKey: number;
   readonly clusterCpuUsPerKey: number;
+  /** The same, split: the three primaries, the three replicas, the controller. */
+  readonly clusterCpuUsPerKeyByRole: ClusterCpu;
   /** --follow's command stream (import-stream.ts). */
   readonly stream: StreamBenchResult;
   /** The 1-minute load average when the SCAN import started and ended: other work on the machine moves these numbers. */
@@ -66,21 +68,33 @@ async function load(port: number, keys: number): Promise<void> {
 /** USER_HZ: /proc reports CPU times in these ticks (100 on Linux whatever the kernel's HZ). */
 const USER_HZ = 100;
 
-/** CPU seconds (user + system) of the running processes whose command line contains `marker`: a local cluster's directory names its nodes and controller. */
-function cpuSecondsOf(marker: string): number {
-  let ticks = 0;
+/** CPU seconds (user + system) of a local cluster's processes (their command lines contain `marker`, its directory), by role at the start: pod 0 of each shard is its primary. */
+interface ClusterCpu {
+  readonly primaries: number;
+  readonly replicas: number;
+  /** The controller and anything else of the cluster. */
+  readonly other: number;
+}
+
+function clusterCpuOf(marker: string): ClusterCpu {
+  const ticks = { primaries: 0, replicas: 0, other: 0 };
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (!fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) continue;
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (!cmdline.includes(marker)) continue;
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+      const t = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+      const pod = /--node-name\0[^\0]*-(\d+)\0/.exec(cmdline);
+      if (pod === null) ticks.other += t;
+      else if (pod[1] === '0') ticks.primaries += t;
+      else ticks.replicas += t;
     } catch {
       // the process exited while we looked
     }
   }
-  return ticks / USER_HZ;
+  return { primaries: ticks.primaries / USER_HZ, replicas: ticks.replicas / USER_HZ, other: ticks.other / USER_HZ };
 }
 
 /** irisctl import through sh, whose `times` reports the finished child's CPU (user + system). */
@@ -95,8 +109,21 @@ async function irisImport(dir: string, port: number, extra: string[]): Promise<{
 /** The lines under the import table: CPU per key, and --follow's command stream. */
 export function importCpuLine(m: ImportBenchResult): string {
   return `CPU per key copied by irisctl import: irisctl ${m.irisctlCpuUsPerKey.toFixed(1)} µs, the local cluster's nodes and controller ${m.clusterCpuUsPerKey.toFixed(1)} µs ` +
+    `(primaries ${m.clusterCpuUsPerKeyByRole.primaries.toFixed(1)}, replicas ${m.clusterCpuUsPerKeyByRole.replicas.toFixed(1)}, controller ${m.clusterCpuUsPerKeyByRole.other.toFixed(1)}) ` +
     `(load average ${m.loadAverage[0].toFixed(1)} → ${m.loadAverage[1].toFixed(1)} during it).\n` +
     `irisctl import --follow's command stream: ${m.stream.commands} SET/INCR over 10,000 keys (redis-benchmark -P 16) applied in ${m.stream.seconds.toFixed(1)} s, ${Math.round(m.stream.commandsPerSec)} commands/s.`;
+}
+
+type ScanPart = Pick<ImportBenchResult, 'keys' | 'irisScanKeysPerSec' | 'irisScanSeconds' | 'irisctlCpuUsPerKey' | 'clusterCpuUsPerKey' | 'clusterCpuUsPerKeyByRole' | 'loadAverage'>;
+
+function scanResult(keys: number, scan: { copied: number; seconds: number; cpuSeconds: number }, cpu: ClusterCpu, loadAverage: readonly [number, number]): ScanPart {
+  const perKey = (sec: number): number => (sec * 1e6) / scan.copied;
+  return {
+    keys, irisScanKeysPerSec: scan.copied / scan.seconds, irisScanSeconds: scan.seconds, irisctlCpuUsPerKey: perKey(scan.cpuSeconds),
+    clusterCpuUsPerKey: perKey(cpu.primaries + cpu.replicas + cpu.other),
+    clusterCpuUsPerKeyByRole: { primaries: perKey(cpu.primaries), replicas: perKey(cpu.replicas), other: perKey(cpu.other) },
+    loadAverage,
+  };
 }
 
 export async function importBench(keys: number): Promise<ImportBenchResult> {
@@ -106,18 +133,24 @@ export async function importBench(keys: number): Promise<ImportBenchResult> {
     const cluster = await LocalCluster.start({ shards: 3, replicas: 1 });
     let scan: { copied: number; seconds: number; cpuSeconds: number };
     let follow: { copied: number; seconds: number };
-    let clusterCpu: number;
+    let clusterCpu: ClusterCpu;
     let stream: StreamBenchResult;
     let loadAtStart = NaN;
     let loadAtEnd = NaN;
     try {
-      const before = cpuSecondsOf(cluster.dir);
+      const before = clusterCpuOf(cluster.dir);
       loadAtStart = loadAverage();
       // BENCH_IMPORT_BATCH: irisctl import --batch N (default: irisctl's own, 3000 per primary), to compare batch sizes in the same conditions.
       const batch = process.env.BENCH_IMPORT_BATCH;
       scan = await irisImport(cluster.dir, source.port, batch !== undefined && batch !== '' ? ['--batch', batch] : []);
       loadAtEnd = loadAverage();
-      clusterCpu = cpuSecondsOf(cluster.dir) - before;
+      const after = clusterCpuOf(cluster.dir);
+      clusterCpu = { primaries: after.primaries - before.primaries, replicas: after.replicas - before.replicas, other: after.other - before.other };
+      // BENCH_IMPORT_SCAN_ONLY=1: the SCAN import alone (to compare settings or builds in alternation); the other rows read NaN.
+      if (process.env.BENCH_IMPORT_SCAN_ONLY === '1') {
+        return { ...scanResult(keys, scan, clusterCpu, [loadAtStart, loadAtEnd]), irisFollowKeysPerSec: NaN, irisFollowSeconds: NaN,
+          redisClusterKeysPerSec: NaN, redisClusterSeconds: NaN, redisClusterKeys: NaN, stream: { commands: 0, seconds: NaN, commandsPerSec: NaN } };
+      }
       follow = await irisImport(cluster.dir, source.port, ['--follow', '--until-lag', '0', '--verify', '0']);
       stream = await followStreamBench(cluster.dir, Math.min(100_000, keys));
     } finally {
@@ -136,12 +169,9 @@ export async function importBench(keys: number): Promise<ImportBenchResult> {
         c.disconnect();
       }
       return {
-        keys,
-        irisScanKeysPerSec: scan.copied / scan.seconds, irisScanSeconds: scan.seconds,
+        ...scanResult(keys, scan, clusterCpu, [loadAtStart, loadAtEnd]),
         irisFollowKeysPerSec: follow.copied / follow.seconds, irisFollowSeconds: follow.seconds,
-        redisClusterKeysPerSec: redisKeys / seconds, redisClusterSeconds: seconds, redisClusterKeys: redisKeys,
-        irisctlCpuUsPerKey: (scan.cpuSeconds * 1e6) / scan.copied, clusterCpuUsPerKey: (clusterCpu * 1e6) / scan.copied, stream,
-        loadAverage: [loadAtStart, loadAtEnd],
+        redisClusterKeysPerSec: redisKeys / seconds, redisClusterSeconds: seconds, redisClusterKeys: redisKeys, stream,
       };
     } finally {
       await redisCluster.stop();
