@@ -52,7 +52,7 @@ export class ActiveKeyUnstableError extends Error {
 
 export interface ReencryptDeps {
   readonly db: Db;
-  readonly keyspace: Pick<SqliteKeyspace, 'rewriteStored' | 'valueCodec' | 'size'>;
+  readonly keyspace: Pick<SqliteKeyspace, 'rewriteStored' | 'valueCodec' | 'size' | 'storedAsGivenLoads'>;
   readonly commits: Pick<CommitScheduler, 'barrier'>;
   readonly meta: MetaStore;
   readonly keys: KeyringSource;
@@ -74,8 +74,9 @@ export class ReencryptJob {
   private counts: Record<string, number> | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
-  /** The key the running pass re-seals to, and whether another became active since the pass started. */
+  /** The key the running pass re-seals to, and whether another became active (or rows were loaded as given) since the pass started. */
   private passKeyId: string | null = null;
+  private passLoads = 0;
   private keyMoved = false;
   private readonly selectKv;
   private readonly updateKv;
@@ -142,12 +143,13 @@ export class ReencryptJob {
         deps.meta.set(REENCRYPT_META, target);
         if (pass > 1) {
           if (pass > MAX_PASSES) throw new ActiveKeyUnstableError(MAX_PASSES, target);
-          deps.logger.warn('the active key changed during re-encryption; another pass under it', { from, to: target, pass });
+          deps.logger.warn('the active key changed, or rows were loaded as sent (a full resync, a slot repair), during re-encryption; another pass', { from, to: target, pass });
           // Rows looked at restart from 0 (a progress bar stays within 100%); rows re-sealed keep adding up.
           this.progress = { ...this.progress, targetKeyId: target, doneKeys: 0, totalKeys: deps.keyspace.size() };
           deps.metrics.progress(this.progress);
         }
         this.passKeyId = target;
+        this.passLoads = deps.keyspace.storedAsGivenLoads;
         this.keyMoved = false;
         const counts = await this.pass(target);
         if (counts === null) return;
@@ -157,12 +159,16 @@ export class ReencryptJob {
         deps.meta.set(REENCRYPT_META, null);
         deps.meta.set(KEY_COUNTS_META, JSON.stringify(counts));
         await deps.commits.barrier();
-        // A complete pass: its counts stand even if the key moves now (the next pass replaces them).
+        // Nothing awaits between this check and 'done': every row is under the key active when the job says done.
+        // A key that moved during the scrub or this commit gets another pass (which sets the meta row again),
+        // and the counts just stored no longer hold: unknown until that pass completes.
+        if (this.moved()) {
+          deps.meta.set(KEY_COUNTS_META, null);
+          this.counts = null;
+          continue;
+        }
         this.counts = counts;
         deps.metrics.setValuesByKeyId(counts);
-        // Nothing awaits between this check and 'done': every row is under the key active when the job says done.
-        // A key that moved during the scrub or this commit gets another pass (which sets the meta row again).
-        if (this.moved()) continue;
         this.progress = { ...this.progress, state: 'done', finishedAt: Date.now() };
         deps.logger.info('re-encryption finished', { targetKeyId: target, passes: pass, rewrittenKeys: this.progress.rewrittenKeys, rewrittenLogBatches: this.progress.rewrittenLogBatches, valuesByKeyId: counts });
         return;
@@ -209,9 +215,15 @@ export class ReencryptJob {
     return this.stopped ? null : counts;
   }
 
-  /** Whether a key other than the pass's became active since the pass started (now, or for a moment in between). */
+  /**
+   * Whether the pass no longer proves anything: a key other than its own
+   * became active since it started (now, or for a moment in between), or
+   * rows were stored as given (a resync's rows keep the primary's sealing
+   * and may take ids behind the walk).
+   */
   private moved(): boolean {
     this.noteKey(this.deps.keys.current.active.id);
+    if (this.passKeyId !== null && this.deps.keyspace.storedAsGivenLoads !== this.passLoads) this.keyMoved = true;
     return this.keyMoved;
   }
 

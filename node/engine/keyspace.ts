@@ -44,6 +44,7 @@ export class SqliteKeyspace implements Keyspace {
   private readonly cache: ReadCache | null;
   private readonly apply: ApplyPath;
   private activeExpiry = true;
+  private asGivenLoads = 0;
   private readonly cacheAbsent: boolean;
 
   constructor(
@@ -288,13 +289,24 @@ export class SqliteKeyspace implements Keyspace {
 
   // ---- bulk loading and slot repair (not logged, sequence unchanged) -------
 
+  /**
+   * Loads of rows stored as given (full resync, slot repair): they keep the
+   * sender's encoding and may take row ids behind a walk by id in progress
+   * (the re-encrypt job starts another pass when this moved).
+   */
+  get storedAsGivenLoads(): number {
+    return this.asGivenLoads;
+  }
+
   /** Full resync, step 1: deletes every row (listeners hear every key). */
   resetForLoad(): void {
+    this.asGivenLoads++;
     this.apply.removeAll(null);
   }
 
   /** Full resync, step 2: stores rows exactly as given (already encoded), replacing rows of the same keys. */
   loadRows(rows: readonly StoredRow[]): void {
+    this.asGivenLoads++;
     this.apply.loadRows(rows);
   }
 
@@ -316,6 +328,7 @@ export class SqliteKeyspace implements Keyspace {
       const s = keySlot(r.key);
       if (s !== slot) throw new RangeError(`replaceSlot: key ${printableKey(r.key)} hashes to slot ${s}, not ${slot}`);
     }
+    this.asGivenLoads++;
     this.apply.replaceSlot(slot, rows);
   }
 

@@ -168,6 +168,29 @@ describe('re-encrypt job: the active key changes while it runs', () => {
     expect(engine.meta.get(REENCRYPT_META) ?? null).to.equal(null);
   });
 
+  it('rows loaded as given behind the walk (a full resync of a replica mid-job, under the old key): another pass', async () => {
+    const source = { current: ring(1) };
+    const engine = await setup(source);
+    // The rows as the primary would send them in a full resync: still sealed with k1.
+    const sent = engine.db.prepare('SELECT key, flags, expires_at, version, value FROM kv ORDER BY id').raw().all() as Array<[Buffer, number, number | null, number, Buffer]>;
+    let loaded = false;
+    const job = jobOn(engine, source, (call) => {
+      if (call !== 10) return;
+      // The table is emptied and reloaded: row ids start again at 1, behind the job's cursor.
+      engine.keyspace.resetForLoad();
+      engine.keyspace.loadRows(sent.map(([key, flags, expiresAt, version, value]) => ({ key, flags, expiresAt, version, value })));
+      loaded = true;
+    });
+    job.start();
+    await untilNotRunning(job);
+
+    const s = job.status();
+    expect(loaded).to.equal(true);
+    expect(s.reencrypt.state).to.equal('done');
+    expect(tally(kvKeyIds(engine)), 'kv rows by key id').to.deep.equal({ k2: KEYS });
+    expect(s.valuesByKeyId).to.deep.equal({ k2: KEYS });
+  });
+
   it('an active key that keeps changing fails the job, naming the cause; the pending mark stays so a restart resumes', async () => {
     const source = { current: ring(1) };
     const engine = await setup(source);
