@@ -51,6 +51,8 @@ export class Checkpointer {
   stuckPasses = 0;
   private previousPass: PassResult | null = null;
   private readonly waiters: Array<() => void> = [];
+  /** Resolves once the worker thread has exited (it may still be starting when the engine closes). */
+  readonly exited: Promise<void>;
 
   constructor(private readonly opts: CheckpointerOptions) {
     const workerData: CheckpointWorkerData = { file: opts.file, synchronous: opts.synchronous };
@@ -59,7 +61,12 @@ export class Checkpointer {
     worker.unref();
     worker.on('message', (reply: CheckpointReply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(err));
+    let exited = (): void => undefined;
+    this.exited = new Promise((resolve) => {
+      exited = resolve;
+    });
     worker.on('exit', (code) => {
+      exited();
       if (this.worker !== null) this.fail(new Error(`checkpoint worker exited with code ${code}`));
     });
     this.worker = worker;

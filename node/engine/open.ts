@@ -158,6 +158,15 @@ export class SqliteEngine implements Engine {
     return this.checkpointer?.checkpointNow() ?? Promise.resolve();
   }
 
+  /**
+   * Resolves once every thread the engine started has exited after close():
+   * the checkpoint worker opens the database file itself and may still be
+   * starting, so whoever removes the data directory (tests) waits for this.
+   */
+  whenClosed(): Promise<void> {
+    return this.checkpointer?.exited ?? Promise.resolve();
+  }
+
   /** True while checkpoints run off the event loop. */
   get checkpointingInWorker(): boolean {
     return this.checkpointer?.running ?? false;

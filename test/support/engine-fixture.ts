@@ -68,11 +68,13 @@ export function engineFixture(defaults: Partial<EngineOptions> = {}, scope: 'eac
   const setup = (): void => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irisdb-engine-'));
   };
-  const teardown = (): void => {
+  const teardown = async (): Promise<void> => {
     const engines = opened;
     opened = [];
     try {
       for (const engine of engines) engine.close();
+      // A checkpoint worker still starting opens the database after close(): remove the dir only once it is gone.
+      await Promise.all(engines.map((e) => e.whenClosed()));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -42,7 +42,10 @@ export async function startRedisCluster(masters = 3, replicasPerMaster = 1, extr
           c.disconnect();
         }
       }
-      return true;
+      // cluster_state:ok is each node's own view; a client that reads the slots from one node whose
+      // view is still behind gets MOVED (which ioredis's auto-pipelining hands back). Wait until all agree.
+      const check = await run('redis-cli', ['--cluster', 'check', `127.0.0.1:${nodes[0]!.port}`], { timeoutMs: 30_000 });
+      return check.code === 0 && check.stdout.includes('All nodes agree about slots configuration');
     }, { timeoutMs: 60_000, intervalMs: 200 });
   } catch (err) {
     await stop();
