@@ -61,12 +61,8 @@ export class Checkpointer {
     worker.unref();
     worker.on('message', (reply: CheckpointReply) => this.onReply(reply));
     worker.on('error', (err) => this.fail(err));
-    let exited = (): void => undefined;
-    this.exited = new Promise((resolve) => {
-      exited = resolve;
-    });
+    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('exit', (code) => {
-      exited();
       if (this.worker !== null) this.fail(new Error(`checkpoint worker exited with code ${code}`));
     });
     this.worker = worker;

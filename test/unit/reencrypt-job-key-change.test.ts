@@ -66,8 +66,7 @@ async function untilNotRunning(job: ReencryptJob): Promise<void> {
 }
 
 describe('re-encrypt job: the active key changes while it runs', () => {
-  // Inline checkpoints: no checkpoint worker thread still starting when mocha exits (that can abort the process).
-  const fx = engineFixture({ checkpoints: 'inline' });
+  const fx = engineFixture();
 
   /** An engine with a replication log and KEYS values (30 turns of 100) under k1; `source` is then switched to k2. */
   async function setup(source: { current: Keyring }): Promise<SqliteEngine> {
