@@ -13,6 +13,7 @@ import { IRISCTL, LocalCluster } from '../test/support/local-cluster.js';
 import { startRedisCluster } from '../test/support/redis-cluster.js';
 import { run } from '../test/support/run.js';
 import { startRedis } from './processes.js';
+import { setCommand } from './import.js';
 
 export interface ImportVerifyResult {
   readonly source: 'redis' | 'cluster';
@@ -25,22 +26,17 @@ export interface ImportVerifyResult {
   readonly mismatches: readonly string[];
 }
 
-const VALUE_BYTES = 100;
 const PIPE_CHUNK = 200_000;
 
-/** SET commands as RESP for `redis-cli --pipe`, one in ten with a one-hour TTL, grouped by the port that owns each key's slot. */
+/** SET commands as RESP for `redis-cli --pipe` (import.ts's keys and values), grouped by the port that owns each key's slot. */
 function commandsByPort(from: number, to: number, portOf: (slot: number) => number): Map<number, string[]> {
   const out = new Map<number, string[]>();
   for (let i = from; i < to; i++) {
-    const key = `imv:${String(i).padStart(9, '0')}`;
-    const value = `${i}:`.padEnd(VALUE_BYTES, 'v');
-    const cmd = i % 10 === 0
-      ? `*5\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n$2\r\nPX\r\n$7\r\n3600000\r\n`
-      : `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n`;
+    const { key, resp } = setCommand('imv', i);
     const port = portOf(keySlot(key));
     let list = out.get(port);
     if (list === undefined) out.set(port, (list = []));
-    list.push(cmd);
+    list.push(resp);
   }
   return out;
 }
