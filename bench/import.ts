@@ -47,13 +47,14 @@ function loadAverage(): number {
 const VALUE_BYTES = 100;
 
 /** The i-th key's SET as RESP for redis-cli --pipe (much faster than a client): a 100-byte value, one in ten with a one-hour TTL. */
-export function setCommand(prefix: string, i: number): { key: string; resp: string } {
+export function setCommand(prefix: string, i: number): { key: string; resp: string; withTtl: boolean } {
   const key = `${prefix}:${String(i).padStart(9, '0')}`;
   const value = `${i}:`.padEnd(VALUE_BYTES, 'x');
-  const resp = i % 10 === 0
+  const withTtl = i % 10 === 0;
+  const resp = withTtl
     ? `*5\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n$2\r\nPX\r\n$7\r\n3600000\r\n`
     : `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n`;
-  return { key, resp };
+  return { key, resp, withTtl };
 }
 
 function protocol(from: number, to: number): Buffer {

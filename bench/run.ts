@@ -20,7 +20,7 @@ import { GAP_WINDOW_MS, failoverBench, type FailoverBenchResult } from './failov
 import { rescaleBench, type RescaleBenchResult } from './rescale.js';
 import { backupBench, type BackupBenchResult } from './backup.js';
 import { pubsubBench } from './pubsub.js';
-import { importVerifyBench, importVerifyLines } from './import-verify.js';
+import { importVerifyBench, importVerifyLines, importVerifyPassed } from './import-verify.js';
 import { importBench, importCpuLine } from './import.js';
 import { tracingBench } from './tracing.js';
 import { clientPauseBench, printClientPause } from './client-pause.js';
@@ -214,7 +214,10 @@ async function main(): Promise<void> {
   // Not in the default run (it loads N keys a second time and reads each back twice): BENCH_ONLY=import-verify.
   if (only === 'import-verify') {
     const source = process.env.BENCH_IMPORT_SOURCE === 'cluster' ? 'cluster' : 'redis';
-    console.log(importVerifyLines(await importVerifyBench(keys, source)));
+    const m = await importVerifyBench(keys, source);
+    console.log(importVerifyLines(m));
+    // A scripted run must notice a copy that differs.
+    if (!importVerifyPassed(m)) process.exitCode = 1;
   }
   if (only === '' || only === 'tracing') {
     const rows = await tracingBench(requests);

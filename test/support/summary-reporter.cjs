@@ -15,9 +15,9 @@ class SummaryReporter extends Spec {
     const files = new Map();
     runner.on(EVENT_SUITE_BEGIN, (suite) => {
       if (!suite.file || !suite.parent || !suite.parent.root) return;
-      const f = files.get(suite.file) || { start: Date.now(), ms: 0 };
-      f.start = Date.now();
-      files.set(suite.file, f);
+      const f = files.get(suite.file);
+      if (f) f.start = Date.now();
+      else files.set(suite.file, { start: Date.now(), ms: 0 });
     });
     runner.on(EVENT_SUITE_END, (suite) => {
       if (!suite.file || !suite.parent || !suite.parent.root) return;
