@@ -181,6 +181,7 @@ function validateCrossField(c: NodeConfig): void {
   if (c.maxKeyBytes > c.maxBulkBytes) throw new ConfigError(`maxKeyBytes (${c.maxKeyBytes}) exceeds maxBulkBytes (${c.maxBulkBytes})`);
   if (c.maxValueBytes > c.maxBulkBytes) throw new ConfigError(`maxValueBytes (${c.maxValueBytes}) exceeds maxBulkBytes (${c.maxBulkBytes}): such values could never be sent`);
   if (c.maxBulkBytes > c.maxQueryBufferBytes) throw new ConfigError(`maxBulkBytes (${c.maxBulkBytes}) exceeds maxQueryBufferBytes (${c.maxQueryBufferBytes})`);
+  if (c.sqliteCacheBytes > 0 && c.sqliteCacheBytes < 1024 * 1024) throw new ConfigError(`invalid SQLite page cache ${c.sqliteCacheBytes} bytes (--sqlite-cache-bytes, IRIS_SQLITE_CACHE_BYTES, sqliteCacheBytes): expected 0 (sized from the memory limit) or at least 1 MiB`);
   if (c.dataDir.trim() === '') throw new ConfigError('dataDir must not be empty');
   try {
     parseHostPatterns(c.httpAllowedHosts);

@@ -7,42 +7,14 @@
  * without node_exporter or kube-state-metrics.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import { Gauge, type Registry } from 'prom-client';
 
-/** Where a cgroup memory limit may be (v2 first, then v1). */
-const CGROUP_LIMIT_FILES = ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes'];
-
-/**
- * A cgroup memory limit file's content as bytes, or null for "no limit":
- * "max" (v2), or a number at least the machine's memory (v1 writes a huge
- * number when unlimited). Pure.
- */
-export function parseCgroupMemoryLimit(text: string, machineBytes: number): number | null {
-  const t = text.trim();
-  if (!/^[0-9]+$/.test(t)) return null;
-  const n = Number(t);
-  return Number.isSafeInteger(n) && n > 0 && n < machineBytes ? n : null;
-}
-
-/** The memory limit the process runs under: its cgroup's, else the machine's total memory. */
-export function memoryLimitBytes(readFile: (path: string) => string | null = readOptional): number {
-  const machine = os.totalmem();
-  for (const f of CGROUP_LIMIT_FILES) {
-    const text = readFile(f);
-    if (text === null) continue;
-    const limit = parseCgroupMemoryLimit(text, machine);
-    if (limit !== null) return limit;
-  }
-  return machine;
-}
-
-export function registerHostMetrics(registry: Registry, dataDir: string): void {
+/** limitBytes: the process's memory limit (node/runtime/memory-limit.ts), read once at start. */
+export function registerHostMetrics(registry: Registry, dataDir: string, limitBytes: number): void {
   const r = [registry];
-  const limit = memoryLimitBytes();
   new Gauge({
     name: 'irisdb_process_memory_limit_bytes', help: 'Memory the process may use: its container\'s cgroup limit, or the machine\'s memory without one', registers: r,
-    collect() { this.set(limit); },
+    collect() { this.set(limitBytes); },
   });
   // Read at scrape: a statfs is one syscall.
   const statfs = (): fs.StatsFs | null => {
@@ -66,12 +38,4 @@ export function registerHostMetrics(registry: Registry, dataDir: string): void {
       if (s !== null) this.set(s.blocks * s.bsize);
     },
   });
-}
-
-function readOptional(path: string): string | null {
-  try {
-    return fs.readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
 }

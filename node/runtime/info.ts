@@ -3,13 +3,22 @@
  * command layer. Fields the command layer already reports (os, process_id,
  * used_memory, expired_keys, ...) are not repeated here.
  */
+import os from 'node:os';
 import type { InfoSections } from '../commands/types.js';
 import type { EngineStats } from '../engine/types.js';
 import type { NodeConfig } from '../config/schema.js';
 import { IRISDB_VERSION } from '../../common/version.js';
 import { journalInfoFields } from '../engine/journal-info.js';
+import type { MemoryLimit } from './memory-limit.js';
 
-export function runtimeInfoSections(config: NodeConfig, stats: EngineStats): InfoSections {
+/** What the node sized at start from its memory limit. */
+export interface MemorySizing {
+  readonly memory: MemoryLimit;
+  /** SQLite's page cache in use (--sqlite-cache-bytes, or its default from the limit). */
+  readonly sqliteCacheBytes: number;
+}
+
+export function runtimeInfoSections(config: NodeConfig, stats: EngineStats, sizing: MemorySizing): InfoSections {
   return [
     ['server', [
       ['irisdb_version', IRISDB_VERSION],
@@ -17,6 +26,11 @@ export function runtimeInfoSections(config: NodeConfig, stats: EngineStats): Inf
     ]],
     ['memory', [
       ['used_memory_peak', process.memoryUsage.rss()],
+      // Redis's name for the machine's memory; the limit the node sized itself by is beside it.
+      ['total_system_memory', os.totalmem()],
+      ['irisdb_memory_limit_bytes', sizing.memory.bytes],
+      ['irisdb_memory_limit_source', sizing.memory.source],
+      ['irisdb_sqlite_cache_bytes', sizing.sqliteCacheBytes],
     ]],
     ['persistence', [
       ['irisdb_fsync', config.fsync],

@@ -8,6 +8,8 @@ import type { NodeConfig } from '../config/schema.js';
 import type { Logger } from '../../common/logger.js';
 import { createNodeMetrics, type NodeMetrics } from '../observability/metrics.js';
 import { registerHostMetrics } from '../observability/host-metrics.js';
+import { memoryLimit } from './memory-limit.js';
+import { pageCacheBytes } from '../engine/page-cache-size.js';
 import { journalEventLogger, registerJournalMetrics } from '../engine/journal-metrics.js';
 import { openEngine } from '../engine/open.js';
 import type { Engine } from '../engine/types.js';
@@ -83,6 +85,9 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
   const metrics = createNodeMetrics();
   // The audit log (docs/security.md) opens first: a file it cannot continue stops the node before it serves anything.
   const audit = openNodeAudit(config, (name) => table.lookup(name), metrics.registry, logger, () => metrics.close());
+  const memory = memoryLimit();
+  const sqliteCacheBytes = pageCacheBytes(config.sqliteCacheBytes, memory);
+  logger.info('sqlite page cache', { sqliteCacheBytes, sizedFrom: config.sqliteCacheBytes > 0 ? 'sqliteCacheBytes' : `memory limit (${memory.source})`, memoryLimitBytes: memory.bytes });
   const engine = openEngine(
     {
       dataDir: config.dataDir,
@@ -92,7 +97,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       encryption: openNodeKeyring(config, logger),
       compression: { algorithm: config.compression, thresholdBytes: config.compressionThresholdBytes },
       readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes, absentKeys: config.readCacheAbsentKeys },
-      sqlite: { pageSize: Number(config.sqlitePageSize), mmapBytes: config.sqliteMmapBytes, cacheBytes: config.sqliteCacheBytes },
+      sqlite: { pageSize: Number(config.sqlitePageSize), mmapBytes: config.sqliteMmapBytes, cacheBytes: sqliteCacheBytes },
       activeExpiry: {
         intervalMs: config.activeExpiryIntervalMs,
         maxKeysPerCycle: config.activeExpiryMaxKeys,
@@ -125,7 +130,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
     },
   );
   metrics.bindEngine(() => engine.stats());
-  registerHostMetrics(metrics.registry, config.dataDir);
+  registerHostMetrics(metrics.registry, config.dataDir, memory.bytes);
   registerJournalMetrics(metrics.registry, () => engine.journal?.stats() ?? null);
   // null unless an OTLP endpoint is configured (docs/tracing.md).
   const tracing = startNodeTracing(config, process.env, logger);
@@ -237,7 +242,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       logger.error('command failed inside its handler; the client got an error reply', { command, err: e.message, stack: e.stack });
     },
     engineStats: () => engine.stats(),
-    infoSections: () => runtimeInfoSections(config, engine.stats()),
+    infoSections: () => runtimeInfoSections(config, engine.stats(), { memory, sqliteCacheBytes }),
     now: () => Date.now(),
     onPubSubLimitDisconnect: (client, outputBytes) => {
       metrics.rejectedConnections.inc({ reason: 'pubsub_output_buffer' });

@@ -32,6 +32,8 @@ export interface NodeOptions {
   ready?: (httpPort: number) => Promise<boolean>;
   /** Another build's node/main.js (benchmarks comparing with an older build); default: this build's. */
   main?: string;
+  /** Flags for Node.js itself, before the script (e.g. ['--import', preload]). */
+  nodeArgs?: string[];
 }
 
 export interface RunningNode {
@@ -80,6 +82,7 @@ async function startNodeOnce(opts: NodeOptions): Promise<RunningNode> {
   const httpPort = opts.httpPort ?? p2!;
   const busPort = opts.busPort ?? p3!;
   const args = [
+    ...(opts.nodeArgs ?? []),
     opts.main ?? NODE_MAIN,
     '--port', String(port),
     '--http-port', String(httpPort),

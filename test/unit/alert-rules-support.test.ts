@@ -3,12 +3,12 @@
  * metric: the metric names a PromQL expression reads (test/support/
  * prometheus.ts), the generated scrape config, the nodes the control API
  * lists for Prometheus's service discovery, and the cgroup memory-limit
- * parser (node/observability/host-metrics.ts).
+ * parser (node/runtime/memory-limit.ts).
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { load } from 'js-yaml';
-import { parseCgroupMemoryLimit } from '../../node/observability/host-metrics.js';
+import { parseCgroupMemoryLimit } from '../../node/runtime/memory-limit.js';
 import { prometheusTargets } from '../../operator/control-api/prometheus-targets.js';
 import { STATUS } from '../support/control-api-fixture.js';
 import { metricNamesIn, scrapeConfig } from '../support/prometheus.js';
@@ -79,7 +79,7 @@ describe('Prometheus service discovery targets (operator/control-api/prometheus-
   });
 });
 
-describe('cgroup memory limit (node/observability/host-metrics.ts)', () => {
+describe('cgroup memory limit (node/runtime/memory-limit.ts)', () => {
   const GiB = 1024 ** 3;
   it('reads a limit below the machine\'s memory', () => {
     expect(parseCgroupMemoryLimit('536870912\n', 8 * GiB)).to.equal(512 * 1024 ** 2);

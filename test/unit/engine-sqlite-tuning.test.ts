@@ -59,5 +59,10 @@ describe('engine: SQLite tuning (page size, mmap, cache)', () => {
     expect([c.sqlitePageSize, c.sqliteMmapBytes, c.sqliteCacheBytes]).to.deep.equal(['2048', 256 * 1024 * 1024, 64 * 1024 * 1024]);
     expect(() => loadConfig(['--sqlite-page-size', '1000'], {})).to.throw(ConfigError, /sqlite-page-size/);
     expect(() => loadConfig([], { IRIS_SQLITE_CACHE_BYTES: '1k' })).to.throw(ConfigError, /IRIS_SQLITE_CACHE_BYTES/);
+    expect(() => loadConfig(['--sqlite-cache-bytes', '1048575'], {})).to.throw(ConfigError, /0 \(sized from the memory limit\) or at least 1 MiB/);
+    expect(loadConfig(['--sqlite-cache-bytes', '1mib'], {}).sqliteCacheBytes).to.equal(1024 * 1024);
+    // 0, the default: sized from the memory limit when the node starts (node/engine/page-cache-size.ts).
+    expect(loadConfig([], {}).sqliteCacheBytes).to.equal(0);
+    expect(loadConfig([], { IRIS_SQLITE_CACHE_BYTES: '0' }).sqliteCacheBytes).to.equal(0);
   });
 });
