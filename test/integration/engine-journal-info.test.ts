@@ -5,15 +5,7 @@
  */
 import { expect } from 'chai';
 import { useNodeWithClient } from '../support/node-client.js';
-
-function persistence(info: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of info.split('\r\n')) {
-    const at = line.indexOf(':');
-    if (at > 0) fields.set(line.slice(0, at), line.slice(at + 1));
-  }
-  return fields;
-}
+import { infoFields as persistence } from '../support/info-fields.js';
 
 describe('INFO persistence: write journal fields', function () {
   this.timeout(60_000);

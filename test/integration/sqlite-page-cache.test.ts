@@ -13,6 +13,7 @@ import { defaultPageCacheBytes } from '../../node/engine/page-cache-size.js';
 import { memoryLimit } from '../../node/runtime/memory-limit.js';
 import { makeTempDir, startNode, type RunningNode } from '../support/node-process.js';
 import { Redis } from 'ioredis';
+import { infoFields } from '../support/info-fields.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -39,15 +40,6 @@ function makeMemoryCgroup(limit: number): TestCgroup {
     fs.writeFileSync(path.join(dir, 'memory.max'), String(limit));
   }
   return { dir, remove: () => fs.rmdirSync(dir) };
-}
-
-function infoFields(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of text.split('\r\n')) {
-    const at = line.indexOf(':');
-    if (at > 0) m.set(line.slice(0, at), line.slice(at + 1));
-  }
-  return m;
 }
 
 async function memoryInfo(node: RunningNode): Promise<Map<string, string>> {
