@@ -27,19 +27,21 @@ interface TestCgroup {
 function makeMemoryCgroup(limit: number): TestCgroup {
   const name = `irisdb-test-${crypto.randomBytes(4).toString('hex')}`;
   const v1 = '/sys/fs/cgroup/memory';
-  let dir: string;
-  if (fs.existsSync(path.join(v1, 'cgroup.procs'))) {
-    dir = path.join(v1, name);
-    fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'memory.limit_in_bytes'), String(limit));
-  } else {
+  const isV1 = fs.existsSync(path.join(v1, 'cgroup.procs'));
+  if (!isV1) {
     const controllers = fs.readFileSync('/sys/fs/cgroup/cgroup.subtree_control', 'utf8');
     if (!controllers.split(/\s+/).includes('memory')) fs.writeFileSync('/sys/fs/cgroup/cgroup.subtree_control', '+memory');
-    dir = path.join('/sys/fs/cgroup', name);
-    fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, 'memory.max'), String(limit));
   }
-  return { dir, remove: () => fs.rmdirSync(dir) };
+  const dir = path.join(isV1 ? v1 : '/sys/fs/cgroup', name);
+  fs.mkdirSync(dir);
+  const remove = (): void => fs.rmdirSync(dir);
+  try {
+    fs.writeFileSync(path.join(dir, isV1 ? 'memory.limit_in_bytes' : 'memory.max'), String(limit));
+  } catch (err) {
+    remove();
+    throw err;
+  }
+  return { dir, remove };
 }
 
 async function memoryInfo(node: RunningNode): Promise<Map<string, string>> {
@@ -55,18 +57,20 @@ async function memoryInfo(node: RunningNode): Promise<Map<string, string>> {
 describe('SQLite page cache sized from the memory limit', function () {
   this.timeout(60_000);
   let cgroup: TestCgroup | null = null;
+  let preloadDir: string | null = null;
   const nodes: RunningNode[] = [];
 
   after(async () => {
     for (const n of nodes) await n.stop();
     cgroup?.remove();
+    if (preloadDir !== null) fs.rmSync(preloadDir, { recursive: true, force: true });
   });
 
   it('takes a quarter of the memory cgroup it starts in, and reports limit and size in INFO and /metrics', async () => {
     cgroup = makeMemoryCgroup(GiB);
     // Joins the cgroup before the node's own code runs (it reads its limit at start).
-    const dir = await makeTempDir('irisdb-cgroup-');
-    const preload = path.join(dir, 'join-cgroup.mjs');
+    preloadDir = await makeTempDir('irisdb-cgroup-');
+    const preload = path.join(preloadDir, 'join-cgroup.mjs');
     fs.writeFileSync(preload, `import fs from 'node:fs';\nfs.writeFileSync(${JSON.stringify(path.join(cgroup.dir, 'cgroup.procs'))}, String(process.pid));\n`);
     const node = await startNode({ nodeArgs: ['--import', preload] });
     nodes.push(node);
