@@ -241,7 +241,8 @@ export class ApplyPath {
   loadRows(rows: readonly StoredRow[]): void {
     if (rows.length === 0) return;
     this.inTurn(() => {
-      this.journal?.markUnjournaled();
+      // A partial load is discarded after a crash (the loading flag): its rows need no sync of their own.
+      this.journal?.markUnjournaled(false);
       for (let i = 0; i < rows.length; i++) {
         const r = rows[i]!;
         this.upsert(r.key, null, r.flags, r.expiresAt, r.version, r.value);

@@ -115,8 +115,9 @@ export class JournalTransaction implements TurnTransaction {
     this.turn = false;
     const rec = this.d.recorder;
     if (rec.unjournaled) {
+      const sync = rec.unjournaledNeedsSync;
       rec.discard();
-      this.commitDirect();
+      this.commitDirect(sync);
       return;
     }
     const records = rec.take();
@@ -238,8 +239,12 @@ export class JournalTransaction implements TurnTransaction {
     });
   }
 
-  /** Commits the batch (with the next generation if this one has records), syncs the WAL here, and starts that generation's journal. */
-  private commitDirect(): void {
+  /**
+   * Commits the batch (with the next generation if this one has records), syncs the WAL here, and starts that
+   * generation's journal. `sync` false (a snapshot load's rows): with no generation to change, the WAL sync is
+   * skipped, which took a blocking fdatasync per load turn off the event loop of a replica in a full resync.
+   */
+  private commitDirect(sync = true): void {
     // A generation without records holds nothing stale: it continues (no meta write, no new file),
     // which keeps a resync's many load turns cheap.
     const fresh = !this.d.writer.holdsNothing;
@@ -247,7 +252,8 @@ export class JournalTransaction implements TurnTransaction {
     this.endBatchWith(() => {
       if (fresh) this.d.setGeneration(gen);
       this.commitStmt.run();
-      this.d.walSync.syncNow();
+      // A new generation deletes the old one's segments: SQLite must hold what they held first.
+      if (sync || fresh) this.d.walSync.syncNow();
       if (fresh) this.d.writer.startGeneration(gen);
     });
   }

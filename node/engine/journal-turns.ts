@@ -22,6 +22,8 @@ import type { Mutation } from './types.js';
 export class TurnRecorder {
   private entries: LoggedMutation[] = [];
   private unjournaledTurn = false;
+  /** The unjournaled turn must be on disk when it commits (everything but a snapshot load's rows). */
+  private syncTurn = false;
   /** The replication log's stored rows for the turn (encoded and sealed once, for both). */
   private adopted: readonly JournalRecord[] = [];
 
@@ -39,12 +41,26 @@ export class TurnRecorder {
     if (e.length > 0 && e[e.length - 1]!.seq > toSeq) this.entries = e.filter((x) => x.seq <= toSeq);
   }
 
-  markUnjournaled(): void {
+  /**
+   * The turn commits SQLite directly. `sync` false: its commit need not be
+   * on disk at once, because a crash discards what it wrote anyway (the rows
+   * of a full resync's snapshot: the loading flag, committed and synced
+   * before them, makes the next start drop a partial load, and the turn that
+   * clears the flag is synced). SQLite's WAL keeps commits in order, so a
+   * later synced commit makes these durable too.
+   */
+  markUnjournaled(sync = true): void {
     this.unjournaledTurn = true;
+    if (sync) this.syncTurn = true;
   }
 
   get unjournaled(): boolean {
     return this.unjournaledTurn;
+  }
+
+  /** The unjournaled turn's commit must be fdatasynced before it counts as done. */
+  get unjournaledNeedsSync(): boolean {
+    return this.unjournaledTurn && this.syncTurn;
   }
 
   /**
@@ -61,6 +77,7 @@ export class TurnRecorder {
     this.entries = [];
     this.adopted = [];
     this.unjournaledTurn = false;
+    this.syncTurn = false;
   }
 
   /** The turn's record (the log's row, or its own encoding), empty if it changed nothing the journal holds; resets for the next turn. */
