@@ -156,7 +156,9 @@ export class ApplyPath {
       return v;
     });
     this.commits.writes++;
-    this.changed(key);
+    // The read cache takes the new value (what a read in this turn would cache from the row), not just a miss.
+    this.cacheRepair.written(key, value, expiresAt, version);
+    this.notify(key);
     return version;
   }
 

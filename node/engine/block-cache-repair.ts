@@ -1,6 +1,6 @@
 /**
- * The read cache's side of the apply path: every changed key is invalidated,
- * and inside atomically() blocks the changed keys are remembered, because
+ * The read cache's side of the apply path: every changed key is invalidated
+ * (a set key takes its new value instead), and inside atomically() blocks the changed keys are remembered, because
  * reads inside a block may cache values (or absences) that a rollback of the
  * block undoes. A rolled-back block invalidates what it touched, or empties
  * the whole cache if it cleared every row (its keys are not listed, and reads
@@ -24,6 +24,17 @@ export class BlockCacheRepair {
     if (this.cache === null) return;
     this.cache.invalidate(key);
     if (this.depth > 0) this.touched.push(Buffer.from(key)); // a copy: key may be a view of a receive buffer
+  }
+
+  /**
+   * A key was set: its cache entry becomes the written value (write-through),
+   * as a read of the row later in the turn would make it; rollbacks undo it
+   * like any cached read of the turn.
+   */
+  written(key: Buffer, value: Buffer, expiresAt: number | null, version: number): void {
+    if (this.cache === null) return;
+    this.cache.putWritten(key, value, expiresAt, version);
+    if (this.depth > 0) this.touched.push(Buffer.from(key));
   }
 
   /** Every row was removed. */

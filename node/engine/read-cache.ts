@@ -27,8 +27,9 @@
  * Losing one costs less than losing a value (the miss is an index probe,
  * nothing to decode), so a negative entry gets no second chance, and a full
  * cache takes one only for a key it turned away recently (admitAbsent).
- * Every write path goes through ApplyPath.changed(), which invalidates the
- * key, so an entry can never outlive a write that creates or changes the key.
+ * Every write path goes through ApplyPath, which invalidates the key or (a
+ * SET) caches its new value, so an entry can never outlive a write that
+ * creates or changes the key.
  *
  * Keys given in are usually views into a receive buffer: put() stores a copy.
  */
@@ -162,6 +163,10 @@ export class ReadCache {
     // Whatever was cached for k is stale now, also when the new entry is not kept.
     const old = this.find(k, h);
     if (old >= 0) this.removeAt(old);
+    this.insertNew(k, h, e);
+  }
+
+  private insertNew(k: Uint8Array, h: number, e: CachedEntry): void {
     const c = cost(k.length, e);
     if (c > this.maxBytes) {
       this.compact();
@@ -180,6 +185,11 @@ export class ReadCache {
     this.insert(slot, k, e);
     this.queue.push(slot);
     this.bytes += c;
+    this.evictOverBudget(slot);
+  }
+
+  /** Evicts (CLOCK) until the cache is within both budgets, never `keep` (the entry just stored). */
+  private evictOverBudget(keep: Slot): void {
     // Each pass evicts, clears one flag or drops one dead slot, so this ends within two sweeps.
     while (this.count > this.maxEntries || this.bytes > this.maxBytes) {
       const eldest = this.queue[this.head]!;
@@ -187,7 +197,7 @@ export class ReadCache {
       if (eldest.dead) continue;
       const cell = this.cellOf(eldest);
       const used = cell * CELL_INTS + USED;
-      if (this.table[used] !== 0 && eldest !== slot && this.entries[cell] !== null) {
+      if (this.table[used] !== 0 && eldest !== keep && this.entries[cell] !== null) {
         this.table[used] = 0;
         this.queue.push(eldest);
         continue;
@@ -195,6 +205,31 @@ export class ReadCache {
       this.removeAt(cell);
     }
     this.compact();
+  }
+
+  /**
+   * A write's new value (write-through): cached as a copy (`value` is often
+   * a view of a receive buffer). A new entry starts without the used flag,
+   * so one nobody reads is the first to go; a cached key keeps its place and
+   * flag in the eviction order; a value that could never fit is just
+   * invalidated.
+   */
+  putWritten(k: Uint8Array, value: Uint8Array, expiresAt: number | null, version: number): void {
+    if (k.length + value.length + ENTRY_OVERHEAD_BYTES > this.maxBytes) {
+      this.invalidate(k);
+      return;
+    }
+    const e: Entry = { value: Buffer.from(value), expiresAt, version };
+    const h = hashKey(k);
+    const i = this.find(k, h);
+    if (i < 0) {
+      this.insertNew(k, h, e);
+      return;
+    }
+    // Rewritten while cached: the entry changes in place and keeps its place and flag in the eviction order.
+    this.bytes += cost(k.length, e) - cost(k.length, this.entries[i]!);
+    this.entries[i] = e;
+    this.evictOverBudget(this.cells[i]!);
   }
 
   invalidate(k: Uint8Array): void {

@@ -109,10 +109,11 @@ describe('engine: read cache', () => {
       expect(c.queueLength).to.be.at.most(4 * 100 + 2048);
     });
 
-    it('agrees with a model under random puts, lookups, invalidations and clears (bounds, bytes, values)', () => {
+    it('agrees with a model under random puts, written values, lookups, invalidations and clears (bounds, bytes, values)', () => {
       const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h');
       const op = fc.oneof(
         fc.record({ do: fc.constant('put' as const), k: key, size: fc.option(fc.integer({ min: 0, max: 300 }), { nil: null }) }),
+        fc.record({ do: fc.constant('write' as const), k: key, size: fc.integer({ min: 0, max: 1600 }), version: fc.nat() }),
         fc.record({ do: fc.constant('lookup' as const), k: key }),
         fc.record({ do: fc.constant('invalidate' as const), k: key }),
         fc.record({ do: fc.constant('clear' as const) }),
@@ -125,9 +126,19 @@ describe('engine: read cache', () => {
             const e = o.size === null ? null : entry(o.size);
             c.put(b(o.k), e);
             last.set(o.k, e);
+          } else if (o.do === 'write') {
+            const value = Buffer.alloc(o.size, o.version % 251);
+            c.putWritten(b(o.k), value, o.version, o.version);
+            value.fill(0xff); // the cache holds a copy
+            if (o.k.length + o.size + 96 > maxBytes) {
+              last.delete(o.k);
+              expect(c.peek(o.k)).to.equal(undefined);
+            } else {
+              last.set(o.k, { value: Buffer.alloc(o.size, o.version % 251), expiresAt: o.version, version: o.version });
+            }
           } else if (o.do === 'lookup') {
             const got = c.lookup(b(o.k));
-            if (got !== undefined) expect(got).to.equal(last.get(o.k));
+            if (got !== undefined) expect(got).to.deep.equal(last.get(o.k));
           } else if (o.do === 'invalidate') {
             c.invalidate(b(o.k));
             last.delete(o.k);
@@ -142,7 +153,7 @@ describe('engine: read cache', () => {
           for (const k of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) {
             const got = c.peek(k);
             if (got === undefined) continue;
-            expect(got, k).to.equal(last.get(k));
+            expect(got, k).to.deep.equal(last.get(k));
             bytes += k.length + (got === null ? 0 : got.value.length) + 96;
           }
           expect(c.byteSize).to.equal(bytes);
@@ -173,21 +184,30 @@ describe('engine: read cache', () => {
 
     const cached = (key: string): CachedEntry | undefined => engine.keyspace.readCache!.peek(b(key).toString('latin1'));
 
-    /** Writes k=v, reads it twice (miss then hit) so it is cached, and checks that. */
+    /** Writes k=v (the cache takes the written value) and reads it back from the cache. */
     function warm(key: string, value: string, expiresAt: number | null = null): void {
       engine.keyspace.set(b(key), b(value), expiresAt);
+      expect(cached(key)!.value.toString()).to.equal(value);
       const hits = engine.stats().cacheHits;
       expect(engine.keyspace.get(b(key), 0)!.value.toString()).to.equal(value);
-      expect(engine.keyspace.get(b(key), 0)!.value.toString()).to.equal(value);
       expect(engine.stats().cacheHits).to.equal(hits + 1);
-      expect(cached(key)).to.not.equal(undefined);
     }
 
-    it('serves repeated reads from the cache, decompressed', () => {
+    it('serves a written value from the cache, as written (not the compressed row)', () => {
       const long = 'abc'.repeat(100);
       warm('k', long);
       expect(cached('k')!.value.toString()).to.equal(long);
-      expect(engine.stats().cacheMisses).to.equal(1);
+      expect(engine.stats().cacheMisses).to.equal(0);
+    });
+
+    it('caches a value read from SQLite decompressed, and serves repeated reads from the cache', () => {
+      const long = 'xyz'.repeat(100);
+      engine.keyspace.set(b('k'), b(long), null);
+      engine.keyspace.readCache!.clear();
+      expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal(long);
+      expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal(long);
+      expect([engine.stats().cacheMisses, engine.stats().cacheHits]).to.deep.equal([1, 1]);
+      expect(cached('k')!.value.toString()).to.equal(long);
     });
 
     it('a read of an absent key caches it as absent, and a set() makes it visible', () => {
@@ -197,7 +217,7 @@ describe('engine: read cache', () => {
       expect(engine.keyspace.get(b('k'), 0)).to.equal(null);
       expect(engine.stats().cacheMisses).to.equal(misses); // served by the negative entry
       engine.keyspace.set(b('k'), b('now'), null);
-      expect(cached('k')).to.equal(undefined);
+      expect(cached('k')!.value.toString()).to.equal('now');
       expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal('now');
     });
 
@@ -219,14 +239,29 @@ describe('engine: read cache', () => {
       engine.keyspace.set(b('k'), b('v'), 100);
       engine.setExpiryMode('passive');
       expect(engine.keyspace.get(b('k'), 200)).to.equal(null);
+      expect(cached('k'), 'the written entry, with its expiry: not a negative entry').to.not.equal(null);
+      engine.keyspace.readCache!.clear();
+      expect(engine.keyspace.get(b('k'), 200)).to.equal(null);
       expect(cached('k')).to.equal(undefined);
     });
 
-    it('set() invalidates', () => {
+    it('set() replaces the cached entry with a copy of the written value, its expiry and version', () => {
       warm('k', 'one');
-      engine.keyspace.set(b('k'), b('two'), null);
-      expect(cached('k')).to.equal(undefined);
+      const value = b('two');
+      const version = engine.keyspace.set(b('k'), value, 5_000);
+      value.write('XYZ'); // the caller's buffer (often a receive buffer) is reused
+      expect(cached('k')).to.deep.include({ expiresAt: 5_000, version });
+      expect(cached('k')!.value.toString()).to.equal('two');
       expect(engine.keyspace.get(b('k'), 0)!.value.toString()).to.equal('two');
+      engine.keyspace.readCache!.clear();
+      expect(engine.keyspace.get(b('k'), 0), 'the row says the same').to.deep.include({ expiresAt: 5_000, version });
+    });
+
+    it('set() of a value larger than the cache only drops the older entry', () => {
+      warm('k', 'one');
+      engine.keyspace.set(b('k'), Buffer.alloc((1 << 20) + 1, 'v'), null);
+      expect(cached('k')).to.equal(undefined);
+      expect(engine.keyspace.get(b('k'), 0)!.value.length).to.equal((1 << 20) + 1);
     });
 
     it('delete() invalidates', () => {
