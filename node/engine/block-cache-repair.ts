@@ -1,11 +1,12 @@
 /**
  * The read cache's side of the apply path: every changed key is invalidated
- * (a set key takes its new value instead), and inside atomically() blocks the changed keys are remembered, because
- * reads inside a block may cache values (or absences) that a rollback of the
- * block undoes. A rolled-back block invalidates what it touched, or empties
- * the whole cache if it cleared every row (its keys are not listed, and reads
- * after the clear may have cached any key as absent). A rolled-back turn
- * empties the cache outright.
+ * (a set key takes its new value instead), and inside atomically() blocks
+ * the changed keys are remembered, because reads inside a block may cache
+ * values (or absences) that a rollback of the block undoes. A rolled-back
+ * block invalidates what it touched, or empties the whole cache if it
+ * cleared every row (its keys are not listed, and reads after the clear may
+ * have cached any key as absent). A rolled-back turn empties the cache
+ * outright.
  */
 import type { ReadCache } from './read-cache.js';
 
