@@ -208,28 +208,33 @@ export class ReadCache {
   }
 
   /**
-   * A write's new value (write-through): cached as a copy (`value` is often
-   * a view of a receive buffer). A new entry starts without the used flag,
-   * so one nobody reads is the first to go; a cached key keeps its place and
-   * flag in the eviction order; a value that could never fit is just
-   * invalidated.
+   * A write's new value (write-through), cached as a copy (`value` is often
+   * a view of a receive buffer) only where it costs no eviction: a key
+   * already cached is updated in place (keeping its place and used flag in
+   * the eviction order), a new key only while the cache has room. Writes
+   * thus never push out what reads cached — a bulk load of more keys than
+   * the cache holds fills it once and then only probes — and a new entry
+   * starts without the used flag, so one nobody reads is the first to go.
+   * A cached key whose new value does not fit is dropped.
    */
   putWritten(k: Uint8Array, value: Uint8Array, expiresAt: number | null, version: number): void {
-    if (k.length + value.length + ENTRY_OVERHEAD_BYTES > this.maxBytes) {
-      this.invalidate(k);
-      return;
-    }
-    const e: Entry = { value: Buffer.from(value), expiresAt, version };
     const h = hashKey(k);
     const i = this.find(k, h);
+    const c = k.length + value.length + ENTRY_OVERHEAD_BYTES;
     if (i < 0) {
-      this.insertNew(k, h, e);
+      // Nothing cached for k, so nothing stale either.
+      if (this.count >= this.maxEntries || this.bytes + c > this.maxBytes) return;
+      this.insertNew(k, h, { value: Buffer.from(value), expiresAt, version });
       return;
     }
-    // Rewritten while cached: the entry changes in place and keeps its place and flag in the eviction order.
-    this.bytes += cost(k.length, e) - cost(k.length, this.entries[i]!);
-    this.entries[i] = e;
-    this.evictOverBudget(this.cells[i]!);
+    const grown = c - cost(k.length, this.entries[i]!);
+    if (this.bytes + grown > this.maxBytes) {
+      this.removeAt(i);
+      this.compact();
+      return;
+    }
+    this.bytes += grown;
+    this.entries[i] = { value: Buffer.from(value), expiresAt, version };
   }
 
   invalidate(k: Uint8Array): void {

@@ -161,6 +161,22 @@ describe('engine: read cache', () => {
       }), { numRuns: 300 });
     });
 
+    it('a written value never evicts: a full cache keeps what reads cached, and updates a cached key in place', () => {
+      const c = new ReadCache(3, 10_000);
+      for (const k of ['a', 'b', 'c']) c.put(b(k), entry(8));
+      const before = c.byteSize;
+      c.putWritten(b('d'), b('new'), null, 1);
+      expect(c.peek('d'), 'no room: not cached').to.equal(undefined);
+      expect(['a', 'b', 'c'].map((k) => c.peek(k) !== undefined)).to.deep.equal([true, true, true]);
+      expect(c.byteSize).to.equal(before);
+      c.putWritten(b('b'), b('rewritten'), 7, 2);
+      expect(c.peek('b')).to.deep.equal({ value: b('rewritten'), expiresAt: 7, version: 2 });
+      expect(c.byteSize).to.equal(before - 8 + 'rewritten'.length);
+      c.invalidate(b('a'));
+      c.putWritten(b('d'), b('new'), null, 3);
+      expect(c.peek('d'), 'room again').to.deep.equal({ value: b('new'), expiresAt: null, version: 3 });
+    });
+
     it('counts hits and misses', () => {
       const c = new ReadCache(10, 10_000);
       c.lookup(b('x'));
