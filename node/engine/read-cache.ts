@@ -64,7 +64,12 @@ const NATIVE_COMPARE_BYTES = 48;
 const DOORKEEPER_SLOTS = 256;
 
 function cost(keyLength: number, e: CachedEntry): number {
-  return keyLength + (e === null ? 0 : e.value.length) + ENTRY_OVERHEAD_BYTES;
+  return bytesFor(keyLength, e === null ? 0 : e.value.length);
+}
+
+/** What an entry counts against maxBytes: its key, its value and the per-entry overhead. */
+function bytesFor(keyLength: number, valueLength: number): number {
+  return keyLength + valueLength + ENTRY_OVERHEAD_BYTES;
 }
 
 /**
@@ -220,7 +225,7 @@ export class ReadCache {
   putWritten(k: Uint8Array, value: Uint8Array, expiresAt: number | null, version: number): void {
     const h = hashKey(k);
     const i = this.find(k, h);
-    const c = k.length + value.length + ENTRY_OVERHEAD_BYTES;
+    const c = bytesFor(k.length, value.length);
     if (i < 0) {
       // Nothing cached for k, so nothing stale either.
       if (this.count >= this.maxEntries || this.bytes + c > this.maxBytes) return;
