@@ -20,6 +20,7 @@ import { run } from '../test/support/run.js';
 import { waitFor } from '../test/support/wait.js';
 import { bulkClient, delay, waitCaughtUp } from './control-plane.js';
 import { startRedis } from './processes.js';
+import { cpuMicros } from './proc-cpu.js';
 import type { ShardManifest } from '../common/backup/manifest.js';
 
 export interface BackupBenchResult {
@@ -95,13 +96,7 @@ async function setLoad(client: Cluster, until: Promise<unknown>): Promise<number
 
 /** CPU seconds (user + system) the node processes have used (Linux /proc; their snapshot child processes not included): the nodes' own cost. */
 function nodesCpuSeconds(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks / 100;
+  return pids.reduce((sum, pid) => sum + cpuMicros(pid), 0) / 1e6;
 }
 
 async function nodePids(c: LocalCluster): Promise<number[]> {

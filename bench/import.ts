@@ -18,6 +18,7 @@ import { IRISCTL, LocalCluster } from '../test/support/local-cluster.js';
 import { startRedisCluster } from '../test/support/redis-cluster.js';
 import { run } from '../test/support/run.js';
 import { startRedis } from './processes.js';
+import { statCpu } from './proc-cpu.js';
 import { followStreamBench, type StreamBenchResult } from './import-stream.js';
 
 export interface ImportBenchResult {
@@ -70,9 +71,6 @@ async function load(port: number, keys: number): Promise<void> {
   }
 }
 
-/** USER_HZ: /proc reports CPU times in these ticks (100 on Linux whatever the kernel's HZ). */
-const USER_HZ = 100;
-
 /** CPU seconds (user + system) of a local cluster's processes (their command lines contain `marker`, its directory), by role at the start: pod 0 of each shard is its primary. */
 interface ClusterCpu {
   readonly primaries: number;
@@ -88,9 +86,8 @@ function clusterCpuOf(marker: string): ClusterCpu {
     try {
       const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
       if (!cmdline.includes(marker)) continue;
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const t = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+      const c = statCpu(fs.readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      const t = (c.userUs + c.sysUs) / 1e6;
       const pod = /--node-name\0[^\0]*-(\d+)\0/.exec(cmdline);
       if (pod === null) ticks.other += t;
       else if (pod[1] === '0') ticks.primaries += t;
@@ -99,7 +96,7 @@ function clusterCpuOf(marker: string): ClusterCpu {
       // the process exited while we looked
     }
   }
-  return { primaries: ticks.primaries / USER_HZ, replicas: ticks.replicas / USER_HZ, other: ticks.other / USER_HZ };
+  return ticks;
 }
 
 /** irisctl import through sh, whose `times` reports the finished child's CPU (user + system). */

@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import { redisBenchmark, type BenchResult } from './redis-benchmark.js';
 import { startNode, startRedis } from './processes.js';
+import { cpuMicros } from './proc-cpu.js';
 
 export interface RespPathRow {
   readonly system: string;
@@ -33,17 +34,6 @@ interface System {
   readonly port: number;
   readonly pid: number;
   stop(): Promise<unknown>;
-}
-
-/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
-const USER_HZ = 100;
-
-/** utime + stime of a process, in µs. */
-function cpuMicros(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / USER_HZ;
 }
 
 function loadAverage(): number {
