@@ -43,7 +43,6 @@ interface Slot {
   readonly hash: number;
   /** A copy of the key, kept only when it is too long to live in its cell. */
   readonly longKey: Uint8Array | null;
-  readonly keyLength: number;
   /** Removed from the table (invalidated or replaced): skipped when it reaches the head of the queue. */
   dead: boolean;
 }
@@ -52,10 +51,20 @@ interface Slot {
 const ENTRY_OVERHEAD_BYTES = 96;
 const MIN_CAPACITY = 16;
 const INITIAL_CAPACITY = 1024;
-/** A cell: hash, key length, used since last queued (second chance), then up to INLINE_KEY_BYTES of the key. */
+/** A cell: hash, key length, META, then up to INLINE_KEY_BYTES of the key. */
 const CELL_INTS = 8;
 const CELL_BYTES = CELL_INTS * 4;
-const USED = 2;
+/**
+ * A cell's int 2: bit 0 is CLOCK's "used since last queued" flag, the bits
+ * above it the cached value's length (0: a negative entry). With the key's
+ * length beside it, an entry's cost is read from the cell a probe has just
+ * touched: a write or an invalidation of a random key no longer also reads
+ * the old entry and its Buffer (two more cache misses, ~10 % of a -P 16
+ * SET's main-thread time: docs/benchmarks.md, "CPU per request").
+ */
+const META = 2;
+/** Values this long or longer are never cached: their length would not fit META. */
+const MAX_CACHED_VALUE_BYTES = 2 ** 30;
 const KEY_OFFSET_BYTES = 12;
 const INLINE_KEY_BYTES = CELL_BYTES - KEY_OFFSET_BYTES;
 /** Above this many bytes a native compare beats a JS loop. */
@@ -63,8 +72,8 @@ const NATIVE_COMPARE_BYTES = 48;
 /** Hashes of recent absent keys a full cache did not admit (direct-mapped; a power of two). */
 const DOORKEEPER_SLOTS = 256;
 
-function cost(keyLength: number, e: CachedEntry): number {
-  return bytesFor(keyLength, e === null ? 0 : e.value.length);
+function valueLength(e: CachedEntry): number {
+  return e === null ? 0 : e.value.length;
 }
 
 /** What an entry counts against maxBytes: its key, its value and the per-entry overhead. */
@@ -150,7 +159,7 @@ export class ReadCache {
       return undefined;
     }
     this.hits++;
-    this.table[i * CELL_INTS + USED] = 1;
+    this.table[i * CELL_INTS + META]! |= 1;
     return this.entries[i]!;
   }
 
@@ -172,8 +181,8 @@ export class ReadCache {
   }
 
   private insertNew(k: Uint8Array, h: number, e: CachedEntry): void {
-    const c = cost(k.length, e);
-    if (c > this.maxBytes) {
+    const c = bytesFor(k.length, valueLength(e));
+    if (c > this.maxBytes || valueLength(e) >= MAX_CACHED_VALUE_BYTES) {
       this.compact();
       return; // would evict everything else for one value
     }
@@ -186,7 +195,7 @@ export class ReadCache {
       longKey = new Uint8Array(k.length); // a copy: k is usually a view of a receive buffer
       longKey.set(k);
     }
-    const slot: Slot = { hash: h, longKey, keyLength: k.length, dead: false };
+    const slot: Slot = { hash: h, longKey, dead: false };
     this.insert(slot, k, e);
     this.queue.push(slot);
     this.bytes += c;
@@ -201,9 +210,9 @@ export class ReadCache {
       this.queue[this.head++] = undefined as unknown as Slot; // let the slot be collected
       if (eldest.dead) continue;
       const cell = this.cellOf(eldest);
-      const used = cell * CELL_INTS + USED;
-      if (this.table[used] !== 0 && eldest !== keep && this.entries[cell] !== null) {
-        this.table[used] = 0;
+      const meta = cell * CELL_INTS + META;
+      if ((this.table[meta]! & 1) !== 0 && eldest !== keep && this.entries[cell] !== null) {
+        this.table[meta]! &= ~1;
         this.queue.push(eldest);
         continue;
       }
@@ -232,14 +241,16 @@ export class ReadCache {
       this.insertNew(k, h, { value: Buffer.from(value), expiresAt, version });
       return;
     }
-    const grown = c - cost(k.length, this.entries[i]!);
-    if (this.bytes + grown > this.maxBytes) {
+    const grown = c - this.cellBytes(i);
+    if (this.bytes + grown > this.maxBytes || value.length >= MAX_CACHED_VALUE_BYTES) {
       this.removeAt(i);
       this.compact();
       return;
     }
     this.bytes += grown;
     this.entries[i] = { value: Buffer.from(value), expiresAt, version };
+    const meta = i * CELL_INTS + META;
+    this.table[meta] = (value.length << 1) | (this.table[meta]! & 1);
   }
 
   invalidate(k: Uint8Array): void {
@@ -312,6 +323,12 @@ export class ReadCache {
     }
   }
 
+  /** What the entry in cell i counts against maxBytes, from the cell alone. */
+  private cellBytes(i: number): number {
+    const at = i * CELL_INTS;
+    return bytesFor(this.table[at + 1]!, this.table[at + META]! >>> 1);
+  }
+
   /** The cell holding this very slot (it must be in the table). */
   private cellOf(slot: Slot): number {
     const mask = this.mask;
@@ -327,7 +344,7 @@ export class ReadCache {
     const at = i * CELL_INTS;
     this.table[at] = slot.hash;
     this.table[at + 1] = k.length;
-    this.table[at + USED] = 0;
+    this.table[at + META] = valueLength(e) << 1;
     if (k.length <= INLINE_KEY_BYTES) this.tableBytes.set(k, at * 4 + KEY_OFFSET_BYTES);
     this.entries[i] = e;
     this.cells[i] = slot;
@@ -363,7 +380,7 @@ export class ReadCache {
    */
   private removeAt(i: number): void {
     const slot = this.cells[i]!;
-    this.bytes -= cost(slot.keyLength, this.entries[i]!);
+    this.bytes -= this.cellBytes(i);
     slot.dead = true;
     this.count--;
     const table = this.table;

@@ -177,6 +177,30 @@ describe('engine: read cache', () => {
       expect(c.peek('d'), 'room again').to.deep.equal({ value: b('new'), expiresAt: null, version: 3 });
     });
 
+    it('a key rewritten in place keeps its second chance (the used flag shares its table int with the value length)', () => {
+      const c = new ReadCache(2, 10_000);
+      c.put(b('a'), entry(8));
+      c.put(b('b'), entry(8));
+      c.lookup(b('a'));
+      c.putWritten(b('a'), b('a longer value than before'), null, 2);
+      c.put(b('c'), entry(8));
+      expect(c.peek('a'), 'used since queued: second chance').to.deep.equal({ value: b('a longer value than before'), expiresAt: null, version: 2 });
+      expect(c.peek('b'), 'not used: evicted').to.equal(undefined);
+      expect(c.byteSize).to.equal(('a'.length + 26 + 96) + ('c'.length + 8 + 96));
+    });
+
+    it('never caches a value of 1 GiB or more, whatever the byte budget (its length would not fit the table)', () => {
+      const c = new ReadCache(10, 2 ** 32);
+      const huge = Buffer.allocUnsafe(2 ** 30); // not filled: it is refused before any copy
+      c.put(b('x'), { value: huge, expiresAt: null, version: 1 });
+      expect(c.peek('x')).to.equal(undefined);
+      c.put(b('y'), entry(8));
+      c.putWritten(b('y'), huge, null, 2);
+      expect(c.peek('y'), 'the old value is stale: dropped').to.equal(undefined);
+      c.putWritten(b('z'), huge, null, 3);
+      expect([c.size, c.byteSize]).to.deep.equal([0, 0]);
+    });
+
     it('counts hits and misses', () => {
       const c = new ReadCache(10, 10_000);
       c.lookup(b('x'));
