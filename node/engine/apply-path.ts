@@ -392,7 +392,7 @@ export class ApplyPath {
 
   /** Inside a write's statements: inserts or updates a key's row; counters follow. */
   private upsert(key: Buffer, slot: number | null, flags: number, expiresAt: number | null, version: number, stored: Buffer): void {
-    this.counters.upserted(this.rows.run(key, slot, flags, expiresAt, version, stored), expiresAt);
+    this.counters.upserted(this.rows.run(key, slot, flags, expiresAt, version, stored, this.cacheRepair.priorRow(key)), expiresAt);
   }
 
   private changed(key: Buffer): void {

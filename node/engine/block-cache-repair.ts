@@ -9,6 +9,7 @@
  * outright.
  */
 import type { ReadCache } from './read-cache.js';
+import type { PriorRow } from './row-upsert.js';
 
 export class BlockCacheRepair {
   /** Nesting depth of the open atomically() blocks. */
@@ -36,6 +37,17 @@ export class BlockCacheRepair {
     if (this.cache === null) return;
     this.cache.putWritten(key, value, expiresAt, version);
     if (this.depth > 0) this.touched.push(Buffer.from(key));
+  }
+
+  /**
+   * What the key's row is, as far as the cache knows (it is coherent with the
+   * rows: every change passes here): a cached value means a row, with or
+   * without an expiry; anything else is left to SQLite (undefined).
+   */
+  priorRow(key: Buffer): PriorRow | undefined {
+    const e = this.cache?.peek(key);
+    if (e === undefined || e === null) return undefined;
+    return e.expiresAt === null ? 'persistent' : 'expiring';
   }
 
   /** Every row was removed. */

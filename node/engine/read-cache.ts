@@ -163,7 +163,7 @@ export class ReadCache {
     return this.entries[i]!;
   }
 
-  /** Has the key without touching recency or counters (tests; a string stands for its latin1 bytes). */
+  /** Has the key without touching recency or counters (the apply path's upsert; tests: a string stands for its latin1 bytes). */
   peek(k: Uint8Array | string): CachedEntry | undefined {
     const key = latin1Bytes(k);
     const i = this.find(key, hashKey(key));

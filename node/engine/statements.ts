@@ -18,6 +18,8 @@ export class Statements {
   readonly insertIfAbsent: Stmt;
   /** flags, expires_at, version, value, id. */
   readonly updateById: Stmt;
+  /** flags, expires_at, version, value, key: changes 0 when the key has no row. */
+  readonly updateByKey: Stmt;
   /** expires_at, version, id. */
   readonly updateExpiryById: Stmt;
   /** RETURNING [expires_at] of the deleted row. */
@@ -62,6 +64,7 @@ export class Statements {
     this.insert = db.prepare('INSERT INTO kv (key, slot, flags, expires_at, version, value) VALUES (?, ?, ?, ?, ?, ?)');
     this.insertIfAbsent = db.prepare('INSERT INTO kv (key, slot, flags, expires_at, version, value) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING');
     this.updateById = db.prepare('UPDATE kv SET flags = ?, expires_at = ?, version = ?, value = ? WHERE id = ?');
+    this.updateByKey = db.prepare('UPDATE kv SET flags = ?, expires_at = ?, version = ?, value = ? WHERE key = ?');
     this.updateExpiryById = db.prepare('UPDATE kv SET expires_at = ?, version = ? WHERE id = ?');
     this.deleteByKey = row('DELETE FROM kv WHERE key = ? RETURNING expires_at');
     this.deleteById = db.prepare('DELETE FROM kv WHERE id = ?');
