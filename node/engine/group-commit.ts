@@ -340,10 +340,6 @@ export class GroupCommit implements CommitScheduler {
         return;
       }
       this.syncedGen = target;
-      // The turns committed meanwhile get their sync before this one's replies go out, so the disk
-      // works while the event loop writes to sockets (unpipelined SET: the disk sat idle ~0.5 ms
-      // between syncs, docs/benchmarks.md "The next sync before the replies").
-      if (this.commits > this.syncedGen) this.startSync();
       this.release(null);
       if (this.waiting.length > 0) this.startSync();
     });

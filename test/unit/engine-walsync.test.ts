@@ -64,22 +64,6 @@ describe('engine: WAL sync off the event loop (fsync=always)', () => {
     expect(order).to.deep.equal(['write:null', 'read:null']);
   });
 
-  it('starts the sync of turns committed meanwhile before it releases the replies of the sync that finished', async () => {
-    const order: string[] = [];
-    insert(1);
-    commits.afterCommit(() => order.push(`t1 released, syncs requested: ${syncer.pending.length}`));
-    await nextTurn();
-    insert(2);
-    commits.afterCommit(() => order.push('t2 released'));
-    await nextTurn();
-    expect(syncer.pending).to.have.length(1);
-    syncer.finish();
-    // t2's sync was already requested when t1's reply callback ran: the disk works while the replies go out.
-    expect(order).to.deep.equal(['t1 released, syncs requested: 1']);
-    syncer.finish();
-    expect(order).to.deep.equal(['t1 released, syncs requested: 1', 't2 released']);
-  });
-
   it('covers every commit made before a sync started with that one sync, and starts another for later ones', async () => {
     const order: string[] = [];
     insert(1);
