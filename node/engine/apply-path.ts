@@ -18,6 +18,7 @@ import type { WalSyncer } from './wal-sync.js';
 import type { Statements } from './statements.js';
 import type { Db } from './database.js';
 import { KEY_COUNT } from './kv-rows.js';
+import { replayMutationRows } from './batch-replay.js';
 import { RowUpsert } from './row-upsert.js';
 import { KeyCounters, type CounterMark } from './key-counters.js';
 import type { Mutation, MutationLog, StoredRow } from './types.js';
@@ -341,6 +342,25 @@ export class ApplyPath {
       this.cacheRepair.blockRolledBack(mark);
     }
     this.cacheRepair.blockEnded();
+  }
+
+  // ---- the write journal's batch replay ---------------------------------------
+
+  /**
+   * A journaled turn's row change, applied again after the write journal
+   * rolled its batch back for a later turn's failure (journal-transaction.ts):
+   * counters, sequence, read cache, logs and listeners already hold that
+   * turn, so only the rows are written, as the turn wrote them (version = seq).
+   */
+  replayRows(m: Mutation, seq: number): void {
+    replayMutationRows(this.st, this.codec, this.rows, m, seq);
+  }
+
+  /** The batch replay reached lastSeq, where the failed turn began: the position and key count as that turn found them. */
+  replayEnded(lastSeq: number): void {
+    if (lastSeq !== this.seqAtBegin) throw new Error(`the write journal replayed its batch to sequence ${lastSeq}, but the failed turn began after ${this.seqAtBegin}`);
+    this.st.setLastSeq.run(lastSeq);
+    this.st.putMeta.run(KEY_COUNT, this.counters.storedKeyCount);
   }
 
   // ---- helpers -------------------------------------------------------------

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Keyring } from '../crypto/keyring.js';
+import type { LoggedMutation } from '../replication/batch-codec.js';
 import type { Db } from './database.js';
 import { JOURNAL_DIR, listSegments } from './journal-files.js';
 import { recoverJournal, staleSegments, type RecoveryResult } from './journal-recovery.js';
@@ -37,12 +38,26 @@ export function storedGeneration(st: Statements): number {
  */
 export function replayJournal(dir: string, gen: number, db: Db, ks: SqliteKeyspace, committedSeq: number, keyring: Keyring | null, hooks: EngineHooks): RecoveryResult {
   for (const s of staleSegments(dir, gen)) fs.rmSync(s.file, { force: true });
+  return reapplyJournal(dir, gen, db, committedSeq, keyring, (e) => ks.applyReplicated(e.m, e.seq), (file, offset, reason) => hooks.onJournalEvent?.('truncated', { file, offset, reason }));
+}
+
+/**
+ * The records of generation `gen` past `fromSeq`, applied in order by
+ * `apply`, their stored batches put back into repl_log (when the table
+ * exists): at open (replayJournal), and after the batch transaction was
+ * rolled back for a failed turn (journal-transaction.ts), when the batch's
+ * earlier turns are in the journal and no longer in SQLite.
+ */
+export function reapplyJournal(
+  dir: string, gen: number, db: Db, fromSeq: number, keyring: Keyring | null,
+  apply: (e: LoggedMutation) => void, onTruncated: (file: string, offset: number, reason: string) => void,
+): RecoveryResult {
   const logExists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'repl_log'").get() !== undefined;
   const insertLog = logExists ? db.prepare('INSERT OR REPLACE INTO repl_log (first_seq, last_seq, body, committed_at) VALUES (?, ?, ?, ?)') : null;
-  return recoverJournal(dir, gen, committedSeq, keyring, {
-    apply: (e) => ks.applyReplicated(e.m, e.seq),
+  return recoverJournal(dir, gen, fromSeq, keyring, {
+    apply,
     storeLogBatch: (rec) => insertLog?.run(rec.firstSeq, rec.lastSeq, rec.payload, Date.now()),
-    onTruncated: (file, offset, reason) => hooks.onJournalEvent?.('truncated', { file, offset, reason }),
+    onTruncated,
   });
 }
 

@@ -16,6 +16,7 @@ export function journalInfoFields(s: JournalStats | null): Array<[string, string
     ['journal_pending_fsync', s.pendingSync ? 1 : 0],
     ['journal_fsyncs', s.syncs],
     ['journal_batch_commits', s.batchCommits],
+    ['journal_batch_replays', s.batchReplays],
     ['journal_last_write_status', s.lastWriteStatus],
   ];
 }

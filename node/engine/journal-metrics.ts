@@ -25,7 +25,7 @@ export function registerJournalMetrics(registry: Registry, stats: () => JournalS
       help,
       registers: [registry],
       collect() {
-        const v = read(stats() ?? ({ appendedBytes: 0, diskBytes: 0, syncs: 0, batchCommits: 0, generation: 0, pendingSync: false, lastWriteStatus: 'ok' }));
+        const v = read(stats() ?? ({ appendedBytes: 0, diskBytes: 0, syncs: 0, batchCommits: 0, batchReplays: 0, generation: 0, pendingSync: false, lastWriteStatus: 'ok' }));
         if (v > last) this.inc(v - last);
         last = v;
       },
@@ -34,6 +34,7 @@ export function registerJournalMetrics(registry: Registry, stats: () => JournalS
   counter('irisdb_journal_appended_bytes_total', 'Bytes appended to the write journal', (s) => s.appendedBytes);
   counter('irisdb_journal_syncs_total', 'fdatasyncs of the write journal (each acknowledges every turn appended before it)', (s) => s.syncs);
   counter('irisdb_journal_batch_commits_total', 'SQLite commits of a batch of journaled turns', (s) => s.batchCommits);
+  counter('irisdb_journal_batch_replays_total', 'SQLite batches rolled back for a failed turn and applied again from the write journal', (s) => s.batchReplays);
 }
 
 /** Logs the journal's events: errors, a torn tail cut off at start, what recovery replayed. */
@@ -41,6 +42,7 @@ export function journalEventLogger(logger: Logger): NonNullable<EngineHooks['onJ
   return (what, detail) => {
     if (what === 'error') logger.error('write journal failed', detail);
     else if (what === 'drained') logger.warn('write journal: started with --write-journal no on a data directory with a write journal; replayed the turns SQLite had not committed and removed the journal', detail);
+    else if (what === 'batch-replayed') logger.warn('write journal: a failed turn rolled the SQLite batch back; the batch\'s earlier turns were applied again from the journal', detail);
     else if (what === 'truncated') logger.warn('write journal: cut off a torn record at the end (a crash mid-append; that turn was never acknowledged)', detail);
     else if (Number(detail.records) > 0) logger.info('write journal: replayed the turns SQLite had not committed', detail);
   };

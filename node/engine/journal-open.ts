@@ -8,8 +8,8 @@ import type { Db } from './database.js';
 import type { JournalParts } from './apply-path.js';
 import { JOURNAL_DIR, JournalWriter, listSegments } from './journal-files.js';
 import type { RecoveryResult } from './journal-recovery.js';
-import { JOURNAL_GEN_META, replayJournal, storedGeneration } from './journal-drain.js';
-import { JournalTransaction } from './journal-transaction.js';
+import { JOURNAL_GEN_META, reapplyJournal, replayJournal, storedGeneration } from './journal-drain.js';
+import { JournalTransaction, type BatchReplayTarget } from './journal-transaction.js';
 import { TurnRecorder } from './journal-turns.js';
 import type { SqliteKeyspace } from './keyspace.js';
 import type { Statements } from './statements.js';
@@ -45,6 +45,8 @@ export function openJournal(
   walFile: string,
   headSeq: () => number,
   hooks: EngineHooks,
+  /** Where a failed turn's batch replay writes its rows (the apply path; read once a turn fails). */
+  replayTarget: () => BatchReplayTarget,
 ): EngineJournal {
   const j = opts.journal!;
   const dir = path.join(opts.dataDir, JOURNAL_DIR);
@@ -64,6 +66,15 @@ export function openJournal(
     },
     headSeq,
     setGeneration: (g) => st.putMeta.run(JOURNAL_GEN_META, g),
+    replayBatch: (fromSeq) => {
+      const target = replayTarget();
+      const r = reapplyJournal(dir, writer.generation, db, fromSeq, opts.encryption?.current ?? null, (e) => target.replayRows(e.m, e.seq), (file, offset, reason) => {
+        // The writer cuts off a failed append itself: a torn record in the live segment is damage.
+        throw new Error(`write journal ${file} is torn at byte ${offset} (${reason}) while the node runs`);
+      });
+      target.replayEnded(r.lastSeq);
+      hooks.onJournalEvent?.('batch-replayed', { records: r.replayedRecords, mutations: r.replayedMutations, fromSeq, lastSeq: r.lastSeq });
+    },
     onBatchCommit: (seconds, turns) => hooks.onJournalBatchCommit?.(seconds, turns),
     onError,
   });
@@ -106,6 +117,7 @@ export function openJournal(
       diskBytes: writer.diskBytes,
       syncs: writer.syncs,
       batchCommits: tx.batchCommits,
+      batchReplays: tx.replays,
       generation: writer.generation,
       pendingSync: writer.dirty,
       lastWriteStatus: tx.broken !== null || writer.lastWriteFailed ? 'err' : 'ok',

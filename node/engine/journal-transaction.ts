@@ -1,9 +1,15 @@
 /**
  * The write journal's turns (--write-journal yes; docs/architecture.md,
  * "Write journal"). One SQLite transaction stays open across event-loop
- * turns; each turn is a SAVEPOINT in it. A successful turn is released into
- * the batch and its mutations appended to the journal, whose fdatasync (the
- * group commit's syncer) makes the turn durable. The batch transaction
+ * turns. A successful turn's mutations are appended to the journal, whose
+ * fdatasync (the group commit's syncer) makes the turn durable. A turn is
+ * not a SAVEPOINT: a savepoint copies every page a turn first changes into
+ * SQLite's statement journal, ~21 % of a pipelined SET's main-thread time
+ * (docs/benchmarks.md, "CPU per request"). A failed turn instead rolls the
+ * whole batch back, and the batch's earlier turns, which the journal holds
+ * from its first record past the batch's start, are applied again (rows
+ * only: counters, logs and listeners already hold them), so the failed turn
+ * leaves nothing and the others stay. The batch transaction
  * commits without a sync every commitMs, past maxTurns/maxBytes or the
  * size whose COMMIT is estimated to take commitTargetMs (journal-batch-budget.ts), and at once
  * when another connection must see the data (commitNow). After a batch
@@ -21,6 +27,7 @@ import type { TurnTransaction } from './group-commit.js';
 import { encodeRecord } from './journal-codec.js';
 import type { JournalWriter } from './journal-files.js';
 import type { TurnRecorder } from './journal-turns.js';
+import type { Mutation } from './types.js';
 import type { WalSyncer } from './wal-sync.js';
 import { afterBatchCommit, initialBudget, type BatchBudget, type BatchBudgetSettings } from './journal-batch-budget.js';
 
@@ -40,6 +47,12 @@ export interface JournalBatchSettings {
 /** Default floor of the batch budget: about 450 SETs of 100 bytes. */
 export const DEFAULT_JOURNAL_MIN_BATCH_BYTES = 64 * 1024;
 
+/** What a batch replay writes through: rows only, then the position (apply-path.ts). */
+export interface BatchReplayTarget {
+  replayRows(m: Mutation, seq: number): void;
+  replayEnded(lastSeq: number): void;
+}
+
 export interface JournalTransactionDeps {
   readonly db: Db;
   readonly writer: JournalWriter;
@@ -51,6 +64,12 @@ export interface JournalTransactionDeps {
   headSeq(): number;
   /** Inside the batch transaction: names the journal generation recovery reads. */
   setGeneration(gen: number): void;
+  /**
+   * After a failed turn rolled the batch back, inside the new batch: applies
+   * again the journal's records past `fromSeq` (the batch's earlier turns).
+   * Throws if they cannot be (the node then refuses everything until restarted).
+   */
+  replayBatch(fromSeq: number): void;
   /** After each batch COMMIT (with its WAL sync): how long it held the event loop, and how many turns it committed. */
   onBatchCommit?(seconds: number, turns: number): void;
   onError(err: Error): void;
@@ -60,10 +79,9 @@ export class JournalTransaction implements TurnTransaction {
   private readonly beginStmt: Database.Statement;
   private readonly commitStmt: Database.Statement;
   private readonly rollbackStmt: Database.Statement;
-  private readonly savepointStmt: Database.Statement;
-  private readonly releaseStmt: Database.Statement;
-  private readonly rollbackToStmt: Database.Statement;
   private outer = false;
+  /** The sequence the database held when the open batch began: its turns' records are the journal's past it. */
+  private batchStartSeq = 0;
   private turn = false;
   private turns = 0;
   private bytes = 0;
@@ -74,6 +92,8 @@ export class JournalTransaction implements TurnTransaction {
   private closed = false;
   broken: Error | null = null;
   batchCommits = 0;
+  /** Batches rolled back for a failed turn and applied again from the journal. */
+  replays = 0;
   private readonly budgetSettings: BatchBudgetSettings;
   private budget: BatchBudget;
 
@@ -85,9 +105,6 @@ export class JournalTransaction implements TurnTransaction {
     this.beginStmt = db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = db.prepare('COMMIT');
     this.rollbackStmt = db.prepare('ROLLBACK');
-    this.savepointStmt = db.prepare('SAVEPOINT turn');
-    this.releaseStmt = db.prepare('RELEASE turn');
-    this.rollbackToStmt = db.prepare('ROLLBACK TO turn');
   }
 
   /** True while the batch transaction holds turns SQLite has not committed. */
@@ -103,15 +120,14 @@ export class JournalTransaction implements TurnTransaction {
     if (!this.outer) {
       this.beginStmt.run();
       this.outer = true;
+      this.batchStartSeq = this.d.headSeq();
       this.timer = setTimeout(() => this.onTimer(), this.d.settings.commitMs);
       this.timer.unref();
     }
-    this.savepointStmt.run();
     this.turn = true;
   }
 
   commit(): void {
-    this.releaseStmt.run();
     this.turn = false;
     const rec = this.d.recorder;
     if (rec.unjournaled) {
@@ -146,8 +162,11 @@ export class JournalTransaction implements TurnTransaction {
     this.turn = false;
     if (wasTurn && this.d.db.inTransaction) {
       try {
-        this.rollbackToStmt.run();
-        this.releaseStmt.run();
+        this.rollbackStmt.run();
+        // The batch goes on (same timer, turns and bytes) with its earlier turns applied again.
+        this.beginStmt.run();
+        this.d.replayBatch(this.batchStartSeq);
+        this.replays++;
         return;
       } catch (e) {
         this.breakWith(asError(e));

@@ -64,6 +64,11 @@ export class KeyCounters {
     this.expiredValue = this.expiredAtBegin;
   }
 
+  /** meta.key_count as the last committed turn left it. */
+  get storedKeyCount(): number {
+    return this.stored;
+  }
+
   /** The key count meta.key_count must take before the turn commits, or null if it has not changed. */
   keyCountToStore(): number | null {
     return this.keysValue !== this.stored ? this.keysValue : null;

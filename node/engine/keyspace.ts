@@ -11,6 +11,7 @@ import type { GroupCommit, GroupCommitHooks } from './group-commit.js';
 import { ApplyPath, type JournalParts, type KeyspaceEvents } from './apply-path.js';
 import { decodeScanToken, encodeScanToken, prefixUpperBound } from './prefix.js';
 import { ReadCache } from './read-cache.js';
+import type { BatchReplayTarget } from './journal-transaction.js';
 import type { WalSyncer } from './wal-sync.js';
 import type { Statements } from './statements.js';
 import type { Db } from './database.js';
@@ -251,6 +252,11 @@ export class SqliteKeyspace implements Keyspace {
 
   atomically<T>(fn: () => T): T {
     return this.apply.atomically(fn);
+  }
+
+  /** Rows-only replay of the write journal's batch after a failed turn (journal-transaction.ts). */
+  get batchReplay(): BatchReplayTarget {
+    return this.apply;
   }
 
   // ---- replication ---------------------------------------------------------

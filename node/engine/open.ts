@@ -100,7 +100,7 @@ export class SqliteEngine implements Engine {
     this.nodeId = opened.nodeId;
     try {
       this.st = new Statements(this.db);
-      const journal = opts.journal ? openJournal(this.db, this.st, opts, this.walSync, `${opened.file}-wal`, () => this.keyspace.headSeq, hooks) : null;
+      const journal = opts.journal ? openJournal(this.db, this.st, opts, this.walSync, `${opened.file}-wal`, () => this.keyspace.headSeq, hooks, () => this.keyspace.batchReplay) : null;
       this.journal = journal;
       this.keyspace = new SqliteKeyspace(
         this.st,

@@ -180,6 +180,8 @@ export interface JournalStats {
   readonly diskBytes: number;
   readonly syncs: number;
   readonly batchCommits: number;
+  /** Batches rolled back for a failed turn and applied again from the journal. */
+  readonly batchReplays: number;
   readonly generation: number;
   /** Appended records not yet covered by a started fdatasync (fsync batch). */
   readonly pendingSync: boolean;
@@ -231,7 +233,7 @@ export interface EngineHooks {
    */
   onLazyExpired?(count: number): void;
   /** The write journal: a failed append, sync or batch commit, a torn tail cut off at recovery, or a journal replayed and removed at a start with it off (drained) (log it). */
-  onJournalEvent?(what: 'error' | 'truncated' | 'recovered' | 'drained', detail: Record<string, unknown>): void;
+  onJournalEvent?(what: 'error' | 'truncated' | 'recovered' | 'drained' | 'batch-replayed', detail: Record<string, unknown>): void;
   /** The background WAL checkpointer failed; checkpoints continue on the main connection (log it). */
   onCheckpointError?(err: Error): void;
 }

@@ -53,6 +53,8 @@ describe('engine: write journal, snapshot-load turns commit without a WAL sync o
       settings: { commitMs: 60_000, maxTurns: 1_000_000, maxBytes: 64 * 1024 * 1024 },
       headSeq: () => seq,
       setGeneration: (g) => generations.push(g),
+      // A failed turn's batch replay: every turn here commits directly, so a batch holds no journaled turn.
+      replayBatch: () => {},
       onError: (err) => { throw err; },
     });
   });
