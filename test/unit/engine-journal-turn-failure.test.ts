@@ -9,6 +9,8 @@
  * The failure is real: a TEMP trigger that makes SQLite refuse one key.
  */
 import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
 import { openEngine, type SqliteEngine } from '../../node/engine/open.js';
 import type { EngineOptions } from '../../node/engine/types.js';
 import { engineFixture, engineOptions } from '../support/engine-fixture.js';
@@ -115,6 +117,22 @@ describe('engine: a failed turn with the write journal', () => {
     engine.close();
     const reopened = fx.open();
     expect(state(reopened, KEYS)).to.deep.equal(before);
+  });
+
+  it('a replay that cannot find the batch\'s turns in the journal breaks the batch: it says so and refuses further writes (as when SQLite loses a batch)', async () => {
+    const journalErrors: string[] = [];
+    const engine = fx.open({}, { onJournalEvent: (what, d) => { if (what === 'error') journalErrors.push(String(d.error)); }, onCommitError: () => {} });
+    poison(engine, 'bad');
+    const ks = engine.keyspace;
+    ks.set(b('a'), b('a1'), null);
+    await nextTurn();
+    // The journal's files go away under the running node (its open segment stays writable through its descriptor).
+    for (const f of fs.readdirSync(path.join(fx.dir, 'journal'))) fs.rmSync(path.join(fx.dir, 'journal', f));
+    expect(() => ks.set(b('bad'), b('x'), null)).to.throw('injected failure');
+    await nextTurn();
+    expect(journalErrors.some((e) => e.includes('replayed its batch to sequence 0'))).to.equal(true);
+    expect(engine.stats().journal?.lastWriteStatus).to.equal('err');
+    expect(() => ks.set(b('c'), b('c1'), null), 'no write after a lost batch').to.throw();
   });
 
   it('a failed turn after many turns of random writes leaves exactly the state before it, again and again', async () => {
