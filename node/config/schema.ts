@@ -50,6 +50,7 @@ export interface NodeConfig {
   journalCommitTurns: number;
   journalCommitBytes: number;
   journalCommitTargetMs: number;
+  journalCommitTargetDense: boolean;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   requirePass: string;
   adminToken: string;
@@ -167,7 +168,8 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'writeJournal', type: 'bool', default: true, help: 'yes (default): a write is acknowledged once its turn is in the append-only write journal (DATA_DIR/journal, fdatasynced by group commit with fsync always) and SQLite commits in batches across turns without a sync on the event loop; no: one SQLite transaction and WAL fsync per turn (a journal left by a crash is replayed into SQLite at start, then removed)' },
   { key: 'journalCommitMs', type: 'int', default: 1000, min: 1, max: 60000, help: 'with writeJournal: longest time writes stay in the open SQLite batch before it commits (the journal holds them meanwhile; a crash replays them at start); longer: fewer whole pages rewritten per SET (docs/benchmarks.md, Write journal)' },
   { key: 'journalCommitTurns', type: 'int', default: 10000, min: 1, max: 10000000, help: 'with writeJournal: the SQLite batch commits after this many write turns' },
-  { key: 'journalCommitTargetMs', type: 'int', default: 0, min: 0, max: 10000, help: 'with writeJournal: the SQLite batch also commits once its COMMIT (which runs on the event loop) is estimated, from earlier batches, to take this long; on large keyspaces shorter commits, but more pages rewritten per write: at 25 a digest and an expiry of 100k keys stayed under 50 ms at 1M keys, but a 1M-key import ran ~25 % slower (~30 % more CPU per key) (0: off)' },
+  { key: 'journalCommitTargetMs', type: 'int', default: 25, min: 0, max: 10000, help: 'with writeJournal: a sparse SQLite batch (writes that, at their rate, stay few against the database pages: background expiry, moderate write rates on large keyspaces) also commits once its COMMIT, which runs on the event loop, is estimated from earlier batches to take this long; cutting such a batch rewrites few pages; dense batches (write floods, imports) still end by journalCommitMs (0: off)' },
+  { key: 'journalCommitTargetDense', type: 'bool', default: false, help: 'with journalCommitTargetMs: cut dense batches too; shorter stalls under a write flood on a large keyspace, but more pages rewritten per write: at 1M keys ~20 % fewer SETs a second and a ~25 % slower import (docs/benchmarks.md, Event-loop stalls)' },
   { key: 'journalCommitBytes', type: 'bytes', default: 64 * MiB, min: 1024, max: 16 * 1024 * MiB, help: 'with writeJournal: the SQLite batch commits after this many journal bytes (bounds the replay at start)' },
   { key: 'logLevel', type: 'enum', default: 'info', values: ['error', 'warn', 'info', 'debug'], help: 'log level (JSON logs on stderr)' },
   { key: 'requirePass', type: 'string', default: '', help: 'password clients must AUTH with (empty: no authentication)' },

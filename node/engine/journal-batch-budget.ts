@@ -1,50 +1,125 @@
 /**
- * How large the write journal's SQLite batch may grow before it commits,
- * from what earlier batch COMMITs cost (issue #16, DESIGN §2: nothing may
- * hold the event loop over ~50 ms). A batch COMMIT writes every page the
- * batch dirtied, on the event loop. With 100k keys a second of SETs
- * dirties the same few thousand pages over and over and commits in ~50 ms;
- * with 1M keys nearly every SET dirties a page of its own and a second's
- * batch took ~360 ms (docs/benchmarks.md, "Event-loop stalls"). The limit
- * is the journal bytes the next batch may hold so that its COMMIT takes
- * about `targetMs`, from the cost per byte of recent batches (smoothed):
- * because the cost per byte falls as a batch grows (more writes share a
- * page), the limit settles where a commit takes about the target. Pure: no
- * clock, no I/O.
+ * When the write journal's SQLite batch should commit before its natural end
+ * (commitMs), from what earlier batch COMMITs cost (issue #16, DESIGN §2:
+ * nothing may hold the event loop over ~50 ms). A batch COMMIT writes every
+ * page the batch dirtied, on the event loop.
+ *
+ * The cost model counts pages, not bytes: a batch of n random writes over a
+ * database of P pages dirties about P·(1 − e^(−k·n/P)) of them (k pages per
+ * write: the row's table page and an index page or two). With 100k keys a
+ * second of SETs dirties the same few thousand pages over and over and
+ * commits in ~50 ms; with 1M keys nearly every write dirties pages of its own
+ * and a second's batch took ~360 ms (docs/benchmarks.md, "Event-loop
+ * stalls"). From each measured COMMIT the model learns the cost of a page
+ * (smoothed), so an estimate learnt under one load (a flood of SETs) holds
+ * for another (an expiry's sparse deletes), which the earlier cost per
+ * journal byte did not: a delete is a few bytes and as many pages as a SET.
+ *
+ * The budget cuts only a *sparse* batch: one whose writes, at their rate so
+ * far, would by the batch's natural end still be few against the database's
+ * pages. Cutting it costs almost nothing, since nearly every one of its writes
+ * dirties pages of its own in any case (an expiry of 100k keys at 1M keys:
+ * ~3k deletes a second). A dense batch (a write flood, an import) is left to
+ * end by time: its writes share pages, and cutting it rewrote pages enough to
+ * take 10–25 % of the write rate and of a 1M-key import (docs/benchmarks.md,
+ * "Event-loop stalls"); its stall is what the applier thread of DESIGN §2
+ * would remove. `dense` cuts every batch (shorter stalls under floods, at
+ * that cost). Pure: no clock, no I/O.
  */
 
 export interface BatchBudgetSettings {
   /** The COMMIT time aimed at, ms; 0 turns the budget off (batches end by time, turns and maxBytes only). */
   readonly targetMs: number;
-  /** Never below this many journal bytes per batch (a slow disk must not turn every turn into a commit). */
+  /** Never cut below this many journal bytes (a slow disk must not turn every turn into a commit). */
   readonly minBytes: number;
-  /** Never above this (the journal's own maxBytes). */
-  readonly maxBytes: number;
+  /** Cut dense batches too; default false. */
+  readonly dense?: boolean;
 }
 
 export interface BatchBudget {
-  /** Smoothed COMMIT ms per journal byte, null before the first measured batch. */
-  readonly msPerByte: number | null;
-  /** Journal bytes the open batch may hold before it commits. */
-  readonly limitBytes: number;
+  /** Smoothed COMMIT ms per page the model says a batch dirtied. */
+  readonly msPerPage: number;
+  /** Batch COMMITs the estimate has learnt from. */
+  readonly samples: number;
 }
 
-/** Weight of the newest batch in the smoothed cost: a few batches follow a change of load, one slow commit does not halve the batch. */
+/** The open batch, or a batch just committed. */
+export interface BatchShape {
+  /** Journal bytes it holds. */
+  readonly bytes: number;
+  /** Writes it holds (sequence numbers). */
+  readonly writes: number;
+  /** Pages in the database file. */
+  readonly databasePages: number;
+}
+
+export interface OpenBatch extends BatchShape {
+  /** How long it has been open, ms. */
+  readonly ageMs: number;
+  /** How long a batch stays open at most (the journal's commitMs). */
+  readonly naturalMs: number;
+}
+
+/** Pages a write dirties: the table's page and about two index pages (kv_key, kv_slot; kv_expiry for a key with a TTL). */
+export const PAGES_PER_WRITE = 3;
+
+/**
+ * A batch counts as sparse while the writes it would hold at its natural end,
+ * at its rate so far, stay under this share of the database's pages. At that
+ * rate, under the model, cut batches write ~30 % more pages per write than
+ * whole ones (the small indexes, whose pages whole batches share, account for
+ * most of it), and less below it: at 1M keys (~45k pages) up to ~4,500
+ * writes a second, about 3 % of a core of extra page writes at most.
+ */
+export const SPARSE_BATCH_PAGE_SHARE = 0.1;
+
+/**
+ * Before anything was measured: 10 µs a page (one batch of 21,000 pages took
+ * 90 ms to write and ~375 ms with SQLite's backstop checkpoint inside it,
+ * docs/benchmarks.md); the first measured COMMIT replaces it.
+ */
+const PRIOR_MS_PER_PAGE = 0.01;
+
+/** Weight of the newest batch in the smoothed cost: a few batches follow a change of machine, one slow commit does not halve the batch. */
 const NEW_WEIGHT = 0.3;
 
-/** Before anything was measured: ~7,500 SETs of 100 bytes, whose commit took ~75 ms with 1M keys and less with fewer (the first measurement then adjusts it). */
-const FIRST_LIMIT_BYTES = 1024 * 1024;
+/** Batches that dirtied fewer pages than this say little about a page's cost (fixed costs dominate). */
+const MIN_MEASURED_PAGES = 64;
 
-export function initialBudget(s: BatchBudgetSettings): BatchBudget {
-  return { msPerByte: null, limitBytes: s.targetMs <= 0 ? s.maxBytes : Math.min(s.maxBytes, Math.max(s.minBytes, FIRST_LIMIT_BYTES)) };
+export function initialBudget(): BatchBudget {
+  return { msPerPage: PRIOR_MS_PER_PAGE, samples: 0 };
 }
 
-/** The budget after a batch of `bytes` journal bytes committed in `commitMs`. Batches too small to say anything (< minBytes / 4) leave it as it is. */
-export function afterBatchCommit(b: BatchBudget, bytes: number, commitMs: number, s: BatchBudgetSettings): BatchBudget {
-  if (s.targetMs <= 0) return { msPerByte: b.msPerByte, limitBytes: s.maxBytes };
-  if (!(bytes >= s.minBytes / 4) || !Number.isFinite(commitMs) || commitMs < 0) return b;
-  const sample = commitMs / bytes;
-  const msPerByte = b.msPerByte === null ? sample : b.msPerByte * (1 - NEW_WEIGHT) + sample * NEW_WEIGHT;
-  const want = msPerByte > 0 ? s.targetMs / msPerByte : s.maxBytes;
-  return { msPerByte, limitBytes: Math.round(Math.min(s.maxBytes, Math.max(s.minBytes, want))) };
+/** Pages a batch of `writes` random writes dirties in a database of `pages` pages, under the model. */
+export function dirtiedPages(writes: number, pages: number): number {
+  const p = Math.max(pages, 1);
+  return p * -Math.expm1((-PAGES_PER_WRITE * Math.max(writes, 0)) / p);
+}
+
+/** What the batch's COMMIT is estimated to take now, ms. */
+export function estimatedCommitMs(b: BatchBudget, batch: BatchShape): number {
+  return b.msPerPage * dirtiedPages(batch.writes, batch.databasePages);
+}
+
+/** Whether a batch going on at its rate so far would, by its natural end, hold few writes against the database's pages. */
+export function isSparse(batch: OpenBatch): boolean {
+  const projectedWrites = batch.writes * Math.max(1, batch.naturalMs / Math.max(batch.ageMs, 1));
+  return projectedWrites <= SPARSE_BATCH_PAGE_SHARE * batch.databasePages;
+}
+
+/** Whether the open batch should commit now for the budget (the journal's other bounds aside). */
+export function budgetCuts(b: BatchBudget, batch: OpenBatch, s: BatchBudgetSettings): boolean {
+  if (s.targetMs <= 0 || batch.bytes < s.minBytes) return false;
+  if (estimatedCommitMs(b, batch) < s.targetMs) return false;
+  return s.dense === true || isSparse(batch);
+}
+
+/** The budget after a batch committed in `commitMs`. Batches too small to say anything leave it as it is. */
+export function afterBatchCommit(b: BatchBudget, batch: BatchShape, commitMs: number, s: BatchBudgetSettings): BatchBudget {
+  if (s.targetMs <= 0 || !Number.isFinite(commitMs) || commitMs < 0) return b;
+  const pages = dirtiedPages(batch.writes, batch.databasePages);
+  if (!(pages >= MIN_MEASURED_PAGES) || !(batch.bytes >= s.minBytes / 4)) return b;
+  const sample = commitMs / pages;
+  const msPerPage = b.samples === 0 ? sample : b.msPerPage * (1 - NEW_WEIGHT) + sample * NEW_WEIGHT;
+  return { msPerPage, samples: b.samples + 1 };
 }

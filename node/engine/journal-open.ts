@@ -62,7 +62,8 @@ export function openJournal(
     walSync: trimSync,
     settings: {
       commitMs: j.commitMs, maxTurns: j.maxTurns ?? DEFAULT_JOURNAL_MAX_TURNS, maxBytes: j.maxBytes ?? DEFAULT_JOURNAL_MAX_BYTES,
-      ...(j.commitTargetMs !== undefined ? { commitTargetMs: j.commitTargetMs } : {}), ...(j.minBatchBytes !== undefined ? { minBytes: j.minBatchBytes } : {}),
+      ...(j.commitTargetMs !== undefined ? { commitTargetMs: j.commitTargetMs } : {}), ...(j.commitTargetDense !== undefined ? { commitTargetDense: j.commitTargetDense } : {}),
+      ...(j.minBatchBytes !== undefined ? { minBytes: j.minBatchBytes } : {}),
     },
     headSeq,
     setGeneration: (g) => st.putMeta.run(JOURNAL_GEN_META, g),

@@ -10,8 +10,9 @@
  * from its first record past the batch's start, are applied again (rows
  * only: counters, logs and listeners already hold them), so the failed turn
  * leaves nothing and the others stay. The batch transaction
- * commits without a sync every commitMs, past maxTurns/maxBytes or the
- * size whose COMMIT is estimated to take commitTargetMs (journal-batch-budget.ts), and at once
+ * commits without a sync every commitMs, past maxTurns/maxBytes, once a
+ * sparse batch's COMMIT is estimated to take commitTargetMs
+ * (journal-batch-budget.ts), and at once
  * when another connection must see the data (commitNow). After a batch
  * commit, once an fdatasync of SQLite's WAL covers it, journal segments
  * wholly inside it are deleted.
@@ -29,7 +30,7 @@ import type { JournalWriter } from './journal-files.js';
 import type { TurnRecorder } from './journal-turns.js';
 import type { Mutation } from './types.js';
 import type { WalSyncer } from './wal-sync.js';
-import { afterBatchCommit, initialBudget, type BatchBudget, type BatchBudgetSettings } from './journal-batch-budget.js';
+import { afterBatchCommit, budgetCuts, initialBudget, type BatchBudget, type BatchBudgetSettings } from './journal-batch-budget.js';
 
 export interface JournalBatchSettings {
   /** Longest time the batch transaction stays open. */
@@ -38,9 +39,11 @@ export interface JournalBatchSettings {
   readonly maxTurns: number;
   /** Journal bytes per batch at most. */
   readonly maxBytes: number;
-  /** The batch also commits once its COMMIT is estimated to take this long, ms (journal-batch-budget.ts; 0: off). */
+  /** A sparse batch also commits once its COMMIT is estimated to take this long, ms (journal-batch-budget.ts; 0: off). */
   readonly commitTargetMs?: number;
-  /** The estimate never makes a batch smaller than this many journal bytes. */
+  /** Dense batches too (a write flood: shorter stalls, more pages rewritten per write). */
+  readonly commitTargetDense?: boolean;
+  /** The budget never makes a batch smaller than this many journal bytes. */
   readonly minBytes?: number;
 }
 
@@ -82,6 +85,10 @@ export class JournalTransaction implements TurnTransaction {
   private outer = false;
   /** The sequence the database held when the open batch began: its turns' records are the journal's past it. */
   private batchStartSeq = 0;
+  private batchStartMs = 0;
+  /** Pages in the database file, read after each batch COMMIT (the budget's cost model). */
+  private databasePages = 0;
+  private readonly pageCountStmt: Database.Statement;
   private turn = false;
   private turns = 0;
   private bytes = 0;
@@ -99,12 +106,16 @@ export class JournalTransaction implements TurnTransaction {
 
   constructor(private readonly d: JournalTransactionDeps) {
     const s = d.settings;
-    this.budgetSettings = { targetMs: s.commitTargetMs ?? 0, minBytes: Math.min(s.minBytes ?? DEFAULT_JOURNAL_MIN_BATCH_BYTES, s.maxBytes), maxBytes: s.maxBytes };
-    this.budget = initialBudget(this.budgetSettings);
+    this.budgetSettings = {
+      targetMs: s.commitTargetMs ?? 0, minBytes: Math.min(s.minBytes ?? DEFAULT_JOURNAL_MIN_BATCH_BYTES, s.maxBytes), dense: s.commitTargetDense ?? false,
+    };
+    this.budget = initialBudget();
     const db = d.db;
     this.beginStmt = db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = db.prepare('COMMIT');
     this.rollbackStmt = db.prepare('ROLLBACK');
+    this.pageCountStmt = db.prepare('PRAGMA page_count').pluck();
+    this.databasePages = this.readPageCount();
   }
 
   /** True while the batch transaction holds turns SQLite has not committed. */
@@ -121,6 +132,7 @@ export class JournalTransaction implements TurnTransaction {
       this.beginStmt.run();
       this.outer = true;
       this.batchStartSeq = this.d.headSeq();
+      this.batchStartMs = performance.now();
       this.timer = setTimeout(() => this.onTimer(), this.d.settings.commitMs);
       this.timer.unref();
     }
@@ -153,7 +165,7 @@ export class JournalTransaction implements TurnTransaction {
     const s = this.d.settings;
     // Not here: this turn's records are in the journal, so a failed COMMIT now would report as failed
     // a write that recovery replays. The batch ends before the next turn's first write, or on the next tick.
-    if (this.due || this.turns >= s.maxTurns || this.bytes >= this.budget.limitBytes) this.cutSoon();
+    if (this.due || this.turns >= s.maxTurns || this.bytes >= s.maxBytes || this.budgetDue()) this.cutSoon();
   }
 
   rollback(): void {
@@ -228,16 +240,36 @@ export class JournalTransaction implements TurnTransaction {
     }
   }
 
+  /** Whether the budget ends the open batch now (a sparse batch whose COMMIT would take the target). */
+  private budgetDue(): boolean {
+    if (this.budgetSettings.targetMs <= 0) return false;
+    return budgetCuts(this.budget, {
+      bytes: this.bytes, writes: this.d.headSeq() - this.batchStartSeq, databasePages: this.databasePages,
+      ageMs: performance.now() - this.batchStartMs, naturalMs: this.d.settings.commitMs,
+    }, this.budgetSettings);
+  }
+
   private commitBatch(): void {
-    const bytes = this.bytes;
+    const shape = { bytes: this.bytes, writes: this.d.headSeq() - this.batchStartSeq, databasePages: this.databasePages };
     const seconds = this.endBatchWith(() => this.commitStmt.run());
-    this.budget = afterBatchCommit(this.budget, bytes, seconds * 1000, this.budgetSettings);
+    if (this.budgetSettings.targetMs > 0) {
+      this.budget = afterBatchCommit(this.budget, shape, seconds * 1000, this.budgetSettings);
+      this.databasePages = this.readPageCount();
+    }
     this.trimWhenDurable(this.d.headSeq());
   }
 
-  /** Journal bytes the open batch may hold before it commits (the batch budget's current limit). */
-  get batchLimitBytes(): number {
-    return this.budget.limitBytes;
+  /** The batch budget's cost estimate (INFO, tests). */
+  get batchBudget(): BatchBudget {
+    return this.budget;
+  }
+
+  private readPageCount(): number {
+    try {
+      return Number(this.pageCountStmt.get());
+    } catch {
+      return this.databasePages; // the budget's model only: keep the last count
+    }
   }
 
   /** Deletes closed segments up to `seq` once an fdatasync of the WAL that covers the commit of `seq` is done. */

@@ -213,7 +213,7 @@ export interface EngineOptions {
    * acknowledged from an append-only journal and SQLite commits in batches.
    * Absent/null: one SQLite transaction per turn.
    */
-  journal?: { commitMs: number; maxTurns?: number; maxBytes?: number; segmentBytes?: number; commitTargetMs?: number; minBatchBytes?: number } | null;
+  journal?: { commitMs: number; maxTurns?: number; maxBytes?: number; segmentBytes?: number; commitTargetMs?: number; commitTargetDense?: boolean; minBatchBytes?: number } | null;
   /** SQLite page size (new files), mmap and page cache; absent: DEFAULT_SQLITE_TUNING (database.ts). */
   sqlite?: SqliteTuning;
 }

@@ -93,7 +93,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       dataDir: config.dataDir,
       fsync: config.fsync,
       checkpoints: config.checkpoints,
-      journal: config.writeJournal ? { commitMs: config.journalCommitMs, maxTurns: config.journalCommitTurns, maxBytes: config.journalCommitBytes, commitTargetMs: config.journalCommitTargetMs } : null,
+      journal: config.writeJournal ? { commitMs: config.journalCommitMs, maxTurns: config.journalCommitTurns, maxBytes: config.journalCommitBytes, commitTargetMs: config.journalCommitTargetMs, commitTargetDense: config.journalCommitTargetDense } : null,
       encryption: openNodeKeyring(config, logger),
       compression: { algorithm: config.compression, thresholdBytes: config.compressionThresholdBytes },
       readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes, absentKeys: config.readCacheAbsentKeys },

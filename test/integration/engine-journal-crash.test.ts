@@ -152,10 +152,13 @@ describe('write journal: kill -9 under load (primary + synchronous replica)', fu
 
   // The second case cuts SQLite batches every ~100 SETs (--journal-commit-bytes 16384: the same cut the
   // commit-time budget makes, before the next turn's first write or on the next tick), so the kills land
-  // between and inside many batch commits. The budget's arithmetic is unit-tested (engine-journal-batch-budget).
+  // between and inside many batch commits; the third has the budget itself cut them (a target no COMMIT
+  // meets, dense batches included: a cut at its 64 KiB floor). The budget's arithmetic is unit-tested
+  // (engine-journal-batch-budget).
   const cases = [
     { what: '', extra: [] as string[], poison: false },
     { what: ' (SQLite batches cut every ~100 SETs)', extra: ['--journal-commit-bytes', '16384'], poison: false },
+    { what: ' (SQLite batches cut by the commit-time budget)', extra: ['--journal-commit-target-ms', '1', '--journal-commit-target-dense', 'yes'], poison: false },
     { what: ' (turns failing all along: batches rolled back and applied again from the journal)', extra: [] as string[], poison: true },
   ];
   for (const { what, extra, poison } of cases) it(`keeps every acknowledged SET, DEL and INCR, and the replica converges${what}`, async () => {

@@ -1,73 +1,124 @@
 /**
  * The write journal's batch budget (node/engine/journal-batch-budget.ts):
- * the journal bytes a SQLite batch may hold so that its COMMIT, which runs
- * on the event loop, takes about --journal-commit-target-ms. As plain data
- * (the limit settles where a commit takes the target, within its bounds),
- * then on a real engine (batches end at the limit; 0 turns it off).
+ * when a SQLite batch commits before its natural end so that its COMMIT,
+ * which runs on the event loop, takes about --journal-commit-target-ms. As
+ * plain data (the page model, what it learns, which batches it cuts), then
+ * on a real engine (dense batches are left alone unless told otherwise; 0
+ * turns it off).
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { afterBatchCommit, initialBudget, type BatchBudget, type BatchBudgetSettings } from '../../node/engine/journal-batch-budget.js';
+import {
+  PAGES_PER_WRITE, SPARSE_BATCH_PAGE_SHARE, afterBatchCommit, budgetCuts, dirtiedPages, estimatedCommitMs, initialBudget, isSparse,
+  type BatchBudget, type BatchBudgetSettings, type OpenBatch,
+} from '../../node/engine/journal-batch-budget.js';
 import { openEngine } from '../../node/engine/open.js';
 import { engineFixture } from '../support/engine-fixture.js';
 
-const S: BatchBudgetSettings = { targetMs: 25, minBytes: 64 * 1024, maxBytes: 64 * 1024 * 1024 };
+const S: BatchBudgetSettings = { targetMs: 25, minBytes: 64 * 1024 };
 
 /**
- * A model of a batch COMMIT's cost (plain arithmetic, no clock: these tests time nothing): a batch of
- * `bytes` over a keyspace of `pages` pages, each write of ~140 journal bytes dirtying a random page, each dirty page costing `msPerPage`.
+ * A truer COMMIT than the budget's model (plain arithmetic, no clock: these tests time nothing): a
+ * database of `pages` pages as a table (72 %) and three indexes (kv_key 18 %, kv_slot 7 %, kv_expiry 3 %),
+ * each write dirtying one random page of the table, kv_key and kv_slot, and each dirty page costing `msPerPage`.
  */
-function modelledCommitMs(bytes: number, pages: number, msPerPage: number): number {
-  const writes = bytes / 140;
-  return pages * (1 - Math.exp(-writes / pages)) * msPerPage;
+function trueCommitMs(writes: number, pages: number, msPerPage: number): number {
+  const part = (share: number): number => { const p = Math.max(1, pages * share); return p * -Math.expm1(-writes / p); };
+  return (part(0.72) + part(0.18) + part(0.07)) * msPerPage;
+}
+
+/** A batch of `writes` writes of `bytesPerWrite` journal bytes, open for `ageMs` of a 1 s natural length. */
+function open(writes: number, pages: number, ageMs: number, bytesPerWrite = 140): OpenBatch {
+  return { bytes: writes * bytesPerWrite, writes, databasePages: pages, ageMs, naturalMs: 1000 };
+}
+
+/** The budget after `n` batches of `writes` writes measured against the truer model. */
+function learnt(writes: number, pages: number, msPerPage: number, n = 10, b: BatchBudget = initialBudget()): BatchBudget {
+  for (let i = 0; i < n; i++) b = afterBatchCommit(b, open(writes, pages, 1000), trueCommitMs(writes, pages, msPerPage), S);
+  return b;
 }
 
 describe('engine: write journal batch budget', () => {
-  it('starts at 1 MiB (nothing measured yet; maxBytes with the budget off) and ignores batches too small to measure', () => {
-    const b = initialBudget(S);
-    expect(b).to.deep.equal({ msPerByte: null, limitBytes: 1024 * 1024 });
-    expect(initialBudget({ ...S, targetMs: 0 }).limitBytes).to.equal(S.maxBytes);
-    expect(initialBudget({ ...S, maxBytes: 4096, minBytes: 1024 }).limitBytes).to.equal(4096);
-    expect(afterBatchCommit(b, 100, 5, S)).to.equal(b);
+  it('the page model: few writes dirty ~3 pages each, many writes at most every page', () => {
+    expect(dirtiedPages(10, 1_000_000)).to.be.closeTo(10 * PAGES_PER_WRITE, 0.01);
+    expect(dirtiedPages(10_000_000, 45_000)).to.be.closeTo(45_000, 1);
+    expect(dirtiedPages(0, 45_000)).to.equal(0);
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 1_000_000 }), (n, pages) => {
+      expect(dirtiedPages(n + 1, pages)).to.be.at.least(dirtiedPages(n, pages));
+      expect(dirtiedPages(n, pages)).to.be.at.most(Math.min(pages, n * PAGES_PER_WRITE) + 1e-6);
+    }));
   });
 
-  it('a large keyspace (1M keys, every SET its own page): a 360 ms commit of a second\'s 5 MB brings the limit near the target\'s share', () => {
-    let b: BatchBudget = initialBudget(S);
-    b = afterBatchCommit(b, 5_000_000, 360, S);
-    expect(b.limitBytes).to.be.within(340_000, 360_000);
-    // Following batches at the new size cost their share: the limit stays where a commit takes ~25 ms.
-    for (let i = 0; i < 20; i++) b = afterBatchCommit(b, b.limitBytes, modelledCommitMs(b.limitBytes, 35_000, 0.01), S);
-    expect(modelledCommitMs(b.limitBytes, 35_000, 0.01)).to.be.within(22, 28);
+  it('learns a page\'s cost from measured COMMITs (smoothed), and ignores batches too small to say anything', () => {
+    const b = initialBudget();
+    expect(b.samples).to.equal(0);
+    const one = afterBatchCommit(b, open(20_000, 45_000, 1000), 100, S);
+    expect(one.samples).to.equal(1);
+    expect(one.msPerPage).to.be.closeTo(100 / dirtiedPages(20_000, 45_000), 1e-9);
+    // One slow commit (the machine busy) moves the estimate a third of the way, not all of it.
+    const slow = afterBatchCommit(one, open(20_000, 45_000, 1000), 1000, S);
+    expect(slow.msPerPage).to.be.below(one.msPerPage * 4);
+    expect(afterBatchCommit(b, open(5, 45_000, 1000), 5, S), 'a handful of pages').to.equal(b);
+    expect(afterBatchCommit(b, open(100, 45_000, 1000, 100), 5, S), 'under a quarter of minBytes').to.equal(b);
+    expect(afterBatchCommit(b, open(20_000, 45_000, 1000), 100, { ...S, targetMs: 0 }), 'budget off').to.equal(b);
   });
 
-  it('settles where a commit takes the target whatever the keyspace, or at a bound (property)', () => {
+  it('an estimate learnt under a flood of SETs holds for an expiry\'s sparse deletes (1M keys)', () => {
+    // 60k SETs a second share pages; 1,000 deletes of 40 bytes each do not. Truth: 5 µs a page.
+    const b = learnt(60_000, 45_000, 0.005);
+    const deletes = open(1_000, 45_000, 300, 40);
+    const truth = trueCommitMs(1_000, 45_000, 0.005);
+    expect(estimatedCommitMs(b, deletes)).to.be.within(truth * 0.6, truth * 1.6);
+  });
+
+  it('cuts a sparse batch once its COMMIT would take the target, never below minBytes or the target, never with targetMs 0', () => {
+    const b = learnt(3_000, 45_000, 0.005);
+    // ~3,000 writes a second against 45k pages: sparse.
+    const at = (writes: number, ageMs: number, bytesPerWrite = 140): boolean => budgetCuts(b, open(writes, 45_000, ageMs, bytesPerWrite), S);
+    expect(isSparse(open(900, 45_000, 300))).to.equal(true);
+    expect(at(300, 100), '~5 ms of COMMIT').to.equal(false);
+    expect(at(3_000, 1_000), '~45 ms').to.equal(true);
+    expect(at(3_000, 1_000, 10), 'under minBytes').to.equal(false);
+    expect(budgetCuts(b, open(3_000, 45_000, 1_000), { ...S, targetMs: 0 })).to.equal(false);
+  });
+
+  it('leaves a dense batch (a flood, an import) to end by time, unless told to cut dense batches too', () => {
+    const b = learnt(60_000, 45_000, 0.005);
+    // 20,000 writes in 300 ms: ~67k by the natural end, more than the database's pages can keep apart.
+    const flood = open(20_000, 45_000, 300);
+    expect(isSparse(flood)).to.equal(false);
+    expect(estimatedCommitMs(b, flood)).to.be.above(S.targetMs);
+    expect(budgetCuts(b, flood, S)).to.equal(false);
+    expect(budgetCuts(b, flood, { ...S, dense: true })).to.equal(true);
+    // The same writes a second against 100x the pages: sparse, so cut.
+    expect(budgetCuts(b, open(20_000, 4_500_000, 300), S)).to.equal(true);
+  });
+
+  it('sparse loads: once learnt, the batches it cuts commit near the target, whatever the keyspace and rate (property)', () => {
+    let bounded = 0;
     fc.assert(fc.property(
-      fc.integer({ min: 500, max: 2_000_000 }), fc.double({ min: 0.001, max: 0.2, noNaN: true }), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 1_000, max: 50_000_000 }),
-      (pages, msPerPage, targetMs, firstBytes) => {
-        const s = { ...S, targetMs };
-        let b = afterBatchCommit(initialBudget(s), firstBytes, modelledCommitMs(firstBytes, pages, msPerPage), s);
-        for (let i = 0; i < 100; i++) b = afterBatchCommit(b, b.limitBytes, modelledCommitMs(b.limitBytes, pages, msPerPage), s);
-        expect(b.limitBytes).to.be.within(s.minBytes, s.maxBytes);
-        const modelled = modelledCommitMs(b.limitBytes, pages, msPerPage);
-        // The modelled COMMIT is bounded (unless even the floor costs more) ...
-        if (b.limitBytes > s.minBytes) expect(modelled).to.be.at.most(targetMs * 1.15);
-        // ... and the batches are not cut smaller than the target needs.
-        if (b.limitBytes < s.maxBytes) expect(modelled).to.be.at.least(targetMs * 0.85);
+      fc.integer({ min: 20_000, max: 5_000_000 }), fc.double({ min: 0.002, max: 0.05, noNaN: true }), fc.double({ min: 0.005, max: 1, noNaN: true }),
+      (pages, msPerPage, rateShare) => {
+        // A write rate under the sparse share; the batch grows 2 % at a time until the budget cuts it or time ends it.
+        const perMs = (rateShare * SPARSE_BATCH_PAGE_SHARE * pages) / 1000;
+        const natural = Math.floor(perMs * 1000);
+        let b = initialBudget();
+        let last = 0;
+        let cut = false;
+        for (let batch = 0; batch < 12; batch++) {
+          let writes = 1;
+          while (writes < natural && !budgetCuts(b, open(writes, pages, writes / perMs), S)) writes = Math.min(natural, writes + Math.max(1, Math.floor(writes / 50)));
+          last = trueCommitMs(writes, pages, msPerPage);
+          b = afterBatchCommit(b, open(writes, pages, writes / perMs), last, S);
+          cut = writes < natural; // else too slow a load to reach the target within a batch: nothing to bound
+        }
+        if (!cut) return;
+        bounded++;
+        const floorMs = trueCommitMs(S.minBytes / 140, pages, msPerPage);
+        expect(last).to.be.at.most(Math.max(S.targetMs * 1.6, floorMs * 1.6));
       },
-    ), { numRuns: 300 });
-  });
-
-  it('one slow commit (the machine busy) lowers the limit by at most a third of the way', () => {
-    let b = initialBudget(S);
-    for (let i = 0; i < 10; i++) b = afterBatchCommit(b, 1_000_000, 25, S);
-    expect(b.limitBytes).to.equal(1_000_000);
-    b = afterBatchCommit(b, 1_000_000, 250, S);
-    expect(b.limitBytes).to.be.above(250_000);
-  });
-
-  it('targetMs 0: no budget, batches end by time, turns and maxBytes only', () => {
-    const off = { ...S, targetMs: 0 };
-    expect(afterBatchCommit(initialBudget(off), 5_000_000, 900, off).limitBytes).to.equal(off.maxBytes);
+    ), { numRuns: 200 });
+    expect(bounded, 'runs whose load the budget had to cut').to.be.above(60);
   });
 
   describe('on a real engine', () => {
@@ -81,15 +132,20 @@ describe('engine: write journal batch budget', () => {
       }
     }
 
-    it('once a commit was measured, the batch commits when it reaches the limit (here the 2 KiB floor)', async () => {
+    it('cutting dense batches too: the batch commits once its COMMIT would take the target (here at the 2 KiB floor)', async () => {
+      const e = fx.open({ journal: { commitMs: 60_000, commitTargetMs: 0.000001, commitTargetDense: true, minBatchBytes: 2048 } });
+      await turns(e, 40, 0);
+      // ~450 journal bytes per turn: a commit every 5 turns or so, not one per turn and not none.
+      expect(e.stats().journal!.batchCommits).to.be.within(6, 10);
+      for (let i = 0; i < 40; i++) expect(e.keyspace.get(Buffer.from(`k${i}`), Date.now())?.value).to.deep.equal(value);
+    });
+
+    it('by default a dense batch is not cut: 40 writes against a database of a few pages share them', async () => {
       const e = fx.open({ journal: { commitMs: 60_000, commitTargetMs: 0.000001, minBatchBytes: 2048 } });
       await turns(e, 20, 0);
-      e.commitNow(); // the first measured batch: ~9 KB
-      expect(e.stats().journal?.batchCommits).to.equal(1);
+      e.commitNow();
       await turns(e, 20, 20);
-      // ~450 journal bytes per turn: a commit every 5 turns or so, not one per turn and not none.
-      const commits = e.stats().journal!.batchCommits - 1;
-      expect(commits).to.be.within(3, 6);
+      expect(e.stats().journal?.batchCommits).to.equal(1);
       for (let i = 0; i < 40; i++) expect(e.keyspace.get(Buffer.from(`k${i}`), Date.now())?.value).to.deep.equal(value);
     });
 
