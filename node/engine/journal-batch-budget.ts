@@ -15,16 +15,19 @@
  * for another (an expiry's sparse deletes), which the earlier cost per
  * journal byte did not: a delete is a few bytes and as many pages as a SET.
  *
- * The budget cuts only a *sparse* batch: one whose writes, at their rate so
- * far, would by the batch's natural end still be few against the database's
- * pages. Cutting it costs almost nothing, since nearly every one of its writes
- * dirties pages of its own in any case (an expiry of 100k keys at 1M keys:
- * ~3k deletes a second). A dense batch (a write flood, an import) is left to
- * end by time: its writes share pages, and cutting it rewrote pages enough to
- * take 10–25 % of the write rate and of a 1M-key import (docs/benchmarks.md,
- * "Event-loop stalls"); its stall is what the applier thread of DESIGN §2
- * would remove. `dense` cuts every batch (shorter stalls under floods, at
- * that cost). Pure: no clock, no I/O.
+ * The budget cuts a batch only where the cut is cheap: cutting rewrites the
+ * pages the rest of the batch would have shared with it, so a batch is cut
+ * when, under the same model and at its rate so far, the pages its cut
+ * batches would write beyond one whole batch cost a few % of the batch's
+ * natural length (CUT_OVERHEAD_SHARE). That holds for a *sparse* batch, whose writes would stay
+ * few against the database's pages (background expiry, moderate write rates
+ * on a large keyspace: nearly every write dirties pages of its own anyway),
+ * and not for a *dense* one (a write flood, an import), whose writes share
+ * pages: cutting those took 10–25 % of the write rate and of a 1M-key import
+ * (docs/benchmarks.md, "Event-loop stalls"). A dense batch is left to end by
+ * time; its stall is what the applier thread of DESIGN §2 would remove.
+ * `dense` cuts every batch (shorter stalls under floods, at that cost).
+ * Pure: no clock, no I/O.
  */
 
 export interface BatchBudgetSettings {
@@ -64,14 +67,11 @@ export interface OpenBatch extends BatchShape {
 export const PAGES_PER_WRITE = 3;
 
 /**
- * A batch counts as sparse while the writes it would hold at its natural end,
- * at its rate so far, stay under this share of the database's pages. At that
- * rate, under the model, cut batches write ~30 % more pages per write than
- * whole ones (the small indexes, whose pages whole batches share, account for
- * most of it), and less below it: at 1M keys (~45k pages) up to ~4,500
- * writes a second, about 3 % of a core of extra page writes at most.
+ * The extra page writes a cut may cost, as a share of the batch's natural
+ * length: 2.5 % of the event loop by the model, which counts the pages the
+ * small indexes share at about half of what they are (so ~5 % in truth).
  */
-export const SPARSE_BATCH_PAGE_SHARE = 0.1;
+export const CUT_OVERHEAD_SHARE = 0.025;
 
 /**
  * Before anything was measured: 10 µs a page (one batch of 21,000 pages took
@@ -101,17 +101,29 @@ export function estimatedCommitMs(b: BatchBudget, batch: BatchShape): number {
   return b.msPerPage * dirtiedPages(batch.writes, batch.databasePages);
 }
 
-/** Whether a batch going on at its rate so far would, by its natural end, hold few writes against the database's pages. */
-export function isSparse(batch: OpenBatch): boolean {
-  const projectedWrites = batch.writes * Math.max(1, batch.naturalMs / Math.max(batch.ageMs, 1));
-  return projectedWrites <= SPARSE_BATCH_PAGE_SHARE * batch.databasePages;
+/**
+ * What cutting the batch now costs, ms: at its rate so far it would hold N
+ * writes by its natural end; cut now, at n, it becomes N/n batches of n, which
+ * write (N/n)·D(n) pages where one whole batch writes D(N).
+ */
+export function cutCostMs(b: BatchBudget, batch: OpenBatch): number {
+  const n = Math.max(batch.writes, 1);
+  const ahead = Math.max(1, batch.naturalMs / Math.max(batch.ageMs, 1));
+  const whole = dirtiedPages(n * ahead, batch.databasePages);
+  const cut = ahead * dirtiedPages(n, batch.databasePages);
+  return Math.max(0, cut - whole) * b.msPerPage;
+}
+
+/** Whether cutting the batch now costs little (see cutCostMs): a sparse batch. */
+export function isSparse(b: BatchBudget, batch: OpenBatch): boolean {
+  return cutCostMs(b, batch) <= CUT_OVERHEAD_SHARE * batch.naturalMs;
 }
 
 /** Whether the open batch should commit now for the budget (the journal's other bounds aside). */
 export function budgetCuts(b: BatchBudget, batch: OpenBatch, s: BatchBudgetSettings): boolean {
   if (s.targetMs <= 0 || batch.bytes < s.minBytes) return false;
   if (estimatedCommitMs(b, batch) < s.targetMs) return false;
-  return s.dense === true || isSparse(batch);
+  return s.dense === true || isSparse(b, batch);
 }
 
 /** The budget after a batch committed in `commitMs`. Batches too small to say anything leave it as it is. */
