@@ -50,6 +50,12 @@ export class Checkpointer {
   /** Passes that copied nothing because a reader pins the WAL (a backup): not followed at once by another (diagnostics). */
   stuckPasses = 0;
   private previousPass: PassResult | null = null;
+  /**
+   * Frames in the WAL as the last pass found them; 0 once a pass copied
+   * every frame with nothing committed meanwhile, since the next write
+   * transaction then starts the log over.
+   */
+  private frames = 0;
   private readonly waiters: Array<() => void> = [];
   /** Resolves once the worker thread has exited (it may still be starting when the engine closes). */
   readonly exited: Promise<void>;
@@ -70,6 +76,11 @@ export class Checkpointer {
 
   get running(): boolean {
     return this.worker !== null;
+  }
+
+  /** WAL frames at the last pass (0: it was all copied, so the next write transaction starts the log over). */
+  get walFrames(): number {
+    return this.frames;
   }
 
   /** Called after every commit, outside any transaction: cheap unless a checkpoint is due. */
@@ -122,6 +133,7 @@ export class Checkpointer {
       return;
     }
     this.completed++;
+    this.frames = reply.checkpointed >= reply.frames && this.writesSincePass === 0 ? 0 : reply.frames;
     const next = afterPass(reply, this.previousPass, this.writesSincePass, this.opts);
     this.previousPass = { frames: reply.frames, checkpointed: reply.checkpointed };
     if (next === 'idle') this.stuckPasses += reply.frames > this.opts.restartFrames ? 1 : 0;

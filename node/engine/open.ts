@@ -61,6 +61,8 @@ export class SqliteEngine implements Engine {
   private readonly expiry: ActiveExpiry;
   private closed = false;
   private readonly checkpointer: Checkpointer | null;
+  /** The database's page size (a WAL frame holds one page), read when first needed. */
+  private pageBytes: number | null = null;
   /** fdatasync of the WAL off the event loop (fsync=always). */
   private readonly walSync: WalSync | null;
 
@@ -165,6 +167,24 @@ export class SqliteEngine implements Engine {
    */
   whenClosed(): Promise<void> {
     return this.checkpointer?.exited ?? Promise.resolve();
+  }
+
+  /**
+   * For a bulk writer that can wait (a full resync's load): a promise while
+   * the WAL holds at least `bytes` of frames (as the checkpoint worker last
+   * found it), resolved after a worker pass that began after this call. A
+   * writer that waits for it before its next transaction lets the worker
+   * copy every frame, so that transaction starts the log over; one that
+   * does not keep the WAL growing until SQLite's backstop checkpoint runs
+   * inside a COMMIT, on the event loop (docs/benchmarks.md, "Event-loop
+   * stalls"). Null when no wait is needed, or checkpoints run inline.
+   */
+  walBacklog(bytes: number): Promise<void> | null {
+    const cp = this.checkpointer;
+    if (cp === null || !cp.running || bytes <= 0 || this.closed) return null;
+    this.pageBytes ??= Number(this.db.pragma('page_size', { simple: true }));
+    if (cp.walFrames * this.pageBytes < bytes) return null;
+    return cp.checkpointNow();
   }
 
   /** True while checkpoints run off the event loop. */

@@ -350,8 +350,23 @@ export class PrimaryLink {
     this.loading = { ...loading, keys: loading.keys + end - from };
     this.side.metrics.fullSyncKeys.inc({ side: 'replica' }, end - from);
     this.side.metrics.fullSyncLoadSlices.inc();
-    this.nextTurn(bus, end < rows.length ? () => this.loadRowsInTurns(bus, rows, end) : null);
+    const next = end < rows.length ? (): boolean => this.loadRowsInTurns(bus, rows, end) : null;
+    const backlog = this.side.walBacklog();
+    if (backlog === null) this.nextTurn(bus, next);
+    else this.afterWal(bus, backlog, next);
     return true;
+  }
+
+  /**
+   * Like nextTurn, once the checkpoint worker has copied the WAL (`backlog`):
+   * the bus stays paused, so the next slice's transaction finds every frame
+   * copied and starts the log over, instead of SQLite checkpointing inside a
+   * load commit on the event loop.
+   */
+  private afterWal(bus: BusSocket, backlog: Promise<void>, next: (() => boolean) | null): void {
+    this.side.metrics.fullSyncLoadWalWaits.inc();
+    bus.pause();
+    void backlog.then(() => this.nextTurn(bus, next));
   }
 
   /**

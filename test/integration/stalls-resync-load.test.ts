@@ -3,7 +3,9 @@
  * event-loop turn, each turn its own commit (issue #16), and a new replica
  * killed with SIGKILL in the middle of that load, while clients keep writing
  * to the primary, comes back with every key of the snapshot and every
- * acknowledged write, and the same digests as its primary.
+ * acknowledged write, and the same digests as its primary. With
+ * --replica-load-wal-bytes at 1 MiB the load also waits for the checkpoint
+ * worker between slices many times over, kills included.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -18,6 +20,7 @@ const NODE_SLICE_ROWS = process.env.IRIS_TEST_LOAD_SLICE_ROWS ?? String(SLICE_RO
 const FULL_SYNC_KEYS = 'irisdb_replication_full_sync_keys_total';
 // The snapshot loader's own count: the write load's applied entries are commits too, so the node's commit count could not tell slicing from none.
 const LOAD_SLICES = 'irisdb_replication_full_sync_load_slices_total';
+const LOAD_WAL_WAITS = 'irisdb_replication_full_sync_load_wal_waits_total';
 
 async function preload(client: Redis): Promise<void> {
   for (let i = 0; i < KEYS;) {
@@ -47,7 +50,7 @@ describe('stalls: a full resync loads in bounded slices (--replica-load-slice-ro
   });
 
   it('commits every few rows, and a new replica killed mid-load comes back with every key and every acknowledged write', async () => {
-    shard = await Shard.start({ replicas: 1, minSyncReplicas: 0, namePrefix: 'load-', args: ['--replica-load-slice-rows', NODE_SLICE_ROWS] });
+    shard = await Shard.start({ replicas: 1, minSyncReplicas: 0, namePrefix: 'load-', args: ['--replica-load-slice-rows', NODE_SLICE_ROWS, '--replica-load-wal-bytes', '1mb'] });
     const client = await connectClient(shard.primary.node.port);
     conns.push(client);
     await preload(client);
@@ -75,6 +78,7 @@ describe('stalls: a full resync loads in bounded slices (--replica-load-slice-ro
     const loaded = await metric(victim.node, FULL_SYNC_KEYS, { side: 'replica' });
     expect(loaded).to.be.at.least(KEYS);
     expect(await metric(victim.node, LOAD_SLICES)).to.be.at.least(Math.ceil(loaded / SLICE_ROWS));
+    expect(await metric(victim.node, LOAD_WAL_WAITS), 'waits for the checkpoint worker between slices').to.be.greaterThan(0);
 
     load.stop();
     const result = await load.done();
