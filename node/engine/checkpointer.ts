@@ -31,6 +31,8 @@ export interface CheckpointerOptions {
   catchUpMaxWrites: number;
   /** A PASSIVE checkpoint on the engine's connection, outside any transaction. */
   catchUp(): void;
+  /** Whether the engine's connection has a transaction open (one begun before a pass ends cannot start the log over). */
+  inTransaction?(): boolean;
   /** The worker is gone: the caller falls back to checkpointing on its own connection. */
   onFailure(err: Error): void;
 }
@@ -52,10 +54,15 @@ export class Checkpointer {
   private previousPass: PassResult | null = null;
   /**
    * Frames in the WAL as the last pass found them; 0 once a pass copied
-   * every frame with nothing committed meanwhile, since the next write
-   * transaction then starts the log over.
+   * every frame with nothing committed and no transaction open from its
+   * start to its end, since the next write transaction then starts the log
+   * over (one already open when the pass ended would not: SQLite restarts
+   * the WAL only for a transaction whose snapshot began with every frame
+   * copied).
    */
   private frames = 0;
+  /** Whether the engine had a transaction open when the pass in flight was requested. */
+  private txAtRequest = false;
   private readonly waiters: Array<() => void> = [];
   /** Resolves once the worker thread has exited (it may still be starting when the engine closes). */
   readonly exited: Promise<void>;
@@ -121,6 +128,7 @@ export class Checkpointer {
   private request(now: number): void {
     this.inFlight = true;
     this.writesSincePass = 0;
+    this.txAtRequest = this.opts.inTransaction?.() === true;
     this.dirty = false;
     this.lastRequest = now;
     this.worker!.postMessage('checkpoint');
@@ -133,7 +141,8 @@ export class Checkpointer {
       return;
     }
     this.completed++;
-    this.frames = reply.checkpointed >= reply.frames && this.writesSincePass === 0 ? 0 : reply.frames;
+    const untouched = this.writesSincePass === 0 && !this.txAtRequest && this.opts.inTransaction?.() !== true;
+    this.frames = reply.checkpointed >= reply.frames && untouched ? 0 : reply.frames;
     const next = afterPass(reply, this.previousPass, this.writesSincePass, this.opts);
     this.previousPass = { frames: reply.frames, checkpointed: reply.checkpointed };
     if (next === 'idle') this.stuckPasses += reply.frames > this.opts.restartFrames ? 1 : 0;

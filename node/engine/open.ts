@@ -295,6 +295,7 @@ export class SqliteEngine implements Engine {
         intervalMs: CHECKPOINT_INTERVAL_MS,
         restartFrames: CHECKPOINT_RESTART_FRAMES,
         catchUpMaxWrites: CATCH_UP_MAX_WRITES,
+        inTransaction: () => this.db.inTransaction,
         catchUp: () => {
           if (this.db.inTransaction) return;
           try {

@@ -60,4 +60,21 @@ describe('engine: the WAL backlog a bulk load waits for', () => {
     await writeRows(engine, 3000, 'c');
     expect(engine.walBacklog(1)).to.equal(null);
   });
+
+  describe('with the write journal', () => {
+    const jfx = engineFixture({ fsync: 'always', journal: { commitMs: 60_000 } });
+
+    it("keeps waiting while a transaction is open across the pass (the journal's batch): it could not start the log over", async () => {
+      const e = jfx.open({ checkpoints: 'worker' });
+      await writeRows(e, 3000, 'd');
+      e.commitNow(); // the batch's rows are in the WAL now
+      await writeRows(e, 10, 'e'); // and the next batch is open
+      expect(e.db.inTransaction).to.equal(true);
+      await e.checkpoint(); // copies every committed frame, but the open batch's snapshot began before that
+      expect(e.walBacklog(64 * 1024)).to.be.instanceOf(Promise);
+      e.commitNow();
+      await e.checkpoint();
+      expect(e.walBacklog(64 * 1024), 'no transaction open now: the next one starts the log over').to.equal(null);
+    });
+  });
 });
