@@ -128,7 +128,7 @@ export interface NodeConfig {
   digestSliceMs: number;
   replicaApplySliceMs: number;
   replicaLoadSliceRows: number;
-  replicaLoadWalBytes: number;
+  walWaitBytes: number;
   importSliceMs: number;
   /** TEST ONLY: see its help text. */
   testMigrationFenceHoldMs: number;
@@ -250,7 +250,7 @@ export const SETTINGS: readonly SettingDef[] = [
   { key: 'digestSliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a digest job (periodic check, digest comparison, a replica answering one) holds the event loop before letting commands run; smaller: lower latency during digests, longer digests' },
   { key: 'replicaApplySliceMs', type: 'int', default: 10, min: 1, max: 1000, help: 'longest time a replica applies streamed log entries in one event-loop turn before letting commands and acknowledgements run (a burst that arrived in one read is applied and committed over several turns); smaller: lower latency on a replica during write bursts, more commits' },
   { key: 'replicaLoadSliceRows', type: 'int', default: 2000, min: 1, max: 100000, help: 'most snapshot rows a replica loads, and commits, in one event-loop turn during a full resync; a 128 KiB frame holds about 1,300 rows of 100 bytes and up to 10,000 of small ones, which are split over turns; smaller: shorter turns and commits on the new replica, more commits and a longer resync' },
-  { key: 'replicaLoadWalBytes', type: 'bytes', default: 32 * MiB, min: 0, max: 1024 * 1024 * MiB, help: 'during a full resync, once the WAL holds this much the replica waits between load slices for the checkpoint worker to copy it, so the next slice starts the log over; without it the WAL grows until SQLite checkpoints inside a load commit, on the event loop (40-230 ms each at 1M keys); the event loop stays free while it waits (0: never waits)' },
+  { key: 'walWaitBytes', type: 'bytes', default: 32 * MiB, min: 0, max: 1024 * 1024 * MiB, help: 'once the WAL holds this much, a full resync\'s load waits between slices for the checkpoint worker to copy it, so the next slice starts the log over; otherwise the WAL grows until SQLite checkpoints inside a load commit, on the event loop (40-230 ms each at 1M keys); the event loop stays free while it waits (0: never waits)' },
   { key: 'importSliceMs', type: 'int', default: 100, min: 1, max: 10000, help: 'longest time a primary applies bulk-import rows (PUT /v1/kv:import, irisctl import) in one event-loop turn; the requests of a turn share it, and past it they go on in later turns, each committed on its own, so a large import never holds the node long enough to miss heartbeats; larger: more rows per commit (fewer WAL writes per key), longer pauses for other clients' },
   // Tracing (docs/tracing.md): off unless an endpoint is set here or in OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
   { key: 'otelExporterOtlpEndpoint', type: 'string', default: '', help: 'OpenTelemetry tracing: OTLP/HTTP endpoint the node exports spans to (e.g. http://otel-collector:4318; /v1/traces is appended); empty: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT if set, else tracing is off' },

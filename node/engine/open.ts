@@ -63,6 +63,8 @@ export class SqliteEngine implements Engine {
   private readonly checkpointer: Checkpointer | null;
   /** The database's page size (a WAL frame holds one page), read when first needed. */
   private pageBytes: number | null = null;
+  /** walBacklog's default threshold (EngineOptions.walWaitBytes). */
+  private readonly walWaitBytes: number;
   /** fdatasync of the WAL off the event loop (fsync=always). */
   private readonly walSync: WalSync | null;
 
@@ -139,6 +141,7 @@ export class SqliteEngine implements Engine {
     this.commits = this.keyspace.commits;
     this.meta = this.metaStore();
     this.checkpointer = this.startCheckpointer(opts, hooks);
+    this.walWaitBytes = opts.walWaitBytes ?? 0;
     const target = {
       expireBatch: (now: number, limit: number) => this.keyspace.expireBatch(now, limit),
       reclaimPages: () => this.reclaimPages(),
@@ -179,7 +182,7 @@ export class SqliteEngine implements Engine {
    * inside a COMMIT, on the event loop (docs/benchmarks.md, "Event-loop
    * stalls"). Null when no wait is needed, or checkpoints run inline.
    */
-  walBacklog(bytes: number): Promise<void> | null {
+  walBacklog(bytes = this.walWaitBytes): Promise<void> | null {
     const cp = this.checkpointer;
     if (cp === null || !cp.running || bytes <= 0 || this.closed) return null;
     this.pageBytes ??= Number(this.db.pragma('page_size', { simple: true }));

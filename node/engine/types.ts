@@ -200,6 +200,8 @@ export interface EngineOptions {
   /** absentKeys (default true): also cache keys found not to exist (negative entries, counted in both budgets). */
   readCache: { maxEntries: number; maxBytes: number; absentKeys?: boolean };
   activeExpiry: { intervalMs: number; maxKeysPerCycle: number; maxCycleMs: number };
+  /** A full resync's load waits for the checkpoint worker once the WAL holds this much (walBacklog; 0 or absent: never). */
+  walWaitBytes?: number;
   /**
    * Where WAL checkpoints run: 'worker' (default) copies pages back into the
    * database file on a worker thread so the event loop does not stall;

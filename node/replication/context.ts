@@ -58,7 +58,7 @@ export interface ReplicaSide extends LinkCommon {
   readonly applySliceMs: number;
   /** Most snapshot rows one event-loop turn loads (and commits) during a full resync (replicaLoadSliceRows). */
   readonly loadSliceRows: number;
-  /** A full resync's load waits for this before its next slice (the WAL past replicaLoadWalBytes); null: go on. */
+  /** A full resync's load waits for this before its next slice (the WAL past walWaitBytes); null: go on. */
   walBacklog(): Promise<void> | null;
 }
 

@@ -133,7 +133,7 @@ export class ReplicationManager {
       setLoading: (loading) => roles.setLoading(loading),
       applySliceMs: config.replicaApplySliceMs,
       loadSliceRows: config.replicaLoadSliceRows,
-      walBacklog: () => engine.walBacklog(config.replicaLoadWalBytes),
+      walBacklog: () => engine.walBacklog(),
     };
     const isClosed = (): boolean => this.closed;
     this.sessions = new ReplicaSessions({ side: primarySide, roles, engine, config, logger, isClosed });

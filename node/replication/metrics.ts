@@ -32,7 +32,7 @@ export interface ReplicationMetrics {
   readonly fullSyncKeys: Counter<'side'>;
   /** Replica: slices of snapshot rows loaded by full resyncs, each in its own event-loop turn and commit (replicaLoadSliceRows). */
   readonly fullSyncLoadSlices: Counter;
-  /** Replica: waits of a full resync's load for the checkpoint worker (replicaLoadWalBytes). */
+  /** Replica: waits of a full resync's load for the checkpoint worker (walWaitBytes). */
   readonly fullSyncLoadWalWaits: Counter;
   readonly ackTimeouts: Counter;
   readonly fencings: Counter;
@@ -74,7 +74,7 @@ export function createReplicationMetrics(registry: Registry): ReplicationMetrics
     }),
     fullSyncLoadWalWaits: new Counter({
       name: 'irisdb_replication_full_sync_load_wal_waits_total',
-      help: 'Replica: times a full resync\'s load waited between slices for the checkpoint worker to copy the WAL (past --replica-load-wal-bytes), so that the next slice starts the log over',
+      help: 'Replica: times a full resync\'s load waited between slices for the checkpoint worker to copy the WAL (past --wal-wait-bytes), so that the next slice starts the log over',
       registers: r,
     }),
     ackTimeouts: new Counter({ name: 'irisdb_replication_ack_timeouts_total', help: 'Turns of replies failed with NOREPLICAS after ackTimeoutMs', registers: r }),

@@ -98,6 +98,7 @@ export async function startNodeRuntime(config: NodeConfig, logger: Logger): Prom
       compression: { algorithm: config.compression, thresholdBytes: config.compressionThresholdBytes },
       readCache: { maxEntries: config.readCacheEntries, maxBytes: config.readCacheBytes, absentKeys: config.readCacheAbsentKeys },
       sqlite: { pageSize: Number(config.sqlitePageSize), mmapBytes: config.sqliteMmapBytes, cacheBytes: sqliteCacheBytes },
+      walWaitBytes: config.walWaitBytes,
       activeExpiry: {
         intervalMs: config.activeExpiryIntervalMs,
         maxKeysPerCycle: config.activeExpiryMaxKeys,

@@ -4,7 +4,7 @@
  * killed with SIGKILL in the middle of that load, while clients keep writing
  * to the primary, comes back with every key of the snapshot and every
  * acknowledged write, and the same digests as its primary. With
- * --replica-load-wal-bytes at 1 MiB the load also waits for the checkpoint
+ * --wal-wait-bytes at 1 MiB the load also waits for the checkpoint
  * worker between slices many times over, kills included.
  */
 import { expect } from 'chai';
@@ -50,7 +50,7 @@ describe('stalls: a full resync loads in bounded slices (--replica-load-slice-ro
   });
 
   it('commits every few rows, and a new replica killed mid-load comes back with every key and every acknowledged write', async () => {
-    shard = await Shard.start({ replicas: 1, minSyncReplicas: 0, namePrefix: 'load-', args: ['--replica-load-slice-rows', NODE_SLICE_ROWS, '--replica-load-wal-bytes', '1mb'] });
+    shard = await Shard.start({ replicas: 1, minSyncReplicas: 0, namePrefix: 'load-', args: ['--replica-load-slice-rows', NODE_SLICE_ROWS, '--wal-wait-bytes', '1mb'] });
     const client = await connectClient(shard.primary.node.port);
     conns.push(client);
     await preload(client);

@@ -1,6 +1,6 @@
 /**
  * engine.walBacklog (node/engine/open.ts): what a full resync's load waits
- * for between slices once the WAL has grown (--replica-load-wal-bytes). A
+ * for between slices once the WAL has grown (--wal-wait-bytes). A
  * wait while the checkpoint worker last found at least that much WAL, none
  * below it, none once a pass copied every frame with nothing committed since
  * (the next write transaction starts the log over), and none without the
