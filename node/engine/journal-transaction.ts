@@ -259,11 +259,6 @@ export class JournalTransaction implements TurnTransaction {
     this.trimWhenDurable(this.d.headSeq());
   }
 
-  /** The batch budget's cost estimate (INFO, tests). */
-  get batchBudget(): BatchBudget {
-    return this.budget;
-  }
-
   private readPageCount(): number {
     try {
       return Number(this.pageCountStmt.get());
