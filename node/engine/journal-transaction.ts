@@ -115,7 +115,8 @@ export class JournalTransaction implements TurnTransaction {
     this.commitStmt = db.prepare('COMMIT');
     this.rollbackStmt = db.prepare('ROLLBACK');
     this.pageCountStmt = db.prepare('PRAGMA page_count').pluck();
-    this.databasePages = this.readPageCount();
+    // Only the budget's model reads it: no query at start with the budget off.
+    if (this.budgetSettings.targetMs > 0) this.databasePages = this.readPageCount();
   }
 
   /** True while the batch transaction holds turns SQLite has not committed. */
