@@ -55,6 +55,25 @@ describe('engine: the WAL backlog a bulk load waits for', () => {
     expect(engine.keyspace.size()).to.equal(6000);
   });
 
+  it('a wait in progress still ends when the engine closes during it (a closing replica is not left paused)', async () => {
+    const e = fx.open({ checkpoints: 'worker' });
+    const reader = new Database(path.join(fx.dir, DB_FILE_NAME));
+    try {
+      reader.prepare('BEGIN').run();
+      reader.prepare('SELECT COUNT(*) FROM kv').get();
+      await writeRows(e, 3000, 'f');
+      await e.checkpoint(); // pinned: nothing copied, the backlog stays
+      const backlog = e.walBacklog(64 * 1024);
+      expect(backlog).to.be.instanceOf(Promise);
+      e.close();
+      await backlog;
+      expect(e.walBacklog(64 * 1024), 'a closed engine never makes anyone wait').to.equal(null);
+      await e.whenClosed();
+    } finally {
+      reader.close();
+    }
+  });
+
   it("never waits with 'inline' checkpoints (SQLite's own auto-checkpoint bounds the WAL)", async () => {
     engine = fx.open({ checkpoints: 'inline' });
     await writeRows(engine, 3000, 'c');
